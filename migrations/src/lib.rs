@@ -1,0 +1,28 @@
+//! Schema migrations for the portal. Each file defines its own identifiers and never imports
+//! the application's entities, so an old migration keeps compiling as the app changes.
+
+pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261124_000001_accounts;
+mod m20261124_000002_students;
+mod m20261124_000003_courses;
+mod m20261124_000004_grades;
+mod m20261124_000005_mining;
+mod m20261124_000006_interaction;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_accounts::Migration),
+            Box::new(m20261124_000002_students::Migration),
+            Box::new(m20261124_000003_courses::Migration),
+            Box::new(m20261124_000004_grades::Migration),
+            Box::new(m20261124_000005_mining::Migration),
+            Box::new(m20261124_000006_interaction::Migration),
+        ]
+    }
+}
