@@ -1,1 +1,76 @@
+//! The student-relationship management portal. `build` is the table of contents: every
+//! domain's routes are mounted here, and the tests build this same app.
 
+pub mod access;
+pub mod admin;
+pub mod api_docs;
+pub mod audit;
+pub mod auth;
+pub mod charts;
+pub mod cli;
+pub mod config;
+pub mod courses;
+pub mod dashboard;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod health;
+pub mod i18n;
+pub mod paging;
+pub mod secrets;
+pub mod seed;
+pub mod state;
+pub mod students;
+pub mod web;
+
+use config::AppConfig;
+use error::AppResult;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_dyn_templates::Template;
+use state::AppState;
+
+/// Connects, migrates and creates the built-in groups and modules: everything the app needs
+/// before it can answer a request.
+pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    access::service::ensure_builtins(&db).await?;
+    let secret = secrets::jwt_secret(&config)?;
+    let keys = auth::token::Keys::new(
+        &secret,
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.token_ttl_minutes,
+    );
+    Ok(AppState { db, config, keys })
+}
+
+/// The whole app, ready to launch (or to hand to a test client).
+pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
+    let figment = if figment.find_value("template_dir").is_ok() {
+        figment
+    } else {
+        figment.merge((
+            "template_dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+        ))
+    };
+    let rocket = rocket::custom(figment)
+        .manage(state)
+        .attach(Template::fairing())
+        .register("/", web::catchers())
+        .mount("/", web::routes())
+        .mount("/", health::routes())
+        .mount("/", auth::handlers::page_routes())
+        .mount("/", dashboard::routes())
+        .mount("/", admin::page_routes())
+        .mount("/", rocket::routes![api_docs::docs_page])
+        .mount("/api/v1", auth::handlers::api_routes())
+        .mount("/api/v1", admin::api_routes())
+        .mount("/api/v1", students::api_routes())
+        .mount("/api/v1", courses::api_routes())
+        .mount("/api/v1", rocket::routes![api_docs::openapi]);
+    let index = api_docs::index_routes(rocket.routes());
+    rocket.manage(index)
+}

@@ -1,6 +1,15 @@
-use migration::{Migrator, MigratorTrait};
-#[tokio::main]
+use clap::Parser;
+
+#[rocket::main]
 async fn main() {
-    let db = sea_orm::Database::connect("postgres://postgres@127.0.0.1:5432/test").await.unwrap();
-    Migrator::up(&db, None).await.unwrap();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SRM_LOG")
+                .unwrap_or_else(|_| "info,rocket=warn,sqlx=warn".into()),
+        )
+        .init();
+    if let Err(e) = srm::cli::run(srm::cli::Cli::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
 }

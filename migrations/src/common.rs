@@ -3,7 +3,12 @@
 use sea_orm_migration::prelude::*;
 
 /// A foreign key from `table.col` to `to.id`.
-pub fn fk<T, C, U>(table: T, col: C, to: U, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement
+pub fn fk<T, C, U>(
+    table: T,
+    col: C,
+    to: U,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement
 where
     T: IntoIden + 'static,
     C: IntoIden + 'static,

@@ -192,7 +192,11 @@ impl MigrationTrait for Migration {
                     .table(UserGroups::Table)
                     .col(big_integer(UserGroups::UserId))
                     .col(big_integer(UserGroups::GroupId))
-                    .primary_key(Index::create().col(UserGroups::UserId).col(UserGroups::GroupId))
+                    .primary_key(
+                        Index::create()
+                            .col(UserGroups::UserId)
+                            .col(UserGroups::GroupId),
+                    )
                     .foreign_key(&mut fk(
                         UserGroups::Table,
                         UserGroups::UserId,
@@ -208,7 +212,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, UserGroups::Table, "group", vec![UserGroups::GroupId], false).await?;
+        index(
+            manager,
+            UserGroups::Table,
+            "group",
+            vec![UserGroups::GroupId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -248,10 +259,30 @@ impl MigrationTrait for Migration {
             )
             .await?;
         index(manager, AuditLog::Table, "at", vec![AuditLog::At], false).await?;
-        index(manager, AuditLog::Table, "actor", vec![AuditLog::ActorId, AuditLog::At], false).await?;
-        index(manager, AuditLog::Table, "student", vec![AuditLog::StudentId, AuditLog::At], false)
-            .await?;
-        index(manager, AuditLog::Table, "action", vec![AuditLog::Action, AuditLog::At], false).await?;
+        index(
+            manager,
+            AuditLog::Table,
+            "actor",
+            vec![AuditLog::ActorId, AuditLog::At],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            AuditLog::Table,
+            "student",
+            vec![AuditLog::StudentId, AuditLog::At],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            AuditLog::Table,
+            "action",
+            vec![AuditLog::Action, AuditLog::At],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -272,8 +303,14 @@ impl MigrationTrait for Migration {
             false,
         )
         .await?;
-        index(manager, LoginAttempts::Table, "ip_at", vec![LoginAttempts::Ip, LoginAttempts::At], false)
-            .await?;
+        index(
+            manager,
+            LoginAttempts::Table,
+            "ip_at",
+            vec![LoginAttempts::Ip, LoginAttempts::At],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -299,7 +336,9 @@ impl MigrationTrait for Migration {
             Users::Table.into_iden(),
             Departments::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

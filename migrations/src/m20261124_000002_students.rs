@@ -245,7 +245,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, ImportJobs::Table, "hash", vec![ImportJobs::FileHash], false).await?;
+        index(
+            manager,
+            ImportJobs::Table,
+            "hash",
+            vec![ImportJobs::FileHash],
+            false,
+        )
+        .await?;
         Ok(())
     }
 
@@ -257,7 +264,9 @@ impl MigrationTrait for Migration {
             Students::Table.into_iden(),
             Majors::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -198,7 +198,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, Courses::Table, "department", vec![Courses::DepartmentId], false).await?;
+        index(
+            manager,
+            Courses::Table,
+            "department",
+            vec![Courses::DepartmentId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -245,10 +252,14 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Sections::GradesPublishedAt))
                     // NOTE: the database itself refuses an over-filled section, whatever the code does.
                     .check(
-                        Expr::col(Sections::EnrolledCount)
-                            .lte(Expr::col(Sections::Capacity).add(Expr::col(Sections::OverrideCount))),
+                        Expr::col(Sections::EnrolledCount).lte(
+                            Expr::col(Sections::Capacity).add(Expr::col(Sections::OverrideCount)),
+                        ),
                     )
-                    .check(Expr::col(Sections::WaitlistCount).lte(Expr::col(Sections::WaitlistCapacity)))
+                    .check(
+                        Expr::col(Sections::WaitlistCount)
+                            .lte(Expr::col(Sections::WaitlistCapacity)),
+                    )
                     .check(Expr::col(Sections::EnrolledCount).gte(0))
                     .check(Expr::col(Sections::WaitlistCount).gte(0))
                     .foreign_key(&mut fk(
@@ -280,9 +291,22 @@ impl MigrationTrait for Migration {
             true,
         )
         .await?;
-        index(manager, Sections::Table, "teacher", vec![Sections::TeacherId, Sections::TermId], false)
-            .await?;
-        index(manager, Sections::Table, "course", vec![Sections::CourseId], false).await?;
+        index(
+            manager,
+            Sections::Table,
+            "teacher",
+            vec![Sections::TeacherId, Sections::TermId],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            Sections::Table,
+            "course",
+            vec![Sections::CourseId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -303,7 +327,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, SectionMeetings::Table, "section", vec![SectionMeetings::SectionId], false).await?;
+        index(
+            manager,
+            SectionMeetings::Table,
+            "section",
+            vec![SectionMeetings::SectionId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -350,8 +381,14 @@ impl MigrationTrait for Migration {
             true,
         )
         .await?;
-        index(manager, Enrolments::Table, "section_status", vec![Enrolments::SectionId, Enrolments::Status], false)
-            .await?;
+        index(
+            manager,
+            Enrolments::Table,
+            "section_status",
+            vec![Enrolments::SectionId, Enrolments::Status],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -391,11 +428,23 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Holds::PlacedAt))
                     .col(big_integer_null(Holds::LiftedBy))
                     .col(timestamp_with_time_zone_null(Holds::LiftedAt))
-                    .foreign_key(&mut fk(Holds::Table, Holds::StudentId, Students::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        Holds::Table,
+                        Holds::StudentId,
+                        Students::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, Holds::Table, "student", vec![Holds::StudentId], false).await?;
+        index(
+            manager,
+            Holds::Table,
+            "student",
+            vec![Holds::StudentId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -427,7 +476,10 @@ impl MigrationTrait for Migration {
             manager,
             RegistrationOverrides::Table,
             "student_section",
-            vec![RegistrationOverrides::StudentId, RegistrationOverrides::SectionId],
+            vec![
+                RegistrationOverrides::StudentId,
+                RegistrationOverrides::SectionId,
+            ],
             false,
         )
         .await?;
@@ -440,7 +492,11 @@ impl MigrationTrait for Migration {
                     .col(big_integer(IdempotencyKeys::Status))
                     .col(text(IdempotencyKeys::Body))
                     .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
-                    .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                    .primary_key(
+                        Index::create()
+                            .col(IdempotencyKeys::UserId)
+                            .col(IdempotencyKeys::Key),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -460,7 +516,9 @@ impl MigrationTrait for Migration {
             Courses::Table.into_iden(),
             Terms::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

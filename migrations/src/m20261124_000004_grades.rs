@@ -139,8 +139,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, GradingBands::Table, "scale_min", vec![GradingBands::ScaleId, GradingBands::MinScore], true)
-            .await?;
+        index(
+            manager,
+            GradingBands::Table,
+            "scale_min",
+            vec![GradingBands::ScaleId, GradingBands::MinScore],
+            true,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -160,7 +166,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, Assessments::Table, "section", vec![Assessments::SectionId], false).await?;
+        index(
+            manager,
+            Assessments::Table,
+            "section",
+            vec![Assessments::SectionId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -195,7 +208,14 @@ impl MigrationTrait for Migration {
             true,
         )
         .await?;
-        index(manager, AssessmentScores::Table, "student", vec![AssessmentScores::StudentId], false).await?;
+        index(
+            manager,
+            AssessmentScores::Table,
+            "student",
+            vec![AssessmentScores::StudentId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -210,14 +230,42 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Grades::EnteredBy))
                     .col(timestamp_with_time_zone(Grades::UpdatedAt))
                     .col(timestamp_with_time_zone_null(Grades::PublishedAt))
-                    .check(Expr::col(Grades::Score).gte(0.0).and(Expr::col(Grades::Score).lte(100.0)))
-                    .foreign_key(&mut fk(Grades::Table, Grades::SectionId, Sections::Table, ForeignKeyAction::Restrict))
-                    .foreign_key(&mut fk(Grades::Table, Grades::StudentId, Students::Table, ForeignKeyAction::Restrict))
+                    .check(
+                        Expr::col(Grades::Score)
+                            .gte(0.0)
+                            .and(Expr::col(Grades::Score).lte(100.0)),
+                    )
+                    .foreign_key(&mut fk(
+                        Grades::Table,
+                        Grades::SectionId,
+                        Sections::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut fk(
+                        Grades::Table,
+                        Grades::StudentId,
+                        Students::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, Grades::Table, "section_student", vec![Grades::SectionId, Grades::StudentId], true).await?;
-        index(manager, Grades::Table, "student", vec![Grades::StudentId], false).await?;
+        index(
+            manager,
+            Grades::Table,
+            "section_student",
+            vec![Grades::SectionId, Grades::StudentId],
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            Grades::Table,
+            "student",
+            vec![Grades::StudentId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -233,11 +281,23 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(GradeChanges::DecidedBy))
                     .col(timestamp_with_time_zone_null(GradeChanges::DecidedAt))
                     .col(text_null(GradeChanges::DecisionNote))
-                    .foreign_key(&mut fk(GradeChanges::Table, GradeChanges::GradeId, Grades::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        GradeChanges::Table,
+                        GradeChanges::GradeId,
+                        Grades::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, GradeChanges::Table, "status", vec![GradeChanges::Status], false).await?;
+        index(
+            manager,
+            GradeChanges::Table,
+            "status",
+            vec![GradeChanges::Status],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -250,11 +310,23 @@ impl MigrationTrait for Migration {
                     .col(double(GradeHistory::NewScore))
                     .col(text(GradeHistory::Reason))
                     .col(big_integer_null(GradeHistory::ApprovedBy))
-                    .foreign_key(&mut fk(GradeHistory::Table, GradeHistory::GradeId, Grades::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        GradeHistory::Table,
+                        GradeHistory::GradeId,
+                        Grades::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, GradeHistory::Table, "grade", vec![GradeHistory::GradeId], false).await?;
+        index(
+            manager,
+            GradeHistory::Table,
+            "grade",
+            vec![GradeHistory::GradeId],
+            false,
+        )
+        .await?;
         Ok(())
     }
 
@@ -268,7 +340,9 @@ impl MigrationTrait for Migration {
             GradingBands::Table.into_iden(),
             GradingScales::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

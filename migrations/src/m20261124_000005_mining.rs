@@ -113,7 +113,12 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(MiningRuns::StartedBy))
                     .col(timestamp_with_time_zone(MiningRuns::StartedAt))
                     .col(timestamp_with_time_zone_null(MiningRuns::FinishedAt))
-                    .foreign_key(&mut fk(MiningRuns::Table, MiningRuns::TermId, Terms::Table, ForeignKeyAction::SetNull))
+                    .foreign_key(&mut fk(
+                        MiningRuns::Table,
+                        MiningRuns::TermId,
+                        Terms::Table,
+                        ForeignKeyAction::SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -131,14 +136,45 @@ impl MigrationTrait for Migration {
                     .col(string_null(RiskFlags::Feedback))
                     .col(big_integer_null(RiskFlags::FeedbackBy))
                     .col(timestamp_with_time_zone_null(RiskFlags::FeedbackAt))
-                    .foreign_key(&mut fk(RiskFlags::Table, RiskFlags::RunId, MiningRuns::Table, ForeignKeyAction::Cascade))
-                    .foreign_key(&mut fk(RiskFlags::Table, RiskFlags::StudentId, Students::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        RiskFlags::Table,
+                        RiskFlags::RunId,
+                        MiningRuns::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut fk(
+                        RiskFlags::Table,
+                        RiskFlags::StudentId,
+                        Students::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, RiskFlags::Table, "run_student", vec![RiskFlags::RunId, RiskFlags::StudentId], true).await?;
-        index(manager, RiskFlags::Table, "student", vec![RiskFlags::StudentId], false).await?;
-        index(manager, RiskFlags::Table, "run_level", vec![RiskFlags::RunId, RiskFlags::Level], false).await?;
+        index(
+            manager,
+            RiskFlags::Table,
+            "run_student",
+            vec![RiskFlags::RunId, RiskFlags::StudentId],
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            RiskFlags::Table,
+            "student",
+            vec![RiskFlags::StudentId],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            RiskFlags::Table,
+            "run_level",
+            vec![RiskFlags::RunId, RiskFlags::Level],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -160,8 +196,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, MiningClusters::Table, "run_label", vec![MiningClusters::RunId, MiningClusters::Label], true)
-            .await?;
+        index(
+            manager,
+            MiningClusters::Table,
+            "run_label",
+            vec![MiningClusters::RunId, MiningClusters::Label],
+            true,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -202,7 +244,9 @@ impl MigrationTrait for Migration {
             RiskFlags::Table.into_iden(),
             MiningRuns::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

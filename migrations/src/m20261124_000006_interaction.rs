@@ -187,7 +187,9 @@ impl MigrationTrait for Migration {
                     .table(ConversationMembers::Table)
                     .col(big_integer(ConversationMembers::ConversationId))
                     .col(big_integer(ConversationMembers::UserId))
-                    .col(timestamp_with_time_zone_null(ConversationMembers::LastReadAt))
+                    .col(timestamp_with_time_zone_null(
+                        ConversationMembers::LastReadAt,
+                    ))
                     .primary_key(
                         Index::create()
                             .col(ConversationMembers::ConversationId)
@@ -208,7 +210,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, ConversationMembers::Table, "user", vec![ConversationMembers::UserId], false).await?;
+        index(
+            manager,
+            ConversationMembers::Table,
+            "user",
+            vec![ConversationMembers::UserId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -227,8 +236,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, Messages::Table, "conversation", vec![Messages::ConversationId, Messages::SentAt], false)
-            .await?;
+        index(
+            manager,
+            Messages::Table,
+            "conversation",
+            vec![Messages::ConversationId, Messages::SentAt],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -250,8 +265,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, Notifications::Table, "user", vec![Notifications::UserId, Notifications::ReadAt], false)
-            .await?;
+        index(
+            manager,
+            Notifications::Table,
+            "user",
+            vec![Notifications::UserId, Notifications::ReadAt],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -270,12 +291,31 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Cases::DueAt))
                     .col(timestamp_with_time_zone_null(Cases::FirstResponseAt))
                     .col(timestamp_with_time_zone_null(Cases::ClosedAt))
-                    .foreign_key(&mut fk(Cases::Table, Cases::StudentId, Students::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        Cases::Table,
+                        Cases::StudentId,
+                        Students::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, Cases::Table, "queue_status", vec![Cases::Queue, Cases::Status], false).await?;
-        index(manager, Cases::Table, "student", vec![Cases::StudentId], false).await?;
+        index(
+            manager,
+            Cases::Table,
+            "queue_status",
+            vec![Cases::Queue, Cases::Status],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            Cases::Table,
+            "student",
+            vec![Cases::StudentId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -287,11 +327,23 @@ impl MigrationTrait for Migration {
                     .col(text(CaseEvents::Body).default(""))
                     .col(string(CaseEvents::Status))
                     .col(timestamp_with_time_zone(CaseEvents::At))
-                    .foreign_key(&mut fk(CaseEvents::Table, CaseEvents::CaseId, Cases::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        CaseEvents::Table,
+                        CaseEvents::CaseId,
+                        Cases::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        index(manager, CaseEvents::Table, "case", vec![CaseEvents::CaseId], false).await?;
+        index(
+            manager,
+            CaseEvents::Table,
+            "case",
+            vec![CaseEvents::CaseId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -301,7 +353,12 @@ impl MigrationTrait for Migration {
                     .col(text(CaseRatings::Comment).default(""))
                     .col(timestamp_with_time_zone(CaseRatings::At))
                     .check(Expr::col(CaseRatings::Rating).between(1, 5))
-                    .foreign_key(&mut fk(CaseRatings::Table, CaseRatings::CaseId, Cases::Table, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        CaseRatings::Table,
+                        CaseRatings::CaseId,
+                        Cases::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -348,7 +405,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, FeedbackAnswers::Table, "section", vec![FeedbackAnswers::SectionId], false).await?;
+        index(
+            manager,
+            FeedbackAnswers::Table,
+            "section",
+            vec![FeedbackAnswers::SectionId],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -366,7 +430,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, Announcements::Table, "publish", vec![Announcements::PublishAt], false).await?;
+        index(
+            manager,
+            Announcements::Table,
+            "publish",
+            vec![Announcements::PublishAt],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -390,7 +461,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, Interventions::Table, "student", vec![Interventions::StudentId], false).await?;
+        index(
+            manager,
+            Interventions::Table,
+            "student",
+            vec![Interventions::StudentId],
+            false,
+        )
+        .await?;
         Ok(())
     }
 
@@ -408,7 +486,9 @@ impl MigrationTrait for Migration {
             ConversationMembers::Table.into_iden(),
             Conversations::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

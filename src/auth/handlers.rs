@@ -1,0 +1,289 @@
+//! Login and logout pages, the password page, the language switch and the auth API.
+
+use super::service::{self, LoginOk};
+use super::session::{CurrentUser, SESSION_COOKIE};
+use crate::access::client_ip;
+use crate::error::{AppError, AppResult};
+use crate::i18n::{LANG_COOKIE, Lang};
+use crate::state::AppState;
+use crate::web::{Ctx, safe_next};
+use rocket::form::Form;
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::{State, get, post};
+use rocket_dyn_templates::Template;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const LOGIN_CSRF_COOKIE: &str = "srm_login_csrf";
+
+/// The caller's address, for throttling and the audit log.
+pub struct ClientIp(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientIp {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(ClientIp(client_ip(req).unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+fn session_cookie(state: &AppState, ok: &LoginOk) -> Cookie<'static> {
+    let mut c = Cookie::new(SESSION_COOKIE, ok.token.clone());
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_secure(state.config.cookie_secure);
+    c.set_path("/");
+    c
+}
+
+fn login_page(
+    ctx: &Ctx<'_>,
+    jar: &CookieJar<'_>,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Template {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Strict);
+    c.set_path("/login");
+    jar.add(c);
+    ctx.render(
+        "auth/login",
+        "login.title",
+        json!({"login_csrf": token, "next": next, "username": username, "error": error}),
+    )
+}
+
+#[get("/")]
+pub fn index(ctx: Ctx<'_>) -> Redirect {
+    if ctx.user.is_some() {
+        Redirect::to("/dashboard")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+#[get("/login?<next>")]
+pub fn login_form(ctx: Ctx<'_>, jar: &CookieJar<'_>, next: Option<&str>) -> Template {
+    login_page(&ctx, jar, &safe_next(next), "", None)
+}
+
+#[derive(rocket::FromForm)]
+pub struct LoginForm<'a> {
+    username: &'a str,
+    password: &'a str,
+    next: Option<&'a str>,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+#[post("/login", data = "<form>")]
+pub async fn login_submit(
+    ctx: Ctx<'_>,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+    ip: ClientIp,
+    form: Form<LoginForm<'_>>,
+) -> Result<Redirect, (Status, Template)> {
+    let next = safe_next(form.next);
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !super::token::constant_time_eq(&expected, form.csrf) {
+        let msg = ctx.t("login.expired");
+        return Err((
+            Status::Forbidden,
+            login_page(&ctx, jar, &next, form.username, Some(msg)),
+        ));
+    }
+    match service::login(state, form.username, form.password, &ip.0).await {
+        Ok(ok) => {
+            jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/login"));
+            jar.add(session_cookie(state, &ok));
+            Ok(Redirect::to(next))
+        }
+        Err(e) => {
+            let status = e.status();
+            let msg = match &e {
+                AppError::BadCredentials(_) => ctx.t("login.failed"),
+                AppError::TooManyRequests { retry_after } => ctx
+                    .t("login.throttled")
+                    .replace("{seconds}", &retry_after.to_string()),
+                _ => e.public_message(),
+            };
+            Err((
+                status,
+                login_page(&ctx, jar, &next, form.username, Some(msg)),
+            ))
+        }
+    }
+}
+
+#[derive(rocket::FromForm)]
+pub struct CsrfOnly<'a> {
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+#[post("/logout", data = "<form>")]
+pub async fn logout(
+    user: &CurrentUser,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+    form: Form<CsrfOnly<'_>>,
+) -> AppResult<Redirect> {
+    user.check_csrf(form.csrf)?;
+    service::logout(state, user).await?;
+    jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    Ok(Redirect::to("/login"))
+}
+
+#[get("/account/password")]
+pub fn password_form(ctx: Ctx<'_>, _user: &CurrentUser) -> Template {
+    ctx.render("auth/password", "password.title", json!({}))
+}
+
+#[derive(rocket::FromForm)]
+pub struct PasswordForm<'a> {
+    current: &'a str,
+    new_password: &'a str,
+    confirm: &'a str,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+#[post("/account/password", data = "<form>")]
+pub async fn password_submit(
+    ctx: Ctx<'_>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+    form: Form<PasswordForm<'_>>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    user.check_csrf(form.csrf)?;
+    let mut errors = serde_json::Map::new();
+    if form.new_password != form.confirm {
+        errors.insert("confirm".into(), json!(ctx.t("password.mismatch")));
+    } else {
+        match service::change_own_password(state, user.id, form.current, form.new_password).await {
+            Ok(()) => {
+                // Every session, this one included, is now signed out; start a fresh one.
+                let ok = service::issue_session(state, user.id).await?;
+                jar.add(session_cookie(state, &ok));
+                return Ok(Ok(Redirect::to("/dashboard?flash=password_changed")));
+            }
+            Err(AppError::Unprocessable { code, .. }) => {
+                let field = if code == "wrong_password" {
+                    "current"
+                } else {
+                    "new_password"
+                };
+                errors.insert(field.into(), json!(ctx.t(&format!("password.{code}"))));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Err((
+        Status::UnprocessableEntity,
+        ctx.render("auth/password", "password.title", json!({"errors": errors})),
+    )))
+}
+
+#[get("/lang/<code>?<next>")]
+pub async fn switch_lang(
+    code: &str,
+    next: Option<&str>,
+    ctx: Ctx<'_>,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+) -> AppResult<Redirect> {
+    let lang = Lang::parse(code).ok_or(AppError::NotFound)?;
+    let mut c = Cookie::new(LANG_COOKIE, lang.code());
+    c.set_path("/");
+    c.set_same_site(SameSite::Lax);
+    c.set_max_age(rocket::time::Duration::days(365));
+    jar.add(c);
+    if let Some(u) = ctx.user {
+        crate::admin::service::set_locale(&state.db, u.id, lang.code()).await?;
+    }
+    Ok(Redirect::to(safe_next(next)))
+}
+
+// ---------------------------------------------------------------- JSON API
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[post("/auth/login", format = "json", data = "<body>")]
+pub async fn api_login(
+    state: &State<AppState>,
+    ip: ClientIp,
+    body: Json<LoginRequest>,
+) -> AppResult<Json<LoginOk>> {
+    Ok(Json(
+        service::login(state, &body.username, &body.password, &ip.0).await?,
+    ))
+}
+
+#[post("/auth/logout")]
+pub async fn api_logout(user: &CurrentUser, state: &State<AppState>) -> AppResult<Status> {
+    service::logout(state, user).await?;
+    Ok(Status::NoContent)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordRequest {
+    current_password: String,
+    new_password: String,
+}
+
+#[post("/auth/password", format = "json", data = "<body>")]
+pub async fn api_password(
+    user: &CurrentUser,
+    state: &State<AppState>,
+    body: Json<PasswordRequest>,
+) -> AppResult<Status> {
+    service::change_own_password(state, user.id, &body.current_password, &body.new_password)
+        .await?;
+    Ok(Status::NoContent)
+}
+
+#[get("/me")]
+pub async fn api_me(user: &CurrentUser) -> Json<Value> {
+    let mut perms: Vec<&str> = user.permissions.iter().map(|p| p.code()).collect();
+    perms.sort();
+    Json(json!({
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "kind": user.kind,
+        "groups": user.groups,
+        "permissions": perms,
+        "student_id": user.student_id,
+    }))
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        index,
+        login_form,
+        login_submit,
+        logout,
+        password_form,
+        password_submit,
+        switch_lang
+    ]
+}
+
+pub fn api_routes() -> Vec<rocket::Route> {
+    rocket::routes![api_login, api_logout, api_password, api_me]
+}

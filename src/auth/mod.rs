@@ -1,0 +1,10 @@
+//! Login and accounts (系统登录): argon2id passwords, JWT sessions in a cookie or a bearer
+//! header, CSRF tokens bound to the session, throttled logins.
+
+pub mod handlers;
+pub mod password;
+pub mod service;
+pub mod session;
+pub mod token;
+
+pub use session::CurrentUser;

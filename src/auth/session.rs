@@ -1,0 +1,158 @@
+//! `CurrentUser`: the request guard every protected route builds on. It reads the token from
+//! `Authorization: Bearer` (API) or the session cookie (pages), checks it strictly, and checks
+//! the database so that logout, password changes, disabled accounts and group changes take
+//! effect on the very next request, on every app instance.
+
+use super::token::Claims;
+use crate::access::Permission;
+use crate::access::service::{user_group_codes, user_permissions};
+use crate::entity::{revoked_tokens, students, users};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use std::collections::HashSet;
+
+pub const SESSION_COOKIE: &str = "srm_session";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub kind: String,
+    pub groups: Vec<String>,
+    #[serde(skip)]
+    pub permissions: HashSet<Permission>,
+    /// The student record of a student account.
+    pub student_id: Option<i64>,
+    #[serde(skip)]
+    pub claims: Claims,
+    /// True when authenticated by the cookie, so state changes need a CSRF token.
+    #[serde(skip)]
+    pub via_cookie: bool,
+    #[serde(skip)]
+    pub csrf: String,
+}
+
+impl CurrentUser {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+
+    /// Refuses a form post whose CSRF token is not this session's. A request carrying a bearer
+    /// token needs none: another site cannot make a browser send that header.
+    pub fn check_csrf(&self, sent: &str) -> AppResult<()> {
+        if !self.via_cookie || super::token::constant_time_eq(sent, &self.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+fn bearer(req: &Request<'_>) -> Option<(String, bool)> {
+    if let Some(h) = req.headers().get_one("Authorization") {
+        let h = h.trim();
+        return h
+            .strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+            .map(|t| (t.trim().to_string(), false));
+    }
+    req.cookies()
+        .get(SESSION_COOKIE)
+        .map(|c| (c.value().to_string(), true))
+}
+
+async fn load(req: &Request<'_>) -> Option<CurrentUser> {
+    let state = req.rocket().state::<AppState>()?;
+    let (token, via_cookie) = bearer(req)?;
+    let claims = state.keys.decode(&token)?;
+    let id: i64 = claims.sub.parse().ok()?;
+    let db = &state.db;
+    let user = match users::Entity::find_by_id(id).one(db).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            return None;
+        }
+    };
+    if !user.is_active || user.token_version != claims.ver {
+        return None;
+    }
+    match revoked_tokens::Entity::find_by_id(claims.jti.clone())
+        .one(db)
+        .await
+    {
+        Ok(None) => {}
+        _ => return None,
+    }
+    let permissions = user_permissions(db, user.id).await.ok()?;
+    let groups = user_group_codes(db, user.id).await.ok()?;
+    let student_id = students::Entity::find()
+        .filter(students::Column::UserId.eq(user.id))
+        .one(db)
+        .await
+        .ok()?
+        .map(|s| s.id);
+    let csrf = state.keys.csrf_for(&claims.jti);
+    Some(CurrentUser {
+        id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        kind: user.kind,
+        groups,
+        permissions,
+        student_id,
+        claims,
+        via_cookie,
+        csrf,
+    })
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for &'r CurrentUser {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let cached: &Option<CurrentUser> = req.local_cache_async(load(req)).await;
+        match cached {
+            Some(user) => {
+                // NOTE: a cookie-authenticated API call that changes state must prove it came
+                // from our pages; bearer tokens cannot be sent by another site.
+                if user.via_cookie
+                    && req.uri().path().starts_with("/api/")
+                    && !matches!(
+                        req.method(),
+                        rocket::http::Method::Get
+                            | rocket::http::Method::Head
+                            | rocket::http::Method::Options
+                    )
+                {
+                    let sent = req.headers().get_one("X-CSRF-Token").unwrap_or_default();
+                    if !super::token::constant_time_eq(sent, &user.csrf) {
+                        return Outcome::Error((Status::Forbidden, AppError::Csrf));
+                    }
+                }
+                Outcome::Success(user)
+            }
+            None => Outcome::Error((Status::Unauthorized, AppError::Unauthorized)),
+        }
+    }
+}
+
+/// The current user when there is one; never fails.
+pub struct MaybeUser<'r>(pub Option<&'r CurrentUser>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybeUser<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let cached: &Option<CurrentUser> = req.local_cache_async(load(req)).await;
+        Outcome::Success(MaybeUser(cached.as_ref()))
+    }
+}

@@ -1,0 +1,212 @@
+//! The `srm` command line: `serve` (the default), `migrate`, `seed demo` and `user add`.
+
+use crate::access::permissions::ADMIN_GROUP;
+use crate::admin::service::{NewUser, create_user};
+use crate::config::{AppConfig, figment};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use clap::{Parser, Subcommand};
+use std::io::BufRead;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "srm",
+    version,
+    about = "Student relationship management portal for a university"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the portal (the default). On first start with the embedded SQLite file, the demo
+    /// university is created.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill the database with generated data.
+    Seed {
+        #[command(subcommand)]
+        what: SeedWhat,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        what: UserWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SeedWhat {
+    /// Generate the demo university into an empty database.
+    Demo {
+        /// Number of students to generate.
+        #[arg(long, default_value_t = 2000)]
+        students: usize,
+        /// Random seed; the same seed gives the same university.
+        #[arg(long, default_value_t = crate::seed::DEFAULT_SEED)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserWhat {
+    /// Create an account (by default an administrator). The password is read from the first
+    /// line of standard input, or from SRM_NEW_USER_PASSWORD.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// student, teacher, admin or staff
+        #[arg(long, default_value = "admin")]
+        kind: String,
+        /// Group codes to join (repeatable); default: the group named like the kind.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> AppResult<()> {
+    let figment = figment();
+    let config: AppConfig = figment
+        .extract()
+        .map_err(|e| AppError::internal(format!("invalid configuration: {e}")))?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(figment, config).await,
+        Command::Migrate => {
+            crate::prepare(config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed {
+            what: SeedWhat::Demo { students, seed },
+        } => {
+            let state = crate::prepare(config).await?;
+            match seed_demo(&state, students, seed).await? {
+                Some(summary) => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).unwrap_or_default()
+                ),
+                None => println!("the database already holds students; nothing was seeded"),
+            }
+            print_demo_logins(&state)?;
+            Ok(())
+        }
+        Command::User {
+            what:
+                UserWhat::Add {
+                    username,
+                    display_name,
+                    email,
+                    kind,
+                    groups,
+                },
+        } => {
+            let state = crate::prepare(config).await?;
+            let password = match std::env::var("SRM_NEW_USER_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprintln!("password for {username} (one line on standard input):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+                        AppError::internal(format!("cannot read the password: {e}"))
+                    })?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let groups = if groups.is_empty() {
+                vec![default_group(&kind).to_string()]
+            } else {
+                groups
+            };
+            let display = display_name.unwrap_or_else(|| username.clone());
+            let new = NewUser::parse(&username, &display, email.as_deref(), &kind, groups)?;
+            let id = create_user(&state.db, state.hash_cost(), &new, &password).await?;
+            crate::audit::Entry::new(None, "users.create", "user")
+                .id(id)
+                .detail(serde_json::json!({"username": username, "via": "cli"}))
+                .write(&state.db)
+                .await?;
+            println!("created user {username} (id {id})");
+            Ok(())
+        }
+    }
+}
+
+fn default_group(kind: &str) -> &'static str {
+    match kind {
+        "student" => crate::access::permissions::STUDENT_GROUP,
+        "teacher" => crate::access::permissions::TEACHER_GROUP,
+        _ => ADMIN_GROUP,
+    }
+}
+
+/// Seeds the demo university; all demo accounts share one password, hashed once.
+pub async fn seed_demo(
+    state: &AppState,
+    students: usize,
+    seed: u64,
+) -> AppResult<Option<crate::seed::DemoSummary>> {
+    let password = crate::secrets::demo_password(&state.config)?;
+    let hash = crate::auth::password::hash(password, state.hash_cost()).await?;
+    let opts = crate::seed::DemoOptions {
+        students,
+        password_hash: hash,
+        out_dir: state.config.data_dir.clone(),
+        seed,
+    };
+    let started = std::time::Instant::now();
+    let summary = crate::seed::seed_demo(&state.db, &opts).await?;
+    if summary.is_some() {
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "demo university generated"
+        );
+    }
+    Ok(summary)
+}
+
+fn print_demo_logins(state: &AppState) -> AppResult<()> {
+    let password = crate::secrets::demo_password(&state.config)?;
+    println!("Demo accounts (password for all: {password}):");
+    println!("  admin      administrator");
+    println!("  teacher1   teacher with sections in the current term");
+    println!("  <student number>, e.g. the first one listed at /admin/users?kind=student");
+    Ok(())
+}
+
+async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResult<()> {
+    let demo = config.demo_enabled();
+    let state = crate::prepare(config).await?;
+    if demo {
+        if let Some(summary) = seed_demo(
+            &state,
+            state.config.demo_students,
+            crate::seed::DEFAULT_SEED,
+        )
+        .await?
+        {
+            println!(
+                "Created the demo university: {} students, {} teachers, {} courses, {} sections.",
+                summary.students, summary.teachers, summary.courses, summary.sections
+            );
+        }
+        print_demo_logins(&state)?;
+    }
+    let rocket = crate::build(figment, state);
+    let cfg = rocket
+        .figment()
+        .extract::<rocket::Config>()
+        .unwrap_or_default();
+    println!("Serving the portal at http://{}:{}/", cfg.address, cfg.port);
+    rocket
+        .launch()
+        .await
+        .map_err(|e| AppError::internal(format!("the server stopped: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! The portal's configuration: one struct read from `SRM_*` environment variables (and
+//! overridable per test by merging into the figment).
+
+use rocket::figment::{
+    Figment,
+    providers::{Env, Serialized},
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AppConfig {
+    /// Where the SQLite file and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; the SQLite file in the data dir when unset.
+    pub database_url: Option<String>,
+    /// Signing key for tokens; generated into the data dir when unset.
+    pub jwt_secret: Option<String>,
+    /// Seed the demo university when the database is empty (`1`/`0`, `true`/`false`).
+    #[serde(deserialize_with = "flag")]
+    pub demo: Option<bool>,
+    /// Password of every demo account; generated and printed when unset.
+    pub demo_password: Option<String>,
+    /// Students in the generated demo university.
+    pub demo_students: usize,
+    /// Mark the session cookie `Secure` (set behind HTTPS).
+    #[serde(deserialize_with = "flag_or_false")]
+    pub cookie_secure: bool,
+    /// Lifetime of a session token.
+    pub token_ttl_minutes: i64,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// argon2id cost; the defaults follow OWASP's recommendation.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// Failed logins for one account within the window before 429.
+    pub login_max_failures: u32,
+    /// Failed logins from one address within the window before 429.
+    pub login_max_failures_per_ip: u32,
+    pub login_window_seconds: i64,
+    pub db_max_connections: u32,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            jwt_secret: None,
+            demo: None,
+            demo_password: None,
+            demo_students: 2000,
+            cookie_secure: false,
+            token_ttl_minutes: 8 * 60,
+            jwt_issuer: "srm".into(),
+            jwt_audience: "srm-portal".into(),
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 50,
+            login_window_seconds: 15 * 60,
+            db_max_connections: 16,
+        }
+    }
+}
+
+impl AppConfig {
+    /// The database URL in force: the configured one, or the SQLite file in the data dir.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => format!("sqlite://{}?mode=rwc", self.sqlite_path().display()),
+        }
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("srm.sqlite")
+    }
+
+    /// True when the database is the embedded SQLite file of the data dir.
+    pub fn uses_embedded_sqlite(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+    }
+
+    /// `SRM_DEMO` if set, else on for the embedded SQLite file (under `serve`).
+    pub fn demo_enabled(&self) -> bool {
+        self.demo.unwrap_or_else(|| self.uses_embedded_sqlite())
+    }
+
+    pub fn data_path(&self, name: &str) -> PathBuf {
+        Path::new(&self.data_dir).join(name)
+    }
+}
+
+/// Environment flags arrive as `1`, `0`, `true`, `yes`…; figment gives numbers or strings.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    let raw: Option<Raw> = Option::deserialize(d)?;
+    Ok(match raw {
+        None => None,
+        Some(Raw::Bool(b)) => Some(b),
+        Some(Raw::Int(i)) => Some(i != 0),
+        Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "" => None,
+            "1" | "true" | "yes" | "on" => Some(true),
+            "0" | "false" | "no" | "off" => Some(false),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expected 1 or 0, found '{other}'"
+                )));
+            }
+        },
+    })
+}
+
+fn flag_or_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(flag(d)?.unwrap_or(false))
+}
+
+/// Rocket's own figment (ROCKET_*) with the portal's SRM_* variables merged in.
+pub fn figment() -> Figment {
+    rocket::Config::figment()
+        .merge(Serialized::defaults(AppConfig::default()))
+        .merge(Env::prefixed("SRM_").global())
+}

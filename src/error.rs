@@ -1,0 +1,146 @@
+//! One error type for the whole portal and the one place that turns it into a response:
+//! JSON `{"error":{"code","message"}}` under `/api`, an HTML page elsewhere.
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde_json::json;
+use std::io::Cursor;
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{0}")]
+    BadCredentials(String),
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
+    #[error(
+        "the form has expired or was not sent from this session; reload the page and try again"
+    )]
+    Csrf,
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        AppError::Internal(message.to_string())
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            AppError::NotFound => Status::NotFound,
+            AppError::Unauthorized | AppError::BadCredentials(_) => Status::Unauthorized,
+            AppError::Forbidden | AppError::Csrf => Status::Forbidden,
+            AppError::BadRequest { .. } => Status::BadRequest,
+            AppError::Conflict { .. } => Status::Conflict,
+            AppError::Unprocessable { .. } => Status::UnprocessableEntity,
+            AppError::TooManyRequests { .. } => Status::TooManyRequests,
+            AppError::Db(_) | AppError::Internal(_) => Status::InternalServerError,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Unauthorized => "unauthorized",
+            AppError::BadCredentials(_) => "bad_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::BadRequest { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Unprocessable { code, .. } => code,
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Db(_) | AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message shown to the user; internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Db(_) | AppError::Internal(_) => {
+                "something went wrong on our side; the error has been logged".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Whether a request expects JSON (the API) rather than an HTML page.
+pub fn wants_json(req: &Request<'_>) -> bool {
+    req.uri().path().as_str().starts_with("/api/")
+}
+
+pub fn json_body(code: &str, message: &str) -> String {
+    json!({"error": {"code": code, "message": message}}).to_string()
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if status.code >= 500 {
+            tracing::error!(error = %self, path = %req.uri(), "request failed");
+        } else {
+            tracing::debug!(error = %self, path = %req.uri(), "request refused");
+        }
+        let mut builder = Response::build();
+        if let AppError::TooManyRequests { retry_after } = &self {
+            builder.header(Header::new("Retry-After", retry_after.to_string()));
+        }
+        if wants_json(req) {
+            let body = json_body(self.code(), &self.public_message());
+            return builder
+                .status(status)
+                .header(ContentType::JSON)
+                .sized_body(body.len(), Cursor::new(body))
+                .ok();
+        }
+        if matches!(self, AppError::Unauthorized) {
+            let next = req.uri().to_string();
+            let location = format!("/login?next={}", crate::web::url_encode(&next));
+            return builder
+                .status(Status::SeeOther)
+                .header(Header::new("Location", location))
+                .ok();
+        }
+        let html = crate::web::error_page(req, status, &self.public_message());
+        builder
+            .status(status)
+            .header(ContentType::HTML)
+            .sized_body(html.len(), Cursor::new(html))
+            .ok()
+    }
+}

@@ -1,0 +1,155 @@
+//! What every HTML page shares: the page context (language, strings, user, menu, CSRF token),
+//! error pages, catchers and the vendored static files.
+
+mod catchers;
+mod menu;
+
+pub use catchers::catchers;
+pub use menu::{MenuItem, menu_for};
+
+use crate::access::{Module, request_modules};
+use crate::auth::{CurrentUser, session::MaybeUser};
+use crate::i18n::Lang;
+use rocket::http::{ContentType, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::content::RawHtml;
+use rocket_dyn_templates::Template;
+use serde_json::{Map, Value, json};
+use std::collections::HashSet;
+
+/// The context of one page request.
+pub struct Ctx<'r> {
+    pub lang: Lang,
+    pub user: Option<&'r CurrentUser>,
+    pub modules: HashSet<Module>,
+    pub path: String,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Ctx<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let MaybeUser(user) = match MaybeUser::from_request(req).await {
+            Outcome::Success(u) => u,
+            _ => MaybeUser(None),
+        };
+        Outcome::Success(Ctx {
+            lang: Lang::from_request_parts(req),
+            user,
+            modules: request_modules(req).await.clone(),
+            path: req.uri().path().to_string(),
+        })
+    }
+}
+
+impl Ctx<'_> {
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    /// Renders `template` with the shared context merged under the page's own `data`.
+    pub fn render(&self, template: &'static str, title_key: &str, data: Value) -> Template {
+        Template::render(template, self.context(title_key, data))
+    }
+
+    pub fn context(&self, title_key: &str, data: Value) -> Value {
+        let mut ctx = base_context(self.lang, title_key);
+        ctx.insert("path".into(), json!(self.path));
+        if let Some(u) = self.user {
+            ctx.insert("me".into(), json!(u));
+            ctx.insert("csrf".into(), json!(u.csrf));
+            ctx.insert(
+                "menu".into(),
+                json!(menu_for(u, &self.modules, self.lang, &self.path)),
+            );
+        }
+        if let Value::Object(extra) = data {
+            ctx.extend(extra);
+        }
+        Value::Object(ctx)
+    }
+}
+
+fn base_context(lang: Lang, title_key: &str) -> Map<String, Value> {
+    let mut ctx = Map::new();
+    ctx.insert("lang".into(), json!(lang.code()));
+    ctx.insert(
+        "other_lang".into(),
+        json!(if lang == Lang::Zh { "en" } else { "zh" }),
+    );
+    ctx.insert("tr".into(), Value::Object(lang.dict().clone()));
+    ctx.insert("title".into(), json!(lang.t(title_key)));
+    ctx
+}
+
+/// An error page, rendered without touching the database (used by the error responder and
+/// the catchers, which cannot await).
+pub fn error_page(req: &Request<'_>, status: Status, message: &str) -> String {
+    let lang = Lang::from_request_parts(req);
+    let mut ctx = base_context(lang, "error.title");
+    ctx.insert("status".into(), json!(status.code));
+    ctx.insert(
+        "reason".into(),
+        json!(lang.t(&format!("error.{}", status.code))),
+    );
+    ctx.insert("message".into(), json!(message));
+    Template::show(req.rocket(), "error", Value::Object(ctx))
+        .unwrap_or_else(|| format!("<h1>{}</h1><p>{}</p>", status.code, escape(message)))
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Percent-encodes a value for use in a query string.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A local path safe to redirect to after login (no scheme, no host, no `//`).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/dashboard".to_string(),
+    }
+}
+
+const APP_CSS: &str = include_str!("../../templates/static/app.css");
+const APP_JS: &str = include_str!("../../templates/static/app.js");
+
+#[rocket::get("/static/app.css")]
+pub fn app_css() -> (ContentType, &'static str) {
+    (ContentType::CSS, APP_CSS)
+}
+
+#[rocket::get("/static/app.js")]
+pub fn app_js() -> (ContentType, &'static str) {
+    (ContentType::JavaScript, APP_JS)
+}
+
+#[rocket::get("/favicon.ico")]
+pub fn favicon() -> Status {
+    Status::NoContent
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![app_css, app_js, favicon]
+}
+
+/// A tiny helper so handlers can answer a bare HTML string (used by the API docs page).
+pub fn html(s: String) -> RawHtml<String> {
+    RawHtml(s)
+}

@@ -1,0 +1,193 @@
+//! The route × role matrix: every mounted route, for anonymous, student, teacher,
+//! administrator and a custom group, with the expected answer. A route missing from the
+//! table fails the test, and so does a table row with no route.
+
+use crate::common::on_each_backend;
+use rocket::http::{ContentType, Header, Method, Status};
+use std::collections::BTreeSet;
+
+/// Expected answer per role, in the order anonymous, student, teacher, admin, custom group:
+/// `A` allowed (any 2xx/3xx other than a bounce to the login page, or a 422 for the deliberately
+/// invalid body), `L` must log in first (401 from the API, redirect to /login from a page),
+/// `F` forbidden (403), `U` unauthorized for everyone (401: wrong credentials), `O` logged out
+/// (sent back to the login page).
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/", "LAAAA"),
+    ("GET", "/login", "AAAAA"),
+    ("POST", "/login", "FFFFF"),
+    ("POST", "/logout", "LOOOO"),
+    ("GET", "/account/password", "LAAAA"),
+    ("POST", "/account/password", "LAAAA"),
+    ("GET", "/lang/<code>", "AAAAA"),
+    ("GET", "/dashboard", "LAAAA"),
+    ("GET", "/static/app.css", "AAAAA"),
+    ("GET", "/static/app.js", "AAAAA"),
+    ("GET", "/favicon.ico", "AAAAA"),
+    ("GET", "/healthz", "AAAAA"),
+    ("GET", "/api/docs", "AAAAA"),
+    ("GET", "/admin/users", "LFFAF"),
+    ("POST", "/admin/users", "LFFAF"),
+    ("GET", "/admin/users/<id>", "LFFAF"),
+    ("POST", "/admin/users/<id>/groups", "LFFAF"),
+    ("POST", "/admin/users/<id>/active", "LFFAF"),
+    ("POST", "/admin/users/<id>/password", "LFFAF"),
+    ("GET", "/admin/groups", "LFFAF"),
+    ("POST", "/admin/groups", "LFFAF"),
+    ("GET", "/admin/groups/<id>", "LFFAF"),
+    ("POST", "/admin/groups/<id>", "LFFAF"),
+    ("GET", "/admin/modules", "LFFAF"),
+    ("POST", "/admin/modules/<code>", "LFFAF"),
+    ("GET", "/admin/audit", "LFFAA"),
+    ("POST", "/api/v1/auth/login", "UUUUU"),
+    ("POST", "/api/v1/auth/logout", "LAAAA"),
+    ("POST", "/api/v1/auth/password", "LAAAA"),
+    ("GET", "/api/v1/me", "LAAAA"),
+    ("GET", "/api/v1/users", "LFFAF"),
+    ("POST", "/api/v1/users", "LFFAF"),
+    ("GET", "/api/v1/users/<id>", "LFFAF"),
+    ("PATCH", "/api/v1/users/<id>", "LFFAF"),
+    ("POST", "/api/v1/users/<id>/password", "LFFAF"),
+    ("GET", "/api/v1/groups", "LFFAF"),
+    ("POST", "/api/v1/groups", "LFFAF"),
+    ("PUT", "/api/v1/groups/<id>", "LFFAF"),
+    ("GET", "/api/v1/permissions", "LFFAF"),
+    ("GET", "/api/v1/modules", "LFFAF"),
+    ("PUT", "/api/v1/modules/<code>", "LFFAF"),
+    ("GET", "/api/v1/audit", "LFFAA"),
+    ("GET", "/api/v1/openapi.json", "AAAAA"),
+    ("GET", "/api/v1/students/<id>", "LAAAF"),
+    ("GET", "/api/v1/terms", "LAAAA"),
+];
+
+struct Ids {
+    target_user: i64,
+    spare_group: i64,
+    student: i64,
+}
+
+/// A concrete request for a route pattern: the path with its parameters filled in, and a body
+/// that is harmless (a no-op, or deliberately invalid so nothing is written).
+fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(ContentType, String)>) {
+    let path = match pattern {
+        "/lang/<code>" => "/lang/en".to_string(),
+        "/admin/modules/<code>" | "/api/v1/modules/<code>" => pattern.replace("<code>", "messages"),
+        "/admin/groups/<id>" | "/api/v1/groups/<id>" => {
+            pattern.replace("<id>", &ids.spare_group.to_string())
+        }
+        "/api/v1/students/<id>" => pattern.replace("<id>", &ids.student.to_string()),
+        p => p.replace("<id>", &ids.target_user.to_string()),
+    };
+    let form = |s: &str| Some((ContentType::Form, s.to_string()));
+    let json = |s: &str| Some((ContentType::JSON, s.to_string()));
+    let body = match (method, pattern) {
+        ("POST", "/login") => form("username=x&password=y&_csrf=forged"),
+        ("POST", "/account/password") => {
+            form("current=wrong-pass&new_password=12345678&confirm=12345678")
+        }
+        ("POST", "/admin/users") => {
+            form("username=not%20valid!&display_name=x&kind=staff&password=12345678")
+        }
+        ("POST", "/admin/users/<id>/groups") => form("_csrf="),
+        ("POST", "/admin/users/<id>/active") => form("active=true"),
+        ("POST", "/admin/users/<id>/password") => form("password=short"),
+        ("POST", "/admin/groups") => form("code=Not%20Valid&name=x"),
+        ("POST", "/admin/groups/<id>") => form("code=spare&name=Spare&permissions=audit.view"),
+        ("POST", "/admin/modules/<code>") => form("enabled=true"),
+        ("POST", "/api/v1/auth/login") => {
+            json(r#"{"username":"nobody","password":"wrong-password"}"#)
+        }
+        ("POST", "/api/v1/auth/password") => {
+            json(r#"{"current_password":"wrong-pass","new_password":"12345678"}"#)
+        }
+        ("POST", "/api/v1/users") => json(
+            r#"{"username":"bad name!","display_name":"x","kind":"staff","password":"12345678"}"#,
+        ),
+        ("PATCH", "/api/v1/users/<id>") => json("{}"),
+        ("POST", "/api/v1/users/<id>/password") => json(r#"{"password":"short"}"#),
+        ("POST", "/api/v1/groups") => json(r#"{"code":"Not Valid","name":"x"}"#),
+        ("PUT", "/api/v1/groups/<id>") => {
+            json(r#"{"code":"spare","name":"Spare","permissions":["audit.view"]}"#)
+        }
+        ("PUT", "/api/v1/modules/<code>") => json(r#"{"enabled":true}"#),
+        ("POST", _) => form(""),
+        _ => None,
+    };
+    (path, body)
+}
+
+#[rocket::async_test]
+async fn every_route_answers_each_role_as_the_matrix_says() {
+    on_each_backend(|app| async move {
+        let mounted: BTreeSet<(String, String)> = app
+            .client
+            .rocket()
+            .routes()
+            .map(|r| (r.method.as_str().to_string(), r.uri.path().to_string()))
+            .collect();
+        let listed: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+        let missing: Vec<_> = mounted.difference(&listed).collect();
+        let stale: Vec<_> = listed.difference(&mounted).collect();
+        assert!(missing.is_empty(), "routes missing from the matrix: {missing:?}");
+        assert!(stale.is_empty(), "matrix rows with no route: {stale:?}");
+
+        let p = app.people.clone();
+        let admin_token = app.token(p.admin).await;
+        let (s, spare) = app
+            .send_json(Method::Post, "/api/v1/groups", Some(&admin_token),
+                serde_json::json!({"code": "spare", "name": "Spare", "permissions": ["audit.view"]}))
+            .await;
+        assert_eq!(s, Status::Created);
+        let ids = Ids { target_user: p.target, spare_group: spare["id"].as_i64().expect("id"), student: p.student_record };
+        let roles = [None, Some(p.student), Some(p.teacher), Some(p.admin), Some(p.auditor)];
+        let names = ["anonymous", "student", "teacher", "admin", "custom group"];
+        let mut tokens = Vec::new();
+        for r in roles {
+            tokens.push(match r {
+                Some(id) => Some(app.token(id).await),
+                None => None,
+            });
+        }
+        let mut failures = Vec::new();
+        for (method, pattern, expected) in MATRIX {
+            for (i, want) in expected.chars().enumerate() {
+                let (path, body) = request_for(method, pattern, &ids);
+                // Logging out ends the session it is sent with, so it gets one of its own.
+                let token = match (*pattern, roles[i]) {
+                    ("/logout" | "/api/v1/auth/logout", Some(id)) => Some(app.token(id).await),
+                    _ => tokens[i].clone(),
+                };
+                let m: Method = method.parse().expect("method");
+                let mut req = app.client.req(m, path.clone());
+                if let Some(t) = &token {
+                    req = req.header(Header::new("Authorization", format!("Bearer {t}")));
+                }
+                if let Some((ct, b)) = body {
+                    req = req.header(ct).body(b);
+                }
+                let res = req.dispatch().await;
+                let status = res.status();
+                let location = res.headers().get_one("Location").unwrap_or_default().to_string();
+                let is_api = path.starts_with("/api/");
+                let ok = match want {
+                    'A' => status.code < 500 && status != Status::Unauthorized && status != Status::Forbidden
+                        && !(status == Status::SeeOther && location.starts_with("/login")),
+                    'L' => if is_api { status == Status::Unauthorized } else { status == Status::SeeOther && location.starts_with("/login") },
+                    'F' => status == Status::Forbidden,
+                    'U' => status == Status::Unauthorized,
+                    'O' => status == Status::SeeOther && location == "/login",
+                    _ => false,
+                };
+                if !ok {
+                    failures.push(format!("{method} {path} as {}: expected {want}, got {status} {location}", names[i]));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+
+        // Refusals and staff reads of a student's record are in the audit log.
+        assert!(app.audit_count("access.denied", "denied").await >= 10);
+        assert!(app.audit_count("students.read", "ok").await >= 2, "teacher's and admin's reads recorded");
+        assert!(app.audit_count("students.read", "denied").await >= 1, "the custom group's refusal recorded");
+    })
+    .await;
+}

@@ -1,0 +1,214 @@
+//! Administrators manage accounts, groups and modules; every write is audited.
+
+use crate::common::{TestApp, on_each_backend};
+use rocket::http::{Method, Status};
+use serde_json::json;
+
+#[rocket::async_test]
+async fn a_custom_group_grants_exactly_its_permissions_to_its_members() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let (s, group) = app
+            .send_json(Method::Post, "/api/v1/groups", Some(&admin),
+                json!({"code": "registrar", "name": "Registrar", "permissions": ["students.view_any", "users.manage"]}))
+            .await;
+        assert_eq!(s, Status::Created);
+        assert_eq!(group["permissions"], json!(["students.view_any", "users.manage"]));
+
+        let (s, body) = app
+            .send_json(Method::Post, "/api/v1/users", Some(&admin),
+                json!({"username": "reg.one", "display_name": "Registrar One", "kind": "staff", "password": "registrar-pass", "groups": ["registrar"]}))
+            .await;
+        assert_eq!(s, Status::Created, "{body}");
+        let (s, login) = app.send_json(Method::Post, "/api/v1/auth/login", None, json!({"username": "reg.one", "password": "registrar-pass"})).await;
+        assert_eq!(s, Status::Ok);
+        let t = login["token"].as_str().expect("token").to_string();
+        let (_, me) = app.get_json("/api/v1/me", Some(&t)).await;
+        assert_eq!(me["permissions"], json!(["students.view_any", "users.manage"]));
+        assert_eq!(app.get("/api/v1/users", Some(&t)).await.status(), Status::Ok);
+        assert_eq!(app.get("/api/v1/audit", Some(&t)).await.status(), Status::Forbidden);
+        assert_eq!(app.get(&format!("/api/v1/students/{}", app.people.other_student_record), Some(&t)).await.status(), Status::Ok);
+
+        // Duplicates and unknown permissions are refused clearly.
+        let (s, e) = app.send_json(Method::Post, "/api/v1/groups", Some(&admin), json!({"code": "registrar", "name": "Again"})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("duplicate_code")));
+        let (s, e) = app.send_json(Method::Post, "/api/v1/groups", Some(&admin), json!({"code": "x", "name": "X", "permissions": ["fly"]})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("unknown_permission")));
+        let (s, e) = app.send_json(Method::Post, "/api/v1/users", Some(&admin),
+            json!({"username": "reg.one", "display_name": "Dup", "kind": "staff", "password": "registrar-pass"})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("duplicate_username")));
+        assert!(app.audit_count("groups.create", "ok").await >= 1);
+        assert!(app.audit_count("users.create", "ok").await >= 1);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_module_switched_off_disappears_from_menu_pages_and_api() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let student = app.token(app.people.student).await;
+        assert_eq!(
+            app.get("/api/v1/terms", Some(&student)).await.status(),
+            Status::Ok
+        );
+        let path = format!("/api/v1/students/{}", app.people.student_record);
+        assert_eq!(app.get(&path, Some(&student)).await.status(), Status::Ok);
+
+        for code in ["courses", "students"] {
+            let (s, _) = app
+                .send_json(
+                    Method::Put,
+                    &format!("/api/v1/modules/{code}"),
+                    Some(&admin),
+                    json!({"enabled": false}),
+                )
+                .await;
+            assert_eq!(s, Status::Ok);
+        }
+        let (s, body) = app.get_json("/api/v1/terms", Some(&student)).await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (Status::NotFound, Some("not_found"))
+        );
+        assert_eq!(
+            app.get(&path, Some(&admin)).await.status(),
+            Status::NotFound,
+            "off for administrators too"
+        );
+
+        // The teacher's dashboard no longer lists sections (the courses module is off).
+        app.page_login(app.people.teacher).await;
+        let html = app
+            .client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page");
+        assert!(
+            !html.contains("CS101"),
+            "course list hidden while the module is off"
+        );
+
+        let (s, _) = app
+            .send_json(
+                Method::Put,
+                "/api/v1/modules/courses",
+                Some(&admin),
+                json!({"enabled": true}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(
+            app.get("/api/v1/terms", Some(&student)).await.status(),
+            Status::Ok
+        );
+        let html = app
+            .client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page");
+        assert!(html.contains("CS101"), "back once switched on");
+        assert_eq!(
+            app.send_json(
+                Method::Put,
+                "/api/v1/modules/teleport",
+                Some(&admin),
+                json!({"enabled": true})
+            )
+            .await
+            .0,
+            Status::NotFound
+        );
+        assert_eq!(app.audit_count("modules.switch", "ok").await, 3);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_audit_log_filters_by_user_student_action_and_date() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let teacher = app.token(app.people.teacher).await;
+        let path = format!("/api/v1/students/{}", app.people.student_record);
+        assert_eq!(app.get(&path, Some(&teacher)).await.status(), Status::Ok);
+        let other = format!("/api/v1/students/{}", app.people.other_student_record);
+        assert_eq!(
+            app.get(&other, Some(&teacher)).await.status(),
+            Status::Forbidden,
+            "not in the teacher's sections"
+        );
+
+        let q = format!(
+            "/api/v1/audit?student={}&action=students.read",
+            app.people.student_record
+        );
+        let (s, page) = app.get_json(&q, Some(&admin)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(page["total"], 1);
+        assert_eq!(page["items"][0]["actor_id"], app.people.teacher);
+        assert_eq!(page["items"][0]["outcome"], "ok");
+        let (_, page) = app
+            .get_json(
+                &format!(
+                    "/api/v1/audit?actor={}&action=students.read",
+                    app.people.teacher
+                ),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(page["total"], 2, "one read, one refusal");
+        let today = chrono::Utc::now().date_naive();
+        let (_, page) = app
+            .get_json(
+                &format!("/api/v1/audit?from={today}&to={today}&action=auth.login"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(page["total"], 2);
+        let (_, page) = app
+            .get_json("/api/v1/audit?from=2001-01-01&to=2001-01-02", Some(&admin))
+            .await;
+        assert_eq!(page["total"], 0);
+
+        // A student reading their own record is not a staff read.
+        let student = app.token(app.people.student).await;
+        assert_eq!(app.get(&path, Some(&student)).await.status(), Status::Ok);
+        let (_, page) = app
+            .get_json(
+                &format!(
+                    "/api/v1/audit?actor={}&action=students.read",
+                    app.people.student
+                ),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(page["total"], 0);
+        assert_eq!(
+            app.get(&other, Some(&student)).await.status(),
+            Status::Forbidden
+        );
+
+        // The page shows the same rows.
+        app.page_login(app.people.admin).await;
+        let html = app
+            .client
+            .get(format!(
+                "/admin/audit?student={}",
+                app.people.student_record
+            ))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page");
+        assert!(html.contains("students.read"));
+        assert!(html.contains(&TestApp::username(app.people.teacher)));
+    })
+    .await;
+}

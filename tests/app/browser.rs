@@ -1,0 +1,1 @@
+//! Browser test (added below).

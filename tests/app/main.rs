@@ -1,0 +1,11 @@
+//! The portal's one integration-test binary: every test goes through HTTP against the app that
+//! `srm::build` makes, on a fresh database of its own.
+
+mod access_matrix;
+mod admin;
+mod auth;
+mod browser;
+mod common;
+mod pages;
+mod seed;
+mod tokens;

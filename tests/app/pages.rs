@@ -1,0 +1,248 @@
+//! Pages in both languages, escaping, error answers, the OpenAPI document and the health check.
+
+use crate::common::{Backend, TestApp, on_each_backend};
+use rocket::http::{Accept, ContentType, Header, Method, Status};
+use serde_json::json;
+
+/// Tera escapes `/` in attribute values; tests compare against the plain text.
+fn unescape(html: &str) -> String {
+    html.replace("&#x2F;", "/")
+}
+
+#[rocket::async_test]
+async fn each_role_reaches_its_dashboard_in_chinese_and_english() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let p = app.people.clone();
+    for (user, marker_zh, marker_en) in [
+        (p.admin, "各院系在读学生", "Active students by department"),
+        (p.teacher, "我的教学班", "My sections"),
+        (p.student, "本学期我的课程", "My courses this term"),
+    ] {
+        app.page_login(user).await;
+        let zh = app
+            .client
+            .get("/dashboard")
+            .header(Header::new("Accept-Language", "zh-CN,zh;q=0.9"))
+            .dispatch()
+            .await;
+        assert_eq!(zh.status(), Status::Ok);
+        let zh = zh.into_string().await.expect("page");
+        assert!(zh.contains(marker_zh), "Chinese dashboard for {user}");
+        assert!(zh.contains("<html lang=\"zh\">"));
+        let en = app
+            .client
+            .get("/dashboard")
+            .header(Header::new("Accept-Language", "en-US,en;q=0.9"))
+            .dispatch()
+            .await;
+        let en = en.into_string().await.expect("page");
+        assert!(en.contains(marker_en), "English dashboard for {user}");
+        app.page_logout().await;
+    }
+    // The teacher sees their section; the student sees theirs.
+    app.page_login(p.teacher).await;
+    let html = unescape(
+        &app.client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page"),
+    );
+    assert!(html.contains("CS101") && html.contains("1 / 30"));
+    // The menu shows only what the role may use.
+    assert!(!html.contains("/admin/users"));
+    app.page_logout().await;
+    app.page_login(p.admin).await;
+    let html = unescape(
+        &app.client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page"),
+    );
+    for link in [
+        "/admin/users",
+        "/admin/groups",
+        "/admin/modules",
+        "/admin/audit",
+    ] {
+        assert!(html.contains(link), "admin menu has {link}");
+    }
+    assert!(html.contains("<svg"), "a chart on the admin dashboard");
+}
+
+#[rocket::async_test]
+async fn the_language_switch_is_remembered_over_accept_language() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let res = app
+        .client
+        .get("/login")
+        .header(Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await;
+    assert!(
+        res.into_string()
+            .await
+            .expect("page")
+            .contains("Log in with your student or staff number")
+    );
+    let res = app.client.get("/lang/zh?next=/login").dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let res = app
+        .client
+        .get("/login")
+        .header(Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await;
+    assert!(
+        res.into_string()
+            .await
+            .expect("page")
+            .contains("请使用学号或工号登录"),
+        "cookie wins over the header"
+    );
+    // The next page may not leave the site.
+    let res = app
+        .client
+        .get("/lang/en?next=//evil.example")
+        .dispatch()
+        .await;
+    assert_eq!(res.headers().get_one("Location"), Some("/dashboard"));
+}
+
+#[rocket::async_test]
+async fn text_from_users_is_escaped_in_pages() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let admin = app.token(app.people.admin).await;
+    let (s, _) = app
+        .send_json(Method::Post, "/api/v1/users", Some(&admin),
+            json!({"username": "xss", "display_name": "<script>alert(1)</script>", "kind": "staff", "password": "password-123"}))
+        .await;
+    assert_eq!(s, Status::Created);
+    app.page_login(app.people.admin).await;
+    let html = app
+        .client
+        .get("/admin/users?q=xss")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .expect("page");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
+    assert!(!html.contains("<script>alert(1)</script>"));
+}
+
+#[rocket::async_test]
+async fn errors_are_json_for_the_api_and_pages_elsewhere() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (s, body) = app.get_json("/api/v1/nothing-here", None).await;
+    assert_eq!(s, Status::NotFound);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    let (s, body) = app.get_json("/api/v1/me", None).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (Status::Unauthorized, Some("unauthorized"))
+    );
+    let admin = app.token(app.people.admin).await;
+    let res = app
+        .client
+        .post("/api/v1/users")
+        .header(ContentType::JSON)
+        .header(Header::new("Authorization", format!("Bearer {admin}")))
+        .body("{not json")
+        .dispatch()
+        .await;
+    assert!(res.status() == Status::BadRequest || res.status() == Status::UnprocessableEntity);
+    let body: serde_json::Value = res.into_json().await.expect("json error");
+    assert!(body["error"]["code"].is_string());
+
+    let res = app
+        .client
+        .get("/no/such/page")
+        .header(Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    assert!(res.into_string().await.expect("html").contains("404"));
+    let res = app.client.get("/admin/users").dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(
+        res.headers().get_one("Location"),
+        Some("/login?next=/admin/users")
+    );
+    let (s, _) = app.get_json("/api/v1/users/999999", Some(&admin)).await;
+    assert_eq!(s, Status::NotFound);
+}
+
+#[rocket::async_test]
+async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (s, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    assert_eq!(s, Status::Ok);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut count = 0;
+    for r in app
+        .client
+        .rocket()
+        .routes()
+        .filter(|r| r.uri.path().starts_with("/api/"))
+    {
+        count += 1;
+        let path = r.uri.path().replace('<', "{").replace('>', "}");
+        let method = r.method.as_str().to_lowercase();
+        assert!(
+            paths.get(&path).and_then(|p| p.get(&method)).is_some(),
+            "{method} {path} missing from the document"
+        );
+    }
+    assert!(count >= 20);
+    let html = unescape(
+        &app.client
+            .get("/api/docs")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page"),
+    );
+    assert!(html.contains("/api/v1/users/{id}") && html.contains("PATCH"));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "nothing loaded from elsewhere"
+    );
+}
+
+#[rocket::async_test]
+async fn health_answers_ok_once_the_database_answers() {
+    on_each_backend(|app| async move {
+        let (s, body) = app.get_json("/healthz", None).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(body, json!({"status": "ok"}));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn both_languages_have_the_same_strings() {
+    use srm::i18n::Lang;
+    let zh: Vec<_> = Lang::Zh.dict().keys().collect();
+    let en: Vec<_> = Lang::En.dict().keys().collect();
+    assert!(zh.len() > 100);
+    assert_eq!(zh, en);
+    assert_eq!(
+        Lang::from_accept_language("fr;q=1, en-US;q=0.8, zh-CN;q=0.9"),
+        Some(Lang::Zh)
+    );
+    assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9"), Some(Lang::En));
+    assert_eq!(Lang::from_accept_language("fr"), None);
+}

@@ -1,0 +1,1 @@
+//! The demo university (filled in once the generator lands).
