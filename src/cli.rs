@@ -36,6 +36,27 @@ pub enum Command {
         #[command(subcommand)]
         what: UserWhat,
     },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportWhat {
+    /// Import students from a CSV file (UTF-8 or GBK, comma or semicolon, English or Chinese
+    /// headers), the same code as the upload page and the API. Re-running is safe.
+    Students {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Only report what would be added, updated and rejected.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the rejected rows to this CSV file to fix and import again.
+        #[arg(long)]
+        rejected: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +117,17 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             }
             print_demo_logins(&state)?;
             Ok(())
+        }
+        Command::Import {
+            what:
+                ImportWhat::Students {
+                    file,
+                    dry_run,
+                    rejected,
+                },
+        } => {
+            let state = crate::prepare(config).await?;
+            crate::students::import::run_cli(&state.db, &file, dry_run, rejected.as_deref()).await
         }
         Command::User {
             what:

@@ -5,7 +5,7 @@ use crate::config::AppConfig;
 use crate::error::{AppError, AppResult};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
@@ -54,7 +54,10 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
 /// Begins a transaction that will write: IMMEDIATE on SQLite (so two writers never both read
 /// a stale value and then collide), an ordinary transaction on PostgreSQL (rows are locked
 /// with `SELECT … FOR UPDATE` or conditional updates where it matters).
-pub async fn write_txn(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+pub async fn write_txn<C>(db: &C) -> AppResult<C::Transaction>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let options = match db.get_database_backend() {
         DbBackend::Sqlite => TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

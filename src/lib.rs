@@ -17,6 +17,7 @@ pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod paging;
+pub mod registration;
 pub mod secrets;
 pub mod seed;
 pub mod state;
@@ -65,11 +66,15 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", auth::handlers::page_routes())
         .mount("/", dashboard::routes())
         .mount("/", admin::page_routes())
+        .mount("/", students::page_routes())
+        .mount("/", courses::page_routes())
+        .mount("/", registration::handlers::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", auth::handlers::api_routes())
         .mount("/api/v1", admin::api_routes())
         .mount("/api/v1", students::api_routes())
         .mount("/api/v1", courses::api_routes())
+        .mount("/api/v1", registration::handlers::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let index = api_docs::index_routes(rocket.routes());
     rocket.manage(index)

@@ -253,7 +253,7 @@ pub async fn save_group<C: ConnectionTrait + TransactionTrait>(
     id: Option<i64>,
     input: GroupInput,
 ) -> AppResult<i64> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn(db).await?;
     let group_id = match id {
         Some(id) => {
             let g = groups::Entity::find_by_id(id)
@@ -340,7 +340,7 @@ pub async fn set_user_groups<C: ConnectionTrait + TransactionTrait>(
     user_id: i64,
     codes: &[String],
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn(db).await?;
     let found = groups::Entity::find()
         .filter(groups::Column::Code.is_in(codes.to_vec()))
         .all(&txn)

@@ -56,13 +56,8 @@ impl NewUser {
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .map(str::to_string);
-        if let Some(e) = &email {
-            if !e.contains('@') || e.len() > 200 {
-                return Err(AppError::unprocessable(
-                    "invalid_email",
-                    "the e-mail address is not valid",
-                ));
-            }
+        if email.as_ref().is_some_and(|e| !e.contains('@') || e.len() > 200) {
+            return Err(AppError::unprocessable("invalid_email", "the e-mail address is not valid"));
         }
         if !USER_KINDS.contains(&kind) {
             return Err(AppError::unprocessable(
@@ -131,7 +126,7 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
         ));
     }
     let hash = password::hash(password_text.to_string(), cost).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn(db).await?;
     let id = create_user_with_hash(&txn, new, hash).await?;
     txn.commit().await?;
     Ok(id)

@@ -1,12 +1,65 @@
-//! Student records over the API.
+//! Student records over the JSON API: list and search, one record, its history, add, edit,
+//! deactivate, export and bulk import.
 
-use super::service;
-use crate::access::{ModuleOn, on};
+use super::forms::FieldError;
+use super::query::{Scope, StudentFilter, StudentRow};
+use super::{export, import, query, service};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::paging::Page;
 use crate::state::AppState;
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::{Header, Status};
 use rocket::serde::json::Json;
-use rocket::{State, get};
+use rocket::{Responder, State, get, patch, post};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// The largest CSV the API accepts.
+pub const IMPORT_LIMIT_MIB: u64 = 64;
+
+/// Checks the caller may list students at all; a refusal is audited.
+pub async fn list_scope(db: &impl sea_orm::ConnectionTrait, user: &CurrentUser) -> AppResult<Scope> {
+    match Scope::of(user) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            Entry::new(Some(user.id), "students.list", "student")
+                .denied()
+                .write(db)
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+/// Writes the audit row of a staff read of a list or export.
+pub async fn audit_list(
+    db: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+    action: &str,
+    filter: &StudentFilter,
+    rows: usize,
+) -> AppResult<()> {
+    Entry::new(Some(user.id), action, "student")
+        .detail(json!({"filter": filter, "rows": rows}))
+        .write(db)
+        .await
+}
+
+#[get("/students?<f..>")]
+pub async fn api_students(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    f: StudentFilter,
+) -> AppResult<Json<Page<StudentRow>>> {
+    let scope = list_scope(&state.db, user).await?;
+    let page = query::list(&state.db, scope, &f).await?;
+    audit_list(&state.db, user, "students.list", &f, page.items.len()).await?;
+    Ok(Json(page))
+}
 
 #[get("/students/<id>")]
 pub async fn api_student(
@@ -19,6 +72,222 @@ pub async fn api_student(
     Ok(Json(service::view(&state.db, id).await?))
 }
 
+#[get("/students/<id>/history")]
+pub async fn api_student_history(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<Vec<service::HistoryRow>>> {
+    service::authorize_read(&state.db, user, id, "students").await?;
+    Ok(Json(service::history(&state.db, id).await?))
+}
+
+/// A JSON object of field → value as the text the forms take; unknown fields are refused.
+fn body_values(body: &Map<String, Value>) -> AppResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for (k, v) in body {
+        if super::forms::field_index(k).is_none() {
+            return Err(AppError::unprocessable(
+                "unknown_field",
+                format!("unknown field '{k}'"),
+            ));
+        }
+        let text = match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(AppError::unprocessable(
+                    "invalid",
+                    format!("field '{k}' must be text or a number"),
+                ));
+            }
+        };
+        out.insert(k.clone(), text);
+    }
+    Ok(out)
+}
+
+fn refused(errors: &[FieldError]) -> AppError {
+    let code = errors
+        .iter()
+        .find(|e| e.code == "taken" || e.code == "duplicate_national_id")
+        .map_or("invalid_record", |e| e.code);
+    if code == "invalid_record" {
+        AppError::unprocessable(code, service::describe(errors))
+    } else {
+        AppError::conflict(code, service::describe(errors))
+    }
+}
+
+#[post("/students", format = "json", data = "<body>")]
+pub async fn api_student_create(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    body: Json<Map<String, Value>>,
+) -> AppResult<(Status, Json<service::StudentView>)> {
+    let values = body_values(&body)?;
+    match service::create(&state.db, who.id, &values).await? {
+        Ok(id) => Ok((Status::Created, Json(service::view(&state.db, id).await?))),
+        Err(errors) => Err(refused(&errors)),
+    }
+}
+
+#[patch("/students/<id>", format = "json", data = "<body>")]
+pub async fn api_student_update(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<Map<String, Value>>,
+) -> AppResult<Json<service::StudentView>> {
+    let values = body_values(&body)?;
+    match service::update(&state.db, who.id, id, &values, None).await? {
+        Ok(_) => Ok(Json(service::view(&state.db, id).await?)),
+        Err(errors) => Err(refused(&errors)),
+    }
+}
+
+#[post("/students/<id>/deactivate")]
+pub async fn api_student_deactivate(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<service::StudentView>> {
+    service::deactivate(&state.db, who.id, id).await?;
+    Ok(Json(service::view(&state.db, id).await?))
+}
+
+/// A CSV download.
+#[derive(Responder)]
+#[response(content_type = "text/csv; charset=utf-8")]
+pub struct CsvFile {
+    pub body: Vec<u8>,
+    pub disposition: Header<'static>,
+}
+
+impl CsvFile {
+    pub fn new(body: Vec<u8>, name: &str) -> CsvFile {
+        CsvFile {
+            body,
+            disposition: Header::new(
+                "Content-Disposition",
+                format!("attachment; filename=\"{name}\""),
+            ),
+        }
+    }
+}
+
+#[get("/students/export.csv?<f..>")]
+pub async fn api_students_export_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    f: StudentFilter,
+) -> AppResult<CsvFile> {
+    let scope = list_scope(&state.db, user).await?;
+    let body = export::csv(&state.db, scope, &f).await?;
+    audit_list(&state.db, user, "students.export", &f, body.len()).await?;
+    Ok(CsvFile::new(body, "students.csv"))
+}
+
+#[get("/students/export.json?<f..>")]
+pub async fn api_students_export_json(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    f: StudentFilter,
+) -> AppResult<Json<Vec<Value>>> {
+    let scope = list_scope(&state.db, user).await?;
+    let rows = export::json(&state.db, scope, &f).await?;
+    audit_list(&state.db, user, "students.export", &f, rows.len()).await?;
+    Ok(Json(rows))
+}
+
+/// Reads a request body up to the import limit.
+pub async fn read_body(data: Data<'_>) -> AppResult<Vec<u8>> {
+    let bytes = data
+        .open(IMPORT_LIMIT_MIB.mebibytes())
+        .into_bytes()
+        .await
+        .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+    if !bytes.is_complete() {
+        return Err(AppError::unprocessable(
+            "too_large",
+            format!("the file is larger than {IMPORT_LIMIT_MIB} MiB; use `srm import students`"),
+        ));
+    }
+    Ok(bytes.into_inner())
+}
+
+#[post("/students/import?<dry_run>", data = "<data>")]
+pub async fn api_students_import(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    dry_run: Option<bool>,
+    data: Data<'_>,
+) -> AppResult<Json<import::ImportReport>> {
+    let bytes = read_body(data).await?;
+    let opts = import::Options {
+        dry_run: dry_run.unwrap_or(false),
+        actor: Some(who.id),
+    };
+    Ok(Json(import::run(&state.db, bytes, opts, |_, _| {}).await?))
+}
+
+#[get("/me/record")]
+pub async fn api_my_record(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+) -> AppResult<Json<Value>> {
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    let view = service::view(&state.db, id).await?;
+    let editable = service::self_editable_fields(&state.db).await?;
+    Ok(Json(json!({"record": view, "editable_fields": editable})))
+}
+
+#[patch("/me/record", format = "json", data = "<body>")]
+pub async fn api_my_record_update(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditOwnProfile>,
+    state: &State<AppState>,
+    body: Json<Map<String, Value>>,
+) -> AppResult<Json<service::StudentView>> {
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    let values = body_values(&body)?;
+    let allowed = service::self_editable_fields(&state.db).await?;
+    match service::update(&state.db, who.id, id, &values, Some(&allowed)).await? {
+        Ok(_) => Ok(Json(service::view(&state.db, id).await?)),
+        Err(errors) if errors.iter().any(|e| e.code == "not_editable") => {
+            Err(AppError::Forbidden)
+        }
+        Err(errors) => Err(refused(&errors)),
+    }
+}
+
+/// Whether a user may see a student list at all (menu and dashboards use it too).
+pub fn may_list(user: &CurrentUser) -> bool {
+    user.can(Permission::ViewAnyStudent) || user.can(Permission::ViewScopedStudents)
+}
+
 pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![api_student]
+    rocket::routes![
+        api_students,
+        api_student,
+        api_student_history,
+        api_student_create,
+        api_student_update,
+        api_student_deactivate,
+        api_students_export_csv,
+        api_students_export_json,
+        api_students_import,
+        api_my_record,
+        api_my_record_update
+    ]
 }

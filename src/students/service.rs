@@ -1,14 +1,27 @@
-//! Who may see which student (the scope rules), and the student record as the API shows it.
+//! Who may see which student (the scope rules), the record as the API shows it, and every
+//! write to a record (each in one transaction, each change kept in the student's history).
 
+use super::forms::{
+    FIELDS, FieldError, Lookups, SELF_EDITABLE, StudentInput, field_index, raw_from_map,
+    raw_with_changes,
+};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
-use crate::entity::{departments, enrolments, majors, sections, students};
+use crate::db::write_txn;
+use crate::entity::{
+    departments, enrolments, majors, sections, settings, student_history, students, users,
+};
 use crate::error::{AppError, AppResult};
+use chrono::Utc;
+use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// Whether `user` may read student `student_id`'s record:
 /// - `students.view_any`: every student;
@@ -88,6 +101,11 @@ pub struct StudentView {
     pub advisor_id: Option<i64>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    pub address: Option<String>,
+    pub national_id: Option<String>,
+    pub birth_date: Option<String>,
+    pub status_changed_at: String,
+    pub lifecycle_stage: super::lifecycle::Stage,
 }
 
 pub async fn view(db: &impl ConnectionTrait, student_id: i64) -> AppResult<StudentView> {
@@ -95,6 +113,7 @@ pub async fn view(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Stude
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
+    let stage = super::lifecycle::stage_of(db, &s).await?;
     let dept = departments::Entity::find_by_id(s.department_id)
         .select_only()
         .column(departments::Column::NameEn)
@@ -121,7 +140,387 @@ pub async fn view(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Stude
         cohort: s.cohort_year,
         status: s.status,
         advisor_id: s.advisor_id,
+        lifecycle_stage: stage,
         email: s.email,
         phone: s.phone,
+        address: s.address,
+        national_id: s.national_id,
+        birth_date: s.birth_date.map(|d| d.to_string()),
+        status_changed_at: s.status_changed_at.format("%Y-%m-%d").to_string(),
     })
+}
+
+// ---------------------------------------------------------------- writes
+
+/// What one write did to one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Added(i64),
+    /// The record and the fields that changed: (field, old, new) in canonical text.
+    Updated(i64, Vec<(&'static str, String, String)>),
+    Unchanged(i64),
+}
+
+impl Outcome {
+    pub fn id(&self) -> i64 {
+        match self {
+            Outcome::Added(id) | Outcome::Updated(id, _) | Outcome::Unchanged(id) => *id,
+        }
+    }
+}
+
+/// Why a write was refused: field errors to show next to the fields.
+pub type Refusal = Vec<FieldError>;
+
+/// A new student row from validated input.
+pub fn new_student_model(input: &StudentInput, now: DateTimeWithTimeZone) -> students::ActiveModel {
+    students::ActiveModel {
+        user_id: Set(None),
+        student_no: Set(input.student_no.clone()),
+        national_id: Set(input.national_id.clone()),
+        name_zh: Set(input.name_zh.clone()),
+        name_en: Set(input.name_en.clone()),
+        gender: Set(input.gender.clone()),
+        birth_date: Set(input.birth_date),
+        phone: Set(input.phone.clone()),
+        email: Set(input.email.clone()),
+        address: Set(input.address.clone()),
+        department_id: Set(input.department_id),
+        major_id: Set(input.major_id),
+        cohort_year: Set(input.cohort_year),
+        status: Set(input.status.clone()),
+        status_changed_at: Set(now),
+        advisor_id: Set(input.advisor_id),
+        merged_into_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Writes `input` over `existing` (or adds it), with one history row per changed field.
+/// The caller owns the transaction and the audit row.
+pub async fn write_record(
+    txn: &impl ConnectionTrait,
+    actor: Option<i64>,
+    existing: Option<&students::Model>,
+    input: &StudentInput,
+    lookups: &Lookups,
+) -> AppResult<Outcome> {
+    let now = Utc::now().fixed_offset();
+    let Some(old) = existing else {
+        let model = new_student_model(input, now).insert(txn).await?;
+        student_history::ActiveModel {
+            student_id: Set(model.id),
+            at: Set(now),
+            actor_id: Set(actor),
+            field: Set("record".into()),
+            old_value: Set(None),
+            new_value: Set(Some("created".into())),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        return Ok(Outcome::Added(model.id));
+    };
+    let before = lookups.canonical(old);
+    let after = lookups.canonical_input(input);
+    let changes: Vec<(&'static str, String, String)> = FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| before[*i] != after[*i])
+        .map(|(i, (f, _))| (*f, before[i].clone(), after[i].clone()))
+        .collect();
+    if changes.is_empty() {
+        return Ok(Outcome::Unchanged(old.id));
+    }
+    let mut am: students::ActiveModel = old.clone().into();
+    am.student_no = Set(input.student_no.clone());
+    am.national_id = Set(input.national_id.clone());
+    am.name_zh = Set(input.name_zh.clone());
+    am.name_en = Set(input.name_en.clone());
+    am.gender = Set(input.gender.clone());
+    am.birth_date = Set(input.birth_date);
+    am.phone = Set(input.phone.clone());
+    am.email = Set(input.email.clone());
+    am.address = Set(input.address.clone());
+    am.department_id = Set(input.department_id);
+    am.major_id = Set(input.major_id);
+    am.cohort_year = Set(input.cohort_year);
+    am.advisor_id = Set(input.advisor_id);
+    if old.status != input.status {
+        am.status = Set(input.status.clone());
+        am.status_changed_at = Set(now);
+    }
+    am.updated_at = Set(now);
+    am.update(txn).await?;
+    student_history::Entity::insert_many(changes.iter().map(|(f, o, n)| {
+        student_history::ActiveModel {
+            student_id: Set(old.id),
+            at: Set(now),
+            actor_id: Set(actor),
+            field: Set(f.to_string()),
+            old_value: Set(Some(o.clone())),
+            new_value: Set(Some(n.clone())),
+            ..Default::default()
+        }
+    }))
+    .exec(txn)
+    .await?;
+    Ok(Outcome::Updated(old.id, changes))
+}
+
+/// A national id or student number that another record already holds.
+async fn uniqueness(
+    db: &impl ConnectionTrait,
+    input: &StudentInput,
+    own_id: Option<i64>,
+) -> AppResult<Refusal> {
+    let mut errors = Vec::new();
+    let mut others = students::Entity::find().filter(students::Column::StudentNo.eq(&input.student_no));
+    if let Some(id) = own_id {
+        others = others.filter(students::Column::Id.ne(id));
+    }
+    if others.count(db).await? > 0 {
+        errors.push(FieldError {
+            field: "student_no",
+            code: "taken",
+            message: format!("student number {} already exists", input.student_no),
+        });
+    }
+    if let Some(nid) = &input.national_id {
+        let mut q = students::Entity::find().filter(students::Column::NationalId.eq(nid));
+        if let Some(id) = own_id {
+            q = q.filter(students::Column::Id.ne(id));
+        }
+        if let Some(other) = q.one(db).await? {
+            errors.push(FieldError {
+                field: "national_id",
+                code: "duplicate_national_id",
+                message: format!(
+                    "national id belongs to student {}: probably the same person",
+                    other.student_no
+                ),
+            });
+        }
+    }
+    Ok(errors)
+}
+
+/// Adds a student (staff). Field errors come back as `Err` inside `Ok`.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: i64,
+    values: &HashMap<String, String>,
+) -> AppResult<Result<i64, Refusal>> {
+    let lookups = Lookups::load(db).await?;
+    let input = match lookups.parse(&raw_from_map(values)) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    let txn = write_txn(db).await?;
+    let errors = uniqueness(&txn, &input, None).await?;
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let outcome = write_record(&txn, Some(actor), None, &input, &lookups).await?;
+    let id = outcome.id();
+    Entry::new(Some(actor), "students.create", "student")
+        .id(id)
+        .student(id)
+        .detail(json!({"student_no": input.student_no}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Ok(id))
+}
+
+/// Changes some fields of a student. `allowed` limits which fields may change (a student
+/// editing their own record); other fields in `changes` are refused.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: i64,
+    changes: &HashMap<String, String>,
+    allowed: Option<&[String]>,
+) -> AppResult<Result<Outcome, Refusal>> {
+    if let Some(allowed) = allowed {
+        let refused: Vec<FieldError> = changes
+            .keys()
+            .filter(|k| !allowed.iter().any(|a| a == *k))
+            .filter_map(|k| field_index(k).map(|i| FIELDS[i].0))
+            .map(|f| FieldError {
+                field: f,
+                code: "not_editable",
+                message: format!("{f} cannot be changed here"),
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Ok(Err(refused));
+        }
+    }
+    let lookups = Lookups::load(db).await?;
+    let txn = write_txn(db).await?;
+    let current = students::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let input = match lookups.parse(&raw_with_changes(&lookups.canonical(&current), changes)) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    let errors = uniqueness(&txn, &input, Some(id)).await?;
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let outcome = write_record(&txn, Some(actor), Some(&current), &input, &lookups).await?;
+    if let Outcome::Updated(_, fields) = &outcome {
+        let old: serde_json::Map<String, Value> =
+            fields.iter().map(|(f, o, _)| (f.to_string(), json!(o))).collect();
+        let new: serde_json::Map<String, Value> =
+            fields.iter().map(|(f, _, n)| (f.to_string(), json!(n))).collect();
+        Entry::new(Some(actor), "students.update", "student")
+            .id(id)
+            .student(id)
+            .change(Value::Object(old), Value::Object(new))
+            .write(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(Ok(outcome))
+}
+
+/// Deactivates a student (no hard delete): the status becomes `withdrawn`, kept in history.
+pub async fn deactivate(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<Outcome> {
+    let changes = HashMap::from([("status".to_string(), "withdrawn".to_string())]);
+    match update(db, actor, id, &changes, None).await? {
+        Ok(o) => Ok(o),
+        Err(errors) => Err(AppError::unprocessable(
+            "invalid_record",
+            describe(&errors),
+        )),
+    }
+}
+
+/// Field errors as one sentence (for the JSON API and the CLI).
+pub fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+// ---------------------------------------------------------------- history and settings
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    pub at: String,
+    pub actor: String,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// A student's change history, newest first.
+pub async fn history(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Vec<HistoryRow>> {
+    let rows = student_history::Entity::find()
+        .filter(student_history::Column::StudentId.eq(student_id))
+        .order_by_desc(student_history::Column::At)
+        .order_by_desc(student_history::Column::Id)
+        .all(db)
+        .await?;
+    let actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_id).collect();
+    let names: HashMap<i64, String> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .filter(users::Column::Id.is_in(actor_ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryRow {
+            at: r.at.format("%Y-%m-%d %H:%M").to_string(),
+            actor: r
+                .actor_id
+                .and_then(|a| names.get(&a).cloned())
+                .unwrap_or_else(|| "—".into()),
+            field: r.field,
+            old_value: r.old_value,
+            new_value: r.new_value,
+        })
+        .collect())
+}
+
+pub const SELF_EDITABLE_KEY: &str = "students.self_editable_fields";
+
+/// The fields a student may edit on their own record (administrator's choice; default
+/// phone, email and address).
+pub async fn self_editable_fields(db: &impl ConnectionTrait) -> AppResult<Vec<String>> {
+    let stored = settings::Entity::find_by_id(SELF_EDITABLE_KEY.to_string())
+        .one(db)
+        .await?;
+    let fields = stored
+        .and_then(|s| serde_json::from_str::<Vec<String>>(&s.value).ok())
+        .unwrap_or_else(|| vec!["phone".into(), "email".into(), "address".into()]);
+    Ok(fields
+        .into_iter()
+        .filter(|f| SELF_EDITABLE.contains(&f.as_str()))
+        .collect())
+}
+
+/// Stores the administrator's choice of self-editable fields.
+pub async fn set_self_editable_fields(
+    db: &DatabaseConnection,
+    actor: i64,
+    fields: &[String],
+) -> AppResult<Vec<String>> {
+    let chosen: Vec<String> = SELF_EDITABLE
+        .iter()
+        .filter(|f| fields.iter().any(|x| x == *f))
+        .map(|f| f.to_string())
+        .collect();
+    let txn = write_txn(db).await?;
+    let before = self_editable_fields(&txn).await?;
+    let value = json!(chosen).to_string();
+    let now = Utc::now().fixed_offset();
+    match settings::Entity::find_by_id(SELF_EDITABLE_KEY.to_string())
+        .one(&txn)
+        .await?
+    {
+        Some(s) => {
+            let mut am: settings::ActiveModel = s.into();
+            am.value = Set(value);
+            am.updated_at = Set(now);
+            am.update(&txn).await?;
+        }
+        None => {
+            settings::ActiveModel {
+                key: Set(SELF_EDITABLE_KEY.to_string()),
+                value: Set(value),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    Entry::new(Some(actor), "settings.update", "setting")
+        .id(SELF_EDITABLE_KEY)
+        .change(json!(before), json!(chosen))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(chosen)
+}
+
+/// One stored record.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<students::Model> {
+    students::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }

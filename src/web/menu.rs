@@ -85,6 +85,8 @@ fn mounted(href: &str) -> bool {
     matches!(
         href,
         "/dashboard"
+            | "/students"
+            | "/me/record"
             | "/admin/users"
             | "/admin/groups"
             | "/admin/modules"

@@ -56,7 +56,42 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/audit", "LFFAA"),
     ("GET", "/api/v1/openapi.json", "AAAAA"),
     ("GET", "/api/v1/students/<id>", "LAAAF"),
+    ("GET", "/api/v1/students", "LFAAF"),
+    ("GET", "/api/v1/students/<id>/history", "LAAAF"),
+    ("POST", "/api/v1/students", "LFFAF"),
+    ("PATCH", "/api/v1/students/<id>", "LFFAF"),
+    ("POST", "/api/v1/students/<id>/deactivate", "LFFAF"),
+    ("GET", "/api/v1/students/export.csv", "LFAAF"),
+    ("GET", "/api/v1/students/export.json", "LFAAF"),
+    ("POST", "/api/v1/students/import", "LFFAF"),
+    ("GET", "/api/v1/me/record", "LAFAF"),
+    ("PATCH", "/api/v1/me/record", "LAFAF"),
+    ("GET", "/students", "LFAAF"),
+    ("GET", "/students/<id>", "LAAAF"),
+    ("GET", "/students/new", "LFFAF"),
+    ("POST", "/students", "LFFAF"),
+    ("GET", "/students/<id>/edit", "LFFAF"),
+    ("POST", "/students/<id>", "LFFAF"),
+    ("POST", "/students/<id>/deactivate", "LFFAF"),
+    ("GET", "/me/record", "LAFAF"),
+    ("POST", "/me/record", "LAFAF"),
+    ("GET", "/students/settings", "LFFAF"),
+    ("POST", "/students/settings", "LFFAF"),
+    ("GET", "/students/lifecycle", "LAAAA"),
+    ("GET", "/students/import", "LFFAF"),
+    ("POST", "/students/import", "LFFAF"),
+    ("GET", "/students/import/jobs/<id>", "LFFAF"),
+    ("GET", "/students/import/jobs/<id>/rejected.csv", "LFFAF"),
     ("GET", "/api/v1/terms", "LAAAA"),
+    ("GET", "/courses", "LAAAA"),
+    ("GET", "/registrations", "LAFAF"),
+    ("POST", "/registrations", "LAFAF"),
+    ("POST", "/registrations/<id>/drop", "LAFAF"),
+    ("GET", "/api/v1/sections", "LAAAA"),
+    ("GET", "/api/v1/registrations", "LAFAF"),
+    ("POST", "/api/v1/registrations", "LAFAF"),
+    ("DELETE", "/api/v1/registrations/<id>", "LAFAF"),
+    ("POST", "/api/v1/registrations/swap", "LAFAF"),
 ];
 
 struct Ids {
@@ -74,7 +109,14 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(Conte
         "/admin/groups/<id>" | "/api/v1/groups/<id>" => {
             pattern.replace("<id>", &ids.spare_group.to_string())
         }
-        "/api/v1/students/<id>" => pattern.replace("<id>", &ids.student.to_string()),
+        "/api/v1/students/<id>"
+        | "/api/v1/students/<id>/history"
+        | "/students/<id>"
+        | "/students/<id>/edit" => pattern.replace("<id>", &ids.student.to_string()),
+        // A record that does not exist: deactivating must not touch the fixtures.
+        "/students/<id>/deactivate" | "/api/v1/students/<id>/deactivate" => {
+            pattern.replace("<id>", "999999")
+        }
         p => p.replace("<id>", &ids.target_user.to_string()),
     };
     let form = |s: &str| Some((ContentType::Form, s.to_string()));
@@ -109,6 +151,11 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(Conte
             json(r#"{"code":"spare","name":"Spare","permissions":["audit.view"]}"#)
         }
         ("PUT", "/api/v1/modules/<code>") => json(r#"{"enabled":true}"#),
+        ("POST", "/api/v1/students") => json(r#"{"student_no":""}"#),
+        ("PATCH", "/api/v1/students/<id>") | ("PATCH", "/api/v1/me/record") => json("{}"),
+        ("POST", "/registrations") => form("section_id=999999"),
+        ("POST", "/api/v1/registrations") => json(r#"{"section_id":999999}"#),
+        ("POST", "/api/v1/registrations/swap") => json(r#"{"from_registration_id":999999,"to_section_id":999999}"#),
         ("POST", _) => form(""),
         _ => None,
     };

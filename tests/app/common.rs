@@ -32,9 +32,18 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    test(TestApp::new(Backend::Sqlite).await).await;
+    on_each_backend_with(true, test).await
+}
+
+/// The same on an empty database (migrated, built-in groups only), when `populate` is false.
+pub async fn on_each_backend_with<F, Fut>(populate: bool, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(TestApp::setup(Backend::Sqlite, populate).await).await;
     if postgres_url().is_some() {
-        let app = TestApp::new(Backend::Postgres).await;
+        let app = TestApp::setup(Backend::Postgres, populate).await;
         let name = app.pg_database.clone();
         test(app).await;
         if let Some(name) = name {
@@ -79,7 +88,7 @@ async fn create_pg_database() -> (String, String) {
     (with_database(&admin_url, &name), name)
 }
 
-async fn drop_pg_database(name: &str) {
+pub async fn drop_pg_database(name: &str) {
     if let Some(admin_url) = postgres_url() {
         if let Ok(admin) = srm::db::connect_url(&admin_url, 1).await {
             let _ = admin
@@ -91,7 +100,7 @@ async fn drop_pg_database(name: &str) {
 }
 
 /// One account per role, made by `TestApp::new`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct People {
     pub admin: i64,
     pub teacher: i64,
@@ -139,6 +148,10 @@ pub fn test_figment() -> rocket::figment::Figment {
 
 impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
+        Self::setup(backend, true).await
+    }
+
+    pub async fn setup(backend: Backend, populate: bool) -> TestApp {
         let dir = std::env::temp_dir().join(format!("srm-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (url, pg_database) = match backend {
@@ -150,7 +163,7 @@ impl TestApp {
         };
         let config = test_config(&dir, url);
         let state = srm::prepare(config.clone()).await.expect("prepare app");
-        let people = populate(&state.db, &state).await;
+        let people = if populate { populate_university(&state.db, &state).await } else { People::default() };
         let client = Client::tracked(srm::build(test_figment(), state))
             .await
             .expect("rocket client");
@@ -327,7 +340,7 @@ async fn user(db: &DatabaseConnection, hash: &str, kind: &str, groups: &[&str]) 
     id
 }
 
-async fn populate(db: &DatabaseConnection, state: &srm::state::AppState) -> People {
+async fn populate_university(db: &DatabaseConnection, state: &srm::state::AppState) -> People {
     let hash = srm::auth::password::hash(PASSWORD.to_string(), state.hash_cost())
         .await
         .expect("hash");

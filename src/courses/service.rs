@@ -1,0 +1,197 @@
+//! The catalogue: terms and sections with their courses, teachers, seats and meeting times.
+
+use crate::entity::{courses, departments, section_meetings, sections, terms, users};
+use crate::error::{AppError, AppResult};
+use crate::paging::{Page, PageReq};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// `current`, a term id, or a term code.
+pub async fn resolve_term(db: &impl ConnectionTrait, spec: Option<&str>) -> AppResult<Option<terms::Model>> {
+    let spec = spec.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("current");
+    let q = terms::Entity::find();
+    let found = if spec == "current" {
+        q.filter(terms::Column::IsCurrent.eq(true)).one(db).await?
+    } else if let Ok(id) = spec.parse::<i64>() {
+        q.filter(terms::Column::Id.eq(id)).one(db).await?
+    } else {
+        q.filter(terms::Column::Code.eq(spec)).one(db).await?
+    };
+    Ok(found)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SectionFilter {
+    pub term: Option<String>,
+    /// A course id or code.
+    pub course: Option<String>,
+    /// Words in the course code or title.
+    pub q: Option<String>,
+    pub department_id: Option<i64>,
+    /// Part of the teacher's name.
+    pub teacher: Option<String>,
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: Option<i64>,
+    pub open_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Meeting {
+    pub weekday: i64,
+    pub start_period: i64,
+    pub end_period: i64,
+    pub start_week: i64,
+    pub end_week: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionRow {
+    pub id: i64,
+    pub term_id: i64,
+    pub course_id: i64,
+    pub course_code: String,
+    pub title: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub credits: f64,
+    pub department_id: i64,
+    pub section_no: String,
+    pub teacher_id: Option<i64>,
+    pub teacher: Option<String>,
+    pub capacity: i64,
+    pub enrolled_count: i64,
+    pub waitlist_count: i64,
+    pub waitlist_capacity: i64,
+    pub seats_left: i64,
+    pub room: String,
+    pub meetings: Vec<Meeting>,
+}
+
+pub async fn list_sections(db: &impl ConnectionTrait, f: &SectionFilter, p: PageReq) -> AppResult<Page<SectionRow>> {
+    let Some(term) = resolve_term(db, f.term.as_deref()).await? else {
+        return Err(AppError::unprocessable("unknown_term", "no such term (use 'current', a term id or a term code)"));
+    };
+    let mut course_q = courses::Entity::find();
+    if let Some(c) = f.course.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        course_q = match c.parse::<i64>() {
+            Ok(id) => course_q.filter(courses::Column::Id.eq(id)),
+            Err(_) => course_q.filter(courses::Column::Code.eq(c)),
+        };
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        course_q = course_q.filter(
+            Condition::any()
+                .add(courses::Column::Code.contains(q))
+                .add(courses::Column::TitleZh.contains(q))
+                .add(courses::Column::TitleEn.contains(q)),
+        );
+    }
+    if let Some(d) = f.department_id {
+        course_q = course_q.filter(courses::Column::DepartmentId.eq(d));
+    }
+    let course_list = course_q.all(db).await?;
+    let course_ids: Vec<i64> = course_list.iter().map(|c| c.id).collect();
+    let course_by_id: HashMap<i64, courses::Model> = course_list.into_iter().map(|c| (c.id, c)).collect();
+
+    let mut q = sections::Entity::find().filter(sections::Column::TermId.eq(term.id)).filter(sections::Column::CourseId.is_in(course_ids));
+    if f.open_only {
+        q = q.filter(Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)));
+    }
+    if let Some(t) = f.teacher.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let ids: Vec<i64> = users::Entity::find()
+            .filter(users::Column::DisplayName.contains(t))
+            .select_only()
+            .column(users::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        q = q.filter(sections::Column::TeacherId.is_in(ids));
+    }
+    if let Some(day) = f.weekday {
+        let ids: Vec<i64> = section_meetings::Entity::find()
+            .filter(section_meetings::Column::Weekday.eq(day))
+            .select_only()
+            .column(section_meetings::Column::SectionId)
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
+        q = q.filter(sections::Column::Id.is_in(ids));
+    }
+    let total = q.clone().count(db).await?;
+    let list = q
+        .order_by_asc(sections::Column::CourseId)
+        .order_by_asc(sections::Column::SectionNo)
+        .offset((p.page - 1) * p.per_page)
+        .limit(p.per_page)
+        .all(db)
+        .await?;
+    let items = rows(db, list, &course_by_id).await?;
+    Ok(Page { items, total, page: p.page, per_page: p.per_page })
+}
+
+async fn rows(db: &impl ConnectionTrait, list: Vec<sections::Model>, course_by_id: &HashMap<i64, courses::Model>) -> AppResult<Vec<SectionRow>> {
+    let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
+    let teacher_ids: Vec<i64> = list.iter().filter_map(|s| s.teacher_id).collect();
+    let teachers: HashMap<i64, String> = users::Entity::find()
+        .filter(users::Column::Id.is_in(teacher_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let mut meets: HashMap<i64, Vec<Meeting>> = HashMap::new();
+    for m in section_meetings::Entity::find()
+        .filter(section_meetings::Column::SectionId.is_in(ids))
+        .order_by_asc(section_meetings::Column::Weekday)
+        .all(db)
+        .await?
+    {
+        meets.entry(m.section_id).or_default().push(Meeting {
+            weekday: m.weekday,
+            start_period: m.start_period,
+            end_period: m.end_period,
+            start_week: m.start_week,
+            end_week: m.end_week,
+        });
+    }
+    Ok(list
+        .into_iter()
+        .filter_map(|s| {
+            let c = course_by_id.get(&s.course_id)?;
+            Some(SectionRow {
+                id: s.id,
+                term_id: s.term_id,
+                course_id: c.id,
+                course_code: c.code.clone(),
+                title: c.title_en.clone(),
+                title_zh: c.title_zh.clone(),
+                title_en: c.title_en.clone(),
+                credits: c.credits,
+                department_id: c.department_id,
+                section_no: s.section_no.clone(),
+                teacher_id: s.teacher_id,
+                teacher: s.teacher_id.and_then(|t| teachers.get(&t).cloned()),
+                capacity: s.capacity,
+                enrolled_count: s.enrolled_count,
+                waitlist_count: s.waitlist_count,
+                waitlist_capacity: s.waitlist_capacity,
+                seats_left: std::cmp::max(s.capacity - s.enrolled_count, 0),
+                room: s.room.clone(),
+                meetings: meets.remove(&s.id).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+pub async fn departments(db: &impl ConnectionTrait) -> AppResult<Vec<departments::Model>> {
+    Ok(departments::Entity::find().order_by_asc(departments::Column::Code).all(db).await?)
+}
+
+pub async fn all_terms(db: &impl ConnectionTrait) -> AppResult<Vec<terms::Model>> {
+    Ok(terms::Entity::find().order_by_asc(terms::Column::Seq).all(db).await?)
+}

@@ -1,0 +1,610 @@
+//! Adding, dropping and swapping sections, with waitlists that promote automatically.
+//!
+//! Every change is one write transaction (IMMEDIATE on SQLite). Seats are taken with a
+//! conditional update (`… SET enrolled_count = enrolled_count + 1 WHERE enrolled_count <
+//! capacity`), so two requests can never both take the last seat, on one instance or on many
+//! sharing one PostgreSQL; a CHECK constraint on `sections` refuses an over-filled section even
+//! if the code were wrong.
+
+use super::rules::sections_clash;
+use crate::entity::{
+    courses, course_prerequisites, enrolments, grades, holds, notifications, registration_events,
+    registration_overrides, section_meetings, sections, terms,
+};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+pub const ENROLLED: &str = "enrolled";
+pub const WAITLISTED: &str = "waitlisted";
+pub const DROPPED: &str = "dropped";
+
+/// What a successful add produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registration {
+    pub id: i64,
+    pub section_id: i64,
+    pub student_id: i64,
+    pub status: String,
+    /// 1-based place in the waitlist, when waitlisted.
+    pub waitlist_position: Option<u64>,
+}
+
+fn refuse(code: &'static str, message: String) -> AppError {
+    match code {
+        "already_registered" | "section_full" | "waitlist_full" | "time_conflict" => AppError::conflict(code, message),
+        _ => AppError::unprocessable(code, message),
+    }
+}
+
+fn now() -> DateTime<FixedOffset> {
+    Utc::now().fixed_offset()
+}
+
+/// The section, locked for the rest of the transaction on PostgreSQL (SQLite's IMMEDIATE
+/// transaction already holds the write lock).
+async fn lock_section(db: &impl ConnectionTrait, section_id: i64) -> AppResult<sections::Model> {
+    let mut q = sections::Entity::find_by_id(section_id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await?.ok_or(AppError::NotFound)
+}
+
+async fn course_code(db: &impl ConnectionTrait, course_id: i64) -> AppResult<String> {
+    Ok(courses::Entity::find_by_id(course_id).one(db).await?.map(|c| c.code).unwrap_or_default())
+}
+
+/// A readable name for a section: "CS101-02".
+async fn section_label(db: &impl ConnectionTrait, s: &sections::Model) -> AppResult<String> {
+    Ok(format!("{}-{}", course_code(db, s.course_id).await?, s.section_no))
+}
+
+async fn meetings(db: &impl ConnectionTrait, section_ids: &[i64]) -> AppResult<HashMap<i64, Vec<section_meetings::Model>>> {
+    let mut out: HashMap<i64, Vec<section_meetings::Model>> = HashMap::new();
+    for m in section_meetings::Entity::find()
+        .filter(section_meetings::Column::SectionId.is_in(section_ids.to_vec()))
+        .all(db)
+        .await?
+    {
+        out.entry(m.section_id).or_default().push(m);
+    }
+    Ok(out)
+}
+
+/// The student's enrolled sections in a term.
+async fn enrolled_in_term(db: &impl ConnectionTrait, student_id: i64, term_id: i64) -> AppResult<Vec<sections::Model>> {
+    let ids: Vec<i64> = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.eq(ENROLLED))
+        .select_only()
+        .column(enrolments::Column::SectionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(sections::Entity::find()
+        .filter(sections::Column::Id.is_in(ids))
+        .filter(sections::Column::TermId.eq(term_id))
+        .all(db)
+        .await?)
+}
+
+async fn credits_of(db: &impl ConnectionTrait, list: &[sections::Model]) -> AppResult<f64> {
+    let ids: Vec<i64> = list.iter().map(|s| s.course_id).collect();
+    let by_id: HashMap<i64, f64> =
+        courses::Entity::find().filter(courses::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|c| (c.id, c.credits)).collect();
+    Ok(list.iter().map(|s| by_id.get(&s.course_id).copied().unwrap_or(0.0)).sum())
+}
+
+/// Checks that `student` may hold a seat in `section` next to their other enrolled sections of
+/// the term (ignoring `leaving`, the section a swap gives up): no clash, within the credit limit.
+async fn check_fits(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section: &sections::Model,
+    term: &terms::Model,
+    leaving: Option<i64>,
+) -> AppResult<()> {
+    let current: Vec<sections::Model> = enrolled_in_term(db, student_id, term.id)
+        .await?
+        .into_iter()
+        .filter(|s| Some(s.id) != leaving && s.id != section.id)
+        .collect();
+    let mut ids: Vec<i64> = current.iter().map(|s| s.id).collect();
+    ids.push(section.id);
+    let meets = meetings(db, &ids).await?;
+    let empty = Vec::new();
+    let mine = meets.get(&section.id).unwrap_or(&empty);
+    for other in &current {
+        if other.course_id == section.course_id {
+            return Err(refuse(
+                "already_registered",
+                format!("you are already registered in {} of this course", section_label(db, other).await?),
+            ));
+        }
+        if sections_clash(mine, meets.get(&other.id).unwrap_or(&empty)) {
+            return Err(refuse(
+                "time_conflict",
+                format!("this section meets at the same time as {}", section_label(db, other).await?),
+            ));
+        }
+    }
+    let course = courses::Entity::find_by_id(section.course_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let total = credits_of(db, &current).await? + course.credits;
+    if total > term.credit_limit + 1e-9 {
+        return Err(refuse(
+            "credit_limit",
+            format!("this would bring you to {total} credits; the limit this term is {}", term.credit_limit),
+        ));
+    }
+    Ok(())
+}
+
+async fn check_prerequisites(db: &impl ConnectionTrait, student_id: i64, section: &sections::Model) -> AppResult<()> {
+    let prereqs = course_prerequisites::Entity::find()
+        .filter(course_prerequisites::Column::CourseId.eq(section.course_id))
+        .all(db)
+        .await?;
+    for p in prereqs {
+        let passed = grades::Entity::find()
+            .filter(grades::Column::StudentId.eq(student_id))
+            .filter(grades::Column::Status.eq("published"))
+            .filter(grades::Column::Score.gte(p.min_score))
+            .inner_join(sections::Entity)
+            .filter(sections::Column::CourseId.eq(p.prerequisite_id))
+            .count(db)
+            .await?;
+        if passed == 0 {
+            let code = course_code(db, p.prerequisite_id).await?;
+            return Err(refuse(
+                "prerequisite_missing",
+                format!("this course needs {code} passed with at least {} first", p.min_score),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn override_for(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+    kind: &str,
+) -> AppResult<Option<registration_overrides::Model>> {
+    Ok(registration_overrides::Entity::find()
+        .filter(registration_overrides::Column::StudentId.eq(student_id))
+        .filter(registration_overrides::Column::SectionId.eq(section_id))
+        .filter(registration_overrides::Column::Kind.eq(kind))
+        .filter(registration_overrides::Column::UsedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+async fn event(db: &impl ConnectionTrait, student_id: i64, section_id: i64, action: &str, code: &str, actor: Option<i64>) -> AppResult<()> {
+    registration_events::ActiveModel {
+        student_id: Set(student_id),
+        section_id: Set(section_id),
+        action: Set(action.to_string()),
+        code: Set(code.to_string()),
+        at: Set(now()),
+        actor_id: Set(actor),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Takes a seat if one is free: true when taken.
+async fn take_seat(db: &impl ConnectionTrait, section_id: i64) -> AppResult<bool> {
+    let res = sections::Entity::update_many()
+        .col_expr(sections::Column::EnrolledCount, Expr::col(sections::Column::EnrolledCount).add(1))
+        .filter(sections::Column::Id.eq(section_id))
+        .filter(Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// 1-based rank of a waitlist ticket in its section.
+pub async fn waitlist_rank(db: &impl ConnectionTrait, section_id: i64, ticket: i64) -> AppResult<u64> {
+    Ok(enrolments::Entity::find()
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .filter(enrolments::Column::Status.eq(WAITLISTED))
+        .filter(enrolments::Column::WaitlistPosition.lte(ticket))
+        .count(db)
+        .await?)
+}
+
+/// Writes the student's row for this section: a new one, or the dropped one reused.
+async fn upsert_enrolment(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+    status: &str,
+    ticket: Option<i64>,
+    override_reason: Option<String>,
+) -> AppResult<enrolments::Model> {
+    let existing = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .one(db)
+        .await?;
+    let t = now();
+    let row = match existing {
+        Some(e) => {
+            let mut am: enrolments::ActiveModel = e.into();
+            am.status = Set(status.to_string());
+            am.waitlist_position = Set(ticket);
+            am.updated_at = Set(t);
+            am.dropped_at = Set(None);
+            am.override_reason = Set(override_reason);
+            am.update(db).await?
+        }
+        None => {
+            enrolments::ActiveModel {
+                student_id: Set(student_id),
+                section_id: Set(section_id),
+                status: Set(status.to_string()),
+                waitlist_position: Set(ticket),
+                created_at: Set(t),
+                updated_at: Set(t),
+                dropped_at: Set(None),
+                override_reason: Set(override_reason),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    refuse("already_registered", "you are already registered in this section".into())
+                } else {
+                    e.into()
+                }
+            })?
+        }
+    };
+    Ok(row)
+}
+
+fn window_open(term: &terms::Model, at: DateTime<FixedOffset>) -> bool {
+    term.registration_opens_at <= at && at <= term.registration_closes_at
+}
+
+/// How an add may proceed: a normal add may fall back to the waitlist; a swap must get a seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    SeatOrWaitlist,
+    SeatOnly,
+}
+
+async fn add_in_txn(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+    actor: Option<i64>,
+    mode: Mode,
+    leaving: Option<i64>,
+) -> AppResult<Registration> {
+    let section = lock_section(db, section_id).await?;
+    let term = terms::Entity::find_by_id(section.term_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let at = now();
+    if !window_open(&term, at) {
+        return Err(refuse("registration_closed", format!("registration for {} is not open now", term.name_en)));
+    }
+    let on_hold = holds::Entity::find()
+        .filter(holds::Column::StudentId.eq(student_id))
+        .filter(holds::Column::LiftedAt.is_null())
+        .one(db)
+        .await?;
+    if let Some(h) = on_hold {
+        return Err(refuse("hold", format!("a hold on your record blocks registration: {}", h.reason)));
+    }
+    let existing = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .one(db)
+        .await?;
+    if existing.as_ref().is_some_and(|e| e.status == ENROLLED || e.status == WAITLISTED) {
+        return Err(refuse("already_registered", "you are already registered in this section".into()));
+    }
+    if override_for(db, student_id, section_id, "prerequisite").await?.is_none() {
+        check_prerequisites(db, student_id, &section).await?;
+    }
+    check_fits(db, student_id, &section, &term, leaving).await?;
+
+    let capacity_override = override_for(db, student_id, section_id, "capacity").await?;
+    let (status, ticket, reason) = if take_seat(db, section_id).await? {
+        (ENROLLED, None, None)
+    } else if let Some(o) = capacity_override {
+        sections::Entity::update_many()
+            .col_expr(sections::Column::EnrolledCount, Expr::col(sections::Column::EnrolledCount).add(1))
+            .col_expr(sections::Column::OverrideCount, Expr::col(sections::Column::OverrideCount).add(1))
+            .filter(sections::Column::Id.eq(section_id))
+            .exec(db)
+            .await?;
+        let mut am: registration_overrides::ActiveModel = o.clone().into();
+        am.used_at = Set(Some(at));
+        am.update(db).await?;
+        (ENROLLED, None, Some(o.reason))
+    } else if mode == Mode::SeatOnly {
+        return Err(refuse("section_full", format!("{} has no free seat", section_label(db, &section).await?)));
+    } else {
+        let joined = sections::Entity::update_many()
+            .col_expr(sections::Column::WaitlistCount, Expr::col(sections::Column::WaitlistCount).add(1))
+            .filter(sections::Column::Id.eq(section_id))
+            .filter(Expr::col(sections::Column::WaitlistCount).lt(Expr::col(sections::Column::WaitlistCapacity)))
+            .exec(db)
+            .await?;
+        if joined.rows_affected != 1 {
+            let label = section_label(db, &section).await?;
+            return Err(if section.waitlist_capacity == 0 {
+                refuse("section_full", format!("{label} is full and has no waitlist"))
+            } else {
+                refuse("waitlist_full", format!("{label} is full and so is its waitlist"))
+            });
+        }
+        let last: Option<Option<i64>> = enrolments::Entity::find()
+            .filter(enrolments::Column::SectionId.eq(section_id))
+            .select_only()
+            .column_as(enrolments::Column::WaitlistPosition.max(), "m")
+            .into_tuple()
+            .one(db)
+            .await?;
+        (WAITLISTED, Some(last.flatten().unwrap_or(0) + 1), None)
+    };
+    let row = upsert_enrolment(db, student_id, section_id, status, ticket, reason).await?;
+    event(db, student_id, section_id, "add", status, actor).await?;
+    let waitlist_position = match ticket {
+        Some(t) => Some(waitlist_rank(db, section_id, t).await?),
+        None => None,
+    };
+    Ok(Registration { id: row.id, section_id, student_id, status: status.to_string(), waitlist_position })
+}
+
+/// Registers a student for a section: enrolled, or waitlisted with a position, or refused with
+/// a specific code (`section_full`, `waitlist_full`, `time_conflict`, `prerequisite_missing`,
+/// `already_registered`, `registration_closed`, `credit_limit`, `hold`).
+pub async fn add(db: &DatabaseConnection, student_id: i64, section_id: i64, actor: Option<i64>) -> AppResult<Registration> {
+    let txn = crate::db::write_txn(db).await?;
+    let reg = add_in_txn(&txn, student_id, section_id, actor, Mode::SeatOrWaitlist, None).await?;
+    txn.commit().await?;
+    Ok(reg)
+}
+
+/// The answer to an add, replayed when `key` was seen before for this user.
+pub enum Added {
+    New(Registration),
+    Replayed(u16, String),
+}
+
+/// `add` with an idempotency key: the registration and the remembered answer are written in
+/// one transaction, so a retry can never register twice nor lose the first answer.
+pub async fn add_once(
+    db: &DatabaseConnection,
+    student_id: i64,
+    section_id: i64,
+    actor: i64,
+    key: &str,
+) -> AppResult<Added> {
+    use super::idempotency::{remember, replay};
+    let txn = crate::db::write_txn(db).await?;
+    if let Some((status, body)) = replay(&txn, actor, key).await? {
+        return Ok(Added::Replayed(status, body));
+    }
+    let result = add_in_txn(&txn, student_id, section_id, Some(actor), Mode::SeatOrWaitlist, None).await;
+    match result {
+        Ok(reg) => {
+            let body = serde_json::to_string(&reg).map_err(AppError::internal)?;
+            remember(&txn, actor, key, 201, &body).await?;
+            txn.commit().await?;
+            Ok(Added::New(reg))
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            // NOTE: on PostgreSQL a concurrent twin may have committed meanwhile; answer as it did.
+            if let Some((status, body)) = replay(db, actor, key).await? {
+                return Ok(Added::Replayed(status, body));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Gives the freed seat to the first waitlisted student who still fits; the others keep their
+/// places. Returns the student promoted, if any.
+async fn promote(db: &impl ConnectionTrait, section: &sections::Model, term: &terms::Model) -> AppResult<Option<i64>> {
+    let waiting = enrolments::Entity::find()
+        .filter(enrolments::Column::SectionId.eq(section.id))
+        .filter(enrolments::Column::Status.eq(WAITLISTED))
+        .order_by_asc(enrolments::Column::WaitlistPosition)
+        .all(db)
+        .await?;
+    for w in waiting {
+        if check_fits(db, w.student_id, section, term, None).await.is_err() {
+            continue;
+        }
+        if !take_seat(db, section.id).await? {
+            return Ok(None);
+        }
+        sections::Entity::update_many()
+            .col_expr(sections::Column::WaitlistCount, Expr::col(sections::Column::WaitlistCount).sub(1))
+            .filter(sections::Column::Id.eq(section.id))
+            .exec(db)
+            .await?;
+        let student_id = w.student_id;
+        let mut am: enrolments::ActiveModel = w.into();
+        am.status = Set(ENROLLED.to_string());
+        am.waitlist_position = Set(None);
+        am.updated_at = Set(now());
+        am.update(db).await?;
+        event(db, student_id, section.id, "promote", ENROLLED, None).await?;
+        notify_promoted(db, student_id, section).await?;
+        return Ok(Some(student_id));
+    }
+    Ok(None)
+}
+
+async fn notify_promoted(db: &impl ConnectionTrait, student_id: i64, section: &sections::Model) -> AppResult<()> {
+    let user_id: Option<Option<i64>> = crate::entity::students::Entity::find_by_id(student_id)
+        .select_only()
+        .column(crate::entity::students::Column::UserId)
+        .into_tuple()
+        .one(db)
+        .await?;
+    if let Some(Some(user_id)) = user_id {
+        let label = section_label(db, section).await?;
+        notifications::ActiveModel {
+            user_id: Set(user_id),
+            kind: Set("registration.promoted".into()),
+            title: Set(format!("You are now enrolled in {label}")),
+            body: Set(format!("A seat became free in {label} and you were next on its waitlist.")),
+            link: Set(Some("/registrations".into())),
+            created_at: Set(now()),
+            read_at: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn drop_in_txn(db: &impl ConnectionTrait, student_id: i64, enrolment_id: i64, actor: Option<i64>, check_deadline: bool) -> AppResult<Option<i64>> {
+    let e = enrolments::Entity::find_by_id(enrolment_id)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if e.status != ENROLLED && e.status != WAITLISTED {
+        return Err(AppError::NotFound);
+    }
+    let section = lock_section(db, e.section_id).await?;
+    let term = terms::Entity::find_by_id(section.term_id).one(db).await?.ok_or(AppError::NotFound)?;
+    if check_deadline && now() > term.add_drop_deadline {
+        return Err(refuse("drop_deadline_passed", format!("the add/drop deadline for {} has passed", term.name_en)));
+    }
+    let was = e.status.clone();
+    let mut am: enrolments::ActiveModel = e.into();
+    am.status = Set(DROPPED.to_string());
+    am.waitlist_position = Set(None);
+    am.updated_at = Set(now());
+    am.dropped_at = Set(Some(now()));
+    am.update(db).await?;
+    event(db, student_id, section.id, "drop", DROPPED, actor).await?;
+    if was == WAITLISTED {
+        sections::Entity::update_many()
+            .col_expr(sections::Column::WaitlistCount, Expr::col(sections::Column::WaitlistCount).sub(1))
+            .filter(sections::Column::Id.eq(section.id))
+            .exec(db)
+            .await?;
+        return Ok(None);
+    }
+    sections::Entity::update_many()
+        .col_expr(sections::Column::EnrolledCount, Expr::col(sections::Column::EnrolledCount).sub(1))
+        .filter(sections::Column::Id.eq(section.id))
+        .exec(db)
+        .await?;
+    let section = lock_section(db, section.id).await?;
+    promote(db, &section, &term).await
+}
+
+/// Drops a registration (enrolled or waitlisted) before the add/drop deadline; a freed seat goes
+/// to the waitlist at once. Returns the student promoted, if any.
+pub async fn drop(db: &DatabaseConnection, student_id: i64, enrolment_id: i64, actor: Option<i64>) -> AppResult<Option<i64>> {
+    let txn = crate::db::write_txn(db).await?;
+    let promoted = drop_in_txn(&txn, student_id, enrolment_id, actor, true).await?;
+    txn.commit().await?;
+    Ok(promoted)
+}
+
+/// Swaps an enrolled section for another in one step: the new seat is taken first, and if it
+/// cannot be had the old one is kept (nothing changes).
+pub async fn swap(
+    db: &DatabaseConnection,
+    student_id: i64,
+    from_enrolment: i64,
+    to_section: i64,
+    actor: Option<i64>,
+) -> AppResult<Registration> {
+    let txn = crate::db::write_txn(db).await?;
+    let from = enrolments::Entity::find_by_id(from_enrolment)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.eq(ENROLLED))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let reg = add_in_txn(&txn, student_id, to_section, actor, Mode::SeatOnly, Some(from.section_id)).await?;
+    drop_in_txn(&txn, student_id, from.id, actor, true).await?;
+    txn.commit().await?;
+    Ok(reg)
+}
+
+/// One row of a student's registrations, as the API and the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyRegistration {
+    pub id: i64,
+    pub section_id: i64,
+    pub term_id: i64,
+    pub course_code: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub section_no: String,
+    pub credits: f64,
+    pub status: String,
+    pub waitlist_position: Option<u64>,
+    pub room: String,
+    pub meetings: Vec<section_meetings::Model>,
+}
+
+/// The student's live registrations (enrolled and waitlisted), optionally in one term.
+pub async fn list_for_student(db: &impl ConnectionTrait, student_id: i64, term_id: Option<i64>) -> AppResult<Vec<MyRegistration>> {
+    let rows = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.is_in([ENROLLED, WAITLISTED]))
+        .order_by_asc(enrolments::Column::Id)
+        .all(db)
+        .await?;
+    let section_ids: Vec<i64> = rows.iter().map(|r| r.section_id).collect();
+    let mut secs: HashMap<i64, sections::Model> = HashMap::new();
+    for s in sections::Entity::find().filter(sections::Column::Id.is_in(section_ids.clone())).all(db).await? {
+        secs.insert(s.id, s);
+    }
+    let course_ids: Vec<i64> = secs.values().map(|s| s.course_id).collect();
+    let courses: HashMap<i64, courses::Model> =
+        courses::Entity::find().filter(courses::Column::Id.is_in(course_ids)).all(db).await?.into_iter().map(|c| (c.id, c)).collect();
+    let mut meets = meetings(db, &section_ids).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(s) = secs.get(&r.section_id) else { continue };
+        if term_id.is_some_and(|t| t != s.term_id) {
+            continue;
+        }
+        let Some(c) = courses.get(&s.course_id) else { continue };
+        let waitlist_position = match r.waitlist_position {
+            Some(t) if r.status == WAITLISTED => Some(waitlist_rank(db, s.id, t).await?),
+            _ => None,
+        };
+        out.push(MyRegistration {
+            id: r.id,
+            section_id: s.id,
+            term_id: s.term_id,
+            course_code: c.code.clone(),
+            title_zh: c.title_zh.clone(),
+            title_en: c.title_en.clone(),
+            section_no: s.section_no.clone(),
+            credits: c.credits,
+            status: r.status,
+            waitlist_position,
+            room: s.room.clone(),
+            meetings: meets.remove(&s.id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,623 @@
+//! Runs the demo university term by term, in memory: what each student plans to take, the
+//! sections that serve them, who got a seat, assessment scores and final grades. Results of one
+//! term (passes, failures) shape the next: failed courses are retaken, prerequisites are checked.
+
+use super::calendar::{Calendar, TERMS, Term, Ts};
+use super::catalog::{Audience, Catalog, MAX_COURSES};
+use super::people::{Status, Student};
+use super::rng::{logistic, normal};
+use super::timetable::{self, Section, Staff, Teacher};
+use crate::error::{AppError, AppResult};
+use chrono::Duration;
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+/// Most sections a student plans in one term.
+const MAX_PLAN: usize = 7;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolStatus {
+    Enrolled,
+    Waitlisted,
+    Dropped,
+}
+
+impl EnrolStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrolStatus::Enrolled => "enrolled",
+            EnrolStatus::Waitlisted => "waitlisted",
+            EnrolStatus::Dropped => "dropped",
+        }
+    }
+}
+
+pub struct Enrolment {
+    pub student: u32,
+    pub section: u32,
+    pub status: EnrolStatus,
+    pub waitlist_position: Option<i64>,
+    pub created_at: Ts,
+    pub dropped_at: Option<Ts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssessmentKind {
+    Homework,
+    Exam,
+}
+
+/// (name, weight, kind, days after the term starts it is due, hour)
+pub const ASSESSMENTS: [(&str, f64, AssessmentKind, i64, u32); 4] = [
+    ("Homework 1", 0.1, AssessmentKind::Homework, 14, 23),
+    ("Midterm exam", 0.3, AssessmentKind::Exam, 56, 9),
+    ("Homework 2", 0.1, AssessmentKind::Homework, 77, 23),
+    ("Final exam", 0.5, AssessmentKind::Exam, 119, 9),
+];
+
+pub struct Assessment {
+    pub section: u32,
+    /// Index into `ASSESSMENTS`.
+    pub kind: usize,
+    pub due_at: Ts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreStatus {
+    Submitted,
+    Late,
+    Missing,
+}
+
+impl ScoreStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreStatus::Submitted => "submitted",
+            ScoreStatus::Late => "late",
+            ScoreStatus::Missing => "missing",
+        }
+    }
+}
+
+pub struct Score {
+    pub assessment: u32,
+    pub student: u32,
+    pub score: Option<u8>,
+    pub status: ScoreStatus,
+    /// Minutes from the due time to the submission (negative: early).
+    pub submitted_offset_min: i32,
+}
+
+pub struct Grade {
+    pub section: u32,
+    pub student: u32,
+    pub score: f64,
+    /// Index into the grading scale's bands.
+    pub band: usize,
+}
+
+pub struct Hold {
+    pub student: u32,
+    pub reason: &'static str,
+    pub placed_at: Ts,
+    pub lifted_at: Option<Ts>,
+}
+
+pub struct University {
+    pub students: Vec<Student>,
+    pub teachers: Vec<Teacher>,
+    /// Position of each teacher in the numbering `teacher1`, `teacher2`, ...
+    pub teacher_rank: Vec<usize>,
+    /// Per student: the advising teacher (index into `teachers`).
+    pub advisors: Vec<Option<usize>>,
+    pub sections: Vec<Section>,
+    pub enrolments: Vec<Enrolment>,
+    pub assessments: Vec<Assessment>,
+    pub scores: Vec<Score>,
+    pub grades: Vec<Grade>,
+    pub holds: Vec<Hold>,
+}
+
+/// What a student has passed, with best scores (for prerequisites).
+struct Progress {
+    passed: [u64; MAX_COURSES / 64],
+    best: Vec<(usize, f64)>,
+}
+
+impl Progress {
+    fn has_passed(&self, c: usize) -> bool {
+        self.passed[c / 64] & (1 << (c % 64)) != 0
+    }
+    fn best(&self, c: usize) -> Option<f64> {
+        self.best.iter().find(|(k, _)| *k == c).map(|(_, s)| *s)
+    }
+    fn record(&mut self, c: usize, score: f64, passed: bool) {
+        if passed {
+            self.passed[c / 64] |= 1 << (c % 64);
+        }
+        match self.best.iter_mut().find(|(k, _)| *k == c) {
+            Some(entry) => entry.1 = entry.1.max(score),
+            None => self.best.push((c, score)),
+        }
+    }
+}
+
+fn secs(rng: &mut ChaCha8Rng, days: i64) -> Duration {
+    Duration::seconds(rng.random_range(0..(days * 86_400).max(1)))
+}
+
+struct Ctx<'a> {
+    cat: &'a Catalog,
+    /// department -> semester (1-8) -> required courses
+    required: Vec<Vec<Vec<usize>>>,
+    electives: Vec<usize>,
+}
+
+impl Ctx<'_> {
+    fn eligible(&self, pr: &Progress, c: usize) -> bool {
+        self.cat.courses[c].prerequisites.iter().all(|&(p, min)| pr.best(p).is_some_and(|b| b >= min))
+    }
+
+    /// The courses a student means to take in a term, most pressing first.
+    fn plan(&self, st: &Student, pr: &Progress, seq: i64, want: usize, limit: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
+        let s = st.semester(seq).clamp(1, 8) as usize;
+        let mut out: Vec<usize> = Vec::new();
+        let mut credits = 0.0;
+        let mut push = |c: usize, out: &mut Vec<usize>| {
+            let cr = self.cat.courses[c].credits;
+            if out.len() < MAX_PLAN && credits + cr <= limit && !pr.has_passed(c) && !out.contains(&c) && self.eligible(pr, c)
+            {
+                credits += cr;
+                out.push(c);
+            }
+        };
+        let req = &self.required[st.dept];
+        // Owed courses of earlier semesters (failed, dropped or missed), then this semester's.
+        for sem in 1..=s {
+            for &c in &req[sem] {
+                push(c, &mut out);
+            }
+        }
+        let mut options: Vec<usize> = self
+            .electives
+            .iter()
+            .copied()
+            .filter(|&c| self.cat.courses[c].semester as usize <= s && !pr.has_passed(c))
+            .collect();
+        options.shuffle(rng);
+        for c in options {
+            if out.len() >= want {
+                break;
+            }
+            push(c, &mut out);
+        }
+        out
+    }
+}
+
+/// Score of one assessment: ability, engagement, difficulty and noise.
+fn draw_score(
+    kind: AssessmentKind,
+    st: &Student,
+    eng: f64,
+    difficulty: f64,
+    section_effect: f64,
+    rng: &mut ChaCha8Rng,
+) -> (ScoreStatus, Option<u8>, i32) {
+    let (p_missing, p_late) = match kind {
+        AssessmentKind::Homework => (logistic(-3.8 - 1.6 * eng), logistic(-2.2 - 1.0 * eng)),
+        AssessmentKind::Exam => (logistic(-5.2 - 1.5 * eng), 0.0),
+    };
+    let u: f64 = rng.random();
+    if u < p_missing {
+        return (ScoreStatus::Missing, None, 0);
+    }
+    let late = rng.random_bool(p_late.clamp(0.0, 1.0));
+    let raw = match kind {
+        AssessmentKind::Homework => {
+            82.0 + 6.0 * st.ability + 6.0 * eng - 2.0 * (difficulty - 3.0) + section_effect + 8.0 * normal(rng)
+        }
+        AssessmentKind::Exam => {
+            79.0 + 9.0 * st.ability + 4.0 * eng - 3.5 * (difficulty - 3.0) + section_effect + 7.0 * normal(rng)
+        }
+    };
+    let score = if late { raw * 0.8 } else { raw };
+    let score = score.round().clamp(0.0, 100.0) as u8;
+    let offset = match (kind, late) {
+        (AssessmentKind::Exam, _) => 0,
+        (_, true) => rng.random_range(10..72 * 60),
+        (_, false) => -rng.random_range(10..96 * 60),
+    };
+    (if late { ScoreStatus::Late } else { ScoreStatus::Submitted }, Some(score), offset)
+}
+
+const HOLD_REASONS: [&str; 4] = [
+    "学费未缴清 / Tuition fees outstanding",
+    "图书馆资料逾期未还 / Overdue library items",
+    "学籍材料不全 / Incomplete enrolment documents",
+    "体检未完成 / Health check not completed",
+];
+
+pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut ChaCha8Rng) -> AppResult<University> {
+    let ndept = cat.departments.len();
+    let mut required = vec![vec![Vec::new(); 9]; ndept];
+    for (ci, c) in cat.courses.iter().enumerate() {
+        for (d, per_dept) in required.iter_mut().enumerate() {
+            if c.required_for(d) {
+                per_dept[c.semester.clamp(1, 8) as usize].push(ci);
+            }
+        }
+    }
+    let electives: Vec<usize> = (0..cat.courses.len()).filter(|&c| cat.courses[c].audience == Audience::Elective).collect();
+    let ctx = Ctx { cat, required, electives };
+
+    // Students who began before the first stored term passed what came before it.
+    let mut progress: Vec<Progress> = students
+        .iter()
+        .map(|st| {
+            let mut pr = Progress { passed: [0; MAX_COURSES / 64], best: Vec::new() };
+            let first_sem = st.semester(1);
+            for sem in 1..(first_sem.clamp(1, 9) as usize) {
+                for &c in &ctx.required[st.dept][sem] {
+                    pr.record(c, 100.0, true);
+                }
+            }
+            pr
+        })
+        .collect();
+
+    let mut staff = Staff::new(ndept);
+    let mut uni = University {
+        students: Vec::new(),
+        teachers: Vec::new(),
+        teacher_rank: Vec::new(),
+        advisors: Vec::new(),
+        sections: Vec::new(),
+        enrolments: Vec::new(),
+        assessments: Vec::new(),
+        scores: Vec::new(),
+        grades: Vec::new(),
+        holds: Vec::new(),
+    };
+    let mut registered_now = vec![false; students.len()];
+
+    for seq in 1..=TERMS as i64 {
+        let term = cal.term(seq)?;
+        let current = term.is_current;
+        let t = (seq - 1) as usize;
+
+        // 1. Plans and the demand they make.
+        let mut plans: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut demand = vec![0usize; cat.courses.len()];
+        for (si, st) in students.iter().enumerate() {
+            if !st.studies_in(seq) {
+                continue;
+            }
+            let want = [4, 5, 5, 6, 6][rng.random_range(0..5)];
+            let plan = ctx.plan(st, &progress[si], seq, want, term.credit_limit, rng);
+            for &c in &plan {
+                demand[c] += 1;
+            }
+            plans.push((si, plan));
+        }
+
+        // 2. Sections to serve it.
+        let first = uni.sections.len();
+        uni.sections.extend(timetable::build_term(cat, t, &demand, &mut staff, rng)?);
+        let mut by_course: Vec<Vec<usize>> = vec![Vec::new(); cat.courses.len()];
+        for (i, s) in uni.sections.iter().enumerate().skip(first) {
+            by_course[s.course].push(i);
+        }
+
+        // 3. Seats, in a random order of students.
+        let mut order: Vec<usize> = (0..plans.len()).collect();
+        order.shuffle(rng);
+        let mut masks = vec![0u32; plans.len()];
+        let mut taken: Vec<Vec<usize>> = vec![Vec::new(); plans.len()]; // enrolment indexes
+        for &p in &order {
+            let (si, plan) = &plans[p];
+            let quota = if current {
+                if rng.random_bool(0.7) {
+                    registered_now[*si] = true;
+                    rng.random_range(3..=5)
+                } else {
+                    0
+                }
+            } else {
+                plan.len()
+            };
+            for &c in plan {
+                if taken[p].len() >= quota {
+                    break;
+                }
+                let best = by_course[c]
+                    .iter()
+                    .copied()
+                    .filter(|&x| uni.sections[x].enrolled < uni.sections[x].capacity && uni.sections[x].mask & masks[p] == 0)
+                    .min_by_key(|&x| (uni.sections[x].enrolled * 1000 / uni.sections[x].capacity.max(1), x));
+                let Some(x) = best else { continue };
+                uni.sections[x].enrolled += 1;
+                masks[p] |= uni.sections[x].mask;
+                let window = if current { 12 } else { 21 };
+                let created_at = term.registration_opens_at + secs(rng, window);
+                taken[p].push(uni.enrolments.len());
+                uni.enrolments.push(Enrolment {
+                    student: *si as u32,
+                    section: x as u32,
+                    status: EnrolStatus::Enrolled,
+                    waitlist_position: None,
+                    created_at,
+                    dropped_at: None,
+                });
+            }
+        }
+
+        // 4. A few drop one section; those losing interest more often.
+        for (p, (si, _)) in plans.iter().enumerate() {
+            if taken[p].len() < 3 {
+                continue;
+            }
+            let declining = students[*si].decline.is_some_and(|(from, _)| seq >= from);
+            let p_drop = match (current, declining) {
+                (false, false) => 0.04,
+                (false, true) => 0.25,
+                (true, false) => 0.03,
+                (true, true) => 0.15,
+            };
+            if !rng.random_bool(p_drop) {
+                continue;
+            }
+            let e = taken[p][rng.random_range(0..taken[p].len())];
+            let en = &mut uni.enrolments[e];
+            let dropped_at = (en.created_at + Duration::days(1) + secs(rng, 9)).min(term.add_drop_deadline);
+            let dropped_at = if current { dropped_at.min(cal.now - Duration::hours(1)) } else { dropped_at };
+            en.status = EnrolStatus::Dropped;
+            en.dropped_at = Some(dropped_at);
+            let x = en.section as usize;
+            uni.sections[x].enrolled -= 1;
+            masks[p] &= !uni.sections[x].mask;
+        }
+
+        // 5. Current term: a few popular sections are full and have a waitlist.
+        if current {
+            waitlists(&mut uni, cat, &plans, &mut masks, &mut taken, first, term, cal, rng);
+        }
+
+        // 6. Assessments, scores and (past terms) final grades.
+        let mut roster: Vec<Vec<u32>> = vec![Vec::new(); uni.sections.len() - first];
+        for en in uni.enrolments.iter().filter(|e| e.section as usize >= first) {
+            if en.status == EnrolStatus::Enrolled {
+                roster[en.section as usize - first].push(en.student);
+            }
+        }
+        for (k, members) in roster.iter().enumerate() {
+            let x = first + k;
+            let course = &cat.courses[uni.sections[x].course];
+            let section_effect = 3.0 * normal(rng);
+            let a0 = uni.assessments.len();
+            for (kind, (_, _, _, days, hour)) in ASSESSMENTS.iter().enumerate() {
+                let minute = if *hour >= 23 { 59 } else { 0 };
+                let mut due = cal.at(term.starts_on + Duration::days(*days), *hour, minute)?;
+                if kind == 0 && current {
+                    // NOTE: due exactly two weeks ago, so it is scored but nothing later is.
+                    due = due.min(cal.now - Duration::days(13));
+                }
+                uni.assessments.push(Assessment { section: x as u32, kind, due_at: due });
+            }
+            let scored = if current { 1 } else { ASSESSMENTS.len() };
+            for &si in members {
+                let st = &students[si as usize];
+                let eng = st.engagement_in(seq);
+                let mut total = 0.0;
+                for (kind, (_, weight, akind, _, _)) in ASSESSMENTS.iter().enumerate().take(scored) {
+                    let (status, score, offset) = draw_score(*akind, st, eng, course.difficulty, section_effect, rng);
+                    total += weight * f64::from(score.unwrap_or(0));
+                    uni.scores.push(Score {
+                        assessment: (a0 + kind) as u32,
+                        student: si,
+                        score,
+                        status,
+                        submitted_offset_min: offset,
+                    });
+                }
+                if !current {
+                    let score = ((total * 10.0).round() / 10.0).clamp(0.0, 100.0);
+                    uni.grades.push(Grade { section: x as u32, student: si, score, band: cat.scale.band_of(score) });
+                }
+            }
+        }
+        if !current {
+            let from = uni.grades.len() - roster.iter().map(Vec::len).sum::<usize>();
+            for g in &uni.grades[from..] {
+                let c = uni.sections[g.section as usize].course;
+                progress[g.student as usize].record(c, g.score, g.score >= cat.scale.pass_mark);
+            }
+        }
+    }
+
+    holds(&mut uni, &students, &registered_now, cal, rng);
+    uni.teachers = staff.teachers;
+    rank_teachers(&mut uni);
+    advisors(&mut uni, &students);
+    uni.students = students;
+    if uni.sections.iter().any(|s| s.enrolled > s.capacity || s.waitlisted > s.waitlist_capacity) {
+        return Err(AppError::internal("demo generator over-filled a section"));
+    }
+    Ok(uni)
+}
+
+/// Makes a few popular sections of the current term full, with a waitlist: registered students
+/// who planned the course but have no seat in it yet take the last seats, then queue.
+#[allow(clippy::too_many_arguments)]
+fn waitlists(
+    uni: &mut University,
+    cat: &Catalog,
+    plans: &[(usize, Vec<usize>)],
+    masks: &mut [u32],
+    taken: &mut [Vec<usize>],
+    first: usize,
+    term: &Term,
+    cal: &Calendar,
+    rng: &mut ChaCha8Rng,
+) {
+    let has_course = |uni: &University, taken: &[usize], course: usize| {
+        taken.iter().any(|&e| uni.sections[uni.enrolments[e].section as usize].course == course)
+    };
+    // Registered students (those with a seat somewhere) who planned a course and lack it.
+    let registered: Vec<usize> = (0..plans.len()).filter(|&p| !taken[p].is_empty()).collect();
+    let mut unseated = vec![0i64; cat.courses.len()];
+    for &p in &registered {
+        for &c in &plans[p].1 {
+            if !has_course(uni, &taken[p], c) {
+                unseated[c] += 1;
+            }
+        }
+    }
+    // The sections closest to full given that pressure, one per course.
+    let mut ranked: Vec<(i64, usize)> = (first..uni.sections.len())
+        .map(|x| {
+            let s = &uni.sections[x];
+            (unseated[s.course] - (s.capacity - s.enrolled), x)
+        })
+        .filter(|&(pressure, _)| pressure > 0)
+        .collect();
+    ranked.sort_by_key(|&(pressure, x)| (std::cmp::Reverse(pressure), x));
+    let wanted = ((uni.sections.len() - first) / 40).max(2);
+    let mut popular: Vec<usize> = Vec::new();
+    for (_, x) in ranked {
+        if popular.len() >= wanted {
+            break;
+        }
+        if !popular.iter().any(|&y| uni.sections[y].course == uni.sections[x].course) {
+            popular.push(x);
+        }
+    }
+    popular.sort_unstable();
+
+    let credits = |uni: &University, taken: &[usize]| -> f64 {
+        taken
+            .iter()
+            .filter(|&&e| uni.enrolments[e].status != EnrolStatus::Dropped)
+            .map(|&e| cat.courses[uni.sections[uni.enrolments[e].section as usize].course].credits)
+            .sum()
+    };
+    let mut candidates = registered;
+    for x in popular {
+        let course = uni.sections[x].course;
+        let mask = uni.sections[x].mask;
+        let queue_len = rng.random_range(2..=8i64);
+        candidates.shuffle(rng);
+        let mut queued: Vec<(Ts, u32)> = Vec::new();
+        for &p in &candidates {
+            if queued.len() as i64 >= queue_len {
+                break;
+            }
+            if !plans[p].1.contains(&course)
+                || has_course(uni, &taken[p], course)
+                || masks[p] & mask != 0
+                || credits(uni, &taken[p]) + cat.courses[course].credits > term.credit_limit
+            {
+                continue;
+            }
+            masks[p] |= mask;
+            let student = plans[p].0 as u32;
+            if uni.sections[x].enrolled < uni.sections[x].capacity {
+                uni.sections[x].enrolled += 1;
+                taken[p].push(uni.enrolments.len());
+                uni.enrolments.push(Enrolment {
+                    student,
+                    section: x as u32,
+                    status: EnrolStatus::Enrolled,
+                    waitlist_position: None,
+                    created_at: term.registration_opens_at + secs(rng, 12),
+                    dropped_at: None,
+                });
+            } else {
+                queued.push((cal.now - Duration::days(12) + secs(rng, 11), student));
+            }
+        }
+        queued.sort();
+        let s = &mut uni.sections[x];
+        s.waitlisted = queued.len() as i64;
+        s.waitlist_capacity = s.waitlist_capacity.max(s.waitlisted);
+        for (pos, (at, student)) in queued.into_iter().enumerate() {
+            uni.enrolments.push(Enrolment {
+                student,
+                section: x as u32,
+                status: EnrolStatus::Waitlisted,
+                waitlist_position: Some(pos as i64 + 1),
+                created_at: at,
+                dropped_at: None,
+            });
+        }
+    }
+}
+
+/// Active holds on a handful of students who have not registered yet, and a few lifted ones.
+fn holds(uni: &mut University, students: &[Student], registered: &[bool], cal: &Calendar, rng: &mut ChaCha8Rng) {
+    let active = |i: &usize| students[*i].status == Status::Active;
+    let mut waiting: Vec<usize> = (0..students.len()).filter(|i| active(i) && !registered[*i]).collect();
+    let mut enrolled: Vec<usize> = (0..students.len()).filter(|i| active(i) && registered[*i]).collect();
+    waiting.shuffle(rng);
+    enrolled.shuffle(rng);
+    waiting.truncate((students.len() / 300).max(3));
+    enrolled.truncate((students.len() / 600).max(2));
+    waiting.sort_unstable();
+    enrolled.sort_unstable();
+    for (list, lifted) in [(waiting, false), (enrolled, true)] {
+        for i in list {
+            let placed_at = cal.now - Duration::days(40) + secs(rng, 30);
+            uni.holds.push(Hold {
+                student: i as u32,
+                reason: HOLD_REASONS[rng.random_range(0..HOLD_REASONS.len())],
+                placed_at,
+                lifted_at: lifted.then(|| placed_at + Duration::days(2) + secs(rng, 5)),
+            });
+        }
+    }
+    uni.holds.sort_by_key(|h| h.student);
+}
+
+/// Teachers are numbered by department; `teacher1` is one with two or more current sections.
+fn rank_teachers(uni: &mut University) {
+    let current = TERMS - 1;
+    let mut now_load = vec![0usize; uni.teachers.len()];
+    for s in uni.sections.iter().filter(|s| s.term == current) {
+        now_load[s.teacher] += 1;
+    }
+    let mut order: Vec<usize> = (0..uni.teachers.len()).collect();
+    order.sort_by_key(|&t| (uni.teachers[t].dept, t));
+    if let Some(pos) = order.iter().position(|&t| now_load[t] >= 2) {
+        let t = order.remove(pos);
+        order.insert(0, t);
+    }
+    uni.teacher_rank = vec![0; uni.teachers.len()];
+    for (rank, t) in order.into_iter().enumerate() {
+        uni.teacher_rank[t] = rank;
+    }
+}
+
+/// Each student's advisor: the teachers of their department in turn.
+fn advisors(uni: &mut University, students: &[Student]) {
+    let mut by_dept: Vec<Vec<usize>> = Vec::new();
+    for (t, teacher) in uni.teachers.iter().enumerate() {
+        if by_dept.len() <= teacher.dept {
+            by_dept.resize(teacher.dept + 1, Vec::new());
+        }
+        by_dept[teacher.dept].push(t);
+    }
+    for list in &mut by_dept {
+        list.sort_by_key(|&t| uni.teacher_rank[t]);
+    }
+    let mut next = vec![0usize; by_dept.len()];
+    uni.advisors = students
+        .iter()
+        .map(|st| {
+            let list = by_dept.get(st.dept).filter(|l| !l.is_empty())?;
+            let t = list[next[st.dept] % list.len()];
+            next[st.dept] += 1;
+            Some(t)
+        })
+        .collect();
+}

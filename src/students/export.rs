@@ -1,0 +1,63 @@
+//! Export of a filtered student list as CSV (UTF-8 with BOM, so Excel shows Chinese) or JSON.
+//! The columns are the import's own, so an exported file imports back unchanged.
+
+use super::forms::{FIELDS, Lookups};
+use super::lifecycle::Stage;
+use super::query::{Scope, StudentFilter, all_matching};
+use crate::entity::students;
+use crate::error::{AppError, AppResult};
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value, json};
+
+async fn rows(
+    db: &DatabaseConnection,
+    scope: Scope,
+    filter: &StudentFilter,
+) -> AppResult<(Vec<(students::Model, Stage)>, Lookups)> {
+    let rows = all_matching(db, scope, filter).await?;
+    Ok((rows, Lookups::load(db).await?))
+}
+
+/// The filtered list as CSV bytes; writing runs off the async threads.
+pub async fn csv(
+    db: &DatabaseConnection,
+    scope: Scope,
+    filter: &StudentFilter,
+) -> AppResult<Vec<u8>> {
+    let (rows, lookups) = rows(db, scope, filter).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let mut header: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+        header.push("lifecycle_stage");
+        w.write_record(&header).map_err(AppError::internal)?;
+        for (s, stage) in &rows {
+            let mut rec = lookups.canonical(s).to_vec();
+            rec.push(stage.code().to_string());
+            w.write_record(&rec).map_err(AppError::internal)?;
+        }
+        w.into_inner().map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// The filtered list as JSON objects with the same fields as the CSV, plus the id.
+pub async fn json(
+    db: &DatabaseConnection,
+    scope: Scope,
+    filter: &StudentFilter,
+) -> AppResult<Vec<Value>> {
+    let (rows, lookups) = rows(db, scope, filter).await?;
+    Ok(rows
+        .iter()
+        .map(|(s, stage)| {
+            let mut obj = Map::new();
+            obj.insert("id".into(), json!(s.id));
+            for (i, v) in lookups.canonical(s).into_iter().enumerate() {
+                obj.insert(FIELDS[i].0.into(), json!(v));
+            }
+            obj.insert("lifecycle_stage".into(), json!(stage.code()));
+            Value::Object(obj)
+        })
+        .collect())
+}

@@ -1,0 +1,623 @@
+//! Bulk import of students from CSV: the API, the upload page and `srm import students` all
+//! run `run`. Decoding, parsing and validation run off the async threads (`spawn_blocking`);
+//! good rows are written in batches, one transaction each, so a killed import leaves no
+//! half-written student and re-running the same file completes it (rows already stored come
+//! back as `unchanged`). Nothing is dropped silently: added + updated + unchanged + rejected
+//! = read.
+
+use super::forms::{Canonical, DERIVED, FIELDS, FieldError, Lookups, StudentInput};
+use super::service::new_student_model;
+use crate::audit::Entry;
+use crate::db::write_txn;
+use crate::entity::{import_jobs, student_history, students};
+use crate::error::{AppError, AppResult};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Rows written per transaction.
+const BATCH: usize = 500;
+/// Fields a file must have a column for.
+const REQUIRED: [&str; 4] = ["student_no", "name_zh", "major", "cohort"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub column: String,
+    pub reason: String,
+    pub student_no: String,
+    /// The row's values in `FIELDS` order, so the rejected rows can be fixed and re-uploaded.
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub encoding: String,
+    pub delimiter: String,
+    pub read: u64,
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub rejected_rows: Vec<RejectedRow>,
+    /// Header columns the import does not know (their values are not read).
+    pub ignored_columns: Vec<String>,
+    pub warnings: Vec<String>,
+    pub job_id: Option<i64>,
+}
+
+/// A parsed, validated file, ready to be written.
+pub struct Prepared {
+    pub report: ImportReport,
+    pub rows: Vec<(u64, StudentInput, Vec<String>)>,
+    pub hash: String,
+}
+
+fn bad_file(message: impl Into<String>) -> AppError {
+    AppError::unprocessable("bad_file", message)
+}
+
+/// Text from UTF-8 (with or without BOM) or GBK bytes; anything else is refused by name.
+pub fn decode(bytes: &[u8]) -> AppResult<(String, &'static str)> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(bad_file("the file is empty"));
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(bad_file(
+            "the file is UTF-16, which cannot be read; save it as CSV in UTF-8 or GBK",
+        ));
+    }
+    let (body, bom) = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        Some(rest) => (rest, true),
+        None => (bytes, false),
+    };
+    if body.contains(&0) {
+        return Err(bad_file(
+            "the file is not text (it contains NUL bytes); upload a CSV file in UTF-8 or GBK",
+        ));
+    }
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok((s.to_string(), if bom { "UTF-8 (BOM)" } else { "UTF-8" }));
+    }
+    match encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(body) {
+        Some(s) => Ok((s.into_owned(), "GBK")),
+        None => Err(bad_file(
+            "the file could not be read as UTF-8 or GBK text; save it as CSV in UTF-8",
+        )),
+    }
+}
+
+/// Comma, semicolon or tab: whichever the header line has most of (outside quotes).
+fn sniff_delimiter(text: &str) -> u8 {
+    let header = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut counts = [(b',', 0), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for c in header.bytes() {
+        if c == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (d, n) in counts.iter_mut() {
+                if *d == c {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n > 0)
+        .map_or(b',', |(d, _)| *d)
+}
+
+fn normalize_header(h: &str) -> String {
+    h.trim()
+        .trim_start_matches('\u{feff}')
+        .to_lowercase()
+        .replace([' ', '-'], "_")
+}
+
+/// Where each header column goes: `Some(field index)`, or `None` for a column not read.
+fn map_header(
+    header: &csv::StringRecord,
+    report: &mut ImportReport,
+) -> AppResult<Vec<Option<usize>>> {
+    let mut map = Vec::with_capacity(header.len());
+    let mut seen: HashMap<usize, String> = HashMap::new();
+    for cell in header.iter() {
+        let norm = normalize_header(cell);
+        let field = FIELDS
+            .iter()
+            .position(|(_, aliases)| aliases.iter().any(|a| normalize_header(a) == norm));
+        match field {
+            Some(i) => {
+                if let Some(prev) = seen.insert(i, cell.to_string()) {
+                    return Err(bad_file(format!(
+                        "columns '{prev}' and '{cell}' both hold {}",
+                        FIELDS[i].0
+                    )));
+                }
+            }
+            None => {
+                let derived = DERIVED
+                    .iter()
+                    .any(|(_, aliases)| aliases.iter().any(|a| normalize_header(a) == norm));
+                if !derived && !norm.is_empty() {
+                    report.ignored_columns.push(cell.trim().to_string());
+                }
+            }
+        }
+        map.push(field);
+    }
+    if seen.is_empty() {
+        return Err(bad_file(
+            "the first line is not a header: no known column names (e.g. student_no / 学号)",
+        ));
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|f| !seen.keys().any(|i| FIELDS[*i].0 == **f))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad_file(format!(
+            "the header lacks required columns: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(map)
+}
+
+fn reject(line: u64, errors: &[FieldError], values: Vec<String>) -> RejectedRow {
+    RejectedRow {
+        line,
+        column: errors.first().map(|e| e.field.to_string()).unwrap_or_default(),
+        reason: errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        student_no: values.first().cloned().unwrap_or_default(),
+        values,
+    }
+}
+
+/// Decodes, parses and validates a file (CPU work; run it in `spawn_blocking`).
+pub fn prepare(bytes: &[u8], lookups: &Lookups, dry_run: bool) -> AppResult<Prepared> {
+    let hash = format!("{:x}", Sha256::digest(bytes));
+    let (text, encoding) = decode(bytes)?;
+    let delimiter = sniff_delimiter(&text);
+    let mut report = ImportReport {
+        dry_run,
+        encoding: encoding.to_string(),
+        delimiter: match delimiter {
+            b';' => ";",
+            b'\t' => "tab",
+            _ => ",",
+        }
+        .to_string(),
+        ..Default::default()
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(bad_file(format!("the header line cannot be read: {e}"))),
+        None => return Err(bad_file("the file is empty")),
+    };
+    let map = map_header(&header, &mut report)?;
+    let mut rows = Vec::new();
+    let mut by_no: HashMap<String, u64> = HashMap::new();
+    let mut by_nid: HashMap<String, (u64, String)> = HashMap::new();
+    for rec in records {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                report.read += 1;
+                report.rejected_rows.push(RejectedRow {
+                    line,
+                    column: String::new(),
+                    reason: format!("the line cannot be read as CSV: {e}"),
+                    student_no: String::new(),
+                    values: Vec::new(),
+                });
+                continue;
+            }
+        };
+        if rec.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        report.read += 1;
+        let line = rec.position().map_or(0, |p| p.line());
+        let mut raw: [Option<String>; 14] = Default::default();
+        for (cell, field) in rec.iter().zip(&map) {
+            if let Some(i) = field {
+                raw[*i] = Some(cell.to_string());
+            }
+        }
+        let values: Vec<String> = raw
+            .iter()
+            .map(|v| v.as_deref().unwrap_or("").trim().to_string())
+            .collect();
+        if rec.len() > map.len() && rec.iter().skip(map.len()).any(|c| !c.trim().is_empty()) {
+            report.rejected_rows.push(RejectedRow {
+                line,
+                column: format!("#{}", map.len() + 1),
+                reason: format!(
+                    "extra columns: the row has {} fields but the header has {}",
+                    rec.len(),
+                    map.len()
+                ),
+                student_no: values[0].clone(),
+                values,
+            });
+            continue;
+        }
+        let input = match lookups.parse(&raw) {
+            Ok(i) => i,
+            Err(errors) => {
+                report.rejected_rows.push(reject(line, &errors, values));
+                continue;
+            }
+        };
+        if let Some(first) = by_no.get(&input.student_no) {
+            let e = FieldError {
+                field: "student_no",
+                code: "duplicate_in_file",
+                message: format!("student number repeats line {first} of this file"),
+            };
+            report.rejected_rows.push(reject(line, &[e], values));
+            continue;
+        }
+        if let Some(nid) = &input.national_id
+            && let Some((first, other_no)) = by_nid.get(nid)
+        {
+            let e = FieldError {
+                field: "national_id",
+                code: "duplicate_in_file",
+                message: format!(
+                    "national id repeats line {first} (student {other_no}): probably the same person"
+                ),
+            };
+            report.rejected_rows.push(reject(line, &[e], values));
+            continue;
+        }
+        by_no.insert(input.student_no.clone(), line);
+        if let Some(nid) = &input.national_id {
+            by_nid.insert(nid.clone(), (line, input.student_no.clone()));
+        }
+        rows.push((line, input, values));
+    }
+    if report.read == 0 {
+        report
+            .warnings
+            .push("the file has a header but no rows".to_string());
+    }
+    Ok(Prepared { report, rows, hash })
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub dry_run: bool,
+    pub actor: Option<i64>,
+}
+
+/// Parses the file off the async threads, then stores it (or, with `dry_run`, only counts
+/// what would happen). `progress(done, total)` is called after every batch.
+pub async fn run(
+    db: &DatabaseConnection,
+    bytes: Vec<u8>,
+    opts: Options,
+    progress: impl Fn(u64, u64) + Send,
+) -> AppResult<ImportReport> {
+    let prepared = parse_off_thread(db, bytes, opts.dry_run).await?;
+    let job = if opts.dry_run {
+        None
+    } else {
+        Some(start_job(db, opts.actor, &prepared).await?)
+    };
+    store(db, prepared, opts, job, progress).await
+}
+
+/// `prepare` in `spawn_blocking`, with the lookups loaded first.
+pub async fn parse_off_thread(
+    db: &DatabaseConnection,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> AppResult<Prepared> {
+    let lookups = Lookups::load(db).await?;
+    tokio::task::spawn_blocking(move || prepare(&bytes, &lookups, dry_run))
+        .await
+        .map_err(|e| AppError::internal(format!("the import task failed: {e}")))?
+}
+
+/// Records a job so its progress can be watched; returns its id.
+pub async fn start_job(
+    db: &DatabaseConnection,
+    actor: Option<i64>,
+    prepared: &Prepared,
+) -> AppResult<i64> {
+    let job = import_jobs::ActiveModel {
+        kind: Set("students".into()),
+        file_hash: Set(prepared.hash.clone()),
+        status: Set("running".into()),
+        started_by: Set(actor),
+        started_at: Set(Utc::now().fixed_offset()),
+        finished_at: Set(None),
+        rows_total: Set(prepared.report.read as i64),
+        rows_done: Set(0),
+        report: Set("{}".into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(job.id)
+}
+
+/// Writes the prepared rows in batches, one transaction per batch, and finishes the job.
+pub async fn store(
+    db: &DatabaseConnection,
+    prepared: Prepared,
+    opts: Options,
+    job: Option<i64>,
+    progress: impl Fn(u64, u64) + Send,
+) -> AppResult<ImportReport> {
+    let Prepared {
+        mut report, rows, ..
+    } = prepared;
+    report.job_id = job;
+    let lookups = Lookups::load(db).await?;
+    let total = report.read;
+    let mut done = report.rejected_rows.len() as u64;
+    for batch in rows.chunks(BATCH) {
+        let result = if opts.dry_run {
+            apply_batch(db, &lookups, batch, &mut report, true, opts.actor).await
+        } else {
+            let txn = write_txn(db).await?;
+            let r = apply_batch(&txn, &lookups, batch, &mut report, false, opts.actor).await;
+            if r.is_ok() {
+                if let Some(id) = job {
+                    import_jobs::ActiveModel {
+                        id: Set(id),
+                        rows_done: Set((done + batch.len() as u64) as i64),
+                        ..Default::default()
+                    }
+                    .update(&txn)
+                    .await?;
+                }
+                txn.commit().await?;
+            }
+            r
+        };
+        if let Err(e) = result {
+            if let Some(id) = job {
+                finish_job(db, id, "failed", &report).await?;
+            }
+            return Err(e);
+        }
+        done += batch.len() as u64;
+        progress(done, total);
+    }
+    report.rejected = report.rejected_rows.len() as u64;
+    report.rejected_rows.sort_by_key(|r| r.line);
+    if let Some(id) = job {
+        finish_job(db, id, "done", &report).await?;
+        Entry::new(opts.actor, "students.import", "import_job")
+            .id(id)
+            .detail(json!({"read": report.read, "added": report.added, "updated": report.updated,
+                           "unchanged": report.unchanged, "rejected": report.rejected}))
+            .write(db)
+            .await?;
+    }
+    Ok(report)
+}
+
+async fn finish_job(
+    db: &DatabaseConnection,
+    id: i64,
+    status: &str,
+    report: &ImportReport,
+) -> AppResult<()> {
+    import_jobs::ActiveModel {
+        id: Set(id),
+        status: Set(status.to_string()),
+        finished_at: Set(Some(Utc::now().fixed_offset())),
+        report: Set(serde_json::to_string(report).unwrap_or_else(|_| "{}".into())),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Classifies and (unless `dry_run`) writes one batch: adds in bulk, updates one by one.
+async fn apply_batch(
+    db: &impl ConnectionTrait,
+    lookups: &Lookups,
+    batch: &[(u64, StudentInput, Vec<String>)],
+    report: &mut ImportReport,
+    dry_run: bool,
+    actor: Option<i64>,
+) -> AppResult<()> {
+    let nos: Vec<&str> = batch.iter().map(|(_, i, _)| i.student_no.as_str()).collect();
+    let existing: HashMap<String, students::Model> = students::Entity::find()
+        .filter(students::Column::StudentNo.is_in(nos))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.student_no.clone(), s))
+        .collect();
+    let nids: Vec<&str> = batch
+        .iter()
+        .filter_map(|(_, i, _)| i.national_id.as_deref())
+        .collect();
+    let nid_holders: HashMap<String, String> = if nids.is_empty() {
+        HashMap::new()
+    } else {
+        students::Entity::find()
+            .filter(students::Column::NationalId.is_in(nids))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|s| s.national_id.map(|n| (n, s.student_no)))
+            .collect()
+    };
+    let now = Utc::now().fixed_offset();
+    let mut adds = Vec::new();
+    for (line, input, values) in batch {
+        if let Some(holder) = input
+            .national_id
+            .as_ref()
+            .and_then(|n| nid_holders.get(n))
+            .filter(|h| **h != input.student_no)
+        {
+            let e = FieldError {
+                field: "national_id",
+                code: "duplicate_national_id",
+                message: format!(
+                    "national id belongs to student {holder}: probably the same person; merge the records"
+                ),
+            };
+            report.rejected_rows.push(reject(*line, &[e], values.clone()));
+            continue;
+        }
+        match existing.get(&input.student_no) {
+            None => {
+                report.added += 1;
+                adds.push(input);
+            }
+            Some(old) => {
+                let before: Canonical = lookups.canonical(old);
+                if before == lookups.canonical_input(input) {
+                    report.unchanged += 1;
+                } else {
+                    report.updated += 1;
+                    if !dry_run {
+                        super::service::write_record(db, actor, Some(old), input, lookups)
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+    if dry_run || adds.is_empty() {
+        return Ok(());
+    }
+    students::Entity::insert_many(adds.iter().map(|i| new_student_model(i, now)))
+        .exec(db)
+        .await?;
+    let added_nos: Vec<&str> = adds.iter().map(|i| i.student_no.as_str()).collect();
+    let ids: Vec<i64> = students::Entity::find()
+        .select_only()
+        .column(students::Column::Id)
+        .filter(students::Column::StudentNo.is_in(added_nos))
+        .into_tuple()
+        .all(db)
+        .await?;
+    student_history::Entity::insert_many(ids.into_iter().map(|id| {
+        student_history::ActiveModel {
+            student_id: Set(id),
+            at: Set(now),
+            actor_id: Set(actor),
+            field: Set("record".into()),
+            old_value: Set(None),
+            new_value: Set(Some("created (import)".into())),
+            ..Default::default()
+        }
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// The rejected rows as CSV (UTF-8 with BOM), to fix and upload again: the import's own
+/// columns first, then where and why each row was refused (ignored on re-import).
+pub fn rejected_csv(report: &ImportReport) -> AppResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let mut header: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+    header.extend(["error_line", "error_column", "error_reason"]);
+    w.write_record(&header).map_err(AppError::internal)?;
+    for r in &report.rejected_rows {
+        let mut rec: Vec<String> = (0..FIELDS.len())
+            .map(|i| r.values.get(i).cloned().unwrap_or_default())
+            .collect();
+        rec.extend([r.line.to_string(), r.column.clone(), r.reason.clone()]);
+        w.write_record(&rec).map_err(AppError::internal)?;
+    }
+    w.into_inner().map_err(AppError::internal)
+}
+
+/// One import job, for the progress page.
+pub async fn job(db: &impl ConnectionTrait, id: i64) -> AppResult<import_jobs::Model> {
+    import_jobs::Entity::find_by_id(id)
+        .filter(import_jobs::Column::Kind.eq("students"))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The report stored with a finished job.
+pub fn job_report(job: &import_jobs::Model) -> Option<ImportReport> {
+    serde_json::from_str(&job.report).ok()
+}
+
+/// `srm import students FILE`: runs the import with a progress bar on standard error and
+/// prints the report (and the speed) on standard output.
+pub async fn run_cli(
+    db: &DatabaseConnection,
+    file: &std::path::Path,
+    dry_run: bool,
+    rejected_out: Option<&std::path::Path>,
+) -> AppResult<()> {
+    use std::io::Write;
+    let bytes = std::fs::read(file)
+        .map_err(|e| AppError::internal(format!("cannot read {}: {e}", file.display())))?;
+    let started = std::time::Instant::now();
+    let opts = Options {
+        dry_run,
+        actor: None,
+    };
+    let report = run(db, bytes, opts, |done, total| {
+        let pct = if total > 0 { done * 100 / total } else { 100 };
+        let bar = "#".repeat((pct / 4) as usize);
+        eprint!("\r[{bar:<25}] {pct:>3}% {done}/{total} rows");
+        std::io::stderr().flush().ok();
+    })
+    .await?;
+    eprintln!();
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = rejected_out {
+        std::fs::write(path, rejected_csv(&report)?)
+            .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+    }
+    for r in &report.rejected_rows {
+        println!("line {}: [{}] {}", r.line, r.column, r.reason);
+    }
+    println!(
+        "{}read {}, added {}, updated {}, unchanged {}, rejected {} ({}, delimiter {}) in {:.2} s ({:.0} rows/s)",
+        if dry_run { "dry run: " } else { "" },
+        report.read,
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.rejected,
+        report.encoding,
+        report.delimiter,
+        secs,
+        report.read as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}

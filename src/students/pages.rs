@@ -1,0 +1,645 @@
+//! Student record pages: the list, the 360° profile, add/edit/deactivate, the student's own
+//! record, bulk import with its progress page, the lifecycle help page and the setting of
+//! which fields students edit themselves.
+
+use super::forms::{FIELDS, FieldError, Lookups, SELF_EDITABLE, STATUSES};
+use super::handlers::{CsvFile, audit_list, list_scope};
+use super::lifecycle::Stage;
+use super::query::StudentFilter;
+use super::{import, query, record, service};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::web::{Ctx, url_encode};
+use rocket::form::Form;
+use rocket::fs::TempFile;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::tokio::io::AsyncReadExt;
+use rocket::{FromForm, State, get, post};
+use rocket_dyn_templates::Template;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+type PageResult = AppResult<Result<Redirect, (Status, Template)>>;
+
+fn stage_label(lang: Lang, stage: Stage) -> String {
+    lang.t(&format!("stage.{}", stage.code()))
+}
+
+fn status_label(lang: Lang, status: &str) -> String {
+    lang.t(&format!("students.status.{status}"))
+}
+
+fn options(lang: Lang) -> Value {
+    let sorts: Vec<Value> = ["student_no", "name_zh", "name_en", "cohort", "status"]
+        .iter()
+        .map(|s| json!({"code": s, "label": lang.t(&format!("students.field.{s}"))}))
+        .collect();
+    json!({
+        "statuses": STATUSES.iter().map(|s| json!({"code": s, "label": status_label(lang, s)})).collect::<Vec<_>>(),
+        "sorts": sorts,
+        "stages": Stage::ALL.iter().map(|s| json!({"code": s.code(), "label": stage_label(lang, *s)})).collect::<Vec<_>>(),
+    })
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Value::Object(x), Value::Object(y)) = (&mut a, b) {
+        x.extend(y);
+    }
+    a
+}
+
+/// Field errors as `{field: translated message}` for the form templates.
+fn error_map(lang: Lang, errors: &[FieldError]) -> Value {
+    let mut m = Map::new();
+    for e in errors {
+        let key = format!("students.err.{}", e.code);
+        let text = lang.t(&key);
+        let text = if text == key { e.message.clone() } else { text };
+        m.entry(e.field.to_string())
+            .or_insert_with(|| json!(text));
+    }
+    Value::Object(m)
+}
+
+fn filter_query(f: &StudentFilter) -> String {
+    let pairs = [
+        ("q", f.q.clone()),
+        ("department", f.department.map(|v| v.to_string())),
+        ("major", f.major.map(|v| v.to_string())),
+        ("cohort", f.cohort.map(|v| v.to_string())),
+        ("status", f.status.clone()),
+        ("stage", f.stage.clone()),
+        ("sort", f.sort.clone()),
+        ("dir", f.dir.clone()),
+    ];
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}&", url_encode(v)))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- list
+
+#[get("/students?<f..>")]
+pub async fn list_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    f: StudentFilter,
+) -> AppResult<Template> {
+    let scope = list_scope(&state.db, user).await?;
+    let mut f = f;
+    f.per_page = Some(f.per_page.unwrap_or(50));
+    let list = query::list(&state.db, scope, &f).await?;
+    audit_list(&state.db, user, "students.list", &f, list.items.len()).await?;
+    let lookups = Lookups::load(&state.db).await?;
+    let zh = ctx.lang == Lang::Zh;
+    let items: Vec<Value> = list
+        .items
+        .iter()
+        .map(|r| {
+            merge(
+                json!(r),
+                json!({"stage_label": stage_label(ctx.lang, r.lifecycle_stage),
+                       "status_label": status_label(ctx.lang, &r.status),
+                       "department_label": if zh { &r.department_zh } else { &r.department },
+                       "major_label": if zh { &r.major_zh } else { &r.major }}),
+            )
+        })
+        .collect();
+    let query = filter_query(&f);
+    Ok(ctx.render(
+        "students/list",
+        "students.title",
+        merge(
+            json!({
+                "list": {"items": items, "total": list.total, "page": list.page, "per_page": list.per_page},
+                "pages": list.pages(), "query": query, "f": f,
+                "departments": lookups.departments().iter().map(|d| json!({"id": d.id, "label": if zh { &d.name_zh } else { &d.name_en }})).collect::<Vec<_>>(),
+                "majors": lookups.majors().iter().map(|m| json!({"id": m.id, "label": format!("{} {}", m.code, if zh { &m.name_zh } else { &m.name_en })})).collect::<Vec<_>>(),
+                "can_edit": user.can(Permission::EditStudents),
+                "can_import": user.can(Permission::ImportStudents),
+            }),
+            options(ctx.lang),
+        ),
+    ))
+}
+
+// ---------------------------------------------------------------- profile
+
+#[get("/students/<id>")]
+pub async fn profile_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    service::authorize_read(&state.db, user, id, "students").await?;
+    let data = profile_data(&ctx, &state.db, id).await?;
+    let title = data["student"]["name_zh"].as_str().unwrap_or_default().to_string();
+    let mut data = merge(data, json!({"can_edit": user.can(Permission::EditStudents)}));
+    data["page_title"] = json!(title);
+    Ok(ctx.render("students/profile", "students.profile", data))
+}
+
+/// Everything the 360° page shows, for staff and for the student's own page.
+async fn profile_data(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    id: i64,
+) -> AppResult<Value> {
+    let view = service::view(db, id).await?;
+    let history = service::history(db, id).await?;
+    let status_history: Vec<&service::HistoryRow> =
+        history.iter().filter(|h| h.field == "status").collect();
+    let sections = record::current_sections(db, id).await?;
+    let terms = record::grade_history(db, id).await?;
+    let zh = ctx.lang == Lang::Zh;
+    let chart = record::gpa_chart(&terms, zh);
+    let lookups = Lookups::load(db).await?;
+    let sections: Vec<Value> = sections
+        .iter()
+        .map(|s| {
+            let times: Vec<String> = s
+                .meetings
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} ({} {})",
+                        ctx.t(&format!("weekday.{}", m.weekday)),
+                        m.periods,
+                        ctx.t("students.weeks"),
+                        m.weeks
+                    )
+                })
+                .collect();
+            merge(
+                json!(s),
+                json!({"title": if zh { &s.title_zh } else { &s.title_en }, "times": times.join(", ")}),
+            )
+        })
+        .collect();
+    let terms_json: Vec<Value> = terms
+        .iter()
+        .map(|t| {
+            merge(
+                json!(t),
+                json!({"label": if zh { &t.term_zh } else { &t.term_en },
+                       "gpa_text": t.gpa.map(|g| format!("{g:.2}")).unwrap_or_else(|| "—".into()),
+                       "grades": t.grades.iter().map(|g| merge(json!(g), json!({"title": if zh { &g.title_zh } else { &g.title_en }}))).collect::<Vec<_>>()}),
+            )
+        })
+        .collect();
+    let history_json: Vec<Value> = history
+        .iter()
+        .map(|h| merge(json!(h), json!({"field_label": ctx.t(&format!("students.field.{}", h.field))})))
+        .collect();
+    Ok(json!({
+        "student": merge(json!(view), json!({
+            "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
+            "status_label": status_label(ctx.lang, &view.status),
+            "department_code": lookups.department_code(view.department_id),
+            "major_code": lookups.major_code(view.major_id),
+            "advisor": lookups.advisor_name(view.advisor_id),
+        })),
+        "history": history_json,
+        "status_history": status_history,
+        "sections": sections,
+        "terms": terms_json,
+        "gpa_chart": chart,
+    }))
+}
+
+// ---------------------------------------------------------------- add, edit, deactivate
+
+#[derive(FromForm, Default)]
+pub struct StudentForm {
+    student_no: Option<String>,
+    national_id: Option<String>,
+    name_zh: Option<String>,
+    name_en: Option<String>,
+    gender: Option<String>,
+    birth_date: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    department: Option<String>,
+    major: Option<String>,
+    cohort: Option<String>,
+    status: Option<String>,
+    advisor: Option<String>,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+impl StudentForm {
+    /// The fields present in the post, as field → text.
+    fn values(&self) -> HashMap<String, String> {
+        let all = [
+            &self.student_no,
+            &self.national_id,
+            &self.name_zh,
+            &self.name_en,
+            &self.gender,
+            &self.birth_date,
+            &self.phone,
+            &self.email,
+            &self.address,
+            &self.department,
+            &self.major,
+            &self.cohort,
+            &self.status,
+            &self.advisor,
+        ];
+        all.iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_ref().map(|v| (FIELDS[i].0.to_string(), v.clone())))
+            .collect()
+    }
+}
+
+async fn edit_form(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    id: Option<i64>,
+    values: Value,
+    errors: Value,
+) -> AppResult<Template> {
+    let lookups = Lookups::load(db).await?;
+    let zh = ctx.lang == Lang::Zh;
+    let majors: Vec<Value> = lookups
+        .majors()
+        .iter()
+        .map(|m| json!({"code": m.code, "label": format!("{} {}", m.code, if zh { &m.name_zh } else { &m.name_en })}))
+        .collect();
+    let text_fields: Vec<Value> = [
+        "student_no", "national_id", "name_zh", "name_en", "birth_date", "phone", "email",
+        "address", "cohort", "advisor",
+    ]
+    .iter()
+    .map(|f| {
+        json!({"name": f, "label": ctx.t(&format!("students.field.{f}")),
+               "value": values[*f].as_str().unwrap_or_default(), "error": errors[*f]})
+    })
+    .collect();
+    Ok(ctx.render(
+        "students/edit",
+        if id.is_some() { "students.edit" } else { "students.new" },
+        merge(
+            json!({"id": id, "v": values, "errors": errors, "majors": majors, "text_fields": text_fields}),
+            options(ctx.lang),
+        ),
+    ))
+}
+
+#[get("/students/new")]
+pub async fn new_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    edit_form(&ctx, &state.db, None, json!({"status": "active"}), json!({})).await
+}
+
+#[post("/students", data = "<form>")]
+pub async fn create_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    form: Form<StudentForm>,
+) -> PageResult {
+    who.check_csrf(&form.csrf)?;
+    let values = form.values();
+    match service::create(&state.db, who.id, &values).await? {
+        Ok(id) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
+        Err(errors) => Ok(Err((
+            Status::UnprocessableEntity,
+            edit_form(&ctx, &state.db, None, json!(values), error_map(ctx.lang, &errors)).await?,
+        ))),
+    }
+}
+
+#[get("/students/<id>/edit")]
+pub async fn edit_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    let model = super::service::find(&state.db, id).await?;
+    let lookups = Lookups::load(&state.db).await?;
+    let values: Map<String, Value> = lookups
+        .canonical(&model)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (FIELDS[i].0.to_string(), json!(v)))
+        .collect();
+    edit_form(&ctx, &state.db, Some(id), Value::Object(values), json!({})).await
+}
+
+#[post("/students/<id>", data = "<form>")]
+pub async fn update_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<StudentForm>,
+) -> PageResult {
+    who.check_csrf(&form.csrf)?;
+    let values = form.values();
+    match service::update(&state.db, who.id, id, &values, None).await? {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
+        Err(errors) => Ok(Err((
+            Status::UnprocessableEntity,
+            edit_form(&ctx, &state.db, Some(id), json!(values), error_map(ctx.lang, &errors))
+                .await?,
+        ))),
+    }
+}
+
+#[derive(FromForm)]
+pub struct CsrfForm {
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/students/<id>/deactivate", data = "<form>")]
+pub async fn deactivate_submit(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<CsrfForm>,
+) -> AppResult<Redirect> {
+    who.check_csrf(&form.csrf)?;
+    service::deactivate(&state.db, who.id, id).await?;
+    Ok(Redirect::to(format!("/students/{id}")))
+}
+
+// ---------------------------------------------------------------- the student's own record
+
+async fn my_record(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    student_id: i64,
+    values: Option<Value>,
+    errors: Value,
+    saved: bool,
+) -> AppResult<Template> {
+    let data = profile_data(ctx, &state.db, student_id).await?;
+    let editable = service::self_editable_fields(&state.db).await?;
+    let v = values.unwrap_or_else(|| {
+        let s = &data["student"];
+        json!({"phone": s["phone"], "email": s["email"], "address": s["address"], "name_en": s["name_en"]})
+    });
+    let fields: Vec<Value> = editable
+        .iter()
+        .map(|f| json!({"name": f, "label": ctx.t(&format!("students.field.{f}")),
+                        "value": v[f.as_str()].as_str().unwrap_or_default(), "error": errors[f.as_str()]}))
+        .collect();
+    Ok(ctx.render(
+        "students/me",
+        "students.my_record",
+        merge(data, json!({"fields": fields, "saved": saved})),
+    ))
+}
+
+#[get("/me/record?<saved>")]
+pub async fn my_record_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+    saved: Option<bool>,
+) -> AppResult<Template> {
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    my_record(&ctx, state, id, None, json!({}), saved.unwrap_or(false)).await
+}
+
+#[post("/me/record", data = "<form>")]
+pub async fn my_record_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditOwnProfile>,
+    state: &State<AppState>,
+    form: Form<StudentForm>,
+) -> PageResult {
+    who.check_csrf(&form.csrf)?;
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    let allowed = service::self_editable_fields(&state.db).await?;
+    // Only the allowed fields are read from the form; anything else posted is ignored.
+    let values: HashMap<String, String> = form
+        .values()
+        .into_iter()
+        .filter(|(k, _)| allowed.contains(k))
+        .collect();
+    match service::update(&state.db, who.id, id, &values, Some(&allowed)).await? {
+        Ok(_) => Ok(Ok(Redirect::to("/me/record?saved=true"))),
+        Err(errors) => Ok(Err((
+            Status::UnprocessableEntity,
+            my_record(&ctx, state, id, Some(json!(values)), error_map(ctx.lang, &errors), false)
+                .await?,
+        ))),
+    }
+}
+
+// ---------------------------------------------------------------- settings and help
+
+#[get("/students/settings")]
+pub async fn settings_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let chosen = service::self_editable_fields(&state.db).await?;
+    let fields: Vec<Value> = SELF_EDITABLE
+        .iter()
+        .map(|f| json!({"name": f, "label": ctx.t(&format!("students.field.{f}")), "on": chosen.iter().any(|c| c == f)}))
+        .collect();
+    Ok(ctx.render("students/settings", "students.settings", json!({"fields": fields})))
+}
+
+#[derive(FromForm)]
+pub struct SettingsForm {
+    fields: Vec<String>,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/students/settings", data = "<form>")]
+pub async fn settings_submit(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    form: Form<SettingsForm>,
+) -> AppResult<Redirect> {
+    who.check_csrf(&form.csrf)?;
+    service::set_self_editable_fields(&state.db, who.id, &form.fields).await?;
+    Ok(Redirect::to("/students/settings"))
+}
+
+#[get("/students/lifecycle")]
+pub async fn lifecycle_help(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _user: &CurrentUser,
+) -> Template {
+    let stages: Vec<Value> = Stage::ALL
+        .iter()
+        .map(|s| json!({"code": s.code(), "label": stage_label(ctx.lang, *s), "rule": ctx.t(&format!("stage.rule.{}", s.code()))}))
+        .collect();
+    ctx.render("students/lifecycle", "stage.help_title", json!({"stages": stages}))
+}
+
+// ---------------------------------------------------------------- import
+
+#[get("/students/import")]
+pub async fn import_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::ImportStudents>,
+) -> Template {
+    import_view(&ctx, None, None)
+}
+
+fn import_view(ctx: &Ctx<'_>, report: Option<&import::ImportReport>, error: Option<String>) -> Template {
+    let columns: Vec<Value> = FIELDS
+        .iter()
+        .map(|(f, aliases)| json!({"name": f, "aliases": aliases.join(" / ")}))
+        .collect();
+    ctx.render(
+        "students/import",
+        "students.import",
+        json!({"report": report, "error": error, "columns": columns}),
+    )
+}
+
+#[derive(FromForm)]
+pub struct ImportForm<'r> {
+    file: TempFile<'r>,
+    dry_run: bool,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/students/import", data = "<form>")]
+pub async fn import_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    form: Form<ImportForm<'_>>,
+) -> PageResult {
+    who.check_csrf(&form.csrf)?;
+    let mut bytes = Vec::new();
+    if form.file.len() > 0 {
+        let mut f = form
+            .file
+            .open()
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
+        f.read_to_end(&mut bytes)
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
+    }
+    let prepared = match import::parse_off_thread(&state.db, bytes, form.dry_run).await {
+        Ok(p) => p,
+        Err(e @ AppError::Unprocessable { .. }) => {
+            return Ok(Err((
+                Status::UnprocessableEntity,
+                import_view(&ctx, None, Some(e.public_message())),
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let opts = import::Options {
+        dry_run: form.dry_run,
+        actor: Some(who.id),
+    };
+    if form.dry_run {
+        let report = import::store(&state.db, prepared, opts, None, |_, _| {}).await?;
+        return Ok(Err((Status::Ok, import_view(&ctx, Some(&report), None))));
+    }
+    let job = import::start_job(&state.db, Some(who.id), &prepared).await?;
+    let db = state.db.clone();
+    // NOTE: the rows are written in the background; the job page shows the progress.
+    rocket::tokio::spawn(async move {
+        if let Err(e) = import::store(&db, prepared, opts, Some(job), |_, _| {}).await {
+            tracing::error!(error = %e, job, "student import failed");
+        }
+    });
+    Ok(Ok(Redirect::to(format!("/students/import/jobs/{job}"))))
+}
+
+#[get("/students/import/jobs/<id>")]
+pub async fn import_job_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    let job = import::job(&state.db, id).await?;
+    let report = import::job_report(&job).filter(|r| r.job_id.is_some());
+    let percent = if job.rows_total > 0 {
+        job.rows_done * 100 / job.rows_total
+    } else {
+        100
+    };
+    Ok(ctx.render(
+        "students/import_job",
+        "students.import",
+        json!({"job": job, "report": report, "percent": percent, "running": job.status == "running"}),
+    ))
+}
+
+#[get("/students/import/jobs/<id>/rejected.csv")]
+pub async fn import_rejected_csv(
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<CsvFile> {
+    let job = import::job(&state.db, id).await?;
+    let report = import::job_report(&job).unwrap_or_default();
+    Ok(CsvFile::new(
+        import::rejected_csv(&report)?,
+        &format!("rejected-{id}.csv"),
+    ))
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        list_page,
+        profile_page,
+        new_page,
+        create_submit,
+        edit_page,
+        update_submit,
+        deactivate_submit,
+        my_record_page,
+        my_record_submit,
+        settings_page,
+        settings_submit,
+        lifecycle_help,
+        import_page,
+        import_submit,
+        import_job_page,
+        import_rejected_csv
+    ]
+}

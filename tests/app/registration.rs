@@ -1,0 +1,444 @@
+//! Registration: every refusal code, waitlists, swaps, idempotent retries, and races that must
+//! never over-fill a section, on SQLite and PostgreSQL, with one app instance or two.
+
+use crate::common::{on_each_backend, Backend, TestApp};
+use chrono::{Duration, Utc};
+use rocket::http::{ContentType, Header, Method, Status};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use serde_json::json;
+use srm::entity::{course_prerequisites, courses, enrolments, grades, holds, section_meetings, sections, students, terms};
+use srm::error::AppError;
+use srm::registration::service;
+
+async fn course(db: &DatabaseConnection, code: &str, credits: f64) -> i64 {
+    let dept = srm::entity::departments::Entity::find().one(db).await.unwrap().unwrap().id;
+    courses::ActiveModel {
+        code: Set(code.into()),
+        department_id: Set(dept),
+        title_zh: Set(format!("课程{code}")),
+        title_en: Set(format!("Course {code}")),
+        credits: Set(credits),
+        description: Set(String::new()),
+        is_active: Set(true),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+    .id
+}
+
+async fn current_term(db: &DatabaseConnection) -> i64 {
+    terms::Entity::find().filter(terms::Column::IsCurrent.eq(true)).one(db).await.unwrap().unwrap().id
+}
+
+/// A section meeting on (weekday, first period, last period) in weeks 1-16.
+async fn section(db: &DatabaseConnection, term: i64, course: i64, no: &str, cap: i64, wl: i64, meets: &[(i64, i64, i64)]) -> i64 {
+    let id = sections::ActiveModel {
+        term_id: Set(term),
+        course_id: Set(course),
+        section_no: Set(no.into()),
+        teacher_id: Set(None),
+        capacity: Set(cap),
+        waitlist_capacity: Set(wl),
+        room: Set("B201".into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+    .id;
+    for (d, a, b) in meets {
+        section_meetings::ActiveModel {
+            section_id: Set(id),
+            weekday: Set(*d),
+            start_period: Set(*a),
+            end_period: Set(*b),
+            start_week: Set(1),
+            end_week: Set(16),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    id
+}
+
+async fn students(db: &DatabaseConnection, n: usize) -> Vec<i64> {
+    let proto = students::Entity::find().one(db).await.unwrap().unwrap();
+    let now = Utc::now().fixed_offset();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let rows: Vec<students::ActiveModel> = (0..n)
+        .map(|i| students::ActiveModel {
+            user_id: Set(None),
+            student_no: Set(format!("S{}{i:05}", &tag[..8])),
+            national_id: Set(None),
+            name_zh: Set(format!("学生{i}")),
+            name_en: Set(format!("Student {i}")),
+            gender: Set("M".into()),
+            birth_date: Set(None),
+            phone: Set(None),
+            email: Set(None),
+            address: Set(None),
+            department_id: Set(proto.department_id),
+            major_id: Set(proto.major_id),
+            cohort_year: Set(2025),
+            status: Set("active".into()),
+            status_changed_at: Set(now),
+            advisor_id: Set(None),
+            merged_into_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(200) {
+        students::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await.unwrap();
+    }
+    students::Entity::find()
+        .filter(students::Column::StudentNo.starts_with(format!("S{}", &tag[..8])))
+        .order_by_asc(students::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect()
+}
+
+fn code(r: Result<service::Registration, AppError>) -> String {
+    match r {
+        Ok(reg) => reg.status,
+        Err(e) => e.code().to_string(),
+    }
+}
+
+/// Enrolled and waitlisted rows agree with the section's counters, the section is not
+/// over-filled and the waitlist tickets are distinct.
+async fn assert_invariants(db: &DatabaseConnection, section_id: i64) -> (u64, u64) {
+    let s = sections::Entity::find_by_id(section_id).one(db).await.unwrap().unwrap();
+    let enrolled = enrolments::Entity::find()
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .count(db)
+        .await
+        .unwrap();
+    let waiting = enrolments::Entity::find()
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .filter(enrolments::Column::Status.eq("waitlisted"))
+        .order_by_asc(enrolments::Column::WaitlistPosition)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(enrolled as i64, s.enrolled_count, "enrolled counter");
+    assert_eq!(waiting.len() as i64, s.waitlist_count, "waitlist counter");
+    assert!(s.enrolled_count <= s.capacity + s.override_count, "over-filled");
+    assert!(s.waitlist_count <= s.waitlist_capacity);
+    let mut tickets: Vec<i64> = waiting.iter().map(|w| w.waitlist_position.unwrap()).collect();
+    tickets.dedup();
+    assert_eq!(tickets.len(), waiting.len(), "duplicate waitlist tickets");
+    (enrolled, waiting.len() as u64)
+}
+
+#[rocket::async_test]
+async fn each_refusal_has_its_own_code() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let ss = students(db, 4).await;
+        let (a, b, c, d) = (ss[0], ss[1], ss[2], ss[3]);
+
+        let tiny = section(db, term, course(db, "T100", 2.0).await, "01", 1, 0, &[(1, 1, 2)]).await;
+        assert_eq!(code(service::add(db, a, tiny, None).await), "enrolled");
+        assert_eq!(code(service::add(db, a, tiny, None).await), "already_registered");
+        assert_eq!(code(service::add(db, b, tiny, None).await), "section_full");
+
+        let small = section(db, term, course(db, "T200", 2.0).await, "01", 1, 1, &[(2, 1, 2)]).await;
+        assert_eq!(code(service::add(db, a, small, None).await), "enrolled");
+        let r = service::add(db, b, small, None).await.unwrap();
+        assert_eq!((r.status.as_str(), r.waitlist_position), ("waitlisted", Some(1)));
+        assert_eq!(code(service::add(db, c, small, None).await), "waitlist_full");
+
+        // Same time as T100 (Monday 1-2): refused, naming the clashing section.
+        let clash = section(db, term, course(db, "T300", 2.0).await, "01", 10, 0, &[(1, 2, 3)]).await;
+        match service::add(db, a, clash, None).await {
+            Err(e) => {
+                assert_eq!(e.code(), "time_conflict");
+                assert!(e.public_message().contains("T100-01"), "{}", e.public_message());
+            }
+            Ok(_) => panic!("clash accepted"),
+        }
+
+        // A prerequisite that must be passed with 60 first.
+        let basic = course(db, "T400", 2.0).await;
+        let advanced = course(db, "T500", 2.0).await;
+        course_prerequisites::ActiveModel { course_id: Set(advanced), prerequisite_id: Set(basic), min_score: Set(60.0) }
+            .insert(db)
+            .await
+            .unwrap();
+        let adv = section(db, term, advanced, "01", 10, 0, &[(3, 1, 2)]).await;
+        match service::add(db, d, adv, None).await {
+            Err(e) => {
+                assert_eq!(e.code(), "prerequisite_missing");
+                assert!(e.public_message().contains("T400"));
+            }
+            Ok(_) => panic!("prerequisite ignored"),
+        }
+        // Passing it (a published grade in a past section) opens the door.
+        let past = terms::ActiveModel {
+            code: Set("2025-fall".into()),
+            name_zh: Set("2025秋".into()),
+            name_en: Set("Fall 2025".into()),
+            seq: Set(0),
+            starts_on: Set(Utc::now().date_naive() - Duration::days(400)),
+            ends_on: Set(Utc::now().date_naive() - Duration::days(300)),
+            registration_opens_at: Set((Utc::now() - Duration::days(420)).fixed_offset()),
+            registration_closes_at: Set((Utc::now() - Duration::days(410)).fixed_offset()),
+            add_drop_deadline: Set((Utc::now() - Duration::days(390)).fixed_offset()),
+            credit_limit: Set(25.0),
+            is_current: Set(false),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let past_basic = section(db, past.id, basic, "01", 10, 0, &[]).await;
+        grades::ActiveModel {
+            section_id: Set(past_basic),
+            student_id: Set(d),
+            score: Set(71.0),
+            letter: Set("C+".into()),
+            points: Set(2.3),
+            status: Set("published".into()),
+            entered_by: Set(None),
+            updated_at: Set(Utc::now().fixed_offset()),
+            published_at: Set(Some(Utc::now().fixed_offset())),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        assert_eq!(code(service::add(db, d, adv, None).await), "enrolled");
+
+        // Registration closed: the past term's window is over.
+        let old = section(db, past.id, course(db, "T600", 2.0).await, "01", 10, 0, &[]).await;
+        assert_eq!(code(service::add(db, c, old, None).await), "registration_closed");
+
+        // Credit limit: 25 in the term; a 24-credit course on top of 2 already held.
+        let heavy = section(db, term, course(db, "T700", 24.0).await, "01", 10, 0, &[(4, 1, 2)]).await;
+        assert_eq!(code(service::add(db, a, heavy, None).await), "credit_limit");
+
+        // A hold.
+        holds::ActiveModel {
+            student_id: Set(c),
+            reason: Set("unpaid fees".into()),
+            placed_by: Set(None),
+            placed_at: Set(Utc::now().fixed_offset()),
+            lifted_by: Set(None),
+            lifted_at: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let open = section(db, term, course(db, "T800", 2.0).await, "01", 10, 0, &[(5, 1, 2)]).await;
+        match service::add(db, c, open, None).await {
+            Err(e) => {
+                assert_eq!(e.code(), "hold");
+                assert!(e.public_message().contains("unpaid fees"));
+            }
+            Ok(_) => panic!("hold ignored"),
+        }
+        for s in [tiny, small, clash, adv, open] {
+            assert_invariants(db, s).await;
+        }
+
+        // Over HTTP: the status codes and the error body.
+        let token = app.token(app.people.student).await;
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": tiny})).await;
+        assert_eq!(s, Status::Conflict);
+        assert_eq!(body["error"]["code"], "section_full");
+        let light = section(db, term, course(db, "T900", 2.0).await, "01", 10, 0, &[(6, 1, 2)]).await;
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": light})).await;
+        assert_eq!((s, body["status"].as_str()), (Status::Created, Some("enrolled")));
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": heavy})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("credit_limit")));
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": old})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("registration_closed")));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_freed_seat_goes_to_the_first_waitlisted_student_who_still_fits() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let ss = students(db, 4).await;
+        let popular = section(db, term, course(db, "P100", 3.0).await, "01", 1, 3, &[(1, 3, 4)]).await;
+        let other = section(db, term, course(db, "P200", 3.0).await, "01", 5, 0, &[(1, 4, 5)]).await;
+        assert_eq!(code(service::add(db, ss[0], popular, None).await), "enrolled");
+        // ss[1] waits first but then takes a clashing section; ss[2] and ss[3] wait behind.
+        assert_eq!(service::add(db, ss[1], popular, None).await.unwrap().waitlist_position, Some(1));
+        assert_eq!(service::add(db, ss[2], popular, None).await.unwrap().waitlist_position, Some(2));
+        assert_eq!(service::add(db, ss[3], popular, None).await.unwrap().waitlist_position, Some(3));
+        assert_eq!(code(service::add(db, ss[1], other, None).await), "enrolled");
+
+        let first = enrolments::Entity::find()
+            .filter(enrolments::Column::StudentId.eq(ss[0]))
+            .filter(enrolments::Column::SectionId.eq(popular))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let promoted = service::drop(db, ss[0], first.id, None).await.unwrap();
+        assert_eq!(promoted, Some(ss[2]), "the clash skips ss[1], order otherwise kept");
+        let mine = service::list_for_student(db, ss[1], None).await.unwrap();
+        let waiting = mine.iter().find(|r| r.section_id == popular).unwrap();
+        assert_eq!((waiting.status.as_str(), waiting.waitlist_position), ("waitlisted", Some(1)), "ss[1] keeps first place");
+        let mine = service::list_for_student(db, ss[3], None).await.unwrap();
+        assert_eq!(mine[0].waitlist_position, Some(2), "no gap left behind");
+        assert_eq!(assert_invariants(db, popular).await, (1, 2));
+        use srm::entity::notifications;
+        let _ = notifications::Entity::find().count(db).await.unwrap();
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_swap_keeps_the_old_seat_when_the_new_one_cannot_be_had() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let ss = students(db, 3).await;
+        let c = course(db, "W100", 3.0).await;
+        let a = section(db, term, c, "01", 1, 2, &[(2, 1, 2)]).await;
+        let full = section(db, term, c, "02", 1, 0, &[(3, 1, 2)]).await;
+        let open = section(db, term, c, "03", 5, 0, &[(4, 1, 2)]).await;
+        let mine = service::add(db, ss[0], a, None).await.unwrap();
+        assert_eq!(code(service::add(db, ss[1], full, None).await), "enrolled");
+        assert_eq!(code(service::add(db, ss[2], a, None).await), "waitlisted");
+
+        match service::swap(db, ss[0], mine.id, full, None).await {
+            Err(e) => assert_eq!(e.code(), "section_full"),
+            Ok(_) => panic!("swapped into a full section"),
+        }
+        let now = service::list_for_student(db, ss[0], None).await.unwrap();
+        assert_eq!((now.len(), now[0].section_id, now[0].status.as_str()), (1, a, "enrolled"), "old seat kept");
+
+        let new = service::swap(db, ss[0], mine.id, open, None).await.unwrap();
+        assert_eq!(new.status, "enrolled");
+        let now = service::list_for_student(db, ss[0], None).await.unwrap();
+        assert_eq!(now.iter().map(|r| r.section_id).collect::<Vec<_>>(), vec![open]);
+        let waiting = service::list_for_student(db, ss[2], None).await.unwrap();
+        assert_eq!(waiting[0].status, "enrolled", "the old seat went to the waitlist");
+        for s in [a, full, open] {
+            assert_invariants(db, s).await;
+        }
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_retried_request_with_the_same_key_registers_once() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let s = section(db, term, course(db, "I100", 2.0).await, "01", 10, 0, &[(6, 1, 2)]).await;
+        let token = app.token(app.people.student).await;
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            let res = app
+                .client
+                .post("/api/v1/registrations")
+                .header(ContentType::JSON)
+                .header(Header::new("Authorization", format!("Bearer {token}")))
+                .header(Header::new("Idempotency-Key", "click-42"))
+                .body(json!({"section_id": s}).to_string())
+                .dispatch()
+                .await;
+            answers.push((res.status(), res.into_string().await.unwrap()));
+        }
+        assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+        assert_eq!(answers[0].0, Status::Created);
+        assert_eq!(assert_invariants(db, s).await, (1, 0));
+        // Without a key the second click is told it is already registered, and still one row.
+        let (st, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": s})).await;
+        assert_eq!((st, body["error"]["code"].as_str()), (Status::Conflict, Some("already_registered")));
+        // The page form is safe to resubmit too.
+        let csrf = app.page_login(app.people.student).await;
+        for _ in 0..2 {
+            let res = app.client.post("/registrations").header(ContentType::Form).body(format!("section_id={s}&_csrf={csrf}")).dispatch().await;
+            assert_eq!(res.status(), Status::SeeOther);
+        }
+        assert_eq!(assert_invariants(db, s).await, (1, 0));
+        let html = app.client.get("/registrations").dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("I100"), "my registrations page lists it");
+        let (st, list) = app.get_json("/api/v1/registrations", Some(&token)).await;
+        assert_eq!(st, Status::Ok);
+        assert!(list.as_array().unwrap().iter().any(|r| r["section_id"] == s));
+    })
+    .await;
+}
+
+/// 500 students race for 30 seats and a waitlist of 100, through `instances` separate
+/// connection pools (as separate app instances would).
+async fn race(dbs: &[DatabaseConnection]) {
+    let db = &dbs[0];
+    let term = current_term(db).await;
+    let s = section(db, term, course(db, &format!("R{}", &uuid::Uuid::new_v4().simple().to_string()[..6]), 2.0).await, "01", 30, 100, &[(7, 1, 2)]).await;
+    let ss = students(db, 500).await;
+    let mut tasks = Vec::new();
+    for (i, student) in ss.into_iter().enumerate() {
+        let conn = dbs[i % dbs.len()].clone();
+        tasks.push(tokio::spawn(async move { code(service::add(&conn, student, s, None).await) }));
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for t in tasks {
+        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.get("enrolled"), Some(&30), "{counts:?}");
+    assert_eq!(counts.get("waitlisted"), Some(&100), "{counts:?}");
+    assert_eq!(counts.get("waitlist_full"), Some(&370), "{counts:?}");
+    assert_eq!(assert_invariants(db, s).await, (30, 100));
+    // Waitlist ranks run 1..=100 with no gap.
+    let waiting = enrolments::Entity::find()
+        .filter(enrolments::Column::SectionId.eq(s))
+        .filter(enrolments::Column::Status.eq("waitlisted"))
+        .all(db)
+        .await
+        .unwrap();
+    let mut ranks = Vec::new();
+    for w in &waiting {
+        ranks.push(service::waitlist_rank(db, s, w.waitlist_position.unwrap()).await.unwrap());
+    }
+    ranks.sort();
+    assert_eq!(ranks, (1..=100).collect::<Vec<u64>>());
+}
+
+#[rocket::async_test]
+async fn five_hundred_racing_adds_never_overfill_a_thirty_seat_section() {
+    on_each_backend(|app| async move {
+        for _ in 0..2 {
+            race(&[app.db().clone()]).await;
+        }
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn two_app_instances_on_one_postgresql_never_overfill_a_section() {
+    if crate::common::postgres_url().is_none() {
+        eprintln!("SKIPPED: SRM_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    let app = TestApp::new(Backend::Postgres).await;
+    let url = app.config.effective_database_url();
+    let second = srm::db::connect_url(&url, 8).await.unwrap();
+    race(&[app.db().clone(), second.clone()]).await;
+    second.close().await.ok();
+    if let Some(name) = &app.pg_database {
+        crate::common::drop_pg_database(name).await;
+    }
+}
