@@ -41,6 +41,19 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Load generators against a running server.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchWhat {
+    /// Registration day: students log in, then all at once browse, add (mostly a few popular
+    /// sections) and drop; prints throughput, latency and answers, then checks the invariants
+    /// in the database (the same SRM_* configuration as the server).
+    Registration(crate::bench::registration::Options),
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,6 +131,9 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             print_demo_logins(&state)?;
             Ok(())
         }
+        Command::Bench {
+            what: BenchWhat::Registration(opts),
+        } => crate::bench::registration::run(&config, opts).await,
         Command::Import {
             what:
                 ImportWhat::Students {

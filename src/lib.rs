@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod charts;
 pub mod cli;
 pub mod config;
@@ -57,6 +58,11 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
             concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
         ))
     };
+    // NOTE: registrars upload whole-university CSVs from the pages; Rocket's defaults are 1-2 MiB.
+    let figment = figment
+        .join(("limits.data-form", "64 MiB"))
+        .join(("limits.file", "64 MiB"))
+        .join(("limits.bytes", "64 MiB"));
     let rocket = rocket::custom(figment)
         .manage(state)
         .attach(Template::fairing())
@@ -75,6 +81,8 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", students::api_routes())
         .mount("/api/v1", courses::api_routes())
         .mount("/api/v1", registration::handlers::api_routes())
+        .mount("/api/v1", registration::admin::api_routes())
+        .mount("/api/v1", courses::manage::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let index = api_docs::index_routes(rocket.routes());
     rocket.manage(index)

@@ -11,12 +11,24 @@ use std::collections::HashMap;
 
 /// Field names in export/import order, each with the header names accepted on import.
 pub const FIELDS: [(&str, &[&str]); 14] = [
-    ("student_no", &["student_no", "学号", "student_number", "number"]),
-    ("national_id", &["national_id", "身份证号", "身份证", "id_card"]),
+    (
+        "student_no",
+        &["student_no", "学号", "student_number", "number"],
+    ),
+    (
+        "national_id",
+        &["national_id", "身份证号", "身份证", "id_card"],
+    ),
     ("name_zh", &["name_zh", "姓名", "中文名", "name"]),
-    ("name_en", &["name_en", "拼音", "英文名", "拼音名", "pinyin"]),
+    (
+        "name_en",
+        &["name_en", "拼音", "英文名", "拼音名", "pinyin"],
+    ),
     ("gender", &["gender", "性别", "sex"]),
-    ("birth_date", &["birth_date", "出生日期", "生日", "birthday"]),
+    (
+        "birth_date",
+        &["birth_date", "出生日期", "生日", "birthday"],
+    ),
     ("phone", &["phone", "电话", "手机", "手机号", "mobile"]),
     ("email", &["email", "邮箱", "电子邮件", "e_mail"]),
     ("address", &["address", "地址", "住址"]),
@@ -28,7 +40,10 @@ pub const FIELDS: [(&str, &[&str]); 14] = [
 ];
 
 /// Columns an export writes that an import reads past (derived, never typed in).
-pub const DERIVED: [(&str, &[&str]); 1] = [("lifecycle_stage", &["lifecycle_stage", "生命周期阶段", "阶段"])];
+pub const DERIVED: [(&str, &[&str]); 1] = [(
+    "lifecycle_stage",
+    &["lifecycle_stage", "生命周期阶段", "阶段"],
+)];
 
 pub const STATUSES: [&str; 4] = ["active", "suspended", "withdrawn", "graduated"];
 /// Fields a student may be allowed to edit themselves (the administrator picks among these).
@@ -119,13 +134,19 @@ impl Lookups {
             major_by_key,
             majors: majors.into_iter().map(|m| (m.id, m)).collect(),
             departments: departments.into_iter().map(|d| (d.id, d)).collect(),
-            advisor_by_name: advisors.iter().map(|(i, u)| (u.to_lowercase(), *i)).collect(),
+            advisor_by_name: advisors
+                .iter()
+                .map(|(i, u)| (u.to_lowercase(), *i))
+                .collect(),
             advisors: advisors.into_iter().collect(),
         })
     }
 
     pub fn major_code(&self, id: i64) -> String {
-        self.majors.get(&id).map(|m| m.code.clone()).unwrap_or_default()
+        self.majors
+            .get(&id)
+            .map(|m| m.code.clone())
+            .unwrap_or_default()
     }
     pub fn department_code(&self, id: i64) -> String {
         self.departments
@@ -217,9 +238,9 @@ impl Lookups {
         let national_id = opt(get("national_id").to_uppercase());
         if let Some(n) = &national_id {
             let ok = (n.len() == 18 || n.len() == 15)
-                && n.chars().enumerate().all(|(i, c)| {
-                    c.is_ascii_digit() || (i == n.len() - 1 && c == 'X')
-                });
+                && n.chars()
+                    .enumerate()
+                    .all(|(i, c)| c.is_ascii_digit() || (i == n.len() - 1 && c == 'X'));
             if !ok {
                 errors.push(err(
                     "national_id",
@@ -232,11 +253,19 @@ impl Lookups {
         if name_zh.is_empty() {
             errors.push(err("name_zh", "required", "name is required"));
         } else if name_zh.chars().count() > 50 {
-            errors.push(err("name_zh", "too_long", "name is longer than 50 characters"));
+            errors.push(err(
+                "name_zh",
+                "too_long",
+                "name is longer than 50 characters",
+            ));
         }
         let name_en = get("name_en");
         if name_en.chars().count() > 100 {
-            errors.push(err("name_en", "too_long", "pinyin name is longer than 100 characters"));
+            errors.push(err(
+                "name_en",
+                "too_long",
+                "pinyin name is longer than 100 characters",
+            ));
         }
         let gender = match get("gender").to_lowercase().as_str() {
             "" => String::new(),
@@ -278,9 +307,7 @@ impl Lookups {
         let phone = opt(get("phone"));
         if let Some(p) = &phone
             && (!(5..=20).contains(&p.chars().count())
-                || !p
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+                || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
         {
             errors.push(err(
                 "phone",
@@ -300,12 +327,20 @@ impl Lookups {
                         && !domain.ends_with('.')
                 });
             if !ok {
-                errors.push(err("email", "invalid", format!("'{e}' is not an email address")));
+                errors.push(err(
+                    "email",
+                    "invalid",
+                    format!("'{e}' is not an email address"),
+                ));
             }
         }
         let address = opt(get("address"));
         if address.as_ref().is_some_and(|a| a.chars().count() > 200) {
-            errors.push(err("address", "too_long", "address is longer than 200 characters"));
+            errors.push(err(
+                "address",
+                "too_long",
+                "address is longer than 200 characters",
+            ));
         }
         let major_raw = get("major");
         let major = if major_raw.is_empty() {
@@ -318,7 +353,9 @@ impl Lookups {
                     errors.push(err(
                         "major",
                         "ambiguous",
-                        format!("major name '{major_raw}' is shared by several majors; use its code"),
+                        format!(
+                            "major name '{major_raw}' is shared by several majors; use its code"
+                        ),
                     ));
                     None
                 }
@@ -343,7 +380,10 @@ impl Lookups {
                 errors.push(err(
                     "department",
                     "wrong_department",
-                    format!("major {} does not belong to department '{dept_raw}'", m.code),
+                    format!(
+                        "major {} does not belong to department '{dept_raw}'",
+                        m.code
+                    ),
                 ));
             }
         }
@@ -355,7 +395,11 @@ impl Lookups {
             match cohort_raw.parse::<i64>() {
                 Ok(y) if (1950..=2100).contains(&y) => y,
                 Ok(_) => {
-                    errors.push(err("cohort", "out_of_range", "cohort year must be 1950–2100"));
+                    errors.push(err(
+                        "cohort",
+                        "out_of_range",
+                        "cohort year must be 1950–2100",
+                    ));
                     0
                 }
                 Err(_) => {
@@ -426,7 +470,10 @@ pub fn raw_from_map(values: &HashMap<String, String>) -> [Option<String>; 14] {
 }
 
 /// Raw values taken from a stored record, with `changes` laid over it (for partial edits).
-pub fn raw_with_changes(current: &Canonical, changes: &HashMap<String, String>) -> [Option<String>; 14] {
+pub fn raw_with_changes(
+    current: &Canonical,
+    changes: &HashMap<String, String>,
+) -> [Option<String>; 14] {
     std::array::from_fn(|i| {
         Some(
             changes

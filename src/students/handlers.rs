@@ -21,7 +21,10 @@ use std::collections::HashMap;
 pub const IMPORT_LIMIT_MIB: u64 = 64;
 
 /// Checks the caller may list students at all; a refusal is audited.
-pub async fn list_scope(db: &impl sea_orm::ConnectionTrait, user: &CurrentUser) -> AppResult<Scope> {
+pub async fn list_scope(
+    db: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<Scope> {
     match Scope::of(user) {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -264,9 +267,7 @@ pub async fn api_my_record_update(
     let allowed = service::self_editable_fields(&state.db).await?;
     match service::update(&state.db, who.id, id, &values, Some(&allowed)).await? {
         Ok(_) => Ok(Json(service::view(&state.db, id).await?)),
-        Err(errors) if errors.iter().any(|e| e.code == "not_editable") => {
-            Err(AppError::Forbidden)
-        }
+        Err(errors) if errors.iter().any(|e| e.code == "not_editable") => Err(AppError::Forbidden),
         Err(errors) => Err(refused(&errors)),
     }
 }

@@ -178,7 +178,10 @@ fn map_header(
 fn reject(line: u64, errors: &[FieldError], values: Vec<String>) -> RejectedRow {
     RejectedRow {
         line,
-        column: errors.first().map(|e| e.field.to_string()).unwrap_or_default(),
+        column: errors
+            .first()
+            .map(|e| e.field.to_string())
+            .unwrap_or_default(),
         reason: errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
@@ -417,8 +420,10 @@ pub async fn store(
         finish_job(db, id, "done", &report).await?;
         Entry::new(opts.actor, "students.import", "import_job")
             .id(id)
-            .detail(json!({"read": report.read, "added": report.added, "updated": report.updated,
-                           "unchanged": report.unchanged, "rejected": report.rejected}))
+            .detail(
+                json!({"read": report.read, "added": report.added, "updated": report.updated,
+                           "unchanged": report.unchanged, "rejected": report.rejected}),
+            )
             .write(db)
             .await?;
     }
@@ -452,7 +457,10 @@ async fn apply_batch(
     dry_run: bool,
     actor: Option<i64>,
 ) -> AppResult<()> {
-    let nos: Vec<&str> = batch.iter().map(|(_, i, _)| i.student_no.as_str()).collect();
+    let nos: Vec<&str> = batch
+        .iter()
+        .map(|(_, i, _)| i.student_no.as_str())
+        .collect();
     let existing: HashMap<String, students::Model> = students::Entity::find()
         .filter(students::Column::StudentNo.is_in(nos))
         .all(db)
@@ -491,7 +499,9 @@ async fn apply_batch(
                     "national id belongs to student {holder}: probably the same person; merge the records"
                 ),
             };
-            report.rejected_rows.push(reject(*line, &[e], values.clone()));
+            report
+                .rejected_rows
+                .push(reject(*line, &[e], values.clone()));
             continue;
         }
         match existing.get(&input.student_no) {
@@ -506,8 +516,7 @@ async fn apply_batch(
                 } else {
                     report.updated += 1;
                     if !dry_run {
-                        super::service::write_record(db, actor, Some(old), input, lookups)
-                            .await?;
+                        super::service::write_record(db, actor, Some(old), input, lookups).await?;
                     }
                 }
             }
@@ -527,16 +536,14 @@ async fn apply_batch(
         .into_tuple()
         .all(db)
         .await?;
-    student_history::Entity::insert_many(ids.into_iter().map(|id| {
-        student_history::ActiveModel {
-            student_id: Set(id),
-            at: Set(now),
-            actor_id: Set(actor),
-            field: Set("record".into()),
-            old_value: Set(None),
-            new_value: Set(Some("created (import)".into())),
-            ..Default::default()
-        }
+    student_history::Entity::insert_many(ids.into_iter().map(|id| student_history::ActiveModel {
+        student_id: Set(id),
+        at: Set(now),
+        actor_id: Set(actor),
+        field: Set("record".into()),
+        old_value: Set(None),
+        new_value: Set(Some("created (import)".into())),
+        ..Default::default()
     }))
     .exec(db)
     .await?;
@@ -591,7 +598,7 @@ pub async fn run_cli(
         actor: None,
     };
     let report = run(db, bytes, opts, |done, total| {
-        let pct = if total > 0 { done * 100 / total } else { 100 };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         let bar = "#".repeat((pct / 4) as usize);
         eprint!("\r[{bar:<25}] {pct:>3}% {done}/{total} rows");
         std::io::stderr().flush().ok();

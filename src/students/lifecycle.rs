@@ -205,7 +205,8 @@ pub async fn term_aggregates(
     db: &impl ConnectionTrait,
     students_subquery: SelectStatement,
 ) -> AppResult<HashMap<i64, Vec<TermAgg>>> {
-    let rows: Vec<(i64, i64, Option<f64>, Option<f64>, Option<i64>)> = grades::Entity::find()
+    type Row = (i64, i64, Option<f64>, Option<f64>, Option<i64>);
+    let rows: Vec<Row> = grades::Entity::find()
         .select_only()
         .column(grades::Column::StudentId)
         .column(terms::Column::Seq)

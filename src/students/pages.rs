@@ -59,8 +59,7 @@ fn error_map(lang: Lang, errors: &[FieldError]) -> Value {
         let key = format!("students.err.{}", e.code);
         let text = lang.t(&key);
         let text = if text == key { e.message.clone() } else { text };
-        m.entry(e.field.to_string())
-            .or_insert_with(|| json!(text));
+        m.entry(e.field.to_string()).or_insert_with(|| json!(text));
     }
     Value::Object(m)
 }
@@ -146,8 +145,14 @@ pub async fn profile_page(
 ) -> AppResult<Template> {
     service::authorize_read(&state.db, user, id, "students").await?;
     let data = profile_data(&ctx, &state.db, id).await?;
-    let title = data["student"]["name_zh"].as_str().unwrap_or_default().to_string();
-    let mut data = merge(data, json!({"can_edit": user.can(Permission::EditStudents)}));
+    let title = data["student"]["name_zh"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut data = merge(
+        data,
+        json!({"can_edit": user.can(Permission::EditStudents)}),
+    );
     data["page_title"] = json!(title);
     Ok(ctx.render("students/profile", "students.profile", data))
 }
@@ -202,7 +207,12 @@ async fn profile_data(
         .collect();
     let history_json: Vec<Value> = history
         .iter()
-        .map(|h| merge(json!(h), json!({"field_label": ctx.t(&format!("students.field.{}", h.field))})))
+        .map(|h| {
+            merge(
+                json!(h),
+                json!({"field_label": ctx.t(&format!("students.field.{}", h.field))}),
+            )
+        })
         .collect();
     Ok(json!({
         "student": merge(json!(view), json!({
@@ -277,14 +287,34 @@ async fn edit_form(
 ) -> AppResult<Template> {
     let lookups = Lookups::load(db).await?;
     let zh = ctx.lang == Lang::Zh;
+    // Every field present (Tera refuses to compare a missing value).
+    let mut values = values;
+    let mut errors = errors;
+    let has_errors = errors.as_object().is_some_and(|e| !e.is_empty());
+    for (f, _) in FIELDS {
+        if values.get(f).is_none_or(Value::is_null) {
+            values[f] = json!("");
+        }
+        if errors.get(f).is_none() {
+            errors[f] = Value::Null;
+        }
+    }
     let majors: Vec<Value> = lookups
         .majors()
         .iter()
         .map(|m| json!({"code": m.code, "label": format!("{} {}", m.code, if zh { &m.name_zh } else { &m.name_en })}))
         .collect();
     let text_fields: Vec<Value> = [
-        "student_no", "national_id", "name_zh", "name_en", "birth_date", "phone", "email",
-        "address", "cohort", "advisor",
+        "student_no",
+        "national_id",
+        "name_zh",
+        "name_en",
+        "birth_date",
+        "phone",
+        "email",
+        "address",
+        "cohort",
+        "advisor",
     ]
     .iter()
     .map(|f| {
@@ -296,7 +326,7 @@ async fn edit_form(
         "students/edit",
         if id.is_some() { "students.edit" } else { "students.new" },
         merge(
-            json!({"id": id, "v": values, "errors": errors, "majors": majors, "text_fields": text_fields}),
+            json!({"id": id, "v": values, "errors": errors, "has_errors": has_errors, "majors": majors, "text_fields": text_fields}),
             options(ctx.lang),
         ),
     ))
@@ -309,7 +339,14 @@ pub async fn new_page(
     _who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
 ) -> AppResult<Template> {
-    edit_form(&ctx, &state.db, None, json!({"status": "active"}), json!({})).await
+    edit_form(
+        &ctx,
+        &state.db,
+        None,
+        json!({"status": "active"}),
+        json!({}),
+    )
+    .await
 }
 
 #[post("/students", data = "<form>")]
@@ -326,7 +363,14 @@ pub async fn create_submit(
         Ok(id) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
         Err(errors) => Ok(Err((
             Status::UnprocessableEntity,
-            edit_form(&ctx, &state.db, None, json!(values), error_map(ctx.lang, &errors)).await?,
+            edit_form(
+                &ctx,
+                &state.db,
+                None,
+                json!(values),
+                error_map(ctx.lang, &errors),
+            )
+            .await?,
         ))),
     }
 }
@@ -365,8 +409,14 @@ pub async fn update_submit(
         Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
         Err(errors) => Ok(Err((
             Status::UnprocessableEntity,
-            edit_form(&ctx, &state.db, Some(id), json!(values), error_map(ctx.lang, &errors))
-                .await?,
+            edit_form(
+                &ctx,
+                &state.db,
+                Some(id),
+                json!(values),
+                error_map(ctx.lang, &errors),
+            )
+            .await?,
         ))),
     }
 }
@@ -451,8 +501,15 @@ pub async fn my_record_submit(
         Ok(_) => Ok(Ok(Redirect::to("/me/record?saved=true"))),
         Err(errors) => Ok(Err((
             Status::UnprocessableEntity,
-            my_record(&ctx, state, id, Some(json!(values)), error_map(ctx.lang, &errors), false)
-                .await?,
+            my_record(
+                &ctx,
+                state,
+                id,
+                Some(json!(values)),
+                error_map(ctx.lang, &errors),
+                false,
+            )
+            .await?,
         ))),
     }
 }
@@ -471,7 +528,11 @@ pub async fn settings_page(
         .iter()
         .map(|f| json!({"name": f, "label": ctx.t(&format!("students.field.{f}")), "on": chosen.iter().any(|c| c == f)}))
         .collect();
-    Ok(ctx.render("students/settings", "students.settings", json!({"fields": fields})))
+    Ok(ctx.render(
+        "students/settings",
+        "students.settings",
+        json!({"fields": fields}),
+    ))
 }
 
 #[derive(FromForm)]
@@ -503,7 +564,11 @@ pub async fn lifecycle_help(
         .iter()
         .map(|s| json!({"code": s.code(), "label": stage_label(ctx.lang, *s), "rule": ctx.t(&format!("stage.rule.{}", s.code()))}))
         .collect();
-    ctx.render("students/lifecycle", "stage.help_title", json!({"stages": stages}))
+    ctx.render(
+        "students/lifecycle",
+        "stage.help_title",
+        json!({"stages": stages}),
+    )
 }
 
 // ---------------------------------------------------------------- import
@@ -517,7 +582,11 @@ pub async fn import_page(
     import_view(&ctx, None, None)
 }
 
-fn import_view(ctx: &Ctx<'_>, report: Option<&import::ImportReport>, error: Option<String>) -> Template {
+fn import_view(
+    ctx: &Ctx<'_>,
+    report: Option<&import::ImportReport>,
+    error: Option<String>,
+) -> Template {
     let columns: Vec<Value> = FIELDS
         .iter()
         .map(|(f, aliases)| json!({"name": f, "aliases": aliases.join(" / ")}))

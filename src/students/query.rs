@@ -11,7 +11,7 @@ use crate::paging::{Page, PageReq};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, Order,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -96,21 +96,23 @@ impl StudentFilter {
             .add(scope.condition());
         if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let like = format!("%{}%", q.replace(['%', '_'], ""));
-            let compact = format!(
-                "%{}%",
-                q.to_lowercase().replace([' ', '%', '_'], "")
-            );
+            let compact = format!("%{}%", q.to_lowercase().replace([' ', '%', '_'], ""));
             c = c.add(
                 Condition::any()
                     .add(students::Column::StudentNo.like(like.clone()))
                     .add(students::Column::NameZh.like(like))
                     .add(
-                        Expr::expr(Func::cust("REPLACE").args([
-                            Func::lower(Expr::col((students::Entity, students::Column::NameEn)))
+                        Expr::expr(
+                            Func::cust("REPLACE").args([
+                                Func::lower(Expr::col((
+                                    students::Entity,
+                                    students::Column::NameEn,
+                                )))
                                 .into(),
-                            Expr::val(" ").into(),
-                            Expr::val("").into(),
-                        ]))
+                                Expr::val(" "),
+                                Expr::val(""),
+                            ]),
+                        )
                         .like(compact),
                     )
                     .add(students::Column::NationalId.eq(q.to_uppercase())),
@@ -275,7 +277,9 @@ async fn matching_ids(
     };
     let ids = candidates
         .iter()
-        .filter(|(id, ..)| stage.is_none_or(|st| st.status().is_some() || stages.get(id) == Some(&st)))
+        .filter(|(id, ..)| {
+            stage.is_none_or(|st| st.status().is_some() || stages.get(id) == Some(&st))
+        })
         .map(|(id, ..)| *id)
         .collect();
     Ok((ids, stages))
@@ -300,9 +304,10 @@ async fn rows_for(
             .filter(|r| !known.contains_key(&r.id))
             .map(|r| (r.id, r.status.clone(), r.cohort_year))
             .collect();
-        let sub = id_subquery(Condition::all().add(students::Column::Id.is_in(
-            people.iter().map(|p| p.0).collect::<Vec<_>>(),
-        )));
+        let sub = id_subquery(
+            Condition::all()
+                .add(students::Column::Id.is_in(people.iter().map(|p| p.0).collect::<Vec<_>>())),
+        );
         let computed = if people.is_empty() {
             HashMap::new()
         } else {
@@ -346,6 +351,33 @@ pub async fn list(
 ) -> AppResult<Page<StudentRow>> {
     let cal = Calendar::load(db).await?;
     let req = PageReq::new(filter.page, filter.per_page);
+    let stage = filter.stage()?;
+    if stage.is_none_or(|st| st.status().is_some()) {
+        // No grade rule involved: count and page in SQL.
+        let cond = filter.condition(scope, stage, &cal);
+        let (col, dir) = filter.order();
+        let total = students::Entity::find()
+            .filter(cond.clone())
+            .count(db)
+            .await?;
+        let page_ids: Vec<i64> = students::Entity::find()
+            .select_only()
+            .column(students::Column::Id)
+            .filter(cond)
+            .order_by(col, dir.clone())
+            .order_by(students::Column::Id, dir)
+            .offset((req.page - 1) * req.per_page)
+            .limit(req.per_page)
+            .into_tuple()
+            .all(db)
+            .await?;
+        return Ok(Page {
+            items: rows_for(db, &cal, &page_ids, &HashMap::new()).await?,
+            total,
+            page: req.page,
+            per_page: req.per_page,
+        });
+    }
     let (ids, stages) = matching_ids(db, scope, filter, &cal).await?;
     let start = ((req.page - 1) * req.per_page) as usize;
     let page_ids: Vec<i64> = ids
@@ -382,9 +414,10 @@ pub async fn all_matching(
             .map(|m| (m.id, m.status.clone(), m.cohort_year))
             .collect();
         if !missing.is_empty() {
-            let sub = id_subquery(Condition::all().add(students::Column::Id.is_in(
-                missing.iter().map(|p| p.0).collect::<Vec<_>>(),
-            )));
+            let sub =
+                id_subquery(Condition::all().add(
+                    students::Column::Id.is_in(missing.iter().map(|p| p.0).collect::<Vec<_>>()),
+                ));
             stages.extend(stages_for(db, &cal, sub, &missing).await?);
         }
         let mut by_id: HashMap<i64, students::Model> =

@@ -37,7 +37,17 @@ pub async fn current_sections(
     db: &impl ConnectionTrait,
     student_id: i64,
 ) -> AppResult<Vec<CurrentSection>> {
-    type Row = (i64, String, String, String, String, f64, String, Option<i64>, String);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        f64,
+        String,
+        Option<i64>,
+        String,
+    );
     let rows: Vec<Row> = enrolments::Entity::find()
         .select_only()
         .column(sections::Column::Id)
@@ -87,20 +97,22 @@ pub async fn current_sections(
         .collect();
     Ok(rows
         .into_iter()
-        .map(|(id, code, tz, te, no, credits, room, teacher, status)| CurrentSection {
-            section_id: id,
-            course_code: code,
-            title_zh: tz,
-            title_en: te,
-            section_no: no,
-            credits,
-            room,
-            teacher: teacher
-                .and_then(|t| teachers.get(&t).cloned())
-                .unwrap_or_default(),
-            status,
-            meetings: meetings.remove(&id).unwrap_or_default(),
-        })
+        .map(
+            |(id, code, tz, te, no, credits, room, teacher, status)| CurrentSection {
+                section_id: id,
+                course_code: code,
+                title_zh: tz,
+                title_en: te,
+                section_no: no,
+                credits,
+                room,
+                teacher: teacher
+                    .and_then(|t| teachers.get(&t).cloned())
+                    .unwrap_or_default(),
+                status,
+                meetings: meetings.remove(&id).unwrap_or_default(),
+            },
+        )
         .collect())
 }
 
@@ -131,7 +143,19 @@ pub async fn grade_history(
     db: &impl ConnectionTrait,
     student_id: i64,
 ) -> AppResult<Vec<TermGrades>> {
-    type Row = (i64, String, String, String, String, String, String, f64, f64, String, f64);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        f64,
+        f64,
+        String,
+        f64,
+    );
     let rows: Vec<Row> = grades::Entity::find()
         .select_only()
         .column(terms::Column::Seq)
@@ -181,10 +205,9 @@ pub async fn grade_history(
         }
     }
     for term in &mut out {
-        let (qp, cr) = term
-            .grades
-            .iter()
-            .fold((0.0, 0.0), |(q, c), g| (q + g.points * g.credits, c + g.credits));
+        let (qp, cr) = term.grades.iter().fold((0.0, 0.0), |(q, c), g| {
+            (q + g.points * g.credits, c + g.credits)
+        });
         term.credits = cr;
         term.gpa = gpa(qp, cr).map(|g| (g * 100.0).round() / 100.0);
     }

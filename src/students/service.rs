@@ -277,7 +277,8 @@ async fn uniqueness(
     own_id: Option<i64>,
 ) -> AppResult<Refusal> {
     let mut errors = Vec::new();
-    let mut others = students::Entity::find().filter(students::Column::StudentNo.eq(&input.student_no));
+    let mut others =
+        students::Entity::find().filter(students::Column::StudentNo.eq(&input.student_no));
     if let Some(id) = own_id {
         others = others.filter(students::Column::Id.ne(id));
     }
@@ -375,10 +376,14 @@ pub async fn update(
     }
     let outcome = write_record(&txn, Some(actor), Some(&current), &input, &lookups).await?;
     if let Outcome::Updated(_, fields) = &outcome {
-        let old: serde_json::Map<String, Value> =
-            fields.iter().map(|(f, o, _)| (f.to_string(), json!(o))).collect();
-        let new: serde_json::Map<String, Value> =
-            fields.iter().map(|(f, _, n)| (f.to_string(), json!(n))).collect();
+        let old: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|(f, o, _)| (f.to_string(), json!(o)))
+            .collect();
+        let new: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|(f, _, n)| (f.to_string(), json!(n)))
+            .collect();
         Entry::new(Some(actor), "students.update", "student")
             .id(id)
             .student(id)
@@ -395,10 +400,7 @@ pub async fn deactivate(db: &DatabaseConnection, actor: i64, id: i64) -> AppResu
     let changes = HashMap::from([("status".to_string(), "withdrawn".to_string())]);
     match update(db, actor, id, &changes, None).await? {
         Ok(o) => Ok(o),
-        Err(errors) => Err(AppError::unprocessable(
-            "invalid_record",
-            describe(&errors),
-        )),
+        Err(errors) => Err(AppError::unprocessable("invalid_record", describe(&errors))),
     }
 }
 

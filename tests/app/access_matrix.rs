@@ -92,9 +92,21 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/registrations", "LAFAF"),
     ("DELETE", "/api/v1/registrations/<id>", "LAFAF"),
     ("POST", "/api/v1/registrations/swap", "LAFAF"),
+    ("GET", "/api/v1/students/<id>/holds", "LFFAF"),
+    ("POST", "/api/v1/students/<id>/holds", "LFFAF"),
+    ("DELETE", "/api/v1/holds/<id>", "LFFAF"),
+    ("POST", "/api/v1/students/<id>/overrides", "LFFAF"),
+    ("GET", "/api/v1/sections/<id>/roster", "LFAAF"),
+    ("POST", "/api/v1/terms", "LFFAF"),
+    ("PUT", "/api/v1/terms/<id>", "LFFAF"),
+    ("POST", "/api/v1/courses", "LFFAF"),
+    ("PUT", "/api/v1/courses/<id>", "LFFAF"),
+    ("POST", "/api/v1/sections", "LFFAF"),
+    ("PUT", "/api/v1/sections/<id>", "LFFAF"),
 ];
 
 struct Ids {
+    section: i64,
     target_user: i64,
     spare_group: i64,
     student: i64,
@@ -111,12 +123,15 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(Conte
         }
         "/api/v1/students/<id>"
         | "/api/v1/students/<id>/history"
+        | "/api/v1/students/<id>/holds"
+        | "/api/v1/students/<id>/overrides"
         | "/students/<id>"
         | "/students/<id>/edit" => pattern.replace("<id>", &ids.student.to_string()),
         // A record that does not exist: deactivating must not touch the fixtures.
         "/students/<id>/deactivate" | "/api/v1/students/<id>/deactivate" => {
             pattern.replace("<id>", "999999")
         }
+        "/api/v1/sections/<id>/roster" => pattern.replace("<id>", &ids.section.to_string()),
         p => p.replace("<id>", &ids.target_user.to_string()),
     };
     let form = |s: &str| Some((ContentType::Form, s.to_string()));
@@ -154,6 +169,11 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(Conte
         ("POST", "/api/v1/students") => json(r#"{"student_no":""}"#),
         ("PATCH", "/api/v1/students/<id>") | ("PATCH", "/api/v1/me/record") => json("{}"),
         ("POST", "/registrations") => form("section_id=999999"),
+        ("POST", "/api/v1/terms") | ("PUT", "/api/v1/terms/<id>") => json(r#"{"code":""}"#),
+        ("POST", "/api/v1/courses") | ("PUT", "/api/v1/courses/<id>") => json(r#"{"code":""}"#),
+        ("POST", "/api/v1/sections") | ("PUT", "/api/v1/sections/<id>") => json(r#"{"term_id":0}"#),
+        ("POST", "/api/v1/students/<id>/holds") => json(r#"{"reason":""}"#),
+        ("POST", "/api/v1/students/<id>/overrides") => json(r#"{"section_id":999999,"kind":"capacity","reason":"x"}"#),
         ("POST", "/api/v1/registrations") => json(r#"{"section_id":999999}"#),
         ("POST", "/api/v1/registrations/swap") => json(r#"{"from_registration_id":999999,"to_section_id":999999}"#),
         ("POST", _) => form(""),
@@ -184,7 +204,7 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
                 serde_json::json!({"code": "spare", "name": "Spare", "permissions": ["audit.view"]}))
             .await;
         assert_eq!(s, Status::Created);
-        let ids = Ids { target_user: p.target, spare_group: spare["id"].as_i64().expect("id"), student: p.student_record };
+        let ids = Ids { section: p.section, target_user: p.target, spare_group: spare["id"].as_i64().expect("id"), student: p.student_record };
         let roles = [None, Some(p.student), Some(p.teacher), Some(p.admin), Some(p.auditor)];
         let names = ["anonymous", "student", "teacher", "admin", "custom group"];
         let mut tokens = Vec::new();

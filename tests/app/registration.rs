@@ -442,3 +442,62 @@ async fn two_app_instances_on_one_postgresql_never_overfill_a_section() {
         crate::common::drop_pg_database(name).await;
     }
 }
+
+#[rocket::async_test]
+async fn registrars_place_holds_and_grant_overrides_with_a_reason_in_the_audit_log() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let admin = app.token(app.people.admin).await;
+        let student = app.token(app.people.student).await;
+        let me = app.people.student_record;
+        let full = section(db, term, course(db, "H100", 2.0).await, "01", 1, 0, &[(3, 5, 6)]).await;
+        let filler = students(db, 1).await[0];
+        assert_eq!(code(service::add(db, filler, full, None).await), "enrolled");
+
+        let (s, hold) = app.send_json(Method::Post, &format!("/api/v1/students/{me}/holds"), Some(&admin), json!({"reason": "library fine"})).await;
+        assert_eq!(s, Status::Created);
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&student), json!({"section_id": full})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("hold")));
+        let (s, _) = app.send_json(Method::Delete, &format!("/api/v1/holds/{}", hold["id"]), Some(&admin), json!({})).await;
+        assert_eq!(s, Status::Ok);
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&student), json!({"section_id": full})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (Status::Conflict, Some("section_full")));
+
+        let (s, e) = app.send_json(Method::Post, &format!("/api/v1/students/{me}/overrides"), Some(&admin),
+            json!({"section_id": full, "kind": "capacity", "reason": " "})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invalid_reason")));
+        let (s, _) = app.send_json(Method::Post, &format!("/api/v1/students/{me}/overrides"), Some(&admin),
+            json!({"section_id": full, "kind": "capacity", "reason": "final-year student needs it to graduate"})).await;
+        assert_eq!(s, Status::Created);
+        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&student), json!({"section_id": full})).await;
+        assert_eq!((s, body["status"].as_str()), (Status::Created, Some("enrolled")));
+        let sec = sections::Entity::find_by_id(full).one(db).await.unwrap().unwrap();
+        assert_eq!((sec.enrolled_count, sec.capacity, sec.override_count), (2, 1, 1));
+        assert_invariants(db, full).await;
+        for action in ["registration.hold_placed", "registration.hold_lifted", "registration.override_granted"] {
+            assert_eq!(app.audit_count(action, "ok").await, 1, "{action}");
+        }
+        // A student cannot grant themselves anything.
+        let (s, _) = app.send_json(Method::Post, &format!("/api/v1/students/{me}/holds"), Some(&student), json!({"reason": "x"})).await;
+        assert_eq!(s, Status::Forbidden);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_teacher_reads_the_roster_of_their_own_sections_only() {
+    on_each_backend(|app| async move {
+        let teacher = app.token(app.people.teacher).await;
+        let other = app.token(app.people.other_teacher).await;
+        let (s, roster) = app.get_json(&format!("/api/v1/sections/{}/roster", app.people.section), Some(&teacher)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(roster[0]["student_no"], "2025000001");
+        assert_eq!(roster[0]["status"], "enrolled");
+        let (s, _) = app.get_json(&format!("/api/v1/sections/{}/roster", app.people.section), Some(&other)).await;
+        assert_eq!(s, Status::Forbidden);
+        assert_eq!(app.audit_count("sections.roster.read", "ok").await, 1);
+        assert_eq!(app.audit_count("sections.roster.read", "denied").await, 1);
+    })
+    .await;
+}

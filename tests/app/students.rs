@@ -97,20 +97,51 @@ async fn a_teacher_sees_only_students_of_their_sections_or_whom_they_advise() {
         let admin = app.token(p.admin).await;
         let (s, list) = app.get_json("/api/v1/students", Some(&teacher)).await;
         assert_eq!(s, Status::Ok);
-        assert_eq!(numbers(&list), vec!["2025000001"], "only the student in their section");
+        assert_eq!(
+            numbers(&list),
+            vec!["2025000001"],
+            "only the student in their section"
+        );
         let (_, list) = app.get_json("/api/v1/students", Some(&other)).await;
         assert_eq!(list["total"], 0);
-        assert_eq!(app.get(&format!("/api/v1/students/{}", p.other_student_record), Some(&other)).await.status(), Status::Forbidden);
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/students/{}", p.other_student_record),
+                Some(&other)
+            )
+            .await
+            .status(),
+            Status::Forbidden
+        );
 
         // Becoming the advisor brings the student into scope.
-        let (s, v) = app.send_json(Method::Patch, &format!("/api/v1/students/{}", p.other_student_record), Some(&admin),
-            json!({"advisor": TestApp::username(p.other_teacher)})).await;
+        let (s, v) = app
+            .send_json(
+                Method::Patch,
+                &format!("/api/v1/students/{}", p.other_student_record),
+                Some(&admin),
+                json!({"advisor": TestApp::username(p.other_teacher)}),
+            )
+            .await;
         assert_eq!(s, Status::Ok, "{v}");
         let (_, list) = app.get_json("/api/v1/students", Some(&other)).await;
         assert_eq!(numbers(&list), vec!["2025000002"]);
-        assert_eq!(app.get(&format!("/api/v1/students/{}", p.other_student_record), Some(&other)).await.status(), Status::Ok);
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/students/{}", p.other_student_record),
+                Some(&other)
+            )
+            .await
+            .status(),
+            Status::Ok
+        );
         // The export follows the same scope.
-        let csv = app.get("/api/v1/students/export.csv", Some(&teacher)).await.into_string().await.unwrap_or_default();
+        let csv = app
+            .get("/api/v1/students/export.csv", Some(&teacher))
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default();
         assert!(csv.contains("2025000001") && !csv.contains("2025000002"));
         assert!(app.audit_count("students.read", "denied").await >= 1);
         assert!(app.audit_count("students.list", "ok").await >= 3);
@@ -123,10 +154,31 @@ async fn a_student_cannot_list_students_and_reads_only_their_own_record() {
     let app = TestApp::new(Backend::Sqlite).await;
     let p = app.people.clone();
     let t = app.token(p.student).await;
-    assert_eq!(app.get("/api/v1/students", Some(&t)).await.status(), Status::Forbidden);
-    assert_eq!(app.get("/api/v1/students/export.csv", Some(&t)).await.status(), Status::Forbidden);
-    assert_eq!(app.get(&format!("/api/v1/students/{}", p.student_record), Some(&t)).await.status(), Status::Ok);
-    assert_eq!(app.get(&format!("/api/v1/students/{}", p.other_student_record), Some(&t)).await.status(), Status::Forbidden);
+    assert_eq!(
+        app.get("/api/v1/students", Some(&t)).await.status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        app.get("/api/v1/students/export.csv", Some(&t))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/students/{}", p.student_record), Some(&t))
+            .await
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/students/{}", p.other_student_record),
+            Some(&t)
+        )
+        .await
+        .status(),
+        Status::Forbidden
+    );
     assert_eq!(app.audit_count("students.list", "denied").await, 2);
     let (s, me) = app.get_json("/api/v1/me/record", Some(&t)).await;
     assert_eq!(s, Status::Ok);
@@ -140,32 +192,95 @@ async fn staff_edits_are_kept_in_the_history_with_who_and_old_and_new() {
         let p = app.people.clone();
         let admin = app.token(p.admin).await;
         let path = format!("/api/v1/students/{}", p.student_record);
-        let (s, v) = app.send_json(Method::Patch, &path, Some(&admin), json!({"phone": "13800138000", "status": "suspended"})).await;
+        let (s, v) = app
+            .send_json(
+                Method::Patch,
+                &path,
+                Some(&admin),
+                json!({"phone": "13800138000", "status": "suspended"}),
+            )
+            .await;
         assert_eq!(s, Status::Ok, "{v}");
         assert_eq!(v["status"], "suspended");
         assert_eq!(v["lifecycle_stage"], "declining");
         let (_, h) = app.get_json(&format!("{path}/history"), Some(&admin)).await;
-        let fields: Vec<&str> = h.as_array().expect("history").iter().map(|r| r["field"].as_str().unwrap_or_default()).collect();
-        assert!(fields.contains(&"phone") && fields.contains(&"status"), "{h}");
-        let status_row = h.as_array().expect("rows").iter().find(|r| r["field"] == "status").expect("status row");
-        assert_eq!((status_row["old_value"].as_str(), status_row["new_value"].as_str()), (Some("active"), Some("suspended")));
+        let fields: Vec<&str> = h
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|r| r["field"].as_str().unwrap_or_default())
+            .collect();
+        assert!(
+            fields.contains(&"phone") && fields.contains(&"status"),
+            "{h}"
+        );
+        let status_row = h
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["field"] == "status")
+            .expect("status row");
+        assert_eq!(
+            (
+                status_row["old_value"].as_str(),
+                status_row["new_value"].as_str()
+            ),
+            (Some("active"), Some("suspended"))
+        );
         assert!(status_row["actor"].as_str().is_some_and(|a| a != "—"));
         assert_eq!(app.audit_count("students.update", "ok").await, 1);
 
         // Invalid input is refused field by field; nothing is written.
-        let (s, e) = app.send_json(Method::Patch, &path, Some(&admin), json!({"email": "not-an-email", "cohort": "soon"})).await;
+        let (s, e) = app
+            .send_json(
+                Method::Patch,
+                &path,
+                Some(&admin),
+                json!({"email": "not-an-email", "cohort": "soon"}),
+            )
+            .await;
         assert_eq!(s, Status::UnprocessableEntity);
         let msg = e["error"]["message"].as_str().unwrap_or_default();
         assert!(msg.contains("email") && msg.contains("cohort"), "{msg}");
-        let (s, e) = app.send_json(Method::Patch, &path, Some(&admin), json!({"student_no": "2025000002"})).await;
-        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("taken")));
+        let (s, e) = app
+            .send_json(
+                Method::Patch,
+                &path,
+                Some(&admin),
+                json!({"student_no": "2025000002"}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (Status::Conflict, Some("taken"))
+        );
         // Deactivating keeps the record, as withdrawn.
-        let (s, v) = app.send_json(Method::Post, &format!("{path}/deactivate"), Some(&admin), json!({})).await;
-        assert_eq!((s, v["status"].as_str(), v["lifecycle_stage"].as_str()), (Status::Ok, Some("withdrawn"), Some("left")));
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                &format!("{path}/deactivate"),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["status"].as_str(), v["lifecycle_stage"].as_str()),
+            (Status::Ok, Some("withdrawn"), Some("left"))
+        );
         // The profile page shows the history.
         app.page_login(p.admin).await;
-        let html = app.client.get(format!("/students/{}", p.student_record)).dispatch().await.into_string().await.unwrap_or_default();
-        assert!(html.contains("13800138000") && html.contains("suspended → withdrawn"), "profile shows history");
+        let html = app
+            .client
+            .get(format!("/students/{}", p.student_record))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default();
+        assert!(
+            html.contains("13800138000") && html.contains("suspended → withdrawn"),
+            "profile shows history"
+        );
     })
     .await;
 }
@@ -177,40 +292,94 @@ async fn a_student_edits_only_the_allowed_fields_and_sees_errors_next_to_them() 
     let csrf = app.page_login(p.student).await;
     let page = app.client.get("/me/record").dispatch().await;
     assert_eq!(page.status(), Status::Ok);
-    let res = app.client.post("/me/record").header(ContentType::Form)
-        .body(format!("_csrf={csrf}&phone=12&email=bad&address=Room%20301"))
-        .dispatch().await;
+    let res = app
+        .client
+        .post("/me/record")
+        .header(ContentType::Form)
+        .body(format!(
+            "_csrf={csrf}&phone=12&email=bad&address=Room%20301"
+        ))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     let html = res.into_string().await.unwrap_or_default();
-    assert!(html.matches("field-error").count() >= 2, "an error next to phone and email");
+    assert!(
+        html.matches("field-error").count() >= 2,
+        "an error next to phone and email"
+    );
     let res = app.client.post("/me/record").header(ContentType::Form)
         .body(format!("_csrf={csrf}&phone=13900001111&email=li%40example.edu&address=Room%20301&name_zh=Hacker"))
         .dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
-    let s = students::Entity::find_by_id(p.student_record).one(app.db()).await.unwrap().unwrap();
-    assert_eq!((s.phone.as_deref(), s.email.as_deref(), s.name_zh.as_str()), (Some("13900001111"), Some("li@example.edu"), "李华"));
-    let rows = student_history::Entity::find().filter(student_history::Column::StudentId.eq(p.student_record)).count(app.db()).await.unwrap();
+    let s = students::Entity::find_by_id(p.student_record)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.phone.as_deref(), s.email.as_deref(), s.name_zh.as_str()),
+        (Some("13900001111"), Some("li@example.edu"), "李华")
+    );
+    let rows = student_history::Entity::find()
+        .filter(student_history::Column::StudentId.eq(p.student_record))
+        .count(app.db())
+        .await
+        .unwrap();
     assert_eq!(rows, 3);
     // Without the CSRF token the post is refused; over the API a non-allowed field is refused.
-    let res = app.client.post("/me/record").header(ContentType::Form).body("phone=13900002222").dispatch().await;
+    let res = app
+        .client
+        .post("/me/record")
+        .header(ContentType::Form)
+        .body("phone=13900002222")
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Forbidden);
     let t = app.token(p.student).await;
-    let (s, _) = app.send_json(Method::Patch, "/api/v1/me/record", Some(&t), json!({"cohort": 2020})).await;
+    let (s, _) = app
+        .send_json(
+            Method::Patch,
+            "/api/v1/me/record",
+            Some(&t),
+            json!({"cohort": 2020}),
+        )
+        .await;
     assert_eq!(s, Status::Forbidden);
     // The administrator narrows the list: the address is no longer editable.
     app.page_logout().await;
     let csrf = app.page_login(p.admin).await;
-    let res = app.client.post("/students/settings").header(ContentType::Form)
-        .body(format!("_csrf={csrf}&fields=phone&fields=email")).dispatch().await;
+    let res = app
+        .client
+        .post("/students/settings")
+        .header(ContentType::Form)
+        .body(format!("_csrf={csrf}&fields=phone&fields=email"))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::SeeOther);
-    let (s, _) = app.send_json(Method::Patch, "/api/v1/me/record", Some(&t), json!({"address": "elsewhere"})).await;
+    let (s, _) = app
+        .send_json(
+            Method::Patch,
+            "/api/v1/me/record",
+            Some(&t),
+            json!({"address": "elsewhere"}),
+        )
+        .await;
     assert_eq!(s, Status::Forbidden);
-    let (s, _) = app.send_json(Method::Patch, "/api/v1/me/record", Some(&t), json!({"phone": "13900003333"})).await;
+    let (s, _) = app
+        .send_json(
+            Method::Patch,
+            "/api/v1/me/record",
+            Some(&t),
+            json!({"phone": "13900003333"}),
+        )
+        .await;
     assert_eq!(s, Status::Ok);
 }
 
 fn good_row(no: &str, name: &str) -> String {
-    format!("{no},,{name},Pin Yin,F,2005-03-04,13800000000,{no}@example.edu,Road 1,CS,CS01,2024,active,")
+    format!(
+        "{no},,{name},Pin Yin,F,2005-03-04,13800000000,{no}@example.edu,Road 1,CS,CS01,2024,active,"
+    )
 }
 
 #[rocket::async_test]
@@ -218,32 +387,67 @@ async fn import_reports_every_kind_of_bad_row_and_stores_the_good_ones() {
     on_each_backend(|app| async move {
         let admin = app.token(app.people.admin).await;
         // The existing student 2025000002 gets a national id that a new row will reuse.
-        app.send_json(Method::Patch, &format!("/api/v1/students/{}", app.people.other_student_record), Some(&admin),
-            json!({"national_id": "110105200001010022"})).await;
+        app.send_json(
+            Method::Patch,
+            &format!("/api/v1/students/{}", app.people.other_student_record),
+            Some(&admin),
+            json!({"national_id": "110105200001010022"}),
+        )
+        .await;
         let lines = [
             HEADER.to_string(),
-            good_row("2024100001", "甲"),                                                           // 2 ok
-            "2024100002,,,Pin Yin,F,,,,,,CS01,2024,,".to_string(),                                   // 3 missing name
-            "2024100003,,乙,,,,,,,,CS01,twenty,,".to_string(),                                       // 4 wrong type
-            "2024100004,,丙,,,2005-13-45,,,,,CS01,2024,,".to_string(),                               // 5 bad date
-            "2024100005,,丁,,,,,,,,NOPE,2024,,".to_string(),                                         // 6 unknown major
-            good_row("2024100001", "甲二"),                                                          // 7 duplicate in file
-            "2024100007,110105200001010022,戊,,,,,,,,CS01,2024,,".to_string(),                        // 8 duplicate national id
-            format!("{},extra", good_row("2024100008", "己")),                                       // 9 extra columns
-            "2024100009,,庚,,,,,,,Physics,CS01,2024,,".to_string(),                                  // 10 wrong department
+            good_row("2024100001", "甲"), // 2 ok
+            "2024100002,,,Pin Yin,F,,,,,,CS01,2024,,".to_string(), // 3 missing name
+            "2024100003,,乙,,,,,,,,CS01,twenty,,".to_string(), // 4 wrong type
+            "2024100004,,丙,,,2005-13-45,,,,,CS01,2024,,".to_string(), // 5 bad date
+            "2024100005,,丁,,,,,,,,NOPE,2024,,".to_string(), // 6 unknown major
+            good_row("2024100001", "甲二"), // 7 duplicate in file
+            "2024100007,110105200001010022,戊,,,,,,,,CS01,2024,,".to_string(), // 8 duplicate national id
+            format!("{},extra", good_row("2024100008", "己")),                 // 9 extra columns
+            "2024100009,,庚,,,,,,,Physics,CS01,2024,,".to_string(), // 10 wrong department
         ];
         let body = lines.join("\n").into_bytes();
         let (s, dry) = import(&app, &admin, body.clone(), true).await;
         assert_eq!(s, Status::Ok, "{dry}");
-        assert_eq!((dry["read"].as_i64(), dry["added"].as_i64(), dry["rejected"].as_i64()), (Some(9), Some(1), Some(8)), "{dry}");
-        assert_eq!(students::Entity::find().count(app.db()).await.unwrap(), 2, "a dry run writes nothing");
+        assert_eq!(
+            (
+                dry["read"].as_i64(),
+                dry["added"].as_i64(),
+                dry["rejected"].as_i64()
+            ),
+            (Some(9), Some(1), Some(8)),
+            "{dry}"
+        );
+        assert_eq!(
+            students::Entity::find().count(app.db()).await.unwrap(),
+            2,
+            "a dry run writes nothing"
+        );
 
         let (s, r) = import(&app, &admin, body.clone(), false).await;
         assert_eq!(s, Status::Ok);
-        assert_eq!((r["read"].as_i64(), r["added"].as_i64(), r["updated"].as_i64(), r["unchanged"].as_i64(), r["rejected"].as_i64()),
-            (Some(9), Some(1), Some(0), Some(0), Some(8)), "{r}");
-        let rejected: Vec<(i64, String, String)> = r["rejected_rows"].as_array().unwrap().iter()
-            .map(|x| (x["line"].as_i64().unwrap(), x["column"].as_str().unwrap().to_string(), x["reason"].as_str().unwrap().to_string()))
+        assert_eq!(
+            (
+                r["read"].as_i64(),
+                r["added"].as_i64(),
+                r["updated"].as_i64(),
+                r["unchanged"].as_i64(),
+                r["rejected"].as_i64()
+            ),
+            (Some(9), Some(1), Some(0), Some(0), Some(8)),
+            "{r}"
+        );
+        let rejected: Vec<(i64, String, String)> = r["rejected_rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["line"].as_i64().unwrap(),
+                    x["column"].as_str().unwrap().to_string(),
+                    x["reason"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         let expect = [
             (3, "name_zh", "required"),
@@ -262,8 +466,20 @@ async fn import_reports_every_kind_of_bad_row_and_stores_the_good_ones() {
         }
         // The rejected rows download as CSV, with the reasons.
         let job = r["job_id"].as_i64().expect("job id");
-        let csv = app.get(&format!("/students/import/jobs/{job}/rejected.csv"), Some(&admin)).await.into_string().await.unwrap_or_default();
-        assert!(csv.starts_with('\u{feff}') && csv.contains("error_reason") && csv.contains("unknown major"));
+        let csv = app
+            .get(
+                &format!("/students/import/jobs/{job}/rejected.csv"),
+                Some(&admin),
+            )
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default();
+        assert!(
+            csv.starts_with('\u{feff}')
+                && csv.contains("error_reason")
+                && csv.contains("unknown major")
+        );
         assert_eq!(app.audit_count("students.import", "ok").await, 1);
     })
     .await;
@@ -275,38 +491,92 @@ async fn import_says_which_files_it_cannot_read() {
     let admin = app.token(app.people.admin).await;
     let (s, e) = import(&app, &admin, Vec::new(), false).await;
     assert_eq!(s, Status::UnprocessableEntity);
-    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("empty"));
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("empty")
+    );
     let (s, r) = import(&app, &admin, format!("{HEADER}\n").into_bytes(), false).await;
     assert_eq!((s, r["read"].as_i64()), (Status::Ok, Some(0)));
-    assert!(r["warnings"][0].as_str().unwrap_or_default().contains("no rows"));
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no rows")
+    );
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend("student_no".encode_utf16().flat_map(|u| u.to_le_bytes()));
     let (s, e) = import(&app, &admin, utf16, false).await;
     assert_eq!(s, Status::UnprocessableEntity);
-    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("UTF-16"));
-    let (s, e) = import(&app, &admin, b"student_no,name_zh\n\xff\xff\xff,x\n".to_vec(), false).await;
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("UTF-16")
+    );
+    let (s, e) = import(
+        &app,
+        &admin,
+        b"student_no,name_zh\n\xff\xff\xff,x\n".to_vec(),
+        false,
+    )
+    .await;
     assert_eq!(s, Status::UnprocessableEntity);
-    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("UTF-8 or GBK"), "{e}");
-    let (s, e) = import(&app, &admin, b"student_no,name_zh\n2024000001,x\n".to_vec(), false).await;
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("UTF-8 or GBK"),
+        "{e}"
+    );
+    let (s, e) = import(
+        &app,
+        &admin,
+        b"student_no,name_zh\n2024000001,x\n".to_vec(),
+        false,
+    )
+    .await;
     assert_eq!(s, Status::UnprocessableEntity);
-    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("major, cohort"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("major, cohort"),
+        "{e}"
+    );
 }
 
 #[rocket::async_test]
 async fn import_accepts_gbk_with_semicolons_and_chinese_headers() {
     let app = TestApp::new(Backend::Sqlite).await;
     let admin = app.token(app.people.admin).await;
-    let text = "学号;姓名;拼音;专业;年级;状态;性别\n2024200001;赵敏;Zhao Min;软件工程;2024;在读;女\n";
+    let text =
+        "学号;姓名;拼音;专业;年级;状态;性别\n2024200001;赵敏;Zhao Min;软件工程;2024;在读;女\n";
     let (gbk, _, bad) = encoding_rs::GBK.encode(text);
     assert!(!bad);
     let (s, r) = import(&app, &admin, gbk.into_owned(), false).await;
     assert_eq!(s, Status::Ok, "{r}");
-    assert_eq!((r["encoding"].as_str(), r["delimiter"].as_str(), r["added"].as_i64()), (Some("GBK"), Some(";"), Some(1)), "{r}");
+    assert_eq!(
+        (
+            r["encoding"].as_str(),
+            r["delimiter"].as_str(),
+            r["added"].as_i64()
+        ),
+        (Some("GBK"), Some(";"), Some(1)),
+        "{r}"
+    );
     let mut bom = vec![0xEF, 0xBB, 0xBF];
     bom.extend(text.replace(';', ",").as_bytes());
     let (_, r) = import(&app, &admin, bom, false).await;
-    assert_eq!((r["encoding"].as_str(), r["unchanged"].as_i64()), (Some("UTF-8 (BOM)"), Some(1)), "{r}");
-    let (_, list) = app.get_json("/api/v1/students?q=zhaomin", Some(&admin)).await;
+    assert_eq!(
+        (r["encoding"].as_str(), r["unchanged"].as_i64()),
+        (Some("UTF-8 (BOM)"), Some(1)),
+        "{r}"
+    );
+    let (_, list) = app
+        .get_json("/api/v1/students?q=zhaomin", Some(&admin))
+        .await;
     assert_eq!(list["items"][0]["name_zh"], "赵敏");
     assert_eq!(list["items"][0]["lifecycle_stage"].is_string(), true);
 }
@@ -326,24 +596,61 @@ async fn reimport_changes_nothing_and_an_export_imports_back_unchanged() {
         let admin = app.token(app.people.admin).await;
         let body = many_rows(1200);
         let (_, r) = import(&app, &admin, body.clone(), false).await;
-        assert_eq!((r["read"].as_i64(), r["added"].as_i64()), (Some(1200), Some(1200)), "{r}");
+        assert_eq!(
+            (r["read"].as_i64(), r["added"].as_i64()),
+            (Some(1200), Some(1200)),
+            "{r}"
+        );
         let (_, r) = import(&app, &admin, body, false).await;
-        assert_eq!((r["unchanged"].as_i64(), r["added"].as_i64(), r["updated"].as_i64()), (Some(1200), Some(0), Some(0)));
+        assert_eq!(
+            (
+                r["unchanged"].as_i64(),
+                r["added"].as_i64(),
+                r["updated"].as_i64()
+            ),
+            (Some(1200), Some(0), Some(0))
+        );
 
-        let csv = app.get("/api/v1/students/export.csv", Some(&admin)).await.into_bytes().await.unwrap_or_default();
+        let csv = app
+            .get("/api/v1/students/export.csv", Some(&admin))
+            .await
+            .into_bytes()
+            .await
+            .unwrap_or_default();
         assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]), "BOM for Excel");
         let (_, r) = import(&app, &admin, csv.clone(), false).await;
-        assert_eq!((r["read"].as_i64(), r["unchanged"].as_i64()), (Some(1202), Some(1202)), "{r}");
-        let (_, j) = app.get_json("/api/v1/students/export.json?cohort=2030", Some(&admin)).await;
+        assert_eq!(
+            (r["read"].as_i64(), r["unchanged"].as_i64()),
+            (Some(1202), Some(1202)),
+            "{r}"
+        );
+        let (_, j) = app
+            .get_json("/api/v1/students/export.json?cohort=2030", Some(&admin))
+            .await;
         assert_eq!(j.as_array().map(Vec::len), Some(1200));
 
         // A changed row updates that student, with history.
-        let text = String::from_utf8(csv).unwrap().replace("Dorm 7, Room 1", "Dorm 7, Room 9");
+        let text = String::from_utf8(csv)
+            .unwrap()
+            .replace("Dorm 7, Room 1", "Dorm 7, Room 9");
         let (_, r) = import(&app, &admin, text.into_bytes(), false).await;
-        assert_eq!((r["updated"].as_i64(), r["unchanged"].as_i64()), (Some(1), Some(1201)));
-        let s = students::Entity::find().filter(students::Column::StudentNo.eq("2030000007")).one(app.db()).await.unwrap().unwrap();
-        let h = student_history::Entity::find().filter(student_history::Column::StudentId.eq(s.id))
-            .filter(student_history::Column::Field.eq("address")).one(app.db()).await.unwrap().expect("history");
+        assert_eq!(
+            (r["updated"].as_i64(), r["unchanged"].as_i64()),
+            (Some(1), Some(1201))
+        );
+        let s = students::Entity::find()
+            .filter(students::Column::StudentNo.eq("2030000007"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let h = student_history::Entity::find()
+            .filter(student_history::Column::StudentId.eq(s.id))
+            .filter(student_history::Column::Field.eq("address"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .expect("history");
         assert_eq!(h.new_value.as_deref(), Some("Dorm 7, Room 9"));
     })
     .await;
@@ -359,8 +666,14 @@ async fn an_interrupted_import_leaves_no_half_written_student_and_rerunning_comp
         let db = db.clone();
         let body = body.clone();
         async move {
-            let opts = srm::students::import::Options { dry_run: false, actor: None };
-            srm::students::import::run(&db, body, opts, move |done, _| { let _ = tx.send(done); }).await
+            let opts = srm::students::import::Options {
+                dry_run: false,
+                actor: None,
+            };
+            srm::students::import::run(&db, body, opts, move |done, _| {
+                let _ = tx.send(done);
+            })
+            .await
         }
     });
     // Kill it as soon as the first batch is stored (the next batch's transaction is rolled back).
@@ -368,9 +681,20 @@ async fn an_interrupted_import_leaves_no_half_written_student_and_rerunning_comp
     task.abort();
     let _ = task.await;
     assert_eq!(first, 500);
-    let stored = students::Entity::find().filter(students::Column::CohortYear.eq(2030)).count(&db).await.unwrap();
-    assert!(stored >= 500 && stored % 500 == 0, "only whole batches are stored: {stored}");
-    let created = student_history::Entity::find().filter(student_history::Column::Field.eq("record")).count(&db).await.unwrap();
+    let stored = students::Entity::find()
+        .filter(students::Column::CohortYear.eq(2030))
+        .count(&db)
+        .await
+        .unwrap();
+    assert!(
+        stored >= 500 && stored % 500 == 0,
+        "only whole batches are stored: {stored}"
+    );
+    let created = student_history::Entity::find()
+        .filter(student_history::Column::Field.eq("record"))
+        .count(&db)
+        .await
+        .unwrap();
     assert_eq!(created, stored, "no student without its history row");
 
     let admin = app.token(app.people.admin).await;
@@ -378,37 +702,88 @@ async fn an_interrupted_import_leaves_no_half_written_student_and_rerunning_comp
     assert_eq!(r["read"].as_i64(), Some(2000));
     assert_eq!(r["unchanged"].as_i64(), Some(stored as i64), "{r}");
     assert_eq!(r["added"].as_i64(), Some(2000 - stored as i64));
-    assert_eq!(students::Entity::find().filter(students::Column::CohortYear.eq(2030)).count(&db).await.unwrap(), 2000);
+    assert_eq!(
+        students::Entity::find()
+            .filter(students::Column::CohortYear.eq(2030))
+            .count(&db)
+            .await
+            .unwrap(),
+        2000
+    );
 }
 
 #[rocket::async_test]
 async fn the_upload_page_previews_then_imports_and_shows_the_report() {
     let app = TestApp::new(Backend::Sqlite).await;
     let csrf = app.page_login(app.people.admin).await;
-    let csv = format!("{HEADER}\n{}\n2024300002,,,,,,,,,,CS01,2024,,\n", good_row("2024300001", "页"));
+    let csv = format!(
+        "{HEADER}\n{}\n2024300002,,,,,,,,,,CS01,2024,,\n",
+        good_row("2024300001", "页")
+    );
     let multipart = |dry: bool| {
         let b = "XBOUNDARYX";
-        let mut s = format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n");
-        s.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry}\r\n"));
+        let mut s =
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n");
+        s.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry}\r\n"
+        ));
         s.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"));
         s
     };
     let ct = ContentType::new("multipart", "form-data").with_params(("boundary", "XBOUNDARYX"));
-    let res = app.client.post("/students/import").header(ct.clone()).body(multipart(true)).dispatch().await;
+    let res = app
+        .client
+        .post("/students/import")
+        .header(ct.clone())
+        .body(multipart(true))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let html = res.into_string().await.unwrap_or_default();
-    assert!(html.contains("name_zh: name is required"), "preview lists the bad row");
-    let res = app.client.post("/students/import").header(ct).body(multipart(false)).dispatch().await;
+    assert!(
+        html.contains("name_zh: name is required"),
+        "preview lists the bad row"
+    );
+    let res = app
+        .client
+        .post("/students/import")
+        .header(ct)
+        .body(multipart(false))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::SeeOther);
-    let job = res.headers().get_one("Location").unwrap_or_default().to_string();
+    let job = res
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
     let mut html = String::new();
     for _ in 0..50 {
-        html = app.client.get(job.clone()).dispatch().await.into_string().await.unwrap_or_default();
-        if !html.contains("http-equiv=\"refresh\"") { break; }
+        html = app
+            .client
+            .get(job.clone())
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default();
+        if !html.contains("http-equiv=\"refresh\"") {
+            break;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(html.contains("name is required") && html.contains("rejected.csv"), "the job page shows the report");
-    assert_eq!(students::Entity::find().filter(students::Column::StudentNo.eq("2024300001")).count(app.db()).await.unwrap(), 1);
+    assert!(
+        html.contains("name is required") && html.contains("rejected.csv"),
+        "the job page shows the report"
+    );
+    assert_eq!(
+        students::Entity::find()
+            .filter(students::Column::StudentNo.eq("2024300001"))
+            .count(app.db())
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 // ---------------------------------------------------------------- lifecycle
@@ -432,26 +807,81 @@ fn term(seq: i64, starts: NaiveDate, current: bool) -> terms::Model {
 }
 
 fn agg(seq: i64, gpa: f64, failed: i64) -> TermAgg {
-    TermAgg { term_seq: seq, quality_points: gpa * 10.0, credits: 10.0, failed }
+    TermAgg {
+        term_seq: seq,
+        quality_points: gpa * 10.0,
+        credits: 10.0,
+        failed,
+    }
 }
 
 #[test]
 fn lifecycle_rules_on_hand_made_records() {
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
     // Fall 2024, spring 2025, fall 2025, spring 2026 (current).
-    let all = vec![term(1, d(2024, 9, 1), false), term(2, d(2025, 2, 20), false), term(3, d(2025, 9, 1), false), term(4, d(2026, 2, 20), true)];
+    let all = vec![
+        term(1, d(2024, 9, 1), false),
+        term(2, d(2025, 2, 20), false),
+        term(3, d(2025, 9, 1), false),
+        term(4, d(2026, 2, 20), true),
+    ];
     let cal = Calendar::from_terms(&all, d(2026, 3, 1));
     assert_eq!(cal.stage("withdrawn", 2024, &[]), Stage::Left);
     assert_eq!(cal.stage("graduated", 2020, &[]), Stage::Graduated);
     assert_eq!(cal.stage("suspended", 2024, &[]), Stage::Declining);
-    assert_eq!(cal.stage("active", 2025, &[]), Stage::Forming, "second term of the first year");
-    assert_eq!(cal.stage("active", 2024, &[agg(1, 3.0, 0), agg(2, 3.2, 0), agg(3, 3.1, 0)]), Stage::Stable);
-    assert_eq!(cal.stage("active", 2024, &[agg(1, 3.6, 0), agg(2, 3.1, 0), agg(3, 2.4, 0)]), Stage::Declining, "falling two terms running");
-    assert_eq!(cal.stage("active", 2024, &[agg(1, 3.6, 0), agg(2, 3.1, 0), agg(3, 3.3, 0)]), Stage::Stable, "one fall is not a trend");
-    assert_eq!(cal.stage("active", 2024, &[agg(1, 3.0, 0), agg(3, 3.0, 1)]), Stage::Declining, "failed last term");
-    assert_eq!(cal.stage("active", 2024, &[agg(1, 3.0, 1), agg(3, 3.0, 0)]), Stage::Stable, "an old failure no longer counts");
+    assert_eq!(
+        cal.stage("active", 2025, &[]),
+        Stage::Forming,
+        "second term of the first year"
+    );
+    assert_eq!(
+        cal.stage(
+            "active",
+            2024,
+            &[agg(1, 3.0, 0), agg(2, 3.2, 0), agg(3, 3.1, 0)]
+        ),
+        Stage::Stable
+    );
+    assert_eq!(
+        cal.stage(
+            "active",
+            2024,
+            &[agg(1, 3.6, 0), agg(2, 3.1, 0), agg(3, 2.4, 0)]
+        ),
+        Stage::Declining,
+        "falling two terms running"
+    );
+    assert_eq!(
+        cal.stage(
+            "active",
+            2024,
+            &[agg(1, 3.6, 0), agg(2, 3.1, 0), agg(3, 3.3, 0)]
+        ),
+        Stage::Stable,
+        "one fall is not a trend"
+    );
+    assert_eq!(
+        cal.stage("active", 2024, &[agg(1, 3.0, 0), agg(3, 3.0, 1)]),
+        Stage::Declining,
+        "failed last term"
+    );
+    assert_eq!(
+        cal.stage("active", 2024, &[agg(1, 3.0, 1), agg(3, 3.0, 0)]),
+        Stage::Stable,
+        "an old failure no longer counts"
+    );
     // In the first term of the academic year, that year's cohort is new.
-    let fall = Calendar::from_terms(&all[..3].iter().cloned().map(|mut t| { t.is_current = t.seq == 3; t }).collect::<Vec<_>>(), d(2025, 10, 1));
+    let fall = Calendar::from_terms(
+        &all[..3]
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                t.is_current = t.seq == 3;
+                t
+            })
+            .collect::<Vec<_>>(),
+        d(2025, 10, 1),
+    );
     assert_eq!(fall.stage("active", 2025, &[]), Stage::New);
     assert_eq!(fall.stage("active", 2024, &[]), Stage::Stable);
     assert_eq!(srm::students::lifecycle::gpa(0.0, 0.0), None);
