@@ -501,3 +501,65 @@ async fn a_teacher_reads_the_roster_of_their_own_sections_only() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn staff_build_the_catalogue_that_students_then_browse() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let student = app.token(app.people.student).await;
+        let dept = srm::entity::departments::Entity::find().one(app.db()).await.unwrap().unwrap().id;
+        let (s, c) = app
+            .send_json(Method::Post, "/api/v1/courses", Some(&admin),
+                json!({"code": "ds201", "department_id": dept, "title_zh": "数据结构", "title_en": "Data Structures", "credits": 4}))
+            .await;
+        assert_eq!(s, Status::Created, "{c}");
+        assert_eq!(c["code"], "DS201");
+        let (s, e) = app
+            .send_json(Method::Post, "/api/v1/courses", Some(&admin),
+                json!({"code": "DS201", "department_id": dept, "title_zh": "重复", "title_en": "Dup", "credits": 4}))
+            .await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("duplicate")));
+        let (_, terms) = app.get_json("/api/v1/terms", Some(&student)).await;
+        let term = terms.as_array().unwrap().iter().find(|t| t["is_current"] == true).unwrap()["id"].as_i64().unwrap();
+        let body = json!({"term_id": term, "course_id": c["id"], "section_no": "01", "teacher_id": app.people.teacher,
+                          "capacity": 2, "waitlist_capacity": 2, "room": "C305",
+                          "meetings": [{"weekday": 2, "start_period": 3, "end_period": 4}]});
+        let (s, sec) = app.send_json(Method::Post, "/api/v1/sections", Some(&admin), body.clone()).await;
+        assert_eq!(s, Status::Created, "{sec}");
+        let (s, e) = app.send_json(Method::Post, "/api/v1/sections", Some(&admin),
+            json!({"term_id": term, "course_id": c["id"], "section_no": "02", "capacity": 5,
+                   "meetings": [{"weekday": 9, "start_period": 3, "end_period": 4}]})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invalid_meeting")));
+
+        let (s, list) = app.get_json("/api/v1/sections?term=current&q=Data", Some(&student)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(list["total"], 1);
+        let row = &list["items"][0];
+        assert_eq!((row["course_code"].as_str(), row["capacity"].as_i64(), row["enrolled_count"].as_i64()), (Some("DS201"), Some(2), Some(0)));
+        assert_eq!(row["meetings"][0]["weekday"], 2);
+        assert!(row["teacher"].as_str().is_some());
+
+        // Two students take both seats; capacity cannot drop below them.
+        let ss = students(app.db(), 2).await;
+        for st in &ss {
+            assert_eq!(code(service::add(app.db(), *st, sec["id"].as_i64().unwrap(), None).await), "enrolled");
+        }
+        let mut smaller = body.clone();
+        smaller["capacity"] = json!(1);
+        let (s, e) = app.send_json(Method::Put, &format!("/api/v1/sections/{}", sec["id"]), Some(&admin), smaller).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("capacity_below_enrolled")));
+        let mut bigger = body.clone();
+        bigger["capacity"] = json!(40);
+        let (s, _) = app.send_json(Method::Put, &format!("/api/v1/sections/{}", sec["id"]), Some(&admin), bigger).await;
+        assert_eq!(s, Status::Ok);
+        let (_, list) = app.get_json("/api/v1/sections?term=current&q=DS201&open_only=true", Some(&student)).await;
+        assert_eq!(list["items"][0]["enrolled_count"], 2);
+        assert_eq!(list["items"][0]["capacity"], 40);
+        // The catalogue page lists it in both languages.
+        app.page_login(app.people.student).await;
+        let html = app.client.get("/courses?q=DS201").header(Header::new("Accept-Language", "zh")).dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("数据结构") && html.contains("周二 3-4"));
+        assert_eq!(app.audit_count("sections.update", "ok").await, 1);
+    })
+    .await;
+}
