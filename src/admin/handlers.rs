@@ -108,6 +108,63 @@ async fn user_detail(
     ))
 }
 
+/// A new account as typed into the form or sent to the API.
+struct NewUserInput<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    email: Option<&'a str>,
+    kind: &'a str,
+    groups: &'a [String],
+    password: &'a str,
+}
+
+/// Validates, creates (hashing off the request threads) and audits a new account.
+async fn create_user_audited(
+    state: &AppState,
+    actor: i64,
+    new: NewUserInput<'_>,
+) -> AppResult<i64> {
+    let parsed = NewUser::parse(
+        new.username,
+        new.display_name,
+        new.email,
+        new.kind,
+        new.groups.to_vec(),
+    )?;
+    let id = service::create_user(&state.db, state.hash_cost(), &parsed, new.password).await?;
+    Entry::new(Some(actor), "users.create", "user")
+        .id(id)
+        .detail(json!({"username": new.username, "kind": new.kind, "groups": new.groups}))
+        .write(&state.db)
+        .await?;
+    Ok(id)
+}
+
+/// Validates, saves and audits a group (new when `id` is `None`).
+async fn save_group_audited(
+    state: &AppState,
+    actor: i64,
+    id: Option<i64>,
+    code: &str,
+    name: &str,
+    description: &str,
+    permissions: &[String],
+) -> AppResult<i64> {
+    let input = GroupInput::parse(code, name, description, permissions)?;
+    let gid = access::save_group(&state.db, id, input).await?;
+    let action = if id.is_some() {
+        "groups.update"
+    } else {
+        "groups.create"
+    };
+    Entry::new(Some(actor), action, "group")
+        .id(gid)
+        .detail(json!({"code": code, "permissions": permissions}))
+        .write(&state.db)
+        .await?;
+    Ok(gid)
+}
+
 #[derive(rocket::FromForm)]
 pub struct NewUserForm<'a> {
     username: &'a str,
@@ -128,28 +185,16 @@ pub async fn user_create(
     form: Form<NewUserForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
     who.check_csrf(form.csrf)?;
-    let result = async {
-        let new = NewUser::parse(
-            form.username,
-            form.display_name,
-            form.email,
-            form.kind,
-            form.groups.clone(),
-        )?;
-        service::create_user(&state.db, state.hash_cost(), &new, form.password).await
-    }
-    .await;
-    match result {
-        Ok(id) => {
-            Entry::new(Some(who.id), "users.create", "user")
-                .id(id)
-                .detail(
-                    json!({"username": form.username, "kind": form.kind, "groups": form.groups}),
-                )
-                .write(&state.db)
-                .await?;
-            Ok(Ok(Redirect::to(format!("/admin/users/{id}"))))
-        }
+    let new = NewUserInput {
+        username: form.username,
+        display_name: form.display_name,
+        email: form.email,
+        kind: form.kind,
+        groups: &form.groups,
+        password: form.password,
+    };
+    match create_user_audited(state, who.id, new).await {
+        Ok(id) => Ok(Ok(Redirect::to(format!("/admin/users/{id}")))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
             let extra = json!({"error": ctx.t(&format!("users.err.{}", e.code())), "form": {
                 "username": form.username, "display_name": form.display_name, "email": form.email, "kind": form.kind}});
@@ -312,33 +357,18 @@ async fn save_group_form(
     id: Option<i64>,
     form: &GroupForm<'_>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    let result = async {
-        let input = GroupInput::parse(
-            form.code,
-            form.name,
-            form.description.unwrap_or(""),
-            &form.permissions,
-        )?;
-        access::save_group(&state.db, id, input).await
-    }
+    let result = save_group_audited(
+        state,
+        actor,
+        id,
+        form.code,
+        form.name,
+        form.description.unwrap_or(""),
+        &form.permissions,
+    )
     .await;
     match result {
-        Ok(gid) => {
-            Entry::new(
-                Some(actor),
-                if id.is_some() {
-                    "groups.update"
-                } else {
-                    "groups.create"
-                },
-                "group",
-            )
-            .id(gid)
-            .detail(json!({"code": form.code, "permissions": form.permissions}))
-            .write(&state.db)
-            .await?;
-            Ok(Ok(Redirect::to("/admin/groups")))
-        }
+        Ok(_) => Ok(Ok(Redirect::to("/admin/groups"))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
             let groups = access::list_groups(&state.db).await?;
             Ok(Err((
@@ -512,19 +542,15 @@ pub async fn api_user_create(
     state: &State<AppState>,
     body: Json<NewUserBody>,
 ) -> AppResult<(Status, Json<service::UserRow>)> {
-    let new = NewUser::parse(
-        &body.username,
-        &body.display_name,
-        body.email.as_deref(),
-        &body.kind,
-        body.groups.clone(),
-    )?;
-    let id = service::create_user(&state.db, state.hash_cost(), &new, &body.password).await?;
-    Entry::new(Some(who.id), "users.create", "user")
-        .id(id)
-        .detail(json!({"username": body.username, "kind": body.kind, "groups": body.groups}))
-        .write(&state.db)
-        .await?;
+    let new = NewUserInput {
+        username: &body.username,
+        display_name: &body.display_name,
+        email: body.email.as_deref(),
+        kind: &body.kind,
+        groups: &body.groups,
+        password: &body.password,
+    };
+    let id = create_user_audited(state, who.id, new).await?;
     Ok((
         Status::Created,
         Json(service::get_user(&state.db, id).await?),
@@ -594,20 +620,15 @@ async fn api_save_group(
     id: Option<i64>,
     body: &GroupBody,
 ) -> AppResult<access::GroupView> {
-    let input = GroupInput::parse(&body.code, &body.name, &body.description, &body.permissions)?;
-    let gid = access::save_group(&state.db, id, input).await?;
-    Entry::new(
-        Some(actor),
-        if id.is_some() {
-            "groups.update"
-        } else {
-            "groups.create"
-        },
-        "group",
+    let gid = save_group_audited(
+        state,
+        actor,
+        id,
+        &body.code,
+        &body.name,
+        &body.description,
+        &body.permissions,
     )
-    .id(gid)
-    .detail(json!({"code": body.code, "permissions": body.permissions}))
-    .write(&state.db)
     .await?;
     access::find_group(&state.db, gid).await
 }

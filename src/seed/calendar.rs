@@ -36,22 +36,45 @@ pub struct Calendar {
 
 impl Calendar {
     pub fn new(now: DateTime<Utc>) -> AppResult<Self> {
-        let tz = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::internal("bad time zone"))?;
+        let tz =
+            FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::internal("bad time zone"))?;
         let now = now.with_timezone(&tz);
         let current_start = now.date_naive() - Duration::days(28);
         let month = current_start.month();
         let current_is_autumn = month >= 8 || month == 1;
-        let current_year = if current_is_autumn && month >= 8 { current_start.year() } else { current_start.year() - 1 };
-        let mut cal = Calendar { tz, now, terms: Vec::new(), current_is_autumn, current_year };
+        let current_year = if current_is_autumn && month >= 8 {
+            current_start.year()
+        } else {
+            current_start.year() - 1
+        };
+        let mut cal = Calendar {
+            tz,
+            now,
+            terms: Vec::new(),
+            current_is_autumn,
+            current_year,
+        };
         for seq in 1..=TERMS as i64 {
             let autumn = cal.is_autumn(seq);
             let ay = cal.academic_year(seq);
-            let starts_on = if seq == TERMS as i64 { current_start } else { usual_start(ay, autumn)? };
+            let starts_on = if seq == TERMS as i64 {
+                current_start
+            } else {
+                usual_start(ay, autumn)?
+            };
             let ends_on = starts_on + Duration::days(TERM_LENGTH);
-            let (half, half_zh, season) = if autumn { (1, "一", "Autumn") } else { (2, "二", "Spring") };
+            let (half, half_zh, season) = if autumn {
+                (1, "一", "Autumn")
+            } else {
+                (2, "二", "Spring")
+            };
             let is_current = seq == TERMS as i64;
             let (opens, closes, add_drop) = if is_current {
-                (now - Duration::days(30), now + Duration::days(30), now + Duration::days(14))
+                (
+                    now - Duration::days(30),
+                    now + Duration::days(30),
+                    now + Duration::days(14),
+                )
             } else {
                 (
                     cal.at(starts_on - Duration::days(21), 9, 0)?,
@@ -98,7 +121,8 @@ impl Calendar {
     }
 
     pub fn at(&self, date: NaiveDate, hour: u32, minute: u32) -> AppResult<Ts> {
-        let time = NaiveTime::from_hms_opt(hour, minute, 0).ok_or_else(|| AppError::internal("bad time of day"))?;
+        let time = NaiveTime::from_hms_opt(hour, minute, 0)
+            .ok_or_else(|| AppError::internal("bad time of day"))?;
         self.tz
             .from_local_datetime(&date.and_time(time))
             .single()

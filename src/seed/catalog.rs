@@ -123,13 +123,20 @@ pub struct Scale {
 impl Scale {
     /// The index into `bands` of the band a score falls in.
     pub fn band_of(&self, score: f64) -> usize {
-        self.bands.iter().position(|b| score >= b.min_score).unwrap_or(self.bands.len().saturating_sub(1))
+        self.bands
+            .iter()
+            .position(|b| score >= b.min_score)
+            .unwrap_or(self.bands.len().saturating_sub(1))
     }
 
     pub fn sorted(mut self) -> AppResult<Self> {
-        self.bands.sort_by(|a, b| b.min_score.total_cmp(&a.min_score));
+        self.bands
+            .sort_by(|a, b| b.min_score.total_cmp(&a.min_score));
         if self.bands.is_empty() {
-            return Err(AppError::internal(format!("grading scale {} has no bands", self.name)));
+            return Err(AppError::internal(format!(
+                "grading scale {} has no bands",
+                self.name
+            )));
         }
         Ok(self)
     }
@@ -152,24 +159,51 @@ impl Catalog {
     pub fn load() -> AppResult<Self> {
         let departments: Vec<Department> =
             serde_json::from_str(DEPARTMENTS).map_err(|e| bad("departments.json", e))?;
-        if departments.is_empty() || departments.iter().any(|d| d.majors.is_empty() || d.student_weight <= 0.0) {
-            return Err(bad("departments.json", "every department needs majors and a positive student_weight"));
+        if departments.is_empty()
+            || departments
+                .iter()
+                .any(|d| d.majors.is_empty() || d.student_weight <= 0.0)
+        {
+            return Err(bad(
+                "departments.json",
+                "every department needs majors and a positive student_weight",
+            ));
         }
         let names: Names = serde_json::from_str(NAMES).map_err(|e| bad("names.json", e))?;
         if names.surnames.is_empty()
-            || ["m", "f"].iter().any(|g| !names.given.iter().any(|c| c.gender == *g || c.gender == "n"))
+            || ["m", "f"].iter().any(|g| {
+                !names
+                    .given
+                    .iter()
+                    .any(|c| c.gender == *g || c.gender == "n")
+            })
         {
-            return Err(bad("names.json", "needs surnames and given-name characters for both genders"));
+            return Err(bad(
+                "names.json",
+                "needs surnames and given-name characters for both genders",
+            ));
         }
         let places: Places = serde_json::from_str(PLACES).map_err(|e| bad("places.json", e))?;
-        if places.regions.is_empty() || places.streets.is_empty() || places.regions.iter().any(|r| r.code.len() != 6)
+        if places.regions.is_empty()
+            || places.streets.is_empty()
+            || places.regions.iter().any(|r| r.code.len() != 6)
         {
-            return Err(bad("places.json", "needs regions with six-digit codes and streets"));
+            return Err(bad(
+                "places.json",
+                "needs regions with six-digit codes and streets",
+            ));
         }
-        let scale: Scale = serde_json::from_str(GRADING_SCALE).map_err(|e| bad("grading_scale.json", e))?;
+        let scale: Scale =
+            serde_json::from_str(GRADING_SCALE).map_err(|e| bad("grading_scale.json", e))?;
         let scale = scale.sorted()?;
         let courses = parse_courses(&departments)?;
-        Ok(Catalog { departments, courses, names, places, scale })
+        Ok(Catalog {
+            departments,
+            courses,
+            names,
+            places,
+            scale,
+        })
     }
 }
 
@@ -186,20 +220,34 @@ fn parse_courses(departments: &[Department]) -> AppResult<Vec<Course>> {
     for rec in reader.records() {
         rows.push(rec.map_err(|e| bad(file, e))?);
     }
-    let codes: Vec<String> = rows.iter().map(|r| r.get(0).unwrap_or_default().trim().to_string()).collect();
+    let codes: Vec<String> = rows
+        .iter()
+        .map(|r| r.get(0).unwrap_or_default().trim().to_string())
+        .collect();
     let mut courses = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         let line = i + 2;
-        let field = |n: usize| r.get(n).map(str::trim).ok_or_else(|| bad(file, format!("line {line}: too few fields")));
+        let field = |n: usize| {
+            r.get(n)
+                .map(str::trim)
+                .ok_or_else(|| bad(file, format!("line {line}: too few fields")))
+        };
         let number = |n: usize| -> AppResult<f64> {
             let v = field(n)?;
-            v.parse::<f64>().map_err(|_| bad(file, format!("line {line}: {v:?} is not a number")))
+            v.parse::<f64>()
+                .map_err(|_| bad(file, format!("line {line}: {v:?} is not a number")))
         };
         let credits = number(4)?;
         let difficulty = number(5)?;
         let semester = number(7)? as i64;
-        if !(0.0..=5.0).contains(&credits) || !(1.0..=5.0).contains(&difficulty) || !(1..=8).contains(&semester) {
-            return Err(bad(file, format!("line {line}: credits 0-5, difficulty 1-5 and semester 1-8 expected")));
+        if !(0.0..=5.0).contains(&credits)
+            || !(1.0..=5.0).contains(&difficulty)
+            || !(1..=8).contains(&semester)
+        {
+            return Err(bad(
+                file,
+                format!("line {line}: credits 0-5, difficulty 1-5 and semester 1-8 expected"),
+            ));
         }
         let dept = dept_index(field(1)?, line)?;
         let audience = match field(6)? {
@@ -207,21 +255,32 @@ fn parse_courses(departments: &[Department]) -> AppResult<Vec<Course>> {
             "major" => Audience::Major,
             "elective" => Audience::Elective,
             list => Audience::Departments(
-                list.split('|').map(|c| dept_index(c.trim(), line)).collect::<AppResult<Vec<_>>>()?,
+                list.split('|')
+                    .map(|c| dept_index(c.trim(), line))
+                    .collect::<AppResult<Vec<_>>>()?,
             ),
         };
         let mut prerequisites = Vec::new();
-        for p in field(8)?.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        for p in field(8)?
+            .split(';')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let (code, min) = p.split_once(':').unwrap_or((p, "60"));
             let idx = codes
                 .iter()
                 .position(|c| c == code)
                 .ok_or_else(|| bad(file, format!("line {line}: unknown prerequisite {code}")))?;
-            let min = min.parse::<f64>().map_err(|_| bad(file, format!("line {line}: bad minimum score {min}")))?;
+            let min = min
+                .parse::<f64>()
+                .map_err(|_| bad(file, format!("line {line}: bad minimum score {min}")))?;
             prerequisites.push((idx, min));
         }
         if codes[..i].contains(&codes[i]) || codes[i].is_empty() {
-            return Err(bad(file, format!("line {line}: empty or repeated course code {}", codes[i])));
+            return Err(bad(
+                file,
+                format!("line {line}: empty or repeated course code {}", codes[i]),
+            ));
         }
         courses.push(Course {
             code: codes[i].clone(),
@@ -236,7 +295,10 @@ fn parse_courses(departments: &[Department]) -> AppResult<Vec<Course>> {
         });
     }
     if courses.is_empty() || courses.len() > MAX_COURSES {
-        return Err(bad(file, format!("between 1 and {MAX_COURSES} courses expected")));
+        return Err(bad(
+            file,
+            format!("between 1 and {MAX_COURSES} courses expected"),
+        ));
     }
     Ok(courses)
 }

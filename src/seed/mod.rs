@@ -17,7 +17,7 @@ mod write;
 use crate::error::{AppError, AppResult};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 use std::path::{Path, PathBuf};
 
 /// The seed used unless another is asked for.
@@ -51,10 +51,13 @@ pub fn decliners_file(out_dir: &Path) -> PathBuf {
     out_dir.join("demo-decliners.csv")
 }
 
-/// Fills an empty, migrated database. Returns Ok(None) and does nothing if any student already
-/// exists. The built-in groups must exist.
-pub async fn seed_demo(db: &DatabaseConnection, opts: &DemoOptions) -> AppResult<Option<DemoSummary>> {
-    if crate::entity::students::Entity::find().one(db).await?.is_some() {
+/// Fills an empty, migrated database. Returns Ok(None) and does nothing if any student (or any
+/// term) already exists. The built-in groups must exist.
+pub async fn seed_demo(
+    db: &DatabaseConnection,
+    opts: &DemoOptions,
+) -> AppResult<Option<DemoSummary>> {
+    if write::already_seeded(db).await? {
         return Ok(None);
     }
     let mut cat = catalog::Catalog::load()?;
@@ -76,7 +79,8 @@ pub async fn seed_demo(db: &DatabaseConnection, opts: &DemoOptions) -> AppResult
     .await
     .map_err(|e| AppError::internal(format!("demo generator stopped: {e}")))??;
 
-    let Some(summary) = write::write(db, &cat, &cal, &uni, &opts.password_hash, scale_id).await? else {
+    let Some(summary) = write::write(db, &cat, &cal, &uni, &opts.password_hash, scale_id).await?
+    else {
         return Ok(None);
     };
 

@@ -66,7 +66,10 @@ impl Student {
     /// Engagement in the term with this seq, after any decline.
     pub fn engagement_in(&self, seq: i64) -> f64 {
         match self.decline {
-            Some((from, size)) if seq >= from => self.engagement - size - 0.6 * (seq - from) as f64,
+            // NOTE: from at most average, so that keen students visibly decline too.
+            Some((from, size)) if seq >= from => {
+                self.engagement.min(0.0) - size - 0.6 * (seq - from) as f64
+            }
             _ => self.engagement,
         }
     }
@@ -79,7 +82,11 @@ pub fn person(names: &Names, male: bool, rng: &mut ChaCha8Rng) -> AppResult<Pers
         .get(pick_weighted(&weights, rng))
         .ok_or_else(|| AppError::internal("no surnames"))?;
     let wanted = if male { "m" } else { "f" };
-    let chars: Vec<_> = names.given.iter().filter(|c| c.gender == wanted || c.gender == "n").collect();
+    let chars: Vec<_> = names
+        .given
+        .iter()
+        .filter(|c| c.gender == wanted || c.gender == "n")
+        .collect();
     if chars.is_empty() {
         return Err(AppError::internal("no given-name characters"));
     }
@@ -100,7 +107,11 @@ pub fn person(names: &Names, male: bool, rng: &mut ChaCha8Rng) -> AppResult<Pers
         Some(first) => first.to_uppercase().chain(given).collect::<String>(),
         None => String::new(),
     };
-    Ok(Person { name_zh: zh, name_en: format!("{} {given}", surname.pinyin), male })
+    Ok(Person {
+        name_zh: zh,
+        name_en: format!("{} {given}", surname.pinyin),
+        male,
+    })
 }
 
 /// The 18th character of a Chinese resident identity number (ISO 7064 MOD 11-2).
@@ -115,16 +126,33 @@ fn id_check_char(first17: &str) -> Option<char> {
 }
 
 /// Generates `n` students, ordered by student number.
-pub fn students(cat: &Catalog, cal: &Calendar, n: usize, rng: &mut ChaCha8Rng) -> AppResult<Vec<Student>> {
+pub fn students(
+    cat: &Catalog,
+    cal: &Calendar,
+    n: usize,
+    rng: &mut ChaCha8Rng,
+) -> AppResult<Vec<Student>> {
     let dept_weights: Vec<f64> = cat.departments.iter().map(|d| d.student_weight).collect();
     // Entry terms: a share in their first (current) term, most in the three autumn intakes
     // before it, a few in spring intakes.
     let current = TERMS as i64;
-    let autumns: Vec<i64> = (-4..current).rev().filter(|s| cal.is_autumn(*s)).take(3).collect();
-    let springs: Vec<i64> = (1..current).rev().filter(|s| !cal.is_autumn(*s)).take(2).collect();
+    let autumns: Vec<i64> = (-4..current)
+        .rev()
+        .filter(|s| cal.is_autumn(*s))
+        .take(3)
+        .collect();
+    let springs: Vec<i64> = (1..current)
+        .rev()
+        .filter(|s| !cal.is_autumn(*s))
+        .take(2)
+        .collect();
     let mut entries = vec![(current, 0.15)];
     entries.extend(autumns.iter().map(|s| (*s, 0.79 / autumns.len() as f64)));
-    entries.extend(springs.iter().map(|s| (*s, 0.06 / springs.len().max(1) as f64)));
+    entries.extend(
+        springs
+            .iter()
+            .map(|s| (*s, 0.06 / springs.len().max(1) as f64)),
+    );
     let entry_weights: Vec<f64> = entries.iter().map(|e| e.1).collect();
 
     let mut taken_ids: HashSet<String> = HashSet::with_capacity(n);
@@ -148,7 +176,8 @@ pub fn students(cat: &Catalog, cal: &Calendar, n: usize, rng: &mut ChaCha8Rng) -
                 seq += 1;
             }
             let first17 = format!("{}{}{seq:03}", region.code, birth_date.format("%Y%m%d"));
-            let check = id_check_char(&first17).ok_or_else(|| AppError::internal("bad national id digits"))?;
+            let check = id_check_char(&first17)
+                .ok_or_else(|| AppError::internal("bad national id digits"))?;
             let id = format!("{first17}{check}");
             if taken_ids.insert(id.clone()) {
                 national_id = id;
@@ -177,7 +206,7 @@ pub fn students(cat: &Catalog, cal: &Calendar, n: usize, rng: &mut ChaCha8Rng) -
         let past_terms = (current - entry_seq.max(1)).max(0);
         let decline = if past_terms >= 2 && rng.random_bool(0.12) {
             let from = rng.random_range(entry_seq.max(1) + 1..current);
-            Some((from, rng.random_range(1.4..2.4)))
+            Some((from, rng.random_range(1.2..2.2)))
         } else {
             None
         };

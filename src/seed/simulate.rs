@@ -156,17 +156,32 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn eligible(&self, pr: &Progress, c: usize) -> bool {
-        self.cat.courses[c].prerequisites.iter().all(|&(p, min)| pr.best(p).is_some_and(|b| b >= min))
+        self.cat.courses[c]
+            .prerequisites
+            .iter()
+            .all(|&(p, min)| pr.best(p).is_some_and(|b| b >= min))
     }
 
     /// The courses a student means to take in a term, most pressing first.
-    fn plan(&self, st: &Student, pr: &Progress, seq: i64, want: usize, limit: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    fn plan(
+        &self,
+        st: &Student,
+        pr: &Progress,
+        seq: i64,
+        want: usize,
+        limit: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<usize> {
         let s = st.semester(seq).clamp(1, 8) as usize;
         let mut out: Vec<usize> = Vec::new();
         let mut credits = 0.0;
         let mut push = |c: usize, out: &mut Vec<usize>| {
             let cr = self.cat.courses[c].credits;
-            if out.len() < MAX_PLAN && credits + cr <= limit && !pr.has_passed(c) && !out.contains(&c) && self.eligible(pr, c)
+            if out.len() < MAX_PLAN
+                && credits + cr <= limit
+                && !pr.has_passed(c)
+                && !out.contains(&c)
+                && self.eligible(pr, c)
             {
                 credits += cr;
                 out.push(c);
@@ -174,10 +189,8 @@ impl Ctx<'_> {
         };
         let req = &self.required[st.dept];
         // Owed courses of earlier semesters (failed, dropped or missed), then this semester's.
-        for sem in 1..=s {
-            for &c in &req[sem] {
-                push(c, &mut out);
-            }
+        for &c in req.iter().take(s + 1).flatten() {
+            push(c, &mut out);
         }
         let mut options: Vec<usize> = self
             .electives
@@ -216,10 +229,14 @@ fn draw_score(
     let late = rng.random_bool(p_late.clamp(0.0, 1.0));
     let raw = match kind {
         AssessmentKind::Homework => {
-            82.0 + 6.0 * st.ability + 6.0 * eng - 2.0 * (difficulty - 3.0) + section_effect + 8.0 * normal(rng)
+            82.0 + 6.0 * st.ability + 6.0 * eng - 2.0 * (difficulty - 3.0)
+                + section_effect
+                + 8.0 * normal(rng)
         }
         AssessmentKind::Exam => {
-            79.0 + 9.0 * st.ability + 4.0 * eng - 3.5 * (difficulty - 3.0) + section_effect + 7.0 * normal(rng)
+            79.0 + 9.0 * st.ability + 4.0 * eng - 3.5 * (difficulty - 3.0)
+                + section_effect
+                + 7.0 * normal(rng)
         }
     };
     let score = if late { raw * 0.8 } else { raw };
@@ -229,7 +246,15 @@ fn draw_score(
         (_, true) => rng.random_range(10..72 * 60),
         (_, false) => -rng.random_range(10..96 * 60),
     };
-    (if late { ScoreStatus::Late } else { ScoreStatus::Submitted }, Some(score), offset)
+    (
+        if late {
+            ScoreStatus::Late
+        } else {
+            ScoreStatus::Submitted
+        },
+        Some(score),
+        offset,
+    )
 }
 
 const HOLD_REASONS: [&str; 4] = [
@@ -239,7 +264,12 @@ const HOLD_REASONS: [&str; 4] = [
     "体检未完成 / Health check not completed",
 ];
 
-pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut ChaCha8Rng) -> AppResult<University> {
+pub fn simulate(
+    cat: &Catalog,
+    cal: &Calendar,
+    students: Vec<Student>,
+    rng: &mut ChaCha8Rng,
+) -> AppResult<University> {
     let ndept = cat.departments.len();
     let mut required = vec![vec![Vec::new(); 9]; ndept];
     for (ci, c) in cat.courses.iter().enumerate() {
@@ -249,14 +279,23 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
             }
         }
     }
-    let electives: Vec<usize> = (0..cat.courses.len()).filter(|&c| cat.courses[c].audience == Audience::Elective).collect();
-    let ctx = Ctx { cat, required, electives };
+    let electives: Vec<usize> = (0..cat.courses.len())
+        .filter(|&c| cat.courses[c].audience == Audience::Elective)
+        .collect();
+    let ctx = Ctx {
+        cat,
+        required,
+        electives,
+    };
 
     // Students who began before the first stored term passed what came before it.
     let mut progress: Vec<Progress> = students
         .iter()
         .map(|st| {
-            let mut pr = Progress { passed: [0; MAX_COURSES / 64], best: Vec::new() };
+            let mut pr = Progress {
+                passed: [0; MAX_COURSES / 64],
+                best: Vec::new(),
+            };
             let first_sem = st.semester(1);
             for sem in 1..(first_sem.clamp(1, 9) as usize) {
                 for &c in &ctx.required[st.dept][sem] {
@@ -304,7 +343,8 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
 
         // 2. Sections to serve it.
         let first = uni.sections.len();
-        uni.sections.extend(timetable::build_term(cat, t, &demand, &mut staff, rng)?);
+        uni.sections
+            .extend(timetable::build_term(cat, t, &demand, &mut staff, rng)?);
         let mut by_course: Vec<Vec<usize>> = vec![Vec::new(); cat.courses.len()];
         for (i, s) in uni.sections.iter().enumerate().skip(first) {
             by_course[s.course].push(i);
@@ -334,8 +374,16 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
                 let best = by_course[c]
                     .iter()
                     .copied()
-                    .filter(|&x| uni.sections[x].enrolled < uni.sections[x].capacity && uni.sections[x].mask & masks[p] == 0)
-                    .min_by_key(|&x| (uni.sections[x].enrolled * 1000 / uni.sections[x].capacity.max(1), x));
+                    .filter(|&x| {
+                        uni.sections[x].enrolled < uni.sections[x].capacity
+                            && uni.sections[x].mask & masks[p] == 0
+                    })
+                    .min_by_key(|&x| {
+                        (
+                            uni.sections[x].enrolled * 1000 / uni.sections[x].capacity.max(1),
+                            x,
+                        )
+                    });
                 let Some(x) = best else { continue };
                 uni.sections[x].enrolled += 1;
                 masks[p] |= uni.sections[x].mask;
@@ -370,8 +418,13 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
             }
             let e = taken[p][rng.random_range(0..taken[p].len())];
             let en = &mut uni.enrolments[e];
-            let dropped_at = (en.created_at + Duration::days(1) + secs(rng, 9)).min(term.add_drop_deadline);
-            let dropped_at = if current { dropped_at.min(cal.now - Duration::hours(1)) } else { dropped_at };
+            let dropped_at =
+                (en.created_at + Duration::days(1) + secs(rng, 9)).min(term.add_drop_deadline);
+            let dropped_at = if current {
+                dropped_at.min(cal.now - Duration::hours(1))
+            } else {
+                dropped_at
+            };
             en.status = EnrolStatus::Dropped;
             en.dropped_at = Some(dropped_at);
             let x = en.section as usize;
@@ -381,12 +434,18 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
 
         // 5. Current term: a few popular sections are full and have a waitlist.
         if current {
-            waitlists(&mut uni, cat, &plans, &mut masks, &mut taken, first, term, cal, rng);
+            waitlists(
+                &mut uni, cat, &plans, &mut masks, &mut taken, first, term, cal, rng,
+            );
         }
 
         // 6. Assessments, scores and (past terms) final grades.
         let mut roster: Vec<Vec<u32>> = vec![Vec::new(); uni.sections.len() - first];
-        for en in uni.enrolments.iter().filter(|e| e.section as usize >= first) {
+        for en in uni
+            .enrolments
+            .iter()
+            .filter(|e| e.section as usize >= first)
+        {
             if en.status == EnrolStatus::Enrolled {
                 roster[en.section as usize - first].push(en.student);
             }
@@ -403,15 +462,21 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
                     // NOTE: due exactly two weeks ago, so it is scored but nothing later is.
                     due = due.min(cal.now - Duration::days(13));
                 }
-                uni.assessments.push(Assessment { section: x as u32, kind, due_at: due });
+                uni.assessments.push(Assessment {
+                    section: x as u32,
+                    kind,
+                    due_at: due,
+                });
             }
             let scored = if current { 1 } else { ASSESSMENTS.len() };
             for &si in members {
                 let st = &students[si as usize];
                 let eng = st.engagement_in(seq);
                 let mut total = 0.0;
-                for (kind, (_, weight, akind, _, _)) in ASSESSMENTS.iter().enumerate().take(scored) {
-                    let (status, score, offset) = draw_score(*akind, st, eng, course.difficulty, section_effect, rng);
+                for (kind, (_, weight, akind, _, _)) in ASSESSMENTS.iter().enumerate().take(scored)
+                {
+                    let (status, score, offset) =
+                        draw_score(*akind, st, eng, course.difficulty, section_effect, rng);
                     total += weight * f64::from(score.unwrap_or(0));
                     uni.scores.push(Score {
                         assessment: (a0 + kind) as u32,
@@ -423,7 +488,12 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
                 }
                 if !current {
                     let score = ((total * 10.0).round() / 10.0).clamp(0.0, 100.0);
-                    uni.grades.push(Grade { section: x as u32, student: si, score, band: cat.scale.band_of(score) });
+                    uni.grades.push(Grade {
+                        section: x as u32,
+                        student: si,
+                        score,
+                        band: cat.scale.band_of(score),
+                    });
                 }
             }
         }
@@ -441,7 +511,11 @@ pub fn simulate(cat: &Catalog, cal: &Calendar, students: Vec<Student>, rng: &mut
     rank_teachers(&mut uni);
     advisors(&mut uni, &students);
     uni.students = students;
-    if uni.sections.iter().any(|s| s.enrolled > s.capacity || s.waitlisted > s.waitlist_capacity) {
+    if uni
+        .sections
+        .iter()
+        .any(|s| s.enrolled > s.capacity || s.waitlisted > s.waitlist_capacity)
+    {
         return Err(AppError::internal("demo generator over-filled a section"));
     }
     Ok(uni)
@@ -462,7 +536,9 @@ fn waitlists(
     rng: &mut ChaCha8Rng,
 ) {
     let has_course = |uni: &University, taken: &[usize], course: usize| {
-        taken.iter().any(|&e| uni.sections[uni.enrolments[e].section as usize].course == course)
+        taken
+            .iter()
+            .any(|&e| uni.sections[uni.enrolments[e].section as usize].course == course)
     };
     // Registered students (those with a seat somewhere) who planned a course and lack it.
     let registered: Vec<usize> = (0..plans.len()).filter(|&p| !taken[p].is_empty()).collect();
@@ -489,7 +565,10 @@ fn waitlists(
         if popular.len() >= wanted {
             break;
         }
-        if !popular.iter().any(|&y| uni.sections[y].course == uni.sections[x].course) {
+        if !popular
+            .iter()
+            .any(|&y| uni.sections[y].course == uni.sections[x].course)
+        {
             popular.push(x);
         }
     }
@@ -555,10 +634,20 @@ fn waitlists(
 }
 
 /// Active holds on a handful of students who have not registered yet, and a few lifted ones.
-fn holds(uni: &mut University, students: &[Student], registered: &[bool], cal: &Calendar, rng: &mut ChaCha8Rng) {
+fn holds(
+    uni: &mut University,
+    students: &[Student],
+    registered: &[bool],
+    cal: &Calendar,
+    rng: &mut ChaCha8Rng,
+) {
     let active = |i: &usize| students[*i].status == Status::Active;
-    let mut waiting: Vec<usize> = (0..students.len()).filter(|i| active(i) && !registered[*i]).collect();
-    let mut enrolled: Vec<usize> = (0..students.len()).filter(|i| active(i) && registered[*i]).collect();
+    let mut waiting: Vec<usize> = (0..students.len())
+        .filter(|i| active(i) && !registered[*i])
+        .collect();
+    let mut enrolled: Vec<usize> = (0..students.len())
+        .filter(|i| active(i) && registered[*i])
+        .collect();
     waiting.shuffle(rng);
     enrolled.shuffle(rng);
     waiting.truncate((students.len() / 300).max(3));

@@ -42,7 +42,11 @@ pub struct Section {
 
 impl Section {
     pub fn meetings(&self, course: &Course) -> Vec<Meeting> {
-        let weeks = if course.credits < 1.0 { (1, 8) } else { (1, 16) };
+        let weeks = if course.credits < 1.0 {
+            (1, 8)
+        } else {
+            (1, 16)
+        };
         (0..DAYS * BLOCKS)
             .filter(|bit| self.mask & (1 << bit) != 0)
             .map(|bit| {
@@ -74,7 +78,12 @@ pub struct Staff {
 
 impl Staff {
     pub fn new(departments: usize) -> Self {
-        Staff { teachers: Vec::new(), by_dept: vec![Vec::new(); departments], busy: Vec::new(), load: Vec::new() }
+        Staff {
+            teachers: Vec::new(),
+            by_dept: vec![Vec::new(); departments],
+            busy: Vec::new(),
+            load: Vec::new(),
+        }
     }
 
     fn new_term(&mut self) {
@@ -83,7 +92,13 @@ impl Staff {
     }
 
     /// The first teacher of the department free at `mask` with room in their load, or a new one.
-    fn assign(&mut self, cat: &Catalog, dept: usize, mask: u32, rng: &mut ChaCha8Rng) -> AppResult<usize> {
+    fn assign(
+        &mut self,
+        cat: &Catalog,
+        dept: usize,
+        mask: u32,
+        rng: &mut ChaCha8Rng,
+    ) -> AppResult<usize> {
         let free = self.by_dept[dept]
             .iter()
             .copied()
@@ -93,7 +108,10 @@ impl Staff {
             None => {
                 let male = rng.random_bool(0.55);
                 let t = self.teachers.len();
-                self.teachers.push(Teacher { dept, person: person(&cat.names, male, rng)? });
+                self.teachers.push(Teacher {
+                    dept,
+                    person: person(&cat.names, male, rng)?,
+                });
                 self.by_dept[dept].push(t);
                 self.busy.push(0);
                 self.load.push(0);
@@ -188,8 +206,14 @@ pub fn build_term(
     rng: &mut ChaCha8Rng,
 ) -> AppResult<Vec<Section>> {
     staff.new_term();
-    let mut rooms = Rooms { prefix: "", busy: Vec::new() };
-    let mut gyms = Rooms { prefix: "体育馆", busy: Vec::new() };
+    let mut rooms = Rooms {
+        prefix: "",
+        busy: Vec::new(),
+    };
+    let mut gyms = Rooms {
+        prefix: "体育馆",
+        busy: Vec::new(),
+    };
     // (department, semester) -> slots taken by that cohort's required courses.
     let mut cohort_busy = vec![[0u32; 9]; cat.departments.len()];
     let rank = |c: &Course| match c.audience {
@@ -212,7 +236,9 @@ pub fn build_term(
         let seats = ((d * 1.15 / n as f64 / 5.0).ceil() * 5.0).clamp(30.0, 120.0) as i64;
         let meetings = meetings_per_week(c.credits);
         let sem = c.semester.clamp(1, 8) as usize;
-        let cohorts: Vec<usize> = (0..cat.departments.len()).filter(|&dp| c.required_for(dp)).collect();
+        let cohorts: Vec<usize> = (0..cat.departments.len())
+            .filter(|&dp| c.required_for(dp))
+            .collect();
         let shared = if cohorts.is_empty() {
             None
         } else {
@@ -230,7 +256,11 @@ pub fn build_term(
                 None => pattern(meetings, true, 0, rng),
             };
             let teacher = staff.assign(cat, c.dept, mask, rng)?;
-            let room = if sport { gyms.take(mask) } else { rooms.take(mask) };
+            let room = if sport {
+                gyms.take(mask)
+            } else {
+                rooms.take(mask)
+            };
             sections.push(Section {
                 term,
                 course: ci,

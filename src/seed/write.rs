@@ -1,11 +1,11 @@
 //! Writes the generated university in one transaction, in multi-row inserts with ids assigned
 //! here (after whatever ids the tables already hold).
 
+use super::DemoSummary;
 use super::calendar::{Calendar, Ts};
 use super::catalog::{Band, Catalog, Scale};
 use super::people::Status;
 use super::simulate::{ASSESSMENTS, EnrolStatus, University};
-use super::DemoSummary;
 use crate::entity::{
     assessment_scores, assessments, course_prerequisites, courses, departments, enrolments, grades,
     grading_bands, grading_scales, groups, holds, majors, registration_events, section_meetings,
@@ -14,8 +14,8 @@ use crate::entity::{
 use crate::error::{AppError, AppResult};
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
 };
 
 const EMAIL_DOMAIN: &str = "demo-university.example";
@@ -55,19 +55,49 @@ pub async fn existing_default_scale(db: &impl ConnectionTrait) -> AppResult<Opti
         .all(db)
         .await?
         .into_iter()
-        .map(|b| Band { min_score: b.min_score, letter: b.letter, points: b.points })
+        .map(|b| Band {
+            min_score: b.min_score,
+            letter: b.letter,
+            points: b.points,
+        })
         .collect();
-    let parsed = Scale { name: scale.name, pass_mark: scale.pass_mark, bands }.sorted()?;
+    let parsed = Scale {
+        name: scale.name,
+        pass_mark: scale.pass_mark,
+        bands,
+    }
+    .sorted()?;
     Ok(Some((scale.id, parsed)))
+}
+
+/// Whether the database already holds students or terms (the demo then leaves it alone).
+pub async fn already_seeded(db: &impl ConnectionTrait) -> AppResult<bool> {
+    Ok(students::Entity::find().one(db).await?.is_some()
+        || terms::Entity::find().one(db).await?.is_some())
 }
 
 async fn max_id(db: &impl ConnectionTrait, table: &str) -> AppResult<i64> {
     let backend = db.get_database_backend();
     let sql = format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}");
-    let row = db.query_one_raw(Statement::from_string(backend, sql)).await?;
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?;
     Ok(match row {
         Some(r) => r.try_get::<i64>("", "m")?,
         None => 0,
+    })
+}
+
+async fn pragma_cache_size(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA cache_size",
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get_by_index::<i64>(0)?),
+        None => None,
     })
 }
 
@@ -91,10 +121,36 @@ where
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<A> = rows.by_ref().take(per).collect();
-            A::Entity::insert_many(chunk).exec_without_returning(db).await?;
+            A::Entity::insert_many(chunk)
+                .exec_without_returning(db)
+                .await?;
         }
         Ok(n)
     }
+}
+
+/// Inserts `n` rows made by `row(0..n)` in statements like `insert_all`, building one
+/// statement's rows at a time so that large tables never sit in memory as models.
+async fn insert_rows<A>(
+    db: &DatabaseTransaction,
+    columns: usize,
+    n: usize,
+    row: &(dyn Fn(usize) -> A + Sync),
+) -> AppResult<u64>
+where
+    A: ActiveModelTrait + Send,
+{
+    let per = (30_000 / columns.max(1)).clamp(1, 500);
+    let mut start = 0;
+    while start < n {
+        let end = (start + per).min(n);
+        let chunk: Vec<A> = (start..end).map(row).collect();
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+        start = end;
+    }
+    Ok(n as u64)
 }
 
 async fn group_id(db: &DatabaseTransaction, code: &str) -> AppResult<i64> {
@@ -103,7 +159,11 @@ async fn group_id(db: &DatabaseTransaction, code: &str) -> AppResult<i64> {
         .one(db)
         .await?
         .map(|g| g.id)
-        .ok_or_else(|| AppError::internal(format!("built-in group {code:?} is missing; create the built-ins first")))
+        .ok_or_else(|| {
+            AppError::internal(format!(
+                "built-in group {code:?} is missing; create the built-ins first"
+            ))
+        })
 }
 
 struct Ids {
@@ -135,8 +195,19 @@ pub async fn write(
     scale_id: Option<i64>,
 ) -> AppResult<Option<DemoSummary>> {
     let txn = db.begin().await?;
+    // NOTE: a larger page cache for the bulk insert speeds SQLite up (the index pages are hit
+    // in random order); the connection gets its own setting back before the commit.
+    let sqlite = txn.get_database_backend() == DbBackend::Sqlite;
+    let cache_size = if sqlite {
+        pragma_cache_size(&txn).await?
+    } else {
+        None
+    };
+    if cache_size.is_some() {
+        txn.execute_unprepared("PRAGMA cache_size = -65536").await?;
+    }
     // NOTE: checked again inside the transaction in case another instance seeded meanwhile.
-    if students::Entity::find().one(&txn).await?.is_some() {
+    if already_seeded(&txn).await? {
         txn.rollback().await?;
         return Ok(None);
     }
@@ -168,12 +239,15 @@ pub async fn write(
     insert_all(
         &txn,
         4,
-        cat.departments.iter().enumerate().map(|(i, d)| departments::ActiveModel {
-            id: Set(ids.department + 1 + i as i64),
-            code: Set(d.code.clone()),
-            name_zh: Set(d.name_zh.clone()),
-            name_en: Set(d.name_en.clone()),
-        }),
+        cat.departments
+            .iter()
+            .enumerate()
+            .map(|(i, d)| departments::ActiveModel {
+                id: Set(ids.department + 1 + i as i64),
+                code: Set(d.code.clone()),
+                name_zh: Set(d.name_zh.clone()),
+                name_en: Set(d.name_en.clone()),
+            }),
     )
     .await?;
     let mut major_ids: Vec<Vec<i64>> = Vec::new();
@@ -213,13 +287,17 @@ pub async fn write(
             insert_all(
                 &txn,
                 5,
-                cat.scale.bands.iter().enumerate().map(|(i, b)| grading_bands::ActiveModel {
-                    id: Set(ids.band + 1 + i as i64),
-                    scale_id: Set(id),
-                    min_score: Set(b.min_score),
-                    letter: Set(b.letter.clone()),
-                    points: Set(b.points),
-                }),
+                cat.scale
+                    .bands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| grading_bands::ActiveModel {
+                        id: Set(ids.band + 1 + i as i64),
+                        scale_id: Set(id),
+                        min_score: Set(b.min_score),
+                        letter: Set(b.letter.clone()),
+                        points: Set(b.points),
+                    }),
             )
             .await?;
             id
@@ -248,41 +326,60 @@ pub async fn write(
     insert_all(
         &txn,
         9,
-        cat.courses.iter().enumerate().map(|(i, c)| courses::ActiveModel {
-            id: Set(course_id(i)),
-            code: Set(c.code.clone()),
-            department_id: Set(ids.department + 1 + c.dept as i64),
-            title_zh: Set(c.title_zh.clone()),
-            title_en: Set(c.title_en.clone()),
-            credits: Set(c.credits),
-            description: Set(course_description(cat, i)),
-            is_active: Set(true),
-        }),
+        cat.courses
+            .iter()
+            .enumerate()
+            .map(|(i, c)| courses::ActiveModel {
+                id: Set(course_id(i)),
+                code: Set(c.code.clone()),
+                department_id: Set(ids.department + 1 + c.dept as i64),
+                title_zh: Set(c.title_zh.clone()),
+                title_en: Set(c.title_en.clone()),
+                credits: Set(c.credits),
+                description: Set(course_description(cat, i)),
+                is_active: Set(true),
+            }),
     )
     .await?;
     insert_all(
         &txn,
         3,
         cat.courses.iter().enumerate().flat_map(|(i, c)| {
-            c.prerequisites.iter().map(move |&(p, min)| course_prerequisites::ActiveModel {
-                course_id: Set(course_id(i)),
-                prerequisite_id: Set(course_id(p)),
-                min_score: Set(min),
-            })
+            c.prerequisites
+                .iter()
+                .map(move |&(p, min)| course_prerequisites::ActiveModel {
+                    course_id: Set(course_id(i)),
+                    prerequisite_id: Set(course_id(p)),
+                    min_score: Set(min),
+                })
         }),
     )
     .await?;
 
     // People: the administrator, teachers and students, with their accounts and groups.
-    let existing_admin = users::Entity::find().filter(users::Column::Username.eq("admin")).one(&txn).await?;
+    let existing_admin = users::Entity::find()
+        .filter(users::Column::Username.eq("admin"))
+        .one(&txn)
+        .await?;
     let admin_id = existing_admin.as_ref().map_or(ids.user + 1, |u| u.id);
-    let first_teacher = if existing_admin.is_some() { ids.user + 1 } else { ids.user + 2 };
+    let first_teacher = if existing_admin.is_some() {
+        ids.user + 1
+    } else {
+        ids.user + 2
+    };
     let teacher_uid = |t: usize| first_teacher + uni.teacher_rank[t] as i64;
     let first_student_user = first_teacher + uni.teachers.len() as i64;
     let student_uid = |s: usize| first_student_user + s as i64;
     let student_id = |s: u32| ids.student + 1 + i64::from(s);
     let staff_since = cal.at(cal.start_of(-6)?, 9, 0)?;
-    let user = |id: i64, username: String, name: String, email: String, kind: &str, dept: Option<i64>, active: bool, at: Ts| {
+    let user = |id: i64,
+                username: String,
+                name: String,
+                email: String,
+                kind: &str,
+                dept: Option<i64>,
+                active: bool,
+                at: Ts| {
         users::ActiveModel {
             id: Set(id),
             username: Set(username),
@@ -322,7 +419,16 @@ pub async fn write(
             let n = uni.teacher_rank[t] + 1;
             let p = &uni.teachers[t].person;
             let dept = Some(ids.department + 1 + uni.teachers[t].dept as i64);
-            user(teacher_uid(t), format!("teacher{n}"), p.name_zh.clone(), format!("teacher{n}@{EMAIL_DOMAIN}"), "teacher", dept, true, staff_since)
+            user(
+                teacher_uid(t),
+                format!("teacher{n}"),
+                p.name_zh.clone(),
+                format!("teacher{n}@{EMAIL_DOMAIN}"),
+                "teacher",
+                dept,
+                true,
+                staff_since,
+            )
         }),
     )
     .await?;
@@ -330,25 +436,25 @@ pub async fn write(
     for st in &uni.students {
         joined.push(cal.at(cal.start_of(st.entry_seq)? - Duration::days(14), 9, 0)?);
     }
-    insert_all(
-        &txn,
-        14,
-        uni.students.iter().enumerate().map(|(i, st)| {
-            user(
-                student_uid(i),
-                st.no.clone(),
-                st.person.name_zh.clone(),
-                format!("{}@stu.{EMAIL_DOMAIN}", st.no),
-                "student",
-                Some(ids.department + 1 + st.dept as i64),
-                st.status != Status::Withdrawn,
-                joined[i],
-            )
-        }),
-    )
+    insert_rows(&txn, 14, uni.students.len(), &|i| {
+        let st = &uni.students[i];
+        user(
+            student_uid(i),
+            st.no.clone(),
+            st.person.name_zh.clone(),
+            format!("{}@stu.{EMAIL_DOMAIN}", st.no),
+            "student",
+            Some(ids.department + 1 + st.dept as i64),
+            st.status != Status::Withdrawn,
+            joined[i],
+        )
+    })
     .await?;
-    let (g_student, g_teacher, g_admin) =
-        (group_id(&txn, "student").await?, group_id(&txn, "teacher").await?, group_id(&txn, "admin").await?);
+    let (g_student, g_teacher, g_admin) = (
+        group_id(&txn, "student").await?,
+        group_id(&txn, "teacher").await?,
+        group_id(&txn, "admin").await?,
+    );
     let memberships = std::iter::once((admin_id, g_admin))
         .filter(|_| existing_admin.is_none())
         .chain(teacher_order.iter().map(|&t| (teacher_uid(t), g_teacher)))
@@ -356,104 +462,125 @@ pub async fn write(
     insert_all(
         &txn,
         2,
-        memberships.map(|(u, g)| user_groups::ActiveModel { user_id: Set(u), group_id: Set(g) }),
+        memberships.map(|(u, g)| user_groups::ActiveModel {
+            user_id: Set(u),
+            group_id: Set(g),
+        }),
     )
     .await?;
     let term_start = cal.at(cal.term(super::calendar::TERMS as i64)?.starts_on, 9, 0)?;
-    insert_all(
-        &txn,
-        21,
-        uni.students.iter().enumerate().map(|(i, st)| {
-            let changed = if st.status == Status::Active { joined[i] } else { term_start - Duration::days(3) };
-            students::ActiveModel {
-                id: Set(student_id(i as u32)),
-                user_id: Set(Some(student_uid(i))),
-                student_no: Set(st.no.clone()),
-                national_id: Set(Some(st.national_id.clone())),
-                name_zh: Set(st.person.name_zh.clone()),
-                name_en: Set(st.person.name_en.clone()),
-                gender: Set(if st.person.male { "M" } else { "F" }.to_string()),
-                birth_date: Set(Some(st.birth_date)),
-                phone: Set(Some(st.phone.clone())),
-                email: Set(Some(format!("{}@stu.{EMAIL_DOMAIN}", st.no))),
-                address: Set(Some(st.address.clone())),
-                department_id: Set(ids.department + 1 + st.dept as i64),
-                major_id: Set(major_ids.get(st.dept).and_then(|m| m.get(st.major)).copied().unwrap_or_default()),
-                cohort_year: Set(i64::from(st.cohort_year)),
-                status: Set(st.status.as_str().to_string()),
-                status_changed_at: Set(changed),
-                advisor_id: Set(uni.advisors.get(i).copied().flatten().map(teacher_uid)),
-                merged_into_id: Set(None),
-                created_at: Set(joined[i]),
-                updated_at: Set(changed),
-            }
-        }),
-    )
+    insert_rows(&txn, 21, uni.students.len(), &|i| {
+        let st = &uni.students[i];
+        let changed = if st.status == Status::Active {
+            joined[i]
+        } else {
+            term_start - Duration::days(3)
+        };
+        students::ActiveModel {
+            id: Set(student_id(i as u32)),
+            user_id: Set(Some(student_uid(i))),
+            student_no: Set(st.no.clone()),
+            national_id: Set(Some(st.national_id.clone())),
+            name_zh: Set(st.person.name_zh.clone()),
+            name_en: Set(st.person.name_en.clone()),
+            gender: Set(if st.person.male { "M" } else { "F" }.to_string()),
+            birth_date: Set(Some(st.birth_date)),
+            phone: Set(Some(st.phone.clone())),
+            email: Set(Some(format!("{}@stu.{EMAIL_DOMAIN}", st.no))),
+            address: Set(Some(st.address.clone())),
+            department_id: Set(ids.department + 1 + st.dept as i64),
+            major_id: Set(major_ids
+                .get(st.dept)
+                .and_then(|m| m.get(st.major))
+                .copied()
+                .unwrap_or_default()),
+            cohort_year: Set(i64::from(st.cohort_year)),
+            status: Set(st.status.as_str().to_string()),
+            status_changed_at: Set(changed),
+            advisor_id: Set(uni.advisors.get(i).copied().flatten().map(teacher_uid)),
+            merged_into_id: Set(None),
+            created_at: Set(joined[i]),
+            updated_at: Set(changed),
+        }
+    })
     .await?;
     insert_all(
         &txn,
         7,
-        uni.holds.iter().enumerate().map(|(i, h)| holds::ActiveModel {
-            id: Set(ids.hold + 1 + i as i64),
-            student_id: Set(student_id(h.student)),
-            reason: Set(h.reason.to_string()),
-            placed_by: Set(Some(admin_id)),
-            placed_at: Set(h.placed_at),
-            lifted_by: Set(h.lifted_at.map(|_| admin_id)),
-            lifted_at: Set(h.lifted_at),
-        }),
+        uni.holds
+            .iter()
+            .enumerate()
+            .map(|(i, h)| holds::ActiveModel {
+                id: Set(ids.hold + 1 + i as i64),
+                student_id: Set(student_id(h.student)),
+                reason: Set(h.reason.to_string()),
+                placed_by: Set(Some(admin_id)),
+                placed_at: Set(h.placed_at),
+                lifted_by: Set(h.lifted_at.map(|_| admin_id)),
+                lifted_at: Set(h.lifted_at),
+            }),
     )
     .await?;
 
     // Sections and their timetable.
     let mut published: Vec<Option<Ts>> = Vec::new();
     for t in &cal.terms {
-        published.push(if t.is_current { None } else { Some(cal.at(t.ends_on + Duration::days(7), 10, 0)?) });
+        published.push(if t.is_current {
+            None
+        } else {
+            Some(cal.at(t.ends_on + Duration::days(7), 10, 0)?)
+        });
     }
     let section_id = |x: u32| ids.section + 1 + i64::from(x);
     insert_all(
         &txn,
         14,
-        uni.sections.iter().enumerate().map(|(x, s)| sections::ActiveModel {
-            id: Set(section_id(x as u32)),
-            term_id: Set(ids.term + 1 + s.term as i64),
-            course_id: Set(course_id(s.course)),
-            section_no: Set(format!("{:02}", s.no)),
-            teacher_id: Set(Some(teacher_uid(s.teacher))),
-            capacity: Set(s.capacity),
-            waitlist_capacity: Set(s.waitlist_capacity),
-            enrolled_count: Set(s.enrolled),
-            waitlist_count: Set(s.waitlisted),
-            override_count: Set(0),
-            room: Set(s.room.clone()),
-            grading_scale_id: Set(Some(scale_id)),
-            grades_published_at: Set(published.get(s.term).copied().flatten()),
-        }),
+        uni.sections
+            .iter()
+            .enumerate()
+            .map(|(x, s)| sections::ActiveModel {
+                id: Set(section_id(x as u32)),
+                term_id: Set(ids.term + 1 + s.term as i64),
+                course_id: Set(course_id(s.course)),
+                section_no: Set(format!("{:02}", s.no)),
+                teacher_id: Set(Some(teacher_uid(s.teacher))),
+                capacity: Set(s.capacity),
+                waitlist_capacity: Set(s.waitlist_capacity),
+                enrolled_count: Set(s.enrolled),
+                waitlist_count: Set(s.waitlisted),
+                override_count: Set(0),
+                room: Set(s.room.clone()),
+                grading_scale_id: Set(Some(scale_id)),
+                grades_published_at: Set(published.get(s.term).copied().flatten()),
+            }),
     )
     .await?;
     let meetings = uni.sections.iter().enumerate().flat_map(|(x, s)| {
-        s.meetings(&cat.courses[s.course]).into_iter().map(move |m| (x, m))
+        s.meetings(&cat.courses[s.course])
+            .into_iter()
+            .map(move |m| (x, m))
     });
     insert_all(
         &txn,
         7,
-        meetings.enumerate().map(|(i, (x, m))| section_meetings::ActiveModel {
-            id: Set(ids.meeting + 1 + i as i64),
-            section_id: Set(section_id(x as u32)),
-            weekday: Set(m.weekday),
-            start_period: Set(m.start_period),
-            end_period: Set(m.end_period),
-            start_week: Set(m.start_week),
-            end_week: Set(m.end_week),
-        }),
+        meetings
+            .enumerate()
+            .map(|(i, (x, m))| section_meetings::ActiveModel {
+                id: Set(ids.meeting + 1 + i as i64),
+                section_id: Set(section_id(x as u32)),
+                weekday: Set(m.weekday),
+                start_period: Set(m.start_period),
+                end_period: Set(m.end_period),
+                start_week: Set(m.start_week),
+                end_week: Set(m.end_week),
+            }),
     )
     .await?;
 
     // Registration: enrolments and the events that made them.
-    insert_all(
-        &txn,
-        10,
-        uni.enrolments.iter().enumerate().map(|(i, e)| enrolments::ActiveModel {
+    insert_rows(&txn, 10, uni.enrolments.len(), &|i| {
+        let e = &uni.enrolments[i];
+        enrolments::ActiveModel {
             id: Set(ids.enrolment + 1 + i as i64),
             student_id: Set(student_id(e.student)),
             section_id: Set(section_id(e.section)),
@@ -463,21 +590,25 @@ pub async fn write(
             updated_at: Set(e.dropped_at.unwrap_or(e.created_at)),
             dropped_at: Set(e.dropped_at),
             override_reason: Set(None),
-        }),
-    )
+        }
+    })
     .await?;
-    let events = uni.enrolments.iter().flat_map(|e| {
-        let first = match e.status {
-            EnrolStatus::Waitlisted => ("waitlist", "waitlisted", e.created_at),
-            _ => ("add", "enrolled", e.created_at),
+    // (enrolment, whether this is its drop)
+    let events: Vec<(usize, bool)> = uni
+        .enrolments
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| std::iter::once((i, false)).chain(e.dropped_at.map(|_| (i, true))))
+        .collect();
+    insert_rows(&txn, 7, events.len(), &|i| {
+        let (k, is_drop) = events[i];
+        let e = &uni.enrolments[k];
+        let (action, code, at) = match (is_drop, e.status) {
+            (true, _) => ("drop", "dropped", e.dropped_at.unwrap_or(e.created_at)),
+            (false, EnrolStatus::Waitlisted) => ("waitlist", "waitlisted", e.created_at),
+            (false, _) => ("add", "enrolled", e.created_at),
         };
-        let drop = e.dropped_at.map(|at| ("drop", "dropped", at));
-        std::iter::once((e, first)).chain(drop.map(|d| (e, d)))
-    });
-    insert_all(
-        &txn,
-        7,
-        events.enumerate().map(|(i, (e, (action, code, at)))| registration_events::ActiveModel {
+        registration_events::ActiveModel {
             id: Set(ids.event + 1 + i as i64),
             student_id: Set(student_id(e.student)),
             section_id: Set(section_id(e.section)),
@@ -485,63 +616,65 @@ pub async fn write(
             code: Set(code.to_string()),
             at: Set(at),
             actor_id: Set(Some(student_uid(e.student as usize))),
-        }),
-    )
+        }
+    })
     .await?;
 
     // Assessments, their scores and the final grades.
     insert_all(
         &txn,
         6,
-        uni.assessments.iter().enumerate().map(|(i, a)| assessments::ActiveModel {
-            id: Set(ids.assessment + 1 + i as i64),
-            section_id: Set(section_id(a.section)),
-            name: Set(ASSESSMENTS[a.kind].0.to_string()),
-            weight: Set(ASSESSMENTS[a.kind].1),
-            due_at: Set(Some(a.due_at)),
-            max_score: Set(100.0),
-        }),
+        uni.assessments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| assessments::ActiveModel {
+                id: Set(ids.assessment + 1 + i as i64),
+                section_id: Set(section_id(a.section)),
+                name: Set(ASSESSMENTS[a.kind].0.to_string()),
+                weight: Set(ASSESSMENTS[a.kind].1),
+                due_at: Set(Some(a.due_at)),
+                max_score: Set(100.0),
+            }),
     )
     .await?;
-    insert_all(
-        &txn,
-        8,
-        uni.scores.iter().enumerate().map(|(i, s)| {
-            let due = uni.assessments.get(s.assessment as usize).map_or(now, |a| a.due_at);
-            let submitted = s.score.map(|_| due + Duration::minutes(i64::from(s.submitted_offset_min)));
-            assessment_scores::ActiveModel {
-                id: Set(ids.score + 1 + i as i64),
-                assessment_id: Set(ids.assessment + 1 + i64::from(s.assessment)),
-                student_id: Set(student_id(s.student)),
-                score: Set(s.score.map(f64::from)),
-                status: Set(s.status.as_str().to_string()),
-                submitted_at: Set(submitted),
-                updated_at: Set((due + Duration::days(3)).min(now)),
-            }
-        }),
-    )
+    insert_rows(&txn, 8, uni.scores.len(), &|i| {
+        let s = &uni.scores[i];
+        let due = uni
+            .assessments
+            .get(s.assessment as usize)
+            .map_or(now, |a| a.due_at);
+        let submitted = s
+            .score
+            .map(|_| due + Duration::minutes(i64::from(s.submitted_offset_min)));
+        assessment_scores::ActiveModel {
+            id: Set(ids.score + 1 + i as i64),
+            assessment_id: Set(ids.assessment + 1 + i64::from(s.assessment)),
+            student_id: Set(student_id(s.student)),
+            score: Set(s.score.map(f64::from)),
+            status: Set(s.status.as_str().to_string()),
+            submitted_at: Set(submitted),
+            updated_at: Set((due + Duration::days(3)).min(now)),
+        }
+    })
     .await?;
-    insert_all(
-        &txn,
-        11,
-        uni.grades.iter().enumerate().map(|(i, g)| {
-            let s = &uni.sections[g.section as usize];
-            let band = cat.scale.bands.get(g.band);
-            let at = published.get(s.term).copied().flatten().unwrap_or(now);
-            grades::ActiveModel {
-                id: Set(ids.grade + 1 + i as i64),
-                section_id: Set(section_id(g.section)),
-                student_id: Set(student_id(g.student)),
-                score: Set(g.score),
-                letter: Set(band.map_or_else(|| "F".to_string(), |b| b.letter.clone())),
-                points: Set(band.map_or(0.0, |b| b.points)),
-                status: Set("published".to_string()),
-                entered_by: Set(Some(teacher_uid(s.teacher))),
-                updated_at: Set(at),
-                published_at: Set(Some(at)),
-            }
-        }),
-    )
+    insert_rows(&txn, 11, uni.grades.len(), &|i| {
+        let g = &uni.grades[i];
+        let s = &uni.sections[g.section as usize];
+        let band = cat.scale.bands.get(g.band);
+        let at = published.get(s.term).copied().flatten().unwrap_or(now);
+        grades::ActiveModel {
+            id: Set(ids.grade + 1 + i as i64),
+            section_id: Set(section_id(g.section)),
+            student_id: Set(student_id(g.student)),
+            score: Set(g.score),
+            letter: Set(band.map_or_else(|| "F".to_string(), |b| b.letter.clone())),
+            points: Set(band.map_or(0.0, |b| b.points)),
+            status: Set("published".to_string()),
+            entered_by: Set(Some(teacher_uid(s.teacher))),
+            updated_at: Set(at),
+            published_at: Set(Some(at)),
+        }
+    })
     .await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -551,6 +684,10 @@ pub async fn write(
             ))
             .await?;
         }
+    }
+    if let Some(size) = cache_size {
+        txn.execute_unprepared(&format!("PRAGMA cache_size = {size}"))
+            .await?;
     }
     txn.commit().await?;
 
@@ -569,12 +706,18 @@ pub async fn write(
 
 fn course_description(cat: &Catalog, i: usize) -> String {
     let c = &cat.courses[i];
-    let dept = cat.departments.get(c.dept).map_or("", |d| d.name_zh.as_str());
+    let dept = cat
+        .departments
+        .get(c.dept)
+        .map_or("", |d| d.name_zh.as_str());
     let kind = match c.audience {
         super::catalog::Audience::All => "全校必修 / Required for all students",
         super::catalog::Audience::Departments(_) => "公共基础必修 / Required foundation course",
         super::catalog::Audience::Major => "专业必修 / Required for the major",
         super::catalog::Audience::Elective => "选修 / Elective",
     };
-    format!("{dept} · {kind} · 建议第{}学期 / suggested semester {}", c.semester, c.semester)
+    format!(
+        "{dept} · {kind} · 建议第{}学期 / suggested semester {}",
+        c.semester, c.semester
+    )
 }
