@@ -32,7 +32,7 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         "menu.courses",
         "/courses",
         Some(Module::Courses),
-        &[Permission::RegisterSelf, Permission::ManageCourses],
+        &[],
     ),
     (
         "menu.grades",
@@ -85,6 +85,8 @@ fn mounted(href: &str) -> bool {
     matches!(
         href,
         "/dashboard"
+            | "/courses"
+            | "/registrations"
             | "/students"
             | "/me/record"
             | "/admin/users"

@@ -91,6 +91,10 @@ async fn a_module_switched_off_disappears_from_menu_pages_and_api() {
             !html.contains("CS101"),
             "course list hidden while the module is off"
         );
+        assert!(
+            !html.contains("href=\"&#x2F;courses\""),
+            "menu entry gone while the module is off"
+        );
 
         let (s, _) = app
             .send_json(
@@ -114,6 +118,7 @@ async fn a_module_switched_off_disappears_from_menu_pages_and_api() {
             .await
             .expect("page");
         assert!(html.contains("CS101"), "back once switched on");
+        assert!(html.contains("href=\"&#x2F;courses\""), "menu entry back too");
         assert_eq!(
             app.send_json(
                 Method::Put,
