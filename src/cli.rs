@@ -128,7 +128,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 ),
                 None => println!("the database already holds students; nothing was seeded"),
             }
-            print_demo_logins(&state)?;
+            print_demo_logins(&state).await?;
             Ok(())
         }
         Command::Bench {
@@ -219,12 +219,19 @@ pub async fn seed_demo(
     Ok(summary)
 }
 
-fn print_demo_logins(state: &AppState) -> AppResult<()> {
+async fn print_demo_logins(state: &AppState) -> AppResult<()> {
+    use sea_orm::{EntityTrait, QueryOrder};
     let password = crate::secrets::demo_password(&state.config)?;
+    let first = crate::entity::students::Entity::find()
+        .order_by_asc(crate::entity::students::Column::Id)
+        .one(&state.db)
+        .await?
+        .map(|s| s.student_no)
+        .unwrap_or_else(|| "<student number>".into());
     println!("Demo accounts (password for all: {password}):");
-    println!("  admin      administrator");
-    println!("  teacher1   teacher with sections in the current term");
-    println!("  <student number>, e.g. the first one listed at /admin/users?kind=student");
+    println!("  admin        administrator");
+    println!("  teacher1     teacher with sections in the current term");
+    println!("  {first}   a student (every student logs in with their student number)");
     Ok(())
 }
 
@@ -244,7 +251,7 @@ async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResul
                 summary.students, summary.teachers, summary.courses, summary.sections
             );
         }
-        print_demo_logins(&state)?;
+        print_demo_logins(&state).await?;
     }
     let rocket = crate::build(figment, state);
     let cfg = rocket

@@ -5,7 +5,7 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SRM_LOG")
-                .unwrap_or_else(|_| "info,rocket=warn,sqlx=warn".into()),
+                .unwrap_or_else(|_| "info,rocket=warn,sqlx=warn,sea_orm_migration=warn".into()),
         )
         .init();
     if let Err(e) = srm::cli::run(srm::cli::Cli::parse()).await {
