@@ -34,10 +34,10 @@ impl Driver {
         let child = Command::new(bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
         let driver = Driver { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
         for _ in 0..100 {
-            if let Ok(r) = driver.http.get(format!("{}/status", driver.base)).send().await {
-                if r.status().is_success() {
-                    return Some(driver);
-                }
+            if let Ok(r) = driver.http.get(format!("{}/status", driver.base)).send().await
+                && r.status().is_success()
+            {
+                return Some(driver);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

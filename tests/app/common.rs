@@ -89,8 +89,10 @@ async fn create_pg_database() -> (String, String) {
 }
 
 pub async fn drop_pg_database(name: &str) {
-    if let Some(admin_url) = postgres_url() {
-        if let Ok(admin) = srm::db::connect_url(&admin_url, 1).await {
+    if let Some(admin_url) = postgres_url()
+        && let Ok(admin) = srm::db::connect_url(&admin_url, 1).await
+    {
+        {
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await;

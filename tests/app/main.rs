@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The portal's one integration-test binary: every test goes through HTTP against the app that
 //! `srm::build` makes, on a fresh database of its own.
 
