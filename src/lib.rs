@@ -75,6 +75,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", students::page_routes())
         .mount("/", courses::page_routes())
         .mount("/", registration::handlers::page_routes())
+        .mount("/", registration::admin::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", auth::handlers::api_routes())
         .mount("/api/v1", admin::api_routes())

@@ -188,6 +188,14 @@ async fn rows(db: &impl ConnectionTrait, list: Vec<sections::Model>, course_by_i
         .collect())
 }
 
+/// One section as the catalogue shows it.
+pub async fn section_row(db: &impl ConnectionTrait, id: i64) -> AppResult<SectionRow> {
+    let s = sections::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    let course = courses::Entity::find_by_id(s.course_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let by_id = HashMap::from([(course.id, course)]);
+    rows(db, vec![s], &by_id).await?.into_iter().next().ok_or(AppError::NotFound)
+}
+
 pub async fn departments(db: &impl ConnectionTrait) -> AppResult<Vec<departments::Model>> {
     Ok(departments::Entity::find().order_by_asc(departments::Column::Code).all(db).await?)
 }

@@ -208,6 +208,23 @@ pub async fn api_roster(
     Ok(Json(roster(&state.db, user, id).await?))
 }
 
+#[get("/sections/<id>/roster")]
+pub async fn roster_page(
+    ctx: crate::web::Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<rocket_dyn_templates::Template> {
+    let rows = roster(&state.db, user, id).await?;
+    let section = crate::courses::service::section_row(&state.db, id).await?;
+    Ok(ctx.render("courses/roster", "roster.title", json!({"roster": rows, "section": section})))
+}
+
 pub fn api_routes() -> Vec<rocket::Route> {
     rocket::routes![api_holds, api_place_hold, api_lift_hold, api_grant_override, api_roster]
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![roster_page]
 }

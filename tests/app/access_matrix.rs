@@ -97,6 +97,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/holds/<id>", "LFFAF"),
     ("POST", "/api/v1/students/<id>/overrides", "LFFAF"),
     ("GET", "/api/v1/sections/<id>/roster", "LFAAF"),
+    ("GET", "/sections/<id>/roster", "LFAAF"),
     ("POST", "/api/v1/terms", "LFFAF"),
     ("PUT", "/api/v1/terms/<id>", "LFFAF"),
     ("POST", "/api/v1/courses", "LFFAF"),
@@ -131,7 +132,9 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(Conte
         "/students/<id>/deactivate" | "/api/v1/students/<id>/deactivate" => {
             pattern.replace("<id>", "999999")
         }
-        "/api/v1/sections/<id>/roster" => pattern.replace("<id>", &ids.section.to_string()),
+        "/api/v1/sections/<id>/roster" | "/sections/<id>/roster" => {
+            pattern.replace("<id>", &ids.section.to_string())
+        }
         p => p.replace("<id>", &ids.target_user.to_string()),
     };
     let form = |s: &str| Some((ContentType::Form, s.to_string()));

@@ -498,6 +498,14 @@ async fn a_teacher_reads_the_roster_of_their_own_sections_only() {
         assert_eq!(s, Status::Forbidden);
         assert_eq!(app.audit_count("sections.roster.read", "ok").await, 1);
         assert_eq!(app.audit_count("sections.roster.read", "denied").await, 1);
+        // The teacher reaches the roster page from their dashboard.
+        app.page_login(app.people.teacher).await;
+        let dash = app.client.get("/dashboard").dispatch().await.into_string().await.unwrap();
+        assert!(dash.contains(&format!("/sections/{}/roster", app.people.section)));
+        let page = app.client.get(format!("/sections/{}/roster", app.people.section)).dispatch().await;
+        assert_eq!(page.status(), Status::Ok);
+        let html = page.into_string().await.unwrap();
+        assert!(html.contains("2025000001") && html.contains("李华"));
     })
     .await;
 }
