@@ -477,15 +477,17 @@ async fn notify_promoted(db: &impl ConnectionTrait, student_id: i64, section: &s
 }
 
 async fn drop_in_txn(db: &impl ConnectionTrait, student_id: i64, enrolment_id: i64, actor: Option<i64>, check_deadline: bool) -> AppResult<Option<i64>> {
-    let e = enrolments::Entity::find_by_id(enrolment_id)
-        .filter(enrolments::Column::StudentId.eq(student_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let find = || {
+        enrolments::Entity::find_by_id(enrolment_id).filter(enrolments::Column::StudentId.eq(student_id))
+    };
+    let section_id = find().one(db).await?.ok_or(AppError::NotFound)?.section_id;
+    let section = lock_section(db, section_id).await?;
+    // NOTE: read the status only now that the section is locked: a concurrent drop may have
+    // just promoted this very row from the waitlist (found on PostgreSQL by the load test).
+    let e = find().one(db).await?.ok_or(AppError::NotFound)?;
     if e.status != ENROLLED && e.status != WAITLISTED {
         return Err(AppError::NotFound);
     }
-    let section = lock_section(db, e.section_id).await?;
     let term = terms::Entity::find_by_id(section.term_id).one(db).await?.ok_or(AppError::NotFound)?;
     if check_deadline && now() > term.add_drop_deadline {
         return Err(refuse("drop_deadline_passed", format!("the add/drop deadline for {} has passed", term.name_en)));

@@ -571,3 +571,39 @@ async fn staff_build_the_catalogue_that_students_then_browse() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn racing_drops_and_promotions_keep_counters_and_rows_in_step() {
+    on_each_backend(|app| async move {
+        let db = app.db().clone();
+        let term = current_term(&db).await;
+        let s = section(&db, term, course(&db, "D100", 2.0).await, "01", 20, 40, &[(5, 9, 10)]).await;
+        let ss = students(&db, 60).await;
+        for st in &ss {
+            service::add(&db, *st, s, None).await.unwrap();
+        }
+        assert_eq!(assert_invariants(&db, s).await, (20, 40));
+        // Everyone drops at once, each enrolled student's drop next to the drop of the waitlisted
+        // student it will promote, so promotions race with the promoted student's own drop.
+        let order: Vec<i64> = (0..20).flat_map(|i| [ss[i], ss[20 + i]]).chain(ss[40..].iter().copied()).collect();
+        let mut tasks = Vec::new();
+        for st in order {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let reg = enrolments::Entity::find()
+                    .filter(enrolments::Column::StudentId.eq(st))
+                    .filter(enrolments::Column::SectionId.eq(s))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                service::drop(&db, st, reg.id, None).await.map(|_| ()).map_err(|e| e.code().to_string())
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(assert_invariants(&db, s).await, (0, 0));
+    })
+    .await;
+}
