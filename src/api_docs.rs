@@ -44,33 +44,53 @@ fn summary(name: &str) -> &'static str {
         "api_audit" => "Query the audit log",
         "openapi" => "This document",
         "api_student" => "One student's record (within the caller's scope)",
-        "api_students" => "Find students: q (number, name, pinyin, national id), department, major, cohort, status, stage, sort, dir, page, per_page",
+        "api_students" => {
+            "Find students: q (number, name, pinyin, national id), department, major, cohort, status, stage, sort, dir, page, per_page"
+        }
         "api_student_history" => "A student's change history (who, when, field, old → new)",
-        "api_student_create" => "Add a student (fields as in the import: student_no, name_zh, major, cohort, …)",
-        "api_student_update" => "Change some fields of a student; every change goes into the history",
+        "api_student_create" => {
+            "Add a student (fields as in the import: student_no, name_zh, major, cohort, …)"
+        }
+        "api_student_update" => {
+            "Change some fields of a student; every change goes into the history"
+        }
         "api_student_deactivate" => "Deactivate a student (status withdrawn; no hard delete)",
         "api_students_export_csv" => "The filtered list as CSV (UTF-8 with BOM), importable as is",
         "api_students_export_json" => "The filtered list as JSON, with the import's fields",
-        "api_students_import" => "Import students from a CSV body (UTF-8 or GBK, comma or semicolon); dry_run=true previews",
+        "api_students_import" => {
+            "Import students from a CSV body (UTF-8 or GBK, comma or semicolon); dry_run=true previews"
+        }
         "api_my_record" => "The caller's own student record and the fields they may edit",
         "api_my_record_update" => "Edit the allowed fields of the caller's own record",
         "api_terms" => "Every term, with its registration window and whether it is current",
-        "api_sections" => "Sections of a term (term=current|id|code, course, q, department, teacher, day, open_only)",
+        "api_sections" => {
+            "Sections of a term (term=current|id|code, course, q, department, teacher, day, open_only)"
+        }
         "api_list" => "The caller's own registrations (enrolled and waitlisted)",
-        "api_add" => "Register for a section: 201 enrolled or waitlisted with a position; 409/422 with a code when refused; honours Idempotency-Key",
+        "api_add" => {
+            "Register for a section: 201 enrolled or waitlisted with a position; 409/422 with a code when refused; honours Idempotency-Key"
+        }
         "api_drop" => "Drop a registration before the add/drop deadline; the waitlist is promoted",
         "api_holds" => "A student's holds, current and lifted",
         "api_place_hold" => "Place a hold (with a reason) that blocks the student's registration",
         "api_lift_hold" => "Lift a hold",
-        "api_grant_override" => "Let one student exceed a section's capacity or skip its prerequisites, with a reason",
-        "api_roster" => "A section's enrolled and waitlisted students (its teacher, or staff who see every student)",
+        "api_grant_override" => {
+            "Let one student exceed a section's capacity or skip its prerequisites, with a reason"
+        }
+        "api_roster" => {
+            "A section's enrolled and waitlisted students (its teacher, or staff who see every student)"
+        }
         "api_term_create" => "Create a term (only one term is current)",
         "api_term_update" => "Edit a term",
         "api_course_create" => "Create a course",
         "api_course_update" => "Edit a course",
         "api_section_create" => "Create a section with its meeting times",
-        "api_section_update" => "Edit a section; capacity cannot drop below the students already in it",
-        "api_swap" => "Swap an enrolled section for another in one step, keeping the old seat if the new one cannot be had",
+        "api_section_update" => {
+            "Edit a section; capacity cannot drop below the students already in it"
+        }
+        "api_swap" => {
+            "Swap an enrolled section for another in one step, keeping the old seat if the new one cannot be had"
+        }
         _ => "",
     }
 }

@@ -45,7 +45,15 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         &config.jwt_audience,
         config.token_ttl_minutes,
     );
-    Ok(AppState { db, config, keys })
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    Ok(AppState {
+        db,
+        config,
+        keys,
+        hashing: tokio::sync::Semaphore::new(cores),
+    })
 }
 
 /// The whole app, ready to launch (or to hand to a test client).

@@ -131,7 +131,9 @@ async fn create_user_audited(
         new.kind,
         new.groups.to_vec(),
     )?;
+    let turn = state.hashing_turn().await?;
     let id = service::create_user(&state.db, state.hash_cost(), &parsed, new.password).await?;
+    drop(turn);
     Entry::new(Some(actor), "users.create", "user")
         .id(id)
         .detail(json!({"username": new.username, "kind": new.kind, "groups": new.groups}))

@@ -56,8 +56,14 @@ impl NewUser {
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .map(str::to_string);
-        if email.as_ref().is_some_and(|e| !e.contains('@') || e.len() > 200) {
-            return Err(AppError::unprocessable("invalid_email", "the e-mail address is not valid"));
+        if email
+            .as_ref()
+            .is_some_and(|e| !e.contains('@') || e.len() > 200)
+        {
+            return Err(AppError::unprocessable(
+                "invalid_email",
+                "the e-mail address is not valid",
+            ));
         }
         if !USER_KINDS.contains(&kind) {
             return Err(AppError::unprocessable(

@@ -107,7 +107,9 @@ pub async fn login(
         .one(&state.db)
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let turn = state.hashing_turn().await?;
     let ok = password::verify(password_text.to_string(), stored, state.hash_cost()).await?;
+    drop(turn);
     let active = user.as_ref().is_some_and(|u| u.is_active);
     let success = ok && active;
     login_attempts::ActiveModel {
@@ -196,7 +198,9 @@ pub async fn set_password(
     if let Err(code) = password::validate_new(new_password) {
         return Err(AppError::unprocessable(code, state_message(code)));
     }
+    let turn = state.hashing_turn().await?;
     let hash = password::hash(new_password.to_string(), state.hash_cost()).await?;
+    drop(turn);
     let res = users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .col_expr(
@@ -245,13 +249,15 @@ pub async fn change_own_password(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !password::verify(
+    let turn = state.hashing_turn().await?;
+    let matches = password::verify(
         current.to_string(),
         Some(user.password_hash),
         state.hash_cost(),
     )
-    .await?
-    {
+    .await?;
+    drop(turn);
+    if !matches {
         return Err(AppError::unprocessable(
             "wrong_password",
             state_message("wrong_password"),

@@ -14,7 +14,11 @@ use serde_json::{Value, json};
 
 /// Every term, oldest first.
 #[get("/terms")]
-pub async fn api_terms(_on: ModuleOn<on::Courses>, _user: &CurrentUser, state: &State<AppState>) -> AppResult<Json<Value>> {
+pub async fn api_terms(
+    _on: ModuleOn<on::Courses>,
+    _user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Json<Value>> {
     let list = service::all_terms(&state.db).await?;
     Ok(Json(
         list.into_iter()
@@ -44,8 +48,18 @@ pub async fn api_sections(
     page: Option<u64>,
     per_page: Option<u64>,
 ) -> AppResult<Json<Page<SectionRow>>> {
-    let f = SectionFilter { term, course, q, department_id: department, teacher, weekday: day, open_only: open_only.unwrap_or(false) };
-    Ok(Json(service::list_sections(&state.db, &f, PageReq::new(page, per_page)).await?))
+    let f = SectionFilter {
+        term,
+        course,
+        q,
+        department_id: department,
+        teacher,
+        weekday: day,
+        open_only: open_only.unwrap_or(false),
+    };
+    Ok(Json(
+        service::list_sections(&state.db, &f, PageReq::new(page, per_page)).await?,
+    ))
 }
 
 #[get("/courses?<term>&<q>&<department>&<teacher>&<day>&<open_only>&<page>")]
@@ -73,8 +87,12 @@ pub async fn catalogue(
         open_only: open_only.unwrap_or(false),
     };
     let list = service::list_sections(&state.db, &f, PageReq::new(page, Some(50))).await?;
-    let selected_term = service::resolve_term(&state.db, term.as_deref()).await?.map(|t| t.id);
-    let days: Vec<Value> = (1..=7).map(|d| json!({"n": d, "label": ctx.t(&format!("weekday.{d}"))})).collect();
+    let selected_term = service::resolve_term(&state.db, term.as_deref())
+        .await?
+        .map(|t| t.id);
+    let days: Vec<Value> = (1..=7)
+        .map(|d| json!({"n": d, "label": ctx.t(&format!("weekday.{d}"))}))
+        .collect();
     // When each section meets, in the page's language: "周一 1-2节".
     let when: std::collections::HashMap<String, Vec<String>> = list
         .items
@@ -83,7 +101,14 @@ pub async fn catalogue(
             let slots = s
                 .meetings
                 .iter()
-                .map(|m| format!("{} {}-{}", ctx.t(&format!("weekday.{}", m.weekday)), m.start_period, m.end_period))
+                .map(|m| {
+                    format!(
+                        "{} {}-{}",
+                        ctx.t(&format!("weekday.{}", m.weekday)),
+                        m.start_period,
+                        m.end_period
+                    )
+                })
                 .collect();
             (s.id.to_string(), slots)
         })
@@ -91,10 +116,16 @@ pub async fn catalogue(
     let query: String = [
         ("term", term.clone().unwrap_or_default()),
         ("q", q.clone().unwrap_or_default()),
-        ("department", department.map(|d| d.to_string()).unwrap_or_default()),
+        (
+            "department",
+            department.map(|d| d.to_string()).unwrap_or_default(),
+        ),
         ("teacher", teacher.clone().unwrap_or_default()),
         ("day", day.map(|d| d.to_string()).unwrap_or_default()),
-        ("open_only", open_only.map(|o| o.to_string()).unwrap_or_default()),
+        (
+            "open_only",
+            open_only.map(|o| o.to_string()).unwrap_or_default(),
+        ),
     ]
     .iter()
     .map(|(k, v)| format!("{k}={}&", crate::web::url_encode(v)))

@@ -21,7 +21,10 @@ fn bad(code: &'static str, message: &str) -> AppError {
 fn text(value: &str, field: &'static str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(AppError::unprocessable("invalid_field", format!("{field} must be 1-{max} characters")));
+        return Err(AppError::unprocessable(
+            "invalid_field",
+            format!("{field} must be 1-{max} characters"),
+        ));
     }
     Ok(v.to_string())
 }
@@ -47,10 +50,16 @@ fn term_model(b: &TermBody) -> AppResult<terms::ActiveModel> {
         return Err(bad("invalid_dates", "the term must end after it starts"));
     }
     if b.registration_closes_at <= b.registration_opens_at {
-        return Err(bad("invalid_dates", "registration must close after it opens"));
+        return Err(bad(
+            "invalid_dates",
+            "registration must close after it opens",
+        ));
     }
     if !(0.0..=100.0).contains(&b.credit_limit) {
-        return Err(bad("invalid_credit_limit", "the credit limit must be between 0 and 100"));
+        return Err(bad(
+            "invalid_credit_limit",
+            "the credit limit must be between 0 and 100",
+        ));
     }
     Ok(terms::ActiveModel {
         code: Set(text(&b.code, "code", 40)?),
@@ -70,36 +79,58 @@ fn term_model(b: &TermBody) -> AppResult<terms::ActiveModel> {
 
 fn dup(e: sea_orm::DbErr, what: &str) -> AppError {
     if crate::db::is_unique_violation(&e) {
-        AppError::conflict("duplicate", format!("another {what} already has this code or number"))
+        AppError::conflict(
+            "duplicate",
+            format!("another {what} already has this code or number"),
+        )
     } else {
         e.into()
     }
 }
 
-async fn save_term(state: &AppState, actor: i64, id: Option<i64>, body: &TermBody) -> AppResult<terms::Model> {
+async fn save_term(
+    state: &AppState,
+    actor: i64,
+    id: Option<i64>,
+    body: &TermBody,
+) -> AppResult<terms::Model> {
     let mut am = term_model(body)?;
     let txn = crate::db::write_txn(&state.db).await?;
     if body.is_current {
         // Only one term is current.
         terms::Entity::update_many()
-            .col_expr(terms::Column::IsCurrent, sea_orm::sea_query::Expr::value(false))
+            .col_expr(
+                terms::Column::IsCurrent,
+                sea_orm::sea_query::Expr::value(false),
+            )
             .filter(terms::Column::IsCurrent.eq(true))
             .exec(&txn)
             .await?;
     }
     let saved = match id {
         Some(id) => {
-            terms::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
+            terms::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(AppError::NotFound)?;
             am.id = Set(id);
             am.update(&txn).await.map_err(|e| dup(e, "term"))?
         }
         None => am.insert(&txn).await.map_err(|e| dup(e, "term"))?,
     };
-    Entry::new(Some(actor), if id.is_some() { "terms.update" } else { "terms.create" }, "term")
-        .id(saved.id)
-        .detail(json!({"code": saved.code}))
-        .write(&txn)
-        .await?;
+    Entry::new(
+        Some(actor),
+        if id.is_some() {
+            "terms.update"
+        } else {
+            "terms.create"
+        },
+        "term",
+    )
+    .id(saved.id)
+    .detail(json!({"code": saved.code}))
+    .write(&txn)
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -111,7 +142,10 @@ pub async fn api_term_create(
     state: &State<AppState>,
     body: Json<TermBody>,
 ) -> AppResult<(Status, Json<terms::Model>)> {
-    Ok((Status::Created, Json(save_term(state, who.id, None, &body).await?)))
+    Ok((
+        Status::Created,
+        Json(save_term(state, who.id, None, &body).await?),
+    ))
 }
 
 #[put("/terms/<id>", format = "json", data = "<body>")]
@@ -142,7 +176,12 @@ fn yes() -> bool {
     true
 }
 
-async fn save_course(state: &AppState, actor: i64, id: Option<i64>, b: &CourseBody) -> AppResult<courses::Model> {
+async fn save_course(
+    state: &AppState,
+    actor: i64,
+    id: Option<i64>,
+    b: &CourseBody,
+) -> AppResult<courses::Model> {
     if !(0.0..=30.0).contains(&b.credits) {
         return Err(bad("invalid_credits", "credits must be between 0 and 30"));
     }
@@ -162,17 +201,28 @@ async fn save_course(state: &AppState, actor: i64, id: Option<i64>, b: &CourseBo
     };
     let saved = match id {
         Some(id) => {
-            courses::Entity::find_by_id(id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+            courses::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .ok_or(AppError::NotFound)?;
             am.id = Set(id);
             am.update(&state.db).await.map_err(|e| dup(e, "course"))?
         }
         None => am.insert(&state.db).await.map_err(|e| dup(e, "course"))?,
     };
-    Entry::new(Some(actor), if id.is_some() { "courses.update" } else { "courses.create" }, "course")
-        .id(saved.id)
-        .detail(json!({"code": saved.code, "credits": saved.credits}))
-        .write(&state.db)
-        .await?;
+    Entry::new(
+        Some(actor),
+        if id.is_some() {
+            "courses.update"
+        } else {
+            "courses.create"
+        },
+        "course",
+    )
+    .id(saved.id)
+    .detail(json!({"code": saved.code, "credits": saved.credits}))
+    .write(&state.db)
+    .await?;
     Ok(saved)
 }
 
@@ -183,7 +233,10 @@ pub async fn api_course_create(
     state: &State<AppState>,
     body: Json<CourseBody>,
 ) -> AppResult<(Status, Json<courses::Model>)> {
-    Ok((Status::Created, Json(save_course(state, who.id, None, &body).await?)))
+    Ok((
+        Status::Created,
+        Json(save_course(state, who.id, None, &body).await?),
+    ))
 }
 
 #[put("/courses/<id>", format = "json", data = "<body>")]
@@ -233,7 +286,10 @@ pub struct SectionBody {
 
 async fn validate_section(db: &impl ConnectionTrait, b: &SectionBody) -> AppResult<()> {
     if !(0..=5000).contains(&b.capacity) || !(0..=5000).contains(&b.waitlist_capacity) {
-        return Err(bad("invalid_capacity", "capacity and waitlist size must be between 0 and 5000"));
+        return Err(bad(
+            "invalid_capacity",
+            "capacity and waitlist size must be between 0 and 5000",
+        ));
     }
     for m in &b.meetings {
         if !(1..=7).contains(&m.weekday)
@@ -242,27 +298,49 @@ async fn validate_section(db: &impl ConnectionTrait, b: &SectionBody) -> AppResu
             || !(1..=30).contains(&m.start_week)
             || !(m.start_week..=30).contains(&m.end_week)
         {
-            return Err(bad("invalid_meeting", "a meeting needs weekday 1-7, periods 1-12 and weeks 1-30, in order"));
+            return Err(bad(
+                "invalid_meeting",
+                "a meeting needs weekday 1-7, periods 1-12 and weeks 1-30, in order",
+            ));
         }
     }
-    terms::Entity::find_by_id(b.term_id).one(db).await?.ok_or_else(|| bad("unknown_term", "no such term"))?;
-    courses::Entity::find_by_id(b.course_id).one(db).await?.ok_or_else(|| bad("unknown_course", "no such course"))?;
+    terms::Entity::find_by_id(b.term_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| bad("unknown_term", "no such term"))?;
+    courses::Entity::find_by_id(b.course_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| bad("unknown_course", "no such course"))?;
     if let Some(t) = b.teacher_id {
         let teacher = users::Entity::find_by_id(t).one(db).await?;
         if !teacher.is_some_and(|u| u.kind == "teacher" || u.kind == "staff") {
-            return Err(bad("unknown_teacher", "the teacher must be a teacher's account"));
+            return Err(bad(
+                "unknown_teacher",
+                "the teacher must be a teacher's account",
+            ));
         }
     }
     Ok(())
 }
 
-async fn save_section(state: &AppState, actor: i64, id: Option<i64>, b: &SectionBody) -> AppResult<sections::Model> {
+async fn save_section(
+    state: &AppState,
+    actor: i64,
+    id: Option<i64>,
+    b: &SectionBody,
+) -> AppResult<sections::Model> {
     let txn = crate::db::write_txn(&state.db).await?;
     validate_section(&txn, b).await?;
     let saved = match id {
         Some(id) => {
-            let old = sections::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
-            if b.capacity + old.override_count < old.enrolled_count || b.waitlist_capacity < old.waitlist_count {
+            let old = sections::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            if b.capacity + old.override_count < old.enrolled_count
+                || b.waitlist_capacity < old.waitlist_count
+            {
                 return Err(bad(
                     "capacity_below_enrolled",
                     &format!(
@@ -328,7 +406,10 @@ pub async fn api_section_create(
     state: &State<AppState>,
     body: Json<SectionBody>,
 ) -> AppResult<(Status, Json<sections::Model>)> {
-    Ok((Status::Created, Json(save_section(state, who.id, None, &body).await?)))
+    Ok((
+        Status::Created,
+        Json(save_section(state, who.id, None, &body).await?),
+    ))
 }
 
 #[put("/sections/<id>", format = "json", data = "<body>")]

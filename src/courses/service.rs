@@ -4,15 +4,22 @@ use crate::entity::{courses, departments, section_meetings, sections, terms, use
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// `current`, a term id, or a term code.
-pub async fn resolve_term(db: &impl ConnectionTrait, spec: Option<&str>) -> AppResult<Option<terms::Model>> {
-    let spec = spec.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("current");
+pub async fn resolve_term(
+    db: &impl ConnectionTrait,
+    spec: Option<&str>,
+) -> AppResult<Option<terms::Model>> {
+    let spec = spec
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("current");
     let q = terms::Entity::find();
     let found = if spec == "current" {
         q.filter(terms::Column::IsCurrent.eq(true)).one(db).await?
@@ -71,9 +78,16 @@ pub struct SectionRow {
     pub meetings: Vec<Meeting>,
 }
 
-pub async fn list_sections(db: &impl ConnectionTrait, f: &SectionFilter, p: PageReq) -> AppResult<Page<SectionRow>> {
+pub async fn list_sections(
+    db: &impl ConnectionTrait,
+    f: &SectionFilter,
+    p: PageReq,
+) -> AppResult<Page<SectionRow>> {
     let Some(term) = resolve_term(db, f.term.as_deref()).await? else {
-        return Err(AppError::unprocessable("unknown_term", "no such term (use 'current', a term id or a term code)"));
+        return Err(AppError::unprocessable(
+            "unknown_term",
+            "no such term (use 'current', a term id or a term code)",
+        ));
     };
     let mut course_q = courses::Entity::find();
     if let Some(c) = f.course.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
@@ -95,13 +109,23 @@ pub async fn list_sections(db: &impl ConnectionTrait, f: &SectionFilter, p: Page
     }
     let course_list = course_q.all(db).await?;
     let course_ids: Vec<i64> = course_list.iter().map(|c| c.id).collect();
-    let course_by_id: HashMap<i64, courses::Model> = course_list.into_iter().map(|c| (c.id, c)).collect();
+    let course_by_id: HashMap<i64, courses::Model> =
+        course_list.into_iter().map(|c| (c.id, c)).collect();
 
-    let mut q = sections::Entity::find().filter(sections::Column::TermId.eq(term.id)).filter(sections::Column::CourseId.is_in(course_ids));
+    let mut q = sections::Entity::find()
+        .filter(sections::Column::TermId.eq(term.id))
+        .filter(sections::Column::CourseId.is_in(course_ids));
     if f.open_only {
-        q = q.filter(Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)));
+        q = q.filter(
+            Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)),
+        );
     }
-    if let Some(t) = f.teacher.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(t) = f
+        .teacher
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         let ids: Vec<i64> = users::Entity::find()
             .filter(users::Column::DisplayName.contains(t))
             .select_only()
@@ -131,10 +155,19 @@ pub async fn list_sections(db: &impl ConnectionTrait, f: &SectionFilter, p: Page
         .all(db)
         .await?;
     let items = rows(db, list, &course_by_id).await?;
-    Ok(Page { items, total, page: p.page, per_page: p.per_page })
+    Ok(Page {
+        items,
+        total,
+        page: p.page,
+        per_page: p.per_page,
+    })
 }
 
-async fn rows(db: &impl ConnectionTrait, list: Vec<sections::Model>, course_by_id: &HashMap<i64, courses::Model>) -> AppResult<Vec<SectionRow>> {
+async fn rows(
+    db: &impl ConnectionTrait,
+    list: Vec<sections::Model>,
+    course_by_id: &HashMap<i64, courses::Model>,
+) -> AppResult<Vec<SectionRow>> {
     let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
     let teacher_ids: Vec<i64> = list.iter().filter_map(|s| s.teacher_id).collect();
     let teachers: HashMap<i64, String> = users::Entity::find()
@@ -190,16 +223,32 @@ async fn rows(db: &impl ConnectionTrait, list: Vec<sections::Model>, course_by_i
 
 /// One section as the catalogue shows it.
 pub async fn section_row(db: &impl ConnectionTrait, id: i64) -> AppResult<SectionRow> {
-    let s = sections::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
-    let course = courses::Entity::find_by_id(s.course_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let s = sections::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let course = courses::Entity::find_by_id(s.course_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let by_id = HashMap::from([(course.id, course)]);
-    rows(db, vec![s], &by_id).await?.into_iter().next().ok_or(AppError::NotFound)
+    rows(db, vec![s], &by_id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
 }
 
 pub async fn departments(db: &impl ConnectionTrait) -> AppResult<Vec<departments::Model>> {
-    Ok(departments::Entity::find().order_by_asc(departments::Column::Code).all(db).await?)
+    Ok(departments::Entity::find()
+        .order_by_asc(departments::Column::Code)
+        .all(db)
+        .await?)
 }
 
 pub async fn all_terms(db: &impl ConnectionTrait) -> AppResult<Vec<terms::Model>> {
-    Ok(terms::Entity::find().order_by_asc(terms::Column::Seq).all(db).await?)
+    Ok(terms::Entity::find()
+        .order_by_asc(terms::Column::Seq)
+        .all(db)
+        .await?)
 }

@@ -11,20 +11,29 @@ use chrono::Utc;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 fn reason(text: &str) -> AppResult<String> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > 500 {
-        return Err(AppError::unprocessable("invalid_reason", "give a reason of 1-500 characters"));
+        return Err(AppError::unprocessable(
+            "invalid_reason",
+            "give a reason of 1-500 characters",
+        ));
     }
     Ok(t.to_string())
 }
 
 async fn student_exists(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
-    students::Entity::find_by_id(id).one(db).await?.map(|_| ()).ok_or(AppError::NotFound)
+    students::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
 }
 
 #[derive(Deserialize)]
@@ -41,7 +50,11 @@ pub async fn api_holds(
 ) -> AppResult<Json<Vec<holds::Model>>> {
     student_exists(&state.db, id).await?;
     Ok(Json(
-        holds::Entity::find().filter(holds::Column::StudentId.eq(id)).order_by_desc(holds::Column::Id).all(&state.db).await?,
+        holds::Entity::find()
+            .filter(holds::Column::StudentId.eq(id))
+            .order_by_desc(holds::Column::Id)
+            .all(&state.db)
+            .await?,
     ))
 }
 
@@ -82,16 +95,26 @@ pub async fn api_lift_hold(
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Json<holds::Model>> {
-    let hold = holds::Entity::find_by_id(id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    let hold = holds::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if hold.lifted_at.is_some() {
-        return Err(AppError::conflict("already_lifted", "this hold was already lifted"));
+        return Err(AppError::conflict(
+            "already_lifted",
+            "this hold was already lifted",
+        ));
     }
     let student = hold.student_id;
     let mut am: holds::ActiveModel = hold.into();
     am.lifted_at = Set(Some(Utc::now().fixed_offset()));
     am.lifted_by = Set(Some(who.id));
     let hold = am.update(&state.db).await?;
-    Entry::new(Some(who.id), "registration.hold_lifted", "hold").id(id).student(student).write(&state.db).await?;
+    Entry::new(Some(who.id), "registration.hold_lifted", "hold")
+        .id(id)
+        .student(student)
+        .write(&state.db)
+        .await?;
     Ok(Json(hold))
 }
 
@@ -112,11 +135,17 @@ pub async fn api_grant_override(
     body: Json<OverrideBody>,
 ) -> AppResult<(Status, Json<registration_overrides::Model>)> {
     if body.kind != "capacity" && body.kind != "prerequisite" {
-        return Err(AppError::unprocessable("invalid_kind", "an override is for 'capacity' or 'prerequisite'"));
+        return Err(AppError::unprocessable(
+            "invalid_kind",
+            "an override is for 'capacity' or 'prerequisite'",
+        ));
     }
     let reason = reason(&body.reason)?;
     student_exists(&state.db, id).await?;
-    sections::Entity::find_by_id(body.section_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    sections::Entity::find_by_id(body.section_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let row = registration_overrides::ActiveModel {
         student_id: Set(id),
         section_id: Set(body.section_id),
@@ -151,29 +180,50 @@ pub struct RosterRow {
 
 /// The enrolled and waitlisted students of a section, for its teacher and for staff who may
 /// see every student. The read is audited.
-pub async fn roster(db: &impl ConnectionTrait, user: &CurrentUser, section_id: i64) -> AppResult<Vec<RosterRow>> {
-    let section = sections::Entity::find_by_id(section_id).one(db).await?.ok_or(AppError::NotFound)?;
+pub async fn roster(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    section_id: i64,
+) -> AppResult<Vec<RosterRow>> {
+    let section = sections::Entity::find_by_id(section_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let allowed = user.can(Permission::ViewAnyStudent)
         || user.can(Permission::ManageCourses)
         || (section.teacher_id == Some(user.id) && user.can(Permission::ViewScopedStudents));
     if !allowed {
-        Entry::new(Some(user.id), "sections.roster.read", "section").id(section_id).denied().write(db).await?;
+        Entry::new(Some(user.id), "sections.roster.read", "section")
+            .id(section_id)
+            .denied()
+            .write(db)
+            .await?;
         return Err(AppError::Forbidden);
     }
     let rows = enrolments::Entity::find()
         .filter(enrolments::Column::SectionId.eq(section_id))
-        .filter(enrolments::Column::Status.is_in([super::service::ENROLLED, super::service::WAITLISTED]))
+        .filter(
+            enrolments::Column::Status
+                .is_in([super::service::ENROLLED, super::service::WAITLISTED]),
+        )
         .order_by_asc(enrolments::Column::Status)
         .order_by_asc(enrolments::Column::WaitlistPosition)
         .all(db)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.student_id).collect();
-    let people: std::collections::HashMap<i64, students::Model> =
-        students::Entity::find().filter(students::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|s| (s.id, s)).collect();
+    let people: std::collections::HashMap<i64, students::Model> = students::Entity::find()
+        .filter(students::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
     let mut out = Vec::with_capacity(rows.len());
     let mut rank = 0u64;
     for r in rows {
-        let Some(s) = people.get(&r.student_id) else { continue };
+        let Some(s) = people.get(&r.student_id) else {
+            continue;
+        };
         let waitlist_position = if r.status == super::service::WAITLISTED {
             rank += 1;
             Some(rank)
@@ -218,11 +268,21 @@ pub async fn roster_page(
 ) -> AppResult<rocket_dyn_templates::Template> {
     let rows = roster(&state.db, user, id).await?;
     let section = crate::courses::service::section_row(&state.db, id).await?;
-    Ok(ctx.render("courses/roster", "roster.title", json!({"roster": rows, "section": section})))
+    Ok(ctx.render(
+        "courses/roster",
+        "roster.title",
+        json!({"roster": rows, "section": section}),
+    ))
 }
 
 pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![api_holds, api_place_hold, api_lift_hold, api_grant_override, api_roster]
+    rocket::routes![
+        api_holds,
+        api_place_hold,
+        api_lift_hold,
+        api_grant_override,
+        api_roster
+    ]
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {

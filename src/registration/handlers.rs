@@ -4,8 +4,8 @@
 use super::idempotency::IdempotencyKey;
 use super::service::{self, Added, MyRegistration};
 use crate::access::{ModuleOn, Perm, can, on};
-use crate::auth::CurrentUser;
 use crate::audit::Entry;
+use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::Ctx;
@@ -19,10 +19,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn own_student(user: &CurrentUser) -> AppResult<i64> {
-    user.student_id.ok_or_else(|| AppError::unprocessable("not_a_student", "only students register for sections"))
+    user.student_id.ok_or_else(|| {
+        AppError::unprocessable("not_a_student", "only students register for sections")
+    })
 }
 
-async fn audit_add(state: &AppState, user: &CurrentUser, reg: &service::Registration) -> AppResult<()> {
+async fn audit_add(
+    state: &AppState,
+    user: &CurrentUser,
+    reg: &service::Registration,
+) -> AppResult<()> {
     Entry::new(Some(user.id), "registration.add", "enrolment")
         .id(reg.id)
         .student(reg.student_id)
@@ -40,10 +46,17 @@ pub async fn api_list(
 ) -> AppResult<Json<Vec<MyRegistration>>> {
     let student = own_student(&user)?;
     let term_id = match term {
-        Some(t) => Some(crate::courses::service::resolve_term(&state.db, Some(t)).await?.ok_or(AppError::NotFound)?.id),
+        Some(t) => Some(
+            crate::courses::service::resolve_term(&state.db, Some(t))
+                .await?
+                .ok_or(AppError::NotFound)?
+                .id,
+        ),
         None => None,
     };
-    Ok(Json(service::list_for_student(&state.db, student, term_id).await?))
+    Ok(Json(
+        service::list_for_student(&state.db, student, term_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -74,14 +87,23 @@ pub async fn api_add(
 ) -> AppResult<AddAnswer> {
     let student = own_student(&user)?;
     let reg = match key.0 {
-        Some(k) => match service::add_once(&state.db, student, body.section_id, user.id, &k).await? {
+        Some(k) => match service::add_once(&state.db, student, body.section_id, user.id, &k).await?
+        {
             Added::New(reg) => reg,
-            Added::Replayed(status, body) => return Ok(AddAnswer(Status::from_code(status).unwrap_or(Status::Created), body)),
+            Added::Replayed(status, body) => {
+                return Ok(AddAnswer(
+                    Status::from_code(status).unwrap_or(Status::Created),
+                    body,
+                ));
+            }
         },
         None => service::add(&state.db, student, body.section_id, Some(user.id)).await?,
     };
     audit_add(state, &user, &reg).await?;
-    Ok(AddAnswer(Status::Created, serde_json::to_string(&reg).map_err(AppError::internal)?))
+    Ok(AddAnswer(
+        Status::Created,
+        serde_json::to_string(&reg).map_err(AppError::internal)?,
+    ))
 }
 
 #[delete("/registrations/<id>")]
@@ -93,8 +115,14 @@ pub async fn api_drop(
 ) -> AppResult<Json<Value>> {
     let student = own_student(&user)?;
     let promoted = service::drop(&state.db, student, id, Some(user.id)).await?;
-    Entry::new(Some(user.id), "registration.drop", "enrolment").id(id).student(student).write(&state.db).await?;
-    Ok(Json(json!({"id": id, "status": "dropped", "promoted_student_id": promoted})))
+    Entry::new(Some(user.id), "registration.drop", "enrolment")
+        .id(id)
+        .student(student)
+        .write(&state.db)
+        .await?;
+    Ok(Json(
+        json!({"id": id, "status": "dropped", "promoted_student_id": promoted}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -111,7 +139,14 @@ pub async fn api_swap(
     body: Json<SwapBody>,
 ) -> AppResult<(Status, Json<service::Registration>)> {
     let student = own_student(&user)?;
-    let reg = service::swap(&state.db, student, body.from_registration_id, body.to_section_id, Some(user.id)).await?;
+    let reg = service::swap(
+        &state.db,
+        student,
+        body.from_registration_id,
+        body.to_section_id,
+        Some(user.id),
+    )
+    .await?;
     Entry::new(Some(user.id), "registration.swap", "enrolment")
         .id(reg.id)
         .student(student)
@@ -129,9 +164,16 @@ fn timetable(regs: &[MyRegistration], lang: crate::i18n::Lang) -> Vec<Vec<Vec<Va
     for r in regs {
         for m in &r.meetings {
             for period in m.start_period.max(1)..=m.end_period.min(12) {
-                let (Ok(p), Ok(d)) = (usize::try_from(period - 1), usize::try_from(m.weekday - 1)) else { continue };
+                let (Ok(p), Ok(d)) = (usize::try_from(period - 1), usize::try_from(m.weekday - 1))
+                else {
+                    continue;
+                };
                 if let Some(cell) = grid.get_mut(p).and_then(|row| row.get_mut(d)) {
-                    let title = if lang == crate::i18n::Lang::Zh { &r.title_zh } else { &r.title_en };
+                    let title = if lang == crate::i18n::Lang::Zh {
+                        &r.title_zh
+                    } else {
+                        &r.title_en
+                    };
                     cell.push(json!({"code": r.course_code, "title": title, "room": r.room, "status": r.status,
                                      "weeks": format!("{}-{}", m.start_week, m.end_week)}));
                 }
@@ -153,7 +195,11 @@ pub async fn page(
     let student = own_student(&user)?;
     let term = crate::courses::service::resolve_term(&state.db, None).await?;
     let regs = service::list_for_student(&state.db, student, term.as_ref().map(|t| t.id)).await?;
-    let credits: f64 = regs.iter().filter(|r| r.status == service::ENROLLED).map(|r| r.credits).sum();
+    let credits: f64 = regs
+        .iter()
+        .filter(|r| r.status == service::ENROLLED)
+        .map(|r| r.credits)
+        .sum();
     let days: Vec<String> = (1..=7).map(|d| ctx.t(&format!("weekday.{d}"))).collect();
     Ok(ctx.render(
         "registration/mine",
@@ -175,7 +221,11 @@ pub struct AddForm<'a> {
 fn refusal_message(ctx: &Ctx<'_>, e: &AppError) -> String {
     let key = format!("registration.err.{}", e.code());
     let generic = ctx.t(&key);
-    if generic == key { e.public_message() } else { format!("{generic} ({})", e.public_message()) }
+    if generic == key {
+        e.public_message()
+    } else {
+        format!("{generic} ({})", e.public_message())
+    }
 }
 
 #[post("/registrations", data = "<form>")]
@@ -196,7 +246,10 @@ pub async fn page_add(
         // NOTE: a resubmitted form lands here harmlessly: the first one already registered.
         Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {
             let msg = refusal_message(&ctx, &e);
-            Ok(Redirect::to(format!("/registrations?error={}", crate::web::url_encode(&msg))))
+            Ok(Redirect::to(format!(
+                "/registrations?error={}",
+                crate::web::url_encode(&msg)
+            )))
         }
         Err(e) => Err(e),
     }
@@ -221,12 +274,19 @@ pub async fn page_drop(
     let student = own_student(&user)?;
     match service::drop(&state.db, student, id, Some(user.id)).await {
         Ok(_) => {
-            Entry::new(Some(user.id), "registration.drop", "enrolment").id(id).student(student).write(&state.db).await?;
+            Entry::new(Some(user.id), "registration.drop", "enrolment")
+                .id(id)
+                .student(student)
+                .write(&state.db)
+                .await?;
             Ok(Redirect::to("/registrations?flash=dropped"))
         }
         Err(e @ (AppError::Unprocessable { .. } | AppError::NotFound)) => {
             let msg = refusal_message(&ctx, &e);
-            Ok(Redirect::to(format!("/registrations?error={}", crate::web::url_encode(&msg))))
+            Ok(Redirect::to(format!(
+                "/registrations?error={}",
+                crate::web::url_encode(&msg)
+            )))
         }
         Err(e) => Err(e),
     }

@@ -24,14 +24,26 @@ impl<'r> FromRequest<'r> for IdempotencyKey {
 }
 
 /// The stored answer for this user's key.
-pub async fn replay(db: &impl ConnectionTrait, user_id: i64, key: &str) -> AppResult<Option<(u16, String)>> {
-    Ok(idempotency_keys::Entity::find_by_id((user_id, key.to_string()))
-        .one(db)
-        .await?
-        .map(|r| (r.status as u16, r.body)))
+pub async fn replay(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    key: &str,
+) -> AppResult<Option<(u16, String)>> {
+    Ok(
+        idempotency_keys::Entity::find_by_id((user_id, key.to_string()))
+            .one(db)
+            .await?
+            .map(|r| (r.status as u16, r.body)),
+    )
 }
 
-pub async fn remember(db: &impl ConnectionTrait, user_id: i64, key: &str, status: u16, body: &str) -> AppResult<()> {
+pub async fn remember(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> AppResult<()> {
     idempotency_keys::ActiveModel {
         user_id: Set(user_id),
         key: Set(key.to_string()),

@@ -8,14 +8,14 @@
 
 use super::rules::sections_clash;
 use crate::entity::{
-    courses, course_prerequisites, enrolments, grades, holds, notifications, registration_events,
+    course_prerequisites, courses, enrolments, grades, holds, notifications, registration_events,
     registration_overrides, section_meetings, sections, terms,
 };
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -38,7 +38,9 @@ pub struct Registration {
 
 fn refuse(code: &'static str, message: String) -> AppError {
     match code {
-        "already_registered" | "section_full" | "waitlist_full" | "time_conflict" => AppError::conflict(code, message),
+        "already_registered" | "section_full" | "waitlist_full" | "time_conflict" => {
+            AppError::conflict(code, message)
+        }
         _ => AppError::unprocessable(code, message),
     }
 }
@@ -58,15 +60,26 @@ async fn lock_section(db: &impl ConnectionTrait, section_id: i64) -> AppResult<s
 }
 
 async fn course_code(db: &impl ConnectionTrait, course_id: i64) -> AppResult<String> {
-    Ok(courses::Entity::find_by_id(course_id).one(db).await?.map(|c| c.code).unwrap_or_default())
+    Ok(courses::Entity::find_by_id(course_id)
+        .one(db)
+        .await?
+        .map(|c| c.code)
+        .unwrap_or_default())
 }
 
 /// A readable name for a section: "CS101-02".
 async fn section_label(db: &impl ConnectionTrait, s: &sections::Model) -> AppResult<String> {
-    Ok(format!("{}-{}", course_code(db, s.course_id).await?, s.section_no))
+    Ok(format!(
+        "{}-{}",
+        course_code(db, s.course_id).await?,
+        s.section_no
+    ))
 }
 
-async fn meetings(db: &impl ConnectionTrait, section_ids: &[i64]) -> AppResult<HashMap<i64, Vec<section_meetings::Model>>> {
+async fn meetings(
+    db: &impl ConnectionTrait,
+    section_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<section_meetings::Model>>> {
     let mut out: HashMap<i64, Vec<section_meetings::Model>> = HashMap::new();
     for m in section_meetings::Entity::find()
         .filter(section_meetings::Column::SectionId.is_in(section_ids.to_vec()))
@@ -79,7 +92,11 @@ async fn meetings(db: &impl ConnectionTrait, section_ids: &[i64]) -> AppResult<H
 }
 
 /// The student's enrolled sections in a term.
-async fn enrolled_in_term(db: &impl ConnectionTrait, student_id: i64, term_id: i64) -> AppResult<Vec<sections::Model>> {
+async fn enrolled_in_term(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    term_id: i64,
+) -> AppResult<Vec<sections::Model>> {
     let ids: Vec<i64> = enrolments::Entity::find()
         .filter(enrolments::Column::StudentId.eq(student_id))
         .filter(enrolments::Column::Status.eq(ENROLLED))
@@ -97,9 +114,17 @@ async fn enrolled_in_term(db: &impl ConnectionTrait, student_id: i64, term_id: i
 
 async fn credits_of(db: &impl ConnectionTrait, list: &[sections::Model]) -> AppResult<f64> {
     let ids: Vec<i64> = list.iter().map(|s| s.course_id).collect();
-    let by_id: HashMap<i64, f64> =
-        courses::Entity::find().filter(courses::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|c| (c.id, c.credits)).collect();
-    Ok(list.iter().map(|s| by_id.get(&s.course_id).copied().unwrap_or(0.0)).sum())
+    let by_id: HashMap<i64, f64> = courses::Entity::find()
+        .filter(courses::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.credits))
+        .collect();
+    Ok(list
+        .iter()
+        .map(|s| by_id.get(&s.course_id).copied().unwrap_or(0.0))
+        .sum())
 }
 
 /// Checks that `student` may hold a seat in `section` next to their other enrolled sections of
@@ -125,28 +150,44 @@ async fn check_fits(
         if other.course_id == section.course_id {
             return Err(refuse(
                 "already_registered",
-                format!("you are already registered in {} of this course", section_label(db, other).await?),
+                format!(
+                    "you are already registered in {} of this course",
+                    section_label(db, other).await?
+                ),
             ));
         }
         if sections_clash(mine, meets.get(&other.id).unwrap_or(&empty)) {
             return Err(refuse(
                 "time_conflict",
-                format!("this section meets at the same time as {}", section_label(db, other).await?),
+                format!(
+                    "this section meets at the same time as {}",
+                    section_label(db, other).await?
+                ),
             ));
         }
     }
-    let course = courses::Entity::find_by_id(section.course_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let course = courses::Entity::find_by_id(section.course_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let total = credits_of(db, &current).await? + course.credits;
     if total > term.credit_limit + 1e-9 {
         return Err(refuse(
             "credit_limit",
-            format!("this would bring you to {total} credits; the limit this term is {}", term.credit_limit),
+            format!(
+                "this would bring you to {total} credits; the limit this term is {}",
+                term.credit_limit
+            ),
         ));
     }
     Ok(())
 }
 
-async fn check_prerequisites(db: &impl ConnectionTrait, student_id: i64, section: &sections::Model) -> AppResult<()> {
+async fn check_prerequisites(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section: &sections::Model,
+) -> AppResult<()> {
     let prereqs = course_prerequisites::Entity::find()
         .filter(course_prerequisites::Column::CourseId.eq(section.course_id))
         .all(db)
@@ -164,7 +205,10 @@ async fn check_prerequisites(db: &impl ConnectionTrait, student_id: i64, section
             let code = course_code(db, p.prerequisite_id).await?;
             return Err(refuse(
                 "prerequisite_missing",
-                format!("this course needs {code} passed with at least {} first", p.min_score),
+                format!(
+                    "this course needs {code} passed with at least {} first",
+                    p.min_score
+                ),
             ));
         }
     }
@@ -186,7 +230,14 @@ async fn override_for(
         .await?)
 }
 
-async fn event(db: &impl ConnectionTrait, student_id: i64, section_id: i64, action: &str, code: &str, actor: Option<i64>) -> AppResult<()> {
+async fn event(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+    action: &str,
+    code: &str,
+    actor: Option<i64>,
+) -> AppResult<()> {
     registration_events::ActiveModel {
         student_id: Set(student_id),
         section_id: Set(section_id),
@@ -204,16 +255,25 @@ async fn event(db: &impl ConnectionTrait, student_id: i64, section_id: i64, acti
 /// Takes a seat if one is free: true when taken.
 async fn take_seat(db: &impl ConnectionTrait, section_id: i64) -> AppResult<bool> {
     let res = sections::Entity::update_many()
-        .col_expr(sections::Column::EnrolledCount, Expr::col(sections::Column::EnrolledCount).add(1))
+        .col_expr(
+            sections::Column::EnrolledCount,
+            Expr::col(sections::Column::EnrolledCount).add(1),
+        )
         .filter(sections::Column::Id.eq(section_id))
-        .filter(Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)))
+        .filter(
+            Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)),
+        )
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
 }
 
 /// 1-based rank of a waitlist ticket in its section.
-pub async fn waitlist_rank(db: &impl ConnectionTrait, section_id: i64, ticket: i64) -> AppResult<u64> {
+pub async fn waitlist_rank(
+    db: &impl ConnectionTrait,
+    section_id: i64,
+    ticket: i64,
+) -> AppResult<u64> {
     Ok(enrolments::Entity::find()
         .filter(enrolments::Column::SectionId.eq(section_id))
         .filter(enrolments::Column::Status.eq(WAITLISTED))
@@ -247,28 +307,29 @@ async fn upsert_enrolment(
             am.override_reason = Set(override_reason);
             am.update(db).await?
         }
-        None => {
-            enrolments::ActiveModel {
-                student_id: Set(student_id),
-                section_id: Set(section_id),
-                status: Set(status.to_string()),
-                waitlist_position: Set(ticket),
-                created_at: Set(t),
-                updated_at: Set(t),
-                dropped_at: Set(None),
-                override_reason: Set(override_reason),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .map_err(|e| {
-                if crate::db::is_unique_violation(&e) {
-                    refuse("already_registered", "you are already registered in this section".into())
-                } else {
-                    e.into()
-                }
-            })?
+        None => enrolments::ActiveModel {
+            student_id: Set(student_id),
+            section_id: Set(section_id),
+            status: Set(status.to_string()),
+            waitlist_position: Set(ticket),
+            created_at: Set(t),
+            updated_at: Set(t),
+            dropped_at: Set(None),
+            override_reason: Set(override_reason),
+            ..Default::default()
         }
+        .insert(db)
+        .await
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                refuse(
+                    "already_registered",
+                    "you are already registered in this section".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?,
     };
     Ok(row)
 }
@@ -293,10 +354,16 @@ async fn add_in_txn(
     leaving: Option<i64>,
 ) -> AppResult<Registration> {
     let section = lock_section(db, section_id).await?;
-    let term = terms::Entity::find_by_id(section.term_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let term = terms::Entity::find_by_id(section.term_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let at = now();
     if !window_open(&term, at) {
-        return Err(refuse("registration_closed", format!("registration for {} is not open now", term.name_en)));
+        return Err(refuse(
+            "registration_closed",
+            format!("registration for {} is not open now", term.name_en),
+        ));
     }
     let on_hold = holds::Entity::find()
         .filter(holds::Column::StudentId.eq(student_id))
@@ -304,17 +371,29 @@ async fn add_in_txn(
         .one(db)
         .await?;
     if let Some(h) = on_hold {
-        return Err(refuse("hold", format!("a hold on your record blocks registration: {}", h.reason)));
+        return Err(refuse(
+            "hold",
+            format!("a hold on your record blocks registration: {}", h.reason),
+        ));
     }
     let existing = enrolments::Entity::find()
         .filter(enrolments::Column::StudentId.eq(student_id))
         .filter(enrolments::Column::SectionId.eq(section_id))
         .one(db)
         .await?;
-    if existing.as_ref().is_some_and(|e| e.status == ENROLLED || e.status == WAITLISTED) {
-        return Err(refuse("already_registered", "you are already registered in this section".into()));
+    if existing
+        .as_ref()
+        .is_some_and(|e| e.status == ENROLLED || e.status == WAITLISTED)
+    {
+        return Err(refuse(
+            "already_registered",
+            "you are already registered in this section".into(),
+        ));
     }
-    if override_for(db, student_id, section_id, "prerequisite").await?.is_none() {
+    if override_for(db, student_id, section_id, "prerequisite")
+        .await?
+        .is_none()
+    {
         check_prerequisites(db, student_id, &section).await?;
     }
     check_fits(db, student_id, &section, &term, leaving).await?;
@@ -324,8 +403,14 @@ async fn add_in_txn(
         (ENROLLED, None, None)
     } else if let Some(o) = capacity_override {
         sections::Entity::update_many()
-            .col_expr(sections::Column::EnrolledCount, Expr::col(sections::Column::EnrolledCount).add(1))
-            .col_expr(sections::Column::OverrideCount, Expr::col(sections::Column::OverrideCount).add(1))
+            .col_expr(
+                sections::Column::EnrolledCount,
+                Expr::col(sections::Column::EnrolledCount).add(1),
+            )
+            .col_expr(
+                sections::Column::OverrideCount,
+                Expr::col(sections::Column::OverrideCount).add(1),
+            )
             .filter(sections::Column::Id.eq(section_id))
             .exec(db)
             .await?;
@@ -334,20 +419,35 @@ async fn add_in_txn(
         am.update(db).await?;
         (ENROLLED, None, Some(o.reason))
     } else if mode == Mode::SeatOnly {
-        return Err(refuse("section_full", format!("{} has no free seat", section_label(db, &section).await?)));
+        return Err(refuse(
+            "section_full",
+            format!("{} has no free seat", section_label(db, &section).await?),
+        ));
     } else {
         let joined = sections::Entity::update_many()
-            .col_expr(sections::Column::WaitlistCount, Expr::col(sections::Column::WaitlistCount).add(1))
+            .col_expr(
+                sections::Column::WaitlistCount,
+                Expr::col(sections::Column::WaitlistCount).add(1),
+            )
             .filter(sections::Column::Id.eq(section_id))
-            .filter(Expr::col(sections::Column::WaitlistCount).lt(Expr::col(sections::Column::WaitlistCapacity)))
+            .filter(
+                Expr::col(sections::Column::WaitlistCount)
+                    .lt(Expr::col(sections::Column::WaitlistCapacity)),
+            )
             .exec(db)
             .await?;
         if joined.rows_affected != 1 {
             let label = section_label(db, &section).await?;
             return Err(if section.waitlist_capacity == 0 {
-                refuse("section_full", format!("{label} is full and has no waitlist"))
+                refuse(
+                    "section_full",
+                    format!("{label} is full and has no waitlist"),
+                )
             } else {
-                refuse("waitlist_full", format!("{label} is full and so is its waitlist"))
+                refuse(
+                    "waitlist_full",
+                    format!("{label} is full and so is its waitlist"),
+                )
             });
         }
         let last: Option<Option<i64>> = enrolments::Entity::find()
@@ -365,15 +465,34 @@ async fn add_in_txn(
         Some(t) => Some(waitlist_rank(db, section_id, t).await?),
         None => None,
     };
-    Ok(Registration { id: row.id, section_id, student_id, status: status.to_string(), waitlist_position })
+    Ok(Registration {
+        id: row.id,
+        section_id,
+        student_id,
+        status: status.to_string(),
+        waitlist_position,
+    })
 }
 
 /// Registers a student for a section: enrolled, or waitlisted with a position, or refused with
 /// a specific code (`section_full`, `waitlist_full`, `time_conflict`, `prerequisite_missing`,
 /// `already_registered`, `registration_closed`, `credit_limit`, `hold`).
-pub async fn add(db: &DatabaseConnection, student_id: i64, section_id: i64, actor: Option<i64>) -> AppResult<Registration> {
+pub async fn add(
+    db: &DatabaseConnection,
+    student_id: i64,
+    section_id: i64,
+    actor: Option<i64>,
+) -> AppResult<Registration> {
     let txn = crate::db::write_txn(db).await?;
-    let reg = add_in_txn(&txn, student_id, section_id, actor, Mode::SeatOrWaitlist, None).await?;
+    let reg = add_in_txn(
+        &txn,
+        student_id,
+        section_id,
+        actor,
+        Mode::SeatOrWaitlist,
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(reg)
 }
@@ -398,7 +517,15 @@ pub async fn add_once(
     if let Some((status, body)) = replay(&txn, actor, key).await? {
         return Ok(Added::Replayed(status, body));
     }
-    let result = add_in_txn(&txn, student_id, section_id, Some(actor), Mode::SeatOrWaitlist, None).await;
+    let result = add_in_txn(
+        &txn,
+        student_id,
+        section_id,
+        Some(actor),
+        Mode::SeatOrWaitlist,
+        None,
+    )
+    .await;
     match result {
         Ok(reg) => {
             let body = serde_json::to_string(&reg).map_err(AppError::internal)?;
@@ -419,7 +546,11 @@ pub async fn add_once(
 
 /// Gives the freed seat to the first waitlisted student who still fits; the others keep their
 /// places. Returns the student promoted, if any.
-async fn promote(db: &impl ConnectionTrait, section: &sections::Model, term: &terms::Model) -> AppResult<Option<i64>> {
+async fn promote(
+    db: &impl ConnectionTrait,
+    section: &sections::Model,
+    term: &terms::Model,
+) -> AppResult<Option<i64>> {
     let waiting = enrolments::Entity::find()
         .filter(enrolments::Column::SectionId.eq(section.id))
         .filter(enrolments::Column::Status.eq(WAITLISTED))
@@ -427,14 +558,20 @@ async fn promote(db: &impl ConnectionTrait, section: &sections::Model, term: &te
         .all(db)
         .await?;
     for w in waiting {
-        if check_fits(db, w.student_id, section, term, None).await.is_err() {
+        if check_fits(db, w.student_id, section, term, None)
+            .await
+            .is_err()
+        {
             continue;
         }
         if !take_seat(db, section.id).await? {
             return Ok(None);
         }
         sections::Entity::update_many()
-            .col_expr(sections::Column::WaitlistCount, Expr::col(sections::Column::WaitlistCount).sub(1))
+            .col_expr(
+                sections::Column::WaitlistCount,
+                Expr::col(sections::Column::WaitlistCount).sub(1),
+            )
             .filter(sections::Column::Id.eq(section.id))
             .exec(db)
             .await?;
@@ -451,7 +588,11 @@ async fn promote(db: &impl ConnectionTrait, section: &sections::Model, term: &te
     Ok(None)
 }
 
-async fn notify_promoted(db: &impl ConnectionTrait, student_id: i64, section: &sections::Model) -> AppResult<()> {
+async fn notify_promoted(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section: &sections::Model,
+) -> AppResult<()> {
     let user_id: Option<Option<i64>> = crate::entity::students::Entity::find_by_id(student_id)
         .select_only()
         .column(crate::entity::students::Column::UserId)
@@ -464,7 +605,9 @@ async fn notify_promoted(db: &impl ConnectionTrait, student_id: i64, section: &s
             user_id: Set(user_id),
             kind: Set("registration.promoted".into()),
             title: Set(format!("You are now enrolled in {label}")),
-            body: Set(format!("A seat became free in {label} and you were next on its waitlist.")),
+            body: Set(format!(
+                "A seat became free in {label} and you were next on its waitlist."
+            )),
             link: Set(Some("/registrations".into())),
             created_at: Set(now()),
             read_at: Set(None),
@@ -476,9 +619,16 @@ async fn notify_promoted(db: &impl ConnectionTrait, student_id: i64, section: &s
     Ok(())
 }
 
-async fn drop_in_txn(db: &impl ConnectionTrait, student_id: i64, enrolment_id: i64, actor: Option<i64>, check_deadline: bool) -> AppResult<Option<i64>> {
+async fn drop_in_txn(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    enrolment_id: i64,
+    actor: Option<i64>,
+    check_deadline: bool,
+) -> AppResult<Option<i64>> {
     let find = || {
-        enrolments::Entity::find_by_id(enrolment_id).filter(enrolments::Column::StudentId.eq(student_id))
+        enrolments::Entity::find_by_id(enrolment_id)
+            .filter(enrolments::Column::StudentId.eq(student_id))
     };
     let section_id = find().one(db).await?.ok_or(AppError::NotFound)?.section_id;
     let section = lock_section(db, section_id).await?;
@@ -488,9 +638,15 @@ async fn drop_in_txn(db: &impl ConnectionTrait, student_id: i64, enrolment_id: i
     if e.status != ENROLLED && e.status != WAITLISTED {
         return Err(AppError::NotFound);
     }
-    let term = terms::Entity::find_by_id(section.term_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let term = terms::Entity::find_by_id(section.term_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if check_deadline && now() > term.add_drop_deadline {
-        return Err(refuse("drop_deadline_passed", format!("the add/drop deadline for {} has passed", term.name_en)));
+        return Err(refuse(
+            "drop_deadline_passed",
+            format!("the add/drop deadline for {} has passed", term.name_en),
+        ));
     }
     let was = e.status.clone();
     let mut am: enrolments::ActiveModel = e.into();
@@ -502,14 +658,20 @@ async fn drop_in_txn(db: &impl ConnectionTrait, student_id: i64, enrolment_id: i
     event(db, student_id, section.id, "drop", DROPPED, actor).await?;
     if was == WAITLISTED {
         sections::Entity::update_many()
-            .col_expr(sections::Column::WaitlistCount, Expr::col(sections::Column::WaitlistCount).sub(1))
+            .col_expr(
+                sections::Column::WaitlistCount,
+                Expr::col(sections::Column::WaitlistCount).sub(1),
+            )
             .filter(sections::Column::Id.eq(section.id))
             .exec(db)
             .await?;
         return Ok(None);
     }
     sections::Entity::update_many()
-        .col_expr(sections::Column::EnrolledCount, Expr::col(sections::Column::EnrolledCount).sub(1))
+        .col_expr(
+            sections::Column::EnrolledCount,
+            Expr::col(sections::Column::EnrolledCount).sub(1),
+        )
         .filter(sections::Column::Id.eq(section.id))
         .exec(db)
         .await?;
@@ -519,7 +681,12 @@ async fn drop_in_txn(db: &impl ConnectionTrait, student_id: i64, enrolment_id: i
 
 /// Drops a registration (enrolled or waitlisted) before the add/drop deadline; a freed seat goes
 /// to the waitlist at once. Returns the student promoted, if any.
-pub async fn drop(db: &DatabaseConnection, student_id: i64, enrolment_id: i64, actor: Option<i64>) -> AppResult<Option<i64>> {
+pub async fn drop(
+    db: &DatabaseConnection,
+    student_id: i64,
+    enrolment_id: i64,
+    actor: Option<i64>,
+) -> AppResult<Option<i64>> {
     let txn = crate::db::write_txn(db).await?;
     let promoted = drop_in_txn(&txn, student_id, enrolment_id, actor, true).await?;
     txn.commit().await?;
@@ -542,7 +709,15 @@ pub async fn swap(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let reg = add_in_txn(&txn, student_id, to_section, actor, Mode::SeatOnly, Some(from.section_id)).await?;
+    let reg = add_in_txn(
+        &txn,
+        student_id,
+        to_section,
+        actor,
+        Mode::SeatOnly,
+        Some(from.section_id),
+    )
+    .await?;
     drop_in_txn(&txn, student_id, from.id, actor, true).await?;
     txn.commit().await?;
     Ok(reg)
@@ -566,7 +741,11 @@ pub struct MyRegistration {
 }
 
 /// The student's live registrations (enrolled and waitlisted), optionally in one term.
-pub async fn list_for_student(db: &impl ConnectionTrait, student_id: i64, term_id: Option<i64>) -> AppResult<Vec<MyRegistration>> {
+pub async fn list_for_student(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    term_id: Option<i64>,
+) -> AppResult<Vec<MyRegistration>> {
     let rows = enrolments::Entity::find()
         .filter(enrolments::Column::StudentId.eq(student_id))
         .filter(enrolments::Column::Status.is_in([ENROLLED, WAITLISTED]))
@@ -575,20 +754,33 @@ pub async fn list_for_student(db: &impl ConnectionTrait, student_id: i64, term_i
         .await?;
     let section_ids: Vec<i64> = rows.iter().map(|r| r.section_id).collect();
     let mut secs: HashMap<i64, sections::Model> = HashMap::new();
-    for s in sections::Entity::find().filter(sections::Column::Id.is_in(section_ids.clone())).all(db).await? {
+    for s in sections::Entity::find()
+        .filter(sections::Column::Id.is_in(section_ids.clone()))
+        .all(db)
+        .await?
+    {
         secs.insert(s.id, s);
     }
     let course_ids: Vec<i64> = secs.values().map(|s| s.course_id).collect();
-    let courses: HashMap<i64, courses::Model> =
-        courses::Entity::find().filter(courses::Column::Id.is_in(course_ids)).all(db).await?.into_iter().map(|c| (c.id, c)).collect();
+    let courses: HashMap<i64, courses::Model> = courses::Entity::find()
+        .filter(courses::Column::Id.is_in(course_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let mut meets = meetings(db, &section_ids).await?;
     let mut out = Vec::new();
     for r in rows {
-        let Some(s) = secs.get(&r.section_id) else { continue };
+        let Some(s) = secs.get(&r.section_id) else {
+            continue;
+        };
         if term_id.is_some_and(|t| t != s.term_id) {
             continue;
         }
-        let Some(c) = courses.get(&s.course_id) else { continue };
+        let Some(c) = courses.get(&s.course_id) else {
+            continue;
+        };
         let waitlist_position = match r.waitlist_position {
             Some(t) if r.status == WAITLISTED => Some(waitlist_rank(db, s.id, t).await?),
             _ => None,

@@ -28,12 +28,7 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         Some(Module::Students),
         &[Permission::ViewOwnRecord],
     ),
-    (
-        "menu.courses",
-        "/courses",
-        Some(Module::Courses),
-        &[],
-    ),
+    ("menu.courses", "/courses", Some(Module::Courses), &[]),
     (
         "menu.grades",
         "/grades",

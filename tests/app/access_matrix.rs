@@ -176,9 +176,13 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> (String, Option<(Conte
         ("POST", "/api/v1/courses") | ("PUT", "/api/v1/courses/<id>") => json(r#"{"code":""}"#),
         ("POST", "/api/v1/sections") | ("PUT", "/api/v1/sections/<id>") => json(r#"{"term_id":0}"#),
         ("POST", "/api/v1/students/<id>/holds") => json(r#"{"reason":""}"#),
-        ("POST", "/api/v1/students/<id>/overrides") => json(r#"{"section_id":999999,"kind":"capacity","reason":"x"}"#),
+        ("POST", "/api/v1/students/<id>/overrides") => {
+            json(r#"{"section_id":999999,"kind":"capacity","reason":"x"}"#)
+        }
         ("POST", "/api/v1/registrations") => json(r#"{"section_id":999999}"#),
-        ("POST", "/api/v1/registrations/swap") => json(r#"{"from_registration_id":999999,"to_section_id":999999}"#),
+        ("POST", "/api/v1/registrations/swap") => {
+            json(r#"{"from_registration_id":999999,"to_section_id":999999}"#)
+        }
         ("POST", _) => form(""),
         _ => None,
     };

@@ -118,7 +118,10 @@ async fn a_module_switched_off_disappears_from_menu_pages_and_api() {
             .await
             .expect("page");
         assert!(html.contains("CS101"), "back once switched on");
-        assert!(html.contains("href=\"&#x2F;courses\""), "menu entry back too");
+        assert!(
+            html.contains("href=\"&#x2F;courses\""),
+            "menu entry back too"
+        );
         assert_eq!(
             app.send_json(
                 Method::Put,

@@ -3,13 +3,16 @@
 //! Chinese and in English. `.ci/run` installs Debian's chromium and chromium-driver; without
 //! them the test fails under CI and is skipped (with a message) on a developer's machine.
 
-use crate::common::{Backend, TestApp, PASSWORD};
-use serde_json::{json, Value};
+use crate::common::{Backend, PASSWORD, TestApp};
+use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 struct Driver {
@@ -27,14 +30,34 @@ impl Drop for Driver {
 
 impl Driver {
     async fn start() -> Option<Driver> {
-        let bin = ["chromedriver", "/usr/bin/chromedriver"].into_iter().find(|b| {
-            Command::new(b).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-        })?;
+        let bin = ["chromedriver", "/usr/bin/chromedriver"]
+            .into_iter()
+            .find(|b| {
+                Command::new(b)
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })?;
         let port = free_port();
-        let child = Command::new(bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
-        let driver = Driver { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let driver = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
         for _ in 0..100 {
-            if let Ok(r) = driver.http.get(format!("{}/status", driver.base)).send().await
+            if let Ok(r) = driver
+                .http
+                .get(format!("{}/status", driver.base))
+                .send()
+                .await
                 && r.status().is_success()
             {
                 return Some(driver);
@@ -60,8 +83,13 @@ impl Driver {
                      format!("--user-data-dir={}", profile.display()), format!("--lang={accept_language}")],
             "prefs": {"intl.accept_languages": accept_language}
         }}}});
-        let v = self.call(reqwest::Method::POST, "/session", Some(caps)).await;
-        v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string()
+        let v = self
+            .call(reqwest::Method::POST, "/session", Some(caps))
+            .await;
+        v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string()
     }
 }
 
@@ -72,31 +100,75 @@ struct Page<'a> {
 
 impl Page<'_> {
     async fn go(&self, url: &str) {
-        self.d.call(reqwest::Method::POST, &format!("/session/{}/url", self.sid), Some(json!({"url": url}))).await;
+        self.d
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/url", self.sid),
+                Some(json!({"url": url})),
+            )
+            .await;
     }
     async fn find(&self, css: &str) -> String {
         let v = self
             .d
-            .call(reqwest::Method::POST, &format!("/session/{}/element", self.sid), Some(json!({"using": "css selector", "value": css})))
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element", self.sid),
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .await;
-        let obj = v["value"].as_object().unwrap_or_else(|| panic!("element {css}: {v}"));
-        obj.values().next().and_then(|x| x.as_str()).unwrap_or_else(|| panic!("element {css}: {v}")).to_string()
+        let obj = v["value"]
+            .as_object()
+            .unwrap_or_else(|| panic!("element {css}: {v}"));
+        obj.values()
+            .next()
+            .and_then(|x| x.as_str())
+            .unwrap_or_else(|| panic!("element {css}: {v}"))
+            .to_string()
     }
     async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.d
-            .call(reqwest::Method::POST, &format!("/session/{}/element/{el}/value", self.sid), Some(json!({"text": text})))
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element/{el}/value", self.sid),
+                Some(json!({"text": text})),
+            )
             .await;
     }
     async fn click(&self, css: &str) {
         let el = self.find(css).await;
-        self.d.call(reqwest::Method::POST, &format!("/session/{}/element/{el}/click", self.sid), Some(json!({}))).await;
+        self.d
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element/{el}/click", self.sid),
+                Some(json!({})),
+            )
+            .await;
     }
     async fn url(&self) -> String {
-        self.d.call(reqwest::Method::GET, &format!("/session/{}/url", self.sid), None).await["value"].as_str().unwrap_or("").to_string()
+        self.d
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/url", self.sid),
+                None,
+            )
+            .await["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
     async fn source(&self) -> String {
-        self.d.call(reqwest::Method::GET, &format!("/session/{}/source", self.sid), None).await["value"].as_str().unwrap_or("").to_string()
+        self.d
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/source", self.sid),
+                None,
+            )
+            .await["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
     async fn wait_for_url(&self, suffix: &str) -> String {
         for _ in 0..50 {
@@ -109,26 +181,41 @@ impl Page<'_> {
         self.url().await
     }
     async fn close(&self) {
-        self.d.call(reqwest::Method::DELETE, &format!("/session/{}", self.sid), None).await;
+        self.d
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/session/{}", self.sid),
+                None,
+            )
+            .await;
     }
 }
 
 #[rocket::async_test]
 async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_languages() {
     let Some(driver) = Driver::start().await else {
-        assert!(std::env::var("CI").is_err(), "chromedriver is missing: .ci/run must install chromium and chromium-driver");
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromedriver is missing: .ci/run must install chromium and chromium-driver"
+        );
         eprintln!("SKIPPED: chromedriver not installed (apt-get install chromium chromium-driver)");
         return;
     };
     let app = TestApp::new(Backend::Sqlite).await;
     let port = free_port();
     let state = srm::prepare(app.config.clone()).await.expect("state");
-    let figment = rocket::Config::figment().merge(("log_level", "off")).merge(("port", port)).merge(("address", "127.0.0.1"));
+    let figment = rocket::Config::figment()
+        .merge(("log_level", "off"))
+        .merge(("port", port))
+        .merge(("address", "127.0.0.1"));
     let server = srm::build(figment, state).ignite().await.expect("ignite");
     tokio::spawn(server.launch());
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..50 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -136,20 +223,39 @@ async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_l
 
     for (lang, login_button, student_marker, admin_marker) in [
         ("zh-CN", "登录", "本学期我的课程", "各院系在读学生"),
-        ("en-US", "Log in", "My courses this term", "Active students by department"),
+        (
+            "en-US",
+            "Log in",
+            "My courses this term",
+            "Active students by department",
+        ),
     ] {
         let profile = app.dir.join(format!("chrome-{lang}"));
-        let page = Page { d: &driver, sid: driver.session(lang, &profile).await };
-        for (user, marker) in [(app.people.student, student_marker), (app.people.admin, admin_marker)] {
+        let page = Page {
+            d: &driver,
+            sid: driver.session(lang, &profile).await,
+        };
+        for (user, marker) in [
+            (app.people.student, student_marker),
+            (app.people.admin, admin_marker),
+        ] {
             page.go(&format!("{base}/dashboard")).await;
-            assert!(page.wait_for_url("/login?next=/dashboard").await.contains("/login"), "sent to the login form");
+            assert!(
+                page.wait_for_url("/login?next=/dashboard")
+                    .await
+                    .contains("/login"),
+                "sent to the login form"
+            );
             let html = page.source().await;
             assert!(html.contains(login_button), "login form in {lang}");
             page.type_into("#username", &TestApp::username(user)).await;
             page.type_into("#password", PASSWORD).await;
             page.click("#login-submit").await;
             let url = page.wait_for_url("/dashboard").await;
-            assert!(url.ends_with("/dashboard"), "reached the dashboard, at {url}");
+            assert!(
+                url.ends_with("/dashboard"),
+                "reached the dashboard, at {url}"
+            );
             let html = page.source().await;
             assert!(html.contains(marker), "{lang} dashboard for user {user}");
             page.click("form[action='/logout'] button").await;

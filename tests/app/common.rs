@@ -165,7 +165,11 @@ impl TestApp {
         };
         let config = test_config(&dir, url);
         let state = srm::prepare(config.clone()).await.expect("prepare app");
-        let people = if populate { populate_university(&state.db, &state).await } else { People::default() };
+        let people = if populate {
+            populate_university(&state.db, &state).await
+        } else {
+            People::default()
+        };
         let client = Client::tracked(srm::build(test_figment(), state))
             .await
             .expect("rocket client");

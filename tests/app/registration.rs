@@ -1,17 +1,28 @@
 //! Registration: every refusal code, waitlists, swaps, idempotent retries, and races that must
 //! never over-fill a section, on SQLite and PostgreSQL, with one app instance or two.
 
-use crate::common::{on_each_backend, Backend, TestApp};
+use crate::common::{Backend, TestApp, on_each_backend};
 use chrono::{Duration, Utc};
 use rocket::http::{ContentType, Header, Method, Status};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use serde_json::json;
-use srm::entity::{course_prerequisites, courses, enrolments, grades, holds, section_meetings, sections, students, terms};
+use srm::entity::{
+    course_prerequisites, courses, enrolments, grades, holds, section_meetings, sections, students,
+    terms,
+};
 use srm::error::AppError;
 use srm::registration::service;
 
 async fn course(db: &DatabaseConnection, code: &str, credits: f64) -> i64 {
-    let dept = srm::entity::departments::Entity::find().one(db).await.unwrap().unwrap().id;
+    let dept = srm::entity::departments::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     courses::ActiveModel {
         code: Set(code.into()),
         department_id: Set(dept),
@@ -29,11 +40,25 @@ async fn course(db: &DatabaseConnection, code: &str, credits: f64) -> i64 {
 }
 
 async fn current_term(db: &DatabaseConnection) -> i64 {
-    terms::Entity::find().filter(terms::Column::IsCurrent.eq(true)).one(db).await.unwrap().unwrap().id
+    terms::Entity::find()
+        .filter(terms::Column::IsCurrent.eq(true))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 /// A section meeting on (weekday, first period, last period) in weeks 1-16.
-async fn section(db: &DatabaseConnection, term: i64, course: i64, no: &str, cap: i64, wl: i64, meets: &[(i64, i64, i64)]) -> i64 {
+async fn section(
+    db: &DatabaseConnection,
+    term: i64,
+    course: i64,
+    no: &str,
+    cap: i64,
+    wl: i64,
+    meets: &[(i64, i64, i64)],
+) -> i64 {
     let id = sections::ActiveModel {
         term_id: Set(term),
         course_id: Set(course),
@@ -94,7 +119,10 @@ async fn students(db: &DatabaseConnection, n: usize) -> Vec<i64> {
         })
         .collect();
     for chunk in rows.chunks(200) {
-        students::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await.unwrap();
+        students::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
     }
     students::Entity::find()
         .filter(students::Column::StudentNo.starts_with(format!("S{}", &tag[..8])))
@@ -117,7 +145,11 @@ fn code(r: Result<service::Registration, AppError>) -> String {
 /// Enrolled and waitlisted rows agree with the section's counters, the section is not
 /// over-filled and the waitlist tickets are distinct.
 async fn assert_invariants(db: &DatabaseConnection, section_id: i64) -> (u64, u64) {
-    let s = sections::Entity::find_by_id(section_id).one(db).await.unwrap().unwrap();
+    let s = sections::Entity::find_by_id(section_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
     let enrolled = enrolments::Entity::find()
         .filter(enrolments::Column::SectionId.eq(section_id))
         .filter(enrolments::Column::Status.eq("enrolled"))
@@ -133,9 +165,15 @@ async fn assert_invariants(db: &DatabaseConnection, section_id: i64) -> (u64, u6
         .unwrap();
     assert_eq!(enrolled as i64, s.enrolled_count, "enrolled counter");
     assert_eq!(waiting.len() as i64, s.waitlist_count, "waitlist counter");
-    assert!(s.enrolled_count <= s.capacity + s.override_count, "over-filled");
+    assert!(
+        s.enrolled_count <= s.capacity + s.override_count,
+        "over-filled"
+    );
     assert!(s.waitlist_count <= s.waitlist_capacity);
-    let mut tickets: Vec<i64> = waiting.iter().map(|w| w.waitlist_position.unwrap()).collect();
+    let mut tickets: Vec<i64> = waiting
+        .iter()
+        .map(|w| w.waitlist_position.unwrap())
+        .collect();
     tickets.dedup();
     assert_eq!(tickets.len(), waiting.len(), "duplicate waitlist tickets");
     (enrolled, waiting.len() as u64)
@@ -149,23 +187,63 @@ async fn each_refusal_has_its_own_code() {
         let ss = students(db, 4).await;
         let (a, b, c, d) = (ss[0], ss[1], ss[2], ss[3]);
 
-        let tiny = section(db, term, course(db, "T100", 2.0).await, "01", 1, 0, &[(1, 1, 2)]).await;
+        let tiny = section(
+            db,
+            term,
+            course(db, "T100", 2.0).await,
+            "01",
+            1,
+            0,
+            &[(1, 1, 2)],
+        )
+        .await;
         assert_eq!(code(service::add(db, a, tiny, None).await), "enrolled");
-        assert_eq!(code(service::add(db, a, tiny, None).await), "already_registered");
+        assert_eq!(
+            code(service::add(db, a, tiny, None).await),
+            "already_registered"
+        );
         assert_eq!(code(service::add(db, b, tiny, None).await), "section_full");
 
-        let small = section(db, term, course(db, "T200", 2.0).await, "01", 1, 1, &[(2, 1, 2)]).await;
+        let small = section(
+            db,
+            term,
+            course(db, "T200", 2.0).await,
+            "01",
+            1,
+            1,
+            &[(2, 1, 2)],
+        )
+        .await;
         assert_eq!(code(service::add(db, a, small, None).await), "enrolled");
         let r = service::add(db, b, small, None).await.unwrap();
-        assert_eq!((r.status.as_str(), r.waitlist_position), ("waitlisted", Some(1)));
-        assert_eq!(code(service::add(db, c, small, None).await), "waitlist_full");
+        assert_eq!(
+            (r.status.as_str(), r.waitlist_position),
+            ("waitlisted", Some(1))
+        );
+        assert_eq!(
+            code(service::add(db, c, small, None).await),
+            "waitlist_full"
+        );
 
         // Same time as T100 (Monday 1-2): refused, naming the clashing section.
-        let clash = section(db, term, course(db, "T300", 2.0).await, "01", 10, 0, &[(1, 2, 3)]).await;
+        let clash = section(
+            db,
+            term,
+            course(db, "T300", 2.0).await,
+            "01",
+            10,
+            0,
+            &[(1, 2, 3)],
+        )
+        .await;
         match service::add(db, a, clash, None).await {
             Err(e) => {
                 assert_eq!(e.code(), "time_conflict");
-                assert!(e.public_message().contains("T100-01"), "{}", e.public_message());
+                assert!(
+                    e.public_message().contains("T100-01"),
+                    "{}",
+                    e.public_message()
+                );
             }
             Ok(_) => panic!("clash accepted"),
         }
@@ -173,10 +251,14 @@ async fn each_refusal_has_its_own_code() {
         // A prerequisite that must be passed with 60 first.
         let basic = course(db, "T400", 2.0).await;
         let advanced = course(db, "T500", 2.0).await;
-        course_prerequisites::ActiveModel { course_id: Set(advanced), prerequisite_id: Set(basic), min_score: Set(60.0) }
-            .insert(db)
-            .await
-            .unwrap();
+        course_prerequisites::ActiveModel {
+            course_id: Set(advanced),
+            prerequisite_id: Set(basic),
+            min_score: Set(60.0),
+        }
+        .insert(db)
+        .await
+        .unwrap();
         let adv = section(db, term, advanced, "01", 10, 0, &[(3, 1, 2)]).await;
         match service::add(db, d, adv, None).await {
             Err(e) => {
@@ -223,10 +305,22 @@ async fn each_refusal_has_its_own_code() {
 
         // Registration closed: the past term's window is over.
         let old = section(db, past.id, course(db, "T600", 2.0).await, "01", 10, 0, &[]).await;
-        assert_eq!(code(service::add(db, c, old, None).await), "registration_closed");
+        assert_eq!(
+            code(service::add(db, c, old, None).await),
+            "registration_closed"
+        );
 
         // Credit limit: 25 in the term; a 24-credit course on top of 2 already held.
-        let heavy = section(db, term, course(db, "T700", 24.0).await, "01", 10, 0, &[(4, 1, 2)]).await;
+        let heavy = section(
+            db,
+            term,
+            course(db, "T700", 24.0).await,
+            "01",
+            10,
+            0,
+            &[(4, 1, 2)],
+        )
+        .await;
         assert_eq!(code(service::add(db, a, heavy, None).await), "credit_limit");
 
         // A hold.
@@ -242,7 +336,16 @@ async fn each_refusal_has_its_own_code() {
         .insert(db)
         .await
         .unwrap();
-        let open = section(db, term, course(db, "T800", 2.0).await, "01", 10, 0, &[(5, 1, 2)]).await;
+        let open = section(
+            db,
+            term,
+            course(db, "T800", 2.0).await,
+            "01",
+            10,
+            0,
+            &[(5, 1, 2)],
+        )
+        .await;
         match service::add(db, c, open, None).await {
             Err(e) => {
                 assert_eq!(e.code(), "hold");
@@ -256,16 +359,62 @@ async fn each_refusal_has_its_own_code() {
 
         // Over HTTP: the status codes and the error body.
         let token = app.token(app.people.student).await;
-        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": tiny})).await;
+        let (s, body) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/registrations",
+                Some(&token),
+                json!({"section_id": tiny}),
+            )
+            .await;
         assert_eq!(s, Status::Conflict);
         assert_eq!(body["error"]["code"], "section_full");
-        let light = section(db, term, course(db, "T900", 2.0).await, "01", 10, 0, &[(6, 1, 2)]).await;
-        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": light})).await;
-        assert_eq!((s, body["status"].as_str()), (Status::Created, Some("enrolled")));
-        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": heavy})).await;
-        assert_eq!((s, body["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("credit_limit")));
-        let (s, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": old})).await;
-        assert_eq!((s, body["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("registration_closed")));
+        let light = section(
+            db,
+            term,
+            course(db, "T900", 2.0).await,
+            "01",
+            10,
+            0,
+            &[(6, 1, 2)],
+        )
+        .await;
+        let (s, body) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/registrations",
+                Some(&token),
+                json!({"section_id": light}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["status"].as_str()),
+            (Status::Created, Some("enrolled"))
+        );
+        let (s, body) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/registrations",
+                Some(&token),
+                json!({"section_id": heavy}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("credit_limit"))
+        );
+        let (s, body) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/registrations",
+                Some(&token),
+                json!({"section_id": old}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("registration_closed"))
+        );
     })
     .await;
 }
@@ -276,13 +425,52 @@ async fn a_freed_seat_goes_to_the_first_waitlisted_student_who_still_fits() {
         let db = app.db();
         let term = current_term(db).await;
         let ss = students(db, 4).await;
-        let popular = section(db, term, course(db, "P100", 3.0).await, "01", 1, 3, &[(1, 3, 4)]).await;
-        let other = section(db, term, course(db, "P200", 3.0).await, "01", 5, 0, &[(1, 4, 5)]).await;
-        assert_eq!(code(service::add(db, ss[0], popular, None).await), "enrolled");
+        let popular = section(
+            db,
+            term,
+            course(db, "P100", 3.0).await,
+            "01",
+            1,
+            3,
+            &[(1, 3, 4)],
+        )
+        .await;
+        let other = section(
+            db,
+            term,
+            course(db, "P200", 3.0).await,
+            "01",
+            5,
+            0,
+            &[(1, 4, 5)],
+        )
+        .await;
+        assert_eq!(
+            code(service::add(db, ss[0], popular, None).await),
+            "enrolled"
+        );
         // ss[1] waits first but then takes a clashing section; ss[2] and ss[3] wait behind.
-        assert_eq!(service::add(db, ss[1], popular, None).await.unwrap().waitlist_position, Some(1));
-        assert_eq!(service::add(db, ss[2], popular, None).await.unwrap().waitlist_position, Some(2));
-        assert_eq!(service::add(db, ss[3], popular, None).await.unwrap().waitlist_position, Some(3));
+        assert_eq!(
+            service::add(db, ss[1], popular, None)
+                .await
+                .unwrap()
+                .waitlist_position,
+            Some(1)
+        );
+        assert_eq!(
+            service::add(db, ss[2], popular, None)
+                .await
+                .unwrap()
+                .waitlist_position,
+            Some(2)
+        );
+        assert_eq!(
+            service::add(db, ss[3], popular, None)
+                .await
+                .unwrap()
+                .waitlist_position,
+            Some(3)
+        );
         assert_eq!(code(service::add(db, ss[1], other, None).await), "enrolled");
 
         let first = enrolments::Entity::find()
@@ -293,10 +481,18 @@ async fn a_freed_seat_goes_to_the_first_waitlisted_student_who_still_fits() {
             .unwrap()
             .unwrap();
         let promoted = service::drop(db, ss[0], first.id, None).await.unwrap();
-        assert_eq!(promoted, Some(ss[2]), "the clash skips ss[1], order otherwise kept");
+        assert_eq!(
+            promoted,
+            Some(ss[2]),
+            "the clash skips ss[1], order otherwise kept"
+        );
         let mine = service::list_for_student(db, ss[1], None).await.unwrap();
         let waiting = mine.iter().find(|r| r.section_id == popular).unwrap();
-        assert_eq!((waiting.status.as_str(), waiting.waitlist_position), ("waitlisted", Some(1)), "ss[1] keeps first place");
+        assert_eq!(
+            (waiting.status.as_str(), waiting.waitlist_position),
+            ("waitlisted", Some(1)),
+            "ss[1] keeps first place"
+        );
         let mine = service::list_for_student(db, ss[3], None).await.unwrap();
         assert_eq!(mine[0].waitlist_position, Some(2), "no gap left behind");
         assert_eq!(assert_invariants(db, popular).await, (1, 2));
@@ -325,14 +521,24 @@ async fn a_swap_keeps_the_old_seat_when_the_new_one_cannot_be_had() {
             Ok(_) => panic!("swapped into a full section"),
         }
         let now = service::list_for_student(db, ss[0], None).await.unwrap();
-        assert_eq!((now.len(), now[0].section_id, now[0].status.as_str()), (1, a, "enrolled"), "old seat kept");
+        assert_eq!(
+            (now.len(), now[0].section_id, now[0].status.as_str()),
+            (1, a, "enrolled"),
+            "old seat kept"
+        );
 
         let new = service::swap(db, ss[0], mine.id, open, None).await.unwrap();
         assert_eq!(new.status, "enrolled");
         let now = service::list_for_student(db, ss[0], None).await.unwrap();
-        assert_eq!(now.iter().map(|r| r.section_id).collect::<Vec<_>>(), vec![open]);
+        assert_eq!(
+            now.iter().map(|r| r.section_id).collect::<Vec<_>>(),
+            vec![open]
+        );
         let waiting = service::list_for_student(db, ss[2], None).await.unwrap();
-        assert_eq!(waiting[0].status, "enrolled", "the old seat went to the waitlist");
+        assert_eq!(
+            waiting[0].status, "enrolled",
+            "the old seat went to the waitlist"
+        );
         for s in [a, full, open] {
             assert_invariants(db, s).await;
         }
@@ -345,7 +551,16 @@ async fn a_retried_request_with_the_same_key_registers_once() {
     on_each_backend(|app| async move {
         let db = app.db();
         let term = current_term(db).await;
-        let s = section(db, term, course(db, "I100", 2.0).await, "01", 10, 0, &[(6, 1, 2)]).await;
+        let s = section(
+            db,
+            term,
+            course(db, "I100", 2.0).await,
+            "01",
+            10,
+            0,
+            &[(6, 1, 2)],
+        )
+        .await;
         let token = app.token(app.people.student).await;
         let mut answers = Vec::new();
         for _ in 0..3 {
@@ -364,20 +579,48 @@ async fn a_retried_request_with_the_same_key_registers_once() {
         assert_eq!(answers[0].0, Status::Created);
         assert_eq!(assert_invariants(db, s).await, (1, 0));
         // Without a key the second click is told it is already registered, and still one row.
-        let (st, body) = app.send_json(Method::Post, "/api/v1/registrations", Some(&token), json!({"section_id": s})).await;
-        assert_eq!((st, body["error"]["code"].as_str()), (Status::Conflict, Some("already_registered")));
+        let (st, body) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/registrations",
+                Some(&token),
+                json!({"section_id": s}),
+            )
+            .await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (Status::Conflict, Some("already_registered"))
+        );
         // The page form is safe to resubmit too.
         let csrf = app.page_login(app.people.student).await;
         for _ in 0..2 {
-            let res = app.client.post("/registrations").header(ContentType::Form).body(format!("section_id={s}&_csrf={csrf}")).dispatch().await;
+            let res = app
+                .client
+                .post("/registrations")
+                .header(ContentType::Form)
+                .body(format!("section_id={s}&_csrf={csrf}"))
+                .dispatch()
+                .await;
             assert_eq!(res.status(), Status::SeeOther);
         }
         assert_eq!(assert_invariants(db, s).await, (1, 0));
-        let html = app.client.get("/registrations").dispatch().await.into_string().await.unwrap();
+        let html = app
+            .client
+            .get("/registrations")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
         assert!(html.contains("I100"), "my registrations page lists it");
         let (st, list) = app.get_json("/api/v1/registrations", Some(&token)).await;
         assert_eq!(st, Status::Ok);
-        assert!(list.as_array().unwrap().iter().any(|r| r["section_id"] == s));
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["section_id"] == s)
+        );
     })
     .await;
 }
@@ -387,12 +630,28 @@ async fn a_retried_request_with_the_same_key_registers_once() {
 async fn race(dbs: &[DatabaseConnection]) {
     let db = &dbs[0];
     let term = current_term(db).await;
-    let s = section(db, term, course(db, &format!("R{}", &uuid::Uuid::new_v4().simple().to_string()[..6]), 2.0).await, "01", 30, 100, &[(7, 1, 2)]).await;
+    let s = section(
+        db,
+        term,
+        course(
+            db,
+            &format!("R{}", &uuid::Uuid::new_v4().simple().to_string()[..6]),
+            2.0,
+        )
+        .await,
+        "01",
+        30,
+        100,
+        &[(7, 1, 2)],
+    )
+    .await;
     let ss = students(db, 500).await;
     let mut tasks = Vec::new();
     for (i, student) in ss.into_iter().enumerate() {
         let conn = dbs[i % dbs.len()].clone();
-        tasks.push(tokio::spawn(async move { code(service::add(&conn, student, s, None).await) }));
+        tasks.push(tokio::spawn(async move {
+            code(service::add(&conn, student, s, None).await)
+        }));
     }
     let mut counts = std::collections::BTreeMap::new();
     for t in tasks {
@@ -411,7 +670,11 @@ async fn race(dbs: &[DatabaseConnection]) {
         .unwrap();
     let mut ranks = Vec::new();
     for w in &waiting {
-        ranks.push(service::waitlist_rank(db, s, w.waitlist_position.unwrap()).await.unwrap());
+        ranks.push(
+            service::waitlist_rank(db, s, w.waitlist_position.unwrap())
+                .await
+                .unwrap(),
+        );
     }
     ranks.sort();
     assert_eq!(ranks, (1..=100).collect::<Vec<u64>>());
@@ -490,19 +753,40 @@ async fn a_teacher_reads_the_roster_of_their_own_sections_only() {
     on_each_backend(|app| async move {
         let teacher = app.token(app.people.teacher).await;
         let other = app.token(app.people.other_teacher).await;
-        let (s, roster) = app.get_json(&format!("/api/v1/sections/{}/roster", app.people.section), Some(&teacher)).await;
+        let (s, roster) = app
+            .get_json(
+                &format!("/api/v1/sections/{}/roster", app.people.section),
+                Some(&teacher),
+            )
+            .await;
         assert_eq!(s, Status::Ok);
         assert_eq!(roster[0]["student_no"], "2025000001");
         assert_eq!(roster[0]["status"], "enrolled");
-        let (s, _) = app.get_json(&format!("/api/v1/sections/{}/roster", app.people.section), Some(&other)).await;
+        let (s, _) = app
+            .get_json(
+                &format!("/api/v1/sections/{}/roster", app.people.section),
+                Some(&other),
+            )
+            .await;
         assert_eq!(s, Status::Forbidden);
         assert_eq!(app.audit_count("sections.roster.read", "ok").await, 1);
         assert_eq!(app.audit_count("sections.roster.read", "denied").await, 1);
         // The teacher reaches the roster page from their dashboard.
         app.page_login(app.people.teacher).await;
-        let dash = app.client.get("/dashboard").dispatch().await.into_string().await.unwrap();
+        let dash = app
+            .client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
         assert!(dash.contains(&format!("/sections/{}/roster", app.people.section)));
-        let page = app.client.get(format!("/sections/{}/roster", app.people.section)).dispatch().await;
+        let page = app
+            .client
+            .get(format!("/sections/{}/roster", app.people.section))
+            .dispatch()
+            .await;
         assert_eq!(page.status(), Status::Ok);
         let html = page.into_string().await.unwrap();
         assert!(html.contains("2025000001") && html.contains("李华"));
@@ -577,7 +861,16 @@ async fn racing_drops_and_promotions_keep_counters_and_rows_in_step() {
     on_each_backend(|app| async move {
         let db = app.db().clone();
         let term = current_term(&db).await;
-        let s = section(&db, term, course(&db, "D100", 2.0).await, "01", 20, 40, &[(5, 9, 10)]).await;
+        let s = section(
+            &db,
+            term,
+            course(&db, "D100", 2.0).await,
+            "01",
+            20,
+            40,
+            &[(5, 9, 10)],
+        )
+        .await;
         let ss = students(&db, 60).await;
         for st in &ss {
             service::add(&db, *st, s, None).await.unwrap();
@@ -585,7 +878,10 @@ async fn racing_drops_and_promotions_keep_counters_and_rows_in_step() {
         assert_eq!(assert_invariants(&db, s).await, (20, 40));
         // Everyone drops at once, each enrolled student's drop next to the drop of the waitlisted
         // student it will promote, so promotions race with the promoted student's own drop.
-        let order: Vec<i64> = (0..20).flat_map(|i| [ss[i], ss[20 + i]]).chain(ss[40..].iter().copied()).collect();
+        let order: Vec<i64> = (0..20)
+            .flat_map(|i| [ss[i], ss[20 + i]])
+            .chain(ss[40..].iter().copied())
+            .collect();
         let mut tasks = Vec::new();
         for st in order {
             let db = db.clone();
@@ -597,7 +893,10 @@ async fn racing_drops_and_promotions_keep_counters_and_rows_in_step() {
                     .await
                     .unwrap()
                     .unwrap();
-                service::drop(&db, st, reg.id, None).await.map(|_| ()).map_err(|e| e.code().to_string())
+                service::drop(&db, st, reg.id, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.code().to_string())
             }));
         }
         for t in tasks {

@@ -1,19 +1,38 @@
 //! The demo university: deterministic, big enough to mine, consistent, seeded only once.
 
-use crate::common::{on_each_backend_with, Backend, TestApp};
+use crate::common::{Backend, TestApp, on_each_backend_with};
 use rocket::http::{Method, Status};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use srm::entity::{courses, departments, grades, sections, students, terms, users};
 use srm::seed::{DemoOptions, decliners_file, seed_demo};
 
 async fn scalar(db: &impl ConnectionTrait, sql: &str) -> i64 {
-    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_string())).await.unwrap().unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            sql.to_string(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
 fn options(app: &TestApp, students: usize) -> DemoOptions {
-    let hash = srm::auth::password::hash_blocking("demo-pass-1", srm::auth::password::HashCost { memory_kib: 256, iterations: 1 }).unwrap();
-    DemoOptions { students, password_hash: hash, out_dir: app.dir.join("demo"), seed: srm::seed::DEFAULT_SEED }
+    let hash = srm::auth::password::hash_blocking(
+        "demo-pass-1",
+        srm::auth::password::HashCost {
+            memory_kib: 256,
+            iterations: 1,
+        },
+    )
+    .unwrap();
+    DemoOptions {
+        students,
+        password_hash: hash,
+        out_dir: app.dir.join("demo"),
+        seed: srm::seed::DEFAULT_SEED,
+    }
 }
 
 #[rocket::async_test]
@@ -77,9 +96,20 @@ async fn the_same_seed_gives_the_same_university() {
     for _ in 0..2 {
         let app = TestApp::setup(Backend::Sqlite, false).await;
         let db = app.db();
-        seed_demo(db, &options(&app, 300)).await.unwrap().expect("seeded");
-        let d = scalar(db, "SELECT COALESCE(SUM(CAST(score * 10 AS INTEGER) * (id % 97 + 1)), 0) FROM grades").await;
-        let s = scalar(db, "SELECT COALESCE(SUM(LENGTH(name_zh) * id + cohort_year), 0) FROM students").await;
+        seed_demo(db, &options(&app, 300))
+            .await
+            .unwrap()
+            .expect("seeded");
+        let d = scalar(
+            db,
+            "SELECT COALESCE(SUM(CAST(score * 10 AS INTEGER) * (id % 97 + 1)), 0) FROM grades",
+        )
+        .await;
+        let s = scalar(
+            db,
+            "SELECT COALESCE(SUM(LENGTH(name_zh) * id + cohort_year), 0) FROM students",
+        )
+        .await;
         let list = std::fs::read_to_string(decliners_file(&app.dir.join("demo"))).unwrap();
         digests.push((d, s, list));
     }
