@@ -53,6 +53,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         config,
         keys,
         hashing: tokio::sync::Semaphore::new(cores),
+        rights: Default::default(),
     })
 }
 

@@ -90,8 +90,20 @@ async fn load(req: &Request<'_>) -> Option<CurrentUser> {
         Ok(None) => {}
         _ => return None,
     }
-    let permissions = user_permissions(db, user.id).await.ok()?;
-    let groups = user_group_codes(db, user.id).await.ok()?;
+    let (permissions, groups) = match state.rights.get(user.id, user.token_version) {
+        Some(known) => known,
+        None => {
+            let permissions = user_permissions(db, user.id).await.ok()?;
+            let groups = user_group_codes(db, user.id).await.ok()?;
+            state.rights.put(
+                user.id,
+                user.token_version,
+                permissions.clone(),
+                groups.clone(),
+            );
+            (permissions, groups)
+        }
+    };
     let student_id = students::Entity::find()
         .filter(students::Column::UserId.eq(user.id))
         .one(db)
