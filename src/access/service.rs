@@ -72,18 +72,22 @@ pub async fn ensure_builtins(db: &impl ConnectionTrait) -> AppResult<()> {
     Ok(())
 }
 
-/// The union of the permissions of every group the user is in.
-pub async fn user_permissions(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-) -> AppResult<HashSet<Permission>> {
-    let group_ids: Vec<i64> = user_groups::Entity::find()
+async fn user_group_ids(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<i64>> {
+    Ok(user_groups::Entity::find()
         .filter(user_groups::Column::UserId.eq(user_id))
         .all(db)
         .await?
         .into_iter()
         .map(|ug| ug.group_id)
-        .collect();
+        .collect())
+}
+
+/// The union of the permissions of every group the user is in.
+pub async fn user_permissions(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> AppResult<HashSet<Permission>> {
+    let group_ids = user_group_ids(db, user_id).await?;
     if group_ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -97,13 +101,7 @@ pub async fn user_permissions(
 }
 
 pub async fn user_group_codes(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<String>> {
-    let ids: Vec<i64> = user_groups::Entity::find()
-        .filter(user_groups::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|ug| ug.group_id)
-        .collect();
+    let ids = user_group_ids(db, user_id).await?;
     Ok(groups::Entity::find()
         .filter(groups::Column::Id.is_in(ids))
         .order_by_asc(groups::Column::Code)

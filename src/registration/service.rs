@@ -252,6 +252,21 @@ async fn event(
     Ok(())
 }
 
+/// Moves one of a section's counters by `delta` (the caller holds the section's lock).
+async fn count(
+    db: &impl ConnectionTrait,
+    section_id: i64,
+    column: sections::Column,
+    delta: i64,
+) -> AppResult<()> {
+    sections::Entity::update_many()
+        .col_expr(column, Expr::col(column).add(delta))
+        .filter(sections::Column::Id.eq(section_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Takes a seat if one is free: true when taken.
 async fn take_seat(db: &impl ConnectionTrait, section_id: i64) -> AppResult<bool> {
     let res = sections::Entity::update_many()
@@ -567,14 +582,7 @@ async fn promote(
         if !take_seat(db, section.id).await? {
             return Ok(None);
         }
-        sections::Entity::update_many()
-            .col_expr(
-                sections::Column::WaitlistCount,
-                Expr::col(sections::Column::WaitlistCount).sub(1),
-            )
-            .filter(sections::Column::Id.eq(section.id))
-            .exec(db)
-            .await?;
+        count(db, section.id, sections::Column::WaitlistCount, -1).await?;
         let student_id = w.student_id;
         let mut am: enrolments::ActiveModel = w.into();
         am.status = Set(ENROLLED.to_string());
@@ -657,24 +665,10 @@ async fn drop_in_txn(
     am.update(db).await?;
     event(db, student_id, section.id, "drop", DROPPED, actor).await?;
     if was == WAITLISTED {
-        sections::Entity::update_many()
-            .col_expr(
-                sections::Column::WaitlistCount,
-                Expr::col(sections::Column::WaitlistCount).sub(1),
-            )
-            .filter(sections::Column::Id.eq(section.id))
-            .exec(db)
-            .await?;
+        count(db, section.id, sections::Column::WaitlistCount, -1).await?;
         return Ok(None);
     }
-    sections::Entity::update_many()
-        .col_expr(
-            sections::Column::EnrolledCount,
-            Expr::col(sections::Column::EnrolledCount).sub(1),
-        )
-        .filter(sections::Column::Id.eq(section.id))
-        .exec(db)
-        .await?;
+    count(db, section.id, sections::Column::EnrolledCount, -1).await?;
     let section = lock_section(db, section.id).await?;
     promote(db, &section, &term).await
 }
