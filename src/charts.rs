@@ -6,7 +6,16 @@ use crate::web::escape;
 /// A horizontal bar chart, one bar per (label, value).
 pub fn bar_chart(bars: &[(String, f64)], value_suffix: &str) -> String {
     let row_h = 26.0;
-    let label_w = 180.0;
+    // Wide enough for the longest label (CJK characters count double), within reason.
+    let widest = bars
+        .iter()
+        .map(|(l, _)| {
+            l.chars()
+                .map(|c| if c.is_ascii() { 1.0 } else { 2.0 })
+                .sum::<f64>()
+        })
+        .fold(0.0_f64, f64::max);
+    let label_w = (widest * 6.5 + 16.0).clamp(80.0, 320.0);
     let chart_w = 420.0;
     let height = (bars.len() as f64 * row_h + 10.0).max(40.0);
     let max = bars

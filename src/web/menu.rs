@@ -30,6 +30,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
     ),
     ("menu.courses", "/courses", Some(Module::Courses), &[]),
     (
+        "menu.registrations",
+        "/registrations",
+        Some(Module::Courses),
+        &[Permission::RegisterSelf],
+    ),
+    (
         "menu.grades",
         "/grades",
         Some(Module::Grades),
@@ -92,6 +98,9 @@ fn mounted(href: &str) -> bool {
     )
 }
 
+/// Pages about one's own student record, shown only to accounts that have one.
+const STUDENT_ONLY: &[&str] = &["/me/record", "/registrations"];
+
 pub fn menu_for(
     user: &CurrentUser,
     modules: &HashSet<Module>,
@@ -102,6 +111,7 @@ pub fn menu_for(
         .iter()
         .filter(|(_, href, module, perms)| {
             mounted(href)
+                && (user.student_id.is_some() || !STUDENT_ONLY.contains(href))
                 && module.is_none_or(|m| modules.contains(&m))
                 && (perms.is_empty() || perms.iter().any(|p| user.can(*p)))
         })

@@ -73,6 +73,25 @@ async fn each_role_reaches_its_dashboard_in_chinese_and_english() {
         assert!(html.contains(link), "admin menu has {link}");
     }
     assert!(html.contains("<svg"), "a chart on the admin dashboard");
+    assert!(
+        !html.contains("/me/record") && !html.contains("\"/registrations\""),
+        "no student-only pages for an account without a student record"
+    );
+    app.page_logout().await;
+    app.page_login(p.student).await;
+    let html = unescape(
+        &app.client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("page"),
+    );
+    assert!(
+        html.contains("/me/record") && html.contains("\"/registrations\""),
+        "a student's own pages"
+    );
 }
 
 #[rocket::async_test]
