@@ -125,18 +125,12 @@ pub async fn login_submit(
     }
 }
 
-#[derive(rocket::FromForm)]
-pub struct CsrfOnly<'a> {
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
-}
-
 #[post("/logout", data = "<form>")]
 pub async fn logout(
     user: &CurrentUser,
     state: &State<AppState>,
     jar: &CookieJar<'_>,
-    form: Form<CsrfOnly<'_>>,
+    form: Form<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
     user.check_csrf(form.csrf)?;
     service::logout(state, user).await?;

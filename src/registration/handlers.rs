@@ -255,12 +255,6 @@ pub async fn page_add(
     }
 }
 
-#[derive(rocket::FromForm)]
-pub struct CsrfForm<'a> {
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
-}
-
 #[post("/registrations/<id>/drop", data = "<form>")]
 pub async fn page_drop(
     ctx: Ctx<'_>,
@@ -268,7 +262,7 @@ pub async fn page_drop(
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     id: i64,
-    form: Form<CsrfForm<'_>>,
+    form: Form<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;

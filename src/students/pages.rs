@@ -421,21 +421,15 @@ pub async fn update_submit(
     }
 }
 
-#[derive(FromForm)]
-pub struct CsrfForm {
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-}
-
 #[post("/students/<id>/deactivate", data = "<form>")]
 pub async fn deactivate_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     id: i64,
-    form: Form<CsrfForm>,
+    form: Form<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(&form.csrf)?;
+    who.check_csrf(form.csrf)?;
     service::deactivate(&state.db, who.id, id).await?;
     Ok(Redirect::to(format!("/students/{id}")))
 }

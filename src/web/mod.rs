@@ -98,6 +98,13 @@ pub fn error_page(req: &Request<'_>, status: Status, message: &str) -> String {
         .unwrap_or_else(|| format!("<h1>{}</h1><p>{}</p>", status.code, escape(message)))
 }
 
+/// A form post that carries nothing but the session's CSRF token (logout, drop, deactivate).
+#[derive(rocket::FromForm)]
+pub struct CsrfForm<'a> {
+    #[field(name = "_csrf", default = "")]
+    pub csrf: &'a str,
+}
+
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
