@@ -15,8 +15,11 @@ pub mod dashboard;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod grades;
 pub mod health;
 pub mod i18n;
+pub mod interaction;
+pub mod mining;
 pub mod paging;
 pub mod registration;
 pub mod secrets;
@@ -85,6 +88,9 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", courses::page_routes())
         .mount("/", registration::handlers::page_routes())
         .mount("/", registration::admin::page_routes())
+        .mount("/", grades::page_routes())
+        .mount("/", mining::page_routes())
+        .mount("/", interaction::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", auth::handlers::api_routes())
         .mount("/api/v1", admin::api_routes())
@@ -93,6 +99,9 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", registration::handlers::api_routes())
         .mount("/api/v1", registration::admin::api_routes())
         .mount("/api/v1", courses::manage::api_routes())
+        .mount("/api/v1", grades::api_routes())
+        .mount("/api/v1", mining::api_routes())
+        .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let index = api_docs::index_routes(rocket.routes());
     rocket.manage(index)

@@ -6,6 +6,29 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
+/// The dictionaries: the portal's own strings, then one file per module, so a module's strings
+/// live beside each other. A key repeated in two files is a mistake the key-set test reports.
+const ZH_SOURCES: &[&str] = &[
+    include_str!("zh.json"),
+    include_str!("zh/grades.json"),
+    include_str!("zh/mining.json"),
+    include_str!("zh/interaction.json"),
+];
+const EN_SOURCES: &[&str] = &[
+    include_str!("en.json"),
+    include_str!("en/grades.json"),
+    include_str!("en/mining.json"),
+    include_str!("en/interaction.json"),
+];
+
+/// Every source of one language, for the test that checks they parse and share their keys.
+pub fn sources(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Zh => ZH_SOURCES,
+        Lang::En => EN_SOURCES,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Lang {
     #[serde(rename = "zh")]
@@ -72,11 +95,18 @@ impl Lang {
     pub fn dict(self) -> &'static Map<String, Value> {
         static ZH: OnceLock<Map<String, Value>> = OnceLock::new();
         static EN: OnceLock<Map<String, Value>> = OnceLock::new();
-        let (cell, src) = match self {
-            Lang::Zh => (&ZH, include_str!("zh.json")),
-            Lang::En => (&EN, include_str!("en.json")),
+        let (cell, sources) = match self {
+            Lang::Zh => (&ZH, ZH_SOURCES),
+            Lang::En => (&EN, EN_SOURCES),
         };
-        cell.get_or_init(|| serde_json::from_str(src).unwrap_or_default())
+        cell.get_or_init(|| {
+            let mut all = Map::new();
+            for src in sources {
+                let part: Map<String, Value> = serde_json::from_str(src).unwrap_or_default();
+                all.extend(part);
+            }
+            all
+        })
     }
 
     /// One string; the key itself when missing, so a gap is visible rather than blank.

@@ -258,6 +258,19 @@ async fn both_languages_have_the_same_strings() {
     let en: Vec<_> = Lang::En.dict().keys().collect();
     assert!(zh.len() > 100);
     assert_eq!(zh, en);
+    // Every file parses, the two languages' files pair up key for key, and no key is defined twice.
+    let mut seen = std::collections::BTreeSet::new();
+    for (zh_src, en_src) in srm::i18n::sources(Lang::Zh)
+        .iter()
+        .zip(srm::i18n::sources(Lang::En))
+    {
+        let zh: serde_json::Map<String, serde_json::Value> = serde_json::from_str(zh_src).unwrap();
+        let en: serde_json::Map<String, serde_json::Value> = serde_json::from_str(en_src).unwrap();
+        assert_eq!(zh.keys().collect::<Vec<_>>(), en.keys().collect::<Vec<_>>());
+        for key in zh.keys() {
+            assert!(seen.insert(key.clone()), "{key} is defined in two files");
+        }
+    }
     assert_eq!(
         Lang::from_accept_language("fr;q=1, en-US;q=0.8, zh-CN;q=0.9"),
         Some(Lang::Zh)
