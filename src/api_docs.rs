@@ -91,7 +91,11 @@ fn summary(name: &str) -> &'static str {
         "api_swap" => {
             "Swap an enrolled section for another in one step, keeping the old seat if the new one cannot be had"
         }
-        _ => "",
+        // Later modules describe their own routes.
+        other => crate::grades::api_summary(other)
+            .or_else(|| crate::mining::api_summary(other))
+            .or_else(|| crate::interaction::api_summary(other))
+            .unwrap_or(""),
     }
 }
 

@@ -214,7 +214,14 @@ async fn profile_data(
             )
         })
         .collect();
+    // The other modules' parts of the 360° view, each empty when its module is off or the
+    // viewer may not see it.
+    let panels = json!({
+        "mining": crate::mining::profile_panel(ctx, db, id).await?,
+        "interaction": crate::interaction::profile_panel(ctx, db, id).await?,
+    });
     Ok(json!({
+        "panels": panels,
         "student": merge(json!(view), json!({
             "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
             "status_label": status_label(ctx.lang, &view.status),
