@@ -88,6 +88,19 @@ fn summary(name: &str) -> &'static str {
         "api_section_update" => {
             "Edit a section; capacity cannot drop below the students already in it"
         }
+        "api_student_merge" => {
+            "Merge a duplicate record (duplicate_id) into this one; refused when both hold the same section"
+        }
+        "api_student_settings" => "Which fields students may edit on their own record",
+        "api_student_settings_update" => {
+            "Choose the fields students may edit on their own record (self_editable)"
+        }
+        "api_student_accounts" => {
+            "Create login accounts (user name = student number) for current students without one; they activate them at first sign-in"
+        }
+        "api_activate" => {
+            "First sign-in: set the password of a bulk-created student account, proving the student number with the national id (or date of birth)"
+        }
         "api_swap" => {
             "Swap an enrolled section for another in one step, keeping the old seat if the new one cannot be had"
         }

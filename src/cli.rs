@@ -41,6 +41,11 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Data mining: evaluate the risk models on a CSV file.
+    Mine {
+        #[command(subcommand)]
+        what: crate::mining::cli::MineWhat,
+    },
     /// Load generators against a running server.
     Bench {
         #[command(subcommand)]
@@ -131,6 +136,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             print_demo_logins(&state).await?;
             Ok(())
         }
+        Command::Mine { what } => crate::mining::cli::run(&config, what).await,
         Command::Bench {
             what: BenchWhat::Registration(opts),
         } => crate::bench::registration::run(&config, opts).await,

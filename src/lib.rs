@@ -78,6 +78,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
     let rocket = rocket::custom(figment)
         .manage(state)
         .attach(Template::fairing())
+        .attach(mining::jobs::scheduler())
         .register("/", web::catchers())
         .mount("/", web::routes())
         .mount("/", health::routes())

@@ -45,6 +45,7 @@ fn login_page(
     next: &str,
     username: &str,
     error: Option<String>,
+    notice: Option<String>,
 ) -> Template {
     let token = uuid::Uuid::new_v4().simple().to_string();
     let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
@@ -55,7 +56,7 @@ fn login_page(
     ctx.render(
         "auth/login",
         "login.title",
-        json!({"login_csrf": token, "next": next, "username": username, "error": error}),
+        json!({"login_csrf": token, "next": next, "username": username, "error": error, "notice": notice}),
     )
 }
 
@@ -68,9 +69,15 @@ pub fn index(ctx: Ctx<'_>) -> Redirect {
     }
 }
 
-#[get("/login?<next>")]
-pub fn login_form(ctx: Ctx<'_>, jar: &CookieJar<'_>, next: Option<&str>) -> Template {
-    login_page(&ctx, jar, &safe_next(next), "", None)
+#[get("/login?<next>&<activated>")]
+pub fn login_form(
+    ctx: Ctx<'_>,
+    jar: &CookieJar<'_>,
+    next: Option<&str>,
+    activated: Option<bool>,
+) -> Template {
+    let notice = activated.unwrap_or(false).then(|| ctx.t("activate.done"));
+    login_page(&ctx, jar, &safe_next(next), "", None, notice)
 }
 
 #[derive(rocket::FromForm)]
@@ -99,7 +106,7 @@ pub async fn login_submit(
         let msg = ctx.t("login.expired");
         return Err((
             Status::Forbidden,
-            login_page(&ctx, jar, &next, form.username, Some(msg)),
+            login_page(&ctx, jar, &next, form.username, Some(msg), None),
         ));
     }
     match service::login(state, form.username, form.password, &ip.0).await {
@@ -119,7 +126,7 @@ pub async fn login_submit(
             };
             Err((
                 status,
-                login_page(&ctx, jar, &next, form.username, Some(msg)),
+                login_page(&ctx, jar, &next, form.username, Some(msg), None),
             ))
         }
     }
@@ -266,6 +273,116 @@ pub async fn api_me(user: &CurrentUser) -> Json<Value> {
     }))
 }
 
+// ---------------------------------------------------------------- first sign-in
+
+/// Under /login so the pre-session CSRF cookie (path /login) comes with the post.
+fn activation_page(
+    ctx: &Ctx<'_>,
+    jar: &CookieJar<'_>,
+    student_no: &str,
+    error: Option<String>,
+) -> Template {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Strict);
+    c.set_path("/login");
+    jar.add(c);
+    ctx.render(
+        "auth/activate",
+        "activate.title",
+        json!({"login_csrf": token, "student_no": student_no, "error": error}),
+    )
+}
+
+#[get("/login/activate")]
+pub fn activate_form(ctx: Ctx<'_>, jar: &CookieJar<'_>) -> Template {
+    activation_page(&ctx, jar, "", None)
+}
+
+#[derive(rocket::FromForm)]
+pub struct ActivateForm<'a> {
+    #[field(default = "")]
+    student_no: &'a str,
+    #[field(default = "")]
+    national_id: &'a str,
+    #[field(default = "")]
+    birth_date: &'a str,
+    #[field(default = "")]
+    new_password: &'a str,
+    #[field(default = "")]
+    confirm: &'a str,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+#[post("/login/activate", data = "<form>")]
+pub async fn activate_submit(
+    ctx: Ctx<'_>,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+    ip: ClientIp,
+    form: Form<ActivateForm<'_>>,
+) -> Result<Redirect, (Status, Template)> {
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let again = |status, msg: String| {
+        Err((
+            status,
+            activation_page(&ctx, jar, form.student_no, Some(msg)),
+        ))
+    };
+    if expected.is_empty() || !super::token::constant_time_eq(&expected, form.csrf) {
+        return again(Status::Forbidden, ctx.t("login.expired"));
+    }
+    if form.new_password != form.confirm {
+        return again(Status::UnprocessableEntity, ctx.t("activate.mismatch"));
+    }
+    let claim = super::activation::Claim {
+        student_no: form.student_no,
+        national_id: form.national_id,
+        birth_date: form.birth_date,
+        new_password: form.new_password,
+    };
+    match super::activation::activate(state, &claim, &ip.0).await {
+        Ok(_) => Ok(Redirect::to("/login?activated=1")),
+        Err(AppError::TooManyRequests { retry_after }) => again(
+            Status::TooManyRequests,
+            ctx.t("login.throttled")
+                .replace("{seconds}", &retry_after.to_string()),
+        ),
+        Err(e) => again(e.status(), e.public_message()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActivateRequest {
+    student_no: String,
+    #[serde(default)]
+    national_id: String,
+    #[serde(default)]
+    birth_date: String,
+    new_password: String,
+}
+
+#[post("/auth/activate", format = "json", data = "<body>")]
+pub async fn api_activate(
+    state: &State<AppState>,
+    ip: ClientIp,
+    body: Json<ActivateRequest>,
+) -> AppResult<Json<LoginOk>> {
+    let claim = super::activation::Claim {
+        student_no: &body.student_no,
+        national_id: &body.national_id,
+        birth_date: &body.birth_date,
+        new_password: &body.new_password,
+    };
+    let user = super::activation::activate(state, &claim, &ip.0).await?;
+    Ok(Json(service::issue_session(state, user).await?))
+}
+
 pub fn page_routes() -> Vec<rocket::Route> {
     rocket::routes![
         index,
@@ -274,10 +391,12 @@ pub fn page_routes() -> Vec<rocket::Route> {
         logout,
         password_form,
         password_submit,
-        switch_lang
+        switch_lang,
+        activate_form,
+        activate_submit
     ]
 }
 
 pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![api_login, api_logout, api_password, api_me]
+    rocket::routes![api_login, api_logout, api_password, api_me, api_activate]
 }

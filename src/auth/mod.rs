@@ -1,6 +1,7 @@
 //! Login and accounts (系统登录): argon2id passwords, JWT sessions in a cookie or a bearer
 //! header, CSRF tokens bound to the session, throttled logins.
 
+pub mod activation;
 pub mod handlers;
 pub mod password;
 pub mod service;

@@ -34,7 +34,7 @@ const BAD_LOGIN: &str = "the user name or password is incorrect";
 
 /// Refuses with 429 once an account or an address has too many recent failures; slows down
 /// before that.
-async fn throttle(state: &AppState, username: &str, ip: &str) -> AppResult<u64> {
+pub(super) async fn throttle(state: &AppState, username: &str, ip: &str) -> AppResult<u64> {
     let c = &state.config;
     let since = Utc::now() - Duration::seconds(c.login_window_seconds);
     let by_user = login_attempts::Entity::find()
@@ -106,7 +106,11 @@ pub async fn login(
         .filter(users::Column::Username.eq(username))
         .one(&state.db)
         .await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // An account created in bulk has no password until the student activates it.
+    let stored = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .filter(|h| !h.is_empty());
     let turn = state.hashing_turn().await?;
     let ok = password::verify(password_text.to_string(), stored, state.hash_cost()).await?;
     drop(turn);

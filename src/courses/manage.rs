@@ -3,7 +3,7 @@
 
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::audit::Entry;
-use crate::entity::{courses, section_meetings, sections, terms, users};
+use crate::entity::{course_prerequisites, courses, section_meetings, sections, terms, users};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -31,18 +31,18 @@ fn text(value: &str, field: &'static str, max: usize) -> AppResult<String> {
 
 #[derive(Deserialize)]
 pub struct TermBody {
-    code: String,
-    name_zh: String,
-    name_en: String,
-    seq: i64,
-    starts_on: NaiveDate,
-    ends_on: NaiveDate,
-    registration_opens_at: DateTime<FixedOffset>,
-    registration_closes_at: DateTime<FixedOffset>,
-    add_drop_deadline: DateTime<FixedOffset>,
-    credit_limit: f64,
+    pub(super) code: String,
+    pub(super) name_zh: String,
+    pub(super) name_en: String,
+    pub(super) seq: i64,
+    pub(super) starts_on: NaiveDate,
+    pub(super) ends_on: NaiveDate,
+    pub(super) registration_opens_at: DateTime<FixedOffset>,
+    pub(super) registration_closes_at: DateTime<FixedOffset>,
+    pub(super) add_drop_deadline: DateTime<FixedOffset>,
+    pub(super) credit_limit: f64,
     #[serde(default)]
-    is_current: bool,
+    pub(super) is_current: bool,
 }
 
 fn term_model(b: &TermBody) -> AppResult<terms::ActiveModel> {
@@ -88,7 +88,7 @@ fn dup(e: sea_orm::DbErr, what: &str) -> AppError {
     }
 }
 
-async fn save_term(
+pub(super) async fn save_term(
     state: &AppState,
     actor: i64,
     id: Option<i64>,
@@ -161,22 +161,37 @@ pub async fn api_term_update(
 
 #[derive(Deserialize)]
 pub struct CourseBody {
-    code: String,
-    department_id: i64,
-    title_zh: String,
-    title_en: String,
-    credits: f64,
+    pub(super) code: String,
+    pub(super) department_id: i64,
+    pub(super) title_zh: String,
+    pub(super) title_en: String,
+    pub(super) credits: f64,
     #[serde(default)]
-    description: String,
+    pub(super) description: String,
     #[serde(default = "yes")]
-    is_active: bool,
+    pub(super) is_active: bool,
+    /// When given, replaces the course's prerequisites.
+    #[serde(default)]
+    pub(super) prerequisites: Option<Vec<PrereqBody>>,
+}
+
+/// A prerequisite course by its code, and the score needed in it.
+#[derive(Deserialize)]
+pub struct PrereqBody {
+    pub(super) code: String,
+    #[serde(default = "pass_mark")]
+    pub(super) min_score: f64,
+}
+
+fn pass_mark() -> f64 {
+    60.0
 }
 
 fn yes() -> bool {
     true
 }
 
-async fn save_course(
+pub(super) async fn save_course(
     state: &AppState,
     actor: i64,
     id: Option<i64>,
@@ -199,17 +214,59 @@ async fn save_course(
         is_active: Set(b.is_active),
         ..Default::default()
     };
+    let txn = crate::db::write_txn(&state.db).await?;
     let saved = match id {
         Some(id) => {
             courses::Entity::find_by_id(id)
-                .one(&state.db)
+                .one(&txn)
                 .await?
                 .ok_or(AppError::NotFound)?;
             am.id = Set(id);
-            am.update(&state.db).await.map_err(|e| dup(e, "course"))?
+            am.update(&txn).await.map_err(|e| dup(e, "course"))?
         }
-        None => am.insert(&state.db).await.map_err(|e| dup(e, "course"))?,
+        None => am.insert(&txn).await.map_err(|e| dup(e, "course"))?,
     };
+    let mut prereq_codes = Vec::new();
+    if let Some(list) = &b.prerequisites {
+        course_prerequisites::Entity::delete_many()
+            .filter(course_prerequisites::Column::CourseId.eq(saved.id))
+            .exec(&txn)
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        for p in list {
+            let code = p.code.trim().to_uppercase();
+            if !(0.0..=100.0).contains(&p.min_score) {
+                return Err(bad(
+                    "invalid_prerequisite",
+                    &format!("the minimum score for {code} must be between 0 and 100"),
+                ));
+            }
+            let pre = courses::Entity::find()
+                .filter(courses::Column::Code.eq(code.as_str()))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    bad(
+                        "unknown_prerequisite",
+                        &format!("no course with the code {code}"),
+                    )
+                })?;
+            if pre.id == saved.id || !seen.insert(pre.id) {
+                return Err(bad(
+                    "invalid_prerequisite",
+                    &format!("{code} is listed twice or is the course itself"),
+                ));
+            }
+            course_prerequisites::ActiveModel {
+                course_id: Set(saved.id),
+                prerequisite_id: Set(pre.id),
+                min_score: Set(p.min_score),
+            }
+            .insert(&txn)
+            .await?;
+            prereq_codes.push(json!({"code": code, "min_score": p.min_score}));
+        }
+    }
     Entry::new(
         Some(actor),
         if id.is_some() {
@@ -220,9 +277,10 @@ async fn save_course(
         "course",
     )
     .id(saved.id)
-    .detail(json!({"code": saved.code, "credits": saved.credits}))
-    .write(&state.db)
+    .detail(json!({"code": saved.code, "credits": saved.credits, "prerequisites": prereq_codes}))
+    .write(&txn)
     .await?;
+    txn.commit().await?;
     Ok(saved)
 }
 
@@ -252,13 +310,13 @@ pub async fn api_course_update(
 
 #[derive(Deserialize)]
 pub struct MeetingBody {
-    weekday: i64,
-    start_period: i64,
-    end_period: i64,
+    pub(super) weekday: i64,
+    pub(super) start_period: i64,
+    pub(super) end_period: i64,
     #[serde(default = "first_week")]
-    start_week: i64,
+    pub(super) start_week: i64,
     #[serde(default = "last_week")]
-    end_week: i64,
+    pub(super) end_week: i64,
 }
 
 fn first_week() -> i64 {
@@ -271,17 +329,17 @@ fn last_week() -> i64 {
 
 #[derive(Deserialize)]
 pub struct SectionBody {
-    term_id: i64,
-    course_id: i64,
-    section_no: String,
-    teacher_id: Option<i64>,
-    capacity: i64,
+    pub(super) term_id: i64,
+    pub(super) course_id: i64,
+    pub(super) section_no: String,
+    pub(super) teacher_id: Option<i64>,
+    pub(super) capacity: i64,
     #[serde(default)]
-    waitlist_capacity: i64,
+    pub(super) waitlist_capacity: i64,
     #[serde(default)]
-    room: String,
+    pub(super) room: String,
     #[serde(default)]
-    meetings: Vec<MeetingBody>,
+    pub(super) meetings: Vec<MeetingBody>,
 }
 
 async fn validate_section(db: &impl ConnectionTrait, b: &SectionBody) -> AppResult<()> {
@@ -324,7 +382,7 @@ async fn validate_section(db: &impl ConnectionTrait, b: &SectionBody) -> AppResu
     Ok(())
 }
 
-async fn save_section(
+pub(super) async fn save_section(
     state: &AppState,
     actor: i64,
     id: Option<i64>,

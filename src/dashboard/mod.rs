@@ -5,12 +5,11 @@ use crate::access::{Module, Permission};
 use crate::auth::CurrentUser;
 use crate::charts::bar_chart;
 use crate::entity::{
-    announcements, audit_log, courses, departments, enrolments, sections, students, terms, users,
+    audit_log, courses, departments, enrolments, sections, students, terms, users,
 };
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::Ctx;
-use chrono::Utc;
 use rocket::{State, get};
 use rocket_dyn_templates::Template;
 use sea_orm::{
@@ -22,16 +21,6 @@ async fn current_term(db: &impl ConnectionTrait) -> AppResult<Option<terms::Mode
     Ok(terms::Entity::find()
         .filter(terms::Column::IsCurrent.eq(true))
         .one(db)
-        .await?)
-}
-
-async fn announcements_for(db: &impl ConnectionTrait) -> AppResult<Vec<announcements::Model>> {
-    Ok(announcements::Entity::find()
-        .filter(announcements::Column::Scope.eq("university"))
-        .filter(announcements::Column::PublishAt.lte(Utc::now().fixed_offset()))
-        .order_by_desc(announcements::Column::PublishAt)
-        .limit(5)
-        .all(db)
         .await?)
 }
 
@@ -184,7 +173,7 @@ pub async fn dashboard(
     Ok(ctx.render(
         "dashboard",
         "dashboard.title",
-        json!({"role": role, "role_label": ctx.t(&format!("role.{role}")), "data": data, "announcements": announcements_for(db).await?, "flash": flash}),
+        json!({"role": role, "role_label": ctx.t(&format!("role.{role}")), "data": data, "announcements": crate::interaction::dashboard_announcements(db, user).await?, "flash": flash}),
     ))
 }
 

@@ -1,19 +1,71 @@
 //! Grades (学生成绩管理): assessments and weights, grade entry by the section's teacher,
 //! publishing, change requests with approval, transcripts with GPA, and statistics with charts.
 
+pub mod assess;
+pub mod changes;
+pub mod charts;
+pub mod csv_import;
+pub mod gpa;
+pub mod handlers;
+pub mod pages;
+pub mod scale;
+pub mod service;
+pub mod stats;
+pub mod transcript;
+
 use rocket::Route;
 
 pub fn page_routes() -> Vec<Route> {
-    rocket::routes![]
+    pages::routes()
 }
 
 pub fn api_routes() -> Vec<Route> {
-    rocket::routes![]
+    use handlers::*;
+    rocket::routes![
+        api_section_grades,
+        api_save_grades,
+        api_import_grades,
+        api_publish,
+        api_assessments,
+        api_create_assessment,
+        api_update_assessment,
+        api_assessment_scores,
+        api_save_assessment_scores,
+        api_request_change,
+        api_change_queue,
+        api_approve_change,
+        api_reject_change,
+        api_grade_history,
+        api_transcript,
+        api_section_statistics,
+        api_statistics,
+        api_scales,
+        api_create_scale,
+    ]
 }
 
 /// One-line descriptions of this module's API routes by handler name, for the API reference.
 pub fn api_summary(name: &str) -> Option<&'static str> {
     let text = match name {
+        "api_section_grades" => "A section's students with their final scores, letters and status (its teacher; staff with grades.view_all).",
+        "api_save_grades" => "Save a section's grades as drafts, all or nothing; every refused row is listed (its teacher only).",
+        "api_import_grades" => "Upload a section's grades as CSV (student_no, score); bad rows reported by line and column, nothing saved if any.",
+        "api_publish" => "Publish a section's draft grades so students see them.",
+        "api_assessments" => "A section's assessments with weights and due dates, and the weight total.",
+        "api_create_assessment" => "Add an assessment (name, weight, due_at, max_score) to a section.",
+        "api_update_assessment" => "Change an assessment's name, weight, due date or maximum score.",
+        "api_assessment_scores" => "The scores of one assessment.",
+        "api_save_assessment_scores" => "Enter the scores of one assessment, all or nothing.",
+        "api_request_change" => "Ask to change a published grade, with a reason (the section's teacher).",
+        "api_change_queue" => "Grade change requests by status (default pending), for approvers.",
+        "api_approve_change" => "Approve a grade change request: the grade changes and its history records who, when, why and who approved.",
+        "api_reject_change" => "Reject a grade change request, with an optional note.",
+        "api_grade_history" => "A grade's history (who, when, old → new, why, approver) and its change requests.",
+        "api_transcript" => "A student's transcript: terms with courses, term GPA and cumulative GPA (published grades only).",
+        "api_section_statistics" => "Count, mean, median, standard deviation, min, max, pass rate and histogram of a section's scores.",
+        "api_statistics" => "Statistics for a course, term or department, with the course's sections compared and its trend across terms.",
+        "api_scales" => "The grading scales with their bands and pass marks.",
+        "api_create_scale" => "Define a grading scale (bands, pass mark), optionally as the default.",
         _ => return None,
     };
     Some(text)

@@ -1,7 +1,19 @@
 //! Mining (数据挖掘): at-risk flags with reasons, clusters and personalised teaching
 //! suggestions, evaluated honestly against baselines and published results.
 
+mod api;
+mod charts;
+pub mod cli;
+pub mod features;
+pub mod formula;
+pub mod jobs;
 pub mod ml;
+mod pages;
+pub mod reasons;
+pub mod rules;
+pub mod run;
+pub mod service;
+pub mod settings;
 
 use crate::error::AppResult;
 use crate::web::Ctx;
@@ -9,16 +21,55 @@ use rocket::Route;
 use serde_json::Value;
 
 pub fn page_routes() -> Vec<Route> {
-    rocket::routes![]
+    rocket::routes![
+        pages::overview,
+        pages::start_run,
+        pages::run_page,
+        pages::save_settings,
+        pages::flags_page,
+        pages::feedback,
+        pages::rules_page,
+        pages::rule_save,
+        pages::formula_page,
+        pages::formula_post,
+        pages::my_suggestions,
+    ]
 }
 
 pub fn api_routes() -> Vec<Route> {
-    rocket::routes![]
+    rocket::routes![
+        api::api_runs,
+        api::api_run,
+        api::api_start_run,
+        api::api_flags,
+        api::api_flag_feedback,
+        api::api_formula_trial,
+        api::api_my_suggestions,
+    ]
 }
 
 /// One-line descriptions of this module's API routes by handler name, for the API reference.
 pub fn api_summary(name: &str) -> Option<&'static str> {
     let text = match name {
+        "api_runs" => "Mining runs, newest first (paged): status, progress, model, dates.",
+        "api_run" => {
+            "One mining run with its metrics (models against baselines, fairness, clusters) and feedback counts."
+        }
+        "api_start_run" => {
+            "Start a mining run in the background (`{\"confirm\": true}`); 202 with its id."
+        }
+        "api_flags" => {
+            "Risk flags of the latest run (or `run`), riskiest first, filtered by `level` and `department`; teachers see their students only."
+        }
+        "api_flag_feedback" => {
+            "Staff verdict on a flag: `{\"feedback\": \"useful\"|\"not_useful\"|\"wrong\"}`."
+        }
+        "api_formula_trial" => {
+            "Try a scoring formula (`weights`, `threshold`, optional `department_id`) on the latest run's students without saving it."
+        }
+        "api_my_suggestions" => {
+            "The signed-in student's own suggestions (their risk level only when the setting allows)."
+        }
         _ => return None,
     };
     Some(text)
@@ -28,9 +79,46 @@ pub fn api_summary(name: &str) -> Option<&'static str> {
 /// `templates/mining/profile_panel.html.tera`); `Value::Null` when the module is off or the
 /// viewer may not see it.
 pub async fn profile_panel(
-    _ctx: &Ctx<'_>,
-    _db: &sea_orm::DatabaseConnection,
-    _student_id: i64,
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    student_id: i64,
 ) -> AppResult<Value> {
-    Ok(Value::Null)
+    use crate::access::{Module, Permission};
+    let Some(user) = ctx.user else {
+        return Ok(Value::Null);
+    };
+    if !ctx.modules.contains(&Module::Mining) {
+        return Ok(Value::Null);
+    }
+    let own = user.student_id == Some(student_id);
+    let staff = user.can(Permission::ViewMining) || user.can(Permission::RunMining);
+    if !own && !staff {
+        return Ok(Value::Null);
+    }
+    let Some(flag) = service::student_flag(db, student_id).await? else {
+        return Ok(Value::Null);
+    };
+    let run = service::run(db, flag.run_id).await?;
+    let zh = ctx.lang == crate::i18n::Lang::Zh;
+    let rules = rules::all(db).await?;
+    let suggestions = rules::suggest(&rules, &service::subject(&flag), zh, 4);
+    let show_level = !own || settings::get(db).await?.students_see_level;
+    let detail: run::FlagDetail = serde_json::from_str(&flag.reasons).unwrap_or_default();
+    let reasons: Vec<String> = if own {
+        Vec::new()
+    } else {
+        detail
+            .factors
+            .into_iter()
+            .map(|r| if zh { r.zh } else { r.en })
+            .collect()
+    };
+    Ok(serde_json::json!({
+        "level": show_level.then(|| flag.level.clone()),
+        "level_label": show_level.then(|| ctx.t(&format!("mining.level.{}", flag.level))),
+        "score": (!own).then_some(flag.score),
+        "reasons": reasons,
+        "suggestions": suggestions,
+        "as_of": run.as_of.format("%Y-%m-%d").to_string(),
+    }))
 }

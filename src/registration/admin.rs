@@ -11,8 +11,13 @@ use chrono::Utc;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
+use crate::web::Ctx;
+use rocket::form::Form;
+use rocket::response::Redirect;
+use rocket_dyn_templates::Template;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,62 +46,42 @@ pub struct HoldBody {
     reason: String,
 }
 
-#[get("/students/<id>/holds")]
-pub async fn api_holds(
-    _on: ModuleOn<on::Courses>,
-    _who: Perm<'_, can::ManageRegistrations>,
-    state: &State<AppState>,
-    id: i64,
-) -> AppResult<Json<Vec<holds::Model>>> {
-    student_exists(&state.db, id).await?;
-    Ok(Json(
-        holds::Entity::find()
-            .filter(holds::Column::StudentId.eq(id))
-            .order_by_desc(holds::Column::Id)
-            .all(&state.db)
-            .await?,
-    ))
-}
-
-#[post("/students/<id>/holds", format = "json", data = "<body>")]
-pub async fn api_place_hold(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageRegistrations>,
-    state: &State<AppState>,
-    id: i64,
-    body: Json<HoldBody>,
-) -> AppResult<(Status, Json<holds::Model>)> {
-    let reason = reason(&body.reason)?;
-    student_exists(&state.db, id).await?;
+/// Places a hold that blocks the student's registration; audited in the same transaction.
+pub async fn place_hold(
+    db: &DatabaseConnection,
+    actor: i64,
+    student_id: i64,
+    reason_text: &str,
+) -> AppResult<holds::Model> {
+    let reason = reason(reason_text)?;
+    let txn = crate::db::write_txn(db).await?;
+    student_exists(&txn, student_id).await?;
     let hold = holds::ActiveModel {
-        student_id: Set(id),
+        student_id: Set(student_id),
         reason: Set(reason.clone()),
-        placed_by: Set(Some(who.id)),
+        placed_by: Set(Some(actor)),
         placed_at: Set(Utc::now().fixed_offset()),
         lifted_by: Set(None),
         lifted_at: Set(None),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
-    Entry::new(Some(who.id), "registration.hold_placed", "hold")
+    Entry::new(Some(actor), "registration.hold_placed", "hold")
         .id(hold.id)
-        .student(id)
+        .student(student_id)
         .detail(json!({"reason": reason}))
-        .write(&state.db)
+        .write(&txn)
         .await?;
-    Ok((Status::Created, Json(hold)))
+    txn.commit().await?;
+    Ok(hold)
 }
 
-#[delete("/holds/<id>")]
-pub async fn api_lift_hold(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageRegistrations>,
-    state: &State<AppState>,
-    id: i64,
-) -> AppResult<Json<holds::Model>> {
+/// Lifts a hold (once); audited in the same transaction.
+pub async fn lift_hold(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<holds::Model> {
+    let txn = crate::db::write_txn(db).await?;
     let hold = holds::Entity::find_by_id(id)
-        .one(&state.db)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
     if hold.lifted_at.is_some() {
@@ -108,14 +93,15 @@ pub async fn api_lift_hold(
     let student = hold.student_id;
     let mut am: holds::ActiveModel = hold.into();
     am.lifted_at = Set(Some(Utc::now().fixed_offset()));
-    am.lifted_by = Set(Some(who.id));
-    let hold = am.update(&state.db).await?;
-    Entry::new(Some(who.id), "registration.hold_lifted", "hold")
+    am.lifted_by = Set(Some(actor));
+    let hold = am.update(&txn).await?;
+    Entry::new(Some(actor), "registration.hold_lifted", "hold")
         .id(id)
         .student(student)
-        .write(&state.db)
+        .write(&txn)
         .await?;
-    Ok(Json(hold))
+    txn.commit().await?;
+    Ok(hold)
 }
 
 #[derive(Deserialize)]
@@ -126,6 +112,89 @@ pub struct OverrideBody {
     reason: String,
 }
 
+/// Lets one student exceed a section's capacity or skip its prerequisites, with a reason.
+pub async fn grant_override(
+    db: &DatabaseConnection,
+    actor: i64,
+    student_id: i64,
+    body: &OverrideBody,
+) -> AppResult<registration_overrides::Model> {
+    if body.kind != "capacity" && body.kind != "prerequisite" {
+        return Err(AppError::unprocessable(
+            "invalid_kind",
+            "an override is for 'capacity' or 'prerequisite'",
+        ));
+    }
+    let reason = reason(&body.reason)?;
+    let txn = crate::db::write_txn(db).await?;
+    student_exists(&txn, student_id).await?;
+    sections::Entity::find_by_id(body.section_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::unprocessable("unknown_section", "no such section"))?;
+    let row = registration_overrides::ActiveModel {
+        student_id: Set(student_id),
+        section_id: Set(body.section_id),
+        kind: Set(body.kind.clone()),
+        reason: Set(reason.clone()),
+        granted_by: Set(Some(actor)),
+        granted_at: Set(Utc::now().fixed_offset()),
+        used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    Entry::new(Some(actor), "registration.override_granted", "override")
+        .id(row.id)
+        .student(student_id)
+        .detail(json!({"section_id": body.section_id, "kind": body.kind, "reason": reason}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn holds_of(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Vec<holds::Model>> {
+    Ok(holds::Entity::find()
+        .filter(holds::Column::StudentId.eq(student_id))
+        .order_by_desc(holds::Column::Id)
+        .all(db)
+        .await?)
+}
+
+#[get("/students/<id>/holds")]
+pub async fn api_holds(
+    _on: ModuleOn<on::Courses>,
+    _who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<Vec<holds::Model>>> {
+    student_exists(&state.db, id).await?;
+    Ok(Json(holds_of(&state.db, id).await?))
+}
+
+#[post("/students/<id>/holds", format = "json", data = "<body>")]
+pub async fn api_place_hold(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<HoldBody>,
+) -> AppResult<(Status, Json<holds::Model>)> {
+    let hold = place_hold(&state.db, who.id, id, &body.reason).await?;
+    Ok((Status::Created, Json(hold)))
+}
+
+#[delete("/holds/<id>")]
+pub async fn api_lift_hold(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<holds::Model>> {
+    Ok(Json(lift_hold(&state.db, who.id, id).await?))
+}
+
 #[post("/students/<id>/overrides", format = "json", data = "<body>")]
 pub async fn api_grant_override(
     _on: ModuleOn<on::Courses>,
@@ -134,37 +203,172 @@ pub async fn api_grant_override(
     id: i64,
     body: Json<OverrideBody>,
 ) -> AppResult<(Status, Json<registration_overrides::Model>)> {
-    if body.kind != "capacity" && body.kind != "prerequisite" {
-        return Err(AppError::unprocessable(
-            "invalid_kind",
-            "an override is for 'capacity' or 'prerequisite'",
-        ));
-    }
-    let reason = reason(&body.reason)?;
-    student_exists(&state.db, id).await?;
-    sections::Entity::find_by_id(body.section_id)
+    let row = grant_override(&state.db, who.id, id, &body).await?;
+    Ok((Status::Created, Json(row)))
+}
+
+// ---------------------------------------------------------------- the registrar's page
+
+#[derive(Serialize)]
+struct OverrideRow {
+    #[serde(flatten)]
+    row: registration_overrides::Model,
+    section: String,
+}
+
+/// Holds and overrides of one student, with the forms to place, lift and grant them.
+#[get("/students/<id>/holds?<error>&<done>")]
+pub async fn holds_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    _who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    error: Option<&str>,
+    done: Option<&str>,
+) -> AppResult<Template> {
+    let student = students::Entity::find_by_id(id)
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let row = registration_overrides::ActiveModel {
-        student_id: Set(id),
-        section_id: Set(body.section_id),
-        kind: Set(body.kind.clone()),
-        reason: Set(reason.clone()),
-        granted_by: Set(Some(who.id)),
-        granted_at: Set(Utc::now().fixed_offset()),
-        used_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&state.db)
-    .await?;
-    Entry::new(Some(who.id), "registration.override_granted", "override")
-        .id(row.id)
-        .student(id)
-        .detail(json!({"section_id": body.section_id, "kind": body.kind, "reason": reason}))
-        .write(&state.db)
+    let holds = holds_of(&state.db, id).await?;
+    let overrides = registration_overrides::Entity::find()
+        .filter(registration_overrides::Column::StudentId.eq(id))
+        .order_by_desc(registration_overrides::Column::Id)
+        .all(&state.db)
         .await?;
-    Ok((Status::Created, Json(row)))
+    let mut rows = Vec::with_capacity(overrides.len());
+    for o in overrides {
+        let section = crate::courses::service::section_row(&state.db, o.section_id)
+            .await
+            .map(|s| format!("{}-{}", s.course_code, s.section_no))
+            .unwrap_or_else(|_| o.section_id.to_string());
+        rows.push(OverrideRow { row: o, section });
+    }
+    Ok(ctx.render(
+        "registration/holds",
+        "holds.title",
+        json!({"student": student, "holds": holds, "overrides": rows, "error": error,
+               "done": done.map(|d| ctx.t(&format!("holds.done.{d}")))}),
+    ))
+}
+
+#[derive(rocket::FromForm)]
+pub struct HoldForm<'a> {
+    #[field(default = "")]
+    reason: &'a str,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+#[derive(rocket::FromForm)]
+pub struct OverrideForm<'a> {
+    #[field(default = "")]
+    section: &'a str,
+    #[field(default = "")]
+    kind: &'a str,
+    #[field(default = "")]
+    reason: &'a str,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+/// Back to the student's holds page, with a confirmation or the reason it was refused.
+fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Redirect> {
+    match outcome {
+        Ok(done) => Ok(Redirect::to(format!("/students/{student}/holds?done={done}"))),
+        Err(
+            e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. } | AppError::NotFound),
+        ) => Ok(Redirect::to(format!(
+            "/students/{student}/holds?error={}",
+            crate::web::url_encode(&e.public_message())
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/students/<id>/holds", data = "<form>")]
+pub async fn place_hold_submit(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<HoldForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let outcome = place_hold(&state.db, who.id, id, form.reason).await;
+    back(id, outcome.map(|_| "hold_placed"))
+}
+
+#[post("/holds/<id>/lift", data = "<form>")]
+pub async fn lift_hold_submit(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let hold = holds::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let outcome = lift_hold(&state.db, who.id, id).await;
+    back(hold.student_id, outcome.map(|_| "hold_lifted"))
+}
+
+#[post("/students/<id>/overrides", data = "<form>")]
+pub async fn override_submit(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<OverrideForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let outcome = match find_section(&state.db, form.section).await {
+        Ok(section_id) => {
+            let body = OverrideBody {
+                section_id,
+                kind: form.kind.to_string(),
+                reason: form.reason.to_string(),
+            };
+            grant_override(&state.db, who.id, id, &body).await.map(|_| "override_granted")
+        }
+        Err(e) => Err(e),
+    };
+    back(id, outcome)
+}
+
+/// A section named as `CODE-NO` in the current term (or by its id).
+async fn find_section(db: &DatabaseConnection, text: &str) -> AppResult<i64> {
+    let text = text.trim();
+    if let Ok(id) = text.parse::<i64>() {
+        return Ok(id);
+    }
+    let unknown = || {
+        AppError::unprocessable(
+            "unknown_section",
+            format!("no section {text} in the current term; write it as COURSE-NO, e.g. CS101-01"),
+        )
+    };
+    let (code, no) = text.rsplit_once('-').ok_or_else(unknown)?;
+    let term = crate::courses::service::resolve_term(db, None)
+        .await?
+        .ok_or_else(unknown)?;
+    let course = crate::entity::courses::Entity::find()
+        .filter(crate::entity::courses::Column::Code.eq(code.trim().to_uppercase()))
+        .one(db)
+        .await?
+        .ok_or_else(unknown)?;
+    sections::Entity::find()
+        .filter(sections::Column::TermId.eq(term.id))
+        .filter(sections::Column::CourseId.eq(course.id))
+        .filter(sections::Column::SectionNo.eq(no.trim()))
+        .one(db)
+        .await?
+        .map(|s| s.id)
+        .ok_or_else(unknown)
 }
 
 #[derive(Debug, Serialize)]
@@ -286,5 +490,11 @@ pub fn api_routes() -> Vec<rocket::Route> {
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![roster_page]
+    rocket::routes![
+        roster_page,
+        holds_page,
+        place_hold_submit,
+        lift_hold_submit,
+        override_submit
+    ]
 }

@@ -201,10 +201,19 @@ pub async fn page(
         .map(|r| r.credits)
         .sum();
     let days: Vec<String> = (1..=7).map(|d| ctx.t(&format!("weekday.{d}"))).collect();
+    let alternatives = service::swap_alternatives(&state.db, &regs).await?;
+    let rows: Vec<Value> = regs
+        .iter()
+        .map(|r| {
+            let mut row = json!(r);
+            row["alternatives"] = json!(alternatives.get(&r.id).cloned().unwrap_or_default());
+            row
+        })
+        .collect();
     Ok(ctx.render(
         "registration/mine",
         "registration.title",
-        json!({"regs": regs, "term": term, "credits": credits, "grid": timetable(&regs, ctx.lang), "days": days,
+        json!({"regs": rows, "term": term, "credits": credits, "grid": timetable(&regs, ctx.lang), "days": days,
                "flash": flash.map(|f| ctx.t(&format!("registration.flash.{f}"))),
                "error": error}),
     ))
@@ -286,10 +295,52 @@ pub async fn page_drop(
     }
 }
 
+#[derive(rocket::FromForm)]
+pub struct SwapForm<'a> {
+    to_section_id: i64,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+/// Swap from the page: the old seat is kept when the new section cannot be had.
+#[post("/registrations/<id>/swap", data = "<form>")]
+pub async fn page_swap(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    user: Perm<'_, can::RegisterSelf>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<SwapForm<'_>>,
+) -> AppResult<Redirect> {
+    user.check_csrf(form.csrf)?;
+    let student = own_student(&user)?;
+    match service::swap(&state.db, student, id, form.to_section_id, Some(user.id)).await {
+        Ok(reg) => {
+            Entry::new(Some(user.id), "registration.swap", "enrolment")
+                .id(reg.id)
+                .student(student)
+                .detail(json!({"from": id, "to_section_id": form.to_section_id}))
+                .write(&state.db)
+                .await?;
+            Ok(Redirect::to("/registrations?flash=swapped"))
+        }
+        Err(
+            e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. } | AppError::NotFound),
+        ) => {
+            let msg = refusal_message(&ctx, &e);
+            Ok(Redirect::to(format!(
+                "/registrations?error={}",
+                crate::web::url_encode(&msg)
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub fn api_routes() -> Vec<rocket::Route> {
     rocket::routes![api_list, api_add, api_drop, api_swap]
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![page, page_add, page_drop]
+    rocket::routes![page, page_add, page_drop, page_swap]
 }

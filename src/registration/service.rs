@@ -796,3 +796,53 @@ pub async fn list_for_student(
     }
     Ok(out)
 }
+
+/// Another section of the same course in the same term, offered as a swap target.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapTarget {
+    pub section_id: i64,
+    pub section_no: String,
+    pub seats_left: i64,
+}
+
+/// For each enrolled registration, the other sections of its course in its term.
+pub async fn swap_alternatives(
+    db: &impl ConnectionTrait,
+    regs: &[MyRegistration],
+) -> AppResult<std::collections::HashMap<i64, Vec<SwapTarget>>> {
+    let enrolled: Vec<&MyRegistration> = regs.iter().filter(|r| r.status == ENROLLED).collect();
+    let mut out = std::collections::HashMap::new();
+    if enrolled.is_empty() {
+        return Ok(out);
+    }
+    let own = sections::Entity::find()
+        .filter(sections::Column::Id.is_in(enrolled.iter().map(|r| r.section_id)))
+        .all(db)
+        .await?;
+    let course_of: std::collections::HashMap<i64, (i64, i64)> =
+        own.iter().map(|s| (s.id, (s.course_id, s.term_id))).collect();
+    let others = sections::Entity::find()
+        .filter(sections::Column::CourseId.is_in(own.iter().map(|s| s.course_id)))
+        .filter(sections::Column::TermId.is_in(own.iter().map(|s| s.term_id)))
+        .order_by_asc(sections::Column::SectionNo)
+        .all(db)
+        .await?;
+    for r in enrolled {
+        let Some(&(course, term)) = course_of.get(&r.section_id) else {
+            continue;
+        };
+        let targets: Vec<SwapTarget> = others
+            .iter()
+            .filter(|s| s.course_id == course && s.term_id == term && s.id != r.section_id)
+            .map(|s| SwapTarget {
+                section_id: s.id,
+                section_no: s.section_no.clone(),
+                seats_left: std::cmp::max(s.capacity + s.override_count - s.enrolled_count, 0),
+            })
+            .collect();
+        if !targets.is_empty() {
+            out.insert(r.id, targets);
+        }
+    }
+    Ok(out)
+}

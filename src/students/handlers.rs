@@ -13,7 +13,7 @@ use crate::state::AppState;
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::{Header, Status};
 use rocket::serde::json::Json;
-use rocket::{Responder, State, get, patch, post};
+use rocket::{Responder, State, get, patch, post, put};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -277,6 +277,60 @@ pub fn may_list(user: &CurrentUser) -> bool {
     user.can(Permission::ViewAnyStudent) || user.can(Permission::ViewScopedStudents)
 }
 
+#[derive(serde::Deserialize)]
+pub struct SettingsBody {
+    self_editable: Vec<String>,
+}
+
+/// Which fields students may edit on their own record, and which could be allowed.
+#[get("/students/settings")]
+pub async fn api_student_settings(
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(json!({
+        "self_editable": service::self_editable_fields(&state.db).await?,
+        "choices": super::forms::SELF_EDITABLE,
+    })))
+}
+
+#[put("/students/settings", format = "json", data = "<body>")]
+pub async fn api_student_settings_update(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    body: Json<SettingsBody>,
+) -> AppResult<Json<Value>> {
+    if let Some(bad) = body
+        .self_editable
+        .iter()
+        .find(|f| !super::forms::SELF_EDITABLE.contains(&f.as_str()))
+    {
+        return Err(AppError::unprocessable(
+            "invalid_field",
+            format!(
+                "{bad} cannot be edited by students; choose from {}",
+                super::forms::SELF_EDITABLE.join(", ")
+            ),
+        ));
+    }
+    let chosen = service::set_self_editable_fields(&state.db, who.id, &body.self_editable).await?;
+    Ok(Json(json!({"self_editable": chosen, "choices": super::forms::SELF_EDITABLE})))
+}
+
+/// Login accounts for every current student without one; students activate them at first sign-in.
+#[post("/students/accounts")]
+pub async fn api_student_accounts(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+) -> AppResult<Json<super::accounts::AccountsReport>> {
+    Ok(Json(
+        super::accounts::create_missing(&state.db, Some(who.id)).await?,
+    ))
+}
+
 pub fn api_routes() -> Vec<rocket::Route> {
     rocket::routes![
         api_students,
@@ -289,6 +343,10 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api_students_export_json,
         api_students_import,
         api_my_record,
-        api_my_record_update
+        api_my_record_update,
+        super::merge::api_student_merge,
+        api_student_settings,
+        api_student_settings_update,
+        api_student_accounts
     ]
 }

@@ -69,15 +69,9 @@ impl Stage {
     }
 }
 
-/// The grade-point average: credit-weighted mean of grade points. The one place GPA is
-/// computed; callers sum `points × credits` and `credits` (in SQL or in Rust) and call this.
-pub fn gpa(quality_points: f64, credits: f64) -> Option<f64> {
-    if credits > 0.0 {
-        Some(quality_points / credits)
-    } else {
-        None
-    }
-}
+/// The grade-point average lives in `grades::gpa` (the one GPA function, with the retake and
+/// zero-credit rules); callers sum `points × credits` and `credits` and call it.
+pub use crate::grades::gpa::gpa;
 
 /// One student's published grades in one term, summed.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -151,9 +151,14 @@ pub async fn profile_page(
         .to_string();
     let mut data = merge(
         data,
-        json!({"can_edit": user.can(Permission::EditStudents)}),
+        json!({"can_edit": user.can(Permission::EditStudents),
+               "can_hold": user.can(Permission::ManageRegistrations) && ctx.modules.contains(&crate::access::Module::Courses)}),
     );
     data["page_title"] = json!(title);
+    if let Some(target) = service::find(&state.db, id).await?.merged_into_id {
+        let target = service::find(&state.db, target).await?;
+        data["merged_into"] = json!({"id": target.id, "student_no": target.student_no});
+    }
     Ok(ctx.render("students/profile", "students.profile", data))
 }
 
@@ -574,13 +579,52 @@ pub async fn lifecycle_help(
 
 // ---------------------------------------------------------------- import
 
-#[get("/students/import")]
+#[get("/students/import?<created>&<taken>")]
 pub async fn import_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
     _who: Perm<'_, can::ImportStudents>,
-) -> Template {
-    import_view(&ctx, None, None)
+    state: &State<AppState>,
+    created: Option<usize>,
+    taken: Option<usize>,
+) -> AppResult<Template> {
+    let missing = super::accounts::missing(&state.db).await?;
+    Ok(ctx.render(
+        "students/import",
+        "students.import",
+        merge(
+            import_context(None, None),
+            json!({"accounts_missing": missing, "accounts_created": created, "accounts_taken": taken}),
+        ),
+    ))
+}
+
+#[post("/students/accounts", data = "<form>")]
+pub async fn accounts_submit(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let report = super::accounts::create_missing(&state.db, Some(who.id)).await?;
+    Ok(Redirect::to(format!(
+        "/students/import?created={}&taken={}",
+        report.created,
+        report.name_taken.len()
+    )))
+}
+
+fn import_context(
+    report: Option<&import::ImportReport>,
+    error: Option<String>,
+) -> Value {
+    let columns: Vec<Value> = FIELDS
+        .iter()
+        .map(|(f, aliases)| json!({"name": f, "aliases": aliases.join(" / ")}))
+        .collect();
+    json!({"report": report, "error": error, "columns": columns,
+           "accounts_missing": null, "accounts_created": null, "accounts_taken": null})
 }
 
 fn import_view(
@@ -588,14 +632,10 @@ fn import_view(
     report: Option<&import::ImportReport>,
     error: Option<String>,
 ) -> Template {
-    let columns: Vec<Value> = FIELDS
-        .iter()
-        .map(|(f, aliases)| json!({"name": f, "aliases": aliases.join(" / ")}))
-        .collect();
     ctx.render(
         "students/import",
         "students.import",
-        json!({"report": report, "error": error, "columns": columns}),
+        import_context(report, error),
     )
 }
 
@@ -710,6 +750,9 @@ pub fn page_routes() -> Vec<rocket::Route> {
         import_page,
         import_submit,
         import_job_page,
-        import_rejected_csv
+        import_rejected_csv,
+        super::merge::merge_page,
+        super::merge::merge_submit,
+        accounts_submit
     ]
 }

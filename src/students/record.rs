@@ -1,7 +1,7 @@
 //! The 360° view's course parts: current sections with their meetings, and the published
-//! grades per term with the term GPA (computed by `lifecycle::gpa`, the one GPA function).
+//! grades per term with the term GPA (computed by `grades::gpa`, the one GPA function).
 
-use super::lifecycle::gpa;
+use crate::grades::gpa::{gpa, round2};
 use crate::entity::{courses, enrolments, grades, section_meetings, sections, terms, users};
 use crate::error::AppResult;
 use sea_orm::{
@@ -209,7 +209,7 @@ pub async fn grade_history(
             (q + g.points * g.credits, c + g.credits)
         });
         term.credits = cr;
-        term.gpa = gpa(qp, cr).map(|g| (g * 100.0).round() / 100.0);
+        term.gpa = gpa(qp, cr).map(round2);
     }
     Ok(out)
 }

@@ -30,6 +30,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
     ),
     ("menu.courses", "/courses", Some(Module::Courses), &[]),
     (
+        "menu.catalogue_office",
+        "/courses/manage",
+        Some(Module::Courses),
+        &[Permission::ManageCourses],
+    ),
+    (
         "menu.registrations",
         "/registrations",
         Some(Module::Courses),
@@ -52,6 +58,36 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         "/messages",
         Some(Module::Messages),
         &[Permission::UseMessages],
+    ),
+    (
+        "interaction.menu.notifications",
+        "/notifications",
+        Some(Module::Messages),
+        &[Permission::UseMessages],
+    ),
+    (
+        "interaction.menu.cases",
+        "/cases",
+        Some(Module::Messages),
+        &[Permission::UseMessages, Permission::HandleCases],
+    ),
+    (
+        "interaction.menu.announcements",
+        "/announcements",
+        Some(Module::Messages),
+        &[Permission::ManageAnnouncements],
+    ),
+    (
+        "interaction.menu.feedback",
+        "/feedback",
+        Some(Module::Messages),
+        &[Permission::UseMessages],
+    ),
+    (
+        "interaction.menu.care",
+        "/care",
+        Some(Module::Messages),
+        &[Permission::RecordInterventions],
     ),
     (
         "menu.users",
@@ -87,14 +123,23 @@ fn mounted(href: &str) -> bool {
         href,
         "/dashboard"
             | "/courses"
+            | "/courses/manage"
             | "/registrations"
             | "/students"
             | "/me/record"
+            | "/mining"
             | "/admin/users"
             | "/admin/groups"
             | "/admin/modules"
             | "/admin/audit"
             | "/api/docs"
+            | "/grades"
+            | "/messages"
+            | "/notifications"
+            | "/cases"
+            | "/announcements"
+            | "/care"
+            | "/feedback"
     )
 }
 

@@ -23,6 +23,8 @@ pub struct Ctx<'r> {
     pub user: Option<&'r CurrentUser>,
     pub modules: HashSet<Module>,
     pub path: String,
+    /// Unread conversations and notifications, for the menu (one indexed query per page).
+    pub unread: (i64, i64),
 }
 
 #[rocket::async_trait]
@@ -34,11 +36,24 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             Outcome::Success(u) => u,
             _ => MaybeUser(None),
         };
+        let modules = request_modules(req).await.clone();
+        let unread = match (user, req.rocket().state::<crate::state::AppState>()) {
+            (Some(u), Some(state))
+                if modules.contains(&Module::Messages)
+                    && u.can(crate::access::Permission::UseMessages) =>
+            {
+                crate::interaction::unread_counts(&state.db, u.id)
+                    .await
+                    .unwrap_or_default()
+            }
+            _ => (0, 0),
+        };
         Outcome::Success(Ctx {
             lang: Lang::from_request_parts(req),
             user,
-            modules: request_modules(req).await.clone(),
+            modules,
             path: req.uri().path().to_string(),
+            unread,
         })
     }
 }
@@ -59,10 +74,18 @@ impl Ctx<'_> {
         if let Some(u) = self.user {
             ctx.insert("me".into(), json!(u));
             ctx.insert("csrf".into(), json!(u.csrf));
-            ctx.insert(
-                "menu".into(),
-                json!(menu_for(u, &self.modules, self.lang, &self.path)),
-            );
+            let mut menu = menu_for(u, &self.modules, self.lang, &self.path);
+            for item in &mut menu {
+                let n = match item.href {
+                    "/messages" => self.unread.0,
+                    "/notifications" => self.unread.1,
+                    _ => 0,
+                };
+                if n > 0 {
+                    item.label = format!("{} ({n})", item.label);
+                }
+            }
+            ctx.insert("menu".into(), json!(menu));
         }
         if let Value::Object(extra) = data {
             ctx.extend(extra);

@@ -104,6 +104,28 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/courses/<id>", "LFFAF"),
     ("POST", "/api/v1/sections", "LFFAF"),
     ("PUT", "/api/v1/sections/<id>", "LFFAF"),
+    ("POST", "/registrations/<id>/swap", "LAFAF"),
+    ("GET", "/students/<id>/holds", "LFFAF"),
+    ("POST", "/students/<id>/holds", "LFFAF"),
+    ("POST", "/holds/<id>/lift", "LFFAF"),
+    ("POST", "/students/<id>/overrides", "LFFAF"),
+    ("GET", "/courses/manage", "LFFAF"),
+    ("GET", "/courses/manage/term", "LFFAF"),
+    ("POST", "/courses/manage/term", "LFFAF"),
+    ("GET", "/courses/manage/course", "LFFAF"),
+    ("POST", "/courses/manage/course", "LFFAF"),
+    ("GET", "/courses/manage/section", "LFFAF"),
+    ("POST", "/courses/manage/section", "LFFAF"),
+    ("POST", "/api/v1/students/<id>/merge", "LFFAF"),
+    ("GET", "/api/v1/students/settings", "LFFAF"),
+    ("PUT", "/api/v1/students/settings", "LFFAF"),
+    ("GET", "/students/<id>/merge", "LFFAF"),
+    ("POST", "/api/v1/students/accounts", "LFFAF"),
+    ("POST", "/students/accounts", "LFFAF"),
+    ("GET", "/login/activate", "AAAAA"),
+    ("POST", "/login/activate", "FFFFF"),
+    ("POST", "/api/v1/auth/activate", "AAAAA"),
+    ("POST", "/students/<id>/merge", "LFFAF"),
 ];
 
 /// The records a route's parameters are filled in with.
@@ -160,6 +182,10 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
         | "/api/v1/students/<id>/holds"
         | "/api/v1/students/<id>/overrides"
         | "/students/<id>"
+        | "/students/<id>/holds"
+        | "/students/<id>/merge"
+        | "/api/v1/students/<id>/merge"
+        | "/students/<id>/overrides"
         | "/students/<id>/edit" => pattern.replace("<id>", &ids.student.to_string()),
         // A record that does not exist: deactivating must not touch the fixtures.
         "/students/<id>/deactivate" | "/api/v1/students/<id>/deactivate" => {
@@ -174,6 +200,8 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
     let json = |s: &str| Some((ContentType::JSON, s.to_string()));
     let body = match (method, pattern) {
         ("POST", "/login") => form("username=x&password=y&_csrf=forged"),
+        ("POST", "/login/activate") => form("student_no=x&_csrf=forged"),
+        ("POST", "/api/v1/auth/activate") => json(r#"{"student_no":"nobody","new_password":"short"}"#),
         ("POST", "/account/password") => {
             form("current=wrong-pass&new_password=12345678&confirm=12345678")
         }
@@ -209,6 +237,10 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
         ("POST", "/api/v1/courses") | ("PUT", "/api/v1/courses/<id>") => json(r#"{"code":""}"#),
         ("POST", "/api/v1/sections") | ("PUT", "/api/v1/sections/<id>") => json(r#"{"term_id":0}"#),
         ("POST", "/api/v1/students/<id>/holds") => json(r#"{"reason":""}"#),
+        // Merging a record into itself is refused before anything is read or written.
+        ("POST", "/api/v1/students/<id>/merge") => json(&format!(r#"{{"duplicate_id":{}}}"#, ids.student)),
+        ("POST", "/students/<id>/merge") => form(&format!("duplicate_id={}", ids.student)),
+        ("PUT", "/api/v1/students/settings") => json(r#"{"self_editable":["student_no"]}"#),
         ("POST", "/api/v1/students/<id>/overrides") => {
             json(r#"{"section_id":999999,"kind":"capacity","reason":"x"}"#)
         }

@@ -1,13 +1,651 @@
 //! The interaction module's tests, and its rows of the route × role matrix.
 
 use crate::access_matrix::{Ids, Request, Table};
+use crate::common::{TestApp, on_each_backend};
+use chrono::{Duration, Utc};
+use rocket::http::{ContentType, Method, Status};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+use srm::entity::{cases, settings};
 
 /// This module's routes for `access_matrix` (same letters as there).
 pub const MATRIX: Table = Table {
-    rows: &[],
+    rows: &[
+        ("GET", "/cases", "LAAAF"),
+        ("POST", "/cases", "LAFFF"),
+        ("GET", "/cases/<id>", "LAAAA"),
+        ("POST", "/cases/<id>", "LAAAA"),
+        ("GET", "/cases/report", "LFFAF"),
+        ("GET", "/messages", "LAAAF"),
+        ("POST", "/messages", "LAAAF"),
+        ("GET", "/messages/<id>", "LAAAF"),
+        ("POST", "/messages/<id>", "LAAAF"),
+        ("GET", "/notifications", "LAAAF"),
+        ("POST", "/notifications/read", "LAAAF"),
+        ("POST", "/api/v1/cases", "LAFFF"),
+        ("GET", "/api/v1/cases", "LAAAA"),
+        ("GET", "/api/v1/cases/<id>", "LAAAA"),
+        ("POST", "/api/v1/cases/<id>/actions", "LAAAA"),
+        ("GET", "/api/v1/cases/report", "LFFAF"),
+        ("GET", "/api/v1/conversations", "LAAAF"),
+        ("POST", "/api/v1/conversations", "LAAAF"),
+        ("GET", "/api/v1/conversations/<id>", "LAAAF"),
+        ("POST", "/api/v1/conversations/<id>/messages", "LAAAF"),
+        ("GET", "/api/v1/notifications", "LAAAF"),
+        ("POST", "/api/v1/notifications/read", "LAAAF"),
+        ("GET", "/api/v1/segments", "LAAAF"),
+        ("POST", "/api/v1/segments", "LFAAF"),
+        ("GET", "/announcements", "LAAAA"),
+        ("POST", "/announcements", "LFFAF"),
+        ("GET", "/api/v1/announcements", "LAAAA"),
+        ("POST", "/api/v1/announcements", "LFFAF"),
+        ("GET", "/feedback", "LAAAA"),
+        ("GET", "/feedback/<id>", "LAAAA"),
+        ("POST", "/feedback/<id>", "LAFFF"),
+        ("GET", "/api/v1/feedback/<id>", "LAAAA"),
+        ("POST", "/api/v1/feedback/<id>", "LAFFF"),
+        ("GET", "/care", "LFAAF"),
+        ("POST", "/care", "LFAAF"),
+        ("GET", "/care/effect", "LFAAF"),
+        ("GET", "/api/v1/care/worklist", "LFAAF"),
+        ("POST", "/api/v1/interventions", "LFAAF"),
+        ("GET", "/api/v1/care/effect", "LFAAF"),
+    ],
     request,
 };
 
-fn request(_method: &str, _pattern: &str, _ids: &Ids) -> Option<Request> {
-    None
+/// Ids that do not exist and bodies that are invalid, so the matrix writes nothing.
+fn request(method: &str, pattern: &str, _ids: &Ids) -> Option<Request> {
+    let path = pattern.replace("<id>", "999999");
+    let form = |s: &str| Some((ContentType::Form, s.to_string()));
+    let json = |s: &str| Some((ContentType::JSON, s.to_string()));
+    let body = match (method, pattern) {
+        ("POST", "/api/v1/cases") => json(r#"{"category":"nonsense","subject":"","body":""}"#),
+        ("POST", "/api/v1/cases/<id>/actions") => json(r#"{"action":"take"}"#),
+        ("POST", p) if p.starts_with("/api/") => json("{}"),
+        ("POST", _) => form(""),
+        _ => None,
+    };
+    Some((path, body))
+}
+
+async fn set_setting(app: &TestApp, key: &str, value: &str) {
+    let now = Utc::now().fixed_offset();
+    let existing = settings::Entity::find_by_id(key.to_string())
+        .one(app.db())
+        .await
+        .unwrap();
+    let m = settings::ActiveModel {
+        key: Set(key.to_string()),
+        value: Set(value.to_string()),
+        updated_at: Set(now),
+    };
+    if existing.is_some() {
+        m.update(app.db()).await.unwrap();
+    } else {
+        m.insert(app.db()).await.unwrap();
+    }
+}
+
+async fn open_case(app: &TestApp, token: &str, body: Value) -> i64 {
+    let (s, v) = app
+        .send_json(Method::Post, "/api/v1/cases", Some(token), body)
+        .await;
+    assert_eq!(s, Status::Created, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (Status, Value) {
+    app.send_json(
+        Method::Post,
+        &format!("/api/v1/cases/{id}/actions"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+async fn department_id(app: &TestApp) -> i64 {
+    srm::entity::departments::Entity::find()
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[rocket::async_test]
+async fn cases_are_routed_to_queues_by_category_and_department_as_the_rules_say() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let st = app.token(p.student).await;
+        let admin = app.token(p.admin).await;
+        let dept = department_id(&app).await;
+        let queue = |id: i64| {
+            let admin = admin.clone();
+            let app = &app;
+            async move { app.get_json(&format!("/api/v1/cases/{id}"), Some(&admin)).await.1["queue"].clone() }
+        };
+        let c1 = open_case(&app, &st, json!({"category": "complaint", "subject": "s", "body": "b", "department_id": dept})).await;
+        let c2 = open_case(&app, &st, json!({"category": "inquiry", "subject": "s", "body": "b", "department_id": dept})).await;
+        let c3 = open_case(&app, &st, json!({"category": "suggestion", "subject": "s", "body": "b"})).await;
+        assert_eq!(queue(c1).await, json!("complaints"));
+        assert_eq!(queue(c2).await, json!(format!("dept-{dept}")));
+        assert_eq!(queue(c3).await, json!("student-services"));
+        // The rules are data: a new rule sends every inquiry to the registry.
+        set_setting(&app, "cases.routing", r#"[{"category":"inquiry","department":"*","queue":"registry"},{"category":"*","department":"*","queue":"other"}]"#).await;
+        let c4 = open_case(&app, &st, json!({"category": "inquiry", "subject": "s", "body": "b", "department_id": dept})).await;
+        let c5 = open_case(&app, &st, json!({"category": "complaint", "subject": "s", "body": "b"})).await;
+        assert_eq!(queue(c4).await, json!("registry"));
+        assert_eq!(queue(c5).await, json!("other"));
+        // Bad input is a clear 422, and only students open cases.
+        let (s, v) = app.send_json(Method::Post, "/api/v1/cases", Some(&st), json!({"category": "rant", "subject": "s", "body": "b"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        assert_eq!(v["error"]["code"], "invalid_category");
+        let (s, _) = app.send_json(Method::Post, "/api/v1/cases", Some(&admin), json!({"category": "inquiry", "subject": "s", "body": "b"})).await;
+        assert_eq!(s, Status::Forbidden);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_case_goes_through_its_whole_life_with_its_timings_and_one_rating() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let st = app.token(p.student).await;
+        let other = app.token(p.other_student).await;
+        let teacher = app.token(p.teacher).await;
+        let admin = app.token(p.admin).await;
+        let id = open_case(&app, &st, json!({"category": "complaint", "subject": "Lab closed <b>", "body": "line1\nline2", "about": "service"})).await;
+        // Pretend it was opened five hours ago and is past its due time.
+        let m = cases::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
+        let mut am: cases::ActiveModel = m.into();
+        am.created_at = Set(Utc::now().fixed_offset() - Duration::hours(5));
+        am.due_at = Set(Utc::now().fixed_offset() - Duration::hours(1));
+        am.update(app.db()).await.unwrap();
+
+        // Others see nothing: 404, not 403.
+        for t in [&other, &teacher] {
+            let (s, _) = app.get_json(&format!("/api/v1/cases/{id}"), Some(t)).await;
+            assert_eq!(s, Status::NotFound);
+            let (s, _) = act(&app, t, id, json!({"action": "reply", "body": "hi"})).await;
+            assert_eq!(s, Status::NotFound);
+        }
+        let (_, list) = app.get_json("/api/v1/cases", Some(&other)).await;
+        assert_eq!(list["total"], 0);
+        let (_, list) = app.get_json("/api/v1/cases", Some(&st)).await;
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["overdue"], true);
+        // The student cannot handle their own case.
+        let (s, _) = act(&app, &st, id, json!({"action": "close"})).await;
+        assert_eq!(s, Status::Forbidden);
+        // Rating before closing is refused.
+        let (s, _) = act(&app, &st, id, json!({"action": "rate", "rating": 5})).await;
+        assert_eq!(s, Status::Conflict);
+
+        let (s, v) = act(&app, &admin, id, json!({"action": "take"})).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(v["status"], "in_progress");
+        assert_eq!(v["assigned_to"], p.admin);
+        let (s, v) = act(&app, &admin, id, json!({"action": "reply", "body": "We are on it."})).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(v["status"], "answered");
+        let first = v["hours_to_first_answer"].as_f64().unwrap();
+        assert!((first - 5.0).abs() < 0.2, "about five hours to the first answer, got {first}");
+        // The student sees the status and the reply, and replies back.
+        let (s, v) = app.get_json(&format!("/api/v1/cases/{id}"), Some(&st)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(v["status"], "answered");
+        assert!(v["events"].as_array().unwrap().iter().any(|e| e["body"] == "We are on it."));
+        let (s, v) = act(&app, &st, id, json!({"action": "reply", "body": "Thanks, still closed."})).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(v["status"], "open");
+        // A second staff answer does not move the first-answer time.
+        act(&app, &admin, id, json!({"action": "reply", "body": "Fixed now."})).await;
+        let (s, v) = act(&app, &admin, id, json!({"action": "close", "body": "Resolved"})).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(v["status"], "closed");
+        assert_eq!(v["hours_to_first_answer"].as_f64().unwrap(), first);
+        let close = v["hours_to_close"].as_f64().unwrap();
+        assert!((close - 5.0).abs() < 0.2);
+        assert_eq!(v["overdue"], false, "a closed case is not overdue");
+        let kinds: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["opened", "taken", "reply", "reply", "reply", "closed"]);
+        let (s, _) = act(&app, &admin, id, json!({"action": "reply", "body": "late"})).await;
+        assert_eq!(s, Status::Conflict);
+
+        // One rating, by the student only, 1 to 5.
+        let (s, _) = act(&app, &st, id, json!({"action": "rate", "rating": 6})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        let (s, _) = act(&app, &admin, id, json!({"action": "rate", "rating": 4})).await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, v) = act(&app, &st, id, json!({"action": "rate", "rating": 4, "comment": "ok"})).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(v["rating"]["rating"], 4);
+        assert_eq!(v["can_rate"], false);
+        let (s, v) = act(&app, &st, id, json!({"action": "rate", "rating": 1})).await;
+        assert_eq!(s, Status::Conflict);
+        assert_eq!(v["error"]["code"], "already_rated");
+
+        // The student was notified of the answer and the closing.
+        let (_, n) = app.get_json("/api/v1/notifications", Some(&st)).await;
+        assert_eq!(n["total"], 3, "two answers and the closing");
+        // The report counts it with its timings; every step is audited.
+        let (s, r) = app.get_json("/api/v1/cases/report", Some(&admin)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(r[0]["opened"], 1);
+        assert_eq!(r[0]["closed"], 1);
+        assert_eq!(r[0]["mean_rating"], 4.0);
+        assert_eq!(r[0]["top_topics"][0][0], "complaint/service");
+        for a in ["cases.open", "cases.take", "cases.reply", "cases.close", "cases.rate"] {
+            assert!(app.audit_count(a, "ok").await >= 1, "{a} audited");
+        }
+        // The page escapes the text and keeps its line breaks.
+        app.page_login(p.student).await;
+        let html = app.client.get(format!("/cases/{id}")).dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("Lab closed &lt;b&gt;"));
+        assert!(html.contains("line1<br>line2"));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn case_queues_follow_the_handlers_permission_and_membership() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let st = app.token(p.student).await;
+        let admin = app.token(p.admin).await;
+        let dept = department_id(&app).await;
+        let complaint = open_case(&app, &st, json!({"category": "complaint", "subject": "s", "body": "b"})).await;
+        let inquiry = open_case(&app, &st, json!({"category": "inquiry", "subject": "s", "body": "b", "department_id": dept})).await;
+        // Give the auditors cases.handle, and put the auditor in the complaints queue only.
+        let (s, _) = app.send_json(Method::Put, &format!("/api/v1/groups/{}", p.custom_group), Some(&admin),
+            json!({"code": "auditors", "name": "Auditors", "permissions": ["audit.view", "cases.handle"]})).await;
+        assert_eq!(s, Status::Ok);
+        set_setting(&app, "cases.queues", &format!(r#"{{"complaints":[{}]}}"#, p.auditor)).await;
+        let aud = app.token(p.auditor).await;
+        let (_, list) = app.get_json("/api/v1/cases", Some(&aud)).await;
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["id"], complaint);
+        assert_eq!(app.get_json(&format!("/api/v1/cases/{inquiry}"), Some(&aud)).await.0, Status::NotFound);
+        assert_eq!(app.get_json(&format!("/api/v1/cases/{complaint}"), Some(&aud)).await.0, Status::Ok);
+        // The admin works every queue; a teacher none.
+        let (_, list) = app.get_json("/api/v1/cases", Some(&admin)).await;
+        assert_eq!(list["total"], 2);
+        let teacher = app.token(p.teacher).await;
+        let (_, list) = app.get_json("/api/v1/cases", Some(&teacher)).await;
+        assert_eq!(list["total"], 0);
+        // Reassigning moves it out of the auditor's reach.
+        let (s, v) = act(&app, &aud, complaint, json!({"action": "reassign", "queue": "registry"})).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(app.get_json(&format!("/api/v1/cases/{complaint}"), Some(&aud)).await.0, Status::NotFound);
+        assert_eq!(app.get_json(&format!("/api/v1/cases/{complaint}"), Some(&admin)).await.1["queue"], "registry");
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn conversations_are_scoped_to_their_members_and_allowed_contacts() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let st = app.token(p.student).await;
+        let other = app.token(p.other_student).await;
+        let teacher = app.token(p.teacher).await;
+        let other_teacher = app.token(p.other_teacher).await;
+        // A student writes to their own teacher, not to another teacher.
+        let (s, v) = app.send_json(Method::Post, "/api/v1/conversations", Some(&st),
+            json!({"to_user_id": p.teacher, "subject": "Question", "body": "<script>x</script>\nthanks"})).await;
+        assert_eq!(s, Status::Created, "{v}");
+        let cid = v["id"].as_i64().unwrap();
+        let (s, _) = app.send_json(Method::Post, "/api/v1/conversations", Some(&st),
+            json!({"to_user_id": p.other_teacher, "subject": "Q", "body": "b"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        // A teacher writes to students in scope only.
+        let (s, _) = app.send_json(Method::Post, "/api/v1/conversations", Some(&teacher),
+            json!({"student_id": p.other_student_record, "subject": "Q", "body": "b"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        let (s, _) = app.send_json(Method::Post, "/api/v1/conversations", Some(&other_teacher),
+            json!({"section_id": p.section, "subject": "Q", "body": "b"})).await;
+        assert_eq!(s, Status::UnprocessableEntity, "not their section");
+        let (s, v) = app.send_json(Method::Post, "/api/v1/conversations", Some(&teacher),
+            json!({"section_id": p.section, "subject": "Room change", "body": "A102 from Monday"})).await;
+        assert_eq!(s, Status::Created);
+        assert_eq!(v["recipients"], 1, "the one enrolled student");
+
+        // The teacher has unread mail; the menu says so with one count.
+        let (_, list) = app.get_json("/api/v1/conversations", Some(&teacher)).await;
+        assert_eq!(list["total"], 2);
+        let row = list["items"].as_array().unwrap().iter().find(|c| c["id"] == cid).unwrap().clone();
+        assert_eq!(row["unread"], true);
+        // Non-members get 404; lists show only one's own.
+        for t in [&other, &other_teacher] {
+            assert_eq!(app.get_json(&format!("/api/v1/conversations/{cid}"), Some(t)).await.0, Status::NotFound);
+            let (s, _) = app.send_json(Method::Post, &format!("/api/v1/conversations/{cid}/messages"), Some(t), json!({"body": "hi"})).await;
+            assert_eq!(s, Status::NotFound);
+            assert_eq!(app.get_json("/api/v1/conversations", Some(t)).await.1["total"], 0);
+        }
+        let (_, v) = app.get_json(&format!("/api/v1/conversations/{cid}"), Some(&teacher)).await;
+        assert_eq!(v["messages"][0]["body"], "<script>x</script>\nthanks");
+        let (s, _) = app.send_json(Method::Post, &format!("/api/v1/conversations/{cid}/messages"), Some(&teacher), json!({"body": "Sure"})).await;
+        assert_eq!(s, Status::Created);
+        let (_, list) = app.get_json("/api/v1/conversations", Some(&teacher)).await;
+        assert!(list["items"].as_array().unwrap().iter().all(|c| c["id"] != cid || c["unread"] == false));
+        // The student: two unread conversations, shown in the menu; the page escapes.
+        app.page_login(p.student).await;
+        let html = app.client.get("/messages").dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("(2)"), "unread count in the menu");
+        let html = app.client.get(format!("/messages/{cid}")).dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("&lt;script&gt;x&lt;&#x2F;script&gt;<br>thanks"));
+        assert!(!html.contains("<script>x"));
+        let html = app.client.get("/messages").dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("(1)"), "one left unread");
+        assert!(app.audit_count("messages.start", "ok").await >= 2);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn staff_message_a_saved_segment_of_their_students() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let teacher = app.token(p.teacher).await;
+        let (s, v) = app.send_json(Method::Post, "/api/v1/segments", Some(&admin),
+            json!({"name": "Cohort 2025", "filter": {"cohort": 2025}})).await;
+        assert_eq!(s, Status::Created, "{v}");
+        let seg = v["id"].as_i64().unwrap();
+        let (s, v) = app.send_json(Method::Post, "/api/v1/conversations", Some(&admin),
+            json!({"segment_id": seg, "subject": "Welcome", "body": "Hello"})).await;
+        assert_eq!(s, Status::Created, "{v}");
+        assert_eq!(v["recipients"], 2);
+        // Someone else's segment cannot be used.
+        let (s, _) = app.send_json(Method::Post, "/api/v1/conversations", Some(&teacher),
+            json!({"segment_id": seg, "subject": "Welcome", "body": "Hello"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        // A teacher's segment resolves within their scope only.
+        let (_, v) = app.send_json(Method::Post, "/api/v1/segments", Some(&teacher),
+            json!({"name": "mine", "filter": {"cohort": 2025}})).await;
+        let (_, v) = app.send_json(Method::Post, "/api/v1/conversations", Some(&teacher),
+            json!({"segment_id": v["id"], "subject": "Hi", "body": "Hello"})).await;
+        assert_eq!(v["recipients"], 1);
+        let st = app.token(p.other_student).await;
+        let (_, n) = app.get_json("/api/v1/conversations", Some(&st)).await;
+        assert_eq!(n["total"], 1);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn announcements_reach_the_people_they_concern_once_published() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let dept = department_id(&app).await;
+        let other_dept = srm::entity::departments::ActiveModel {
+            code: Set("MA".into()),
+            name_zh: Set("数学".into()),
+            name_en: Set("Mathematics".into()),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap()
+        .id;
+        let future = (Utc::now() + Duration::days(3)).to_rfc3339();
+        for (scope, extra, title) in [
+            ("university", json!({}), "All: library hours"),
+            ("department", json!({"department_id": dept}), "CS: seminar"),
+            ("department", json!({"department_id": other_dept}), "Maths: seminar"),
+            ("section", json!({"section_id": p.section}), "CS101: room <change>"),
+            ("university", json!({"publish_at": future}), "Later: holiday"),
+        ] {
+            let mut body = json!({"scope": scope, "title_zh": title, "title_en": title, "body": "text"});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let (s, v) = app.send_json(Method::Post, "/api/v1/announcements", Some(&admin), body).await;
+            assert_eq!(s, Status::Created, "{v}");
+        }
+        let titles = |v: Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|a| a["title_en"].as_str().unwrap().to_string()).collect()
+        };
+        let st = app.token(p.student).await;
+        let mut seen = titles(app.get_json("/api/v1/announcements", Some(&st)).await.1);
+        seen.sort();
+        assert_eq!(seen, ["All: library hours", "CS101: room <change>", "CS: seminar"]);
+        let other = app.token(p.other_student).await;
+        let mut seen = titles(app.get_json("/api/v1/announcements", Some(&other)).await.1);
+        seen.sort();
+        assert_eq!(seen, ["All: library hours", "CS: seminar"]);
+        let teacher = app.token(p.teacher).await;
+        let mut seen = titles(app.get_json("/api/v1/announcements", Some(&teacher)).await.1);
+        seen.sort();
+        assert_eq!(seen, ["All: library hours", "CS101: room <change>"]);
+        // Only managers publish; bad input is a 422.
+        let (s, _) = app.send_json(Method::Post, "/api/v1/announcements", Some(&teacher),
+            json!({"scope": "university", "title_zh": "x", "body": "y"})).await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, _) = app.send_json(Method::Post, "/api/v1/announcements", Some(&admin),
+            json!({"scope": "galaxy", "title_zh": "x", "body": "y"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        // The student's dashboard shows them, escaped.
+        app.page_login(p.student).await;
+        let html = app.client.get("/dashboard").dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("CS101: room &lt;change&gt;"));
+        assert!(!html.contains("Maths: seminar") && !html.contains("Later: holiday"));
+    })
+    .await;
+}
+
+async fn open_feedback_window(app: &TestApp) {
+    use srm::entity::terms;
+    for t in terms::Entity::find().all(app.db()).await.unwrap() {
+        let mut am: terms::ActiveModel = t.into();
+        am.ends_on = Set(Utc::now().date_naive() + Duration::days(3));
+        am.update(app.db()).await.unwrap();
+    }
+}
+
+async fn enrol(app: &TestApp, student: i64, section: i64) {
+    let now = Utc::now().fixed_offset();
+    srm::entity::enrolments::ActiveModel {
+        student_id: Set(student),
+        section_id: Set(section),
+        status: Set("enrolled".into()),
+        waitlist_position: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        dropped_at: Set(None),
+        override_reason: Set(None),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+}
+
+#[rocket::async_test]
+async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let st = app.token(p.student).await;
+        let other = app.token(p.other_student).await;
+        let teacher = app.token(p.teacher).await;
+        let other_teacher = app.token(p.other_teacher).await;
+        let path = format!("/api/v1/feedback/{}", p.section);
+        let answers = json!({"teaching": 5, "content": 4, "workload": 3, "overall": 5, "comment": "Great <labs>"});
+        // Closed in the middle of the term.
+        let (s, v) = app.send_json(Method::Post, &path, Some(&st), answers.clone()).await;
+        assert_eq!(s, Status::Conflict);
+        assert_eq!(v["error"]["code"], "feedback_closed");
+        open_feedback_window(&app).await;
+        set_setting(&app, "feedback.min_responses", "2").await;
+        // Only students of the section, once each, with scores 1–5.
+        assert_eq!(app.send_json(Method::Post, &path, Some(&other), answers.clone()).await.0, Status::NotFound);
+        assert_eq!(app.send_json(Method::Post, &path, Some(&st), json!({"teaching": 9})).await.0, Status::UnprocessableEntity);
+        assert_eq!(app.send_json(Method::Post, &path, Some(&st), answers.clone()).await.0, Status::Created);
+        let (s, v) = app.send_json(Method::Post, &path, Some(&st), answers.clone()).await;
+        assert_eq!(s, Status::Conflict);
+        assert_eq!(v["error"]["code"], "already_answered");
+        // Below the threshold the teacher sees only the count.
+        let (s, r) = app.get_json(&path, Some(&teacher)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(r["responses"], 1);
+        assert_eq!(r["shown"], false);
+        assert_eq!(r["questions"], json!([]));
+        assert_eq!(r["comments"], json!([]));
+        // Nobody else sees the results.
+        for t in [&other_teacher, &st] {
+            assert_eq!(app.get_json(&path, Some(t)).await.0, Status::NotFound);
+        }
+        // At the threshold: means, counts and comments, and nothing that names a student.
+        enrol(&app, p.other_student_record, p.section).await;
+        let (s, _) = app.send_json(Method::Post, &path, Some(&other),
+            json!({"teaching": 3, "content": 2, "workload": 3, "overall": 4, "comment": "Also fine"})).await;
+        assert_eq!(s, Status::Created);
+        let (_, r) = app.get_json(&path, Some(&teacher)).await;
+        assert_eq!(r["shown"], true);
+        assert_eq!(r["responses"], 2);
+        let q = |code: &str| r["questions"].as_array().unwrap().iter().find(|q| q["code"] == code).unwrap().clone();
+        assert_eq!(q("teaching")["mean"], 4.0);
+        assert_eq!(q("content")["mean"], 3.0);
+        assert_eq!(q("overall")["counts"], json!([0, 0, 0, 1, 1]));
+        assert_eq!(r["comments"], json!(["Also fine", "Great <labs>"]));
+        let text = r.to_string();
+        assert!(!text.contains("student") && !text.contains(&TestApp::username(p.student)));
+        // The page draws the charts and escapes the comments.
+        app.page_login(p.teacher).await;
+        let html = app.client.get(format!("/feedback/{}", p.section)).dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("<svg") && html.contains("Great &lt;labs&gt;"));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_care_work_list_is_scoped_and_the_effect_report_gives_the_known_answer() {
+    use srm::entity::{assessment_scores, assessments, mining_runs, risk_flags, students};
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let db = app.db();
+        let now = Utc::now().fixed_offset();
+        let t = now - Duration::weeks(10);
+        let run = mining_runs::ActiveModel {
+            kind: Set("risk".into()), status: Set("done".into()), progress: Set(1.0),
+            message: Set(String::new()), as_of: Set(t), term_id: Set(None), model: Set(None),
+            params: Set("{}".into()), metrics: Set("{}".into()), started_by: Set(None),
+            started_at: Set(t), finished_at: Set(Some(t)), ..Default::default()
+        }.insert(db).await.unwrap();
+        let base = students::Entity::find_by_id(p.student_record).one(db).await.unwrap().unwrap();
+        let a1 = assessments::ActiveModel { section_id: Set(p.section), name: Set("Quiz 1".into()), weight: Set(0.5),
+            due_at: Set(Some(t - Duration::weeks(2))), max_score: Set(100.0), ..Default::default() }.insert(db).await.unwrap();
+        let a2 = assessments::ActiveModel { section_id: Set(p.section), name: Set("Quiz 2".into()), weight: Set(0.5),
+            due_at: Set(Some(t + Duration::weeks(2))), max_score: Set(50.0), ..Default::default() }.insert(db).await.unwrap();
+        // (level, before %, after %, cared for)
+        let cases = [("high", Some(50.0), Some(70.0), true), ("medium", Some(40.0), Some(50.0), true),
+                     ("high", Some(60.0), Some(60.0), false), ("medium", Some(50.0), Some(40.0), false),
+                     ("high", None, None, false)];
+        let mut ids = Vec::new();
+        for (i, (level, before, after, _)) in cases.iter().enumerate() {
+            let mut s: students::ActiveModel = base.clone().into();
+            s.id = sea_orm::ActiveValue::NotSet;
+            s.user_id = Set(None);
+            s.student_no = Set(format!("20259900{i:02}"));
+            let sid = s.insert(db).await.unwrap().id;
+            ids.push(sid);
+            risk_flags::ActiveModel { run_id: Set(run.id), student_id: Set(sid), score: Set(80.0), level: Set(level.to_string()),
+                reasons: Set(r#"{"factors":[{"zh":"成绩下降","en":"scores falling"}],"features":[],"traits":[]}"#.into()),
+                cluster: Set(None), feedback: Set(None), feedback_by: Set(None), feedback_at: Set(None), ..Default::default() }
+                .insert(db).await.unwrap();
+            for (a, pct, max) in [(a1.id, before, 100.0), (a2.id, after, 50.0)] {
+                if let Some(pct) = pct {
+                    assessment_scores::ActiveModel { assessment_id: Set(a), student_id: Set(sid), score: Set(Some(pct / 100.0 * max)),
+                        status: Set("scored".into()), submitted_at: Set(None), updated_at: Set(now), ..Default::default() }
+                        .insert(db).await.unwrap();
+                }
+            }
+        }
+        // The teacher's own student is flagged too (no scores).
+        risk_flags::ActiveModel { run_id: Set(run.id), student_id: Set(p.student_record), score: Set(55.0), level: Set("medium".into()),
+            reasons: Set("[]".into()), cluster: Set(None), feedback: Set(None), feedback_by: Set(None), feedback_at: Set(None), ..Default::default() }
+            .insert(db).await.unwrap();
+
+        let admin = app.token(p.admin).await;
+        let teacher = app.token(p.teacher).await;
+        let care_day = (t + Duration::weeks(1)).date_naive().to_string();
+        for (i, c) in cases.iter().enumerate() {
+            if c.3 {
+                let (s, v) = app.send_json(Method::Post, "/api/v1/interventions", Some(&admin),
+                    json!({"student_id": ids[i], "kind": "tutoring", "happened_on": care_day, "follow_up_on": care_day})).await;
+                assert_eq!(s, Status::Created, "{v}");
+            }
+        }
+        // Work lists: the admin sees every open flag, the teacher only their own student.
+        let (_, w) = app.get_json("/api/v1/care/worklist", Some(&admin)).await;
+        assert_eq!(w["total"], 6);
+        assert_eq!(w["items"][0]["reasons"], json!(["scores falling"]));
+        let (_, w) = app.get_json("/api/v1/care/worklist", Some(&teacher)).await;
+        assert_eq!(w["total"], 1);
+        assert_eq!(w["items"][0]["student_id"], p.student_record);
+        // Teachers record care for their students only; students not at all.
+        let (s, _) = app.send_json(Method::Post, "/api/v1/interventions", Some(&teacher),
+            json!({"student_id": p.other_student_record, "kind": "meeting"})).await;
+        assert_eq!(s, Status::NotFound);
+        let (s, _) = app.send_json(Method::Post, "/api/v1/interventions", Some(&teacher),
+            json!({"student_id": p.student_record, "kind": "coffee"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        let (s, _) = app.send_json(Method::Post, "/api/v1/interventions", Some(&teacher),
+            json!({"student_id": p.student_record, "kind": "meeting", "notes": "talked <it> through"})).await;
+        assert_eq!(s, Status::Created);
+        let st = app.token(p.student).await;
+        assert_eq!(app.get_json("/api/v1/care/worklist", Some(&st)).await.0, Status::Forbidden);
+
+        // The effect: care +15 on average, no care −5: a difference of 20 points.
+        let (s, e) = app.get_json("/api/v1/care/effect", Some(&admin)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(e["flagged"], 6);
+        assert_eq!(e["excluded_no_scores"], 2);
+        assert_eq!(e["pending"], 0);
+        let all = &e["comparisons"][0];
+        assert_eq!(all["level"], "all");
+        assert_eq!(all["care"], json!({"n": 2, "mean_before": 45.0, "mean_after": 60.0, "mean_change": 15.0}));
+        assert_eq!(all["no_care"], json!({"n": 2, "mean_before": 55.0, "mean_after": 50.0, "mean_change": -5.0}));
+        assert_eq!(all["difference"], 20.0);
+        for level in [&e["comparisons"][1], &e["comparisons"][2]] {
+            assert_eq!(level["care"]["n"], 1);
+            assert_eq!(level["difference"], 20.0);
+        }
+        // The 360° view shows the care given, to staff; the page escapes notes.
+        app.page_login(p.teacher).await;
+        let html = app.client.get(format!("/students/{}", p.student_record)).dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("沟通与关怀") && html.contains("talked &lt;it&gt; through"));
+        let html = app.client.get("/care/effect").dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("<svg") && html.contains("20"));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn every_interaction_page_renders_for_each_role_in_both_languages() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    let pages: &[(i64, &[&str])] = &[
+        (p.student, &["/cases", "/messages", "/notifications", "/announcements", "/feedback"]),
+        (p.teacher, &["/cases", "/messages", "/notifications", "/announcements", "/feedback", "/care", "/care/effect"]),
+        (p.admin, &["/cases", "/cases/report", "/messages", "/notifications", "/announcements", "/feedback", "/care", "/care/effect"]),
+    ];
+    for (user, paths) in pages {
+        app.page_login(*user).await;
+        for path in *paths {
+            for lang in ["zh-CN", "en-US"] {
+                let res = app
+                    .client
+                    .get(path.to_string())
+                    .header(rocket::http::Header::new("Accept-Language", lang))
+                    .dispatch()
+                    .await;
+                assert_eq!(res.status(), Status::Ok, "{path} as {user} in {lang}");
+                let html = res.into_string().await.unwrap();
+                assert!(!html.contains("interaction."), "{path}: an untranslated key");
+            }
+        }
+        app.page_logout().await;
+    }
 }

@@ -2,12 +2,51 @@
 
 use crate::access_matrix::{Ids, Request, Table};
 
+/// The model library and `srm mine evaluate` (the mining-ML helper's tests).
+#[path = "mining_ml.rs"]
+mod ml;
+
+/// Runs, flags, feedback, suggestions, formulas and scope (the portal-mining helper's tests).
+#[path = "mining_portal.rs"]
+mod portal;
+
 /// This module's routes for `access_matrix` (same letters as there).
 pub const MATRIX: Table = Table {
-    rows: &[],
+    rows: &[
+        ("GET", "/mining", "LFAAF"),
+        ("POST", "/mining/runs", "LFFAF"),
+        ("GET", "/mining/runs/<id>", "LFFAF"),
+        ("POST", "/mining/settings", "LFFAF"),
+        ("GET", "/mining/flags", "LFAAF"),
+        ("POST", "/mining/flags/<id>/feedback", "LFAAF"),
+        ("GET", "/mining/rules", "LFFAF"),
+        ("POST", "/mining/rules/<id>", "LFFAF"),
+        ("GET", "/mining/formula", "LFFAF"),
+        ("POST", "/mining/formula", "LFFAF"),
+        ("GET", "/me/suggestions", "LAFAF"),
+        ("GET", "/api/v1/mining/runs", "LFFAF"),
+        ("GET", "/api/v1/mining/runs/<id>", "LFFAF"),
+        ("POST", "/api/v1/mining/runs", "LFFAF"),
+        ("GET", "/api/v1/mining/flags", "LFAAF"),
+        ("POST", "/api/v1/mining/flags/<id>/feedback", "LFAAF"),
+        ("POST", "/api/v1/mining/formula/trial", "LFFAF"),
+        ("GET", "/api/v1/me/suggestions", "LAFAF"),
+    ],
     request,
 };
 
-fn request(_method: &str, _pattern: &str, _ids: &Ids) -> Option<Request> {
-    None
+/// Harmless requests: a run id or flag id that does not exist, and bodies that are refused
+/// (an empty form or `{}` lacks the required fields), so nothing is started or written.
+fn request(method: &str, pattern: &str, _ids: &Ids) -> Option<Request> {
+    use rocket::http::ContentType;
+    if !(pattern.starts_with("/mining") || pattern.starts_with("/api/v1/mining") || pattern.ends_with("/suggestions")) {
+        return None;
+    }
+    let path = pattern.replace("<id>", "999999");
+    let body = match (method, pattern.starts_with("/api/")) {
+        ("POST", true) => Some((ContentType::JSON, "{}".to_string())),
+        ("POST", false) => Some((ContentType::Form, String::new())),
+        _ => None,
+    };
+    Some((path, body))
 }

@@ -955,3 +955,132 @@ async fn lifecycle_stages_come_from_grades_in_the_database_and_filter_the_list()
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let keep = p.student_record;
+        let dup = add_student(&app, &admin, json!({"student_no": "2025999001", "name_zh": "李华", "name_en": "Li Hua",
+            "national_id": "110105200001010027", "phone": "13800000000", "major": "CS01", "cohort": 2025})).await;
+        // Both in the same section: a person has to decide first; nothing moves.
+        let reg = srm::registration::service::add(db, dup, p.section, None).await.unwrap();
+        let (s, _) = app.send_json(Method::Post, &format!("/api/v1/students/{dup}/holds"), Some(&admin), json!({"reason": "fees"})).await;
+        assert_eq!(s, Status::Created);
+        let (s, e) = app.send_json(Method::Post, &format!("/api/v1/students/{keep}/merge"), Some(&admin), json!({"duplicate_id": dup})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("merge_clash")), "{e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains("enrolments"));
+        let (_, holds) = app.get_json(&format!("/api/v1/students/{dup}/holds"), Some(&admin)).await;
+        assert_eq!(holds.as_array().unwrap().len(), 1, "the refused merge moved nothing");
+        srm::registration::service::drop(db, dup, reg.id, None).await.unwrap();
+
+        let (s, e) = app.send_json(Method::Post, &format!("/api/v1/students/{keep}/merge"), Some(&admin), json!({"duplicate_id": keep})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("same_record")));
+        let (_, before) = app.get_json("/api/v1/students", Some(&admin)).await;
+        let (s, report) = app.send_json(Method::Post, &format!("/api/v1/students/{keep}/merge"), Some(&admin), json!({"duplicate_id": dup})).await;
+        assert_eq!(s, Status::Ok, "{report}");
+        assert!(report["filled_fields"].as_array().unwrap().iter().any(|f| f == "national_id"));
+
+        // Everything the duplicate had is now the survivor's, its history included.
+        let (_, holds) = app.get_json(&format!("/api/v1/students/{keep}/holds"), Some(&admin)).await;
+        assert_eq!(holds.as_array().unwrap().len(), 1);
+        let survivor = students::Entity::find_by_id(keep).one(db).await.unwrap().unwrap();
+        assert_eq!(survivor.national_id.as_deref(), Some("110105200001010027"));
+        let gone = students::Entity::find_by_id(dup).one(db).await.unwrap().unwrap();
+        assert_eq!((gone.merged_into_id, gone.national_id), (Some(keep), None));
+        let fields: Vec<String> = student_history::Entity::find().filter(student_history::Column::StudentId.eq(keep))
+            .all(db).await.unwrap().into_iter().map(|h| h.field).collect();
+        assert!(fields.contains(&"merged_from".to_string()) && fields.contains(&"record".to_string()), "{fields:?}");
+        assert!(fields.iter().filter(|f| *f == "record").count() >= 1, "the duplicate's creation moved over");
+        let (_, after) = app.get_json("/api/v1/students", Some(&admin)).await;
+        assert_eq!(after["total"].as_i64().unwrap(), before["total"].as_i64().unwrap() - 1, "merged records leave the lists");
+        assert_eq!(app.audit_count("students.merge", "ok").await, 1);
+        let (s, e) = app.send_json(Method::Post, &format!("/api/v1/students/{keep}/merge"), Some(&admin), json!({"duplicate_id": dup})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("already_merged")));
+
+        // The merged record's page points to the survivor; the merge page compares two records.
+        app.page_login(p.admin).await;
+        let page = app.client.get(format!("/students/{dup}")).header(Header::new("Accept-Language", "en")).dispatch().await.into_string().await.unwrap();
+        assert!(page.contains("This record was merged into") && page.contains(&format!("/students/{keep}\"")));
+        let page = app.client.get(format!("/students/{keep}/merge?duplicate=2025999001")).dispatch().await.into_string().await.unwrap();
+        assert!(page.contains("110105200001010027"));
+        // A teacher cannot merge.
+        let teacher = app.token(p.teacher).await;
+        let (s, _) = app.send_json(Method::Post, &format!("/api/v1/students/{keep}/merge"), Some(&teacher), json!({"duplicate_id": dup})).await;
+        assert_eq!(s, Status::Forbidden);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn administrators_choose_the_self_editable_fields_over_the_api() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let admin = app.token(app.people.admin).await;
+    let (s, v) = app.get_json("/api/v1/students/settings", Some(&admin)).await;
+    assert_eq!(s, Status::Ok);
+    assert_eq!(v["self_editable"], json!(["phone", "email", "address"]));
+    let (s, e) = app.send_json(Method::Put, "/api/v1/students/settings", Some(&admin), json!({"self_editable": ["phone", "national_id"]})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invalid_field")));
+    let (s, v) = app.send_json(Method::Put, "/api/v1/students/settings", Some(&admin), json!({"self_editable": ["email"]})).await;
+    assert_eq!((s, v["self_editable"].clone()), (Status::Ok, json!(["email"])));
+    let student = app.token(app.people.student).await;
+    let (s, e) = app.send_json(Method::Patch, "/api/v1/me/record", Some(&student), json!({"phone": "13900000000"})).await;
+    assert_eq!(s, Status::Forbidden, "phone is no longer the student's to edit: {e}");
+}
+
+#[rocket::async_test]
+async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_their_national_id() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let admin = app.token(app.people.admin).await;
+        let with_nid = add_student(&app, &admin, json!({"student_no": "2026000101", "name_zh": "王芳", "name_en": "Wang Fang",
+            "national_id": "11010520060101002X", "major": "CS01", "cohort": 2026})).await;
+        let with_birth = add_student(&app, &admin, json!({"student_no": "2026000102", "name_zh": "赵磊", "name_en": "Zhao Lei",
+            "birth_date": "2006-03-04", "major": "CS01", "cohort": 2026})).await;
+        let teacher = app.token(app.people.teacher).await;
+        let (s, _) = app.send_json(Method::Post, "/api/v1/students/accounts", Some(&teacher), json!({})).await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, report) = app.send_json(Method::Post, "/api/v1/students/accounts", Some(&admin), json!({})).await;
+        assert_eq!(s, Status::Ok, "{report}");
+        assert!(report["created"].as_i64().unwrap() >= 2);
+        for id in [with_nid, with_birth] {
+            assert!(students::Entity::find_by_id(id).one(db).await.unwrap().unwrap().user_id.is_some());
+        }
+        let (_, again) = app.send_json(Method::Post, "/api/v1/students/accounts", Some(&admin), json!({})).await;
+        assert_eq!(again["created"], 0, "a second run creates nothing");
+
+        // No password yet: logging in fails like any wrong password (never a server error).
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None, json!({"username": "2026000101", "password": "anything-at-all"})).await;
+        assert_eq!(s, Status::Unauthorized);
+        let activate = |nid: &str| json!({"student_no": "2026000101", "national_id": nid, "new_password": "my-own-pass-1"});
+        let (s, e) = app.send_json(Method::Post, "/api/v1/auth/activate", None, activate("110105200601010000")).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("activation_mismatch")));
+        let (s, ok) = app.send_json(Method::Post, "/api/v1/auth/activate", None, activate("11010520060101002x")).await;
+        assert_eq!(s, Status::Ok, "{ok}");
+        assert!(ok["token"].as_str().is_some());
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None, json!({"username": "2026000101", "password": "my-own-pass-1"})).await;
+        assert_eq!(s, Status::Ok);
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/activate", None, activate("11010520060101002X")).await;
+        assert_eq!(s, Status::UnprocessableEntity, "an activated account cannot be taken over");
+
+        // The page, for a record with a date of birth and no national id.
+        let form = app.client.get("/login/activate").dispatch().await.into_string().await.unwrap();
+        let csrf = crate::common::hidden_value(&form, "_csrf").unwrap();
+        let post = |born: &str| format!("_csrf={csrf}&student_no=2026000102&birth_date={born}&new_password=zhao-pass-12&confirm=zhao-pass-12");
+        let res = app.client.post("/login/activate").header(ContentType::Form).body(post("2006-03-05")).dispatch().await;
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        assert!(res.into_string().await.unwrap().contains("do not match"));
+        let form = app.client.get("/login/activate").dispatch().await.into_string().await.unwrap();
+        let csrf = crate::common::hidden_value(&form, "_csrf").unwrap();
+        let res = app.client.post("/login/activate").header(ContentType::Form)
+            .body(format!("_csrf={csrf}&student_no=2026000102&birth_date=2006-03-04&new_password=zhao-pass-12&confirm=zhao-pass-12")).dispatch().await;
+        assert_eq!((res.status(), res.headers().get_one("Location")), (Status::SeeOther, Some("/login?activated=1")));
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None, json!({"username": "2026000102", "password": "zhao-pass-12"})).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(app.audit_count("auth.activated", "ok").await, 2);
+        assert_eq!(app.audit_count("auth.activation_failed", "failed").await, 3);
+    })
+    .await;
+}

@@ -1,2 +1,366 @@
 //! The model code behind the mining module, on top of smartcore 0.7: datasets, logistic
 //! regression and a bagged forest with probabilities and explanations, metrics, k-means, PCA.
+//!
+//! smartcore gives the building blocks (its L-BFGS logistic regression, its CART tree); this
+//! module adds what the portal needs on top: standardisation, probabilities, class balance by a
+//! deliberate decision threshold, a forest with per-tree bootstrap and feature sampling on both
+//! cores, permutation importance, explanations, metrics and stratified cross-validation.
+//! Nothing here panics on bad input: every public function validates and returns [`MlError`].
+
+pub mod cluster;
+pub mod compare;
+pub mod evaluate;
+mod forest;
+mod linear;
+mod metrics;
+mod standardize;
+pub mod table;
+
+pub use compare::{Comparison, compare};
+pub use metrics::{Confusion, Metrics, best_threshold, metrics, roc_auc};
+pub use standardize::Standardizer;
+
+use serde::{Deserialize, Serialize};
+
+/// A numeric design matrix with a binary target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Dataset {
+    pub feature_names: Vec<String>,
+    /// Rows × features.
+    pub x: Vec<Vec<f64>>,
+    /// `true` = the positive class (at risk / fail).
+    pub y: Vec<bool>,
+}
+
+impl Dataset {
+    pub fn rows(&self) -> usize {
+        self.x.len()
+    }
+
+    pub fn features(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// The rows at `idx` (in that order), e.g. one fold of a cross-validation.
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        Dataset {
+            feature_names: self.feature_names.clone(),
+            x: idx.iter().map(|&i| self.x[i].clone()).collect(),
+            y: idx.iter().map(|&i| self.y[i]).collect(),
+        }
+    }
+
+    /// Checks that the data can be trained on: rows, equal lengths, finite values, both classes.
+    pub fn validate(&self) -> Result<(), MlError> {
+        check_matrix(&self.x, self.features())?;
+        if self.y.len() != self.x.len() {
+            return Err(MlError::Mismatch(format!(
+                "{} rows but {} target values",
+                self.x.len(),
+                self.y.len()
+            )));
+        }
+        let positives = self.y.iter().filter(|&&v| v).count();
+        if positives == 0 || positives == self.y.len() {
+            return Err(MlError::OneClass);
+        }
+        Ok(())
+    }
+}
+
+/// Runs smartcore code, turning a panic inside it into an error.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, MlError>) -> Result<T, MlError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(MlError::Fit("smartcore stopped on this data".into())))
+}
+
+/// Checks a matrix: non-empty, every row `features` wide, every value finite.
+pub(crate) fn check_matrix(x: &[Vec<f64>], features: usize) -> Result<(), MlError> {
+    if x.is_empty() {
+        return Err(MlError::Empty);
+    }
+    if features == 0 {
+        return Err(MlError::NoFeatures);
+    }
+    for (i, row) in x.iter().enumerate() {
+        if row.len() != features {
+            return Err(MlError::Mismatch(format!(
+                "row {} has {} values, expected {features}",
+                i + 1,
+                row.len()
+            )));
+        }
+        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+            return Err(MlError::NotFinite {
+                row: i + 1,
+                column: j + 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The two learned models.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    Logistic,
+    Forest,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Forest => "forest",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = MlError;
+    fn from_str(s: &str) -> Result<Self, MlError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "logistic" => Ok(ModelKind::Logistic),
+            "forest" => Ok(ModelKind::Forest),
+            other => Err(MlError::Invalid(format!(
+                "unknown model {other:?}: use logistic or forest"
+            ))),
+        }
+    }
+}
+
+/// Training settings. The same seed gives the same model whatever `threads` is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub seed: u64,
+    /// Trees in the forest.
+    pub trees: usize,
+    /// Decide at the training prevalence instead of at 0.5 ([`Model::threshold`]): the same
+    /// decisions as weighting both classes equally, while `predict_proba` stays a calibrated
+    /// P(positive).
+    pub balance_classes: bool,
+    /// Worker threads for the forest (0 or 1 = on the calling thread).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            seed: 20261124,
+            trees: 200,
+            balance_classes: true,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        }
+    }
+}
+
+/// Why a model could not be trained or used.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum MlError {
+    #[error("there is no data (no rows)")]
+    Empty,
+    #[error("there are no features (no columns to learn from)")]
+    NoFeatures,
+    #[error("the target has only one class; a model needs both positives and negatives")]
+    OneClass,
+    #[error("the value in row {row}, column {column} is missing or not a finite number")]
+    NotFinite { row: usize, column: usize },
+    #[error("mismatched sizes: {0}")]
+    Mismatch(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the model could not be fitted: {0}")]
+    Fit(String),
+}
+
+/// A trained model; serialises to JSON (stored in the database with a run). Not `Clone`
+/// (smartcore's trees are not); copy one with a serde round trip.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Model {
+    feature_names: Vec<String>,
+    /// Positive share of the training rows.
+    prevalence: f64,
+    /// The decision threshold chosen at training (see [`TrainConfig::balance_classes`]).
+    threshold: f64,
+    inner: Inner,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Inner {
+    Logistic(linear::Logistic),
+    Forest(forest::Forest),
+}
+
+impl Model {
+    /// Trains a model of `kind` on `data`.
+    pub fn fit(kind: ModelKind, data: &Dataset, cfg: &TrainConfig) -> Result<Model, MlError> {
+        Self::fit_with(kind, data, cfg, true)
+    }
+
+    /// `importances`: compute the forest's permutation importance (skipped in cross-validation,
+    /// where nobody reads it).
+    pub(crate) fn fit_with(
+        kind: ModelKind,
+        data: &Dataset,
+        cfg: &TrainConfig,
+        importances: bool,
+    ) -> Result<Model, MlError> {
+        data.validate()?;
+        let prevalence = data.y.iter().filter(|&&v| v).count() as f64 / data.rows() as f64;
+        let inner = match kind {
+            ModelKind::Logistic => Inner::Logistic(linear::Logistic::fit(data)?),
+            ModelKind::Forest => Inner::Forest(forest::Forest::fit(data, cfg, importances)?),
+        };
+        Ok(Model {
+            feature_names: data.feature_names.clone(),
+            prevalence,
+            threshold: if cfg.balance_classes { prevalence } else { 0.5 },
+            inner,
+        })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        match self.inner {
+            Inner::Logistic(_) => ModelKind::Logistic,
+            Inner::Forest(_) => ModelKind::Forest,
+        }
+    }
+
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// The decision threshold on `predict_proba` chosen at training: the training prevalence
+    /// with `balance_classes`, else 0.5.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Positive share of the training rows.
+    pub fn prevalence(&self) -> f64 {
+        self.prevalence
+    }
+
+    /// P(positive) in [0, 1] for each row. Rows of the wrong width or with non-finite values
+    /// get the training prevalence (never a panic); validate input with [`Model::check`].
+    pub fn predict_proba(&self, x: &[Vec<f64>]) -> Vec<f64> {
+        let p = self.feature_names.len();
+        let ok: Vec<bool> = x
+            .iter()
+            .map(|r| r.len() == p && r.iter().all(|v| v.is_finite()))
+            .collect();
+        let clean: Vec<Vec<f64>> = x
+            .iter()
+            .zip(&ok)
+            .map(|(r, &good)| if good { r.clone() } else { vec![0.0; p] })
+            .collect();
+        let raw = match &self.inner {
+            Inner::Logistic(m) => m.predict_proba(&clean),
+            Inner::Forest(m) => m.predict_proba(&clean),
+        };
+        raw.into_iter()
+            .zip(ok)
+            .map(|(v, good)| {
+                if good {
+                    v.clamp(0.0, 1.0)
+                } else {
+                    self.prevalence
+                }
+            })
+            .collect()
+    }
+
+    /// Checks rows before scoring: right width, finite values.
+    pub fn check(&self, x: &[Vec<f64>]) -> Result<(), MlError> {
+        check_matrix(x, self.feature_names.len())
+    }
+
+    /// Signed contribution of each feature to this row's risk relative to `reference` (e.g. the
+    /// feature means), sorted by |contribution|, largest first. Logistic: the change in log-odds,
+    /// coefficient × (row − reference) on the standardised scale. Forest: P(row) − P(row with
+    /// that feature set to the reference value). Positive = raises the risk.
+    pub fn explain(&self, row: &[f64], reference: &[f64]) -> Vec<(usize, f64)> {
+        let p = self.feature_names.len();
+        if row.len() != p
+            || reference.len() != p
+            || row.iter().chain(reference).any(|v| !v.is_finite())
+        {
+            return Vec::new();
+        }
+        let mut out: Vec<(usize, f64)> = match &self.inner {
+            Inner::Logistic(m) => m.explain(row, reference),
+            Inner::Forest(m) => {
+                let mut rows = vec![row.to_vec()];
+                for j in 0..p {
+                    let mut r = row.to_vec();
+                    r[j] = reference[j];
+                    rows.push(r);
+                }
+                let probs = m.predict_proba(&rows);
+                (0..p).map(|j| (j, probs[0] - probs[j + 1])).collect()
+            }
+        };
+        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// [`Model::explain`] for many rows at once (one batched scoring per 1,000 rows: much
+    /// faster for the forest than row by row). Rows that cannot be explained get an empty list.
+    pub fn explain_many(&self, rows: &[Vec<f64>], reference: &[f64]) -> Vec<Vec<(usize, f64)>> {
+        let p = self.feature_names.len();
+        let Inner::Forest(m) = &self.inner else {
+            return rows.iter().map(|r| self.explain(r, reference)).collect();
+        };
+        let ok = |r: &[f64]| r.len() == p && r.iter().all(|v| v.is_finite());
+        if !ok(reference) {
+            return vec![Vec::new(); rows.len()];
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(1000) {
+            let mut batch = Vec::with_capacity(chunk.len() * (p + 1));
+            for row in chunk.iter().filter(|r| ok(r)) {
+                batch.push(row.clone());
+                for j in 0..p {
+                    let mut r = row.clone();
+                    r[j] = reference[j];
+                    batch.push(r);
+                }
+            }
+            let probs = m.predict_proba(&batch);
+            let mut at = 0;
+            for row in chunk {
+                if !ok(row) {
+                    out.push(Vec::new());
+                    continue;
+                }
+                let base = probs[at];
+                let mut e: Vec<(usize, f64)> =
+                    (0..p).map(|j| (j, base - probs[at + 1 + j])).collect();
+                e.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+                out.push(e);
+                at += p + 1;
+            }
+        }
+        out
+    }
+
+    /// One value per feature, larger = more important. Logistic: |standardised coefficient|;
+    /// forest: out-of-bag permutation importance (mean drop in accuracy; can be slightly
+    /// negative for useless features).
+    pub fn importances(&self) -> Vec<f64> {
+        match &self.inner {
+            Inner::Logistic(m) => m.importances(),
+            Inner::Forest(m) => m.importances(),
+        }
+    }
+}

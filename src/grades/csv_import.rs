@@ -1,0 +1,100 @@
+//! A section's grades from a CSV file: a header with a student column (`student_no`, 学号)
+//! and a score column (`score`, 成绩, 分数); UTF-8 (with or without BOM) or GBK; comma,
+//! semicolon or tab. Every unreadable row is reported with its line and column; the rows
+//! that parse go through the same checks and the same one transaction as the grid.
+
+use super::service::{EntryIn, RowError};
+
+const STUDENT: &[&str] = &["student_no", "student", "学号", "student number"];
+const SCORE: &[&str] = &["score", "grade", "成绩", "分数", "总评", "final"];
+
+/// Decodes and splits the file; returns the rows and the rows that could not be read.
+pub fn parse(bytes: &[u8]) -> Result<(Vec<EntryIn>, Vec<RowError>), String> {
+    let text = decode(bytes);
+    let first = text.lines().next().unwrap_or_default();
+    let sep = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|c| first.bytes().filter(|b| b == c).count())
+        .unwrap_or(b',');
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(sep)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("the header line cannot be read: {e}"))?
+        .clone();
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    };
+    let (Some(si), Some(ci)) = (find(STUDENT), find(SCORE)) else {
+        return Err(
+            "the header needs a student column (student_no or 学号) and a score column (score or 成绩)"
+                .into(),
+        );
+    };
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for rec in rdr.records() {
+        match rec {
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                errors.push(RowError {
+                    line,
+                    column: String::new(),
+                    student: String::new(),
+                    code: "unreadable".into(),
+                    reason: e.to_string(),
+                });
+            }
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line() as usize);
+                if r.iter().all(str::is_empty) {
+                    continue;
+                }
+                let no = r.get(si).unwrap_or_default().to_string();
+                let score = r.get(ci).unwrap_or_default();
+                rows.push(EntryIn {
+                    student_id: None,
+                    student_no: Some(no),
+                    score: if score.is_empty() {
+                        None
+                    } else {
+                        Some(serde_json::Value::String(score.to_string()))
+                    },
+                    line,
+                });
+            }
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        return Err("the file has no rows".into());
+    }
+    Ok((rows, errors))
+}
+
+fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_chinese_headers_and_reports_lines() {
+        let (rows, errors) = parse("学号;成绩\n001;90\n002;\n".as_bytes()).unwrap_or_default();
+        assert!(errors.is_empty());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].line, 3);
+        assert!(rows[1].score.is_none());
+        assert!(parse(b"name,x\n").is_err());
+    }
+}

@@ -1,0 +1,408 @@
+//! The grades API under `/api/v1`: thin handlers over the services.
+
+use super::changes::{self, ChangeIn, DecisionIn};
+use super::service::{self, EntryIn, Need, RowError, SaveReport};
+use super::stats::{self, Scope};
+use super::{assess, csv_import, scale, transcript};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{State, get, post, put};
+use serde_json::{Value, json};
+
+type Db = State<AppState>;
+
+/// A grade set refused row by row: 422 with every problem listed.
+fn rows_refused(errors: Vec<RowError>) -> (Status, Json<Value>) {
+    (
+        Status::UnprocessableEntity,
+        Json(json!({"error": {
+            "code": "invalid_rows",
+            "message": format!("{} row(s) refused; nothing was saved", errors.len()),
+            "rows": errors,
+        }})),
+    )
+}
+
+fn report(r: SaveReport) -> (Status, Json<Value>) {
+    if r.errors.is_empty() {
+        (Status::Ok, Json(json!(r)))
+    } else {
+        rows_refused(r.errors)
+    }
+}
+
+/// The rows of a JSON body: `{"grades": [...]}` or a bare list.
+fn entries(body: &Value, key: &str) -> AppResult<Vec<EntryIn>> {
+    let list = body.get(key).unwrap_or(body);
+    let items = list.as_array().ok_or_else(|| {
+        AppError::unprocessable("invalid_body", format!("expected {{\"{key}\": [...]}}"))
+    })?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut e: EntryIn = serde_json::from_value(v.clone()).map_err(|e| {
+                AppError::unprocessable("invalid_body", format!("row {}: {e}", i + 1))
+            })?;
+            e.line = i + 1;
+            Ok(e)
+        })
+        .collect()
+}
+
+#[get("/sections/<id>/grades")]
+pub async fn api_section_grades(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<Value>> {
+    let s = service::section_access(&state.db, user, id, Need::View).await?;
+    let rows = service::grade_rows(&state.db, &s).await?;
+    crate::audit::Entry::new(Some(user.id), "grades.section.read", "section")
+        .id(id)
+        .detail(json!({"students": rows.len()}))
+        .write(&state.db)
+        .await?;
+    Ok(Json(json!({
+        "section_id": id,
+        "course_code": s.course.code,
+        "section_no": s.model.section_no,
+        "term_code": s.term.code,
+        "published_at": s.model.grades_published_at,
+        "scale": s.scale,
+        "items": rows,
+    })))
+}
+
+#[put("/sections/<id>/grades", data = "<body>")]
+pub async fn api_save_grades(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    body: Json<Value>,
+) -> AppResult<(Status, Json<Value>)> {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let rows = entries(&body, "grades")?;
+    Ok(report(service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "api").await?))
+}
+
+#[post("/sections/<id>/grades/import", data = "<data>")]
+pub async fn api_import_grades(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    data: Data<'_>,
+) -> AppResult<(Status, Json<Value>)> {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let bytes = data
+        .open(64.mebibytes())
+        .into_bytes()
+        .await
+        .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+    if !bytes.is_complete() {
+        return Err(AppError::unprocessable("too_large", "the file is larger than 64 MiB"));
+    }
+    import(&state.db, &who, &s, bytes.into_inner()).await
+}
+
+/// Parses off the request threads, then saves through the same path as the grid.
+pub async fn import(
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    section: &service::Section,
+    bytes: Vec<u8>,
+) -> AppResult<(Status, Json<Value>)> {
+    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes))
+        .await
+        .map_err(AppError::internal)?;
+    let (rows, unreadable) = parsed.map_err(|m| AppError::unprocessable("unreadable_csv", m))?;
+    // NOTE: unreadable lines go into the same check, so a file with any bad line saves nothing.
+    Ok(report(
+        service::save_grades(db, user, section, &rows, unreadable, "csv").await?,
+    ))
+}
+
+#[post("/sections/<id>/grades/publish")]
+pub async fn api_publish(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<Value>> {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let n = service::publish(&state.db, &who, &s).await?;
+    Ok(Json(json!({"section_id": id, "published": n})))
+}
+
+#[get("/sections/<id>/assessments")]
+pub async fn api_assessments(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<Value>> {
+    service::section_access(&state.db, user, id, Need::View).await?;
+    let items = assess::list(&state.db, id).await?;
+    let total: f64 = items.iter().map(|a| a.weight).sum();
+    Ok(Json(json!({"items": items, "weight_total": total})))
+}
+
+#[post("/sections/<id>/assessments", data = "<body>")]
+pub async fn api_create_assessment(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    body: Json<Value>,
+) -> AppResult<(Status, Json<assess::AssessmentView>)> {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let input: assess::AssessmentIn = serde_json::from_value(body.into_inner())
+        .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?;
+    let a = assess::save(&state.db, &who, &s, None, &input).await?;
+    Ok((Status::Created, Json(a)))
+}
+
+async fn assessment_section(
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    need: Need,
+) -> AppResult<service::Section> {
+    use sea_orm::EntityTrait;
+    let a = crate::entity::assessments::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    service::section_access(db, user, a.section_id, need).await
+}
+
+#[put("/assessments/<id>", data = "<body>")]
+pub async fn api_update_assessment(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    body: Json<Value>,
+) -> AppResult<Json<assess::AssessmentView>> {
+    let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
+    let input: assess::AssessmentIn = serde_json::from_value(body.into_inner())
+        .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?;
+    Ok(Json(assess::save(&state.db, &who, &s, Some(id), &input).await?))
+}
+
+#[get("/assessments/<id>/scores")]
+pub async fn api_assessment_scores(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<Value>> {
+    assessment_section(&state.db, user, id, Need::View).await?;
+    Ok(Json(json!({"items": assess::scores(&state.db, id).await?})))
+}
+
+#[put("/assessments/<id>/scores", data = "<body>")]
+pub async fn api_save_assessment_scores(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    body: Json<Value>,
+) -> AppResult<(Status, Json<Value>)> {
+    let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
+    let rows = entries(&body, "scores")?;
+    Ok(match assess::save_scores(&state.db, &who, &s, id, &rows).await? {
+        Ok(n) => (Status::Ok, Json(json!({"saved": n}))),
+        Err(errors) => rows_refused(errors),
+    })
+}
+
+#[post("/grades/<id>/change-requests", data = "<body>")]
+pub async fn api_request_change(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    body: Json<Value>,
+) -> AppResult<(Status, Json<Value>)> {
+    let input: ChangeIn = serde_json::from_value(body.into_inner())
+        .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?;
+    let c = changes::request(&state.db, &who, id, &input).await?;
+    Ok((Status::Created, Json(json!(c))))
+}
+
+#[get("/grade-changes?<status>")]
+pub async fn api_change_queue(
+    _on: ModuleOn<on::Grades>,
+    _who: Perm<'_, can::ApproveGradeChanges>,
+    state: &Db,
+    status: Option<&str>,
+) -> AppResult<Json<Value>> {
+    let status = status.unwrap_or(changes::PENDING);
+    let items = changes::change_rows(&state.db, None, Some(status)).await?;
+    Ok(Json(json!({"items": items, "total": items.len(), "page": 1, "per_page": 500})))
+}
+
+async fn decide(
+    state: &Db,
+    who: &CurrentUser,
+    id: i64,
+    approve: bool,
+    body: Option<Json<Value>>,
+) -> AppResult<Json<Value>> {
+    let input: DecisionIn = match body {
+        Some(b) => serde_json::from_value(b.into_inner())
+            .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?,
+        None => DecisionIn::default(),
+    };
+    Ok(Json(json!(changes::decide(&state.db, who, id, approve, &input).await?)))
+}
+
+#[post("/grade-changes/<id>/approve", data = "<body>")]
+pub async fn api_approve_change(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::ApproveGradeChanges>,
+    state: &Db,
+    id: i64,
+    body: Option<Json<Value>>,
+) -> AppResult<Json<Value>> {
+    decide(state, &who, id, true, body).await
+}
+
+#[post("/grade-changes/<id>/reject", data = "<body>")]
+pub async fn api_reject_change(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::ApproveGradeChanges>,
+    state: &Db,
+    id: i64,
+    body: Option<Json<Value>>,
+) -> AppResult<Json<Value>> {
+    decide(state, &who, id, false, body).await
+}
+
+#[get("/grades/<id>/history")]
+pub async fn api_grade_history(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<Value>> {
+    let (history, requests) = changes::history(&state.db, user, id).await?;
+    Ok(Json(json!({"grade_id": id, "history": history, "change_requests": requests})))
+}
+
+#[get("/students/<id>/transcript")]
+pub async fn api_transcript(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<transcript::Transcript>> {
+    crate::students::service::authorize_read(&state.db, user, id, "grades.transcript").await?;
+    Ok(Json(transcript::transcript(&state.db, id).await?))
+}
+
+#[get("/sections/<id>/statistics")]
+pub async fn api_section_statistics(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+) -> AppResult<Json<stats::Stats>> {
+    service::section_access(&state.db, user, id, Need::View).await?;
+    let scope = Scope {
+        section: Some(id),
+        ..Default::default()
+    };
+    Ok(Json(stats::stats(&state.db, &scope).await?))
+}
+
+/// Who may see statistics wider than one section: staff with `grades.view_all`, and a
+/// teacher for a course they teach a section of.
+pub async fn check_scope(
+    db: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+    scope: &Scope,
+) -> AppResult<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    if user.can(Permission::ViewAllGrades) {
+        return Ok(());
+    }
+    if let Some(c) = scope.course
+        && user.can(Permission::EnterOwnGrades)
+        && crate::entity::sections::Entity::find()
+            .filter(crate::entity::sections::Column::CourseId.eq(c))
+            .filter(crate::entity::sections::Column::TeacherId.eq(user.id))
+            .count(db)
+            .await?
+            > 0
+    {
+        return Ok(());
+    }
+    crate::audit::Entry::new(Some(user.id), "grades.statistics.read", "statistics")
+        .denied()
+        .write(db)
+        .await?;
+    Err(AppError::Forbidden)
+}
+
+#[get("/statistics?<course>&<term>&<department>")]
+pub async fn api_statistics(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    course: Option<i64>,
+    term: Option<i64>,
+    department: Option<i64>,
+) -> AppResult<Json<Value>> {
+    let scope = Scope {
+        section: None,
+        course,
+        term,
+        department,
+    };
+    check_scope(&state.db, user, &scope).await?;
+    let summary = stats::stats(&state.db, &scope).await?;
+    let sections = if course.is_some() {
+        stats::by_section(&state.db, &scope).await?
+    } else {
+        Vec::new()
+    };
+    let trend = if course.is_some() || department.is_some() {
+        stats::by_term(&state.db, &Scope { term: None, ..scope }).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Json(json!({"scope": scope, "statistics": summary, "sections": sections, "trend": trend})))
+}
+
+#[get("/grading-scales")]
+pub async fn api_scales(
+    _on: ModuleOn<on::Grades>,
+    _user: &CurrentUser,
+    state: &Db,
+) -> AppResult<Json<Value>> {
+    Ok(Json(json!({"items": scale::all(&state.db).await?})))
+}
+
+#[post("/grading-scales", data = "<body>")]
+pub async fn api_create_scale(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::ManageCourses>,
+    state: &Db,
+    body: Json<Value>,
+) -> AppResult<(Status, Json<scale::Scale>)> {
+    let make_default = body.get("is_default").and_then(Value::as_bool).unwrap_or(false);
+    let s: scale::Scale = serde_json::from_value(body.into_inner())
+        .map_err(|e| AppError::unprocessable("invalid_scale", e.to_string()))?;
+    let saved = scale::create(&state.db, who.id, &s, make_default).await?;
+    Ok((Status::Created, Json(saved)))
+}

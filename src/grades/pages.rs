@@ -1,0 +1,704 @@
+//! The grades pages: the teacher's sections, the entry grid (one form, one transaction,
+//! every wrong cell marked), CSV upload, publishing, change requests and their approval
+//! queue, printable transcripts, and statistics with server-drawn charts.
+
+use super::changes::{self, ChangeIn, DecisionIn};
+use super::service::{self, EntryIn, Need, RowError, Section};
+use super::stats::{self, Scope};
+use super::{assess, charts, csv_import, transcript};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::auth::CurrentUser;
+use crate::entity::{courses, departments, terms};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::web::Ctx;
+use rocket::form::Form;
+use rocket::fs::TempFile;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::tokio::io::AsyncReadExt;
+use rocket::{FromForm, State, get, post};
+use rocket_dyn_templates::Template;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+type PageResult = AppResult<Result<Redirect, (Status, Template)>>;
+
+fn status_label(lang: Lang, status: Option<&str>) -> String {
+    lang.t(match status {
+        Some(service::PUBLISHED) => "grades.status_published",
+        Some(_) => "grades.status_draft",
+        None => "grades.status_none",
+    })
+}
+
+fn fill(template: &str, pairs: &[(&str, String)]) -> String {
+    pairs.iter().fold(template.to_string(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
+}
+
+#[get("/grades")]
+pub async fn index(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Result<Template, Redirect>> {
+    let staff = user.can(Permission::ViewAllGrades) || user.can(Permission::ApproveGradeChanges);
+    if !staff && !user.can(Permission::EnterOwnGrades) && !user.can(Permission::ViewOwnRecord) {
+        return Err(AppError::Forbidden);
+    }
+    if user.student_id.is_some() && !staff && !user.can(Permission::EnterOwnGrades) {
+        return Ok(Err(Redirect::to("/me/transcript")));
+    }
+    let mut mine = Vec::new();
+    if user.can(Permission::EnterOwnGrades) {
+        for s in service::teacher_sections(&state.db, user.id).await? {
+            let status = if s.published > 0 && s.published >= s.graded {
+                "grades.status_published"
+            } else if s.graded > 0 {
+                "grades.status_draft"
+            } else {
+                "grades.status_none"
+            };
+            let mut v = json!(s);
+            v["status_label"] = json!(ctx.t(status));
+            v["title"] = json!(if ctx.lang == Lang::Zh { &s.title_zh } else { &s.title_en });
+            mine.push(v);
+        }
+    }
+    let pending = if user.can(Permission::ApproveGradeChanges) {
+        changes::change_rows(&state.db, None, Some(changes::PENDING)).await?.len()
+    } else {
+        0
+    };
+    let overview = if user.can(Permission::ViewAllGrades) {
+        Some(stats::stats(&state.db, &Scope::default()).await?)
+    } else {
+        None
+    };
+    let hist = overview.as_ref().map(|o| charts::histogram(&o.histogram));
+    let pickers = if user.can(Permission::ViewAllGrades) {
+        pickers(&state.db, ctx.lang).await?
+    } else {
+        Value::Null
+    };
+    Ok(Ok(ctx.render(
+        "grades/index",
+        "grades.title",
+        json!({
+            "sections": mine,
+            "pending": pending,
+            "can_approve": user.can(Permission::ApproveGradeChanges),
+            "overview": overview,
+            "histogram_svg": hist,
+            "pickers": pickers,
+        }),
+    )))
+}
+
+async fn pickers(db: &sea_orm::DatabaseConnection, lang: Lang) -> AppResult<Value> {
+    let zh = lang == Lang::Zh;
+    let terms: Vec<Value> = terms::Entity::find()
+        .order_by_desc(terms::Column::Seq)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| json!({"id": t.id, "name": if zh { t.name_zh } else { t.name_en }}))
+        .collect();
+    let depts: Vec<Value> = departments::Entity::find()
+        .order_by_asc(departments::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| json!({"id": d.id, "name": if zh { d.name_zh } else { d.name_en }}))
+        .collect();
+    let courses: Vec<Value> = courses::Entity::find()
+        .order_by_asc(courses::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| json!({"id": c.id, "name": format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en })}))
+        .collect();
+    Ok(json!({"terms": terms, "departments": depts, "courses": courses}))
+}
+
+/// The entry page's data: the grid rows (with the values typed and the errors, when the
+/// page is shown again after a refused save), assessments, and what the user may do.
+async fn entry_view(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    s: &Section,
+    typed: &HashMap<i64, String>,
+    errors: &[RowError],
+    extra: Value,
+) -> AppResult<Template> {
+    let rows = service::grade_rows(db, s).await?;
+    let by_student: HashMap<String, &RowError> = errors.iter().map(|e| (e.student.clone(), e)).collect();
+    let grid: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let err = by_student
+                .get(&r.student_no)
+                .or_else(|| by_student.get(&r.student_id.to_string()));
+            let value = typed
+                .get(&r.student_id)
+                .cloned()
+                .or(r.score.map(|x| x.to_string()))
+                // NOTE: a student without a grade starts from the score the assessments give.
+                .or(r.computed_score.map(|x| x.to_string()))
+                .unwrap_or_default();
+            let mut v = json!(r);
+            v["value"] = json!(value);
+            v["error"] = json!(err.map(|e| e.reason.clone()));
+            v["status_label"] = json!(status_label(ctx.lang, r.status.as_deref()));
+            v["locked"] = json!(r.status.as_deref() == Some(service::PUBLISHED));
+            v
+        })
+        .collect();
+    let unplaced: Vec<&RowError> = errors
+        .iter()
+        .filter(|e| !rows.iter().any(|r| r.student_no == e.student || r.student_id.to_string() == e.student))
+        .collect();
+    let items = assess::list(db, s.model.id).await?;
+    let total: f64 = items.iter().map(|a| a.weight).sum();
+    let teacher = service::is_teacher_of(user, &s.model);
+    let drafts = rows.iter().any(|r| r.status.as_deref() == Some(service::DRAFT));
+    let title = format!(
+        "{}-{} {}",
+        s.course.code,
+        s.model.section_no,
+        if ctx.lang == Lang::Zh { &s.course.title_zh } else { &s.course.title_en }
+    );
+    let mut data = json!({
+        "section": {"id": s.model.id, "title": title, "term": if ctx.lang == Lang::Zh { &s.term.name_zh } else { &s.term.name_en },
+                    "credits": s.course.credits, "published_at": s.model.grades_published_at.map(|d| d.to_rfc3339())},
+        "scale": s.scale,
+        "grid": grid,
+        "errors": errors,
+        "unplaced": unplaced,
+        "assessments": items,
+        "weight_total": total,
+        "weight_warning": !items.is_empty() && total > 1.0 + 1e-9 && (total - 100.0).abs() > 1e-6,
+        "teacher": teacher,
+        "can_publish": teacher && drafts,
+    });
+    if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
+        d.extend(e);
+    }
+    Ok(ctx.render("grades/entry", "grades.entry_title", data))
+}
+
+#[get("/grades/sections/<id>?<saved>&<published>")]
+pub async fn entry_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+    saved: Option<&str>,
+    published: Option<u64>,
+) -> AppResult<Template> {
+    let s = service::section_access(&state.db, user, id, Need::View).await?;
+    let notice = match (saved, published) {
+        (_, Some(n)) => Some(fill(&ctx.t("grades.published_ok"), &[("n", n.to_string())])),
+        (Some(s), _) => {
+            let p: Vec<&str> = s.split('-').collect();
+            let g = |i: usize| p.get(i).copied().unwrap_or("0").to_string();
+            Some(fill(&ctx.t("grades.saved"), &[("inserted", g(0)), ("updated", g(1)), ("unchanged", g(2))]))
+        }
+        _ => None,
+    };
+    entry_view(&ctx, &state.db, user, &s, &HashMap::new(), &[], json!({"notice": notice})).await
+}
+
+#[post("/grades/sections/<id>", data = "<form>")]
+pub async fn entry_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<HashMap<String, String>>,
+) -> PageResult {
+    who.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or_default())?;
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let mut typed: HashMap<i64, String> = HashMap::new();
+    let mut rows: Vec<EntryIn> = Vec::new();
+    let mut keys: Vec<(i64, &String)> = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("score_").and_then(|n| n.parse().ok()).map(|n| (n, v)))
+        .collect();
+    keys.sort();
+    for (i, (student, value)) in keys.into_iter().enumerate() {
+        if value.trim().is_empty() {
+            continue;
+        }
+        typed.insert(student, value.clone());
+        rows.push(EntryIn {
+            student_id: Some(student),
+            student_no: None,
+            score: Some(Value::String(value.clone())),
+            line: i + 1,
+        });
+    }
+    let r = service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "grid").await?;
+    if r.errors.is_empty() {
+        return Ok(Ok(Redirect::to(format!(
+            "/grades/sections/{id}?saved={}-{}-{}",
+            r.inserted, r.updated, r.unchanged
+        ))));
+    }
+    let page = entry_view(&ctx, &state.db, &who, &s, &typed, &r.errors, json!({})).await?;
+    Ok(Err((Status::UnprocessableEntity, page)))
+}
+
+#[derive(FromForm)]
+pub struct UploadForm<'r> {
+    file: TempFile<'r>,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/grades/sections/<id>/import", data = "<form>")]
+pub async fn import_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Option<Form<UploadForm<'_>>>,
+) -> PageResult {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
+    who.check_csrf(&form.csrf)?;
+    let mut bytes = Vec::new();
+    if form.file.len() > 0 {
+        let mut f = form
+            .file
+            .open()
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
+        f.read_to_end(&mut bytes)
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
+    }
+    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes))
+        .await
+        .map_err(AppError::internal)?;
+    let (rows, unreadable) = match parsed {
+        Ok(p) => p,
+        Err(message) => {
+            let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"import_error": message})).await?;
+            return Ok(Err((Status::UnprocessableEntity, page)));
+        }
+    };
+    let r = service::save_grades(&state.db, &who, &s, &rows, unreadable, "csv").await?;
+    if r.errors.is_empty() {
+        return Ok(Ok(Redirect::to(format!(
+            "/grades/sections/{id}?saved={}-{}-{}",
+            r.inserted, r.updated, r.unchanged
+        ))));
+    }
+    let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"import_errors": r.errors})).await?;
+    Ok(Err((Status::UnprocessableEntity, page)))
+}
+
+#[post("/grades/sections/<id>/publish", data = "<form>")]
+pub async fn publish_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> PageResult {
+    who.check_csrf(form.csrf)?;
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    match service::publish(&state.db, &who, &s).await {
+        Ok(n) => Ok(Ok(Redirect::to(format!("/grades/sections/{id}?published={n}")))),
+        Err(e @ AppError::Unprocessable { .. }) => {
+            let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"publish_error": e.public_message()})).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(FromForm)]
+pub struct AssessmentForm {
+    name: String,
+    weight: String,
+    due_at: String,
+    max_score: String,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/grades/sections/<id>/assessments", data = "<form>")]
+pub async fn assessment_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Option<Form<AssessmentForm>>,
+) -> PageResult {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
+    who.check_csrf(&form.csrf)?;
+    let num = |v: &str| if v.trim().is_empty() { None } else { Some(v.trim().parse::<f64>().unwrap_or(-1.0)) };
+    let input = assess::AssessmentIn {
+        name: Some(form.name.clone()),
+        weight: num(&form.weight).or(Some(-1.0)),
+        due_at: Some(form.due_at.clone()),
+        max_score: num(&form.max_score),
+    };
+    match assess::save(&state.db, &who, &s, None, &input).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{id}")))),
+        Err(e @ AppError::Unprocessable { .. }) => {
+            let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"assessment_error": e.public_message(), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn assessment_view(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    typed: &HashMap<i64, String>,
+    errors: &[RowError],
+) -> AppResult<(Section, Template)> {
+    let a = crate::entity::assessments::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let s = service::section_access(db, user, a.section_id, Need::View).await?;
+    let scores: HashMap<i64, assess::ScoreView> = assess::scores(db, id)
+        .await?
+        .into_iter()
+        .map(|r| (r.student_id, r))
+        .collect();
+    let errs: HashMap<&str, &str> = errors.iter().map(|e| (e.student.as_str(), e.reason.as_str())).collect();
+    let rows: Vec<Value> = service::grade_rows(db, &s)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let sc = scores.get(&r.student_id);
+            let key = r.student_id.to_string();
+            json!({
+                "student_id": r.student_id, "student_no": r.student_no,
+                "name": if ctx.lang == Lang::Zh { r.name_zh } else { r.name_en },
+                "value": typed.get(&r.student_id).cloned().or(sc.and_then(|x| x.score).map(|x| x.to_string())).unwrap_or_default(),
+                "status": sc.map(|x| x.status.clone()),
+                "error": errs.get(key.as_str()),
+            })
+        })
+        .collect();
+    let t = ctx.render(
+        "grades/assessment",
+        "grades.assessments",
+        json!({
+            "assessment": assess::AssessmentView::from(a),
+            "section": {"id": s.model.id, "title": format!("{}-{}", s.course.code, s.model.section_no)},
+            "rows": rows, "errors": errors,
+            "teacher": service::is_teacher_of(user, &s.model),
+        }),
+    );
+    Ok((s, t))
+}
+
+#[get("/grades/assessments/<id>")]
+pub async fn assessment_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    Ok(assessment_view(&ctx, &state.db, user, id, &HashMap::new(), &[]).await?.1)
+}
+
+#[post("/grades/assessments/<id>", data = "<form>")]
+pub async fn assessment_scores_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<HashMap<String, String>>,
+) -> PageResult {
+    who.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or_default())?;
+    let a = crate::entity::assessments::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let s = service::section_access(&state.db, &who, a.section_id, Need::Enter).await?;
+    let mut typed = HashMap::new();
+    let mut rows = Vec::new();
+    let mut keys: Vec<(i64, &String)> = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("score_").and_then(|n| n.parse().ok()).map(|n| (n, v)))
+        .collect();
+    keys.sort();
+    for (i, (student, value)) in keys.into_iter().enumerate() {
+        typed.insert(student, value.clone());
+        let v = value.trim();
+        rows.push(EntryIn {
+            student_id: Some(student),
+            student_no: None,
+            // NOTE: a blank cell records a missing submission.
+            score: (!v.is_empty()).then(|| Value::String(v.to_string())),
+            line: i + 1,
+        });
+    }
+    match assess::save_scores(&state.db, &who, &s, id, &rows).await? {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{}", s.model.id)))),
+        Err(errors) => {
+            let (_, page) = assessment_view(&ctx, &state.db, &who, id, &typed, &errors).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+    }
+}
+
+async fn grade_page_view(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    extra: Value,
+) -> AppResult<Template> {
+    let (history, requests) = changes::history(db, user, id).await?;
+    let (g, s) = changes::grade_with_section(db, id).await?;
+    let student = crate::students::service::find(db, g.student_id).await?;
+    let requests: Vec<Value> = requests
+        .into_iter()
+        .map(|r| {
+            let mut v = json!(r);
+            v["status_label"] = json!(ctx.t(&format!("grades.{}", r.status)));
+            v
+        })
+        .collect();
+    let mut data = json!({
+        "grade": g,
+        "student": {"id": student.id, "student_no": student.student_no, "name_zh": student.name_zh, "name_en": student.name_en},
+        "section": {"id": s.model.id, "title": format!("{}-{}", s.course.code, s.model.section_no)},
+        "history": history,
+        "requests": requests,
+        "can_request": service::is_teacher_of(user, &s.model) && g.status == service::PUBLISHED,
+    });
+    if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
+        d.extend(e);
+    }
+    Ok(ctx.render("grades/grade", "grades.history", data))
+}
+
+#[get("/grades/entries/<id>?<sent>")]
+pub async fn grade_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+    sent: Option<bool>,
+) -> AppResult<Template> {
+    let notice = sent.map(|_| ctx.t("grades.request_sent"));
+    grade_page_view(&ctx, &state.db, user, id, json!({"notice": notice})).await
+}
+
+#[derive(FromForm)]
+pub struct ChangeForm {
+    new_score: String,
+    reason: String,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/grades/entries/<id>/change-requests", data = "<form>")]
+pub async fn change_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Option<Form<ChangeForm>>,
+) -> PageResult {
+    changes::grade_with_section(&state.db, id).await?;
+    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
+    who.check_csrf(&form.csrf)?;
+    let input = ChangeIn {
+        new_score: Some(Value::String(form.new_score.clone())),
+        reason: Some(form.reason.clone()),
+    };
+    match changes::request(&state.db, &who, id, &input).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/grades/entries/{id}?sent=true")))),
+        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
+            let page = grade_page_view(&ctx, &state.db, &who, id, json!({"form_error": e.public_message(), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[get("/grades/changes?<status>")]
+pub async fn changes_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    _who: Perm<'_, can::ApproveGradeChanges>,
+    state: &State<AppState>,
+    status: Option<&str>,
+) -> AppResult<Template> {
+    let status = match status {
+        Some(s @ (changes::APPROVED | changes::REJECTED)) => s,
+        _ => changes::PENDING,
+    };
+    let rows = changes::change_rows(&state.db, None, Some(status)).await?;
+    Ok(ctx.render("grades/changes", "grades.changes", json!({"rows": rows, "status": status})))
+}
+
+#[derive(FromForm)]
+pub struct DecisionForm {
+    #[field(default = String::new())]
+    note: String,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+#[post("/grades/changes/<id>/<decision>", data = "<form>")]
+pub async fn decide_submit(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::ApproveGradeChanges>,
+    state: &State<AppState>,
+    id: i64,
+    decision: &str,
+    form: Form<DecisionForm>,
+) -> AppResult<Redirect> {
+    who.check_csrf(&form.csrf)?;
+    let approve = match decision {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::NotFound),
+    };
+    changes::decide(&state.db, &who, id, approve, &DecisionIn { note: Some(form.note.clone()) }).await?;
+    Ok(Redirect::to("/grades/changes"))
+}
+
+async fn transcript_view(ctx: &Ctx<'_>, db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Template> {
+    let t = transcript::transcript(db, id).await?;
+    Ok(ctx.render(
+        "grades/transcript",
+        "grades.transcript",
+        json!({"t": t, "today": chrono::Utc::now().date_naive().to_string()}),
+    ))
+}
+
+#[get("/students/<id>/transcript")]
+pub async fn transcript_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    crate::students::service::authorize_read(&state.db, user, id, "grades.transcript").await?;
+    transcript_view(&ctx, &state.db, id).await
+}
+
+#[get("/me/transcript")]
+pub async fn my_transcript(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    transcript_view(&ctx, &state.db, id).await
+}
+
+fn stats_data(s: &stats::Stats) -> Value {
+    json!({
+        "s": s,
+        "pass_pct": s.pass_rate.map(|p| format!("{:.1}%", p * 100.0)),
+        "histogram_svg": charts::histogram(&s.histogram),
+    })
+}
+
+#[get("/grades/sections/<id>/statistics")]
+pub async fn section_stats_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    let s = service::section_access(&state.db, user, id, Need::View).await?;
+    let scope = Scope { section: Some(id), ..Default::default() };
+    let st = stats::stats(&state.db, &scope).await?;
+    let title = format!("{}-{}", s.course.code, s.model.section_no);
+    Ok(ctx.render(
+        "grades/statistics",
+        "grades.statistics",
+        json!({"heading": title, "stats": stats_data(&st), "section_id": id, "course_id": s.course.id}),
+    ))
+}
+
+#[get("/grades/statistics?<course>&<term>&<department>")]
+pub async fn stats_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    course: Option<i64>,
+    term: Option<i64>,
+    department: Option<i64>,
+) -> AppResult<Template> {
+    let scope = Scope { section: None, course, term, department };
+    super::handlers::check_scope(&state.db, user, &scope).await?;
+    let st = stats::stats(&state.db, &scope).await?;
+    let sections = if course.is_some() { stats::by_section(&state.db, &scope).await? } else { Vec::new() };
+    let trend = if course.is_some() || department.is_some() {
+        stats::by_term(&state.db, &Scope { term: None, ..scope }).await?
+    } else {
+        Vec::new()
+    };
+    let pickers = if user.can(Permission::ViewAllGrades) { pickers(&state.db, ctx.lang).await? } else { Value::Null };
+    Ok(ctx.render(
+        "grades/statistics",
+        "grades.statistics",
+        json!({
+            "stats": stats_data(&st),
+            "scope": scope,
+            "pickers": pickers,
+            "sections": sections,
+            "comparison_svg": (!sections.is_empty()).then(|| charts::comparison(&sections)),
+            "trend": trend,
+            "trend_svg": (trend.len() > 1).then(|| charts::trend(&trend)),
+        }),
+    ))
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        index,
+        entry_page,
+        entry_submit,
+        import_submit,
+        publish_submit,
+        assessment_submit,
+        assessment_page,
+        assessment_scores_submit,
+        grade_page,
+        change_submit,
+        changes_page,
+        decide_submit,
+        transcript_page,
+        my_transcript,
+        section_stats_page,
+        stats_page,
+    ]
+}

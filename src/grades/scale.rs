@@ -1,0 +1,231 @@
+//! Grading scales: score (0–100) → letter and grade points, and the pass mark. A section uses
+//! its own scale, else the default one; with no scale in the database the built-in Chinese
+//! 4.0 scale of `seed/grading_scale.json` applies.
+
+use crate::entity::{grading_bands, grading_scales};
+use crate::error::{AppError, AppResult};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Band {
+    pub min_score: f64,
+    pub letter: String,
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Scale {
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub name: String,
+    pub pass_mark: f64,
+    /// Highest `min_score` first.
+    pub bands: Vec<Band>,
+}
+
+const BUILTIN: &str = include_str!("../../seed/grading_scale.json");
+
+impl Scale {
+    /// The built-in default scale (the seed file); used only when the database has none.
+    pub fn builtin() -> Scale {
+        serde_json::from_str::<Scale>(BUILTIN)
+            .map(Scale::sorted)
+            .unwrap_or_else(|_| Scale {
+                id: None,
+                name: "default".into(),
+                pass_mark: 60.0,
+                bands: vec![Band {
+                    min_score: 0.0,
+                    letter: "-".into(),
+                    points: 0.0,
+                }],
+            })
+    }
+
+    fn sorted(mut self) -> Scale {
+        self.bands.sort_by(|a, b| b.min_score.total_cmp(&a.min_score));
+        self
+    }
+
+    /// The band a score falls in: the first band (from the top) whose minimum it reaches.
+    pub fn band(&self, score: f64) -> (String, f64) {
+        self.bands
+            .iter()
+            .find(|b| score >= b.min_score)
+            .or(self.bands.last())
+            .map(|b| (b.letter.clone(), b.points))
+            .unwrap_or_else(|| ("-".into(), 0.0))
+    }
+
+    pub fn passes(&self, score: f64) -> bool {
+        score >= self.pass_mark
+    }
+
+    /// Checks a scale an administrator defines: a name, a pass mark in range, bands with
+    /// distinct minimums in 0–100 and points in 0–5, one of them starting at 0.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("the scale needs a name".into());
+        }
+        if !(0.0..=100.0).contains(&self.pass_mark) {
+            return Err("the pass mark must be between 0 and 100".into());
+        }
+        if self.bands.is_empty() {
+            return Err("the scale needs at least one band".into());
+        }
+        for b in &self.bands {
+            if !(0.0..=100.0).contains(&b.min_score) || !b.min_score.is_finite() {
+                return Err(format!("band {}: minimum score must be 0–100", b.letter));
+            }
+            if !(0.0..=5.0).contains(&b.points) || b.letter.trim().is_empty() {
+                return Err(format!("band {}: needs a letter and 0–5 points", b.letter));
+            }
+        }
+        let mut mins: Vec<f64> = self.bands.iter().map(|b| b.min_score).collect();
+        mins.sort_by(f64::total_cmp);
+        if mins.windows(2).any(|w| w[0] == w[1]) {
+            return Err("two bands share a minimum score".into());
+        }
+        if mins.first() != Some(&0.0) {
+            return Err("one band must start at 0".into());
+        }
+        Ok(())
+    }
+}
+
+async fn load(db: &impl ConnectionTrait, scale: grading_scales::Model) -> AppResult<Scale> {
+    let bands = grading_bands::Entity::find()
+        .filter(grading_bands::Column::ScaleId.eq(scale.id))
+        .order_by_desc(grading_bands::Column::MinScore)
+        .all(db)
+        .await?;
+    Ok(Scale {
+        id: Some(scale.id),
+        name: scale.name,
+        pass_mark: scale.pass_mark,
+        bands: bands
+            .into_iter()
+            .map(|b| Band {
+                min_score: b.min_score,
+                letter: b.letter,
+                points: b.points,
+            })
+            .collect(),
+    }
+    .sorted())
+}
+
+/// The default scale of the installation.
+pub async fn default_scale(db: &impl ConnectionTrait) -> AppResult<Scale> {
+    match grading_scales::Entity::find()
+        .filter(grading_scales::Column::IsDefault.eq(true))
+        .order_by_asc(grading_scales::Column::Id)
+        .one(db)
+        .await?
+    {
+        Some(s) => load(db, s).await,
+        None => Ok(Scale::builtin()),
+    }
+}
+
+/// The scale a section is graded on.
+pub async fn for_section(db: &impl ConnectionTrait, scale_id: Option<i64>) -> AppResult<Scale> {
+    if let Some(id) = scale_id
+        && let Some(s) = grading_scales::Entity::find_by_id(id).one(db).await?
+    {
+        return load(db, s).await;
+    }
+    default_scale(db).await
+}
+
+/// Every scale, default first.
+pub async fn all(db: &impl ConnectionTrait) -> AppResult<Vec<Scale>> {
+    let mut out = Vec::new();
+    for s in grading_scales::Entity::find()
+        .order_by_desc(grading_scales::Column::IsDefault)
+        .order_by_asc(grading_scales::Column::Id)
+        .all(db)
+        .await?
+    {
+        out.push(load(db, s).await?);
+    }
+    Ok(out)
+}
+
+/// Creates a scale (one transaction, audited); `make_default` moves the default flag to it.
+pub async fn create(
+    db: &sea_orm::DatabaseConnection,
+    actor: i64,
+    scale: &Scale,
+    make_default: bool,
+) -> AppResult<Scale> {
+    use sea_orm::{ActiveModelTrait, Set};
+    scale
+        .validate()
+        .map_err(|m| AppError::unprocessable("invalid_scale", m))?;
+    let txn = crate::db::write_txn(db).await?;
+    if grading_scales::Entity::find()
+        .filter(grading_scales::Column::Name.eq(scale.name.trim()))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict(
+            "scale_exists",
+            "a scale with this name already exists",
+        ));
+    }
+    if make_default {
+        grading_scales::Entity::update_many()
+            .col_expr(
+                grading_scales::Column::IsDefault,
+                sea_orm::sea_query::Expr::value(false),
+            )
+            .exec(&txn)
+            .await?;
+    }
+    let row = grading_scales::ActiveModel {
+        name: Set(scale.name.trim().to_string()),
+        pass_mark: Set(scale.pass_mark),
+        is_default: Set(make_default),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for b in &scale.bands {
+        grading_bands::ActiveModel {
+            scale_id: Set(row.id),
+            min_score: Set(b.min_score),
+            letter: Set(b.letter.trim().to_string()),
+            points: Set(b.points),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    crate::audit::Entry::new(Some(actor), "grades.scale.create", "grading_scale")
+        .id(row.id)
+        .detail(serde_json::json!({"name": row.name, "pass_mark": row.pass_mark, "default": make_default}))
+        .write(&txn)
+        .await?;
+    let out = load(&txn, row).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_scale_maps_scores_to_letters() {
+        let s = Scale::builtin();
+        assert_eq!(s.band(95.0), ("A".into(), 4.0));
+        assert_eq!(s.band(84.9), ("B+".into(), 3.3));
+        assert_eq!(s.band(60.0), ("D".into(), 1.0));
+        assert_eq!(s.band(59.9), ("F".into(), 0.0));
+        assert!(s.passes(60.0) && !s.passes(59.5));
+        assert!(s.validate().is_ok());
+    }
+}

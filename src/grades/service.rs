@@ -1,0 +1,539 @@
+//! Final grades of a section: who may see and enter them, the roster with scores, saving a
+//! whole set in one transaction (every bad row reported at once, nothing half-saved) and
+//! publishing. Change requests after publishing live in `changes.rs`.
+
+use super::assess;
+use super::scale::{self, Scale};
+use crate::access::Permission;
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::db::write_txn;
+use crate::entity::{courses, enrolments, grade_history, grades, sections, students, terms};
+use crate::error::{AppError, AppResult};
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+pub const DRAFT: &str = "draft";
+pub const PUBLISHED: &str = "published";
+
+/// A section with what grading it needs.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub model: sections::Model,
+    pub course: courses::Model,
+    pub term: terms::Model,
+    pub scale: Scale,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The section's teacher, or staff with `grades.view_all`.
+    View,
+    /// The section's teacher only (with `grades.enter_own`).
+    Enter,
+}
+
+pub fn is_teacher_of(user: &CurrentUser, section: &sections::Model) -> bool {
+    section.teacher_id == Some(user.id) && user.can(Permission::EnterOwnGrades)
+}
+
+/// Loads a section and checks the user may see (or enter) its grades; a refusal is audited.
+pub async fn section_access(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    id: i64,
+    need: Need,
+) -> AppResult<Section> {
+    let model = sections::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let allowed = is_teacher_of(user, &model)
+        || (need == Need::View && user.can(Permission::ViewAllGrades));
+    if !allowed {
+        Entry::new(Some(user.id), "grades.section.access", "section")
+            .id(id)
+            .denied()
+            .write(db)
+            .await?;
+        return Err(AppError::Forbidden);
+    }
+    load_section(db, model).await
+}
+
+pub async fn load_section(db: &impl ConnectionTrait, model: sections::Model) -> AppResult<Section> {
+    let course = courses::Entity::find_by_id(model.course_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let term = terms::Entity::find_by_id(model.term_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let scale = scale::for_section(db, model.grading_scale_id).await?;
+    Ok(Section {
+        model,
+        course,
+        term,
+        scale,
+    })
+}
+
+/// One student of a section with their grade (if any) and the score computed from the
+/// assessments (if the section has any).
+#[derive(Debug, Clone, Serialize)]
+pub struct GradeRow {
+    pub student_id: i64,
+    pub student_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub grade_id: Option<i64>,
+    pub score: Option<f64>,
+    pub letter: Option<String>,
+    pub grade_points: Option<f64>,
+    pub status: Option<String>,
+    pub computed_score: Option<f64>,
+    pub passed: Option<bool>,
+}
+
+/// The enrolled students of a section (and anyone else holding a grade in it), by number.
+pub async fn grade_rows(db: &impl ConnectionTrait, section: &Section) -> AppResult<Vec<GradeRow>> {
+    let sid = section.model.id;
+    let enrolled: Vec<i64> = enrolments::Entity::find()
+        .select_only()
+        .column(enrolments::Column::StudentId)
+        .filter(enrolments::Column::SectionId.eq(sid))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let existing: HashMap<i64, grades::Model> = grades::Entity::find()
+        .filter(grades::Column::SectionId.eq(sid))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.student_id, g))
+        .collect();
+    let mut ids: HashSet<i64> = enrolled.into_iter().collect();
+    ids.extend(existing.keys().copied());
+    let people = students::Entity::find()
+        .filter(students::Column::Id.is_in(ids.iter().copied().collect::<Vec<_>>()))
+        .order_by_asc(students::Column::StudentNo)
+        .all(db)
+        .await?;
+    let computed = assess::computed_scores(db, sid).await?;
+    Ok(people
+        .into_iter()
+        .map(|s| {
+            let g = existing.get(&s.id);
+            GradeRow {
+                student_id: s.id,
+                student_no: s.student_no,
+                name_zh: s.name_zh,
+                name_en: s.name_en,
+                grade_id: g.map(|g| g.id),
+                score: g.map(|g| g.score),
+                letter: g.map(|g| g.letter.clone()),
+                grade_points: g.map(|g| g.points),
+                status: g.map(|g| g.status.clone()),
+                computed_score: computed.get(&s.id).copied(),
+                passed: g.map(|g| section.scale.passes(g.score)),
+            }
+        })
+        .collect())
+}
+
+/// One row of a grade set as sent: the student by id or by number, and the score as text or
+/// number. `line` is the CSV line or the 1-based position in the list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EntryIn {
+    #[serde(default)]
+    pub student_id: Option<i64>,
+    #[serde(default)]
+    pub student_no: Option<String>,
+    #[serde(default)]
+    pub score: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// Why one row was refused: where (line, column), which student, and the reason.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowError {
+    pub line: usize,
+    pub column: String,
+    pub student: String,
+    pub code: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SaveReport {
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub errors: Vec<RowError>,
+}
+
+/// A parsed score: a number in 0–100 with at most two decimals.
+pub fn parse_score(v: &serde_json::Value) -> Result<f64, String> {
+    let x = match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match x {
+        None => Err("the score is not a number".into()),
+        Some(x) if !x.is_finite() || !(0.0..=100.0).contains(&x) => {
+            Err(format!("the score {x} is outside 0–100"))
+        }
+        Some(x) => Ok((x * 100.0).round() / 100.0),
+    }
+}
+
+fn err(line: usize, column: &str, student: &str, code: &str, reason: String) -> RowError {
+    RowError {
+        line,
+        column: column.into(),
+        student: student.into(),
+        code: code.into(),
+        reason,
+    }
+}
+
+/// Checks a whole grade set against the section: every refused row is reported, and the
+/// accepted ones are returned as (student id, score).
+async fn validate(
+    db: &impl ConnectionTrait,
+    section_id: i64,
+    rows: &[EntryIn],
+) -> AppResult<(Vec<(i64, f64, usize)>, Vec<RowError>)> {
+    let roster: Vec<(i64, String)> = enrolments::Entity::find()
+        .select_only()
+        .column(students::Column::Id)
+        .column(students::Column::StudentNo)
+        .inner_join(students::Entity)
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let by_no: HashMap<&str, i64> = roster.iter().map(|(id, no)| (no.as_str(), *id)).collect();
+    let by_id: HashMap<i64, &str> = roster.iter().map(|(id, no)| (*id, no.as_str())).collect();
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    let mut ok = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for r in rows {
+        let label = r
+            .student_no
+            .clone()
+            .or(r.student_id.map(|i| i.to_string()))
+            .unwrap_or_default();
+        let student = match (r.student_id, r.student_no.as_deref().map(str::trim)) {
+            (Some(id), _) => by_id.contains_key(&id).then_some(id),
+            (None, Some(no)) if !no.is_empty() => by_no.get(no).copied(),
+            _ => {
+                errors.push(err(r.line, "student_no", &label, "missing_student", "no student given".into()));
+                continue;
+            }
+        };
+        let score = match r.score.as_ref() {
+            None | Some(serde_json::Value::Null) => Err("the score is missing".to_string()),
+            Some(v) => parse_score(v),
+        };
+        let mut bad = false;
+        if let Err(reason) = &score {
+            errors.push(err(r.line, "score", &label, "invalid_score", reason.clone()));
+            bad = true;
+        }
+        let Some(id) = student else {
+            errors.push(err(
+                r.line,
+                "student_no",
+                &label,
+                "not_in_section",
+                format!("student {label} is not enrolled in this section"),
+            ));
+            continue;
+        };
+        if let Some(first) = seen.get(&id) {
+            errors.push(err(
+                r.line,
+                "student_no",
+                &label,
+                "duplicate",
+                format!("student {label} appears more than once (first at {first})"),
+            ));
+            continue;
+        }
+        seen.insert(id, r.line);
+        if let (false, Ok(s)) = (bad, score) {
+            ok.push((id, s, r.line));
+        }
+    }
+    Ok((ok, errors))
+}
+
+/// Saves a section's grade set as drafts: all or nothing. A grade already published cannot
+/// be changed here (a change request is needed); sending its current score again is fine.
+pub async fn save_grades(
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    section: &Section,
+    rows: &[EntryIn],
+    unreadable: Vec<RowError>,
+    source: &str,
+) -> AppResult<SaveReport> {
+    let sid = section.model.id;
+    let txn = write_txn(db).await?;
+    let (ok, mut errors) = validate(&txn, sid, rows).await?;
+    errors.extend(unreadable);
+    let existing: HashMap<i64, grades::Model> = grades::Entity::find()
+        .filter(grades::Column::SectionId.eq(sid))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|g| (g.student_id, g))
+        .collect();
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    let mut unchanged = 0;
+    for (student, score, line) in ok {
+        match existing.get(&student) {
+            None => inserts.push((student, score)),
+            Some(g) if (g.score - score).abs() < 1e-9 => unchanged += 1,
+            Some(g) if g.status == PUBLISHED => errors.push(err(
+                line,
+                "score",
+                &student.to_string(),
+                "published",
+                "this grade is published; a change needs a change request".into(),
+            )),
+            Some(g) => updates.push((g.clone(), score)),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        txn.rollback().await?;
+        return Ok(SaveReport {
+            inserted: 0,
+            updated: 0,
+            unchanged: 0,
+            errors,
+        });
+    }
+    let now = Utc::now().fixed_offset();
+    let per = 400;
+    for chunk in inserts.chunks(per) {
+        grades::Entity::insert_many(chunk.iter().map(|&(student, score)| {
+            let (letter, points) = section.scale.band(score);
+            grades::ActiveModel {
+                section_id: Set(sid),
+                student_id: Set(student),
+                score: Set(score),
+                letter: Set(letter),
+                points: Set(points),
+                status: Set(DRAFT.into()),
+                entered_by: Set(Some(user.id)),
+                updated_at: Set(now),
+                published_at: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let mut history: Vec<(i64, Option<f64>, f64)> = Vec::new();
+    if !inserts.is_empty() {
+        let new_ids: HashMap<i64, i64> = grades::Entity::find()
+            .select_only()
+            .column(grades::Column::StudentId)
+            .column(grades::Column::Id)
+            .filter(grades::Column::SectionId.eq(sid))
+            .into_tuple::<(i64, i64)>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        for (student, score) in &inserts {
+            if let Some(id) = new_ids.get(student) {
+                history.push((*id, None, *score));
+            }
+        }
+    }
+    for (g, score) in &updates {
+        let (letter, points) = section.scale.band(*score);
+        grades::ActiveModel {
+            id: Set(g.id),
+            score: Set(*score),
+            letter: Set(letter),
+            points: Set(points),
+            entered_by: Set(Some(user.id)),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
+        history.push((g.id, Some(g.score), *score));
+    }
+    let reason = format!("entered ({source})");
+    for chunk in history.chunks(per) {
+        grade_history::Entity::insert_many(chunk.iter().map(|&(id, old, new)| {
+            grade_history::ActiveModel {
+                grade_id: Set(id),
+                at: Set(now),
+                actor_id: Set(Some(user.id)),
+                old_score: Set(old),
+                new_score: Set(new),
+                reason: Set(reason.clone()),
+                approved_by: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    Entry::new(Some(user.id), "grades.enter", "section")
+        .id(sid)
+        .detail(json!({"source": source, "inserted": inserts.len(), "updated": updates.len(), "unchanged": unchanged}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(SaveReport {
+        inserted: inserts.len(),
+        updated: updates.len(),
+        unchanged,
+        errors: Vec::new(),
+    })
+}
+
+/// Publishes a section's draft grades (one transaction). Every enrolled student needs a grade.
+pub async fn publish(
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    section: &Section,
+) -> AppResult<u64> {
+    let sid = section.model.id;
+    let txn = write_txn(db).await?;
+    let rows = grade_rows(&txn, section).await?;
+    let missing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.grade_id.is_none())
+        .map(|r| r.student_no.clone())
+        .collect();
+    if !missing.is_empty() {
+        txn.rollback().await?;
+        return Err(AppError::unprocessable(
+            "missing_grades",
+            format!(
+                "{} student(s) have no grade yet: {}",
+                missing.len(),
+                missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let now = Utc::now().fixed_offset();
+    let res = grades::Entity::update_many()
+        .col_expr(grades::Column::Status, Expr::value(PUBLISHED))
+        .col_expr(grades::Column::PublishedAt, Expr::value(now))
+        .filter(grades::Column::SectionId.eq(sid))
+        .filter(grades::Column::Status.eq(DRAFT))
+        .exec(&txn)
+        .await?;
+    sections::ActiveModel {
+        id: Set(sid),
+        grades_published_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    Entry::new(Some(user.id), "grades.publish", "section")
+        .id(sid)
+        .detail(json!({"published": res.rows_affected}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(res.rows_affected)
+}
+
+/// A teacher's sections with how far grading has got, newest term first.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionStatus {
+    pub section_id: i64,
+    pub course_code: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub section_no: String,
+    pub term_code: String,
+    pub term_seq: i64,
+    pub enrolled: i64,
+    pub graded: i64,
+    pub published: i64,
+}
+
+pub async fn teacher_sections(
+    db: &impl ConnectionTrait,
+    teacher_id: i64,
+) -> AppResult<Vec<SectionStatus>> {
+    type Row = (i64, String, String, String, String, String, i64, i64);
+    let rows: Vec<Row> = sections::Entity::find()
+        .select_only()
+        .column(sections::Column::Id)
+        .column(courses::Column::Code)
+        .column(courses::Column::TitleZh)
+        .column(courses::Column::TitleEn)
+        .column(sections::Column::SectionNo)
+        .column(terms::Column::Code)
+        .column(terms::Column::Seq)
+        .column(sections::Column::EnrolledCount)
+        .inner_join(courses::Entity)
+        .inner_join(terms::Entity)
+        .filter(sections::Column::TeacherId.eq(teacher_id))
+        .order_by_desc(terms::Column::Seq)
+        .order_by_asc(courses::Column::Code)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let counts: HashMap<i64, (i64, i64)> = grades::Entity::find()
+        .select_only()
+        .column(grades::Column::SectionId)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(
+            Expr::cust("SUM(CASE WHEN grades.status = 'published' THEN 1 ELSE 0 END)"),
+            "p",
+        )
+        .filter(grades::Column::SectionId.is_in(ids))
+        .group_by(grades::Column::SectionId)
+        .into_tuple::<(i64, i64, Option<i64>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(s, n, p)| (s, (n, p.unwrap_or(0))))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, tz, te, no, tcode, seq, enrolled)| {
+            let (graded, published) = counts.get(&id).copied().unwrap_or((0, 0));
+            SectionStatus {
+                section_id: id,
+                course_code: code,
+                title_zh: tz,
+                title_en: te,
+                section_no: no,
+                term_code: tcode,
+                term_seq: seq,
+                enrolled,
+                graded,
+                published,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,438 @@
+//! Care for students at risk: the work list of open risk flags (written by the mining module),
+//! the interventions staff record, and the effect report.
+//!
+//! Open flags: the flags of the latest finished (`done`) mining run at level `medium` or
+//! `high`, unless staff marked them `wrong`.
+//!
+//! The effect report compares, among students flagged at `medium` or `high` (each student
+//! counted once, at their first flag, on date T of that run), those who received care (an
+//! intervention dated within W weeks after T) with those who did not. For each student the
+//! outcome is the change in their mean assessment score (score / max × 100) from the W weeks
+//! before T to the W weeks after T. Only flags whose window has ended are used, and students
+//! without scores on both sides are left out (and counted). The report shows both groups'
+//! sizes and means, the difference in mean change (care − no care), and the same per risk
+//! level, so comparable students (same level) are compared. It is an observational comparison,
+//! not a controlled trial. W is the setting `care.window_weeks` (default 6).
+
+use super::util::{json_setting, now};
+use crate::access::Permission;
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::db::write_txn;
+use crate::entity::{
+    assessment_scores, assessments, enrolments, interventions, mining_runs, risk_flags, sections,
+    students,
+};
+use crate::error::{AppError, AppResult};
+use crate::students::service::can_view;
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub const KINDS: [&str; 4] = ["meeting", "tutoring", "referral", "message"];
+pub const LEVELS: [&str; 2] = ["high", "medium"];
+pub const WINDOW_KEY: &str = "care.window_weeks";
+
+/// The ids of the students a staff member cares for: all with `students.view_any`, else the
+/// ones they advise or have taught. `None` means everyone.
+async fn my_students(db: &impl ConnectionTrait, user: &CurrentUser) -> AppResult<Option<HashSet<i64>>> {
+    if user.can(Permission::ViewAnyStudent) {
+        return Ok(None);
+    }
+    let mut ids: HashSet<i64> = students::Entity::find()
+        .filter(students::Column::AdvisorId.eq(user.id))
+        .select_only()
+        .column(students::Column::Id)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    if user.can(Permission::ViewScopedStudents) {
+        ids.extend(
+            enrolments::Entity::find()
+                .inner_join(sections::Entity)
+                .filter(sections::Column::TeacherId.eq(user.id))
+                .select_only()
+                .column(enrolments::Column::StudentId)
+                .into_tuple::<i64>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(Some(ids))
+}
+
+/// Reasons as plain sentences, whatever shape the mining module stored them in.
+pub fn reasons_text(raw: &str, zh: bool) -> Vec<String> {
+    let v: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+    let list = v.get("factors").cloned().unwrap_or(v);
+    match list {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(o) => o
+                    .get(if zh { "zh" } else { "en" })
+                    .or_else(|| o.get("text"))
+                    .and_then(|t| t.as_str())
+                    .map(str::to_string),
+                _ => None,
+            })
+            .take(3)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkRow {
+    pub flag_id: i64,
+    pub student_id: i64,
+    pub student_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub score: f64,
+    pub level: String,
+    pub reasons: Vec<String>,
+    pub interventions: usize,
+    pub last_care: Option<NaiveDate>,
+    pub follow_up_on: Option<NaiveDate>,
+    pub follow_up_due: bool,
+}
+
+async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
+    Ok(mining_runs::Entity::find()
+        .filter(mining_runs::Column::Status.eq("done"))
+        .order_by_desc(mining_runs::Column::AsOf)
+        .order_by_desc(mining_runs::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// The open flags of the caller's students, highest score first.
+pub async fn worklist(db: &impl ConnectionTrait, user: &CurrentUser, zh: bool) -> AppResult<Vec<WorkRow>> {
+    let Some(run) = latest_run(db).await? else {
+        return Ok(Vec::new());
+    };
+    let mine = my_students(db, user).await?;
+    let flags: Vec<risk_flags::Model> = risk_flags::Entity::find()
+        .filter(risk_flags::Column::RunId.eq(run.id))
+        .filter(risk_flags::Column::Level.is_in(LEVELS))
+        .order_by_desc(risk_flags::Column::Score)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|f| f.feedback.as_deref() != Some("wrong"))
+        .filter(|f| mine.as_ref().is_none_or(|m| m.contains(&f.student_id)))
+        .take(1000)
+        .collect();
+    let ids: Vec<i64> = flags.iter().map(|f| f.student_id).collect();
+    let studs: HashMap<i64, students::Model> = students::Entity::find()
+        .filter(students::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut care: HashMap<i64, Vec<interventions::Model>> = HashMap::new();
+    for i in interventions::Entity::find()
+        .filter(interventions::Column::StudentId.is_in(ids))
+        .order_by_asc(interventions::Column::HappenedOn)
+        .all(db)
+        .await?
+    {
+        care.entry(i.student_id).or_default().push(i);
+    }
+    let today = now().date_naive();
+    Ok(flags
+        .into_iter()
+        .filter_map(|f| {
+            let s = studs.get(&f.student_id)?;
+            let list = care.get(&f.student_id);
+            let last = list.and_then(|l| l.last());
+            let follow = list.and_then(|l| l.iter().filter_map(|i| i.follow_up_on).max());
+            Some(WorkRow {
+                flag_id: f.id,
+                student_id: f.student_id,
+                student_no: s.student_no.clone(),
+                name_zh: s.name_zh.clone(),
+                name_en: s.name_en.clone(),
+                score: f.score,
+                level: f.level.clone(),
+                reasons: reasons_text(&f.reasons, zh),
+                interventions: list.map_or(0, |l| l.len()),
+                last_care: last.map(|i| i.happened_on),
+                follow_up_on: follow,
+                follow_up_due: follow.is_some_and(|d| d <= today),
+            })
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewIntervention {
+    pub student_id: i64,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub notes: String,
+    /// YYYY-MM-DD; today when absent.
+    pub happened_on: Option<String>,
+    pub follow_up_on: Option<String>,
+    pub outcome: Option<String>,
+    pub flag_id: Option<i64>,
+}
+
+fn date(field: &'static str, s: Option<&str>) -> AppResult<Option<NaiveDate>> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::unprocessable("invalid_date", format!("{field} must be YYYY-MM-DD"))),
+    }
+}
+
+/// Records what a staff member did for a student in their scope.
+pub async fn record(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    n: &NewIntervention,
+) -> AppResult<interventions::Model> {
+    if !user.can(Permission::RecordInterventions) {
+        return Err(AppError::Forbidden);
+    }
+    if students::Entity::find_by_id(n.student_id).one(db).await?.is_none()
+        || !can_view(db, user, n.student_id).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    let kind = n.kind.trim();
+    if !KINDS.contains(&kind) {
+        return Err(AppError::unprocessable(
+            "invalid_kind",
+            "kind must be meeting, tutoring, referral or message",
+        ));
+    }
+    let notes = n.notes.trim();
+    if notes.chars().count() > 5000 {
+        return Err(AppError::unprocessable("invalid", "notes are too long"));
+    }
+    let happened = date("happened_on", n.happened_on.as_deref())?.unwrap_or_else(|| now().date_naive());
+    let follow = date("follow_up_on", n.follow_up_on.as_deref())?;
+    if follow.is_some_and(|f| f < happened) {
+        return Err(AppError::unprocessable(
+            "invalid_date",
+            "the follow-up cannot be before the intervention",
+        ));
+    }
+    if let Some(fid) = n.flag_id {
+        let ok = risk_flags::Entity::find_by_id(fid)
+            .one(db)
+            .await?
+            .is_some_and(|f| f.student_id == n.student_id);
+        if !ok {
+            return Err(AppError::unprocessable("invalid_flag", "no such flag for this student"));
+        }
+    }
+    let outcome = n.outcome.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(|o| o.chars().take(500).collect::<String>());
+    let txn = write_txn(db).await?;
+    let m = interventions::ActiveModel {
+        student_id: Set(n.student_id),
+        flag_id: Set(n.flag_id),
+        staff_id: Set(user.id),
+        kind: Set(kind.to_string()),
+        notes: Set(notes.to_string()),
+        happened_on: Set(happened),
+        follow_up_on: Set(follow),
+        outcome: Set(outcome),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    Entry::new(Some(user.id), "interventions.record", "intervention")
+        .id(m.id)
+        .student(n.student_id)
+        .detail(json!({"kind": kind, "happened_on": happened, "follow_up_on": follow}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+pub async fn for_student(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Vec<interventions::Model>> {
+    Ok(interventions::Entity::find()
+        .filter(interventions::Column::StudentId.eq(student_id))
+        .order_by_desc(interventions::Column::HappenedOn)
+        .all(db)
+        .await?)
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Group {
+    pub n: usize,
+    pub mean_before: Option<f64>,
+    pub mean_after: Option<f64>,
+    pub mean_change: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// `all`, or a risk level.
+    pub level: String,
+    pub care: Group,
+    pub no_care: Group,
+    /// care.mean_change − no_care.mean_change
+    pub difference: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    pub window_weeks: i64,
+    pub flagged: usize,
+    /// Left out: no scores before or after the flag.
+    pub excluded_no_scores: usize,
+    /// Left out: the window after the flag has not ended yet.
+    pub pending: usize,
+    pub comparisons: Vec<Comparison>,
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn group(rows: &[(f64, f64)]) -> Group {
+    if rows.is_empty() {
+        return Group::default();
+    }
+    let n = rows.len() as f64;
+    let b = rows.iter().map(|r| r.0).sum::<f64>() / n;
+    let a = rows.iter().map(|r| r.1).sum::<f64>() / n;
+    Group {
+        n: rows.len(),
+        mean_before: Some(round2(b)),
+        mean_after: Some(round2(a)),
+        mean_change: Some(round2(a - b)),
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
+    let weeks: i64 = json_setting(db, WINDOW_KEY, 6i64).await?.clamp(1, 52);
+    let w = Duration::weeks(weeks);
+    let runs: HashMap<i64, DateTime<FixedOffset>> = mining_runs::Entity::find()
+        .filter(mining_runs::Column::Status.eq("done"))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.as_of))
+        .collect();
+    // Each student once, at their first flag.
+    let mut first: BTreeMap<i64, (DateTime<FixedOffset>, String)> = BTreeMap::new();
+    for f in risk_flags::Entity::find()
+        .filter(risk_flags::Column::Level.is_in(LEVELS))
+        .filter(risk_flags::Column::RunId.is_in(runs.keys().copied().collect::<Vec<_>>()))
+        .all(db)
+        .await?
+    {
+        if f.feedback.as_deref() == Some("wrong") {
+            continue;
+        }
+        let Some(t) = runs.get(&f.run_id).copied() else { continue };
+        let e = first.entry(f.student_id).or_insert((t, f.level.clone()));
+        if t < e.0 {
+            *e = (t, f.level.clone());
+        }
+    }
+    let flagged = first.len();
+    let today = now();
+    let mut pending = 0;
+    first.retain(|_, (t, _)| {
+        let done = *t + w <= today;
+        if !done {
+            pending += 1;
+        }
+        done
+    });
+    let ids: Vec<i64> = first.keys().copied().collect();
+    let mut cared: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
+    let mut scores: HashMap<i64, Vec<(DateTime<FixedOffset>, f64)>> = HashMap::new();
+    for chunk in ids.chunks(2000) {
+        for i in interventions::Entity::find()
+            .filter(interventions::Column::StudentId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            cared.entry(i.student_id).or_default().push(i.happened_on);
+        }
+        for (s, a) in assessment_scores::Entity::find()
+            .filter(assessment_scores::Column::StudentId.is_in(chunk.to_vec()))
+            .find_also_related(assessments::Entity)
+            .all(db)
+            .await?
+        {
+            let (Some(a), Some(score)) = (a, s.score) else { continue };
+            let Some(due) = a.due_at else { continue };
+            if a.max_score > 0.0 {
+                scores.entry(s.student_id).or_default().push((due, score / a.max_score * 100.0));
+            }
+        }
+    }
+    let mut excluded = 0;
+    // (level, cared, before, after)
+    let mut rows: Vec<(String, bool, f64, f64)> = Vec::new();
+    for (sid, (t, level)) in &first {
+        let list = scores.get(sid).map(Vec::as_slice).unwrap_or_default();
+        let before: Vec<f64> = list.iter().filter(|(d, _)| *d >= *t - w && *d < *t).map(|x| x.1).collect();
+        let after: Vec<f64> = list.iter().filter(|(d, _)| *d >= *t && *d < *t + w).map(|x| x.1).collect();
+        let (Some(b), Some(a)) = (mean(&before), mean(&after)) else {
+            excluded += 1;
+            continue;
+        };
+        let start = t.date_naive();
+        let end = (*t + w).date_naive();
+        let got = cared
+            .get(sid)
+            .is_some_and(|ds| ds.iter().any(|d| *d >= start && *d < end));
+        rows.push((level.clone(), got, b, a));
+    }
+    let mut comparisons = Vec::new();
+    for level in ["all", "high", "medium"] {
+        let pick = |care: bool| -> Vec<(f64, f64)> {
+            rows.iter()
+                .filter(|r| (level == "all" || r.0 == level) && r.1 == care)
+                .map(|r| (r.2, r.3))
+                .collect()
+        };
+        let (c, nc) = (group(&pick(true)), group(&pick(false)));
+        if c.n + nc.n == 0 && level != "all" {
+            continue;
+        }
+        let difference = match (c.mean_change, nc.mean_change) {
+            (Some(a), Some(b)) => Some(round2(a - b)),
+            _ => None,
+        };
+        comparisons.push(Comparison {
+            level: level.to_string(),
+            care: c,
+            no_care: nc,
+            difference,
+        });
+    }
+    Ok(Effect {
+        window_weeks: weeks,
+        flagged,
+        excluded_no_scores: excluded,
+        pending,
+        comparisons,
+    })
+}

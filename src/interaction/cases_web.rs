@@ -1,0 +1,351 @@
+//! Case pages and API: open, list, show, handle, rate, and the administrator's report.
+
+use super::cases::{self, Action, CATEGORIES, ListFilter, NewCase, STATUSES};
+use super::util::{fmt, user_names};
+use crate::access::{ModuleOn, Perm, can, on};
+use crate::auth::CurrentUser;
+use crate::charts::bar_chart;
+use crate::entity::departments;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::paging::{Page, PageReq};
+use crate::state::AppState;
+use crate::web::Ctx;
+use rocket::form::Form;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::{FromForm, State, get, post};
+use rocket_dyn_templates::Template;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+// ---------------------------------------------------------------- API
+
+#[post("/cases", data = "<body>")]
+pub async fn api_open_case(
+    _on: ModuleOn<on::Messages>,
+    who: Perm<'_, can::UseMessages>,
+    state: &State<AppState>,
+    body: Json<NewCase>,
+) -> AppResult<(Status, Json<Value>)> {
+    let case = cases::open(&state.db, &who, &body).await?;
+    Ok((
+        Status::Created,
+        Json(json!({"id": case.id, "queue": case.queue, "status": case.status, "due_at": case.due_at})),
+    ))
+}
+
+#[get("/cases?<status>&<view>&<page>&<per_page>")]
+pub async fn api_list_cases(
+    _on: ModuleOn<on::Messages>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    status: Option<String>,
+    view: Option<String>,
+    page: Option<u64>,
+    per_page: Option<u64>,
+) -> AppResult<Json<Page<cases::CaseRow>>> {
+    let rows = cases::list(&state.db, user, &ListFilter { status, view }).await?;
+    let req = PageReq::new(page, per_page);
+    let total = rows.len() as u64;
+    let items = rows
+        .into_iter()
+        .skip(((req.page - 1) * req.per_page) as usize)
+        .take(req.per_page as usize)
+        .collect();
+    Ok(Json(Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    }))
+}
+
+#[get("/cases/<id>")]
+pub async fn api_show_case(
+    _on: ModuleOn<on::Messages>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<cases::CaseView>> {
+    Ok(Json(cases::view(&state.db, user, id).await?))
+}
+
+#[post("/cases/<id>/actions", data = "<body>")]
+pub async fn api_case_action(
+    _on: ModuleOn<on::Messages>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<Action>,
+) -> AppResult<Json<Value>> {
+    let case = cases::act(&state.db, user, id, &body).await?;
+    // NOTE: after a reassignment the caller may no longer see the case; answer its new state.
+    match cases::view(&state.db, user, id).await {
+        Ok(v) => Ok(Json(json!(v))),
+        Err(AppError::NotFound) => Ok(Json(json!({"id": case.id, "status": case.status, "queue": case.queue}))),
+        Err(e) => Err(e),
+    }
+}
+
+#[get("/cases/report")]
+pub async fn api_case_report(
+    _on: ModuleOn<on::Messages>,
+    _who: Perm<'_, can::HandleCases>,
+    state: &State<AppState>,
+) -> AppResult<Json<Vec<cases::ReportRow>>> {
+    Ok(Json(cases::report(&state.db).await?))
+}
+
+// ---------------------------------------------------------------- pages
+
+fn category_label(lang: Lang, c: &str) -> String {
+    lang.t(&format!("interaction.case.category.{c}"))
+}
+
+fn status_label(lang: Lang, s: &str) -> String {
+    lang.t(&format!("interaction.case.status.{s}"))
+}
+
+fn options(lang: Lang) -> Value {
+    json!({
+        "categories": CATEGORIES.iter().map(|c| json!({"code": c, "label": category_label(lang, c)})).collect::<Vec<_>>(),
+        "abouts": cases::ABOUTS.iter().map(|c| json!({"code": c, "label": lang.t(&format!("interaction.case.about.{c}"))})).collect::<Vec<_>>(),
+        "statuses": STATUSES.iter().map(|c| json!({"code": c, "label": status_label(lang, c)})).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_view(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    user: &CurrentUser,
+    f: ListFilter,
+    form: Value,
+    error: Option<String>,
+) -> AppResult<Template> {
+    let rows = cases::list(&state.db, user, &f).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"id": r.case.id, "subject": r.case.subject, "queue": r.case.queue,
+                   "category": category_label(ctx.lang, &r.case.category),
+                   "status": r.case.status, "status_label": status_label(ctx.lang, &r.case.status),
+                   "created_at": fmt(&r.case.created_at), "due_at": fmt(&r.case.due_at), "overdue": r.overdue})
+        })
+        .collect();
+    let depts = departments::Entity::find().all(&state.db).await?;
+    let zh = ctx.lang == Lang::Zh;
+    let mut data = json!({
+        "items": items, "f": {"status": f.status, "view": f.view},
+        "is_student": user.student_id.is_some(),
+        "is_handler": user.can(crate::access::Permission::HandleCases),
+        "departments": depts.iter().map(|d| json!({"id": d.id, "label": if zh { &d.name_zh } else { &d.name_en }})).collect::<Vec<_>>(),
+        "form": form, "error": error,
+    });
+    if let (Value::Object(a), Value::Object(b)) = (&mut data, options(ctx.lang)) {
+        a.extend(b);
+    }
+    Ok(ctx.render("interaction/cases", "interaction.cases.title", data))
+}
+
+#[get("/cases?<status>&<view>")]
+pub async fn cases_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    who: Perm<'_, can::UseMessages>,
+    state: &State<AppState>,
+    status: Option<String>,
+    view: Option<String>,
+) -> AppResult<Template> {
+    let form = json!({"category": "", "about": "", "department_id": null, "subject": "", "body": ""});
+    list_view(&ctx, state, &who, ListFilter { status, view }, form, None).await
+}
+
+#[derive(FromForm)]
+pub struct NewCaseForm {
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    category: String,
+    #[field(default = String::new())]
+    subject: String,
+    #[field(default = String::new())]
+    body: String,
+    #[field(default = String::new())]
+    about: String,
+    department_id: Option<i64>,
+}
+
+#[post("/cases", data = "<form>")]
+pub async fn cases_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    who: Perm<'_, can::UseMessages>,
+    state: &State<AppState>,
+    form: Form<NewCaseForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    who.check_csrf(&form.csrf)?;
+    let input = NewCase {
+        category: form.category.clone(),
+        subject: form.subject.clone(),
+        body: form.body.clone(),
+        about: Some(form.about.clone()),
+        department_id: form.department_id,
+        course_id: None,
+    };
+    match cases::open(&state.db, &who, &input).await {
+        Ok(c) => Ok(Ok(Redirect::to(format!("/cases/{}", c.id)))),
+        Err(AppError::Unprocessable { message, .. }) => {
+            let values = json!({"category": form.category, "subject": form.subject, "body": form.body, "about": form.about, "department_id": form.department_id});
+            let page = list_view(&ctx, state, &who, ListFilter::default(), values, Some(message)).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn show_view(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    error: Option<String>,
+) -> AppResult<Template> {
+    let v = cases::view(&state.db, user, id).await?;
+    let names = user_names(&state.db, v.events.iter().filter_map(|e| e.author_id)).await?;
+    let events: Vec<Value> = v
+        .events
+        .iter()
+        .map(|e| {
+            json!({"kind": e.kind, "kind_label": ctx.t(&format!("interaction.case.event.{}", e.kind)),
+                   "body": e.body, "status_label": status_label(ctx.lang, &e.status), "at": fmt(&e.at),
+                   "author": e.author_id.and_then(|a| names.get(&a).cloned()).unwrap_or_default()})
+        })
+        .collect();
+    let c = &v.case;
+    Ok(ctx.render(
+        "interaction/case",
+        "interaction.case.title",
+        json!({
+            "case": {"id": c.id, "subject": c.subject, "body": c.body, "queue": c.queue,
+                     "category": category_label(ctx.lang, &c.category),
+                     "about": ctx.t(&format!("interaction.case.about.{}", c.topic)),
+                     "status": c.status, "status_label": status_label(ctx.lang, &c.status),
+                     "created_at": fmt(&c.created_at), "due_at": fmt(&c.due_at),
+                     "closed": c.status == "closed"},
+            "overdue": v.overdue, "hours_to_first_answer": v.hours_to_first_answer,
+            "hours_to_close": v.hours_to_close, "events": events, "rating": v.rating,
+            "can_handle": v.can_handle, "can_rate": v.can_rate,
+            "is_owner": user.student_id == Some(c.student_id),
+            "error": error,
+        }),
+    ))
+}
+
+#[get("/cases/<id>", rank = 2)]
+pub async fn case_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    show_view(&ctx, state, user, id, None).await
+}
+
+#[derive(FromForm)]
+pub struct ActionForm {
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    action: String,
+    #[field(default = String::new())]
+    body: String,
+    queue: Option<String>,
+    rating: Option<i64>,
+    #[field(default = String::new())]
+    comment: String,
+}
+
+#[post("/cases/<id>", data = "<form>")]
+pub async fn case_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<ActionForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    user.check_csrf(&form.csrf)?;
+    let a = Action {
+        action: form.action.clone(),
+        body: form.body.clone(),
+        queue: form.queue.clone(),
+        assigned_to: None,
+        rating: form.rating,
+        comment: form.comment.clone(),
+    };
+    match cases::act(&state.db, user, id, &a).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/cases/{id}")))),
+        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
+            let status = e.status();
+            let page = show_view(&ctx, state, user, id, Some(e.to_string())).await?;
+            Ok(Err((status, page)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[get("/cases/report")]
+pub async fn report_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    _who: Perm<'_, can::HandleCases>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let rows = cases::report(&state.db).await?;
+    let zh = ctx.lang == Lang::Zh;
+    let depts: HashMap<i64, String> = departments::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, if zh { d.name_zh } else { d.name_en }))
+        .collect();
+    let none = ctx.t("interaction.cases.no_department");
+    let dept_label = |d: Option<i64>| {
+        d.and_then(|d| depts.get(&d).cloned())
+            .unwrap_or_else(|| none.clone())
+    };
+    let bars: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| (format!("{} {}", r.month, dept_label(r.department_id)), r.opened as f64))
+        .collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let topics: Vec<String> = r
+                .top_topics
+                .iter()
+                .map(|(t, n)| {
+                    let (cat, about) = t.split_once('/').unwrap_or((t.as_str(), "other"));
+                    format!(
+                        "{} · {} ({n})",
+                        category_label(ctx.lang, cat),
+                        ctx.t(&format!("interaction.case.about.{about}"))
+                    )
+                })
+                .collect();
+            json!({"department": dept_label(r.department_id), "month": r.month, "opened": r.opened,
+                   "closed": r.closed, "overdue": r.overdue,
+                   "first": r.mean_hours_to_first_answer, "close": r.mean_hours_to_close,
+                   "rating": r.mean_rating, "topics": topics.join("; ")})
+        })
+        .collect();
+    Ok(ctx.render(
+        "interaction/case_report",
+        "interaction.cases.report",
+        json!({"items": items, "chart": bar_chart(&bars, "")}),
+    ))
+}

@@ -1,0 +1,221 @@
+//! Course feedback at the end of a term: one short anonymous survey per section.
+//!
+//! Who answered (`feedback_submissions`) and what was answered (`feedback_answers`) are two
+//! tables with no link, written in one transaction; the answers carry no time and no student.
+//! Results are shown only once at least `feedback.min_responses` (default 5) students have
+//! answered, and comments are listed sorted, not in the order they came in. The survey is open
+//! from `feedback.open_days` (default 21) days before the term's last day to 14 days after it.
+
+use super::util::{json_setting, now};
+use crate::access::Permission;
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::db::{is_unique_violation, write_txn};
+use crate::entity::{enrolments, feedback_answers, feedback_submissions, sections, terms};
+use crate::error::{AppError, AppResult};
+use chrono::{Duration, NaiveDate};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
+};
+use serde::{Deserialize, Serialize};
+
+pub const QUESTIONS: [&str; 4] = ["teaching", "content", "workload", "overall"];
+pub const MIN_KEY: &str = "feedback.min_responses";
+pub const OPEN_DAYS_KEY: &str = "feedback.open_days";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Answers {
+    pub teaching: Option<i64>,
+    pub content: Option<i64>,
+    pub workload: Option<i64>,
+    pub overall: Option<i64>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub async fn threshold(db: &impl ConnectionTrait) -> AppResult<u64> {
+    Ok(json_setting(db, MIN_KEY, 5u64).await?.max(1))
+}
+
+/// Whether the survey of a section in `term` is open on `today`.
+pub async fn is_open(db: &impl ConnectionTrait, term: &terms::Model, today: NaiveDate) -> AppResult<bool> {
+    let days: i64 = json_setting(db, OPEN_DAYS_KEY, 21i64).await?;
+    Ok(today >= term.ends_on - Duration::days(days.clamp(0, 365))
+        && today <= term.ends_on + Duration::days(14))
+}
+
+/// Records one student's answers for a section they are enrolled in.
+pub async fn submit(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    section_id: i64,
+    a: &Answers,
+) -> AppResult<()> {
+    let Some(student_id) = user.student_id else {
+        return Err(AppError::Forbidden);
+    };
+    let enrolled = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::SectionId.eq(section_id))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .count(db)
+        .await?;
+    if enrolled == 0 {
+        return Err(AppError::NotFound);
+    }
+    let section = sections::Entity::find_by_id(section_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let term = terms::Entity::find_by_id(section.term_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !is_open(db, &term, now().date_naive()).await? {
+        return Err(AppError::conflict(
+            "feedback_closed",
+            "course feedback is open only at the end of the term",
+        ));
+    }
+    let score = |v: Option<i64>| {
+        v.filter(|v| (1..=5).contains(v)).ok_or_else(|| {
+            AppError::unprocessable("invalid_score", "every question needs an answer from 1 to 5")
+        })
+    };
+    let (t, c, w, o) = (score(a.teaching)?, score(a.content)?, score(a.workload)?, score(a.overall)?);
+    let comment = a.comment.trim();
+    if comment.chars().count() > 2000 {
+        return Err(AppError::unprocessable("invalid", "comment is too long"));
+    }
+    let txn = write_txn(db).await?;
+    let res = feedback_submissions::ActiveModel {
+        section_id: Set(section_id),
+        student_id: Set(student_id),
+        at: Set(now().date_naive()),
+    }
+    .insert(&txn)
+    .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                "already_answered",
+                "you have already given feedback for this section",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    feedback_answers::ActiveModel {
+        section_id: Set(section_id),
+        teaching: Set(t),
+        content: Set(c),
+        workload: Set(w),
+        overall: Set(o),
+        comment: Set(comment.to_string()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    // NOTE: the audit row names the section only, never the answers.
+    Entry::new(Some(user.id), "feedback.submit", "section")
+        .id(section_id)
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Question {
+    pub code: &'static str,
+    pub mean: f64,
+    /// How many answered 1, 2, 3, 4, 5.
+    pub counts: [u64; 5],
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub section_id: i64,
+    pub responses: u64,
+    pub enrolled: i64,
+    pub threshold: u64,
+    /// False below the threshold: then `questions` and `comments` are empty.
+    pub shown: bool,
+    pub questions: Vec<Question>,
+    pub comments: Vec<String>,
+}
+
+/// Who may see a section's results: its teacher, or staff who see all grades.
+pub async fn may_see(db: &impl ConnectionTrait, user: &CurrentUser, section_id: i64) -> AppResult<sections::Model> {
+    let s = sections::Entity::find_by_id(section_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if s.teacher_id == Some(user.id) || user.can(Permission::ViewAllGrades) {
+        Ok(s)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn results(db: &impl ConnectionTrait, user: &CurrentUser, section_id: i64) -> AppResult<Results> {
+    let s = may_see(db, user, section_id).await?;
+    let answers = feedback_answers::Entity::find()
+        .filter(feedback_answers::Column::SectionId.eq(section_id))
+        .all(db)
+        .await?;
+    let min = threshold(db).await?;
+    let n = answers.len() as u64;
+    let shown = n >= min;
+    let mut questions = Vec::new();
+    let mut comments = Vec::new();
+    if shown {
+        for code in QUESTIONS {
+            let vals: Vec<i64> = answers
+                .iter()
+                .map(|a| match code {
+                    "teaching" => a.teaching,
+                    "content" => a.content,
+                    "workload" => a.workload,
+                    _ => a.overall,
+                })
+                .collect();
+            let mut counts = [0u64; 5];
+            for v in &vals {
+                if (1..=5).contains(v) {
+                    counts[(*v - 1) as usize] += 1;
+                }
+            }
+            let mean = vals.iter().sum::<i64>() as f64 / vals.len().max(1) as f64;
+            questions.push(Question {
+                code,
+                mean: (mean * 100.0).round() / 100.0,
+                counts,
+            });
+        }
+        comments = answers
+            .into_iter()
+            .map(|a| a.comment)
+            .filter(|c| !c.is_empty())
+            .collect();
+        comments.sort();
+    }
+    Ok(Results {
+        section_id,
+        responses: n,
+        enrolled: s.enrolled_count,
+        threshold: min,
+        shown,
+        questions,
+        comments,
+    })
+}
+
+/// Whether a student has answered for a section.
+pub async fn answered(db: &impl ConnectionTrait, student_id: i64, section_id: i64) -> AppResult<bool> {
+    Ok(feedback_submissions::Entity::find_by_id((section_id, student_id))
+        .one(db)
+        .await?
+        .is_some())
+}

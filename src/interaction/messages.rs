@@ -1,0 +1,498 @@
+//! Conversations: one-to-one between a student and their teachers or advisor, and from staff to
+//! a section, a course or a saved student segment (one private conversation per recipient, so
+//! replies stay between the two). Plain text only; templates escape it.
+
+use super::util::{now, text};
+use crate::access::Permission;
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::db::write_txn;
+use crate::entity::{
+    conversation_members, conversations, enrolments, messages, sections, segments, students,
+    terms,
+};
+use crate::error::{AppError, AppResult};
+use crate::students::query::{Scope, StudentFilter, all_matching};
+use crate::students::service::can_view;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+
+/// At most this many recipients in one group message.
+pub const MAX_RECIPIENTS: usize = 5000;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewConversation {
+    /// A person (a student writes to a teacher or their advisor; staff to a student's account).
+    pub to_user_id: Option<i64>,
+    /// A student record (staff only, within their scope).
+    pub student_id: Option<i64>,
+    pub section_id: Option<i64>,
+    pub course_id: Option<i64>,
+    pub segment_id: Option<i64>,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// The teachers (of sections the student is or was in, not dropped) and the advisor of a
+/// student: the people a student may write to.
+pub async fn student_contacts(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+) -> AppResult<BTreeSet<i64>> {
+    let mut out: BTreeSet<i64> = sections::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.ne("dropped"))
+        .select_only()
+        .column(sections::Column::TeacherId)
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(Some(a)) = students::Entity::find_by_id(student_id)
+        .select_only()
+        .column(students::Column::AdvisorId)
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+    {
+        out.insert(a);
+    }
+    Ok(out)
+}
+
+fn is_staff(user: &CurrentUser) -> bool {
+    user.student_id.is_none()
+        && (user.can(Permission::ViewScopedStudents) || user.can(Permission::ViewAnyStudent))
+}
+
+async fn enrolled_users(
+    db: &impl ConnectionTrait,
+    section_ids: Vec<i64>,
+) -> AppResult<Vec<i64>> {
+    Ok(students::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::SectionId.is_in(section_ids))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .select_only()
+        .column(students::Column::UserId)
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Who a new conversation goes to, checked against the sender's rights.
+async fn recipients(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    n: &NewConversation,
+) -> AppResult<(String, Vec<i64>)> {
+    let targets = [
+        n.to_user_id.is_some(),
+        n.student_id.is_some(),
+        n.section_id.is_some(),
+        n.course_id.is_some(),
+        n.segment_id.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if targets != 1 {
+        return Err(AppError::unprocessable(
+            "invalid_recipient",
+            "give exactly one of to_user_id, student_id, section_id, course_id, segment_id",
+        ));
+    }
+    if let Some(sid) = user.student_id {
+        let Some(to) = n.to_user_id else {
+            return Err(AppError::Forbidden);
+        };
+        if !student_contacts(db, sid).await?.contains(&to) {
+            return Err(AppError::unprocessable(
+                "invalid_recipient",
+                "you can write to your teachers and your advisor",
+            ));
+        }
+        return Ok(("direct".into(), vec![to]));
+    }
+    if !is_staff(user) {
+        return Err(AppError::Forbidden);
+    }
+    let all = user.can(Permission::ViewAnyStudent);
+    if let Some(to) = n.to_user_id {
+        let sid = students::Entity::find()
+            .filter(students::Column::UserId.eq(to))
+            .one(db)
+            .await?
+            .map(|s| s.id);
+        return match sid {
+            Some(sid) if can_view(db, user, sid).await? => Ok(("direct".into(), vec![to])),
+            _ => Err(AppError::unprocessable(
+                "invalid_recipient",
+                "you can write to students you teach or advise",
+            )),
+        };
+    }
+    if let Some(sid) = n.student_id {
+        let s = students::Entity::find_by_id(sid).one(db).await?;
+        return match s {
+            Some(s) if can_view(db, user, sid).await? => match s.user_id {
+                Some(u) => Ok(("direct".into(), vec![u])),
+                None => Err(AppError::unprocessable(
+                    "no_account",
+                    "this student has no account to write to",
+                )),
+            },
+            _ => Err(AppError::unprocessable(
+                "invalid_recipient",
+                "you can write to students you teach or advise",
+            )),
+        };
+    }
+    if let Some(sec) = n.section_id {
+        let s = sections::Entity::find_by_id(sec).one(db).await?;
+        return match s {
+            Some(s) if all || s.teacher_id == Some(user.id) => {
+                Ok(("section".into(), enrolled_users(db, vec![s.id]).await?))
+            }
+            _ => Err(AppError::unprocessable(
+                "invalid_recipient",
+                "you can write to sections you teach",
+            )),
+        };
+    }
+    if let Some(course) = n.course_id {
+        let mut q = sections::Entity::find()
+            .inner_join(terms::Entity)
+            .filter(terms::Column::IsCurrent.eq(true))
+            .filter(sections::Column::CourseId.eq(course));
+        if !all {
+            q = q.filter(sections::Column::TeacherId.eq(user.id));
+        }
+        let ids: Vec<i64> = q
+            .select_only()
+            .column(sections::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if ids.is_empty() {
+            return Err(AppError::unprocessable(
+                "invalid_recipient",
+                "you teach no section of this course this term",
+            ));
+        }
+        return Ok(("course".into(), enrolled_users(db, ids).await?));
+    }
+    if let Some(seg) = n.segment_id {
+        let s = segments::Entity::find_by_id(seg).one(db).await?;
+        let Some(s) = s.filter(|s| s.owner_id == user.id) else {
+            return Err(AppError::unprocessable(
+                "invalid_recipient",
+                "you can write to segments you saved",
+            ));
+        };
+        let filter: StudentFilter = serde_json::from_str(&s.filter)
+            .map_err(|_| AppError::unprocessable("invalid_segment", "the segment is unreadable"))?;
+        let list = all_matching(db, Scope::of(user)?, &filter).await?;
+        return Ok((
+            "segment".into(),
+            list.into_iter().filter_map(|(m, _)| m.user_id).collect(),
+        ));
+    }
+    Err(AppError::unprocessable("invalid_recipient", "no recipient"))
+}
+
+/// Starts one conversation per recipient in one transaction; returns their ids.
+pub async fn start(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    n: &NewConversation,
+) -> AppResult<Vec<i64>> {
+    let subject = text("subject", &n.subject, 200)?;
+    let body = text("body", &n.body, 5000)?;
+    let (kind, mut to) = recipients(db, user, n).await?;
+    to.sort_unstable();
+    to.dedup();
+    to.retain(|u| *u != user.id);
+    if to.is_empty() {
+        return Err(AppError::unprocessable(
+            "no_recipients",
+            "nobody to send this to",
+        ));
+    }
+    if to.len() > MAX_RECIPIENTS {
+        return Err(AppError::unprocessable(
+            "too_many_recipients",
+            format!("at most {MAX_RECIPIENTS} recipients"),
+        ));
+    }
+    let at = now();
+    let txn = write_txn(db).await?;
+    let mut ids = Vec::with_capacity(to.len());
+    for r in &to {
+        let c = conversations::ActiveModel {
+            subject: Set(subject.clone()),
+            kind: Set(kind.clone()),
+            created_by: Set(user.id),
+            created_at: Set(at),
+            last_message_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        conversation_members::Entity::insert_many([
+            conversation_members::ActiveModel {
+                conversation_id: Set(c.id),
+                user_id: Set(user.id),
+                last_read_at: Set(Some(at)),
+            },
+            conversation_members::ActiveModel {
+                conversation_id: Set(c.id),
+                user_id: Set(*r),
+                last_read_at: Set(None),
+            },
+        ])
+        .exec(&txn)
+        .await?;
+        messages::ActiveModel {
+            conversation_id: Set(c.id),
+            sender_id: Set(user.id),
+            body: Set(body.clone()),
+            sent_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        ids.push(c.id);
+    }
+    Entry::new(Some(user.id), "messages.start", "conversation")
+        .id(ids.first().copied().unwrap_or_default())
+        .detail(json!({"kind": kind, "recipients": to.len(), "target": {
+            "to_user_id": n.to_user_id, "student_id": n.student_id, "section_id": n.section_id,
+            "course_id": n.course_id, "segment_id": n.segment_id}}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(ids)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub subject: String,
+    pub kind: String,
+    pub last_message_at: String,
+    pub unread: bool,
+    /// The other members' display names.
+    pub with: Vec<String>,
+}
+
+/// The caller's conversations, most recent first.
+pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<ConversationRow>> {
+    let mine = conversation_members::Entity::find()
+        .filter(conversation_members::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let read: HashMap<i64, Option<_>> = mine
+        .iter()
+        .map(|m| (m.conversation_id, m.last_read_at))
+        .collect();
+    let ids: Vec<i64> = read.keys().copied().collect();
+    let convs = conversations::Entity::find()
+        .filter(conversations::Column::Id.is_in(ids.clone()))
+        .order_by_desc(conversations::Column::LastMessageAt)
+        .limit(500)
+        .all(db)
+        .await?;
+    let others = conversation_members::Entity::find()
+        .filter(conversation_members::Column::ConversationId.is_in(ids))
+        .filter(conversation_members::Column::UserId.ne(user_id))
+        .all(db)
+        .await?;
+    let names = super::util::user_names(db, others.iter().map(|m| m.user_id)).await?;
+    let mut with: HashMap<i64, Vec<String>> = HashMap::new();
+    for m in others {
+        with.entry(m.conversation_id)
+            .or_default()
+            .push(names.get(&m.user_id).cloned().unwrap_or_default());
+    }
+    Ok(convs
+        .into_iter()
+        .map(|c| ConversationRow {
+            unread: match read.get(&c.id) {
+                Some(Some(t)) => *t < c.last_message_at,
+                _ => true,
+            },
+            id: c.id,
+            subject: c.subject,
+            kind: c.kind,
+            last_message_at: super::util::fmt(&c.last_message_at),
+            with: with.remove(&c.id).unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub sender_id: i64,
+    pub sender: String,
+    pub body: String,
+    pub sent_at: String,
+    pub mine: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    pub id: i64,
+    pub subject: String,
+    pub kind: String,
+    pub members: Vec<String>,
+    pub messages: Vec<MessageView>,
+}
+
+async fn member(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<()> {
+    conversation_members::Entity::find_by_id((id, user_id))
+        .one(db)
+        .await?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
+}
+
+/// One conversation, for its members only (404 for anyone else); marks it read.
+pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<ConversationView> {
+    member(db, user_id, id).await?;
+    let c = conversations::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let msgs = messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(id))
+        .order_by_asc(messages::Column::SentAt)
+        .order_by_asc(messages::Column::Id)
+        .all(db)
+        .await?;
+    let member_ids: Vec<i64> = conversation_members::Entity::find()
+        .filter(conversation_members::Column::ConversationId.eq(id))
+        .select_only()
+        .column(conversation_members::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names = super::util::user_names(db, member_ids.iter().copied()).await?;
+    conversation_members::Entity::update_many()
+        .col_expr(
+            conversation_members::Column::LastReadAt,
+            Expr::value(now()),
+        )
+        .filter(conversation_members::Column::ConversationId.eq(id))
+        .filter(conversation_members::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(ConversationView {
+        id: c.id,
+        subject: c.subject,
+        kind: c.kind,
+        members: member_ids
+            .iter()
+            .filter_map(|u| names.get(u).cloned())
+            .collect(),
+        messages: msgs
+            .into_iter()
+            .map(|m| MessageView {
+                id: m.id,
+                sender_id: m.sender_id,
+                sender: names.get(&m.sender_id).cloned().unwrap_or_default(),
+                body: m.body,
+                sent_at: super::util::fmt(&m.sent_at),
+                mine: m.sender_id == user_id,
+            })
+            .collect(),
+    })
+}
+
+/// Adds a message to a conversation the caller is a member of.
+pub async fn reply(db: &DatabaseConnection, user: &CurrentUser, id: i64, body: &str) -> AppResult<i64> {
+    let body = text("body", body, 5000)?;
+    let txn = write_txn(db).await?;
+    member(&txn, user.id, id).await?;
+    let at = now();
+    let m = messages::ActiveModel {
+        conversation_id: Set(id),
+        sender_id: Set(user.id),
+        body: Set(body),
+        sent_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    conversations::Entity::update_many()
+        .col_expr(conversations::Column::LastMessageAt, Expr::value(at))
+        .filter(conversations::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    conversation_members::Entity::update_many()
+        .col_expr(conversation_members::Column::LastReadAt, Expr::value(at))
+        .filter(conversation_members::Column::ConversationId.eq(id))
+        .filter(conversation_members::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    Entry::new(Some(user.id), "messages.send", "conversation")
+        .id(id)
+        .detail(json!({"message": m.id}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(m.id)
+}
+
+/// Saves a filter of the student list as a segment owned by the caller.
+pub async fn save_segment(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    name: &str,
+    filter: &StudentFilter,
+) -> AppResult<segments::Model> {
+    Scope::of(user)?;
+    let name = text("name", name, 100)?;
+    let mut f = filter.clone();
+    f.page = None;
+    f.per_page = None;
+    let txn = write_txn(db).await?;
+    let s = segments::ActiveModel {
+        name: Set(name),
+        owner_id: Set(user.id),
+        filter: Set(serde_json::to_string(&f).map_err(AppError::internal)?),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    Entry::new(Some(user.id), "segments.save", "segment")
+        .id(s.id)
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(s)
+}
+
+pub async fn my_segments(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<segments::Model>> {
+    Ok(segments::Entity::find()
+        .filter(segments::Column::OwnerId.eq(user_id))
+        .order_by_asc(segments::Column::Name)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,152 @@
+//! Notifications (the list page and the unread count in the menu) and the optional e-mail
+//! delivery: when the setting `notifications.email` is `"on"`, each notification is also put
+//! in the outbox (an `notifications.email` audit row and a log line; no mail server needed).
+
+use super::util::{now, setting};
+use crate::audit::Entry;
+use crate::entity::{conversation_members, conversations, notifications, students, users};
+use crate::error::AppResult;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+
+pub const EMAIL_KEY: &str = "notifications.email";
+
+/// Writes one notification for a user (and queues its e-mail when delivery is on).
+pub async fn notify_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+) -> AppResult<()> {
+    let n = notifications::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(kind.to_string()),
+        title: Set(title.chars().take(250).collect()),
+        body: Set(body.to_string()),
+        link: Set(Some(link.to_string())),
+        created_at: Set(now()),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    if setting(db, EMAIL_KEY).await?.as_deref() == Some("on") {
+        let email = users::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .and_then(|u| u.email);
+        if let Some(to) = email {
+            tracing::info!(notification = n.id, to = %to, "e-mail queued in the outbox");
+            Entry::new(None, "notifications.email", "notification")
+                .id(n.id)
+                .detail(json!({"to": to, "subject": n.title}))
+                .write(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The same for a student record (nothing when it has no account).
+pub async fn notify_student(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+) -> AppResult<()> {
+    if let Some(Some(uid)) = students::Entity::find_by_id(student_id)
+        .select_only()
+        .column(students::Column::UserId)
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+    {
+        notify_user(db, uid, kind, title, body, link).await?;
+    }
+    Ok(())
+}
+
+/// Unread conversations and unread notifications of one user, in one statement (both parts
+/// use the `user` indexes of their tables).
+pub async fn unread_counts(db: &impl ConnectionTrait, user_id: i64) -> AppResult<(i64, i64)> {
+    let conv = Query::select()
+        .expr(Expr::col((conversation_members::Entity, conversation_members::Column::UserId)).count())
+        .from(conversation_members::Entity)
+        .inner_join(
+            conversations::Entity,
+            Expr::col((conversations::Entity, conversations::Column::Id)).equals((
+                conversation_members::Entity,
+                conversation_members::Column::ConversationId,
+            )),
+        )
+        .and_where(
+            Expr::col((conversation_members::Entity, conversation_members::Column::UserId))
+                .eq(user_id),
+        )
+        .and_where(
+            Expr::col((conversation_members::Entity, conversation_members::Column::LastReadAt))
+                .is_null()
+                .or(Expr::col((
+                    conversation_members::Entity,
+                    conversation_members::Column::LastReadAt,
+                ))
+                .lt(Expr::col((
+                    conversations::Entity,
+                    conversations::Column::LastMessageAt,
+                )))),
+        )
+        .to_owned();
+    let notes = Query::select()
+        .expr(Expr::col(notifications::Column::Id).count())
+        .from(notifications::Entity)
+        .and_where(Expr::col(notifications::Column::UserId).eq(user_id))
+        .and_where(Expr::col(notifications::Column::ReadAt).is_null())
+        .to_owned();
+    let stmt = Query::select()
+        .expr_as(
+            SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(conv))),
+            Alias::new("c"),
+        )
+        .expr_as(
+            SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(notes))),
+            Alias::new("n"),
+        )
+        .to_owned();
+    let row = db.query_one(&stmt).await?;
+    Ok(match row {
+        Some(r) => (
+            r.try_get::<i64>("", "c").unwrap_or(0),
+            r.try_get::<i64>("", "n").unwrap_or(0),
+        ),
+        None => (0, 0),
+    })
+}
+
+/// A user's notifications, newest first.
+pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<notifications::Model>> {
+    Ok(notifications::Entity::find()
+        .filter(notifications::Column::UserId.eq(user_id))
+        .order_by_desc(notifications::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?)
+}
+
+/// Marks every notification of the user read.
+pub async fn mark_all_read(db: &impl ConnectionTrait, user_id: i64) -> AppResult<u64> {
+    let res = notifications::Entity::update_many()
+        .col_expr(notifications::Column::ReadAt, Expr::value(now()))
+        .filter(notifications::Column::UserId.eq(user_id))
+        .filter(notifications::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -1,0 +1,88 @@
+//! Small helpers shared by the interaction module: settings, clocks and text checks.
+
+use crate::entity::settings;
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use serde::de::DeserializeOwned;
+
+pub fn now() -> DateTime<FixedOffset> {
+    Utc::now().fixed_offset()
+}
+
+/// A setting's stored text, if any.
+pub async fn setting(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<String>> {
+    Ok(settings::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?
+        .map(|s| s.value))
+}
+
+/// A JSON setting, or `default` when it is absent or unreadable (a broken setting is logged,
+/// never fatal).
+pub async fn json_setting<T: DeserializeOwned>(
+    db: &impl ConnectionTrait,
+    key: &str,
+    default: T,
+) -> AppResult<T> {
+    match setting(db, key).await? {
+        Some(text) => match serde_json::from_str(&text) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "unreadable setting; using the default");
+                Ok(default)
+            }
+        },
+        None => Ok(default),
+    }
+}
+
+/// A trimmed, non-empty text of at most `max` characters.
+pub fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(AppError::unprocessable(
+            "invalid",
+            format!("{field} must not be empty"),
+        ));
+    }
+    if v.chars().count() > max {
+        return Err(AppError::unprocessable(
+            "invalid",
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Hours between two instants, one decimal.
+pub fn hours(from: DateTime<FixedOffset>, to: DateTime<FixedOffset>) -> f64 {
+    ((to - from).num_seconds() as f64 / 360.0).round() / 10.0
+}
+
+/// Display names of some users.
+pub async fn user_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    use crate::entity::users;
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, String)> = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A date-time as shown on pages.
+pub fn fmt(t: &DateTime<FixedOffset>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}

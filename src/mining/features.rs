@@ -1,0 +1,540 @@
+//! The risk model's inputs and its target, computed from the portal's own tables *as of a date*
+//! so that a warning can be given in week 4 of a term, not after its exam.
+//!
+//! Everything here works on a [`Snapshot`] (the relevant tables read once) and never looks at a
+//! row dated after the as-of instant: grades count only once published and only for earlier
+//! terms, assessment scores only for assessments due before the as-of instant, registration
+//! events, holds, cases and messages only up to it. Gender, age and home region are never read.
+
+use crate::entity::{
+    assessment_scores, assessments, cases, courses, enrolments, grades, grading_scales, holds,
+    messages, registration_events, sections, students, terms,
+};
+use crate::error::AppResult;
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    RelationTrait,
+};
+use std::collections::HashMap;
+
+type Ts = DateTime<FixedOffset>;
+
+/// The feature names, in the order of every feature vector.
+pub const FEATURES: [&str; 15] = [
+    "prior_gpa",
+    "gpa_trend",
+    "has_history",
+    "prior_failed",
+    "prior_dropped",
+    "credits_attempted",
+    "credits_earned",
+    "last_term_score",
+    "term_score",
+    "term_missed",
+    "term_late",
+    "term_changes",
+    "term_waitlists",
+    "holds",
+    "contacts",
+];
+
+pub const PRIOR_GPA: usize = 0;
+pub const GPA_TREND: usize = 1;
+pub const HAS_HISTORY: usize = 2;
+pub const LAST_TERM_SCORE: usize = 7;
+pub const TERM_SCORE: usize = 8;
+
+/// The features describing how a student works this term, used for the clusters.
+pub const BEHAVIOUR: [usize; 6] = [0, 8, 9, 10, 11, 14];
+
+/// THE TARGET (the one place it is defined): in term T, seen from the as-of instant, a student
+/// is "at risk" when they fail at least one course of T (a published final score below the
+/// section's pass mark) or drop at least one course of T after the as-of instant. Drops before
+/// the as-of instant are already known and are a feature (`term_changes`), not the outcome.
+pub fn failed_or_dropped(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -> bool {
+    let Some(list) = snap.enrol_by_student.get(&student) else {
+        return false;
+    };
+    list.iter().any(|e| {
+        let Some(sec) = snap.sections.get(&e.section) else {
+            return false;
+        };
+        if sec.term != term.id {
+            return false;
+        }
+        if e.status == "dropped" {
+            return e.dropped_at.is_some_and(|d| d > as_of);
+        }
+        snap.grades_by_student
+            .get(&student)
+            .into_iter()
+            .flatten()
+            .any(|g| g.section == e.section && g.score < snap.pass_mark(sec.scale))
+    })
+}
+
+pub struct SectionRow {
+    pub term: i64,
+    pub course: i64,
+    pub teacher: Option<i64>,
+    pub scale: Option<i64>,
+}
+
+pub struct EnrolRow {
+    pub section: i64,
+    pub status: String,
+    pub created_at: Ts,
+    pub dropped_at: Option<Ts>,
+}
+
+pub struct GradeRow {
+    pub section: i64,
+    pub score: f64,
+    pub points: f64,
+    pub published_at: Option<Ts>,
+}
+
+pub struct ScoreRow {
+    pub assessment: i64,
+    pub score: Option<f64>,
+    pub status: String,
+}
+
+pub struct AssessmentRow {
+    pub section: i64,
+    pub weight: f64,
+    pub due_at: Option<Ts>,
+    pub max_score: f64,
+}
+
+pub struct StudentRow {
+    pub id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub department: i64,
+    pub gender: String,
+    pub status: String,
+    pub advisor: Option<i64>,
+}
+
+/// The tables the features are computed from, read once per run.
+#[derive(Default)]
+pub struct Snapshot {
+    pub terms: Vec<terms::Model>,
+    pub students: Vec<StudentRow>,
+    pub sections: HashMap<i64, SectionRow>,
+    pub credits: HashMap<i64, f64>,
+    pub pass_marks: HashMap<i64, f64>,
+    pub default_pass_mark: f64,
+    pub assessments: HashMap<i64, AssessmentRow>,
+    pub enrol_by_student: HashMap<i64, Vec<EnrolRow>>,
+    pub grades_by_student: HashMap<i64, Vec<GradeRow>>,
+    pub scores_by_student: HashMap<i64, Vec<ScoreRow>>,
+    pub events_by_student: HashMap<i64, Vec<(i64, String, Ts)>>,
+    pub holds_by_student: HashMap<i64, Vec<Ts>>,
+    pub contacts_by_student: HashMap<i64, Vec<Ts>>,
+}
+
+impl Snapshot {
+    pub fn pass_mark(&self, scale: Option<i64>) -> f64 {
+        scale
+            .and_then(|s| self.pass_marks.get(&s).copied())
+            .unwrap_or(self.default_pass_mark)
+    }
+
+    pub fn term(&self, id: i64) -> Option<&terms::Model> {
+        self.terms.iter().find(|t| t.id == id)
+    }
+
+    fn seq_of_section(&self, section: i64) -> Option<i64> {
+        let term = self.sections.get(&section)?.term;
+        self.term(term).map(|t| t.seq)
+    }
+}
+
+/// Reads everything the features need (one query per table, columns only). Assessment scores
+/// are read only for the `windows` asked for: (term, as-of) pairs, assessments of that term due
+/// by then.
+pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult<Snapshot> {
+    let mut snap = Snapshot {
+        default_pass_mark: 60.0,
+        ..Default::default()
+    };
+    let mut terms = terms::Entity::find().all(db).await?;
+    terms.sort_by_key(|t| t.seq);
+    snap.terms = terms;
+    for s in grading_scales::Entity::find().all(db).await? {
+        if s.is_default {
+            snap.default_pass_mark = s.pass_mark;
+        }
+        snap.pass_marks.insert(s.id, s.pass_mark);
+    }
+    type St = (i64, String, String, i64, String, String, Option<i64>);
+    let rows: Vec<St> = students::Entity::find()
+        .select_only()
+        .columns([
+            students::Column::Id,
+            students::Column::StudentNo,
+            students::Column::NameEn,
+            students::Column::DepartmentId,
+            students::Column::Gender,
+            students::Column::Status,
+            students::Column::AdvisorId,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    snap.students = rows
+        .into_iter()
+        .map(
+            |(id, student_no, name, department, gender, status, advisor)| StudentRow {
+                id,
+                student_no,
+                name,
+                department,
+                gender,
+                status,
+                advisor,
+            },
+        )
+        .collect();
+    let rows: Vec<(i64, i64, i64, Option<i64>, Option<i64>)> = sections::Entity::find()
+        .select_only()
+        .columns([
+            sections::Column::Id,
+            sections::Column::TermId,
+            sections::Column::CourseId,
+            sections::Column::TeacherId,
+            sections::Column::GradingScaleId,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, term, course, teacher, scale) in rows {
+        snap.sections.insert(
+            id,
+            SectionRow {
+                term,
+                course,
+                teacher,
+                scale,
+            },
+        );
+    }
+    let rows: Vec<(i64, f64)> = courses::Entity::find()
+        .select_only()
+        .columns([courses::Column::Id, courses::Column::Credits])
+        .into_tuple()
+        .all(db)
+        .await?;
+    snap.credits = rows.into_iter().collect();
+    let rows: Vec<(i64, i64, f64, Option<Ts>, f64)> = assessments::Entity::find()
+        .select_only()
+        .columns([
+            assessments::Column::Id,
+            assessments::Column::SectionId,
+            assessments::Column::Weight,
+            assessments::Column::DueAt,
+            assessments::Column::MaxScore,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, section, weight, due_at, max_score) in rows {
+        snap.assessments.insert(
+            id,
+            AssessmentRow {
+                section,
+                weight,
+                due_at,
+                max_score,
+            },
+        );
+    }
+    let rows: Vec<(i64, i64, String, Ts, Option<Ts>)> = enrolments::Entity::find()
+        .select_only()
+        .columns([
+            enrolments::Column::StudentId,
+            enrolments::Column::SectionId,
+            enrolments::Column::Status,
+            enrolments::Column::CreatedAt,
+            enrolments::Column::DroppedAt,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, section, status, created_at, dropped_at) in rows {
+        snap.enrol_by_student
+            .entry(student)
+            .or_default()
+            .push(EnrolRow {
+                section,
+                status,
+                created_at,
+                dropped_at,
+            });
+    }
+    let rows: Vec<(i64, i64, f64, f64, Option<Ts>)> = grades::Entity::find()
+        .select_only()
+        .columns([
+            grades::Column::StudentId,
+            grades::Column::SectionId,
+            grades::Column::Score,
+            grades::Column::Points,
+            grades::Column::PublishedAt,
+        ])
+        .filter(grades::Column::Status.eq("published"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, section, score, points, published_at) in rows {
+        snap.grades_by_student
+            .entry(student)
+            .or_default()
+            .push(GradeRow {
+                section,
+                score,
+                points,
+                published_at,
+            });
+    }
+    let rows: Vec<(i64, i64, Option<f64>, String)> = assessment_scores::Entity::find()
+        .select_only()
+        .columns([
+            assessment_scores::Column::StudentId,
+            assessment_scores::Column::AssessmentId,
+            assessment_scores::Column::Score,
+            assessment_scores::Column::Status,
+        ])
+        .join(
+            JoinType::InnerJoin,
+            assessment_scores::Relation::Assessments.def(),
+        )
+        .join(JoinType::InnerJoin, assessments::Relation::Sections.def())
+        .filter(windows.iter().fold(Condition::any(), |c, (term, as_of)| {
+            c.add(
+                Condition::all()
+                    .add(sections::Column::TermId.eq(*term))
+                    .add(assessments::Column::DueAt.lte(*as_of)),
+            )
+        }))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, assessment, score, status) in rows {
+        snap.scores_by_student
+            .entry(student)
+            .or_default()
+            .push(ScoreRow {
+                assessment,
+                score,
+                status,
+            });
+    }
+    let rows: Vec<(i64, i64, String, Ts)> = registration_events::Entity::find()
+        .select_only()
+        .columns([
+            registration_events::Column::StudentId,
+            registration_events::Column::SectionId,
+            registration_events::Column::Action,
+            registration_events::Column::At,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, section, action, at) in rows {
+        snap.events_by_student
+            .entry(student)
+            .or_default()
+            .push((section, action, at));
+    }
+    let rows: Vec<(i64, Ts)> = holds::Entity::find()
+        .select_only()
+        .columns([holds::Column::StudentId, holds::Column::PlacedAt])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, at) in rows {
+        snap.holds_by_student.entry(student).or_default().push(at);
+    }
+    let rows: Vec<(i64, Ts)> = cases::Entity::find()
+        .select_only()
+        .columns([cases::Column::StudentId, cases::Column::CreatedAt])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, at) in rows {
+        snap.contacts_by_student
+            .entry(student)
+            .or_default()
+            .push(at);
+    }
+    // Messages a student sent (by their account).
+    let user_to_student: HashMap<i64, i64> = students::Entity::find()
+        .select_only()
+        .columns([students::Column::UserId, students::Column::Id])
+        .filter(students::Column::UserId.is_not_null())
+        .into_tuple::<(Option<i64>, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(u, s)| u.map(|u| (u, s)))
+        .collect();
+    let rows: Vec<(i64, Ts)> = messages::Entity::find()
+        .select_only()
+        .columns([messages::Column::SenderId, messages::Column::SentAt])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (user, at) in rows {
+        if let Some(s) = user_to_student.get(&user) {
+            snap.contacts_by_student.entry(*s).or_default().push(at);
+        }
+    }
+    Ok(snap)
+}
+
+/// The as-of instant of `term` that corresponds to `offset` after its first day (so "week 4"
+/// of an earlier term is compared with week 4 of the current one).
+pub fn as_of_in(term: &terms::Model, offset: Duration) -> Ts {
+    let start = term
+        .starts_on
+        .and_time(NaiveTime::MIN)
+        .and_utc()
+        .fixed_offset();
+    start + offset
+}
+
+/// The students taking part in `term` at `as_of`: enrolled in at least one of its sections on
+/// that date (enrolled then, whether or not they drop later).
+pub fn participants(snap: &Snapshot, term: i64, as_of: Ts) -> Vec<i64> {
+    snap.students
+        .iter()
+        .filter(|s| {
+            snap.enrol_by_student.get(&s.id).is_some_and(|list| {
+                list.iter().any(|e| {
+                    snap.sections
+                        .get(&e.section)
+                        .is_some_and(|x| x.term == term)
+                        && e.created_at <= as_of
+                        && (e.status == "enrolled"
+                            || (e.status == "dropped" && e.dropped_at.is_some_and(|d| d > as_of)))
+                })
+            })
+        })
+        .map(|s| s.id)
+        .collect()
+}
+
+/// The feature vector of `student` in `term`, using only what was known at `as_of`.
+pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -> Vec<f64> {
+    let mut f = vec![0.0; FEATURES.len()];
+    // Earlier terms' published grades: GPA, its trend, failures, credits.
+    let mut by_seq: HashMap<i64, (f64, f64, f64, usize)> = HashMap::new(); // credits, points*credits, score sum, n
+    for g in snap.grades_by_student.get(&student).into_iter().flatten() {
+        let Some(seq) = snap.seq_of_section(g.section) else {
+            continue;
+        };
+        if seq >= term.seq || g.published_at.is_none_or(|p| p > as_of) {
+            continue;
+        }
+        let Some(sec) = snap.sections.get(&g.section) else {
+            continue;
+        };
+        let cr = snap.credits.get(&sec.course).copied().unwrap_or(0.0);
+        let e = by_seq.entry(seq).or_default();
+        e.0 += cr;
+        e.1 += cr * g.points;
+        e.2 += g.score;
+        e.3 += 1;
+        f[5] += cr;
+        if g.score < snap.pass_mark(sec.scale) {
+            f[3] += 1.0;
+        } else {
+            f[6] += cr;
+        }
+    }
+    let (total_cr, total_pts) = by_seq
+        .values()
+        .fold((0.0, 0.0), |(a, b), v| (a + v.0, b + v.1));
+    if total_cr > 0.0 {
+        f[PRIOR_GPA] = total_pts / total_cr;
+        f[HAS_HISTORY] = 1.0;
+    }
+    let mut seqs: Vec<i64> = by_seq.keys().copied().collect();
+    seqs.sort_unstable();
+    let gpa = |v: &(f64, f64, f64, usize)| if v.0 > 0.0 { v.1 / v.0 } else { 0.0 };
+    if let Some(last) = seqs.last().and_then(|s| by_seq.get(s)) {
+        f[LAST_TERM_SCORE] = last.2 / last.3.max(1) as f64;
+        if seqs.len() >= 2
+            && let Some(before) = by_seq.get(&seqs[seqs.len() - 2])
+        {
+            f[GPA_TREND] = gpa(last) - gpa(before);
+        }
+    }
+    // Enrolments: earlier drops, and this term's sections (as of the date).
+    let mut this_term: Vec<i64> = Vec::new();
+    for e in snap.enrol_by_student.get(&student).into_iter().flatten() {
+        let Some(sec) = snap.sections.get(&e.section) else {
+            continue;
+        };
+        let Some(seq) = snap.term(sec.term).map(|t| t.seq) else {
+            continue;
+        };
+        if seq < term.seq && e.dropped_at.is_some_and(|d| d <= as_of) {
+            f[4] += 1.0;
+        }
+        if sec.term == term.id && e.created_at <= as_of {
+            this_term.push(e.section);
+        }
+    }
+    // This term's assessments due before the date: weighted score, missed and late.
+    let (mut wsum, mut wscore) = (0.0, 0.0);
+    for s in snap.scores_by_student.get(&student).into_iter().flatten() {
+        let Some(a) = snap.assessments.get(&s.assessment) else {
+            continue;
+        };
+        if !this_term.contains(&a.section) || a.due_at.is_none_or(|d| d > as_of) {
+            continue;
+        }
+        let pct = s.score.unwrap_or(0.0) / a.max_score.max(1.0) * 100.0;
+        wsum += a.weight;
+        wscore += a.weight * pct;
+        match s.status.as_str() {
+            "missing" => f[9] += 1.0,
+            "late" => f[10] += 1.0,
+            _ => {}
+        }
+    }
+    f[TERM_SCORE] = if wsum > 0.0 {
+        wscore / wsum
+    } else {
+        f[LAST_TERM_SCORE]
+    };
+    // Registration changes (drops) and waitlists this term up to the date.
+    for (section, action, at) in snap.events_by_student.get(&student).into_iter().flatten() {
+        if *at > as_of
+            || !snap
+                .sections
+                .get(section)
+                .is_some_and(|x| x.term == term.id)
+        {
+            continue;
+        }
+        match action.as_str() {
+            "drop" => f[11] += 1.0,
+            "waitlist" => f[12] += 1.0,
+            _ => {}
+        }
+    }
+    f[13] = snap
+        .holds_by_student
+        .get(&student)
+        .map_or(0, |v| v.iter().filter(|t| **t <= as_of).count()) as f64;
+    f[14] = snap
+        .contacts_by_student
+        .get(&student)
+        .map_or(0, |v| v.iter().filter(|t| **t <= as_of).count()) as f64;
+    f
+}

@@ -1,0 +1,594 @@
+//! The mining pages: the administrator's overview (runs, metrics against baselines, score
+//! distribution, fairness, clusters), run progress, the at-risk list (scoped for teachers) with
+//! feedback buttons, the suggestion-rule and formula editors, and a student's own suggestions.
+
+use super::formula::{self, Formula};
+use super::service::{self, FlagFilter, Scope};
+use super::settings::{self, MiningSettings};
+use super::{charts, jobs, rules};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::entity::{mining_runs, scoring_formulas};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::paging::PageReq;
+use crate::state::AppState;
+use crate::web::{Ctx, safe_next, url_encode};
+use rocket::form::Form;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{FromForm, State, get, post};
+use rocket_dyn_templates::Template;
+use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+fn level_label(lang: Lang, level: &str) -> String {
+    lang.t(&format!("mining.level.{level}"))
+}
+
+fn status_label(lang: Lang, status: &str) -> String {
+    lang.t(&format!("mining.status.{status}"))
+}
+
+fn feedback_label(lang: Lang, f: &str) -> String {
+    lang.t(&format!("mining.feedback.{f}"))
+}
+
+/// Everything the report partial shows for a finished run.
+pub async fn report_data(
+    state: &AppState,
+    run: &mining_runs::Model,
+    lang: Lang,
+) -> AppResult<Value> {
+    let db = &state.db;
+    let m: Value = serde_json::from_str(&run.metrics).unwrap_or(Value::Null);
+    let hist: Vec<(String, f64)> = m["histogram"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                format!("{}–{}", i * 10, i * 10 + 10),
+                v.as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let chosen = m["chosen"].as_str().unwrap_or("");
+    let models: Vec<Value> = m["models"].as_array().cloned().unwrap_or_default();
+    let confusion = models
+        .iter()
+        .find(|r| r["name"] == chosen)
+        .map(|r| r["confusion"].clone())
+        .unwrap_or(Value::Null);
+    let departments: HashMap<String, String> = service::department_options(db, lang)
+        .await?
+        .into_iter()
+        .map(|d| {
+            (
+                d["id"].to_string(),
+                d["label"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let mut fair_dep: Vec<Value> = m["fairness"]["department"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for r in &mut fair_dep {
+        let key = r["group"].as_str().unwrap_or("").to_string();
+        r["label"] = json!(departments.get(&key).cloned().unwrap_or(key));
+    }
+    let mut fair_gender: Vec<Value> = m["fairness"]["gender"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for r in &mut fair_gender {
+        let g = r["group"].as_str().unwrap_or("").to_string();
+        let key = format!("mining.gender.{g}");
+        let t = lang.t(&key);
+        r["label"] = json!(if t == key { g } else { t });
+    }
+    let clusters = service::clusters(db, run.id, lang).await?;
+    let legend: Vec<String> = clusters
+        .iter()
+        .map(|c| {
+            format!(
+                "{} ({}) — {}",
+                c["label"].as_i64().unwrap_or(0) + 1,
+                c["size"],
+                c["description"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let scatter = m["clusters"]["points"]
+        .as_array()
+        .map(|p| charts::scatter(p, &legend))
+        .unwrap_or_default();
+    let importances: Vec<Value> = m["importances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| json!({"label": lang.t(&format!("mining.feature.{}", r["feature"].as_str().unwrap_or(""))), "value": r["value"]}))
+        .collect();
+    Ok(json!({
+        "m": m,
+        "confusion": confusion,
+        "histogram": crate::charts::bar_chart(&hist, ""),
+        "fairness": [{"title": lang.t("mining.gender"), "rows": fair_gender},
+            {"title": lang.t("mining.department"), "rows": fair_dep}],
+        "clusters": clusters,
+        "scatter": scatter,
+        "importances": importances,
+        "feedback": service::feedback_counts(db, run.id).await?,
+        "explained": m["clusters"]["explained"].as_array().map(|a| a.iter().map(|v| (v.as_f64().unwrap_or(0.0) * 1000.0).round() / 10.0).collect::<Vec<_>>()),
+    }))
+}
+
+fn run_view(lang: Lang, r: mining_runs::Model) -> Value {
+    let status = status_label(lang, &r.status);
+    let mut v = json!(service::run_row(r, false));
+    v["status_label"] = json!(status);
+    v["percent"] = json!((v["progress"].as_f64().unwrap_or(0.0) * 100.0).round());
+    v
+}
+
+#[get("/mining")]
+pub async fn overview(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Result<Template, Redirect>> {
+    if !user.can(Permission::RunMining) {
+        if user.can(Permission::ViewMining) {
+            return Ok(Err(Redirect::to("/mining/flags")));
+        }
+        return Err(AppError::Forbidden);
+    }
+    let db = &state.db;
+    let runs: Vec<Value> = mining_runs::Entity::find()
+        .order_by_desc(mining_runs::Column::Id)
+        .limit(20)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| run_view(ctx.lang, r))
+        .collect();
+    let latest = service::latest_run(db).await?;
+    let report = match &latest {
+        Some(r) => report_data(state, r, ctx.lang).await?,
+        None => Value::Null,
+    };
+    let set = settings::get(db).await?;
+    Ok(Ok(ctx.render(
+        "mining/index",
+        "mining.title",
+        json!({"runs": runs, "latest": latest.map(|r| run_view(ctx.lang, r)), "report": report,
+            "settings": set, "departments": service::department_options(db, ctx.lang).await?}),
+    )))
+}
+
+#[derive(FromForm)]
+pub struct StartForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    confirm: bool,
+}
+
+#[post("/mining/runs", data = "<form>")]
+pub async fn start_run(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    form: Form<StartForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    if !form.confirm {
+        return Err(AppError::unprocessable("not_confirmed", "confirm the run"));
+    }
+    let id = jobs::start(&state.db, Some(user.id), "manual").await?;
+    Ok(Redirect::to(format!("/mining/runs/{id}")))
+}
+
+#[get("/mining/runs/<id>")]
+pub async fn run_page(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    _user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    let r = service::run(&state.db, id).await?;
+    let running = matches!(r.status.as_str(), "queued" | "running");
+    let report = if r.status == "done" {
+        report_data(state, &r, ctx.lang).await?
+    } else {
+        Value::Null
+    };
+    Ok(ctx.render(
+        "mining/run",
+        "mining.run",
+        json!({"run": run_view(ctx.lang, r), "running": running, "report": report}),
+    ))
+}
+
+#[derive(FromForm)]
+pub struct SettingsForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    medium_at: f64,
+    high_at: f64,
+    students_see_level: bool,
+    schedule_hours: u32,
+}
+
+#[post("/mining/settings", data = "<form>")]
+pub async fn save_settings(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    form: Form<SettingsForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    let old = settings::get(&state.db).await?;
+    let new = MiningSettings {
+        medium_at: form.medium_at,
+        high_at: form.high_at,
+        students_see_level: form.students_see_level,
+        schedule_hours: form.schedule_hours,
+        seed: old.seed,
+    };
+    settings::set(&state.db, user.id, &new).await?;
+    Ok(Redirect::to("/mining"))
+}
+
+/// Query string of the list filters (for the pager and the feedback buttons' return).
+fn flags_query(level: &Option<String>, department: Option<i64>) -> String {
+    let mut q = String::new();
+    if let Some(l) = level {
+        q.push_str(&format!("level={}&", url_encode(l)));
+    }
+    if let Some(d) = department {
+        q.push_str(&format!("department={d}&"));
+    }
+    q
+}
+
+#[get("/mining/flags?<level>&<department>&<page>")]
+pub async fn flags_page(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    user: Perm<'_, can::ViewMining>,
+    state: &State<AppState>,
+    level: Option<String>,
+    department: Option<i64>,
+    page: Option<u64>,
+) -> AppResult<Template> {
+    let db = &state.db;
+    let scope = service::scope_of(&user).ok_or(AppError::Forbidden)?;
+    let level = level.filter(|l| !l.is_empty());
+    let run = service::latest_run(db).await?;
+    let filter = FlagFilter {
+        level: level.clone(),
+        department,
+        at_risk_only: true,
+    };
+    let list = match &run {
+        Some(r) => Some(
+            service::flags(
+                db,
+                r,
+                scope,
+                &filter,
+                PageReq::new(page, Some(50)),
+                ctx.lang,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    if let Some(l) = &list {
+        Entry::new(Some(user.id), "mining.flags.read", "risk_flag")
+            .detail(json!({"level": level, "department": department, "rows": l.items.len()}))
+            .write(db)
+            .await?;
+    }
+    let pages = list.as_ref().map_or(1, |l| l.pages());
+    let items: Vec<Value> = list
+        .as_ref()
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|f| {
+                    let mut v = json!(f);
+                    v["level_label"] = json!(level_label(ctx.lang, &f.level));
+                    v["feedback_label"] =
+                        json!(f.feedback.as_deref().map(|x| feedback_label(ctx.lang, x)));
+                    v
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let levels: Vec<Value> = ["high", "medium"]
+        .iter()
+        .map(|l| json!({"code": l, "label": level_label(ctx.lang, l)}))
+        .collect();
+    let feedbacks: Vec<Value> = service::FEEDBACK
+        .iter()
+        .map(|f| json!({"code": f, "label": feedback_label(ctx.lang, f)}))
+        .collect();
+    let query = flags_query(&level, department);
+    let back = format!(
+        "/mining/flags?{query}page={}",
+        list.as_ref().map_or(1, |l| l.page)
+    );
+    Ok(ctx.render(
+        "mining/flags",
+        "mining.flags",
+        json!({
+            "run": run.map(|r| run_view(ctx.lang, r)),
+            "list": list.as_ref().map(|l| json!({"items": items, "total": l.total, "page": l.page, "per_page": l.per_page})),
+            "pages": pages,
+            "query": query,
+            "back": back,
+            "level": level,
+            "department": department,
+            "all_scope": matches!(scope, Scope::All),
+            "levels": levels,
+            "feedbacks": feedbacks,
+            "departments": service::department_options(db, ctx.lang).await?,
+        }),
+    ))
+}
+
+#[derive(FromForm)]
+pub struct FeedbackForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    feedback: String,
+    back: Option<String>,
+}
+
+#[post("/mining/flags/<id>/feedback", data = "<form>")]
+pub async fn feedback(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::ViewMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<FeedbackForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    service::feedback(&state.db, &user, id, &form.feedback).await?;
+    let back = safe_next(form.back.as_deref());
+    Ok(Redirect::to(if back == "/dashboard" {
+        "/mining/flags".to_string()
+    } else {
+        back
+    }))
+}
+
+async fn rules_view(db: &sea_orm::DatabaseConnection) -> AppResult<Vec<Value>> {
+    Ok(rules::all(db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            json!({"id": r.id, "code": r.code, "trigger": r.trigger, "text_zh": r.text_zh,
+            "text_en": r.text_en, "priority": r.priority, "is_active": r.is_active})
+        })
+        .collect())
+}
+
+#[get("/mining/rules")]
+pub async fn rules_page(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    _user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    rules::ensure_seeded(&state.db).await?;
+    Ok(ctx.render(
+        "mining/rules",
+        "mining.rules",
+        json!({"rules": rules_view(&state.db).await?, "error": Value::Null}),
+    ))
+}
+
+#[derive(FromForm)]
+pub struct RuleForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    trigger: String,
+    text_zh: String,
+    text_en: String,
+    priority: i64,
+    is_active: bool,
+}
+
+#[post("/mining/rules/<id>", data = "<form>")]
+pub async fn rule_save(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<RuleForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    user.check_csrf(&form.csrf)?;
+    let input = rules::RuleInput {
+        trigger: form.trigger.clone(),
+        text_zh: form.text_zh.clone(),
+        text_en: form.text_en.clone(),
+        priority: form.priority,
+        is_active: form.is_active,
+    };
+    match rules::update(&state.db, user.id, id, &input).await {
+        Ok(()) => Ok(Ok(Redirect::to("/mining/rules"))),
+        Err(AppError::Unprocessable { message, .. }) => Ok(Err((
+            Status::UnprocessableEntity,
+            ctx.render(
+                "mining/rules",
+                "mining.rules",
+                json!({"rules": rules_view(&state.db).await?, "error": {"id": id, "message": message}}),
+            ),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The rows a formula trial runs on: the latest finished run's scored students.
+pub async fn trial_on_latest(state: &AppState, f: &Formula) -> AppResult<Option<formula::Trial>> {
+    let Some(run) = service::latest_run(&state.db).await? else {
+        return Ok(None);
+    };
+    let rows = service::trial_rows(&state.db, run.id).await?;
+    let scored: Vec<formula::Scored<'_>> = rows
+        .iter()
+        .map(|(d, feats, flagged)| formula::Scored {
+            department_id: *d,
+            features: feats,
+            model_flagged: *flagged,
+        })
+        .collect();
+    Ok(Some(formula::trial(f, &scored)))
+}
+
+async fn formula_context(
+    state: &AppState,
+    lang: Lang,
+    form: Value,
+    trial: Option<formula::Trial>,
+    error: Option<String>,
+) -> AppResult<Value> {
+    let saved: Vec<Value> = scoring_formulas::Entity::find()
+        .order_by_desc(scoring_formulas::Column::Id)
+        .limit(20)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let w: std::collections::BTreeMap<String, f64> = serde_json::from_str(&f.weights).unwrap_or_default();
+            json!({"id": f.id, "name": f.name, "department_id": f.department_id, "weights": Formula::weights_text(&w),
+                "threshold": f.threshold, "is_active": f.is_active, "created_at": f.created_at.format("%Y-%m-%d %H:%M").to_string()})
+        })
+        .collect();
+    let chart = trial.as_ref().map(|t| {
+        let bars: Vec<(String, f64)> = t
+            .histogram
+            .iter()
+            .map(|(lo, n)| (format!("≥ {lo:.1}"), *n as f64))
+            .collect();
+        crate::charts::bar_chart(&bars, "")
+    });
+    let features: Vec<Value> = super::features::FEATURES
+        .iter()
+        .map(|f| json!({"code": f, "label": lang.t(&format!("mining.feature.{f}"))}))
+        .collect();
+    Ok(
+        json!({"form": form, "trial": trial, "chart": chart, "error": error, "saved": saved,
+        "features": features, "departments": service::department_options(&state.db, lang).await?}),
+    )
+}
+
+#[get("/mining/formula")]
+pub async fn formula_page(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    _user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let form = json!({"name": "", "department": Value::Null, "threshold": 3,
+        "weights": "prior_failed = 1\nterm_missed = 1\ngpa_trend = -1\nterm_score = -0.05\nhas_history = 0"});
+    Ok(ctx.render(
+        "mining/formula",
+        "mining.formula",
+        formula_context(state, ctx.lang, form, None, None).await?,
+    ))
+}
+
+#[derive(FromForm)]
+pub struct FormulaForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    name: String,
+    department: Option<i64>,
+    weights: String,
+    threshold: f64,
+    action: String,
+}
+
+#[post("/mining/formula", data = "<form>")]
+pub async fn formula_post(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    form: Form<FormulaForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    user.check_csrf(&form.csrf)?;
+    let echo = json!({"name": form.name, "department": form.department, "weights": form.weights, "threshold": form.threshold});
+    let refuse = |msg: String| async {
+        Ok::<_, AppError>(Err((
+            Status::UnprocessableEntity,
+            ctx.render(
+                "mining/formula",
+                "mining.formula",
+                formula_context(state, ctx.lang, echo.clone(), None, Some(msg)).await?,
+            ),
+        )))
+    };
+    let weights = match Formula::parse_weights(&form.weights) {
+        Ok(w) => w,
+        Err(m) => return refuse(m).await,
+    };
+    if !form.threshold.is_finite() {
+        return refuse(ctx.t("mining.formula_bad_threshold")).await;
+    }
+    let f = Formula {
+        name: form.name.clone(),
+        department_id: form.department,
+        weights,
+        threshold: form.threshold,
+    };
+    if form.action == "save" {
+        if f.name.trim().is_empty() {
+            return refuse(ctx.t("mining.formula_need_name")).await;
+        }
+        formula::save(&state.db, user.id, &f).await?;
+        return Ok(Ok(Redirect::to("/mining/formula")));
+    }
+    let trial = trial_on_latest(state, &f).await?;
+    let error = trial.is_none().then(|| ctx.t("mining.no_run"));
+    Ok(Err((
+        Status::Ok,
+        ctx.render(
+            "mining/formula",
+            "mining.formula",
+            formula_context(state, ctx.lang, echo, trial, error).await?,
+        ),
+    )))
+}
+
+#[get("/me/suggestions")]
+pub async fn my_suggestions(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    user: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let mine = match user.student_id {
+        Some(s) => Some(service::my_suggestions(&state.db, s, ctx.lang).await?),
+        None => None,
+    };
+    let level = mine
+        .as_ref()
+        .and_then(|m| m.level.as_deref())
+        .map(|l| level_label(ctx.lang, l));
+    Ok(ctx.render(
+        "mining/me",
+        "mining.my_suggestions",
+        json!({"mine": mine, "level_label": level}),
+    ))
+}

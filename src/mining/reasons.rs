@@ -1,0 +1,69 @@
+//! Plain-word reasons from a model's signed contributions ("average assessment score this term
+//! 48, down from 71 last term"), in both languages, stored with each flag.
+
+use super::features::{FEATURES, GPA_TREND, HAS_HISTORY, LAST_TERM_SCORE, PRIOR_GPA, TERM_SCORE};
+use crate::i18n::Lang;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reason {
+    pub feature: String,
+    pub value: f64,
+    pub contribution: f64,
+    pub zh: String,
+    pub en: String,
+}
+
+fn fill(lang: Lang, key: &str, v: &str, w: &str) -> String {
+    lang.t(&format!("mining.reason.{key}"))
+        .replace("{v}", v)
+        .replace("{w}", w)
+}
+
+/// One feature of `row` in words, in `lang`; None for features that say nothing on their own
+/// (a missing history).
+pub fn describe(lang: Lang, feature: usize, row: &[f64]) -> Option<String> {
+    let v = *row.get(feature)?;
+    let has_history = row.get(HAS_HISTORY).copied().unwrap_or(0.0) > 0.5;
+    let int = |x: f64| format!("{x:.0}");
+    let text = match feature {
+        PRIOR_GPA if has_history => fill(lang, "prior_gpa", &format!("{v:.2}"), ""),
+        GPA_TREND if has_history && v < 0.0 => fill(lang, "gpa_down", &format!("{:.2}", -v), ""),
+        GPA_TREND if has_history => fill(lang, "gpa_up", &format!("{v:.2}"), ""),
+        HAS_HISTORY if !has_history => fill(lang, "no_history", "", ""),
+        TERM_SCORE => {
+            let last = row.get(LAST_TERM_SCORE).copied().unwrap_or(0.0);
+            if has_history && last > v + 0.5 {
+                fill(lang, "term_score_down", &int(v), &int(last))
+            } else {
+                fill(lang, "term_score", &int(v), "")
+            }
+        }
+        LAST_TERM_SCORE if has_history => fill(lang, "last_term_score", &int(v), ""),
+        i if i < FEATURES.len()
+            && !matches!(i, PRIOR_GPA | GPA_TREND | HAS_HISTORY | LAST_TERM_SCORE) =>
+        {
+            fill(lang, FEATURES[i], &int(v), "")
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// The top `n` factors that raise the risk (positive contributions), in words.
+pub fn top_reasons(contributions: &[(usize, f64)], row: &[f64], n: usize) -> Vec<Reason> {
+    contributions
+        .iter()
+        .filter(|(_, c)| *c > 0.0)
+        .filter_map(|&(i, c)| {
+            Some(Reason {
+                feature: FEATURES.get(i)?.to_string(),
+                value: row.get(i).copied()?,
+                contribution: c,
+                zh: describe(Lang::Zh, i, row)?,
+                en: describe(Lang::En, i, row)?,
+            })
+        })
+        .take(n)
+        .collect()
+}

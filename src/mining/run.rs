@@ -1,0 +1,618 @@
+//! A mining run: read the data, build the term datasets as of the same week, compare the models
+//! on the most recent completed term (trained on the earlier ones), score the current term's
+//! students with the better one, explain each score, group the students, and store it all as
+//! one run. Started from the page, the API, the CLI or the schedule; always in the background.
+
+use super::features::{self, BEHAVIOUR, FEATURES, PRIOR_GPA, Snapshot};
+use super::ml::{self, Dataset, ModelKind, TrainConfig, cluster};
+use super::reasons::{Reason, top_reasons};
+use super::settings::{self, MiningSettings};
+use crate::audit::Entry;
+use crate::db::write_txn;
+use crate::entity::{mining_clusters, mining_runs, risk_flags, terms};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+type Ts = DateTime<FixedOffset>;
+
+/// The stated model-selection metric (see `ml::compare::better`).
+pub const CHOICE_METRIC: &str = "F1 of the at-risk class on the held-out term, then ROC AUC";
+
+/// How many factors are stored per flag.
+const FACTORS: usize = 3;
+
+/// What is stored in a flag's `reasons` column.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FlagDetail {
+    pub factors: Vec<Reason>,
+    pub features: Vec<f64>,
+    pub traits: Vec<String>,
+}
+
+/// Creates a queued run (audited), refusing while another is queued or running.
+pub async fn create(db: &DatabaseConnection, actor: Option<i64>, kind: &str) -> AppResult<i64> {
+    let txn = write_txn(db).await?;
+    let busy = mining_runs::Entity::find()
+        .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
+        .one(&txn)
+        .await?;
+    if let Some(r) = busy {
+        return Err(AppError::conflict(
+            "run_in_progress",
+            format!("run {} is still in progress", r.id),
+        ));
+    }
+    let now = Utc::now().fixed_offset();
+    let run = mining_runs::ActiveModel {
+        kind: Set(kind.to_string()),
+        status: Set("queued".into()),
+        progress: Set(0.0),
+        message: Set(String::new()),
+        as_of: Set(now),
+        params: Set("{}".into()),
+        metrics: Set("{}".into()),
+        started_by: Set(actor),
+        started_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    Entry::new(actor, "mining.run_start", "mining_run")
+        .id(run.id)
+        .detail(json!({"kind": kind}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(run.id)
+}
+
+/// Starts a queued run in the background (never on a request thread).
+pub fn spawn(db: DatabaseConnection, run_id: i64) {
+    tokio::spawn(async move {
+        if let Err(e) = execute(&db, run_id).await {
+            tracing::warn!("mining run {run_id} failed: {e}");
+        }
+    });
+}
+
+async fn progress(db: &DatabaseConnection, run_id: i64, p: f64, msg: &str) -> AppResult<()> {
+    mining_runs::Entity::update_many()
+        .col_expr(
+            mining_runs::Column::Progress,
+            sea_orm::sea_query::Expr::value(p),
+        )
+        .col_expr(
+            mining_runs::Column::Message,
+            sea_orm::sea_query::Expr::value(msg.to_string()),
+        )
+        .col_expr(
+            mining_runs::Column::Status,
+            sea_orm::sea_query::Expr::value("running"),
+        )
+        .filter(mining_runs::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Runs a queued run to the end; on failure the run is marked failed with the reason.
+pub async fn execute(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
+    let result = execute_inner(db, run_id).await;
+    if let Err(e) = &result {
+        let txn = write_txn(db).await?;
+        mining_runs::Entity::update_many()
+            .col_expr(
+                mining_runs::Column::Status,
+                sea_orm::sea_query::Expr::value("failed"),
+            )
+            .col_expr(
+                mining_runs::Column::Message,
+                sea_orm::sea_query::Expr::value(e.public_message()),
+            )
+            .col_expr(
+                mining_runs::Column::FinishedAt,
+                sea_orm::sea_query::Expr::value(Utc::now().fixed_offset()),
+            )
+            .filter(mining_runs::Column::Id.eq(run_id))
+            .exec(&txn)
+            .await?;
+        Entry::new(None, "mining.run_finish", "mining_run")
+            .id(run_id)
+            .failed()
+            .detail(json!({"error": e.public_message()}))
+            .write(&txn)
+            .await?;
+        txn.commit().await?;
+    }
+    result
+}
+
+/// The terms of a run: completed ones to learn and test on, and the one to score.
+pub struct Plan {
+    pub train: Vec<terms::Model>,
+    pub test: terms::Model,
+    pub current: terms::Model,
+    pub as_of: Ts,
+    pub offset: Duration,
+}
+
+/// Picks the current term (flagged current, else the latest), the as-of instant (now, within
+/// that term) and its week offset, the test term (the latest completed one) and the training
+/// terms (all completed before it).
+pub fn plan(all: &[terms::Model], now: Ts) -> AppResult<Plan> {
+    let mut all = all.to_vec();
+    all.sort_by_key(|t| t.seq);
+    let current = all
+        .iter()
+        .find(|t| t.is_current)
+        .or_else(|| all.last())
+        .cloned()
+        .ok_or_else(|| AppError::unprocessable("no_terms", "there are no terms to mine"))?;
+    let start = features::as_of_in(&current, Duration::zero());
+    let end =
+        features::as_of_in(&current, Duration::days(1)) + (current.ends_on - current.starts_on);
+    let as_of = now.clamp(start, end.max(start));
+    let offset = as_of - start;
+    let completed: Vec<terms::Model> = all
+        .iter()
+        .filter(|t| t.seq < current.seq)
+        .cloned()
+        .collect();
+    let Some((test, train)) = completed.split_last() else {
+        return Err(AppError::unprocessable(
+            "too_few_terms",
+            "a run needs at least two completed terms before the current one",
+        ));
+    };
+    if train.is_empty() {
+        return Err(AppError::unprocessable(
+            "too_few_terms",
+            "a run needs at least two completed terms before the current one",
+        ));
+    }
+    Ok(Plan {
+        train: train.to_vec(),
+        test: test.clone(),
+        current,
+        as_of,
+        offset,
+    })
+}
+
+/// The labelled rows of completed terms as of the same week: (dataset, student of each row).
+pub fn term_dataset(
+    snap: &Snapshot,
+    terms: &[terms::Model],
+    offset: Duration,
+) -> (Dataset, Vec<i64>) {
+    let mut d = Dataset {
+        feature_names: FEATURES.iter().map(|s| s.to_string()).collect(),
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    let mut who = Vec::new();
+    for t in terms {
+        let as_of = features::as_of_in(t, offset);
+        for s in features::participants(snap, t.id, as_of) {
+            d.x.push(features::features(snap, s, t, as_of));
+            d.y.push(features::failed_or_dropped(snap, s, t, as_of));
+            who.push(s);
+        }
+    }
+    (d, who)
+}
+
+/// Everything computed off the async threads.
+pub struct Outcome {
+    pub chosen: ModelKind,
+    pub metrics: Value,
+    pub flags: Vec<(i64, f64, String, FlagDetail, Option<i64>)>,
+    pub clusters: Vec<ClusterOut>,
+}
+
+pub struct ClusterOut {
+    pub label: i64,
+    pub size: i64,
+    pub centre: Vec<f64>,
+    pub description: Value,
+    pub x: f64,
+    pub y: f64,
+}
+
+fn round(v: f64, d: i32) -> f64 {
+    let m = 10f64.powi(d);
+    (v * m).round() / m
+}
+
+fn mean_row(x: &[Vec<f64>]) -> Vec<f64> {
+    let p = FEATURES.len();
+    let n = x.len().max(1) as f64;
+    (0..p)
+        .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n)
+        .collect()
+}
+
+/// Metrics per group of the test rows (gender, department), with the chosen model.
+fn fairness(snap: &Snapshot, who: &[i64], y: &[bool], proba: &[f64], threshold: f64) -> Value {
+    let info: std::collections::HashMap<i64, (&str, i64)> = snap
+        .students
+        .iter()
+        .map(|s| (s.id, (s.gender.as_str(), s.department)))
+        .collect();
+    let mut out = serde_json::Map::new();
+    for (axis, key) in [("gender", 0), ("department", 1)] {
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, s) in who.iter().enumerate() {
+            let Some((g, d)) = info.get(s) else { continue };
+            let k = if key == 0 {
+                g.to_string()
+            } else {
+                d.to_string()
+            };
+            groups.entry(k).or_default().push(i);
+        }
+        let rows: Vec<Value> = groups
+            .into_iter()
+            .map(|(g, idx)| {
+                let yy: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
+                let pp: Vec<f64> = idx.iter().map(|&i| proba[i]).collect();
+                let m = ml::metrics(&yy, &pp, threshold);
+                let flagged = pp.iter().filter(|p| **p >= threshold).count();
+                json!({"group": g, "n": idx.len(), "positives": yy.iter().filter(|v| **v).count(),
+                    "flagged_pct": round(flagged as f64 * 100.0 / idx.len().max(1) as f64, 1),
+                    "accuracy": round(m.accuracy, 3), "precision": round(m.precision, 3),
+                    "recall": round(m.recall, 3), "f1": round(m.f1, 3)})
+            })
+            .collect();
+        out.insert(axis.into(), json!(rows));
+    }
+    Value::Object(out)
+}
+
+fn trait_text(lang: Lang, t: &str) -> String {
+    let (name, dir) = t.split_at(t.len().saturating_sub(1));
+    let key = if dir == "+" { "high" } else { "low" };
+    lang.t(&format!("mining.trait.{key}"))
+        .replace("{f}", &lang.t(&format!("mining.feature.{name}")))
+}
+
+/// Groups the scored students on their learning behaviour: standardised behaviour features,
+/// k from 2 to 6 by the highest mean silhouette (on a sample of at most 1,500), k-means on a
+/// sample of at most 10,000, every student assigned to the nearest centre.
+fn clusters(
+    x: &[Vec<f64>],
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<ClusterOut>, Value), ml::MlError> {
+    let beh: Vec<Vec<f64>> = x
+        .iter()
+        .map(|r| BEHAVIOUR.iter().map(|&j| r[j]).collect())
+        .collect();
+    let st = ml::Standardizer::fit(&beh);
+    let z = st.transform(&beh);
+    let step = |cap: usize| (z.len() / cap).max(1);
+    let sample = |cap: usize| -> Vec<Vec<f64>> { z.iter().step_by(step(cap)).cloned().collect() };
+    let small = sample(1500);
+    let (k, scores) = cluster::choose_k(&small, 2..=6, seed)?;
+    let km = cluster::kmeans(&sample(10_000), k, seed)?;
+    let labels: Vec<usize> = z.iter().map(|r| km.assign(r)).collect();
+    let pts = sample(600);
+    let pca = cluster::pca2(&pts)?;
+    let project = |r: &[f64]| -> [f64; 2] {
+        let c: Vec<f64> = r.iter().zip(&pca.mean).map(|(a, m)| a - m).collect();
+        [0, 1].map(|a| c.iter().zip(&pca.axes[a]).map(|(u, v)| u * v).sum())
+    };
+    let mut out = Vec::new();
+    for (c, centre) in km.centroids.iter().enumerate() {
+        let mut traits: Vec<(f64, String)> = centre
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.abs() >= 0.5)
+            .map(|(i, v)| {
+                let dir = if *v > 0.0 { "+" } else { "-" };
+                (v.abs(), format!("{}{dir}", FEATURES[BEHAVIOUR[i]]))
+            })
+            .collect();
+        traits.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let traits: Vec<String> = traits.into_iter().take(3).map(|(_, t)| t).collect();
+        let words = |lang: Lang| {
+            if traits.is_empty() {
+                lang.t("mining.trait.typical")
+            } else {
+                traits
+                    .iter()
+                    .map(|t| trait_text(lang, t))
+                    .collect::<Vec<_>>()
+                    .join(if lang == Lang::Zh { "，" } else { ", " })
+            }
+        };
+        let raw: Vec<f64> = centre
+            .iter()
+            .enumerate()
+            .map(|(i, v)| round(v * st.std[i] + st.mean[i], 2))
+            .collect();
+        let p = project(centre);
+        out.push(ClusterOut {
+            label: c as i64,
+            size: labels.iter().filter(|l| **l == c).count() as i64,
+            centre: raw,
+            description: json!({"zh": words(Lang::Zh), "en": words(Lang::En), "traits": traits}),
+            x: p[0],
+            y: p[1],
+        });
+    }
+    let step600 = step(600);
+    let points: Vec<Value> = pca
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!([round(p[0], 3), round(p[1], 3), labels[i * step600]]))
+        .collect();
+    let extra = json!({"k": k, "silhouette": scores, "explained": pca.explained, "points": points,
+        "features": BEHAVIOUR.iter().map(|&j| FEATURES[j]).collect::<Vec<_>>()});
+    Ok((labels, out, extra))
+}
+
+/// The baseline "prior GPA below X": X is the cut on the training terms that maximises F1.
+fn gpa_rule(train: &Dataset, test: &Dataset) -> (String, ml::Metrics) {
+    let neg = |d: &Dataset| -> Vec<f64> { d.x.iter().map(|r| -r[PRIOR_GPA]).collect() };
+    let cut = ml::best_threshold(&train.y, &neg(train));
+    let scores: Vec<f64> = neg(test)
+        .into_iter()
+        .map(|v| if v >= cut { 1.0 } else { 0.0 })
+        .collect();
+    (
+        format!("rule: prior_gpa ≤ {:.2}", -cut),
+        ml::metrics(&test.y, &scores, 0.5),
+    )
+}
+
+/// The CPU part of a run: compare, score, explain, cluster. Deterministic for a seed.
+pub fn compute(snap: &Snapshot, plan: &Plan, set: &MiningSettings) -> AppResult<Outcome> {
+    let t0 = Instant::now();
+    let (train, _) = term_dataset(snap, &plan.train, plan.offset);
+    let (test, test_who) = term_dataset(snap, std::slice::from_ref(&plan.test), plan.offset);
+    let build_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let cfg = TrainConfig {
+        seed: set.seed,
+        trees: 100,
+        balance_classes: true,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut cmp = ml::compare(&train, &test, &cfg)
+        .map_err(|e| AppError::unprocessable("mining_failed", e.to_string()))?;
+    cmp.rows.push(gpa_rule(&train, &test));
+    let model = &cmp.model;
+    let test_proba = model.predict_proba(&test.x);
+    let fair = fairness(snap, &test_who, &test.y, &test_proba, model.threshold());
+
+    let t1 = Instant::now();
+    let current = features::participants(snap, plan.current.id, plan.as_of);
+    let rows: Vec<Vec<f64>> = current
+        .iter()
+        .map(|&s| features::features(snap, s, &plan.current, plan.as_of))
+        .collect();
+    let proba = model.predict_proba(&rows);
+    let reference = mean_row(&train.x);
+    let mut flags = Vec::with_capacity(rows.len());
+    for ((s, row), p) in current.iter().zip(&rows).zip(&proba) {
+        let score = round(p * 100.0, 1);
+        let level = set.level(score).to_string();
+        let factors = if level == "low" {
+            Vec::new()
+        } else {
+            let mut top = top_reasons(&model.explain(row, &reference), row, FACTORS);
+            if top.is_empty() {
+                // NOTE: a forest can score a row high through feature interactions while no
+                // single feature, moved to the average, lowers its score; say so plainly.
+                top.push(Reason {
+                    feature: "overall".into(),
+                    value: 0.0,
+                    contribution: 0.0,
+                    zh: Lang::Zh.t("mining.reason.overall"),
+                    en: Lang::En.t("mining.reason.overall"),
+                });
+            }
+            top
+        };
+        flags.push((
+            *s,
+            score,
+            level,
+            FlagDetail {
+                factors,
+                features: row.iter().map(|v| round(*v, 3)).collect(),
+                traits: Vec::new(),
+            },
+            None,
+        ));
+    }
+    let score_ms = t1.elapsed().as_secs_f64() * 1e3;
+
+    let t2 = Instant::now();
+    let (clusters_out, cluster_info) = if rows.len() >= 8 {
+        match clusters(&rows, set.seed) {
+            Ok((labels, out, extra)) => {
+                for (f, l) in flags.iter_mut().zip(&labels) {
+                    f.4 = Some(*l as i64);
+                    if let Some(c) = out.get(*l) {
+                        f.3.traits = c.description["traits"]
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.as_str().map(String::from))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                    }
+                }
+                (out, extra)
+            }
+            Err(e) => (Vec::new(), json!({"error": e.to_string()})),
+        }
+    } else {
+        (Vec::new(), json!({"error": "too few students to group"}))
+    };
+    let cluster_ms = t2.elapsed().as_secs_f64() * 1e3;
+
+    let mut hist = [0usize; 10];
+    for f in &flags {
+        hist[((f.1 / 10.0) as usize).min(9)] += 1;
+    }
+    let levels = ["low", "medium", "high"].map(|l| flags.iter().filter(|f| f.2 == l).count());
+    let rows_json: Vec<Value> = cmp
+        .rows
+        .iter()
+        .map(|(name, m)| json!({"name": name, "accuracy": round(m.accuracy, 4), "precision": round(m.precision, 4),
+            "recall": round(m.recall, 4), "f1": round(m.f1, 4), "roc_auc": round(m.roc_auc, 4),
+            "threshold": round(m.threshold, 4), "confusion": {"tp": m.confusion.tp, "fp": m.confusion.fp,
+            "tn": m.confusion.tn, "fn": m.confusion.fn_}}))
+        .collect();
+    let importances: Vec<Value> = model
+        .importances()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"feature": FEATURES.get(i).copied().unwrap_or("?"), "value": round(*v, 4)}))
+        .collect();
+    let metrics = json!({
+        "chosen": cmp.chosen.as_str(),
+        "choice_metric": CHOICE_METRIC,
+        "models": rows_json,
+        "importances": importances,
+        "fairness": fair,
+        "train_terms": plan.train.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
+        "test_term": plan.test.code,
+        "current_term": plan.current.code,
+        "week": plan.offset.num_days() / 7 + 1,
+        "train_rows": train.rows(),
+        "train_positive_pct": round(train.y.iter().filter(|v| **v).count() as f64 * 100.0 / train.rows().max(1) as f64, 1),
+        "test_rows": test.rows(),
+        "test_positive_pct": round(test.y.iter().filter(|v| **v).count() as f64 * 100.0 / test.rows().max(1) as f64, 1),
+        "scored": flags.len(),
+        "levels": {"low": levels[0], "medium": levels[1], "high": levels[2]},
+        "thresholds": {"medium": set.medium_at, "high": set.high_at},
+        "histogram": hist,
+        "clusters": cluster_info,
+        "timing_ms": {"build": round(build_ms, 0), "fit": round(cmp.fit_ms, 0), "score_test": round(cmp.score_ms, 0),
+            "score_current": round(score_ms, 0), "cluster": round(cluster_ms, 0)},
+    });
+    Ok(Outcome {
+        chosen: cmp.chosen,
+        metrics,
+        flags,
+        clusters: clusters_out,
+    })
+}
+
+async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
+    let t0 = Instant::now();
+    progress(db, run_id, 0.05, "loading").await?;
+    let set = settings::get(db).await?;
+    let all_terms = terms::Entity::find()
+        .order_by_asc(terms::Column::Seq)
+        .all(db)
+        .await?;
+    let plan = plan(&all_terms, Utc::now().fixed_offset())?;
+    let mut windows: Vec<(i64, Ts)> = plan
+        .train
+        .iter()
+        .chain([&plan.test])
+        .map(|t| (t.id, features::as_of_in(t, plan.offset)))
+        .collect();
+    windows.push((plan.current.id, plan.as_of));
+    let snap = features::load(db, &windows).await?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    progress(db, run_id, 0.3, "training").await?;
+    let (snap, plan, set, out) = tokio::task::spawn_blocking(move || {
+        let out = compute(&snap, &plan, &set);
+        (snap, plan, set, out)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
+    drop(snap);
+    let mut out = out?;
+    progress(db, run_id, 0.8, "saving").await?;
+    let t1 = Instant::now();
+    let txn = write_txn(db).await?;
+    let per = 400;
+    for chunk in out.flags.chunks(per) {
+        let models: Vec<risk_flags::ActiveModel> = chunk
+            .iter()
+            .map(
+                |(s, score, level, detail, cluster)| risk_flags::ActiveModel {
+                    run_id: Set(run_id),
+                    student_id: Set(*s),
+                    score: Set(*score),
+                    level: Set(level.clone()),
+                    reasons: Set(json!(detail).to_string()),
+                    cluster: Set(*cluster),
+                    ..Default::default()
+                },
+            )
+            .collect();
+        risk_flags::Entity::insert_many(models)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for c in &out.clusters {
+        mining_clusters::ActiveModel {
+            run_id: Set(run_id),
+            label: Set(c.label),
+            size: Set(c.size),
+            centre: Set(json!(c.centre).to_string()),
+            description: Set(c.description.to_string()),
+            x: Set(c.x),
+            y: Set(c.y),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    if let Some(t) = out
+        .metrics
+        .get_mut("timing_ms")
+        .and_then(Value::as_object_mut)
+    {
+        t.insert("load".into(), json!(round(load_ms, 0)));
+        t.insert(
+            "save".into(),
+            json!(round(t1.elapsed().as_secs_f64() * 1e3, 0)),
+        );
+        t.insert(
+            "total".into(),
+            json!(round(t0.elapsed().as_secs_f64() * 1e3, 0)),
+        );
+    }
+    let run = mining_runs::Entity::find_by_id(run_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut am: mining_runs::ActiveModel = run.into();
+    am.status = Set("done".into());
+    am.progress = Set(1.0);
+    am.message = Set(String::new());
+    am.as_of = Set(plan.as_of);
+    am.term_id = Set(Some(plan.current.id));
+    am.model = Set(Some(out.chosen.as_str().to_string()));
+    am.params = Set(
+        json!({"seed": set.seed, "trees": 100, "medium_at": set.medium_at, "high_at": set.high_at})
+            .to_string(),
+    );
+    am.metrics = Set(out.metrics.to_string());
+    am.finished_at = Set(Some(Utc::now().fixed_offset()));
+    am.update(&txn).await?;
+    Entry::new(None, "mining.run_finish", "mining_run")
+        .id(run_id)
+        .detail(json!({"model": out.chosen.as_str(), "flags": out.flags.len()}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! Reading runs and flags (scoped to who may see them), staff feedback on flags, and a
+//! student's own suggestions. No Rocket types here.
+
+use super::rules::{self, Subject, Suggestion};
+use super::run::FlagDetail;
+use super::settings;
+use crate::access::Permission;
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::db::write_txn;
+use crate::entity::{
+    departments, enrolments, mining_clusters, mining_runs, risk_flags, sections, students,
+};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::paging::{Page, PageReq};
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub const FEEDBACK: [&str; 3] = ["useful", "not_useful", "wrong"];
+pub const LEVELS: [&str; 3] = ["low", "medium", "high"];
+
+/// Who sees which flags: everyone's with `mining.run` or `students.view_any`; otherwise those
+/// of students they advise or teach in the run's term.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    All,
+    Teacher(i64),
+}
+
+pub fn scope_of(user: &CurrentUser) -> Option<Scope> {
+    if user.can(Permission::RunMining) || user.can(Permission::ViewAnyStudent) {
+        Some(Scope::All)
+    } else if user.can(Permission::ViewMining) {
+        Some(Scope::Teacher(user.id))
+    } else {
+        None
+    }
+}
+
+fn scope_condition(scope: Scope, term_id: Option<i64>) -> Condition {
+    match scope {
+        Scope::All => Condition::all(),
+        Scope::Teacher(uid) => {
+            let mut taught = Query::select();
+            taught
+                .column((enrolments::Entity, enrolments::Column::StudentId))
+                .from(enrolments::Entity)
+                .inner_join(
+                    sections::Entity,
+                    Expr::col((sections::Entity, sections::Column::Id))
+                        .equals((enrolments::Entity, enrolments::Column::SectionId)),
+                )
+                .and_where(Expr::col((sections::Entity, sections::Column::TeacherId)).eq(uid))
+                .and_where(
+                    Expr::col((enrolments::Entity, enrolments::Column::Status)).ne("dropped"),
+                );
+            if let Some(t) = term_id {
+                taught.and_where(Expr::col((sections::Entity, sections::Column::TermId)).eq(t));
+            }
+            Condition::any()
+                .add(students::Column::AdvisorId.eq(uid))
+                .add(risk_flags::Column::StudentId.in_subquery(taught.to_owned()))
+        }
+    }
+}
+
+pub async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
+    Ok(mining_runs::Entity::find()
+        .filter(mining_runs::Column::Status.eq("done"))
+        .order_by_desc(mining_runs::Column::Id)
+        .one(db)
+        .await?)
+}
+
+pub async fn run(db: &impl ConnectionTrait, id: i64) -> AppResult<mining_runs::Model> {
+    mining_runs::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub progress: f64,
+    pub message: String,
+    pub as_of: String,
+    pub term_id: Option<i64>,
+    pub model: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub metrics: Value,
+}
+
+pub fn run_row(r: mining_runs::Model, with_metrics: bool) -> RunRow {
+    RunRow {
+        id: r.id,
+        kind: r.kind,
+        status: r.status,
+        progress: r.progress,
+        message: r.message,
+        as_of: r.as_of.format("%Y-%m-%d %H:%M").to_string(),
+        term_id: r.term_id,
+        model: r.model,
+        started_at: r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        finished_at: r
+            .finished_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        metrics: if with_metrics {
+            serde_json::from_str(&r.metrics).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        },
+    }
+}
+
+pub async fn runs(db: &impl ConnectionTrait, req: PageReq) -> AppResult<Page<RunRow>> {
+    let q = mining_runs::Entity::find().order_by_desc(mining_runs::Column::Id);
+    let total = q.clone().count(db).await?;
+    let items = q
+        .offset((req.page - 1) * req.per_page)
+        .limit(req.per_page)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| run_row(r, false))
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub student_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub department_id: i64,
+    pub score: f64,
+    pub level: String,
+    pub cluster: Option<i64>,
+    pub reasons: Vec<String>,
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct FlagFilter {
+    pub level: Option<String>,
+    pub department: Option<i64>,
+    /// Only medium and high (the "at-risk list").
+    pub at_risk_only: bool,
+}
+
+/// The flags of a run that `scope` may see, riskiest first.
+pub async fn flags(
+    db: &impl ConnectionTrait,
+    run: &mining_runs::Model,
+    scope: Scope,
+    f: &FlagFilter,
+    req: PageReq,
+    lang: Lang,
+) -> AppResult<Page<FlagRow>> {
+    let mut q = risk_flags::Entity::find()
+        .inner_join(students::Entity)
+        .filter(risk_flags::Column::RunId.eq(run.id))
+        .filter(scope_condition(scope, run.term_id));
+    if let Some(l) = &f.level {
+        if !LEVELS.contains(&l.as_str()) {
+            return Err(AppError::bad_request(
+                "invalid_level",
+                "level is low, medium or high",
+            ));
+        }
+        q = q.filter(risk_flags::Column::Level.eq(l.as_str()));
+    } else if f.at_risk_only {
+        q = q.filter(risk_flags::Column::Level.is_in(["medium", "high"]));
+    }
+    if let Some(d) = f.department {
+        q = q.filter(students::Column::DepartmentId.eq(d));
+    }
+    let total = q.clone().count(db).await?;
+    type Row = (
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        f64,
+        String,
+        Option<i64>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = q
+        .select_only()
+        .column(risk_flags::Column::Id)
+        .column(risk_flags::Column::RunId)
+        .column(risk_flags::Column::StudentId)
+        .column(students::Column::StudentNo)
+        .column(students::Column::NameZh)
+        .column(students::Column::NameEn)
+        .column(students::Column::DepartmentId)
+        .column(risk_flags::Column::Score)
+        .column(risk_flags::Column::Level)
+        .column(risk_flags::Column::Cluster)
+        .column(risk_flags::Column::Reasons)
+        .column(risk_flags::Column::Feedback)
+        .order_by_desc(risk_flags::Column::Score)
+        .order_by_asc(risk_flags::Column::Id)
+        .offset((req.page - 1) * req.per_page)
+        .limit(req.per_page)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                run_id,
+                student_id,
+                student_no,
+                zh,
+                en,
+                dep,
+                score,
+                level,
+                cluster,
+                reasons,
+                feedback,
+            )| {
+                let detail: FlagDetail = serde_json::from_str(&reasons).unwrap_or_default();
+                FlagRow {
+                    id,
+                    run_id,
+                    student_id,
+                    student_no,
+                    name: if lang == Lang::Zh { zh } else { en },
+                    department_id: dep,
+                    score,
+                    level,
+                    cluster,
+                    reasons: detail
+                        .factors
+                        .into_iter()
+                        .map(|r| if lang == Lang::Zh { r.zh } else { r.en })
+                        .collect(),
+                    feedback,
+                }
+            },
+        )
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    })
+}
+
+/// Staff's verdict on a flag (useful / not_useful / wrong), for those who may see the flag;
+/// audited, one transaction.
+pub async fn feedback(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    flag_id: i64,
+    value: &str,
+) -> AppResult<()> {
+    if !FEEDBACK.contains(&value) {
+        return Err(AppError::unprocessable(
+            "invalid_feedback",
+            "feedback is useful, not_useful or wrong",
+        ));
+    }
+    let scope = scope_of(user).ok_or(AppError::Forbidden)?;
+    let txn = write_txn(db).await?;
+    let flag = risk_flags::Entity::find_by_id(flag_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let run = run(&txn, flag.run_id).await?;
+    let visible = risk_flags::Entity::find_by_id(flag_id)
+        .inner_join(students::Entity)
+        .filter(scope_condition(scope, run.term_id))
+        .count(&txn)
+        .await?;
+    if visible == 0 {
+        // NOTE: a flag outside one's scope does not exist for them.
+        return Err(AppError::NotFound);
+    }
+    let before = flag.feedback.clone();
+    let student = flag.student_id;
+    let mut am: risk_flags::ActiveModel = flag.into();
+    am.feedback = Set(Some(value.to_string()));
+    am.feedback_by = Set(Some(user.id));
+    am.feedback_at = Set(Some(Utc::now().fixed_offset()));
+    am.update(&txn).await?;
+    Entry::new(Some(user.id), "mining.flag_feedback", "risk_flag")
+        .id(flag_id)
+        .student(student)
+        .change(json!(before), json!(value))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Feedback counts of a run: {useful, not_useful, wrong, none}.
+pub async fn feedback_counts(db: &impl ConnectionTrait, run_id: i64) -> AppResult<Value> {
+    let rows: Vec<(Option<String>, i64)> = risk_flags::Entity::find()
+        .select_only()
+        .column(risk_flags::Column::Feedback)
+        .column_as(risk_flags::Column::Id.count(), "n")
+        .filter(risk_flags::Column::RunId.eq(run_id))
+        .group_by(risk_flags::Column::Feedback)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = json!({"useful": 0, "not_useful": 0, "wrong": 0, "none": 0});
+    for (k, n) in rows {
+        out[k.as_deref().unwrap_or("none")] = json!(n);
+    }
+    Ok(out)
+}
+
+pub async fn clusters(db: &impl ConnectionTrait, run_id: i64, lang: Lang) -> AppResult<Vec<Value>> {
+    Ok(mining_clusters::Entity::find()
+        .filter(mining_clusters::Column::RunId.eq(run_id))
+        .order_by_asc(mining_clusters::Column::Label)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let d: Value = serde_json::from_str(&c.description).unwrap_or(Value::Null);
+            json!({"label": c.label, "size": c.size, "x": c.x, "y": c.y,
+                "centre": serde_json::from_str::<Value>(&c.centre).unwrap_or(Value::Null),
+                "description": d[lang.code()].as_str().unwrap_or("")})
+        })
+        .collect())
+}
+
+/// A student's flag in the latest finished run, if they were scored.
+pub async fn student_flag(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+) -> AppResult<Option<risk_flags::Model>> {
+    let Some(run) = latest_run(db).await? else {
+        return Ok(None);
+    };
+    Ok(risk_flags::Entity::find()
+        .filter(risk_flags::Column::RunId.eq(run.id))
+        .filter(risk_flags::Column::StudentId.eq(student_id))
+        .one(db)
+        .await?)
+}
+
+pub fn subject(flag: &risk_flags::Model) -> Subject {
+    let detail: FlagDetail = serde_json::from_str(&flag.reasons).unwrap_or_default();
+    Subject {
+        level: flag.level.clone(),
+        factors: detail.factors.iter().map(|r| r.feature.clone()).collect(),
+        features: super::features::FEATURES
+            .iter()
+            .zip(&detail.features)
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        cluster_traits: detail.traits,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MySuggestions {
+    pub suggestions: Vec<Suggestion>,
+    /// Only when the setting lets students see their level.
+    pub level: Option<String>,
+    pub score: Option<f64>,
+    pub as_of: Option<String>,
+}
+
+/// A student's own suggestions (and their level only when the setting allows).
+pub async fn my_suggestions(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    lang: Lang,
+) -> AppResult<MySuggestions> {
+    let set = settings::get(db).await?;
+    let Some(flag) = student_flag(db, student_id).await? else {
+        return Ok(MySuggestions {
+            suggestions: Vec::new(),
+            level: None,
+            score: None,
+            as_of: None,
+        });
+    };
+    let rules = rules::all(db).await?;
+    let run = run(db, flag.run_id).await?;
+    Ok(MySuggestions {
+        suggestions: rules::suggest(&rules, &subject(&flag), lang == Lang::Zh, 4),
+        level: set.students_see_level.then(|| flag.level.clone()),
+        score: set.students_see_level.then_some(flag.score),
+        as_of: Some(run.as_of.format("%Y-%m-%d").to_string()),
+    })
+}
+
+pub async fn department_options(db: &impl ConnectionTrait, lang: Lang) -> AppResult<Vec<Value>> {
+    Ok(departments::Entity::find()
+        .order_by_asc(departments::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| json!({"id": d.id, "label": if lang == Lang::Zh { d.name_zh } else { d.name_en }}))
+        .collect())
+}
+
+/// The rows a formula trial runs on: (department, features, model flagged) of each student
+/// scored by a run.
+pub async fn trial_rows(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> AppResult<Vec<(i64, Vec<f64>, bool)>> {
+    let rows: Vec<(i64, String, String)> = risk_flags::Entity::find()
+        .inner_join(students::Entity)
+        .select_only()
+        .column(students::Column::DepartmentId)
+        .column(risk_flags::Column::Reasons)
+        .column(risk_flags::Column::Level)
+        .filter(risk_flags::Column::RunId.eq(run_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(d, reasons, level)| {
+            let detail: FlagDetail = serde_json::from_str(&reasons).unwrap_or_default();
+            (d, detail.features, level != "low")
+        })
+        .collect())
+}

@@ -1,0 +1,111 @@
+//! The mining settings, kept in the `settings` table: risk-level thresholds, whether students see
+//! their own level, and the repeat schedule of runs.
+
+use crate::audit::Entry;
+use crate::db::write_txn;
+use crate::entity::settings;
+use crate::error::{AppError, AppResult};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const KEY: &str = "mining.settings";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MiningSettings {
+    /// A score (0–100) at or above this is "medium".
+    pub medium_at: f64,
+    /// A score at or above this is "high".
+    pub high_at: f64,
+    /// Whether a student sees their own risk level (off by default; they always see suggestions).
+    pub students_see_level: bool,
+    /// Start a run every this many hours (0: never).
+    pub schedule_hours: u32,
+    /// Random seed of the models.
+    pub seed: u64,
+}
+
+impl Default for MiningSettings {
+    fn default() -> Self {
+        MiningSettings {
+            medium_at: 40.0,
+            high_at: 70.0,
+            students_see_level: false,
+            schedule_hours: 0,
+            seed: 42,
+        }
+    }
+}
+
+impl MiningSettings {
+    pub fn level(&self, score: f64) -> &'static str {
+        if score >= self.high_at {
+            "high"
+        } else if score >= self.medium_at {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+
+    pub fn validate(&self) -> AppResult<()> {
+        let ok = (0.0..=100.0).contains(&self.medium_at)
+            && (0.0..=100.0).contains(&self.high_at)
+            && self.medium_at < self.high_at
+            && self.schedule_hours <= 24 * 30;
+        if ok {
+            Ok(())
+        } else {
+            Err(AppError::unprocessable(
+                "invalid_settings",
+                "thresholds must satisfy 0 ≤ medium < high ≤ 100 and the schedule at most 720 hours",
+            ))
+        }
+    }
+}
+
+pub async fn get(db: &impl ConnectionTrait) -> AppResult<MiningSettings> {
+    Ok(settings::Entity::find_by_id(KEY.to_string())
+        .one(db)
+        .await?
+        .and_then(|s| serde_json::from_str(&s.value).ok())
+        .unwrap_or_default())
+}
+
+/// Stores new settings (audited, one transaction).
+pub async fn set(db: &DatabaseConnection, actor: i64, new: &MiningSettings) -> AppResult<()> {
+    new.validate()?;
+    let txn = write_txn(db).await?;
+    let before = get(&txn).await?;
+    let value = json!(new).to_string();
+    let now = Utc::now().fixed_offset();
+    match settings::Entity::find_by_id(KEY.to_string())
+        .one(&txn)
+        .await?
+    {
+        Some(s) => {
+            let mut am: settings::ActiveModel = s.into();
+            am.value = Set(value);
+            am.updated_at = Set(now);
+            am.update(&txn).await?;
+        }
+        None => {
+            settings::ActiveModel {
+                key: Set(KEY.to_string()),
+                value: Set(value),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    Entry::new(Some(actor), "mining.settings", "setting")
+        .id(KEY)
+        .change(json!(before), json!(new))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

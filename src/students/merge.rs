@@ -1,0 +1,340 @@
+//! Merging two records of one person (a duplicate found by the import's national-id check, or
+//! by a registrar). The survivor keeps its number; everything the duplicate had moves over to it
+//! in one transaction, its history included; empty fields of the survivor are filled from the
+//! duplicate; the duplicate stays, marked as merged, so old links and the audit trail resolve.
+
+use crate::audit::Entry;
+use crate::entity::{student_history, students, users};
+use crate::error::{AppError, AppResult};
+use chrono::Utc;
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use serde::Serialize;
+
+/// Tables whose rows belong to one student, with the column that must stay unique per student
+/// (a student has one registration, one grade, one feedback per section; one score per
+/// assessment). Rows of tables without such a key always move.
+const OWNED: &[(&str, Option<&str>)] = &[
+    ("enrolments", Some("section_id")),
+    ("grades", Some("section_id")),
+    ("assessment_scores", Some("assessment_id")),
+    ("feedback_submissions", Some("section_id")),
+    ("registration_events", None),
+    ("holds", None),
+    ("registration_overrides", None),
+    ("risk_flags", None),
+    ("cases", None),
+    ("interventions", None),
+    ("student_history", None),
+];
+
+/// What a merge moved, table by table.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeReport {
+    pub survivor_id: i64,
+    pub duplicate_id: i64,
+    pub moved: Vec<(String, u64)>,
+    pub filled_fields: Vec<String>,
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// Rows of `table` that both records hold for the same key (the same section, say).
+async fn clashes(
+    db: &impl ConnectionTrait,
+    table: &str,
+    key: &str,
+    survivor: i64,
+    duplicate: i64,
+) -> AppResult<i64> {
+    let survivors_keys = Query::select()
+        .column(col(key))
+        .from(col(table))
+        .and_where(Expr::col(col("student_id")).eq(survivor))
+        .to_owned();
+    let mut stmt = Query::select()
+        .expr(Expr::col(Asterisk).count())
+        .from(col(table))
+        .and_where(Expr::col(col("student_id")).eq(duplicate))
+        .and_where(Expr::col(col(key)).in_subquery(survivors_keys))
+        .to_owned();
+    if table == "enrolments" {
+        // A registration the duplicate dropped long ago is history, not a clash: it stays with
+        // the merged record.
+        stmt.and_where(Expr::col(col("status")).is_in(["enrolled", "waitlisted"]));
+    }
+    let row = db.query_one(&stmt).await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
+}
+
+/// Merges `duplicate` into `survivor`. Refused when the two records both hold a row for the same
+/// section or assessment (a person to decide which one stands: drop or correct one first).
+pub async fn merge(
+    db: &DatabaseConnection,
+    actor: i64,
+    survivor_id: i64,
+    duplicate_id: i64,
+) -> AppResult<MergeReport> {
+    if survivor_id == duplicate_id {
+        return Err(AppError::unprocessable(
+            "same_record",
+            "a record cannot be merged into itself",
+        ));
+    }
+    let txn = crate::db::write_txn(db).await?;
+    let survivor = students::Entity::find_by_id(survivor_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let duplicate = students::Entity::find_by_id(duplicate_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::unprocessable("unknown_duplicate", "no such duplicate record"))?;
+    if survivor.merged_into_id.is_some() || duplicate.merged_into_id.is_some() {
+        return Err(AppError::conflict(
+            "already_merged",
+            "one of the two records was already merged into another",
+        ));
+    }
+    for (table, key) in OWNED {
+        let Some(key) = key else { continue };
+        let n = clashes(&txn, table, key, survivor_id, duplicate_id).await?;
+        if n > 0 {
+            return Err(AppError::conflict(
+                "merge_clash",
+                format!(
+                    "both records have {n} {table} row(s) for the same {key}; drop or correct the duplicate's first"
+                ),
+            ));
+        }
+    }
+    let mut moved = Vec::new();
+    for (table, key) in OWNED {
+        let mut stmt = Query::update()
+            .table(col(table))
+            .value(col("student_id"), survivor_id)
+            .and_where(Expr::col(col("student_id")).eq(duplicate_id))
+            .to_owned();
+        if let Some(key) = key {
+            // Rows the survivor already has a row for (only old, dropped registrations get
+            // here) stay with the merged record.
+            let taken = Query::select()
+                .expr(Expr::val(1))
+                .from_as(col(table), col("o"))
+                .and_where(Expr::col((col("o"), col("student_id"))).eq(survivor_id))
+                .and_where(Expr::col((col("o"), col(key))).equals((col(table), col(key))))
+                .to_owned();
+            stmt.and_where(Expr::exists(taken).not());
+        }
+        let n = txn.execute(&stmt).await?.rows_affected();
+        if n > 0 {
+            moved.push((table.to_string(), n));
+        }
+    }
+
+    // The survivor keeps its own values and takes the duplicate's where it has none.
+    let now = Utc::now().fixed_offset();
+    let mut filled = Vec::new();
+    let mut dup_am: students::ActiveModel = duplicate.clone().into();
+    let mut am: students::ActiveModel = survivor.clone().into();
+    macro_rules! fill {
+        ($field:ident) => {
+            if survivor.$field.is_none() && duplicate.$field.is_some() {
+                am.$field = Set(duplicate.$field.clone());
+                filled.push(stringify!($field).to_string());
+            }
+        };
+    }
+    fill!(phone);
+    fill!(email);
+    fill!(address);
+    fill!(birth_date);
+    fill!(advisor_id);
+    if survivor.national_id.is_none() && duplicate.national_id.is_some() {
+        // The national id is unique: it leaves the duplicate before the survivor takes it.
+        dup_am.national_id = Set(None);
+        am.national_id = Set(duplicate.national_id.clone());
+        filled.push("national_id".into());
+    }
+    let mut retire_account = None;
+    match (survivor.user_id, duplicate.user_id) {
+        (None, Some(u)) => {
+            dup_am.user_id = Set(None);
+            am.user_id = Set(Some(u));
+            filled.push("user_id".into());
+        }
+        (Some(_), Some(u)) => retire_account = Some(u),
+        _ => {}
+    }
+    dup_am.merged_into_id = Set(Some(survivor_id));
+    dup_am.updated_at = Set(now);
+    dup_am.update(&txn).await?;
+    am.updated_at = Set(now);
+    am.update(&txn).await?;
+    if let Some(u) = retire_account {
+        // The duplicate's login would open an empty record: it is switched off and its sessions end.
+        if let Some(user) = users::Entity::find_by_id(u).one(&txn).await? {
+            let version = user.token_version + 1;
+            let mut uam: users::ActiveModel = user.into();
+            uam.is_active = Set(false);
+            uam.token_version = Set(version);
+            uam.update(&txn).await?;
+        }
+    }
+    for (student, field, old, new) in [
+        (survivor_id, "merged_from", None, Some(duplicate.student_no.clone())),
+        (duplicate_id, "merged_into", None, Some(survivor.student_no.clone())),
+    ] {
+        student_history::ActiveModel {
+            student_id: Set(student),
+            at: Set(now),
+            actor_id: Set(Some(actor)),
+            field: Set(field.into()),
+            old_value: Set(old),
+            new_value: Set(new),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let report = MergeReport {
+        survivor_id,
+        duplicate_id,
+        moved,
+        filled_fields: filled,
+    };
+    Entry::new(Some(actor), "students.merge", "student")
+        .id(survivor_id)
+        .student(survivor_id)
+        .detail(serde_json::json!({
+            "duplicate_id": duplicate_id,
+            "duplicate_no": duplicate.student_no,
+            "moved": report.moved,
+            "filled": report.filled_fields,
+            "retired_account": retire_account,
+        }))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+// ---------------------------------------------------------------- API and pages
+
+use crate::access::{ModuleOn, Perm, can, on};
+use crate::state::AppState;
+use crate::web::Ctx;
+use rocket::form::Form;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::{FromForm, State, get, post};
+use rocket_dyn_templates::Template;
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+pub struct MergeBody {
+    duplicate_id: i64,
+}
+
+#[post("/students/<id>/merge", format = "json", data = "<body>")]
+pub async fn api_student_merge(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<MergeBody>,
+) -> AppResult<Json<MergeReport>> {
+    Ok(Json(merge(&state.db, who.id, id, body.duplicate_id).await?))
+}
+
+async fn merge_view(
+    ctx: &Ctx<'_>,
+    db: &DatabaseConnection,
+    id: i64,
+    duplicate_no: Option<&str>,
+    error: Option<String>,
+) -> AppResult<Template> {
+    let survivor = super::service::view(db, id).await?;
+    let mut error = error;
+    let mut duplicate = None;
+    if let Some(no) = duplicate_no.map(str::trim).filter(|n| !n.is_empty()) {
+        match students::Entity::find()
+            .filter(students::Column::StudentNo.eq(no))
+            .one(db)
+            .await?
+        {
+            Some(d) if d.id == id => error = Some(ctx.t("students.merge.same")),
+            Some(d) => duplicate = Some(super::service::view(db, d.id).await?),
+            None => error = Some(format!("{} {no}", ctx.t("students.merge.not_found"))),
+        }
+    }
+    let fields = ["student_no", "name_zh", "name_en", "national_id", "birth_date", "phone", "email", "address", "department", "major", "cohort", "status"];
+    let rows: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|f| {
+            let a = serde_json::to_value(&survivor).unwrap_or_default();
+            let b = duplicate
+                .as_ref()
+                .map(|d| serde_json::to_value(d).unwrap_or_default())
+                .unwrap_or_default();
+            json!({"label": ctx.t(&format!("students.field.{f}")), "survivor": a[f], "duplicate": b[f]})
+        })
+        .collect();
+    Ok(ctx.render(
+        "students/merge",
+        "students.merge.title",
+        json!({"survivor": survivor, "duplicate": duplicate, "rows": rows, "error": error,
+               "duplicate_no": duplicate_no.unwrap_or_default()}),
+    ))
+}
+
+/// Pick the duplicate by its student number, compare the two records, then confirm.
+#[get("/students/<id>/merge?<duplicate>")]
+pub async fn merge_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    duplicate: Option<&str>,
+) -> AppResult<Template> {
+    merge_view(&ctx, &state.db, id, duplicate, None).await
+}
+
+#[derive(FromForm)]
+pub struct MergeForm<'a> {
+    duplicate_id: i64,
+    #[field(default = "")]
+    duplicate_no: &'a str,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+#[post("/students/<id>/merge", data = "<form>")]
+pub async fn merge_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<MergeForm<'_>>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    who.check_csrf(form.csrf)?;
+    match merge(&state.db, who.id, id, form.duplicate_id).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
+        Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => Ok(Err((
+            Status::UnprocessableEntity,
+            merge_view(&ctx, &state.db, id, Some(form.duplicate_no), Some(e.public_message()))
+                .await?,
+        ))),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,536 @@
+//! The model library (`srm::mining::ml`) on small data with known answers, and
+//! `srm mine evaluate` on the UCI Student Performance files (Cortez & Silva 2008).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use srm::mining::ml::cluster::{choose_k, kmeans, pca2};
+use srm::mining::ml::evaluate::{Choice, Options, Report, evaluate_file};
+use srm::mining::ml::{
+    Dataset, MlError, Model, ModelKind, Standardizer, TrainConfig, best_threshold, compare,
+    metrics, roc_auc,
+};
+use std::path::PathBuf;
+
+fn cfg(trees: usize, threads: usize) -> TrainConfig {
+    TrainConfig {
+        trees,
+        threads,
+        ..TrainConfig::default()
+    }
+}
+
+/// Two features; positive when x0 + x1 > 0, with a gap of 0.5 around the boundary.
+fn separable(n: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut d = Dataset {
+        feature_names: vec!["a".into(), "b".into()],
+        ..Default::default()
+    };
+    while d.x.len() < n {
+        let (a, b) = (rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0));
+        let s: f64 = a + b;
+        if s.abs() < 0.5 {
+            continue;
+        }
+        d.x.push(vec![a, b]);
+        d.y.push(s > 0.0);
+    }
+    d
+}
+
+/// Feature 0 decides (y = x0 > 0.3, 10% of labels flipped), features 1 and 2 are noise.
+fn one_signal(n: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut d = Dataset {
+        feature_names: vec!["signal".into(), "noise1".into(), "noise2".into()],
+        ..Default::default()
+    };
+    for _ in 0..n {
+        let row: Vec<f64> = (0..3).map(|_| rng.random_range(0.0..1.0)).collect();
+        let flip = rng.random_range(0.0..1.0) < 0.1;
+        d.y.push((row[0] > 0.3) != flip);
+        d.x.push(row);
+    }
+    d
+}
+
+#[test]
+fn logistic_regression_classifies_linearly_separable_data_perfectly() {
+    let train = separable(200, 1);
+    let test = separable(200, 2);
+    let m = Model::fit(ModelKind::Logistic, &train, &cfg(1, 1)).unwrap();
+    assert_eq!(m.kind(), ModelKind::Logistic);
+    let p = m.predict_proba(&test.x);
+    assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert_eq!(metrics(&test.y, &p, 0.5).accuracy, 1.0);
+    assert_eq!(roc_auc(&test.y, &p), 1.0);
+    // a and b matter equally; the explanation of a clearly positive row is positive
+    let imp = m.importances();
+    assert!((imp[0] - imp[1]).abs() / imp[0] < 0.2, "{imp:?}");
+    let why = m.explain(&[2.0, 0.1], &[0.0, 0.0]);
+    assert_eq!(why[0].0, 0);
+    assert!(why[0].1 > 0.0 && why[0].1.abs() >= why[1].1.abs());
+}
+
+#[test]
+fn metrics_match_a_hand_made_confusion_matrix() {
+    // tp 3, fn 2, fp 1, tn 4
+    let y = [
+        true, true, true, true, true, false, false, false, false, false,
+    ];
+    let p = [0.9, 0.8, 0.7, 0.2, 0.1, 0.6, 0.4, 0.3, 0.2, 0.1];
+    let m = metrics(&y, &p, 0.5);
+    assert_eq!(
+        (
+            m.confusion.tp,
+            m.confusion.fn_,
+            m.confusion.fp,
+            m.confusion.tn
+        ),
+        (3, 2, 1, 4)
+    );
+    assert!((m.accuracy - 0.7).abs() < 1e-12);
+    assert!((m.precision - 0.75).abs() < 1e-12);
+    assert!((m.recall - 0.6).abs() < 1e-12);
+    assert!((m.f1 - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(m.threshold, 0.5);
+    // ROC AUC: of the 25 (positive, negative) pairs 15 + 1 are ordered right and 2 tie
+    // (0.2 = 0.2, 0.1 = 0.1): (16 + 2 × 0.5) / 25 = 0.68
+    assert!((m.roc_auc - 0.68).abs() < 1e-12, "{}", m.roc_auc);
+    assert!((roc_auc(&[false, false, true, true], &[0.1, 0.4, 0.35, 0.8]) - 0.75).abs() < 1e-12);
+}
+
+#[test]
+fn best_threshold_maximises_f1_and_one_class_data_does_not_panic() {
+    let y = [false, false, true, true, false, true];
+    let p = [0.1, 0.2, 0.7, 0.8, 0.3, 0.9];
+    let t = best_threshold(&y, &p);
+    assert!(t > 0.3 && t <= 0.7, "{t}");
+    assert_eq!(metrics(&y, &p, t).f1, 1.0);
+    let one = metrics(&[true, true], &[0.2, 0.9], 0.5);
+    assert_eq!(one.roc_auc, 0.5, "undefined AUC is reported as 0.5");
+    assert_eq!(best_threshold(&[false, false], &[0.1, 0.2]), 0.5);
+    let empty = metrics(&[], &[], 0.5);
+    assert_eq!((empty.accuracy, empty.f1), (0.0, 0.0));
+}
+
+#[test]
+fn bad_input_gives_errors_not_panics() {
+    let c = cfg(5, 2);
+    for kind in [ModelKind::Logistic, ModelKind::Forest] {
+        let empty = Dataset::default();
+        assert_eq!(Model::fit(kind, &empty, &c).err(), Some(MlError::Empty));
+        let mut one = separable(20, 3);
+        one.y = vec![true; 20];
+        assert_eq!(Model::fit(kind, &one, &c).err(), Some(MlError::OneClass));
+        let mut nan = separable(20, 3);
+        nan.x[4][1] = f64::NAN;
+        assert!(matches!(
+            Model::fit(kind, &nan, &c),
+            Err(MlError::NotFinite { row: 5, column: 2 })
+        ));
+        let mut short = separable(20, 3);
+        short.y.pop();
+        assert!(matches!(
+            Model::fit(kind, &short, &c),
+            Err(MlError::Mismatch(_))
+        ));
+        let mut ragged = separable(20, 3);
+        ragged.x[2].push(1.0);
+        assert!(matches!(
+            Model::fit(kind, &ragged, &c),
+            Err(MlError::Mismatch(_))
+        ));
+        // a fitted model scores bad rows as the prevalence and explains them as nothing
+        let m = Model::fit(kind, &separable(40, 4), &c).unwrap();
+        let p = m.predict_proba(&[vec![1.0], vec![f64::NAN, 0.0], vec![1.0, 1.0]]);
+        assert_eq!(p[0], m.prevalence());
+        assert_eq!(p[1], m.prevalence());
+        assert!(m.check(&[vec![1.0]]).is_err());
+        assert!(m.explain(&[1.0], &[0.0, 0.0]).is_empty());
+    }
+    assert!(kmeans(&[], 2, 1).is_err());
+    assert!(kmeans(&[vec![1.0], vec![2.0]], 3, 1).is_err());
+    assert!(kmeans(&[vec![1.0], vec![f64::INFINITY]], 1, 1).is_err());
+    assert!(pca2(&[]).is_err());
+    assert!(choose_k(&[vec![1.0], vec![2.0]], 2..=5, 1).is_err());
+    let s = Standardizer::fit(&[vec![1.0, 5.0], vec![3.0, 5.0]]);
+    assert_eq!(
+        s.transform_row(&[2.0, 5.0]),
+        vec![0.0, 0.0],
+        "constant column maps to 0"
+    );
+}
+
+#[test]
+fn the_forest_is_deterministic_for_a_seed_whatever_the_threads_and_survives_serde() {
+    let train = one_signal(300, 5);
+    let test = one_signal(200, 6);
+    let a = Model::fit(ModelKind::Forest, &train, &cfg(30, 1)).unwrap();
+    let b = Model::fit(ModelKind::Forest, &train, &cfg(30, 2)).unwrap();
+    let pa = a.predict_proba(&test.x);
+    assert_eq!(pa, b.predict_proba(&test.x));
+    assert_eq!(a.importances(), b.importances());
+    let other = Model::fit(
+        ModelKind::Forest,
+        &train,
+        &TrainConfig {
+            seed: 7,
+            ..cfg(30, 2)
+        },
+    )
+    .unwrap();
+    assert_ne!(
+        pa,
+        other.predict_proba(&test.x),
+        "another seed, another forest"
+    );
+    // vote fractions, good enough, and the signal is the most important feature
+    assert!(pa.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(metrics(&test.y, &pa, 0.5).accuracy > 0.8);
+    let imp = a.importances();
+    assert!(
+        imp[0] > 5.0 * imp[1].abs() && imp[0] > 5.0 * imp[2].abs(),
+        "{imp:?}"
+    );
+    let reference = vec![0.5; 3];
+    let one_by_one: Vec<_> = test.x[..20]
+        .iter()
+        .map(|r| a.explain(r, &reference))
+        .collect();
+    assert_eq!(a.explain_many(&test.x[..20], &reference), one_by_one);
+    assert!(one_by_one.iter().all(|e| e.len() == 3));
+    // balance_classes: a calibrated probability, decided at the training prevalence
+    assert!((a.threshold() - a.prevalence()).abs() < 1e-12);
+    let json = serde_json::to_string(&a).unwrap();
+    let back: Model = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.kind(), ModelKind::Forest);
+    assert_eq!(back.predict_proba(&test.x), pa);
+    let lr = Model::fit(ModelKind::Logistic, &train, &cfg(1, 1)).unwrap();
+    let back: Model = serde_json::from_str(&serde_json::to_string(&lr).unwrap()).unwrap();
+    // NOTE: serde_json's default float parsing may move a coefficient by one ulp
+    let (p1, p2) = (back.predict_proba(&test.x), lr.predict_proba(&test.x));
+    assert!(p1.iter().zip(&p2).all(|(a, b)| (a - b).abs() < 1e-12));
+    assert_eq!(
+        Model::fit(ModelKind::Logistic, &train, &cfg(1, 1))
+            .unwrap()
+            .predict_proba(&test.x),
+        lr.predict_proba(&test.x)
+    );
+}
+
+#[test]
+fn compare_picks_a_model_and_reports_the_baselines() {
+    let train = one_signal(300, 8);
+    let test = one_signal(200, 9);
+    let c = compare(&train, &test, &cfg(20, 2)).unwrap();
+    let names: Vec<&str> = c.rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(&names[..3], &["logistic", "forest", "majority"]);
+    assert!(names[3].starts_with("rule: signal"), "{names:?}");
+    assert_eq!(c.model.kind(), c.chosen);
+    let chosen = &c.rows[if c.chosen == ModelKind::Logistic {
+        0
+    } else {
+        1
+    }]
+    .1;
+    for (_, m) in &c.rows {
+        assert!(chosen.f1 >= m.f1 - 1e-9 || m.roc_auc <= chosen.roc_auc);
+    }
+    assert!(c.fit_ms > 0.0);
+}
+
+/// Three blobs around (0,0), (10,0) and (0,10).
+fn blobs() -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut x = Vec::new();
+    for c in [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]] {
+        for _ in 0..50 {
+            x.push(vec![
+                c[0] + rng.random_range(-1.0..1.0),
+                c[1] + rng.random_range(-1.0..1.0),
+            ]);
+        }
+    }
+    x
+}
+
+#[test]
+fn kmeans_finds_three_blobs_and_choose_k_picks_three() {
+    let x = blobs();
+    let km = kmeans(&x, 3, 42).unwrap();
+    for b in 0..3 {
+        let label = km.labels[b * 50];
+        assert!(km.labels[b * 50..(b + 1) * 50].iter().all(|&l| l == label));
+    }
+    let mut centres: Vec<(i64, i64)> = km
+        .centroids
+        .iter()
+        .map(|c| (c[0].round() as i64, c[1].round() as i64))
+        .collect();
+    centres.sort();
+    assert_eq!(centres, vec![(0, 0), (0, 10), (10, 0)]);
+    assert_eq!(km, kmeans(&x, 3, 42).unwrap(), "deterministic per seed");
+    let (k, scores) = choose_k(&x, 2..=6, 42).unwrap();
+    assert_eq!(k, 3, "{scores:?}");
+    assert_eq!(scores.len(), 5);
+}
+
+#[test]
+fn pca_of_points_on_a_line_explains_all_the_variance() {
+    let x: Vec<Vec<f64>> = (0..50)
+        .map(|i| {
+            let t = i as f64;
+            vec![t, 2.0 * t + 1.0, -t]
+        })
+        .collect();
+    let p = pca2(&x).unwrap();
+    assert!(p.explained[0] > 0.999, "{:?}", p.explained);
+    assert!(p.explained[1] < 1e-6);
+    assert_eq!(p.points.len(), 50);
+    let spread = (p.points[49][0] - p.points[0][0]).abs();
+    assert!((spread - 49.0 * 6f64.sqrt()).abs() < 1e-6);
+}
+
+// ---- srm mine evaluate on the UCI Student Performance files ----
+
+fn uci(name: &str) -> PathBuf {
+    let dir = std::env::var("SRM_UCI_DIR").unwrap_or_else(|_| "/work/shared/data".into());
+    PathBuf::from(dir).join(name)
+}
+
+fn setup(setup: char, model: Choice, repeats: usize, trees: usize) -> Options {
+    let (drop, baseline): (Vec<String>, Option<String>) = match setup {
+        'A' => (vec![], Some("G2".into())),
+        'B' => (vec!["G2".into()], Some("G1".into())),
+        _ => (vec!["G1".into(), "G2".into()], None),
+    };
+    Options {
+        target: "G3".into(),
+        positive: "<10".parse().unwrap(),
+        drop,
+        folds: 10,
+        repeats,
+        model,
+        baseline_column: baseline,
+        train: TrainConfig {
+            trees,
+            balance_classes: false,
+            ..TrainConfig::default()
+        },
+    }
+}
+
+fn pct(v: f64) -> f64 {
+    (v * 1000.0).round() / 10.0
+}
+
+#[test]
+fn evaluate_reproduces_the_papers_naive_baseline_on_all_six_setups() {
+    let table = [
+        ("student-mat.csv", 'A', 91.9, 395, 130),
+        ("student-mat.csv", 'B', 83.8, 395, 130),
+        ("student-mat.csv", 'C', 67.1, 395, 130),
+        ("student-por.csv", 'A', 89.7, 649, 100),
+        ("student-por.csv", 'B', 87.5, 649, 100),
+        ("student-por.csv", 'C', 84.6, 649, 100),
+    ];
+    for (file, s, nv, rows, fails) in table {
+        let opts = setup(s, Choice::Only(ModelKind::Logistic), 1, 1);
+        let r: Report = evaluate_file(&uci(file), None, &opts).unwrap();
+        assert_eq!(
+            (r.rows, r.positives),
+            (rows, fails),
+            "{file}: G3 < 10 is the fail rule"
+        );
+        let base = r.baseline().unwrap();
+        assert_eq!(pct(base.accuracy), nv, "{file} setup {s}: {}", base.name);
+        let majority = r.candidates.iter().find(|c| c.name == "majority").unwrap();
+        let share = (rows - fails) as f64 / rows as f64;
+        assert!((majority.accuracy - share).abs() < 1e-12);
+        // 17 text columns one-hot encoded into 30 columns, 13 numeric, and G1/G2 unless dropped
+        let grades = 2 - opts.drop.len();
+        assert_eq!(r.features, 43 + grades, "{file}");
+    }
+}
+
+#[test]
+fn evaluate_beats_the_naive_baseline_on_mathematics_with_g1_and_g2() {
+    let opts = setup('A', Choice::Only(ModelKind::Logistic), 2, 1);
+    let r = evaluate_file(&uci("student-mat.csv"), None, &opts).unwrap();
+    let lr = r.chosen().unwrap();
+    assert_eq!(lr.name, "logistic");
+    assert!(lr.accuracy >= 0.915, "logistic {:.3}", lr.accuracy);
+    assert!(lr.roc_auc > 0.95 && lr.recall > 0.8 && lr.f1 > 0.85);
+    // the forest, small and in a debug build, is still far above the majority class
+    let opts = setup('C', Choice::Auto, 1, 20);
+    let r = evaluate_file(&uci("student-por.csv"), None, &opts).unwrap();
+    assert_eq!(r.candidates.len(), 3);
+    let forest = r.candidates.iter().find(|c| c.name == "forest").unwrap();
+    assert!(forest.roc_auc > 0.7, "{}", forest.roc_auc);
+    assert!(forest.fit_ms.is_some());
+}
+
+fn srm() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_srm"));
+    let dir = std::env::temp_dir().join(format!("srm-ml-{}", uuid::Uuid::new_v4().simple()));
+    c.env("SRM_DATA_DIR", dir)
+        .env("SRM_DEMO", "0")
+        .env_remove("SRM_DATABASE_URL")
+        .env("SRM_LOG", "error");
+    c
+}
+
+#[test]
+fn the_evaluate_command_prints_json_and_explains_bad_options() {
+    let dir = std::env::temp_dir().join(format!("srm-ml-csv-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // quoted text with the separator inside, a missing value, a Dropout/Graduate target
+    let mut csv = String::from("id,\"course, name\",score,target\n");
+    for i in 0..60 {
+        let course = if i % 3 == 0 {
+            "\"Maths, advanced\""
+        } else {
+            "\"Art\""
+        };
+        let score = if i == 7 {
+            "NA".to_string()
+        } else {
+            (i % 20).to_string()
+        };
+        let target = if i % 20 < 7 { "Dropout" } else { "Graduate" };
+        csv.push_str(&format!("s{i},{course},{score},{target}\n"));
+    }
+    let file = dir.join("small.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = srm()
+        .args(["mine", "evaluate", "--csv"])
+        .arg(&file)
+        .args([
+            "--target",
+            "target",
+            "--positive",
+            "Dropout",
+            "--folds",
+            "3",
+        ])
+        .args(["--repeats", "2", "--trees", "10", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["accuracy", "precision", "recall", "f1", "roc_auc"] {
+        let x = v[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{key} {x}");
+    }
+    assert!(["logistic", "forest"].contains(&v["model"].as_str().unwrap()));
+    assert!(v["accuracy"].as_f64().unwrap() > 0.9, "score decides: {v}");
+    assert_eq!(v["positives"], 21);
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("id") && notes.contains("missing"), "{notes}");
+
+    let text = srm()
+        .args(["mine", "evaluate", "--csv"])
+        .arg(&file)
+        .args([
+            "--target",
+            "target",
+            "--positive",
+            "Dropout",
+            "--folds",
+            "3",
+        ])
+        .args([
+            "--repeats",
+            "1",
+            "--trees",
+            "5",
+            "--baseline-column",
+            "target",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("majority") && text.contains("naive: target"),
+        "{text}"
+    );
+
+    for (args, message) in [
+        (
+            vec![
+                "--csv",
+                "/nonexistent/x.csv",
+                "--target",
+                "G3",
+                "--positive",
+                "<10",
+            ],
+            "no such file",
+        ),
+        (
+            vec!["--target", "nope", "--positive", "<10"],
+            "no column \"nope\"",
+        ),
+        (
+            vec!["--target", "target", "--positive", "<ten"],
+            "needs a number",
+        ),
+        (
+            vec!["--target", "target", "--positive", "<10"],
+            "not a number",
+        ),
+        (
+            vec![
+                "--target",
+                "target",
+                "--positive",
+                "Dropout",
+                "--model",
+                "svm",
+            ],
+            "--model",
+        ),
+        (
+            vec![
+                "--target",
+                "target",
+                "--positive",
+                "Dropout",
+                "--folds",
+                "1",
+            ],
+            "--folds",
+        ),
+        (
+            vec!["--target", "target", "--positive", "Nobody"],
+            "one class",
+        ),
+        (
+            vec![
+                "--target",
+                "target",
+                "--positive",
+                "Dropout",
+                "--drop",
+                "zz",
+            ],
+            "no column \"zz\"",
+        ),
+    ] {
+        let mut c = srm();
+        c.args(["mine", "evaluate"]);
+        if !args.contains(&"--csv") {
+            c.arg("--csv").arg(&file);
+        }
+        let out = c.args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
