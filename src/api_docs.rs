@@ -45,7 +45,7 @@ fn summary(name: &str) -> &'static str {
         "openapi" => "This document",
         "api_student" => "One student's record (within the caller's scope)",
         "api_students" => {
-            "Find students: q (number, name, pinyin, national id), department, major, cohort, status, stage, sort, dir, page, per_page"
+            "Find students: q (number, name, pinyin, national id), department, major, cohort, status, stage, risk (latest mining run: low|medium|high), sort, dir, page, per_page"
         }
         "api_student_history" => "A student's change history (who, when, field, old → new)",
         "api_student_create" => {

@@ -98,7 +98,10 @@ fn check(input: &AssessmentIn, old: Option<&assessments::Model>) -> Result<Check
     if !(weight > 0.0 && weight <= 100.0) {
         errors.push("weight: must be greater than 0 and at most 100".to_string());
     }
-    let max_score = input.max_score.or(old.map(|o| o.max_score)).unwrap_or(100.0);
+    let max_score = input
+        .max_score
+        .or(old.map(|o| o.max_score))
+        .unwrap_or(100.0);
     if !(max_score > 0.0 && max_score <= 1000.0) {
         errors.push("max_score: must be greater than 0 and at most 1000".to_string());
     }
@@ -177,7 +180,8 @@ pub async fn save(
     )
     .id(view.id)
     .change(
-        old.map(|o| json!(AssessmentView::from(o))).unwrap_or_default(),
+        old.map(|o| json!(AssessmentView::from(o)))
+            .unwrap_or_default(),
         json!(view),
     )
     .write(&txn)
@@ -256,10 +260,11 @@ pub async fn save_scores(
             .clone()
             .or(r.student_id.map(|i| i.to_string()))
             .unwrap_or_default();
-        let student = r
-            .student_id
-            .filter(|i| ids.contains(i))
-            .or_else(|| r.student_no.as_deref().and_then(|n| roster.get(n.trim()).copied()));
+        let student = r.student_id.filter(|i| ids.contains(i)).or_else(|| {
+            r.student_no
+                .as_deref()
+                .and_then(|n| roster.get(n.trim()).copied())
+        });
         let e = |column: &str, code: &str, reason: String| RowError {
             line: r.line,
             column: column.into(),
@@ -268,16 +273,27 @@ pub async fn save_scores(
             reason,
         };
         let Some(id) = student else {
-            errors.push(e("student_no", "not_in_section", format!("student {label} is not enrolled in this section")));
+            errors.push(e(
+                "student_no",
+                "not_in_section",
+                format!("student {label} is not enrolled in this section"),
+            ));
             continue;
         };
         if !seen.insert(id) {
-            errors.push(e("student_no", "duplicate", format!("student {label} appears more than once")));
+            errors.push(e(
+                "student_no",
+                "duplicate",
+                format!("student {label} appears more than once"),
+            ));
             continue;
         }
         let score = match &r.score {
             None | Some(serde_json::Value::Null) => Ok(None),
-            Some(v) => match v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+            Some(v) => match v
+                .as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            {
                 Some(x) if x.is_finite() && (0.0..=a.max_score).contains(&x) => Ok(Some(x)),
                 _ => Err(format!("the score must be a number in 0–{}", a.max_score)),
             },
@@ -303,7 +319,11 @@ pub async fn save_scores(
         .into_iter()
         .collect();
     for (student, score) in &ok {
-        let status = if score.is_some() { "submitted" } else { "missing" };
+        let status = if score.is_some() {
+            "submitted"
+        } else {
+            "missing"
+        };
         match existing.get(student) {
             Some(id) => {
                 assessment_scores::ActiveModel {
@@ -374,7 +394,10 @@ pub async fn computed_scores(
         .column(assessment_scores::Column::StudentId)
         .column(assessment_scores::Column::AssessmentId)
         .column(assessment_scores::Column::Score)
-        .filter(assessment_scores::Column::AssessmentId.is_in(list.iter().map(|a| a.id).collect::<Vec<_>>()))
+        .filter(
+            assessment_scores::Column::AssessmentId
+                .is_in(list.iter().map(|a| a.id).collect::<Vec<_>>()),
+        )
         .into_tuple()
         .all(db)
         .await?;
@@ -403,11 +426,22 @@ mod tests {
     #[test]
     fn weights_are_normalised_and_missing_scores_count_zero() {
         // homework 20% 80/100, midterm 30% 35/50 (=70), final 50% 90 → 16 + 21 + 45 = 82
-        let p = [(20.0, 100.0, Some(80.0)), (30.0, 50.0, Some(35.0)), (50.0, 100.0, Some(90.0))];
+        let p = [
+            (20.0, 100.0, Some(80.0)),
+            (30.0, 50.0, Some(35.0)),
+            (50.0, 100.0, Some(90.0)),
+        ];
         assert_eq!(weighted(&p), Some(82.0));
-        let f = [(0.2, 100.0, Some(80.0)), (0.3, 50.0, Some(35.0)), (0.5, 100.0, Some(90.0))];
+        let f = [
+            (0.2, 100.0, Some(80.0)),
+            (0.3, 50.0, Some(35.0)),
+            (0.5, 100.0, Some(90.0)),
+        ];
         assert_eq!(weighted(&f), Some(82.0));
-        assert_eq!(weighted(&[(1.0, 100.0, None), (1.0, 100.0, Some(90.0))]), Some(45.0));
+        assert_eq!(
+            weighted(&[(1.0, 100.0, None), (1.0, 100.0, Some(90.0))]),
+            Some(45.0)
+        );
         assert_eq!(weighted(&[]), None);
     }
 }

@@ -100,7 +100,10 @@ pub async fn request(
         problems.push("new_score: the same as the current score".to_string());
     }
     if !problems.is_empty() {
-        return Err(AppError::unprocessable("invalid_change", problems.join("; ")));
+        return Err(AppError::unprocessable(
+            "invalid_change",
+            problems.join("; "),
+        ));
     }
     let pending = grade_changes::Entity::find()
         .filter(grade_changes::Column::GradeId.eq(g.id))
@@ -158,7 +161,10 @@ pub async fn decide(
         .await?
         .ok_or(AppError::NotFound)?;
     if c.status != PENDING {
-        return Err(AppError::conflict("already_decided", "this request has already been decided"));
+        return Err(AppError::conflict(
+            "already_decided",
+            "this request has already been decided",
+        ));
     }
     if c.requested_by == user.id {
         return Err(AppError::conflict(
@@ -179,15 +185,27 @@ pub async fn decide(
             grade_changes::Column::Status,
             sea_orm::sea_query::Expr::value(if approve { APPROVED } else { REJECTED }),
         )
-        .col_expr(grade_changes::Column::DecidedBy, sea_orm::sea_query::Expr::value(user.id))
-        .col_expr(grade_changes::Column::DecidedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(grade_changes::Column::DecisionNote, sea_orm::sea_query::Expr::value(note.clone()))
+        .col_expr(
+            grade_changes::Column::DecidedBy,
+            sea_orm::sea_query::Expr::value(user.id),
+        )
+        .col_expr(
+            grade_changes::Column::DecidedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            grade_changes::Column::DecisionNote,
+            sea_orm::sea_query::Expr::value(note.clone()),
+        )
         .filter(grade_changes::Column::Id.eq(c.id))
         .filter(grade_changes::Column::Status.eq(PENDING))
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict("already_decided", "this request has already been decided"));
+        return Err(AppError::conflict(
+            "already_decided",
+            "this request has already been decided",
+        ));
     }
     if approve {
         let (letter, points) = section.scale.band(c.new_score);
@@ -216,13 +234,20 @@ pub async fn decide(
     }
     Entry::new(
         Some(user.id),
-        if approve { "grades.change.approve" } else { "grades.change.reject" },
+        if approve {
+            "grades.change.approve"
+        } else {
+            "grades.change.reject"
+        },
         "grade",
     )
     .id(g.id)
     .student(g.student_id)
     .detail(json!({"change_id": c.id, "note": note}))
-    .change(json!({"score": g.score}), json!({"score": if approve { c.new_score } else { g.score }}))
+    .change(
+        json!({"score": g.score}),
+        json!({"score": if approve { c.new_score } else { g.score }}),
+    )
     .write(&txn)
     .await?;
     let out = grade_changes::Entity::find_by_id(c.id)
@@ -338,8 +363,14 @@ pub async fn change_rows(
         .column(students::Column::StudentNo)
         .column(students::Column::NameZh)
         .inner_join(sections::Entity)
-        .join(sea_orm::JoinType::InnerJoin, sections::Relation::Courses.def())
-        .join(sea_orm::JoinType::InnerJoin, grades::Relation::Students.def())
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            sections::Relation::Courses.def(),
+        )
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            grades::Relation::Students.def(),
+        )
         .filter(grades::Column::Id.is_in(grade_ids))
         .into_tuple::<Ctx>()
         .all(db)

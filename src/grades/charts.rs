@@ -56,7 +56,10 @@ pub fn trend(groups: &[GroupStat]) -> String {
         .filter_map(|(i, g)| g.mean.map(|m| (left + 10.0 + i as f64 * step, y_of(m), g)))
         .collect();
     if pts.len() > 1 {
-        let path: Vec<String> = pts.iter().map(|(x, y, _)| format!("{x:.1},{y:.1}")).collect();
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
+            .collect();
         svg.push_str(&format!(
             r#"<polyline points="{}" fill="none" stroke="currentColor" stroke-width="2" class="chart-line"/>"#,
             path.join(" ")

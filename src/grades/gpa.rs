@@ -41,7 +41,9 @@ pub fn gpa_of<'a>(attempts: impl IntoIterator<Item = &'a Attempt>) -> Option<f64
     let (qp, cr) = attempts
         .into_iter()
         .filter(|a| a.credits > 0.0)
-        .fold((0.0, 0.0), |(q, c), a| (q + a.points * a.credits, c + a.credits));
+        .fold((0.0, 0.0), |(q, c), a| {
+            (q + a.points * a.credits, c + a.credits)
+        });
     gpa(qp, cr)
 }
 
@@ -89,10 +91,10 @@ mod tests {
     #[test]
     fn a_retake_replaces_the_earlier_attempt_and_zero_credit_courses_do_not_count() {
         let a = [
-            at(1, 10, 1, 3.0, 0.0),  // failed
-            at(2, 11, 1, 2.0, 4.0),  // A
-            at(3, 12, 1, 0.0, 1.0),  // zero credits
-            at(4, 10, 2, 3.0, 3.0),  // retake: B
+            at(1, 10, 1, 3.0, 0.0), // failed
+            at(2, 11, 1, 2.0, 4.0), // A
+            at(3, 12, 1, 0.0, 1.0), // zero credits
+            at(4, 10, 2, 3.0, 3.0), // retake: B
         ];
         assert_eq!(superseded(&a), vec![1]);
         // (3×3 + 2×4) / 5 = 3.4

@@ -90,7 +90,9 @@ pub async fn api_save_grades(
 ) -> AppResult<(Status, Json<Value>)> {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let rows = entries(&body, "grades")?;
-    Ok(report(service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "api").await?))
+    Ok(report(
+        service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "api").await?,
+    ))
 }
 
 #[post("/sections/<id>/grades/import", data = "<data>")]
@@ -108,7 +110,10 @@ pub async fn api_import_grades(
         .await
         .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
     if !bytes.is_complete() {
-        return Err(AppError::unprocessable("too_large", "the file is larger than 64 MiB"));
+        return Err(AppError::unprocessable(
+            "too_large",
+            "the file is larger than 64 MiB",
+        ));
     }
     import(&state.db, &who, &s, bytes.into_inner()).await
 }
@@ -195,7 +200,9 @@ pub async fn api_update_assessment(
     let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
     let input: assess::AssessmentIn = serde_json::from_value(body.into_inner())
         .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?;
-    Ok(Json(assess::save(&state.db, &who, &s, Some(id), &input).await?))
+    Ok(Json(
+        assess::save(&state.db, &who, &s, Some(id), &input).await?,
+    ))
 }
 
 #[get("/assessments/<id>/scores")]
@@ -219,10 +226,12 @@ pub async fn api_save_assessment_scores(
 ) -> AppResult<(Status, Json<Value>)> {
     let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
     let rows = entries(&body, "scores")?;
-    Ok(match assess::save_scores(&state.db, &who, &s, id, &rows).await? {
-        Ok(n) => (Status::Ok, Json(json!({"saved": n}))),
-        Err(errors) => rows_refused(errors),
-    })
+    Ok(
+        match assess::save_scores(&state.db, &who, &s, id, &rows).await? {
+            Ok(n) => (Status::Ok, Json(json!({"saved": n}))),
+            Err(errors) => rows_refused(errors),
+        },
+    )
 }
 
 #[post("/grades/<id>/change-requests", data = "<body>")]
@@ -248,7 +257,9 @@ pub async fn api_change_queue(
 ) -> AppResult<Json<Value>> {
     let status = status.unwrap_or(changes::PENDING);
     let items = changes::change_rows(&state.db, None, Some(status)).await?;
-    Ok(Json(json!({"items": items, "total": items.len(), "page": 1, "per_page": 500})))
+    Ok(Json(
+        json!({"items": items, "total": items.len(), "page": 1, "per_page": 500}),
+    ))
 }
 
 async fn decide(
@@ -263,7 +274,9 @@ async fn decide(
             .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?,
         None => DecisionIn::default(),
     };
-    Ok(Json(json!(changes::decide(&state.db, who, id, approve, &input).await?)))
+    Ok(Json(json!(
+        changes::decide(&state.db, who, id, approve, &input).await?
+    )))
 }
 
 #[post("/grade-changes/<id>/approve", data = "<body>")]
@@ -296,7 +309,9 @@ pub async fn api_grade_history(
     id: i64,
 ) -> AppResult<Json<Value>> {
     let (history, requests) = changes::history(&state.db, user, id).await?;
-    Ok(Json(json!({"grade_id": id, "history": history, "change_requests": requests})))
+    Ok(Json(
+        json!({"grade_id": id, "history": history, "change_requests": requests}),
+    ))
 }
 
 #[get("/students/<id>/transcript")]
@@ -377,11 +392,20 @@ pub async fn api_statistics(
         Vec::new()
     };
     let trend = if course.is_some() || department.is_some() {
-        stats::by_term(&state.db, &Scope { term: None, ..scope }).await?
+        stats::by_term(
+            &state.db,
+            &Scope {
+                term: None,
+                ..scope
+            },
+        )
+        .await?
     } else {
         Vec::new()
     };
-    Ok(Json(json!({"scope": scope, "statistics": summary, "sections": sections, "trend": trend})))
+    Ok(Json(
+        json!({"scope": scope, "statistics": summary, "sections": sections, "trend": trend}),
+    ))
 }
 
 #[get("/grading-scales")]
@@ -400,7 +424,10 @@ pub async fn api_create_scale(
     state: &Db,
     body: Json<Value>,
 ) -> AppResult<(Status, Json<scale::Scale>)> {
-    let make_default = body.get("is_default").and_then(Value::as_bool).unwrap_or(false);
+    let make_default = body
+        .get("is_default")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let s: scale::Scale = serde_json::from_value(body.into_inner())
         .map_err(|e| AppError::unprocessable("invalid_scale", e.to_string()))?;
     let saved = scale::create(&state.db, who.id, &s, make_default).await?;

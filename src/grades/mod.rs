@@ -47,25 +47,51 @@ pub fn api_routes() -> Vec<Route> {
 /// One-line descriptions of this module's API routes by handler name, for the API reference.
 pub fn api_summary(name: &str) -> Option<&'static str> {
     let text = match name {
-        "api_section_grades" => "A section's students with their final scores, letters and status (its teacher; staff with grades.view_all).",
-        "api_save_grades" => "Save a section's grades as drafts, all or nothing; every refused row is listed (its teacher only).",
-        "api_import_grades" => "Upload a section's grades as CSV (student_no, score); bad rows reported by line and column, nothing saved if any.",
+        "api_section_grades" => {
+            "A section's students with their final scores, letters and status (its teacher; staff with grades.view_all)."
+        }
+        "api_save_grades" => {
+            "Save a section's grades as drafts, all or nothing; every refused row is listed (its teacher only)."
+        }
+        "api_import_grades" => {
+            "Upload a section's grades as CSV (student_no, score); bad rows reported by line and column, nothing saved if any."
+        }
         "api_publish" => "Publish a section's draft grades so students see them.",
-        "api_assessments" => "A section's assessments with weights and due dates, and the weight total.",
-        "api_create_assessment" => "Add an assessment (name, weight, due_at, max_score) to a section.",
-        "api_update_assessment" => "Change an assessment's name, weight, due date or maximum score.",
+        "api_assessments" => {
+            "A section's assessments with weights and due dates, and the weight total."
+        }
+        "api_create_assessment" => {
+            "Add an assessment (name, weight, due_at, max_score) to a section."
+        }
+        "api_update_assessment" => {
+            "Change an assessment's name, weight, due date or maximum score."
+        }
         "api_assessment_scores" => "The scores of one assessment.",
         "api_save_assessment_scores" => "Enter the scores of one assessment, all or nothing.",
-        "api_request_change" => "Ask to change a published grade, with a reason (the section's teacher).",
+        "api_request_change" => {
+            "Ask to change a published grade, with a reason (the section's teacher)."
+        }
         "api_change_queue" => "Grade change requests by status (default pending), for approvers.",
-        "api_approve_change" => "Approve a grade change request: the grade changes and its history records who, when, why and who approved.",
+        "api_approve_change" => {
+            "Approve a grade change request: the grade changes and its history records who, when, why and who approved."
+        }
         "api_reject_change" => "Reject a grade change request, with an optional note.",
-        "api_grade_history" => "A grade's history (who, when, old → new, why, approver) and its change requests.",
-        "api_transcript" => "A student's transcript: terms with courses, term GPA and cumulative GPA (published grades only).",
-        "api_section_statistics" => "Count, mean, median, standard deviation, min, max, pass rate and histogram of a section's scores.",
-        "api_statistics" => "Statistics for a course, term or department, with the course's sections compared and its trend across terms.",
+        "api_grade_history" => {
+            "A grade's history (who, when, old → new, why, approver) and its change requests."
+        }
+        "api_transcript" => {
+            "A student's transcript: terms with courses, term GPA and cumulative GPA (published grades only)."
+        }
+        "api_section_statistics" => {
+            "Count, mean, median, standard deviation, min, max, pass rate and histogram of a section's scores."
+        }
+        "api_statistics" => {
+            "Statistics for a course, term or department, with the course's sections compared and its trend across terms."
+        }
         "api_scales" => "The grading scales with their bands and pass marks.",
-        "api_create_scale" => "Define a grading scale (bands, pass mark), optionally as the default.",
+        "api_create_scale" => {
+            "Define a grading scale (bands, pass mark), optionally as the default."
+        }
         _ => return None,
     };
     Some(text)

@@ -35,7 +35,9 @@ fn status_label(lang: Lang, status: Option<&str>) -> String {
 }
 
 fn fill(template: &str, pairs: &[(&str, String)]) -> String {
-    pairs.iter().fold(template.to_string(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
+    pairs.iter().fold(template.to_string(), |s, (k, v)| {
+        s.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 #[get("/grades")]
@@ -64,12 +66,18 @@ pub async fn index(
             };
             let mut v = json!(s);
             v["status_label"] = json!(ctx.t(status));
-            v["title"] = json!(if ctx.lang == Lang::Zh { &s.title_zh } else { &s.title_en });
+            v["title"] = json!(if ctx.lang == Lang::Zh {
+                &s.title_zh
+            } else {
+                &s.title_en
+            });
             mine.push(v);
         }
     }
     let pending = if user.can(Permission::ApproveGradeChanges) {
-        changes::change_rows(&state.db, None, Some(changes::PENDING)).await?.len()
+        changes::change_rows(&state.db, None, Some(changes::PENDING))
+            .await?
+            .len()
     } else {
         0
     };
@@ -136,7 +144,8 @@ async fn entry_view(
     extra: Value,
 ) -> AppResult<Template> {
     let rows = service::grade_rows(db, s).await?;
-    let by_student: HashMap<String, &RowError> = errors.iter().map(|e| (e.student.clone(), e)).collect();
+    let by_student: HashMap<String, &RowError> =
+        errors.iter().map(|e| (e.student.clone(), e)).collect();
     let grid: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -160,17 +169,27 @@ async fn entry_view(
         .collect();
     let unplaced: Vec<&RowError> = errors
         .iter()
-        .filter(|e| !rows.iter().any(|r| r.student_no == e.student || r.student_id.to_string() == e.student))
+        .filter(|e| {
+            !rows
+                .iter()
+                .any(|r| r.student_no == e.student || r.student_id.to_string() == e.student)
+        })
         .collect();
     let items = assess::list(db, s.model.id).await?;
     let total: f64 = items.iter().map(|a| a.weight).sum();
     let teacher = service::is_teacher_of(user, &s.model);
-    let drafts = rows.iter().any(|r| r.status.as_deref() == Some(service::DRAFT));
+    let drafts = rows
+        .iter()
+        .any(|r| r.status.as_deref() == Some(service::DRAFT));
     let title = format!(
         "{}-{} {}",
         s.course.code,
         s.model.section_no,
-        if ctx.lang == Lang::Zh { &s.course.title_zh } else { &s.course.title_en }
+        if ctx.lang == Lang::Zh {
+            &s.course.title_zh
+        } else {
+            &s.course.title_en
+        }
     );
     let mut data = json!({
         "section": {"id": s.model.id, "title": title, "term": if ctx.lang == Lang::Zh { &s.term.name_zh } else { &s.term.name_en },
@@ -207,11 +226,23 @@ pub async fn entry_page(
         (Some(s), _) => {
             let p: Vec<&str> = s.split('-').collect();
             let g = |i: usize| p.get(i).copied().unwrap_or("0").to_string();
-            Some(fill(&ctx.t("grades.saved"), &[("inserted", g(0)), ("updated", g(1)), ("unchanged", g(2))]))
+            Some(fill(
+                &ctx.t("grades.saved"),
+                &[("inserted", g(0)), ("updated", g(1)), ("unchanged", g(2))],
+            ))
         }
         _ => None,
     };
-    entry_view(&ctx, &state.db, user, &s, &HashMap::new(), &[], json!({"notice": notice})).await
+    entry_view(
+        &ctx,
+        &state.db,
+        user,
+        &s,
+        &HashMap::new(),
+        &[],
+        json!({"notice": notice}),
+    )
+    .await
 }
 
 #[post("/grades/sections/<id>", data = "<form>")]
@@ -229,7 +260,11 @@ pub async fn entry_submit(
     let mut rows: Vec<EntryIn> = Vec::new();
     let mut keys: Vec<(i64, &String)> = form
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("score_").and_then(|n| n.parse().ok()).map(|n| (n, v)))
+        .filter_map(|(k, v)| {
+            k.strip_prefix("score_")
+                .and_then(|n| n.parse().ok())
+                .map(|n| (n, v))
+        })
         .collect();
     keys.sort();
     for (i, (student, value)) in keys.into_iter().enumerate() {
@@ -291,7 +326,16 @@ pub async fn import_submit(
     let (rows, unreadable) = match parsed {
         Ok(p) => p,
         Err(message) => {
-            let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"import_error": message})).await?;
+            let page = entry_view(
+                &ctx,
+                &state.db,
+                &who,
+                &s,
+                &HashMap::new(),
+                &[],
+                json!({"import_error": message}),
+            )
+            .await?;
             return Ok(Err((Status::UnprocessableEntity, page)));
         }
     };
@@ -302,7 +346,16 @@ pub async fn import_submit(
             r.inserted, r.updated, r.unchanged
         ))));
     }
-    let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"import_errors": r.errors})).await?;
+    let page = entry_view(
+        &ctx,
+        &state.db,
+        &who,
+        &s,
+        &HashMap::new(),
+        &[],
+        json!({"import_errors": r.errors}),
+    )
+    .await?;
     Ok(Err((Status::UnprocessableEntity, page)))
 }
 
@@ -318,9 +371,20 @@ pub async fn publish_submit(
     who.check_csrf(form.csrf)?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     match service::publish(&state.db, &who, &s).await {
-        Ok(n) => Ok(Ok(Redirect::to(format!("/grades/sections/{id}?published={n}")))),
+        Ok(n) => Ok(Ok(Redirect::to(format!(
+            "/grades/sections/{id}?published={n}"
+        )))),
         Err(e @ AppError::Unprocessable { .. }) => {
-            let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"publish_error": e.public_message()})).await?;
+            let page = entry_view(
+                &ctx,
+                &state.db,
+                &who,
+                &s,
+                &HashMap::new(),
+                &[],
+                json!({"publish_error": e.public_message()}),
+            )
+            .await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -347,9 +411,16 @@ pub async fn assessment_submit(
     form: Option<Form<AssessmentForm>>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
+    let form =
+        form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
     who.check_csrf(&form.csrf)?;
-    let num = |v: &str| if v.trim().is_empty() { None } else { Some(v.trim().parse::<f64>().unwrap_or(-1.0)) };
+    let num = |v: &str| {
+        if v.trim().is_empty() {
+            None
+        } else {
+            Some(v.trim().parse::<f64>().unwrap_or(-1.0))
+        }
+    };
     let input = assess::AssessmentIn {
         name: Some(form.name.clone()),
         weight: num(&form.weight).or(Some(-1.0)),
@@ -384,7 +455,10 @@ async fn assessment_view(
         .into_iter()
         .map(|r| (r.student_id, r))
         .collect();
-    let errs: HashMap<&str, &str> = errors.iter().map(|e| (e.student.as_str(), e.reason.as_str())).collect();
+    let errs: HashMap<&str, &str> = errors
+        .iter()
+        .map(|e| (e.student.as_str(), e.reason.as_str()))
+        .collect();
     let rows: Vec<Value> = service::grade_rows(db, &s)
         .await?
         .into_iter()
@@ -421,7 +495,11 @@ pub async fn assessment_page(
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Template> {
-    Ok(assessment_view(&ctx, &state.db, user, id, &HashMap::new(), &[]).await?.1)
+    Ok(
+        assessment_view(&ctx, &state.db, user, id, &HashMap::new(), &[])
+            .await?
+            .1,
+    )
 }
 
 #[post("/grades/assessments/<id>", data = "<form>")]
@@ -443,7 +521,11 @@ pub async fn assessment_scores_submit(
     let mut rows = Vec::new();
     let mut keys: Vec<(i64, &String)> = form
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("score_").and_then(|n| n.parse().ok()).map(|n| (n, v)))
+        .filter_map(|(k, v)| {
+            k.strip_prefix("score_")
+                .and_then(|n| n.parse().ok())
+                .map(|n| (n, v))
+        })
         .collect();
     keys.sort();
     for (i, (student, value)) in keys.into_iter().enumerate() {
@@ -529,7 +611,8 @@ pub async fn change_submit(
     form: Option<Form<ChangeForm>>,
 ) -> PageResult {
     changes::grade_with_section(&state.db, id).await?;
-    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
+    let form =
+        form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
     who.check_csrf(&form.csrf)?;
     let input = ChangeIn {
         new_score: Some(Value::String(form.new_score.clone())),
@@ -558,7 +641,11 @@ pub async fn changes_page(
         _ => changes::PENDING,
     };
     let rows = changes::change_rows(&state.db, None, Some(status)).await?;
-    Ok(ctx.render("grades/changes", "grades.changes", json!({"rows": rows, "status": status})))
+    Ok(ctx.render(
+        "grades/changes",
+        "grades.changes",
+        json!({"rows": rows, "status": status}),
+    ))
 }
 
 #[derive(FromForm)]
@@ -584,11 +671,24 @@ pub async fn decide_submit(
         "reject" => false,
         _ => return Err(AppError::NotFound),
     };
-    changes::decide(&state.db, &who, id, approve, &DecisionIn { note: Some(form.note.clone()) }).await?;
+    changes::decide(
+        &state.db,
+        &who,
+        id,
+        approve,
+        &DecisionIn {
+            note: Some(form.note.clone()),
+        },
+    )
+    .await?;
     Ok(Redirect::to("/grades/changes"))
 }
 
-async fn transcript_view(ctx: &Ctx<'_>, db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Template> {
+async fn transcript_view(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    id: i64,
+) -> AppResult<Template> {
     let t = transcript::transcript(db, id).await?;
     Ok(ctx.render(
         "grades/transcript",
@@ -637,7 +737,10 @@ pub async fn section_stats_page(
     id: i64,
 ) -> AppResult<Template> {
     let s = service::section_access(&state.db, user, id, Need::View).await?;
-    let scope = Scope { section: Some(id), ..Default::default() };
+    let scope = Scope {
+        section: Some(id),
+        ..Default::default()
+    };
     let st = stats::stats(&state.db, &scope).await?;
     let title = format!("{}-{}", s.course.code, s.model.section_no);
     Ok(ctx.render(
@@ -657,16 +760,36 @@ pub async fn stats_page(
     term: Option<i64>,
     department: Option<i64>,
 ) -> AppResult<Template> {
-    let scope = Scope { section: None, course, term, department };
+    let scope = Scope {
+        section: None,
+        course,
+        term,
+        department,
+    };
     super::handlers::check_scope(&state.db, user, &scope).await?;
     let st = stats::stats(&state.db, &scope).await?;
-    let sections = if course.is_some() { stats::by_section(&state.db, &scope).await? } else { Vec::new() };
-    let trend = if course.is_some() || department.is_some() {
-        stats::by_term(&state.db, &Scope { term: None, ..scope }).await?
+    let sections = if course.is_some() {
+        stats::by_section(&state.db, &scope).await?
     } else {
         Vec::new()
     };
-    let pickers = if user.can(Permission::ViewAllGrades) { pickers(&state.db, ctx.lang).await? } else { Value::Null };
+    let trend = if course.is_some() || department.is_some() {
+        stats::by_term(
+            &state.db,
+            &Scope {
+                term: None,
+                ..scope
+            },
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let pickers = if user.can(Permission::ViewAllGrades) {
+        pickers(&state.db, ctx.lang).await?
+    } else {
+        Value::Null
+    };
     Ok(ctx.render(
         "grades/statistics",
         "grades.statistics",

@@ -44,7 +44,8 @@ impl Scale {
     }
 
     fn sorted(mut self) -> Scale {
-        self.bands.sort_by(|a, b| b.min_score.total_cmp(&a.min_score));
+        self.bands
+            .sort_by(|a, b| b.min_score.total_cmp(&a.min_score));
         self
     }
 

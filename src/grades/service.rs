@@ -13,8 +13,8 @@ use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,8 +55,8 @@ pub async fn section_access(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let allowed = is_teacher_of(user, &model)
-        || (need == Need::View && user.can(Permission::ViewAllGrades));
+    let allowed =
+        is_teacher_of(user, &model) || (need == Need::View && user.can(Permission::ViewAllGrades));
     if !allowed {
         Entry::new(Some(user.id), "grades.section.access", "section")
             .id(id)
@@ -240,7 +240,13 @@ async fn validate(
             (Some(id), _) => by_id.contains_key(&id).then_some(id),
             (None, Some(no)) if !no.is_empty() => by_no.get(no).copied(),
             _ => {
-                errors.push(err(r.line, "student_no", &label, "missing_student", "no student given".into()));
+                errors.push(err(
+                    r.line,
+                    "student_no",
+                    &label,
+                    "missing_student",
+                    "no student given".into(),
+                ));
                 continue;
             }
         };
@@ -250,7 +256,13 @@ async fn validate(
         };
         let mut bad = false;
         if let Err(reason) = &score {
-            errors.push(err(r.line, "score", &label, "invalid_score", reason.clone()));
+            errors.push(err(
+                r.line,
+                "score",
+                &label,
+                "invalid_score",
+                reason.clone(),
+            ));
             bad = true;
         }
         let Some(id) = student else {
@@ -435,7 +447,12 @@ pub async fn publish(
             format!(
                 "{} student(s) have no grade yet: {}",
                 missing.len(),
-                missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }

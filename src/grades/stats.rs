@@ -128,14 +128,18 @@ pub async fn stats(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Stats>
         .column_as(Expr::cust("MIN(grades.score)"), "mn")
         .column_as(Expr::cust("MAX(grades.score)"), "mx")
         .column_as(
-            Expr::cust(format!("SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)")),
+            Expr::cust(format!(
+                "SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)"
+            )),
             "p",
         );
     for i in 0..10 {
         q = q.column_as(Expr::cust(bin_sql(i)), format!("b{i}"));
     }
     let row = q.into_model::<AggRow>().one(db).await?.unwrap_or_default();
-    let bins = [row.b0, row.b1, row.b2, row.b3, row.b4, row.b5, row.b6, row.b7, row.b8, row.b9];
+    let bins = [
+        row.b0, row.b1, row.b2, row.b3, row.b4, row.b5, row.b6, row.b7, row.b8, row.b9,
+    ];
     let count = row.n;
     let histogram = (0..10)
         .map(|i| Bin {
@@ -214,7 +218,18 @@ pub struct GroupStat {
 
 /// The sections of the scope side by side (one grouped query).
 pub async fn by_section(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<GroupStat>> {
-    type Row = (i64, String, String, String, Option<String>, i64, Option<f64>, Option<f64>, Option<f64>, Option<i64>);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<i64>,
+    );
     let rows: Vec<Row> = base(scope)
         .select_only()
         .column(sections::Column::Id)
@@ -227,7 +242,9 @@ pub async fn by_section(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<V
         .column_as(Expr::cust("MIN(grades.score)"), "mn")
         .column_as(Expr::cust("MAX(grades.score)"), "mx")
         .column_as(
-            Expr::cust(format!("SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)")),
+            Expr::cust(format!(
+                "SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)"
+            )),
             "p",
         )
         .join(JoinType::InnerJoin, sections::Relation::Terms.def())
@@ -263,7 +280,17 @@ pub async fn by_section(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<V
 
 /// The scope term by term, oldest first (one grouped query): a course's trend.
 pub async fn by_term(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<GroupStat>> {
-    type Row = (i64, String, String, String, i64, Option<f64>, Option<f64>, Option<f64>, Option<i64>);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<i64>,
+    );
     let rows: Vec<Row> = base(scope)
         .select_only()
         .column(terms::Column::Id)
@@ -275,7 +302,9 @@ pub async fn by_term(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<
         .column_as(Expr::cust("MIN(grades.score)"), "mn")
         .column_as(Expr::cust("MAX(grades.score)"), "mx")
         .column_as(
-            Expr::cust(format!("SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)")),
+            Expr::cust(format!(
+                "SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)"
+            )),
             "p",
         )
         .join(JoinType::InnerJoin, sections::Relation::Terms.def())

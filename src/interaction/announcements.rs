@@ -72,16 +72,22 @@ pub async fn create(
                 AppError::unprocessable("invalid_department", "choose a department")
             })?;
             if departments::Entity::find_by_id(d).one(db).await?.is_none() {
-                return Err(AppError::unprocessable("invalid_department", "no such department"));
+                return Err(AppError::unprocessable(
+                    "invalid_department",
+                    "no such department",
+                ));
             }
             (Some(d), None)
         }
         "section" => {
-            let s = n.section_id.ok_or_else(|| {
-                AppError::unprocessable("invalid_section", "choose a section")
-            })?;
+            let s = n
+                .section_id
+                .ok_or_else(|| AppError::unprocessable("invalid_section", "choose a section"))?;
             if sections::Entity::find_by_id(s).one(db).await?.is_none() {
-                return Err(AppError::unprocessable("invalid_section", "no such section"));
+                return Err(AppError::unprocessable(
+                    "invalid_section",
+                    "no such section",
+                ));
             }
             (None, Some(s))
         }

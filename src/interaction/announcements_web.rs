@@ -25,7 +25,9 @@ pub async fn api_list_announcements(
 ) -> AppResult<Json<Value>> {
     let items: Vec<ann::Model> = announcements::visible(&state.db, user, 100).await?;
     let n = items.len();
-    Ok(Json(json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)})))
+    Ok(Json(
+        json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)}),
+    ))
 }
 
 #[post("/announcements", data = "<body>")]
@@ -35,7 +37,10 @@ pub async fn api_create_announcement(
     state: &State<AppState>,
     body: Json<NewAnnouncement>,
 ) -> AppResult<(Status, Json<ann::Model>)> {
-    Ok((Status::Created, Json(announcements::create(&state.db, user, &body).await?)))
+    Ok((
+        Status::Created,
+        Json(announcements::create(&state.db, user, &body).await?),
+    ))
 }
 
 async fn page(

@@ -40,7 +40,10 @@ pub const WINDOW_KEY: &str = "care.window_weeks";
 
 /// The ids of the students a staff member cares for: all with `students.view_any`, else the
 /// ones they advise or have taught. `None` means everyone.
-async fn my_students(db: &impl ConnectionTrait, user: &CurrentUser) -> AppResult<Option<HashSet<i64>>> {
+async fn my_students(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<Option<HashSet<i64>>> {
     if user.can(Permission::ViewAnyStudent) {
         return Ok(None);
     }
@@ -116,7 +119,11 @@ async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::
 }
 
 /// The open flags of the caller's students, highest score first.
-pub async fn worklist(db: &impl ConnectionTrait, user: &CurrentUser, zh: bool) -> AppResult<Vec<WorkRow>> {
+pub async fn worklist(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    zh: bool,
+) -> AppResult<Vec<WorkRow>> {
     let Some(run) = latest_run(db).await? else {
         return Ok(Vec::new());
     };
@@ -194,7 +201,9 @@ fn date(field: &'static str, s: Option<&str>) -> AppResult<Option<NaiveDate>> {
         None | Some("") => Ok(None),
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(Some)
-            .map_err(|_| AppError::unprocessable("invalid_date", format!("{field} must be YYYY-MM-DD"))),
+            .map_err(|_| {
+                AppError::unprocessable("invalid_date", format!("{field} must be YYYY-MM-DD"))
+            }),
     }
 }
 
@@ -207,7 +216,10 @@ pub async fn record(
     if !user.can(Permission::RecordInterventions) {
         return Err(AppError::Forbidden);
     }
-    if students::Entity::find_by_id(n.student_id).one(db).await?.is_none()
+    if students::Entity::find_by_id(n.student_id)
+        .one(db)
+        .await?
+        .is_none()
         || !can_view(db, user, n.student_id).await?
     {
         return Err(AppError::NotFound);
@@ -223,7 +235,8 @@ pub async fn record(
     if notes.chars().count() > 5000 {
         return Err(AppError::unprocessable("invalid", "notes are too long"));
     }
-    let happened = date("happened_on", n.happened_on.as_deref())?.unwrap_or_else(|| now().date_naive());
+    let happened =
+        date("happened_on", n.happened_on.as_deref())?.unwrap_or_else(|| now().date_naive());
     let follow = date("follow_up_on", n.follow_up_on.as_deref())?;
     if follow.is_some_and(|f| f < happened) {
         return Err(AppError::unprocessable(
@@ -237,10 +250,18 @@ pub async fn record(
             .await?
             .is_some_and(|f| f.student_id == n.student_id);
         if !ok {
-            return Err(AppError::unprocessable("invalid_flag", "no such flag for this student"));
+            return Err(AppError::unprocessable(
+                "invalid_flag",
+                "no such flag for this student",
+            ));
         }
     }
-    let outcome = n.outcome.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(|o| o.chars().take(500).collect::<String>());
+    let outcome = n
+        .outcome
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| o.chars().take(500).collect::<String>());
     let txn = write_txn(db).await?;
     let m = interventions::ActiveModel {
         student_id: Set(n.student_id),
@@ -266,7 +287,10 @@ pub async fn record(
     Ok(m)
 }
 
-pub async fn for_student(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Vec<interventions::Model>> {
+pub async fn for_student(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+) -> AppResult<Vec<interventions::Model>> {
     Ok(interventions::Entity::find()
         .filter(interventions::Column::StudentId.eq(student_id))
         .order_by_desc(interventions::Column::HappenedOn)
@@ -347,7 +371,9 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
         if f.feedback.as_deref() == Some("wrong") {
             continue;
         }
-        let Some(t) = runs.get(&f.run_id).copied() else { continue };
+        let Some(t) = runs.get(&f.run_id).copied() else {
+            continue;
+        };
         let e = first.entry(f.student_id).or_insert((t, f.level.clone()));
         if t < e.0 {
             *e = (t, f.level.clone());
@@ -380,10 +406,15 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
             .all(db)
             .await?
         {
-            let (Some(a), Some(score)) = (a, s.score) else { continue };
+            let (Some(a), Some(score)) = (a, s.score) else {
+                continue;
+            };
             let Some(due) = a.due_at else { continue };
             if a.max_score > 0.0 {
-                scores.entry(s.student_id).or_default().push((due, score / a.max_score * 100.0));
+                scores
+                    .entry(s.student_id)
+                    .or_default()
+                    .push((due, score / a.max_score * 100.0));
             }
         }
     }
@@ -392,8 +423,16 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
     let mut rows: Vec<(String, bool, f64, f64)> = Vec::new();
     for (sid, (t, level)) in &first {
         let list = scores.get(sid).map(Vec::as_slice).unwrap_or_default();
-        let before: Vec<f64> = list.iter().filter(|(d, _)| *d >= *t - w && *d < *t).map(|x| x.1).collect();
-        let after: Vec<f64> = list.iter().filter(|(d, _)| *d >= *t && *d < *t + w).map(|x| x.1).collect();
+        let before: Vec<f64> = list
+            .iter()
+            .filter(|(d, _)| *d >= *t - w && *d < *t)
+            .map(|x| x.1)
+            .collect();
+        let after: Vec<f64> = list
+            .iter()
+            .filter(|(d, _)| *d >= *t && *d < *t + w)
+            .map(|x| x.1)
+            .collect();
         let (Some(b), Some(a)) = (mean(&before), mean(&after)) else {
             excluded += 1;
             continue;

@@ -18,7 +18,11 @@ use serde_json::{Value, json};
 
 type Who<'r> = Perm<'r, can::RecordInterventions>;
 
-async fn audited_worklist(state: &AppState, who: &Who<'_>, zh: bool) -> AppResult<Vec<care::WorkRow>> {
+async fn audited_worklist(
+    state: &AppState,
+    who: &Who<'_>,
+    zh: bool,
+) -> AppResult<Vec<care::WorkRow>> {
     let rows = care::worklist(&state.db, who, zh).await?;
     Entry::new(Some(who.id), "care.worklist", "risk_flags")
         .detail(json!({"rows": rows.len()}))
@@ -35,7 +39,9 @@ pub async fn api_care_worklist(
 ) -> AppResult<Json<Value>> {
     let items = audited_worklist(state, &who, false).await?;
     let n = items.len();
-    Ok(Json(json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)})))
+    Ok(Json(
+        json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)}),
+    ))
 }
 
 #[post("/interventions", data = "<body>")]
@@ -45,7 +51,10 @@ pub async fn api_record_intervention(
     state: &State<AppState>,
     body: Json<NewIntervention>,
 ) -> AppResult<(Status, Json<crate::entity::interventions::Model>)> {
-    Ok((Status::Created, Json(care::record(&state.db, &who, &body).await?)))
+    Ok((
+        Status::Created,
+        Json(care::record(&state.db, &who, &body).await?),
+    ))
 }
 
 #[get("/care/effect")]
@@ -57,7 +66,12 @@ pub async fn api_care_effect(
     Ok(Json(care::effect(&state.db).await?))
 }
 
-async fn page(ctx: &Ctx<'_>, state: &AppState, who: &Who<'_>, error: Option<String>) -> AppResult<Template> {
+async fn page(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    who: &Who<'_>,
+    error: Option<String>,
+) -> AppResult<Template> {
     let zh = ctx.lang == Lang::Zh;
     let rows = audited_worklist(state, who, zh).await?;
     let items: Vec<Value> = rows
@@ -138,19 +152,46 @@ pub async fn effect_page(
     state: &State<AppState>,
 ) -> AppResult<Template> {
     let e = care::effect(&state.db).await?;
-    let label = |l: &str| if l == "all" { ctx.t("interaction.care.all_levels") } else { ctx.t(&format!("interaction.care.level.{l}")) };
+    let label = |l: &str| {
+        if l == "all" {
+            ctx.t("interaction.care.all_levels")
+        } else {
+            ctx.t(&format!("interaction.care.level.{l}"))
+        }
+    };
     let mut bars = Vec::new();
     for c in &e.comparisons {
         if let Some(v) = c.care.mean_change {
-            bars.push((format!("{} · {}", label(&c.level), ctx.t("interaction.care.with_care")), v));
+            bars.push((
+                format!(
+                    "{} · {}",
+                    label(&c.level),
+                    ctx.t("interaction.care.with_care")
+                ),
+                v,
+            ));
         }
         if let Some(v) = c.no_care.mean_change {
-            bars.push((format!("{} · {}", label(&c.level), ctx.t("interaction.care.without_care")), v));
+            bars.push((
+                format!(
+                    "{} · {}",
+                    label(&c.level),
+                    ctx.t("interaction.care.without_care")
+                ),
+                v,
+            ));
         }
     }
     // NOTE: the bar chart draws magnitudes; signs are in the labels' table below.
-    let abs: Vec<(String, f64)> = bars.iter().map(|(l, v)| (format!("{l} ({v:+.1})"), v.abs())).collect();
-    let rows: Vec<Value> = e.comparisons.iter().map(|c| json!({"level": label(&c.level), "c": c})).collect();
+    let abs: Vec<(String, f64)> = bars
+        .iter()
+        .map(|(l, v)| (format!("{l} ({v:+.1})"), v.abs()))
+        .collect();
+    let rows: Vec<Value> = e
+        .comparisons
+        .iter()
+        .map(|c| json!({"level": label(&c.level), "c": c}))
+        .collect();
     Ok(ctx.render(
         "interaction/care_effect",
         "interaction.care.effect",

@@ -406,7 +406,11 @@ pub async fn act(
                 return Err(closed_conflict());
             }
             let body = text("body", &a.body, 5000)?;
-            let new = if handler && !owner { "answered" } else { "open" };
+            let new = if handler && !owner {
+                "answered"
+            } else {
+                "open"
+            };
             if new == "answered" && case.first_response_at.is_none() {
                 m.first_response_at = Set(Some(at));
             }
@@ -516,7 +520,11 @@ pub async fn act(
                 }
                 Err(e) => return Err(e.into()),
             }
-            if case_ratings::Entity::find_by_id(id).one(&txn).await?.is_none() {
+            if case_ratings::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .is_none()
+            {
                 return Err(AppError::internal("rating not stored"));
             }
             detail = json!({"rating": rating});

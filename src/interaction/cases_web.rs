@@ -5,7 +5,7 @@ use super::util::{fmt, user_names};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::charts::bar_chart;
-use crate::entity::departments;
+use crate::entity::{courses, departments, enrolments, sections};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{Page, PageReq};
@@ -17,7 +17,7 @@ use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::{FromForm, State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -33,7 +33,9 @@ pub async fn api_open_case(
     let case = cases::open(&state.db, &who, &body).await?;
     Ok((
         Status::Created,
-        Json(json!({"id": case.id, "queue": case.queue, "status": case.status, "due_at": case.due_at})),
+        Json(
+            json!({"id": case.id, "queue": case.queue, "status": case.status, "due_at": case.due_at}),
+        ),
     ))
 }
 
@@ -85,7 +87,9 @@ pub async fn api_case_action(
     // NOTE: after a reassignment the caller may no longer see the case; answer its new state.
     match cases::view(&state.db, user, id).await {
         Ok(v) => Ok(Json(json!(v))),
-        Err(AppError::NotFound) => Ok(Json(json!({"id": case.id, "status": case.status, "queue": case.queue}))),
+        Err(AppError::NotFound) => Ok(Json(
+            json!({"id": case.id, "status": case.status, "queue": case.queue}),
+        )),
         Err(e) => Err(e),
     }
 }
@@ -137,12 +141,31 @@ async fn list_view(
         .collect();
     let depts = departments::Entity::find().all(&state.db).await?;
     let zh = ctx.lang == Lang::Zh;
+    let mut my_courses = Vec::new();
+    if let Some(sid) = user.student_id {
+        let course_ids: Vec<i64> = sections::Entity::find()
+            .inner_join(enrolments::Entity)
+            .filter(enrolments::Column::StudentId.eq(sid))
+            .filter(enrolments::Column::Status.ne("dropped"))
+            .select_only()
+            .column(sections::Column::CourseId)
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        for c in courses::Entity::find()
+            .filter(courses::Column::Id.is_in(course_ids))
+            .all(&state.db)
+            .await?
+        {
+            my_courses.push(json!({"id": c.id, "label": format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en })}));
+        }
+    }
     let mut data = json!({
         "items": items, "f": {"status": f.status, "view": f.view},
         "is_student": user.student_id.is_some(),
         "is_handler": user.can(crate::access::Permission::HandleCases),
         "departments": depts.iter().map(|d| json!({"id": d.id, "label": if zh { &d.name_zh } else { &d.name_en }})).collect::<Vec<_>>(),
-        "form": form, "error": error,
+        "form": form, "error": error, "courses": my_courses,
     });
     if let (Value::Object(a), Value::Object(b)) = (&mut data, options(ctx.lang)) {
         a.extend(b);
@@ -159,7 +182,8 @@ pub async fn cases_page(
     status: Option<String>,
     view: Option<String>,
 ) -> AppResult<Template> {
-    let form = json!({"category": "", "about": "", "department_id": null, "subject": "", "body": ""});
+    let form =
+        json!({"category": "", "about": "", "department_id": null, "subject": "", "body": ""});
     list_view(&ctx, state, &who, ListFilter { status, view }, form, None).await
 }
 
@@ -176,6 +200,7 @@ pub struct NewCaseForm {
     #[field(default = String::new())]
     about: String,
     department_id: Option<i64>,
+    course_id: Option<i64>,
 }
 
 #[post("/cases", data = "<form>")]
@@ -193,13 +218,21 @@ pub async fn cases_submit(
         body: form.body.clone(),
         about: Some(form.about.clone()),
         department_id: form.department_id,
-        course_id: None,
+        course_id: form.course_id,
     };
     match cases::open(&state.db, &who, &input).await {
         Ok(c) => Ok(Ok(Redirect::to(format!("/cases/{}", c.id)))),
         Err(AppError::Unprocessable { message, .. }) => {
             let values = json!({"category": form.category, "subject": form.subject, "body": form.body, "about": form.about, "department_id": form.department_id});
-            let page = list_view(&ctx, state, &who, ListFilter::default(), values, Some(message)).await?;
+            let page = list_view(
+                &ctx,
+                state,
+                &who,
+                ListFilter::default(),
+                values,
+                Some(message),
+            )
+            .await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -320,7 +353,12 @@ pub async fn report_page(
     };
     let bars: Vec<(String, f64)> = rows
         .iter()
-        .map(|r| (format!("{} {}", r.month, dept_label(r.department_id)), r.opened as f64))
+        .map(|r| {
+            (
+                format!("{} {}", r.month, dept_label(r.department_id)),
+                r.opened as f64,
+            )
+        })
         .collect();
     let items: Vec<Value> = rows
         .iter()

@@ -39,7 +39,11 @@ pub async fn threshold(db: &impl ConnectionTrait) -> AppResult<u64> {
 }
 
 /// Whether the survey of a section in `term` is open on `today`.
-pub async fn is_open(db: &impl ConnectionTrait, term: &terms::Model, today: NaiveDate) -> AppResult<bool> {
+pub async fn is_open(
+    db: &impl ConnectionTrait,
+    term: &terms::Model,
+    today: NaiveDate,
+) -> AppResult<bool> {
     let days: i64 = json_setting(db, OPEN_DAYS_KEY, 21i64).await?;
     Ok(today >= term.ends_on - Duration::days(days.clamp(0, 365))
         && today <= term.ends_on + Duration::days(14))
@@ -80,10 +84,18 @@ pub async fn submit(
     }
     let score = |v: Option<i64>| {
         v.filter(|v| (1..=5).contains(v)).ok_or_else(|| {
-            AppError::unprocessable("invalid_score", "every question needs an answer from 1 to 5")
+            AppError::unprocessable(
+                "invalid_score",
+                "every question needs an answer from 1 to 5",
+            )
         })
     };
-    let (t, c, w, o) = (score(a.teaching)?, score(a.content)?, score(a.workload)?, score(a.overall)?);
+    let (t, c, w, o) = (
+        score(a.teaching)?,
+        score(a.content)?,
+        score(a.workload)?,
+        score(a.overall)?,
+    );
     let comment = a.comment.trim();
     if comment.chars().count() > 2000 {
         return Err(AppError::unprocessable("invalid", "comment is too long"));
@@ -147,7 +159,11 @@ pub struct Results {
 }
 
 /// Who may see a section's results: its teacher, or staff who see all grades.
-pub async fn may_see(db: &impl ConnectionTrait, user: &CurrentUser, section_id: i64) -> AppResult<sections::Model> {
+pub async fn may_see(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    section_id: i64,
+) -> AppResult<sections::Model> {
     let s = sections::Entity::find_by_id(section_id)
         .one(db)
         .await?
@@ -159,7 +175,11 @@ pub async fn may_see(db: &impl ConnectionTrait, user: &CurrentUser, section_id: 
     }
 }
 
-pub async fn results(db: &impl ConnectionTrait, user: &CurrentUser, section_id: i64) -> AppResult<Results> {
+pub async fn results(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    section_id: i64,
+) -> AppResult<Results> {
     let s = may_see(db, user, section_id).await?;
     let answers = feedback_answers::Entity::find()
         .filter(feedback_answers::Column::SectionId.eq(section_id))
@@ -213,9 +233,15 @@ pub async fn results(db: &impl ConnectionTrait, user: &CurrentUser, section_id: 
 }
 
 /// Whether a student has answered for a section.
-pub async fn answered(db: &impl ConnectionTrait, student_id: i64, section_id: i64) -> AppResult<bool> {
-    Ok(feedback_submissions::Entity::find_by_id((section_id, student_id))
-        .one(db)
-        .await?
-        .is_some())
+pub async fn answered(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+) -> AppResult<bool> {
+    Ok(
+        feedback_submissions::Entity::find_by_id((section_id, student_id))
+            .one(db)
+            .await?
+            .is_some(),
+    )
 }

@@ -37,14 +37,24 @@ pub async fn api_feedback_submit(
     body: Json<Answers>,
 ) -> AppResult<(Status, Json<Value>)> {
     feedback::submit(&state.db, user, id, &body).await?;
-    Ok((Status::Created, Json(json!({"section_id": id, "answered": true}))))
+    Ok((
+        Status::Created,
+        Json(json!({"section_id": id, "answered": true})),
+    ))
 }
 
 async fn label(state: &AppState, s: &sections::Model, zh: bool) -> AppResult<String> {
     Ok(courses::Entity::find_by_id(s.course_id)
         .one(&state.db)
         .await?
-        .map(|c| format!("{}-{} {}", c.code, s.section_no, if zh { c.title_zh } else { c.title_en }))
+        .map(|c| {
+            format!(
+                "{}-{} {}",
+                c.code,
+                s.section_no,
+                if zh { c.title_zh } else { c.title_en }
+            )
+        })
         .unwrap_or_default())
 }
 
@@ -68,8 +78,14 @@ pub async fn feedback_page(
             .into_tuple()
             .all(db)
             .await?;
-        for s in sections::Entity::find().filter(sections::Column::Id.is_in(ids)).all(db).await? {
-            let Some(term) = terms::Entity::find_by_id(s.term_id).one(db).await? else { continue };
+        for s in sections::Entity::find()
+            .filter(sections::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+        {
+            let Some(term) = terms::Entity::find_by_id(s.term_id).one(db).await? else {
+                continue;
+            };
             if !feedback::is_open(db, &term, today).await? {
                 continue;
             }
@@ -115,7 +131,13 @@ pub async fn feedback_results_page(
         .questions
         .iter()
         .find(|q| q.code == "overall")
-        .map(|q| q.counts.iter().enumerate().map(|(i, c)| (format!("{}", i + 1), *c as f64)).collect())
+        .map(|q| {
+            q.counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("{}", i + 1), *c as f64))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(ctx.render(
         "interaction/feedback_results",

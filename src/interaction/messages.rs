@@ -8,8 +8,7 @@ use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{
-    conversation_members, conversations, enrolments, messages, sections, segments, students,
-    terms,
+    conversation_members, conversations, enrolments, messages, sections, segments, students, terms,
 };
 use crate::error::{AppError, AppResult};
 use crate::students::query::{Scope, StudentFilter, all_matching};
@@ -76,10 +75,7 @@ fn is_staff(user: &CurrentUser) -> bool {
         && (user.can(Permission::ViewScopedStudents) || user.can(Permission::ViewAnyStudent))
 }
 
-async fn enrolled_users(
-    db: &impl ConnectionTrait,
-    section_ids: Vec<i64>,
-) -> AppResult<Vec<i64>> {
+async fn enrolled_users(db: &impl ConnectionTrait, section_ids: Vec<i64>) -> AppResult<Vec<i64>> {
     Ok(students::Entity::find()
         .inner_join(enrolments::Entity)
         .filter(enrolments::Column::SectionId.is_in(section_ids))
@@ -394,10 +390,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
         .await?;
     let names = super::util::user_names(db, member_ids.iter().copied()).await?;
     conversation_members::Entity::update_many()
-        .col_expr(
-            conversation_members::Column::LastReadAt,
-            Expr::value(now()),
-        )
+        .col_expr(conversation_members::Column::LastReadAt, Expr::value(now()))
         .filter(conversation_members::Column::ConversationId.eq(id))
         .filter(conversation_members::Column::UserId.eq(user_id))
         .exec(db)
@@ -425,7 +418,12 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
 }
 
 /// Adds a message to a conversation the caller is a member of.
-pub async fn reply(db: &DatabaseConnection, user: &CurrentUser, id: i64, body: &str) -> AppResult<i64> {
+pub async fn reply(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    body: &str,
+) -> AppResult<i64> {
     let body = text("body", body, 5000)?;
     let txn = write_txn(db).await?;
     member(&txn, user.id, id).await?;
@@ -489,7 +487,10 @@ pub async fn save_segment(
     Ok(s)
 }
 
-pub async fn my_segments(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<segments::Model>> {
+pub async fn my_segments(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> AppResult<Vec<segments::Model>> {
     Ok(segments::Entity::find()
         .filter(segments::Column::OwnerId.eq(user_id))
         .order_by_asc(segments::Column::Name)

@@ -8,7 +8,7 @@ use crate::entity::{courses, sections, students, terms};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::students::query::StudentFilter;
-use crate::web::{Ctx, CsrfForm};
+use crate::web::{CsrfForm, Ctx};
 use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::Redirect;
@@ -165,7 +165,14 @@ async fn list_view(
         for s in list {
             let c = courses::Entity::find_by_id(s.course_id).one(db).await?;
             let label = c
-                .map(|c| format!("{}-{} {}", c.code, s.section_no, if zh { c.title_zh } else { c.title_en }))
+                .map(|c| {
+                    format!(
+                        "{}-{} {}",
+                        c.code,
+                        s.section_no,
+                        if zh { c.title_zh } else { c.title_en }
+                    )
+                })
                 .unwrap_or_default();
             my_sections.push(json!({"id": s.id, "label": label}));
         }
@@ -238,7 +245,8 @@ pub async fn messages_submit(
         Ok(ids) if ids.len() == 1 => Ok(Ok(Redirect::to(format!("/messages/{}", ids[0])))),
         Ok(_) => Ok(Ok(Redirect::to("/messages"))),
         Err(AppError::Unprocessable { message, .. }) => {
-            let values = json!({"subject": form.subject, "body": form.body, "student_no": form.student_no});
+            let values =
+                json!({"subject": form.subject, "body": form.body, "student_no": form.student_no});
             let page = list_view(&ctx, state, &who, values, Some(message)).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }

@@ -95,7 +95,9 @@ pub fn api_summary(name: &str) -> Option<&'static str> {
         }
         "api_feedback_submit" => "Answer a section's end-of-term feedback survey, once",
         "api_care_worklist" => "Open risk flags of the caller's students, with the care given",
-        "api_record_intervention" => "Record a meeting, tutoring, referral or message for a student",
+        "api_record_intervention" => {
+            "Record a meeting, tutoring, referral or message for a student"
+        }
         "api_care_effect" => "Flagged students with care vs without: score change, sizes, means",
         _ => return None,
     };

@@ -78,7 +78,13 @@ pub async fn notify_student(
 /// use the `user` indexes of their tables).
 pub async fn unread_counts(db: &impl ConnectionTrait, user_id: i64) -> AppResult<(i64, i64)> {
     let conv = Query::select()
-        .expr(Expr::col((conversation_members::Entity, conversation_members::Column::UserId)).count())
+        .expr(
+            Expr::col((
+                conversation_members::Entity,
+                conversation_members::Column::UserId,
+            ))
+            .count(),
+        )
         .from(conversation_members::Entity)
         .inner_join(
             conversations::Entity,
@@ -88,20 +94,26 @@ pub async fn unread_counts(db: &impl ConnectionTrait, user_id: i64) -> AppResult
             )),
         )
         .and_where(
-            Expr::col((conversation_members::Entity, conversation_members::Column::UserId))
-                .eq(user_id),
+            Expr::col((
+                conversation_members::Entity,
+                conversation_members::Column::UserId,
+            ))
+            .eq(user_id),
         )
         .and_where(
-            Expr::col((conversation_members::Entity, conversation_members::Column::LastReadAt))
-                .is_null()
-                .or(Expr::col((
-                    conversation_members::Entity,
-                    conversation_members::Column::LastReadAt,
-                ))
-                .lt(Expr::col((
-                    conversations::Entity,
-                    conversations::Column::LastMessageAt,
-                )))),
+            Expr::col((
+                conversation_members::Entity,
+                conversation_members::Column::LastReadAt,
+            ))
+            .is_null()
+            .or(Expr::col((
+                conversation_members::Entity,
+                conversation_members::Column::LastReadAt,
+            ))
+            .lt(Expr::col((
+                conversations::Entity,
+                conversations::Column::LastMessageAt,
+            )))),
         )
         .to_owned();
     let notes = Query::select()

@@ -199,7 +199,8 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
             },
         )
         .collect();
-    let rows: Vec<(i64, i64, i64, Option<i64>, Option<i64>)> = sections::Entity::find()
+    type Sec = (i64, i64, i64, Option<i64>, Option<i64>);
+    let rows: Vec<Sec> = sections::Entity::find()
         .select_only()
         .columns([
             sections::Column::Id,
@@ -514,12 +515,11 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
     };
     // Registration changes (drops) and waitlists this term up to the date.
     for (section, action, at) in snap.events_by_student.get(&student).into_iter().flatten() {
-        if *at > as_of
-            || !snap
-                .sections
-                .get(section)
-                .is_some_and(|x| x.term == term.id)
-        {
+        let in_term = snap
+            .sections
+            .get(section)
+            .is_some_and(|x| x.term == term.id);
+        if *at > as_of || !in_term {
             continue;
         }
         match action.as_str() {

@@ -108,8 +108,8 @@ pub async fn due(db: &DatabaseConnection) -> AppResult<bool> {
     if s.schedule_hours == 0 {
         return Ok(false);
     }
+    // NOTE: a failed run counts too, so a run that cannot succeed is not retried every minute.
     let last = mining_runs::Entity::find()
-        .filter(mining_runs::Column::Status.ne("failed"))
         .order_by_desc(mining_runs::Column::StartedAt)
         .one(db)
         .await?;

@@ -38,10 +38,15 @@ fn options(lang: Lang) -> Value {
         .iter()
         .map(|s| json!({"code": s, "label": lang.t(&format!("students.field.{s}"))}))
         .collect();
+    let risks: Vec<Value> = ["high", "medium", "low"]
+        .iter()
+        .map(|r| json!({"code": r, "label": lang.t(&format!("students.risk.{r}"))}))
+        .collect();
     json!({
         "statuses": STATUSES.iter().map(|s| json!({"code": s, "label": status_label(lang, s)})).collect::<Vec<_>>(),
         "sorts": sorts,
         "stages": Stage::ALL.iter().map(|s| json!({"code": s.code(), "label": stage_label(lang, *s)})).collect::<Vec<_>>(),
+        "risks": risks,
     })
 }
 
@@ -72,6 +77,7 @@ fn filter_query(f: &StudentFilter) -> String {
         ("cohort", f.cohort.map(|v| v.to_string())),
         ("status", f.status.clone()),
         ("stage", f.stage.clone()),
+        ("risk", f.risk.clone()),
         ("sort", f.sort.clone()),
         ("dir", f.dir.clone()),
     ];
@@ -127,6 +133,7 @@ pub async fn list_page(
                 "majors": lookups.majors().iter().map(|m| json!({"id": m.id, "label": format!("{} {}", m.code, if zh { &m.name_zh } else { &m.name_en })})).collect::<Vec<_>>(),
                 "can_edit": user.can(Permission::EditStudents),
                 "can_import": user.can(Permission::ImportStudents),
+                "mining_on": ctx.modules.contains(&crate::access::Module::Mining),
             }),
             options(ctx.lang),
         ),

@@ -5,7 +5,7 @@
 use super::lifecycle::{Calendar, Stage, stages_for};
 use crate::access::Permission;
 use crate::auth::CurrentUser;
-use crate::entity::{departments, enrolments, majors, sections, students};
+use crate::entity::{departments, enrolments, majors, mining_runs, risk_flags, sections, students};
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
@@ -71,6 +71,8 @@ pub struct StudentFilter {
     pub cohort: Option<i64>,
     pub status: Option<String>,
     pub stage: Option<String>,
+    /// Risk level in the latest finished mining run: low, medium or high.
+    pub risk: Option<String>,
     /// student_no (default), name, name_en, cohort, department, major, status
     pub sort: Option<String>,
     /// asc (default) or desc
@@ -86,6 +88,17 @@ impl StudentFilter {
             Some(code) => Stage::from_code(code).map(Some).ok_or_else(|| {
                 AppError::bad_request("bad_stage", format!("unknown lifecycle stage '{code}'"))
             }),
+        }
+    }
+
+    fn risk(&self) -> AppResult<Option<&str>> {
+        match self.risk.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(level @ ("low" | "medium" | "high")) => Ok(Some(level)),
+            Some(other) => Err(AppError::bad_request(
+                "bad_risk",
+                format!("unknown risk level '{other}'; use low, medium or high"),
+            )),
         }
     }
 
@@ -129,6 +142,21 @@ impl StudentFilter {
         }
         if let Some(s) = self.status.as_deref().filter(|s| !s.is_empty()) {
             c = c.add(students::Column::Status.eq(s));
+        }
+        if let Ok(Some(level)) = self.risk() {
+            // The students flagged at that level by the latest finished run.
+            let latest = Query::select()
+                .expr(Expr::col(mining_runs::Column::Id).max())
+                .from(mining_runs::Entity)
+                .and_where(mining_runs::Column::Status.eq("done"))
+                .to_owned();
+            let flagged = Query::select()
+                .column(risk_flags::Column::StudentId)
+                .from(risk_flags::Entity)
+                .and_where(risk_flags::Column::Level.eq(level))
+                .and_where(risk_flags::Column::RunId.in_subquery(latest))
+                .to_owned();
+            c = c.add(students::Column::Id.in_subquery(flagged));
         }
         match stage {
             None => {}
@@ -254,6 +282,7 @@ async fn matching_ids(
     cal: &Calendar,
 ) -> AppResult<(Vec<i64>, HashMap<i64, Stage>)> {
     let stage = filter.stage()?;
+    filter.risk()?;
     let cond = filter.condition(scope, stage, cal);
     let (col, dir) = filter.order();
     let candidates: Vec<(i64, String, i64)> = students::Entity::find()
@@ -352,6 +381,7 @@ pub async fn list(
     let cal = Calendar::load(db).await?;
     let req = PageReq::new(filter.page, filter.per_page);
     let stage = filter.stage()?;
+    filter.risk()?;
     if stage.is_none_or(|st| st.status().is_some()) {
         // No grade rule involved: count and page in SQL.
         let cond = filter.condition(scope, stage, &cal);

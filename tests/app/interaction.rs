@@ -132,6 +132,40 @@ async fn cases_are_routed_to_queues_by_category_and_department_as_the_rules_say(
         assert_eq!(queue(c1).await, json!("complaints"));
         assert_eq!(queue(c2).await, json!(format!("dept-{dept}")));
         assert_eq!(queue(c3).await, json!("student-services"));
+        // A case about a course goes to the course's department, also from the page form.
+        let course = srm::entity::sections::Entity::find_by_id(p.section)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .course_id;
+        let c6 = open_case(
+            &app,
+            &st,
+            json!({"category": "inquiry", "subject": "s", "body": "b", "about": "course", "course_id": course}),
+        )
+        .await;
+        assert_eq!(queue(c6).await, json!(format!("dept-{dept}")));
+        let csrf = app.page_login(p.student).await;
+        let form = format!("category=inquiry&about=course&course_id={course}&subject=Exam&body=When%3F");
+        let res = app.client.post("/cases").header(ContentType::Form).body(form.clone()).dispatch().await;
+        assert_eq!(res.status(), Status::Forbidden, "no CSRF token");
+        let res = app
+            .client
+            .post("/cases")
+            .header(ContentType::Form)
+            .body(format!("{form}&_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let res = app
+            .client
+            .post("/cases")
+            .header(ContentType::Form)
+            .body(format!("category=inquiry&subject=&body=&_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::UnprocessableEntity, "the form comes back with its error");
         // The rules are data: a new rule sends every inquiry to the registry.
         set_setting(&app, "cases.routing", r#"[{"category":"inquiry","department":"*","queue":"registry"},{"category":"*","department":"*","queue":"other"}]"#).await;
         let c4 = open_case(&app, &st, json!({"category": "inquiry", "subject": "s", "body": "b", "department_id": dept})).await;
@@ -350,23 +384,53 @@ async fn staff_message_a_saved_segment_of_their_students() {
         let p = app.people.clone();
         let admin = app.token(p.admin).await;
         let teacher = app.token(p.teacher).await;
-        let (s, v) = app.send_json(Method::Post, "/api/v1/segments", Some(&admin),
-            json!({"name": "Cohort 2025", "filter": {"cohort": 2025}})).await;
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/segments",
+                Some(&admin),
+                json!({"name": "Cohort 2025", "filter": {"cohort": 2025}}),
+            )
+            .await;
         assert_eq!(s, Status::Created, "{v}");
         let seg = v["id"].as_i64().unwrap();
-        let (s, v) = app.send_json(Method::Post, "/api/v1/conversations", Some(&admin),
-            json!({"segment_id": seg, "subject": "Welcome", "body": "Hello"})).await;
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/conversations",
+                Some(&admin),
+                json!({"segment_id": seg, "subject": "Welcome", "body": "Hello"}),
+            )
+            .await;
         assert_eq!(s, Status::Created, "{v}");
         assert_eq!(v["recipients"], 2);
         // Someone else's segment cannot be used.
-        let (s, _) = app.send_json(Method::Post, "/api/v1/conversations", Some(&teacher),
-            json!({"segment_id": seg, "subject": "Welcome", "body": "Hello"})).await;
+        let (s, _) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/conversations",
+                Some(&teacher),
+                json!({"segment_id": seg, "subject": "Welcome", "body": "Hello"}),
+            )
+            .await;
         assert_eq!(s, Status::UnprocessableEntity);
         // A teacher's segment resolves within their scope only.
-        let (_, v) = app.send_json(Method::Post, "/api/v1/segments", Some(&teacher),
-            json!({"name": "mine", "filter": {"cohort": 2025}})).await;
-        let (_, v) = app.send_json(Method::Post, "/api/v1/conversations", Some(&teacher),
-            json!({"segment_id": v["id"], "subject": "Hi", "body": "Hello"})).await;
+        let (_, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/segments",
+                Some(&teacher),
+                json!({"name": "mine", "filter": {"cohort": 2025}}),
+            )
+            .await;
+        let (_, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/conversations",
+                Some(&teacher),
+                json!({"segment_id": v["id"], "subject": "Hi", "body": "Hello"}),
+            )
+            .await;
         assert_eq!(v["recipients"], 1);
         let st = app.token(p.other_student).await;
         let (_, n) = app.get_json("/api/v1/conversations", Some(&st)).await;
@@ -395,40 +459,88 @@ async fn announcements_reach_the_people_they_concern_once_published() {
         for (scope, extra, title) in [
             ("university", json!({}), "All: library hours"),
             ("department", json!({"department_id": dept}), "CS: seminar"),
-            ("department", json!({"department_id": other_dept}), "Maths: seminar"),
-            ("section", json!({"section_id": p.section}), "CS101: room <change>"),
-            ("university", json!({"publish_at": future}), "Later: holiday"),
+            (
+                "department",
+                json!({"department_id": other_dept}),
+                "Maths: seminar",
+            ),
+            (
+                "section",
+                json!({"section_id": p.section}),
+                "CS101: room <change>",
+            ),
+            (
+                "university",
+                json!({"publish_at": future}),
+                "Later: holiday",
+            ),
         ] {
-            let mut body = json!({"scope": scope, "title_zh": title, "title_en": title, "body": "text"});
-            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-            let (s, v) = app.send_json(Method::Post, "/api/v1/announcements", Some(&admin), body).await;
+            let mut body =
+                json!({"scope": scope, "title_zh": title, "title_en": title, "body": "text"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let (s, v) = app
+                .send_json(Method::Post, "/api/v1/announcements", Some(&admin), body)
+                .await;
             assert_eq!(s, Status::Created, "{v}");
         }
         let titles = |v: Value| -> Vec<String> {
-            v["items"].as_array().unwrap().iter().map(|a| a["title_en"].as_str().unwrap().to_string()).collect()
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["title_en"].as_str().unwrap().to_string())
+                .collect()
         };
         let st = app.token(p.student).await;
         let mut seen = titles(app.get_json("/api/v1/announcements", Some(&st)).await.1);
         seen.sort();
-        assert_eq!(seen, ["All: library hours", "CS101: room <change>", "CS: seminar"]);
+        assert_eq!(
+            seen,
+            ["All: library hours", "CS101: room <change>", "CS: seminar"]
+        );
         let other = app.token(p.other_student).await;
         let mut seen = titles(app.get_json("/api/v1/announcements", Some(&other)).await.1);
         seen.sort();
         assert_eq!(seen, ["All: library hours", "CS: seminar"]);
         let teacher = app.token(p.teacher).await;
-        let mut seen = titles(app.get_json("/api/v1/announcements", Some(&teacher)).await.1);
+        let mut seen = titles(
+            app.get_json("/api/v1/announcements", Some(&teacher))
+                .await
+                .1,
+        );
         seen.sort();
         assert_eq!(seen, ["All: library hours", "CS101: room <change>"]);
         // Only managers publish; bad input is a 422.
-        let (s, _) = app.send_json(Method::Post, "/api/v1/announcements", Some(&teacher),
-            json!({"scope": "university", "title_zh": "x", "body": "y"})).await;
+        let (s, _) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/announcements",
+                Some(&teacher),
+                json!({"scope": "university", "title_zh": "x", "body": "y"}),
+            )
+            .await;
         assert_eq!(s, Status::Forbidden);
-        let (s, _) = app.send_json(Method::Post, "/api/v1/announcements", Some(&admin),
-            json!({"scope": "galaxy", "title_zh": "x", "body": "y"})).await;
+        let (s, _) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/announcements",
+                Some(&admin),
+                json!({"scope": "galaxy", "title_zh": "x", "body": "y"}),
+            )
+            .await;
         assert_eq!(s, Status::UnprocessableEntity);
         // The student's dashboard shows them, escaped.
         app.page_login(p.student).await;
-        let html = app.client.get("/dashboard").dispatch().await.into_string().await.unwrap();
+        let html = app
+            .client
+            .get("/dashboard")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
         assert!(html.contains("CS101: room &lt;change&gt;"));
         assert!(!html.contains("Maths: seminar") && !html.contains("Later: holiday"));
     })
@@ -627,9 +739,41 @@ async fn every_interaction_page_renders_for_each_role_in_both_languages() {
     let app = TestApp::new(crate::common::Backend::Sqlite).await;
     let p = app.people.clone();
     let pages: &[(i64, &[&str])] = &[
-        (p.student, &["/cases", "/messages", "/notifications", "/announcements", "/feedback"]),
-        (p.teacher, &["/cases", "/messages", "/notifications", "/announcements", "/feedback", "/care", "/care/effect"]),
-        (p.admin, &["/cases", "/cases/report", "/messages", "/notifications", "/announcements", "/feedback", "/care", "/care/effect"]),
+        (
+            p.student,
+            &[
+                "/cases",
+                "/messages",
+                "/notifications",
+                "/announcements",
+                "/feedback",
+            ],
+        ),
+        (
+            p.teacher,
+            &[
+                "/cases",
+                "/messages",
+                "/notifications",
+                "/announcements",
+                "/feedback",
+                "/care",
+                "/care/effect",
+            ],
+        ),
+        (
+            p.admin,
+            &[
+                "/cases",
+                "/cases/report",
+                "/messages",
+                "/notifications",
+                "/announcements",
+                "/feedback",
+                "/care",
+                "/care/effect",
+            ],
+        ),
     ];
     for (user, paths) in pages {
         app.page_login(*user).await;
@@ -643,9 +787,114 @@ async fn every_interaction_page_renders_for_each_role_in_both_languages() {
                     .await;
                 assert_eq!(res.status(), Status::Ok, "{path} as {user} in {lang}");
                 let html = res.into_string().await.unwrap();
-                assert!(!html.contains("interaction."), "{path}: an untranslated key");
+                assert!(
+                    !html.contains("interaction."),
+                    "{path}: an untranslated key"
+                );
             }
         }
         app.page_logout().await;
     }
+}
+
+#[rocket::async_test]
+async fn notifications_list_promotions_and_case_news_and_email_is_off_by_default() {
+    use srm::entity::{notifications, users};
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let st = app.token(p.student).await;
+        let admin = app.token(p.admin).await;
+        let u = users::Entity::find_by_id(p.student)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut am: users::ActiveModel = u.into();
+        am.email = Set(Some("li.hua@example.edu".into()));
+        am.update(app.db()).await.unwrap();
+        // What registration writes when a waitlisted student gets a seat.
+        notifications::ActiveModel {
+            user_id: Set(p.student),
+            kind: Set("registration.promoted".into()),
+            title: Set("You are now enrolled in CS101-01".into()),
+            body: Set("A seat became free.".into()),
+            link: Set(Some("/registrations".into())),
+            created_at: Set(Utc::now().fixed_offset()),
+            read_at: Set(None),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+        let id = open_case(
+            &app,
+            &st,
+            json!({"category": "inquiry", "subject": "s", "body": "b"}),
+        )
+        .await;
+        act(
+            &app,
+            &admin,
+            id,
+            json!({"action": "reply", "body": "first"}),
+        )
+        .await;
+        assert_eq!(
+            app.audit_count("notifications.email", "ok").await,
+            0,
+            "off by default"
+        );
+        set_setting(&app, "notifications.email", r#"on"#).await;
+        act(
+            &app,
+            &admin,
+            id,
+            json!({"action": "reply", "body": "second"}),
+        )
+        .await;
+        assert_eq!(
+            app.audit_count("notifications.email", "ok").await,
+            1,
+            "queued in the outbox"
+        );
+        // The list page shows them with the unread count in the menu; reading clears it.
+        app.page_login(p.student).await;
+        let html = app
+            .client
+            .get("/notifications")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(html.contains("You are now enrolled in CS101-01"));
+        assert!(html.contains("(3)"), "three unread in the menu");
+        let csrf = app.page_csrf().await;
+        let res = app
+            .client
+            .post("/notifications/read")
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let (_, n) = app.get_json("/api/v1/notifications", Some(&st)).await;
+        assert!(
+            n["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| !x["read_at"].is_null())
+        );
+        let html = app
+            .client
+            .get("/notifications")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(!html.contains("(3)"));
+    })
+    .await;
 }

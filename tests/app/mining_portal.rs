@@ -728,3 +728,38 @@ async fn a_run_started_from_the_api_runs_in_the_background_and_records_its_failu
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn the_schedule_is_due_only_when_switched_on_and_the_last_run_is_old_enough() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        assert!(!srm::mining::jobs::due(db).await.unwrap(), "off by default");
+        let mut set = settings::get(db).await.unwrap();
+        set.schedule_hours = 6;
+        settings::set(db, app.people.admin, &set).await.unwrap();
+        assert!(
+            srm::mining::jobs::due(db).await.unwrap(),
+            "on, and never run"
+        );
+        run::create(db, None, "test").await.unwrap();
+        assert!(
+            !srm::mining::jobs::due(db).await.unwrap(),
+            "a run started just now"
+        );
+        let (s, _) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/mining/runs",
+                Some(&app.token(app.people.admin).await),
+                json!({"confirm": true}),
+            )
+            .await;
+        assert_eq!(s, Status::Conflict, "one run at a time");
+        set.high_at = 10.0;
+        assert!(
+            settings::set(db, app.people.admin, &set).await.is_err(),
+            "medium must stay below high"
+        );
+    })
+    .await;
+}

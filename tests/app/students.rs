@@ -1084,3 +1084,41 @@ async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_thei
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn the_student_list_filters_by_the_risk_level_of_the_latest_finished_run() {
+    use srm::entity::{mining_runs, risk_flags};
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let other = add_student(&app, &admin, json!({"student_no": "2025000777", "name_zh": "周敏", "name_en": "Zhou Min", "major": "CS01", "cohort": 2025})).await;
+        let now = Utc::now().fixed_offset();
+        let run = |status: &str| mining_runs::ActiveModel {
+            kind: Set("test".into()), status: Set(status.into()), progress: Set(1.0), message: Set(String::new()),
+            as_of: Set(now), term_id: Set(None), model: Set(None), params: Set("{}".into()), metrics: Set("{}".into()),
+            started_by: Set(None), started_at: Set(now), finished_at: Set(Some(now)), ..Default::default()
+        };
+        let flag = |run: i64, student: i64, level: &str| risk_flags::ActiveModel {
+            run_id: Set(run), student_id: Set(student), score: Set(50.0), level: Set(level.into()), reasons: Set("[]".into()),
+            cluster: Set(None), feedback: Set(None), feedback_by: Set(None), feedback_at: Set(None), ..Default::default()
+        };
+        let old = run("done").insert(db).await.unwrap().id;
+        flag(old, other, "high").insert(db).await.unwrap();
+        let latest = run("done").insert(db).await.unwrap().id;
+        flag(latest, p.student_record, "high").insert(db).await.unwrap();
+        flag(latest, other, "low").insert(db).await.unwrap();
+        // A run still going does not count.
+        let going = run("running").insert(db).await.unwrap().id;
+        flag(going, other, "high").insert(db).await.unwrap();
+
+        let (s, high) = app.get_json("/api/v1/students?risk=high", Some(&admin)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(numbers(&high), vec!["2025000001".to_string()]);
+        let (_, low) = app.get_json("/api/v1/students?risk=low", Some(&admin)).await;
+        assert_eq!(numbers(&low), vec!["2025000777".to_string()]);
+        let (s, e) = app.get_json("/api/v1/students?risk=severe", Some(&admin)).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::BadRequest, Some("bad_risk")));
+    })
+    .await;
+}

@@ -165,6 +165,9 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
         let mut rng = ChaCha8Rng::seed_from_u64(opts.train.seed.wrapping_add(r as u64));
         let fold = stratified_folds(&data.y, k, &mut rng);
         let results = parallel_map(k, threads, |f| run_fold(data, &fold, f, &kinds, &cfg));
+        if results.len() != k {
+            return Err(MlError::Fit("a cross-validation worker stopped".into()));
+        }
         // pooled out-of-fold scores and thresholds per candidate
         let mut oof = vec![vec![0.0; n]; kinds.len()];
         let mut decided = vec![vec![0.0; n]; kinds.len()];

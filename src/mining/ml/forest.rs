@@ -54,7 +54,8 @@ fn tree_seed(seed: u64, t: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Runs `f(t)` for t in 0..n on up to `threads` threads; results in order of t.
+/// Runs `f(t)` for t in 0..n on up to `threads` threads; results in order of t (fewer than n
+/// only if `f` panicked on a thread).
 pub(crate) fn parallel_map<T: Send>(
     n: usize,
     threads: usize,
@@ -195,6 +196,9 @@ impl Forest {
     ) -> Result<Forest, MlError> {
         let trees = cfg.trees.max(1);
         let grown = parallel_map(trees, cfg.threads, |t| grow(data, t, cfg.seed, importances));
+        if grown.len() != trees {
+            return Err(MlError::Fit("a training worker stopped".into()));
+        }
         let p = data.features();
         let mut members = Vec::with_capacity(trees);
         let mut imp = vec![0.0; p];
