@@ -329,16 +329,19 @@ pub async fn activate_submit(
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     let again = |status, msg: String| {
-        Err((
+        (
             status,
             activation_page(&ctx, jar, form.student_no, Some(msg)),
-        ))
+        )
     };
     if expected.is_empty() || !super::token::constant_time_eq(&expected, form.csrf) {
-        return again(Status::Forbidden, ctx.t("login.expired"));
+        return Err(again(Status::Forbidden, ctx.t("login.expired")));
     }
     if form.new_password != form.confirm {
-        return again(Status::UnprocessableEntity, ctx.t("activate.mismatch"));
+        return Err(again(
+            Status::UnprocessableEntity,
+            ctx.t("activate.mismatch"),
+        ));
     }
     let claim = super::activation::Claim {
         student_no: form.student_no,
@@ -348,12 +351,12 @@ pub async fn activate_submit(
     };
     match super::activation::activate(state, &claim, &ip.0).await {
         Ok(_) => Ok(Redirect::to("/login?activated=1")),
-        Err(AppError::TooManyRequests { retry_after }) => again(
+        Err(AppError::TooManyRequests { retry_after }) => Err(again(
             Status::TooManyRequests,
             ctx.t("login.throttled")
                 .replace("{seconds}", &retry_after.to_string()),
-        ),
-        Err(e) => again(e.status(), e.public_message()),
+        )),
+        Err(e) => Err(again(e.status(), e.public_message())),
     }
 }
 

@@ -18,7 +18,9 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -154,10 +156,11 @@ fn answer<T>(
     }
 }
 
-fn parse_num<T: std::str::FromStr>(errors: &mut Errors, name: &'static str, v: &str) -> T
-where
-    T: Default,
-{
+fn parse_num<T: std::str::FromStr + Default>(
+    errors: &mut Errors,
+    name: &'static str,
+    v: &str,
+) -> T {
     match v.trim().parse() {
         Ok(n) => n,
         Err(_) => {
@@ -253,7 +256,12 @@ impl TermForm<'_> {
                 self.registration_closes_at,
                 offset,
             ),
-            add_drop_deadline: parse_time(&mut e, "add_drop_deadline", self.add_drop_deadline, offset),
+            add_drop_deadline: parse_time(
+                &mut e,
+                "add_drop_deadline",
+                self.add_drop_deadline,
+                offset,
+            ),
             credit_limit: parse_num(&mut e, "credit_limit", self.credit_limit),
             is_current: self.is_current,
         };
@@ -268,9 +276,21 @@ impl TermForm<'_> {
             field("seq", "number", self.seq),
             field("starts_on", "date", self.starts_on),
             field("ends_on", "date", self.ends_on),
-            field("registration_opens_at", "datetime-local", self.registration_opens_at),
-            field("registration_closes_at", "datetime-local", self.registration_closes_at),
-            field("add_drop_deadline", "datetime-local", self.add_drop_deadline),
+            field(
+                "registration_opens_at",
+                "datetime-local",
+                self.registration_opens_at,
+            ),
+            field(
+                "registration_closes_at",
+                "datetime-local",
+                self.registration_closes_at,
+            ),
+            field(
+                "add_drop_deadline",
+                "datetime-local",
+                self.add_drop_deadline,
+            ),
             field("utc_offset", "text", self.utc_offset),
             field("credit_limit", "number", self.credit_limit),
             field("is_current", "checkbox", self.is_current),
@@ -287,9 +307,21 @@ fn term_fields(t: &terms::Model) -> Vec<Field> {
         field("seq", "number", t.seq),
         field("starts_on", "date", t.starts_on),
         field("ends_on", "date", t.ends_on),
-        field("registration_opens_at", "datetime-local", local(&t.registration_opens_at)),
-        field("registration_closes_at", "datetime-local", local(&t.registration_closes_at)),
-        field("add_drop_deadline", "datetime-local", local(&t.add_drop_deadline)),
+        field(
+            "registration_opens_at",
+            "datetime-local",
+            local(&t.registration_opens_at),
+        ),
+        field(
+            "registration_closes_at",
+            "datetime-local",
+            local(&t.registration_closes_at),
+        ),
+        field(
+            "add_drop_deadline",
+            "datetime-local",
+            local(&t.add_drop_deadline),
+        ),
         field("utc_offset", "text", offset),
         field("credit_limit", "number", t.credit_limit),
         field("is_current", "checkbox", t.is_current),
@@ -325,7 +357,14 @@ pub async fn term_form(
         }
         .fields(),
     };
-    Ok(render_form(&ctx, "manage.term", action("term", id), fields, &Errors::new(), None))
+    Ok(render_form(
+        &ctx,
+        "manage.term",
+        action("term", id),
+        fields,
+        &Errors::new(),
+        None,
+    ))
 }
 
 #[post("/courses/manage/term?<id>", data = "<form>")]
@@ -339,7 +378,14 @@ pub async fn term_submit(
 ) -> FormResult {
     who.check_csrf(form.csrf)?;
     let again = |errors: &Errors, problem| {
-        render_form(&ctx, "manage.term", action("term", id), form.fields(), errors, problem)
+        render_form(
+            &ctx,
+            "manage.term",
+            action("term", id),
+            form.fields(),
+            errors,
+            problem,
+        )
     };
     match form.body() {
         Err(errors) => Ok(Err((Status::UnprocessableEntity, again(&errors, None)))),
@@ -386,7 +432,10 @@ fn parse_prerequisites(errors: &mut Errors, text: &str) -> Vec<PrereqBody> {
                 Err(_) => {
                     errors.insert(
                         "prerequisites",
-                        format!("line {}: write CODE and a minimum score, e.g. CS101 60", n + 1),
+                        format!(
+                            "line {}: write CODE and a minimum score, e.g. CS101 60",
+                            n + 1
+                        ),
                     );
                     continue;
                 }
@@ -427,7 +476,11 @@ async fn course_fields(
         .await?
         .into_iter()
         .map(|d| {
-            let name = if ctx.lang == crate::i18n::Lang::Zh { d.name_zh } else { d.name_en };
+            let name = if ctx.lang == crate::i18n::Lang::Zh {
+                d.name_zh
+            } else {
+                d.name_en
+            };
             (d.id.to_string(), name)
         })
         .collect();
@@ -471,7 +524,11 @@ pub async fn course_form(
                 .collect();
             let prereq_text: Vec<String> = prereqs
                 .iter()
-                .filter_map(|p| codes.get(&p.prerequisite_id).map(|c| format!("{c} {}", p.min_score)))
+                .filter_map(|p| {
+                    codes
+                        .get(&p.prerequisite_id)
+                        .map(|c| format!("{c} {}", p.min_score))
+                })
                 .collect();
             let (department, credits, prereq_text) = (
                 c.department_id.to_string(),
@@ -499,7 +556,14 @@ pub async fn course_form(
             course_fields(&ctx, db, &form).await?
         }
     };
-    Ok(render_form(&ctx, "manage.course", action("course", id), fields, &Errors::new(), None))
+    Ok(render_form(
+        &ctx,
+        "manage.course",
+        action("course", id),
+        fields,
+        &Errors::new(),
+        None,
+    ))
 }
 
 #[post("/courses/manage/course?<id>", data = "<form>")]
@@ -514,10 +578,20 @@ pub async fn course_submit(
     who.check_csrf(form.csrf)?;
     let fields = course_fields(&ctx, &state.db, &form).await?;
     let again = |fields, errors: &Errors, problem| {
-        render_form(&ctx, "manage.course", action("course", id), fields, errors, problem)
+        render_form(
+            &ctx,
+            "manage.course",
+            action("course", id),
+            fields,
+            errors,
+            problem,
+        )
     };
     match form.body() {
-        Err(errors) => Ok(Err((Status::UnprocessableEntity, again(fields, &errors, None)))),
+        Err(errors) => Ok(Err((
+            Status::UnprocessableEntity,
+            again(fields, &errors, None),
+        ))),
         Ok(body) => answer(save_course(state, who.id, id, &body).await, "course", |p| {
             again(fields, &Errors::new(), p)
         }),
@@ -610,7 +684,10 @@ impl SectionForm<'_> {
             .await?
             .map(|c| c.id)
             .unwrap_or_else(|| {
-                e.insert("course", format!("no course with the code {}", self.course.trim()));
+                e.insert(
+                    "course",
+                    format!("no course with the code {}", self.course.trim()),
+                );
                 0
             });
         let teacher_id = match self.teacher.trim() {
@@ -651,7 +728,11 @@ async fn section_fields(
         .await?
         .into_iter()
         .map(|t| {
-            let name = if ctx.lang == crate::i18n::Lang::Zh { t.name_zh } else { t.name_en };
+            let name = if ctx.lang == crate::i18n::Lang::Zh {
+                t.name_zh
+            } else {
+                t.name_en
+            };
             (t.id.to_string(), name)
         })
         .collect();
@@ -745,7 +826,14 @@ pub async fn section_form(
             section_fields(&ctx, db, &form).await?
         }
     };
-    Ok(render_form(&ctx, "manage.section", action("section", id), fields, &Errors::new(), None))
+    Ok(render_form(
+        &ctx,
+        "manage.section",
+        action("section", id),
+        fields,
+        &Errors::new(),
+        None,
+    ))
 }
 
 #[post("/courses/manage/section?<id>", data = "<form>")]
@@ -760,13 +848,25 @@ pub async fn section_submit(
     who.check_csrf(form.csrf)?;
     let fields = section_fields(&ctx, &state.db, &form).await?;
     let again = |fields, errors: &Errors, problem| {
-        render_form(&ctx, "manage.section", action("section", id), fields, errors, problem)
+        render_form(
+            &ctx,
+            "manage.section",
+            action("section", id),
+            fields,
+            errors,
+            problem,
+        )
     };
     match form.body(&state.db).await? {
-        Err(errors) => Ok(Err((Status::UnprocessableEntity, again(fields, &errors, None)))),
-        Ok(body) => answer(save_section(state, who.id, id, &body).await, "section", |p| {
-            again(fields, &Errors::new(), p)
-        }),
+        Err(errors) => Ok(Err((
+            Status::UnprocessableEntity,
+            again(fields, &errors, None),
+        ))),
+        Ok(body) => answer(
+            save_section(state, who.id, id, &body).await,
+            "section",
+            |p| again(fields, &Errors::new(), p),
+        ),
     }
 }
 

@@ -386,10 +386,9 @@ pub async fn api_statistics(
     };
     check_scope(&state.db, user, &scope).await?;
     let summary = stats::stats(&state.db, &scope).await?;
-    let sections = if course.is_some() {
-        stats::by_section(&state.db, &scope).await?
-    } else {
-        Vec::new()
+    let sections = match stats::comparison_scope(&state.db, &scope).await? {
+        Some(c) => stats::by_section(&state.db, &c).await?,
+        None => Vec::new(),
     };
     let trend = if course.is_some() || department.is_some() {
         stats::by_term(

@@ -768,10 +768,9 @@ pub async fn stats_page(
     };
     super::handlers::check_scope(&state.db, user, &scope).await?;
     let st = stats::stats(&state.db, &scope).await?;
-    let sections = if course.is_some() {
-        stats::by_section(&state.db, &scope).await?
-    } else {
-        Vec::new()
+    let sections = match stats::comparison_scope(&state.db, &scope).await? {
+        Some(c) => stats::by_section(&state.db, &c).await?,
+        None => Vec::new(),
     };
     let trend = if course.is_some() || department.is_some() {
         stats::by_term(

@@ -1,7 +1,7 @@
 //! Grade statistics (成绩统计) for a section, a course across sections, a term or a department:
 //! count, mean, median, population standard deviation, min, max, pass rate and a histogram
-//! of ten 10-point bins (the last one 90–100), each computed by SQL aggregates (two queries
-//! per scope, never one per student). A section's statistics include drafts (for its teacher
+//! of ten 10-point bins (the last one 90–100), each computed from one grouped SQL query per
+//! scope (never one query per student). A section's statistics include drafts (for its teacher
 //! before publishing); the wider scopes count published grades only.
 
 use super::service::PUBLISHED;
@@ -77,19 +77,6 @@ fn base(scope: &Scope) -> Select<grades::Entity> {
     q
 }
 
-/// The SQL of one histogram bin's count (constants only, no input).
-fn bin_sql(i: usize) -> String {
-    let lo = i * 10;
-    if i == 9 {
-        format!("SUM(CASE WHEN grades.score >= {lo} THEN 1 ELSE 0 END)")
-    } else {
-        format!(
-            "SUM(CASE WHEN grades.score >= {lo} AND grades.score < {} THEN 1 ELSE 0 END)",
-            lo + 10
-        )
-    }
-}
-
 pub fn bin_label(i: usize) -> String {
     if i == 9 {
         "90–100".into()
@@ -98,59 +85,46 @@ pub fn bin_label(i: usize) -> String {
     }
 }
 
-#[derive(Debug, Default, sea_orm::FromQueryResult)]
-struct AggRow {
-    n: i64,
-    s: Option<f64>,
-    ss: Option<f64>,
-    mn: Option<f64>,
-    mx: Option<f64>,
-    p: Option<i64>,
-    b0: Option<i64>,
-    b1: Option<i64>,
-    b2: Option<i64>,
-    b3: Option<i64>,
-    b4: Option<i64>,
-    b5: Option<i64>,
-    b6: Option<i64>,
-    b7: Option<i64>,
-    b8: Option<i64>,
-    b9: Option<i64>,
-}
-
-/// Statistics of one scope.
+/// Statistics of one scope, from one grouped query: the number of grades (and of passes) at
+/// each distinct score, from which count, mean, median, standard deviation, min, max, pass
+/// rate and histogram follow exactly. Scores have at most two decimals, so there are at most
+/// 10,001 groups whatever the number of students.
 pub async fn stats(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Stats> {
-    let mut q = base(scope)
+    let groups: Vec<(f64, i64, Option<i64>)> = base(scope)
         .select_only()
+        .column(grades::Column::Score)
         .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(Expr::cust("SUM(grades.score)"), "s")
-        .column_as(Expr::cust("SUM(grades.score * grades.score)"), "ss")
-        .column_as(Expr::cust("MIN(grades.score)"), "mn")
-        .column_as(Expr::cust("MAX(grades.score)"), "mx")
         .column_as(
             Expr::cust(format!(
                 "SUM(CASE WHEN grades.score >= {PASS_MARK_SQL} THEN 1 ELSE 0 END)"
             )),
             "p",
-        );
-    for i in 0..10 {
-        q = q.column_as(Expr::cust(bin_sql(i)), format!("b{i}"));
+        )
+        .group_by(grades::Column::Score)
+        .order_by_asc(grades::Column::Score)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(summarise(&groups))
+}
+
+/// The statistics of (score, how many, how many passed) groups sorted by score.
+pub fn summarise(groups: &[(f64, i64, Option<i64>)]) -> Stats {
+    let mut bins = [0i64; 10];
+    for &(score, n, _) in groups {
+        bins[((score / 10.0).floor().max(0.0) as usize).min(9)] += n;
     }
-    let row = q.into_model::<AggRow>().one(db).await?.unwrap_or_default();
-    let bins = [
-        row.b0, row.b1, row.b2, row.b3, row.b4, row.b5, row.b6, row.b7, row.b8, row.b9,
-    ];
-    let count = row.n;
     let histogram = (0..10)
         .map(|i| Bin {
             label: bin_label(i),
             from: (i * 10) as f64,
             to: if i == 9 { 100.0 } else { (i * 10 + 10) as f64 },
-            count: bins[i].unwrap_or(0),
+            count: bins[i],
         })
         .collect();
+    let count: i64 = groups.iter().map(|g| g.1).sum();
     if count == 0 {
-        return Ok(Stats {
+        return Stats {
             count,
             mean: None,
             median: None,
@@ -159,40 +133,44 @@ pub async fn stats(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Stats>
             max: None,
             pass_rate: None,
             histogram,
-        });
+        };
     }
     let n = count as f64;
-    let mean = row.s.unwrap_or(0.0) / n;
-    let var = (row.ss.unwrap_or(0.0) / n - mean * mean).max(0.0);
-    let (offset, take) = if count % 2 == 1 {
-        ((count / 2) as u64, 1)
-    } else {
-        ((count / 2 - 1) as u64, 2)
+    let mean = groups.iter().map(|&(s, k, _)| s * k as f64).sum::<f64>() / n;
+    let var = groups
+        .iter()
+        .map(|&(s, k, _)| k as f64 * (s - mean) * (s - mean))
+        .sum::<f64>()
+        / n;
+    // The k-th smallest score (0-based), walking the cumulative counts.
+    let nth = |k: i64| {
+        let mut seen = 0;
+        groups
+            .iter()
+            .find(|g| {
+                seen += g.1;
+                seen > k
+            })
+            .map(|g| g.0)
     };
-    let mid: Vec<f64> = base(scope)
-        .select_only()
-        .column(grades::Column::Score)
-        .order_by_asc(grades::Column::Score)
-        .offset(offset)
-        .limit(take)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let median = if mid.is_empty() {
-        None
+    let median = if count % 2 == 1 {
+        nth(count / 2)
     } else {
-        Some(mid.iter().sum::<f64>() / mid.len() as f64)
+        nth(count / 2 - 1)
+            .zip(nth(count / 2))
+            .map(|(a, b)| (a + b) / 2.0)
     };
-    Ok(Stats {
+    let passed: i64 = groups.iter().map(|g| g.2.unwrap_or(0)).sum();
+    Stats {
         count,
         mean: Some(r2(mean)),
         median: median.map(r2),
         std_dev: Some(r2(var.sqrt())),
-        min: row.mn,
-        max: row.mx,
-        pass_rate: Some(r4(row.p.unwrap_or(0) as f64 / n)),
+        min: groups.first().map(|g| g.0),
+        max: groups.last().map(|g| g.0),
+        pass_rate: Some(r4(passed as f64 / n)),
         histogram,
-    })
+    }
 }
 
 fn r2(x: f64) -> f64 {
@@ -214,6 +192,36 @@ pub struct GroupStat {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub pass_rate: Option<f64>,
+}
+
+/// The scope of a section comparison: a course's sections within one term (the term asked
+/// for, else the latest term with published grades of that course).
+pub async fn comparison_scope(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> AppResult<Option<Scope>> {
+    let Some(course) = scope.course else {
+        return Ok(None);
+    };
+    if scope.term.is_some() {
+        return Ok(Some(*scope));
+    }
+    let latest: Option<i64> = grades::Entity::find()
+        .select_only()
+        .column(sections::Column::TermId)
+        .join(JoinType::InnerJoin, grades::Relation::Sections.def())
+        .join(JoinType::InnerJoin, sections::Relation::Terms.def())
+        .filter(sections::Column::CourseId.eq(course))
+        .filter(grades::Column::Status.eq(PUBLISHED))
+        .order_by_desc(terms::Column::Seq)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(latest.map(|t| Scope {
+        term: Some(t),
+        ..*scope
+    }))
 }
 
 /// The sections of the scope side by side (one grouped query).
@@ -331,4 +339,31 @@ pub async fn by_term(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<
             pass_rate: p.filter(|_| n > 0).map(|p| r4(p as f64 / n as f64)),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarise;
+
+    #[test]
+    fn one_pass_statistics_match_hand_computed_values() {
+        // Scores 40, 60, 60, 95 and 100: mean 71, median 60, population sd sqrt(2620 / 5) = 22.89.
+        let s = summarise(&[
+            (40.0, 1, Some(0)),
+            (60.0, 2, Some(2)),
+            (95.0, 1, Some(1)),
+            (100.0, 1, Some(1)),
+        ]);
+        assert_eq!(
+            (s.count, s.mean, s.median, s.std_dev),
+            (5, Some(71.0), Some(60.0), Some(22.89))
+        );
+        assert_eq!(
+            (s.min, s.max, s.pass_rate),
+            (Some(40.0), Some(100.0), Some(0.8))
+        );
+        let bins: Vec<i64> = s.histogram.iter().map(|b| b.count).collect();
+        assert_eq!(bins, vec![0, 0, 0, 0, 1, 0, 2, 0, 0, 2]);
+        assert_eq!(summarise(&[]).mean, None);
+    }
 }

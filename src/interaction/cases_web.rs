@@ -381,9 +381,26 @@ pub async fn report_page(
                    "rating": r.mean_rating, "topics": topics.join("; ")})
         })
         .collect();
+    let feedback: Vec<Value> = super::feedback::by_department(&state.db)
+        .await?
+        .into_iter()
+        .map(|(d, sections, answers, mean)| {
+            json!({"department": dept_label(Some(d)), "sections": sections, "answers": answers, "mean": mean})
+        })
+        .collect();
+    let fb_bars: Vec<(String, f64)> = feedback
+        .iter()
+        .map(|f| {
+            (
+                f["department"].as_str().unwrap_or_default().to_string(),
+                f["mean"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
     Ok(ctx.render(
         "interaction/case_report",
         "interaction.cases.report",
-        json!({"items": items, "chart": bar_chart(&bars, "")}),
+        json!({"items": items, "chart": bar_chart(&bars, ""), "feedback": feedback,
+               "feedback_chart": bar_chart(&fb_bars, "")}),
     ))
 }

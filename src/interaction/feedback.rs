@@ -245,3 +245,66 @@ pub async fn answered(
             .is_some(),
     )
 }
+
+/// Course feedback per department, counting only sections at or above the threshold (so no
+/// section's answers are shown through the back door): (department id, sections, answers,
+/// mean overall satisfaction).
+pub async fn by_department(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, u64, u64, f64)>> {
+    use crate::entity::courses;
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let min = threshold(db).await?;
+    let per_section: Vec<(i64, i64, i64)> = feedback_answers::Entity::find()
+        .select_only()
+        .column(feedback_answers::Column::SectionId)
+        .expr(Expr::col(feedback_answers::Column::Id).count())
+        // NOTE: PostgreSQL sums a bigint column as numeric; cast it back.
+        .expr(
+            Expr::col(feedback_answers::Column::Overall)
+                .sum()
+                .cast_as("BIGINT"),
+        )
+        .group_by(feedback_answers::Column::SectionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let shown: Vec<(i64, i64, i64)> = per_section
+        .into_iter()
+        .filter(|(_, n, _)| *n as u64 >= min)
+        .collect();
+    let secs: std::collections::HashMap<i64, i64> = sections::Entity::find()
+        .filter(sections::Column::Id.is_in(shown.iter().map(|s| s.0).collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.course_id))
+        .collect();
+    let depts: std::collections::HashMap<i64, i64> = courses::Entity::find()
+        .filter(courses::Column::Id.is_in(secs.values().copied().collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.department_id))
+        .collect();
+    let mut acc: std::collections::BTreeMap<i64, (u64, u64, i64)> = Default::default();
+    for (sid, n, sum) in shown {
+        let Some(d) = secs.get(&sid).and_then(|c| depts.get(c)) else {
+            continue;
+        };
+        let e = acc.entry(*d).or_default();
+        e.0 += 1;
+        e.1 += n as u64;
+        e.2 += sum;
+    }
+    Ok(acc
+        .into_iter()
+        .map(|(d, (s, n, sum))| {
+            (
+                d,
+                s,
+                n,
+                ((sum as f64 / std::cmp::max(n, 1) as f64) * 100.0).round() / 100.0,
+            )
+        })
+        .collect())
+}

@@ -298,21 +298,21 @@ pub struct ConversationRow {
 
 /// The caller's conversations, most recent first.
 pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<ConversationRow>> {
-    let mine = conversation_members::Entity::find()
-        .filter(conversation_members::Column::UserId.eq(user_id))
-        .all(db)
-        .await?;
-    let read: HashMap<i64, Option<_>> = mine
+    let rows: Vec<(conversations::Model, Option<conversation_members::Model>)> =
+        conversations::Entity::find()
+            .find_also_related(conversation_members::Entity)
+            .filter(conversation_members::Column::UserId.eq(user_id))
+            .order_by_desc(conversations::Column::LastMessageAt)
+            .order_by_desc(conversations::Column::Id)
+            .limit(500)
+            .all(db)
+            .await?;
+    let read: HashMap<i64, Option<_>> = rows
         .iter()
-        .map(|m| (m.conversation_id, m.last_read_at))
+        .map(|(c, m)| (c.id, m.as_ref().and_then(|m| m.last_read_at)))
         .collect();
-    let ids: Vec<i64> = read.keys().copied().collect();
-    let convs = conversations::Entity::find()
-        .filter(conversations::Column::Id.is_in(ids.clone()))
-        .order_by_desc(conversations::Column::LastMessageAt)
-        .limit(500)
-        .all(db)
-        .await?;
+    let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
+    let convs: Vec<conversations::Model> = rows.into_iter().map(|(c, _)| c).collect();
     let others = conversation_members::Entity::find()
         .filter(conversation_members::Column::ConversationId.is_in(ids))
         .filter(conversation_members::Column::UserId.ne(user_id))

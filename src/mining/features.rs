@@ -253,19 +253,81 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
             },
         );
     }
-    let rows: Vec<(i64, i64, String, Ts, Option<Ts>)> = enrolments::Entity::find()
-        .select_only()
-        .columns([
-            enrolments::Column::StudentId,
-            enrolments::Column::SectionId,
-            enrolments::Column::Status,
-            enrolments::Column::CreatedAt,
-            enrolments::Column::DroppedAt,
-        ])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (student, section, status, created_at, dropped_at) in rows {
+    let enrol_q = async {
+        let rows: Vec<(i64, i64, String, Ts, Option<Ts>)> = enrolments::Entity::find()
+            .select_only()
+            .columns([
+                enrolments::Column::StudentId,
+                enrolments::Column::SectionId,
+                enrolments::Column::Status,
+                enrolments::Column::CreatedAt,
+                enrolments::Column::DroppedAt,
+            ])
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok::<_, sea_orm::DbErr>(rows)
+    };
+    let grade_q = async {
+        let rows: Vec<(i64, i64, f64, f64, Option<Ts>)> = grades::Entity::find()
+            .select_only()
+            .columns([
+                grades::Column::StudentId,
+                grades::Column::SectionId,
+                grades::Column::Score,
+                grades::Column::Points,
+                grades::Column::PublishedAt,
+            ])
+            .filter(grades::Column::Status.eq("published"))
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok::<_, sea_orm::DbErr>(rows)
+    };
+    let score_q = async {
+        let rows: Vec<(i64, i64, Option<f64>, String)> = assessment_scores::Entity::find()
+            .select_only()
+            .columns([
+                assessment_scores::Column::StudentId,
+                assessment_scores::Column::AssessmentId,
+                assessment_scores::Column::Score,
+                assessment_scores::Column::Status,
+            ])
+            .join(
+                JoinType::InnerJoin,
+                assessment_scores::Relation::Assessments.def(),
+            )
+            .join(JoinType::InnerJoin, assessments::Relation::Sections.def())
+            .filter(windows.iter().fold(Condition::any(), |c, (term, as_of)| {
+                c.add(
+                    Condition::all()
+                        .add(sections::Column::TermId.eq(*term))
+                        .add(assessments::Column::DueAt.lte(*as_of)),
+                )
+            }))
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok::<_, sea_orm::DbErr>(rows)
+    };
+    let event_q = async {
+        let rows: Vec<(i64, i64, String, Ts)> = registration_events::Entity::find()
+            .select_only()
+            .columns([
+                registration_events::Column::StudentId,
+                registration_events::Column::SectionId,
+                registration_events::Column::Action,
+                registration_events::Column::At,
+            ])
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok::<_, sea_orm::DbErr>(rows)
+    };
+    // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread).
+    let (enrol_rows, grade_rows, score_rows, event_rows) =
+        tokio::try_join!(enrol_q, grade_q, score_q, event_q)?;
+    for (student, section, status, created_at, dropped_at) in enrol_rows {
         snap.enrol_by_student
             .entry(student)
             .or_default()
@@ -276,20 +338,7 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
                 dropped_at,
             });
     }
-    let rows: Vec<(i64, i64, f64, f64, Option<Ts>)> = grades::Entity::find()
-        .select_only()
-        .columns([
-            grades::Column::StudentId,
-            grades::Column::SectionId,
-            grades::Column::Score,
-            grades::Column::Points,
-            grades::Column::PublishedAt,
-        ])
-        .filter(grades::Column::Status.eq("published"))
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (student, section, score, points, published_at) in rows {
+    for (student, section, score, points, published_at) in grade_rows {
         snap.grades_by_student
             .entry(student)
             .or_default()
@@ -300,30 +349,7 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
                 published_at,
             });
     }
-    let rows: Vec<(i64, i64, Option<f64>, String)> = assessment_scores::Entity::find()
-        .select_only()
-        .columns([
-            assessment_scores::Column::StudentId,
-            assessment_scores::Column::AssessmentId,
-            assessment_scores::Column::Score,
-            assessment_scores::Column::Status,
-        ])
-        .join(
-            JoinType::InnerJoin,
-            assessment_scores::Relation::Assessments.def(),
-        )
-        .join(JoinType::InnerJoin, assessments::Relation::Sections.def())
-        .filter(windows.iter().fold(Condition::any(), |c, (term, as_of)| {
-            c.add(
-                Condition::all()
-                    .add(sections::Column::TermId.eq(*term))
-                    .add(assessments::Column::DueAt.lte(*as_of)),
-            )
-        }))
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (student, assessment, score, status) in rows {
+    for (student, assessment, score, status) in score_rows {
         snap.scores_by_student
             .entry(student)
             .or_default()
@@ -333,18 +359,7 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
                 status,
             });
     }
-    let rows: Vec<(i64, i64, String, Ts)> = registration_events::Entity::find()
-        .select_only()
-        .columns([
-            registration_events::Column::StudentId,
-            registration_events::Column::SectionId,
-            registration_events::Column::Action,
-            registration_events::Column::At,
-        ])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (student, section, action, at) in rows {
+    for (student, section, action, at) in event_rows {
         snap.events_by_student
             .entry(student)
             .or_default()

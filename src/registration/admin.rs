@@ -7,13 +7,13 @@ use crate::auth::CurrentUser;
 use crate::entity::{enrolments, holds, registration_overrides, sections, students};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::web::Ctx;
 use chrono::Utc;
+use rocket::form::Form;
 use rocket::http::Status;
+use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
-use crate::web::Ctx;
-use rocket::form::Form;
-use rocket::response::Redirect;
 use rocket_dyn_templates::Template;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -276,7 +276,9 @@ pub struct OverrideForm<'a> {
 /// Back to the student's holds page, with a confirmation or the reason it was refused.
 fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Redirect> {
     match outcome {
-        Ok(done) => Ok(Redirect::to(format!("/students/{student}/holds?done={done}"))),
+        Ok(done) => Ok(Redirect::to(format!(
+            "/students/{student}/holds?done={done}"
+        ))),
         Err(
             e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. } | AppError::NotFound),
         ) => Ok(Redirect::to(format!(
@@ -333,7 +335,9 @@ pub async fn override_submit(
                 kind: form.kind.to_string(),
                 reason: form.reason.to_string(),
             };
-            grant_override(&state.db, who.id, id, &body).await.map(|_| "override_granted")
+            grant_override(&state.db, who.id, id, &body)
+                .await
+                .map(|_| "override_granted")
         }
         Err(e) => Err(e),
     };

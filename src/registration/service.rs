@@ -819,8 +819,10 @@ pub async fn swap_alternatives(
         .filter(sections::Column::Id.is_in(enrolled.iter().map(|r| r.section_id)))
         .all(db)
         .await?;
-    let course_of: std::collections::HashMap<i64, (i64, i64)> =
-        own.iter().map(|s| (s.id, (s.course_id, s.term_id))).collect();
+    let course_of: std::collections::HashMap<i64, (i64, i64)> = own
+        .iter()
+        .map(|s| (s.id, (s.course_id, s.term_id)))
+        .collect();
     let others = sections::Entity::find()
         .filter(sections::Column::CourseId.is_in(own.iter().map(|s| s.course_id)))
         .filter(sections::Column::TermId.is_in(own.iter().map(|s| s.term_id)))

@@ -38,7 +38,10 @@ pub async fn missing(db: &impl ConnectionTrait) -> AppResult<usize> {
 }
 
 /// Creates the missing accounts in one transaction.
-pub async fn create_missing(db: &DatabaseConnection, actor: Option<i64>) -> AppResult<AccountsReport> {
+pub async fn create_missing(
+    db: &DatabaseConnection,
+    actor: Option<i64>,
+) -> AppResult<AccountsReport> {
     let txn = crate::db::write_txn(db).await?;
     let group = groups::Entity::find()
         .filter(groups::Column::Code.eq(STUDENT_GROUP))
@@ -60,9 +63,11 @@ pub async fn create_missing(db: &DatabaseConnection, actor: Option<i64>) -> AppR
             .await?
             .into_iter()
             .collect();
-        let fresh: Vec<&students::Model> =
-            chunk.iter().filter(|s| !taken.contains(&s.student_no)).collect();
-        name_taken.extend(taken.into_iter());
+        let fresh: Vec<&students::Model> = chunk
+            .iter()
+            .filter(|s| !taken.contains(&s.student_no))
+            .collect();
+        name_taken.extend(taken);
         if fresh.is_empty() {
             continue;
         }

@@ -316,7 +316,9 @@ pub async fn api_student_settings_update(
         ));
     }
     let chosen = service::set_self_editable_fields(&state.db, who.id, &body.self_editable).await?;
-    Ok(Json(json!({"self_editable": chosen, "choices": super::forms::SELF_EDITABLE})))
+    Ok(Json(
+        json!({"self_editable": chosen, "choices": super::forms::SELF_EDITABLE}),
+    ))
 }
 
 /// Login accounts for every current student without one; students activate them at first sign-in.

@@ -187,8 +187,18 @@ pub async fn merge(
         }
     }
     for (student, field, old, new) in [
-        (survivor_id, "merged_from", None, Some(duplicate.student_no.clone())),
-        (duplicate_id, "merged_into", None, Some(survivor.student_no.clone())),
+        (
+            survivor_id,
+            "merged_from",
+            None,
+            Some(duplicate.student_no.clone()),
+        ),
+        (
+            duplicate_id,
+            "merged_into",
+            None,
+            Some(survivor.student_no.clone()),
+        ),
     ] {
         student_history::ActiveModel {
             student_id: Set(student),
@@ -276,7 +286,20 @@ async fn merge_view(
             None => error = Some(format!("{} {no}", ctx.t("students.merge.not_found"))),
         }
     }
-    let fields = ["student_no", "name_zh", "name_en", "national_id", "birth_date", "phone", "email", "address", "department", "major", "cohort", "status"];
+    let fields = [
+        "student_no",
+        "name_zh",
+        "name_en",
+        "national_id",
+        "birth_date",
+        "phone",
+        "email",
+        "address",
+        "department",
+        "major",
+        "cohort",
+        "status",
+    ];
     let rows: Vec<serde_json::Value> = fields
         .iter()
         .map(|f| {
@@ -332,8 +355,14 @@ pub async fn merge_submit(
         Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
         Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => Ok(Err((
             Status::UnprocessableEntity,
-            merge_view(&ctx, &state.db, id, Some(form.duplicate_no), Some(e.public_message()))
-                .await?,
+            merge_view(
+                &ctx,
+                &state.db,
+                id,
+                Some(form.duplicate_no),
+                Some(e.public_message()),
+            )
+            .await?,
         ))),
         Err(e) => Err(e),
     }

@@ -622,10 +622,7 @@ pub async fn accounts_submit(
     )))
 }
 
-fn import_context(
-    report: Option<&import::ImportReport>,
-    error: Option<String>,
-) -> Value {
+fn import_context(report: Option<&import::ImportReport>, error: Option<String>) -> Value {
     let columns: Vec<Value> = FIELDS
         .iter()
         .map(|(f, aliases)| json!({"name": f, "aliases": aliases.join(" / ")}))

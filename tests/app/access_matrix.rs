@@ -156,7 +156,10 @@ fn tables() -> Vec<Table> {
         crate::grades::MATRIX,
         crate::mining::MATRIX,
         crate::interaction::MATRIX,
-        Table { rows: MATRIX, request: core_request },
+        Table {
+            rows: MATRIX,
+            request: core_request,
+        },
     ]
 }
 
@@ -201,7 +204,9 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
     let body = match (method, pattern) {
         ("POST", "/login") => form("username=x&password=y&_csrf=forged"),
         ("POST", "/login/activate") => form("student_no=x&_csrf=forged"),
-        ("POST", "/api/v1/auth/activate") => json(r#"{"student_no":"nobody","new_password":"short"}"#),
+        ("POST", "/api/v1/auth/activate") => {
+            json(r#"{"student_no":"nobody","new_password":"short"}"#)
+        }
         ("POST", "/account/password") => {
             form("current=wrong-pass&new_password=12345678&confirm=12345678")
         }
@@ -238,7 +243,9 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
         ("POST", "/api/v1/sections") | ("PUT", "/api/v1/sections/<id>") => json(r#"{"term_id":0}"#),
         ("POST", "/api/v1/students/<id>/holds") => json(r#"{"reason":""}"#),
         // Merging a record into itself is refused before anything is read or written.
-        ("POST", "/api/v1/students/<id>/merge") => json(&format!(r#"{{"duplicate_id":{}}}"#, ids.student)),
+        ("POST", "/api/v1/students/<id>/merge") => {
+            json(&format!(r#"{{"duplicate_id":{}}}"#, ids.student))
+        }
         ("POST", "/students/<id>/merge") => form(&format!("duplicate_id={}", ids.student)),
         ("PUT", "/api/v1/students/settings") => json(r#"{"self_editable":["student_no"]}"#),
         ("POST", "/api/v1/students/<id>/overrides") => {

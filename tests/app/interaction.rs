@@ -627,6 +627,13 @@ async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
         app.page_login(p.teacher).await;
         let html = app.client.get(format!("/feedback/{}", p.section)).dispatch().await.into_string().await.unwrap();
         assert!(html.contains("<svg") && html.contains("Great &lt;labs&gt;"));
+        // The department report counts the section now it reached the threshold.
+        let res = app.client.get("/cases/report").dispatch().await;
+        assert_eq!(res.status(), Status::Forbidden, "teachers may not see the report");
+        app.page_logout().await;
+        app.page_login(p.admin).await;
+        let html = app.client.get("/cases/report").dispatch().await.into_string().await.unwrap();
+        assert!(html.contains("<td>4.5</td>"), "mean overall of 5 and 4");
     })
     .await;
 }
@@ -897,4 +904,59 @@ async fn notifications_list_promotions_and_case_news_and_email_is_off_by_default
         assert!(!html.contains("(3)"));
     })
     .await;
+}
+
+#[rocket::async_test]
+async fn switching_the_messages_module_off_hides_every_interaction_route() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    let admin = app.token(p.admin).await;
+    let (s, _) = app
+        .send_json(
+            Method::Put,
+            "/api/v1/modules/messages",
+            Some(&admin),
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok);
+    let st = app.token(p.student).await;
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/conversations",
+        "/api/v1/announcements",
+        "/api/v1/care/effect",
+    ] {
+        let tok = if path.contains("care") { &admin } else { &st };
+        assert_eq!(
+            app.get_json(path, Some(tok)).await.0,
+            Status::NotFound,
+            "{path}"
+        );
+    }
+    app.page_login(p.student).await;
+    let res = app.client.get("/dashboard").dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap().replace("&#x2F;", "/");
+    assert!(!html.contains("href=\"/cases\"") && !html.contains("href=\"/messages\""));
+    // With the module on, the menu links are there.
+    let (s, _) = app
+        .send_json(
+            Method::Put,
+            "/api/v1/modules/messages",
+            Some(&admin),
+            json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok);
+    let html = app
+        .client
+        .get("/dashboard")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap()
+        .replace("&#x2F;", "/");
+    assert!(html.contains("href=\"/cases\"") && html.contains("href=\"/messages\""));
 }

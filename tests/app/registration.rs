@@ -908,15 +908,34 @@ async fn racing_drops_and_promotions_keep_counters_and_rows_in_step() {
 }
 
 /// Posts a form with the page session's CSRF token; answers the status, the Location and the page.
-async fn post_form(app: &TestApp, path: &str, csrf: &str, fields: &[(&str, &str)]) -> (Status, String, String) {
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> (Status, String, String) {
     let mut body = format!("_csrf={}", srm::web::url_encode(csrf));
     for (k, v) in fields {
         body.push_str(&format!("&{k}={}", srm::web::url_encode(v)));
     }
-    let res = app.client.post(path.to_string()).header(ContentType::Form).body(body).dispatch().await;
+    let res = app
+        .client
+        .post(path.to_string())
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch()
+        .await;
     let status = res.status();
-    let location = res.headers().get_one("Location").unwrap_or_default().to_string();
-    (status, location, res.into_string().await.unwrap_or_default())
+    let location = res
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
+    (
+        status,
+        location,
+        res.into_string().await.unwrap_or_default(),
+    )
 }
 
 #[rocket::async_test]
@@ -924,60 +943,179 @@ async fn the_catalogue_office_builds_terms_courses_prerequisites_and_sections_fr
     on_each_backend(|app| async move {
         let db = app.db();
         let csrf = app.page_login(app.people.admin).await;
-        let dept = srm::entity::departments::Entity::find().one(db).await.unwrap().unwrap().id.to_string();
-        let page = app.client.get("/courses/manage").header(Header::new("Accept-Language", "en")).dispatch().await;
+        let dept = srm::entity::departments::Entity::find()
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+            .to_string();
+        let page = app
+            .client
+            .get("/courses/manage")
+            .header(Header::new("Accept-Language", "en"))
+            .dispatch()
+            .await;
         assert_eq!(page.status(), Status::Ok);
-        assert!(page.into_string().await.unwrap().contains("Catalogue office"));
+        assert!(
+            page.into_string()
+                .await
+                .unwrap()
+                .contains("Catalogue office")
+        );
 
         // A bad field comes back in the form, with nothing stored.
         let course = |code: &'static str, credits: &'static str, prereqs: &'static str| {
-            vec![("code", code), ("department", dept.as_str()), ("title_zh", "算法"), ("title_en", "Algorithms"),
-                 ("credits", credits), ("prerequisites", prereqs), ("is_active", "true")]
+            vec![
+                ("code", code),
+                ("department", dept.as_str()),
+                ("title_zh", "算法"),
+                ("title_en", "Algorithms"),
+                ("credits", credits),
+                ("prerequisites", prereqs),
+                ("is_active", "true"),
+            ]
         };
-        let (s, _, html) = post_form(&app, "/courses/manage/course", &csrf, &course("AL201", "four", "")).await;
+        let (s, _, html) = post_form(
+            &app,
+            "/courses/manage/course",
+            &csrf,
+            &course("AL201", "four", ""),
+        )
+        .await;
         assert_eq!(s, Status::UnprocessableEntity);
-        assert!(html.contains("not a number: four") && html.contains("value=\"AL201\""), "{html}");
-        let (s, _, html) = post_form(&app, "/courses/manage/course", &csrf, &course("AL201", "4", "NOPE101 60")).await;
+        assert!(
+            html.contains("not a number: four") && html.contains("value=\"AL201\""),
+            "{html}"
+        );
+        let (s, _, html) = post_form(
+            &app,
+            "/courses/manage/course",
+            &csrf,
+            &course("AL201", "4", "NOPE101 60"),
+        )
+        .await;
         assert_eq!(s, Status::UnprocessableEntity);
         assert!(html.contains("no course with the code NOPE101"));
-        assert_eq!(courses::Entity::find().filter(courses::Column::Code.eq("AL201")).count(db).await.unwrap(), 0);
+        assert_eq!(
+            courses::Entity::find()
+                .filter(courses::Column::Code.eq("AL201"))
+                .count(db)
+                .await
+                .unwrap(),
+            0
+        );
 
-        let (s, loc, _) = post_form(&app, "/courses/manage/course", &csrf, &course("AL101", "3", "")).await;
-        assert_eq!((s, loc.as_str()), (Status::SeeOther, "/courses/manage?saved=course"));
-        let (s, _, _) = post_form(&app, "/courses/manage/course", &csrf, &course("AL201", "4", "AL101 70")).await;
+        let (s, loc, _) = post_form(
+            &app,
+            "/courses/manage/course",
+            &csrf,
+            &course("AL101", "3", ""),
+        )
+        .await;
+        assert_eq!(
+            (s, loc.as_str()),
+            (Status::SeeOther, "/courses/manage?saved=course")
+        );
+        let (s, _, _) = post_form(
+            &app,
+            "/courses/manage/course",
+            &csrf,
+            &course("AL201", "4", "AL101 70"),
+        )
+        .await;
         assert_eq!(s, Status::SeeOther);
-        let al201 = courses::Entity::find().filter(courses::Column::Code.eq("AL201")).one(db).await.unwrap().unwrap();
-        let pre = course_prerequisites::Entity::find().filter(course_prerequisites::Column::CourseId.eq(al201.id)).all(db).await.unwrap();
+        let al201 = courses::Entity::find()
+            .filter(courses::Column::Code.eq("AL201"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let pre = course_prerequisites::Entity::find()
+            .filter(course_prerequisites::Column::CourseId.eq(al201.id))
+            .all(db)
+            .await
+            .unwrap();
         assert_eq!(pre.len(), 1);
         assert_eq!(pre[0].min_score, 70.0);
-        let edit = app.client.get(format!("/courses/manage/course?id={}", al201.id)).dispatch().await.into_string().await.unwrap();
-        assert!(edit.contains("AL101 70"), "the edit form shows the prerequisites");
+        let edit = app
+            .client
+            .get(format!("/courses/manage/course?id={}", al201.id))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            edit.contains("AL101 70"),
+            "the edit form shows the prerequisites"
+        );
 
         // A term, read in its own time zone.
-        let term_fields = [("code", "2027S"), ("name_zh", "2027春季"), ("name_en", "Spring 2027"), ("seq", "99"),
-            ("starts_on", "2027-02-20"), ("ends_on", "2027-07-01"), ("registration_opens_at", "2027-01-10T09:00"),
-            ("registration_closes_at", "2027-02-28T17:00"), ("add_drop_deadline", "2027-03-07T17:00"),
-            ("utc_offset", "+08:00"), ("credit_limit", "28")];
+        let term_fields = [
+            ("code", "2027S"),
+            ("name_zh", "2027春季"),
+            ("name_en", "Spring 2027"),
+            ("seq", "99"),
+            ("starts_on", "2027-02-20"),
+            ("ends_on", "2027-07-01"),
+            ("registration_opens_at", "2027-01-10T09:00"),
+            ("registration_closes_at", "2027-02-28T17:00"),
+            ("add_drop_deadline", "2027-03-07T17:00"),
+            ("utc_offset", "+08:00"),
+            ("credit_limit", "28"),
+        ];
         let (s, _, _) = post_form(&app, "/courses/manage/term", &csrf, &term_fields).await;
         assert_eq!(s, Status::SeeOther);
-        let term = terms::Entity::find().filter(terms::Column::Code.eq("2027S")).one(db).await.unwrap().unwrap();
-        assert_eq!(term.registration_opens_at, chrono::DateTime::parse_from_rfc3339("2027-01-10T09:00:00+08:00").unwrap());
+        let term = terms::Entity::find()
+            .filter(terms::Column::Code.eq("2027S"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            term.registration_opens_at,
+            chrono::DateTime::parse_from_rfc3339("2027-01-10T09:00:00+08:00").unwrap()
+        );
         assert!(!term.is_current);
 
         // A section: an unreadable meeting line is named; then it is saved and listed.
         let teacher = TestApp::username(app.people.teacher);
         let term_id = term.id.to_string();
-        let mut section = vec![("term", term_id.as_str()), ("course", "al201"), ("section_no", "01"), ("teacher", teacher.as_str()),
-            ("capacity", "30"), ("waitlist_capacity", "5"), ("room", "A101"), ("meetings", "2 3-4 1-16\n9 1-2")];
+        let mut section = vec![
+            ("term", term_id.as_str()),
+            ("course", "al201"),
+            ("section_no", "01"),
+            ("teacher", teacher.as_str()),
+            ("capacity", "30"),
+            ("waitlist_capacity", "5"),
+            ("room", "A101"),
+            ("meetings", "2 3-4 1-16\n9 1-2"),
+        ];
         let (s, _, html) = post_form(&app, "/courses/manage/section", &csrf, &section).await;
         assert_eq!(s, Status::UnprocessableEntity);
         assert!(html.contains("line 2"), "{html}");
         section[7] = ("meetings", "2 3-4 1-16\n4 1-2 1-8");
         let (s, _, _) = post_form(&app, "/courses/manage/section", &csrf, &section).await;
         assert_eq!(s, Status::SeeOther);
-        let sec = sections::Entity::find().filter(sections::Column::CourseId.eq(al201.id)).one(db).await.unwrap().unwrap();
-        assert_eq!((sec.capacity, sec.teacher_id), (30, Some(app.people.teacher)));
-        let edit = app.client.get(format!("/courses/manage/section?id={}", sec.id)).dispatch().await.into_string().await.unwrap();
+        let sec = sections::Entity::find()
+            .filter(sections::Column::CourseId.eq(al201.id))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (sec.capacity, sec.teacher_id),
+            (30, Some(app.people.teacher))
+        );
+        let edit = app
+            .client
+            .get(format!("/courses/manage/section?id={}", sec.id))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
         assert!(edit.contains("2 3-4 1-16") && edit.contains("4 1-2 1-8"));
         assert_eq!(app.audit_count("sections.create", "ok").await, 1);
         assert_eq!(app.audit_count("courses.create", "ok").await, 2);
@@ -985,7 +1123,10 @@ async fn the_catalogue_office_builds_terms_courses_prerequisites_and_sections_fr
         // A student may not reach the office.
         app.page_logout().await;
         app.page_login(app.people.student).await;
-        assert_eq!(app.client.get("/courses/manage").dispatch().await.status(), Status::Forbidden);
+        assert_eq!(
+            app.client.get("/courses/manage").dispatch().await.status(),
+            Status::Forbidden
+        );
     })
     .await;
 }
@@ -1001,40 +1142,112 @@ async fn registrars_use_the_holds_page_and_students_swap_from_theirs() {
         let second = section(db, term, c, "02", 5, 0, &[(2, 9, 10)]).await;
 
         let csrf = app.page_login(app.people.admin).await;
-        let (s, loc, _) = post_form(&app, &format!("/students/{me}/holds"), &csrf, &[("reason", "")]).await;
+        let (s, loc, _) = post_form(
+            &app,
+            &format!("/students/{me}/holds"),
+            &csrf,
+            &[("reason", "")],
+        )
+        .await;
         assert_eq!(s, Status::SeeOther);
         assert!(loc.contains("error="), "an empty reason is refused: {loc}");
-        let (_, loc, _) = post_form(&app, &format!("/students/{me}/holds"), &csrf, &[("reason", "Unpaid <fees>")]).await;
+        let (_, loc, _) = post_form(
+            &app,
+            &format!("/students/{me}/holds"),
+            &csrf,
+            &[("reason", "Unpaid <fees>")],
+        )
+        .await;
         assert!(loc.ends_with("done=hold_placed"));
-        let page = app.client.get(format!("/students/{me}/holds")).dispatch().await.into_string().await.unwrap();
+        let page = app
+            .client
+            .get(format!("/students/{me}/holds"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
         assert!(page.contains("Unpaid &lt;fees&gt;"), "escaped: {page}");
-        let hold = holds::Entity::find().filter(holds::Column::StudentId.eq(me)).one(db).await.unwrap().unwrap();
+        let hold = holds::Entity::find()
+            .filter(holds::Column::StudentId.eq(me))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(code(service::add(db, me, first, None).await), "hold");
         let (_, loc, _) = post_form(&app, &format!("/holds/{}/lift", hold.id), &csrf, &[]).await;
         assert!(loc.ends_with("done=hold_lifted"));
         let (_, loc, _) = post_form(&app, &format!("/holds/{}/lift", hold.id), &csrf, &[]).await;
         assert!(loc.contains("error="), "lifting twice is refused");
-        let (_, loc, _) = post_form(&app, &format!("/students/{me}/overrides"), &csrf,
-            &[("section", "NOPE-01"), ("kind", "capacity"), ("reason", "x")]).await;
+        let (_, loc, _) = post_form(
+            &app,
+            &format!("/students/{me}/overrides"),
+            &csrf,
+            &[
+                ("section", "NOPE-01"),
+                ("kind", "capacity"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
         assert!(loc.contains("error="));
-        let (_, loc, _) = post_form(&app, &format!("/students/{me}/overrides"), &csrf,
-            &[("section", "sw100-02"), ("kind", "prerequisite"), ("reason", "transfer credit")]).await;
+        let (_, loc, _) = post_form(
+            &app,
+            &format!("/students/{me}/overrides"),
+            &csrf,
+            &[
+                ("section", "sw100-02"),
+                ("kind", "prerequisite"),
+                ("reason", "transfer credit"),
+            ],
+        )
+        .await;
         assert!(loc.ends_with("done=override_granted"), "{loc}");
-        assert_eq!(app.audit_count("registration.override_granted", "ok").await, 1);
+        assert_eq!(
+            app.audit_count("registration.override_granted", "ok").await,
+            1
+        );
 
         // The student swaps section 01 for 02 from the registrations page.
         let reg = service::add(db, me, first, None).await.unwrap();
         app.page_logout().await;
         let csrf = app.page_login(app.people.student).await;
-        let page = app.client.get("/registrations").dispatch().await.into_string().await.unwrap();
-        assert!(page.contains(&format!("/registrations/{}/swap", reg.id)) && page.contains("SW100-02"));
+        let page = app
+            .client
+            .get("/registrations")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("/registrations/{}/swap", reg.id)) && page.contains("SW100-02")
+        );
         let to = second.to_string();
-        let (s, loc, _) = post_form(&app, &format!("/registrations/{}/swap", reg.id), &csrf, &[("to_section_id", to.as_str())]).await;
-        assert_eq!((s, loc.as_str()), (Status::SeeOther, "/registrations?flash=swapped"));
+        let (s, loc, _) = post_form(
+            &app,
+            &format!("/registrations/{}/swap", reg.id),
+            &csrf,
+            &[("to_section_id", to.as_str())],
+        )
+        .await;
+        assert_eq!(
+            (s, loc.as_str()),
+            (Status::SeeOther, "/registrations?flash=swapped")
+        );
         let now = service::list_for_student(db, me, Some(term)).await.unwrap();
-        assert!(now.iter().any(|r| r.section_id == second) && !now.iter().any(|r| r.section_id == first));
+        assert!(
+            now.iter().any(|r| r.section_id == second)
+                && !now.iter().any(|r| r.section_id == first)
+        );
         // Swapping a registration that is no longer there is refused with a message.
-        let (_, loc, _) = post_form(&app, &format!("/registrations/{}/swap", reg.id), &csrf, &[("to_section_id", to.as_str())]).await;
+        let (_, loc, _) = post_form(
+            &app,
+            &format!("/registrations/{}/swap", reg.id),
+            &csrf,
+            &[("to_section_id", to.as_str())],
+        )
+        .await;
         assert!(loc.starts_with("/registrations?error="));
         for s in [first, second] {
             assert_invariants(db, s).await;

@@ -1018,16 +1018,49 @@ async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
 async fn administrators_choose_the_self_editable_fields_over_the_api() {
     let app = TestApp::new(Backend::Sqlite).await;
     let admin = app.token(app.people.admin).await;
-    let (s, v) = app.get_json("/api/v1/students/settings", Some(&admin)).await;
+    let (s, v) = app
+        .get_json("/api/v1/students/settings", Some(&admin))
+        .await;
     assert_eq!(s, Status::Ok);
     assert_eq!(v["self_editable"], json!(["phone", "email", "address"]));
-    let (s, e) = app.send_json(Method::Put, "/api/v1/students/settings", Some(&admin), json!({"self_editable": ["phone", "national_id"]})).await;
-    assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invalid_field")));
-    let (s, v) = app.send_json(Method::Put, "/api/v1/students/settings", Some(&admin), json!({"self_editable": ["email"]})).await;
-    assert_eq!((s, v["self_editable"].clone()), (Status::Ok, json!(["email"])));
+    let (s, e) = app
+        .send_json(
+            Method::Put,
+            "/api/v1/students/settings",
+            Some(&admin),
+            json!({"self_editable": ["phone", "national_id"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (Status::UnprocessableEntity, Some("invalid_field"))
+    );
+    let (s, v) = app
+        .send_json(
+            Method::Put,
+            "/api/v1/students/settings",
+            Some(&admin),
+            json!({"self_editable": ["email"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["self_editable"].clone()),
+        (Status::Ok, json!(["email"]))
+    );
     let student = app.token(app.people.student).await;
-    let (s, e) = app.send_json(Method::Patch, "/api/v1/me/record", Some(&student), json!({"phone": "13900000000"})).await;
-    assert_eq!(s, Status::Forbidden, "phone is no longer the student's to edit: {e}");
+    let (s, e) = app
+        .send_json(
+            Method::Patch,
+            "/api/v1/me/record",
+            Some(&student),
+            json!({"phone": "13900000000"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        Status::Forbidden,
+        "phone is no longer the student's to edit: {e}"
+    );
 }
 
 #[rocket::async_test]
