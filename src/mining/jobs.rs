@@ -127,7 +127,11 @@ pub fn scheduler() -> AdHoc {
             };
             let db = state.db.clone();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                // NOTE: the first check a minute after launch, not at once: launching is busy
+                // enough, and a test's settings are never raced by a run starting underneath.
+                let minute = std::time::Duration::from_secs(60);
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
                 loop {
                     tick.tick().await;
                     match due(&db).await {

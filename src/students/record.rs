@@ -1,9 +1,9 @@
 //! The 360° view's course parts: current sections with their meetings, and the published
 //! grades per term with the term GPA (computed by `grades::gpa`, the one GPA function).
 
-use crate::grades::gpa::{gpa, round2};
 use crate::entity::{courses, enrolments, grades, section_meetings, sections, terms, users};
 use crate::error::AppResult;
+use crate::grades::gpa::{gpa, round2};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
     RelationTrait,

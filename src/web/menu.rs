@@ -42,6 +42,18 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::RegisterSelf],
     ),
     (
+        "menu.suggestions",
+        "/me/suggestions",
+        Some(Module::Mining),
+        &[Permission::ViewOwnRecord],
+    ),
+    (
+        "menu.transcript",
+        "/me/transcript",
+        Some(Module::Grades),
+        &[Permission::ViewOwnRecord],
+    ),
+    (
         "menu.grades",
         "/grades",
         Some(Module::Grades),
@@ -124,6 +136,8 @@ fn mounted(href: &str) -> bool {
         "/dashboard"
             | "/courses"
             | "/courses/manage"
+            | "/me/transcript"
+            | "/me/suggestions"
             | "/registrations"
             | "/students"
             | "/me/record"
@@ -144,7 +158,12 @@ fn mounted(href: &str) -> bool {
 }
 
 /// Pages about one's own student record, shown only to accounts that have one.
-const STUDENT_ONLY: &[&str] = &["/me/record", "/registrations"];
+const STUDENT_ONLY: &[&str] = &[
+    "/me/record",
+    "/registrations",
+    "/me/transcript",
+    "/me/suggestions",
+];
 
 pub fn menu_for(
     user: &CurrentUser,

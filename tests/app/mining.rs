@@ -39,7 +39,10 @@ pub const MATRIX: Table = Table {
 /// (an empty form or `{}` lacks the required fields), so nothing is started or written.
 fn request(method: &str, pattern: &str, _ids: &Ids) -> Option<Request> {
     use rocket::http::ContentType;
-    if !(pattern.starts_with("/mining") || pattern.starts_with("/api/v1/mining") || pattern.ends_with("/suggestions")) {
+    if !(pattern.starts_with("/mining")
+        || pattern.starts_with("/api/v1/mining")
+        || pattern.ends_with("/suggestions"))
+    {
         return None;
     }
     let path = pattern.replace("<id>", "999999");

@@ -572,6 +572,20 @@ async fn flags_and_suggestions_are_scoped_and_feedback_is_counted() {
                 && !page.contains("Your current risk level"),
             "suggestions but no level on the student's page"
         );
+        let record = app
+            .get("/me/record", Some(&student))
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            record.contains("日历") || record.contains("calendar"),
+            "suggestions on the student's own record"
+        );
+        assert!(
+            !record.contains("risk-high") && !record.contains("缺交 2 次"),
+            "no level or reasons for the student"
+        );
         let mut set = settings::get(db).await.unwrap();
         set.students_see_level = true;
         settings::set(db, p.admin, &set).await.unwrap();
