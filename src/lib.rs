@@ -24,6 +24,7 @@ pub mod paging;
 pub mod registration;
 pub mod secrets;
 pub mod seed;
+pub mod settings;
 pub mod state;
 pub mod students;
 pub mod web;

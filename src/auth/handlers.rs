@@ -39,6 +39,26 @@ fn session_cookie(state: &AppState, ok: &LoginOk) -> Cookie<'static> {
     c
 }
 
+/// A pre-session CSRF token for the forms under /login (sign-in and first sign-in): a random
+/// value in a strict cookie that only /login pages receive, echoed by the form.
+fn new_login_csrf(jar: &CookieJar<'_>) -> String {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Strict);
+    c.set_path("/login");
+    jar.add(c);
+    token
+}
+
+fn login_csrf_ok(jar: &CookieJar<'_>, sent: &str) -> bool {
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    !expected.is_empty() && super::token::constant_time_eq(&expected, sent)
+}
+
 fn login_page(
     ctx: &Ctx<'_>,
     jar: &CookieJar<'_>,
@@ -47,12 +67,7 @@ fn login_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Template {
-    let token = uuid::Uuid::new_v4().simple().to_string();
-    let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
-    c.set_http_only(true);
-    c.set_same_site(SameSite::Strict);
-    c.set_path("/login");
-    jar.add(c);
+    let token = new_login_csrf(jar);
     ctx.render(
         "auth/login",
         "login.title",
@@ -98,11 +113,7 @@ pub async fn login_submit(
     form: Form<LoginForm<'_>>,
 ) -> Result<Redirect, (Status, Template)> {
     let next = safe_next(form.next);
-    let expected = jar
-        .get(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if expected.is_empty() || !super::token::constant_time_eq(&expected, form.csrf) {
+    if !login_csrf_ok(jar, form.csrf) {
         let msg = ctx.t("login.expired");
         return Err((
             Status::Forbidden,
@@ -282,12 +293,7 @@ fn activation_page(
     student_no: &str,
     error: Option<String>,
 ) -> Template {
-    let token = uuid::Uuid::new_v4().simple().to_string();
-    let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
-    c.set_http_only(true);
-    c.set_same_site(SameSite::Strict);
-    c.set_path("/login");
-    jar.add(c);
+    let token = new_login_csrf(jar);
     ctx.render(
         "auth/activate",
         "activate.title",
@@ -324,17 +330,13 @@ pub async fn activate_submit(
     ip: ClientIp,
     form: Form<ActivateForm<'_>>,
 ) -> Result<Redirect, (Status, Template)> {
-    let expected = jar
-        .get(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
     let again = |status, msg: String| {
         (
             status,
             activation_page(&ctx, jar, form.student_no, Some(msg)),
         )
     };
-    if expected.is_empty() || !super::token::constant_time_eq(&expected, form.csrf) {
+    if !login_csrf_ok(jar, form.csrf) {
         return Err(again(Status::Forbidden, ctx.t("login.expired")));
     }
     if form.new_password != form.confirm {

@@ -103,10 +103,11 @@ fn field(name: &'static str, kind: &'static str, value: impl ToString) -> Field 
     }
 }
 
+/// The form page of one kind of record (`term`, `course`, `section`), new or being edited.
 fn render_form(
     ctx: &Ctx<'_>,
-    title_key: &str,
-    action: String,
+    kind: &str,
+    id: Option<i64>,
     fields: Vec<Field>,
     errors: &Errors,
     problem: Option<String>,
@@ -125,9 +126,13 @@ fn render_form(
                    "error": errors.get(f.name)})
         })
         .collect();
+    let action = match id {
+        Some(id) => format!("/courses/manage/{kind}?id={id}"),
+        None => format!("/courses/manage/{kind}"),
+    };
     ctx.render(
         "courses/manage_form",
-        title_key,
+        &format!("manage.{kind}"),
         json!({"action": action, "fields": fields, "problem": problem,
                "has_errors": !errors.is_empty() || problem.is_some()}),
     )
@@ -141,17 +146,31 @@ fn hint(ctx: &Ctx<'_>, name: &str) -> Option<String> {
 
 /// The answer to a form post: the list on success; the form again with the field messages, or
 /// with the refusal of the save itself (a duplicate code, capacity below the students in it).
-fn answer<T>(
-    outcome: AppResult<T>,
-    saved: &str,
-    again: impl FnOnce(Option<String>) -> Template,
-) -> FormResult {
-    match outcome {
-        Ok(_) => Ok(Ok(Redirect::to(format!("/courses/manage?saved={saved}")))),
-        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => Ok(Err((
-            Status::UnprocessableEntity,
-            again(Some(e.public_message())),
-        ))),
+async fn submit<B, T, Fut>(
+    ctx: &Ctx<'_>,
+    kind: &'static str,
+    id: Option<i64>,
+    fields: Vec<Field>,
+    parsed: Result<B, Errors>,
+    save: impl FnOnce(B) -> Fut,
+) -> FormResult
+where
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let body = match parsed {
+        Ok(body) => body,
+        Err(errors) => {
+            let page = render_form(ctx, kind, id, fields, &errors, None);
+            return Ok(Err((Status::UnprocessableEntity, page)));
+        }
+    };
+    match save(body).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/courses/manage?saved={kind}")))),
+        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
+            let problem = Some(e.public_message());
+            let page = render_form(ctx, kind, id, fields, &Errors::new(), problem);
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
         Err(e) => Err(e),
     }
 }
@@ -328,13 +347,6 @@ fn term_fields(t: &terms::Model) -> Vec<Field> {
     ]
 }
 
-fn action(kind: &str, id: Option<i64>) -> String {
-    match id {
-        Some(id) => format!("/courses/manage/{kind}?id={id}"),
-        None => format!("/courses/manage/{kind}"),
-    }
-}
-
 #[get("/courses/manage/term?<id>")]
 pub async fn term_form(
     ctx: Ctx<'_>,
@@ -357,14 +369,7 @@ pub async fn term_form(
         }
         .fields(),
     };
-    Ok(render_form(
-        &ctx,
-        "manage.term",
-        action("term", id),
-        fields,
-        &Errors::new(),
-        None,
-    ))
+    Ok(render_form(&ctx, "term", id, fields, &Errors::new(), None))
 }
 
 #[post("/courses/manage/term?<id>", data = "<form>")]
@@ -377,22 +382,16 @@ pub async fn term_submit(
     form: Form<TermForm<'_>>,
 ) -> FormResult {
     who.check_csrf(form.csrf)?;
-    let again = |errors: &Errors, problem| {
-        render_form(
-            &ctx,
-            "manage.term",
-            action("term", id),
-            form.fields(),
-            errors,
-            problem,
-        )
-    };
-    match form.body() {
-        Err(errors) => Ok(Err((Status::UnprocessableEntity, again(&errors, None)))),
-        Ok(body) => answer(save_term(state, who.id, id, &body).await, "term", |p| {
-            again(&Errors::new(), p)
-        }),
-    }
+    let actor = who.id;
+    submit(
+        &ctx,
+        "term",
+        id,
+        form.fields(),
+        form.body(),
+        |b| async move { save_term(state, actor, id, &b).await },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- courses
@@ -558,8 +557,8 @@ pub async fn course_form(
     };
     Ok(render_form(
         &ctx,
-        "manage.course",
-        action("course", id),
+        "course",
+        id,
         fields,
         &Errors::new(),
         None,
@@ -577,25 +576,11 @@ pub async fn course_submit(
 ) -> FormResult {
     who.check_csrf(form.csrf)?;
     let fields = course_fields(&ctx, &state.db, &form).await?;
-    let again = |fields, errors: &Errors, problem| {
-        render_form(
-            &ctx,
-            "manage.course",
-            action("course", id),
-            fields,
-            errors,
-            problem,
-        )
-    };
-    match form.body() {
-        Err(errors) => Ok(Err((
-            Status::UnprocessableEntity,
-            again(fields, &errors, None),
-        ))),
-        Ok(body) => answer(save_course(state, who.id, id, &body).await, "course", |p| {
-            again(fields, &Errors::new(), p)
-        }),
-    }
+    let actor = who.id;
+    submit(&ctx, "course", id, fields, form.body(), |b| async move {
+        save_course(state, actor, id, &b).await
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- sections
@@ -828,8 +813,8 @@ pub async fn section_form(
     };
     Ok(render_form(
         &ctx,
-        "manage.section",
-        action("section", id),
+        "section",
+        id,
         fields,
         &Errors::new(),
         None,
@@ -847,27 +832,12 @@ pub async fn section_submit(
 ) -> FormResult {
     who.check_csrf(form.csrf)?;
     let fields = section_fields(&ctx, &state.db, &form).await?;
-    let again = |fields, errors: &Errors, problem| {
-        render_form(
-            &ctx,
-            "manage.section",
-            action("section", id),
-            fields,
-            errors,
-            problem,
-        )
-    };
-    match form.body(&state.db).await? {
-        Err(errors) => Ok(Err((
-            Status::UnprocessableEntity,
-            again(fields, &errors, None),
-        ))),
-        Ok(body) => answer(
-            save_section(state, who.id, id, &body).await,
-            "section",
-            |p| again(fields, &Errors::new(), p),
-        ),
-    }
+    let parsed = form.body(&state.db).await?;
+    let actor = who.id;
+    submit(&ctx, "section", id, fields, parsed, |b| async move {
+        save_section(state, actor, id, &b).await
+    })
+    .await
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {

@@ -17,7 +17,6 @@ use rocket::form::Form;
 use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::tokio::io::AsyncReadExt;
 use rocket::{FromForm, State, get, post};
 use rocket_dyn_templates::Template;
 use sea_orm::{EntityTrait, QueryOrder};
@@ -309,17 +308,7 @@ pub async fn import_submit(
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
     who.check_csrf(&form.csrf)?;
-    let mut bytes = Vec::new();
-    if form.file.len() > 0 {
-        let mut f = form
-            .file
-            .open()
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
-        f.read_to_end(&mut bytes)
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
-    }
+    let bytes = crate::web::read_upload(&form.file).await?;
     let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes))
         .await
         .map_err(AppError::internal)?;

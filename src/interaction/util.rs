@@ -1,6 +1,5 @@
 //! Small helpers shared by the interaction module: settings, clocks and text checks.
 
-use crate::entity::settings;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait};
@@ -10,13 +9,7 @@ pub fn now() -> DateTime<FixedOffset> {
     Utc::now().fixed_offset()
 }
 
-/// A setting's stored text, if any.
-pub async fn setting(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<String>> {
-    Ok(settings::Entity::find_by_id(key.to_string())
-        .one(db)
-        .await?
-        .map(|s| s.value))
-}
+pub use crate::settings::get as setting;
 
 /// A JSON setting, or `default` when it is absent or unreadable (a broken setting is logged,
 /// never fatal).

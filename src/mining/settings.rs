@@ -3,10 +3,8 @@
 
 use crate::audit::Entry;
 use crate::db::write_txn;
-use crate::entity::settings;
 use crate::error::{AppError, AppResult};
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -67,10 +65,9 @@ impl MiningSettings {
 }
 
 pub async fn get(db: &impl ConnectionTrait) -> AppResult<MiningSettings> {
-    Ok(settings::Entity::find_by_id(KEY.to_string())
-        .one(db)
+    Ok(crate::settings::get(db, KEY)
         .await?
-        .and_then(|s| serde_json::from_str(&s.value).ok())
+        .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default())
 }
 
@@ -79,28 +76,7 @@ pub async fn set(db: &DatabaseConnection, actor: i64, new: &MiningSettings) -> A
     new.validate()?;
     let txn = write_txn(db).await?;
     let before = get(&txn).await?;
-    let value = json!(new).to_string();
-    let now = Utc::now().fixed_offset();
-    match settings::Entity::find_by_id(KEY.to_string())
-        .one(&txn)
-        .await?
-    {
-        Some(s) => {
-            let mut am: settings::ActiveModel = s.into();
-            am.value = Set(value);
-            am.updated_at = Set(now);
-            am.update(&txn).await?;
-        }
-        None => {
-            settings::ActiveModel {
-                key: Set(KEY.to_string()),
-                value: Set(value),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
+    crate::settings::put(&txn, KEY, json!(new).to_string()).await?;
     Entry::new(Some(actor), "mining.settings", "setting")
         .id(KEY)
         .change(json!(before), json!(new))

@@ -17,7 +17,6 @@ use rocket::form::Form;
 use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::tokio::io::AsyncReadExt;
 use rocket::{FromForm, State, get, post};
 use rocket_dyn_templates::Template;
 use serde_json::{Map, Value, json};
@@ -660,17 +659,7 @@ pub async fn import_submit(
     form: Form<ImportForm<'_>>,
 ) -> PageResult {
     who.check_csrf(&form.csrf)?;
-    let mut bytes = Vec::new();
-    if form.file.len() > 0 {
-        let mut f = form
-            .file
-            .open()
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
-        f.read_to_end(&mut bytes)
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_upload", e.to_string()))?;
-    }
+    let bytes = crate::web::read_upload(&form.file).await?;
     let prepared = match import::parse_off_thread(&state.db, bytes, form.dry_run).await {
         Ok(p) => p,
         Err(e @ AppError::Unprocessable { .. }) => {

@@ -9,9 +9,7 @@ use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
-use crate::entity::{
-    departments, enrolments, majors, sections, settings, student_history, students, users,
-};
+use crate::entity::{departments, enrolments, majors, sections, student_history, students, users};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::prelude::DateTimeWithTimeZone;
@@ -463,11 +461,9 @@ pub const SELF_EDITABLE_KEY: &str = "students.self_editable_fields";
 /// The fields a student may edit on their own record (administrator's choice; default
 /// phone, email and address).
 pub async fn self_editable_fields(db: &impl ConnectionTrait) -> AppResult<Vec<String>> {
-    let stored = settings::Entity::find_by_id(SELF_EDITABLE_KEY.to_string())
-        .one(db)
-        .await?;
+    let stored = crate::settings::get(db, SELF_EDITABLE_KEY).await?;
     let fields = stored
-        .and_then(|s| serde_json::from_str::<Vec<String>>(&s.value).ok())
+        .and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
         .unwrap_or_else(|| vec!["phone".into(), "email".into(), "address".into()]);
     Ok(fields
         .into_iter()
@@ -488,28 +484,7 @@ pub async fn set_self_editable_fields(
         .collect();
     let txn = write_txn(db).await?;
     let before = self_editable_fields(&txn).await?;
-    let value = json!(chosen).to_string();
-    let now = Utc::now().fixed_offset();
-    match settings::Entity::find_by_id(SELF_EDITABLE_KEY.to_string())
-        .one(&txn)
-        .await?
-    {
-        Some(s) => {
-            let mut am: settings::ActiveModel = s.into();
-            am.value = Set(value);
-            am.updated_at = Set(now);
-            am.update(&txn).await?;
-        }
-        None => {
-            settings::ActiveModel {
-                key: Set(SELF_EDITABLE_KEY.to_string()),
-                value: Set(value),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
+    crate::settings::put(&txn, SELF_EDITABLE_KEY, json!(chosen).to_string()).await?;
     Entry::new(Some(actor), "settings.update", "setting")
         .id(SELF_EDITABLE_KEY)
         .change(json!(before), json!(chosen))
