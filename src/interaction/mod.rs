@@ -9,7 +9,7 @@ mod cases;
 mod cases_web;
 mod feedback;
 mod feedback_web;
-mod messages;
+pub mod messages;
 mod messages_web;
 pub mod notify;
 mod util;

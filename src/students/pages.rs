@@ -133,6 +133,7 @@ pub async fn list_page(
                 "can_edit": user.can(Permission::EditStudents),
                 "can_import": user.can(Permission::ImportStudents),
                 "mining_on": ctx.modules.contains(&crate::access::Module::Mining),
+                "can_message": user.can(Permission::UseMessages) && ctx.modules.contains(&crate::access::Module::Messages),
             }),
             options(ctx.lang),
         ),
@@ -726,6 +727,28 @@ pub async fn import_rejected_csv(
     ))
 }
 
+#[derive(FromForm)]
+pub struct SegmentForm<'a> {
+    #[field(default = "")]
+    name: &'a str,
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+}
+
+/// Saves the list's current filter as a segment, to message those students as one group.
+#[post("/students/segments?<f..>", data = "<form>")]
+pub async fn segment_submit(
+    _on: ModuleOn<on::Messages>,
+    who: Perm<'_, can::UseMessages>,
+    state: &State<AppState>,
+    f: StudentFilter,
+    form: Form<SegmentForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    crate::interaction::messages::save_segment(&state.db, &who, form.name, &f).await?;
+    Ok(Redirect::to("/messages"))
+}
+
 pub fn page_routes() -> Vec<rocket::Route> {
     rocket::routes![
         list_page,
@@ -746,6 +769,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
         import_rejected_csv,
         super::merge::merge_page,
         super::merge::merge_submit,
-        accounts_submit
+        accounts_submit,
+        segment_submit
     ]
 }

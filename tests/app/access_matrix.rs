@@ -122,6 +122,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/students/<id>/merge", "LFFAF"),
     ("POST", "/api/v1/students/accounts", "LFFAF"),
     ("POST", "/students/accounts", "LFFAF"),
+    ("POST", "/students/segments", "LFAAF"),
     ("GET", "/login/activate", "AAAAA"),
     ("POST", "/login/activate", "FFFFF"),
     ("POST", "/api/v1/auth/activate", "AAAAA"),

@@ -1155,3 +1155,71 @@ async fn the_student_list_filters_by_the_risk_level_of_the_latest_finished_run()
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn staff_save_the_list_filter_as_a_segment_to_message() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let csrf = app.page_login(app.people.teacher).await;
+    let list = app
+        .client
+        .get("/students?cohort=2025")
+        .header(Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(list.contains("Save as a segment") && list.contains("/students/segments?cohort=2025"));
+    let res = app
+        .client
+        .post("/students/segments?cohort=2025")
+        .header(ContentType::Form)
+        .body(format!(
+            "_csrf={}&name=Freshers%202025",
+            srm::web::url_encode(&csrf)
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(
+        (res.status(), res.headers().get_one("Location")),
+        (Status::SeeOther, Some("/messages"))
+    );
+    let saved = srm::entity::segments::Entity::find()
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (saved.name.as_str(), saved.owner_id),
+        ("Freshers 2025", app.people.teacher)
+    );
+    assert!(saved.filter.contains("2025"));
+    let messages = app
+        .client
+        .get("/messages")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        messages.contains("Freshers 2025"),
+        "the segment is offered when writing"
+    );
+    // Without the session's token nothing is saved.
+    let res = app
+        .client
+        .post("/students/segments")
+        .header(ContentType::Form)
+        .body("_csrf=forged&name=x")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(
+        srm::entity::segments::Entity::find()
+            .count(app.db())
+            .await
+            .unwrap(),
+        1
+    );
+}
