@@ -9,6 +9,7 @@ pub mod gpa;
 pub mod handlers;
 pub mod pages;
 pub mod scale;
+pub mod scales_web;
 pub mod service;
 pub mod stats;
 pub mod transcript;
@@ -16,7 +17,12 @@ pub mod transcript;
 use rocket::Route;
 
 pub fn page_routes() -> Vec<Route> {
-    pages::routes()
+    let mut routes = pages::routes();
+    routes.extend(rocket::routes![
+        scales_web::scales_page,
+        scales_web::scale_submit
+    ]);
+    routes
 }
 
 pub fn api_routes() -> Vec<Route> {

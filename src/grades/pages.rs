@@ -98,6 +98,7 @@ pub async fn index(
             "sections": mine,
             "pending": pending,
             "can_approve": user.can(Permission::ApproveGradeChanges),
+            "can_scales": user.can(Permission::ManageCourses),
             "overview": overview,
             "histogram_svg": hist,
             "pickers": pickers,

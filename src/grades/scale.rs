@@ -43,7 +43,7 @@ impl Scale {
             })
     }
 
-    fn sorted(mut self) -> Scale {
+    pub(crate) fn sorted(mut self) -> Scale {
         self.bands
             .sort_by(|a, b| b.min_score.total_cmp(&a.min_score));
         self

@@ -123,6 +123,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/students/accounts", "LFFAF"),
     ("POST", "/students/accounts", "LFFAF"),
     ("POST", "/students/segments", "LFAAF"),
+    ("GET", "/grades/scales", "LFFAF"),
+    ("POST", "/grades/scales", "LFFAF"),
     ("GET", "/login/activate", "AAAAA"),
     ("POST", "/login/activate", "FFFFF"),
     ("POST", "/api/v1/auth/activate", "AAAAA"),

@@ -1320,3 +1320,58 @@ async fn an_administrator_defines_a_grading_scale_that_letters_and_pass_marks_fo
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn administrators_add_a_grading_scale_from_its_page() {
+    use rocket::http::{ContentType, Header, Status};
+    let app = crate::common::TestApp::new(crate::common::Backend::Sqlite).await;
+    let csrf = app.page_login(app.people.admin).await;
+    let page = app
+        .client
+        .get("/grades/scales")
+        .header(Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await;
+    assert_eq!(page.status(), Status::Ok);
+    let post = |bands: &str| {
+        format!(
+            "_csrf={}&name=Pass%2FFail&pass_mark=50&make_default=true&bands={}",
+            srm::web::url_encode(&csrf),
+            srm::web::url_encode(bands)
+        )
+    };
+    let res = app
+        .client
+        .post("/grades/scales")
+        .header(ContentType::Form)
+        .body(post("50 P 1\nfifty F 0"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    assert!(res.into_string().await.unwrap().contains("band line 2"));
+    let res = app
+        .client
+        .post("/grades/scales")
+        .header(ContentType::Form)
+        .body(post("50 P 1\n0 F 0"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let default = srm::grades::scale::default_scale(app.db()).await.unwrap();
+    assert_eq!(
+        (
+            default.name.as_str(),
+            default.pass_mark,
+            default.bands.len()
+        ),
+        ("Pass/Fail", 50.0, 2)
+    );
+    assert_eq!(default.bands[0].letter, "P");
+    // A teacher may not.
+    app.page_logout().await;
+    app.page_login(app.people.teacher).await;
+    assert_eq!(
+        app.client.get("/grades/scales").dispatch().await.status(),
+        Status::Forbidden
+    );
+}
