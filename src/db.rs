@@ -5,9 +5,12 @@ use crate::config::AppConfig;
 use crate::error::{AppError, AppResult};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Opens the configured database. SQLite gets WAL, foreign keys and a busy timeout.
@@ -54,18 +57,70 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
 /// Begins a transaction that will write: IMMEDIATE on SQLite (so two writers never both read
 /// a stale value and then collide), an ordinary transaction on PostgreSQL (rows are locked
 /// with `SELECT … FOR UPDATE` or conditional updates where it matters).
-pub async fn write_txn<C>(db: &C) -> AppResult<C::Transaction>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let options = match db.get_database_backend() {
-        DbBackend::Sqlite => TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        },
-        _ => TransactionOptions::default(),
-    };
-    Ok(db.begin_with_options(options).await?)
+///
+/// On a SQLite file the transaction runs on the file's one writer connection: SQLite lets one
+/// writer in at a time anyway, and writers that queue for that connection wait their turn in
+/// order, instead of each holding a pooled connection while SQLite's busy handler sleeps and
+/// retries (which starved the readers and left the lock idle between retries). The IMMEDIATE
+/// lock still guards every write, also against other processes.
+pub async fn write_txn<C: Writable>(db: &C) -> AppResult<DatabaseTransaction> {
+    db.begin_write().await
+}
+
+/// A connection a write transaction can start on: the database itself, or a transaction
+/// already under way (the new one is then a savepoint inside it).
+pub trait Writable: sea_orm::ConnectionTrait + Sync {
+    fn begin_write(&self) -> impl Future<Output = AppResult<DatabaseTransaction>> + Send;
+}
+
+impl Writable for DatabaseConnection {
+    async fn begin_write(&self) -> AppResult<DatabaseTransaction> {
+        match self.get_database_backend() {
+            DbBackend::Sqlite => {
+                let options = TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                };
+                let writer = sqlite_writer(self).await?;
+                Ok(writer
+                    .as_ref()
+                    .unwrap_or(self)
+                    .begin_with_options(options)
+                    .await?)
+            }
+            _ => Ok(self.begin().await?),
+        }
+    }
+}
+
+impl Writable for DatabaseTransaction {
+    async fn begin_write(&self) -> AppResult<DatabaseTransaction> {
+        Ok(self.begin().await?)
+    }
+}
+
+/// The single writer connection of the SQLite file behind `db` (none for an in-memory database).
+async fn sqlite_writer(db: &DatabaseConnection) -> AppResult<Option<DatabaseConnection>> {
+    static WRITERS: OnceLock<tokio::sync::Mutex<HashMap<PathBuf, DatabaseConnection>>> =
+        OnceLock::new();
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let file = options.get_filename().to_path_buf();
+    if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
+        return Ok(None);
+    }
+    let mut writers = WRITERS.get_or_init(Default::default).lock().await;
+    if let Some(w) = writers.get(&file) {
+        return Ok(Some(w.clone()));
+    }
+    let pool = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(60))
+        .connect_with((*options).clone())
+        .await
+        .map_err(|e| AppError::internal(format!("cannot open the SQLite writer: {e}")))?;
+    let writer = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+    writers.insert(file, writer.clone());
+    Ok(Some(writer))
 }
 
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {

@@ -6,7 +6,6 @@ use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -246,7 +245,7 @@ impl GroupInput {
 
 /// Creates a group or replaces an existing one's name and permissions; members of a changed
 /// group get a new token version so their rights change on the next request.
-pub async fn save_group<C: ConnectionTrait + TransactionTrait>(
+pub async fn save_group<C: crate::db::Writable>(
     db: &C,
     id: Option<i64>,
     input: GroupInput,
@@ -333,7 +332,7 @@ async fn bump_members(db: &impl ConnectionTrait, group_id: i64) -> AppResult<()>
 }
 
 /// Replaces a user's groups (by code) and revokes their current tokens.
-pub async fn set_user_groups<C: ConnectionTrait + TransactionTrait>(
+pub async fn set_user_groups<C: crate::db::Writable>(
     db: &C,
     user_id: i64,
     codes: &[String],

@@ -8,8 +8,8 @@ use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -82,7 +82,7 @@ impl NewUser {
 }
 
 /// Creates an account with an already computed password hash (the seed shares one hash).
-pub async fn create_user_with_hash<C: ConnectionTrait + TransactionTrait>(
+pub async fn create_user_with_hash<C: crate::db::Writable>(
     db: &C,
     new: &NewUser,
     password_hash: String,
@@ -119,8 +119,8 @@ pub async fn create_user_with_hash<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Creates an account, hashing the password off the request threads.
-pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn create_user(
+    db: &DatabaseConnection,
     cost: HashCost,
     new: &NewUser,
     password_text: &str,
