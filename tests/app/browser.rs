@@ -180,6 +180,19 @@ impl Page<'_> {
         }
         self.url().await
     }
+    /// The page's source once it contains `text` (the page may still be loading after its
+    /// address changed), or the last source seen after five seconds.
+    async fn wait_for_text(&self, text: &str) -> String {
+        let mut html = String::new();
+        for _ in 0..50 {
+            html = self.source().await;
+            if html.contains(text) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        html
+    }
     async fn close(&self) {
         self.d
             .call(
@@ -256,8 +269,11 @@ async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_l
                 url.ends_with("/dashboard"),
                 "reached the dashboard, at {url}"
             );
-            let html = page.source().await;
-            assert!(html.contains(marker), "{lang} dashboard for user {user}");
+            let html = page.wait_for_text(marker).await;
+            assert!(
+                html.contains(marker),
+                "{lang} dashboard for user {user}: {html}"
+            );
             page.click("form[action='/logout'] button").await;
             page.wait_for_url("/login").await;
         }
