@@ -12,6 +12,7 @@ mod feedback_web;
 pub mod messages;
 mod messages_web;
 pub mod notify;
+mod settings_web;
 mod util;
 
 use crate::error::AppResult;
@@ -42,6 +43,8 @@ pub fn page_routes() -> Vec<Route> {
         care_web::care_page,
         care_web::care_submit,
         care_web::effect_page,
+        settings_web::settings_page,
+        settings_web::settings_submit,
     ]
 }
 

@@ -124,6 +124,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/students/accounts", "LFFAF"),
     ("POST", "/students/segments", "LFAAF"),
     ("GET", "/grades/scales", "LFFAF"),
+    ("GET", "/cases/settings", "LFFAF"),
+    ("POST", "/cases/settings", "LFFAF"),
     ("POST", "/grades/scales", "LFFAF"),
     ("GET", "/login/activate", "AAAAA"),
     ("POST", "/login/activate", "FFFFF"),

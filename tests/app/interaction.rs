@@ -960,3 +960,80 @@ async fn switching_the_messages_module_off_hides_every_interaction_route() {
         .replace("&#x2F;", "/");
     assert!(html.contains("href=\"/cases\"") && html.contains("href=\"/messages\""));
 }
+
+#[rocket::async_test]
+async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
+    use rocket::http::{ContentType, Header, Status};
+    let app = crate::common::TestApp::new(crate::common::Backend::Sqlite).await;
+    let csrf = app.page_login(app.people.admin).await;
+    let page = app
+        .client
+        .get("/cases/settings")
+        .header(Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await;
+    assert_eq!(page.status(), Status::Ok);
+    assert!(
+        page.into_string()
+            .await
+            .unwrap()
+            .contains("student-services"),
+        "the default rules are shown"
+    );
+    let post = |routing: &str, min: &str| {
+        let e = srm::web::url_encode;
+        format!(
+            "_csrf={}&routing={}&queues={}&sla_hours=48&min_responses={}&open_days=21&window_weeks=6&email=off",
+            e(&csrf),
+            e(routing),
+            e(r#"{"complaints": [1]}"#),
+            min
+        )
+    };
+    let rules = r#"[{"category": "*", "department": "*", "queue": "front-desk"}]"#;
+    // Every bad field is named and nothing is stored.
+    let res = app
+        .client
+        .post("/cases/settings")
+        .header(ContentType::Form)
+        .body(post(
+            r#"[{"category": "praise", "department": "*", "queue": "x"}]"#,
+            "0",
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains("unknown category praise") && html.contains("a whole number from 1 to 1000"),
+        "{html}"
+    );
+    assert!(
+        srm::settings::get(app.db(), "cases.sla_hours")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let res = app
+        .client
+        .post("/cases/settings")
+        .header(ContentType::Form)
+        .body(post(rules, "3"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(
+        srm::settings::get(app.db(), "feedback.min_responses")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("3")
+    );
+    assert_eq!(app.audit_count("interaction.settings", "ok").await, 1);
+    // A new case now goes to the queue the rule names.
+    let student = app.token(app.people.student).await;
+    let (s, case) = app.send_json(rocket::http::Method::Post, "/api/v1/cases", Some(&student),
+        serde_json::json!({"category": "inquiry", "subject": "Library hours", "body": "When does it open?"})).await;
+    assert_eq!(s, Status::Created, "{case}");
+    assert_eq!(case["queue"], "front-desk");
+}
