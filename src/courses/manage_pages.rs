@@ -317,36 +317,6 @@ impl TermForm<'_> {
     }
 }
 
-fn term_fields(t: &terms::Model) -> Vec<Field> {
-    let offset = t.registration_opens_at.offset().to_string();
-    vec![
-        field("code", "text", &t.code),
-        field("name_zh", "text", &t.name_zh),
-        field("name_en", "text", &t.name_en),
-        field("seq", "number", t.seq),
-        field("starts_on", "date", t.starts_on),
-        field("ends_on", "date", t.ends_on),
-        field(
-            "registration_opens_at",
-            "datetime-local",
-            local(&t.registration_opens_at),
-        ),
-        field(
-            "registration_closes_at",
-            "datetime-local",
-            local(&t.registration_closes_at),
-        ),
-        field(
-            "add_drop_deadline",
-            "datetime-local",
-            local(&t.add_drop_deadline),
-        ),
-        field("utc_offset", "text", offset),
-        field("credit_limit", "number", t.credit_limit),
-        field("is_current", "checkbox", t.is_current),
-    ]
-}
-
 #[get("/courses/manage/term?<id>")]
 pub async fn term_form(
     ctx: Ctx<'_>,
@@ -356,12 +326,38 @@ pub async fn term_form(
     id: Option<i64>,
 ) -> AppResult<Template> {
     let fields = match id {
-        Some(id) => term_fields(
-            &terms::Entity::find_by_id(id)
+        Some(id) => {
+            let t = terms::Entity::find_by_id(id)
                 .one(&state.db)
                 .await?
-                .ok_or(AppError::NotFound)?,
-        ),
+                .ok_or(AppError::NotFound)?;
+            let text = [
+                t.seq.to_string(),
+                t.starts_on.to_string(),
+                t.ends_on.to_string(),
+                local(&t.registration_opens_at),
+                local(&t.registration_closes_at),
+                local(&t.add_drop_deadline),
+                t.registration_opens_at.offset().to_string(),
+                t.credit_limit.to_string(),
+            ];
+            TermForm {
+                code: &t.code,
+                name_zh: &t.name_zh,
+                name_en: &t.name_en,
+                seq: &text[0],
+                starts_on: &text[1],
+                ends_on: &text[2],
+                registration_opens_at: &text[3],
+                registration_closes_at: &text[4],
+                add_drop_deadline: &text[5],
+                utc_offset: &text[6],
+                credit_limit: &text[7],
+                is_current: t.is_current,
+                csrf: "",
+            }
+            .fields()
+        }
         None => TermForm {
             utc_offset: DEFAULT_OFFSET,
             credit_limit: "30",

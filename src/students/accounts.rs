@@ -9,7 +9,8 @@ use crate::entity::{groups, students, user_groups, users};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -23,18 +24,16 @@ pub struct AccountsReport {
 }
 
 /// The current students (not merged, not withdrawn or graduated) that have no account.
-async fn without_account(db: &impl ConnectionTrait) -> AppResult<Vec<students::Model>> {
-    Ok(students::Entity::find()
+fn without_account() -> sea_orm::Select<students::Entity> {
+    students::Entity::find()
         .filter(students::Column::UserId.is_null())
         .filter(students::Column::MergedIntoId.is_null())
         .filter(students::Column::Status.is_in(["active", "suspended"]))
-        .all(db)
-        .await?)
 }
 
 /// How many current students have no account yet.
-pub async fn missing(db: &impl ConnectionTrait) -> AppResult<usize> {
-    Ok(without_account(db).await?.len())
+pub async fn missing(db: &impl ConnectionTrait) -> AppResult<u64> {
+    Ok(without_account().count(db).await?)
 }
 
 /// Creates the missing accounts in one transaction.
@@ -48,7 +47,7 @@ pub async fn create_missing(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Internal("the built-in student group is missing".into()))?;
-    let todo = without_account(&txn).await?;
+    let todo = without_account().all(&txn).await?;
     let mut name_taken = Vec::new();
     let mut created = 0;
     let now = Utc::now().fixed_offset();

@@ -300,16 +300,14 @@ async fn merge_view(
         "cohort",
         "status",
     ];
+    let a = serde_json::to_value(&survivor).unwrap_or_default();
+    let b = duplicate
+        .as_ref()
+        .map(|d| serde_json::to_value(d).unwrap_or_default())
+        .unwrap_or_default();
     let rows: Vec<serde_json::Value> = fields
         .iter()
-        .map(|f| {
-            let a = serde_json::to_value(&survivor).unwrap_or_default();
-            let b = duplicate
-                .as_ref()
-                .map(|d| serde_json::to_value(d).unwrap_or_default())
-                .unwrap_or_default();
-            json!({"label": ctx.t(&format!("students.field.{f}")), "survivor": a[f], "duplicate": b[f]})
-        })
+        .map(|f| json!({"label": ctx.t(&format!("students.field.{f}")), "survivor": a[f], "duplicate": b[f]}))
         .collect();
     Ok(ctx.render(
         "students/merge",
