@@ -99,6 +99,42 @@ impl Writable for DatabaseTransaction {
     }
 }
 
+/// Runs a write transaction's whole future on the writer thread when `db` is SQLite, and in
+/// place otherwise.
+///
+/// A SQLite write transaction holds the file's one write lock from BEGIN to COMMIT, and each
+/// of its statements is an await. On the request threads, every await waits behind every other
+/// runnable request (on registration day, hundreds), so the lock was held for that long and
+/// the writers queued behind it: a convoy. On its own thread the transaction runs its
+/// statements back to back, while the operating system still shares the cores fairly.
+/// PostgreSQL writes run concurrently under row locks and need none of this.
+pub async fn on_writer_thread<F, T>(db: &DatabaseConnection, work: F) -> AppResult<T>
+where
+    F: Future<Output = AppResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    static WRITER: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return work.await;
+    }
+    let runtime = WRITER.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("srm-writer")
+            .enable_all()
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "no writer thread; writing in place"))
+            .ok()
+    });
+    match runtime {
+        Some(rt) => rt
+            .spawn(work)
+            .await
+            .map_err(|e| AppError::internal(format!("the write did not finish: {e}")))?,
+        None => work.await,
+    }
+}
+
 /// The single writer connection of the SQLite file behind `db` (none for an in-memory database).
 async fn sqlite_writer(db: &DatabaseConnection) -> AppResult<Option<DatabaseConnection>> {
     static WRITERS: OnceLock<tokio::sync::Mutex<HashMap<PathBuf, DatabaseConnection>>> =

@@ -58,6 +58,8 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         keys,
         hashing: tokio::sync::Semaphore::new(cores),
         rights: Default::default(),
+        modules: Default::default(),
+        terms: Default::default(),
     })
 }
 

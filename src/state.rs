@@ -1,6 +1,6 @@
 //! What every request can reach: the database, the configuration and the signing keys.
 
-use crate::access::Permission;
+use crate::access::{Module, Permission};
 use crate::auth::password::HashCost;
 use crate::auth::token::Keys;
 use crate::config::AppConfig;
@@ -14,19 +14,72 @@ pub struct AppState {
     /// At most one argon2 computation per core at a time: each costs ~19 MiB and a core, and
     /// a burst of logins must queue rather than swamp memory and the other requests.
     pub hashing: tokio::sync::Semaphore,
-    /// Each user's permissions and groups, by token version.
+    /// Each user's permissions, groups and student record, by token version.
     pub rights: RightsCache,
+    /// The module switches, read at most once a second.
+    pub modules: Fresh<HashSet<Module>>,
+    /// Every term, read at most once a second (each catalogue request asks which term is
+    /// current).
+    pub terms: Fresh<std::sync::Arc<Vec<crate::entity::terms::Model>>>,
 }
 
-/// Permissions and groups of a user at a token version. Every change of a user's groups, or of
-/// the permissions of a group they are in, bumps their token version in the database, so an
-/// entry can never be stale: a changed user simply misses the cache, on every instance.
+/// How long this instance trusts its copies of rarely changed rows (the module switches, the
+/// terms). A change made on this instance takes effect at once (the copy is forgotten); one
+/// made on another instance sharing the database, within this time.
+pub const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A copy of something read from the database, with the time it was read.
+pub struct Fresh<T> {
+    entry: std::sync::Mutex<Option<(std::time::Instant, T)>>,
+}
+
+impl<T> Default for Fresh<T> {
+    fn default() -> Self {
+        Fresh {
+            entry: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> Fresh<T> {
+    /// The copy, when read less than [`FRESH_FOR`] ago.
+    pub fn get(&self) -> Option<T> {
+        let entry = self.entry.lock().ok()?;
+        entry
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < FRESH_FOR)
+            .map(|(_, value)| value.clone())
+    }
+
+    pub fn put(&self, value: T) {
+        if let Ok(mut entry) = self.entry.lock() {
+            *entry = Some((std::time::Instant::now(), value));
+        }
+    }
+
+    /// Forgets the copy, after this instance changed what it holds.
+    pub fn forget(&self) {
+        if let Ok(mut entry) = self.entry.lock() {
+            *entry = None;
+        }
+    }
+}
+
+/// Permissions, groups and student record of a user at a token version. Every change of a
+/// user's groups, of the permissions of a group they are in, or of the student record their
+/// account opens (a merge) bumps their token version in the database, so an entry can never be
+/// stale: a changed user simply misses the cache, on every instance.
 #[derive(Default)]
 pub struct RightsCache {
     entries: std::sync::Mutex<HashMap<(i64, i64), Rights>>,
 }
 
-type Rights = (HashSet<Permission>, Vec<String>);
+#[derive(Debug, Clone)]
+pub struct Rights {
+    pub permissions: HashSet<Permission>,
+    pub groups: Vec<String>,
+    pub student_id: Option<i64>,
+}
 
 const RIGHTS_CACHE_MAX: usize = 50_000;
 
@@ -39,18 +92,12 @@ impl RightsCache {
             .cloned()
     }
 
-    pub fn put(
-        &self,
-        user_id: i64,
-        token_version: i64,
-        permissions: HashSet<Permission>,
-        groups: Vec<String>,
-    ) {
+    pub fn put(&self, user_id: i64, token_version: i64, rights: Rights) {
         if let Ok(mut map) = self.entries.lock() {
             if map.len() >= RIGHTS_CACHE_MAX {
                 map.clear();
             }
-            map.insert((user_id, token_version), (permissions, groups));
+            map.insert((user_id, token_version), rights);
         }
     }
 }

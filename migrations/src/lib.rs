@@ -10,6 +10,7 @@ mod m20261124_000003_courses;
 mod m20261124_000004_grades;
 mod m20261124_000005_mining;
 mod m20261124_000006_interaction;
+mod m20261125_000001_formula_flags;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_grades::Migration),
             Box::new(m20261124_000005_mining::Migration),
             Box::new(m20261124_000006_interaction::Migration),
+            Box::new(m20261125_000001_formula_flags::Migration),
         ]
     }
 }

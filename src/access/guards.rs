@@ -136,11 +136,23 @@ impl<'r, P: PermMarker> FromRequest<'r> for Perm<'r, P> {
 /// Proof that module `M` is switched on; otherwise the route answers 404.
 pub struct ModuleOn<M: ModuleMarker>(PhantomData<M>);
 
-/// The modules switched on, read once per request.
+/// The modules switched on, read once per request (from the instance's copy when fresh).
 pub async fn request_modules<'r>(req: &'r Request<'_>) -> &'r HashSet<Module> {
     req.local_cache_async(async {
         match req.rocket().state::<AppState>() {
-            Some(state) => enabled_modules(&state.db).await.unwrap_or_default(),
+            Some(state) => match state.modules.get() {
+                Some(on) => on,
+                None => match enabled_modules(&state.db).await {
+                    Ok(on) => {
+                        state.modules.put(on.clone());
+                        on
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the module switches");
+                        HashSet::new()
+                    }
+                },
+            },
             None => HashSet::new(),
         }
     })

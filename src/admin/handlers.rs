@@ -451,12 +451,16 @@ pub async fn module_submit(
 
 async fn switch_module(state: &AppState, actor: i64, code: &str, enabled: bool) -> AppResult<()> {
     let module = Module::from_code(code).ok_or(AppError::NotFound)?;
-    let before = access::set_module(&state.db, module, enabled, actor).await?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    let before = access::set_module(&txn, module, enabled, actor).await?;
     Entry::new(Some(actor), "modules.switch", "module")
         .id(code)
         .change(json!({"enabled": before}), json!({"enabled": enabled}))
-        .write(&state.db)
-        .await
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    state.modules.forget();
+    Ok(())
 }
 
 #[get("/admin/audit?<actor>&<student>&<action>&<from>&<to>&<page>")]

@@ -8,10 +8,11 @@ use crate::access::Permission;
 use crate::access::service::{user_group_codes, user_permissions};
 use crate::entity::{revoked_tokens, students, users};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::state::{AppState, Rights};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -66,13 +67,46 @@ fn bearer(req: &Request<'_>) -> Option<(String, bool)> {
         .map(|c| (c.value().to_string(), true))
 }
 
+#[derive(FromQueryResult)]
+struct SessionRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    kind: String,
+    is_active: bool,
+    token_version: i64,
+    revoked: bool,
+}
+
 async fn load(req: &Request<'_>) -> Option<CurrentUser> {
     let state = req.rocket().state::<AppState>()?;
     let (token, via_cookie) = bearer(req)?;
     let claims = state.keys.decode(&token)?;
     let id: i64 = claims.sub.parse().ok()?;
     let db = &state.db;
-    let user = match users::Entity::find_by_id(id).one(db).await {
+    // One query: the account, and whether this very token was revoked (logout).
+    let revoked = Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(revoked_tokens::Entity)
+            .and_where(revoked_tokens::Column::Jti.eq(claims.jti.as_str()))
+            .to_owned(),
+    );
+    let user = match users::Entity::find_by_id(id)
+        .select_only()
+        .columns([
+            users::Column::Id,
+            users::Column::Username,
+            users::Column::DisplayName,
+            users::Column::Kind,
+            users::Column::IsActive,
+            users::Column::TokenVersion,
+        ])
+        .expr_as(revoked, "revoked")
+        .into_model::<SessionRow>()
+        .one(db)
+        .await
+    {
         Ok(Some(u)) => u,
         Ok(None) => return None,
         Err(e) => {
@@ -80,45 +114,37 @@ async fn load(req: &Request<'_>) -> Option<CurrentUser> {
             return None;
         }
     };
-    if !user.is_active || user.token_version != claims.ver {
+    if !user.is_active || user.revoked || user.token_version != claims.ver {
         return None;
     }
-    match revoked_tokens::Entity::find_by_id(claims.jti.clone())
-        .one(db)
-        .await
-    {
-        Ok(None) => {}
-        _ => return None,
-    }
-    let (permissions, groups) = match state.rights.get(user.id, user.token_version) {
+    let rights = match state.rights.get(user.id, user.token_version) {
         Some(known) => known,
         None => {
-            let permissions = user_permissions(db, user.id).await.ok()?;
-            let groups = user_group_codes(db, user.id).await.ok()?;
-            state.rights.put(
-                user.id,
-                user.token_version,
-                permissions.clone(),
-                groups.clone(),
-            );
-            (permissions, groups)
+            let rights = Rights {
+                permissions: user_permissions(db, user.id).await.ok()?,
+                groups: user_group_codes(db, user.id).await.ok()?,
+                student_id: students::Entity::find()
+                    .filter(students::Column::UserId.eq(user.id))
+                    .one(db)
+                    .await
+                    .ok()?
+                    .map(|s| s.id),
+            };
+            state
+                .rights
+                .put(user.id, user.token_version, rights.clone());
+            rights
         }
     };
-    let student_id = students::Entity::find()
-        .filter(students::Column::UserId.eq(user.id))
-        .one(db)
-        .await
-        .ok()?
-        .map(|s| s.id);
     let csrf = state.keys.csrf_for(&claims.jti);
     Some(CurrentUser {
         id: user.id,
         username: user.username,
         display_name: user.display_name,
         kind: user.kind,
-        groups,
-        permissions,
-        student_id,
+        groups: rights.groups,
+        permissions: rights.permissions,
+        student_id: rights.student_id,
         claims,
         via_cookie,
         csrf,

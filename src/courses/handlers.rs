@@ -48,8 +48,10 @@ pub async fn api_sections(
     page: Option<u64>,
     per_page: Option<u64>,
 ) -> AppResult<Json<Page<SectionRow>>> {
+    let term = service::resolve_term_cached(state, term.as_deref())
+        .await?
+        .ok_or_else(service::unknown_term)?;
     let f = SectionFilter {
-        term,
         course,
         q,
         department_id: department,
@@ -58,7 +60,7 @@ pub async fn api_sections(
         open_only: open_only.unwrap_or(false),
     };
     Ok(Json(
-        service::list_sections(&state.db, &f, PageReq::new(page, per_page)).await?,
+        service::list_sections(&state.db, &term, &f, PageReq::new(page, per_page)).await?,
     ))
 }
 
@@ -77,8 +79,10 @@ pub async fn catalogue(
     open_only: Option<bool>,
     page: Option<u64>,
 ) -> AppResult<Template> {
+    let selected = service::resolve_term_cached(state, term.as_deref())
+        .await?
+        .ok_or_else(service::unknown_term)?;
     let f = SectionFilter {
-        term: term.clone(),
         course: None,
         q: q.clone(),
         department_id: department,
@@ -86,10 +90,9 @@ pub async fn catalogue(
         weekday: day,
         open_only: open_only.unwrap_or(false),
     };
-    let list = service::list_sections(&state.db, &f, PageReq::new(page, Some(50))).await?;
-    let selected_term = service::resolve_term(&state.db, term.as_deref())
-        .await?
-        .map(|t| t.id);
+    let list =
+        service::list_sections(&state.db, &selected, &f, PageReq::new(page, Some(50))).await?;
+    let selected_term = Some(selected.id);
     let days: Vec<Value> = (1..=7)
         .map(|d| json!({"n": d, "label": ctx.t(&format!("weekday.{d}"))}))
         .collect();

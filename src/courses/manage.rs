@@ -132,6 +132,7 @@ pub(super) async fn save_term(
     .write(&txn)
     .await?;
     txn.commit().await?;
+    state.terms.forget();
     Ok(saved)
 }
 

@@ -61,7 +61,6 @@ pub async fn manage_page(
     let sections = match &selected {
         Some(t) => {
             let f = service::SectionFilter {
-                term: Some(t.id.to_string()),
                 course: None,
                 q: q.clone().filter(|s| !s.trim().is_empty()),
                 department_id: None,
@@ -69,7 +68,7 @@ pub async fn manage_page(
                 weekday: None,
                 open_only: false,
             };
-            service::list_sections(db, &f, crate::paging::PageReq::new(Some(1), Some(200)))
+            service::list_sections(db, t, &f, crate::paging::PageReq::new(Some(1), Some(200)))
                 .await?
                 .items
         }

@@ -6,7 +6,7 @@ use crate::paging::{Page, PageReq};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Query},
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -31,9 +31,47 @@ pub async fn resolve_term(
     Ok(found)
 }
 
+/// `resolve_term` through this instance's copy of the terms (at most a second old, see
+/// [`crate::state::FRESH_FOR`]); a term missing from the copy is looked up in the database.
+pub async fn resolve_term_cached(
+    state: &crate::state::AppState,
+    spec: Option<&str>,
+) -> AppResult<Option<terms::Model>> {
+    let all = match state.terms.get() {
+        Some(all) => all,
+        None => {
+            let all = std::sync::Arc::new(terms::Entity::find().all(&state.db).await?);
+            state.terms.put(all.clone());
+            all
+        }
+    };
+    let spec = spec
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("current");
+    let found = if spec == "current" {
+        all.iter().find(|t| t.is_current)
+    } else if let Ok(id) = spec.parse::<i64>() {
+        all.iter().find(|t| t.id == id)
+    } else {
+        all.iter().find(|t| t.code == spec)
+    };
+    match found {
+        Some(t) => Ok(Some(t.clone())),
+        None => resolve_term(&state.db, Some(spec)).await,
+    }
+}
+
+/// The refusal for a `term` that names no term.
+pub fn unknown_term() -> AppError {
+    AppError::unprocessable(
+        "unknown_term",
+        "no such term (use 'current', a term id or a term code)",
+    )
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SectionFilter {
-    pub term: Option<String>,
     /// A course id or code.
     pub course: Option<String>,
     /// Words in the course code or title.
@@ -78,43 +116,34 @@ pub struct SectionRow {
     pub meetings: Vec<Meeting>,
 }
 
+/// The sections of `term` that pass the filter, a page at a time.
 pub async fn list_sections(
     db: &impl ConnectionTrait,
+    term: &terms::Model,
     f: &SectionFilter,
     p: PageReq,
 ) -> AppResult<Page<SectionRow>> {
-    let Some(term) = resolve_term(db, f.term.as_deref()).await? else {
-        return Err(AppError::unprocessable(
-            "unknown_term",
-            "no such term (use 'current', a term id or a term code)",
-        ));
-    };
-    let mut course_q = courses::Entity::find();
+    // Course filters are a join, so only the page's courses are ever loaded.
+    let mut q = sections::Entity::find()
+        .inner_join(courses::Entity)
+        .filter(sections::Column::TermId.eq(term.id));
     if let Some(c) = f.course.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        course_q = match c.parse::<i64>() {
-            Ok(id) => course_q.filter(courses::Column::Id.eq(id)),
-            Err(_) => course_q.filter(courses::Column::Code.eq(c)),
+        q = match c.parse::<i64>() {
+            Ok(id) => q.filter(courses::Column::Id.eq(id)),
+            Err(_) => q.filter(courses::Column::Code.eq(c)),
         };
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        course_q = course_q.filter(
+    if let Some(words) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        q = q.filter(
             Condition::any()
-                .add(courses::Column::Code.contains(q))
-                .add(courses::Column::TitleZh.contains(q))
-                .add(courses::Column::TitleEn.contains(q)),
+                .add(courses::Column::Code.contains(words))
+                .add(courses::Column::TitleZh.contains(words))
+                .add(courses::Column::TitleEn.contains(words)),
         );
     }
     if let Some(d) = f.department_id {
-        course_q = course_q.filter(courses::Column::DepartmentId.eq(d));
+        q = q.filter(courses::Column::DepartmentId.eq(d));
     }
-    let course_list = course_q.all(db).await?;
-    let course_ids: Vec<i64> = course_list.iter().map(|c| c.id).collect();
-    let course_by_id: HashMap<i64, courses::Model> =
-        course_list.into_iter().map(|c| (c.id, c)).collect();
-
-    let mut q = sections::Entity::find()
-        .filter(sections::Column::TermId.eq(term.id))
-        .filter(sections::Column::CourseId.is_in(course_ids));
     if f.open_only {
         q = q.filter(
             Expr::col(sections::Column::EnrolledCount).lt(Expr::col(sections::Column::Capacity)),
@@ -126,34 +155,51 @@ pub async fn list_sections(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        let ids: Vec<i64> = users::Entity::find()
-            .filter(users::Column::DisplayName.contains(t))
-            .select_only()
-            .column(users::Column::Id)
-            .into_tuple()
-            .all(db)
-            .await?;
-        q = q.filter(sections::Column::TeacherId.is_in(ids));
+        q = q.filter(
+            sections::Column::TeacherId.in_subquery(
+                Query::select()
+                    .column(users::Column::Id)
+                    .from(users::Entity)
+                    .and_where(users::Column::DisplayName.contains(t))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(day) = f.weekday {
-        let ids: Vec<i64> = section_meetings::Entity::find()
-            .filter(section_meetings::Column::Weekday.eq(day))
-            .select_only()
-            .column(section_meetings::Column::SectionId)
-            .distinct()
-            .into_tuple()
-            .all(db)
-            .await?;
-        q = q.filter(sections::Column::Id.is_in(ids));
+        q = q.filter(
+            sections::Column::Id.in_subquery(
+                Query::select()
+                    .column(section_meetings::Column::SectionId)
+                    .from(section_meetings::Entity)
+                    .and_where(section_meetings::Column::Weekday.eq(day))
+                    .to_owned(),
+            ),
+        );
     }
-    let total = q.clone().count(db).await?;
-    let list = q
+    let offset = (p.page - 1) * p.per_page;
+    let found = q
+        .clone()
+        .select_also(courses::Entity)
         .order_by_asc(sections::Column::CourseId)
         .order_by_asc(sections::Column::SectionNo)
-        .offset((p.page - 1) * p.per_page)
+        .offset(offset)
         .limit(p.per_page)
         .all(db)
         .await?;
+    // A short page that is not empty is the last one: its length gives the total.
+    let total = if found.is_empty() || found.len() as u64 == p.per_page {
+        q.count(db).await?
+    } else {
+        offset + found.len() as u64
+    };
+    let mut course_by_id = HashMap::new();
+    let mut list = Vec::with_capacity(found.len());
+    for (section, course) in found {
+        if let Some(c) = course {
+            course_by_id.insert(c.id, c);
+        }
+        list.push(section);
+    }
     let items = rows(db, list, &course_by_id).await?;
     Ok(Page {
         items,

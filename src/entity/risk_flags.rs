@@ -21,6 +21,11 @@ pub struct Model {
     pub feedback: Option<String>,
     pub feedback_by: Option<i64>,
     pub feedback_at: Option<DateTimeWithTimeZone>,
+    /// The active scoring formula that applied to the student in this run, if any.
+    pub formula_id: Option<i64>,
+    #[sea_orm(column_type = "Double", nullable)]
+    pub formula_score: Option<f64>,
+    pub formula_flagged: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,9 +1,10 @@
 //! The mining API under /api/v1: runs (list, one, start), flags (scoped list, feedback), the
-//! formula trial run and a student's own suggestions.
+//! suggestion rules (list with their matches, add, change, delete), the saved scoring formulas
+//! (list, save, activate, delete), the formula trial run and a student's own suggestions.
 
 use super::formula::{self, Formula};
 use super::service::{self, FlagFilter, FlagRow, MySuggestions, RunRow};
-use super::{jobs, pages};
+use super::{jobs, pages, rules};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
@@ -12,7 +13,8 @@ use crate::paging::{Page, PageReq};
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{State, get, post};
+use rocket::{State, delete, get, post, put};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -71,7 +73,7 @@ pub async fn api_start_run(
     ))
 }
 
-#[get("/mining/flags?<level>&<department>&<run>&<page>&<per_page>&<lang>")]
+#[get("/mining/flags?<level>&<department>&<formula>&<run>&<page>&<per_page>&<lang>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn api_flags(
     _on: ModuleOn<on::Mining>,
@@ -79,6 +81,7 @@ pub async fn api_flags(
     state: &State<AppState>,
     level: Option<String>,
     department: Option<i64>,
+    formula: Option<String>,
     run: Option<i64>,
     page: Option<u64>,
     per_page: Option<u64>,
@@ -95,10 +98,11 @@ pub async fn api_flags(
         level: level.filter(|l| !l.is_empty()),
         department,
         at_risk_only: false,
+        formula: formula.filter(|f| !f.is_empty()),
     };
     let page = service::flags(db, &run, scope, &f, PageReq::new(page, per_page), lang).await?;
     Entry::new(Some(user.id), "mining.flags.read", "risk_flag")
-        .detail(json!({"run": run.id, "level": f.level, "department": department, "rows": page.items.len()}))
+        .detail(json!({"run": run.id, "level": f.level, "department": department, "formula": f.formula, "rows": page.items.len()}))
         .write(db)
         .await?;
     Ok(Json(page))
@@ -157,6 +161,202 @@ pub async fn api_formula_trial(
         .await?
         .map(Json)
         .ok_or_else(|| AppError::unprocessable("no_run", "no finished run to try the formula on"))
+}
+
+fn rule_json(r: &crate::entity::suggestion_rules::Model, m: Option<&rules::RuleMatches>) -> Value {
+    let mut v = json!({"id": r.id, "code": r.code, "priority": r.priority,
+        "trigger": serde_json::from_str::<Value>(&r.trigger).unwrap_or(Value::Null),
+        "text_zh": r.text_zh, "text_en": r.text_en, "is_active": r.is_active});
+    if let Some(m) = m {
+        v["matches"] = json!(m.count);
+        v["match_sample"] = json!(
+            m.sample
+                .iter()
+                .map(|(id, no)| json!({"student_id": id, "student_no": no}))
+                .collect::<Vec<_>>()
+        );
+    }
+    v
+}
+
+#[get("/mining/rules")]
+pub async fn api_rules(
+    _on: ModuleOn<on::Mining>,
+    _user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+) -> AppResult<Json<Value>> {
+    rules::ensure_seeded(&state.db).await?;
+    let all = rules::all(&state.db).await?;
+    let matched = rules::matches_on_latest(&state.db, &all).await?;
+    let items: Vec<Value> = all
+        .iter()
+        .map(|r| {
+            let m = matched
+                .as_ref()
+                .map(|(_, m)| m.get(&r.id).cloned().unwrap_or_default());
+            rule_json(r, m.as_ref())
+        })
+        .collect();
+    Ok(Json(
+        json!({"items": items, "match_run": matched.map(|(run, _)| run)}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRuleRequest {
+    pub code: String,
+    #[serde(default)]
+    pub priority: i64,
+    /// A trigger object, or its JSON text.
+    pub trigger: Value,
+    pub text_zh: String,
+    pub text_en: String,
+    #[serde(default = "yes", alias = "enabled")]
+    pub is_active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[post("/mining/rules", data = "<body>")]
+pub async fn api_rule_create(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    body: Json<NewRuleRequest>,
+) -> AppResult<(Status, Json<Value>)> {
+    let b = body.into_inner();
+    let input = rules::NewRule {
+        code: b.code,
+        priority: b.priority,
+        trigger: b.trigger,
+        text_zh: b.text_zh,
+        text_en: b.text_en,
+        is_active: b.is_active,
+    };
+    let id = rules::create(&state.db, user.id, &input).await?;
+    let row = crate::entity::suggestion_rules::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((Status::Created, Json(rule_json(&row, None))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePatchRequest {
+    pub trigger: Option<Value>,
+    pub text_zh: Option<String>,
+    pub text_en: Option<String>,
+    pub priority: Option<i64>,
+    #[serde(alias = "enabled")]
+    pub is_active: Option<bool>,
+}
+
+#[put("/mining/rules/<id>", data = "<body>")]
+pub async fn api_rule_update(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<RulePatchRequest>,
+) -> AppResult<Json<Value>> {
+    let b = body.into_inner();
+    let patch = rules::RulePatch {
+        trigger: b.trigger,
+        text_zh: b.text_zh,
+        text_en: b.text_en,
+        priority: b.priority,
+        is_active: b.is_active,
+    };
+    let row = rules::update(&state.db, user.id, id, &patch).await?;
+    Ok(Json(rule_json(&row, None)))
+}
+
+#[delete("/mining/rules/<id>")]
+pub async fn api_rule_delete(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Status> {
+    rules::delete(&state.db, user.id, id).await?;
+    Ok(Status::NoContent)
+}
+
+#[get("/mining/formulas")]
+pub async fn api_formulas(
+    _on: ModuleOn<on::Mining>,
+    _user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(json!({"items": formula::list(&state.db).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveFormulaRequest {
+    pub name: String,
+    pub weights: BTreeMap<String, f64>,
+    pub threshold: f64,
+    pub department_id: Option<i64>,
+    /// Whether runs use it from now on (default true; the scope's active one is switched off).
+    #[serde(default = "yes")]
+    pub is_active: bool,
+}
+
+#[post("/mining/formulas", data = "<body>")]
+pub async fn api_formula_save(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    body: Json<SaveFormulaRequest>,
+) -> AppResult<(Status, Json<Value>)> {
+    let text = Formula::weights_text(&body.weights);
+    let weights =
+        Formula::parse_weights(&text).map_err(|m| AppError::unprocessable("invalid_formula", m))?;
+    let f = Formula {
+        name: body.name.clone(),
+        department_id: body.department_id,
+        weights,
+        threshold: body.threshold,
+    };
+    let id = formula::save(&state.db, user.id, &f, body.is_active).await?;
+    Ok((
+        Status::Created,
+        Json(json!({"id": id, "is_active": body.is_active})),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormulaActiveRequest {
+    pub is_active: bool,
+}
+
+#[put("/mining/formulas/<id>", data = "<body>")]
+pub async fn api_formula_update(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<FormulaActiveRequest>,
+) -> AppResult<Json<Value>> {
+    formula::set_active(&state.db, user.id, id, body.is_active).await?;
+    Ok(Json(json!({"id": id, "is_active": body.is_active})))
+}
+
+#[delete("/mining/formulas/<id>")]
+pub async fn api_formula_delete(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Status> {
+    formula::delete(&state.db, user.id, id).await?;
+    Ok(Status::NoContent)
 }
 
 #[get("/me/suggestions?<lang>")]

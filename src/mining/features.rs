@@ -8,13 +8,13 @@
 
 use crate::entity::{
     assessment_scores, assessments, cases, courses, enrolments, grades, grading_scales, holds,
-    messages, registration_events, sections, students, terms,
+    messages, registration_events, sections, student_history, students, terms,
 };
 use crate::error::AppResult;
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Select, TryGetableMany,
 };
 use std::collections::HashMap;
 
@@ -63,7 +63,7 @@ pub fn failed_or_dropped(snap: &Snapshot, student: i64, term: &terms::Model, as_
         if sec.term != term.id {
             return false;
         }
-        if e.status == "dropped" {
+        if e.status == EnrolStatus::Dropped {
             return e.dropped_at.is_some_and(|d| d > as_of);
         }
         snap.grades_by_student
@@ -74,6 +74,41 @@ pub fn failed_or_dropped(snap: &Snapshot, student: i64, term: &terms::Model, as_
     })
 }
 
+/// How long after the last stored term ends a withdrawal still counts as leaving in it (a term
+/// with a next term uses that term's first day instead).
+pub const LEAVE_GRACE_DAYS: i64 = 56;
+
+/// THE LEAVING TARGET (the one place it is defined): in term T, seen from the as-of instant, a
+/// student "leaves the university" when their status becomes `withdrawn` after the as-of
+/// instant and before the next term begins (the first day of the term after T by `seq`; for
+/// the latest term, [`LEAVE_GRACE_DAYS`] after its last day). The withdrawal instants come from
+/// the student's history (`student_history`, field `status`, new value `withdrawn`), or, for a
+/// withdrawn student without such a row, from `students.status_changed_at`. Suspension
+/// (`suspended`) and graduation are not leaving. A withdrawal before the as-of instant is not
+/// an outcome to predict: such a student no longer takes part in the term.
+pub fn leaves(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -> bool {
+    let Some(list) = snap.withdrawn_at.get(&student) else {
+        return false;
+    };
+    let until = leave_deadline(snap, term);
+    list.iter().any(|d| *d > as_of && *d < until)
+}
+
+/// The end of term T's leaving window (see [`leaves`]).
+pub fn leave_deadline(snap: &Snapshot, term: &terms::Model) -> Ts {
+    match snap
+        .terms
+        .iter()
+        .filter(|t| t.seq > term.seq)
+        .min_by_key(|t| t.seq)
+    {
+        Some(next) => as_of_in(next, Duration::zero()),
+        None => {
+            as_of_in(term, Duration::days(1 + LEAVE_GRACE_DAYS)) + (term.ends_on - term.starts_on)
+        }
+    }
+}
+
 pub struct SectionRow {
     pub term: i64,
     pub course: i64,
@@ -81,9 +116,64 @@ pub struct SectionRow {
     pub scale: Option<i64>,
 }
 
+/// An enrolment's status, kept as a byte rather than a string (a 50,000-student university
+/// has over a million enrolments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolStatus {
+    Enrolled,
+    Dropped,
+    Other,
+}
+
+impl From<&str> for EnrolStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "enrolled" => EnrolStatus::Enrolled,
+            "dropped" => EnrolStatus::Dropped,
+            _ => EnrolStatus::Other,
+        }
+    }
+}
+
+/// An assessment score's status (submitted, late, missing, ...), as a byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreStatus {
+    Late,
+    Missing,
+    Other,
+}
+
+impl From<&str> for ScoreStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "late" => ScoreStatus::Late,
+            "missing" => ScoreStatus::Missing,
+            _ => ScoreStatus::Other,
+        }
+    }
+}
+
+/// A registration event's action, as a byte: only drops and waitlists are features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventAction {
+    Drop,
+    Waitlist,
+    Other,
+}
+
+impl From<&str> for EventAction {
+    fn from(s: &str) -> Self {
+        match s {
+            "drop" => EventAction::Drop,
+            "waitlist" => EventAction::Waitlist,
+            _ => EventAction::Other,
+        }
+    }
+}
+
 pub struct EnrolRow {
     pub section: i64,
-    pub status: String,
+    pub status: EnrolStatus,
     pub created_at: Ts,
     pub dropped_at: Option<Ts>,
 }
@@ -98,7 +188,7 @@ pub struct GradeRow {
 pub struct ScoreRow {
     pub assessment: i64,
     pub score: Option<f64>,
-    pub status: String,
+    pub status: ScoreStatus,
 }
 
 pub struct AssessmentRow {
@@ -131,9 +221,11 @@ pub struct Snapshot {
     pub enrol_by_student: HashMap<i64, Vec<EnrolRow>>,
     pub grades_by_student: HashMap<i64, Vec<GradeRow>>,
     pub scores_by_student: HashMap<i64, Vec<ScoreRow>>,
-    pub events_by_student: HashMap<i64, Vec<(i64, String, Ts)>>,
+    pub events_by_student: HashMap<i64, Vec<(i64, EventAction, Ts)>>,
     pub holds_by_student: HashMap<i64, Vec<Ts>>,
     pub contacts_by_student: HashMap<i64, Vec<Ts>>,
+    /// When each student's status became `withdrawn` (see [`leaves`]), oldest first.
+    pub withdrawn_at: HashMap<i64, Vec<Ts>>,
 }
 
 impl Snapshot {
@@ -253,41 +345,78 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
             },
         );
     }
-    let enrol_q = async {
-        let rows: Vec<(i64, i64, String, Ts, Option<Ts>)> = enrolments::Entity::find()
+    let mut enrol_by_student: HashMap<i64, Vec<EnrolRow>> = HashMap::new();
+    let mut grades_by_student: HashMap<i64, Vec<GradeRow>> = HashMap::new();
+    let mut scores_by_student: HashMap<i64, Vec<ScoreRow>> = HashMap::new();
+    let mut events_by_student: HashMap<i64, Vec<(i64, EventAction, Ts)>> = HashMap::new();
+    let enrol_q = by_pages(
+        db,
+        enrolments::Entity::find().select_only().columns([
+            enrolments::Column::Id,
+            enrolments::Column::StudentId,
+            enrolments::Column::SectionId,
+            enrolments::Column::Status,
+            enrolments::Column::CreatedAt,
+            enrolments::Column::DroppedAt,
+        ]),
+        enrolments::Column::Id,
+        |(id, student, section, status, created_at, dropped_at): (
+            i64,
+            i64,
+            i64,
+            String,
+            Ts,
+            Option<Ts>,
+        )| {
+            enrol_by_student.entry(student).or_default().push(EnrolRow {
+                section,
+                status: status.as_str().into(),
+                created_at,
+                dropped_at,
+            });
+            id
+        },
+    );
+    let grade_q = by_pages(
+        db,
+        grades::Entity::find()
             .select_only()
             .columns([
-                enrolments::Column::StudentId,
-                enrolments::Column::SectionId,
-                enrolments::Column::Status,
-                enrolments::Column::CreatedAt,
-                enrolments::Column::DroppedAt,
-            ])
-            .into_tuple()
-            .all(db)
-            .await?;
-        Ok::<_, sea_orm::DbErr>(rows)
-    };
-    let grade_q = async {
-        let rows: Vec<(i64, i64, f64, f64, Option<Ts>)> = grades::Entity::find()
-            .select_only()
-            .columns([
+                grades::Column::Id,
                 grades::Column::StudentId,
                 grades::Column::SectionId,
                 grades::Column::Score,
                 grades::Column::Points,
                 grades::Column::PublishedAt,
             ])
-            .filter(grades::Column::Status.eq("published"))
-            .into_tuple()
-            .all(db)
-            .await?;
-        Ok::<_, sea_orm::DbErr>(rows)
-    };
-    let score_q = async {
-        let rows: Vec<(i64, i64, Option<f64>, String)> = assessment_scores::Entity::find()
+            .filter(grades::Column::Status.eq("published")),
+        grades::Column::Id,
+        |(id, student, section, score, points, published_at): (
+            i64,
+            i64,
+            i64,
+            f64,
+            f64,
+            Option<Ts>,
+        )| {
+            grades_by_student
+                .entry(student)
+                .or_default()
+                .push(GradeRow {
+                    section,
+                    score,
+                    points,
+                    published_at,
+                });
+            id
+        },
+    );
+    let score_q = by_pages(
+        db,
+        assessment_scores::Entity::find()
             .select_only()
             .columns([
+                assessment_scores::Column::Id,
                 assessment_scores::Column::StudentId,
                 assessment_scores::Column::AssessmentId,
                 assessment_scores::Column::Score,
@@ -304,66 +433,72 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
                         .add(sections::Column::TermId.eq(*term))
                         .add(assessments::Column::DueAt.lte(*as_of)),
                 )
-            }))
-            .into_tuple()
-            .all(db)
-            .await?;
-        Ok::<_, sea_orm::DbErr>(rows)
-    };
-    let event_q = async {
-        let rows: Vec<(i64, i64, String, Ts)> = registration_events::Entity::find()
-            .select_only()
-            .columns([
-                registration_events::Column::StudentId,
-                registration_events::Column::SectionId,
-                registration_events::Column::Action,
-                registration_events::Column::At,
-            ])
-            .into_tuple()
-            .all(db)
-            .await?;
-        Ok::<_, sea_orm::DbErr>(rows)
-    };
-    // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread).
-    let (enrol_rows, grade_rows, score_rows, event_rows) =
-        tokio::try_join!(enrol_q, grade_q, score_q, event_q)?;
-    for (student, section, status, created_at, dropped_at) in enrol_rows {
-        snap.enrol_by_student
-            .entry(student)
-            .or_default()
-            .push(EnrolRow {
+            })),
+        assessment_scores::Column::Id,
+        |(id, student, assessment, score, status): (i64, i64, i64, Option<f64>, String)| {
+            scores_by_student
+                .entry(student)
+                .or_default()
+                .push(ScoreRow {
+                    assessment,
+                    score,
+                    status: status.as_str().into(),
+                });
+            id
+        },
+    );
+    let event_q = by_pages(
+        db,
+        registration_events::Entity::find().select_only().columns([
+            registration_events::Column::Id,
+            registration_events::Column::StudentId,
+            registration_events::Column::SectionId,
+            registration_events::Column::Action,
+            registration_events::Column::At,
+        ]),
+        registration_events::Column::Id,
+        |(id, student, section, action, at): (i64, i64, i64, String, Ts)| {
+            events_by_student.entry(student).or_default().push((
                 section,
-                status,
-                created_at,
-                dropped_at,
-            });
+                action.as_str().into(),
+                at,
+            ));
+            id
+        },
+    );
+    // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread),
+    // each in pages, converted to compact rows page by page: holding every driver row of the
+    // four tables at once cost over a gigabyte on a 50,000-student university.
+    tokio::try_join!(enrol_q, grade_q, score_q, event_q)?;
+    snap.enrol_by_student = enrol_by_student;
+    snap.grades_by_student = grades_by_student;
+    snap.scores_by_student = scores_by_student;
+    snap.events_by_student = events_by_student;
+    // Withdrawals: from the history, else (no such row) from the record's own date.
+    let rows: Vec<(i64, Ts)> = student_history::Entity::find()
+        .select_only()
+        .columns([
+            student_history::Column::StudentId,
+            student_history::Column::At,
+        ])
+        .filter(student_history::Column::Field.eq("status"))
+        .filter(student_history::Column::NewValue.eq("withdrawn"))
+        .order_by_asc(student_history::Column::At)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, at) in rows {
+        snap.withdrawn_at.entry(student).or_default().push(at);
     }
-    for (student, section, score, points, published_at) in grade_rows {
-        snap.grades_by_student
-            .entry(student)
-            .or_default()
-            .push(GradeRow {
-                section,
-                score,
-                points,
-                published_at,
-            });
-    }
-    for (student, assessment, score, status) in score_rows {
-        snap.scores_by_student
-            .entry(student)
-            .or_default()
-            .push(ScoreRow {
-                assessment,
-                score,
-                status,
-            });
-    }
-    for (student, section, action, at) in event_rows {
-        snap.events_by_student
-            .entry(student)
-            .or_default()
-            .push((section, action, at));
+    let rows: Vec<(i64, Ts)> = students::Entity::find()
+        .select_only()
+        .columns([students::Column::Id, students::Column::StatusChangedAt])
+        .filter(students::Column::Status.eq("withdrawn"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (student, at) in rows {
+        snap.withdrawn_at.entry(student).or_insert_with(|| vec![at]);
     }
     let rows: Vec<(i64, Ts)> = holds::Entity::find()
         .select_only()
@@ -411,6 +546,42 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
     Ok(snap)
 }
 
+/// Rows per page when reading the big tables.
+const PAGE: u64 = 50_000;
+
+/// Reads `query` (whose first selected column is `id`) in pages of [`PAGE`] rows in id order
+/// (keyset paging), handing each row to `each`, which returns its id.
+async fn by_pages<E, T, C>(
+    db: &C,
+    query: Select<E>,
+    id: E::Column,
+    mut each: impl FnMut(T) -> i64,
+) -> Result<(), DbErr>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    T: TryGetableMany,
+{
+    let mut last = i64::MIN;
+    loop {
+        let rows: Vec<T> = query
+            .clone()
+            .filter(id.gt(last))
+            .order_by_asc(id)
+            .limit(PAGE)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let n = rows.len() as u64;
+        for r in rows {
+            last = each(r);
+        }
+        if n < PAGE {
+            return Ok(());
+        }
+    }
+}
+
 /// The as-of instant of `term` that corresponds to `offset` after its first day (so "week 4"
 /// of an earlier term is compared with week 4 of the current one).
 pub fn as_of_in(term: &terms::Model, offset: Duration) -> Ts {
@@ -434,8 +605,9 @@ pub fn participants(snap: &Snapshot, term: i64, as_of: Ts) -> Vec<i64> {
                         .get(&e.section)
                         .is_some_and(|x| x.term == term)
                         && e.created_at <= as_of
-                        && (e.status == "enrolled"
-                            || (e.status == "dropped" && e.dropped_at.is_some_and(|d| d > as_of)))
+                        && (e.status == EnrolStatus::Enrolled
+                            || (e.status == EnrolStatus::Dropped
+                                && e.dropped_at.is_some_and(|d| d > as_of)))
                 })
             })
         })
@@ -517,10 +689,10 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
         let pct = s.score.unwrap_or(0.0) / a.max_score.max(1.0) * 100.0;
         wsum += a.weight;
         wscore += a.weight * pct;
-        match s.status.as_str() {
-            "missing" => f[9] += 1.0,
-            "late" => f[10] += 1.0,
-            _ => {}
+        match s.status {
+            ScoreStatus::Missing => f[9] += 1.0,
+            ScoreStatus::Late => f[10] += 1.0,
+            ScoreStatus::Other => {}
         }
     }
     f[TERM_SCORE] = if wsum > 0.0 {
@@ -537,10 +709,10 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
         if *at > as_of || !in_term {
             continue;
         }
-        match action.as_str() {
-            "drop" => f[11] += 1.0,
-            "waitlist" => f[12] += 1.0,
-            _ => {}
+        match action {
+            EventAction::Drop => f[11] += 1.0,
+            EventAction::Waitlist => f[12] += 1.0,
+            EventAction::Other => {}
         }
     }
     f[13] = snap

@@ -29,9 +29,14 @@ pub fn page_routes() -> Vec<Route> {
         pages::flags_page,
         pages::feedback,
         pages::rules_page,
+        pages::rule_create,
         pages::rule_save,
+        pages::rule_active,
+        pages::rule_delete,
         pages::formula_page,
         pages::formula_post,
+        pages::formula_active,
+        pages::formula_delete,
         pages::my_suggestions,
     ]
 }
@@ -44,6 +49,14 @@ pub fn api_routes() -> Vec<Route> {
         api::api_flags,
         api::api_flag_feedback,
         api::api_formula_trial,
+        api::api_rules,
+        api::api_rule_create,
+        api::api_rule_update,
+        api::api_rule_delete,
+        api::api_formulas,
+        api::api_formula_save,
+        api::api_formula_update,
+        api::api_formula_delete,
         api::api_my_suggestions,
     ]
 }
@@ -59,13 +72,35 @@ pub fn api_summary(name: &str) -> Option<&'static str> {
             "Start a mining run in the background (`{\"confirm\": true}`); 202 with its id."
         }
         "api_flags" => {
-            "Risk flags of the latest run (or `run`), riskiest first, filtered by `level` and `department`; teachers see their students only."
+            "Risk flags of the latest run (or `run`), riskiest first, filtered by `level`, `department` and `formula` (`flagged`, `only`: by the active formula but not the model, `model_only`); each with `formula_score` and `formula_flagged`; teachers see their students only."
         }
         "api_flag_feedback" => {
             "Staff verdict on a flag: `{\"feedback\": \"useful\"|\"not_useful\"|\"wrong\"}`."
         }
         "api_formula_trial" => {
             "Try a scoring formula (`weights`, `threshold`, optional `department_id`) on the latest run's students without saving it."
+        }
+        "api_rules" => {
+            "Suggestion rules, most important first, each with how many students of the latest run its trigger matches (`matches`, `match_sample`)."
+        }
+        "api_rule_create" => {
+            "Add a suggestion rule (`code`, `priority`, `trigger`, `text_zh`, `text_en`, `is_active`); 422 `bad_trigger`/`bad_code`/`empty_text`, 409 `duplicate_code`."
+        }
+        "api_rule_update" => {
+            "Change a suggestion rule: any of `trigger`, `text_zh`, `text_en`, `priority`, `is_active` (enable/disable)."
+        }
+        "api_rule_delete" => "Delete a suggestion rule; 204.",
+        "api_formulas" => {
+            "Saved scoring formulas, active first: scope, weights, threshold, who saved it and when."
+        }
+        "api_formula_save" => {
+            "Save a scoring formula (`name`, `weights`, `threshold`, optional `department_id`, `is_active` default true); active formulas score every later run."
+        }
+        "api_formula_update" => {
+            "Activate or deactivate a saved formula (`{\"is_active\": bool}`); one active formula per department and one for all."
+        }
+        "api_formula_delete" => {
+            "Delete a saved scoring formula; runs keep their stored scores; 204."
         }
         "api_my_suggestions" => {
             "The signed-in student's own suggestions (their risk level only when the setting allows)."

@@ -9,7 +9,7 @@ use super::{charts, jobs, rules};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
-use crate::entity::{mining_runs, scoring_formulas};
+use crate::entity::mining_runs;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::PageReq;
@@ -113,8 +113,16 @@ pub async fn report_data(
         .flatten()
         .map(|r| json!({"label": lang.t(&format!("mining.feature.{}", r["feature"].as_str().unwrap_or(""))), "value": r["value"]}))
         .collect();
+    let mut formula = m["formula"].clone();
+    if let Some(list) = formula.get_mut("formulas").and_then(Value::as_array_mut) {
+        for f in list {
+            let key = f["department_id"].to_string();
+            f["department"] = json!(departments.get(&key));
+        }
+    }
     Ok(json!({
         "m": m,
+        "formula": formula,
         "confusion": confusion,
         "histogram": crate::charts::bar_chart(&hist, ""),
         "fairness": [{"title": lang.t("mining.gender"), "rows": fair_gender},
@@ -246,10 +254,17 @@ pub async fn save_settings(
 }
 
 /// Query string of the list filters (for the pager and the feedback buttons' return).
-fn flags_query(level: &Option<String>, department: Option<i64>) -> String {
+fn flags_query(
+    level: &Option<String>,
+    department: Option<i64>,
+    formula: &Option<String>,
+) -> String {
     let mut q = String::new();
     if let Some(l) = level {
         q.push_str(&format!("level={}&", url_encode(l)));
+    }
+    if let Some(f) = formula {
+        q.push_str(&format!("formula={}&", url_encode(f)));
     }
     if let Some(d) = department {
         q.push_str(&format!("department={d}&"));
@@ -257,7 +272,8 @@ fn flags_query(level: &Option<String>, department: Option<i64>) -> String {
     q
 }
 
-#[get("/mining/flags?<level>&<department>&<page>")]
+#[get("/mining/flags?<level>&<department>&<formula>&<page>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn flags_page(
     _on: ModuleOn<on::Mining>,
     ctx: Ctx<'_>,
@@ -265,16 +281,19 @@ pub async fn flags_page(
     state: &State<AppState>,
     level: Option<String>,
     department: Option<i64>,
+    formula: Option<String>,
     page: Option<u64>,
 ) -> AppResult<Template> {
     let db = &state.db;
     let scope = service::scope_of(&user).ok_or(AppError::Forbidden)?;
     let level = level.filter(|l| !l.is_empty());
+    let formula = formula.filter(|f| !f.is_empty());
     let run = service::latest_run(db).await?;
     let filter = FlagFilter {
         level: level.clone(),
         department,
         at_risk_only: true,
+        formula: formula.clone(),
     };
     let list = match &run {
         Some(r) => Some(
@@ -292,7 +311,7 @@ pub async fn flags_page(
     };
     if let Some(l) = &list {
         Entry::new(Some(user.id), "mining.flags.read", "risk_flag")
-            .detail(json!({"level": level, "department": department, "rows": l.items.len()}))
+            .detail(json!({"level": level, "department": department, "formula": formula, "rows": l.items.len()}))
             .write(db)
             .await?;
     }
@@ -320,11 +339,18 @@ pub async fn flags_page(
         .iter()
         .map(|f| json!({"code": f, "label": feedback_label(ctx.lang, f)}))
         .collect();
-    let query = flags_query(&level, department);
+    let formula_filters: Vec<Value> = service::FORMULA_FILTERS
+        .iter()
+        .map(|f| json!({"code": f, "label": ctx.t(&format!("mining.formula_filter.{f}"))}))
+        .collect();
+    let query = flags_query(&level, department, &formula);
     let back = format!(
         "/mining/flags?{query}page={}",
         list.as_ref().map_or(1, |l| l.page)
     );
+    let run_formula = run.as_ref().is_some_and(|r| {
+        serde_json::from_str::<Value>(&r.metrics).is_ok_and(|m| m["formula"].is_object())
+    });
     Ok(ctx.render(
         "mining/flags",
         "mining.flags",
@@ -336,6 +362,9 @@ pub async fn flags_page(
             "back": back,
             "level": level,
             "department": department,
+            "formula": formula,
+            "formula_filters": formula_filters,
+            "formula_in_run": run_formula,
             "all_scope": matches!(scope, Scope::All),
             "levels": levels,
             "feedbacks": feedbacks,
@@ -370,15 +399,46 @@ pub async fn feedback(
     }))
 }
 
-async fn rules_view(db: &sea_orm::DatabaseConnection) -> AppResult<Vec<Value>> {
-    Ok(rules::all(db)
-        .await?
+/// The rules as the page lists them, each with its matches on the latest run; `echo` puts a
+/// refused edit's input back into its rule's form.
+async fn rules_context(
+    db: &sea_orm::DatabaseConnection,
+    error: Value,
+    new_form: Value,
+    echo: Option<(i64, Value)>,
+) -> AppResult<Value> {
+    let all = rules::all(db).await?;
+    let matched = rules::matches_on_latest(db, &all).await?;
+    let list: Vec<Value> = all
         .into_iter()
         .map(|r| {
-            json!({"id": r.id, "code": r.code, "trigger": r.trigger, "text_zh": r.text_zh,
-            "text_en": r.text_en, "priority": r.priority, "is_active": r.is_active})
+            let m = matched
+                .as_ref()
+                .and_then(|(_, m)| m.get(&r.id))
+                .cloned()
+                .unwrap_or_default();
+            let mut v = json!({"id": r.id, "code": r.code, "trigger": r.trigger, "text_zh": r.text_zh,
+                "text_en": r.text_en, "priority": r.priority, "is_active": r.is_active,
+                "matches": m.count,
+                "sample": m.sample.iter().map(|(id, no)| json!({"id": id, "no": no})).collect::<Vec<_>>()});
+            if let Some((id, e)) = &echo
+                && *id == r.id
+                && let (Some(dst), Some(src)) = (v.as_object_mut(), e.as_object())
+            {
+                for (k, x) in src {
+                    dst.insert(k.clone(), x.clone());
+                }
+            }
+            v
         })
-        .collect())
+        .collect();
+    Ok(json!({"rules": list, "error": error, "new": new_form,
+        "match_run": matched.map(|(run, _)| run)}))
+}
+
+fn empty_rule_form() -> Value {
+    json!({"code": "", "priority": 50, "trigger": "{\"factor\": \"term_missed\"}", "text_zh": "",
+        "text_en": "", "is_active": true})
 }
 
 #[get("/mining/rules")]
@@ -392,8 +452,85 @@ pub async fn rules_page(
     Ok(ctx.render(
         "mining/rules",
         "mining.rules",
-        json!({"rules": rules_view(&state.db).await?, "error": Value::Null}),
+        rules_context(&state.db, Value::Null, empty_rule_form(), None).await?,
     ))
+}
+
+/// The rules page again (422) with a refusal's message by the form it concerns (`id` 0: the
+/// new rule form): bad input, or a code in use.
+async fn rules_refused(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    e: AppError,
+    id: i64,
+    input: Value,
+) -> AppResult<(Status, Template)> {
+    let message = match e {
+        AppError::Unprocessable { message, .. } | AppError::Conflict { message, .. } => message,
+        e => return Err(e),
+    };
+    let (new_form, echo) = if id == 0 {
+        (input, None)
+    } else {
+        (empty_rule_form(), Some((id, input)))
+    };
+    Ok((
+        Status::UnprocessableEntity,
+        ctx.render(
+            "mining/rules",
+            "mining.rules",
+            rules_context(db, json!({"id": id, "message": message}), new_form, echo).await?,
+        ),
+    ))
+}
+
+#[derive(FromForm)]
+pub struct NewRuleForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    code: String,
+    priority: String,
+    trigger: String,
+    text_zh: String,
+    text_en: String,
+    is_active: bool,
+}
+
+#[post("/mining/rules", data = "<form>")]
+pub async fn rule_create(
+    _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    form: Form<NewRuleForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    user.check_csrf(&form.csrf)?;
+    let echo = json!({"code": form.code, "priority": form.priority, "trigger": form.trigger,
+        "text_zh": form.text_zh, "text_en": form.text_en, "is_active": form.is_active});
+    let priority = match form.priority.trim() {
+        "" => Ok(0),
+        p => p.parse::<i64>().map_err(|_| {
+            AppError::unprocessable("bad_priority", ctx.t("mining.rule_bad_priority"))
+        }),
+    };
+    let created = match priority {
+        Ok(priority) => {
+            let input = rules::NewRule {
+                code: form.code.clone(),
+                priority,
+                trigger: Value::String(form.trigger.clone()),
+                text_zh: form.text_zh.clone(),
+                text_en: form.text_en.clone(),
+                is_active: form.is_active,
+            };
+            rules::create(&state.db, user.id, &input).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(_) => Ok(Ok(Redirect::to("/mining/rules"))),
+        Err(e) => Ok(Err(rules_refused(&ctx, &state.db, e, 0, echo).await?)),
+    }
 }
 
 #[derive(FromForm)]
@@ -417,25 +554,64 @@ pub async fn rule_save(
     form: Form<RuleForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
     user.check_csrf(&form.csrf)?;
-    let input = rules::RuleInput {
-        trigger: form.trigger.clone(),
-        text_zh: form.text_zh.clone(),
-        text_en: form.text_en.clone(),
-        priority: form.priority,
-        is_active: form.is_active,
+    let patch = rules::RulePatch {
+        trigger: Some(Value::String(form.trigger.clone())),
+        text_zh: Some(form.text_zh.clone()),
+        text_en: Some(form.text_en.clone()),
+        priority: Some(form.priority),
+        is_active: Some(form.is_active),
     };
-    match rules::update(&state.db, user.id, id, &input).await {
-        Ok(()) => Ok(Ok(Redirect::to("/mining/rules"))),
-        Err(AppError::Unprocessable { message, .. }) => Ok(Err((
-            Status::UnprocessableEntity,
-            ctx.render(
-                "mining/rules",
-                "mining.rules",
-                json!({"rules": rules_view(&state.db).await?, "error": {"id": id, "message": message}}),
-            ),
-        ))),
-        Err(e) => Err(e),
+    match rules::update(&state.db, user.id, id, &patch).await {
+        Ok(_) => Ok(Ok(Redirect::to("/mining/rules"))),
+        Err(e) => {
+            let echo = json!({"trigger": form.trigger, "text_zh": form.text_zh,
+                "text_en": form.text_en, "priority": form.priority, "is_active": form.is_active});
+            Ok(Err(rules_refused(&ctx, &state.db, e, id, echo).await?))
+        }
     }
+}
+
+#[derive(FromForm)]
+pub struct ActiveForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+    active: bool,
+}
+
+#[post("/mining/rules/<id>/active", data = "<form>")]
+pub async fn rule_active(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<ActiveForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    let patch = rules::RulePatch {
+        is_active: Some(form.active),
+        ..Default::default()
+    };
+    rules::update(&state.db, user.id, id, &patch).await?;
+    Ok(Redirect::to("/mining/rules"))
+}
+
+#[derive(FromForm)]
+pub struct DeleteForm {
+    #[field(name = "_csrf")]
+    csrf: String,
+}
+
+#[post("/mining/rules/<id>/delete", data = "<form>")]
+pub async fn rule_delete(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<DeleteForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    rules::delete(&state.db, user.id, id).await?;
+    Ok(Redirect::to("/mining/rules"))
 }
 
 /// The rows a formula trial runs on: the latest finished run's scored students.
@@ -462,16 +638,24 @@ async fn formula_context(
     trial: Option<formula::Trial>,
     error: Option<String>,
 ) -> AppResult<Value> {
-    let saved: Vec<Value> = scoring_formulas::Entity::find()
-        .order_by_desc(scoring_formulas::Column::Id)
-        .limit(20)
-        .all(&state.db)
+    let departments = service::department_options(&state.db, lang).await?;
+    let dep_label = |id: Option<i64>| {
+        id.map(|d| {
+            departments
+                .iter()
+                .find(|x| x["id"] == d)
+                .and_then(|x| x["label"].as_str())
+                .map_or_else(|| d.to_string(), String::from)
+        })
+    };
+    let saved: Vec<Value> = formula::list(&state.db)
         .await?
         .into_iter()
         .map(|f| {
-            let w: std::collections::BTreeMap<String, f64> = serde_json::from_str(&f.weights).unwrap_or_default();
-            json!({"id": f.id, "name": f.name, "department_id": f.department_id, "weights": Formula::weights_text(&w),
-                "threshold": f.threshold, "is_active": f.is_active, "created_at": f.created_at.format("%Y-%m-%d %H:%M").to_string()})
+            let mut v = json!(f);
+            v["weights_text"] = json!(Formula::weights_text(&f.weights));
+            v["department"] = json!(dep_label(f.department_id));
+            v
         })
         .collect();
     let chart = trial.as_ref().map(|t| {
@@ -488,7 +672,7 @@ async fn formula_context(
         .collect();
     Ok(
         json!({"form": form, "trial": trial, "chart": chart, "error": error, "saved": saved,
-        "features": features, "departments": service::department_options(&state.db, lang).await?}),
+        "features": features, "departments": departments}),
     )
 }
 
@@ -556,8 +740,11 @@ pub async fn formula_post(
         if f.name.trim().is_empty() {
             return refuse(ctx.t("mining.formula_need_name")).await;
         }
-        formula::save(&state.db, user.id, &f).await?;
-        return Ok(Ok(Redirect::to("/mining/formula")));
+        return match formula::save(&state.db, user.id, &f, true).await {
+            Ok(_) => Ok(Ok(Redirect::to("/mining/formula"))),
+            Err(AppError::Unprocessable { message, .. }) => refuse(message).await,
+            Err(e) => Err(e),
+        };
     }
     let trial = trial_on_latest(state, &f).await?;
     let error = trial.is_none().then(|| ctx.t("mining.no_run"));
@@ -569,6 +756,32 @@ pub async fn formula_post(
             formula_context(state, ctx.lang, echo, trial, error).await?,
         ),
     )))
+}
+
+#[post("/mining/formula/<id>/active", data = "<form>")]
+pub async fn formula_active(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<ActiveForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    formula::set_active(&state.db, user.id, id, form.active).await?;
+    Ok(Redirect::to("/mining/formula"))
+}
+
+#[post("/mining/formula/<id>/delete", data = "<form>")]
+pub async fn formula_delete(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<DeleteForm>,
+) -> AppResult<Redirect> {
+    user.check_csrf(&form.csrf)?;
+    formula::delete(&state.db, user.id, id).await?;
+    Ok(Redirect::to("/mining/formula"))
 }
 
 #[get("/me/suggestions")]

@@ -7,13 +7,15 @@
 //! `{"cluster_trait": "term_missed+"}` (their cluster is notably high `+` or low `-` there),
 //! and `{"all": [...]}` / `{"any": [...]}`.
 
+use super::features::FEATURES;
+use super::run::FlagDetail;
 use crate::audit::Entry;
 use crate::db::write_txn;
-use crate::entity::suggestion_rules;
+use crate::entity::{audit_log, risk_flags, students, suggestion_rules};
 use crate::error::{AppError, AppResult};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -114,15 +116,25 @@ pub fn matches(trigger: &Value, s: &Subject) -> bool {
     false
 }
 
-/// Loads the seed rules when the table is empty.
+/// Whether the seed rules were loaded once already (an administrator may since have deleted
+/// them all, which must not bring them back).
+async fn seeded_before(db: &impl ConnectionTrait) -> AppResult<bool> {
+    Ok(audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("mining.rules_seed"))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Loads the seed rules when the table is empty and they were never loaded before.
 pub async fn ensure_seeded(db: &DatabaseConnection) -> AppResult<()> {
-    if suggestion_rules::Entity::find().count(db).await? > 0 {
+    if suggestion_rules::Entity::find().count(db).await? > 0 || seeded_before(db).await? {
         return Ok(());
     }
     let rules: Vec<SeedRule> = serde_json::from_str(SEED)
         .map_err(|e| AppError::internal(format!("seed/suggestion_rules.json: {e}")))?;
     let txn = write_txn(db).await?;
-    if suggestion_rules::Entity::find().count(&txn).await? > 0 {
+    if suggestion_rules::Entity::find().count(&txn).await? > 0 || seeded_before(&txn).await? {
         return Ok(());
     }
     for r in &rules {
@@ -177,53 +189,258 @@ pub fn suggest(
         .collect()
 }
 
-pub struct RuleInput {
-    pub trigger: String,
+/// A new rule, as an administrator writes it.
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    pub code: String,
+    pub priority: i64,
+    /// JSON text (from a form) or a JSON value (from the API); see `parse_trigger`.
+    pub trigger: Value,
     pub text_zh: String,
     pub text_en: String,
-    pub priority: i64,
     pub is_active: bool,
 }
 
-/// Updates one rule (audited); a malformed trigger or empty text is refused.
+/// A change to a rule: the fields given are replaced.
+#[derive(Debug, Clone, Default)]
+pub struct RulePatch {
+    pub trigger: Option<Value>,
+    pub text_zh: Option<String>,
+    pub text_en: Option<String>,
+    pub priority: Option<i64>,
+    pub is_active: Option<bool>,
+}
+
+/// A trigger from a form's text or an API value (a string is read as JSON text), validated.
+pub fn parse_trigger(v: &Value) -> AppResult<Value> {
+    let t = match v {
+        Value::String(text) => serde_json::from_str(text)
+            .map_err(|e| AppError::unprocessable("bad_trigger", format!("not JSON: {e}")))?,
+        other => other.clone(),
+    };
+    validate(&t).map_err(|m| AppError::unprocessable("bad_trigger", m))?;
+    Ok(t)
+}
+
+fn check_code(code: &str) -> AppResult<()> {
+    let ok = (1..=40).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::unprocessable(
+            "bad_code",
+            "a code is 1–40 characters: a–z, 0–9 and _",
+        ))
+    }
+}
+
+fn check_text(zh: &str, en: &str) -> AppResult<()> {
+    if zh.trim().is_empty() || en.trim().is_empty() {
+        return Err(AppError::unprocessable(
+            "empty_text",
+            "both texts (Chinese and English) are required",
+        ));
+    }
+    Ok(())
+}
+
+fn snapshot(r: &suggestion_rules::Model) -> Value {
+    json!({"code": r.code, "trigger": serde_json::from_str::<Value>(&r.trigger).unwrap_or(Value::Null),
+        "text_zh": r.text_zh, "text_en": r.text_en, "priority": r.priority, "is_active": r.is_active})
+}
+
+/// Adds a rule (audited, one transaction); a bad code, trigger or text is refused (422) and a
+/// code already in use too (409 `duplicate_code`), with nothing stored.
+pub async fn create(db: &DatabaseConnection, actor: i64, input: &NewRule) -> AppResult<i64> {
+    let code = input.code.trim();
+    check_code(code)?;
+    let trigger = parse_trigger(&input.trigger)?;
+    check_text(&input.text_zh, &input.text_en)?;
+    let duplicate = || {
+        AppError::conflict(
+            "duplicate_code",
+            format!("a rule with the code {code:?} exists"),
+        )
+    };
+    let txn = write_txn(db).await?;
+    if suggestion_rules::Entity::find()
+        .filter(suggestion_rules::Column::Code.eq(code))
+        .count(&txn)
+        .await?
+        > 0
+    {
+        return Err(duplicate());
+    }
+    let row = suggestion_rules::ActiveModel {
+        code: Set(code.to_string()),
+        trigger: Set(trigger.to_string()),
+        text_zh: Set(input.text_zh.trim().to_string()),
+        text_en: Set(input.text_en.trim().to_string()),
+        priority: Set(input.priority),
+        is_active: Set(input.is_active),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            duplicate()
+        } else {
+            e.into()
+        }
+    })?;
+    Entry::new(Some(actor), "mining.rule_create", "suggestion_rule")
+        .id(row.id)
+        .detail(snapshot(&row))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(row.id)
+}
+
+/// Changes one rule (audited, one transaction); a malformed trigger or empty text is refused.
 pub async fn update(
     db: &DatabaseConnection,
     actor: i64,
     id: i64,
-    input: &RuleInput,
-) -> AppResult<()> {
-    let trigger: Value = serde_json::from_str(&input.trigger)
-        .map_err(|e| AppError::unprocessable("invalid_trigger", format!("not JSON: {e}")))?;
-    validate(&trigger).map_err(|m| AppError::unprocessable("invalid_trigger", m))?;
-    if input.text_zh.trim().is_empty() || input.text_en.trim().is_empty() {
-        return Err(AppError::unprocessable(
-            "empty_text",
-            "both texts are required",
-        ));
-    }
+    patch: &RulePatch,
+) -> AppResult<suggestion_rules::Model> {
+    let trigger = patch.trigger.as_ref().map(parse_trigger).transpose()?;
     let txn = write_txn(db).await?;
     let rule = suggestion_rules::Entity::find_by_id(id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let before = json!({"trigger": rule.trigger, "text_zh": rule.text_zh, "text_en": rule.text_en,
-        "priority": rule.priority, "is_active": rule.is_active});
+    let zh = patch
+        .text_zh
+        .as_deref()
+        .unwrap_or(&rule.text_zh)
+        .trim()
+        .to_string();
+    let en = patch
+        .text_en
+        .as_deref()
+        .unwrap_or(&rule.text_en)
+        .trim()
+        .to_string();
+    check_text(&zh, &en)?;
+    let before = snapshot(&rule);
     let mut am: suggestion_rules::ActiveModel = rule.into();
-    am.trigger = Set(trigger.to_string());
-    am.text_zh = Set(input.text_zh.trim().to_string());
-    am.text_en = Set(input.text_en.trim().to_string());
-    am.priority = Set(input.priority);
-    am.is_active = Set(input.is_active);
-    am.update(&txn).await?;
+    if let Some(t) = trigger {
+        am.trigger = Set(t.to_string());
+    }
+    am.text_zh = Set(zh);
+    am.text_en = Set(en);
+    if let Some(p) = patch.priority {
+        am.priority = Set(p);
+    }
+    if let Some(a) = patch.is_active {
+        am.is_active = Set(a);
+    }
+    let after = am.update(&txn).await?;
     Entry::new(Some(actor), "mining.rule_update", "suggestion_rule")
         .id(id)
-        .change(
-            before,
-            json!({"trigger": trigger, "text_zh": input.text_zh, "text_en": input.text_en,
-                "priority": input.priority, "is_active": input.is_active}),
-        )
+        .change(before, snapshot(&after))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Deletes one rule (audited, one transaction).
+pub async fn delete(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<()> {
+    let txn = write_txn(db).await?;
+    let rule = suggestion_rules::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before = snapshot(&rule);
+    rule.delete(&txn).await?;
+    Entry::new(Some(actor), "mining.rule_delete", "suggestion_rule")
+        .id(id)
+        .detail(before)
         .write(&txn)
         .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// How many students of a run a rule's trigger matches (whether or not the rule is on, and
+/// before the cap on suggestions shown), with a few of them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RuleMatches {
+    pub count: usize,
+    /// Up to `SAMPLE` students: (student id, student number).
+    pub sample: Vec<(i64, String)>,
+}
+
+const SAMPLE: usize = 8;
+
+/// Each rule's matches among the students scored by the latest finished run (`None` before
+/// the first run); the matching runs off the request threads.
+pub async fn matches_on_latest(
+    db: &impl ConnectionTrait,
+    rules: &[suggestion_rules::Model],
+) -> AppResult<Option<(i64, HashMap<i64, RuleMatches>)>> {
+    let Some(run) = super::service::latest_run(db).await? else {
+        return Ok(None);
+    };
+    let rows: Vec<(i64, String, String, String)> = risk_flags::Entity::find()
+        .inner_join(students::Entity)
+        .select_only()
+        .column(risk_flags::Column::StudentId)
+        .column(students::Column::StudentNo)
+        .column(risk_flags::Column::Level)
+        .column(risk_flags::Column::Reasons)
+        .filter(risk_flags::Column::RunId.eq(run.id))
+        .order_by_desc(risk_flags::Column::Score)
+        .order_by_asc(risk_flags::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let triggers: Vec<(i64, Value)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r.id,
+                serde_json::from_str(&r.trigger).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut out: HashMap<i64, RuleMatches> = triggers
+            .iter()
+            .map(|(id, _)| (*id, RuleMatches::default()))
+            .collect();
+        for (student, no, level, reasons) in rows {
+            let detail: FlagDetail = serde_json::from_str(&reasons).unwrap_or_default();
+            let s = Subject {
+                level,
+                factors: detail.factors.iter().map(|r| r.feature.clone()).collect(),
+                features: FEATURES
+                    .iter()
+                    .zip(&detail.features)
+                    .map(|(k, v)| (k.to_string(), *v))
+                    .collect(),
+                cluster_traits: detail.traits,
+            };
+            for (id, t) in &triggers {
+                if matches(t, &s)
+                    && let Some(m) = out.get_mut(id)
+                {
+                    m.count += 1;
+                    if m.sample.len() < SAMPLE {
+                        m.sample.push((student, no.clone()));
+                    }
+                }
+            }
+        }
+        out
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("rule matching stopped: {e}")))?;
+    Ok(Some((run.id, out)))
 }

@@ -3,7 +3,7 @@
 //! students with the better one, explain each score, group the students, and store it all as
 //! one run. Started from the page, the API, the CLI or the schedule; always in the background.
 
-use super::features::{self, BEHAVIOUR, FEATURES, PRIOR_GPA, Snapshot};
+use super::features::{self, BEHAVIOUR, FEATURES, GPA_TREND, PRIOR_GPA, Snapshot};
 use super::ml::{self, Dataset, ModelKind, TrainConfig, cluster};
 use super::reasons::{Reason, top_reasons};
 use super::settings::{self, MiningSettings};
@@ -33,12 +33,46 @@ pub const MAX_TRAIN_ROWS: usize = 20_000;
 /// How many factors are stored per flag.
 const FACTORS: usize = 3;
 
+/// A leaving score (0–100: the leaving model's probability, in percent, that the student leaves
+/// the university before the next term; see `features::leaves`) at or above this is "medium".
+/// Leaving is rare (about 2% a term in the demo), so these are far below the risk thresholds.
+pub const LEAVE_MEDIUM_AT: f64 = 10.0;
+/// A leaving score at or above this is "high".
+pub const LEAVE_HIGH_AT: f64 = 25.0;
+
+/// The leaving level of a leaving score.
+pub fn leave_level(score: f64) -> &'static str {
+    if score >= LEAVE_HIGH_AT {
+        "high"
+    } else if score >= LEAVE_MEDIUM_AT {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
 /// What is stored in a flag's `reasons` column.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FlagDetail {
     pub factors: Vec<Reason>,
     pub features: Vec<f64>,
     pub traits: Vec<String>,
+    /// The leaving model's verdict; None when the run had no leaving model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave: Option<LeaveDetail>,
+}
+
+/// The leaving model's score of one student (see `features::leaves`), stored in the flag's
+/// `reasons` JSON next to the risk factors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LeaveDetail {
+    /// 0–100: the model's probability, in percent, that the student leaves before next term.
+    pub score: f64,
+    /// low, medium or high ([`LEAVE_MEDIUM_AT`], [`LEAVE_HIGH_AT`]).
+    pub level: String,
+    /// The factors behind the score (medium and high only).
+    #[serde(default)]
+    pub factors: Vec<Reason>,
 }
 
 /// Creates a queued run (audited), refusing while another is queued or running.
@@ -191,35 +225,59 @@ pub fn plan(all: &[terms::Model], now: Ts) -> AppResult<Plan> {
     })
 }
 
-/// The labelled rows of completed terms as of the same week: (dataset, student of each row).
+/// The labelled rows of completed terms as of the same week: (dataset labelled with the risk
+/// target, the leaving target of each row, student of each row).
 pub fn term_dataset(
     snap: &Snapshot,
     terms: &[terms::Model],
     offset: Duration,
-) -> (Dataset, Vec<i64>) {
+) -> (Dataset, Vec<bool>, Vec<i64>) {
     let mut d = Dataset {
         feature_names: FEATURES.iter().map(|s| s.to_string()).collect(),
         x: Vec::new(),
         y: Vec::new(),
     };
+    let mut leave = Vec::new();
     let mut who = Vec::new();
     for t in terms {
         let as_of = features::as_of_in(t, offset);
         for s in features::participants(snap, t.id, as_of) {
             d.x.push(features::features(snap, s, t, as_of));
             d.y.push(features::failed_or_dropped(snap, s, t, as_of));
+            leave.push(features::leaves(snap, s, t, as_of));
             who.push(s);
         }
     }
-    (d, who)
+    (d, leave, who)
 }
 
 /// Everything computed off the async threads.
 pub struct Outcome {
     pub chosen: ModelKind,
     pub metrics: Value,
+    /// (student, risk score, risk level, detail (with the leaving score), cluster), one per
+    /// scored student.
     pub flags: Vec<(i64, f64, String, FlagDetail, Option<i64>)>,
     pub clusters: Vec<ClusterOut>,
+}
+
+/// What a run computes from the snapshot before any model is trained; the snapshot can then
+/// be dropped (see [`prepare`]).
+pub struct Prepared {
+    /// Training rows (at most [`MAX_TRAIN_ROWS`]), labelled with the risk target.
+    pub train: Dataset,
+    /// The same rows' leaving target.
+    pub train_leave: Vec<bool>,
+    /// Training rows before the stride (all of them).
+    pub train_rows: usize,
+    pub test: Dataset,
+    pub test_leave: Vec<bool>,
+    /// (gender, department) of each test row.
+    pub test_groups: Vec<(String, i64)>,
+    /// The current term's students and their feature rows.
+    pub current: Vec<i64>,
+    pub rows: Vec<Vec<f64>>,
+    pub build_ms: f64,
 }
 
 pub struct ClusterOut {
@@ -245,22 +303,12 @@ fn mean_row(x: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// Metrics per group of the test rows (gender, department), with the chosen model.
-fn fairness(snap: &Snapshot, who: &[i64], y: &[bool], proba: &[f64], threshold: f64) -> Value {
-    let info: std::collections::HashMap<i64, (&str, i64)> = snap
-        .students
-        .iter()
-        .map(|s| (s.id, (s.gender.as_str(), s.department)))
-        .collect();
+fn fairness(groups_of: &[(String, i64)], y: &[bool], proba: &[f64], threshold: f64) -> Value {
     let mut out = serde_json::Map::new();
     for (axis, key) in [("gender", 0), ("department", 1)] {
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, s) in who.iter().enumerate() {
-            let Some((g, d)) = info.get(s) else { continue };
-            let k = if key == 0 {
-                g.to_string()
-            } else {
-                d.to_string()
-            };
+        for (i, (g, d)) in groups_of.iter().enumerate() {
+            let k = if key == 0 { g.clone() } else { d.to_string() };
             groups.entry(k).or_default().push(i);
         }
         let rows: Vec<Value> = groups
@@ -378,62 +426,192 @@ fn gpa_rule(train: &Dataset, test: &Dataset) -> (String, ml::Metrics) {
     )
 }
 
-/// The CPU part of a run: compare, score, explain, cluster. Deterministic for a seed.
-pub fn compute(snap: &Snapshot, plan: &Plan, set: &MiningSettings) -> AppResult<Outcome> {
+/// The metrics of a comparison's rows as JSON.
+fn rows_json(rows: &[(String, ml::Metrics)]) -> Vec<Value> {
+    rows.iter()
+        .map(|(name, m)| json!({"name": name, "accuracy": round(m.accuracy, 4), "precision": round(m.precision, 4),
+            "recall": round(m.recall, 4), "f1": round(m.f1, 4), "roc_auc": round(m.roc_auc, 4),
+            "threshold": round(m.threshold, 4), "confusion": {"tp": m.confusion.tp, "fp": m.confusion.fp,
+            "tn": m.confusion.tn, "fn": m.confusion.fn_}}))
+        .collect()
+}
+
+fn importances_json(model: &ml::Model) -> Vec<Value> {
+    model
+        .importances()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"feature": FEATURES.get(i).copied().unwrap_or("?"), "value": round(*v, 4)}))
+        .collect()
+}
+
+fn pct(y: &[bool]) -> f64 {
+    round(
+        y.iter().filter(|v| **v).count() as f64 * 100.0 / y.len().max(1) as f64,
+        1,
+    )
+}
+
+/// The factors that drove `row`'s score up, or one plain "overall" factor when none does.
+fn factors_of(model: &ml::Model, row: &[f64], reference: &[f64]) -> Vec<Reason> {
+    let mut top = top_reasons(&model.explain(row, reference), row, FACTORS);
+    if top.is_empty() {
+        // NOTE: a forest can score a row high through feature interactions while no single
+        // feature, moved to the average, lowers its score; say so plainly.
+        top.push(Reason {
+            feature: "overall".into(),
+            value: 0.0,
+            contribution: 0.0,
+            zh: Lang::Zh.t("mining.reason.overall"),
+            en: Lang::En.t("mining.reason.overall"),
+        });
+    }
+    top
+}
+
+/// Everything a run needs from the snapshot: the term datasets as of the same week (training
+/// rows thinned to at most [`MAX_TRAIN_ROWS`]), the test rows' groups, the current rows.
+pub fn prepare(snap: &Snapshot, plan: &Plan) -> Prepared {
     let t0 = Instant::now();
-    let (full_train, _) = term_dataset(snap, &plan.train, plan.offset);
-    let train = if full_train.rows() > MAX_TRAIN_ROWS {
-        let step = full_train.rows() as f64 / MAX_TRAIN_ROWS as f64;
+    let (full_train, full_leave, _) = term_dataset(snap, &plan.train, plan.offset);
+    let train_rows = full_train.rows();
+    let (train, train_leave) = if train_rows > MAX_TRAIN_ROWS {
+        let step = train_rows as f64 / MAX_TRAIN_ROWS as f64;
         let idx: Vec<usize> = (0..MAX_TRAIN_ROWS)
             .map(|i| (i as f64 * step) as usize)
             .collect();
-        full_train.subset(&idx)
+        let leave = idx.iter().map(|&i| full_leave[i]).collect();
+        (full_train.subset(&idx), leave)
     } else {
-        full_train.clone()
+        (full_train, full_leave)
     };
-    let (test, test_who) = term_dataset(snap, std::slice::from_ref(&plan.test), plan.offset);
-    let build_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let (test, test_leave, test_who) =
+        term_dataset(snap, std::slice::from_ref(&plan.test), plan.offset);
+    let info: std::collections::HashMap<i64, (&str, i64)> = snap
+        .students
+        .iter()
+        .map(|s| (s.id, (s.gender.as_str(), s.department)))
+        .collect();
+    let test_groups = test_who
+        .iter()
+        .map(|s| {
+            info.get(s)
+                .map_or((String::new(), 0), |(g, d)| (g.to_string(), *d))
+        })
+        .collect();
+    let current = features::participants(snap, plan.current.id, plan.as_of);
+    let rows: Vec<Vec<f64>> = current
+        .iter()
+        .map(|&s| features::features(snap, s, &plan.current, plan.as_of))
+        .collect();
+    Prepared {
+        train,
+        train_leave,
+        train_rows,
+        test,
+        test_leave,
+        test_groups,
+        current,
+        rows,
+        build_ms: t0.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+/// The leaving model: the same comparison on the same rows with the leaving target. Returns
+/// (the report's section, the current rows' (score, level, factors)); the section holds only
+/// `error` when the model cannot be trained (e.g. nobody left in the training terms).
+fn leaving(
+    p: &Prepared,
+    cfg: &TrainConfig,
+    reference: &[f64],
+) -> (Value, Vec<(f64, String, Vec<Reason>)>) {
+    let with = |d: &Dataset, y: &[bool]| Dataset {
+        feature_names: d.feature_names.clone(),
+        x: d.x.clone(),
+        y: y.to_vec(),
+    };
+    let train = with(&p.train, &p.train_leave);
+    let test = with(&p.test, &p.test_leave);
+    let mut cmp = match ml::compare(&train, &test, cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                json!({"error": e.to_string(), "train_positive_pct": pct(&train.y),
+                    "test_positive_pct": pct(&test.y)}),
+                Vec::new(),
+            );
+        }
+    };
+    cmp.rows.push(gpa_rule(&train, &test));
+    let model = &cmp.model;
+    let t = Instant::now();
+    let proba = model.predict_proba(&p.rows);
+    let scored: Vec<(f64, String, Vec<Reason>)> = p
+        .rows
+        .iter()
+        .zip(&proba)
+        .map(|(row, pr)| {
+            let score = round(pr * 100.0, 1);
+            let level = leave_level(score);
+            let factors = if level == "low" {
+                Vec::new()
+            } else {
+                factors_of(model, row, reference)
+            };
+            (score, level.to_string(), factors)
+        })
+        .collect();
+    let levels = ["low", "medium", "high"].map(|l| scored.iter().filter(|f| f.1 == l).count());
+    let section = json!({
+        "chosen": cmp.chosen.as_str(),
+        "choice_metric": CHOICE_METRIC,
+        "target": "withdrawn after the as-of date, before the next term begins",
+        "models": rows_json(&cmp.rows),
+        "importances": importances_json(model),
+        "train_positive_pct": pct(&train.y),
+        "test_positives": test.y.iter().filter(|v| **v).count(),
+        "test_positive_pct": pct(&test.y),
+        "levels": {"low": levels[0], "medium": levels[1], "high": levels[2]},
+        "thresholds": {"medium": LEAVE_MEDIUM_AT, "high": LEAVE_HIGH_AT},
+        "timing_ms": {"fit": round(cmp.fit_ms, 0), "score_test": round(cmp.score_ms, 0),
+            "score_current": round(t.elapsed().as_secs_f64() * 1e3, 0)},
+    });
+    (section, scored)
+}
+
+/// The CPU part of a run: compare, score, explain, cluster. Deterministic for a seed.
+pub fn compute(snap: &Snapshot, plan: &Plan, set: &MiningSettings) -> AppResult<Outcome> {
+    compute_prepared(prepare(snap, plan), plan, set)
+}
+
+/// [`compute`] on rows already prepared (the snapshot may be gone).
+pub fn compute_prepared(p: Prepared, plan: &Plan, set: &MiningSettings) -> AppResult<Outcome> {
     let cfg = TrainConfig {
         seed: set.seed,
         trees: 100,
         balance_classes: true,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let mut cmp = ml::compare(&train, &test, &cfg)
+    let (train, test) = (&p.train, &p.test);
+    let mut cmp = ml::compare(train, test, &cfg)
         .map_err(|e| AppError::unprocessable("mining_failed", e.to_string()))?;
-    cmp.rows.push(gpa_rule(&train, &test));
+    cmp.rows.push(gpa_rule(train, test));
     let model = &cmp.model;
     let test_proba = model.predict_proba(&test.x);
-    let fair = fairness(snap, &test_who, &test.y, &test_proba, model.threshold());
+    let fair = fairness(&p.test_groups, &test.y, &test_proba, model.threshold());
 
     let t1 = Instant::now();
-    let current = features::participants(snap, plan.current.id, plan.as_of);
-    let rows: Vec<Vec<f64>> = current
-        .iter()
-        .map(|&s| features::features(snap, s, &plan.current, plan.as_of))
-        .collect();
-    let proba = model.predict_proba(&rows);
+    let rows = &p.rows;
+    let proba = model.predict_proba(rows);
     let reference = mean_row(&train.x);
     let mut flags = Vec::with_capacity(rows.len());
-    for ((s, row), p) in current.iter().zip(&rows).zip(&proba) {
-        let score = round(p * 100.0, 1);
+    for ((s, row), pr) in p.current.iter().zip(rows).zip(&proba) {
+        let score = round(pr * 100.0, 1);
         let level = set.level(score).to_string();
         let factors = if level == "low" {
             Vec::new()
         } else {
-            let mut top = top_reasons(&model.explain(row, &reference), row, FACTORS);
-            if top.is_empty() {
-                // NOTE: a forest can score a row high through feature interactions while no
-                // single feature, moved to the average, lowers its score; say so plainly.
-                top.push(Reason {
-                    feature: "overall".into(),
-                    value: 0.0,
-                    contribution: 0.0,
-                    zh: Lang::Zh.t("mining.reason.overall"),
-                    en: Lang::En.t("mining.reason.overall"),
-                });
-            }
-            top
+            factors_of(model, row, &reference)
         };
         flags.push((
             *s,
@@ -443,15 +621,25 @@ pub fn compute(snap: &Snapshot, plan: &Plan, set: &MiningSettings) -> AppResult<
                 factors,
                 features: row.iter().map(|v| round(*v, 3)).collect(),
                 traits: Vec::new(),
+                leave: None,
             },
             None,
         ));
     }
     let score_ms = t1.elapsed().as_secs_f64() * 1e3;
 
+    let (leave_metrics, leave_scored) = leaving(&p, &cfg, &reference);
+    for (f, (score, level, factors)) in flags.iter_mut().zip(leave_scored) {
+        f.3.leave = Some(LeaveDetail {
+            score,
+            level,
+            factors,
+        });
+    }
+
     let t2 = Instant::now();
     let (clusters_out, cluster_info) = if rows.len() >= 8 {
-        match clusters(&rows, set.seed) {
+        match clusters(rows, set.seed) {
             Ok((labels, out, extra)) => {
                 for (f, l) in flags.iter_mut().zip(&labels) {
                     f.4 = Some(*l as i64);
@@ -480,41 +668,29 @@ pub fn compute(snap: &Snapshot, plan: &Plan, set: &MiningSettings) -> AppResult<
         hist[((f.1 / 10.0) as usize).min(9)] += 1;
     }
     let levels = ["low", "medium", "high"].map(|l| flags.iter().filter(|f| f.2 == l).count());
-    let rows_json: Vec<Value> = cmp
-        .rows
-        .iter()
-        .map(|(name, m)| json!({"name": name, "accuracy": round(m.accuracy, 4), "precision": round(m.precision, 4),
-            "recall": round(m.recall, 4), "f1": round(m.f1, 4), "roc_auc": round(m.roc_auc, 4),
-            "threshold": round(m.threshold, 4), "confusion": {"tp": m.confusion.tp, "fp": m.confusion.fp,
-            "tn": m.confusion.tn, "fn": m.confusion.fn_}}))
-        .collect();
-    let importances: Vec<Value> = model
-        .importances()
-        .iter()
-        .enumerate()
-        .map(|(i, v)| json!({"feature": FEATURES.get(i).copied().unwrap_or("?"), "value": round(*v, 4)}))
-        .collect();
     let metrics = json!({
         "chosen": cmp.chosen.as_str(),
         "choice_metric": CHOICE_METRIC,
-        "models": rows_json,
-        "importances": importances,
+        "models": rows_json(&cmp.rows),
+        "importances": importances_json(model),
         "fairness": fair,
         "train_terms": plan.train.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
         "test_term": plan.test.code,
         "current_term": plan.current.code,
         "week": plan.offset.num_days() / 7 + 1,
-        "train_rows": full_train.rows(),
+        "train_rows": p.train_rows,
         "train_rows_fitted": train.rows(),
-        "train_positive_pct": round(train.y.iter().filter(|v| **v).count() as f64 * 100.0 / train.rows().max(1) as f64, 1),
+        "train_positive_pct": pct(&train.y),
+        "train_with_gpa_trend_pct": pct(&train.x.iter().map(|r| r[GPA_TREND] != 0.0).collect::<Vec<_>>()),
         "test_rows": test.rows(),
-        "test_positive_pct": round(test.y.iter().filter(|v| **v).count() as f64 * 100.0 / test.rows().max(1) as f64, 1),
+        "test_positive_pct": pct(&test.y),
         "scored": flags.len(),
         "levels": {"low": levels[0], "medium": levels[1], "high": levels[2]},
         "thresholds": {"medium": set.medium_at, "high": set.high_at},
         "histogram": hist,
         "clusters": cluster_info,
-        "timing_ms": {"build": round(build_ms, 0), "fit": round(cmp.fit_ms, 0), "score_test": round(cmp.score_ms, 0),
+        "leaving": leave_metrics,
+        "timing_ms": {"build": round(p.build_ms, 0), "fit": round(cmp.fit_ms, 0), "score_test": round(cmp.score_ms, 0),
             "score_current": round(score_ms, 0), "cluster": round(cluster_ms, 0)},
     });
     Ok(Outcome {
@@ -544,13 +720,15 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
     let snap = features::load(db, &windows).await?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     progress(db, run_id, 0.3, "training").await?;
-    let (snap, plan, set, out) = tokio::task::spawn_blocking(move || {
-        let out = compute(&snap, &plan, &set);
-        (snap, plan, set, out)
+    let (plan, set, out) = tokio::task::spawn_blocking(move || {
+        // NOTE: the snapshot is dropped as soon as the rows are built, before any training.
+        let prepared = prepare(&snap, &plan);
+        drop(snap);
+        let out = compute_prepared(prepared, &plan, &set);
+        (plan, set, out)
     })
     .await
     .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
-    drop(snap);
     let mut out = out?;
     progress(db, run_id, 0.8, "saving").await?;
     let t1 = Instant::now();
@@ -589,6 +767,7 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
         .insert(&txn)
         .await?;
     }
+    super::formula::apply_active(&txn, run_id, &mut out.metrics).await?;
     if let Some(t) = out
         .metrics
         .get_mut("timing_ms")

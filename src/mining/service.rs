@@ -25,6 +25,9 @@ use serde_json::{Value, json};
 
 pub const FEEDBACK: [&str; 3] = ["useful", "not_useful", "wrong"];
 pub const LEVELS: [&str; 3] = ["low", "medium", "high"];
+/// The flag list's filters on the active formula's verdict: flagged by it, flagged by it but
+/// not by the model, flagged by the model but not by it.
+pub const FORMULA_FILTERS: [&str; 3] = ["flagged", "only", "model_only"];
 
 /// Who sees which flags: everyone's with `mining.run` or `students.view_any`; otherwise those
 /// of students they advise or teach in the run's term.
@@ -155,14 +158,23 @@ pub struct FlagRow {
     pub cluster: Option<i64>,
     pub reasons: Vec<String>,
     pub feedback: Option<String>,
+    /// The active scoring formula's score and verdict in this run (null when none applied).
+    pub formula_score: Option<f64>,
+    pub formula_flagged: Option<bool>,
+    /// The leaving model's score (0–100), level and reasons (null / empty when the run had none).
+    pub leave_score: Option<f64>,
+    pub leave_level: Option<String>,
+    pub leave_reasons: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct FlagFilter {
     pub level: Option<String>,
     pub department: Option<i64>,
-    /// Only medium and high (the "at-risk list").
+    /// Only medium and high (the "at-risk list"), unless a formula filter is given.
     pub at_risk_only: bool,
+    /// One of `FORMULA_FILTERS`.
+    pub formula: Option<String>,
 }
 
 /// The flags of a run that `scope` may see, riskiest first.
@@ -186,27 +198,50 @@ pub async fn flags(
             ));
         }
         q = q.filter(risk_flags::Column::Level.eq(l.as_str()));
-    } else if f.at_risk_only {
+    } else if f.at_risk_only && f.formula.is_none() {
         q = q.filter(risk_flags::Column::Level.is_in(["medium", "high"]));
+    }
+    match f.formula.as_deref() {
+        None => {}
+        Some("flagged") => q = q.filter(risk_flags::Column::FormulaFlagged.eq(true)),
+        Some("only") => {
+            q = q
+                .filter(risk_flags::Column::FormulaFlagged.eq(true))
+                .filter(risk_flags::Column::Level.eq("low"))
+        }
+        Some("model_only") => {
+            q = q
+                .filter(risk_flags::Column::FormulaFlagged.eq(false))
+                .filter(risk_flags::Column::Level.ne("low"))
+        }
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "bad_formula_filter",
+                "formula is flagged, only or model_only",
+            ));
+        }
     }
     if let Some(d) = f.department {
         q = q.filter(students::Column::DepartmentId.eq(d));
     }
     let total = q.clone().count(db).await?;
-    type Row = (
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        f64,
-        String,
-        Option<i64>,
-        String,
-        Option<String>,
-    );
+    #[derive(sea_orm::FromQueryResult)]
+    struct Row {
+        id: i64,
+        run_id: i64,
+        student_id: i64,
+        student_no: String,
+        name_zh: String,
+        name_en: String,
+        department_id: i64,
+        score: f64,
+        level: String,
+        cluster: Option<i64>,
+        reasons: String,
+        feedback: Option<String>,
+        formula_score: Option<f64>,
+        formula_flagged: Option<bool>,
+    }
     let rows: Vec<Row> = q
         .select_only()
         .column(risk_flags::Column::Id)
@@ -221,31 +256,52 @@ pub async fn flags(
         .column(risk_flags::Column::Cluster)
         .column(risk_flags::Column::Reasons)
         .column(risk_flags::Column::Feedback)
+        .column(risk_flags::Column::FormulaScore)
+        .column(risk_flags::Column::FormulaFlagged)
         .order_by_desc(risk_flags::Column::Score)
         .order_by_asc(risk_flags::Column::Id)
         .offset((req.page - 1) * req.per_page)
         .limit(req.per_page)
-        .into_tuple()
+        .into_model::<Row>()
         .all(db)
         .await?;
     let items = rows
         .into_iter()
         .map(
-            |(
-                id,
-                run_id,
-                student_id,
-                student_no,
-                zh,
-                en,
-                dep,
-                score,
-                level,
-                cluster,
-                reasons,
-                feedback,
-            )| {
+            |Row {
+                 id,
+                 run_id,
+                 student_id,
+                 student_no,
+                 name_zh: zh,
+                 name_en: en,
+                 department_id: dep,
+                 score,
+                 level,
+                 cluster,
+                 reasons,
+                 feedback,
+                 formula_score,
+                 formula_flagged,
+             }| {
                 let detail: FlagDetail = serde_json::from_str(&reasons).unwrap_or_default();
+                let leave = detail.leave.as_ref();
+                let (leave_score, leave_level) =
+                    (leave.map(|l| l.score), leave.map(|l| l.level.clone()));
+                let leave_reasons: Vec<String> = leave
+                    .map(|l| {
+                        l.factors
+                            .iter()
+                            .map(|r| {
+                                if lang == Lang::Zh {
+                                    r.zh.clone()
+                                } else {
+                                    r.en.clone()
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 FlagRow {
                     id,
                     run_id,
@@ -262,6 +318,11 @@ pub async fn flags(
                         .map(|r| if lang == Lang::Zh { r.zh } else { r.en })
                         .collect(),
                     feedback,
+                    formula_score,
+                    formula_flagged,
+                    leave_score,
+                    leave_level,
+                    leave_reasons,
                 }
             },
         )

@@ -4,7 +4,6 @@
 use super::idempotency::IdempotencyKey;
 use super::service::{self, Added, MyRegistration};
 use crate::access::{ModuleOn, Perm, can, on};
-use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -22,19 +21,6 @@ fn own_student(user: &CurrentUser) -> AppResult<i64> {
     user.student_id.ok_or_else(|| {
         AppError::unprocessable("not_a_student", "only students register for sections")
     })
-}
-
-async fn audit_add(
-    state: &AppState,
-    user: &CurrentUser,
-    reg: &service::Registration,
-) -> AppResult<()> {
-    Entry::new(Some(user.id), "registration.add", "enrolment")
-        .id(reg.id)
-        .student(reg.student_id)
-        .detail(json!({"section_id": reg.section_id, "status": reg.status, "waitlist_position": reg.waitlist_position}))
-        .write(&state.db)
-        .await
 }
 
 #[get("/registrations?<term>")]
@@ -99,7 +85,6 @@ pub async fn api_add(
         },
         None => service::add(&state.db, student, body.section_id, Some(user.id)).await?,
     };
-    audit_add(state, &user, &reg).await?;
     Ok(AddAnswer(
         Status::Created,
         serde_json::to_string(&reg).map_err(AppError::internal)?,
@@ -115,11 +100,6 @@ pub async fn api_drop(
 ) -> AppResult<Json<Value>> {
     let student = own_student(&user)?;
     let promoted = service::drop(&state.db, student, id, Some(user.id)).await?;
-    Entry::new(Some(user.id), "registration.drop", "enrolment")
-        .id(id)
-        .student(student)
-        .write(&state.db)
-        .await?;
     Ok(Json(
         json!({"id": id, "status": "dropped", "promoted_student_id": promoted}),
     ))
@@ -147,12 +127,6 @@ pub async fn api_swap(
         Some(user.id),
     )
     .await?;
-    Entry::new(Some(user.id), "registration.swap", "enrolment")
-        .id(reg.id)
-        .student(student)
-        .detail(json!({"from": body.from_registration_id, "to_section_id": body.to_section_id}))
-        .write(&state.db)
-        .await?;
     Ok((Status::Created, Json(reg)))
 }
 
@@ -248,10 +222,7 @@ pub async fn page_add(
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::add(&state.db, student, form.section_id, Some(user.id)).await {
-        Ok(reg) => {
-            audit_add(state, &user, &reg).await?;
-            Ok(Redirect::to(format!("/registrations?flash={}", reg.status)))
-        }
+        Ok(reg) => Ok(Redirect::to(format!("/registrations?flash={}", reg.status))),
         // NOTE: a resubmitted form lands here harmlessly: the first one already registered.
         Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {
             let msg = refusal_message(&ctx, &e);
@@ -276,14 +247,7 @@ pub async fn page_drop(
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::drop(&state.db, student, id, Some(user.id)).await {
-        Ok(_) => {
-            Entry::new(Some(user.id), "registration.drop", "enrolment")
-                .id(id)
-                .student(student)
-                .write(&state.db)
-                .await?;
-            Ok(Redirect::to("/registrations?flash=dropped"))
-        }
+        Ok(_) => Ok(Redirect::to("/registrations?flash=dropped")),
         Err(e @ (AppError::Unprocessable { .. } | AppError::NotFound)) => {
             let msg = refusal_message(&ctx, &e);
             Ok(Redirect::to(format!(
@@ -315,15 +279,7 @@ pub async fn page_swap(
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::swap(&state.db, student, id, form.to_section_id, Some(user.id)).await {
-        Ok(reg) => {
-            Entry::new(Some(user.id), "registration.swap", "enrolment")
-                .id(reg.id)
-                .student(student)
-                .detail(json!({"from": id, "to_section_id": form.to_section_id}))
-                .write(&state.db)
-                .await?;
-            Ok(Redirect::to("/registrations?flash=swapped"))
-        }
+        Ok(_) => Ok(Redirect::to("/registrations?flash=swapped")),
         Err(
             e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. } | AppError::NotFound),
         ) => {

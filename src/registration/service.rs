@@ -7,6 +7,7 @@
 //! if the code were wrong.
 
 use super::rules::sections_clash;
+use crate::audit::Entry;
 use crate::entity::{
     course_prerequisites, courses, enrolments, grades, holds, notifications, registration_events,
     registration_overrides, section_meetings, sections, terms,
@@ -19,6 +20,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
+use serde_json::json;
 use std::collections::HashMap;
 
 pub const ENROLLED: &str = "enrolled";
@@ -91,23 +93,37 @@ async fn meetings(
     Ok(out)
 }
 
-/// The student's enrolled sections in a term.
+/// The student's enrolled sections in a term, by id.
 async fn enrolled_in_term(
     db: &impl ConnectionTrait,
     student_id: i64,
     term_id: i64,
 ) -> AppResult<Vec<sections::Model>> {
-    let ids: Vec<i64> = enrolments::Entity::find()
+    Ok(sections::Entity::find()
+        .inner_join(enrolments::Entity)
         .filter(enrolments::Column::StudentId.eq(student_id))
         .filter(enrolments::Column::Status.eq(ENROLLED))
-        .select_only()
-        .column(enrolments::Column::SectionId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(sections::Entity::find()
-        .filter(sections::Column::Id.is_in(ids))
         .filter(sections::Column::TermId.eq(term_id))
+        .order_by_asc(sections::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The ids of the student's enrolled sections in a term, in order.
+async fn enrolled_ids_in_term(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    term_id: i64,
+) -> AppResult<Vec<i64>> {
+    Ok(sections::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.eq(ENROLLED))
+        .filter(sections::Column::TermId.eq(term_id))
+        .select_only()
+        .column(sections::Column::Id)
+        .order_by_asc(sections::Column::Id)
+        .into_tuple()
         .all(db)
         .await?)
 }
@@ -129,15 +145,17 @@ async fn credits_of(db: &impl ConnectionTrait, list: &[sections::Model]) -> AppR
 
 /// Checks that `student` may hold a seat in `section` next to their other enrolled sections of
 /// the term (ignoring `leaving`, the section a swap gives up): no clash, within the credit limit.
+/// Returns the ids of the enrolled sections it saw.
 async fn check_fits(
     db: &impl ConnectionTrait,
     student_id: i64,
     section: &sections::Model,
     term: &terms::Model,
     leaving: Option<i64>,
-) -> AppResult<()> {
-    let current: Vec<sections::Model> = enrolled_in_term(db, student_id, term.id)
-        .await?
+) -> AppResult<Vec<i64>> {
+    let all = enrolled_in_term(db, student_id, term.id).await?;
+    let enrolled: Vec<i64> = all.iter().map(|s| s.id).collect();
+    let current: Vec<sections::Model> = all
         .into_iter()
         .filter(|s| Some(s.id) != leaving && s.id != section.id)
         .collect();
@@ -180,7 +198,7 @@ async fn check_fits(
             ),
         ));
     }
-    Ok(())
+    Ok(enrolled)
 }
 
 async fn check_prerequisites(
@@ -300,17 +318,13 @@ pub async fn waitlist_rank(
 /// Writes the student's row for this section: a new one, or the dropped one reused.
 async fn upsert_enrolment(
     db: &impl ConnectionTrait,
+    existing: Option<enrolments::Model>,
     student_id: i64,
     section_id: i64,
     status: &str,
     ticket: Option<i64>,
     override_reason: Option<String>,
 ) -> AppResult<enrolments::Model> {
-    let existing = enrolments::Entity::find()
-        .filter(enrolments::Column::StudentId.eq(student_id))
-        .filter(enrolments::Column::SectionId.eq(section_id))
-        .one(db)
-        .await?;
     let t = now();
     let row = match existing {
         Some(e) => {
@@ -360,37 +374,46 @@ enum Mode {
     SeatOnly,
 }
 
-async fn add_in_txn(
-    db: &impl ConnectionTrait,
-    student_id: i64,
-    section_id: i64,
-    actor: Option<i64>,
-    mode: Mode,
-    leaving: Option<i64>,
-) -> AppResult<Registration> {
-    let section = lock_section(db, section_id).await?;
-    let term = terms::Entity::find_by_id(section.term_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let at = now();
-    if !window_open(&term, at) {
-        return Err(refuse(
+/// What the checks made before the write lock found: the term, and the student's enrolled
+/// sections of it that the clash and credit checks saw.
+struct Prechecked {
+    section: sections::Model,
+    term: terms::Model,
+    enrolled: Vec<i64>,
+}
+
+fn check_window(term: &terms::Model, at: DateTime<FixedOffset>) -> AppResult<()> {
+    if window_open(term, at) {
+        Ok(())
+    } else {
+        Err(refuse(
             "registration_closed",
             format!("registration for {} is not open now", term.name_en),
-        ));
+        ))
     }
+}
+
+async fn check_hold(db: &impl ConnectionTrait, student_id: i64) -> AppResult<()> {
     let on_hold = holds::Entity::find()
         .filter(holds::Column::StudentId.eq(student_id))
         .filter(holds::Column::LiftedAt.is_null())
         .one(db)
         .await?;
-    if let Some(h) = on_hold {
-        return Err(refuse(
+    match on_hold {
+        Some(h) => Err(refuse(
             "hold",
             format!("a hold on your record blocks registration: {}", h.reason),
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// The student's row for this section, refused when it is live already.
+async fn check_not_registered(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+) -> AppResult<Option<enrolments::Model>> {
     let existing = enrolments::Entity::find()
         .filter(enrolments::Column::StudentId.eq(student_id))
         .filter(enrolments::Column::SectionId.eq(section_id))
@@ -405,13 +428,117 @@ async fn add_in_txn(
             "you are already registered in this section".into(),
         ));
     }
+    Ok(existing)
+}
+
+/// Every check of an add that only reads, made on a read connection before the write lock is
+/// taken: most refusals then never queue for the lock, and the locked part stays short.
+async fn precheck(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+) -> AppResult<Prechecked> {
+    let section = sections::Entity::find_by_id(section_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let term = terms::Entity::find_by_id(section.term_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    check_window(&term, now())?;
+    check_hold(db, student_id).await?;
+    check_not_registered(db, student_id, section_id).await?;
     if override_for(db, student_id, section_id, "prerequisite")
         .await?
         .is_none()
     {
         check_prerequisites(db, student_id, &section).await?;
     }
-    check_fits(db, student_id, &section, &term, leaving).await?;
+    let enrolled = check_fits(db, student_id, &section, &term, None).await?;
+    // A section whose seats and waitlist were all taken when it was read is refused here: the
+    // answer was true at that instant, and on registration day most adds to the popular
+    // sections end this way, so they never queue for the write lock.
+    let full = section.enrolled_count >= section.capacity;
+    if full
+        && section.waitlist_count >= section.waitlist_capacity
+        && override_for(db, student_id, section_id, "capacity")
+            .await?
+            .is_none()
+    {
+        return Err(full_refusal(db, &section).await?);
+    }
+    Ok(Prechecked {
+        section,
+        term,
+        enrolled,
+    })
+}
+
+/// The refusal for a section with no free seat and no room on its waitlist.
+async fn full_refusal(db: &impl ConnectionTrait, section: &sections::Model) -> AppResult<AppError> {
+    let label = section_label(db, section).await?;
+    Ok(if section.waitlist_capacity == 0 {
+        refuse(
+            "section_full",
+            format!("{label} is full and has no waitlist"),
+        )
+    } else {
+        refuse(
+            "waitlist_full",
+            format!("{label} is full and so is its waitlist"),
+        )
+    })
+}
+
+/// Adds under the write lock. With `pre`, the read-only checks were made just before; they are
+/// made again here only when the student's enrolled sections changed meanwhile (a concurrent
+/// add or drop of theirs), so a clash or the credit limit can never slip through a race.
+async fn add_in_txn(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    section_id: i64,
+    actor: Option<i64>,
+    mode: Mode,
+    leaving: Option<i64>,
+    pre: Option<Prechecked>,
+) -> AppResult<Registration> {
+    // On SQLite the IMMEDIATE transaction already excludes every other writer, and the fields
+    // used below (course, term, waitlist size) were read by the precheck; on PostgreSQL the
+    // section's row lock orders the writers of this section.
+    let (section, pre) = match pre {
+        Some(p) if db.get_database_backend() == DbBackend::Sqlite => (p.section.clone(), Some(p)),
+        pre => {
+            let section = lock_section(db, section_id).await?;
+            let term_id = section.term_id;
+            (section, pre.filter(|p| p.term.id == term_id))
+        }
+    };
+    let term = match &pre {
+        Some(p) => p.term.clone(),
+        None => terms::Entity::find_by_id(section.term_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    };
+    let at = now();
+    check_window(&term, at)?;
+    check_hold(db, student_id).await?;
+    let existing = check_not_registered(db, student_id, section_id).await?;
+    let still_fits = match &pre {
+        Some(p) => enrolled_ids_in_term(db, student_id, term.id).await? == p.enrolled,
+        None => false,
+    };
+    if !still_fits {
+        if pre.is_none()
+            && override_for(db, student_id, section_id, "prerequisite")
+                .await?
+                .is_none()
+        {
+            check_prerequisites(db, student_id, &section).await?;
+        }
+        check_fits(db, student_id, &section, &term, leaving).await?;
+    }
 
     let capacity_override = override_for(db, student_id, section_id, "capacity").await?;
     let (status, ticket, reason) = if take_seat(db, section_id).await? {
@@ -452,18 +579,7 @@ async fn add_in_txn(
             .exec(db)
             .await?;
         if joined.rows_affected != 1 {
-            let label = section_label(db, &section).await?;
-            return Err(if section.waitlist_capacity == 0 {
-                refuse(
-                    "section_full",
-                    format!("{label} is full and has no waitlist"),
-                )
-            } else {
-                refuse(
-                    "waitlist_full",
-                    format!("{label} is full and so is its waitlist"),
-                )
-            });
+            return Err(full_refusal(db, &section).await?);
         }
         let last: Option<Option<i64>> = enrolments::Entity::find()
             .filter(enrolments::Column::SectionId.eq(section_id))
@@ -474,7 +590,8 @@ async fn add_in_txn(
             .await?;
         (WAITLISTED, Some(last.flatten().unwrap_or(0) + 1), None)
     };
-    let row = upsert_enrolment(db, student_id, section_id, status, ticket, reason).await?;
+    let row =
+        upsert_enrolment(db, existing, student_id, section_id, status, ticket, reason).await?;
     event(db, student_id, section_id, "add", status, actor).await?;
     let waitlist_position = match ticket {
         Some(t) => Some(waitlist_rank(db, section_id, t).await?),
@@ -498,18 +615,42 @@ pub async fn add(
     section_id: i64,
     actor: Option<i64>,
 ) -> AppResult<Registration> {
-    let txn = crate::db::write_txn(db).await?;
-    let reg = add_in_txn(
-        &txn,
-        student_id,
-        section_id,
-        actor,
-        Mode::SeatOrWaitlist,
-        None,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(reg)
+    let pre = precheck(db, student_id, section_id).await?;
+    let conn = db.clone();
+    crate::db::on_writer_thread(db, async move {
+        let txn = crate::db::write_txn(&conn).await?;
+        let reg = add_in_txn(
+            &txn,
+            student_id,
+            section_id,
+            actor,
+            Mode::SeatOrWaitlist,
+            None,
+            Some(pre),
+        )
+        .await?;
+        audit_add(&txn, actor, &reg).await?;
+        txn.commit().await?;
+        Ok(reg)
+    })
+    .await
+}
+
+/// The audit row of an add made by a person (`actor`), written in the add's transaction.
+async fn audit_add(
+    db: &impl ConnectionTrait,
+    actor: Option<i64>,
+    reg: &Registration,
+) -> AppResult<()> {
+    let Some(actor) = actor else {
+        return Ok(());
+    };
+    Entry::new(Some(actor), "registration.add", "enrolment")
+        .id(reg.id)
+        .student(reg.student_id)
+        .detail(json!({"section_id": reg.section_id, "status": reg.status, "waitlist_position": reg.waitlist_position}))
+        .write(db)
+        .await
 }
 
 /// The answer to an add, replayed when `key` was seen before for this user.
@@ -528,35 +669,57 @@ pub async fn add_once(
     key: &str,
 ) -> AppResult<Added> {
     use super::idempotency::{remember, replay};
-    let txn = crate::db::write_txn(db).await?;
-    if let Some((status, body)) = replay(&txn, actor, key).await? {
+    if let Some((status, body)) = replay(db, actor, key).await? {
         return Ok(Added::Replayed(status, body));
     }
-    let result = add_in_txn(
-        &txn,
-        student_id,
-        section_id,
-        Some(actor),
-        Mode::SeatOrWaitlist,
-        None,
-    )
-    .await;
-    match result {
-        Ok(reg) => {
-            let body = serde_json::to_string(&reg).map_err(AppError::internal)?;
-            remember(&txn, actor, key, 201, &body).await?;
-            txn.commit().await?;
-            Ok(Added::New(reg))
-        }
+    let pre = match precheck(db, student_id, section_id).await {
+        Ok(pre) => pre,
         Err(e) => {
-            txn.rollback().await?;
-            // NOTE: on PostgreSQL a concurrent twin may have committed meanwhile; answer as it did.
-            if let Some((status, body)) = replay(db, actor, key).await? {
-                return Ok(Added::Replayed(status, body));
-            }
-            Err(e)
+            // A twin of this request may have registered meanwhile: answer as it did.
+            return match replay(db, actor, key).await? {
+                Some((status, body)) => Ok(Added::Replayed(status, body)),
+                None => Err(e),
+            };
         }
-    }
+    };
+    let conn = db.clone();
+    let key = key.to_string();
+    crate::db::on_writer_thread(db, async move {
+        let db = &conn;
+        let key = key.as_str();
+        let txn = crate::db::write_txn(db).await?;
+        if let Some((status, body)) = replay(&txn, actor, key).await? {
+            return Ok(Added::Replayed(status, body));
+        }
+        let result = add_in_txn(
+            &txn,
+            student_id,
+            section_id,
+            Some(actor),
+            Mode::SeatOrWaitlist,
+            None,
+            Some(pre),
+        )
+        .await;
+        match result {
+            Ok(reg) => {
+                let body = serde_json::to_string(&reg).map_err(AppError::internal)?;
+                remember(&txn, actor, key, 201, &body).await?;
+                audit_add(&txn, Some(actor), &reg).await?;
+                txn.commit().await?;
+                Ok(Added::New(reg))
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                // NOTE: on PostgreSQL a concurrent twin may have committed meanwhile; answer as it did.
+                if let Some((status, body)) = replay(db, actor, key).await? {
+                    return Ok(Added::Replayed(status, body));
+                }
+                Err(e)
+            }
+        }
+    })
+    .await
 }
 
 /// Gives the freed seat to the first waitlisted student who still fits; the others keep their
@@ -674,17 +837,29 @@ async fn drop_in_txn(
 }
 
 /// Drops a registration (enrolled or waitlisted) before the add/drop deadline; a freed seat goes
-/// to the waitlist at once. Returns the student promoted, if any.
+/// to the waitlist at once. Returns the student promoted, if any. A person's drop (`actor`) is
+/// audited in the same transaction, as are adds and swaps.
 pub async fn drop(
     db: &DatabaseConnection,
     student_id: i64,
     enrolment_id: i64,
     actor: Option<i64>,
 ) -> AppResult<Option<i64>> {
-    let txn = crate::db::write_txn(db).await?;
-    let promoted = drop_in_txn(&txn, student_id, enrolment_id, actor, true).await?;
-    txn.commit().await?;
-    Ok(promoted)
+    let conn = db.clone();
+    crate::db::on_writer_thread(db, async move {
+        let txn = crate::db::write_txn(&conn).await?;
+        let promoted = drop_in_txn(&txn, student_id, enrolment_id, actor, true).await?;
+        if let Some(actor) = actor {
+            Entry::new(Some(actor), "registration.drop", "enrolment")
+                .id(enrolment_id)
+                .student(student_id)
+                .write(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(promoted)
+    })
+    .await
 }
 
 /// Swaps an enrolled section for another in one step: the new seat is taken first, and if it
@@ -696,25 +871,39 @@ pub async fn swap(
     to_section: i64,
     actor: Option<i64>,
 ) -> AppResult<Registration> {
-    let txn = crate::db::write_txn(db).await?;
-    let from = enrolments::Entity::find_by_id(from_enrolment)
-        .filter(enrolments::Column::StudentId.eq(student_id))
-        .filter(enrolments::Column::Status.eq(ENROLLED))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let reg = add_in_txn(
-        &txn,
-        student_id,
-        to_section,
-        actor,
-        Mode::SeatOnly,
-        Some(from.section_id),
-    )
-    .await?;
-    drop_in_txn(&txn, student_id, from.id, actor, true).await?;
-    txn.commit().await?;
-    Ok(reg)
+    let conn = db.clone();
+    crate::db::on_writer_thread(db, async move {
+        let db = &conn;
+        let txn = crate::db::write_txn(db).await?;
+        let from = enrolments::Entity::find_by_id(from_enrolment)
+            .filter(enrolments::Column::StudentId.eq(student_id))
+            .filter(enrolments::Column::Status.eq(ENROLLED))
+            .one(&txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let reg = add_in_txn(
+            &txn,
+            student_id,
+            to_section,
+            actor,
+            Mode::SeatOnly,
+            Some(from.section_id),
+            None,
+        )
+        .await?;
+        drop_in_txn(&txn, student_id, from.id, actor, true).await?;
+        if let Some(actor) = actor {
+            Entry::new(Some(actor), "registration.swap", "enrolment")
+                .id(reg.id)
+                .student(student_id)
+                .detail(json!({"from": from_enrolment, "to_section_id": to_section}))
+                .write(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(reg)
+    })
+    .await
 }
 
 /// One row of a student's registrations, as the API and the pages show it.

@@ -1,11 +1,12 @@
-//! The demo's four terms: the current one began four weeks ago, the three before it follow the
-//! usual autumn/spring calendar.
+//! The demo's five terms: the current one began four weeks ago, the four before it follow the
+//! usual autumn/spring calendar. (Four past terms, so that the mining run's training terms
+//! include one where students have two earlier terms of grades, which a GPA trend needs.)
 
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 /// Number of terms; the last is the current one.
-pub const TERMS: usize = 4;
+pub const TERMS: usize = 5;
 /// Days from a term's first to its last day (18 weeks).
 const TERM_LENGTH: i64 = 18 * 7 - 1;
 

@@ -1,10 +1,17 @@
 //! The demo university: a deterministic generator, driven by the data files in `seed/` and a
 //! fixed random seed, that fills an empty database with departments, courses, teachers,
-//! students, three past terms of results and a current term open for registration.
+//! students, four past terms of results and a current term open for registration.
 //!
 //! Each student has a hidden ability and engagement; about 12% of those with two or more past
 //! terms "decline" from some term on. Their list goes to [`decliners_file`] so that tests can
 //! check the mining module finds them; the portal itself never reads it.
+//!
+//! Some students leave the university (status `withdrawn`, dated, with a history row): in each
+//! past term a small chance, several times higher for a declining student and after failed
+//! courses, of leaving between the term's fifth week and the next term (mid-term leavers drop
+//! every course that day). For the current term the same chance decides who *will* leave after
+//! today; that is never written to the database, only to [`leavers_file`], with the past
+//! leavers, for the tests.
 
 mod calendar;
 mod catalog;
@@ -44,11 +51,20 @@ pub struct DemoSummary {
     pub enrolments: usize,
     pub grades: usize,
     pub decliners: usize,
+    /// Students who left in a past term (status `withdrawn`).
+    pub leavers: usize,
 }
 
 /// The CSV (`student_no,decline_from_term_seq`) naming the students made to decline.
 pub fn decliners_file(out_dir: &Path) -> PathBuf {
     out_dir.join("demo-decliners.csv")
+}
+
+/// The CSV (`student_no,term_seq,left_at`) naming the students who left in a past term (with the
+/// instant) and those who will leave during the current term (empty `left_at`: that is the
+/// future, which the database does not hold).
+pub fn leavers_file(out_dir: &Path) -> PathBuf {
+    out_dir.join("demo-leavers.csv")
 }
 
 /// Fills an empty, migrated database. Returns Ok(None) and does nothing if any student (or any
@@ -90,9 +106,21 @@ pub async fn seed_demo(
             csv.push_str(&format!("{},{from}\n", st.no));
         }
     }
-    let path = decliners_file(&opts.out_dir);
-    std::fs::create_dir_all(&opts.out_dir)
-        .and_then(|()| std::fs::write(&path, csv))
-        .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+    let mut leavers = String::from("student_no,term_seq,left_at\n");
+    for st in &uni.students {
+        if let Some((seq, at)) = st.left {
+            leavers.push_str(&format!("{},{seq},{}\n", st.no, at.to_rfc3339()));
+        } else if st.leaves_later {
+            leavers.push_str(&format!("{},{},\n", st.no, calendar::TERMS));
+        }
+    }
+    for (path, text) in [
+        (decliners_file(&opts.out_dir), csv),
+        (leavers_file(&opts.out_dir), leavers),
+    ] {
+        std::fs::create_dir_all(&opts.out_dir)
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+    }
     Ok(Some(summary))
 }

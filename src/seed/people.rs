@@ -1,9 +1,9 @@
 //! Students and teachers as people: names, identity numbers, contact details, cohorts and the
 //! hidden traits (ability, engagement, decline) that drive their results.
 
-use super::calendar::{Calendar, TERMS};
+use super::calendar::{Calendar, TERMS, Ts};
 use super::catalog::{Catalog, Names};
-use super::rng::{normal, pick_weighted};
+use super::rng::{logistic, normal, pick_weighted};
 use crate::error::{AppError, AppResult};
 use chrono::{Duration, NaiveDate};
 use rand::Rng;
@@ -51,6 +51,11 @@ pub struct Student {
     pub engagement: f64,
     /// (first term of the decline, its size in standard deviations of engagement)
     pub decline: Option<(i64, f64)>,
+    /// (seq of the term, instant) the student left the university in, if they did (set by the
+    /// simulation; the status is then `withdrawn`).
+    pub left: Option<(i64, Ts)>,
+    /// Whether the student will leave during the current term, after today (never stored).
+    pub leaves_later: bool,
 }
 
 impl Student {
@@ -60,7 +65,19 @@ impl Student {
     }
 
     pub fn studies_in(&self, seq: i64) -> bool {
-        seq >= self.entry_seq && (seq < TERMS as i64 || self.status == Status::Active)
+        seq >= self.entry_seq
+            && self.left.is_none_or(|(s, _)| seq <= s)
+            && (seq < TERMS as i64 || self.status == Status::Active)
+    }
+
+    /// The chance of leaving the university during the term with this seq (or before the next
+    /// one): about 2% for most, several times that for a declining student (through their
+    /// engagement), higher after failed courses in the term before.
+    pub fn leave_chance(&self, seq: i64, failed_last_term: u32) -> f64 {
+        logistic(
+            -4.4 - 0.8 * self.engagement_in(seq) - 0.4 * self.ability
+                + 0.35 * f64::from(failed_last_term.min(3)),
+        )
     }
 
     /// Engagement in the term with this seq, after any decline.
@@ -210,12 +227,11 @@ pub fn students(
         } else {
             None
         };
+        // NOTE: leaving (withdrawn) is decided term by term by the simulation.
         let status = if past_terms >= 1 {
             let risk = if decline.is_some() { 4.0 } else { 1.0 };
             let r: f64 = rng.random();
-            if r < 0.012 * risk {
-                Status::Withdrawn
-            } else if r < 0.022 * risk {
+            if r < 0.010 * risk {
                 Status::Suspended
             } else {
                 Status::Active
@@ -238,6 +254,8 @@ pub fn students(
             ability,
             engagement,
             decline,
+            left: None,
+            leaves_later: false,
         });
     }
     // Student numbers: cohort year, department, then a running number within the two.

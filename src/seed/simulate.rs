@@ -267,7 +267,7 @@ const HOLD_REASONS: [&str; 4] = [
 pub fn simulate(
     cat: &Catalog,
     cal: &Calendar,
-    students: Vec<Student>,
+    mut students: Vec<Student>,
     rng: &mut ChaCha8Rng,
 ) -> AppResult<University> {
     let ndept = cat.departments.len();
@@ -320,6 +320,8 @@ pub fn simulate(
         holds: Vec::new(),
     };
     let mut registered_now = vec![false; students.len()];
+    // Courses each student failed in the term before (raises the chance of leaving).
+    let mut failed_last = vec![0u32; students.len()];
 
     for seq in 1..=TERMS as i64 {
         let term = cal.term(seq)?;
@@ -432,6 +434,37 @@ pub fn simulate(
             masks[p] &= !uni.sections[x].mask;
         }
 
+        // 4b. Leaving. Past terms: a few leave the university between the fifth week and the
+        // next term; those leaving before the term's last day drop every course that day.
+        // The current term: the same chance picks who will leave after today (kept hidden).
+        for (p, (si, _)) in plans.iter().enumerate() {
+            if taken[p].is_empty() {
+                continue;
+            }
+            let chance = students[*si].leave_chance(seq, failed_last[*si]);
+            if !rng.random_bool(chance.clamp(0.0, 1.0)) {
+                continue;
+            }
+            if current {
+                students[*si].leaves_later = true;
+                continue;
+            }
+            let from = cal.at(term.starts_on + Duration::days(35), 9, 0)?;
+            let next = cal.at(cal.term(seq + 1)?.starts_on - Duration::days(3), 9, 0)?;
+            let at = from + secs(rng, (next - from).num_days());
+            students[*si].left = Some((seq, at));
+            if at.date_naive() <= term.ends_on {
+                for &e in &taken[p] {
+                    let en = &mut uni.enrolments[e];
+                    if en.status == EnrolStatus::Enrolled {
+                        en.status = EnrolStatus::Dropped;
+                        en.dropped_at = Some(at);
+                        uni.sections[en.section as usize].enrolled -= 1;
+                    }
+                }
+            }
+        }
+
         // 5. Current term: a few popular sections are full and have a waitlist.
         if current {
             waitlists(
@@ -439,15 +472,22 @@ pub fn simulate(
             );
         }
 
-        // 6. Assessments, scores and (past terms) final grades.
-        let mut roster: Vec<Vec<u32>> = vec![Vec::new(); uni.sections.len() - first];
+        // 6. Assessments, scores and (past terms) final grades. A student who dropped the
+        // section is scored on what was due before the drop and gets no grade.
+        let mut roster: Vec<Vec<(u32, Option<Ts>)>> = vec![Vec::new(); uni.sections.len() - first];
         for en in uni
             .enrolments
             .iter()
             .filter(|e| e.section as usize >= first)
         {
-            if en.status == EnrolStatus::Enrolled {
-                roster[en.section as usize - first].push(en.student);
+            match (en.status, en.dropped_at) {
+                (EnrolStatus::Enrolled, _) => {
+                    roster[en.section as usize - first].push((en.student, None));
+                }
+                (EnrolStatus::Dropped, Some(at)) => {
+                    roster[en.section as usize - first].push((en.student, Some(at)));
+                }
+                _ => {}
             }
         }
         for (k, members) in roster.iter().enumerate() {
@@ -469,12 +509,15 @@ pub fn simulate(
                 });
             }
             let scored = if current { 1 } else { ASSESSMENTS.len() };
-            for &si in members {
+            for &(si, dropped) in members {
                 let st = &students[si as usize];
                 let eng = st.engagement_in(seq);
                 let mut total = 0.0;
                 for (kind, (_, weight, akind, _, _)) in ASSESSMENTS.iter().enumerate().take(scored)
                 {
+                    if dropped.is_some_and(|d| uni.assessments[a0 + kind].due_at >= d) {
+                        continue;
+                    }
                     let (status, score, offset) =
                         draw_score(*akind, st, eng, course.difficulty, section_effect, rng);
                     total += weight * f64::from(score.unwrap_or(0));
@@ -486,7 +529,7 @@ pub fn simulate(
                         submitted_offset_min: offset,
                     });
                 }
-                if !current {
+                if !current && dropped.is_none() {
                     let score = ((total * 10.0).round() / 10.0).clamp(0.0, 100.0);
                     uni.grades.push(Grade {
                         section: x as u32,
@@ -498,14 +541,23 @@ pub fn simulate(
             }
         }
         if !current {
-            let from = uni.grades.len() - roster.iter().map(Vec::len).sum::<usize>();
+            let graded = roster.iter().flatten().filter(|m| m.1.is_none()).count();
+            let from = uni.grades.len() - graded;
+            failed_last.iter_mut().for_each(|f| *f = 0);
             for g in &uni.grades[from..] {
                 let c = uni.sections[g.section as usize].course;
-                progress[g.student as usize].record(c, g.score, g.score >= cat.scale.pass_mark);
+                let passed = g.score >= cat.scale.pass_mark;
+                progress[g.student as usize].record(c, g.score, passed);
+                failed_last[g.student as usize] += u32::from(!passed);
             }
         }
     }
 
+    for st in &mut students {
+        if st.left.is_some() {
+            st.status = Status::Withdrawn;
+        }
+    }
     holds(&mut uni, &students, &registered_now, cal, rng);
     uni.teachers = staff.teachers;
     rank_teachers(&mut uni);

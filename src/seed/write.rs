@@ -9,7 +9,7 @@ use super::simulate::{ASSESSMENTS, EnrolStatus, University};
 use crate::entity::{
     assessment_scores, assessments, course_prerequisites, courses, departments, enrolments, grades,
     grading_bands, grading_scales, groups, holds, majors, registration_events, section_meetings,
-    sections, students, terms, user_groups, users,
+    sections, student_history, students, terms, user_groups, users,
 };
 use crate::error::{AppError, AppResult};
 use chrono::Duration;
@@ -21,7 +21,7 @@ use sea_orm::{
 const EMAIL_DOMAIN: &str = "demo-university.example";
 
 /// Tables given explicit ids here; PostgreSQL's identity sequences are moved past them.
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "departments",
     "majors",
     "users",
@@ -38,6 +38,7 @@ const TABLES: [&str; 16] = [
     "assessments",
     "assessment_scores",
     "grades",
+    "student_history",
 ];
 
 /// The default grading scale already in the database, if there is one.
@@ -183,6 +184,7 @@ struct Ids {
     assessment: i64,
     score: i64,
     grade: i64,
+    history: i64,
 }
 
 /// Writes everything; `scale_id` is the default grading scale if one already exists.
@@ -232,6 +234,7 @@ pub async fn write(
         assessment: base[13],
         score: base[14],
         grade: base[15],
+        history: base[16],
     };
     let now = cal.now;
 
@@ -469,13 +472,17 @@ pub async fn write(
     )
     .await?;
     let term_start = cal.at(cal.term(super::calendar::TERMS as i64)?.starts_on, 9, 0)?;
+    let changed_at = |i: usize| {
+        let st = &uni.students[i];
+        match (st.status, st.left) {
+            (Status::Active, _) => joined[i],
+            (_, Some((_, at))) => at,
+            _ => term_start - Duration::days(3),
+        }
+    };
     insert_rows(&txn, 21, uni.students.len(), &|i| {
         let st = &uni.students[i];
-        let changed = if st.status == Status::Active {
-            joined[i]
-        } else {
-            term_start - Duration::days(3)
-        };
+        let changed = changed_at(i);
         students::ActiveModel {
             id: Set(student_id(i as u32)),
             user_id: Set(Some(student_uid(i))),
@@ -501,6 +508,23 @@ pub async fn write(
             merged_into_id: Set(None),
             created_at: Set(joined[i]),
             updated_at: Set(changed),
+        }
+    })
+    .await?;
+    // Each status change has its history row (the mining run's leaving target reads them).
+    let changed: Vec<usize> = (0..uni.students.len())
+        .filter(|&i| uni.students[i].status != Status::Active)
+        .collect();
+    insert_rows(&txn, 7, changed.len(), &|k| {
+        let i = changed[k];
+        student_history::ActiveModel {
+            id: Set(ids.history + 1 + k as i64),
+            student_id: Set(student_id(i as u32)),
+            at: Set(changed_at(i)),
+            actor_id: Set(Some(admin_id)),
+            field: Set("status".to_string()),
+            old_value: Set(Some("active".to_string())),
+            new_value: Set(Some(uni.students[i].status.as_str().to_string())),
         }
     })
     .await?;
@@ -701,6 +725,7 @@ pub async fn write(
         enrolments: uni.enrolments.len(),
         grades: uni.grades.len(),
         decliners: uni.students.iter().filter(|s| s.decline.is_some()).count(),
+        leavers: uni.students.iter().filter(|s| s.left.is_some()).count(),
     }))
 }
 

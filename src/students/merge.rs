@@ -8,7 +8,10 @@ use crate::entity::{student_history, students, users};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
 use serde::Serialize;
 
 /// Tables whose rows belong to one student, with the column that must stay unique per student
@@ -162,11 +165,13 @@ pub async fn merge(
         filled.push("national_id".into());
     }
     let mut retire_account = None;
+    let mut moved_account = None;
     match (survivor.user_id, duplicate.user_id) {
         (None, Some(u)) => {
             dup_am.user_id = Set(None);
             am.user_id = Set(Some(u));
             filled.push("user_id".into());
+            moved_account = Some(u);
         }
         (Some(_), Some(u)) => retire_account = Some(u),
         _ => {}
@@ -176,6 +181,19 @@ pub async fn merge(
     dup_am.update(&txn).await?;
     am.updated_at = Set(now);
     am.update(&txn).await?;
+    if let Some(u) = moved_account {
+        // The account now opens the survivor: a new token version ends its sessions and drops
+        // every cached copy of its old student record, on every instance; the student signs
+        // in again and sees the merged record.
+        users::Entity::update_many()
+            .col_expr(
+                users::Column::TokenVersion,
+                Expr::col(users::Column::TokenVersion).add(1),
+            )
+            .filter(users::Column::Id.eq(u))
+            .exec(&txn)
+            .await?;
+    }
     if let Some(u) = retire_account {
         // The duplicate's login would open an empty record: it is switched off and its sessions end.
         if let Some(user) = users::Entity::find_by_id(u).one(&txn).await? {
@@ -245,7 +263,6 @@ use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::{FromForm, State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::json;
 

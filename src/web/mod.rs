@@ -117,6 +117,7 @@ pub fn error_page(req: &Request<'_>, status: Status, message: &str) -> String {
         json!(lang.t(&format!("error.{}", status.code))),
     );
     ctx.insert("message".into(), json!(message));
+    ctx.insert("path".into(), json!(req.uri().path().as_str()));
     Template::show(req.rocket(), "error", Value::Object(ctx))
         .unwrap_or_else(|| format!("<h1>{}</h1><p>{}</p>", status.code, escape(message)))
 }

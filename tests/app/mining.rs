@@ -10,6 +10,14 @@ mod ml;
 #[path = "mining_portal.rs"]
 mod portal;
 
+/// Suggestion rules and saved scoring formulas, as administrators change them.
+#[path = "mining_admin.rs"]
+mod admin;
+
+/// The leaving target, the demo's leavers and the leaving model, the GPA trend in training.
+#[path = "mining_leave.rs"]
+mod leave;
+
 /// This module's routes for `access_matrix` (same letters as there).
 pub const MATRIX: Table = Table {
     rows: &[
@@ -20,9 +28,14 @@ pub const MATRIX: Table = Table {
         ("GET", "/mining/flags", "LFAAF"),
         ("POST", "/mining/flags/<id>/feedback", "LFAAF"),
         ("GET", "/mining/rules", "LFFAF"),
+        ("POST", "/mining/rules", "LFFAF"),
         ("POST", "/mining/rules/<id>", "LFFAF"),
+        ("POST", "/mining/rules/<id>/active", "LFFAF"),
+        ("POST", "/mining/rules/<id>/delete", "LFFAF"),
         ("GET", "/mining/formula", "LFFAF"),
         ("POST", "/mining/formula", "LFFAF"),
+        ("POST", "/mining/formula/<id>/active", "LFFAF"),
+        ("POST", "/mining/formula/<id>/delete", "LFFAF"),
         ("GET", "/me/suggestions", "LAFAF"),
         ("GET", "/api/v1/mining/runs", "LFFAF"),
         ("GET", "/api/v1/mining/runs/<id>", "LFFAF"),
@@ -30,6 +43,14 @@ pub const MATRIX: Table = Table {
         ("GET", "/api/v1/mining/flags", "LFAAF"),
         ("POST", "/api/v1/mining/flags/<id>/feedback", "LFAAF"),
         ("POST", "/api/v1/mining/formula/trial", "LFFAF"),
+        ("GET", "/api/v1/mining/rules", "LFFAF"),
+        ("POST", "/api/v1/mining/rules", "LFFAF"),
+        ("PUT", "/api/v1/mining/rules/<id>", "LFFAF"),
+        ("DELETE", "/api/v1/mining/rules/<id>", "LFFAF"),
+        ("GET", "/api/v1/mining/formulas", "LFFAF"),
+        ("POST", "/api/v1/mining/formulas", "LFFAF"),
+        ("PUT", "/api/v1/mining/formulas/<id>", "LFFAF"),
+        ("DELETE", "/api/v1/mining/formulas/<id>", "LFFAF"),
         ("GET", "/api/v1/me/suggestions", "LAFAF"),
     ],
     request,
@@ -47,7 +68,7 @@ fn request(method: &str, pattern: &str, _ids: &Ids) -> Option<Request> {
     }
     let path = pattern.replace("<id>", "999999");
     let body = match (method, pattern.starts_with("/api/")) {
-        ("POST", true) => Some((ContentType::JSON, "{}".to_string())),
+        ("POST" | "PUT", true) => Some((ContentType::JSON, "{}".to_string())),
         ("POST", false) => Some((ContentType::Form, String::new())),
         _ => None,
     };

@@ -191,7 +191,14 @@ async fn errors_are_json_for_the_api_and_pages_elsewhere() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NotFound);
-    assert!(res.into_string().await.expect("html").contains("404"));
+    let html = res.into_string().await.expect("html");
+    // The portal's own page, with its stylesheet and language switch, not a bare fallback.
+    assert!(
+        html.contains("404")
+            && html.contains("/static/app.css")
+            && html.contains("next=&#x2F;no&#x2F;such&#x2F;page"),
+        "{html}"
+    );
     let res = app.client.get("/admin/users").dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(

@@ -957,6 +957,50 @@ async fn lifecycle_stages_come_from_grades_in_the_database_and_filter_the_list()
 }
 
 #[rocket::async_test]
+async fn a_merged_login_account_opens_the_surviving_record_at_once() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let student = app.token(p.student).await;
+        let (s, mine) = app.get_json("/api/v1/me/record", Some(&student)).await;
+        assert_eq!(
+            (s, mine["record"]["id"].as_i64()),
+            (Status::Ok, Some(p.student_record)),
+            "{mine}"
+        );
+        // A record entered by the registry without an account survives; the duplicate is the
+        // one the student signs in with.
+        let keep = add_student(
+            &app,
+            &admin,
+            json!({"student_no": "2025999002", "name_zh": "王芳", "name_en": "Wang Fang",
+            "major": "CS01", "cohort": 2025}),
+        )
+        .await;
+        let (s, report) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/students/{keep}/merge"),
+                Some(&admin),
+                json!({"duplicate_id": p.student_record}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{report}");
+        // The old session would open the retired record: it ends, on this and every instance.
+        let (s, _) = app.get_json("/api/v1/me/record", Some(&student)).await;
+        assert_eq!(s, Status::Unauthorized);
+        let again = app.token(p.student).await;
+        let (s, mine) = app.get_json("/api/v1/me/record", Some(&again)).await;
+        assert_eq!(
+            (s, mine["record"]["id"].as_i64()),
+            (Status::Ok, Some(keep)),
+            "{mine}"
+        );
+    })
+    .await;
+}
+
+#[rocket::async_test]
 async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
     on_each_backend(|app| async move {
         let db = app.db();

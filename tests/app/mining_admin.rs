@@ -1,0 +1,749 @@
+//! The administrator's side of mining: suggestion rules added, changed, disabled and deleted
+//! (page and API), and saved scoring formulas that every later run applies.
+
+use crate::common::{TestApp, on_each_backend, on_each_backend_with};
+use rocket::http::{ContentType, Method, Status};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use srm::entity::{
+    mining_runs, risk_flags, scoring_formulas, sections, students, suggestion_rules,
+};
+use srm::mining::features::FEATURES;
+use srm::mining::formula::{self, FlagInput, Formula};
+use srm::mining::{rules, run};
+use std::collections::{BTreeMap, HashMap};
+
+fn idx(name: &str) -> usize {
+    FEATURES.iter().position(|f| *f == name).unwrap()
+}
+
+/// A finished run on the fixtures: the teacher's student is high (2 missed, average 45), the
+/// other student is low (nothing missed, average 85).
+async fn fixture_run(app: &TestApp) -> i64 {
+    let db = app.db();
+    let p = &app.people;
+    let term_id = sections::Entity::find_by_id(p.section)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .term_id;
+    let now = chrono::Utc::now().fixed_offset();
+    let run = mining_runs::ActiveModel {
+        kind: Set("test".into()),
+        status: Set("done".into()),
+        progress: Set(1.0),
+        message: Set(String::new()),
+        as_of: Set(now),
+        term_id: Set(Some(term_id)),
+        model: Set(Some("logistic".into())),
+        params: Set("{}".into()),
+        metrics: Set("{}".into()),
+        started_at: Set(now),
+        finished_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let mut weak = vec![0.0; FEATURES.len()];
+    weak[idx("term_missed")] = 2.0;
+    weak[idx("term_score")] = 45.0;
+    let mut strong = vec![0.0; FEATURES.len()];
+    strong[idx("term_score")] = 85.0;
+    for (student, level, factors, feats) in [
+        (
+            p.student_record,
+            "high",
+            json!([{"feature": "term_missed", "value": 2.0, "contribution": 0.4,
+                "zh": "本学期缺交 2 次作业/测验", "en": "2 missed assessment(s) this term"}]),
+            weak,
+        ),
+        (p.other_student_record, "low", json!([]), strong),
+    ] {
+        risk_flags::ActiveModel {
+            run_id: Set(run.id),
+            student_id: Set(student),
+            score: Set(if level == "high" { 80.0 } else { 10.0 }),
+            level: Set(level.into()),
+            reasons: Set(json!({"factors": factors, "features": feats, "traits": []}).to_string()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    run.id
+}
+
+async fn my_codes(app: &TestApp, token: &str) -> Vec<String> {
+    let (s, v) = app.get_json("/api/v1/me/suggestions", Some(token)).await;
+    assert_eq!(s, Status::Ok, "{v}");
+    v["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn rule_count(app: &TestApp) -> u64 {
+    suggestion_rules::Entity::find()
+        .count(app.db())
+        .await
+        .unwrap()
+}
+
+async fn post_form(app: &TestApp, path: &str, body: &str) -> (Status, String, String) {
+    let res = app
+        .client
+        .post(path.to_string())
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch()
+        .await;
+    let status = res.status();
+    let location = res
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
+    (
+        status,
+        location,
+        res.into_string().await.unwrap_or_default(),
+    )
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[rocket::async_test]
+async fn administrators_add_disable_and_delete_rules_and_a_students_suggestions_follow() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        rules::ensure_seeded(db).await.unwrap();
+        let p = app.people.clone();
+        fixture_run(&app).await;
+        let admin = app.token(p.admin).await;
+        let student = app.token(p.student).await;
+        let teacher = app.token(p.teacher).await;
+        let before = my_codes(&app, &student).await;
+        assert!(before.contains(&"submit_on_time".to_string()), "{before:?}");
+        let seeded = rule_count(&app).await;
+
+        // Added over the API: the student with an average below 50 gets it first.
+        let new_rule = json!({"code": "writing_centre", "priority": 1000,
+            "trigger": {"feature": "term_score", "lt": 50}, "text_zh": "欢迎到写作中心预约辅导。",
+            "text_en": "The writing centre can help you with your assignments."});
+        let (s, created) = app
+            .send_json(Method::Post, "/api/v1/mining/rules", Some(&admin), new_rule.clone())
+            .await;
+        assert_eq!(s, Status::Created, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        assert_eq!(my_codes(&app, &student).await[0], "writing_centre");
+        let (s, _) = app
+            .send_json(Method::Post, "/api/v1/mining/rules", Some(&teacher), new_rule.clone())
+            .await;
+        assert_eq!(s, Status::Forbidden);
+
+        // The list says which students it matches on the latest run: the weak one only.
+        let (s, v) = app.get_json("/api/v1/mining/rules", Some(&admin)).await;
+        assert_eq!(s, Status::Ok);
+        let listed = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap();
+        assert_eq!(listed["matches"], 1, "{listed}");
+        assert_eq!(listed["match_sample"][0]["student_id"], p.student_record);
+        let low = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["trigger"] == json!({"level": ["low"]}))
+            .cloned()
+            .unwrap();
+        assert_eq!(low["matches"], 1, "the other student only: {low}");
+        assert_eq!(low["match_sample"][0]["student_id"], p.other_student_record);
+
+        // Refused, with nothing stored: a bad trigger, a trigger that is not JSON, a code in
+        // use, a bad code, a missing text.
+        let refusals = [
+            (json!({"feature": "term_score"}), "writing_2", "x", Status::UnprocessableEntity, "bad_trigger"),
+            (json!("{not json"), "writing_2", "x", Status::UnprocessableEntity, "bad_trigger"),
+            (json!({"level": ["severe"]}), "writing_2", "x", Status::UnprocessableEntity, "bad_trigger"),
+            (json!({"factor": "term_missed"}), "writing_centre", "x", Status::Conflict, "duplicate_code"),
+            (json!({"factor": "term_missed"}), "Bad Code!", "x", Status::UnprocessableEntity, "bad_code"),
+            (json!({"factor": "term_missed"}), "writing_2", " ", Status::UnprocessableEntity, "empty_text"),
+        ];
+        for (trigger, code, text, status, err) in refusals {
+            let (s, v) = app
+                .send_json(
+                    Method::Post,
+                    "/api/v1/mining/rules",
+                    Some(&admin),
+                    json!({"code": code, "trigger": trigger, "text_zh": text, "text_en": "x"}),
+                )
+                .await;
+            assert_eq!((s, v["error"]["code"].as_str()), (status, Some(err)), "{v}");
+        }
+        assert_eq!(rule_count(&app).await, seeded + 1, "nothing stored by a refusal");
+
+        // A bad trigger on a change leaves the rule as it was.
+        let path = format!("/api/v1/mining/rules/{id}");
+        let (s, v) = app
+            .send_json(Method::Put, &path, Some(&admin), json!({"trigger": {"gt": 3}}))
+            .await;
+        assert_eq!((s, v["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("bad_trigger")));
+        let row = suggestion_rules::Entity::find_by_id(id).one(db).await.unwrap().unwrap();
+        assert_eq!(row.trigger, json!({"feature": "term_score", "lt": 50}).to_string());
+
+        // Disabled: gone from the student's suggestions; enabled: back.
+        let (s, v) = app
+            .send_json(Method::Put, &path, Some(&admin), json!({"is_active": false}))
+            .await;
+        assert_eq!((s, v["is_active"].as_bool()), (Status::Ok, Some(false)), "{v}");
+        assert!(!my_codes(&app, &student).await.contains(&"writing_centre".to_string()));
+        let (s, _) = app
+            .send_json(Method::Put, &path, Some(&admin), json!({"is_active": true}))
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(my_codes(&app, &student).await[0], "writing_centre");
+
+        // Deleted: gone, and a second delete is a 404.
+        let (s, _) = app.send_json(Method::Delete, &path, Some(&admin), json!({})).await;
+        assert_eq!(s, Status::NoContent);
+        assert!(!my_codes(&app, &student).await.contains(&"writing_centre".to_string()));
+        let (s, v) = app.send_json(Method::Delete, &path, Some(&admin), json!({})).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (Status::NotFound, Some("not_found")));
+        let (s, _) = app
+            .send_json(Method::Put, &path, Some(&admin), json!({"priority": 3}))
+            .await;
+        assert_eq!(s, Status::NotFound);
+        assert_eq!(app.audit_count("mining.rule_create", "ok").await, 1);
+        assert_eq!(app.audit_count("mining.rule_update", "ok").await, 2);
+        assert_eq!(app.audit_count("mining.rule_delete", "ok").await, 1);
+
+        // The page: a bad trigger comes back in the form (422) with what was typed, and
+        // nothing is stored; then add, disable and delete with CSRF forms.
+        let csrf = app.page_login(p.admin).await;
+        let page = app.get("/mining/rules", None).await.into_string().await.unwrap();
+        assert!(page.contains("action=\"/mining/rules\""), "the add form");
+        let body = |code: &str, trigger: &str| {
+            format!(
+                "_csrf={csrf}&code={code}&priority=900&trigger={}&text_zh={}&text_en={}&is_active=true",
+                enc(trigger),
+                enc("每周和学习小组见面一次。"),
+                enc("Meet your study group once a week.")
+            )
+        };
+        let (s, _, html) = post_form(&app, "/mining/rules", &body("study_weekly", "{\"feature\": 3}")).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        assert!(html.contains("role=\"alert\"") && html.contains("study_weekly"), "error and input shown");
+        assert_eq!(rule_count(&app).await, seeded);
+        let (s, _, _) = post_form(&app, "/mining/rules", "code=x&priority=1&trigger=%7B%7D&text_zh=x&text_en=x&is_active=true&_csrf=forged").await;
+        assert_eq!(s, Status::Forbidden, "a forged CSRF token is refused");
+        let (s, loc, _) = post_form(&app, "/mining/rules", &body("study_weekly", "{\"level\": [\"high\"]}")).await;
+        assert_eq!((s, loc.as_str()), (Status::SeeOther, "/mining/rules"));
+        assert_eq!(my_codes(&app, &student).await[0], "study_weekly");
+        let (s, _, html) = post_form(
+            &app,
+            "/mining/rules",
+            &body("study_weekly", "{\"level\": [\"low\"]}"),
+        )
+        .await;
+        assert_eq!(s, Status::UnprocessableEntity, "a code in use");
+        assert!(html.contains("role=\"alert\""));
+        assert_eq!(rule_count(&app).await, seeded + 1);
+        let rule = suggestion_rules::Entity::find()
+            .filter(suggestion_rules::Column::Code.eq("study_weekly"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let page = app.get("/mining/rules", None).await.into_string().await.unwrap();
+        assert!(page.contains("2025000001") || page.contains(&format!("/students/{}", p.student_record)));
+        let (s, _, _) = post_form(&app, &format!("/mining/rules/{}/active", rule.id), &format!("_csrf={csrf}&active=false")).await;
+        assert_eq!(s, Status::SeeOther);
+        assert!(!my_codes(&app, &student).await.contains(&"study_weekly".to_string()));
+        let (s, _, _) = post_form(&app, &format!("/mining/rules/{}/delete", rule.id), &format!("_csrf={csrf}")).await;
+        assert_eq!(s, Status::SeeOther);
+        assert!(suggestion_rules::Entity::find_by_id(rule.id).one(db).await.unwrap().is_none());
+
+        // Deleting a seeded rule changes the suggestions too, and the seed does not return.
+        let seeded_rule = suggestion_rules::Entity::find()
+            .filter(suggestion_rules::Column::Code.eq("submit_on_time"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let (s, _, _) = post_form(&app, &format!("/mining/rules/{}/delete", seeded_rule.id), &format!("_csrf={csrf}")).await;
+        assert_eq!(s, Status::SeeOther);
+        assert!(!my_codes(&app, &student).await.contains(&"submit_on_time".to_string()));
+        suggestion_rules::Entity::delete_many().exec(db).await.unwrap();
+        rules::ensure_seeded(db).await.unwrap();
+        assert_eq!(rule_count(&app).await, 0, "rules deleted by an administrator stay deleted");
+    })
+    .await;
+}
+
+#[test]
+fn a_formula_scores_each_student_with_their_departments_formula_else_the_general_one() {
+    let mk = |dep: Option<i64>, feature: &str, threshold: f64| Formula {
+        name: feature.into(),
+        department_id: dep,
+        weights: BTreeMap::from([(feature.to_string(), 1.0)]),
+        threshold,
+    };
+    let mut a = vec![0.0; FEATURES.len()];
+    a[idx("term_missed")] = 2.0;
+    a[idx("prior_failed")] = 0.0;
+    let mut b = vec![0.0; FEATURES.len()];
+    b[idx("prior_failed")] = 3.0;
+    let rows = vec![
+        FlagInput {
+            flag_id: 1,
+            department_id: 7,
+            features: a.clone(),
+            model_flagged: true,
+        },
+        FlagInput {
+            flag_id: 2,
+            department_id: 8,
+            features: a.clone(),
+            model_flagged: false,
+        },
+        FlagInput {
+            flag_id: 3,
+            department_id: 8,
+            features: b.clone(),
+            model_flagged: true,
+        },
+        FlagInput {
+            flag_id: 4,
+            department_id: 9,
+            features: b,
+            model_flagged: false,
+        },
+    ];
+    // Department 8 has its own formula (prior_failed ≥ 1); the others use term_missed ≥ 1.
+    let formulas = vec![
+        (10, mk(None, "term_missed", 1.0)),
+        (11, mk(Some(8), "prior_failed", 1.0)),
+    ];
+    let (out, summary) = formula::apply(&formulas, &rows);
+    let got: Vec<(i64, i64, f64, bool)> = out
+        .iter()
+        .map(|a| (a.flag_id, a.formula_id, a.score, a.flagged))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, 10, 2.0, true),
+            (2, 11, 0.0, false),
+            (3, 11, 3.0, true),
+            (4, 10, 0.0, false)
+        ]
+    );
+    assert_eq!(
+        (
+            summary["both"].as_u64(),
+            summary["formula_only"].as_u64(),
+            summary["model_only"].as_u64(),
+            summary["neither"].as_u64(),
+            summary["agreement_pct"].as_f64()
+        ),
+        (Some(2), Some(0), Some(0), Some(2), Some(100.0))
+    );
+    // Only a department formula: the other departments' students are not scored.
+    let (out, summary) = formula::apply(&formulas[1..], &rows);
+    assert_eq!(out.len(), 2);
+    assert_eq!(summary["not_scored"], 2);
+    assert!(formula::apply(&[], &rows).0.is_empty());
+}
+
+async fn flags_of(app: &TestApp, run_id: i64) -> Vec<risk_flags::Model> {
+    risk_flags::Entity::find()
+        .filter(risk_flags::Column::RunId.eq(run_id))
+        .all(app.db())
+        .await
+        .unwrap()
+}
+
+async fn finished_run(app: &TestApp) -> (i64, Value) {
+    let db = app.db();
+    let id = run::create(db, None, "test").await.unwrap();
+    run::execute(db, id).await.unwrap();
+    let r = mining_runs::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "done", "{}", r.message);
+    (id, serde_json::from_str(&r.metrics).unwrap())
+}
+
+#[rocket::async_test]
+async fn an_active_saved_formula_scores_the_next_run_and_a_deactivated_one_does_not() {
+    on_each_backend_with(false, |app| async move {
+        let db = app.db();
+        let hash = srm::auth::password::hash_blocking(
+            "demo-pass-1",
+            srm::auth::password::HashCost {
+                memory_kib: 256,
+                iterations: 1,
+            },
+        )
+        .unwrap();
+        let opts = srm::seed::DemoOptions {
+            students: 300,
+            password_hash: hash,
+            out_dir: app.dir.join("demo"),
+            seed: srm::seed::DEFAULT_SEED,
+        };
+        srm::seed::seed_demo(db, &opts)
+            .await
+            .unwrap()
+            .expect("seeded");
+        rules::ensure_seeded(db).await.unwrap();
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "admin", "password": "demo-pass-1"}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let admin = v["token"].as_str().unwrap().to_string();
+
+        // Two active formulas: one for all, one for the first department.
+        let department: HashMap<i64, i64> = students::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.department_id))
+            .collect();
+        let first_dep = *department.values().min().unwrap();
+        let save = |body: Value| {
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                let (s, v) = app
+                    .send_json(Method::Post, "/api/v1/mining/formulas", Some(&admin), body)
+                    .await;
+                assert_eq!(s, Status::Created, "{v}");
+                v["id"].as_i64().unwrap()
+            }
+        };
+        let general =
+            save(json!({"name": "missed work", "weights": {"term_missed": 1.0}, "threshold": 1.0}))
+                .await;
+        let local = save(
+            json!({"name": "failed before", "weights": {"prior_failed": 1.0},
+            "threshold": 1.0, "department_id": first_dep}),
+        )
+        .await;
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/mining/formulas",
+                Some(&admin),
+                json!({"name": "x", "weights": {"gender": 1.0}, "threshold": 1.0}),
+            )
+            .await;
+        assert_eq!(s, Status::UnprocessableEntity, "{v}");
+        let (_, listed) = app.get_json("/api/v1/mining/formulas", Some(&admin)).await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+        assert!(
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["is_active"] == true && f["created_by_name"].is_string())
+        );
+
+        let (run_a, metrics) = finished_run(&app).await;
+        let flags = flags_of(&app, run_a).await;
+        assert!(flags.len() > 100, "{} scored", flags.len());
+        let mut counts = (0, 0, 0, 0);
+        for f in &flags {
+            let detail: run::FlagDetail = serde_json::from_str(&f.reasons).unwrap();
+            let (fid, feature) = if department[&f.student_id] == first_dep {
+                (local, "prior_failed")
+            } else {
+                (general, "term_missed")
+            };
+            let want = detail.features[idx(feature)];
+            assert_eq!(f.formula_id, Some(fid), "student {}", f.student_id);
+            assert!(
+                (f.formula_score.unwrap() - want).abs() < 1e-6,
+                "{:?} vs {want}",
+                f.formula_score
+            );
+            assert_eq!(f.formula_flagged, Some(want >= 1.0));
+            match (want >= 1.0, f.level != "low") {
+                (true, true) => counts.0 += 1,
+                (true, false) => counts.1 += 1,
+                (false, true) => counts.2 += 1,
+                (false, false) => counts.3 += 1,
+            }
+        }
+        let m = &metrics["formula"];
+        assert_eq!(
+            (
+                m["both"].as_u64(),
+                m["formula_only"].as_u64(),
+                m["model_only"].as_u64(),
+                m["neither"].as_u64()
+            ),
+            (
+                Some(counts.0),
+                Some(counts.1),
+                Some(counts.2),
+                Some(counts.3)
+            ),
+            "{m}"
+        );
+        assert!(counts.0 + counts.1 > 0, "the formula flags someone: {m}");
+        eprintln!("formula vs model on {} students: {m}", flags.len());
+
+        // The API shows the formula's score and verdict, and filters on it.
+        let (s, v) = app
+            .get_json("/api/v1/mining/flags?per_page=5", Some(&admin))
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert!(
+            v["items"][0]["formula_score"].is_number()
+                && v["items"][0]["formula_flagged"].is_boolean(),
+            "{v}"
+        );
+        let (s, v) = app
+            .get_json(
+                "/api/v1/mining/flags?formula=only&per_page=100",
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(v["total"].as_u64(), Some(counts.1));
+        assert!(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["formula_flagged"] == true && f["level"] == "low")
+        );
+        let (s, v) = app
+            .get_json("/api/v1/mining/flags?formula=maybe", Some(&admin))
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::BadRequest, Some("bad_formula_filter"))
+        );
+        let page = app
+            .get(&format!("/mining/runs/{run_a}"), Some(&admin))
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("missed work") && page.contains("/mining/flags?formula=only"),
+            "agreement on the report"
+        );
+        let page = app
+            .get("/mining/flags?formula=flagged", Some(&admin))
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("name=\"formula\""),
+            "the formula filter on the flags page"
+        );
+
+        // Deactivated: the next run stores no formula scores; the earlier run keeps its own.
+        for id in [general, local] {
+            let (s, v) = app
+                .send_json(
+                    Method::Put,
+                    &format!("/api/v1/mining/formulas/{id}"),
+                    Some(&admin),
+                    json!({"is_active": false}),
+                )
+                .await;
+            assert_eq!(s, Status::Ok, "{v}");
+        }
+        let (run_b, metrics) = finished_run(&app).await;
+        assert!(metrics["formula"].is_null(), "{}", metrics["formula"]);
+        assert!(
+            flags_of(&app, run_b)
+                .await
+                .iter()
+                .all(|f| f.formula_score.is_none() && f.formula_flagged.is_none())
+        );
+
+        // Only the general one again, with a higher threshold: fewer flagged, nobody by the
+        // department formula.
+        let (s, _) = app
+            .send_json(
+                Method::Put,
+                &format!("/api/v1/mining/formulas/{general}"),
+                Some(&admin),
+                json!({"is_active": true}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        let stricter = save(
+            json!({"name": "missed a lot", "weights": {"term_missed": 1.0}, "threshold": 2.0}),
+        )
+        .await;
+        let active: Vec<i64> = scoring_formulas::Entity::find()
+            .filter(scoring_formulas::Column::IsActive.eq(true))
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(
+            active,
+            vec![stricter],
+            "saving switches off the scope's active formula"
+        );
+        let (run_c, _) = finished_run(&app).await;
+        let flags_c = flags_of(&app, run_c).await;
+        assert!(flags_c.iter().all(|f| f.formula_id == Some(stricter)));
+        let flagged = |fl: &[risk_flags::Model]| {
+            fl.iter()
+                .filter(|f| f.formula_flagged == Some(true))
+                .count()
+        };
+        assert!(flagged(&flags_c) <= flagged(&flags));
+
+        // Deleted: gone from the list; runs keep what they stored; a second delete is a 404.
+        let path = format!("/api/v1/mining/formulas/{local}");
+        let (s, _) = app
+            .send_json(Method::Delete, &path, Some(&admin), json!({}))
+            .await;
+        assert_eq!(s, Status::NoContent);
+        let (s, v) = app
+            .send_json(Method::Delete, &path, Some(&admin), json!({}))
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::NotFound, Some("not_found"))
+        );
+        assert!(
+            flags_of(&app, run_a)
+                .await
+                .iter()
+                .any(|f| f.formula_id == Some(local))
+        );
+        assert_eq!(app.audit_count("mining.formula_active", "ok").await, 3);
+        assert_eq!(app.audit_count("mining.formula_delete", "ok").await, 1);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_formula_page_lists_saved_formulas_with_who_saved_them_and_switches_them() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let p = app.people.clone();
+        let csrf = app.page_login(p.admin).await;
+        let weights = enc("term_missed = 1\nprior_failed = 2");
+        let (s, loc, _) = post_form(
+            &app,
+            "/mining/formula",
+            &format!(
+                "_csrf={csrf}&name=Missed&department=&weights={weights}&threshold=1&action=save"
+            ),
+        )
+        .await;
+        assert_eq!((s, loc.as_str()), (Status::SeeOther, "/mining/formula"));
+        let (s, _, html) = post_form(
+            &app,
+            "/mining/formula",
+            &format!(
+                "_csrf={csrf}&name=Bad&department=&weights={}&threshold=1&action=save",
+                enc("gender = 1")
+            ),
+        )
+        .await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        assert!(html.contains("gender"), "the refused line is named");
+        let saved = scoring_formulas::Entity::find().all(db).await.unwrap();
+        assert_eq!(saved.len(), 1, "the refused formula is not stored");
+        let f = &saved[0];
+        assert!(f.is_active);
+        let admin_name = srm::entity::users::Entity::find_by_id(p.admin)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .display_name;
+        let page = app
+            .get("/mining/formula", None)
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Missed") && page.contains(&admin_name),
+            "listed with who saved it"
+        );
+        assert!(page.contains(&format!("/mining/formula/{}/active", f.id)));
+
+        let (s, _, _) = post_form(
+            &app,
+            &format!("/mining/formula/{}/active", f.id),
+            &format!("_csrf={csrf}&active=false"),
+        )
+        .await;
+        assert_eq!(s, Status::SeeOther);
+        assert!(
+            !scoring_formulas::Entity::find_by_id(f.id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active
+        );
+        let (s, _, _) = post_form(
+            &app,
+            &format!("/mining/formula/{}/active", f.id),
+            "_csrf=forged&active=true",
+        )
+        .await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, _, _) = post_form(
+            &app,
+            &format!("/mining/formula/{}/delete", f.id),
+            &format!("_csrf={csrf}"),
+        )
+        .await;
+        assert_eq!(s, Status::SeeOther);
+        assert_eq!(scoring_formulas::Entity::find().count(db).await.unwrap(), 0);
+        let (s, _, _) = post_form(
+            &app,
+            "/mining/formula/999999/delete",
+            &format!("_csrf={csrf}"),
+        )
+        .await;
+        assert_eq!(s, Status::NotFound);
+    })
+    .await;
+}
