@@ -594,6 +594,12 @@ impl Simulated {
         // connection, so the timed phase does not begin with 2,000 TCP handshakes at once.
         self.mine = self.my_registrations().await;
         barrier.wait().await;
+        // Students do not all click in the same millisecond: each starts after one think time,
+        // as between any two of its requests, so arrivals are spread from the first second.
+        if self.plan.think_ms > 0 {
+            let ms = self.rng.random_range(0..=2 * self.plan.think_ms);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         while !self.live.stop.load(Ordering::Relaxed) {
             if let Some(limit) = self.plan.requests
                 && self.live.started.fetch_add(1, Ordering::Relaxed) >= limit

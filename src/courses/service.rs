@@ -180,6 +180,7 @@ pub async fn list_sections(
     let found = q
         .clone()
         .select_also(courses::Entity)
+        .find_also_related(users::Entity)
         .order_by_asc(sections::Column::CourseId)
         .order_by_asc(sections::Column::SectionNo)
         .offset(offset)
@@ -193,14 +194,18 @@ pub async fn list_sections(
         offset + found.len() as u64
     };
     let mut course_by_id = HashMap::new();
+    let mut teachers = HashMap::new();
     let mut list = Vec::with_capacity(found.len());
-    for (section, course) in found {
+    for (section, course, teacher) in found {
         if let Some(c) = course {
             course_by_id.insert(c.id, c);
         }
+        if let Some(t) = teacher {
+            teachers.insert(t.id, t.display_name);
+        }
         list.push(section);
     }
-    let items = rows(db, list, &course_by_id).await?;
+    let items = rows(db, list, &course_by_id, &teachers).await?;
     Ok(Page {
         items,
         total,
@@ -209,20 +214,14 @@ pub async fn list_sections(
     })
 }
 
+/// The catalogue rows of `list`, given their courses and teachers' names.
 async fn rows(
     db: &impl ConnectionTrait,
     list: Vec<sections::Model>,
     course_by_id: &HashMap<i64, courses::Model>,
+    teachers: &HashMap<i64, String>,
 ) -> AppResult<Vec<SectionRow>> {
     let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
-    let teacher_ids: Vec<i64> = list.iter().filter_map(|s| s.teacher_id).collect();
-    let teachers: HashMap<i64, String> = users::Entity::find()
-        .filter(users::Column::Id.is_in(teacher_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
     let mut meets: HashMap<i64, Vec<Meeting>> = HashMap::new();
     for m in section_meetings::Entity::find()
         .filter(section_meetings::Column::SectionId.is_in(ids))
@@ -277,8 +276,14 @@ pub async fn section_row(db: &impl ConnectionTrait, id: i64) -> AppResult<Sectio
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
+    let mut teachers = HashMap::new();
+    if let Some(t) = s.teacher_id
+        && let Some(u) = users::Entity::find_by_id(t).one(db).await?
+    {
+        teachers.insert(u.id, u.display_name);
+    }
     let by_id = HashMap::from([(course.id, course)]);
-    rows(db, vec![s], &by_id)
+    rows(db, vec![s], &by_id, &teachers)
         .await?
         .into_iter()
         .next()

@@ -16,8 +16,8 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait},
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -128,14 +128,17 @@ async fn enrolled_ids_in_term(
         .await?)
 }
 
-async fn credits_of(db: &impl ConnectionTrait, list: &[sections::Model]) -> AppResult<f64> {
+/// The credits of the courses of `list`, in one statement.
+async fn credits_of(db: &impl ConnectionTrait, list: &[&sections::Model]) -> AppResult<f64> {
     let ids: Vec<i64> = list.iter().map(|s| s.course_id).collect();
     let by_id: HashMap<i64, f64> = courses::Entity::find()
         .filter(courses::Column::Id.is_in(ids))
+        .select_only()
+        .columns([courses::Column::Id, courses::Column::Credits])
+        .into_tuple::<(i64, f64)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.id, c.credits))
         .collect();
     Ok(list
         .iter()
@@ -184,11 +187,9 @@ async fn check_fits(
             ));
         }
     }
-    let course = courses::Entity::find_by_id(section.course_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let total = credits_of(db, &current).await? + course.credits;
+    let mut taking: Vec<&sections::Model> = current.iter().collect();
+    taking.push(section);
+    let total = credits_of(db, &taking).await?;
     if total > term.credit_limit + 1e-9 {
         return Err(refuse(
             "credit_limit",
@@ -315,52 +316,60 @@ pub async fn waitlist_rank(
         .await?)
 }
 
-/// Writes the student's row for this section: a new one, or the dropped one reused.
+/// Writes the student's row for this section: a new one, or the dropped one (`existing`)
+/// reused. Returns its id.
 async fn upsert_enrolment(
     db: &impl ConnectionTrait,
-    existing: Option<enrolments::Model>,
+    existing: Option<i64>,
     student_id: i64,
     section_id: i64,
     status: &str,
     ticket: Option<i64>,
     override_reason: Option<String>,
-) -> AppResult<enrolments::Model> {
+) -> AppResult<i64> {
     let t = now();
-    let row = match existing {
-        Some(e) => {
-            let mut am: enrolments::ActiveModel = e.into();
-            am.status = Set(status.to_string());
-            am.waitlist_position = Set(ticket);
-            am.updated_at = Set(t);
-            am.dropped_at = Set(None);
-            am.override_reason = Set(override_reason);
-            am.update(db).await?
+    if let Some(id) = existing {
+        enrolments::Entity::update_many()
+            .col_expr(enrolments::Column::Status, Expr::value(status))
+            .col_expr(enrolments::Column::WaitlistPosition, Expr::value(ticket))
+            .col_expr(enrolments::Column::UpdatedAt, Expr::value(t))
+            .col_expr(
+                enrolments::Column::DroppedAt,
+                Expr::value(Option::<DateTime<FixedOffset>>::None),
+            )
+            .col_expr(
+                enrolments::Column::OverrideReason,
+                Expr::value(override_reason),
+            )
+            .filter(enrolments::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        return Ok(id);
+    }
+    let row = enrolments::ActiveModel {
+        student_id: Set(student_id),
+        section_id: Set(section_id),
+        status: Set(status.to_string()),
+        waitlist_position: Set(ticket),
+        created_at: Set(t),
+        updated_at: Set(t),
+        dropped_at: Set(None),
+        override_reason: Set(override_reason),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            refuse(
+                "already_registered",
+                "you are already registered in this section".into(),
+            )
+        } else {
+            e.into()
         }
-        None => enrolments::ActiveModel {
-            student_id: Set(student_id),
-            section_id: Set(section_id),
-            status: Set(status.to_string()),
-            waitlist_position: Set(ticket),
-            created_at: Set(t),
-            updated_at: Set(t),
-            dropped_at: Set(None),
-            override_reason: Set(override_reason),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                refuse(
-                    "already_registered",
-                    "you are already registered in this section".into(),
-                )
-            } else {
-                e.into()
-            }
-        })?,
-    };
-    Ok(row)
+    })?;
+    Ok(row.id)
 }
 
 fn window_open(term: &terms::Model, at: DateTime<FixedOffset>) -> bool {
@@ -393,42 +402,77 @@ fn check_window(term: &terms::Model, at: DateTime<FixedOffset>) -> AppResult<()>
     }
 }
 
-async fn check_hold(db: &impl ConnectionTrait, student_id: i64) -> AppResult<()> {
-    let on_hold = holds::Entity::find()
-        .filter(holds::Column::StudentId.eq(student_id))
-        .filter(holds::Column::LiftedAt.is_null())
-        .one(db)
-        .await?;
-    match on_hold {
-        Some(h) => Err(refuse(
-            "hold",
-            format!("a hold on your record blocks registration: {}", h.reason),
-        )),
-        None => Ok(()),
-    }
+/// Where a student stands toward one section, read in one statement: an open hold, their row
+/// for the section (live or dropped), and the overrides granted and not yet used.
+#[derive(Debug, FromQueryResult)]
+struct Standing {
+    hold_reason: Option<String>,
+    existing_id: Option<i64>,
+    existing_status: Option<String>,
+    prerequisite_override: bool,
+    capacity_override: bool,
 }
 
-/// The student's row for this section, refused when it is live already.
-async fn check_not_registered(
-    db: &impl ConnectionTrait,
-    student_id: i64,
-    section_id: i64,
-) -> AppResult<Option<enrolments::Model>> {
-    let existing = enrolments::Entity::find()
-        .filter(enrolments::Column::StudentId.eq(student_id))
-        .filter(enrolments::Column::SectionId.eq(section_id))
-        .one(db)
-        .await?;
-    if existing
-        .as_ref()
-        .is_some_and(|e| e.status == ENROLLED || e.status == WAITLISTED)
-    {
-        return Err(refuse(
-            "already_registered",
-            "you are already registered in this section".into(),
-        ));
+impl Standing {
+    async fn read(db: &impl ConnectionTrait, student_id: i64, section_id: i64) -> AppResult<Self> {
+        let hold = Query::select()
+            .column(holds::Column::Reason)
+            .from(holds::Entity)
+            .and_where(holds::Column::StudentId.eq(student_id))
+            .and_where(holds::Column::LiftedAt.is_null())
+            .limit(1)
+            .to_owned();
+        let mine = |column: enrolments::Column| {
+            Query::select()
+                .column(column)
+                .from(enrolments::Entity)
+                .and_where(enrolments::Column::StudentId.eq(student_id))
+                .and_where(enrolments::Column::SectionId.eq(section_id))
+                .to_owned()
+        };
+        let unused = |kind: &str| {
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(registration_overrides::Entity)
+                    .and_where(registration_overrides::Column::StudentId.eq(student_id))
+                    .and_where(registration_overrides::Column::SectionId.eq(section_id))
+                    .and_where(registration_overrides::Column::Kind.eq(kind))
+                    .and_where(registration_overrides::Column::UsedAt.is_null())
+                    .to_owned(),
+            )
+        };
+        let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
+        let query = Query::select()
+            .expr_as(sub(hold), "hold_reason")
+            .expr_as(sub(mine(enrolments::Column::Id)), "existing_id")
+            .expr_as(sub(mine(enrolments::Column::Status)), "existing_status")
+            .expr_as(unused("prerequisite"), "prerequisite_override")
+            .expr_as(unused("capacity"), "capacity_override")
+            .to_owned();
+        let row = db
+            .query_one(&query)
+            .await?
+            .ok_or_else(|| AppError::internal("the standing query answered no row"))?;
+        Ok(Standing::from_query_result(&row, "")?)
     }
-    Ok(existing)
+
+    /// Refuses a student on hold, or one registered in the section already.
+    fn check(&self) -> AppResult<()> {
+        if let Some(reason) = &self.hold_reason {
+            return Err(refuse(
+                "hold",
+                format!("a hold on your record blocks registration: {reason}"),
+            ));
+        }
+        if matches!(self.existing_status.as_deref(), Some(ENROLLED | WAITLISTED)) {
+            return Err(refuse(
+                "already_registered",
+                "you are already registered in this section".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Every check of an add that only reads, made on a read connection before the write lock is
@@ -438,21 +482,16 @@ async fn precheck(
     student_id: i64,
     section_id: i64,
 ) -> AppResult<Prechecked> {
-    let section = sections::Entity::find_by_id(section_id)
+    let (section, term) = sections::Entity::find_by_id(section_id)
+        .find_also_related(terms::Entity)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let term = terms::Entity::find_by_id(section.term_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let term = term.ok_or(AppError::NotFound)?;
     check_window(&term, now())?;
-    check_hold(db, student_id).await?;
-    check_not_registered(db, student_id, section_id).await?;
-    if override_for(db, student_id, section_id, "prerequisite")
-        .await?
-        .is_none()
-    {
+    let standing = Standing::read(db, student_id, section_id).await?;
+    standing.check()?;
+    if !standing.prerequisite_override {
         check_prerequisites(db, student_id, &section).await?;
     }
     let enrolled = check_fits(db, student_id, &section, &term, None).await?;
@@ -460,12 +499,7 @@ async fn precheck(
     // answer was true at that instant, and on registration day most adds to the popular
     // sections end this way, so they never queue for the write lock.
     let full = section.enrolled_count >= section.capacity;
-    if full
-        && section.waitlist_count >= section.waitlist_capacity
-        && override_for(db, student_id, section_id, "capacity")
-            .await?
-            .is_none()
-    {
+    if full && section.waitlist_count >= section.waitlist_capacity && !standing.capacity_override {
         return Err(full_refusal(db, &section).await?);
     }
     Ok(Prechecked {
@@ -523,24 +557,24 @@ async fn add_in_txn(
     };
     let at = now();
     check_window(&term, at)?;
-    check_hold(db, student_id).await?;
-    let existing = check_not_registered(db, student_id, section_id).await?;
+    let standing = Standing::read(db, student_id, section_id).await?;
+    standing.check()?;
     let still_fits = match &pre {
         Some(p) => enrolled_ids_in_term(db, student_id, term.id).await? == p.enrolled,
         None => false,
     };
     if !still_fits {
-        if pre.is_none()
-            && override_for(db, student_id, section_id, "prerequisite")
-                .await?
-                .is_none()
-        {
+        if pre.is_none() && !standing.prerequisite_override {
             check_prerequisites(db, student_id, &section).await?;
         }
         check_fits(db, student_id, &section, &term, leaving).await?;
     }
 
-    let capacity_override = override_for(db, student_id, section_id, "capacity").await?;
+    let capacity_override = if standing.capacity_override {
+        override_for(db, student_id, section_id, "capacity").await?
+    } else {
+        None
+    };
     let (status, ticket, reason) = if take_seat(db, section_id).await? {
         (ENROLLED, None, None)
     } else if let Some(o) = capacity_override {
@@ -590,15 +624,23 @@ async fn add_in_txn(
             .await?;
         (WAITLISTED, Some(last.flatten().unwrap_or(0) + 1), None)
     };
-    let row =
-        upsert_enrolment(db, existing, student_id, section_id, status, ticket, reason).await?;
+    let id = upsert_enrolment(
+        db,
+        standing.existing_id,
+        student_id,
+        section_id,
+        status,
+        ticket,
+        reason,
+    )
+    .await?;
     event(db, student_id, section_id, "add", status, actor).await?;
     let waitlist_position = match ticket {
         Some(t) => Some(waitlist_rank(db, section_id, t).await?),
         None => None,
     };
     Ok(Registration {
-        id: row.id,
+        id,
         section_id,
         student_id,
         status: status.to_string(),
