@@ -193,12 +193,12 @@ pub async fn api_rules(
         .map(|r| {
             let m = matched
                 .as_ref()
-                .map(|(_, m)| m.get(&r.id).cloned().unwrap_or_default());
+                .map(|m| m.by_rule.get(&r.id).cloned().unwrap_or_default());
             rule_json(r, m.as_ref())
         })
         .collect();
     Ok(Json(
-        json!({"items": items, "match_run": matched.map(|(run, _)| run)}),
+        json!({"items": items, "match_run": matched.map(|m| m.run)}),
     ))
 }
 

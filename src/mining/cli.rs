@@ -160,6 +160,103 @@ pub fn options(args: &EvaluateArgs) -> AppResult<Options> {
     })
 }
 
+/// The table of a run's models and baselines on the held-out term (`metrics["models"]` or
+/// `metrics["leaving"]["models"]`), the chosen one marked with `*`.
+fn models_table(out: &mut String, title: &str, section: &serde_json::Value) {
+    out.push_str(&format!(
+        "{:<30} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        title, "accuracy", "precision", "recall", "F1", "ROC AUC", "threshold"
+    ));
+    let chosen = section["chosen"].as_str().unwrap_or("");
+    for m in section["models"].as_array().into_iter().flatten() {
+        let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
+        let name = m["name"].as_str().unwrap_or("?");
+        let mark = if name == chosen { " *" } else { "" };
+        // NOTE: the baselines decide 0/1 at 0.5; only the models' thresholds carry news.
+        let threshold = if name.starts_with("rule:") || name == "majority" {
+            String::new()
+        } else {
+            format!("{:.4}", f("threshold"))
+        };
+        out.push_str(&format!(
+            "{:<30} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9}\n",
+            format!("{name}{mark}"),
+            f("accuracy"),
+            f("precision"),
+            f("recall"),
+            f("f1"),
+            f("roc_auc"),
+            threshold
+        ));
+    }
+    if let Some(a) = section["against_rules"].as_object() {
+        let verdict = if a["model_matches_rule"].as_bool() == Some(true) {
+            "beats or matches"
+        } else {
+            "does NOT match"
+        };
+        out.push_str(&format!(
+            "chosen model F1 {} {verdict} the best rule ({}, F1 {})\n",
+            a["model_f1"],
+            a["rule"].as_str().unwrap_or("?"),
+            a["rule_f1"]
+        ));
+    }
+    for t in section["threshold_tuning"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "threshold of {}: {} (F1-best on {} training rows, {}; F1 there {} vs {} at the prevalence)\n",
+            t["model"].as_str().unwrap_or("?"),
+            t["threshold"],
+            t["rows"],
+            t["source"].as_str().unwrap_or("?").replace('_', "-"),
+            t["f1"],
+            t["f1_fixed"]
+        ));
+    }
+}
+
+/// What `srm mine run` prints: the run, its rows, the fail/drop models and baselines on the
+/// held-out term, then the same for the leaving model, and the timings.
+pub fn run_summary(id: i64, model: Option<&str>, secs: f64, metrics: &serde_json::Value) -> String {
+    let mut s = format!(
+        "run {id}: model {} · {:.1} s wall · terms train {} / test {} / scored {} (week {})\n",
+        model.unwrap_or("-"),
+        secs,
+        metrics["train_terms"],
+        metrics["test_term"],
+        metrics["current_term"],
+        metrics["week"]
+    );
+    s.push_str(&format!(
+        "rows: train {} ({}% at risk), test {} ({}% at risk); scored {}; levels {}\n",
+        metrics["train_rows"],
+        metrics["train_positive_pct"],
+        metrics["test_rows"],
+        metrics["test_positive_pct"],
+        metrics["scored"],
+        metrics["levels"]
+    ));
+    models_table(&mut s, "fails or drops (held-out term)", metrics);
+    let leaving = &metrics["leaving"];
+    if let Some(e) = leaving["error"].as_str() {
+        s.push_str(&format!("leaving: no model in this run: {e}\n"));
+    } else if leaving.is_object() {
+        s.push_str(&format!(
+            "leaving: train {}% left, test {} left ({}%); model {}; levels {} (thresholds {})\n",
+            leaving["train_positive_pct"],
+            leaving["test_positives"],
+            leaving["test_positive_pct"],
+            leaving["chosen"].as_str().unwrap_or("-"),
+            leaving["levels"],
+            leaving["thresholds"]
+        ));
+        models_table(&mut s, "leaves (held-out term)", leaving);
+        s.push_str(&format!("leaving timing (ms): {}\n", leaving["timing_ms"]));
+    }
+    s.push_str(&format!("timing (ms): {}", metrics["timing_ms"]));
+    s
+}
+
 pub fn report_json(r: &Report) -> serde_json::Value {
     let chosen = r.chosen();
     let get = |f: fn(&evaluate::Summary) -> f64| chosen.map(f).unwrap_or(f64::NAN);

@@ -51,40 +51,9 @@ pub async fn run_cli(config: &AppConfig, args: RunArgs) -> AppResult<()> {
         return Ok(());
     }
     println!(
-        "run {id}: model {} · {:.1} s wall · terms train {} / test {} / scored {} (week {})",
-        r.model.as_deref().unwrap_or("-"),
-        secs,
-        metrics["train_terms"],
-        metrics["test_term"],
-        metrics["current_term"],
-        metrics["week"]
+        "{}",
+        super::cli::run_summary(id, r.model.as_deref(), secs, &metrics)
     );
-    println!(
-        "rows: train {} ({}% at risk), test {} ({}% at risk); scored {}; levels {}",
-        metrics["train_rows"],
-        metrics["train_positive_pct"],
-        metrics["test_rows"],
-        metrics["test_positive_pct"],
-        metrics["scored"],
-        metrics["levels"]
-    );
-    println!(
-        "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "held-out term", "accuracy", "precision", "recall", "F1", "ROC AUC"
-    );
-    for m in metrics["models"].as_array().into_iter().flatten() {
-        let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "{:<28} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
-            m["name"].as_str().unwrap_or("?"),
-            f("accuracy"),
-            f("precision"),
-            f("recall"),
-            f("f1"),
-            f("roc_auc")
-        );
-    }
-    println!("timing (ms): {}", metrics["timing_ms"]);
     Ok(())
 }
 

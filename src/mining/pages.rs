@@ -156,6 +156,16 @@ pub async fn overview(
         }
         return Err(AppError::Forbidden);
     }
+    Ok(Ok(overview_page(&ctx, state, None).await?))
+}
+
+/// The administrator's overview; `refused` puts a refused settings form (its input and the
+/// message) back in place of the stored settings.
+async fn overview_page(
+    ctx: &Ctx<'_>,
+    state: &State<AppState>,
+    refused: Option<(Value, String)>,
+) -> AppResult<Template> {
     let db = &state.db;
     let runs: Vec<Value> = mining_runs::Entity::find()
         .order_by_desc(mining_runs::Column::Id)
@@ -170,13 +180,17 @@ pub async fn overview(
         Some(r) => report_data(state, r, ctx.lang).await?,
         None => Value::Null,
     };
-    let set = settings::get(db).await?;
-    Ok(Ok(ctx.render(
+    let (set, settings_error) = match refused {
+        Some((input, message)) => (input, json!(message)),
+        None => (json!(settings::get(db).await?), Value::Null),
+    };
+    Ok(ctx.render(
         "mining/index",
         "mining.title",
         json!({"runs": runs, "latest": latest.map(|r| run_view(ctx.lang, r)), "report": report,
-            "settings": set, "departments": service::department_options(db, ctx.lang).await?}),
-    )))
+            "settings": set, "settings_error": settings_error,
+            "departments": service::department_options(db, ctx.lang).await?}),
+    ))
 }
 
 #[derive(FromForm)]
@@ -227,30 +241,76 @@ pub async fn run_page(
 pub struct SettingsForm {
     #[field(name = "_csrf")]
     csrf: String,
-    medium_at: f64,
-    high_at: f64,
+    medium_at: String,
+    high_at: String,
+    leave_medium_at: String,
+    leave_high_at: String,
     students_see_level: bool,
-    schedule_hours: u32,
+    schedule_hours: String,
 }
 
+impl SettingsForm {
+    /// The settings the form asks for (the seed kept from `old`), or the refusal's message.
+    fn parse(&self, lang: Lang, old: &MiningSettings) -> Result<MiningSettings, String> {
+        let num = |v: &str, key: &str| -> Result<f64, String> {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("{}: {}", lang.t(key), lang.t("mining.settings_not_number")))
+        };
+        let new = MiningSettings {
+            medium_at: num(&self.medium_at, "mining.medium_at")?,
+            high_at: num(&self.high_at, "mining.high_at")?,
+            leave_medium_at: num(&self.leave_medium_at, "mining.leave_medium_at")?,
+            leave_high_at: num(&self.leave_high_at, "mining.leave_high_at")?,
+            students_see_level: self.students_see_level,
+            schedule_hours: self.schedule_hours.trim().parse().map_err(|_| {
+                format!(
+                    "{}: {}",
+                    lang.t("mining.schedule_hours"),
+                    lang.t("mining.settings_not_number")
+                )
+            })?,
+            seed: old.seed,
+        };
+        new.validate()
+            .map_err(|_| lang.t("mining.settings_invalid"))?;
+        Ok(new)
+    }
+
+    /// The form's input as the page shows it again.
+    fn echo(&self) -> Value {
+        json!({"medium_at": self.medium_at, "high_at": self.high_at,
+            "leave_medium_at": self.leave_medium_at, "leave_high_at": self.leave_high_at,
+            "students_see_level": self.students_see_level, "schedule_hours": self.schedule_hours})
+    }
+}
+
+/// Stores the settings, or shows the overview again (422) with the message by the form and the
+/// input kept, nothing stored.
 #[post("/mining/settings", data = "<form>")]
 pub async fn save_settings(
     _on: ModuleOn<on::Mining>,
+    ctx: Ctx<'_>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     form: Form<SettingsForm>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, (Status, Template)>> {
     user.check_csrf(&form.csrf)?;
     let old = settings::get(&state.db).await?;
-    let new = MiningSettings {
-        medium_at: form.medium_at,
-        high_at: form.high_at,
-        students_see_level: form.students_see_level,
-        schedule_hours: form.schedule_hours,
-        seed: old.seed,
+    let refused = match form.parse(ctx.lang, &old) {
+        Ok(new) => match settings::set(&state.db, user.id, &new).await {
+            Ok(()) => return Ok(Ok(Redirect::to("/mining"))),
+            Err(AppError::Unprocessable { .. }) => ctx.lang.t("mining.settings_invalid"),
+            Err(e) => return Err(e),
+        },
+        Err(message) => message,
     };
-    settings::set(&state.db, user.id, &new).await?;
-    Ok(Redirect::to("/mining"))
+    Ok(Err((
+        Status::UnprocessableEntity,
+        overview_page(&ctx, state, Some((form.echo(), refused))).await?,
+    )))
 }
 
 /// Query string of the list filters (for the pager and the feedback buttons' return).
@@ -414,7 +474,7 @@ async fn rules_context(
         .map(|r| {
             let m = matched
                 .as_ref()
-                .and_then(|(_, m)| m.get(&r.id))
+                .and_then(|m| m.by_rule.get(&r.id))
                 .cloned()
                 .unwrap_or_default();
             let mut v = json!({"id": r.id, "code": r.code, "trigger": r.trigger, "text_zh": r.text_zh,
@@ -433,7 +493,7 @@ async fn rules_context(
         })
         .collect();
     Ok(json!({"rules": list, "error": error, "new": new_form,
-        "match_run": matched.map(|(run, _)| run)}))
+        "match_run": matched.map(|m| m.run)}))
 }
 
 fn empty_rule_form() -> Value {

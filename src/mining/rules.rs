@@ -373,74 +373,227 @@ pub async fn delete(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<(
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RuleMatches {
     pub count: usize,
-    /// Up to `SAMPLE` students: (student id, student number).
+    /// Up to `SAMPLE` students, highest risk score first: (student id, student number).
     pub sample: Vec<(i64, String)>,
 }
 
 const SAMPLE: usize = 8;
 
+/// Each rule's matches on the latest finished run, and how many distinct triggers this call
+/// had to match against the run's flags (0 when every count came from the cache).
+#[derive(Debug, Clone, Default)]
+pub struct Matched {
+    pub run: i64,
+    pub by_rule: HashMap<i64, RuleMatches>,
+    pub computed: usize,
+}
+
+/// A trigger's matches on one run: the count and the first `SAMPLE` students' ids.
+#[derive(Debug, Clone, Default)]
+struct Counted {
+    count: usize,
+    sample: Vec<i64>,
+}
+
+/// Which run's flags the cache holds counts for. A finished run's flags are never changed (only
+/// their feedback and formula columns, which no trigger reads); the flag count guards against
+/// rows removed with their student, and the run's start and finish instants keep two databases
+/// served by one process (the tests) apart.
+#[derive(Debug, Clone, PartialEq)]
+struct RunKey {
+    run: i64,
+    started: String,
+    finished: String,
+    flags: u64,
+}
+
+/// The match counts of a run, by trigger (its canonical JSON text): a trigger's counts depend
+/// on nothing but the trigger and the run's flags, so a rule's text, priority or switch can
+/// change without a recount, a new or edited trigger is counted alone, and a new run starts
+/// afresh. Only the current rules' triggers are kept.
+struct MatchCache {
+    key: RunKey,
+    by_trigger: HashMap<String, Counted>,
+}
+
+/// Runs whose counts are kept at most (the latest is the one shown; a few more so that
+/// databases sharing one process, as in the tests, do not evict each other's).
+const CACHED_RUNS: usize = 4;
+
+/// Most recently used last.
+static MATCH_CACHE: std::sync::Mutex<Vec<MatchCache>> = std::sync::Mutex::new(Vec::new());
+
+fn cache() -> std::sync::MutexGuard<'static, Vec<MatchCache>> {
+    // NOTE: a panic while holding the lock leaves plain data behind; keep using it.
+    MATCH_CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Each rule's matches among the students scored by the latest finished run (`None` before
-/// the first run); the matching runs off the request threads.
+/// the first run). The counts are kept per run and trigger (see [`MatchCache`]): a visit reads
+/// the run's flags only for triggers not counted yet, and the matching runs off the request
+/// threads.
 pub async fn matches_on_latest(
     db: &impl ConnectionTrait,
     rules: &[suggestion_rules::Model],
-) -> AppResult<Option<(i64, HashMap<i64, RuleMatches>)>> {
+) -> AppResult<Option<Matched>> {
     let Some(run) = super::service::latest_run(db).await? else {
         return Ok(None);
     };
-    let rows: Vec<(i64, String, String, String)> = risk_flags::Entity::find()
-        .inner_join(students::Entity)
-        .select_only()
-        .column(risk_flags::Column::StudentId)
-        .column(students::Column::StudentNo)
-        .column(risk_flags::Column::Level)
-        .column(risk_flags::Column::Reasons)
-        .filter(risk_flags::Column::RunId.eq(run.id))
-        .order_by_desc(risk_flags::Column::Score)
-        .order_by_asc(risk_flags::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let triggers: Vec<(i64, Value)> = rules
+    let key = RunKey {
+        run: run.id,
+        started: run.started_at.to_rfc3339(),
+        finished: run.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        flags: risk_flags::Entity::find()
+            .filter(risk_flags::Column::RunId.eq(run.id))
+            .count(db)
+            .await?,
+    };
+    let triggers: Vec<(i64, String, Value)> = rules
         .iter()
         .map(|r| {
+            let t = serde_json::from_str(&r.trigger).unwrap_or(Value::Null);
+            (r.id, t.to_string(), t)
+        })
+        .collect();
+    let mut missing: HashMap<String, Value> = HashMap::new();
+    {
+        let guard = cache();
+        let cached = guard.iter().find(|c| c.key == key);
+        for (_, text, t) in &triggers {
+            if cached.is_none_or(|c| !c.by_trigger.contains_key(text)) {
+                missing.insert(text.clone(), t.clone());
+            }
+        }
+    }
+    let computed = missing.len();
+    let mut fresh: HashMap<String, Counted> = HashMap::new();
+    if !missing.is_empty() {
+        let rows: Vec<(i64, String, String)> = risk_flags::Entity::find()
+            .select_only()
+            .column(risk_flags::Column::StudentId)
+            .column(risk_flags::Column::Level)
+            .column(risk_flags::Column::Reasons)
+            .filter(risk_flags::Column::RunId.eq(run.id))
+            .order_by_desc(risk_flags::Column::Score)
+            .order_by_asc(risk_flags::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let missing: Vec<(String, Value)> = missing.into_iter().collect();
+        fresh = tokio::task::spawn_blocking(move || count_matches(&rows, &missing))
+            .await
+            .map_err(|e| AppError::internal(format!("rule matching stopped: {e}")))?;
+    }
+    let counted: HashMap<i64, Counted> = {
+        let mut guard = cache();
+        let entry = match guard.iter().position(|c| c.key == key) {
+            Some(i) => guard.remove(i),
+            None => MatchCache {
+                key: key.clone(),
+                by_trigger: HashMap::new(),
+            },
+        };
+        guard.push(entry);
+        if guard.len() > CACHED_RUNS {
+            guard.remove(0);
+        }
+        let Some(c) = guard.last_mut() else {
+            return Err(AppError::internal("rule match cache"));
+        };
+        c.by_trigger
+            .extend(fresh.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let current: std::collections::HashSet<&String> =
+            triggers.iter().map(|(_, text, _)| text).collect();
+        c.by_trigger.retain(|k, _| current.contains(k));
+        triggers
+            .iter()
+            .map(|(id, text, _)| {
+                let v = c
+                    .by_trigger
+                    .get(text)
+                    .or_else(|| fresh.get(text))
+                    .cloned()
+                    .unwrap_or_default();
+                (*id, v)
+            })
+            .collect()
+    };
+    let ids: Vec<i64> = counted
+        .values()
+        .flat_map(|c| c.sample.iter().copied())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let numbers: HashMap<i64, String> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        students::Entity::find()
+            .select_only()
+            .column(students::Column::Id)
+            .column(students::Column::StudentNo)
+            .filter(students::Column::Id.is_in(ids))
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let by_rule = counted
+        .into_iter()
+        .map(|(id, c)| {
+            let sample = c
+                .sample
+                .iter()
+                .filter_map(|s| numbers.get(s).map(|no| (*s, no.clone())))
+                .collect();
             (
-                r.id,
-                serde_json::from_str(&r.trigger).unwrap_or(Value::Null),
+                id,
+                RuleMatches {
+                    count: c.count,
+                    sample,
+                },
             )
         })
         .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut out: HashMap<i64, RuleMatches> = triggers
+    Ok(Some(Matched {
+        run: run.id,
+        by_rule,
+        computed,
+    }))
+}
+
+/// The subject a rule is matched against, from a stored flag's level and `reasons` JSON.
+pub fn subject_of(level: &str, reasons: &str) -> Subject {
+    let detail: FlagDetail = serde_json::from_str(reasons).unwrap_or_default();
+    Subject {
+        level: level.to_string(),
+        factors: detail.factors.iter().map(|r| r.feature.clone()).collect(),
+        features: FEATURES
             .iter()
-            .map(|(id, _)| (*id, RuleMatches::default()))
-            .collect();
-        for (student, no, level, reasons) in rows {
-            let detail: FlagDetail = serde_json::from_str(&reasons).unwrap_or_default();
-            let s = Subject {
-                level,
-                factors: detail.factors.iter().map(|r| r.feature.clone()).collect(),
-                features: FEATURES
-                    .iter()
-                    .zip(&detail.features)
-                    .map(|(k, v)| (k.to_string(), *v))
-                    .collect(),
-                cluster_traits: detail.traits,
-            };
-            for (id, t) in &triggers {
-                if matches(t, &s)
-                    && let Some(m) = out.get_mut(id)
-                {
-                    m.count += 1;
-                    if m.sample.len() < SAMPLE {
-                        m.sample.push((student, no.clone()));
-                    }
+            .zip(&detail.features)
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        cluster_traits: detail.traits,
+    }
+}
+
+/// One pass over a run's flags (student, level, reasons; highest score first) counting each
+/// trigger's matches.
+fn count_matches(
+    rows: &[(i64, String, String)],
+    triggers: &[(String, Value)],
+) -> HashMap<String, Counted> {
+    let mut out: Vec<Counted> = vec![Counted::default(); triggers.len()];
+    for (student, level, reasons) in rows {
+        let s = subject_of(level, reasons);
+        for ((_, t), m) in triggers.iter().zip(out.iter_mut()) {
+            if matches(t, &s) {
+                m.count += 1;
+                if m.sample.len() < SAMPLE {
+                    m.sample.push(*student);
                 }
             }
         }
-        out
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("rule matching stopped: {e}")))?;
-    Ok(Some((run.id, out)))
+    }
+    triggers.iter().map(|(k, _)| k.clone()).zip(out).collect()
 }

@@ -33,24 +33,6 @@ pub const MAX_TRAIN_ROWS: usize = 20_000;
 /// How many factors are stored per flag.
 const FACTORS: usize = 3;
 
-/// A leaving score (0–100: the leaving model's probability, in percent, that the student leaves
-/// the university before the next term; see `features::leaves`) at or above this is "medium".
-/// Leaving is rare (about 2% a term in the demo), so these are far below the risk thresholds.
-pub const LEAVE_MEDIUM_AT: f64 = 10.0;
-/// A leaving score at or above this is "high".
-pub const LEAVE_HIGH_AT: f64 = 25.0;
-
-/// The leaving level of a leaving score.
-pub fn leave_level(score: f64) -> &'static str {
-    if score >= LEAVE_HIGH_AT {
-        "high"
-    } else if score >= LEAVE_MEDIUM_AT {
-        "medium"
-    } else {
-        "low"
-    }
-}
-
 /// What is stored in a flag's `reasons` column.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FlagDetail {
@@ -68,7 +50,7 @@ pub struct FlagDetail {
 pub struct LeaveDetail {
     /// 0–100: the model's probability, in percent, that the student leaves before next term.
     pub score: f64,
-    /// low, medium or high ([`LEAVE_MEDIUM_AT`], [`LEAVE_HIGH_AT`]).
+    /// low, medium or high (`MiningSettings::leave_level`, as set when the run scored it).
     pub level: String,
     /// The factors behind the score (medium and high only).
     #[serde(default)]
@@ -436,6 +418,42 @@ fn rows_json(rows: &[(String, ml::Metrics)]) -> Vec<Value> {
         .collect()
 }
 
+/// How each model's decision threshold was chosen (see `ml::Model::fit_tuned`): the threshold,
+/// on how many training rows, the F1 there at it and at the fixed threshold it replaced.
+fn tuning_json(cmp: &ml::Comparison) -> Vec<Value> {
+    cmp.tuning
+        .iter()
+        .map(|(kind, t)| {
+            json!({"model": kind.as_str(), "source": t.source.as_str(), "threshold": round(t.threshold, 4),
+                "rows": t.rows, "f1": round(t.f1, 4), "f1_fixed": round(t.f1_fixed, 4)})
+        })
+        .collect()
+}
+
+/// The F1 of the chosen model and of the best baseline rule on the test term, and whether the
+/// model beats or matches that rule (said on the report, not hidden).
+fn against_rules(cmp: &ml::Comparison) -> Value {
+    let f1 = |name: &str| {
+        cmp.rows
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, m)| m.f1)
+    };
+    let model = f1(cmp.chosen.as_str());
+    let rule = cmp
+        .rows
+        .iter()
+        .filter(|(n, _)| n.starts_with("rule:"))
+        .max_by(|a, b| a.1.f1.total_cmp(&b.1.f1));
+    match rule {
+        Some((name, m)) => {
+            json!({"model_f1": round(model, 4), "rule": name, "rule_f1": round(m.f1, 4),
+            "model_matches_rule": model + 0.005 >= m.f1})
+        }
+        None => Value::Null,
+    }
+}
+
 fn importances_json(model: &ml::Model) -> Vec<Value> {
     model
         .importances()
@@ -523,6 +541,7 @@ pub fn prepare(snap: &Snapshot, plan: &Plan) -> Prepared {
 fn leaving(
     p: &Prepared,
     cfg: &TrainConfig,
+    set: &MiningSettings,
     reference: &[f64],
 ) -> (Value, Vec<(f64, String, Vec<Reason>)>) {
     let with = |d: &Dataset, y: &[bool]| Dataset {
@@ -532,7 +551,7 @@ fn leaving(
     };
     let train = with(&p.train, &p.train_leave);
     let test = with(&p.test, &p.test_leave);
-    let mut cmp = match ml::compare(&train, &test, cfg) {
+    let mut cmp = match ml::compare_tuned(&train, &test, cfg) {
         Ok(c) => c,
         Err(e) => {
             return (
@@ -552,7 +571,7 @@ fn leaving(
         .zip(&proba)
         .map(|(row, pr)| {
             let score = round(pr * 100.0, 1);
-            let level = leave_level(score);
+            let level = set.leave_level(score);
             let factors = if level == "low" {
                 Vec::new()
             } else {
@@ -567,12 +586,15 @@ fn leaving(
         "choice_metric": CHOICE_METRIC,
         "target": "withdrawn after the as-of date, before the next term begins",
         "models": rows_json(&cmp.rows),
+        "threshold": round(model.threshold(), 4),
+        "threshold_tuning": tuning_json(&cmp),
+        "against_rules": against_rules(&cmp),
         "importances": importances_json(model),
         "train_positive_pct": pct(&train.y),
         "test_positives": test.y.iter().filter(|v| **v).count(),
         "test_positive_pct": pct(&test.y),
         "levels": {"low": levels[0], "medium": levels[1], "high": levels[2]},
-        "thresholds": {"medium": LEAVE_MEDIUM_AT, "high": LEAVE_HIGH_AT},
+        "thresholds": {"medium": set.leave_medium_at, "high": set.leave_high_at},
         "timing_ms": {"fit": round(cmp.fit_ms, 0), "score_test": round(cmp.score_ms, 0),
             "score_current": round(t.elapsed().as_secs_f64() * 1e3, 0)},
     });
@@ -593,7 +615,7 @@ pub fn compute_prepared(p: Prepared, plan: &Plan, set: &MiningSettings) -> AppRe
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let (train, test) = (&p.train, &p.test);
-    let mut cmp = ml::compare(train, test, &cfg)
+    let mut cmp = ml::compare_tuned(train, test, &cfg)
         .map_err(|e| AppError::unprocessable("mining_failed", e.to_string()))?;
     cmp.rows.push(gpa_rule(train, test));
     let model = &cmp.model;
@@ -628,7 +650,7 @@ pub fn compute_prepared(p: Prepared, plan: &Plan, set: &MiningSettings) -> AppRe
     }
     let score_ms = t1.elapsed().as_secs_f64() * 1e3;
 
-    let (leave_metrics, leave_scored) = leaving(&p, &cfg, &reference);
+    let (leave_metrics, leave_scored) = leaving(&p, &cfg, set, &reference);
     for (f, (score, level, factors)) in flags.iter_mut().zip(leave_scored) {
         f.3.leave = Some(LeaveDetail {
             score,
@@ -672,6 +694,9 @@ pub fn compute_prepared(p: Prepared, plan: &Plan, set: &MiningSettings) -> AppRe
         "chosen": cmp.chosen.as_str(),
         "choice_metric": CHOICE_METRIC,
         "models": rows_json(&cmp.rows),
+        "threshold": round(model.threshold(), 4),
+        "threshold_tuning": tuning_json(&cmp),
+        "against_rules": against_rules(&cmp),
         "importances": importances_json(model),
         "fairness": fair,
         "train_terms": plan.train.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
@@ -795,8 +820,9 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
     am.term_id = Set(Some(plan.current.id));
     am.model = Set(Some(out.chosen.as_str().to_string()));
     am.params = Set(
-        json!({"seed": set.seed, "trees": 100, "medium_at": set.medium_at, "high_at": set.high_at})
-            .to_string(),
+        json!({"seed": set.seed, "trees": 100, "medium_at": set.medium_at, "high_at": set.high_at,
+            "leave_medium_at": set.leave_medium_at, "leave_high_at": set.leave_high_at})
+        .to_string(),
     );
     am.metrics = Set(out.metrics.to_string());
     am.finished_at = Set(Some(Utc::now().fixed_offset()));

@@ -432,17 +432,7 @@ pub async fn student_flag(
 }
 
 pub fn subject(flag: &risk_flags::Model) -> Subject {
-    let detail: FlagDetail = serde_json::from_str(&flag.reasons).unwrap_or_default();
-    Subject {
-        level: flag.level.clone(),
-        factors: detail.factors.iter().map(|r| r.feature.clone()).collect(),
-        features: super::features::FEATURES
-            .iter()
-            .zip(&detail.features)
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        cluster_traits: detail.traits,
-    }
+    rules::subject_of(&flag.level, &flag.reasons)
 }
 
 #[derive(Debug, Clone, Serialize)]

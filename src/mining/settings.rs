@@ -1,5 +1,5 @@
-//! The mining settings, kept in the `settings` table: risk-level thresholds, whether students see
-//! their own level, and the repeat schedule of runs.
+//! The mining settings, kept in the `settings` table: risk-level and leaving-level thresholds,
+//! whether students see their own level, and the repeat schedule of runs.
 
 use crate::audit::Entry;
 use crate::db::write_txn;
@@ -17,6 +17,13 @@ pub struct MiningSettings {
     pub medium_at: f64,
     /// A score at or above this is "high".
     pub high_at: f64,
+    /// A leaving score (0–100: the leaving model's probability, in percent, that the student
+    /// leaves the university before the next term; see `features::leaves`) at or above this is
+    /// "medium". Leaving is rare (about 2% a term in the demo), so the defaults are far below
+    /// the risk thresholds.
+    pub leave_medium_at: f64,
+    /// A leaving score at or above this is "high".
+    pub leave_high_at: f64,
     /// Whether a student sees their own risk level (off by default; they always see suggestions).
     pub students_see_level: bool,
     /// Start a run every this many hours (0: never).
@@ -30,6 +37,8 @@ impl Default for MiningSettings {
         MiningSettings {
             medium_at: 40.0,
             high_at: 70.0,
+            leave_medium_at: 10.0,
+            leave_high_at: 25.0,
             students_see_level: false,
             schedule_hours: 0,
             seed: 42,
@@ -48,17 +57,32 @@ impl MiningSettings {
         }
     }
 
+    /// The leaving level of a leaving score.
+    pub fn leave_level(&self, score: f64) -> &'static str {
+        if score >= self.leave_high_at {
+            "high"
+        } else if score >= self.leave_medium_at {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+
     pub fn validate(&self) -> AppResult<()> {
-        let ok = (0.0..=100.0).contains(&self.medium_at)
-            && (0.0..=100.0).contains(&self.high_at)
+        let pct = |v: f64| (0.0..=100.0).contains(&v);
+        let ok = pct(self.medium_at)
+            && pct(self.high_at)
             && self.medium_at < self.high_at
+            && pct(self.leave_medium_at)
+            && pct(self.leave_high_at)
+            && self.leave_medium_at < self.leave_high_at
             && self.schedule_hours <= 24 * 30;
         if ok {
             Ok(())
         } else {
             Err(AppError::unprocessable(
                 "invalid_settings",
-                "thresholds must satisfy 0 ≤ medium < high ≤ 100 and the schedule at most 720 hours",
+                "thresholds must satisfy 0 ≤ medium < high ≤ 100 (risk and leaving alike) and the schedule at most 720 hours",
             ))
         }
     }

@@ -10,7 +10,7 @@ use srm::entity::{
 };
 use srm::mining::features::FEATURES;
 use srm::mining::formula::{self, FlagInput, Formula};
-use srm::mining::{rules, run};
+use srm::mining::{rules, run, settings};
 use std::collections::{BTreeMap, HashMap};
 
 fn idx(name: &str) -> usize {
@@ -744,6 +744,230 @@ async fn the_formula_page_lists_saved_formulas_with_who_saved_them_and_switches_
         )
         .await;
         assert_eq!(s, Status::NotFound);
+    })
+    .await;
+}
+
+/// A finished run over `n` copies of the fixture student (plus the two fixture students) with
+/// varied levels, features, factors and cluster traits; returns the run's id.
+async fn varied_run(app: &TestApp, n: usize, salt: usize) -> i64 {
+    let db = app.db();
+    let run_id = fixture_run(app).await;
+    let base = students::Entity::find_by_id(app.people.student_record)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..n {
+        let no = format!("9{salt}{i:05}");
+        let existing = students::Entity::find()
+            .filter(students::Column::StudentNo.eq(no.clone()))
+            .one(db)
+            .await
+            .unwrap();
+        let sid = match existing {
+            Some(s) => s.id,
+            None => {
+                let mut am: students::ActiveModel = base.clone().into();
+                am.id = sea_orm::ActiveValue::NotSet;
+                am.user_id = Set(None);
+                am.national_id = Set(None);
+                am.student_no = Set(no);
+                am.insert(db).await.unwrap().id
+            }
+        };
+        let k = i * 7 + salt * 3;
+        let mut feats = vec![0.0; FEATURES.len()];
+        feats[idx("term_missed")] = (k % 4) as f64;
+        feats[idx("term_score")] = 30.0 + (k * 13 % 70) as f64;
+        let level = ["low", "medium", "high"][k % 3];
+        let factors = if k.is_multiple_of(2) {
+            json!([{"feature": "term_missed", "value": 1.0, "contribution": 0.2, "zh": "x", "en": "x"}])
+        } else {
+            json!([])
+        };
+        let traits = if k.is_multiple_of(5) {
+            json!(["term_missed+"])
+        } else {
+            json!([])
+        };
+        risk_flags::ActiveModel {
+            run_id: Set(run_id),
+            student_id: Set(sid),
+            score: Set((k % 100) as f64),
+            level: Set(level.into()),
+            reasons: Set(
+                json!({"factors": factors, "features": feats, "traits": traits}).to_string(),
+            ),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    run_id
+}
+
+/// Each rule's matches on a run's flags, counted directly (no cache, no page).
+async fn direct_counts(app: &TestApp, run_id: i64) -> HashMap<i64, usize> {
+    let flags = flags_of(app, run_id).await;
+    rules::all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let t: Value = serde_json::from_str(&r.trigger).unwrap();
+            let n = flags
+                .iter()
+                .filter(|f| rules::matches(&t, &rules::subject_of(&f.level, &f.reasons)))
+                .count();
+            (r.id, n)
+        })
+        .collect()
+}
+
+async fn api_counts(app: &TestApp, token: &str) -> (i64, HashMap<i64, usize>) {
+    let (s, v) = app.get_json("/api/v1/mining/rules", Some(token)).await;
+    assert_eq!(s, Status::Ok, "{v}");
+    let counts = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_i64().unwrap(),
+                r["matches"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    (v["match_run"].as_i64().unwrap(), counts)
+}
+
+#[rocket::async_test]
+async fn rule_match_counts_equal_a_direct_count_are_kept_per_run_and_trigger_and_follow_changes() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        rules::ensure_seeded(db).await.unwrap();
+        let admin = app.token(app.people.admin).await;
+        let run1 = varied_run(&app, 40, 1).await;
+        let direct = direct_counts(&app, run1).await;
+        assert!(direct.values().any(|n| *n > 0) && direct.values().any(|n| *n < 42), "{direct:?}");
+
+        // The API and the page show the direct counts.
+        let (run, counts) = api_counts(&app, &admin).await;
+        assert_eq!((run, &counts), (run1, &direct));
+        let csrf = app.page_login(app.people.admin).await;
+        let page = app.get("/mining/rules", None).await.into_string().await.unwrap();
+        for r in rules::all(db).await.unwrap() {
+            let at = page.find(&format!("id=\"rule-{}\"", r.id)).unwrap();
+            let section = &page[at..at + page[at..].find("</section>").unwrap()];
+            let cell = format!("data-matches=\"{}\"", direct[&r.id]);
+            assert!(section.contains(&cell), "rule {} shows {}", r.code, direct[&r.id]);
+        }
+
+        // Counted once per run and trigger: a second visit counts nothing again.
+        let all = rules::all(db).await.unwrap();
+        let m = rules::matches_on_latest(db, &all).await.unwrap().unwrap();
+        assert_eq!(m.computed, 0, "the counts were kept");
+        let from_cache: HashMap<i64, usize> = m.by_rule.iter().map(|(k, v)| (*k, v.count)).collect();
+        assert_eq!(from_cache, direct);
+
+        // A new rule is counted alone; a change of text only is not recounted; a new trigger is.
+        let (s, created) = app
+            .send_json(Method::Post, "/api/v1/mining/rules", Some(&admin),
+                json!({"code": "low_scores", "priority": 5, "trigger": {"feature": "term_score", "lt": 60},
+                    "text_zh": "复习基础。", "text_en": "Review the basics."}))
+            .await;
+        assert_eq!(s, Status::Created, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let all = rules::all(db).await.unwrap();
+        assert_eq!(rules::matches_on_latest(db, &all).await.unwrap().unwrap().computed, 1);
+        let (_, counts) = api_counts(&app, &admin).await;
+        assert_eq!(counts, direct_counts(&app, run1).await);
+        let (s, _) = app
+            .send_json(Method::Put, &format!("/api/v1/mining/rules/{id}"), Some(&admin),
+                json!({"text_en": "Go over the basics again.", "is_active": false}))
+            .await;
+        assert_eq!(s, Status::Ok);
+        let all = rules::all(db).await.unwrap();
+        assert_eq!(rules::matches_on_latest(db, &all).await.unwrap().unwrap().computed, 0);
+        let (s, _) = app
+            .send_json(Method::Put, &format!("/api/v1/mining/rules/{id}"), Some(&admin),
+                json!({"trigger": {"all": [{"feature": "term_score", "lt": 60}, {"level": ["high"]}]}}))
+            .await;
+        assert_eq!(s, Status::Ok);
+        let (_, counts) = api_counts(&app, &admin).await;
+        let direct = direct_counts(&app, run1).await;
+        assert_eq!(counts, direct);
+        assert!(direct[&id] > 0, "{direct:?}");
+        // The same through the page form.
+        let (s, _, _) = post_form(&app, &format!("/mining/rules/{id}"), &format!(
+            "_csrf={csrf}&trigger={}&text_zh={}&text_en={}&priority=5",
+            enc("{\"level\": [\"medium\"]}"), enc("复习基础。"), enc("Review the basics."))).await;
+        assert_eq!(s, Status::SeeOther);
+        let (_, counts) = api_counts(&app, &admin).await;
+        assert_eq!(counts, direct_counts(&app, run1).await);
+
+        // A newer run: counted afresh on its own flags.
+        let run2 = varied_run(&app, 25, 2).await;
+        let (run, counts) = api_counts(&app, &admin).await;
+        assert_eq!(run, run2);
+        assert_eq!(counts, direct_counts(&app, run2).await);
+        assert_ne!(counts, direct_counts(&app, run1).await);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn leaving_levels_are_settings_validated_on_the_form_and_bad_values_keep_the_old_ones() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let defaults = settings::get(db).await.unwrap();
+        assert_eq!((defaults.leave_medium_at, defaults.leave_high_at), (10.0, 25.0));
+        assert_eq!(
+            [5.0, 10.0, 24.9, 25.0].map(|s| defaults.leave_level(s)),
+            ["low", "medium", "medium", "high"]
+        );
+        let csrf = app.page_login(app.people.admin).await;
+        let page = app.get("/mining", None).await.into_string().await.unwrap();
+        assert!(page.contains("name=\"leave_medium_at\"") && page.contains("name=\"leave_high_at\""));
+        let form = |lm: &str, lh: &str, m: &str| {
+            format!(
+                "_csrf={csrf}&medium_at={m}&high_at=70&leave_medium_at={lm}&leave_high_at={lh}&schedule_hours=0&students_see_level=false"
+            )
+        };
+        for (lm, lh, m, why) in [
+            ("30", "20", "40", "leaving medium above high"),
+            ("20", "20", "40", "leaving medium equal to high"),
+            ("-1", "20", "40", "below 0"),
+            ("10", "101", "40", "above 100"),
+            ("abc", "20", "40", "not a number"),
+            ("10", "20", "80", "risk medium above high"),
+        ] {
+            let (s, _, html) = post_form(&app, "/mining/settings", &form(lm, lh, m)).await;
+            assert_eq!(s, Status::UnprocessableEntity, "{why}");
+            assert!(html.contains("role=\"alert\""), "{why}: the message is shown");
+            assert!(html.contains(&format!("name=\"leave_medium_at\" type=\"number\" step=\"any\" min=\"0\" max=\"100\" value=\"{lm}\"")), "{why}: the input is kept");
+            assert_eq!(settings::get(db).await.unwrap(), defaults, "{why}: nothing stored");
+        }
+        let (s, _, _) = post_form(&app, "/mining/settings", &form("5", "15", "40").replace(&csrf, "forged")).await;
+        assert_eq!(s, Status::Forbidden);
+        assert_eq!(settings::get(db).await.unwrap(), defaults);
+        let (s, loc, _) = post_form(&app, "/mining/settings", &form("5", "15.5", "40")).await;
+        assert_eq!((s, loc.as_str()), (Status::SeeOther, "/mining"));
+        let set = settings::get(db).await.unwrap();
+        assert_eq!((set.leave_medium_at, set.leave_high_at), (5.0, 15.5));
+        assert_eq!((set.medium_at, set.high_at, set.seed), (40.0, 70.0, defaults.seed));
+        assert_eq!([4.9, 5.0, 15.5].map(|s| set.leave_level(s)), ["low", "medium", "high"]);
+        assert_eq!(app.audit_count("mining.settings", "ok").await, 1);
+        let page = app.get("/mining", None).await.into_string().await.unwrap();
+        assert!(page.contains("name=\"leave_high_at\" type=\"number\" step=\"any\" min=\"0\" max=\"100\" value=\"15.5\""));
+        // Settings stored before the leaving levels existed read as the defaults.
+        srm::settings::put(db, settings::KEY, json!({"medium_at": 30.0, "high_at": 60.0}).to_string())
+            .await
+            .unwrap();
+        let old = settings::get(db).await.unwrap();
+        assert_eq!((old.medium_at, old.leave_medium_at, old.leave_high_at), (30.0, 10.0, 25.0));
     })
     .await;
 }

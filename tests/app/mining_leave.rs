@@ -211,6 +211,27 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
         .find(|v| v["name"] == chosen)
         .unwrap();
     eprintln!("leaving model {chosen}: {row}");
+    for v in leaving["models"].as_array().unwrap() {
+        eprintln!(
+            "leaving {}: f1 {} threshold {}",
+            v["name"], v["f1"], v["threshold"]
+        );
+    }
+    for v in m["models"].as_array().unwrap() {
+        eprintln!(
+            "risk {}: f1 {} threshold {}",
+            v["name"], v["f1"], v["threshold"]
+        );
+    }
+    eprintln!(
+        "leaving tuning {} {}",
+        leaving["threshold_tuning"], leaving["against_rules"]
+    );
+    eprintln!(
+        "risk tuning {} {}",
+        m["threshold_tuning"], m["against_rules"]
+    );
+    eprintln!("timing {} leaving {}", m["timing_ms"], leaving["timing_ms"]);
     assert!(row["roc_auc"].as_f64().unwrap() > 0.65, "{row}");
 
     // GPA trend: nonzero for a real share of the training rows (it was 0 for all of them
@@ -235,6 +256,49 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
     let spread = trend.iter().cloned().fold(f64::MIN, f64::max)
         - trend.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread > 1.0, "the trend varies across students: {spread}");
+    // The decision thresholds are chosen without the test term: the same rows with the test
+    // term's labels rotated (another term's worth of outcomes) give the same thresholds, for
+    // both targets, while the held-out figures change.
+    let set = settings::get(db).await.unwrap();
+    let relabelled = |rotate: usize| {
+        let mut p = run::prepare(&snap, &plan);
+        p.test.y.rotate_left(rotate);
+        p.test_leave.rotate_left(rotate);
+        // NOTE: nothing to score: only the thresholds matter here (and it is faster).
+        p.current.clear();
+        p.rows.clear();
+        run::compute_prepared(p, &plan, &set).unwrap().metrics
+    };
+    let other = relabelled(leave_y.len() / 3 + 7);
+    for (a, b) in [(&m, &other), (&m["leaving"], &other["leaving"])] {
+        assert!(
+            a["threshold_tuning"]
+                .as_array()
+                .is_some_and(|t| t.len() == 2),
+            "{a}"
+        );
+        assert_eq!(a["threshold_tuning"], b["threshold_tuning"]);
+        assert_ne!(a["models"], b["models"], "the test labels did change");
+        // The chosen model's threshold is its tuned one, chosen on unseen training rows.
+        let chosen = a["chosen"].as_str().unwrap();
+        let tuning = a["threshold_tuning"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["model"] == chosen)
+            .unwrap();
+        assert_eq!(a["threshold"], tuning["threshold"]);
+        assert!(["out_of_bag", "out_of_fold"].contains(&tuning["source"].as_str().unwrap()));
+        assert!(tuning["f1"].as_f64().unwrap() >= tuning["f1_fixed"].as_f64().unwrap());
+        let row = a["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == chosen)
+            .unwrap();
+        assert_eq!(row["threshold"], tuning["threshold"]);
+    }
+
     // In the training terms, every leaver had left after that term's as-of date: none of them
     // is counted as a leaver in a later term too (a leaver takes part in no later term).
     let mut seen: HashMap<i64, usize> = HashMap::new();
@@ -270,7 +334,7 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
         let detail: run::FlagDetail = serde_json::from_str(&f.reasons).unwrap();
         let leave = detail.leave.expect("every flag has a leaving score");
         assert!((0.0..=100.0).contains(&leave.score));
-        assert_eq!(leave.level, run::leave_level(leave.score));
+        assert_eq!(leave.level, set.leave_level(leave.score));
         if leave.level != "low" {
             assert!(!leave.factors.is_empty(), "reasons for {}", leave.score);
         }
@@ -322,6 +386,36 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
     assert!(
         html.contains("id=\"leaving\""),
         "the report has the leaving section"
+    );
+    // The report says which threshold was chosen, and plainly whether the model beats the
+    // best simple rule on the held-out term.
+    assert!(
+        html.contains("id=\"leave-threshold\""),
+        "the leaving threshold is shown"
+    );
+    assert!(html.contains("id=\"risk-threshold\""));
+    let beats = leaving["against_rules"]["model_matches_rule"]
+        .as_bool()
+        .unwrap();
+    let below = html.contains("id=\"leave-vs-rule\" class=\"below-rule\"");
+    assert_eq!(below, !beats, "the page says so when the rule wins");
+    assert!(html.contains("id=\"leave-vs-rule\""));
+    // `srm mine run` prints the leaving figures next to the fail/drop ones.
+    let text = srm::mining::cli::run_summary(r.id, r.model.as_deref(), 1.0, &m);
+    eprintln!("{text}");
+    assert!(text.contains("fails or drops (held-out term)"), "{text}");
+    assert!(text.contains("leaves (held-out term)"), "{text}");
+    assert!(text.contains(&format!("{chosen} *")), "{text}");
+    let f1 = format!("{:>9.3}", row["f1"].as_f64().unwrap());
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("leaves (held-out term)"))
+        .find(|l| l.starts_with(&format!("{chosen} *")))
+        .unwrap_or_default();
+    assert!(line.contains(&f1), "{line}");
+    assert!(
+        text.contains("threshold of forest") && text.contains("out-of-bag"),
+        "{text}"
     );
 }
 

@@ -6,8 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use srm::mining::ml::cluster::{choose_k, kmeans, pca2};
 use srm::mining::ml::evaluate::{Choice, Options, Report, evaluate_file};
 use srm::mining::ml::{
-    Dataset, MlError, Model, ModelKind, Standardizer, TrainConfig, best_threshold, compare,
-    metrics, roc_auc,
+    Dataset, MlError, Model, ModelKind, Standardizer, ThresholdSource, TrainConfig, best_threshold,
+    compare, compare_tuned, metrics, roc_auc,
 };
 use std::path::PathBuf;
 
@@ -238,6 +238,86 @@ fn compare_picks_a_model_and_reports_the_baselines() {
         assert!(chosen.f1 >= m.f1 - 1e-9 || m.roc_auc <= chosen.roc_auc);
     }
     assert!(c.fit_ms > 0.0);
+}
+
+/// A rare positive class (about 7%): P(positive) is 0.5 when x0 > 0.9, else 0.02; x1 and x2
+/// are noise. Deciding at the prevalence flags far too many rows (all with x0 above about
+/// 0.7 or so for a monotone model); the F1-best decision flags only x0 > 0.9.
+fn rare(n: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut d = Dataset {
+        feature_names: vec!["signal".into(), "noise1".into(), "noise2".into()],
+        ..Default::default()
+    };
+    for _ in 0..n {
+        let row: Vec<f64> = (0..3).map(|_| rng.random_range(0.0..1.0)).collect();
+        let p = if row[0] > 0.9 { 0.5 } else { 0.02 };
+        d.y.push(rng.random_range(0.0..1.0) < p);
+        d.x.push(row);
+    }
+    d
+}
+
+#[test]
+fn tuned_thresholds_come_from_unseen_training_rows_only_and_beat_the_prevalence_on_rare_data() {
+    let train = rare(3000, 21);
+    let test = rare(3000, 22);
+    // The same test rows with other labels: another draw's.
+    let relabelled = Dataset {
+        y: rare(3000, 23).y,
+        ..test.clone()
+    };
+    for kind in [ModelKind::Logistic, ModelKind::Forest] {
+        let plain = Model::fit(kind, &train, &cfg(40, 2)).unwrap();
+        let tuned = Model::fit_tuned(kind, &train, &cfg(40, 2)).unwrap();
+        let t = tuned.tuning();
+        let source = match kind {
+            ModelKind::Logistic => ThresholdSource::OutOfFold,
+            ModelKind::Forest => ThresholdSource::OutOfBag,
+        };
+        assert_eq!(t.source, source);
+        assert_eq!(t.threshold, tuned.threshold());
+        assert!(t.rows > 2000, "{kind}: {} unseen training rows", t.rows);
+        assert!(t.f1 >= t.f1_fixed, "{kind}: {t:?}");
+        // The model is the same; only the decision moved, well above the prevalence.
+        assert_eq!(plain.predict_proba(&test.x), tuned.predict_proba(&test.x));
+        assert!((plain.threshold() - plain.prevalence()).abs() < 1e-12);
+        assert!(
+            tuned.threshold() > 2.0 * tuned.prevalence(),
+            "{kind}: {t:?}"
+        );
+        let p = tuned.predict_proba(&test.x);
+        let (f_tuned, f_fixed) = (
+            metrics(&test.y, &p, tuned.threshold()).f1,
+            metrics(&test.y, &p, plain.threshold()).f1,
+        );
+        eprintln!(
+            "{kind}: threshold {:.3} (prevalence {:.3}); test F1 {f_tuned:.3} vs {f_fixed:.3}",
+            tuned.threshold(),
+            tuned.prevalence()
+        );
+        assert!(f_tuned > f_fixed + 0.05, "{kind}: {f_tuned} vs {f_fixed}");
+        // Same seed, other thread count: the same threshold.
+        let again = Model::fit_tuned(kind, &train, &cfg(40, 1)).unwrap();
+        assert_eq!(again.tuning(), t);
+    }
+    // The comparison never reads the test labels to set a threshold: other labels, the same
+    // thresholds (while the test metrics do change).
+    let a = compare_tuned(&train, &test, &cfg(40, 2)).unwrap();
+    let b = compare_tuned(&train, &relabelled, &cfg(40, 2)).unwrap();
+    assert_eq!(a.tuning, b.tuning);
+    for ((na, ma), (nb, mb)) in a.rows.iter().zip(&b.rows).take(2) {
+        assert_eq!(na, nb);
+        assert_eq!(ma.threshold, mb.threshold);
+    }
+    assert_ne!(a.rows[0].1.f1, b.rows[0].1.f1);
+    // One positive: nothing to tune on, the fixed threshold stays.
+    let mut one = train.clone();
+    one.y = vec![false; one.rows()];
+    one.y[0] = true;
+    let m = Model::fit_tuned(ModelKind::Logistic, &one, &cfg(10, 1)).unwrap();
+    assert_eq!(m.tuning().source, ThresholdSource::Fixed);
+    assert_eq!(m.threshold(), m.prevalence());
 }
 
 /// Three blobs around (0,0), (10,0) and (0,10).

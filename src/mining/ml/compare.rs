@@ -1,6 +1,8 @@
 //! Held-out comparison of the two models against two naive baselines.
 
-use super::{Dataset, Metrics, MlError, Model, ModelKind, TrainConfig, best_threshold, metrics};
+use super::{
+    Dataset, Metrics, MlError, Model, ModelKind, TrainConfig, Tuning, best_threshold, metrics,
+};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -17,6 +19,8 @@ pub struct Comparison {
     pub fit_ms: f64,
     /// Time to score the test rows with both models, milliseconds.
     pub score_ms: f64,
+    /// How each model's decision threshold was set (see [`compare_tuned`]).
+    pub tuning: Vec<(ModelKind, Tuning)>,
 }
 
 /// The stated choice: higher F1 of the positive class at each model's own threshold, then
@@ -84,12 +88,34 @@ pub fn compare(train: &Dataset, test: &Dataset, cfg: &TrainConfig) -> Result<Com
     compare_with_rule(train, test, cfg, None)
 }
 
+/// [`compare`] with each model's decision threshold chosen on the training rows by F1 of the
+/// positive class, from predictions by models that did not see those rows
+/// ([`Model::fit_tuned`]), instead of the fixed prevalence or 0.5. The test rows are only
+/// scored, never used to choose a threshold.
+pub fn compare_tuned(
+    train: &Dataset,
+    test: &Dataset,
+    cfg: &TrainConfig,
+) -> Result<Comparison, MlError> {
+    compare_impl(train, test, cfg, None, true)
+}
+
 /// [`compare`] with the rule baseline on a given feature (e.g. prior GPA).
 pub fn compare_with_rule(
     train: &Dataset,
     test: &Dataset,
     cfg: &TrainConfig,
     rule_feature: Option<usize>,
+) -> Result<Comparison, MlError> {
+    compare_impl(train, test, cfg, rule_feature, false)
+}
+
+fn compare_impl(
+    train: &Dataset,
+    test: &Dataset,
+    cfg: &TrainConfig,
+    rule_feature: Option<usize>,
+    tuned: bool,
 ) -> Result<Comparison, MlError> {
     train.validate()?;
     super::check_matrix(&test.x, train.features())?;
@@ -101,10 +127,16 @@ pub fn compare_with_rule(
     let mut rows = Vec::new();
     let (mut fit_ms, mut score_ms) = (0.0, 0.0);
     let mut best: Option<(Model, Metrics)> = None;
+    let mut tuning = Vec::new();
     for kind in [ModelKind::Logistic, ModelKind::Forest] {
         let t = Instant::now();
-        let model = Model::fit(kind, train, cfg)?;
+        let model = if tuned {
+            Model::fit_tuned(kind, train, cfg)?
+        } else {
+            Model::fit(kind, train, cfg)?
+        };
         fit_ms += t.elapsed().as_secs_f64() * 1e3;
+        tuning.push((kind, model.tuning()));
         let t = Instant::now();
         let proba = model.predict_proba(&test.x);
         score_ms += t.elapsed().as_secs_f64() * 1e3;
@@ -131,5 +163,6 @@ pub fn compare_with_rule(
         rows,
         fit_ms,
         score_ms,
+        tuning,
     })
 }

@@ -105,9 +105,21 @@ struct Grown {
     member: Member,
     /// Importance contributions (feature, accuracy drop) from this tree's out-of-bag rows.
     drops: Vec<(usize, f64)>,
+    /// This tree's votes on all its out-of-bag rows (row, voted positive), when asked for.
+    oob_votes: Vec<(u32, bool)>,
 }
 
-fn grow(data: &Dataset, t: usize, seed: u64, importances: bool) -> Result<Grown, MlError> {
+/// What to compute from each tree's out-of-bag rows besides the tree.
+#[derive(Clone, Copy)]
+pub(crate) struct OobWork {
+    /// Permutation importance (on at most `MAX_OOB` rows per tree).
+    pub importances: bool,
+    /// The tree's vote on every out-of-bag row (see [`Forest::fit_oob`]).
+    pub votes: bool,
+}
+
+fn grow(data: &Dataset, t: usize, seed: u64, work: OobWork) -> Result<Grown, MlError> {
+    let importances = work.importances;
     let mut rng = ChaCha8Rng::seed_from_u64(tree_seed(seed, t));
     let n = data.rows();
     let p = data.features();
@@ -148,11 +160,24 @@ fn grow(data: &Dataset, t: usize, seed: u64, importances: bool) -> Result<Grown,
     })?;
 
     let mut drops = Vec::new();
-    if importances {
-        let mut in_bag = vec![false; n];
+    let mut oob_votes = Vec::new();
+    let mut in_bag = vec![false; n];
+    if importances || work.votes {
         for &i in &rows {
             in_bag[i] = true;
         }
+    }
+    if work.votes {
+        let oob: Vec<usize> = (0..n).filter(|&i| !in_bag[i]).collect();
+        if let Some(pred) = predict_tree(&tree, project(&data.x, &oob, &features)) {
+            oob_votes = oob
+                .iter()
+                .zip(pred)
+                .map(|(&i, p)| (i as u32, p == 1))
+                .collect();
+        }
+    }
+    if importances {
         let mut oob: Vec<usize> = (0..n).filter(|&i| !in_bag[i]).collect();
         if oob.len() > MAX_OOB {
             oob.shuffle(&mut rng);
@@ -185,6 +210,7 @@ fn grow(data: &Dataset, t: usize, seed: u64, importances: bool) -> Result<Grown,
     Ok(Grown {
         member: Member { features, tree },
         drops,
+        oob_votes,
     })
 }
 
@@ -194,29 +220,62 @@ impl Forest {
         cfg: &TrainConfig,
         importances: bool,
     ) -> Result<Forest, MlError> {
+        let work = OobWork {
+            importances,
+            votes: false,
+        };
+        Ok(Self::fit_oob(data, cfg, work)?.0)
+    }
+
+    /// Fits the forest and, with `work.votes`, gives each training row's out-of-bag vote
+    /// fraction: the share of the trees that did not see the row (it was not in their bootstrap
+    /// sample) voting positive; `None` for a row every tree saw. The same seed gives the same
+    /// forest as [`Forest::fit`].
+    pub(crate) fn fit_oob(
+        data: &Dataset,
+        cfg: &TrainConfig,
+        work: OobWork,
+    ) -> Result<(Forest, Vec<Option<f64>>), MlError> {
         let trees = cfg.trees.max(1);
-        let grown = parallel_map(trees, cfg.threads, |t| grow(data, t, cfg.seed, importances));
+        let grown = parallel_map(trees, cfg.threads, |t| grow(data, t, cfg.seed, work));
         if grown.len() != trees {
             return Err(MlError::Fit("a training worker stopped".into()));
         }
         let p = data.features();
+        let n = data.rows();
         let mut members = Vec::with_capacity(trees);
         let mut imp = vec![0.0; p];
+        let (mut seen, mut positive) = (vec![0u32; n], vec![0u32; n]);
         for g in grown {
             let g = g?;
             for (j, d) in g.drops {
                 imp[j] += d;
+            }
+            for (i, v) in g.oob_votes {
+                seen[i as usize] += 1;
+                positive[i as usize] += u32::from(v);
             }
             members.push(g.member);
         }
         for v in &mut imp {
             *v /= trees as f64;
         }
-        Ok(Forest {
-            n_features: p,
-            members,
-            importances: imp,
-        })
+        let oob = if work.votes {
+            seen.iter()
+                .zip(&positive)
+                .map(|(&s, &v)| (s > 0).then(|| f64::from(v) / f64::from(s)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok((
+            Forest {
+                n_features: p,
+                members,
+                importances: imp,
+            },
+            oob,
+        ))
     }
 
     /// Fraction of trees voting positive.

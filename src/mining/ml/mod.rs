@@ -16,7 +16,7 @@ mod metrics;
 mod standardize;
 pub mod table;
 
-pub use compare::{Comparison, compare};
+pub use compare::{Comparison, compare, compare_tuned};
 pub use metrics::{Confusion, Metrics, best_threshold, metrics, roc_auc};
 pub use standardize::Standardizer;
 
@@ -66,6 +66,33 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// Logistic regression's out-of-fold probability of each row of `data` (stratified
+/// [`TUNE_FOLDS`] folds, fewer when there are fewer positives; the folds in parallel); `None`
+/// for the rows of a fold that could not be fitted.
+fn out_of_fold_logistic(data: &Dataset, cfg: &TrainConfig) -> Vec<Option<f64>> {
+    use rand::SeedableRng;
+    let positives = data.y.iter().filter(|v| **v).count();
+    let k = TUNE_FOLDS.min(positives).min(data.rows() - positives);
+    let mut out = vec![None; data.rows()];
+    if k < 2 {
+        return out;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7475_6e65);
+    let fold = evaluate::stratified_folds(&data.y, k, &mut rng);
+    let parts = forest::parallel_map(k, cfg.threads, |f| {
+        let (train, test): (Vec<usize>, Vec<usize>) = (0..data.rows()).partition(|&i| fold[i] != f);
+        let m = linear::Logistic::fit(&data.subset(&train)).ok()?;
+        let x: Vec<Vec<f64>> = test.iter().map(|&i| data.x[i].clone()).collect();
+        Some((test, m.predict_proba(&x)))
+    });
+    for (test, proba) in parts.into_iter().flatten() {
+        for (i, p) in test.into_iter().zip(proba) {
+            out[i] = Some(p);
+        }
+    }
+    out
 }
 
 /// Runs smartcore code, turning a panic inside it into an error.
@@ -182,6 +209,47 @@ pub enum MlError {
     Fit(String),
 }
 
+/// How a model's decision threshold was set.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdSource {
+    /// The training prevalence ([`TrainConfig::balance_classes`]) or 0.5.
+    #[default]
+    Fixed,
+    /// The F1-best cut of the forest's out-of-bag vote fractions on the training rows.
+    OutOfBag,
+    /// The F1-best cut of logistic regression's out-of-fold probabilities on the training rows
+    /// (stratified [`TUNE_FOLDS`]-fold cross-validation inside the training rows).
+    OutOfFold,
+}
+
+impl ThresholdSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdSource::Fixed => "fixed",
+            ThresholdSource::OutOfBag => "out_of_bag",
+            ThresholdSource::OutOfFold => "out_of_fold",
+        }
+    }
+}
+
+/// Folds of the cross-validation inside the training rows that tunes logistic regression's
+/// threshold ([`Model::fit_tuned`]).
+pub const TUNE_FOLDS: usize = 5;
+
+/// How a tuned threshold was chosen: on which unseen training rows, with what F1 there.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+pub struct Tuning {
+    pub source: ThresholdSource,
+    pub threshold: f64,
+    /// Training rows the threshold was chosen on (each scored by models that did not see it).
+    pub rows: usize,
+    /// F1 of the positive class on those rows at the chosen threshold.
+    pub f1: f64,
+    /// F1 there at the fixed threshold it replaced (the prevalence or 0.5).
+    pub f1_fixed: f64,
+}
+
 /// A trained model; serialises to JSON (stored in the database with a run). Not `Clone`
 /// (smartcore's trees are not); copy one with a serde round trip.
 #[derive(Debug, Serialize, Deserialize)]
@@ -189,8 +257,12 @@ pub struct Model {
     feature_names: Vec<String>,
     /// Positive share of the training rows.
     prevalence: f64,
-    /// The decision threshold chosen at training (see [`TrainConfig::balance_classes`]).
+    /// The decision threshold chosen at training (see [`TrainConfig::balance_classes`] and
+    /// [`Model::fit_tuned`]).
     threshold: f64,
+    /// How `threshold` was chosen (absent in models stored before tuning existed: fixed).
+    #[serde(default)]
+    tuning: Tuning,
     inner: Inner,
 }
 
@@ -216,17 +288,83 @@ impl Model {
         importances: bool,
     ) -> Result<Model, MlError> {
         data.validate()?;
-        let prevalence = data.y.iter().filter(|&&v| v).count() as f64 / data.rows() as f64;
         let inner = match kind {
             ModelKind::Logistic => Inner::Logistic(linear::Logistic::fit(data)?),
             ModelKind::Forest => Inner::Forest(forest::Forest::fit(data, cfg, importances)?),
         };
-        Ok(Model {
+        Ok(Self::wrap(data, cfg, inner))
+    }
+
+    /// Trains a model of `kind` on `data` and sets its decision threshold to the one that
+    /// maximises F1 of the positive class on predictions of training rows by models that were
+    /// not fitted on them: the forest's out-of-bag vote fractions (free: each tree leaves out
+    /// part of the rows), logistic regression's out-of-fold probabilities from a stratified
+    /// [`TUNE_FOLDS`]-fold cross-validation inside `data`. Nothing outside `data` is read, so a
+    /// test set stays untouched. The model itself is the same as [`Model::fit`]'s. With fewer
+    /// than two positive rows the fixed threshold stays.
+    pub fn fit_tuned(kind: ModelKind, data: &Dataset, cfg: &TrainConfig) -> Result<Model, MlError> {
+        data.validate()?;
+        let (mut model, unseen, source) = match kind {
+            ModelKind::Forest => {
+                let work = forest::OobWork {
+                    importances: true,
+                    votes: true,
+                };
+                let (f, oob) = forest::Forest::fit_oob(data, cfg, work)?;
+                (
+                    Self::wrap(data, cfg, Inner::Forest(f)),
+                    oob,
+                    ThresholdSource::OutOfBag,
+                )
+            }
+            ModelKind::Logistic => {
+                let model = Self::fit_with(kind, data, cfg, true)?;
+                (
+                    model,
+                    out_of_fold_logistic(data, cfg),
+                    ThresholdSource::OutOfFold,
+                )
+            }
+        };
+        let (y, p): (Vec<bool>, Vec<f64>) = data
+            .y
+            .iter()
+            .zip(&unseen)
+            .filter_map(|(&y, p)| p.map(|p| (y, p)))
+            .unzip();
+        if y.iter().filter(|v| **v).count() < 2 {
+            return Ok(model);
+        }
+        let t = best_threshold(&y, &p);
+        model.tuning = Tuning {
+            source,
+            threshold: t,
+            rows: y.len(),
+            f1: metrics(&y, &p, t).f1,
+            f1_fixed: metrics(&y, &p, model.threshold).f1,
+        };
+        model.threshold = t;
+        Ok(model)
+    }
+
+    fn wrap(data: &Dataset, cfg: &TrainConfig, inner: Inner) -> Model {
+        let prevalence = data.y.iter().filter(|&&v| v).count() as f64 / data.rows() as f64;
+        let threshold = if cfg.balance_classes { prevalence } else { 0.5 };
+        Model {
             feature_names: data.feature_names.clone(),
             prevalence,
-            threshold: if cfg.balance_classes { prevalence } else { 0.5 },
+            threshold,
+            tuning: Tuning {
+                threshold,
+                ..Tuning::default()
+            },
             inner,
-        })
+        }
+    }
+
+    /// How the decision threshold was chosen.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
     }
 
     pub fn kind(&self) -> ModelKind {
