@@ -10,7 +10,7 @@ use super::rules::sections_clash;
 use crate::audit::Entry;
 use crate::entity::{
     course_prerequisites, courses, enrolments, grades, holds, notifications, registration_events,
-    registration_overrides, section_meetings, sections, terms,
+    registration_overrides, section_meetings, sections, students, terms,
 };
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -538,8 +538,20 @@ async fn add_in_txn(
     pre: Option<Prechecked>,
 ) -> AppResult<Registration> {
     // On SQLite the IMMEDIATE transaction already excludes every other writer, and the fields
-    // used below (course, term, waitlist size) were read by the precheck; on PostgreSQL the
-    // section's row lock orders the writers of this section.
+    // used below (course, term, waitlist size) were read by the precheck. On PostgreSQL the
+    // student's row lock orders that student's own adds (two clashing sections added at once
+    // would otherwise each miss the other), then the section's row lock orders the writers of
+    // this section; always in that order.
+    if db.get_database_backend() == DbBackend::Postgres {
+        students::Entity::find_by_id(student_id)
+            .select_only()
+            .column(students::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    }
     let (section, pre) = match pre {
         Some(p) if db.get_database_backend() == DbBackend::Sqlite => (p.section.clone(), Some(p)),
         pre => {

@@ -3,7 +3,7 @@
 //! and the leaving model on the demo university (its future leavers flagged far more often).
 
 use crate::common::{Backend, TestApp};
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate};
 use rocket::http::{Method, Status};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -14,29 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 type Ts = chrono::DateTime<chrono::FixedOffset>;
 
-fn at(y: i32, m: u32, d: u32) -> Ts {
-    Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)
-        .unwrap()
-        .fixed_offset()
-}
-
-fn term(id: i64, seq: i64, start: NaiveDate, end: NaiveDate) -> terms::Model {
-    let t = at(2020, 1, 1);
-    terms::Model {
-        id,
-        code: format!("T{seq}"),
-        name_zh: format!("T{seq}"),
-        name_en: format!("T{seq}"),
-        seq,
-        starts_on: start,
-        ends_on: end,
-        registration_opens_at: t,
-        registration_closes_at: t,
-        add_drop_deadline: t,
-        credit_limit: 25.0,
-        is_current: false,
-    }
-}
+use super::portal::{at, demo_options, term};
 
 /// Two terms (T1 Sep–Jan, T2 from 23 Feb to 1 Jul); five students enrolled in T1.
 fn snapshot() -> Snapshot {
@@ -120,23 +98,6 @@ fn leaving_is_a_withdrawal_after_the_date_and_before_the_next_term_and_no_featur
         .map(|id| features::features(&s, id, &t1, week4))
         .collect();
     assert_eq!(before, after);
-}
-
-fn demo_options(app: &TestApp, students: usize) -> srm::seed::DemoOptions {
-    let hash = srm::auth::password::hash_blocking(
-        "demo-pass-1",
-        srm::auth::password::HashCost {
-            memory_kib: 256,
-            iterations: 1,
-        },
-    )
-    .unwrap();
-    srm::seed::DemoOptions {
-        students,
-        password_hash: hash,
-        out_dir: app.dir.join("demo"),
-        seed: srm::seed::DEFAULT_SEED,
-    }
 }
 
 #[rocket::async_test]

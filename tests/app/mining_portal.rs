@@ -17,13 +17,13 @@ use std::collections::{HashMap, HashSet};
 
 type Ts = chrono::DateTime<chrono::FixedOffset>;
 
-fn at(y: i32, m: u32, d: u32) -> Ts {
+pub(super) fn at(y: i32, m: u32, d: u32) -> Ts {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)
         .unwrap()
         .fixed_offset()
 }
 
-fn term(id: i64, seq: i64, start: NaiveDate, end: NaiveDate) -> terms::Model {
+pub(super) fn term(id: i64, seq: i64, start: NaiveDate, end: NaiveDate) -> terms::Model {
     let t = at(2020, 1, 1);
     terms::Model {
         id,
@@ -316,7 +316,7 @@ fn the_seed_rules_are_valid_and_match_as_written() {
     assert!(rules::validate(&json!({"feature": "x"})).is_err());
 }
 
-fn demo_options(app: &TestApp, students: usize) -> srm::seed::DemoOptions {
+pub(super) fn demo_options(app: &TestApp, students: usize) -> srm::seed::DemoOptions {
     let hash = srm::auth::password::hash_blocking(
         "demo-pass-1",
         srm::auth::password::HashCost {

@@ -179,6 +179,54 @@ async fn assert_invariants(db: &DatabaseConnection, section_id: i64) -> (u64, u6
     (enrolled, waiting.len() as u64)
 }
 
+/// The clash and credit checks run before the write lock; a student's own concurrent adds must
+/// still never end in two clashing seats (the locked part re-checks when their sections moved).
+#[rocket::async_test]
+async fn one_students_racing_adds_never_end_in_a_clash() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        for round in 0..10 {
+            let student = students(db, 1).await[0];
+            let left = section(
+                db,
+                term,
+                course(db, &format!("R{round}A"), 2.0).await,
+                "01",
+                30,
+                0,
+                &[(2, 5, 6)],
+            )
+            .await;
+            let right = section(
+                db,
+                term,
+                course(db, &format!("R{round}B"), 2.0).await,
+                "01",
+                30,
+                0,
+                &[(2, 5, 6)],
+            )
+            .await;
+            let (a, b) = tokio::join!(
+                service::add(db, student, left, None),
+                service::add(db, student, right, None)
+            );
+            let codes = [code(a), code(b)];
+            assert_eq!(
+                codes.iter().filter(|c| *c == "enrolled").count(),
+                1,
+                "round {round}: {codes:?}"
+            );
+            assert!(
+                codes.contains(&"time_conflict".to_string()),
+                "round {round}: {codes:?}"
+            );
+        }
+    })
+    .await;
+}
+
 #[rocket::async_test]
 async fn each_refusal_has_its_own_code() {
     on_each_backend(|app| async move {
