@@ -5,9 +5,7 @@ use crate::common::{TestApp, on_each_backend, on_each_backend_with};
 use rocket::http::{ContentType, Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
-use srm::entity::{
-    mining_runs, risk_flags, scoring_formulas, sections, students, suggestion_rules,
-};
+use srm::entity::{mining_runs, risk_flags, scoring_formulas, students, suggestion_rules};
 use srm::mining::features::FEATURES;
 use srm::mining::formula::{self, FlagInput, Formula};
 use srm::mining::{rules, run, settings};
@@ -22,30 +20,7 @@ fn idx(name: &str) -> usize {
 async fn fixture_run(app: &TestApp) -> i64 {
     let db = app.db();
     let p = &app.people;
-    let term_id = sections::Entity::find_by_id(p.section)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
-        .term_id;
-    let now = chrono::Utc::now().fixed_offset();
-    let run = mining_runs::ActiveModel {
-        kind: Set("test".into()),
-        status: Set("done".into()),
-        progress: Set(1.0),
-        message: Set(String::new()),
-        as_of: Set(now),
-        term_id: Set(Some(term_id)),
-        model: Set(Some("logistic".into())),
-        params: Set("{}".into()),
-        metrics: Set("{}".into()),
-        started_at: Set(now),
-        finished_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    let run = super::portal::finished_run(app).await;
     let mut weak = vec![0.0; FEATURES.len()];
     weak[idx("term_missed")] = 2.0;
     weak[idx("term_score")] = 45.0;

@@ -446,8 +446,8 @@ async fn a_run_flags_the_generators_decliners_far_more_often_and_is_deterministi
     .await;
 }
 
-/// A finished run on the fixtures: the teacher's student and another student, both high.
-async fn fixture_run(app: &TestApp) -> (i64, i64, i64) {
+/// An empty finished run of the current term, for tests that write its flags themselves.
+pub(super) async fn finished_run(app: &TestApp) -> mining_runs::Model {
     let db = app.db();
     let p = &app.people;
     let term_id = sections::Entity::find_by_id(p.section)
@@ -474,6 +474,14 @@ async fn fixture_run(app: &TestApp) -> (i64, i64, i64) {
     .insert(db)
     .await
     .unwrap();
+    run
+}
+
+/// A finished run on the fixtures: the teacher's student and another student, both high.
+async fn fixture_run(app: &TestApp) -> (i64, i64, i64) {
+    let db = app.db();
+    let p = &app.people;
+    let run = finished_run(app).await;
     let mut feats = vec![0.0; features::FEATURES.len()];
     feats[idx("term_missed")] = 2.0;
     feats[idx("term_score")] = 45.0;
