@@ -457,7 +457,7 @@ pub(super) async fn finished_run(app: &TestApp) -> mining_runs::Model {
         .unwrap()
         .term_id;
     let now = Utc::now().fixed_offset();
-    let run = mining_runs::ActiveModel {
+    mining_runs::ActiveModel {
         kind: Set("test".into()),
         status: Set("done".into()),
         progress: Set(1.0),
@@ -473,8 +473,7 @@ pub(super) async fn finished_run(app: &TestApp) -> mining_runs::Model {
     }
     .insert(db)
     .await
-    .unwrap();
-    run
+    .unwrap()
 }
 
 /// A finished run on the fixtures: the teacher's student and another student, both high.
