@@ -726,6 +726,19 @@ pub fn compute_prepared(p: Prepared, plan: &Plan, set: &MiningSettings) -> AppRe
     })
 }
 
+/// The tables a run of `plan` reads, each term seen from its own as-of instant: the training
+/// and test terms at the plan's offset into them, the current term at the plan's date.
+pub async fn load_snapshot(db: &DatabaseConnection, plan: &Plan) -> AppResult<Snapshot> {
+    let mut windows: Vec<(i64, Ts)> = plan
+        .train
+        .iter()
+        .chain([&plan.test])
+        .map(|t| (t.id, features::as_of_in(t, plan.offset)))
+        .collect();
+    windows.push((plan.current.id, plan.as_of));
+    features::load(db, &windows).await
+}
+
 async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
     let t0 = Instant::now();
     progress(db, run_id, 0.05, "loading").await?;
@@ -735,14 +748,7 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
         .all(db)
         .await?;
     let plan = plan(&all_terms, Utc::now().fixed_offset())?;
-    let mut windows: Vec<(i64, Ts)> = plan
-        .train
-        .iter()
-        .chain([&plan.test])
-        .map(|t| (t.id, features::as_of_in(t, plan.offset)))
-        .collect();
-    windows.push((plan.current.id, plan.as_of));
-    let snap = features::load(db, &windows).await?;
+    let snap = load_snapshot(db, &plan).await?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     progress(db, run_id, 0.3, "training").await?;
     let (plan, set, out) = tokio::task::spawn_blocking(move || {

@@ -12,8 +12,6 @@ use srm::mining::features::{self, EnrolRow, SectionRow, Snapshot, StudentRow};
 use srm::mining::{run, settings};
 use std::collections::{HashMap, HashSet};
 
-type Ts = chrono::DateTime<chrono::FixedOffset>;
-
 use super::portal::{at, demo_options, term};
 
 /// Two terms (T1 Sep–Jan, T2 from 23 Feb to 1 Jul); five students enrolled in T1.
@@ -204,14 +202,7 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
         "{trend_pct}% of training rows have a trend"
     );
     let plan = run::plan(&all_terms, r.as_of).unwrap();
-    let mut windows: Vec<(i64, Ts)> = plan
-        .train
-        .iter()
-        .chain([&plan.test])
-        .map(|t| (t.id, features::as_of_in(t, plan.offset)))
-        .collect();
-    windows.push((plan.current.id, plan.as_of));
-    let snap = features::load(db, &windows).await.unwrap();
+    let snap = run::load_snapshot(db, &plan).await.unwrap();
     let (train, leave_y, who) = run::term_dataset(&snap, &plan.train, plan.offset);
     let trend: Vec<f64> = train.x.iter().map(|x| x[features::GPA_TREND]).collect();
     let spread = trend.iter().cloned().fold(f64::MIN, f64::max)
@@ -393,14 +384,7 @@ async fn rules_and_run(app: &TestApp) {
         .unwrap();
     let all_terms = terms::Entity::find().all(db).await.unwrap();
     let plan = run::plan(&all_terms, r.as_of).unwrap();
-    let mut windows: Vec<(i64, Ts)> = plan
-        .train
-        .iter()
-        .chain([&plan.test])
-        .map(|t| (t.id, features::as_of_in(t, plan.offset)))
-        .collect();
-    windows.push((plan.current.id, plan.as_of));
-    let snap = features::load(db, &windows).await.unwrap();
+    let snap = run::load_snapshot(db, &plan).await.unwrap();
     let again = run::compute(&snap, &plan, &settings::get(db).await.unwrap()).unwrap();
     let stored: HashMap<i64, String> = risk_flags::Entity::find()
         .filter(risk_flags::Column::RunId.eq(id))

@@ -425,14 +425,7 @@ async fn a_run_flags_the_generators_decliners_far_more_often_and_is_deterministi
         // The same data, the same as-of date and seed: the same scores.
         let all_terms = terms::Entity::find().all(db).await.unwrap();
         let plan = run::plan(&all_terms, r.as_of).unwrap();
-        let mut windows: Vec<(i64, Ts)> = plan
-            .train
-            .iter()
-            .chain([&plan.test])
-            .map(|t| (t.id, features::as_of_in(t, plan.offset)))
-            .collect();
-        windows.push((plan.current.id, plan.as_of));
-        let snap = features::load(db, &windows).await.unwrap();
+        let snap = run::load_snapshot(db, &plan).await.unwrap();
         let again = run::compute(&snap, &plan, &settings::get(db).await.unwrap()).unwrap();
         let stored: HashMap<i64, (f64, String)> = flags
             .iter()
