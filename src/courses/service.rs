@@ -11,24 +11,46 @@ use sea_orm::{
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// What a `term` parameter names: `current` (also when empty), a term id, or a term code.
+enum TermSpec<'a> {
+    Current,
+    Id(i64),
+    Code(&'a str),
+}
+
+impl<'a> TermSpec<'a> {
+    fn parse(spec: Option<&'a str>) -> Self {
+        match spec.map(str::trim).filter(|s| !s.is_empty()) {
+            None | Some("current") => TermSpec::Current,
+            Some(s) => s.parse().map_or(TermSpec::Code(s), TermSpec::Id),
+        }
+    }
+
+    fn matches(&self, t: &terms::Model) -> bool {
+        match self {
+            TermSpec::Current => t.is_current,
+            TermSpec::Id(id) => t.id == *id,
+            TermSpec::Code(code) => t.code == *code,
+        }
+    }
+
+    async fn find(&self, db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
+        let q = terms::Entity::find();
+        let q = match self {
+            TermSpec::Current => q.filter(terms::Column::IsCurrent.eq(true)),
+            TermSpec::Id(id) => q.filter(terms::Column::Id.eq(*id)),
+            TermSpec::Code(code) => q.filter(terms::Column::Code.eq(*code)),
+        };
+        Ok(q.one(db).await?)
+    }
+}
+
 /// `current`, a term id, or a term code.
 pub async fn resolve_term(
     db: &impl ConnectionTrait,
     spec: Option<&str>,
 ) -> AppResult<Option<terms::Model>> {
-    let spec = spec
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("current");
-    let q = terms::Entity::find();
-    let found = if spec == "current" {
-        q.filter(terms::Column::IsCurrent.eq(true)).one(db).await?
-    } else if let Ok(id) = spec.parse::<i64>() {
-        q.filter(terms::Column::Id.eq(id)).one(db).await?
-    } else {
-        q.filter(terms::Column::Code.eq(spec)).one(db).await?
-    };
-    Ok(found)
+    TermSpec::parse(spec).find(db).await
 }
 
 /// `resolve_term` through this instance's copy of the terms (at most a second old, see
@@ -45,20 +67,10 @@ pub async fn resolve_term_cached(
             all
         }
     };
-    let spec = spec
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("current");
-    let found = if spec == "current" {
-        all.iter().find(|t| t.is_current)
-    } else if let Ok(id) = spec.parse::<i64>() {
-        all.iter().find(|t| t.id == id)
-    } else {
-        all.iter().find(|t| t.code == spec)
-    };
-    match found {
+    let spec = TermSpec::parse(spec);
+    match all.iter().find(|t| spec.matches(t)) {
         Some(t) => Ok(Some(t.clone())),
-        None => resolve_term(&state.db, Some(spec)).await,
+        None => spec.find(&state.db).await,
     }
 }
 
