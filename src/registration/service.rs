@@ -71,11 +71,11 @@ async fn course_code(db: &impl ConnectionTrait, course_id: i64) -> AppResult<Str
 
 /// A readable name for a section: "CS101-02".
 async fn section_label(db: &impl ConnectionTrait, s: &sections::Model) -> AppResult<String> {
-    Ok(format!(
-        "{}-{}",
-        course_code(db, s.course_id).await?,
-        s.section_no
-    ))
+    Ok(label(&course_code(db, s.course_id).await?, s))
+}
+
+fn label(course_code: &str, s: &sections::Model) -> String {
+    format!("{course_code}-{}", s.section_no)
 }
 
 async fn meetings(
@@ -383,12 +383,19 @@ enum Mode {
     SeatOnly,
 }
 
-/// What the checks made before the write lock found: the term, and the student's enrolled
-/// sections of it that the clash and credit checks saw.
+/// What the checks made before the write lock found: the section with its course and term,
+/// and the student's enrolled sections of the term that the clash and credit checks saw.
 struct Prechecked {
     section: sections::Model,
+    course_code: String,
     term: terms::Model,
     enrolled: Vec<i64>,
+}
+
+impl Prechecked {
+    fn label(&self) -> String {
+        label(&self.course_code, &self.section)
+    }
 }
 
 fn check_window(term: &terms::Model, at: DateTime<FixedOffset>) -> AppResult<()> {
@@ -482,37 +489,39 @@ async fn precheck(
     student_id: i64,
     section_id: i64,
 ) -> AppResult<Prechecked> {
-    let (section, term) = sections::Entity::find_by_id(section_id)
+    let (section, term, course) = sections::Entity::find_by_id(section_id)
         .find_also_related(terms::Entity)
+        .find_also_related(courses::Entity)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let term = term.ok_or(AppError::NotFound)?;
+    let (term, course) = term.zip(course).ok_or(AppError::NotFound)?;
     check_window(&term, now())?;
     let standing = Standing::read(db, student_id, section_id).await?;
     standing.check()?;
+    // A section whose seats and waitlist were all taken when it was read is refused here: the
+    // answer was true at that instant, and on registration day most adds to the popular
+    // sections end this way, so they neither read the student's timetable nor queue for the
+    // write lock. Only a hold or an existing registration is named before it.
+    let full = section.enrolled_count >= section.capacity;
+    if full && section.waitlist_count >= section.waitlist_capacity && !standing.capacity_override {
+        return Err(full_refusal(&label(&course.code, &section), &section));
+    }
     if !standing.prerequisite_override {
         check_prerequisites(db, student_id, &section).await?;
     }
     let enrolled = check_fits(db, student_id, &section, &term, None).await?;
-    // A section whose seats and waitlist were all taken when it was read is refused here: the
-    // answer was true at that instant, and on registration day most adds to the popular
-    // sections end this way, so they never queue for the write lock.
-    let full = section.enrolled_count >= section.capacity;
-    if full && section.waitlist_count >= section.waitlist_capacity && !standing.capacity_override {
-        return Err(full_refusal(db, &section).await?);
-    }
     Ok(Prechecked {
         section,
+        course_code: course.code,
         term,
         enrolled,
     })
 }
 
 /// The refusal for a section with no free seat and no room on its waitlist.
-async fn full_refusal(db: &impl ConnectionTrait, section: &sections::Model) -> AppResult<AppError> {
-    let label = section_label(db, section).await?;
-    Ok(if section.waitlist_capacity == 0 {
+fn full_refusal(label: &str, section: &sections::Model) -> AppError {
+    if section.waitlist_capacity == 0 {
         refuse(
             "section_full",
             format!("{label} is full and has no waitlist"),
@@ -522,7 +531,7 @@ async fn full_refusal(db: &impl ConnectionTrait, section: &sections::Model) -> A
             "waitlist_full",
             format!("{label} is full and so is its waitlist"),
         )
-    })
+    }
 }
 
 /// Adds under the write lock. With `pre`, the read-only checks were made just before; they are
@@ -609,7 +618,7 @@ async fn add_in_txn(
     } else if mode == Mode::SeatOnly {
         return Err(refuse(
             "section_full",
-            format!("{} has no free seat", section_label(db, &section).await?),
+            format!("{} has no free seat", label_of(db, &section, &pre).await?),
         ));
     } else {
         let joined = sections::Entity::update_many()
@@ -625,7 +634,7 @@ async fn add_in_txn(
             .exec(db)
             .await?;
         if joined.rows_affected != 1 {
-            return Err(full_refusal(db, &section).await?);
+            return Err(full_refusal(&label_of(db, &section, &pre).await?, &section));
         }
         let last: Option<Option<i64>> = enrolments::Entity::find()
             .filter(enrolments::Column::SectionId.eq(section_id))
@@ -658,6 +667,18 @@ async fn add_in_txn(
         status: status.to_string(),
         waitlist_position,
     })
+}
+
+/// The section's readable name, from the precheck when there was one.
+async fn label_of(
+    db: &impl ConnectionTrait,
+    section: &sections::Model,
+    pre: &Option<Prechecked>,
+) -> AppResult<String> {
+    match pre {
+        Some(p) => Ok(p.label()),
+        None => section_label(db, section).await,
+    }
 }
 
 /// Registers a student for a section: enrolled, or waitlisted with a position, or refused with
@@ -855,11 +876,21 @@ async fn drop_in_txn(
         enrolments::Entity::find_by_id(enrolment_id)
             .filter(enrolments::Column::StudentId.eq(student_id))
     };
-    let section_id = find().one(db).await?.ok_or(AppError::NotFound)?.section_id;
-    let section = lock_section(db, section_id).await?;
-    // NOTE: read the status only now that the section is locked: a concurrent drop may have
-    // just promoted this very row from the waitlist (found on PostgreSQL by the load test).
-    let e = find().one(db).await?.ok_or(AppError::NotFound)?;
+    let (e, mut section) = if db.get_database_backend() == DbBackend::Postgres {
+        let section_id = find().one(db).await?.ok_or(AppError::NotFound)?.section_id;
+        let section = lock_section(db, section_id).await?;
+        // NOTE: read the status only now that the section is locked: a concurrent drop may have
+        // just promoted this very row from the waitlist (found on PostgreSQL by the load test).
+        (find().one(db).await?.ok_or(AppError::NotFound)?, section)
+    } else {
+        // SQLite's IMMEDIATE transaction has held the write lock since it began.
+        let (e, section) = find()
+            .find_also_related(sections::Entity)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        (e, section.ok_or(AppError::NotFound)?)
+    };
     if e.status != ENROLLED && e.status != WAITLISTED {
         return Err(AppError::NotFound);
     }
@@ -873,20 +904,26 @@ async fn drop_in_txn(
             format!("the add/drop deadline for {} has passed", term.name_en),
         ));
     }
-    let was = e.status.clone();
-    let mut am: enrolments::ActiveModel = e.into();
-    am.status = Set(DROPPED.to_string());
-    am.waitlist_position = Set(None);
-    am.updated_at = Set(now());
-    am.dropped_at = Set(Some(now()));
-    am.update(db).await?;
+    let at = now();
+    enrolments::Entity::update_many()
+        .col_expr(enrolments::Column::Status, Expr::value(DROPPED))
+        .col_expr(
+            enrolments::Column::WaitlistPosition,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(enrolments::Column::UpdatedAt, Expr::value(at))
+        .col_expr(enrolments::Column::DroppedAt, Expr::value(Some(at)))
+        .filter(enrolments::Column::Id.eq(e.id))
+        .exec(db)
+        .await?;
     event(db, student_id, section.id, "drop", DROPPED, actor).await?;
-    if was == WAITLISTED {
+    if e.status == WAITLISTED {
         count(db, section.id, sections::Column::WaitlistCount, -1).await?;
         return Ok(None);
     }
     count(db, section.id, sections::Column::EnrolledCount, -1).await?;
-    let section = lock_section(db, section.id).await?;
+    // The section is locked (or the file is), so the count is now exactly one lower.
+    section.enrolled_count -= 1;
     promote(db, &section, &term).await
 }
 
