@@ -178,3 +178,46 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// Attempts of a transaction that PostgreSQL ended as one side of a deadlock.
+const DEADLOCK_ATTEMPTS: usize = 4;
+
+/// Runs `work` (one whole transaction) again when PostgreSQL ended it as one side of a
+/// deadlock. The aborted transaction changed nothing, and the other side went on, so running it
+/// again is safe; two registrations waiting on each other's rows can then both finish.
+pub fn retrying_deadlocks<F, Fut, T>(
+    mut work: F,
+) -> impl Future<Output = AppResult<T>> + Send + 'static
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = AppResult<T>> + Send,
+    T: Send,
+{
+    async move {
+        let mut attempt = 1;
+        loop {
+            match work().await {
+                Err(AppError::Db(e)) if is_deadlock(&e) && attempt < DEADLOCK_ATTEMPTS => {
+                    tracing::info!(
+                        attempt,
+                        "a deadlock ended the transaction; running it again"
+                    );
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// PostgreSQL's `deadlock_detected` (40P01).
+fn is_deadlock(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "40P01"),
+        _ => false,
+    }
+}

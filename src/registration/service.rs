@@ -61,6 +61,25 @@ async fn lock_section(db: &impl ConnectionTrait, section_id: i64) -> AppResult<s
     q.one(db).await?.ok_or(AppError::NotFound)
 }
 
+/// Locks a student's row for the rest of the transaction on PostgreSQL, so that everything that
+/// checks and then changes one student's timetable (their adds, a promotion from a waitlist)
+/// runs one at a time. Lock order: a student before a section, except in a promotion, which
+/// runs after the section's lock; a deadlock that may cause is retried
+/// ([`crate::db::retrying_deadlocks`]).
+async fn lock_student(db: &impl ConnectionTrait, student_id: i64) -> AppResult<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        students::Entity::find_by_id(student_id)
+            .select_only()
+            .column(students::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    }
+    Ok(())
+}
+
 async fn course_code(db: &impl ConnectionTrait, course_id: i64) -> AppResult<String> {
     Ok(courses::Entity::find_by_id(course_id)
         .one(db)
@@ -551,16 +570,7 @@ async fn add_in_txn(
     // student's row lock orders that student's own adds (two clashing sections added at once
     // would otherwise each miss the other), then the section's row lock orders the writers of
     // this section; always in that order.
-    if db.get_database_backend() == DbBackend::Postgres {
-        students::Entity::find_by_id(student_id)
-            .select_only()
-            .column(students::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<i64>()
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    }
+    lock_student(db, student_id).await?;
     let (section, pre) = match pre {
         Some(p) if db.get_database_backend() == DbBackend::Sqlite => (p.section.clone(), Some(p)),
         pre => {
@@ -811,6 +821,9 @@ async fn promote(
         .all(db)
         .await?;
     for w in waiting {
+        // NOTE: without the lock, the student's own add of a clashing section could commit
+        // between this check and the seat (found on PostgreSQL by a race test).
+        lock_student(db, w.student_id).await?;
         if check_fits(db, w.student_id, section, term, None)
             .await
             .is_err()
@@ -937,20 +950,29 @@ pub async fn drop(
     actor: Option<i64>,
 ) -> AppResult<Option<i64>> {
     let conn = db.clone();
-    crate::db::on_writer_thread(db, async move {
-        let txn = crate::db::write_txn(&conn).await?;
-        let promoted = drop_in_txn(&txn, student_id, enrolment_id, actor, true).await?;
-        if let Some(actor) = actor {
-            Entry::new(Some(actor), "registration.drop", "enrolment")
-                .id(enrolment_id)
-                .student(student_id)
-                .write(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok(promoted)
-    })
-    .await
+    let work = crate::db::retrying_deadlocks(move || {
+        drop_once(conn.clone(), student_id, enrolment_id, actor)
+    });
+    crate::db::on_writer_thread(db, work).await
+}
+
+async fn drop_once(
+    db: DatabaseConnection,
+    student_id: i64,
+    enrolment_id: i64,
+    actor: Option<i64>,
+) -> AppResult<Option<i64>> {
+    let txn = crate::db::write_txn(&db).await?;
+    let promoted = drop_in_txn(&txn, student_id, enrolment_id, actor, true).await?;
+    if let Some(actor) = actor {
+        Entry::new(Some(actor), "registration.drop", "enrolment")
+            .id(enrolment_id)
+            .student(student_id)
+            .write(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(promoted)
 }
 
 /// Swaps an enrolled section for another in one step: the new seat is taken first, and if it
@@ -963,38 +985,47 @@ pub async fn swap(
     actor: Option<i64>,
 ) -> AppResult<Registration> {
     let conn = db.clone();
-    crate::db::on_writer_thread(db, async move {
-        let db = &conn;
-        let txn = crate::db::write_txn(db).await?;
-        let from = enrolments::Entity::find_by_id(from_enrolment)
-            .filter(enrolments::Column::StudentId.eq(student_id))
-            .filter(enrolments::Column::Status.eq(ENROLLED))
-            .one(&txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let reg = add_in_txn(
-            &txn,
-            student_id,
-            to_section,
-            actor,
-            Mode::SeatOnly,
-            Some(from.section_id),
-            None,
-        )
-        .await?;
-        drop_in_txn(&txn, student_id, from.id, actor, true).await?;
-        if let Some(actor) = actor {
-            Entry::new(Some(actor), "registration.swap", "enrolment")
-                .id(reg.id)
-                .student(student_id)
-                .detail(json!({"from": from_enrolment, "to_section_id": to_section}))
-                .write(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok(reg)
-    })
-    .await
+    let work = crate::db::retrying_deadlocks(move || {
+        swap_once(conn.clone(), student_id, from_enrolment, to_section, actor)
+    });
+    crate::db::on_writer_thread(db, work).await
+}
+
+async fn swap_once(
+    db: DatabaseConnection,
+    student_id: i64,
+    from_enrolment: i64,
+    to_section: i64,
+    actor: Option<i64>,
+) -> AppResult<Registration> {
+    let txn = crate::db::write_txn(&db).await?;
+    let from = enrolments::Entity::find_by_id(from_enrolment)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.eq(ENROLLED))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let reg = add_in_txn(
+        &txn,
+        student_id,
+        to_section,
+        actor,
+        Mode::SeatOnly,
+        Some(from.section_id),
+        None,
+    )
+    .await?;
+    drop_in_txn(&txn, student_id, from.id, actor, true).await?;
+    if let Some(actor) = actor {
+        Entry::new(Some(actor), "registration.swap", "enrolment")
+            .id(reg.id)
+            .student(student_id)
+            .detail(json!({"from": from_enrolment, "to_section_id": to_section}))
+            .write(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(reg)
 }
 
 /// One row of a student's registrations, as the API and the pages show it.

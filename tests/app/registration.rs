@@ -227,6 +227,66 @@ async fn one_students_racing_adds_never_end_in_a_clash() {
     .await;
 }
 
+/// A promotion checks the waiting student's timetable; that student's own add racing it must
+/// not slip in a clashing section between the check and the seat (on PostgreSQL both run at
+/// once; the promotion locks the student's row as an add does).
+#[rocket::async_test]
+async fn a_promotion_racing_the_students_own_add_never_ends_in_a_clash() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        for round in 0..10 {
+            let ss = students(db, 2).await;
+            let (leaver, waiter) = (ss[0], ss[1]);
+            let full = section(
+                db,
+                term,
+                course(db, &format!("P{round}A"), 2.0).await,
+                "01",
+                1,
+                1,
+                &[(3, 1, 2)],
+            )
+            .await;
+            let same_time = section(
+                db,
+                term,
+                course(db, &format!("P{round}B"), 2.0).await,
+                "01",
+                30,
+                0,
+                &[(3, 1, 2)],
+            )
+            .await;
+            let seat = service::add(db, leaver, full, None).await.unwrap();
+            assert_eq!(
+                code(service::add(db, waiter, full, None).await),
+                "waitlisted"
+            );
+            let (dropped, added) = tokio::join!(
+                service::drop(db, leaver, seat.id, None),
+                service::add(db, waiter, same_time, None)
+            );
+            dropped.unwrap();
+            let added = code(added);
+            let enrolled: Vec<i64> = service::list_for_student(db, waiter, None)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.status == "enrolled")
+                .map(|r| r.section_id)
+                .collect();
+            assert_eq!(
+                enrolled.len(),
+                1,
+                "round {round}: {added}, enrolled in {enrolled:?}"
+            );
+            assert_invariants(db, full).await;
+        }
+    })
+    .await;
+}
+
 #[rocket::async_test]
 async fn each_refusal_has_its_own_code() {
     on_each_backend(|app| async move {
@@ -1302,4 +1362,54 @@ async fn registrars_use_the_holds_page_and_students_swap_from_theirs() {
         }
     })
     .await;
+}
+
+/// Two transactions that lock two rows in opposite orders deadlock on PostgreSQL; it ends one,
+/// and `retrying_deadlocks` runs that one again, so both finish.
+#[rocket::async_test]
+async fn a_transaction_ended_by_a_deadlock_runs_again() {
+    if crate::common::postgres_url().is_none() {
+        eprintln!("SKIPPED: SRM_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    use sea_orm::{QuerySelect, TransactionTrait};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = TestApp::new(Backend::Postgres).await;
+    let db = app.db().clone();
+    let ids = students(&db, 2).await;
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let both_hold_one = Arc::new(tokio::sync::Barrier::new(2));
+    let run = |first: i64, second: i64| {
+        let (db, attempts, barrier) = (db.clone(), attempts.clone(), both_hold_one.clone());
+        srm::db::retrying_deadlocks(move || {
+            let (db, attempts, barrier) = (db.clone(), attempts.clone(), barrier.clone());
+            async move {
+                let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+                let txn = db.begin().await?;
+                for (i, id) in [first, second].into_iter().enumerate() {
+                    students::Entity::find_by_id(id)
+                        .lock_exclusive()
+                        .one(&txn)
+                        .await?;
+                    if i == 0 && attempt < 2 {
+                        barrier.wait().await;
+                    }
+                }
+                txn.commit().await?;
+                Ok(())
+            }
+        })
+    };
+    let (a, b) = tokio::join!(run(ids[0], ids[1]), run(ids[1], ids[0]));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        3,
+        "one of the two ran twice"
+    );
+    if let Some(name) = &app.pg_database {
+        crate::common::drop_pg_database(name).await;
+    }
 }
