@@ -185,27 +185,22 @@ const DEADLOCK_ATTEMPTS: usize = 4;
 /// Runs `work` (one whole transaction) again when PostgreSQL ended it as one side of a
 /// deadlock. The aborted transaction changed nothing, and the other side went on, so running it
 /// again is safe; two registrations waiting on each other's rows can then both finish.
-pub fn retrying_deadlocks<F, Fut, T>(
-    mut work: F,
-) -> impl Future<Output = AppResult<T>> + Send + 'static
+pub async fn retrying_deadlocks<F, Fut, T>(mut work: F) -> AppResult<T>
 where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = AppResult<T>> + Send,
-    T: Send,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = AppResult<T>>,
 {
-    async move {
-        let mut attempt = 1;
-        loop {
-            match work().await {
-                Err(AppError::Db(e)) if is_deadlock(&e) && attempt < DEADLOCK_ATTEMPTS => {
-                    tracing::info!(
-                        attempt,
-                        "a deadlock ended the transaction; running it again"
-                    );
-                    attempt += 1;
-                }
-                other => return other,
+    let mut attempt = 1;
+    loop {
+        match work().await {
+            Err(AppError::Db(e)) if is_deadlock(&e) && attempt < DEADLOCK_ATTEMPTS => {
+                tracing::info!(
+                    attempt,
+                    "a deadlock ended the transaction; running it again"
+                );
+                attempt += 1;
             }
+            other => return other,
         }
     }
 }
