@@ -14,7 +14,8 @@ pub enum MineWhat {
     /// Cross-validate the risk models on any CSV file and print accuracy, precision, recall,
     /// F1 and ROC AUC of the positive class (mean ± standard deviation over the repeats, each
     /// repeat's figures from its pooled out-of-fold predictions) for logistic regression, the
-    /// forest and the naive baselines.
+    /// forest, the blend (the forest averaged with a one-split rule learned by accuracy) and
+    /// the naive baselines.
     ///
     /// Every column but the target and --drop is a feature: a column whose values all parse as
     /// numbers is numeric (missing values NA, ?, empty → the column mean plus a 0/1 "missing"
@@ -55,8 +56,8 @@ pub struct EvaluateArgs {
     /// Number of repetitions of the whole k-fold split (each with a new shuffle).
     #[arg(long, default_value_t = 20)]
     pub repeats: usize,
-    /// auto (both models; the one with the higher mean F1 of the positive class is reported as
-    /// chosen, ties by ROC AUC), logistic or forest.
+    /// auto (all three models; the one with the higher mean F1 of the positive class is
+    /// reported as chosen, ties by ROC AUC), logistic, forest or blend.
     #[arg(long, default_value = "auto")]
     pub model: String,
     /// The naive baseline: predict from this column with the same --positive rule (e.g. the
@@ -131,11 +132,11 @@ pub fn options(args: &EvaluateArgs) -> AppResult<Options> {
         .map_err(|e: crate::mining::ml::MlError| bad(e.to_string()))?;
     let model = match args.model.trim().to_ascii_lowercase().as_str() {
         "auto" => Choice::Auto,
-        other => Choice::Only(
-            other
-                .parse::<ModelKind>()
-                .map_err(|_| bad(format!("--model {other:?}: use auto, logistic or forest")))?,
-        ),
+        other => Choice::Only(other.parse::<ModelKind>().map_err(|_| {
+            bad(format!(
+                "--model {other:?}: use auto, logistic, forest or blend"
+            ))
+        })?),
     };
     if args.trees == 0 || args.trees > 10_000 {
         return Err(bad(format!("--trees {}: use 1 to 10000", args.trees)));

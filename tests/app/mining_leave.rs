@@ -226,7 +226,7 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
         assert!(
             a["threshold_tuning"]
                 .as_array()
-                .is_some_and(|t| t.len() == 2),
+                .is_some_and(|t| t.len() == 3),
             "{a}"
         );
         assert_eq!(a["threshold_tuning"], b["threshold_tuning"]);

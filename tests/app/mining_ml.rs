@@ -117,7 +117,7 @@ fn best_threshold_maximises_f1_and_one_class_data_does_not_panic() {
 #[test]
 fn bad_input_gives_errors_not_panics() {
     let c = cfg(5, 2);
-    for kind in [ModelKind::Logistic, ModelKind::Forest] {
+    for kind in [ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend] {
         let empty = Dataset::default();
         assert_eq!(Model::fit(kind, &empty, &c).err(), Some(MlError::Empty));
         let mut one = separable(20, 3);
@@ -219,21 +219,53 @@ fn the_forest_is_deterministic_for_a_seed_whatever_the_threads_and_survives_serd
     );
 }
 
+/// The blend's rule finds by accuracy the one cut that decides `one_signal` (x0 > 0.3), and the
+/// blend scores a row as the mean of its forest (the forest of the same seed) and that rule.
+#[test]
+fn the_blend_learns_the_deciding_cut_and_averages_it_with_the_forest() {
+    let train = one_signal(400, 21);
+    let test = one_signal(300, 22);
+    let blend = Model::fit(ModelKind::Blend, &train, &cfg(20, 2)).unwrap();
+    assert_eq!(blend.kind(), ModelKind::Blend);
+    let (feature, cut) = blend.rule().unwrap();
+    assert_eq!(feature, 0);
+    assert!((cut - 0.3).abs() < 0.05, "cut {cut}");
+    let forest = Model::fit(ModelKind::Forest, &train, &cfg(20, 2)).unwrap();
+    assert_eq!(forest.rule(), None);
+    let (pb, pf) = (blend.predict_proba(&test.x), forest.predict_proba(&test.x));
+    // what the rule said: one share of positives on each side of the cut (10% labels flipped)
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for ((row, b), f) in test.x.iter().zip(&pb).zip(&pf) {
+        let said = 2.0 * b - f;
+        if row[0] > cut {
+            right.push(said)
+        } else {
+            left.push(said)
+        }
+    }
+    let same = |v: &[f64]| v.iter().all(|x| (x - v[0]).abs() < 1e-9);
+    assert!(same(&left) && same(&right));
+    assert!(left[0] < 0.2 && right[0] > 0.8, "{} {}", left[0], right[0]);
+    assert!(metrics(&test.y, &pb, blend.threshold()).accuracy > 0.85);
+    let imp = blend.importances();
+    assert!(imp[0] > imp[1] && imp[0] > imp[2], "{imp:?}");
+    let back: Model = serde_json::from_str(&serde_json::to_string(&blend).unwrap()).unwrap();
+    assert_eq!(back.kind(), ModelKind::Blend);
+    assert_eq!(back.predict_proba(&test.x), pb);
+    assert_eq!("blend".parse::<ModelKind>().unwrap(), ModelKind::Blend);
+}
+
 #[test]
 fn compare_picks_a_model_and_reports_the_baselines() {
     let train = one_signal(300, 8);
     let test = one_signal(200, 9);
     let c = compare(&train, &test, &cfg(20, 2)).unwrap();
     let names: Vec<&str> = c.rows.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(&names[..3], &["logistic", "forest", "majority"]);
-    assert!(names[3].starts_with("rule: signal"), "{names:?}");
+    assert_eq!(&names[..4], &["logistic", "forest", "blend", "majority"]);
+    assert!(names[4].starts_with("rule: signal"), "{names:?}");
     assert_eq!(c.model.kind(), c.chosen);
-    let chosen = &c.rows[if c.chosen == ModelKind::Logistic {
-        0
-    } else {
-        1
-    }]
-    .1;
+    let at = names.iter().position(|n| *n == c.chosen.as_str()).unwrap();
+    let chosen = &c.rows[at].1;
     for (_, m) in &c.rows {
         assert!(chosen.f1 >= m.f1 - 1e-9 || m.roc_auc <= chosen.roc_auc);
     }
@@ -267,13 +299,13 @@ fn tuned_thresholds_come_from_unseen_training_rows_only_and_beat_the_prevalence_
         y: rare(3000, 23).y,
         ..test.clone()
     };
-    for kind in [ModelKind::Logistic, ModelKind::Forest] {
+    for kind in [ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend] {
         let plain = Model::fit(kind, &train, &cfg(40, 2)).unwrap();
         let tuned = Model::fit_tuned(kind, &train, &cfg(40, 2)).unwrap();
         let t = tuned.tuning();
         let source = match kind {
             ModelKind::Logistic => ThresholdSource::OutOfFold,
-            ModelKind::Forest => ThresholdSource::OutOfBag,
+            ModelKind::Forest | ModelKind::Blend => ThresholdSource::OutOfBag,
         };
         assert_eq!(t.source, source);
         assert_eq!(t.threshold, tuned.threshold());
@@ -445,10 +477,12 @@ fn evaluate_beats_the_naive_baseline_on_mathematics_with_g1_and_g2() {
     // the forest, small and in a debug build, is still far above the majority class
     let opts = setup('C', Choice::Auto, 1, 20);
     let r = evaluate_file(&uci("student-por.csv"), None, &opts).unwrap();
-    assert_eq!(r.candidates.len(), 3);
-    let forest = r.candidates.iter().find(|c| c.name == "forest").unwrap();
-    assert!(forest.roc_auc > 0.7, "{}", forest.roc_auc);
-    assert!(forest.fit_ms.is_some());
+    assert_eq!(r.candidates.len(), 4);
+    for name in ["forest", "blend"] {
+        let model = r.candidates.iter().find(|c| c.name == name).unwrap();
+        assert!(model.roc_auc > 0.7, "{name} {}", model.roc_auc);
+        assert!(model.fit_ms.is_some());
+    }
 }
 
 fn srm() -> std::process::Command {
@@ -507,7 +541,7 @@ fn the_evaluate_command_prints_json_and_explains_bad_options() {
         let x = v[key].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&x), "{key} {x}");
     }
-    assert!(["logistic", "forest"].contains(&v["model"].as_str().unwrap()));
+    assert!(["logistic", "forest", "blend"].contains(&v["model"].as_str().unwrap()));
     assert!(v["accuracy"].as_f64().unwrap() > 0.9, "score decides: {v}");
     assert_eq!(v["positives"], 21);
     let notes = v["notes"].to_string();

@@ -1,4 +1,4 @@
-//! Held-out comparison of the two models against two naive baselines.
+//! Held-out comparison of the models against two naive baselines.
 
 use super::{
     Dataset, Metrics, MlError, Model, ModelKind, TrainConfig, Tuning, best_threshold, metrics,
@@ -12,12 +12,12 @@ use std::time::Instant;
 pub struct Comparison {
     pub chosen: ModelKind,
     pub model: Model,
-    /// ("logistic" | "forest" | "majority" | "rule: <feature> ≥ x", metrics on the test rows),
+    /// ("logistic" | "forest" | "blend" | "majority" | "rule: <feature> ≥ x", metrics on the test rows),
     /// models first.
     pub rows: Vec<(String, Metrics)>,
-    /// Time to fit both models, milliseconds.
+    /// Time to fit every model, milliseconds.
     pub fit_ms: f64,
-    /// Time to score the test rows with both models, milliseconds.
+    /// Time to score the test rows with every model, milliseconds.
     pub score_ms: f64,
     /// How each model's decision threshold was set (see [`compare_tuned`]).
     pub tuning: Vec<(ModelKind, Tuning)>,
@@ -81,8 +81,8 @@ pub fn best_single_feature(train: &Dataset) -> Option<usize> {
         .map(|(j, _)| j)
 }
 
-/// Fits logistic regression and the forest on `train`, scores both on `test` at their own
-/// thresholds ([`Model::threshold`]), adds the majority-class baseline and a one-feature rule
+/// Fits logistic regression, the forest and the blend on `train`, scores each on `test` at its own
+/// threshold ([`Model::threshold`]), adds the majority-class baseline and a one-feature rule
 /// on the single most predictive feature, and picks the model by [`better`].
 pub fn compare(train: &Dataset, test: &Dataset, cfg: &TrainConfig) -> Result<Comparison, MlError> {
     compare_with_rule(train, test, cfg, None)
@@ -128,7 +128,7 @@ fn compare_impl(
     let (mut fit_ms, mut score_ms) = (0.0, 0.0);
     let mut best: Option<(Model, Metrics)> = None;
     let mut tuning = Vec::new();
-    for kind in [ModelKind::Logistic, ModelKind::Forest] {
+    for kind in [ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend] {
         let t = Instant::now();
         let model = if tuned {
             Model::fit_tuned(kind, train, cfg)?

@@ -144,7 +144,7 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
         }
     };
     let kinds: Vec<ModelKind> = match opts.model {
-        Choice::Auto => vec![ModelKind::Logistic, ModelKind::Forest],
+        Choice::Auto => vec![ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend],
         Choice::Only(k) => vec![k],
     };
     let mut names: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();

@@ -14,6 +14,7 @@ mod forest;
 mod linear;
 mod metrics;
 mod standardize;
+mod stump;
 pub mod table;
 
 pub use compare::{Comparison, compare, compare_tuned};
@@ -127,12 +128,14 @@ pub(crate) fn check_matrix(x: &[Vec<f64>], features: usize) -> Result<(), MlErro
     Ok(())
 }
 
-/// The two learned models.
+/// The learned models.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     Logistic,
     Forest,
+    /// The forest's probability averaged with a one-split rule learned by accuracy.
+    Blend,
 }
 
 impl ModelKind {
@@ -140,6 +143,7 @@ impl ModelKind {
         match self {
             ModelKind::Logistic => "logistic",
             ModelKind::Forest => "forest",
+            ModelKind::Blend => "blend",
         }
     }
 }
@@ -156,8 +160,9 @@ impl std::str::FromStr for ModelKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "logistic" => Ok(ModelKind::Logistic),
             "forest" => Ok(ModelKind::Forest),
+            "blend" => Ok(ModelKind::Blend),
             other => Err(MlError::Invalid(format!(
-                "unknown model {other:?}: use logistic or forest"
+                "unknown model {other:?}: use logistic, forest or blend"
             ))),
         }
     }
@@ -271,6 +276,10 @@ pub struct Model {
 enum Inner {
     Logistic(linear::Logistic),
     Forest(forest::Forest),
+    Blend {
+        forest: forest::Forest,
+        rule: stump::Stump,
+    },
 }
 
 impl Model {
@@ -291,6 +300,10 @@ impl Model {
         let inner = match kind {
             ModelKind::Logistic => Inner::Logistic(linear::Logistic::fit(data)?),
             ModelKind::Forest => Inner::Forest(forest::Forest::fit(data, cfg, importances)?),
+            ModelKind::Blend => Inner::Blend {
+                forest: forest::Forest::fit(data, cfg, importances)?,
+                rule: stump::Stump::fit(data),
+            },
         };
         Ok(Self::wrap(data, cfg, inner))
     }
@@ -301,19 +314,33 @@ impl Model {
     /// part of the rows), logistic regression's out-of-fold probabilities from a stratified
     /// [`TUNE_FOLDS`]-fold cross-validation inside `data`. Nothing outside `data` is read, so a
     /// test set stays untouched. The model itself is the same as [`Model::fit`]'s. With fewer
-    /// than two positive rows the fixed threshold stays.
+    /// than two positive rows the fixed threshold stays. The blend averages the forest's
+    /// out-of-bag votes with its rule's answer on the same rows: one cut learned from all the
+    /// training rows, which can hardly overfit them.
     pub fn fit_tuned(kind: ModelKind, data: &Dataset, cfg: &TrainConfig) -> Result<Model, MlError> {
         data.validate()?;
         let (mut model, unseen, source) = match kind {
-            ModelKind::Forest => {
+            ModelKind::Forest | ModelKind::Blend => {
                 let work = forest::OobWork {
                     importances: true,
                     votes: true,
                 };
                 let (f, oob) = forest::Forest::fit_oob(data, cfg, work)?;
+                let (inner, unseen) = if kind == ModelKind::Blend {
+                    let rule = stump::Stump::fit(data);
+                    let said = rule.predict_proba(&data.x);
+                    let unseen = oob
+                        .into_iter()
+                        .zip(said)
+                        .map(|(votes, r)| votes.map(|v| (v + r) / 2.0))
+                        .collect();
+                    (Inner::Blend { forest: f, rule }, unseen)
+                } else {
+                    (Inner::Forest(f), oob)
+                };
                 (
-                    Self::wrap(data, cfg, Inner::Forest(f)),
-                    oob,
+                    Self::wrap(data, cfg, inner),
+                    unseen,
                     ThresholdSource::OutOfBag,
                 )
             }
@@ -371,6 +398,7 @@ impl Model {
         match self.inner {
             Inner::Logistic(_) => ModelKind::Logistic,
             Inner::Forest(_) => ModelKind::Forest,
+            Inner::Blend { .. } => ModelKind::Blend,
         }
     }
 
@@ -402,11 +430,8 @@ impl Model {
             .zip(&ok)
             .map(|(r, &good)| if good { r.clone() } else { vec![0.0; p] })
             .collect();
-        let raw = match &self.inner {
-            Inner::Logistic(m) => m.predict_proba(&clean),
-            Inner::Forest(m) => m.predict_proba(&clean),
-        };
-        raw.into_iter()
+        self.raw_proba(&clean)
+            .into_iter()
             .zip(ok)
             .map(|(v, good)| {
                 if good {
@@ -418,6 +443,28 @@ impl Model {
             .collect()
     }
 
+    /// P(positive) of rows known to be clean.
+    fn raw_proba(&self, x: &[Vec<f64>]) -> Vec<f64> {
+        match &self.inner {
+            Inner::Logistic(m) => m.predict_proba(x),
+            Inner::Forest(m) => m.predict_proba(x),
+            Inner::Blend { forest, rule } => forest
+                .predict_proba(x)
+                .into_iter()
+                .zip(rule.predict_proba(x))
+                .map(|(f, r)| (f + r) / 2.0)
+                .collect(),
+        }
+    }
+
+    /// The blend's rule: the feature and its cut.
+    pub fn rule(&self) -> Option<(usize, f64)> {
+        match &self.inner {
+            Inner::Blend { rule, .. } => rule.split(),
+            _ => None,
+        }
+    }
+
     /// Checks rows before scoring: right width, finite values.
     pub fn check(&self, x: &[Vec<f64>]) -> Result<(), MlError> {
         check_matrix(x, self.feature_names.len())
@@ -425,8 +472,8 @@ impl Model {
 
     /// Signed contribution of each feature to this row's risk relative to `reference` (e.g. the
     /// feature means), sorted by |contribution|, largest first. Logistic: the change in log-odds,
-    /// coefficient × (row − reference) on the standardised scale. Forest: P(row) − P(row with
-    /// that feature set to the reference value). Positive = raises the risk.
+    /// coefficient × (row − reference) on the standardised scale. Forest and blend: P(row) −
+    /// P(row with that feature set to the reference value). Positive = raises the risk.
     pub fn explain(&self, row: &[f64], reference: &[f64]) -> Vec<(usize, f64)> {
         let p = self.feature_names.len();
         if row.len() != p
@@ -437,14 +484,14 @@ impl Model {
         }
         let mut out: Vec<(usize, f64)> = match &self.inner {
             Inner::Logistic(m) => m.explain(row, reference),
-            Inner::Forest(m) => {
+            Inner::Forest(_) | Inner::Blend { .. } => {
                 let mut rows = vec![row.to_vec()];
                 for j in 0..p {
                     let mut r = row.to_vec();
                     r[j] = reference[j];
                     rows.push(r);
                 }
-                let probs = m.predict_proba(&rows);
+                let probs = self.raw_proba(&rows);
                 (0..p).map(|j| (j, probs[0] - probs[j + 1])).collect()
             }
         };
@@ -456,9 +503,9 @@ impl Model {
     /// faster for the forest than row by row). Rows that cannot be explained get an empty list.
     pub fn explain_many(&self, rows: &[Vec<f64>], reference: &[f64]) -> Vec<Vec<(usize, f64)>> {
         let p = self.feature_names.len();
-        let Inner::Forest(m) = &self.inner else {
+        if let Inner::Logistic(_) = self.inner {
             return rows.iter().map(|r| self.explain(r, reference)).collect();
-        };
+        }
         let ok = |r: &[f64]| r.len() == p && r.iter().all(|v| v.is_finite());
         if !ok(reference) {
             return vec![Vec::new(); rows.len()];
@@ -474,7 +521,7 @@ impl Model {
                     batch.push(r);
                 }
             }
-            let probs = m.predict_proba(&batch);
+            let probs = self.raw_proba(&batch);
             let mut at = 0;
             for row in chunk {
                 if !ok(row) {
@@ -494,11 +541,22 @@ impl Model {
 
     /// One value per feature, larger = more important. Logistic: |standardised coefficient|;
     /// forest: out-of-bag permutation importance (mean drop in accuracy; can be slightly
-    /// negative for useless features).
+    /// negative for useless features); blend: its forest's, with its rule's feature raised to
+    /// the largest.
     pub fn importances(&self) -> Vec<f64> {
         match &self.inner {
             Inner::Logistic(m) => m.importances(),
             Inner::Forest(m) => m.importances(),
+            Inner::Blend { forest, rule } => {
+                let mut imp = forest.importances();
+                let top = imp.iter().copied().fold(0.0, f64::max);
+                if let Some((j, _)) = rule.split()
+                    && let Some(v) = imp.get_mut(j)
+                {
+                    *v = v.max(top);
+                }
+                imp
+            }
         }
     }
 }
