@@ -6,8 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use srm::mining::ml::cluster::{choose_k, kmeans, pca2};
 use srm::mining::ml::evaluate::{Choice, Options, Report, evaluate_file};
 use srm::mining::ml::{
-    Dataset, MlError, Model, ModelKind, Standardizer, ThresholdSource, TrainConfig, best_threshold,
-    compare, compare_tuned, metrics, roc_auc,
+    Dataset, Fitting, MlError, Model, ModelKind, Standardizer, ThresholdSource, TrainConfig,
+    best_threshold, compare, compare_tuned, metrics, roc_auc,
 };
 use std::path::PathBuf;
 
@@ -253,6 +253,47 @@ fn the_blend_learns_the_deciding_cut_and_averages_it_with_the_forest() {
     assert_eq!(back.kind(), ModelKind::Blend);
     assert_eq!(back.predict_proba(&test.x), pb);
     assert_eq!("blend".parse::<ModelKind>().unwrap(), ModelKind::Blend);
+}
+
+/// Fitting the three models together grows the forest once for the forest and the blend, and
+/// gives the same models, thresholds and tunings as fitting each alone.
+#[test]
+fn models_fitted_together_equal_models_fitted_alone() {
+    let train = one_signal(300, 31);
+    let test = one_signal(200, 32);
+    let kinds = [ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend];
+    for how in [Fitting::Plain { importances: true }, Fitting::Tuned] {
+        let together = Model::fit_each(&kinds, &train, &cfg(30, 2), how).unwrap();
+        assert_eq!(together.len(), 3);
+        for ((m, ms), kind) in together.iter().zip(kinds) {
+            let alone = match how {
+                Fitting::Tuned => Model::fit_tuned(kind, &train, &cfg(30, 2)),
+                _ => Model::fit(kind, &train, &cfg(30, 2)),
+            }
+            .unwrap();
+            assert_eq!(m.kind(), kind);
+            assert!(*ms > 0.0, "{kind}: {ms} ms");
+            // NOTE: smartcore's optimiser can differ in the last bit from one call to the next
+            let near = |a: &[f64], b: &[f64]| {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
+            };
+            let p = alone.predict_proba(&test.x);
+            assert!(near(&m.predict_proba(&test.x), &p), "{kind}");
+            assert!(near(&[m.threshold()], &[alone.threshold()]), "{kind}");
+            assert_eq!(m.tuning().source, alone.tuning().source, "{kind}");
+            assert!(near(&m.importances(), &alone.importances()), "{kind}");
+            // stored whole, each on its own
+            let back: Model = serde_json::from_str(&serde_json::to_string(m).unwrap()).unwrap();
+            assert!(near(&back.predict_proba(&test.x), &p), "{kind}");
+        }
+        if how == Fitting::Tuned {
+            assert_ne!(together[1].0.tuning().source, ThresholdSource::Fixed);
+        }
+    }
+    assert_eq!(
+        Model::fit_each(&kinds, &Dataset::default(), &cfg(5, 1), Fitting::Tuned).err(),
+        Some(MlError::Empty)
+    );
 }
 
 #[test]

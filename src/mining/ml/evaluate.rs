@@ -5,7 +5,7 @@ use super::compare::{better, majority_proba};
 use super::forest::parallel_map;
 use super::metrics::{Metrics, metrics};
 use super::table::{Spec, Table, encode};
-use super::{Dataset, MlError, Model, ModelKind, TrainConfig};
+use super::{Dataset, Fitting, MlError, Model, ModelKind, TrainConfig};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -260,10 +260,8 @@ fn run_fold(
     let train = data.subset(&train_idx);
     let test = data.subset(&test_idx);
     let mut models = Vec::new();
-    for &kind in kinds {
-        let t = Instant::now();
-        let model = Model::fit_with(kind, &train, cfg, false)?;
-        let fit = t.elapsed().as_secs_f64() * 1e3;
+    for (model, fit) in Model::fit_each(kinds, &train, cfg, Fitting::Plain { importances: false })?
+    {
         let t = Instant::now();
         let proba = model.predict_proba(&test.x);
         let score = t.elapsed().as_secs_f64() * 1e3;

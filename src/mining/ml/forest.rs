@@ -215,22 +215,10 @@ fn grow(data: &Dataset, t: usize, seed: u64, work: OobWork) -> Result<Grown, MlE
 }
 
 impl Forest {
-    pub(crate) fn fit(
-        data: &Dataset,
-        cfg: &TrainConfig,
-        importances: bool,
-    ) -> Result<Forest, MlError> {
-        let work = OobWork {
-            importances,
-            votes: false,
-        };
-        Ok(Self::fit_oob(data, cfg, work)?.0)
-    }
-
     /// Fits the forest and, with `work.votes`, gives each training row's out-of-bag vote
     /// fraction: the share of the trees that did not see the row (it was not in their bootstrap
-    /// sample) voting positive; `None` for a row every tree saw. The same seed gives the same
-    /// forest as [`Forest::fit`].
+    /// sample) voting positive; `None` for a row every tree saw. What `work` asks for does not
+    /// change the trees: the same seed gives the same forest.
     pub(crate) fn fit_oob(
         data: &Dataset,
         cfg: &TrainConfig,

@@ -22,6 +22,8 @@ pub use metrics::{Confusion, Metrics, best_threshold, metrics, roc_auc};
 pub use standardize::Standardizer;
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// A numeric design matrix with a binary target.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -214,6 +216,25 @@ pub enum MlError {
     Fit(String),
 }
 
+/// How [`Model::fit_each`] trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fitting {
+    /// As [`Model::fit`]; `importances`: compute the forest's permutation importance (skipped
+    /// in cross-validation, where nobody reads it).
+    Plain { importances: bool },
+    /// As [`Model::fit_tuned`] (importances included).
+    Tuned,
+}
+
+impl Fitting {
+    fn importances(self) -> bool {
+        match self {
+            Fitting::Plain { importances } => importances,
+            Fitting::Tuned => true,
+        }
+    }
+}
+
 /// How a model's decision threshold was set.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
@@ -275,9 +296,10 @@ pub struct Model {
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum Inner {
     Logistic(linear::Logistic),
-    Forest(forest::Forest),
+    /// Shared with a blend fitted beside it ([`Model::fit_each`]); stored whole in each.
+    Forest(Arc<forest::Forest>),
     Blend {
-        forest: forest::Forest,
+        forest: Arc<forest::Forest>,
         rule: stump::Stump,
     },
 }
@@ -285,27 +307,7 @@ enum Inner {
 impl Model {
     /// Trains a model of `kind` on `data`.
     pub fn fit(kind: ModelKind, data: &Dataset, cfg: &TrainConfig) -> Result<Model, MlError> {
-        Self::fit_with(kind, data, cfg, true)
-    }
-
-    /// `importances`: compute the forest's permutation importance (skipped in cross-validation,
-    /// where nobody reads it).
-    pub(crate) fn fit_with(
-        kind: ModelKind,
-        data: &Dataset,
-        cfg: &TrainConfig,
-        importances: bool,
-    ) -> Result<Model, MlError> {
-        data.validate()?;
-        let inner = match kind {
-            ModelKind::Logistic => Inner::Logistic(linear::Logistic::fit(data)?),
-            ModelKind::Forest => Inner::Forest(forest::Forest::fit(data, cfg, importances)?),
-            ModelKind::Blend => Inner::Blend {
-                forest: forest::Forest::fit(data, cfg, importances)?,
-                rule: stump::Stump::fit(data),
-            },
-        };
-        Ok(Self::wrap(data, cfg, inner))
+        Self::fit_one(kind, data, cfg, Fitting::Plain { importances: true })
     }
 
     /// Trains a model of `kind` on `data` and sets its decision threshold to the one that
@@ -318,60 +320,116 @@ impl Model {
     /// out-of-bag votes with its rule's answer on the same rows: one cut learned from all the
     /// training rows, which can hardly overfit them.
     pub fn fit_tuned(kind: ModelKind, data: &Dataset, cfg: &TrainConfig) -> Result<Model, MlError> {
+        Self::fit_one(kind, data, cfg, Fitting::Tuned)
+    }
+
+    fn fit_one(
+        kind: ModelKind,
+        data: &Dataset,
+        cfg: &TrainConfig,
+        how: Fitting,
+    ) -> Result<Model, MlError> {
+        let (model, _) = Self::fit_each(&[kind], data, cfg, how)?
+            .pop()
+            .ok_or(MlError::Empty)?;
+        Ok(model)
+    }
+
+    /// One model of each of `kinds` on `data`, as [`Model::fit`] or [`Model::fit_tuned`] would
+    /// train them one by one, with each one's fitting time in milliseconds. The forest and the
+    /// blend share one fitted forest (the same seed grows the same trees), so it is grown once
+    /// however many of them are asked for; the time given to each of them includes the forest's,
+    /// what it would cost alone.
+    pub fn fit_each(
+        kinds: &[ModelKind],
+        data: &Dataset,
+        cfg: &TrainConfig,
+        how: Fitting,
+    ) -> Result<Vec<(Model, f64)>, MlError> {
         data.validate()?;
-        let (mut model, unseen, source) = match kind {
-            ModelKind::Forest | ModelKind::Blend => {
-                let work = forest::OobWork {
-                    importances: true,
-                    votes: true,
-                };
-                let (f, oob) = forest::Forest::fit_oob(data, cfg, work)?;
-                let (inner, unseen) = if kind == ModelKind::Blend {
-                    let rule = stump::Stump::fit(data);
-                    let said = rule.predict_proba(&data.x);
-                    let unseen = oob
-                        .into_iter()
-                        .zip(said)
-                        .map(|(votes, r)| votes.map(|v| (v + r) / 2.0))
-                        .collect();
-                    (Inner::Blend { forest: f, rule }, unseen)
-                } else {
-                    (Inner::Forest(f), oob)
-                };
-                (
-                    Self::wrap(data, cfg, inner),
-                    unseen,
-                    ThresholdSource::OutOfBag,
-                )
-            }
-            ModelKind::Logistic => {
-                let model = Self::fit_with(kind, data, cfg, true)?;
-                (
-                    model,
-                    out_of_fold_logistic(data, cfg),
+        let tuned = how == Fitting::Tuned;
+        let mut grown: Option<(Arc<forest::Forest>, Vec<Option<f64>>, f64)> = None;
+        let mut out = Vec::with_capacity(kinds.len());
+        for &kind in kinds {
+            let started = Instant::now();
+            // the shared forest's growing time: counted in every model built on it, and taken
+            // out of this model's own time when it was grown here
+            let (mut forest_ms, mut grown_here) = (0.0, 0.0);
+            let (inner, unseen, source) = match kind {
+                ModelKind::Logistic => (
+                    Inner::Logistic(linear::Logistic::fit(data)?),
+                    if tuned {
+                        out_of_fold_logistic(data, cfg)
+                    } else {
+                        Vec::new()
+                    },
                     ThresholdSource::OutOfFold,
-                )
+                ),
+                ModelKind::Forest | ModelKind::Blend => {
+                    let (forest, oob, ms) = match &grown {
+                        Some(g) => g.clone(),
+                        None => {
+                            let work = forest::OobWork {
+                                importances: how.importances(),
+                                votes: tuned,
+                            };
+                            let (f, oob) = forest::Forest::fit_oob(data, cfg, work)?;
+                            let ms = started.elapsed().as_secs_f64() * 1e3;
+                            grown_here = ms;
+                            grown.insert((Arc::new(f), oob, ms)).clone()
+                        }
+                    };
+                    forest_ms = ms;
+                    if kind == ModelKind::Blend {
+                        let rule = stump::Stump::fit(data);
+                        let said = rule.predict_proba(&data.x);
+                        let unseen = oob
+                            .into_iter()
+                            .zip(said)
+                            .map(|(votes, r)| votes.map(|v| (v + r) / 2.0))
+                            .collect();
+                        (
+                            Inner::Blend { forest, rule },
+                            unseen,
+                            ThresholdSource::OutOfBag,
+                        )
+                    } else {
+                        (Inner::Forest(forest), oob, ThresholdSource::OutOfBag)
+                    }
+                }
+            };
+            let mut model = Self::wrap(data, cfg, inner);
+            if tuned {
+                model.tune(data, &unseen, source);
             }
-        };
+            let ms = started.elapsed().as_secs_f64() * 1e3 - grown_here + forest_ms;
+            out.push((model, ms));
+        }
+        Ok(out)
+    }
+
+    /// Sets the threshold to the F1-best cut of `unseen` (each training row's probability from
+    /// models that did not see it; `None` where there is none), unless fewer than two of the
+    /// rows with one are positive.
+    fn tune(&mut self, data: &Dataset, unseen: &[Option<f64>], source: ThresholdSource) {
         let (y, p): (Vec<bool>, Vec<f64>) = data
             .y
             .iter()
-            .zip(&unseen)
+            .zip(unseen)
             .filter_map(|(&y, p)| p.map(|p| (y, p)))
             .unzip();
         if y.iter().filter(|v| **v).count() < 2 {
-            return Ok(model);
+            return;
         }
         let t = best_threshold(&y, &p);
-        model.tuning = Tuning {
+        self.tuning = Tuning {
             source,
             threshold: t,
             rows: y.len(),
             f1: metrics(&y, &p, t).f1,
-            f1_fixed: metrics(&y, &p, model.threshold).f1,
+            f1_fixed: metrics(&y, &p, self.threshold).f1,
         };
-        model.threshold = t;
-        Ok(model)
+        self.threshold = t;
     }
 
     fn wrap(data: &Dataset, cfg: &TrainConfig, inner: Inner) -> Model {
