@@ -4,7 +4,7 @@ use crate::config::AppConfig;
 use crate::error::{AppError, AppResult};
 use crate::mining::ml::evaluate::{self, Choice, Options, Report};
 use crate::mining::ml::table::Spec;
-use crate::mining::ml::{ModelKind, TrainConfig};
+use crate::mining::ml::{Goal, ModelKind, TrainConfig};
 use clap::Subcommand;
 
 // NOTE: parsed once per process; boxing the arguments would only add noise.
@@ -70,6 +70,12 @@ pub struct EvaluateArgs {
     /// published accuracy figures decide at 0.5.
     #[arg(long)]
     pub balanced: bool,
+    /// Choose each fold's decision threshold on its training rows (the forest's out-of-bag
+    /// votes, logistic regression's out-of-fold probabilities; the test fold is never read):
+    /// `accuracy` or `f1` (of the positive class), or `off` for the fixed threshold (0.5, or the
+    /// prevalence with --balanced).
+    #[arg(long, default_value = "off")]
+    pub tune: String,
     /// Trees in the forest.
     #[arg(long, default_value_t = 200)]
     pub trees: usize,
@@ -138,6 +144,12 @@ pub fn options(args: &EvaluateArgs) -> AppResult<Options> {
             ))
         })?),
     };
+    let tune = match args.tune.trim().to_ascii_lowercase().as_str() {
+        "off" => None,
+        "accuracy" => Some(Goal::Accuracy),
+        "f1" => Some(Goal::F1),
+        other => return Err(bad(format!("--tune {other:?}: use accuracy, f1 or off"))),
+    };
     if args.trees == 0 || args.trees > 10_000 {
         return Err(bad(format!("--trees {}: use 1 to 10000", args.trees)));
     }
@@ -152,6 +164,7 @@ pub fn options(args: &EvaluateArgs) -> AppResult<Options> {
         repeats: args.repeats,
         model,
         baseline_column: args.baseline_column.clone(),
+        tune,
         train: TrainConfig {
             seed: args.seed,
             trees: args.trees,
@@ -204,6 +217,12 @@ fn models_table(out: &mut String, title: &str, section: &serde_json::Value) {
         ));
     }
     for t in section["threshold_tuning"].as_array().into_iter().flatten() {
+        if let Some(alpha) = t["alpha"].as_f64() {
+            out.push_str(&format!(
+                "L2 strength of {}: {alpha} (lowest cross-validated log-loss on the training rows)\n",
+                t["model"].as_str().unwrap_or("?")
+            ));
+        }
         out.push_str(&format!(
             "threshold of {}: {} (F1-best on {} training rows, {}; F1 there {} vs {} at the prevalence)\n",
             t["model"].as_str().unwrap_or("?"),

@@ -424,8 +424,14 @@ fn tuning_json(cmp: &ml::Comparison) -> Vec<Value> {
     cmp.tuning
         .iter()
         .map(|(kind, t)| {
+            let alpha = if *kind == ml::ModelKind::Logistic {
+                cmp.alpha
+            } else {
+                None
+            };
             json!({"model": kind.as_str(), "source": t.source.as_str(), "threshold": round(t.threshold, 4),
-                "rows": t.rows, "f1": round(t.f1, 4), "f1_fixed": round(t.f1_fixed, 4)})
+                "rows": t.rows, "f1": round(t.f1, 4), "f1_fixed": round(t.f1_fixed, 4),
+                "alpha": alpha})
         })
         .collect()
 }

@@ -6,8 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use srm::mining::ml::cluster::{choose_k, kmeans, pca2};
 use srm::mining::ml::evaluate::{Choice, Options, Report, evaluate_file};
 use srm::mining::ml::{
-    Dataset, Fitting, MlError, Model, ModelKind, Standardizer, ThresholdSource, TrainConfig,
-    best_threshold, compare, compare_tuned, metrics, roc_auc,
+    Dataset, Fitting, Goal, MlError, Model, ModelKind, Standardizer, ThresholdSource, TrainConfig,
+    best_cut, best_threshold, compare, compare_tuned, metrics, roc_auc,
 };
 use std::path::PathBuf;
 
@@ -112,6 +112,65 @@ fn best_threshold_maximises_f1_and_one_class_data_does_not_panic() {
     assert_eq!(best_threshold(&[false, false], &[0.1, 0.2]), 0.5);
     let empty = metrics(&[], &[], 0.5);
     assert_eq!((empty.accuracy, empty.f1), (0.0, 0.0));
+}
+
+/// On scores where one rare positive sits low, F1 flags down to it and accuracy does not; on
+/// scores that say nothing, accuracy flags nobody.
+#[test]
+fn a_threshold_tuned_for_accuracy_differs_from_one_tuned_for_f1_where_it_should() {
+    // 3 positives among 10; the third scores below one negative
+    let y = [
+        true, true, false, true, false, false, false, false, false, false,
+    ];
+    let p = [0.9, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05];
+    // F1: the top four (2·3/(2·3+1) = 0.857) beat the top two (0.8); accuracy: 0.9 both
+    // ways, and a tie keeps the fewer flags
+    let f1 = best_cut(&y, &p, Goal::F1);
+    let acc = best_cut(&y, &p, Goal::Accuracy);
+    assert!((f1 - 0.45).abs() < 1e-12, "{f1}");
+    assert!((acc - 0.7).abs() < 1e-12, "{acc}");
+    assert_eq!(metrics(&y, &p, acc).accuracy, 0.9);
+    assert!((metrics(&y, &p, f1).f1 - 6.0 / 7.0).abs() < 1e-12);
+    assert_eq!(best_threshold(&y, &p), f1);
+    // one positive in ten, scores unrelated to it: accuracy is best flagging nobody
+    let y1 = [
+        false, false, false, false, false, false, false, false, false, true,
+    ];
+    let t = best_cut(&y1, &p, Goal::Accuracy);
+    assert!(t > 0.9, "{t}");
+    assert_eq!(metrics(&y1, &p, t).accuracy, 0.9);
+    assert_eq!(
+        metrics(&y1, &[1.0; 10], best_cut(&y1, &[1.0; 10], Goal::Accuracy)).accuracy,
+        0.9
+    );
+    assert_eq!(best_cut(&[false, false], &[0.1, 0.2], Goal::Accuracy), 0.5);
+}
+
+/// Logistic regression's L2 strength comes from cross-validated log-loss inside the training
+/// rows: the weakest on a clean signal, the strongest on thirty columns of noise.
+#[test]
+fn logistic_regression_chooses_its_penalty_by_cross_validation() {
+    let clean = Model::fit(ModelKind::Logistic, &separable(200, 41), &cfg(1, 2)).unwrap();
+    assert_eq!(clean.alpha(), Some(1.0));
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let noise = Dataset {
+        feature_names: (0..30).map(|j| format!("n{j}")).collect(),
+        x: (0..200)
+            .map(|_| (0..30).map(|_| rng.random_range(0.0..1.0)).collect())
+            .collect(),
+        y: (0..200).map(|i| i % 3 == 0).collect(),
+    };
+    let noisy = Model::fit(ModelKind::Logistic, &noise, &cfg(1, 2)).unwrap();
+    assert_eq!(noisy.alpha(), Some(100.0));
+    assert_eq!(
+        Model::fit(ModelKind::Forest, &noise, &cfg(3, 1))
+            .unwrap()
+            .alpha(),
+        None
+    );
+    // the same choice and model on one thread or two
+    let again = Model::fit(ModelKind::Logistic, &noise, &cfg(1, 1)).unwrap();
+    assert_eq!(again.alpha(), noisy.alpha());
 }
 
 #[test]
@@ -262,12 +321,15 @@ fn models_fitted_together_equal_models_fitted_alone() {
     let train = one_signal(300, 31);
     let test = one_signal(200, 32);
     let kinds = [ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend];
-    for how in [Fitting::Plain { importances: true }, Fitting::Tuned] {
+    for how in [
+        Fitting::Plain { importances: true },
+        Fitting::Tuned(Goal::F1),
+    ] {
         let together = Model::fit_each(&kinds, &train, &cfg(30, 2), how).unwrap();
         assert_eq!(together.len(), 3);
         for ((m, ms), kind) in together.iter().zip(kinds) {
             let alone = match how {
-                Fitting::Tuned => Model::fit_tuned(kind, &train, &cfg(30, 2)),
+                Fitting::Tuned(_) => Model::fit_tuned(kind, &train, &cfg(30, 2)),
                 _ => Model::fit(kind, &train, &cfg(30, 2)),
             }
             .unwrap();
@@ -286,12 +348,18 @@ fn models_fitted_together_equal_models_fitted_alone() {
             let back: Model = serde_json::from_str(&serde_json::to_string(m).unwrap()).unwrap();
             assert!(near(&back.predict_proba(&test.x), &p), "{kind}");
         }
-        if how == Fitting::Tuned {
+        if how != (Fitting::Plain { importances: true }) {
             assert_ne!(together[1].0.tuning().source, ThresholdSource::Fixed);
         }
     }
     assert_eq!(
-        Model::fit_each(&kinds, &Dataset::default(), &cfg(5, 1), Fitting::Tuned).err(),
+        Model::fit_each(
+            &kinds,
+            &Dataset::default(),
+            &cfg(5, 1),
+            Fitting::Tuned(Goal::F1)
+        )
+        .err(),
         Some(MlError::Empty)
     );
 }
@@ -466,6 +534,7 @@ fn setup(setup: char, model: Choice, repeats: usize, trees: usize) -> Options {
         repeats,
         model,
         baseline_column: baseline,
+        tune: None,
         train: TrainConfig {
             trees,
             balance_classes: false,
@@ -524,6 +593,30 @@ fn evaluate_beats_the_naive_baseline_on_mathematics_with_g1_and_g2() {
         assert!(model.roc_auc > 0.7, "{name} {}", model.roc_auc);
         assert!(model.fit_ms.is_some());
     }
+}
+
+/// `--tune f1`: each fold's forest decides at the F1-best cut of its out-of-bag votes instead of
+/// at 0.5, which on Portuguese without grades (15% failing) finds more of the failing students.
+#[test]
+fn evaluate_can_tune_each_folds_threshold_on_its_training_rows() {
+    let fixed = setup('C', Choice::Only(ModelKind::Forest), 1, 30);
+    let tuned = Options {
+        tune: Some(Goal::F1),
+        ..fixed.clone()
+    };
+    let file = uci("student-por.csv");
+    let a = evaluate_file(&file, None, &fixed).unwrap();
+    let b = evaluate_file(&file, None, &tuned).unwrap();
+    let (a, b) = (a.chosen().unwrap(), b.chosen().unwrap());
+    assert!(
+        b.recall > a.recall + 0.1,
+        "recall {} -> {}",
+        a.recall,
+        b.recall
+    );
+    assert!(b.f1 > a.f1, "F1 {} -> {}", a.f1, b.f1);
+    // the same forests: only the decisions moved, so the ranking is the same
+    assert!((a.roc_auc - b.roc_auc).abs() < 1e-12);
 }
 
 fn srm() -> std::process::Command {
@@ -649,6 +742,17 @@ fn the_evaluate_command_prints_json_and_explains_bad_options() {
                 "svm",
             ],
             "--model",
+        ),
+        (
+            vec![
+                "--target",
+                "target",
+                "--positive",
+                "Dropout",
+                "--tune",
+                "recall",
+            ],
+            "--tune \"recall\": use accuracy, f1 or off",
         ),
         (
             vec![

@@ -22,6 +22,8 @@ pub struct Comparison {
     pub score_ms: f64,
     /// How each model's decision threshold was set (see [`compare_tuned`]).
     pub tuning: Vec<(ModelKind, Tuning)>,
+    /// Logistic regression's L2 strength, chosen by cross-validation inside the training rows.
+    pub alpha: Option<f64>,
 }
 
 /// The stated choice: higher F1 of the positive class at each model's own threshold, then
@@ -129,8 +131,9 @@ fn compare_impl(
     let mut score_ms = 0.0;
     let mut best: Option<(Model, Metrics)> = None;
     let mut tuning = Vec::new();
+    let mut alpha = None;
     let how = if tuned {
-        Fitting::Tuned
+        Fitting::Tuned(super::Goal::F1)
     } else {
         Fitting::Plain { importances: true }
     };
@@ -145,6 +148,7 @@ fn compare_impl(
     for (model, _) in fitted {
         let kind = model.kind();
         tuning.push((kind, model.tuning()));
+        alpha = alpha.or(model.alpha());
         let t = Instant::now();
         let proba = model.predict_proba(&test.x);
         score_ms += t.elapsed().as_secs_f64() * 1e3;
@@ -172,5 +176,6 @@ fn compare_impl(
         fit_ms,
         score_ms,
         tuning,
+        alpha,
     })
 }

@@ -5,7 +5,7 @@ use super::compare::{better, majority_proba};
 use super::forest::parallel_map;
 use super::metrics::{Metrics, metrics};
 use super::table::{Spec, Table, encode};
-use super::{Dataset, Fitting, MlError, Model, ModelKind, TrainConfig};
+use super::{Dataset, Fitting, Goal, MlError, Model, ModelKind, TrainConfig};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -30,6 +30,10 @@ pub struct Options {
     pub model: Choice,
     /// The naive predictor: this column with the same SPEC; None = the majority class.
     pub baseline_column: Option<String>,
+    /// Each fold's models decide at the threshold best for this goal on their own training
+    /// rows (out-of-bag or out-of-fold predictions, see [`Model::fit_tuned`]); `None`: at the
+    /// fixed threshold of [`TrainConfig::balance_classes`].
+    pub tune: Option<Goal>,
     pub train: TrainConfig,
 }
 
@@ -164,7 +168,11 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
     for r in 0..opts.repeats {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.train.seed.wrapping_add(r as u64));
         let fold = stratified_folds(&data.y, k, &mut rng);
-        let results = parallel_map(k, threads, |f| run_fold(data, &fold, f, &kinds, &cfg));
+        let how = match opts.tune {
+            Some(goal) => Fitting::Tuned(goal),
+            None => Fitting::Plain { importances: false },
+        };
+        let results = parallel_map(k, threads, |f| run_fold(data, &fold, f, &kinds, &cfg, how));
         if results.len() != k {
             return Err(MlError::Fit("a cross-validation worker stopped".into()));
         }
@@ -254,14 +262,14 @@ fn run_fold(
     f: usize,
     kinds: &[ModelKind],
     cfg: &TrainConfig,
+    how: Fitting,
 ) -> Result<FoldResult, MlError> {
     let train_idx: Vec<usize> = (0..data.rows()).filter(|&i| fold[i] != f).collect();
     let test_idx: Vec<usize> = (0..data.rows()).filter(|&i| fold[i] == f).collect();
     let train = data.subset(&train_idx);
     let test = data.subset(&test_idx);
     let mut models = Vec::new();
-    for (model, fit) in Model::fit_each(kinds, &train, cfg, Fitting::Plain { importances: false })?
-    {
+    for (model, fit) in Model::fit_each(kinds, &train, cfg, how)? {
         let t = Instant::now();
         let proba = model.predict_proba(&test.x);
         let score = t.elapsed().as_secs_f64() * 1e3;

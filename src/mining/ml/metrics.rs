@@ -93,9 +93,36 @@ pub fn roc_auc(y: &[bool], proba: &[f64]) -> f64 {
     u / (pos as f64 * neg as f64)
 }
 
+/// What a tuned decision threshold maximises on the rows it is chosen on.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// F1 of the positive class: finds more of the rare class, at some cost in accuracy.
+    #[default]
+    F1,
+    /// Share of rows classified right.
+    Accuracy,
+}
+
+impl Goal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Goal::F1 => "f1",
+            Goal::Accuracy => "accuracy",
+        }
+    }
+}
+
 /// The threshold that maximises F1 of the positive class on this data (ties: the higher
 /// threshold, i.e. fewer flags). 0.5 when there is no positive or no data.
 pub fn best_threshold(y: &[bool], proba: &[f64]) -> f64 {
+    best_cut(y, proba, Goal::F1)
+}
+
+/// The threshold (flag when the score is at least it) that maximises `goal` on this data;
+/// ties go to the higher threshold, i.e. fewer flags. For accuracy, flagging nobody is a
+/// candidate too (a threshold above every score). 0.5 when there is no positive or no data.
+pub fn best_cut(y: &[bool], proba: &[f64], goal: Goal) -> f64 {
     let mut pairs: Vec<(f64, bool)> = y
         .iter()
         .zip(proba)
@@ -106,10 +133,26 @@ pub fn best_threshold(y: &[bool], proba: &[f64]) -> f64 {
     if pos == 0 {
         return 0.5;
     }
+    let n = pairs.len();
+    let value = |tp: usize, fp: usize| match goal {
+        Goal::F1 => 2.0 * tp as f64 / (2 * tp + fp + (pos - tp)) as f64,
+        Goal::Accuracy => (tp + (n - pos - fp)) as f64 / n as f64,
+    };
     // Descending: moving the threshold down past each distinct score.
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
     let (mut tp, mut fp) = (0usize, 0usize);
-    let (mut best_f1, mut best_t) = (-1.0, 0.5);
+    let (mut best, mut best_t) = match goal {
+        Goal::F1 => (-1.0, 0.5),
+        Goal::Accuracy => {
+            let top = pairs[0].0;
+            let above = if top < 1.0 {
+                (top + 1.0) / 2.0
+            } else {
+                top + f64::EPSILON * top.abs().max(1.0)
+            };
+            (value(0, 0), above)
+        }
+    };
     let mut i = 0;
     while i < pairs.len() {
         let score = pairs[i].0;
@@ -121,9 +164,9 @@ pub fn best_threshold(y: &[bool], proba: &[f64]) -> f64 {
             }
             i += 1;
         }
-        let f1 = 2.0 * tp as f64 / (2 * tp + fp + (pos - tp)) as f64;
-        if f1 > best_f1 + 1e-12 {
-            best_f1 = f1;
+        let v = value(tp, fp);
+        if v > best + 1e-12 {
+            best = v;
             // Midway to the next lower score, so the same rows are flagged on equal scores.
             best_t = match pairs.get(i) {
                 Some(next) => (score + next.0) / 2.0,

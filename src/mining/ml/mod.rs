@@ -18,7 +18,7 @@ mod stump;
 pub mod table;
 
 pub use compare::{Comparison, compare, compare_tuned};
-pub use metrics::{Confusion, Metrics, best_threshold, metrics, roc_auc};
+pub use metrics::{Confusion, Goal, Metrics, best_cut, best_threshold, metrics, roc_auc};
 pub use standardize::Standardizer;
 
 use serde::{Deserialize, Serialize};
@@ -69,33 +69,6 @@ impl Dataset {
         }
         Ok(())
     }
-}
-
-/// Logistic regression's out-of-fold probability of each row of `data` (stratified
-/// [`TUNE_FOLDS`] folds, fewer when there are fewer positives; the folds in parallel); `None`
-/// for the rows of a fold that could not be fitted.
-fn out_of_fold_logistic(data: &Dataset, cfg: &TrainConfig) -> Vec<Option<f64>> {
-    use rand::SeedableRng;
-    let positives = data.y.iter().filter(|v| **v).count();
-    let k = TUNE_FOLDS.min(positives).min(data.rows() - positives);
-    let mut out = vec![None; data.rows()];
-    if k < 2 {
-        return out;
-    }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7475_6e65);
-    let fold = evaluate::stratified_folds(&data.y, k, &mut rng);
-    let parts = forest::parallel_map(k, cfg.threads, |f| {
-        let (train, test): (Vec<usize>, Vec<usize>) = (0..data.rows()).partition(|&i| fold[i] != f);
-        let m = linear::Logistic::fit(&data.subset(&train)).ok()?;
-        let x: Vec<Vec<f64>> = test.iter().map(|&i| data.x[i].clone()).collect();
-        Some((test, m.predict_proba(&x)))
-    });
-    for (test, proba) in parts.into_iter().flatten() {
-        for (i, p) in test.into_iter().zip(proba) {
-            out[i] = Some(p);
-        }
-    }
-    out
 }
 
 /// Runs smartcore code, turning a panic inside it into an error.
@@ -222,15 +195,15 @@ pub enum Fitting {
     /// As [`Model::fit`]; `importances`: compute the forest's permutation importance (skipped
     /// in cross-validation, where nobody reads it).
     Plain { importances: bool },
-    /// As [`Model::fit_tuned`] (importances included).
-    Tuned,
+    /// As [`Model::fit_tuned`] (importances included), the threshold chosen for this goal.
+    Tuned(Goal),
 }
 
 impl Fitting {
     fn importances(self) -> bool {
         match self {
             Fitting::Plain { importances } => importances,
-            Fitting::Tuned => true,
+            Fitting::Tuned(_) => true,
         }
     }
 }
@@ -242,9 +215,10 @@ pub enum ThresholdSource {
     /// The training prevalence ([`TrainConfig::balance_classes`]) or 0.5.
     #[default]
     Fixed,
-    /// The F1-best cut of the forest's out-of-bag vote fractions on the training rows.
+    /// The best cut ([`Tuning::goal`]) of the forest's out-of-bag vote fractions on the
+    /// training rows.
     OutOfBag,
-    /// The F1-best cut of logistic regression's out-of-fold probabilities on the training rows
+    /// The best cut of logistic regression's out-of-fold probabilities on the training rows
     /// (stratified [`TUNE_FOLDS`]-fold cross-validation inside the training rows).
     OutOfFold,
 }
@@ -259,14 +233,18 @@ impl ThresholdSource {
     }
 }
 
-/// Folds of the cross-validation inside the training rows that tunes logistic regression's
-/// threshold ([`Model::fit_tuned`]).
+/// Folds of the cross-validation inside the training rows that chooses logistic regression's
+/// L2 strength and tunes its threshold ([`Model::fit_tuned`]).
 pub const TUNE_FOLDS: usize = 5;
 
 /// How a tuned threshold was chosen: on which unseen training rows, with what F1 there.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
 pub struct Tuning {
     pub source: ThresholdSource,
+    /// What the threshold maximises on those rows (F1 in models stored before there was a
+    /// choice).
+    #[serde(default)]
+    pub goal: Goal,
     pub threshold: f64,
     /// Training rows the threshold was chosen on (each scored by models that did not see it).
     pub rows: usize,
@@ -320,7 +298,7 @@ impl Model {
     /// out-of-bag votes with its rule's answer on the same rows: one cut learned from all the
     /// training rows, which can hardly overfit them.
     pub fn fit_tuned(kind: ModelKind, data: &Dataset, cfg: &TrainConfig) -> Result<Model, MlError> {
-        Self::fit_one(kind, data, cfg, Fitting::Tuned)
+        Self::fit_one(kind, data, cfg, Fitting::Tuned(Goal::F1))
     }
 
     fn fit_one(
@@ -347,7 +325,11 @@ impl Model {
         how: Fitting,
     ) -> Result<Vec<(Model, f64)>, MlError> {
         data.validate()?;
-        let tuned = how == Fitting::Tuned;
+        let goal = match how {
+            Fitting::Tuned(goal) => Some(goal),
+            Fitting::Plain { .. } => None,
+        };
+        let tuned = goal.is_some();
         let mut grown: Option<(Arc<forest::Forest>, Vec<Option<f64>>, f64)> = None;
         let mut out = Vec::with_capacity(kinds.len());
         for &kind in kinds {
@@ -356,15 +338,10 @@ impl Model {
             // out of this model's own time when it was grown here
             let (mut forest_ms, mut grown_here) = (0.0, 0.0);
             let (inner, unseen, source) = match kind {
-                ModelKind::Logistic => (
-                    Inner::Logistic(linear::Logistic::fit(data)?),
-                    if tuned {
-                        out_of_fold_logistic(data, cfg)
-                    } else {
-                        Vec::new()
-                    },
-                    ThresholdSource::OutOfFold,
-                ),
+                ModelKind::Logistic => {
+                    let (m, oof) = linear::Logistic::fit_cv(data, cfg)?;
+                    (Inner::Logistic(m), oof, ThresholdSource::OutOfFold)
+                }
                 ModelKind::Forest | ModelKind::Blend => {
                     let (forest, oob, ms) = match &grown {
                         Some(g) => g.clone(),
@@ -399,8 +376,8 @@ impl Model {
                 }
             };
             let mut model = Self::wrap(data, cfg, inner);
-            if tuned {
-                model.tune(data, &unseen, source);
+            if let Some(goal) = goal {
+                model.tune(data, &unseen, source, goal);
             }
             let ms = started.elapsed().as_secs_f64() * 1e3 - grown_here + forest_ms;
             out.push((model, ms));
@@ -408,10 +385,16 @@ impl Model {
         Ok(out)
     }
 
-    /// Sets the threshold to the F1-best cut of `unseen` (each training row's probability from
-    /// models that did not see it; `None` where there is none), unless fewer than two of the
-    /// rows with one are positive.
-    fn tune(&mut self, data: &Dataset, unseen: &[Option<f64>], source: ThresholdSource) {
+    /// Sets the threshold to the cut of `unseen` (each training row's probability from models
+    /// that did not see it; `None` where there is none) best for `goal`, unless fewer than two
+    /// of the rows with one are positive.
+    fn tune(
+        &mut self,
+        data: &Dataset,
+        unseen: &[Option<f64>],
+        source: ThresholdSource,
+        goal: Goal,
+    ) {
         let (y, p): (Vec<bool>, Vec<f64>) = data
             .y
             .iter()
@@ -421,9 +404,10 @@ impl Model {
         if y.iter().filter(|v| **v).count() < 2 {
             return;
         }
-        let t = best_threshold(&y, &p);
+        let t = best_cut(&y, &p, goal);
         self.tuning = Tuning {
             source,
+            goal,
             threshold: t,
             rows: y.len(),
             f1: metrics(&y, &p, t).f1,
@@ -512,6 +496,15 @@ impl Model {
                 .zip(rule.predict_proba(x))
                 .map(|(f, r)| (f + r) / 2.0)
                 .collect(),
+        }
+    }
+
+    /// Logistic regression's L2 strength, chosen by cross-validated log-loss inside the
+    /// training rows.
+    pub fn alpha(&self) -> Option<f64> {
+        match &self.inner {
+            Inner::Logistic(m) => Some(m.alpha()),
+            _ => None,
         }
     }
 
