@@ -15,7 +15,7 @@ use std::time::Instant;
 /// Which model(s) to cross-validate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {
-    /// Both; report the better by mean F1 of the positive class, ties by mean ROC AUC.
+    /// All three; report the best by mean F1 of the positive class, ties by mean ROC AUC.
     Auto,
     Only(ModelKind),
 }
@@ -64,7 +64,7 @@ pub struct Report {
     pub features: usize,
     pub folds: usize,
     pub repeats: usize,
-    /// The chosen model ("logistic" or "forest").
+    /// The chosen model.
     pub model: ModelKind,
     /// Models first, then the baselines.
     pub candidates: Vec<Summary>,
