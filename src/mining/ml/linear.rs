@@ -6,6 +6,7 @@ use super::evaluate::stratified_folds;
 use super::forest::parallel_map;
 use super::{Dataset, MlError, Standardizer, TUNE_FOLDS, TrainConfig};
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::arrays::Array;
@@ -17,6 +18,9 @@ use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegress
 /// finite on separable data and steadies one-hot columns; a strong one keeps many weak
 /// features (UCI Portuguese without grades: 43 columns, no dominant one) from fitting noise.
 pub(crate) const ALPHAS: [f64; 5] = [1.0, 3.0, 10.0, 30.0, 100.0];
+/// Rows the strength is chosen on at most: a bigger table is sampled (the strength matters
+/// less the more rows there are, and the search costs 25 fits).
+pub(crate) const SEARCH_ROWS: usize = 5000;
 /// The strength used when there are too few rows of a class to cross-validate, and in models
 /// stored before the choice existed.
 pub(crate) const DEFAULT_ALPHA: f64 = 1.0;
@@ -45,12 +49,56 @@ fn sigmoid(z: f64) -> f64 {
     }
 }
 
+/// For each of `alphas`, the out-of-fold probability of each of `rows` (indices into `data`):
+/// fold `f`'s rows predicted by a model fitted on the other folds' rows among `rows`; `None` for
+/// the other rows of `data` and for a fold that could not be fitted.
+fn out_of_fold(
+    data: &Dataset,
+    rows: &[usize],
+    fold: &[usize],
+    k: usize,
+    alphas: &[f64],
+    threads: usize,
+) -> Vec<Vec<Option<f64>>> {
+    let parts = parallel_map(alphas.len() * k, threads, |job| {
+        let (a, f) = (job / k, job % k);
+        let (train, test): (Vec<usize>, Vec<usize>) = rows.iter().partition(|&&i| fold[i] != f);
+        let m = Logistic::fit(&data.subset(&train), alphas[a]).ok()?;
+        let x: Vec<Vec<f64>> = test.iter().map(|&i| data.x[i].clone()).collect();
+        Some((a, test, m.predict_proba(&x)))
+    });
+    let mut oof = vec![vec![None; data.rows()]; alphas.len()];
+    for (a, test, proba) in parts.into_iter().flatten() {
+        for (i, p) in test.into_iter().zip(proba) {
+            oof[a][i] = Some(p);
+        }
+    }
+    oof
+}
+
+/// About `size` row indices, each class sampled in proportion to its share (at least `k` of a
+/// class, or all of it when it has fewer), in increasing order.
+fn stratified_sample(y: &[bool], size: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut out = Vec::with_capacity(size + 2 * k);
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        let take = ((idx.len() as f64 * size as f64 / y.len() as f64).round() as usize)
+            .max(k)
+            .min(idx.len());
+        idx.shuffle(rng);
+        out.extend_from_slice(&idx[..take]);
+    }
+    out.sort_unstable();
+    out
+}
+
 impl Logistic {
     /// Fits with the strength in [`ALPHAS`] whose out-of-fold predictions (stratified
-    /// [`TUNE_FOLDS`]-fold cross-validation inside `data`, the folds and strengths in parallel)
-    /// have the lowest log-loss; ties to the weaker. Also gives those predictions, the chosen
-    /// strength's probability of each row from a model that did not see it (`None` for rows of
-    /// a fold that could not be fitted, or all rows when a class has fewer than two rows).
+    /// [`TUNE_FOLDS`]-fold cross-validation inside `data`, the folds and strengths in parallel;
+    /// on a stratified sample of [`SEARCH_ROWS`] rows when there are more) have the lowest
+    /// log-loss; ties to the weaker. Also gives the chosen strength's out-of-fold probability of
+    /// every row, from a model that did not see it (`None` for rows of a fold that could not be
+    /// fitted, or all rows when a class has fewer than two rows).
     pub(crate) fn fit_cv(
         data: &Dataset,
         cfg: &TrainConfig,
@@ -63,19 +111,13 @@ impl Logistic {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7475_6e65);
         let fold = stratified_folds(&data.y, k, &mut rng);
-        let parts = parallel_map(ALPHAS.len() * k, cfg.threads, |job| {
-            let (a, f) = (job / k, job % k);
-            let (train, test): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| fold[i] != f);
-            let m = Self::fit(&data.subset(&train), ALPHAS[a]).ok()?;
-            let x: Vec<Vec<f64>> = test.iter().map(|&i| data.x[i].clone()).collect();
-            Some((a, test, m.predict_proba(&x)))
-        });
-        let mut oof = vec![vec![None; n]; ALPHAS.len()];
-        for (a, test, proba) in parts.into_iter().flatten() {
-            for (i, p) in test.into_iter().zip(proba) {
-                oof[a][i] = Some(p);
-            }
-        }
+        let all: Vec<usize> = (0..n).collect();
+        let search = if n > SEARCH_ROWS {
+            stratified_sample(&data.y, SEARCH_ROWS, k, &mut rng)
+        } else {
+            all.clone()
+        };
+        let mut oof = out_of_fold(data, &search, &fold, k, &ALPHAS, cfg.threads);
         // NOTE: a strength with a fold that failed is judged on its other rows.
         let loss = |o: &[Option<f64>]| {
             let (sum, rows) = o
@@ -100,8 +142,15 @@ impl Logistic {
                 (best, best_loss) = (a, l);
             }
         }
+        let unseen = if search.len() == n {
+            oof.swap_remove(best)
+        } else {
+            out_of_fold(data, &all, &fold, k, &[ALPHAS[best]], cfg.threads)
+                .pop()
+                .unwrap_or_else(|| vec![None; n])
+        };
         let model = Self::fit(data, ALPHAS[best])?;
-        Ok((model, oof.swap_remove(best)))
+        Ok((model, unseen))
     }
 
     /// The L2 strength it was fitted with.
