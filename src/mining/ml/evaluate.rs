@@ -165,13 +165,13 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
         threads: 1,
         ..opts.train.clone()
     };
+    let how = match opts.tune {
+        Some(goal) => Fitting::Tuned(goal),
+        None => Fitting::Plain { importances: false },
+    };
     for r in 0..opts.repeats {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.train.seed.wrapping_add(r as u64));
         let fold = stratified_folds(&data.y, k, &mut rng);
-        let how = match opts.tune {
-            Some(goal) => Fitting::Tuned(goal),
-            None => Fitting::Plain { importances: false },
-        };
         let results = parallel_map(k, threads, |f| run_fold(data, &fold, f, &kinds, &cfg, how));
         if results.len() != k {
             return Err(MlError::Fit("a cross-validation worker stopped".into()));
