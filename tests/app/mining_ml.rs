@@ -521,9 +521,11 @@ fn pca_of_points_on_a_line_explains_all_the_variance() {
 
 // ---- srm mine evaluate on the UCI Student Performance files ----
 
+/// The UCI files shipped with the suite (CC BY 4.0; see `tests/data/uci-student-performance`).
 fn uci(name: &str) -> PathBuf {
-    let dir = std::env::var("SRM_UCI_DIR").unwrap_or_else(|_| "/work/shared/data".into());
-    PathBuf::from(dir).join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/uci-student-performance")
+        .join(name)
 }
 
 fn setup(setup: char, model: Choice, repeats: usize, trees: usize) -> Options {
