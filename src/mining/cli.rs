@@ -292,6 +292,9 @@ pub fn report_json(r: &Report) -> serde_json::Value {
         "recall_std": get(|s| s.recall_std),
         "f1_std": get(|s| s.f1_std),
         "roc_auc_std": get(|s| s.roc_auc_std),
+        "fold_sd": chosen.map(|s| s.fold_sd),
+        "selection": r.selection,
+        "chosen_in_folds": r.chosen_in_folds.iter().map(|(k, n)| (k.as_str(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
         "baseline": r.baseline(),
         "candidates": r.candidates,
         "rows": r.rows,
@@ -317,23 +320,48 @@ pub fn report_text(r: &Report) -> String {
         "", "accuracy %", "precision %", "recall %", "F1 %", "ROC AUC %", "fit ms", "score ms"
     ));
     let cell = |m: f64, sd: f64| format!("{:.1} ± {:.1}", m * 100.0, sd * 100.0);
+    let nested = r.candidates.iter().any(|c| c.name == evaluate::NESTED);
     for c in &r.candidates {
-        let mark = if c.name == r.model.as_str() { " *" } else { "" };
+        let chosen = if nested {
+            c.name == evaluate::NESTED
+        } else {
+            c.name == r.model.as_str()
+        };
+        let mark = if chosen { " *" } else { "" };
         s.push_str(&format!(
             "{:<24} {:>13} {:>13} {:>13} {:>13} {:>13} {:>9} {:>9}\n",
             format!("{}{mark}", c.name),
-            cell(c.accuracy, c.accuracy_std),
-            cell(c.precision, c.precision_std),
-            cell(c.recall, c.recall_std),
-            cell(c.f1, c.f1_std),
-            cell(c.roc_auc, c.roc_auc_std),
+            cell(c.accuracy, c.fold_sd.accuracy),
+            cell(c.precision, c.fold_sd.precision),
+            cell(c.recall, c.fold_sd.recall),
+            cell(c.f1, c.fold_sd.f1),
+            cell(c.roc_auc, c.fold_sd.roc_auc),
             c.fit_ms.map_or(String::new(), |v| format!("{v:.1}")),
             c.score_ms.map_or(String::new(), |v| format!("{v:.2}")),
         ));
     }
     s.push_str(&format!(
-        "model: {} (* = higher mean F1 of the positive class, ties by ROC AUC)",
-        r.model
+        "± = standard deviation across the {} single folds ({} folds × {} repeats, each on its own test rows); \
+across the {} repeats' pooled figures it is smaller (see --json: *_std)\n",
+        r.folds * r.repeats,
+        r.folds,
+        r.repeats,
+        r.repeats
     ));
+    match &r.selection {
+        Some(how) => {
+            let counts: Vec<String> = r
+                .chosen_in_folds
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            s.push_str(&format!(
+                "model: * = chosen {how}; chosen in folds: {}; most often: {}",
+                counts.join(", "),
+                r.model
+            ));
+        }
+        None => s.push_str(&format!("model: {} (as asked)", r.model)),
+    }
     s
 }

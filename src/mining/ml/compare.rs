@@ -33,6 +33,18 @@ pub fn better(a: &Metrics, b: &Metrics) -> bool {
     a.f1 > b.f1 + EPS || ((a.f1 - b.f1).abs() <= EPS && a.roc_auc > b.roc_auc + EPS)
 }
 
+/// The best of the candidates by [`better`], each compared with the best so far (ties keep the
+/// earlier candidate). The one chooser of the portal's runs and of `srm mine evaluate`.
+pub fn pick_best<T>(candidates: impl IntoIterator<Item = (T, Metrics)>) -> Option<T> {
+    let mut best: Option<(T, Metrics)> = None;
+    for (c, m) in candidates {
+        if best.as_ref().is_none_or(|(_, b)| better(&m, b)) {
+            best = Some((c, m));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
 /// Majority class of the training rows as a probability (1 or 0) for every test row.
 pub fn majority_proba(train: &[bool], n: usize) -> Vec<f64> {
     let pos = train.iter().filter(|&&v| v).count();
@@ -129,7 +141,7 @@ fn compare_impl(
     }
     let mut rows = Vec::new();
     let mut score_ms = 0.0;
-    let mut best: Option<(Model, Metrics)> = None;
+    let mut scored: Vec<(Model, Metrics)> = Vec::new();
     let mut tuning = Vec::new();
     let mut alpha = None;
     let how = if tuned {
@@ -154,9 +166,7 @@ fn compare_impl(
         score_ms += t.elapsed().as_secs_f64() * 1e3;
         let m = metrics(&test.y, &proba, model.threshold());
         rows.push((kind.to_string(), m));
-        if best.as_ref().is_none_or(|(_, b)| better(&m, b)) {
-            best = Some((model, m));
-        }
+        scored.push((model, m));
     }
     rows.push((
         "majority".to_string(),
@@ -168,7 +178,7 @@ fn compare_impl(
     {
         rows.push((name, metrics(&test.y, &scores, 0.5)));
     }
-    let (model, _) = best.ok_or(MlError::Empty)?;
+    let model = pick_best(scored).ok_or(MlError::Empty)?;
     Ok(Comparison {
         chosen: model.kind(),
         model,

@@ -1,11 +1,11 @@
 //! Repeated stratified k-fold cross-validation of the models and the naive baselines, behind
 //! `srm mine evaluate`.
 
-use super::compare::{better, majority_proba};
+use super::compare::{majority_proba, pick_best};
 use super::forest::parallel_map;
 use super::metrics::{Metrics, metrics};
 use super::table::{Spec, Table, encode};
-use super::{Dataset, Fitting, Goal, MlError, Model, ModelKind, TrainConfig};
+use super::{Fitting, Goal, MlError, Model, ModelKind, TrainConfig};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -37,8 +37,20 @@ pub struct Options {
     pub train: TrainConfig,
 }
 
-/// Mean and standard deviation over the repeats of one candidate's metrics (each repeat's
-/// metrics computed on its pooled out-of-fold predictions).
+/// Standard deviations of one candidate's metrics.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Spread {
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub roc_auc: f64,
+}
+
+/// One candidate's metrics: means over the repeats (each repeat's metrics computed on its
+/// pooled out-of-fold predictions), the spread of those repeat figures (`*_std`), and the spread
+/// across the single folds (`fold_sd`: each fold's metrics on its own test rows), which is the
+/// figure other tools print after "±".
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub name: String,
@@ -52,10 +64,14 @@ pub struct Summary {
     pub recall_std: f64,
     pub f1_std: f64,
     pub roc_auc_std: f64,
+    pub fold_sd: Spread,
     /// Mean milliseconds per fit and to score one test fold (models only).
     pub fit_ms: Option<f64>,
     pub score_ms: Option<f64>,
 }
+
+/// The name of the candidate that is the automatic choice made inside each training fold.
+pub const NESTED: &str = "auto (nested)";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -64,19 +80,30 @@ pub struct Report {
     pub features: usize,
     pub folds: usize,
     pub repeats: usize,
-    /// The chosen model.
+    /// The model asked for, or with `--model auto` the one chosen in most folds.
     pub model: ModelKind,
-    /// Models first, then the baselines.
+    /// Models first, then (with `--model auto`) [`NESTED`], then the baselines.
     pub candidates: Vec<Summary>,
+    /// With `--model auto`: how often each model was chosen inside the training folds.
+    pub chosen_in_folds: Vec<(ModelKind, usize)>,
+    /// With `--model auto`: how the choice was made, in words.
+    pub selection: Option<String>,
     pub notes: Vec<String>,
     pub seconds: f64,
 }
 
 impl Report {
+    /// The figures of the choice: with `--model auto` the nested choice's own out-of-fold
+    /// figures (never the best of the candidates' reported figures), else the one model's.
     pub fn chosen(&self) -> Option<&Summary> {
         self.candidates
             .iter()
-            .find(|c| c.name == self.model.as_str())
+            .find(|c| c.name == NESTED)
+            .or_else(|| {
+                self.candidates
+                    .iter()
+                    .find(|c| c.name == self.model.as_str())
+            })
     }
 
     /// The naive baseline's summary (the last candidate).
@@ -84,6 +111,12 @@ impl Report {
         self.candidates.last()
     }
 }
+
+/// How `--model auto` chooses, as printed with its figures.
+const SELECTION: &str = "inside each training fold, by F1 of the positive class (then ROC AUC) \
+on predictions of the training rows by models that did not see them (logistic regression: its \
+inner 5-fold cross-validation; the forest: out-of-bag votes; the blend: out-of-bag votes averaged \
+with its rule); the auto (nested) row scores those choices on the test folds";
 
 /// Fold number of each row: each class shuffled and dealt round-robin, so every fold has the
 /// class balance of the whole.
@@ -151,68 +184,90 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
         Choice::Auto => vec![ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend],
         Choice::Only(k) => vec![k],
     };
+    let nested = kinds.len() > 1;
     let mut names: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    if nested {
+        names.push(NESTED.into());
+    }
     names.push("majority".into());
     if let Some((name, _)) = &naive {
         names.push(name.clone());
     }
-    // per candidate, per repeat: metrics on the pooled out-of-fold predictions
+    // per candidate: metrics per repeat (pooled out-of-fold) and per single fold
     let mut per_repeat: Vec<Vec<Metrics>> = vec![Vec::new(); names.len()];
+    let mut per_fold: Vec<Vec<Metrics>> = vec![Vec::new(); names.len()];
     let mut fit_ms = vec![0.0; kinds.len()];
     let mut score_ms = vec![0.0; kinds.len()];
+    let mut chosen_count = vec![0usize; kinds.len()];
     let threads = opts.train.threads.max(1);
     let cfg = TrainConfig {
         threads: 1,
         ..opts.train.clone()
     };
-    let how = match opts.tune {
-        Some(goal) => Fitting::Tuned(goal),
-        None => Fitting::Plain { importances: false },
+    let how = match (opts.tune, nested) {
+        (Some(goal), _) => Fitting::Tuned(goal),
+        (None, true) => Fitting::Select,
+        (None, false) => Fitting::Plain { importances: false },
     };
     for r in 0..opts.repeats {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.train.seed.wrapping_add(r as u64));
         let fold = stratified_folds(&data.y, k, &mut rng);
-        let results = parallel_map(k, threads, |f| run_fold(data, &fold, f, &kinds, &cfg, how));
+        let results = parallel_map(k, threads, |f| {
+            run_fold(table, &enc, &fold, f, &kinds, &cfg, how)
+        });
         if results.len() != k {
             return Err(MlError::Fit("a cross-validation worker stopped".into()));
         }
-        // pooled out-of-fold scores and thresholds per candidate
-        let mut oof = vec![vec![0.0; n]; kinds.len()];
-        let mut decided = vec![vec![0.0; n]; kinds.len()];
-        let mut majority = vec![0.0; n];
+        // pooled out-of-fold probabilities and decisions per candidate
+        let mut oof = vec![vec![0.0; n]; names.len()];
+        let mut decided = vec![vec![0.0; n]; names.len()];
         for (f, res) in results.into_iter().enumerate() {
             let res = res?;
             let test: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
-            for (m, (proba, threshold, fms, sms)) in res.models.into_iter().enumerate() {
-                fit_ms[m] += fms;
-                score_ms[m] += sms;
-                for (&i, p) in test.iter().zip(proba) {
-                    oof[m][i] = p;
+            let mut answers: Vec<(Vec<f64>, f64)> = Vec::with_capacity(names.len());
+            for (m, fitted) in res.models.iter().enumerate() {
+                fit_ms[m] += fitted.fit_ms;
+                score_ms[m] += fitted.score_ms;
+                answers.push((fitted.proba.clone(), fitted.threshold));
+            }
+            if nested {
+                let pick = res.chosen.min(kinds.len() - 1);
+                chosen_count[pick] += 1;
+                answers.push(answers[pick].clone());
+            }
+            answers.push((vec![res.majority; test.len()], 0.5));
+            if let Some((_, scores)) = &naive {
+                answers.push((test.iter().map(|&i| scores[i]).collect(), 0.5));
+            }
+            let y: Vec<bool> = test.iter().map(|&i| data.y[i]).collect();
+            for (c, (proba, threshold)) in answers.into_iter().enumerate() {
+                let decisions: Vec<f64> = proba
+                    .iter()
+                    .map(|&p| if p >= threshold { 1.0 } else { 0.0 })
+                    .collect();
+                let mut met = metrics(&y, &decisions, 0.5);
+                met.roc_auc = super::roc_auc(&y, &proba);
+                per_fold[c].push(met);
+                for ((&i, p), d) in test.iter().zip(proba).zip(decisions) {
+                    oof[c][i] = p;
                     // NOTE: thresholds can differ per fold; pool the decisions, rank by proba.
-                    decided[m][i] = if p >= threshold { 1.0 } else { 0.0 };
+                    decided[c][i] = d;
                 }
             }
-            for &i in &test {
-                majority[i] = res.majority;
-            }
         }
-        for m in 0..kinds.len() {
-            let mut met = metrics(&data.y, &decided[m], 0.5);
-            met.roc_auc = super::roc_auc(&data.y, &oof[m]);
-            per_repeat[m].push(met);
-        }
-        per_repeat[kinds.len()].push(metrics(&data.y, &majority, 0.5));
-        if let Some((_, scores)) = &naive {
-            per_repeat[kinds.len() + 1].push(metrics(&data.y, scores, 0.5));
+        for c in 0..names.len() {
+            let mut met = metrics(&data.y, &decided[c], 0.5);
+            met.roc_auc = super::roc_auc(&data.y, &oof[c]);
+            per_repeat[c].push(met);
         }
     }
     let fits = (opts.repeats * k) as f64;
     let candidates: Vec<Summary> = names
         .into_iter()
-        .zip(&per_repeat)
+        .zip(per_repeat.iter().zip(&per_fold))
         .enumerate()
-        .map(|(i, (name, ms))| {
-            let mut s = summarise(name, ms);
+        .map(|(i, (name, (ms, fs)))| {
+            let mut s = summarise(name, ms, fs);
             if i < kinds.len() {
                 s.fit_ms = Some(fit_ms[i] / fits);
                 s.score_ms = Some(score_ms[i] / fits);
@@ -220,63 +275,83 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
             s
         })
         .collect();
-    let mut chosen = kinds[0];
-    for (i, kind) in kinds.iter().enumerate().skip(1) {
-        let (a, b) = (&candidates[i], &candidates[0]);
-        let am = Metrics {
-            f1: a.f1,
-            roc_auc: a.roc_auc,
-            ..Default::default()
-        };
-        let bm = Metrics {
-            f1: b.f1,
-            roc_auc: b.roc_auc,
-            ..Default::default()
-        };
-        if better(&am, &bm) {
-            chosen = *kind;
-        }
-    }
+    // the most often chosen; ties to the earlier (simpler) model
+    let most = (0..kinds.len())
+        .max_by(|&a, &b| chosen_count[a].cmp(&chosen_count[b]).then(b.cmp(&a)))
+        .unwrap_or(0);
     Ok(Report {
         rows: n,
         positives,
         features: data.features(),
         folds: k,
         repeats: opts.repeats,
-        model: chosen,
+        model: kinds[most],
         candidates,
-        notes: enc.notes,
+        chosen_in_folds: if nested {
+            kinds.iter().copied().zip(chosen_count).collect()
+        } else {
+            Vec::new()
+        },
+        selection: nested.then(|| SELECTION.to_string()),
+        notes: enc.notes.clone(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
+/// One model's answer on a test fold.
+struct Fitted {
+    proba: Vec<f64>,
+    threshold: f64,
+    fit_ms: f64,
+    score_ms: f64,
+}
+
 struct FoldResult {
-    /// Per model: (test probabilities, threshold, fit ms, score ms).
-    models: Vec<(Vec<f64>, f64, f64, f64)>,
+    models: Vec<Fitted>,
+    /// The model chosen inside the training rows (an index of `models`).
+    chosen: usize,
     majority: f64,
 }
 
+/// Fits every model on the fold's training rows, encoded with what those rows alone show
+/// ([`super::table::Encoded::fold`]), scores the test rows, and chooses among the models by
+/// their scores on training rows they did not see.
 fn run_fold(
-    data: &Dataset,
+    table: &Table,
+    enc: &super::table::Encoded,
     fold: &[usize],
     f: usize,
     kinds: &[ModelKind],
     cfg: &TrainConfig,
     how: Fitting,
 ) -> Result<FoldResult, MlError> {
-    let train_idx: Vec<usize> = (0..data.rows()).filter(|&i| fold[i] != f).collect();
-    let test_idx: Vec<usize> = (0..data.rows()).filter(|&i| fold[i] == f).collect();
-    let train = data.subset(&train_idx);
-    let test = data.subset(&test_idx);
+    let train_idx: Vec<usize> = (0..enc.data.rows()).filter(|&i| fold[i] != f).collect();
+    let test_idx: Vec<usize> = (0..enc.data.rows()).filter(|&i| fold[i] == f).collect();
+    let (train, test) = enc.fold(table, &train_idx, &test_idx)?;
     let mut models = Vec::new();
-    for (model, fit) in Model::fit_each(kinds, &train, cfg, how)? {
+    let mut inner = Vec::new();
+    for (i, (model, fit)) in Model::fit_each(kinds, &train, cfg, how)?
+        .into_iter()
+        .enumerate()
+    {
         let t = Instant::now();
         let proba = model.predict_proba(&test.x);
         let score = t.elapsed().as_secs_f64() * 1e3;
-        models.push((proba, model.threshold(), fit, score));
+        inner.push((i, model.selection().unwrap_or_default()));
+        models.push(Fitted {
+            proba,
+            threshold: model.threshold(),
+            fit_ms: fit,
+            score_ms: score,
+        });
     }
+    let chosen = pick_best(inner).unwrap_or(0);
     let majority = majority_proba(&train.y, 1)[0];
-    Ok(FoldResult { models, majority })
+    Ok(FoldResult {
+        models,
+        chosen,
+        majority,
+    })
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -292,8 +367,16 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-fn summarise(name: String, ms: &[Metrics]) -> Summary {
+fn summarise(name: String, ms: &[Metrics], folds: &[Metrics]) -> Summary {
     let get = |f: fn(&Metrics) -> f64| mean_std(&ms.iter().map(f).collect::<Vec<_>>());
+    let sd = |f: fn(&Metrics) -> f64| mean_std(&folds.iter().map(f).collect::<Vec<_>>()).1;
+    let fold_sd = Spread {
+        accuracy: sd(|m| m.accuracy),
+        precision: sd(|m| m.precision),
+        recall: sd(|m| m.recall),
+        f1: sd(|m| m.f1),
+        roc_auc: sd(|m| m.roc_auc),
+    };
     let (accuracy, accuracy_std) = get(|m| m.accuracy);
     let (precision, precision_std) = get(|m| m.precision);
     let (recall, recall_std) = get(|m| m.recall);
@@ -311,6 +394,7 @@ fn summarise(name: String, ms: &[Metrics]) -> Summary {
         recall_std,
         f1_std,
         roc_auc_std,
+        fold_sd,
         fit_ms: None,
         score_ms: None,
     }

@@ -197,6 +197,10 @@ pub enum Fitting {
     Plain { importances: bool },
     /// As [`Model::fit_tuned`] (importances included), the threshold chosen for this goal.
     Tuned(Goal),
+    /// As `Plain` without importances, and with each model scored on predictions of the
+    /// training rows by models that did not see them ([`Model::selection`]), so that a choice
+    /// between models can be made inside the training rows (nested cross-validation).
+    Select,
 }
 
 impl Fitting {
@@ -204,6 +208,7 @@ impl Fitting {
         match self {
             Fitting::Plain { importances } => importances,
             Fitting::Tuned(_) => true,
+            Fitting::Select => false,
         }
     }
 }
@@ -267,6 +272,10 @@ pub struct Model {
     /// How `threshold` was chosen (absent in models stored before tuning existed: fixed).
     #[serde(default)]
     tuning: Tuning,
+    /// Metrics at the decision threshold on predictions of the training rows by models that did
+    /// not see them (see [`Fitting::Select`]); not stored.
+    #[serde(skip)]
+    selection: Option<Metrics>,
     inner: Inner,
 }
 
@@ -280,6 +289,22 @@ enum Inner {
         forest: Arc<forest::Forest>,
         rule: stump::Stump,
     },
+}
+
+/// Metrics of the rows that have an unseen prediction, at `threshold`; `None` without both classes.
+fn unseen_metrics(y: &[bool], unseen: &[Option<f64>], threshold: f64) -> Option<Metrics> {
+    let (y, p): (Vec<bool>, Vec<f64>) = y
+        .iter()
+        .zip(unseen)
+        .filter_map(|(&y, p)| p.map(|p| (y, p)))
+        .unzip();
+    let positives = y.iter().filter(|v| **v).count();
+    if positives == 0 || positives == y.len() {
+        return None;
+    }
+    let mut m = metrics(&y, &p, threshold);
+    m.roc_auc = roc_auc(&y, &p);
+    Some(m)
 }
 
 impl Model {
@@ -327,9 +352,10 @@ impl Model {
         data.validate()?;
         let goal = match how {
             Fitting::Tuned(goal) => Some(goal),
-            Fitting::Plain { .. } => None,
+            Fitting::Plain { .. } | Fitting::Select => None,
         };
         let tuned = goal.is_some();
+        let votes = tuned || how == Fitting::Select;
         let mut grown: Option<(Arc<forest::Forest>, Vec<Option<f64>>, f64)> = None;
         let mut out = Vec::with_capacity(kinds.len());
         for &kind in kinds {
@@ -348,7 +374,7 @@ impl Model {
                         None => {
                             let work = forest::OobWork {
                                 importances: how.importances(),
-                                votes: tuned,
+                                votes,
                             };
                             let (f, oob) = forest::Forest::fit_oob(data, cfg, work)?;
                             let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -378,6 +404,9 @@ impl Model {
             let mut model = Self::wrap(data, cfg, inner);
             if let Some(goal) = goal {
                 model.tune(data, &unseen, source, goal);
+            }
+            if votes {
+                model.selection = unseen_metrics(&data.y, &unseen, model.threshold);
             }
             let ms = started.elapsed().as_secs_f64() * 1e3 - grown_here + forest_ms;
             out.push((model, ms));
@@ -427,8 +456,15 @@ impl Model {
                 threshold,
                 ..Tuning::default()
             },
+            selection: None,
             inner,
         }
+    }
+
+    /// How the model scored on training rows it was not fitted on, when fitted with
+    /// [`Fitting::Select`] or [`Fitting::Tuned`] (F1 at its threshold, ROC AUC).
+    pub fn selection(&self) -> Option<Metrics> {
+        self.selection
     }
 
     /// How the decision threshold was chosen.

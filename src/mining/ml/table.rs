@@ -16,11 +16,55 @@ fn number(v: &str) -> Option<f64> {
     v.trim().parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
+/// A number as people type them in spreadsheets: `12.5`, or `12,5` with a decimal comma.
+fn lenient_number(v: &str) -> Option<f64> {
+    let v = v.trim();
+    number(v).or_else(|| {
+        let (int, frac) = v.split_once(',')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let int_ok = digits(int.strip_prefix('-').unwrap_or(int));
+        if int_ok && digits(frac) {
+            number(&format!("{int}.{frac}"))
+        } else {
+            None
+        }
+    })
+}
+
+/// A column is numeric when at least this share of its present cells are numbers; the rest are
+/// read as missing and reported.
+const NUMERIC_SHARE: f64 = 0.9;
+
+/// Decodes a file's bytes: UTF-8 (with or without BOM), else GBK; anything else is refused
+/// with what to do about it.
+pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), MlError> {
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(MlError::Invalid("the file is empty".into()));
+    }
+    if body.starts_with(&[0xFF, 0xFE]) || body.starts_with(&[0xFE, 0xFF]) {
+        return Err(MlError::Invalid(
+            "the file is UTF-16, which cannot be read; save it as CSV in UTF-8".into(),
+        ));
+    }
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok((s.to_string(), "UTF-8"));
+    }
+    match encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(body) {
+        Some(s) => Ok((s.into_owned(), "GBK")),
+        None => Err(MlError::Invalid(
+            "the file is neither UTF-8 nor GBK text; save it as CSV in UTF-8".into(),
+        )),
+    }
+}
+
 /// A CSV file as text cells.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// How the file's bytes were read (`UTF-8` or `GBK`).
+    pub encoding: &'static str,
 }
 
 /// Which rows are positive: a class value (`Dropout`, `yes`, `1`) or a comparison with a
@@ -123,11 +167,16 @@ impl Table {
     pub fn read(path: &std::path::Path, sep: Option<u8>) -> Result<Table, MlError> {
         let bytes = std::fs::read(path)
             .map_err(|e| MlError::Invalid(format!("cannot read {}: {e}", path.display())))?;
-        let text = String::from_utf8_lossy(&bytes);
-        Table::parse(text.trim_start_matches('\u{feff}'), sep)
+        let (text, encoding) = decode(&bytes)?;
+        let mut table = Table::parse(&text, sep)?;
+        table.encoding = encoding;
+        Ok(table)
     }
 
     pub fn parse(text: &str, sep: Option<u8>) -> Result<Table, MlError> {
+        if text.trim().is_empty() {
+            return Err(MlError::Invalid("the file is empty".into()));
+        }
         let sep = sep.unwrap_or_else(|| {
             let head = text.lines().next().unwrap_or("");
             [b';', b',', b'\t']
@@ -170,7 +219,11 @@ impl Table {
         if rows.is_empty() {
             return Err(MlError::Empty);
         }
-        Ok(Table { headers, rows })
+        Ok(Table {
+            headers,
+            rows,
+            encoding: "UTF-8",
+        })
     }
 
     /// The index of a column by name (exact, then case-insensitive).
@@ -199,15 +252,204 @@ pub struct Encoded {
     pub data: Dataset,
     /// The table row of each dataset row (rows with a missing target are left out).
     pub source_rows: Vec<usize>,
-    /// What was done that the user should know (left-out columns and rows, imputation).
+    /// What was done that the user should know (left-out columns and rows, imputation, cells
+    /// that are not numbers).
     pub notes: Vec<String>,
+    /// The columns that are not features (the target and `drop`).
+    skip: Vec<bool>,
 }
 
-/// Encodes every column except the target and `drop`: a column whose present values all parse
-/// as numbers is numeric (missing values → the column mean, plus a `<col> missing` 0/1 column);
-/// any other column is text, one-hot encoded (two levels → one 0/1 column for the second level
-/// in sorted order; more → one column per level; over [`MAX_LEVELS`] levels → left out). A
-/// constant column is left out.
+impl Encoded {
+    /// The training and test datasets of one fold, with the encoding (which columns are
+    /// numbers, their means, the text levels, which columns are constant) learned from the
+    /// training rows alone, so nothing about the test rows leaks into what the model sees.
+    /// `train` and `test` are positions in [`Encoded::data`].
+    pub fn fold(
+        &self,
+        table: &Table,
+        train: &[usize],
+        test: &[usize],
+    ) -> Result<(Dataset, Dataset), MlError> {
+        let rows =
+            |pos: &[usize]| -> Vec<usize> { pos.iter().map(|&i| self.source_rows[i]).collect() };
+        let (train_rows, test_rows) = (rows(train), rows(test));
+        let (encoder, _) = Encoder::fit(table, &train_rows, &self.skip);
+        if encoder.names.is_empty() {
+            return Err(MlError::NoFeatures);
+        }
+        let y = |pos: &[usize]| -> Vec<bool> { pos.iter().map(|&i| self.data.y[i]).collect() };
+        Ok((
+            Dataset {
+                feature_names: encoder.names.clone(),
+                x: encoder.transform(table, &train_rows),
+                y: y(train),
+            },
+            Dataset {
+                feature_names: encoder.names.clone(),
+                x: encoder.transform(table, &test_rows),
+                y: y(test),
+            },
+        ))
+    }
+}
+
+/// How one column becomes features.
+#[derive(Debug, Clone)]
+enum Plan {
+    /// Numbers; a missing (or unreadable) cell becomes `mean`, and `flag` adds a
+    /// `<col> missing` 0/1 column.
+    Numeric { col: usize, mean: f64, flag: bool },
+    /// One 0/1 column per level.
+    Levels { col: usize, levels: Vec<String> },
+}
+
+/// Column plans learned from a set of rows, applied to any rows.
+#[derive(Debug, Clone)]
+struct Encoder {
+    plans: Vec<Plan>,
+    names: Vec<String>,
+}
+
+fn level_of(cell: &str) -> String {
+    if is_missing(cell) {
+        "(missing)".to_string()
+    } else {
+        cell.trim().to_string()
+    }
+}
+
+impl Encoder {
+    /// Learns every column's plan from `rows` (table rows); notes say what was left out,
+    /// imputed or unreadable.
+    fn fit(table: &Table, rows: &[usize], skip: &[bool]) -> (Encoder, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut enc = Encoder {
+            plans: Vec::new(),
+            names: Vec::new(),
+        };
+        for (j, header) in table.headers.iter().enumerate() {
+            if skip[j] {
+                continue;
+            }
+            let cells: Vec<(usize, &str)> = rows
+                .iter()
+                .map(|&i| (i, table.rows[i][j].as_str()))
+                .collect();
+            let present: Vec<(usize, &str)> = cells
+                .iter()
+                .copied()
+                .filter(|(_, c)| !is_missing(c))
+                .collect();
+            let numbers: Vec<f64> = present
+                .iter()
+                .filter_map(|(_, c)| lenient_number(c))
+                .collect();
+            let numeric =
+                !numbers.is_empty() && numbers.len() as f64 >= NUMERIC_SHARE * present.len() as f64;
+            if numeric {
+                let bad: Vec<(usize, &str)> = present
+                    .iter()
+                    .copied()
+                    .filter(|(_, c)| lenient_number(c).is_none())
+                    .collect();
+                let mean = numbers.iter().sum::<f64>() / numbers.len() as f64;
+                let missing = cells.len() - numbers.len();
+                let first = numbers[0];
+                if numbers.iter().all(|v| *v == first) {
+                    notes.push(format!("column {header:?} is constant, left out"));
+                    continue;
+                }
+                if !bad.is_empty() {
+                    let examples: Vec<String> = bad
+                        .iter()
+                        .take(3)
+                        .map(|(i, c)| format!("line {}: {c:?}", i + 2))
+                        .collect();
+                    notes.push(format!(
+                        "column {header:?}: {} cell(s) are not numbers and were read as missing ({}{})",
+                        bad.len(),
+                        examples.join(", "),
+                        if bad.len() > 3 { ", …" } else { "" }
+                    ));
+                }
+                enc.names.push(header.clone());
+                if missing > 0 {
+                    notes.push(format!(
+                        "column {header:?}: {missing} missing value(s) set to the mean"
+                    ));
+                    enc.names.push(format!("{header} missing"));
+                }
+                enc.plans.push(Plan::Numeric {
+                    col: j,
+                    mean,
+                    flag: missing > 0,
+                });
+            } else {
+                let mut levels: Vec<String> = cells.iter().map(|(_, c)| level_of(c)).collect();
+                levels.sort();
+                levels.dedup();
+                if levels.len() < 2 {
+                    notes.push(format!("column {header:?} is constant, left out"));
+                    continue;
+                }
+                if levels.len() > MAX_LEVELS {
+                    notes.push(format!(
+                        "column {header:?} has {} distinct text values (over {MAX_LEVELS}), left out",
+                        levels.len()
+                    ));
+                    continue;
+                }
+                if levels.len() == 2 {
+                    levels.remove(0);
+                }
+                for level in &levels {
+                    enc.names.push(format!("{header}={level}"));
+                }
+                enc.plans.push(Plan::Levels { col: j, levels });
+            }
+        }
+        (enc, notes)
+    }
+
+    /// The feature rows of `rows` (table rows).
+    fn transform(&self, table: &Table, rows: &[usize]) -> Vec<Vec<f64>> {
+        rows.iter()
+            .map(|&i| {
+                let row = &table.rows[i];
+                let mut x = Vec::with_capacity(self.names.len());
+                for plan in &self.plans {
+                    match plan {
+                        Plan::Numeric { col, mean, flag } => {
+                            let cell = &row[*col];
+                            let v = if is_missing(cell) {
+                                None
+                            } else {
+                                lenient_number(cell)
+                            };
+                            x.push(v.unwrap_or(*mean));
+                            if *flag {
+                                x.push(if v.is_none() { 1.0 } else { 0.0 });
+                            }
+                        }
+                        Plan::Levels { col, levels } => {
+                            let level = level_of(&row[*col]);
+                            x.extend(levels.iter().map(|l| if *l == level { 1.0 } else { 0.0 }));
+                        }
+                    }
+                }
+                x
+            })
+            .collect()
+    }
+}
+
+/// Encodes every column except the target and `drop`: a column of which at least
+/// [`NUMERIC_SHARE`] of the present cells are numbers (`12.5` or `12,5`) is numeric (other cells
+/// are reported and read as missing; missing values → the column mean, plus a `<col> missing`
+/// 0/1 column); any other column is text, one-hot encoded (two levels → one 0/1 column for the
+/// second level in sorted order; more → one column per level; over [`MAX_LEVELS`] levels → left
+/// out). A constant column is left out. The plan is learned from all rows here; cross-validation
+/// relearns it on each fold's training rows ([`Encoded::fold`]).
 pub fn encode(
     table: &Table,
     target: &str,
@@ -246,92 +488,23 @@ pub fn encode(
     if source_rows.is_empty() {
         return Err(MlError::Empty);
     }
-    let mut names = Vec::new();
-    let mut cols: Vec<Vec<f64>> = Vec::new();
-    for (j, header) in table.headers.iter().enumerate() {
-        if skip[j] {
-            continue;
-        }
-        let cells: Vec<&str> = source_rows
-            .iter()
-            .map(|&i| table.rows[i][j].as_str())
-            .collect();
-        let present: Vec<&str> = cells.iter().copied().filter(|c| !is_missing(c)).collect();
-        if present.iter().all(|c| number(c).is_some()) && !present.is_empty() {
-            let vals: Vec<Option<f64>> = cells.iter().map(|c| number(c)).collect();
-            let mean = present.iter().filter_map(|c| number(c)).sum::<f64>() / present.len() as f64;
-            let col: Vec<f64> = vals.iter().map(|v| v.unwrap_or(mean)).collect();
-            if col.iter().all(|v| *v == col[0]) {
-                notes.push(format!("column {header:?} is constant, left out"));
-                continue;
-            }
-            let missing = vals.iter().filter(|v| v.is_none()).count();
-            names.push(header.clone());
-            cols.push(col);
-            if missing > 0 {
-                notes.push(format!(
-                    "column {header:?}: {missing} missing value(s) set to the mean"
-                ));
-                names.push(format!("{header} missing"));
-                cols.push(
-                    vals.iter()
-                        .map(|v| if v.is_none() { 1.0 } else { 0.0 })
-                        .collect(),
-                );
-            }
-        } else {
-            let norm: Vec<String> = cells
-                .iter()
-                .map(|c| {
-                    if is_missing(c) {
-                        "(missing)".to_string()
-                    } else {
-                        c.trim().to_string()
-                    }
-                })
-                .collect();
-            let mut levels: Vec<String> = norm.clone();
-            levels.sort();
-            levels.dedup();
-            if levels.len() < 2 {
-                notes.push(format!("column {header:?} is constant, left out"));
-                continue;
-            }
-            if levels.len() > MAX_LEVELS {
-                notes.push(format!(
-                    "column {header:?} has {} distinct text values (over {MAX_LEVELS}), left out",
-                    levels.len()
-                ));
-                continue;
-            }
-            let used = if levels.len() == 2 {
-                &levels[1..]
-            } else {
-                &levels[..]
-            };
-            for level in used {
-                names.push(format!("{header}={level}"));
-                cols.push(
-                    norm.iter()
-                        .map(|v| if v == level { 1.0 } else { 0.0 })
-                        .collect(),
-                );
-            }
-        }
+    if table.encoding != "UTF-8" {
+        notes.push(format!("the file was read as {}", table.encoding));
     }
-    if cols.is_empty() {
+    let (encoder, found) = Encoder::fit(table, &source_rows, &skip);
+    notes.extend(found);
+    if encoder.names.is_empty() {
         return Err(MlError::NoFeatures);
     }
-    let x = (0..source_rows.len())
-        .map(|i| cols.iter().map(|c| c[i]).collect())
-        .collect();
+    let x = encoder.transform(table, &source_rows);
     Ok(Encoded {
         data: Dataset {
-            feature_names: names,
+            feature_names: encoder.names,
             x,
             y,
         },
         source_rows,
         notes,
+        skip,
     })
 }
