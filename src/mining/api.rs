@@ -138,10 +138,10 @@ pub struct TrialRequest {
 #[post("/mining/formula/trial", data = "<body>")]
 pub async fn api_formula_trial(
     _on: ModuleOn<on::Mining>,
-    _user: Perm<'_, can::RunMining>,
+    user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     body: Json<TrialRequest>,
-) -> AppResult<Json<formula::Trial>> {
+) -> AppResult<Json<pages::TrialAnswer>> {
     let text = Formula::weights_text(&body.weights);
     let weights =
         Formula::parse_weights(&text).map_err(|m| AppError::unprocessable("invalid_formula", m))?;
@@ -157,7 +157,7 @@ pub async fn api_formula_trial(
         weights,
         threshold: body.threshold,
     };
-    pages::trial_on_latest(state, &f)
+    pages::try_formula(state, user.id, &f)
         .await?
         .map(Json)
         .ok_or_else(|| AppError::unprocessable("no_run", "no finished run to try the formula on"))
@@ -305,6 +305,10 @@ pub struct SaveFormulaRequest {
     /// Whether runs use it from now on (default true; the scope's active one is switched off).
     #[serde(default = "yes")]
     pub is_active: bool,
+    /// The `trial_token` of a passed trial of this same formula
+    /// (`POST /mining/formula/trial`) on the latest finished run.
+    #[serde(default)]
+    pub trial_token: String,
 }
 
 #[post("/mining/formulas", data = "<body>")]
@@ -323,6 +327,13 @@ pub async fn api_formula_save(
         weights,
         threshold: body.threshold,
     };
+    if f.name.trim().is_empty() || !f.threshold.is_finite() {
+        return Err(AppError::unprocessable(
+            "invalid_formula",
+            "a name and a numeric threshold are required",
+        ));
+    }
+    pages::check_trial(state, user.id, &f, &body.trial_token).await?;
     let id = formula::save(&state.db, user.id, &f, body.is_active).await?;
     Ok((
         Status::Created,

@@ -161,6 +161,34 @@ pub fn trial(f: &Formula, rows: &[Scored<'_>]) -> Trial {
     }
 }
 
+/// Why a trial does not pass (a `mining.trial_fail.*` message code), or `None` when it does:
+/// it must score someone, and flag some students but not every one of them.
+pub fn trial_problem(t: &Trial) -> Option<&'static str> {
+    if t.students == 0 {
+        Some("no_students")
+    } else if t.flagged == 0 {
+        Some("flags_nobody")
+    } else if t.flagged == t.students {
+        Some("flags_everybody")
+    } else {
+        None
+    }
+}
+
+/// The proof that `user` tried exactly this formula on run `run` and the trial passed; saving
+/// asks for it, so a formula is stored only after a trial of itself on the latest run.
+pub fn trial_token(keys: &crate::auth::token::Keys, user: i64, run: i64, f: &Formula) -> String {
+    let scope = f
+        .department_id
+        .map_or_else(|| "all".to_string(), |d| d.to_string());
+    let what = format!(
+        "{user}|{run}|{scope}|{}|{}",
+        Formula::weights_text(&f.weights),
+        f.threshold
+    );
+    keys.mac("formula-trial", &what)
+}
+
 fn scope_of(department_id: Option<i64>) -> Condition {
     Condition::all().add(match department_id {
         Some(d) => scoring_formulas::Column::DepartmentId.eq(d),

@@ -674,12 +674,71 @@ pub async fn rule_delete(
     Ok(Redirect::to("/mining/rules"))
 }
 
-/// The rows a formula trial runs on: the latest finished run's scored students.
-pub async fn trial_on_latest(state: &AppState, f: &Formula) -> AppResult<Option<formula::Trial>> {
+/// A trial's result and, when it passed, the token that lets this user save this formula.
+#[derive(Debug, serde::Serialize)]
+pub struct TrialAnswer {
+    #[serde(flatten)]
+    pub trial: formula::Trial,
+    /// The finished run it was tried on.
+    pub run_id: i64,
+    pub passes: bool,
+    /// Why it does not pass (`no_students`, `flags_nobody`, `flags_everybody`).
+    pub problem: Option<&'static str>,
+    /// Send this back with the same formula to save it.
+    pub trial_token: Option<String>,
+}
+
+/// Tries `f` on the latest finished run's scored students; `None` when there is no run.
+pub async fn try_formula(
+    state: &AppState,
+    user: i64,
+    f: &Formula,
+) -> AppResult<Option<TrialAnswer>> {
     let Some(run) = service::latest_run(&state.db).await? else {
         return Ok(None);
     };
-    let rows = service::trial_rows(&state.db, run.id).await?;
+    let trial = trial_on(state, run.id, f).await?;
+    let problem = formula::trial_problem(&trial);
+    Ok(Some(TrialAnswer {
+        trial,
+        run_id: run.id,
+        passes: problem.is_none(),
+        problem,
+        trial_token: problem
+            .is_none()
+            .then(|| formula::trial_token(&state.keys, user, run.id, f)),
+    }))
+}
+
+/// Refuses to save a formula without a passed trial of exactly it, by this user, on the latest
+/// finished run (a newer run or any change to the formula needs a new trial).
+pub async fn check_trial(state: &AppState, user: i64, f: &Formula, token: &str) -> AppResult<()> {
+    if token.trim().is_empty() {
+        return Err(AppError::unprocessable(
+            "trial_required",
+            "try the formula first: it is saved only after a trial run that passes",
+        ));
+    }
+    let latest = service::latest_run(&state.db).await?;
+    let fresh = latest.is_some_and(|run| {
+        crate::auth::token::constant_time_eq(
+            token.trim(),
+            &formula::trial_token(&state.keys, user, run.id, f),
+        )
+    });
+    if fresh {
+        Ok(())
+    } else {
+        Err(AppError::unprocessable(
+            "trial_stale",
+            "the formula or the latest run changed since its trial; try it again before saving",
+        ))
+    }
+}
+
+/// The rows a formula trial runs on: a finished run's scored students.
+async fn trial_on(state: &AppState, run_id: i64, f: &Formula) -> AppResult<formula::Trial> {
+    let rows = service::trial_rows(&state.db, run_id).await?;
     let scored: Vec<formula::Scored<'_>> = rows
         .iter()
         .map(|(d, feats, flagged)| formula::Scored {
@@ -688,14 +747,14 @@ pub async fn trial_on_latest(state: &AppState, f: &Formula) -> AppResult<Option<
             model_flagged: *flagged,
         })
         .collect();
-    Ok(Some(formula::trial(f, &scored)))
+    Ok(formula::trial(f, &scored))
 }
 
 async fn formula_context(
     state: &AppState,
     lang: Lang,
     form: Value,
-    trial: Option<formula::Trial>,
+    trial: Option<TrialAnswer>,
     error: Option<String>,
 ) -> AppResult<Value> {
     let departments = service::department_options(&state.db, lang).await?;
@@ -720,6 +779,7 @@ async fn formula_context(
         .collect();
     let chart = trial.as_ref().map(|t| {
         let bars: Vec<(String, f64)> = t
+            .trial
             .histogram
             .iter()
             .map(|(lo, n)| (format!("≥ {lo:.1}"), *n as f64))
@@ -761,6 +821,8 @@ pub struct FormulaForm {
     weights: String,
     threshold: f64,
     action: String,
+    #[field(default = String::new())]
+    trial_token: String,
 }
 
 #[post("/mining/formula", data = "<form>")]
@@ -800,14 +862,22 @@ pub async fn formula_post(
         if f.name.trim().is_empty() {
             return refuse(ctx.t("mining.formula_need_name")).await;
         }
+        if let Err(AppError::Unprocessable { code, .. }) =
+            check_trial(state, user.id, &f, &form.trial_token).await
+        {
+            return refuse(ctx.t(&format!("mining.{code}"))).await;
+        }
         return match formula::save(&state.db, user.id, &f, true).await {
             Ok(_) => Ok(Ok(Redirect::to("/mining/formula"))),
             Err(AppError::Unprocessable { message, .. }) => refuse(message).await,
             Err(e) => Err(e),
         };
     }
-    let trial = trial_on_latest(state, &f).await?;
-    let error = trial.is_none().then(|| ctx.t("mining.no_run"));
+    let trial = try_formula(state, user.id, &f).await?;
+    let error = match &trial {
+        None => Some(ctx.t("mining.no_run")),
+        Some(t) => t.problem.map(|p| ctx.t(&format!("mining.trial_fail.{p}"))),
+    };
     Ok(Err((
         Status::Ok,
         ctx.render(

@@ -413,10 +413,24 @@ async fn an_active_saved_formula_scores_the_next_run_and_a_deactivated_one_does_
             .map(|s| (s.id, s.department_id))
             .collect();
         let first_dep = *department.values().min().unwrap();
-        let save = |body: Value| {
+        // A formula is saved only after a passed trial on the latest finished run.
+        finished_run(&app).await;
+        let save = |mut body: Value| {
             let app = &app;
             let admin = admin.clone();
             async move {
+                let mut trial = body.clone();
+                trial.as_object_mut().unwrap().remove("name");
+                let (s, t) = app
+                    .send_json(
+                        Method::Post,
+                        "/api/v1/mining/formula/trial",
+                        Some(&admin),
+                        trial,
+                    )
+                    .await;
+                assert_eq!((s, &t["passes"]), (Status::Ok, &json!(true)), "{t}");
+                body["trial_token"] = t["trial_token"].clone();
                 let (s, v) = app
                     .send_json(Method::Post, "/api/v1/mining/formulas", Some(&admin), body)
                     .await;
@@ -639,13 +653,17 @@ async fn the_formula_page_lists_saved_formulas_with_who_saved_them_and_switches_
         let db = app.db();
         let p = app.people.clone();
         let csrf = app.page_login(p.admin).await;
+        fixture_run(&app).await;
         let weights = enc("term_missed = 1\nprior_failed = 2");
+        let fields = format!("_csrf={csrf}&name=Missed&department=&weights={weights}&threshold=1");
+        let (s, _, html) =
+            post_form(&app, "/mining/formula", &format!("{fields}&action=trial")).await;
+        assert_eq!(s, Status::Ok);
+        let token = hidden_value(&html, "trial_token").expect("a passed trial offers to save");
         let (s, loc, _) = post_form(
             &app,
             "/mining/formula",
-            &format!(
-                "_csrf={csrf}&name=Missed&department=&weights={weights}&threshold=1&action=save"
-            ),
+            &format!("{fields}&action=save&trial_token={token}"),
         )
         .await;
         assert_eq!((s, loc.as_str()), (Status::SeeOther, "/mining/formula"));
@@ -943,6 +961,123 @@ async fn leaving_levels_are_settings_validated_on_the_form_and_bad_values_keep_t
             .unwrap();
         let old = settings::get(db).await.unwrap();
         assert_eq!((old.medium_at, old.leave_medium_at, old.leave_high_at), (30.0, 10.0, 25.0));
+    })
+    .await;
+}
+
+/// The value of a hidden input in a page.
+fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    rest.split('"').next().map(str::to_string)
+}
+
+/// The formula brief: trial first, then store. A formula is saved only with the token of a
+/// passed trial of exactly that formula on the latest finished run.
+#[rocket::async_test]
+async fn a_formula_is_saved_only_after_a_passed_trial_of_itself() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let formula = json!({"weights": {"term_missed": 1.0}, "threshold": 1.0});
+        let named = |extra: Value| {
+            let mut f = formula.clone();
+            f["name"] = json!("missed work");
+            for (k, v) in extra.as_object().unwrap() {
+                f[k] = v.clone();
+            }
+            f
+        };
+        let save = |body: Value| {
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                app.send_json(Method::Post, "/api/v1/mining/formulas", Some(&admin), body)
+                    .await
+            }
+        };
+        // No run yet: nothing to try it on, so nothing can be saved.
+        let (s, v) = save(named(json!({}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("trial_required"))
+        );
+        fixture_run(&app).await;
+        let (s, t) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/mining/formula/trial",
+                Some(&admin),
+                formula.clone(),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{t}");
+        assert_eq!(
+            (t["passes"].as_bool(), t["flagged"].as_u64()),
+            (Some(true), Some(1)),
+            "{t}"
+        );
+        let token = t["trial_token"].as_str().unwrap().to_string();
+        // Without the token, with a token of another formula, or with a forged one: refused.
+        let (s, v) = save(named(json!({}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("trial_required"))
+        );
+        let (s, v) = save(named(json!({"threshold": 0.5, "trial_token": token}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("trial_stale"))
+        );
+        let (s, v) = save(named(json!({"trial_token": "0".repeat(32)}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("trial_stale"))
+        );
+        assert_eq!(scoring_formulas::Entity::find().count(db).await.unwrap(), 0);
+        // A trial that flags nobody does not pass and gives no token.
+        let (s, t) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/mining/formula/trial",
+                Some(&admin),
+                json!({"weights": {"term_missed": 1.0}, "threshold": 99.0}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(
+            (t["passes"].as_bool(), t["problem"].as_str()),
+            (Some(false), Some("flags_nobody"))
+        );
+        assert!(t["trial_token"].is_null());
+        // The right token saves; a newer finished run makes the old trial stale.
+        let (s, v) = save(named(json!({"trial_token": token}))).await;
+        assert_eq!(s, Status::Created, "{v}");
+        fixture_run(&app).await;
+        let (s, v) = save(named(json!({"trial_token": token}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (Status::UnprocessableEntity, Some("trial_stale"))
+        );
+        assert_eq!(scoring_formulas::Entity::find().count(db).await.unwrap(), 1);
+        // The page: saving without a trial shows the form again with the reason.
+        let csrf = app.page_login(p.admin).await;
+        let (s, _, html) = post_form(
+            &app,
+            "/mining/formula",
+            &format!(
+                "_csrf={csrf}&name=X&department=&weights={}&threshold=1&action=save",
+                enc("term_missed = 1")
+            ),
+        )
+        .await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        assert!(
+            html.contains("try") || html.contains("试算"),
+            "the reason is shown"
+        );
+        assert_eq!(scoring_formulas::Entity::find().count(db).await.unwrap(), 1);
     })
     .await;
 }
