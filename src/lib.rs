@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod charts;
 pub mod cli;
