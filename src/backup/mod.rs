@@ -5,7 +5,9 @@
 pub mod archive;
 pub mod catalog;
 pub mod dump;
+pub mod pages;
 pub mod restore;
+pub mod schedule;
 pub mod values;
 
 pub use archive::{Manifest, verify};
@@ -23,7 +25,12 @@ pub fn backup_dir(config: &AppConfig) -> PathBuf {
         .unwrap_or_else(|| config.data_path("backups"))
 }
 
-/// A new backup's file name, sortable by time.
+/// A new backup's file name, sortable by time (to the millisecond, so two taken in one second
+/// do not collide).
 pub fn file_name(at: chrono::DateTime<chrono::Utc>) -> String {
-    format!("srm-{}.tar.zst", at.format("%Y%m%dT%H%M%SZ"))
+    format!("srm-{}.tar.zst", at.format("%Y%m%dT%H%M%S%3fZ"))
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    pages::routes()
 }

@@ -417,3 +417,157 @@ fn the_commands_exit_1_with_a_message_on_a_damaged_backup() {
     let out = srm(&["backup", "--out", good.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[rocket::async_test]
+async fn the_schedule_takes_one_backup_per_period_across_instances_verifies_and_keeps_the_newest() {
+    crate::common::on_each_backend(|app| async move {
+        let mut config = app.config.clone();
+        config.backup_dir = Some(app.dir.join("scheduled"));
+        config.backup_interval_hours = 6;
+        config.backup_keep = 2;
+        let dir = config.backup_dir.clone().unwrap();
+        let db = app.db();
+        let t0 = chrono::Utc::now();
+        // Two instances tick in the same period at once: one of them takes the backup.
+        let (a, b) = tokio::join!(
+            srm::backup::schedule::scheduled_once(db, &config, t0),
+            srm::backup::schedule::scheduled_once(db, &config, t0)
+        );
+        assert_eq!(
+            [a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(),
+            1,
+            "exactly one backup in the period"
+        );
+        assert!(
+            !srm::backup::schedule::scheduled_once(db, &config, t0)
+                .await
+                .unwrap()
+        );
+        assert_eq!(srm::backup::schedule::list(&dir).len(), 1);
+        let status = srm::backup::schedule::last_status(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.verified && status.error.is_none(), "{status:?}");
+        assert_eq!(status.trigger, "schedule");
+        let first = status.file.clone().unwrap();
+        srm::backup::verify(&dir.join(&first), None).unwrap();
+
+        // The next two periods: two more, and only the newest two are kept.
+        for h in [6, 12] {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let t = t0 + chrono::Duration::hours(h);
+            assert!(
+                srm::backup::schedule::scheduled_once(db, &config, t)
+                    .await
+                    .unwrap()
+            );
+        }
+        let files = srm::backup::schedule::list(&dir);
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(
+            files.iter().all(|f| f.name != first),
+            "the oldest was deleted"
+        );
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_administrator_backs_up_from_the_page_and_downloads_it_audited() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    // Not for a student, and not without the session's CSRF token.
+    app.page_login(app.people.student).await;
+    assert_eq!(
+        app.client.get("/admin/backups").dispatch().await.status(),
+        rocket::http::Status::Forbidden
+    );
+    app.page_logout().await;
+
+    let csrf = app.page_login(app.people.admin).await;
+    let page = app.client.get("/admin/backups").dispatch().await;
+    assert_eq!(page.status(), rocket::http::Status::Ok);
+    let html = page.into_string().await.unwrap();
+    assert!(
+        html.contains("action=\"/admin/backups\""),
+        "the button is there"
+    );
+    let res = app
+        .client
+        .post("/admin/backups")
+        .header(rocket::http::ContentType::Form)
+        .body("_csrf=forged")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), rocket::http::Status::Forbidden);
+    assert!(
+        srm::backup::schedule::last_status(app.db())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let res = app
+        .client
+        .post("/admin/backups")
+        .header(rocket::http::ContentType::Form)
+        .body(format!("_csrf={csrf}"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), rocket::http::Status::SeeOther);
+    // The backup runs in the background; wait for its outcome.
+    let mut status = None;
+    for _ in 0..200 {
+        status = srm::backup::schedule::last_status(app.db()).await.unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = status.expect("the backup finished");
+    assert!(status.verified, "{status:?}");
+    assert_eq!(status.trigger, "manual");
+    let name = status.file.unwrap();
+    let html = app
+        .client
+        .get("/admin/backups")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(html.contains(&name), "listed");
+    assert!(
+        html.contains("/admin/backups/") && html.contains("tag ok"),
+        "shown as verified"
+    );
+
+    let res = app
+        .client
+        .get(format!("/admin/backups/{name}"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), rocket::http::Status::Ok);
+    assert!(
+        res.headers()
+            .get_one("Content-Disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    let body = res.into_bytes().await.unwrap();
+    assert_eq!(
+        body,
+        std::fs::read(app.dir.join("backups").join(&name)).unwrap()
+    );
+    assert_eq!(app.audit_count("backups.download", "ok").await, 1);
+
+    // Only backup files are served: no other file of the data dir.
+    for path in [
+        "/admin/backups/jwt_secret",
+        "/admin/backups/..%2Fjwt_secret",
+        "/admin/backups/srm-..%2F..%2Fjwt_secret.tar.zst",
+    ] {
+        let status = app.client.get(path).dispatch().await.status();
+        assert_eq!(status, rocket::http::Status::NotFound, "{path}");
+    }
+}
