@@ -55,6 +55,8 @@ pub async fn restore(db: &DatabaseConnection, path: &Path) -> AppResult<RestoreS
         ));
     };
 
+    // Checked before migrating too, so a database in use is not touched at all.
+    refuse_if_not_empty(db).await?;
     let applied = Migrator::get_applied_migrations(db).await?;
     let applied_count = applied.len() as u32;
     let wanted = position as u32 + 1;

@@ -4,6 +4,7 @@
 
 use crate::common::{Backend, TestApp, create_pg_database, drop_pg_database, postgres_url};
 use chrono::Timelike;
+use migration::MigratorTrait;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::Value;
 use srm::backup::catalog::{self, Kind};
@@ -376,6 +377,20 @@ async fn restore_into_a_database_that_has_rows_is_refused() {
     let err = srm::backup::restore(target.db(), &file).await.unwrap_err();
     assert_eq!(err.code(), "restore_target_not_empty", "{err}");
     assert_eq!(row_total(target.db()).await, before, "nothing changed");
+    // A database of an older schema, in use, is refused before it is migrated: its migrations
+    // table is left as it was.
+    let older = empty(Backend::Sqlite).await;
+    migration::Migrator::up(&older.db, Some(1)).await.unwrap();
+    srm::access::service::ensure_builtins(&older.db)
+        .await
+        .unwrap();
+    let err = srm::backup::restore(&older.db, &file).await.unwrap_err();
+    assert_eq!(err.code(), "restore_target_not_empty", "{err}");
+    let applied = migration::Migrator::get_applied_migrations(&older.db)
+        .await
+        .unwrap();
+    assert_eq!(applied.len(), 1, "not migrated");
+    older.drop().await;
     // A database the portal has only started on (built-in groups and modules) is refused too.
     let started = TestApp::setup(Backend::Sqlite, false).await;
     let err = srm::backup::restore(started.db(), &file).await.unwrap_err();
