@@ -1,4 +1,5 @@
-//! The `srm` command line: `serve` (the default), `migrate`, `seed demo` and `user add`.
+//! The `srm` command line: `serve` (the default), `migrate`, `seed demo`, `user add`, `backup`
+//! and `restore`.
 
 use crate::access::permissions::ADMIN_GROUP;
 use crate::admin::service::{NewUser, create_user};
@@ -45,6 +46,17 @@ pub enum Command {
     Mine {
         #[command(subcommand)]
         what: crate::mining::cli::MineWhat,
+    },
+    /// Write a backup of the whole database (while the server runs) to one portable file.
+    Backup {
+        /// The file to write; default: a new file in SRM_BACKUP_DIR (or the data dir's backups/).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Load a backup into an empty database (SQLite, or PostgreSQL via SRM_DATABASE_URL).
+    Restore {
+        /// The backup file (`.tar.zst`) written by `srm backup`.
+        file: std::path::PathBuf,
     },
     /// Load generators against a running server.
     Bench {
@@ -134,6 +146,33 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 None => println!("the database already holds students; nothing was seeded"),
             }
             print_demo_logins(&state).await?;
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let db = crate::db::connect(&config).await?;
+            let out = out.unwrap_or_else(|| {
+                crate::backup::backup_dir(&config)
+                    .join(crate::backup::file_name(chrono::Utc::now()))
+            });
+            let s = crate::backup::backup(&db, &out).await?;
+            println!(
+                "backup written to {} ({} bytes, {} tables, {} rows, schema {}) in {:.1} s",
+                s.path.display(),
+                s.bytes,
+                s.tables,
+                s.rows,
+                s.manifest.schema_version,
+                s.seconds
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let db = crate::db::connect(&config).await?;
+            let s = crate::backup::restore(&db, &file).await?;
+            println!(
+                "restored {} rows in {} tables (schema {}) in {:.1} s",
+                s.rows, s.tables, s.schema_version, s.seconds
+            );
             Ok(())
         }
         Command::Mine { what } => crate::mining::cli::run(&config, what).await,

@@ -40,6 +40,13 @@ pub struct AppConfig {
     pub login_max_failures_per_ip: u32,
     pub login_window_seconds: i64,
     pub db_max_connections: u32,
+    /// Where scheduled backups are written (and `srm backup` writes without `--out`); the
+    /// server takes scheduled backups only when this is set.
+    pub backup_dir: Option<PathBuf>,
+    /// Hours between scheduled backups (0 = none).
+    pub backup_interval_hours: u32,
+    /// Scheduled backups kept in the backup dir; older ones are deleted.
+    pub backup_keep: usize,
 }
 
 impl Default for AppConfig {
@@ -61,6 +68,9 @@ impl Default for AppConfig {
             login_max_failures_per_ip: 50,
             login_window_seconds: 15 * 60,
             db_max_connections: 16,
+            backup_dir: None,
+            backup_interval_hours: 24,
+            backup_keep: 7,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod charts;
 pub mod cli;
@@ -82,12 +83,14 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .manage(state)
         .attach(Template::fairing())
         .attach(mining::jobs::scheduler())
+        .attach(backup::schedule::scheduler())
         .register("/", web::catchers())
         .mount("/", web::routes())
         .mount("/", health::routes())
         .mount("/", auth::handlers::page_routes())
         .mount("/", dashboard::routes())
         .mount("/", admin::page_routes())
+        .mount("/", backup::page_routes())
         .mount("/", students::page_routes())
         .mount("/", courses::page_routes())
         .mount("/", registration::handlers::page_routes())

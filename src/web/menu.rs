@@ -120,6 +120,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::ManageModules],
     ),
     (
+        "menu.backups",
+        "/admin/backups",
+        None,
+        &[Permission::ManageModules],
+    ),
+    (
         "menu.audit",
         "/admin/audit",
         None,
@@ -146,6 +152,7 @@ fn mounted(href: &str) -> bool {
             | "/admin/groups"
             | "/admin/modules"
             | "/admin/audit"
+            | "/admin/backups"
             | "/api/docs"
             | "/grades"
             | "/messages"

@@ -74,7 +74,7 @@ fn with_database(url: &str, db: &str) -> String {
     }
 }
 
-async fn create_pg_database() -> (String, String) {
+pub async fn create_pg_database() -> (String, String) {
     let admin_url = postgres_url().expect("SRM_TEST_POSTGRES_URL");
     let name = format!("srm_t_{}", uuid::Uuid::new_v4().simple());
     let admin = srm::db::connect_url(&admin_url, 1)

@@ -5,6 +5,7 @@
 mod access_matrix;
 mod admin;
 mod auth;
+mod backup;
 mod browser;
 mod cli;
 mod common;
