@@ -106,7 +106,7 @@ async fn send(
 }
 
 /// Adds `n` students enrolled in `section`, returning (id, student number).
-async fn enrol(app: &TestApp, section: i64, n: usize, prefix: &str) -> Vec<(i64, String)> {
+pub async fn enrol(app: &TestApp, section: i64, n: usize, prefix: &str) -> Vec<(i64, String)> {
     let db = app.db();
     let template = students::Entity::find_by_id(app.people.student_record)
         .one(db)
