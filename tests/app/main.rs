@@ -14,6 +14,7 @@ mod interaction;
 mod mining;
 mod pages;
 mod registration;
+mod registration_flow;
 mod seed;
 mod students;
 mod tokens;
