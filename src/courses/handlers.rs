@@ -11,6 +11,7 @@ use rocket::serde::json::Json;
 use rocket::{State, get};
 use rocket_dyn_templates::Template;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// Every term, oldest first.
 #[get("/terms")]
@@ -64,7 +65,15 @@ pub async fn api_sections(
     ))
 }
 
-#[get("/courses?<term>&<q>&<department>&<teacher>&<day>&<open_only>&<page>")]
+/// What the catalogue page says after an add: a status or a refusal code, each looked up in
+/// the translations (never text from the address).
+#[derive(rocket::FromForm, Default)]
+pub struct CatalogueNotice {
+    flash: Option<String>,
+    refused: Option<String>,
+}
+
+#[get("/courses?<term>&<q>&<department>&<teacher>&<day>&<open_only>&<page>&<notice..>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn catalogue(
     ctx: Ctx<'_>,
@@ -78,6 +87,7 @@ pub async fn catalogue(
     day: Option<i64>,
     open_only: Option<bool>,
     page: Option<u64>,
+    notice: CatalogueNotice,
 ) -> AppResult<Template> {
     let selected = service::resolve_term_cached(state, term.as_deref())
         .await?
@@ -131,15 +141,83 @@ pub async fn catalogue(
         ),
     ]
     .iter()
+    // NOTE: an empty `open_only=` reads as true (a ticked checkbox), so a filter that is not
+    // set is left out rather than sent empty.
+    .filter(|(_, v)| !v.is_empty() && *v != "false")
     .map(|(k, v)| format!("{k}={}&", crate::web::url_encode(v)))
     .collect();
+    let can_register = user.can(Permission::RegisterSelf) && user.student_id.is_some();
+    let marks = match user.student_id.filter(|_| can_register) {
+        Some(sid) => {
+            let courses: Vec<i64> = list.items.iter().map(|s| s.course_id).collect();
+            Some(service::student_marks(&state.db, sid, selected.id, &courses).await?)
+        }
+        None => None,
+    };
+    let rows: HashMap<String, Value> = list
+        .items
+        .iter()
+        .map(|s| {
+            let (mark, prereqs) = match &marks {
+                Some(m) => {
+                    let mark = if let Some(st) = m.sections.get(&s.id) {
+                        Some(st.as_str())
+                    } else if m.passed_courses.contains(&s.course_id) {
+                        Some("passed")
+                    } else if m.held_courses.contains(&s.course_id) {
+                        Some("other_section")
+                    } else {
+                        None
+                    };
+                    (
+                        mark,
+                        m.prereqs.get(&s.course_id).cloned().unwrap_or_default(),
+                    )
+                }
+                None => (None, Vec::new()),
+            };
+            let met = prereqs.iter().all(|p| p.met);
+            (
+                s.id.to_string(),
+                json!({
+                    "mark": mark,
+                    "mark_label": mark.map(|m| ctx.t(&format!("catalogue.mark.{m}"))),
+                    "prereqs": prereqs,
+                    "prereqs_met": met,
+                    "offer": can_register && mark.is_none(),
+                }),
+            )
+        })
+        .collect();
+    let message = notice
+        .flash
+        .as_deref()
+        .filter(|f| matches!(*f, "enrolled" | "waitlisted"))
+        .map(|f| (true, ctx.t(&format!("registration.flash.{f}"))))
+        .or_else(|| {
+            notice.refused.as_deref().map(|code| {
+                let key = format!("registration.err.{code}");
+                let text = ctx.t(&key);
+                (
+                    false,
+                    if text == key {
+                        ctx.t("catalogue.refused")
+                    } else {
+                        text
+                    },
+                )
+            })
+        });
     Ok(ctx.render(
         "courses/catalogue",
         "catalogue.title",
         json!({"list": list, "pages": list.pages(), "query": query, "days": days, "selected_term": selected_term, "when": when,
                "departments": service::departments(&state.db).await?, "terms": service::all_terms(&state.db).await?,
                "f": {"term": term, "q": q, "department": department, "teacher": teacher, "day": day, "open_only": open_only.unwrap_or(false)},
-               "can_register": user.can(Permission::RegisterSelf) && user.student_id.is_some()}),
+               "rows": rows, "back": query.trim_end_matches('&'),
+               "notice": message.as_ref().filter(|m| m.0).map(|m| &m.1),
+               "refusal": message.as_ref().filter(|m| !m.0).map(|m| &m.1),
+               "can_register": can_register}),
     ))
 }
 

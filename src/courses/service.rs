@@ -315,3 +315,90 @@ pub async fn all_terms(db: &impl ConnectionTrait) -> AppResult<Vec<terms::Model>
         .all(db)
         .await?)
 }
+
+/// One prerequisite of a course as a student sees it in the catalogue.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrereqMark {
+    pub code: String,
+    pub min_score: f64,
+    pub met: bool,
+}
+
+/// What the catalogue marks for one student: the sections they hold or wait for, the courses
+/// they hold in the term, the courses they have passed, and each listed course's prerequisites
+/// with whether they meet them (the same rule registration checks).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StudentMarks {
+    /// Section id → "enrolled" or "waitlisted".
+    pub sections: HashMap<i64, String>,
+    pub held_courses: Vec<i64>,
+    pub passed_courses: Vec<i64>,
+    pub prereqs: HashMap<i64, Vec<PrereqMark>>,
+}
+
+pub async fn student_marks(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    term_id: i64,
+    course_ids: &[i64],
+) -> AppResult<StudentMarks> {
+    use crate::entity::{course_prerequisites, enrolments, grades};
+    let held: Vec<(i64, i64, String)> = enrolments::Entity::find()
+        .select_only()
+        .column(enrolments::Column::SectionId)
+        .column(sections::Column::CourseId)
+        .column(enrolments::Column::Status)
+        .inner_join(sections::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(sections::Column::TermId.eq(term_id))
+        .filter(enrolments::Column::Status.is_in(["enrolled", "waitlisted"]))
+        .into_tuple()
+        .all(db)
+        .await?;
+    // Published grades: (course, score, points). NOTE: a grade passes when it earns grade
+    // points, which is how every scale marks its failing band.
+    let results: Vec<(i64, f64, f64)> = grades::Entity::find()
+        .select_only()
+        .column(sections::Column::CourseId)
+        .column(grades::Column::Score)
+        .column(grades::Column::Points)
+        .inner_join(sections::Entity)
+        .filter(grades::Column::StudentId.eq(student_id))
+        .filter(grades::Column::Status.eq("published"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut passed: Vec<i64> = results.iter().filter(|r| r.2 > 0.0).map(|r| r.0).collect();
+    passed.sort_unstable();
+    passed.dedup();
+    let pre = course_prerequisites::Entity::find()
+        .filter(course_prerequisites::Column::CourseId.is_in(course_ids.to_vec()))
+        .all(db)
+        .await?;
+    let codes: HashMap<i64, String> = courses::Entity::find()
+        .filter(
+            courses::Column::Id.is_in(pre.iter().map(|p| p.prerequisite_id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.code))
+        .collect();
+    let mut prereqs: HashMap<i64, Vec<PrereqMark>> = HashMap::new();
+    for p in pre {
+        let met = results
+            .iter()
+            .any(|r| r.0 == p.prerequisite_id && r.1 >= p.min_score);
+        prereqs.entry(p.course_id).or_default().push(PrereqMark {
+            code: codes.get(&p.prerequisite_id).cloned().unwrap_or_default(),
+            min_score: p.min_score,
+            met,
+        });
+    }
+    Ok(StudentMarks {
+        sections: held.iter().map(|h| (h.0, h.2.clone())).collect(),
+        held_courses: held.iter().map(|h| h.1).collect(),
+        passed_courses: passed,
+        prereqs,
+    })
+}

@@ -5,7 +5,7 @@
 //! may be given as fractions (0.3) or percentages (30); the API reports `weight_total` and the
 //! page warns when percentages do not add up to 100. A missing score counts as 0.
 
-use super::service::{EntryIn, RowError, Section};
+use super::service::{EntryIn, Labels, RowError, Section};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
@@ -231,6 +231,7 @@ pub async fn save_scores(
     section: &Section,
     assessment_id: i64,
     rows: &[EntryIn],
+    labels: &Labels,
 ) -> AppResult<Result<usize, Vec<RowError>>> {
     let txn = write_txn(db).await?;
     let a = assessments::Entity::find_by_id(assessment_id)
@@ -238,45 +239,59 @@ pub async fn save_scores(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let roster: HashMap<String, i64> = enrolments::Entity::find()
+    let people: Vec<(i64, String, String, String)> = enrolments::Entity::find()
         .select_only()
-        .column(students::Column::StudentNo)
         .column(students::Column::Id)
+        .column(students::Column::StudentNo)
+        .column(students::Column::NameZh)
+        .column(students::Column::NameEn)
         .inner_join(students::Entity)
         .filter(enrolments::Column::SectionId.eq(section.model.id))
         .filter(enrolments::Column::Status.eq("enrolled"))
-        .into_tuple::<(String, i64)>()
+        .into_tuple()
         .all(&txn)
-        .await?
-        .into_iter()
+        .await?;
+    let zh = labels.lang == crate::i18n::Lang::Zh;
+    let roster: HashMap<&str, i64> = people
+        .iter()
+        .map(|(id, no, _, _)| (no.as_str(), *id))
         .collect();
-    let ids: std::collections::HashSet<i64> = roster.values().copied().collect();
+    let by_id: HashMap<i64, (&str, &str)> = people
+        .iter()
+        .map(|(id, no, nz, ne)| {
+            (
+                *id,
+                (no.as_str(), if zh { nz.as_str() } else { ne.as_str() }),
+            )
+        })
+        .collect();
     let mut errors = Vec::new();
     let mut ok: Vec<(i64, Option<f64>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for r in rows {
-        let label = r
-            .student_no
-            .clone()
-            .or(r.student_id.map(|i| i.to_string()))
-            .unwrap_or_default();
-        let student = r.student_id.filter(|i| ids.contains(i)).or_else(|| {
+        let student = r.student_id.filter(|i| by_id.contains_key(i)).or_else(|| {
             r.student_no
                 .as_deref()
                 .and_then(|n| roster.get(n.trim()).copied())
         });
-        let e = |column: &str, code: &str, reason: String| RowError {
-            line: r.line,
-            column: column.into(),
-            student: label.clone(),
-            code: code.into(),
-            reason,
+        let (no, name) = match student.and_then(|id| by_id.get(&id)) {
+            Some(&(no, name)) => (no.to_string(), name.to_string()),
+            None => (
+                r.student_no
+                    .clone()
+                    .or(r.student_id.map(|i| format!("#{i}")))
+                    .unwrap_or_default(),
+                String::new(),
+            ),
+        };
+        let e = |column: &str, code: &str, reason: String| {
+            labels.error(r.line, column, &no, &name, code, reason)
         };
         let Some(id) = student else {
             errors.push(e(
                 "student_no",
                 "not_in_section",
-                format!("student {label} is not enrolled in this section"),
+                labels.say("grades.err.not_in_section", &[("student", no.clone())]),
             ));
             continue;
         };
@@ -284,7 +299,10 @@ pub async fn save_scores(
             errors.push(e(
                 "student_no",
                 "duplicate",
-                format!("student {label} appears more than once"),
+                labels.say(
+                    "grades.err.duplicate_plain",
+                    &[("student", format!("{no} {name}"))],
+                ),
             ));
             continue;
         }
@@ -295,7 +313,10 @@ pub async fn save_scores(
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             {
                 Some(x) if x.is_finite() && (0.0..=a.max_score).contains(&x) => Ok(Some(x)),
-                _ => Err(format!("the score must be a number in 0–{}", a.max_score)),
+                _ => Err(labels.say(
+                    "grades.err.assessment_range",
+                    &[("max", a.max_score.to_string())],
+                )),
             },
         };
         match score {
@@ -374,12 +395,33 @@ pub fn weighted(parts: &[(f64, f64, Option<f64>)]) -> Option<f64> {
     Some(((sum / total) * 10.0).round() / 10.0)
 }
 
-/// Final scores computed from the assessments for every student with at least one score,
-/// in two queries.
-pub async fn computed_scores(
+/// Whether weights given as percentages (100) or fractions (1) are complete.
+pub fn weights_complete(total: f64) -> bool {
+    (total - 100.0).abs() < 1e-6 || (total - 1.0).abs() < 1e-9
+}
+
+/// A student's score computed from the assessments, with how much of it is known: an
+/// assessment counts as assessed once its score is recorded (a missing submission included).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Computed {
+    pub score: f64,
+    pub assessed: usize,
+    pub of: usize,
+    /// The share of the total weight that is assessed, in percent (one decimal).
+    pub weight_pct: f64,
+}
+
+impl Computed {
+    pub fn complete(&self) -> bool {
+        self.assessed == self.of
+    }
+}
+
+/// The computed score of every student with at least one recorded score, in two queries.
+pub async fn computed(
     db: &impl ConnectionTrait,
     section_id: i64,
-) -> AppResult<HashMap<i64, f64>> {
+) -> AppResult<HashMap<i64, Computed>> {
     let list = assessments::Entity::find()
         .filter(assessments::Column::SectionId.eq(section_id))
         .all(db)
@@ -388,7 +430,7 @@ pub async fn computed_scores(
         return Ok(HashMap::new());
     }
     let idx: HashMap<i64, usize> = list.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
-    let mut per: HashMap<i64, Vec<Option<f64>>> = HashMap::new();
+    let mut per: HashMap<i64, Vec<Option<Option<f64>>>> = HashMap::new();
     let rows: Vec<(i64, i64, Option<f64>)> = assessment_scores::Entity::find()
         .select_only()
         .column(assessment_scores::Column::StudentId)
@@ -403,19 +445,50 @@ pub async fn computed_scores(
         .await?;
     for (student, aid, score) in rows {
         if let Some(&i) = idx.get(&aid) {
-            per.entry(student).or_insert_with(|| vec![None; list.len()])[i] = score;
+            per.entry(student).or_insert_with(|| vec![None; list.len()])[i] = Some(score);
         }
     }
+    let total: f64 = list.iter().map(|a| a.weight).sum();
     Ok(per
         .into_iter()
-        .filter_map(|(student, scores)| {
+        .filter_map(|(student, recorded)| {
             let parts: Vec<(f64, f64, Option<f64>)> = list
                 .iter()
-                .zip(scores)
-                .map(|(a, s)| (a.weight, a.max_score, s))
+                .zip(&recorded)
+                .map(|(a, s)| (a.weight, a.max_score, s.flatten()))
                 .collect();
-            weighted(&parts).map(|w| (student, w))
+            let covered: f64 = list
+                .iter()
+                .zip(&recorded)
+                .filter(|(_, s)| s.is_some())
+                .map(|(a, _)| a.weight)
+                .sum();
+            weighted(&parts).map(|w| {
+                let c = Computed {
+                    score: w,
+                    assessed: recorded.iter().filter(|s| s.is_some()).count(),
+                    of: list.len(),
+                    weight_pct: if total > 0.0 {
+                        (covered / total * 1000.0).round() / 10.0
+                    } else {
+                        0.0
+                    },
+                };
+                (student, c)
+            })
         })
+        .collect())
+}
+
+/// Final scores computed from the assessments for every student with at least one score.
+pub async fn computed_scores(
+    db: &impl ConnectionTrait,
+    section_id: i64,
+) -> AppResult<HashMap<i64, f64>> {
+    Ok(computed(db, section_id)
+        .await?
+        .into_iter()
+        .map(|(k, c)| (k, c.score))
         .collect())
 }
 

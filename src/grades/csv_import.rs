@@ -3,13 +3,25 @@
 //! semicolon or tab. Every unreadable row is reported with its line and column; the rows
 //! that parse go through the same checks and the same one transaction as the grid.
 
-use super::service::{EntryIn, RowError};
+use super::service::{EntryIn, Labels, RowError};
+use crate::i18n::Lang;
 
 const STUDENT: &[&str] = &["student_no", "student", "学号", "student number"];
 const SCORE: &[&str] = &["score", "grade", "成绩", "分数", "总评", "final"];
 
-/// Decodes and splits the file; returns the rows and the rows that could not be read.
-pub fn parse(bytes: &[u8]) -> Result<(Vec<EntryIn>, Vec<RowError>), String> {
+/// A file split into rows, with the file's own names for its two columns.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<EntryIn>,
+    /// The lines that could not be read at all.
+    pub unreadable: Vec<RowError>,
+    /// How errors name the columns: as the file's header does.
+    pub labels: Option<Labels>,
+}
+
+/// Decodes and splits the file; returns the rows and the rows that could not be read, or why
+/// the file as a whole cannot be read (in `lang`).
+pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, String> {
     let text = decode(bytes);
     let first = text.lines().next().unwrap_or_default();
     let sep = [b',', b';', b'\t']
@@ -23,7 +35,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<EntryIn>, Vec<RowError>), String> {
         .from_reader(text.as_bytes());
     let headers = rdr
         .headers()
-        .map_err(|e| format!("the header line cannot be read: {e}"))?
+        .map_err(|_| lang.t("grades.err.csv_header"))?
         .clone();
     let find = |names: &[&str]| {
         headers
@@ -31,10 +43,12 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<EntryIn>, Vec<RowError>), String> {
             .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
     };
     let (Some(si), Some(ci)) = (find(STUDENT), find(SCORE)) else {
-        return Err(
-            "the header needs a student column (student_no or 学号) and a score column (score or 成绩)"
-                .into(),
-        );
+        return Err(lang.t("grades.err.csv_columns"));
+    };
+    let labels = Labels {
+        lang,
+        student: headers.get(si).unwrap_or_default().trim().to_string(),
+        score: headers.get(ci).unwrap_or_default().trim().to_string(),
     };
     let mut rows = Vec::new();
     let mut errors = Vec::new();
@@ -42,13 +56,14 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<EntryIn>, Vec<RowError>), String> {
         match rec {
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                errors.push(RowError {
+                errors.push(labels.error(
                     line,
-                    column: String::new(),
-                    student: String::new(),
-                    code: "unreadable".into(),
-                    reason: e.to_string(),
-                });
+                    "",
+                    "",
+                    "",
+                    "unreadable",
+                    labels.say("grades.err.csv_line", &[("line", line.to_string())]),
+                ));
             }
             Ok(r) => {
                 let line = r.position().map_or(0, |p| p.line() as usize);
@@ -71,9 +86,13 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<EntryIn>, Vec<RowError>), String> {
         }
     }
     if rows.is_empty() && errors.is_empty() {
-        return Err("the file has no rows".into());
+        return Err(lang.t("grades.err.csv_empty"));
     }
-    Ok((rows, errors))
+    Ok(Parsed {
+        rows,
+        unreadable: errors,
+        labels: Some(labels),
+    })
 }
 
 fn decode(bytes: &[u8]) -> String {
@@ -90,11 +109,12 @@ mod tests {
 
     #[test]
     fn reads_chinese_headers_and_reports_lines() {
-        let (rows, errors) = parse("学号;成绩\n001;90\n002;\n".as_bytes()).unwrap_or_default();
-        assert!(errors.is_empty());
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].line, 3);
-        assert!(rows[1].score.is_none());
-        assert!(parse(b"name,x\n").is_err());
+        let p = parse("学号;成绩\n001;90\n002;\n".as_bytes(), Lang::Zh).unwrap_or_default();
+        assert!(p.unreadable.is_empty());
+        assert_eq!(p.rows.len(), 2);
+        assert_eq!(p.rows[1].line, 3);
+        assert!(p.rows[1].score.is_none());
+        assert_eq!(p.labels.map(|l| l.score), Some("成绩".to_string()));
+        assert!(parse(b"name,x\n", Lang::En).is_err());
     }
 }

@@ -1,12 +1,13 @@
 //! The grades API under `/api/v1`: thin handlers over the services.
 
 use super::changes::{self, ChangeIn, DecisionIn};
-use super::service::{self, EntryIn, Need, RowError, SaveReport};
+use super::service::{self, EntryIn, Labels, Need, RowError, SaveReport};
 use super::stats::{self, Scope};
 use super::{assess, csv_import, scale, transcript};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use crate::state::AppState;
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::Status;
@@ -86,12 +87,22 @@ pub async fn api_save_grades(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &Db,
     id: i64,
+    lang: Lang,
     body: Json<Value>,
 ) -> AppResult<(Status, Json<Value>)> {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let rows = entries(&body, "grades")?;
     Ok(report(
-        service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "api").await?,
+        service::save_grades(
+            &state.db,
+            &who,
+            &s,
+            &rows,
+            Vec::new(),
+            "api",
+            &Labels::api(lang),
+        )
+        .await?,
     ))
 }
 
@@ -101,6 +112,7 @@ pub async fn api_import_grades(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &Db,
     id: i64,
+    lang: Lang,
     data: Data<'_>,
 ) -> AppResult<(Status, Json<Value>)> {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
@@ -115,7 +127,7 @@ pub async fn api_import_grades(
             "the file is larger than 64 MiB",
         ));
     }
-    import(&state.db, &who, &s, bytes.into_inner()).await
+    import(&state.db, &who, &s, bytes.into_inner(), lang).await
 }
 
 /// Parses off the request threads, then saves through the same path as the grid.
@@ -124,14 +136,16 @@ pub async fn import(
     user: &CurrentUser,
     section: &service::Section,
     bytes: Vec<u8>,
+    lang: Lang,
 ) -> AppResult<(Status, Json<Value>)> {
-    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes))
+    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes, lang))
         .await
         .map_err(AppError::internal)?;
-    let (rows, unreadable) = parsed.map_err(|m| AppError::unprocessable("unreadable_csv", m))?;
+    let p = parsed.map_err(|m| AppError::unprocessable("unreadable_csv", m))?;
+    let labels = p.labels.unwrap_or_else(|| Labels::api(lang));
     // NOTE: unreadable lines go into the same check, so a file with any bad line saves nothing.
     Ok(report(
-        service::save_grades(db, user, section, &rows, unreadable, "csv").await?,
+        service::save_grades(db, user, section, &p.rows, p.unreadable, "csv", &labels).await?,
     ))
 }
 
@@ -141,10 +155,39 @@ pub async fn api_publish(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &Db,
     id: i64,
+    lang: Lang,
 ) -> AppResult<Json<Value>> {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    let n = service::publish(&state.db, &who, &s).await?;
-    Ok(Json(json!({"section_id": id, "published": n})))
+    let (n, summary) = service::publish(&state.db, &who, &s, lang).await?;
+    Ok(Json(
+        json!({"section_id": id, "published": n, "summary": summary}),
+    ))
+}
+
+#[get("/sections/<id>/grades/summary")]
+pub async fn api_publish_summary(
+    _on: ModuleOn<on::Grades>,
+    user: &CurrentUser,
+    state: &Db,
+    id: i64,
+    lang: Lang,
+) -> AppResult<Json<service::PublishSummary>> {
+    let s = service::section_access(&state.db, user, id, Need::View).await?;
+    Ok(Json(service::publish_summary(&state.db, &s, lang).await?))
+}
+
+#[post("/sections/<id>/grades/fill-from-computed")]
+pub async fn api_fill_from_computed(
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &Db,
+    id: i64,
+    lang: Lang,
+) -> AppResult<(Status, Json<Value>)> {
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    Ok(report(
+        service::fill_from_computed(&state.db, &who, &s, &Labels::api(lang)).await?,
+    ))
 }
 
 #[get("/sections/<id>/assessments")]
@@ -222,12 +265,13 @@ pub async fn api_save_assessment_scores(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &Db,
     id: i64,
+    lang: Lang,
     body: Json<Value>,
 ) -> AppResult<(Status, Json<Value>)> {
     let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
     let rows = entries(&body, "scores")?;
     Ok(
-        match assess::save_scores(&state.db, &who, &s, id, &rows).await? {
+        match assess::save_scores(&state.db, &who, &s, id, &rows, &Labels::api(lang)).await? {
             Ok(n) => (Status::Ok, Json(json!({"saved": n}))),
             Err(errors) => rows_refused(errors),
         },

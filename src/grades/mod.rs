@@ -32,6 +32,8 @@ pub fn api_routes() -> Vec<Route> {
         api_save_grades,
         api_import_grades,
         api_publish,
+        api_publish_summary,
+        api_fill_from_computed,
         api_assessments,
         api_create_assessment,
         api_update_assessment,
@@ -62,7 +64,15 @@ pub fn api_summary(name: &str) -> Option<&'static str> {
         "api_import_grades" => {
             "Upload a section's grades as CSV (student_no, score); bad rows reported by line and column, nothing saved if any."
         }
-        "api_publish" => "Publish a section's draft grades so students see them.",
+        "api_publish" => {
+            "Publish a section's draft grades so students see them; refused (422 missing_grades, naming the students) while any student has no grade; the answer carries the summary."
+        }
+        "api_publish_summary" => {
+            "What publishing would do: students, grades entered, drafts, students missing a grade, failing students and the distribution by letter."
+        }
+        "api_fill_from_computed" => {
+            "Give every student without a grade the score computed from the assessments, as a draft; refused while the weights do not total 100 or a student lacks an assessment."
+        }
         "api_assessments" => {
             "A section's assessments with weights and due dates, and the weight total."
         }

@@ -3,7 +3,7 @@
 //! queue, printable transcripts, and statistics with server-drawn charts.
 
 use super::changes::{self, ChangeIn, DecisionIn};
-use super::service::{self, EntryIn, Need, RowError, Section};
+use super::service::{self, EntryIn, Labels, Need, RowError, Section};
 use super::stats::{self, Scope};
 use super::{assess, charts, csv_import, transcript};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
@@ -33,11 +33,7 @@ fn status_label(lang: Lang, status: Option<&str>) -> String {
     })
 }
 
-fn fill(template: &str, pairs: &[(&str, String)]) -> String {
-    pairs.iter().fold(template.to_string(), |s, (k, v)| {
-        s.replace(&format!("{{{k}}}"), v)
-    })
-}
+use service::fill;
 
 #[get("/grades")]
 pub async fn index(
@@ -149,18 +145,31 @@ async fn entry_view(
     let grid: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let err = by_student
-                .get(&r.student_no)
-                .or_else(|| by_student.get(&r.student_id.to_string()));
+            let err = by_student.get(&r.student_no);
+            // NOTE: a box holds only what a person typed or what is stored; the computed
+            // score is shown beside it, never in it, so Save cannot store a partial score.
             let value = typed
                 .get(&r.student_id)
                 .cloned()
                 .or(r.score.map(|x| x.to_string()))
-                // NOTE: a student without a grade starts from the score the assessments give.
-                .or(r.computed_score.map(|x| x.to_string()))
                 .unwrap_or_default();
             let mut v = json!(r);
             v["value"] = json!(value);
+            v["computed_note"] = json!(r.computed.as_ref().map(|c| {
+                let key = if c.complete() {
+                    "grades.computed_complete"
+                } else {
+                    "grades.computed_partial"
+                };
+                fill(
+                    &ctx.t(key),
+                    &[
+                        ("n", c.assessed.to_string()),
+                        ("of", c.of.to_string()),
+                        ("pct", c.weight_pct.to_string()),
+                    ],
+                )
+            }));
             v["error"] = json!(err.map(|e| e.reason.clone()));
             v["status_label"] = json!(status_label(ctx.lang, r.status.as_deref()));
             v["locked"] = json!(r.status.as_deref() == Some(service::PUBLISHED));
@@ -169,11 +178,7 @@ async fn entry_view(
         .collect();
     let unplaced: Vec<&RowError> = errors
         .iter()
-        .filter(|e| {
-            !rows
-                .iter()
-                .any(|r| r.student_no == e.student || r.student_id.to_string() == e.student)
-        })
+        .filter(|e| !rows.iter().any(|r| r.student_no == e.student))
         .collect();
     let items = assess::list(db, s.model.id).await?;
     let total: f64 = items.iter().map(|a| a.weight).sum();
@@ -201,6 +206,8 @@ async fn entry_view(
         "assessments": items,
         "weight_total": total,
         "weight_warning": !items.is_empty() && total > 1.0 + 1e-9 && (total - 100.0).abs() > 1e-6,
+        "weights_complete": assess::weights_complete(total),
+        "can_fill": teacher && !items.is_empty() && rows.iter().any(|r| r.grade_id.is_none()),
         "teacher": teacher,
         "can_publish": teacher && drafts,
     });
@@ -210,20 +217,28 @@ async fn entry_view(
     Ok(ctx.render("grades/entry", "grades.entry_title", data))
 }
 
-#[get("/grades/sections/<id>?<saved>&<published>")]
+/// What the grid page says after a redirect: counts only, never text from the address.
+#[derive(FromForm, Default)]
+pub struct EntryNotice<'r> {
+    saved: Option<&'r str>,
+    published: Option<u64>,
+    filled: Option<u64>,
+}
+
+#[get("/grades/sections/<id>?<notice..>")]
 pub async fn entry_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Grades>,
     user: &CurrentUser,
     state: &State<AppState>,
     id: i64,
-    saved: Option<&str>,
-    published: Option<u64>,
+    notice: EntryNotice<'_>,
 ) -> AppResult<Template> {
     let s = service::section_access(&state.db, user, id, Need::View).await?;
-    let notice = match (saved, published) {
-        (_, Some(n)) => Some(fill(&ctx.t("grades.published_ok"), &[("n", n.to_string())])),
-        (Some(s), _) => {
+    let notice = match (notice.saved, notice.published, notice.filled) {
+        (_, Some(n), _) => Some(fill(&ctx.t("grades.published_ok"), &[("n", n.to_string())])),
+        (_, _, Some(n)) => Some(fill(&ctx.t("grades.filled_ok"), &[("n", n.to_string())])),
+        (Some(s), _, _) => {
             let p: Vec<&str> = s.split('-').collect();
             let g = |i: usize| p.get(i).copied().unwrap_or("0").to_string();
             Some(fill(
@@ -279,7 +294,8 @@ pub async fn entry_submit(
             line: i + 1,
         });
     }
-    let r = service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "grid").await?;
+    let labels = Labels::grid(ctx.lang);
+    let r = service::save_grades(&state.db, &who, &s, &rows, Vec::new(), "grid", &labels).await?;
     if r.errors.is_empty() {
         return Ok(Ok(Redirect::to(format!(
             "/grades/sections/{id}?saved={}-{}-{}",
@@ -310,10 +326,11 @@ pub async fn import_submit(
     let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
     who.check_csrf(&form.csrf)?;
     let bytes = crate::web::read_upload(&form.file).await?;
-    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes))
+    let lang = ctx.lang;
+    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes, lang))
         .await
         .map_err(AppError::internal)?;
-    let (rows, unreadable) = match parsed {
+    let p = match parsed {
         Ok(p) => p,
         Err(message) => {
             let page = entry_view(
@@ -329,7 +346,9 @@ pub async fn import_submit(
             return Ok(Err((Status::UnprocessableEntity, page)));
         }
     };
-    let r = service::save_grades(&state.db, &who, &s, &rows, unreadable, "csv").await?;
+    let labels = p.labels.unwrap_or_else(|| Labels::grid(lang));
+    let r =
+        service::save_grades(&state.db, &who, &s, &p.rows, p.unreadable, "csv", &labels).await?;
     if r.errors.is_empty() {
         return Ok(Ok(Redirect::to(format!(
             "/grades/sections/{id}?saved={}-{}-{}",
@@ -349,6 +368,16 @@ pub async fn import_submit(
     Ok(Err((Status::UnprocessableEntity, page)))
 }
 
+#[derive(FromForm)]
+pub struct PublishForm {
+    #[field(default = String::new())]
+    confirm: String,
+    #[field(name = "_csrf", default = String::new())]
+    csrf: String,
+}
+
+/// Publishing asks first: without `confirm` the page shows what would be published (entered,
+/// missing, failing, the distribution) and changes nothing.
 #[post("/grades/sections/<id>/publish", data = "<form>")]
 pub async fn publish_submit(
     ctx: Ctx<'_>,
@@ -356,12 +385,48 @@ pub async fn publish_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    form: Form<PublishForm>,
 ) -> PageResult {
-    who.check_csrf(form.csrf)?;
+    who.check_csrf(&form.csrf)?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    match service::publish(&state.db, &who, &s).await {
-        Ok(n) => Ok(Ok(Redirect::to(format!(
+    let confirmed = matches!(form.confirm.trim(), "1" | "true" | "on" | "yes");
+    if !confirmed {
+        let summary = service::publish_summary(&state.db, &s, ctx.lang).await?;
+        let pct = |n: usize| {
+            if summary.students == 0 {
+                0.0
+            } else {
+                (n as f64 / summary.students as f64 * 1000.0).round() / 10.0
+            }
+        };
+        let counts = fill(
+            &ctx.t("grades.summary_counts"),
+            &[
+                ("students", summary.students.to_string()),
+                ("entered", summary.entered.to_string()),
+                ("missing", summary.missing.len().to_string()),
+                ("failing", summary.failing.len().to_string()),
+                ("failing_pct", pct(summary.failing.len()).to_string()),
+            ],
+        );
+        let title = format!("{}-{}", s.course.code, s.model.section_no);
+        return Ok(Err((
+            Status::Ok,
+            ctx.render(
+                "grades/publish",
+                "grades.publish_confirm_title",
+                json!({
+                    "section": {"id": s.model.id, "title": title},
+                    "summary": summary,
+                    "counts": counts,
+                    "can_publish": summary.can_publish(),
+                    "chart_svg": charts::histogram(&summary.distribution),
+                }),
+            ),
+        )));
+    }
+    match service::publish(&state.db, &who, &s, ctx.lang).await {
+        Ok((n, _)) => Ok(Ok(Redirect::to(format!(
             "/grades/sections/{id}?published={n}"
         )))),
         Err(e @ AppError::Unprocessable { .. }) => {
@@ -373,6 +438,55 @@ pub async fn publish_submit(
                 &HashMap::new(),
                 &[],
                 json!({"publish_error": e.public_message()}),
+            )
+            .await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// "Fill from computed scores": an explicit action, refused with the reason while the
+/// weights or a student's assessments are incomplete.
+#[post("/grades/sections/<id>/fill", data = "<form>")]
+pub async fn fill_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::EnterOwnGrades>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> PageResult {
+    who.check_csrf(form.csrf)?;
+    let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
+    let labels = Labels::grid(ctx.lang);
+    match service::fill_from_computed(&state.db, &who, &s, &labels).await {
+        Ok(r) if r.errors.is_empty() => Ok(Ok(Redirect::to(format!(
+            "/grades/sections/{id}?filled={}",
+            r.inserted
+        )))),
+        Ok(r) => {
+            let page = entry_view(
+                &ctx,
+                &state.db,
+                &who,
+                &s,
+                &HashMap::new(),
+                &r.errors,
+                json!({}),
+            )
+            .await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e @ AppError::Unprocessable { .. }) => {
+            let page = entry_view(
+                &ctx,
+                &state.db,
+                &who,
+                &s,
+                &HashMap::new(),
+                &[],
+                json!({"fill_error": e.public_message()}),
             )
             .await?;
             Ok(Err((Status::UnprocessableEntity, page)))
@@ -454,13 +568,12 @@ async fn assessment_view(
         .into_iter()
         .map(|r| {
             let sc = scores.get(&r.student_id);
-            let key = r.student_id.to_string();
             json!({
                 "student_id": r.student_id, "student_no": r.student_no,
                 "name": if ctx.lang == Lang::Zh { r.name_zh } else { r.name_en },
                 "value": typed.get(&r.student_id).cloned().or(sc.and_then(|x| x.score).map(|x| x.to_string())).unwrap_or_default(),
                 "status": sc.map(|x| x.status.clone()),
-                "error": errs.get(key.as_str()),
+                "error": errs.get(r.student_no.as_str()),
             })
         })
         .collect();
@@ -529,7 +642,8 @@ pub async fn assessment_scores_submit(
             line: i + 1,
         });
     }
-    match assess::save_scores(&state.db, &who, &s, id, &rows).await? {
+    let labels = Labels::grid(ctx.lang);
+    match assess::save_scores(&state.db, &who, &s, id, &rows, &labels).await? {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{}", s.model.id)))),
         Err(errors) => {
             let (_, page) = assessment_view(&ctx, &state.db, &who, id, &typed, &errors).await?;
@@ -801,6 +915,7 @@ pub fn routes() -> Vec<rocket::Route> {
         entry_submit,
         import_submit,
         publish_submit,
+        fill_submit,
         assessment_submit,
         assessment_page,
         assessment_scores_submit,

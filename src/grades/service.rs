@@ -10,6 +10,7 @@ use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{courses, enrolments, grade_history, grades, sections, students, terms};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -100,6 +101,8 @@ pub struct GradeRow {
     pub grade_points: Option<f64>,
     pub status: Option<String>,
     pub computed_score: Option<f64>,
+    /// The computed score with how much of the assessments it rests on.
+    pub computed: Option<assess::Computed>,
     pub passed: Option<bool>,
 }
 
@@ -128,7 +131,7 @@ pub async fn grade_rows(db: &impl ConnectionTrait, section: &Section) -> AppResu
         .order_by_asc(students::Column::StudentNo)
         .all(db)
         .await?;
-    let computed = assess::computed_scores(db, sid).await?;
+    let computed = assess::computed(db, sid).await?;
     Ok(people
         .into_iter()
         .map(|s| {
@@ -143,7 +146,8 @@ pub async fn grade_rows(db: &impl ConnectionTrait, section: &Section) -> AppResu
                 letter: g.map(|g| g.letter.clone()),
                 grade_points: g.map(|g| g.points),
                 status: g.map(|g| g.status.clone()),
-                computed_score: computed.get(&s.id).copied(),
+                computed_score: computed.get(&s.id).map(|c| c.score),
+                computed: computed.get(&s.id).cloned(),
                 passed: g.map(|g| section.scale.passes(g.score)),
             }
         })
@@ -164,14 +168,87 @@ pub struct EntryIn {
     pub line: usize,
 }
 
-/// Why one row was refused: where (line, column), which student, and the reason.
+/// Why one row was refused: where (line, column), which student, and the reason. `column`
+/// and `code` are stable names for programs; `column_label`, `student` (the student number,
+/// never an internal id), `student_name` and `reason` are for people, in their language.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RowError {
     pub line: usize,
     pub column: String,
+    pub column_label: String,
     pub student: String,
+    pub student_name: String,
     pub code: String,
     pub reason: String,
+}
+
+/// How errors are worded: the reader's language and what they call the two columns (the
+/// grid's headings, the CSV file's own header, or the API's field names).
+#[derive(Debug, Clone)]
+pub struct Labels {
+    pub lang: Lang,
+    pub student: String,
+    pub score: String,
+}
+
+impl Labels {
+    /// The grid's column headings.
+    pub fn grid(lang: Lang) -> Labels {
+        Labels {
+            lang,
+            student: lang.t("grades.student_no"),
+            score: lang.t("grades.score"),
+        }
+    }
+
+    /// The JSON API's field names.
+    pub fn api(lang: Lang) -> Labels {
+        Labels {
+            lang,
+            student: "student_no".into(),
+            score: "score".into(),
+        }
+    }
+
+    fn column(&self, column: &str) -> String {
+        match column {
+            "score" => self.score.clone(),
+            "student_no" => self.student.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A translated message with `{name}` placeholders filled.
+    pub fn say(&self, key: &str, pairs: &[(&str, String)]) -> String {
+        fill(&self.lang.t(key), pairs)
+    }
+
+    pub fn error(
+        &self,
+        line: usize,
+        column: &str,
+        student: &str,
+        student_name: &str,
+        code: &str,
+        reason: String,
+    ) -> RowError {
+        RowError {
+            line,
+            column: column.into(),
+            column_label: self.column(column),
+            student: student.into(),
+            student_name: student_name.into(),
+            code: code.into(),
+            reason,
+        }
+    }
+}
+
+/// Replaces each `{key}` in `template` with its value.
+pub fn fill(template: &str, pairs: &[(&str, String)]) -> String {
+    pairs.iter().fold(template.to_string(), |s, (k, v)| {
+        s.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,106 +259,169 @@ pub struct SaveReport {
     pub errors: Vec<RowError>,
 }
 
-/// A parsed score: a number in 0–100 with at most two decimals.
-pub fn parse_score(v: &serde_json::Value) -> Result<f64, String> {
+/// Why a score was not accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreProblem {
+    Missing,
+    NotANumber(String),
+    OutOfRange(f64),
+}
+
+impl ScoreProblem {
+    pub fn message(&self, labels: &Labels) -> String {
+        match self {
+            ScoreProblem::Missing => labels.say("grades.err.missing_score", &[]),
+            ScoreProblem::NotANumber(v) => {
+                labels.say("grades.err.not_a_number", &[("value", v.clone())])
+            }
+            ScoreProblem::OutOfRange(x) => {
+                labels.say("grades.err.out_of_range", &[("value", x.to_string())])
+            }
+        }
+    }
+}
+
+/// A score in 0–100 with at most two decimals.
+pub fn check_score(v: Option<&serde_json::Value>) -> Result<f64, ScoreProblem> {
     let x = match v {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        None | Some(serde_json::Value::Null) => return Err(ScoreProblem::Missing),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => {
+            return Err(ScoreProblem::Missing);
+        }
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
     match x {
-        None => Err("the score is not a number".into()),
+        None => Err(ScoreProblem::NotANumber(match v {
+            Some(serde_json::Value::String(s)) => s.chars().take(40).collect(),
+            Some(other) => other.to_string().chars().take(40).collect(),
+            None => String::new(),
+        })),
         Some(x) if !x.is_finite() || !(0.0..=100.0).contains(&x) => {
-            Err(format!("the score {x} is outside 0–100"))
+            Err(ScoreProblem::OutOfRange(x))
         }
         Some(x) => Ok((x * 100.0).round() / 100.0),
     }
 }
 
-fn err(line: usize, column: &str, student: &str, code: &str, reason: String) -> RowError {
-    RowError {
-        line,
-        column: column.into(),
-        student: student.into(),
-        code: code.into(),
-        reason,
-    }
+/// A parsed score: a number in 0–100 with at most two decimals (the reason in English).
+pub fn parse_score(v: &serde_json::Value) -> Result<f64, String> {
+    check_score(Some(v)).map_err(|p| p.message(&Labels::api(Lang::En)))
 }
 
-/// Checks a whole grade set against the section: every refused row is reported, and the
-/// accepted ones are returned as (student id, score).
-async fn validate(
+/// The enrolled students of a section: id, number and name in the reader's language.
+async fn roster(
     db: &impl ConnectionTrait,
     section_id: i64,
-    rows: &[EntryIn],
-) -> AppResult<(Vec<(i64, f64, usize)>, Vec<RowError>)> {
-    let roster: Vec<(i64, String)> = enrolments::Entity::find()
+    lang: Lang,
+) -> AppResult<Vec<(i64, String, String)>> {
+    let rows: Vec<(i64, String, String, String)> = enrolments::Entity::find()
         .select_only()
         .column(students::Column::Id)
         .column(students::Column::StudentNo)
+        .column(students::Column::NameZh)
+        .column(students::Column::NameEn)
         .inner_join(students::Entity)
         .filter(enrolments::Column::SectionId.eq(section_id))
         .filter(enrolments::Column::Status.eq("enrolled"))
         .into_tuple()
         .all(db)
         .await?;
-    let by_no: HashMap<&str, i64> = roster.iter().map(|(id, no)| (no.as_str(), *id)).collect();
-    let by_id: HashMap<i64, &str> = roster.iter().map(|(id, no)| (*id, no.as_str())).collect();
+    Ok(rows
+        .into_iter()
+        .map(|(id, no, zh, en)| (id, no, if lang == Lang::Zh { zh } else { en }))
+        .collect())
+}
+
+/// Checks a whole grade set against the section: every refused row is reported, and the
+/// accepted ones are returned as (student id, score, line).
+async fn validate(
+    db: &impl ConnectionTrait,
+    section_id: i64,
+    rows: &[EntryIn],
+    labels: &Labels,
+) -> AppResult<(Vec<(i64, f64, usize)>, Vec<RowError>)> {
+    let roster = roster(db, section_id, labels.lang).await?;
+    let by_no: HashMap<&str, i64> = roster
+        .iter()
+        .map(|(id, no, _)| (no.as_str(), *id))
+        .collect();
+    let by_id: HashMap<i64, (&str, &str)> = roster
+        .iter()
+        .map(|(id, no, name)| (*id, (no.as_str(), name.as_str())))
+        .collect();
     let mut seen: HashMap<i64, usize> = HashMap::new();
     let mut ok = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
     for r in rows {
-        let label = r
-            .student_no
-            .clone()
-            .or(r.student_id.map(|i| i.to_string()))
-            .unwrap_or_default();
         let student = match (r.student_id, r.student_no.as_deref().map(str::trim)) {
             (Some(id), _) => by_id.contains_key(&id).then_some(id),
             (None, Some(no)) if !no.is_empty() => by_no.get(no).copied(),
             _ => {
-                errors.push(err(
+                errors.push(labels.error(
                     r.line,
                     "student_no",
-                    &label,
+                    "",
+                    "",
                     "missing_student",
-                    "no student given".into(),
+                    labels.say("grades.err.missing_student", &[]),
                 ));
                 continue;
             }
         };
-        let score = match r.score.as_ref() {
-            None | Some(serde_json::Value::Null) => Err("the score is missing".to_string()),
-            Some(v) => parse_score(v),
+        // NOTE: people are named by number and name; an internal id is shown only when it
+        // names no one in the section (a client's own mistake).
+        let (no, name) = match student.and_then(|id| by_id.get(&id)) {
+            Some(&(no, name)) => (no.to_string(), name.to_string()),
+            None => (
+                r.student_no
+                    .clone()
+                    .or(r.student_id.map(|i| format!("#{i}")))
+                    .unwrap_or_default(),
+                String::new(),
+            ),
         };
+        let who = if name.is_empty() {
+            no.clone()
+        } else {
+            format!("{no} {name}")
+        };
+        let score = check_score(r.score.as_ref());
         let mut bad = false;
-        if let Err(reason) = &score {
-            errors.push(err(
+        if let Err(p) = &score {
+            errors.push(labels.error(
                 r.line,
                 "score",
-                &label,
+                &no,
+                &name,
                 "invalid_score",
-                reason.clone(),
+                p.message(labels),
             ));
             bad = true;
         }
         let Some(id) = student else {
-            errors.push(err(
+            errors.push(labels.error(
                 r.line,
                 "student_no",
-                &label,
+                &no,
+                "",
                 "not_in_section",
-                format!("student {label} is not enrolled in this section"),
+                labels.say("grades.err.not_in_section", &[("student", no.clone())]),
             ));
             continue;
         };
         if let Some(first) = seen.get(&id) {
-            errors.push(err(
+            errors.push(labels.error(
                 r.line,
                 "student_no",
-                &label,
+                &no,
+                &name,
                 "duplicate",
-                format!("student {label} appears more than once (first at {first})"),
+                labels.say(
+                    "grades.err.duplicate",
+                    &[("student", who), ("first", first.to_string())],
+                ),
             ));
             continue;
         }
@@ -302,10 +442,16 @@ pub async fn save_grades(
     rows: &[EntryIn],
     unreadable: Vec<RowError>,
     source: &str,
+    labels: &Labels,
 ) -> AppResult<SaveReport> {
     let sid = section.model.id;
     let txn = write_txn(db).await?;
-    let (ok, mut errors) = validate(&txn, sid, rows).await?;
+    let (ok, mut errors) = validate(&txn, sid, rows, labels).await?;
+    let names: HashMap<i64, (String, String)> = roster(&txn, sid, labels.lang)
+        .await?
+        .into_iter()
+        .map(|(id, no, name)| (id, (no, name)))
+        .collect();
     errors.extend(unreadable);
     let existing: HashMap<i64, grades::Model> = grades::Entity::find()
         .filter(grades::Column::SectionId.eq(sid))
@@ -321,13 +467,17 @@ pub async fn save_grades(
         match existing.get(&student) {
             None => inserts.push((student, score)),
             Some(g) if (g.score - score).abs() < 1e-9 => unchanged += 1,
-            Some(g) if g.status == PUBLISHED => errors.push(err(
-                line,
-                "score",
-                &student.to_string(),
-                "published",
-                "this grade is published; a change needs a change request".into(),
-            )),
+            Some(g) if g.status == PUBLISHED => {
+                let (no, name) = names.get(&student).cloned().unwrap_or_default();
+                errors.push(labels.error(
+                    line,
+                    "score",
+                    &no,
+                    &name,
+                    "published",
+                    labels.say("grades.err.published", &[]),
+                ))
+            }
             Some(g) => updates.push((g.clone(), score)),
         }
     }
@@ -426,33 +576,126 @@ pub async fn save_grades(
     })
 }
 
-/// Publishes a section's draft grades (one transaction). Every enrolled student needs a grade.
+/// A student named for people: number and name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Named {
+    pub student_no: String,
+    pub name: String,
+}
+
+/// What publishing would do, shown (and confirmed) before it happens.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishSummary {
+    /// Students in the section (enrolled, or holding a grade in it).
+    pub students: usize,
+    /// Students with a grade (draft or published).
+    pub entered: usize,
+    /// Draft grades that publishing would make visible.
+    pub drafts: usize,
+    /// Students without a grade, by number.
+    pub missing: Vec<Named>,
+    /// Students whose grade does not pass the section's scale.
+    pub failing: Vec<Named>,
+    /// How many grades each letter of the scale has, best first.
+    pub distribution: Vec<super::stats::Bin>,
+}
+
+impl PublishSummary {
+    pub fn can_publish(&self) -> bool {
+        self.missing.is_empty() && self.drafts > 0
+    }
+}
+
+/// The summary of a section's grades as publishing would see them.
+pub async fn publish_summary(
+    db: &impl ConnectionTrait,
+    section: &Section,
+    lang: Lang,
+) -> AppResult<PublishSummary> {
+    let rows = grade_rows(db, section).await?;
+    Ok(summarise_rows(&rows, section, lang))
+}
+
+fn summarise_rows(rows: &[GradeRow], section: &Section, lang: Lang) -> PublishSummary {
+    let named = |r: &GradeRow| Named {
+        student_no: r.student_no.clone(),
+        name: if lang == Lang::Zh {
+            r.name_zh.clone()
+        } else {
+            r.name_en.clone()
+        },
+    };
+    let mut distribution: Vec<super::stats::Bin> = section
+        .scale
+        .bands
+        .iter()
+        .map(|b| super::stats::Bin {
+            label: b.letter.clone(),
+            from: b.min_score,
+            to: b.min_score,
+            count: 0,
+        })
+        .collect();
+    distribution.sort_by(|x, y| y.from.total_cmp(&x.from));
+    for r in rows {
+        if let Some(l) = &r.letter
+            && let Some(bin) = distribution.iter_mut().find(|b| &b.label == l)
+        {
+            bin.count += 1;
+        }
+    }
+    PublishSummary {
+        students: rows.len(),
+        entered: rows.iter().filter(|r| r.grade_id.is_some()).count(),
+        drafts: rows
+            .iter()
+            .filter(|r| r.status.as_deref() == Some(DRAFT))
+            .count(),
+        missing: rows
+            .iter()
+            .filter(|r| r.grade_id.is_none())
+            .map(named)
+            .collect(),
+        failing: rows
+            .iter()
+            .filter(|r| r.passed == Some(false))
+            .map(named)
+            .collect(),
+        distribution,
+    }
+}
+
+/// Publishes a section's draft grades (one transaction). Every student of the section needs
+/// a grade; the refusal names those without one.
 pub async fn publish(
     db: &sea_orm::DatabaseConnection,
     user: &CurrentUser,
     section: &Section,
-) -> AppResult<u64> {
+    lang: Lang,
+) -> AppResult<(u64, PublishSummary)> {
     let sid = section.model.id;
     let txn = write_txn(db).await?;
     let rows = grade_rows(&txn, section).await?;
-    let missing: Vec<String> = rows
-        .iter()
-        .filter(|r| r.grade_id.is_none())
-        .map(|r| r.student_no.clone())
-        .collect();
-    if !missing.is_empty() {
+    let summary = summarise_rows(&rows, section, lang);
+    if !summary.missing.is_empty() {
         txn.rollback().await?;
+        let mut list: Vec<String> = summary
+            .missing
+            .iter()
+            .take(10)
+            .map(|n| format!("{} {}", n.student_no, n.name))
+            .collect();
+        if summary.missing.len() > 10 {
+            list.push("…".into());
+        }
         return Err(AppError::unprocessable(
             "missing_grades",
-            format!(
-                "{} student(s) have no grade yet: {}",
-                missing.len(),
-                missing
-                    .iter()
-                    .take(10)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            fill(
+                &lang.t("grades.err.missing_grades"),
+                &[
+                    ("n", summary.missing.len().to_string()),
+                    ("students", list.join(", ")),
+                ],
             ),
         ));
     }
@@ -473,11 +716,83 @@ pub async fn publish(
     .await?;
     Entry::new(Some(user.id), "grades.publish", "section")
         .id(sid)
-        .detail(json!({"published": res.rows_affected}))
+        .detail(json!({"published": res.rows_affected, "failing": summary.failing.len()}))
         .write(&txn)
         .await?;
     txn.commit().await?;
-    Ok(res.rows_affected)
+    Ok((res.rows_affected, summary))
+}
+
+/// "Fill from computed scores": every student of the section without a grade gets the score
+/// the assessments give, as a draft. Refused while the weights do not add up to 100 or any
+/// such student lacks an assessment, since a partial score would read as a failing grade.
+pub async fn fill_from_computed(
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    section: &Section,
+    labels: &Labels,
+) -> AppResult<SaveReport> {
+    let items = assess::list(db, section.model.id).await?;
+    if items.is_empty() {
+        return Err(AppError::unprocessable(
+            "no_assessments",
+            labels.say("grades.err.fill_no_assessments", &[]),
+        ));
+    }
+    let total: f64 = items.iter().map(|a| a.weight).sum();
+    if !assess::weights_complete(total) {
+        return Err(AppError::unprocessable(
+            "weights_incomplete",
+            labels.say(
+                "grades.err.fill_weights",
+                &[("total", format!("{}", (total * 100.0).round() / 100.0))],
+            ),
+        ));
+    }
+    let rows = grade_rows(db, section).await?;
+    let name = |r: &GradeRow| {
+        let n = if labels.lang == Lang::Zh {
+            &r.name_zh
+        } else {
+            &r.name_en
+        };
+        format!("{} {n}", r.student_no)
+    };
+    let open: Vec<&GradeRow> = rows.iter().filter(|r| r.grade_id.is_none()).collect();
+    let lacking: Vec<String> = open
+        .iter()
+        .filter(|r| !r.computed.as_ref().is_some_and(assess::Computed::complete))
+        .map(|r| name(r))
+        .collect();
+    if !lacking.is_empty() {
+        let mut list: Vec<String> = lacking.iter().take(10).cloned().collect();
+        if lacking.len() > 10 {
+            list.push("…".into());
+        }
+        return Err(AppError::unprocessable(
+            "assessments_incomplete",
+            labels.say(
+                "grades.err.fill_lacking",
+                &[
+                    ("n", lacking.len().to_string()),
+                    ("students", list.join(", ")),
+                ],
+            ),
+        ));
+    }
+    let entries: Vec<EntryIn> = open
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.computed.as_ref().map(|c| EntryIn {
+                student_id: Some(r.student_id),
+                student_no: None,
+                score: Some(json!(c.score)),
+                line: i + 1,
+            })
+        })
+        .collect();
+    save_grades(db, user, section, &entries, Vec::new(), "computed", labels).await
 }
 
 /// A teacher's sections with how far grading has got, newest term first.

@@ -196,6 +196,9 @@ pub async fn page(
 #[derive(rocket::FromForm)]
 pub struct AddForm<'a> {
     section_id: i64,
+    /// The catalogue search the student added from (its query string), to return to.
+    #[field(default = "")]
+    back: &'a str,
     #[field(name = "_csrf", default = "")]
     csrf: &'a str,
 }
@@ -211,6 +214,21 @@ fn refusal_message(ctx: &Ctx<'_>, e: &AppError) -> String {
     }
 }
 
+/// A catalogue query string to return to, as the catalogue wrote it (url-encoded pairs),
+/// ending in `&`; anything else, or an earlier outcome in it, is left out.
+fn catalogue_query(back: &str) -> Option<String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "%&=._+-~".contains(c);
+    if back.is_empty() || back.len() > 1000 || !back.chars().all(ok) {
+        return None;
+    }
+    let kept: String = back
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("flash=") && !p.starts_with("refused="))
+        .map(|p| format!("{p}&"))
+        .collect();
+    Some(kept)
+}
+
 #[post("/registrations", data = "<form>")]
 pub async fn page_add(
     ctx: Ctx<'_>,
@@ -221,7 +239,18 @@ pub async fn page_add(
 ) -> AppResult<Redirect> {
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
-    match service::add(&state.db, student, form.section_id, Some(user.id)).await {
+    let result = service::add(&state.db, student, form.section_id, Some(user.id)).await;
+    if let Some(back) = catalogue_query(form.back) {
+        // The student stays on their search, with the outcome as a code the page translates.
+        return match result {
+            Ok(reg) => Ok(Redirect::to(format!("/courses?{back}flash={}", reg.status))),
+            Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {
+                Ok(Redirect::to(format!("/courses?{back}refused={}", e.code())))
+            }
+            Err(e) => Err(e),
+        };
+    }
+    match result {
         Ok(reg) => Ok(Redirect::to(format!("/registrations?flash={}", reg.status))),
         // NOTE: a resubmitted form lands here harmlessly: the first one already registered.
         Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {

@@ -146,6 +146,18 @@ impl Page<'_> {
             )
             .await;
     }
+    /// A property of the element `css` (e.g. an input's current `value`).
+    async fn property(&self, css: &str, name: &str) -> Value {
+        let el = self.find(css).await;
+        self.d
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/element/{el}/property/{name}", self.sid),
+                None,
+            )
+            .await["value"]
+            .clone()
+    }
     async fn url(&self) -> String {
         self.d
             .call(
@@ -204,17 +216,8 @@ impl Page<'_> {
     }
 }
 
-#[rocket::async_test]
-async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_languages() {
-    let Some(driver) = Driver::start().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "chromedriver is missing: .ci/run must install chromium and chromium-driver"
-        );
-        eprintln!("SKIPPED: chromedriver not installed (apt-get install chromium chromium-driver)");
-        return;
-    };
-    let app = TestApp::new(Backend::Sqlite).await;
+/// The app on a real port over the test's database; returns its base address.
+async fn serve(app: &TestApp) -> String {
     let port = free_port();
     let state = srm::prepare(app.config.clone()).await.expect("state");
     let figment = rocket::Config::figment()
@@ -233,6 +236,29 @@ async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_l
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    base
+}
+
+/// Starts chromedriver, or says why the test is skipped (it fails under CI).
+async fn driver_or_skip() -> Option<Driver> {
+    let driver = Driver::start().await;
+    if driver.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromedriver is missing: .ci/run must install chromium and chromium-driver"
+        );
+        eprintln!("SKIPPED: chromedriver not installed (apt-get install chromium chromium-driver)");
+    }
+    driver
+}
+
+#[rocket::async_test]
+async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_languages() {
+    let Some(driver) = driver_or_skip().await else {
+        return;
+    };
+    let app = TestApp::new(Backend::Sqlite).await;
+    let base = serve(&app).await;
 
     for (lang, login_button, student_marker, admin_marker) in [
         ("zh-CN", "登录", "本学期我的课程", "各院系在读学生"),
@@ -279,4 +305,135 @@ async fn a_browser_logs_in_through_the_form_and_reaches_each_dashboard_in_both_l
         }
         page.close().await;
     }
+}
+
+#[rocket::async_test]
+async fn a_teacher_types_two_scores_saves_and_publishing_asks_first() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use srm::entity::grades;
+    let Some(driver) = driver_or_skip().await else {
+        return;
+    };
+    let app = TestApp::new(Backend::Sqlite).await;
+    let p = app.people.clone();
+    let extra = crate::grades::enrol(&app, p.section, 3, "2025800").await;
+    // Homework is in for everyone, so each student has a partial computed score that the old
+    // grid put into the boxes.
+    let teacher = app.token(p.teacher).await;
+    let (_, a) = app
+        .send_json(
+            rocket::http::Method::Post,
+            &format!("/api/v1/sections/{}/assessments", p.section),
+            Some(&teacher),
+            json!({"name": "Homework 1", "weight": 25, "max_score": 100}),
+        )
+        .await;
+    let everyone: Vec<i64> = std::iter::once(p.student_record)
+        .chain(extra.iter().map(|e| e.0))
+        .collect();
+    let rows: Vec<Value> = everyone
+        .iter()
+        .map(|s| json!({"student_id": s, "score": 30}))
+        .collect();
+    app.send_json(
+        rocket::http::Method::Put,
+        &format!("/api/v1/assessments/{}/scores", a["id"]),
+        Some(&teacher),
+        json!({ "scores": rows }),
+    )
+    .await;
+    let base = serve(&app).await;
+    let profile = app.dir.join("chrome-teacher");
+    let page = Page {
+        d: &driver,
+        sid: driver.session("en-US", &profile).await,
+    };
+    let grid = format!("/grades/sections/{}", p.section);
+    page.go(&format!("{base}{grid}")).await;
+    page.wait_for_url(&format!("next={grid}")).await;
+    page.type_into("#username", &TestApp::username(p.teacher))
+        .await;
+    page.type_into("#password", PASSWORD).await;
+    page.click("#login-submit").await;
+    page.wait_for_url(&grid).await;
+    let html = page.wait_for_text("grade-grid").await;
+    assert!(
+        html.contains("1 of 1 assessments") || html.contains("all 1 assessments"),
+        "{html}"
+    );
+    for s in &everyone {
+        assert_eq!(
+            page.property(&format!("input[name='score_{s}']"), "value")
+                .await,
+            json!(""),
+            "box of student {s} starts empty"
+        );
+    }
+    page.type_into(&format!("input[name='score_{}']", everyone[0]), "88")
+        .await;
+    page.type_into(&format!("input[name='score_{}']", everyone[2]), "57")
+        .await;
+    page.click("#grid-save").await;
+    let url = page.wait_for_url("saved=2-0-0").await;
+    assert!(url.ends_with("saved=2-0-0"), "saved two, at {url}");
+    page.wait_for_text("grade-grid").await;
+    for (i, s) in everyone.iter().enumerate() {
+        let want = match i {
+            0 => "88",
+            2 => "57",
+            _ => "",
+        };
+        assert_eq!(
+            page.property(&format!("input[name='score_{s}']"), "value")
+                .await,
+            json!(want),
+            "box of student {s} after saving"
+        );
+    }
+    let count = |status: &'static str| {
+        let db = app.db().clone();
+        async move {
+            grades::Entity::find()
+                .filter(grades::Column::Status.eq(status))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("draft").await, 2);
+
+    // Publishing asks first: the summary, and no confirm while two students have no grade.
+    page.click("#grid-publish").await;
+    let html = page.wait_for_text("publish-summary").await;
+    assert!(
+        html.contains("4 students: 2 with a grade, 2 without; 1 failing (25%)."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("publish-confirm"),
+        "no confirm while grades are missing"
+    );
+    assert_eq!(count("published").await, 0, "nothing published");
+
+    // With every grade in, the summary offers the confirmation, and only that publishes.
+    page.go(&format!("{base}{grid}")).await;
+    page.wait_for_text("grade-grid").await;
+    page.type_into(&format!("input[name='score_{}']", everyone[1]), "70")
+        .await;
+    page.type_into(&format!("input[name='score_{}']", everyone[3]), "91")
+        .await;
+    page.click("#grid-save").await;
+    page.wait_for_url("saved=2-0-2").await;
+    page.wait_for_text("grade-grid").await;
+    page.click("#grid-publish").await;
+    page.wait_for_text("publish-confirm").await;
+    assert_eq!(count("published").await, 0, "still nothing published");
+    page.click("#publish-confirm").await;
+    let url = page.wait_for_url("published=4").await;
+    assert!(
+        url.ends_with("published=4"),
+        "published after confirming, at {url}"
+    );
+    assert_eq!(count("published").await, 4);
+    page.close().await;
 }

@@ -18,6 +18,12 @@ pub const MATRIX: Table = Table {
         ("PUT", "/api/v1/sections/<id>/grades", "LFAFF"),
         ("POST", "/api/v1/sections/<id>/grades/import", "LFAFF"),
         ("POST", "/api/v1/sections/<id>/grades/publish", "LFAFF"),
+        ("GET", "/api/v1/sections/<id>/grades/summary", "LFAAF"),
+        (
+            "POST",
+            "/api/v1/sections/<id>/grades/fill-from-computed",
+            "LFAFF",
+        ),
         ("GET", "/api/v1/sections/<id>/assessments", "LFAAF"),
         ("POST", "/api/v1/sections/<id>/assessments", "LFAFF"),
         ("PUT", "/api/v1/assessments/<id>", "LFAAF"),
@@ -38,6 +44,7 @@ pub const MATRIX: Table = Table {
         ("POST", "/grades/sections/<id>", "LFAFF"),
         ("POST", "/grades/sections/<id>/import", "LFAFF"),
         ("POST", "/grades/sections/<id>/publish", "LFAFF"),
+        ("POST", "/grades/sections/<id>/fill", "LFAFF"),
         ("POST", "/grades/sections/<id>/assessments", "LFAFF"),
         ("GET", "/grades/entries/<id>", "LAAAA"),
         ("GET", "/grades/assessments/<id>", "LAAAA"),
@@ -99,7 +106,7 @@ async fn send(
 }
 
 /// Adds `n` students enrolled in `section`, returning (id, student number).
-async fn enrol(app: &TestApp, section: i64, n: usize, prefix: &str) -> Vec<(i64, String)> {
+pub async fn enrol(app: &TestApp, section: i64, n: usize, prefix: &str) -> Vec<(i64, String)> {
     let db = app.db();
     let template = students::Entity::find_by_id(app.people.student_record)
         .one(db)
@@ -1000,8 +1007,12 @@ async fn the_entry_grid_marks_every_wrong_cell_and_the_pages_drive_the_whole_flo
             .await
             .unwrap_or_default();
         assert!(
-            html.contains("value=\"95\""),
-            "the grid starts from the weighted score"
+            !html.contains("value=\"95\""),
+            "the computed score is not put in a box"
+        );
+        assert!(
+            html.contains(">95<br>"),
+            "the computed score is shown beside it"
         );
         let res = app
             .client
@@ -1037,7 +1048,7 @@ async fn the_entry_grid_marks_every_wrong_cell_and_the_pages_drive_the_whole_flo
             .client
             .post(format!("{url}/publish"))
             .header(ContentType::Form)
-            .body(format!("_csrf={csrf}"))
+            .body(format!("_csrf={csrf}&confirm=1"))
             .dispatch()
             .await;
         assert_eq!(res.status(), Status::SeeOther);

@@ -16,7 +16,7 @@ use srm::entity::{
 use srm::error::AppError;
 use srm::registration::service;
 
-async fn course(db: &DatabaseConnection, code: &str, credits: f64) -> i64 {
+pub async fn course(db: &DatabaseConnection, code: &str, credits: f64) -> i64 {
     let dept = srm::entity::departments::Entity::find()
         .one(db)
         .await
@@ -39,7 +39,7 @@ async fn course(db: &DatabaseConnection, code: &str, credits: f64) -> i64 {
     .id
 }
 
-async fn current_term(db: &DatabaseConnection) -> i64 {
+pub async fn current_term(db: &DatabaseConnection) -> i64 {
     terms::Entity::find()
         .filter(terms::Column::IsCurrent.eq(true))
         .one(db)
@@ -50,7 +50,7 @@ async fn current_term(db: &DatabaseConnection) -> i64 {
 }
 
 /// A section meeting on (weekday, first period, last period) in weeks 1-16.
-async fn section(
+pub async fn section(
     db: &DatabaseConnection,
     term: i64,
     course: i64,
