@@ -40,6 +40,15 @@ pub struct AppConfig {
     pub login_max_failures_per_ip: u32,
     pub login_window_seconds: i64,
     pub db_max_connections: u32,
+    /// A running job whose instance stopped renewing its lease for this long is interrupted.
+    pub job_lease_seconds: u64,
+    /// How often each instance checks whether the repeating schedule wants a run.
+    pub scheduler_tick_seconds: u64,
+    /// The schedule's period in seconds, overriding `schedule_hours` × 3600 (for tests and
+    /// drills; unset in production).
+    pub schedule_period_seconds: Option<u64>,
+    /// `json` for one JSON object per log line; anything else for text.
+    pub log_format: String,
 }
 
 impl Default for AppConfig {
@@ -61,6 +70,10 @@ impl Default for AppConfig {
             login_max_failures_per_ip: 50,
             login_window_seconds: 15 * 60,
             db_max_connections: 16,
+            job_lease_seconds: 60,
+            scheduler_tick_seconds: 60,
+            schedule_period_seconds: None,
+            log_format: "text".into(),
         }
     }
 }

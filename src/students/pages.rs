@@ -661,6 +661,7 @@ pub async fn import_submit(
 ) -> PageResult {
     who.check_csrf(&form.csrf)?;
     let bytes = crate::web::read_upload(&form.file).await?;
+    let file = (!form.dry_run).then(|| bytes.clone());
     let prepared = match import::parse_off_thread(&state.db, bytes, form.dry_run).await {
         Ok(p) => p,
         Err(e @ AppError::Unprocessable { .. }) => {
@@ -675,15 +676,16 @@ pub async fn import_submit(
         dry_run: form.dry_run,
         actor: Some(who.id),
     };
-    if form.dry_run {
-        let report = import::store(&state.db, prepared, opts, None, |_, _| {}).await?;
+    let Some(file) = file else {
+        let report = import::store(&state.db, &state.jobs, prepared, opts, None, |_, _| {}).await?;
         return Ok(Err((Status::Ok, import_view(&ctx, Some(&report), None))));
-    }
-    let job = import::start_job(&state.db, Some(who.id), &prepared).await?;
+    };
+    let job = import::start_job(&state.db, &state.jobs, Some(who.id), &prepared, file).await?;
     let db = state.db.clone();
+    let jobs = state.jobs.clone();
     // NOTE: the rows are written in the background; the job page shows the progress.
     rocket::tokio::spawn(async move {
-        if let Err(e) = import::store(&db, prepared, opts, Some(job), |_, _| {}).await {
+        if let Err(e) = import::store(&db, &jobs, prepared, opts, Some(job), |_, _| {}).await {
             tracing::error!(error = %e, job, "student import failed");
         }
     });

@@ -11,6 +11,7 @@ mod common;
 mod grades;
 mod interaction;
 mod mining;
+mod ops;
 mod pages;
 mod registration;
 mod seed;

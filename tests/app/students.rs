@@ -670,9 +670,15 @@ async fn an_interrupted_import_leaves_no_half_written_student_and_rerunning_comp
                 dry_run: false,
                 actor: None,
             };
-            srm::students::import::run(&db, body, opts, move |done, _| {
-                let _ = tx.send(done);
-            })
+            srm::students::import::run(
+                &db,
+                &srm::jobs::Jobs::default(),
+                body,
+                opts,
+                move |done, _| {
+                    let _ = tx.send(done);
+                },
+            )
             .await
         }
     });
