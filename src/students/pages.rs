@@ -692,6 +692,46 @@ pub async fn import_submit(
     Ok(Ok(Redirect::to(format!("/students/import/jobs/{job}"))))
 }
 
+/// Cancels a running import from its page (the batches stored stay).
+#[post("/students/import/jobs/<id>/cancel", data = "<form>")]
+pub async fn import_job_cancel(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    import::cancel(&state.db, who.id, id).await?;
+    Ok(Redirect::to(format!("/students/import/jobs/{id}")))
+}
+
+/// Resumes an interrupted import in the background from its last committed batch.
+#[post("/students/import/jobs/<id>/resume", data = "<form>")]
+pub async fn import_job_resume(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let job = import::job(&state.db, id).await?;
+    if job.status != "interrupted" {
+        return Err(AppError::conflict(
+            "not_interrupted",
+            "only an interrupted import can be resumed",
+        ));
+    }
+    let (db, jobs, actor) = (state.db.clone(), state.jobs.clone(), Some(who.id));
+    rocket::tokio::spawn(async move {
+        if let Err(e) = import::resume(&db, &jobs, actor, id).await {
+            tracing::error!(error = %e, job = id, "resuming the import failed");
+        }
+    });
+    Ok(Redirect::to(format!("/students/import/jobs/{id}")))
+}
+
 #[get("/students/import/jobs/<id>")]
 pub async fn import_job_page(
     ctx: Ctx<'_>,
@@ -768,6 +808,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
         import_page,
         import_submit,
         import_job_page,
+        import_job_cancel,
+        import_job_resume,
         import_rejected_csv,
         super::merge::merge_page,
         super::merge::merge_submit,

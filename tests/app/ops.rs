@@ -132,7 +132,10 @@ async fn terminating_every_postgres_backend_three_times_gives_only_successes_and
     let bad: Vec<&u16> = all.iter().filter(|s| !matches!(**s, 200 | 503)).collect();
     assert!(bad.is_empty(), "only 200 and 503, got {bad:?}");
     let unavailable = all.iter().filter(|s| **s == 503).count();
-    eprintln!("{} requests, {unavailable} answered 503, {killed} backends terminated", all.len());
+    eprintln!(
+        "{} requests, {unavailable} answered 503, {killed} backends terminated",
+        all.len()
+    );
     assert!(all.contains(&200));
     // Service resumes without a restart.
     let mut ok = false;
@@ -386,4 +389,201 @@ async fn one_instance_holds_the_scheduler_and_a_period_is_claimed_once() {
         }
     })
     .await;
+}
+
+// ------------------------------------------------------------------ the real binary
+
+const DEMO_PASSWORD: &str = "demo-password-1";
+
+fn srm(dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_srm"));
+    c.env("SRM_DATA_DIR", dir)
+        .env("SRM_DEMO", "0")
+        .env("SRM_DEMO_PASSWORD", DEMO_PASSWORD)
+        .env("SRM_ARGON2_MEMORY_KIB", "256")
+        .env("SRM_ARGON2_ITERATIONS", "1")
+        .env("SRM_JOB_LEASE_SECONDS", "2")
+        .env_remove("SRM_DATABASE_URL")
+        .env("SRM_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    c
+}
+
+/// A data dir with a small demo university (enough terms for a run).
+fn demo_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    let out = srm(&dir)
+        .args(["seed", "demo", "--students", "300"])
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run srm seed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+async fn file_db(dir: &std::path::Path) -> sea_orm::DatabaseConnection {
+    let url = format!("sqlite://{}?mode=rw", dir.join("srm.sqlite").display());
+    srm::db::connect_url(&url, 1)
+        .await
+        .expect("open the data dir's database")
+}
+
+/// Waits until a mining run is under way (its status `running`), while `child` lives.
+async fn wait_running(db: &sea_orm::DatabaseConnection, child: &mut std::process::Child) -> i64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    for _ in 0..600 {
+        if let Some(r) = mining_runs::Entity::find()
+            .filter(mining_runs::Column::Status.eq("running"))
+            .one(db)
+            .await
+            .unwrap()
+        {
+            return r.id;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the process ended before its run was under way"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no run got under way within 30 s");
+}
+
+#[rocket::async_test]
+async fn a_mining_run_killed_mid_way_is_interrupted_and_the_next_run_succeeds() {
+    let dir = demo_dir();
+    let db = file_db(&dir).await;
+    let mut child = srm(&dir)
+        .args(["mine", "run"])
+        .spawn()
+        .expect("run srm mine run");
+    let killed = wait_running(&db, &mut child).await;
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    let at = std::time::Instant::now();
+
+    // The next run is accepted once the dead run's lease (2 s) ran out.
+    let accepted = loop {
+        let out = srm(&dir)
+            .args(["mine", "run", "--json"])
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run srm mine run");
+        if out.status.success() {
+            break at.elapsed();
+        }
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            err.contains("in progress"),
+            "only refused while the lease lasts: {err}"
+        );
+        assert!(
+            at.elapsed() < Duration::from_secs(20),
+            "still refused: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let old = mining_runs::Entity::find_by_id(killed)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.status, "interrupted");
+    let why = old.interrupted_reason.unwrap_or_default();
+    assert!(why.contains("stopped sending heartbeats"), "{why}");
+    let done = mining_runs::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.status == "done")
+        .count();
+    assert_eq!(
+        done, 1,
+        "the next run succeeded (accepted {accepted:?} after the kill)"
+    );
+    db.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[rocket::async_test]
+async fn sigterm_marks_the_instances_running_job_interrupted_and_exits_0() {
+    let dir = demo_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut child = srm(&dir)
+        .arg("serve")
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", port.to_string())
+        .spawn()
+        .expect("run srm serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the server became ready");
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().expect("token").to_string();
+    let started = http
+        .post(format!("{base}/api/v1/mining/runs"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"confirm": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 202);
+    let db = file_db(&dir).await;
+    let id = wait_running(&db, &mut child).await;
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(term.success());
+    let mut status = None;
+    for _ in 0..150 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(status) = status else {
+        child.kill().ok();
+        panic!("the server did not stop within 15 s of SIGTERM");
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let run = mining_runs::Entity::find_by_id(id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, "interrupted");
+    let why = run.interrupted_reason.unwrap_or_default();
+    assert!(why.contains("shut down"), "{why}");
+    db.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
 }
