@@ -60,6 +60,12 @@ fn summary(name: &str) -> &'static str {
         "api_students_import" => {
             "Import students from a CSV body (UTF-8 or GBK, comma or semicolon); dry_run=true previews"
         }
+        "api_import_resume" => {
+            "Resume an interrupted import from its last committed batch (409 not_interrupted otherwise)"
+        }
+        "api_import_cancel" => {
+            "Cancel a running import: 202 cancelling (stops after the current batch), 200 cancelled when nobody held it"
+        }
         "api_my_record" => "The caller's own student record and the fields they may edit",
         "api_my_record_update" => "Edit the allowed fields of the caller's own record",
         "api_terms" => "Every term, with its registration window and whether it is current",

@@ -188,7 +188,14 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 },
         } => {
             let state = crate::prepare(config).await?;
-            crate::students::import::run_cli(&state.db, &file, dry_run, rejected.as_deref()).await
+            crate::students::import::run_cli(
+                &state.db,
+                &state.jobs,
+                &file,
+                dry_run,
+                rejected.as_deref(),
+            )
+            .await
         }
         Command::User {
             what:
@@ -305,6 +312,8 @@ async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResul
         }
         print_demo_logins(&state).await?;
     }
+    let db = state.db.clone();
+    let jobs = state.jobs.clone();
     let rocket = crate::build(figment, state);
     let cfg = rocket
         .figment()
@@ -315,5 +324,12 @@ async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResul
         .launch()
         .await
         .map_err(|e| AppError::internal(format!("the server stopped: {e}")))?;
+    // NOTE: Rocket returns here after SIGTERM or Ctrl-C, once in-flight requests finished
+    // (bounded by ROCKET_SHUTDOWN's grace and mercy). This instance's jobs cannot finish now:
+    // they are marked interrupted at once rather than waiting for their leases to run out.
+    match crate::jobs::interrupt_own(&db, &jobs.holder, "the instance shut down").await {
+        Ok(n) => tracing::info!(jobs = n, "shut down; own running jobs marked interrupted"),
+        Err(e) => tracing::warn!(error = %e, "shut down; could not mark own jobs interrupted"),
+    }
     Ok(())
 }

@@ -47,6 +47,15 @@ pub struct AppConfig {
     pub backup_interval_hours: u32,
     /// Scheduled backups kept in the backup dir; older ones are deleted.
     pub backup_keep: usize,
+    /// A running job whose instance stopped renewing its lease for this long is interrupted.
+    pub job_lease_seconds: u64,
+    /// How often each instance checks whether the repeating schedule wants a run.
+    pub scheduler_tick_seconds: u64,
+    /// The schedule's period in seconds, overriding `schedule_hours` × 3600 (for tests and
+    /// drills; unset in production).
+    pub schedule_period_seconds: Option<u64>,
+    /// `json` for one JSON object per log line; anything else for text.
+    pub log_format: String,
 }
 
 impl Default for AppConfig {
@@ -71,6 +80,10 @@ impl Default for AppConfig {
             backup_dir: None,
             backup_interval_hours: 24,
             backup_keep: 7,
+            job_lease_seconds: 60,
+            scheduler_tick_seconds: 60,
+            schedule_period_seconds: None,
+            log_format: "text".into(),
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum AppError {
     Csrf,
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
+    /// The database is out of reach for now (503 with `Retry-After`); the detail is logged.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -69,6 +72,8 @@ impl AppError {
             AppError::Conflict { .. } => Status::Conflict,
             AppError::Unprocessable { .. } => Status::UnprocessableEntity,
             AppError::TooManyRequests { .. } => Status::TooManyRequests,
+            AppError::Unavailable(_) => Status::ServiceUnavailable,
+            AppError::Db(e) if crate::db::is_transient(e) => Status::ServiceUnavailable,
             AppError::Db(_) | AppError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -84,20 +89,32 @@ impl AppError {
             | AppError::Conflict { code, .. }
             | AppError::Unprocessable { code, .. } => code,
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable(_) => UNAVAILABLE,
+            AppError::Db(e) if crate::db::is_transient(e) => UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
 
     /// The message shown to the user; internal details stay in the log.
     pub fn public_message(&self) -> String {
+        if self.status() == Status::ServiceUnavailable {
+            return UNAVAILABLE_MESSAGE.to_string();
+        }
         match self {
-            AppError::Db(_) | AppError::Internal(_) => {
+            AppError::Db(_) | AppError::Internal(_) | AppError::Unavailable(_) => {
                 "something went wrong on our side; the error has been logged".to_string()
             }
             other => other.to_string(),
         }
     }
 }
+
+/// The error code of a 503: the database is out of reach for now.
+pub const UNAVAILABLE: &str = "unavailable";
+const UNAVAILABLE_MESSAGE: &str =
+    "the service is briefly unavailable; please try again in a few seconds";
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Whether a request expects JSON (the API) rather than an HTML page.
 pub fn wants_json(req: &Request<'_>) -> bool {
@@ -120,6 +137,9 @@ impl<'r> Responder<'r, 'static> for AppError {
         if let AppError::TooManyRequests { retry_after } = &self {
             builder.header(Header::new("Retry-After", retry_after.to_string()));
         }
+        if status == Status::ServiceUnavailable {
+            builder.header(Header::new("Retry-After", RETRY_AFTER_SECONDS.to_string()));
+        }
         if wants_json(req) {
             let body = json_body(self.code(), &self.public_message());
             return builder
@@ -136,7 +156,12 @@ impl<'r> Responder<'r, 'static> for AppError {
                 .header(Header::new("Location", location))
                 .ok();
         }
-        let html = crate::web::error_page(req, status, &self.public_message());
+        let message = if status == Status::ServiceUnavailable {
+            crate::i18n::Lang::from_request_parts(req).t("error.503")
+        } else {
+            self.public_message()
+        };
+        let html = crate::web::error_page(req, status, &message);
         builder
             .status(status)
             .header(ContentType::HTML)

@@ -20,6 +20,7 @@ pub mod grades;
 pub mod health;
 pub mod i18n;
 pub mod interaction;
+pub mod jobs;
 pub mod mining;
 pub mod paging;
 pub mod registration;
@@ -55,12 +56,13 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         .unwrap_or(2);
     Ok(AppState {
         db,
-        config,
         keys,
         hashing: tokio::sync::Semaphore::new(cores),
         rights: Default::default(),
         modules: Default::default(),
         terms: Default::default(),
+        jobs: jobs::Jobs::from_config(&config),
+        config,
     })
 }
 

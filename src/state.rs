@@ -21,6 +21,8 @@ pub struct AppState {
     /// Every term, read at most once a second (each catalogue request asks which term is
     /// current).
     pub terms: Fresh<std::sync::Arc<Vec<crate::entity::terms::Model>>>,
+    /// This instance's name in job leases, and their length.
+    pub jobs: crate::jobs::Jobs,
 }
 
 /// How long this instance trusts its copies of rarely changed rows (the module switches, the

@@ -78,58 +78,65 @@ struct SessionRow {
     revoked: bool,
 }
 
-async fn load(req: &Request<'_>) -> Option<CurrentUser> {
-    let state = req.rocket().state::<AppState>()?;
-    let (token, via_cookie) = bearer(req)?;
-    let claims = state.keys.decode(&token)?;
-    let id: i64 = claims.sub.parse().ok()?;
+/// The session of a request: a user, nobody, or a database that did not answer (which is
+/// never read as "not logged in": the guard answers 503 instead of a logout).
+type Loaded = Result<Option<CurrentUser>, String>;
+
+async fn load(req: &Request<'_>) -> Loaded {
+    let Some(state) = req.rocket().state::<AppState>() else {
+        return Ok(None);
+    };
+    let Some((token, via_cookie)) = bearer(req) else {
+        return Ok(None);
+    };
+    let Some(claims) = state.keys.decode(&token) else {
+        return Ok(None);
+    };
+    let Ok(id) = claims.sub.parse::<i64>() else {
+        return Ok(None);
+    };
     let db = &state.db;
+    let unavailable = |e: sea_orm::DbErr| {
+        tracing::error!(error = %e, "session check: the database did not answer");
+        e.to_string()
+    };
     // One query: the account, and whether this very token was revoked (logout).
-    let revoked = Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(revoked_tokens::Entity)
-            .and_where(revoked_tokens::Column::Jti.eq(claims.jti.as_str()))
-            .to_owned(),
-    );
-    let user = match users::Entity::find_by_id(id)
-        .select_only()
-        .columns([
-            users::Column::Id,
-            users::Column::Username,
-            users::Column::DisplayName,
-            users::Column::Kind,
-            users::Column::IsActive,
-            users::Column::TokenVersion,
-        ])
-        .expr_as(revoked, "revoked")
-        .into_model::<SessionRow>()
-        .one(db)
-        .await
-    {
-        Ok(Some(u)) => u,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::error!(error = %e, "session lookup failed");
-            return None;
-        }
+    let user = crate::db::retry_once(|| {
+        let revoked = Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(revoked_tokens::Entity)
+                .and_where(revoked_tokens::Column::Jti.eq(claims.jti.as_str()))
+                .to_owned(),
+        );
+        users::Entity::find_by_id(id)
+            .select_only()
+            .columns([
+                users::Column::Id,
+                users::Column::Username,
+                users::Column::DisplayName,
+                users::Column::Kind,
+                users::Column::IsActive,
+                users::Column::TokenVersion,
+            ])
+            .expr_as(revoked, "revoked")
+            .into_model::<SessionRow>()
+            .one(db)
+    })
+    .await
+    .map_err(unavailable)?;
+    let Some(user) = user else {
+        return Ok(None);
     };
     if !user.is_active || user.revoked || user.token_version != claims.ver {
-        return None;
+        return Ok(None);
     }
     let rights = match state.rights.get(user.id, user.token_version) {
         Some(known) => known,
         None => {
-            let rights = Rights {
-                permissions: user_permissions(db, user.id).await.ok()?,
-                groups: user_group_codes(db, user.id).await.ok()?,
-                student_id: students::Entity::find()
-                    .filter(students::Column::UserId.eq(user.id))
-                    .one(db)
-                    .await
-                    .ok()?
-                    .map(|s| s.id),
-            };
+            let rights = crate::db::retry_once(|| rights_of(db, user.id))
+                .await
+                .map_err(unavailable)?;
             state
                 .rights
                 .put(user.id, user.token_version, rights.clone());
@@ -137,7 +144,7 @@ async fn load(req: &Request<'_>) -> Option<CurrentUser> {
         }
     };
     let csrf = state.keys.csrf_for(&claims.jti);
-    Some(CurrentUser {
+    Ok(Some(CurrentUser {
         id: user.id,
         username: user.username,
         display_name: user.display_name,
@@ -148,7 +155,33 @@ async fn load(req: &Request<'_>) -> Option<CurrentUser> {
         claims,
         via_cookie,
         csrf,
+    }))
+}
+
+async fn rights_of(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+) -> Result<Rights, sea_orm::DbErr> {
+    let db_err = |e: AppError| match e {
+        AppError::Db(e) => e,
+        other => sea_orm::DbErr::Custom(other.to_string()),
+    };
+    Ok(Rights {
+        permissions: user_permissions(db, user_id).await.map_err(db_err)?,
+        groups: user_group_codes(db, user_id).await.map_err(db_err)?,
+        student_id: students::Entity::find()
+            .filter(students::Column::UserId.eq(user_id))
+            .one(db)
+            .await?
+            .map(|s| s.id),
     })
+}
+
+fn unavailable_outcome<T>(detail: &str) -> Outcome<T, AppError> {
+    Outcome::Error((
+        Status::ServiceUnavailable,
+        AppError::Unavailable(detail.to_string()),
+    ))
 }
 
 #[rocket::async_trait]
@@ -156,9 +189,10 @@ impl<'r> FromRequest<'r> for &'r CurrentUser {
     type Error = AppError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let cached: &Option<CurrentUser> = req.local_cache_async(load(req)).await;
+        let cached: &Loaded = req.local_cache_async(load(req)).await;
         match cached {
-            Some(user) => {
+            Err(detail) => unavailable_outcome(detail),
+            Ok(Some(user)) => {
                 // NOTE: a cookie-authenticated API call that changes state must prove it came
                 // from our pages; bearer tokens cannot be sent by another site.
                 if user.via_cookie
@@ -177,20 +211,23 @@ impl<'r> FromRequest<'r> for &'r CurrentUser {
                 }
                 Outcome::Success(user)
             }
-            None => Outcome::Error((Status::Unauthorized, AppError::Unauthorized)),
+            Ok(None) => Outcome::Error((Status::Unauthorized, AppError::Unauthorized)),
         }
     }
 }
 
-/// The current user when there is one; never fails.
+/// The current user when there is one; fails only when the database does not answer (503).
 pub struct MaybeUser<'r>(pub Option<&'r CurrentUser>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for MaybeUser<'r> {
-    type Error = std::convert::Infallible;
+    type Error = AppError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let cached: &Option<CurrentUser> = req.local_cache_async(load(req)).await;
-        Outcome::Success(MaybeUser(cached.as_ref()))
+        let cached: &Loaded = req.local_cache_async(load(req)).await;
+        match cached {
+            Ok(user) => Outcome::Success(MaybeUser(user.as_ref())),
+            Err(detail) => unavailable_outcome(detail),
+        }
     }
 }

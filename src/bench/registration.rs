@@ -149,7 +149,6 @@ pub async fn run(config: &AppConfig, opts: Options) -> AppResult<()> {
     });
 
     let tally = timed_phase(&client, plan, &students, &opts).await?;
-    let server_errors = tally.count_of("5xx");
 
     let mut failed_checks = 0;
     if opts.no_check {
@@ -163,13 +162,67 @@ pub async fn run(config: &AppConfig, opts: Options) -> AppResult<()> {
         }
         print_hot_after(&db, &hot).await?;
     }
-    if server_errors > 0 || failed_checks > 0 {
-        return Err(AppError::internal(format!(
-            "{server_errors} server errors (5xx) and {failed_checks} failed invariants"
-        )));
+    let verdict = verdict(
+        tally.answers.iter().map(|((_, a), n)| (a.as_str(), *n)),
+        failed_checks,
+    );
+    if !verdict.passed() {
+        println!("result: FAIL");
+        return Err(AppError::internal(verdict.to_string()));
     }
     println!("result: PASS");
     Ok(())
+}
+
+/// The answer name of a server error.
+const SERVER_ERROR: &str = "5xx";
+/// The answer name of a request that got no HTTP answer at all.
+const TRANSPORT_ERROR: &str = "transport_error";
+/// The prefix of an answer that is neither a success, a refusal nor a server error.
+const UNEXPECTED: &str = "unexpected_http_";
+
+/// What decides PASS or FAIL: every request must get an answer, and every answer must be a
+/// success or a refusal (4xx); every invariant must hold.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub server_errors: u64,
+    pub transport_errors: u64,
+    pub unexpected: u64,
+    pub failed_checks: usize,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        *self == Verdict::default()
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} server errors (5xx), {} transport errors, {} other unexpected answers and {} failed invariants",
+            self.server_errors, self.transport_errors, self.unexpected, self.failed_checks
+        )
+    }
+}
+
+/// Counts the failures among the answers (name, count) of a run.
+fn verdict<'a>(answers: impl Iterator<Item = (&'a str, u64)>, failed_checks: usize) -> Verdict {
+    let mut v = Verdict {
+        failed_checks,
+        ..Verdict::default()
+    };
+    for (answer, n) in answers {
+        if answer == SERVER_ERROR {
+            v.server_errors += n;
+        } else if answer == TRANSPORT_ERROR {
+            v.transport_errors += n;
+        } else if answer.starts_with(UNEXPECTED) {
+            v.unexpected += n;
+        }
+    }
+    v
 }
 
 fn password(config: &AppConfig, opts: &Options) -> AppResult<String> {
@@ -243,10 +296,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The answer's name: the `status` of a success (`enrolled`, `waitlisted`, `dropped`; `ok`
-/// when there is none), the error `code` of a refusal, `5xx` for a server error.
+/// when there is none), the error `code` of a refusal, `5xx` for a server error and
+/// `unexpected_http_<code>` for any other answer (a redirect or 1xx is not an API answer).
 fn answer_name(status: StatusCode, body: &Value) -> String {
     if status.is_server_error() {
-        return "5xx".to_string();
+        return SERVER_ERROR.to_string();
+    }
+    if !status.is_success() && !status.is_client_error() {
+        return format!("{UNEXPECTED}{}", status.as_u16());
     }
     if status.is_success() {
         return body
@@ -667,7 +724,7 @@ impl Simulated {
                 if n < SHOW_ERRORS {
                     eprintln!("  {} failed: {e}", kind.name());
                 }
-                "transport_error".to_string()
+                TRANSPORT_ERROR.to_string()
             }
         };
         *self.tally.answers.entry((kind, answer)).or_default() += 1;
@@ -939,4 +996,45 @@ async fn print_hot_after(db: &impl ConnectionTrait, hot: &[SectionItem]) -> AppR
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_errors_fail_the_run_even_when_every_answer_was_fine() {
+        let answers = [("enrolled", 900), ("full", 40), (TRANSPORT_ERROR, 203_530)];
+        let v = verdict(answers.into_iter(), 0);
+        assert_eq!(v.transport_errors, 203_530);
+        assert!(!v.passed());
+        assert!(v.to_string().contains("203530 transport errors"));
+    }
+
+    #[test]
+    fn server_errors_redirects_and_failed_checks_fail_the_run() {
+        let five = verdict([("ok", 10), (SERVER_ERROR, 1)].into_iter(), 0);
+        assert_eq!(five.server_errors, 1);
+        assert!(!five.passed());
+        let name = answer_name(StatusCode::SEE_OTHER, &Value::Null);
+        let redirect = verdict([("ok", 10), (name.as_str(), 2)].into_iter(), 0);
+        assert_eq!(redirect.unexpected, 2);
+        assert!(!redirect.passed());
+        assert!(!verdict([("ok", 10)].into_iter(), 1).passed());
+    }
+
+    #[test]
+    fn successes_and_refusals_pass() {
+        let refusal = answer_name(
+            StatusCode::CONFLICT,
+            &serde_json::json!({"error": {"code": "section_full"}}),
+        );
+        let answers = [
+            ("enrolled", 5),
+            ("dropped", 3),
+            (refusal.as_str(), 7),
+            ("http_404", 1),
+        ];
+        assert!(verdict(answers.into_iter(), 0).passed());
+    }
 }

@@ -18,6 +18,14 @@ pub struct Model {
     pub rows_done: i64,
     #[sea_orm(column_type = "Text")]
     pub report: String,
+    pub holder: Option<String>,
+    pub interrupted_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub interrupted_reason: Option<String>,
+    /// The uploaded file, kept so that an interrupted import can be resumed.
+    #[serde(skip)]
+    #[sea_orm(column_type = "Blob", nullable)]
+    pub payload: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

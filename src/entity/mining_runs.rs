@@ -24,6 +24,11 @@ pub struct Model {
     pub started_by: Option<i64>,
     pub started_at: DateTimeWithTimeZone,
     pub finished_at: Option<DateTimeWithTimeZone>,
+    /// The instance that last held the run's lease (`host:pid:tag`).
+    pub holder: Option<String>,
+    pub interrupted_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub interrupted_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

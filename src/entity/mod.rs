@@ -28,6 +28,8 @@ pub mod holds;
 pub mod idempotency_keys;
 pub mod import_jobs;
 pub mod interventions;
+pub mod job_claims;
+pub mod job_leases;
 pub mod login_attempts;
 pub mod majors;
 pub mod messages;

@@ -66,11 +66,29 @@ pub async fn api_start_run(
             "send {\"confirm\": true}",
         ));
     }
-    let id = jobs::start(&state.db, Some(user.id), "manual").await?;
+    let id = jobs::start(&state.db, &state.jobs, Some(user.id), "manual").await?;
     Ok((
         Status::Accepted,
         Json(json!({"id": id, "status": "queued"})),
     ))
+}
+
+/// Cancels a queued or running run (202 `cancelling` while its worker stops at its next step;
+/// 200 `cancelled` when no live instance held it); 409 `not_running` otherwise.
+#[post("/mining/runs/<id>/cancel")]
+pub async fn api_cancel_run(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<(Status, Json<Value>)> {
+    let status = super::run::cancel(&state.db, user.id, id).await?;
+    let code = if status == "cancelling" {
+        Status::Accepted
+    } else {
+        Status::Ok
+    };
+    Ok((code, Json(json!({"id": id, "status": status}))))
 }
 
 #[get("/mining/flags?<level>&<department>&<formula>&<run>&<page>&<per_page>&<lang>")]

@@ -24,6 +24,7 @@ pub fn page_routes() -> Vec<Route> {
     rocket::routes![
         pages::overview,
         pages::start_run,
+        pages::cancel_run,
         pages::run_page,
         pages::save_settings,
         pages::flags_page,
@@ -46,6 +47,7 @@ pub fn api_routes() -> Vec<Route> {
         api::api_runs,
         api::api_run,
         api::api_start_run,
+        api::api_cancel_run,
         api::api_flags,
         api::api_flag_feedback,
         api::api_formula_trial,
@@ -70,6 +72,9 @@ pub fn api_summary(name: &str) -> Option<&'static str> {
         }
         "api_start_run" => {
             "Start a mining run in the background (`{\"confirm\": true}`); 202 with its id."
+        }
+        "api_cancel_run" => {
+            "Cancel a queued or running run: 202 `cancelling` (its worker stops at its next step), 200 `cancelled` when no live instance held it, 409 `not_running`."
         }
         "api_flags" => {
             "Risk flags of the latest run (or `run`), riskiest first, filtered by `level`, `department` and `formula` (`flagged`, `only`: by the active formula but not the model, `model_only`); each with `formula_score` and `formula_flagged`; teachers see their students only."

@@ -211,7 +211,21 @@ pub async fn start_run(
     if !form.confirm {
         return Err(AppError::unprocessable("not_confirmed", "confirm the run"));
     }
-    let id = jobs::start(&state.db, Some(user.id), "manual").await?;
+    let id = jobs::start(&state.db, &state.jobs, Some(user.id), "manual").await?;
+    Ok(Redirect::to(format!("/mining/runs/{id}")))
+}
+
+/// The cancel button of a running run.
+#[post("/mining/runs/<id>/cancel", data = "<form>")]
+pub async fn cancel_run(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    user.check_csrf(form.csrf)?;
+    super::run::cancel(&state.db, user.id, id).await?;
     Ok(Redirect::to(format!("/mining/runs/{id}")))
 }
 

@@ -12,6 +12,7 @@ use crate::db::write_txn;
 use crate::entity::{mining_clusters, mining_runs, risk_flags, terms};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::jobs::{Heartbeat, Jobs, Lease, MINING_RUN, Stop};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -57,8 +58,16 @@ pub struct LeaveDetail {
     pub factors: Vec<Reason>,
 }
 
-/// Creates a queued run (audited), refusing while another is queued or running.
-pub async fn create(db: &DatabaseConnection, actor: Option<i64>, kind: &str) -> AppResult<i64> {
+/// Creates a queued run (audited) holding its lease, refusing while another is queued or
+/// running. A run whose instance stopped heartbeating is first marked interrupted, so it does
+/// not block this one.
+pub async fn create(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    actor: Option<i64>,
+    kind: &str,
+) -> AppResult<i64> {
+    crate::jobs::sweep(db).await?;
     let txn = write_txn(db).await?;
     let busy = mining_runs::Entity::find()
         .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
@@ -81,10 +90,20 @@ pub async fn create(db: &DatabaseConnection, actor: Option<i64>, kind: &str) -> 
         metrics: Set("{}".into()),
         started_by: Set(actor),
         started_at: Set(now),
+        holder: Set(Some(jobs.holder.clone())),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
+    if Lease::acquire(&txn, MINING_RUN, run.id, &jobs.holder, jobs.ttl)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::conflict(
+            "run_in_progress",
+            format!("run {} is held by another instance", run.id),
+        ));
+    }
     Entry::new(actor, "mining.run_start", "mining_run")
         .id(run.id)
         .detail(json!({"kind": kind}))
@@ -95,15 +114,36 @@ pub async fn create(db: &DatabaseConnection, actor: Option<i64>, kind: &str) -> 
 }
 
 /// Starts a queued run in the background (never on a request thread).
-pub fn spawn(db: DatabaseConnection, run_id: i64) {
+pub fn spawn(db: DatabaseConnection, jobs: Jobs, run_id: i64) {
     tokio::spawn(async move {
-        if let Err(e) = execute(&db, run_id).await {
+        if let Err(e) = execute(&db, &jobs, run_id).await {
             tracing::warn!("mining run {run_id} failed: {e}");
         }
     });
 }
 
-async fn progress(db: &DatabaseConnection, run_id: i64, p: f64, msg: &str) -> AppResult<()> {
+/// The error a worker stops with between two steps.
+fn stopped(stop: Stop) -> AppError {
+    match stop {
+        Stop::Cancelled => AppError::conflict(CANCELLED, "the run was cancelled"),
+        Stop::Lost => AppError::conflict(LOST, "the run's lease was lost"),
+    }
+}
+
+const CANCELLED: &str = "job_cancelled";
+const LOST: &str = "job_lease_lost";
+
+/// Records a step, after checking that the run is still wanted (not cancelled, lease held).
+async fn progress(
+    db: &DatabaseConnection,
+    hb: &Heartbeat,
+    run_id: i64,
+    p: f64,
+    msg: &str,
+) -> AppResult<()> {
+    if let Some(stop) = hb.stop() {
+        return Err(stopped(stop));
+    }
     mining_runs::Entity::update_many()
         .col_expr(
             mining_runs::Column::Progress,
@@ -123,15 +163,33 @@ async fn progress(db: &DatabaseConnection, run_id: i64, p: f64, msg: &str) -> Ap
     Ok(())
 }
 
-/// Runs a queued run to the end; on failure the run is marked failed with the reason.
-pub async fn execute(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
-    let result = execute_inner(db, run_id).await;
-    if let Err(e) = &result {
+/// Runs a queued run to the end, heartbeating its lease; on failure the run is marked failed
+/// with the reason, on a cancel `cancelled`. A run whose lease was lost is left as the sweep
+/// marked it (interrupted).
+pub async fn execute(db: &DatabaseConnection, jobs: &Jobs, run_id: i64) -> AppResult<()> {
+    let lease = Lease {
+        kind: MINING_RUN.to_string(),
+        job_id: run_id,
+        holder: jobs.holder.clone(),
+        ttl: jobs.ttl,
+    };
+    let hb = Heartbeat::start(db.clone(), lease.clone());
+    let result = execute_inner(db, &hb, run_id).await;
+    drop(hb);
+    let lost = matches!(&result, Err(AppError::Conflict { code, .. }) if *code == LOST);
+    if !lost && let Err(e) = lease.release(db).await {
+        tracing::warn!(run = run_id, error = %e, "could not release the run's lease");
+    }
+    if let Err(e) = &result
+        && !lost
+    {
+        let cancelled = matches!(e, AppError::Conflict { code, .. } if *code == CANCELLED);
+        let status = if cancelled { "cancelled" } else { "failed" };
         let txn = write_txn(db).await?;
         mining_runs::Entity::update_many()
             .col_expr(
                 mining_runs::Column::Status,
-                sea_orm::sea_query::Expr::value("failed"),
+                sea_orm::sea_query::Expr::value(status),
             )
             .col_expr(
                 mining_runs::Column::Message,
@@ -745,9 +803,52 @@ pub async fn load_snapshot(db: &DatabaseConnection, plan: &Plan) -> AppResult<Sn
     features::load(db, &windows).await
 }
 
-async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
+/// Cancels a queued or running run: its worker stops at the next step, or, when no live
+/// instance holds it, it is marked cancelled at once. Returns the run's status after the call.
+pub async fn cancel(db: &DatabaseConnection, actor: i64, run_id: i64) -> AppResult<&'static str> {
+    let run = mining_runs::Entity::find_by_id(run_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !matches!(run.status.as_str(), "queued" | "running") {
+        return Err(AppError::conflict(
+            "not_running",
+            format!("run {run_id} is {}, not running", run.status),
+        ));
+    }
+    let txn = write_txn(db).await?;
+    let outcome = crate::jobs::request_cancel(&txn, MINING_RUN, run_id).await?;
+    let status = match outcome {
+        crate::jobs::CancelOutcome::Requested => "cancelling",
+        crate::jobs::CancelOutcome::Orphaned => {
+            mining_runs::Entity::update_many()
+                .col_expr(
+                    mining_runs::Column::Status,
+                    sea_orm::sea_query::Expr::value("cancelled"),
+                )
+                .col_expr(
+                    mining_runs::Column::FinishedAt,
+                    sea_orm::sea_query::Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(mining_runs::Column::Id.eq(run_id))
+                .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
+                .exec(&txn)
+                .await?;
+            "cancelled"
+        }
+    };
+    Entry::new(Some(actor), "mining.run_cancel", "mining_run")
+        .id(run_id)
+        .detail(json!({"status": status}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(status)
+}
+
+async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> AppResult<()> {
     let t0 = Instant::now();
-    progress(db, run_id, 0.05, "loading").await?;
+    progress(db, hb, run_id, 0.05, "loading").await?;
     let set = settings::get(db).await?;
     let all_terms = terms::Entity::find()
         .order_by_asc(terms::Column::Seq)
@@ -756,7 +857,7 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
     let plan = plan(&all_terms, Utc::now().fixed_offset())?;
     let snap = load_snapshot(db, &plan).await?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-    progress(db, run_id, 0.3, "training").await?;
+    progress(db, hb, run_id, 0.3, "training").await?;
     let (plan, set, out) = tokio::task::spawn_blocking(move || {
         // NOTE: the snapshot is dropped as soon as the rows are built, before any training.
         let prepared = prepare(&snap, &plan);
@@ -767,7 +868,7 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
     .await
     .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
     let mut out = out?;
-    progress(db, run_id, 0.8, "saving").await?;
+    progress(db, hb, run_id, 0.8, "saving").await?;
     let t1 = Instant::now();
     let txn = write_txn(db).await?;
     let per = 400;
@@ -844,6 +945,10 @@ async fn execute_inner(db: &DatabaseConnection, run_id: i64) -> AppResult<()> {
         .detail(json!({"model": out.chosen.as_str(), "flags": out.flags.len()}))
         .write(&txn)
         .await?;
+    // NOTE: a run cancelled or taken over while saving stores nothing (the rollback).
+    if let Some(stop) = hb.stop() {
+        return Err(stopped(stop));
+    }
     txn.commit().await?;
     Ok(())
 }

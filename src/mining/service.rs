@@ -101,6 +101,11 @@ pub struct RunRow {
     pub model: Option<String>,
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// The instance that held the run (`host:pid:tag`).
+    pub holder: Option<String>,
+    /// When and why a run whose instance stopped was marked interrupted.
+    pub interrupted_at: Option<String>,
+    pub interrupted_reason: Option<String>,
     pub metrics: Value,
 }
 
@@ -118,6 +123,11 @@ pub fn run_row(r: mining_runs::Model, with_metrics: bool) -> RunRow {
         finished_at: r
             .finished_at
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        holder: r.holder,
+        interrupted_at: r
+            .interrupted_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        interrupted_reason: r.interrupted_reason,
         metrics: if with_metrics {
             serde_json::from_str(&r.metrics).unwrap_or(Value::Null)
         } else {

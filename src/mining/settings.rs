@@ -88,6 +88,16 @@ impl MiningSettings {
     }
 }
 
+/// Who last changed the schedule: scheduled runs are recorded as started by them.
+const SCHEDULE_BY_KEY: &str = "mining.schedule_by";
+
+pub async fn schedule_set_by(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
+    Ok(crate::settings::get(db, SCHEDULE_BY_KEY)
+        .await?
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|id: &i64| *id > 0))
+}
+
 pub async fn get(db: &impl ConnectionTrait) -> AppResult<MiningSettings> {
     Ok(crate::settings::get(db, KEY)
         .await?
@@ -101,6 +111,9 @@ pub async fn set(db: &DatabaseConnection, actor: i64, new: &MiningSettings) -> A
     let txn = write_txn(db).await?;
     let before = get(&txn).await?;
     crate::settings::put(&txn, KEY, json!(new).to_string()).await?;
+    if before.schedule_hours != new.schedule_hours {
+        crate::settings::put(&txn, SCHEDULE_BY_KEY, actor.to_string()).await?;
+    }
     Entry::new(Some(actor), "mining.settings", "setting")
         .id(KEY)
         .change(json!(before), json!(new))

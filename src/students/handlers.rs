@@ -240,7 +240,40 @@ pub async fn api_students_import(
         dry_run: dry_run.unwrap_or(false),
         actor: Some(who.id),
     };
-    Ok(Json(import::run(&state.db, bytes, opts, |_, _| {}).await?))
+    Ok(Json(
+        import::run(&state.db, &state.jobs, bytes, opts, |_, _| {}).await?,
+    ))
+}
+
+/// Resumes an interrupted import from its last committed batch; the report covers the rows
+/// stored by this call. 409 `not_interrupted` for any other import.
+#[post("/students/import/jobs/<id>/resume")]
+pub async fn api_import_resume(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<import::ImportReport>> {
+    Ok(Json(
+        import::resume(&state.db, &state.jobs, Some(who.id), id).await?,
+    ))
+}
+
+/// Cancels a running import (202 `cancelling`, or 200 `cancelled` when nobody held it).
+#[post("/students/import/jobs/<id>/cancel")]
+pub async fn api_import_cancel(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<(Status, Json<serde_json::Value>)> {
+    let status = import::cancel(&state.db, who.id, id).await?;
+    let code = if status == "cancelling" {
+        Status::Accepted
+    } else {
+        Status::Ok
+    };
+    Ok((code, Json(serde_json::json!({"id": id, "status": status}))))
 }
 
 #[get("/me/record")]
@@ -344,6 +377,8 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api_students_export_csv,
         api_students_export_json,
         api_students_import,
+        api_import_resume,
+        api_import_cancel,
         api_my_record,
         api_my_record_update,
         super::merge::api_student_merge,

@@ -11,7 +11,9 @@ use crate::audit::Entry;
 use crate::db::write_txn;
 use crate::entity::{import_jobs, student_history, students};
 use crate::error::{AppError, AppResult};
+use crate::jobs::{Heartbeat, IMPORT, Jobs, Lease, Stop};
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set,
@@ -322,17 +324,117 @@ pub struct Options {
 /// what would happen). `progress(done, total)` is called after every batch.
 pub async fn run(
     db: &DatabaseConnection,
+    jobs: &Jobs,
     bytes: Vec<u8>,
     opts: Options,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
+    let payload = (!opts.dry_run).then(|| bytes.clone());
     let prepared = parse_off_thread(db, bytes, opts.dry_run).await?;
-    let job = if opts.dry_run {
-        None
-    } else {
-        Some(start_job(db, opts.actor, &prepared).await?)
+    let job = match payload {
+        None => None,
+        Some(file) => Some(start_job(db, jobs, opts.actor, &prepared, file).await?),
     };
-    store(db, prepared, opts, job, progress).await
+    store(db, jobs, prepared, opts, job, progress).await
+}
+
+/// Resumes an interrupted import from its last committed batch: the kept file is parsed
+/// again (the same rows in the same order) and the rows of the batches already stored are
+/// skipped. Rows stored twice would be harmless anyway: an import updates by student number.
+pub async fn resume(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    actor: Option<i64>,
+    id: i64,
+) -> AppResult<ImportReport> {
+    let old = job(db, id).await?;
+    if old.status != "interrupted" {
+        return Err(AppError::conflict(
+            "not_interrupted",
+            format!(
+                "import {id} is {}; only an interrupted import can be resumed",
+                old.status
+            ),
+        ));
+    }
+    let Some(file) = old.payload else {
+        return Err(AppError::conflict(
+            "no_file",
+            "this import kept no copy of its file; upload it again",
+        ));
+    };
+    let prepared = parse_off_thread(db, file, false).await?;
+    let rejected = prepared.report.rejected_rows.len() as i64;
+    let skip = (old.rows_done - rejected).max(0) as usize;
+    let txn = write_txn(db).await?;
+    let taken = import_jobs::Entity::update_many()
+        .col_expr(import_jobs::Column::Status, Expr::value("running"))
+        .col_expr(
+            import_jobs::Column::Holder,
+            Expr::value(jobs.holder.clone()),
+        )
+        .filter(import_jobs::Column::Id.eq(id))
+        .filter(import_jobs::Column::Status.eq("interrupted"))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if taken != 1
+        || Lease::acquire(&txn, IMPORT, id, &jobs.holder, jobs.ttl)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::conflict(
+            "not_interrupted",
+            format!("import {id} was resumed by someone else"),
+        ));
+    }
+    Entry::new(actor, "students.import_resume", "import_job")
+        .id(id)
+        .detail(json!({"skipped_rows": skip}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    let opts = Options {
+        dry_run: false,
+        actor,
+    };
+    store_from(db, jobs, prepared, opts, Some(id), skip, |_, _| {}).await
+}
+
+/// Cancels a running import: its worker stops after the batch it is writing (the batches
+/// stored stay), or, when no live instance holds it, it is marked cancelled at once.
+pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&'static str> {
+    let old = job(db, id).await?;
+    if old.status != "running" {
+        return Err(AppError::conflict(
+            "not_running",
+            format!("import {id} is {}, not running", old.status),
+        ));
+    }
+    let txn = write_txn(db).await?;
+    let status = match crate::jobs::request_cancel(&txn, IMPORT, id).await? {
+        crate::jobs::CancelOutcome::Requested => "cancelling",
+        crate::jobs::CancelOutcome::Orphaned => {
+            import_jobs::Entity::update_many()
+                .col_expr(import_jobs::Column::Status, Expr::value("cancelled"))
+                .col_expr(
+                    import_jobs::Column::FinishedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(import_jobs::Column::Id.eq(id))
+                .filter(import_jobs::Column::Status.eq("running"))
+                .exec(&txn)
+                .await?;
+            "cancelled"
+        }
+    };
+    Entry::new(Some(actor), "students.import_cancel", "import_job")
+        .id(id)
+        .detail(json!({"status": status}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(status)
 }
 
 /// `prepare` in `spawn_blocking`, with the lookups loaded first.
@@ -347,12 +449,16 @@ pub async fn parse_off_thread(
         .map_err(|e| AppError::internal(format!("the import task failed: {e}")))?
 }
 
-/// Records a job so its progress can be watched; returns its id.
+/// Records a job so its progress can be watched, with its file (to resume it) and its lease;
+/// returns its id.
 pub async fn start_job(
     db: &DatabaseConnection,
+    jobs: &Jobs,
     actor: Option<i64>,
     prepared: &Prepared,
+    file: Vec<u8>,
 ) -> AppResult<i64> {
+    let txn = write_txn(db).await?;
     let job = import_jobs::ActiveModel {
         kind: Set("students".into()),
         file_hash: Set(prepared.hash.clone()),
@@ -363,19 +469,73 @@ pub async fn start_job(
         rows_total: Set(prepared.report.read as i64),
         rows_done: Set(0),
         report: Set("{}".into()),
+        holder: Set(Some(jobs.holder.clone())),
+        payload: Set(Some(file)),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    if Lease::acquire(&txn, IMPORT, job.id, &jobs.holder, jobs.ttl)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::internal("a new import job was already leased"));
+    }
+    txn.commit().await?;
     Ok(job.id)
 }
 
 /// Writes the prepared rows in batches, one transaction per batch, and finishes the job.
 pub async fn store(
     db: &DatabaseConnection,
+    jobs: &Jobs,
     prepared: Prepared,
     opts: Options,
     job: Option<i64>,
+    progress: impl Fn(u64, u64) + Send,
+) -> AppResult<ImportReport> {
+    store_from(db, jobs, prepared, opts, job, 0, progress).await
+}
+
+/// `store`, skipping the first `skip` accepted rows (stored before an interruption). A job's
+/// lease is renewed by a heartbeat meanwhile, and a cancel is obeyed between batches.
+async fn store_from(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    prepared: Prepared,
+    opts: Options,
+    job: Option<i64>,
+    skip: usize,
+    progress: impl Fn(u64, u64) + Send,
+) -> AppResult<ImportReport> {
+    let lease = job.map(|id| Lease {
+        kind: IMPORT.to_string(),
+        job_id: id,
+        holder: jobs.holder.clone(),
+        ttl: jobs.ttl,
+    });
+    let heartbeat = lease.clone().map(|l| Heartbeat::start(db.clone(), l));
+    let result = store_batches(db, prepared, opts, job, skip, heartbeat.as_ref(), progress).await;
+    drop(heartbeat);
+    let lost = matches!(&result, Err(AppError::Conflict { code, .. }) if *code == LEASE_LOST);
+    if let Some(l) = lease
+        && !lost
+        && let Err(e) = l.release(db).await
+    {
+        tracing::warn!(job = l.job_id, error = %e, "could not release the import's lease");
+    }
+    result
+}
+
+const LEASE_LOST: &str = "job_lease_lost";
+
+async fn store_batches(
+    db: &DatabaseConnection,
+    prepared: Prepared,
+    opts: Options,
+    job: Option<i64>,
+    skip: usize,
+    heartbeat: Option<&Heartbeat>,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
     let Prepared {
@@ -384,8 +544,27 @@ pub async fn store(
     report.job_id = job;
     let lookups = Lookups::load(db).await?;
     let total = report.read;
-    let mut done = report.rejected_rows.len() as u64;
-    for batch in rows.chunks(BATCH) {
+    let skip = skip.min(rows.len());
+    let mut done = (report.rejected_rows.len() + skip) as u64;
+    for batch in rows[skip..].chunks(BATCH) {
+        match heartbeat.and_then(Heartbeat::stop) {
+            Some(Stop::Cancelled) => {
+                if let Some(id) = job {
+                    finish_job(db, id, "cancelled", &report).await?;
+                }
+                return Err(AppError::conflict(
+                    "import_cancelled",
+                    "the import was cancelled; the batches stored before stay",
+                ));
+            }
+            Some(Stop::Lost) => {
+                return Err(AppError::conflict(
+                    LEASE_LOST,
+                    "the import's lease was lost",
+                ));
+            }
+            None => {}
+        }
         let result = if opts.dry_run {
             apply_batch(db, &lookups, batch, &mut report, true, opts.actor).await
         } else {
@@ -585,6 +764,7 @@ pub fn job_report(job: &import_jobs::Model) -> Option<ImportReport> {
 /// prints the report (and the speed) on standard output.
 pub async fn run_cli(
     db: &DatabaseConnection,
+    jobs: &Jobs,
     file: &std::path::Path,
     dry_run: bool,
     rejected_out: Option<&std::path::Path>,
@@ -597,7 +777,7 @@ pub async fn run_cli(
         dry_run,
         actor: None,
     };
-    let report = run(db, bytes, opts, |done, total| {
+    let report = run(db, jobs, bytes, opts, |done, total| {
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         let bar = "#".repeat((pct / 4) as usize);
         eprint!("\r[{bar:<25}] {pct:>3}% {done}/{total} rows");

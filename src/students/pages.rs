@@ -661,6 +661,7 @@ pub async fn import_submit(
 ) -> PageResult {
     who.check_csrf(&form.csrf)?;
     let bytes = crate::web::read_upload(&form.file).await?;
+    let file = (!form.dry_run).then(|| bytes.clone());
     let prepared = match import::parse_off_thread(&state.db, bytes, form.dry_run).await {
         Ok(p) => p,
         Err(e @ AppError::Unprocessable { .. }) => {
@@ -675,19 +676,60 @@ pub async fn import_submit(
         dry_run: form.dry_run,
         actor: Some(who.id),
     };
-    if form.dry_run {
-        let report = import::store(&state.db, prepared, opts, None, |_, _| {}).await?;
+    let Some(file) = file else {
+        let report = import::store(&state.db, &state.jobs, prepared, opts, None, |_, _| {}).await?;
         return Ok(Err((Status::Ok, import_view(&ctx, Some(&report), None))));
-    }
-    let job = import::start_job(&state.db, Some(who.id), &prepared).await?;
+    };
+    let job = import::start_job(&state.db, &state.jobs, Some(who.id), &prepared, file).await?;
     let db = state.db.clone();
+    let jobs = state.jobs.clone();
     // NOTE: the rows are written in the background; the job page shows the progress.
     rocket::tokio::spawn(async move {
-        if let Err(e) = import::store(&db, prepared, opts, Some(job), |_, _| {}).await {
+        if let Err(e) = import::store(&db, &jobs, prepared, opts, Some(job), |_, _| {}).await {
             tracing::error!(error = %e, job, "student import failed");
         }
     });
     Ok(Ok(Redirect::to(format!("/students/import/jobs/{job}"))))
+}
+
+/// Cancels a running import from its page (the batches stored stay).
+#[post("/students/import/jobs/<id>/cancel", data = "<form>")]
+pub async fn import_job_cancel(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    import::cancel(&state.db, who.id, id).await?;
+    Ok(Redirect::to(format!("/students/import/jobs/{id}")))
+}
+
+/// Resumes an interrupted import in the background from its last committed batch.
+#[post("/students/import/jobs/<id>/resume", data = "<form>")]
+pub async fn import_job_resume(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let job = import::job(&state.db, id).await?;
+    if job.status != "interrupted" {
+        return Err(AppError::conflict(
+            "not_interrupted",
+            "only an interrupted import can be resumed",
+        ));
+    }
+    let (db, jobs, actor) = (state.db.clone(), state.jobs.clone(), Some(who.id));
+    rocket::tokio::spawn(async move {
+        if let Err(e) = import::resume(&db, &jobs, actor, id).await {
+            tracing::error!(error = %e, job = id, "resuming the import failed");
+        }
+    });
+    Ok(Redirect::to(format!("/students/import/jobs/{id}")))
 }
 
 #[get("/students/import/jobs/<id>")]
@@ -766,6 +808,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
         import_page,
         import_submit,
         import_job_page,
+        import_job_cancel,
+        import_job_resume,
         import_rejected_csv,
         super::merge::merge_page,
         super::merge::merge_submit,

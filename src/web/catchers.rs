@@ -24,6 +24,7 @@ impl<'r> Responder<'r, 'static> for Caught {
             415 => "unsupported_media_type",
             422 => "unprocessable",
             429 => "too_many_requests",
+            503 => crate::error::UNAVAILABLE,
             _ => "internal",
         };
         let lang = if wants_json(req) {
@@ -32,9 +33,16 @@ impl<'r> Responder<'r, 'static> for Caught {
             Lang::from_request_parts(req)
         };
         let message = lang.t(&format!("error.{}", status.code));
+        let mut builder = Response::build();
+        if status == Status::ServiceUnavailable {
+            builder.header(Header::new(
+                "Retry-After",
+                crate::error::RETRY_AFTER_SECONDS.to_string(),
+            ));
+        }
         if wants_json(req) {
             let body = json_body(code, &message);
-            return Response::build()
+            return builder
                 .status(status)
                 .header(ContentType::JSON)
                 .sized_body(body.len(), Cursor::new(body))
@@ -48,7 +56,7 @@ impl<'r> Responder<'r, 'static> for Caught {
                 .ok();
         }
         let html = error_page(req, status, &message);
-        Response::build()
+        builder
             .status(status)
             .header(ContentType::HTML)
             .sized_body(html.len(), Cursor::new(html))

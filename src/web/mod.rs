@@ -29,12 +29,14 @@ pub struct Ctx<'r> {
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Ctx<'r> {
-    type Error = std::convert::Infallible;
+    type Error = crate::error::AppError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let MaybeUser(user) = match MaybeUser::from_request(req).await {
             Outcome::Success(u) => u,
-            _ => MaybeUser(None),
+            // NOTE: a database that does not answer is a 503, not an anonymous page.
+            Outcome::Error(e) => return Outcome::Error(e),
+            Outcome::Forward(_) => MaybeUser(None),
         };
         let modules = request_modules(req).await.clone();
         let unread = match (user, req.rocket().state::<crate::state::AppState>()) {

@@ -13,6 +13,7 @@ mod grade_entry;
 mod grades;
 mod interaction;
 mod mining;
+mod ops;
 mod pages;
 mod registration;
 mod registration_flow;

@@ -359,8 +359,12 @@ async fn flags_of(app: &TestApp, run_id: i64) -> Vec<risk_flags::Model> {
 
 async fn finished_run(app: &TestApp) -> (i64, Value) {
     let db = app.db();
-    let id = run::create(db, None, "test").await.unwrap();
-    run::execute(db, id).await.unwrap();
+    let id = run::create(db, &srm::jobs::Jobs::default(), None, "test")
+        .await
+        .unwrap();
+    run::execute(db, &srm::jobs::Jobs::default(), id)
+        .await
+        .unwrap();
     let r = mining_runs::Entity::find_by_id(id)
         .one(db)
         .await

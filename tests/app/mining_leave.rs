@@ -374,8 +374,12 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
 async fn rules_and_run(app: &TestApp) {
     let db = app.db();
     srm::mining::rules::ensure_seeded(db).await.unwrap();
-    let id = run::create(db, None, "test").await.unwrap();
-    run::execute(db, id).await.unwrap();
+    let id = run::create(db, &srm::jobs::Jobs::default(), None, "test")
+        .await
+        .unwrap();
+    run::execute(db, &srm::jobs::Jobs::default(), id)
+        .await
+        .unwrap();
     // The same rows and seed give the same leaving scores (determinism).
     let r = mining_runs::Entity::find_by_id(id)
         .one(db)

@@ -342,8 +342,12 @@ async fn a_run_flags_the_generators_decliners_far_more_often_and_is_deterministi
             .unwrap()
             .expect("seeded");
         rules::ensure_seeded(db).await.unwrap();
-        let id = run::create(db, None, "test").await.unwrap();
-        run::execute(db, id).await.unwrap();
+        let id = run::create(db, &srm::jobs::Jobs::default(), None, "test")
+            .await
+            .unwrap();
+        run::execute(db, &srm::jobs::Jobs::default(), id)
+            .await
+            .unwrap();
         let r = mining_runs::Entity::find_by_id(id)
             .one(db)
             .await
@@ -755,7 +759,9 @@ async fn the_schedule_is_due_only_when_switched_on_and_the_last_run_is_old_enoug
             srm::mining::jobs::due(db).await.unwrap(),
             "on, and never run"
         );
-        run::create(db, None, "test").await.unwrap();
+        run::create(db, &srm::jobs::Jobs::default(), None, "test")
+            .await
+            .unwrap();
         assert!(
             !srm::mining::jobs::due(db).await.unwrap(),
             "a run started just now"

@@ -670,9 +670,15 @@ async fn an_interrupted_import_leaves_no_half_written_student_and_rerunning_comp
                 dry_run: false,
                 actor: None,
             };
-            srm::students::import::run(&db, body, opts, move |done, _| {
-                let _ = tx.send(done);
-            })
+            srm::students::import::run(
+                &db,
+                &srm::jobs::Jobs::default(),
+                body,
+                opts,
+                move |done, _| {
+                    let _ = tx.send(done);
+                },
+            )
             .await
         }
     });
@@ -1266,4 +1272,98 @@ async fn staff_save_the_list_filter_as_a_segment_to_message() {
             .unwrap(),
         1
     );
+}
+
+#[rocket::async_test]
+async fn an_import_whose_instance_died_is_interrupted_and_resumes_from_its_last_batch() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let db = app.db().clone();
+    let body = many_rows(2000);
+    let dead = srm::jobs::Jobs {
+        holder: "dead-host:7:cafe00".into(),
+        ttl: std::time::Duration::from_secs(1),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn({
+        let db = db.clone();
+        let body = body.clone();
+        let dead = dead.clone();
+        async move {
+            let opts = srm::students::import::Options {
+                dry_run: false,
+                actor: None,
+            };
+            srm::students::import::run(&db, &dead, body, opts, move |done, _| {
+                let _ = tx.send(done);
+            })
+            .await
+        }
+    });
+    assert_eq!(rx.recv().await, Some(500), "one batch stored");
+    task.abort();
+    let _ = task.await;
+    let job = srm::entity::import_jobs::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("the job");
+    assert_eq!(job.status, "running");
+    let stored = students::Entity::find()
+        .filter(students::Column::CohortYear.eq(2030))
+        .count(&db)
+        .await
+        .unwrap();
+
+    let admin = app.token(app.people.admin).await;
+    let resume = format!("/api/v1/students/import/jobs/{}/resume", job.id);
+    let (status, v) = app
+        .send_json(Method::Post, &resume, Some(&admin), json!({}))
+        .await;
+    assert_eq!(
+        status,
+        Status::Conflict,
+        "not resumable while it may still run: {v}"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    srm::jobs::sweep(&db).await.unwrap();
+    let job = srm::entity::import_jobs::Entity::find_by_id(job.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "interrupted");
+    assert!(
+        job.interrupted_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("dead-host:7:cafe00") && r.contains("rows stored")),
+        "{:?}",
+        job.interrupted_reason
+    );
+
+    let (status, r) = app
+        .send_json(Method::Post, &resume, Some(&admin), json!({}))
+        .await;
+    assert_eq!(status, Status::Ok, "{r}");
+    assert_eq!(
+        r["added"].as_i64(),
+        Some(2000 - stored as i64),
+        "only the rows after the last stored batch: {r}"
+    );
+    assert_eq!(r["unchanged"].as_i64(), Some(0), "{r}");
+    assert_eq!(
+        students::Entity::find()
+            .filter(students::Column::CohortYear.eq(2030))
+            .count(&db)
+            .await
+            .unwrap(),
+        2000
+    );
+    let job = srm::entity::import_jobs::Entity::find_by_id(job.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "done");
+    assert_eq!(job.rows_done, 2000);
 }
