@@ -247,7 +247,8 @@ pub fn prepare(bytes: &[u8], lookups: &Lookups, dry_run: bool) -> AppResult<Prep
         let mut raw: [Option<String>; 14] = Default::default();
         for (cell, field) in rec.iter().zip(&map) {
             if let Some(i) = field {
-                raw[*i] = Some(cell.to_string());
+                // NOTE: our own export prefixed formula-like cells with `'`; read them as typed.
+                raw[*i] = Some(crate::csv_safe::restore(cell).to_string());
             }
         }
         let values: Vec<String> = raw
@@ -553,18 +554,18 @@ async fn apply_batch(
 /// The rejected rows as CSV (UTF-8 with BOM), to fix and upload again: the import's own
 /// columns first, then where and why each row was refused (ignored on re-import).
 pub fn rejected_csv(report: &ImportReport) -> AppResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let mut w = crate::csv_safe::SafeCsv::new();
     let mut header: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
     header.extend(["error_line", "error_column", "error_reason"]);
-    w.write_record(&header).map_err(AppError::internal)?;
+    w.row(&header)?;
     for r in &report.rejected_rows {
         let mut rec: Vec<String> = (0..FIELDS.len())
             .map(|i| r.values.get(i).cloned().unwrap_or_default())
             .collect();
         rec.extend([r.line.to_string(), r.column.clone(), r.reason.clone()]);
-        w.write_record(&rec).map_err(AppError::internal)?;
+        w.row(&rec)?;
     }
-    w.into_inner().map_err(AppError::internal)
+    w.finish()
 }
 
 /// One import job, for the progress page.

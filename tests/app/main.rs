@@ -13,6 +13,7 @@ mod interaction;
 mod mining;
 mod pages;
 mod registration;
+mod security_data;
 mod seed;
 mod students;
 mod tokens;
