@@ -99,3 +99,102 @@ async fn a_rejected_row_with_a_formula_is_written_as_text() {
     assert_eq!(rows[1][16], "'-bad");
     assert_eq!(rows[1][14], "2");
 }
+
+#[rocket::async_test]
+async fn an_administrator_cannot_lower_the_feedback_threshold_below_five() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let csrf = app.page_login(app.people.admin).await;
+    let e = srm::web::url_encode;
+    let body = format!(
+        "_csrf={}&routing={}&queues={}&sla_hours=48&min_responses=4&open_days=21&window_weeks=6&email=off",
+        e(&csrf),
+        e(r#"[{"category": "*", "department": "*", "queue": "front-desk"}]"#),
+        e("{}"),
+    );
+    let res = app
+        .client
+        .post("/cases/settings")
+        .header(ContentType::Form)
+        .header(Header::new("Accept-Language", "en"))
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    assert!(res.into_string().await.unwrap().contains("from 5 to 1000"));
+    assert!(
+        srm::settings::get(app.db(), "feedback.min_responses")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A value stored below 5 by other means is read as 5.
+    srm::settings::put(app.db(), "feedback.min_responses", "1".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        srm::interaction::feedback::threshold(app.db())
+            .await
+            .unwrap(),
+        5
+    );
+}
+
+#[rocket::async_test]
+async fn stored_feedback_cannot_be_linked_to_a_student_or_put_in_order() {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use srm::entity::{audit_log, feedback_answers, terms};
+    let app = TestApp::new(Backend::Sqlite).await;
+    let p = app.people.clone();
+    for t in terms::Entity::find().all(app.db()).await.unwrap() {
+        let mut am: terms::ActiveModel = t.into();
+        am.ends_on = Set(chrono::Utc::now().date_naive() + chrono::Duration::days(3));
+        am.update(app.db()).await.unwrap();
+    }
+    let path = format!("/api/v1/feedback/{}", p.section);
+    let mut students = vec![p.student];
+    for i in 0..3 {
+        let (user, record) = crate::common::extra_student(&app, &format!("20258000{i:02}")).await;
+        let now = chrono::Utc::now().fixed_offset();
+        srm::entity::enrolments::ActiveModel {
+            student_id: Set(record),
+            section_id: Set(p.section),
+            status: Set("enrolled".into()),
+            waitlist_position: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            dropped_at: Set(None),
+            override_reason: Set(None),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+        students.push(user);
+    }
+    for (i, user) in students.iter().enumerate() {
+        let t = app.token(*user).await;
+        let a = serde_json::json!({"teaching": 1 + i, "content": 3, "workload": 3, "overall": 3});
+        let (s, v) = app
+            .send_json(rocket::http::Method::Post, &path, Some(&t), a)
+            .await;
+        assert_eq!(s, Status::Created, "{v}");
+    }
+    // Sorting the answers by id must not give the order they came in (1, 2, 3, 4).
+    let mut rows = feedback_answers::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    rows.sort_by_key(|r| r.id);
+    assert!(
+        rows.iter().all(|r| r.id > 1_000_000),
+        "ids are random, not a sequence"
+    );
+    // No audit row names a student next to the survey.
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.contains("feedback"))
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+}
