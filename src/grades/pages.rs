@@ -225,7 +225,11 @@ pub async fn entry_page(
         (_, Some(n)) => Some(fill(&ctx.t("grades.published_ok"), &[("n", n.to_string())])),
         (Some(s), _) => {
             let p: Vec<&str> = s.split('-').collect();
-            let g = |i: usize| p.get(i).copied().unwrap_or("0").to_string();
+            // NOTE: numbers only; query text is never shown as the page's own words.
+            let g = |i: usize| {
+                let n = p.get(i).and_then(|v| v.parse::<u64>().ok());
+                n.unwrap_or(0).to_string()
+            };
             Some(fill(
                 &ctx.t("grades.saved"),
                 &[("inserted", g(0)), ("updated", g(1)), ("unchanged", g(2))],

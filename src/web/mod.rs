@@ -63,6 +63,17 @@ impl Ctx<'_> {
         self.lang.t(key)
     }
 
+    /// The message `prefix.code` from the translation files, or nothing when there is no such
+    /// message: query text never reaches the page, only the words we wrote.
+    pub fn known(&self, prefix: &str, code: Option<&str>) -> Option<String> {
+        let key = format!("{prefix}.{}", code?);
+        self.lang
+            .dict()
+            .get(&key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
     /// Renders `template` with the shared context merged under the page's own `data`.
     pub fn render(&self, template: &'static str, title_key: &str, data: Value) -> Template {
         Template::render(template, self.context(title_key, data))
@@ -150,10 +161,35 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// A local path safe to redirect to after login (no scheme, no host, no `//`).
+/// The refusal a page shows after a redirect: the flash cookie our own response set, else the
+/// translated message of the `?error=` code, else a generic line; never the query text itself.
+pub fn flash_or_code(
+    ctx: &Ctx<'_>,
+    flash: Option<rocket::request::FlashMessage<'_>>,
+    prefix: &str,
+    code: Option<&str>,
+) -> Option<String> {
+    let code = code?;
+    if let Some(f) = flash.filter(|f| f.kind() == "error") {
+        return Some(f.message().to_string());
+    }
+    ctx.known(prefix, Some(code))
+        .or_else(|| Some(ctx.t("web.refused")))
+}
+
+/// A local path safe to redirect to after login (no scheme, no host, no `//`, nothing a
+/// `Location` header cannot carry: a control character there made the redirect a 500).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+                && rocket::http::uri::Origin::parse(n).is_ok() =>
+        {
+            n.to_string()
+        }
         _ => "/dashboard".to_string(),
     }
 }

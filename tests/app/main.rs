@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod common;
+mod fuzz;
 mod grades;
 mod interaction;
 mod mining;

@@ -198,3 +198,144 @@ async fn stored_feedback_cannot_be_linked_to_a_student_or_put_in_order() {
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+#[rocket::async_test]
+async fn a_huge_or_negative_page_number_is_clamped_not_a_server_error() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let admin = app.token(app.people.admin).await;
+    let lists = [
+        "/students",
+        "/courses",
+        "/admin/users",
+        "/admin/audit",
+        "/api/v1/students",
+        "/api/v1/sections",
+        "/api/v1/users",
+        "/api/v1/audit",
+        "/api/v1/mining/runs",
+    ];
+    for list in lists {
+        for page in ["18446744073709551615", "-1", "99999999999999999999999"] {
+            let uri = format!("{list}?page={page}&per_page=18446744073709551615");
+            let res = app.get(&uri, Some(&admin)).await;
+            assert!(
+                matches!(res.status().code, 200 | 400 | 422),
+                "{uri}: {}",
+                res.status()
+            );
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn control_characters_in_next_are_ignored_not_a_server_error() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    for next in ["%2Fstudents%0D%0ASet-Cookie:%20a=b", "%2F%00", "%2Fx%1B"] {
+        let res = app
+            .client
+            .get(format!("/lang/en?next={next}"))
+            .dispatch()
+            .await;
+        assert!(res.status().code < 500, "lang: {}", res.status());
+        if let Some(loc) = res.headers().get_one("Location") {
+            assert!(!loc.chars().any(char::is_control), "{loc:?}");
+        }
+        let res = app
+            .client
+            .get(format!("/login?next={next}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+    }
+    // Logging in with a poisoned `next` lands on the dashboard.
+    let form = app
+        .client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let csrf = crate::common::hidden_value(&form, "_csrf").unwrap();
+    let res = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body(format!(
+            "username={}&password={}&next=%2Fstudents%0D%0AX:%20y&_csrf={csrf}",
+            TestApp::username(app.people.admin),
+            crate::common::PASSWORD
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(res.headers().get_one("Location"), Some("/dashboard"));
+}
+
+const BAIT: &str = "please%20join%20QQ%20group%20123456";
+
+async fn page_text(app: &TestApp, uri: &str) -> String {
+    let res = app
+        .client
+        .get(uri.to_string())
+        .header(Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await;
+    assert!(res.status().code < 500, "{uri}: {}", res.status());
+    res.into_string().await.unwrap_or_default()
+}
+
+#[rocket::async_test]
+async fn a_crafted_link_cannot_put_its_own_words_in_an_official_message() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let p = app.people.clone();
+    app.page_login(p.student).await;
+    for uri in [
+        format!("/registrations?error={BAIT}"),
+        format!("/registrations?flash={BAIT}"),
+        format!("/dashboard?flash={BAIT}"),
+    ] {
+        let html = page_text(&app, &uri).await;
+        assert!(!html.contains("QQ group"), "{uri} shows the bait");
+    }
+    app.page_logout().await;
+    app.page_login(p.teacher).await;
+    let html = page_text(
+        &app,
+        &format!(
+            "/grades/sections/{}?saved=QQ%20group%20123456-1-2",
+            p.section
+        ),
+    )
+    .await;
+    assert!(!html.contains("QQ group"), "grades saved= shows the bait");
+    app.page_logout().await;
+    app.page_login(p.admin).await;
+    for uri in [
+        format!("/students/{}/holds?error={BAIT}", p.student_record),
+        format!("/students/{}/holds?done={BAIT}", p.student_record),
+        format!("/courses/manage?saved={BAIT}"),
+    ] {
+        let html = page_text(&app, &uri).await;
+        assert!(!html.contains("QQ group"), "{uri} shows the bait");
+    }
+}
+
+#[rocket::async_test]
+async fn a_refusal_still_reaches_the_page_through_a_flash_cookie() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let me = app.people.student_record;
+    let csrf = app.page_login(app.people.admin).await;
+    let res = app
+        .client
+        .post(format!("/students/{me}/holds"))
+        .header(ContentType::Form)
+        .body(format!("_csrf={}&reason=", srm::web::url_encode(&csrf)))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let loc = res.headers().get_one("Location").unwrap().to_string();
+    assert!(loc.ends_with("error=invalid_reason"), "{loc}");
+    let html = page_text(&app, &loc).await;
+    assert!(html.contains("give a reason of 1-500 characters"), "{html}");
+}
