@@ -79,9 +79,11 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .join(("limits.data-form", "64 MiB"))
         .join(("limits.file", "64 MiB"))
         .join(("limits.bytes", "64 MiB"));
+    let hsts = state.config.cookie_secure;
     let rocket = rocket::custom(figment)
         .manage(state)
         .attach(Template::fairing())
+        .attach(web::headers::fairing(hsts))
         .attach(mining::jobs::scheduler())
         .register("/", web::catchers())
         .mount("/", web::routes())

@@ -2,6 +2,7 @@
 //! error pages, catchers and the vendored static files.
 
 mod catchers;
+pub mod headers;
 mod menu;
 
 pub use catchers::catchers;

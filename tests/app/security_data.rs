@@ -339,3 +339,126 @@ async fn a_refusal_still_reaches_the_page_through_a_flash_cookie() {
     let html = page_text(&app, &loc).await;
     assert!(html.contains("give a reason of 1-500 characters"), "{html}");
 }
+
+#[rocket::async_test]
+async fn every_answer_forbids_inline_script_sniffing_and_caching() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let admin = app.token(app.people.admin).await;
+    for uri in [
+        "/login",
+        "/students",
+        "/api/v1/students",
+        "/dashboard",
+        "/nope",
+    ] {
+        let res = app.get(uri, Some(&admin)).await;
+        let h = res.headers();
+        let csp = h.get_one("Content-Security-Policy").unwrap_or_default();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{uri}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}");
+        assert_eq!(
+            h.get_one("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{uri}"
+        );
+        assert!(h.get_one("Referrer-Policy").is_some(), "{uri}");
+        assert_eq!(
+            h.get_one("Cache-Control"),
+            Some("no-store"),
+            "{uri}: Back after logout"
+        );
+        assert!(
+            h.get_one("Strict-Transport-Security").is_none(),
+            "no HSTS over plain HTTP"
+        );
+    }
+    // The static files may be cached; they are the same for everyone.
+    let res = app.get("/static/app.js", None).await;
+    assert_ne!(res.headers().get_one("Cache-Control"), Some("no-store"));
+}
+
+#[rocket::async_test]
+async fn secure_cookies_turn_on_hsts() {
+    let dir = std::env::temp_dir().join(format!("srm-test-{}", uuid::Uuid::new_v4().simple()));
+    let mut config = crate::common::test_config(&dir, None);
+    config.cookie_secure = true;
+    let state = srm::prepare(config).await.unwrap();
+    let client = rocket::local::asynchronous::Client::tracked(srm::build(
+        crate::common::test_figment(),
+        state,
+    ))
+    .await
+    .unwrap();
+    let res = client.get("/login").dispatch().await;
+    let hsts = res
+        .headers()
+        .get_one("Strict-Transport-Security")
+        .unwrap_or_default();
+    assert!(hsts.starts_with("max-age="), "{hsts}");
+    drop(res);
+    drop(client);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn no_template_has_inline_script_or_event_handlers() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.to_string_lossy().ends_with(".tera") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+        &mut files,
+    );
+    assert!(files.len() > 20);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap().to_lowercase();
+        for (i, _) in text.match_indices("<script") {
+            let tag = &text[i..text[i..].find('>').map_or(text.len(), |e| i + e)];
+            assert!(tag.contains(" src="), "{}: inline <script>", f.display());
+        }
+        for handler in [
+            " onclick=",
+            " onchange=",
+            " onsubmit=",
+            " oninput=",
+            " onload=",
+            "javascript:",
+        ] {
+            assert!(!text.contains(handler), "{}: {handler}", f.display());
+        }
+    }
+}
+
+#[cfg(unix)]
+#[rocket::async_test]
+async fn the_data_directory_and_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir().join(format!("srm-test-{}", uuid::Uuid::new_v4().simple()));
+    let dir = root.join("data");
+    let config = crate::common::test_config(&dir, None);
+    let state = srm::prepare(config.clone()).await.unwrap();
+    srm::settings::put(&state.db, "probe", "1".into())
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data dir");
+    let db = config.sqlite_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert!(p.exists(), "{} after the first write", p.display());
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    drop(state);
+    let _ = std::fs::remove_dir_all(root);
+}
