@@ -94,8 +94,20 @@ impl AppError {
             AppError::Db(_) | AppError::Internal(_) => {
                 "something went wrong on our side; the error has been logged".to_string()
             }
-            other => other.to_string(),
+            other => excerpt(&other.to_string(), MESSAGE_CHARS),
         }
+    }
+}
+
+/// The longest message an error answer carries; a message quoting what was sent is cut, so an
+/// error page never echoes a whole body back.
+pub const MESSAGE_CHARS: usize = 300;
+
+/// At most `max` characters of `text`, with `…` when cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 

@@ -13,8 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::upload::Upload;
 use rocket::form::Form;
-use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
@@ -294,13 +294,6 @@ pub async fn entry_submit(
     Ok(Err((Status::UnprocessableEntity, page)))
 }
 
-#[derive(FromForm)]
-pub struct UploadForm<'r> {
-    file: TempFile<'r>,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-}
-
 #[post("/grades/sections/<id>/import", data = "<form>")]
 pub async fn import_submit(
     ctx: Ctx<'_>,
@@ -308,12 +301,12 @@ pub async fn import_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Form<UploadForm<'_>>>,
+    form: Option<Upload>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
-    who.check_csrf(&form.csrf)?;
-    let bytes = crate::web::read_upload(&form.file).await?;
+    who.check_csrf(form.field("_csrf"))?;
+    let bytes = form.file;
     let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes))
         .await
         .map_err(AppError::internal)?;

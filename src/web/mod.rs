@@ -4,6 +4,7 @@
 mod catchers;
 pub mod headers;
 mod menu;
+pub mod upload;
 
 pub use catchers::catchers;
 pub use menu::{MenuItem, menu_for};
@@ -220,17 +221,4 @@ pub fn routes() -> Vec<rocket::Route> {
 /// A tiny helper so handlers can answer a bare HTML string (used by the API docs page).
 pub fn html(s: String) -> RawHtml<String> {
     RawHtml(s)
-}
-
-/// The bytes of an uploaded file (empty when none was chosen).
-pub async fn read_upload(file: &rocket::fs::TempFile<'_>) -> crate::error::AppResult<Vec<u8>> {
-    use rocket::tokio::io::AsyncReadExt;
-    let unreadable =
-        |e: std::io::Error| crate::error::AppError::bad_request("unreadable_upload", e.to_string());
-    let mut bytes = Vec::new();
-    if file.len() > 0 {
-        let mut f = file.open().await.map_err(unreadable)?;
-        f.read_to_end(&mut bytes).await.map_err(unreadable)?;
-    }
-    Ok(bytes)
 }

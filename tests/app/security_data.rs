@@ -462,3 +462,167 @@ async fn the_data_directory_and_database_files_are_owner_only() {
     drop(state);
     let _ = std::fs::remove_dir_all(root);
 }
+
+fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (ContentType, Vec<u8>) {
+    let b = "XSECBOUNDARYX";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").bytes(),
+        );
+    }
+    if let Some(f) = file {
+        body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n").bytes());
+        body.extend_from_slice(f);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{b}--\r\n").bytes());
+    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", b));
+    (ct, body)
+}
+
+#[rocket::async_test]
+async fn a_student_cannot_park_a_large_body_on_a_text_form() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let csrf = app.page_login(app.people.student).await;
+    let big = "x".repeat(3 * 1024 * 1024);
+    let (ct, body) = multipart(
+        &[("_csrf", &csrf), ("section_id", "1"), ("junk", &big)],
+        None,
+    );
+    // Rocket's defaults were raised to 64 MiB for every form; now only the upload routes read more.
+    let limits = &app.client.rocket().config().limits;
+    let kib = |name: &str| limits.get(name).map(|l| l.as_u64() / 1024);
+    assert_eq!(kib("form"), Some(64));
+    assert_eq!(kib("data-form"), Some(64));
+    assert!(kib("file").unwrap_or(0) <= 1024 && kib("bytes").unwrap_or(0) <= 1024);
+    let res = app
+        .client
+        .post("/registrations")
+        .header(ct)
+        .body(body)
+        .dispatch()
+        .await;
+    assert!(matches!(res.status().code, 413 | 422), "{}", res.status());
+    let page = res.into_string().await.unwrap_or_default();
+    assert!(
+        page.len() < 20_000 && !page.contains("xxxxxxxxxx"),
+        "the error page echoes nothing"
+    );
+    let res = app
+        .client
+        .post("/registrations")
+        .header(ContentType::Form)
+        .body(format!("_csrf={csrf}&section_id=1&junk={big}"))
+        .dispatch()
+        .await;
+    assert!(matches!(res.status().code, 413 | 422), "{}", res.status());
+    // A multipart body of the same size is refused on the upload route too, for a student.
+    let (ct, body) = multipart(&[("_csrf", &csrf)], Some(big.as_bytes()));
+    let res = app
+        .client
+        .post("/students/import")
+        .header(ct)
+        .body(body)
+        .dispatch()
+        .await;
+    assert!(matches!(res.status().code, 403 | 404), "{}", res.status());
+}
+
+#[rocket::async_test]
+async fn an_import_file_larger_than_rockets_defaults_is_still_accepted_on_the_import_page() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let csrf = app.page_login(app.people.admin).await;
+    let mut csv = String::from("student_no,name_zh,major,cohort,address\n");
+    let pad = "a".repeat(1000);
+    let mut i = 0;
+    while csv.len() < 3 * 1024 * 1024 {
+        csv.push_str(&format!("20291{i:05},学生,CS01,2029,{pad}\n"));
+        i += 1;
+    }
+    let (ct, body) = multipart(
+        &[("_csrf", &csrf), ("dry_run", "true"), ("encoding", "auto")],
+        Some(csv.as_bytes()),
+    );
+    let res = app
+        .client
+        .post("/students/import")
+        .header(ct)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains(&i.to_string()),
+        "the preview counts every row"
+    );
+}
+
+#[rocket::async_test]
+async fn a_latin1_file_is_not_read_as_gbk_and_the_user_can_choose_the_encoding() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let admin = app.token(app.people.admin).await;
+    // "Renée Müller" in Latin-1: é and ü are single bytes that GBK would pair with the next one.
+    let mut csv = b"student_no,name_zh,name_en,major,cohort\n2029000001,".to_vec();
+    csv.extend_from_slice(b"Ren\xe9e M\xfcller,Ren\xe9e M\xfcller,CS01,2029\n");
+    let send = |query: &str| {
+        app.client
+            .post(format!("/api/v1/students/import?dry_run=true{query}"))
+            .header(Header::new("Authorization", format!("Bearer {admin}")))
+            .header(ContentType::CSV)
+            .body(csv.clone())
+            .dispatch()
+    };
+    let r: serde_json::Value = send("").await.into_json().await.unwrap();
+    let enc = r["encoding"].as_str().unwrap_or_default();
+    assert_eq!(enc, "windows-1252", "{r}");
+    assert_eq!(r["added"], 1, "{r}");
+    let r: serde_json::Value = send("&encoding=latin1").await.into_json().await.unwrap();
+    assert!(
+        r["encoding"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("chosen"),
+        "{r}"
+    );
+    let r: serde_json::Value = send("&encoding=gbk").await.into_json().await.unwrap();
+    assert!(
+        r["encoding"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("GBK"),
+        "{r}"
+    );
+    let res = send("&encoding=klingon").await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    // Stored for real, the name is the one in the file.
+    let res = app
+        .client
+        .post("/api/v1/students/import?dry_run=false")
+        .header(Header::new("Authorization", format!("Bearer {admin}")))
+        .header(ContentType::CSV)
+        .body(csv.clone())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let s = students::Entity::find()
+        .filter(students::Column::StudentNo.eq("2029000001"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.name_en, "Renée Müller");
+    // The import page offers the choice.
+    app.page_login(app.people.admin).await;
+    let html = app
+        .client
+        .get("/students/import")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"encoding\"") && html.contains("windows-1252"));
+}
