@@ -22,14 +22,50 @@ const STATEMENT_CACHE: usize = 400;
 pub async fn connect(config: &AppConfig) -> AppResult<DatabaseConnection> {
     let url = config.effective_database_url();
     if config.uses_embedded_sqlite() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            AppError::internal(format!(
-                "cannot create data dir {}: {e}",
-                config.data_dir.display()
-            ))
-        })?;
+        owner_only_files(config)?;
     }
     connect_url(&url, config.db_max_connections).await
+}
+
+/// Creates the data dir owner-only (0700) and the SQLite file 0600 before SQLite opens it;
+/// SQLite gives its `-wal` and `-shm` files the database file's mode. Files an older version
+/// left readable by others are tightened.
+fn owner_only_files(config: &AppConfig) -> AppResult<()> {
+    let dir = &config.data_dir;
+    let fail = |what: &std::path::Path, e: std::io::Error| {
+        AppError::internal(format!("cannot prepare {}: {e}", what.display()))
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| fail(dir, e))?;
+    let db = config.sqlite_path();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(&db).map_err(|e| fail(&db, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let path = PathBuf::from(format!("{}{suffix}", db.display()));
+            if let Ok(meta) = std::fs::metadata(&path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| fail(&path, e))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn connect_url(url: &str, max_connections: u32) -> AppResult<DatabaseConnection> {

@@ -104,7 +104,7 @@ impl AppError {
             AppError::Db(_) | AppError::Internal(_) | AppError::Unavailable(_) => {
                 "something went wrong on our side; the error has been logged".to_string()
             }
-            other => other.to_string(),
+            other => excerpt(&other.to_string(), MESSAGE_CHARS),
         }
     }
 }
@@ -115,6 +115,17 @@ const UNAVAILABLE_MESSAGE: &str =
     "the service is briefly unavailable; please try again in a few seconds";
 /// Seconds a client is asked to wait after a 503.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
+/// The longest message an error answer carries; a message quoting what was sent is cut, so an
+/// error page never echoes a whole body back.
+pub const MESSAGE_CHARS: usize = 300;
+
+/// At most `max` characters of `text`, with `…` when cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
 
 /// Whether a request expects JSON (the API) rather than an HTML page.
 pub fn wants_json(req: &Request<'_>) -> bool {

@@ -12,6 +12,7 @@ pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod courses;
+pub mod csv_safe;
 pub mod dashboard;
 pub mod db;
 pub mod entity;
@@ -76,14 +77,17 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
             concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
         ))
     };
-    // NOTE: registrars upload whole-university CSVs from the pages; Rocket's defaults are 1-2 MiB.
+    // NOTE: a text form is at most 64 KiB. Only the upload routes read more, with their own
+    // limit (`web::upload::Upload`, the API's `Data` guards), so one student cannot make the
+    // server hold six 60 MB bodies.
     let figment = figment
-        .join(("limits.data-form", "64 MiB"))
-        .join(("limits.file", "64 MiB"))
-        .join(("limits.bytes", "64 MiB"));
+        .join(("limits.form", "64 KiB"))
+        .join(("limits.data-form", "64 KiB"));
+    let hsts = state.config.cookie_secure;
     let rocket = rocket::custom(figment)
         .manage(state)
         .attach(Template::fairing())
+        .attach(web::headers::fairing(hsts))
         .attach(mining::jobs::scheduler())
         .attach(backup::schedule::scheduler())
         .register("/", web::catchers())

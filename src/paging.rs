@@ -16,6 +16,10 @@ impl<T> Page<T> {
     }
 }
 
+/// The last page number a list answers; beyond it the offset could overflow the database's
+/// 64-bit integer (`?page=18446744073709551615` was a 500).
+pub const MAX_PAGE: u64 = 1_000_000;
+
 /// Page number (from 1) and size, clamped to sane bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct PageReq {
@@ -26,7 +30,7 @@ pub struct PageReq {
 impl PageReq {
     pub fn new(page: Option<u64>, per_page: Option<u64>) -> Self {
         PageReq {
-            page: page.unwrap_or(1).max(1),
+            page: page.unwrap_or(1).clamp(1, MAX_PAGE),
             per_page: per_page.unwrap_or(50).clamp(1, 500),
         }
     }

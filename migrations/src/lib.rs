@@ -12,6 +12,7 @@ mod m20261124_000005_mining;
 mod m20261124_000006_interaction;
 mod m20261125_000001_formula_flags;
 mod m20261206_000001_job_leases;
+mod m20261206_000001_feedback_anonymity;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_interaction::Migration),
             Box::new(m20261125_000001_formula_flags::Migration),
             Box::new(m20261206_000001_job_leases::Migration),
+            Box::new(m20261206_000001_feedback_anonymity::Migration),
         ]
     }
 }

@@ -79,7 +79,7 @@ pub async fn manage_page(
         "manage.title",
         json!({"terms": all_terms, "selected_term": selected.map(|t| t.id), "courses": course_list,
                "sections": sections, "q": q_text,
-               "saved": saved.map(|s| ctx.t(&format!("manage.saved.{s}")))}),
+               "saved": ctx.known("manage.saved", saved)}),
     ))
 }
 

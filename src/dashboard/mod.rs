@@ -169,7 +169,7 @@ pub async fn dashboard(
         "student" => student_view(db, user, ctx.lang).await?,
         _ => json!({}),
     };
-    let flash = flash.map(|f| ctx.t(&format!("flash.{f}")));
+    let flash = ctx.known("flash", flash);
     Ok(ctx.render(
         "dashboard",
         "dashboard.title",

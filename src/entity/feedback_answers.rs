@@ -6,7 +6,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "feedback_answers")]
 pub struct Model {
-    #[sea_orm(primary_key)]
+    /// Random, so it does not tell the order answers came in.
+    #[sea_orm(primary_key, auto_increment = false)]
     pub id: i64,
     pub section_id: i64,
     pub teaching: i64,

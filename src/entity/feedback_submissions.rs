@@ -10,7 +10,6 @@ pub struct Model {
     pub section_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub student_id: i64,
-    pub at: Date,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,8 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::upload::Upload;
 use rocket::form::Form;
-use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
@@ -240,7 +240,11 @@ pub async fn entry_page(
         (_, _, Some(n)) => Some(fill(&ctx.t("grades.filled_ok"), &[("n", n.to_string())])),
         (Some(s), _, _) => {
             let p: Vec<&str> = s.split('-').collect();
-            let g = |i: usize| p.get(i).copied().unwrap_or("0").to_string();
+            // NOTE: numbers only; query text is never shown as the page's own words.
+            let g = |i: usize| {
+                let n = p.get(i).and_then(|v| v.parse::<u64>().ok());
+                n.unwrap_or(0).to_string()
+            };
             Some(fill(
                 &ctx.t("grades.saved"),
                 &[("inserted", g(0)), ("updated", g(1)), ("unchanged", g(2))],
@@ -306,13 +310,6 @@ pub async fn entry_submit(
     Ok(Err((Status::UnprocessableEntity, page)))
 }
 
-#[derive(FromForm)]
-pub struct UploadForm<'r> {
-    file: TempFile<'r>,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-}
-
 #[post("/grades/sections/<id>/import", data = "<form>")]
 pub async fn import_submit(
     ctx: Ctx<'_>,
@@ -320,12 +317,12 @@ pub async fn import_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Form<UploadForm<'_>>>,
+    form: Option<Upload>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
-    who.check_csrf(&form.csrf)?;
-    let bytes = crate::web::read_upload(&form.file).await?;
+    who.check_csrf(form.field("_csrf"))?;
+    let bytes = form.file;
     let lang = ctx.lang;
     let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes, lang))
         .await

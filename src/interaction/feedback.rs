@@ -1,14 +1,15 @@
 //! Course feedback at the end of a term: one short anonymous survey per section.
 //!
 //! Who answered (`feedback_submissions`) and what was answered (`feedback_answers`) are two
-//! tables with no link, written in one transaction; the answers carry no time and no student.
-//! Results are shown only once at least `feedback.min_responses` (default 5) students have
-//! answered, and comments are listed sorted, not in the order they came in. The survey is open
-//! from `feedback.open_days` (default 21) days before the term's last day to 14 days after it.
+//! tables with no link, written in one transaction; the answers carry no time, no student and a
+//! random id, the submissions no time, and no audit row names the student. Results are shown
+//! only once the survey has closed and at least `feedback.min_responses` (5, never fewer)
+//! students answered, so a teacher cannot watch the results move after each answer; comments
+//! are listed sorted, not in the order they came in. The survey is open from
+//! `feedback.open_days` (default 21) days before the term's last day to 14 days after it.
 
 use super::util::{json_setting, now};
 use crate::access::Permission;
-use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::{is_unique_violation, write_txn};
 use crate::entity::{enrolments, feedback_answers, feedback_submissions, sections, terms};
@@ -34,8 +35,18 @@ pub struct Answers {
     pub comment: String,
 }
 
+/// The fewest answers that may ever be shown; the setting cannot go below it.
+pub const MIN_FLOOR: u64 = 5;
+/// Days after the term's last day the survey stays open.
+const CLOSE_AFTER_DAYS: i64 = 14;
+
 pub async fn threshold(db: &impl ConnectionTrait) -> AppResult<u64> {
-    Ok(json_setting(db, MIN_KEY, 5u64).await?.max(1))
+    Ok(json_setting(db, MIN_KEY, MIN_FLOOR).await?.max(MIN_FLOOR))
+}
+
+/// Whether the survey of a section in `term` has closed by `today` (its results may show).
+pub fn is_closed(term: &terms::Model, today: NaiveDate) -> bool {
+    today > term.ends_on + Duration::days(CLOSE_AFTER_DAYS)
 }
 
 /// Whether the survey of a section in `term` is open on `today`.
@@ -45,8 +56,7 @@ pub async fn is_open(
     today: NaiveDate,
 ) -> AppResult<bool> {
     let days: i64 = json_setting(db, OPEN_DAYS_KEY, 21i64).await?;
-    Ok(today >= term.ends_on - Duration::days(days.clamp(0, 365))
-        && today <= term.ends_on + Duration::days(14))
+    Ok(today >= term.ends_on - Duration::days(days.clamp(0, 365)) && !is_closed(term, today))
 }
 
 /// Records one student's answers for a section they are enrolled in.
@@ -104,7 +114,6 @@ pub async fn submit(
     let res = feedback_submissions::ActiveModel {
         section_id: Set(section_id),
         student_id: Set(student_id),
-        at: Set(now().date_naive()),
     }
     .insert(&txn)
     .await;
@@ -119,6 +128,7 @@ pub async fn submit(
         Err(e) => return Err(e.into()),
     }
     feedback_answers::ActiveModel {
+        id: Set(rand::random_range(1..i64::MAX)),
         section_id: Set(section_id),
         teaching: Set(t),
         content: Set(c),
@@ -129,11 +139,8 @@ pub async fn submit(
     }
     .insert(&txn)
     .await?;
-    // NOTE: the audit row names the section only, never the answers.
-    Entry::new(Some(user.id), "feedback.submit", "section")
-        .id(section_id)
-        .write(&txn)
-        .await?;
+    // NOTE: no audit row: one naming the student and the section at a time would link them
+    // to the answer stored in the same second.
     txn.commit().await?;
     Ok(())
 }
@@ -152,7 +159,9 @@ pub struct Results {
     pub responses: u64,
     pub enrolled: i64,
     pub threshold: u64,
-    /// False below the threshold: then `questions` and `comments` are empty.
+    /// Whether the survey has closed; results never show while it is open.
+    pub closed: bool,
+    /// False while open or below the threshold: then `questions` and `comments` are empty.
     pub shown: bool,
     pub questions: Vec<Question>,
     pub comments: Vec<String>,
@@ -181,13 +190,17 @@ pub async fn results(
     section_id: i64,
 ) -> AppResult<Results> {
     let s = may_see(db, user, section_id).await?;
+    let closed = match terms::Entity::find_by_id(s.term_id).one(db).await? {
+        Some(term) => is_closed(&term, now().date_naive()),
+        None => false,
+    };
     let answers = feedback_answers::Entity::find()
         .filter(feedback_answers::Column::SectionId.eq(section_id))
         .all(db)
         .await?;
     let min = threshold(db).await?;
     let n = answers.len() as u64;
-    let shown = n >= min;
+    let shown = closed && n >= min;
     let mut questions = Vec::new();
     let mut comments = Vec::new();
     if shown {
@@ -226,6 +239,7 @@ pub async fn results(
         responses: n,
         enrolled: s.enrolled_count,
         threshold: min,
+        closed,
         shown,
         questions,
         comments,
@@ -246,8 +260,8 @@ pub async fn answered(
     )
 }
 
-/// Course feedback per department, counting only sections at or above the threshold (so no
-/// section's answers are shown through the back door): (department id, sections, answers,
+/// Course feedback per department, counting only closed surveys at or above the threshold (so
+/// no section's answers are shown through the back door): (department id, sections, answers,
 /// mean overall satisfaction).
 pub async fn by_department(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, u64, u64, f64)>> {
     use crate::entity::courses;
@@ -272,11 +286,20 @@ pub async fn by_department(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, u64
         .into_iter()
         .filter(|(_, n, _)| *n as u64 >= min)
         .collect();
+    let today = now().date_naive();
+    let closed_terms: std::collections::HashSet<i64> = terms::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|t| is_closed(t, today))
+        .map(|t| t.id)
+        .collect();
     let secs: std::collections::HashMap<i64, i64> = sections::Entity::find()
         .filter(sections::Column::Id.is_in(shown.iter().map(|s| s.0).collect::<Vec<_>>()))
         .all(db)
         .await?
         .into_iter()
+        .filter(|s| closed_terms.contains(&s.term_id))
         .map(|s| (s.id, s.course_id))
         .collect();
     let depts: std::collections::HashMap<i64, i64> = courses::Entity::find()

@@ -7,7 +7,7 @@ mod care;
 mod care_web;
 mod cases;
 mod cases_web;
-mod feedback;
+pub mod feedback;
 mod feedback_web;
 pub mod messages;
 mod messages_web;

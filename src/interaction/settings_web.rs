@@ -128,7 +128,7 @@ fn check(field: &str, text: &str) -> Result<String, String> {
             serde_json::to_string(&queues).map_err(|e| e.to_string())
         }
         "sla_hours" => number(text, 1..=24 * 60),
-        "min_responses" => number(text, 1..=1000),
+        "min_responses" => number(text, feedback::MIN_FLOOR as i64..=1000),
         "open_days" => number(text, 1..=180),
         "window_weeks" => number(text, 1..=52),
         _ => match text {

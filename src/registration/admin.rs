@@ -11,7 +11,8 @@ use crate::web::Ctx;
 use chrono::Utc;
 use rocket::form::Form;
 use rocket::http::Status;
-use rocket::response::Redirect;
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
 use rocket_dyn_templates::Template;
@@ -226,7 +227,9 @@ pub async fn holds_page(
     id: i64,
     error: Option<&str>,
     done: Option<&str>,
+    flash: Option<FlashMessage<'_>>,
 ) -> AppResult<Template> {
+    let error = crate::web::flash_or_code(&ctx, flash, "holds.err", error);
     let student = students::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -249,7 +252,7 @@ pub async fn holds_page(
         "registration/holds",
         "holds.title",
         json!({"student": student, "holds": holds, "overrides": rows, "error": error,
-               "done": done.map(|d| ctx.t(&format!("holds.done.{d}")))}),
+               "done": ctx.known("holds.done", done)}),
     ))
 }
 
@@ -274,16 +277,21 @@ pub struct OverrideForm<'a> {
 }
 
 /// Back to the student's holds page, with a confirmation or the reason it was refused.
-fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Redirect> {
+/// NOTE: the reason travels in a flash cookie, never as query text the page would show (a
+/// crafted `?error=` link could otherwise put any words in an official-looking alert).
+fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     match outcome {
-        Ok(done) => Ok(Redirect::to(format!(
+        Ok(done) => Ok(Ok(Redirect::to(format!(
             "/students/{student}/holds?done={done}"
-        ))),
+        )))),
         Err(
             e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. } | AppError::NotFound),
-        ) => Ok(Redirect::to(format!(
-            "/students/{student}/holds?error={}",
-            crate::web::url_encode(&e.public_message())
+        ) => Ok(Err(Flash::error(
+            Redirect::to(format!(
+                "/students/{student}/holds?error={}",
+                crate::web::url_encode(e.code())
+            )),
+            e.public_message(),
         ))),
         Err(e) => Err(e),
     }
@@ -296,7 +304,7 @@ pub async fn place_hold_submit(
     state: &State<AppState>,
     id: i64,
     form: Form<HoldForm<'_>>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     who.check_csrf(form.csrf)?;
     let outcome = place_hold(&state.db, who.id, id, form.reason).await;
     back(id, outcome.map(|_| "hold_placed"))
@@ -309,7 +317,7 @@ pub async fn lift_hold_submit(
     state: &State<AppState>,
     id: i64,
     form: Form<crate::web::CsrfForm<'_>>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     who.check_csrf(form.csrf)?;
     let hold = holds::Entity::find_by_id(id)
         .one(&state.db)
@@ -326,7 +334,7 @@ pub async fn override_submit(
     state: &State<AppState>,
     id: i64,
     form: Form<OverrideForm<'_>>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     who.check_csrf(form.csrf)?;
     let outcome = match find_section(&state.db, form.section).await {
         Ok(section_id) => {

@@ -10,7 +10,8 @@ use crate::state::AppState;
 use crate::web::Ctx;
 use rocket::form::Form;
 use rocket::http::{ContentType, Status};
-use rocket::response::Redirect;
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
 use rocket_dyn_templates::Template;
@@ -165,7 +166,9 @@ pub async fn page(
     state: &State<AppState>,
     flash: Option<&str>,
     error: Option<&str>,
+    refusal: Option<FlashMessage<'_>>,
 ) -> AppResult<Template> {
+    let error = crate::web::flash_or_code(&ctx, refusal, "registration.err", error);
     let student = own_student(&user)?;
     let term = crate::courses::service::resolve_term(&state.db, None).await?;
     let regs = service::list_for_student(&state.db, student, term.as_ref().map(|t| t.id)).await?;
@@ -188,7 +191,7 @@ pub async fn page(
         "registration/mine",
         "registration.title",
         json!({"regs": rows, "term": term, "credits": credits, "grid": timetable(&regs, ctx.lang), "days": days,
-               "flash": flash.map(|f| ctx.t(&format!("registration.flash.{f}"))),
+               "flash": ctx.known("registration.flash", flash),
                "error": error}),
     ))
 }
@@ -229,6 +232,18 @@ fn catalogue_query(back: &str) -> Option<String> {
     Some(kept)
 }
 
+/// Back to the list with the refusal: its code in the URL, its words in a flash cookie (a
+/// crafted `?error=` link cannot put its own words in the alert).
+fn refused(ctx: &Ctx<'_>, e: &AppError) -> Flash<Redirect> {
+    Flash::error(
+        Redirect::to(format!(
+            "/registrations?error={}",
+            crate::web::url_encode(e.code())
+        )),
+        refusal_message(ctx, e),
+    )
+}
+
 #[post("/registrations", data = "<form>")]
 pub async fn page_add(
     ctx: Ctx<'_>,
@@ -236,29 +251,28 @@ pub async fn page_add(
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     form: Form<AddForm<'_>>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     let result = service::add(&state.db, student, form.section_id, Some(user.id)).await;
     if let Some(back) = catalogue_query(form.back) {
         // The student stays on their search, with the outcome as a code the page translates.
         return match result {
-            Ok(reg) => Ok(Redirect::to(format!("/courses?{back}flash={}", reg.status))),
+            Ok(reg) => Ok(Ok(Redirect::to(format!("/courses?{back}flash={}", reg.status)))),
             Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {
-                Ok(Redirect::to(format!("/courses?{back}refused={}", e.code())))
+                Ok(Ok(Redirect::to(format!("/courses?{back}refused={}", e.code()))))
             }
             Err(e) => Err(e),
         };
     }
     match result {
-        Ok(reg) => Ok(Redirect::to(format!("/registrations?flash={}", reg.status))),
+        Ok(reg) => Ok(Ok(Redirect::to(format!(
+            "/registrations?flash={}",
+            reg.status
+        )))),
         // NOTE: a resubmitted form lands here harmlessly: the first one already registered.
         Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {
-            let msg = refusal_message(&ctx, &e);
-            Ok(Redirect::to(format!(
-                "/registrations?error={}",
-                crate::web::url_encode(&msg)
-            )))
+            Ok(Err(refused(&ctx, &e)))
         }
         Err(e) => Err(e),
     }
@@ -272,17 +286,13 @@ pub async fn page_drop(
     state: &State<AppState>,
     id: i64,
     form: Form<crate::web::CsrfForm<'_>>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::drop(&state.db, student, id, Some(user.id)).await {
-        Ok(_) => Ok(Redirect::to("/registrations?flash=dropped")),
+        Ok(_) => Ok(Ok(Redirect::to("/registrations?flash=dropped"))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::NotFound)) => {
-            let msg = refusal_message(&ctx, &e);
-            Ok(Redirect::to(format!(
-                "/registrations?error={}",
-                crate::web::url_encode(&msg)
-            )))
+            Ok(Err(refused(&ctx, &e)))
         }
         Err(e) => Err(e),
     }
@@ -304,20 +314,14 @@ pub async fn page_swap(
     state: &State<AppState>,
     id: i64,
     form: Form<SwapForm<'_>>,
-) -> AppResult<Redirect> {
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::swap(&state.db, student, id, form.to_section_id, Some(user.id)).await {
-        Ok(_) => Ok(Redirect::to("/registrations?flash=swapped")),
+        Ok(_) => Ok(Ok(Redirect::to("/registrations?flash=swapped"))),
         Err(
             e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. } | AppError::NotFound),
-        ) => {
-            let msg = refusal_message(&ctx, &e);
-            Ok(Redirect::to(format!(
-                "/registrations?error={}",
-                crate::web::url_encode(&msg)
-            )))
-        }
+        ) => Ok(Err(refused(&ctx, &e))),
         Err(e) => Err(e),
     }
 }

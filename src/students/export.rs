@@ -4,6 +4,7 @@
 use super::forms::{FIELDS, Lookups};
 use super::lifecycle::Stage;
 use super::query::{Scope, StudentFilter, all_matching};
+use crate::csv_safe::SafeCsv;
 use crate::entity::students;
 use crate::error::{AppError, AppResult};
 use sea_orm::DatabaseConnection;
@@ -26,16 +27,16 @@ pub async fn csv(
 ) -> AppResult<Vec<u8>> {
     let (rows, lookups) = rows(db, scope, filter).await?;
     tokio::task::spawn_blocking(move || {
-        let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let mut w = SafeCsv::new();
         let mut header: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
         header.push("lifecycle_stage");
-        w.write_record(&header).map_err(AppError::internal)?;
+        w.row(&header)?;
         for (s, stage) in &rows {
             let mut rec = lookups.canonical(s).to_vec();
             rec.push(stage.code().to_string());
-            w.write_record(&rec).map_err(AppError::internal)?;
+            w.row(&rec)?;
         }
-        w.into_inner().map_err(AppError::internal)
+        w.finish()
     })
     .await
     .map_err(AppError::internal)?

@@ -227,21 +227,23 @@ pub async fn read_body(data: Data<'_>) -> AppResult<Vec<u8>> {
     Ok(bytes.into_inner())
 }
 
-#[post("/students/import?<dry_run>", data = "<data>")]
+#[post("/students/import?<dry_run>&<encoding>", data = "<data>")]
 pub async fn api_students_import(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
     dry_run: Option<bool>,
+    encoding: Option<&str>,
     data: Data<'_>,
 ) -> AppResult<Json<import::ImportReport>> {
+    let choice = import::encoding_choice(encoding.unwrap_or_default())?;
     let bytes = read_body(data).await?;
     let opts = import::Options {
         dry_run: dry_run.unwrap_or(false),
         actor: Some(who.id),
     };
     Ok(Json(
-        import::run(&state.db, &state.jobs, bytes, opts, |_, _| {}).await?,
+        import::run_as(&state.db, &state.jobs, bytes, opts, choice, |_, _| {}).await?,
     ))
 }
 

@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::jobs::{Heartbeat, IMPORT, Jobs, Lease, Stop};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
+use encoding_rs::Encoding;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set,
@@ -66,8 +67,32 @@ fn bad_file(message: impl Into<String>) -> AppError {
     AppError::unprocessable("bad_file", message)
 }
 
-/// Text from UTF-8 (with or without BOM) or GBK bytes; anything else is refused by name.
-pub fn decode(bytes: &[u8]) -> AppResult<(String, &'static str)> {
+/// The encoding a user chose on the import page (`auto` or empty: detect it).
+pub fn encoding_choice(label: &str) -> AppResult<Option<&'static Encoding>> {
+    let label = label.trim();
+    if label.is_empty() || label.eq_ignore_ascii_case("auto") {
+        return Ok(None);
+    }
+    Encoding::for_label(label.as_bytes())
+        .map(Some)
+        .ok_or_else(|| {
+            bad_file(format!(
+                "unknown encoding {}",
+                crate::error::excerpt(label, 40)
+            ))
+        })
+}
+
+/// Text from the file's bytes, and the name of the encoding read. With `choice`, that encoding
+/// (refused by name if the bytes are not valid in it); else UTF-8 (with or without BOM) when
+/// valid, otherwise the encoding detected from the bytes (chardetng, as Firefox does) when it is
+/// GBK, Big5 or windows-1252 (Latin-1), so a Latin-1 file is no longer read as GBK; any other
+/// guess is named and the user chooses. UTF-16 and binary files are refused by name.
+pub fn decode(bytes: &[u8]) -> AppResult<(String, String)> {
+    decode_as(bytes, None)
+}
+
+pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(String, String)> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(bad_file("the file is empty"));
     }
@@ -85,14 +110,38 @@ pub fn decode(bytes: &[u8]) -> AppResult<(String, &'static str)> {
             "the file is not text (it contains NUL bytes); upload a CSV file in UTF-8 or GBK",
         ));
     }
-    if let Ok(s) = std::str::from_utf8(body) {
-        return Ok((s.to_string(), if bom { "UTF-8 (BOM)" } else { "UTF-8" }));
+    if let Some(enc) = choice {
+        return match enc.decode_without_bom_handling_and_without_replacement(body) {
+            Some(s) => Ok((s.into_owned(), format!("{} (chosen)", enc.name()))),
+            None => Err(bad_file(format!(
+                "the file is not valid {} text; choose another encoding",
+                enc.name()
+            ))),
+        };
     }
-    match encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(body) {
-        Some(s) => Ok((s.into_owned(), "GBK")),
-        None => Err(bad_file(
-            "the file could not be read as UTF-8 or GBK text; save it as CSV in UTF-8",
-        )),
+    if let Ok(s) = std::str::from_utf8(body) {
+        let name = if bom { "UTF-8 (BOM)" } else { "UTF-8" };
+        return Ok((s.to_string(), name.to_string()));
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(body, true);
+    let guess = match detector.guess(None, false) {
+        g if g == encoding_rs::GB18030 => encoding_rs::GBK,
+        g => g,
+    };
+    // NOTE: only the encodings a registrar's files come in are taken on a guess; any other
+    // guess is named and the user chooses, rather than reading the names wrongly.
+    let usual = [
+        encoding_rs::GBK,
+        encoding_rs::BIG5,
+        encoding_rs::WINDOWS_1252,
+    ];
+    match guess.decode_without_bom_handling_and_without_replacement(body) {
+        Some(s) if usual.contains(&guess) => Ok((s.into_owned(), guess.name().to_string())),
+        _ => Err(bad_file(format!(
+            "the file could not be read as UTF-8 or GBK text; it looks like {}: choose its encoding on the import page, or save it as CSV in UTF-8",
+            guess.name()
+        ))),
     }
 }
 
@@ -152,7 +201,9 @@ fn map_header(
                     .iter()
                     .any(|(_, aliases)| aliases.iter().any(|a| normalize_header(a) == norm));
                 if !derived && !norm.is_empty() {
-                    report.ignored_columns.push(cell.trim().to_string());
+                    report
+                        .ignored_columns
+                        .push(crate::error::excerpt(cell.trim(), 60));
                 }
             }
         }
@@ -196,12 +247,22 @@ fn reject(line: u64, errors: &[FieldError], values: Vec<String>) -> RejectedRow 
 
 /// Decodes, parses and validates a file (CPU work; run it in `spawn_blocking`).
 pub fn prepare(bytes: &[u8], lookups: &Lookups, dry_run: bool) -> AppResult<Prepared> {
+    prepare_as(bytes, lookups, dry_run, None)
+}
+
+/// `prepare`, reading the file in the encoding the user chose (`None`: detect it).
+pub fn prepare_as(
+    bytes: &[u8],
+    lookups: &Lookups,
+    dry_run: bool,
+    choice: Option<&'static Encoding>,
+) -> AppResult<Prepared> {
     let hash = format!("{:x}", Sha256::digest(bytes));
-    let (text, encoding) = decode(bytes)?;
+    let (text, encoding) = decode_as(bytes, choice)?;
     let delimiter = sniff_delimiter(&text);
     let mut report = ImportReport {
         dry_run,
-        encoding: encoding.to_string(),
+        encoding,
         delimiter: match delimiter {
             b';' => ";",
             b'\t' => "tab",
@@ -249,7 +310,8 @@ pub fn prepare(bytes: &[u8], lookups: &Lookups, dry_run: bool) -> AppResult<Prep
         let mut raw: [Option<String>; 14] = Default::default();
         for (cell, field) in rec.iter().zip(&map) {
             if let Some(i) = field {
-                raw[*i] = Some(cell.to_string());
+                // NOTE: our own export prefixed formula-like cells with `'`; read them as typed.
+                raw[*i] = Some(crate::csv_safe::restore(cell).to_string());
             }
         }
         let values: Vec<String> = raw
@@ -329,8 +391,20 @@ pub async fn run(
     opts: Options,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
+    run_as(db, jobs, bytes, opts, None, progress).await
+}
+
+/// `run`, reading the file in the encoding the user chose (`None`: detect it).
+pub async fn run_as(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    bytes: Vec<u8>,
+    opts: Options,
+    choice: Option<&'static Encoding>,
+    progress: impl Fn(u64, u64) + Send,
+) -> AppResult<ImportReport> {
     let payload = (!opts.dry_run).then(|| bytes.clone());
-    let prepared = parse_off_thread(db, bytes, opts.dry_run).await?;
+    let prepared = parse_off_thread_as(db, bytes, opts.dry_run, choice).await?;
     let job = match payload {
         None => None,
         Some(file) => Some(start_job(db, jobs, opts.actor, &prepared, file).await?),
@@ -443,8 +517,18 @@ pub async fn parse_off_thread(
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> AppResult<Prepared> {
+    parse_off_thread_as(db, bytes, dry_run, None).await
+}
+
+/// `parse_off_thread` in the encoding the user chose (`None`: detect it).
+pub async fn parse_off_thread_as(
+    db: &DatabaseConnection,
+    bytes: Vec<u8>,
+    dry_run: bool,
+    choice: Option<&'static Encoding>,
+) -> AppResult<Prepared> {
     let lookups = Lookups::load(db).await?;
-    tokio::task::spawn_blocking(move || prepare(&bytes, &lookups, dry_run))
+    tokio::task::spawn_blocking(move || prepare_as(&bytes, &lookups, dry_run, choice))
         .await
         .map_err(|e| AppError::internal(format!("the import task failed: {e}")))?
 }
@@ -732,18 +816,18 @@ async fn apply_batch(
 /// The rejected rows as CSV (UTF-8 with BOM), to fix and upload again: the import's own
 /// columns first, then where and why each row was refused (ignored on re-import).
 pub fn rejected_csv(report: &ImportReport) -> AppResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let mut w = crate::csv_safe::SafeCsv::new();
     let mut header: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
     header.extend(["error_line", "error_column", "error_reason"]);
-    w.write_record(&header).map_err(AppError::internal)?;
+    w.row(&header)?;
     for r in &report.rejected_rows {
         let mut rec: Vec<String> = (0..FIELDS.len())
             .map(|i| r.values.get(i).cloned().unwrap_or_default())
             .collect();
         rec.extend([r.line.to_string(), r.column.clone(), r.reason.clone()]);
-        w.write_record(&rec).map_err(AppError::internal)?;
+        w.row(&rec)?;
     }
-    w.into_inner().map_err(AppError::internal)
+    w.finish()
 }
 
 /// One import job, for the progress page.

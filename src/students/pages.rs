@@ -12,9 +12,9 @@ use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
+use crate::web::upload::Upload;
 use crate::web::{Ctx, url_encode};
 use rocket::form::Form;
-use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
@@ -643,26 +643,24 @@ fn import_view(
     )
 }
 
-#[derive(FromForm)]
-pub struct ImportForm<'r> {
-    file: TempFile<'r>,
-    dry_run: bool,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-}
-
 #[post("/students/import", data = "<form>")]
 pub async fn import_submit(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-    form: Form<ImportForm<'_>>,
+    form: Upload,
 ) -> PageResult {
-    who.check_csrf(&form.csrf)?;
-    let bytes = crate::web::read_upload(&form.file).await?;
-    let file = (!form.dry_run).then(|| bytes.clone());
-    let prepared = match import::parse_off_thread(&state.db, bytes, form.dry_run).await {
+    who.check_csrf(form.field("_csrf"))?;
+    let dry_run = form.flag("dry_run");
+    let choice = import::encoding_choice(form.field("encoding"));
+    let bytes = form.file;
+    let file = (!dry_run).then(|| bytes.clone());
+    let prepared = match choice {
+        Ok(choice) => import::parse_off_thread_as(&state.db, bytes, dry_run, choice).await,
+        Err(e) => Err(e),
+    };
+    let prepared = match prepared {
         Ok(p) => p,
         Err(e @ AppError::Unprocessable { .. }) => {
             return Ok(Err((
@@ -673,7 +671,7 @@ pub async fn import_submit(
         Err(e) => return Err(e),
     };
     let opts = import::Options {
-        dry_run: form.dry_run,
+        dry_run,
         actor: Some(who.id),
     };
     let Some(file) = file else {

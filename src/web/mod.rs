@@ -2,7 +2,9 @@
 //! error pages, catchers and the vendored static files.
 
 mod catchers;
+pub mod headers;
 mod menu;
+pub mod upload;
 
 pub use catchers::catchers;
 pub use menu::{MenuItem, menu_for};
@@ -63,6 +65,17 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
 impl Ctx<'_> {
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
+    }
+
+    /// The message `prefix.code` from the translation files, or nothing when there is no such
+    /// message: query text never reaches the page, only the words we wrote.
+    pub fn known(&self, prefix: &str, code: Option<&str>) -> Option<String> {
+        let key = format!("{prefix}.{}", code?);
+        self.lang
+            .dict()
+            .get(&key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     }
 
     /// Renders `template` with the shared context merged under the page's own `data`.
@@ -152,10 +165,35 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// A local path safe to redirect to after login (no scheme, no host, no `//`).
+/// The refusal a page shows after a redirect: the flash cookie our own response set, else the
+/// translated message of the `?error=` code, else a generic line; never the query text itself.
+pub fn flash_or_code(
+    ctx: &Ctx<'_>,
+    flash: Option<rocket::request::FlashMessage<'_>>,
+    prefix: &str,
+    code: Option<&str>,
+) -> Option<String> {
+    let code = code?;
+    if let Some(f) = flash.filter(|f| f.kind() == "error") {
+        return Some(f.message().to_string());
+    }
+    ctx.known(prefix, Some(code))
+        .or_else(|| Some(ctx.t("web.refused")))
+}
+
+/// A local path safe to redirect to after login (no scheme, no host, no `//`, nothing a
+/// `Location` header cannot carry: a control character there made the redirect a 500).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+                && rocket::http::uri::Origin::parse(n).is_ok() =>
+        {
+            n.to_string()
+        }
         _ => "/dashboard".to_string(),
     }
 }
@@ -185,17 +223,4 @@ pub fn routes() -> Vec<rocket::Route> {
 /// A tiny helper so handlers can answer a bare HTML string (used by the API docs page).
 pub fn html(s: String) -> RawHtml<String> {
     RawHtml(s)
-}
-
-/// The bytes of an uploaded file (empty when none was chosen).
-pub async fn read_upload(file: &rocket::fs::TempFile<'_>) -> crate::error::AppResult<Vec<u8>> {
-    use rocket::tokio::io::AsyncReadExt;
-    let unreadable =
-        |e: std::io::Error| crate::error::AppError::bad_request("unreadable_upload", e.to_string());
-    let mut bytes = Vec::new();
-    if file.len() > 0 {
-        let mut f = file.open().await.map_err(unreadable)?;
-        f.read_to_end(&mut bytes).await.map_err(unreadable)?;
-    }
-    Ok(bytes)
 }

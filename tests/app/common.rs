@@ -495,3 +495,34 @@ async fn populate_university(db: &DatabaseConnection, state: &srm::state::AppSta
         section: section.id,
     }
 }
+
+/// Another student account with its own record in the first department and major, for tests
+/// that need more students than `People` has: (user id, student record id).
+pub async fn extra_student(app: &TestApp, student_no: &str) -> (i64, i64) {
+    let db = app.db();
+    use sea_orm::EntityTrait;
+    let like = students::Entity::find_by_id(app.people.student_record)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the people's student");
+    let hash = srm::auth::password::hash(PASSWORD.to_string(), app.state().hash_cost())
+        .await
+        .expect("hash");
+    let user_id = user(db, &hash, "student", &["student"]).await;
+    let now = Utc::now().fixed_offset();
+    let base: students::ActiveModel = like.into();
+    let mut record = students::ActiveModel {
+        user_id: Set(Some(user_id)),
+        student_no: Set(student_no.to_string()),
+        name_zh: Set(format!("学生{student_no}")),
+        name_en: Set(format!("Student {student_no}")),
+        created_at: Set(now),
+        updated_at: Set(now),
+        status_changed_at: Set(now),
+        ..base
+    };
+    record.id = sea_orm::ActiveValue::NotSet;
+    let id = record.insert(db).await.expect("student").id;
+    (user_id, id)
+}

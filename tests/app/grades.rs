@@ -414,7 +414,7 @@ async fn weighted_final_scores_and_gpa_match_hand_computed_examples_with_a_retak
             .into_string()
             .await
             .unwrap_or_default();
-        assert!(page.contains("3.58") && page.contains("PE101") && page.contains("window.print"));
+        assert!(page.contains("3.58") && page.contains("PE101") && page.contains("data-print"));
     })
     .await;
 }

@@ -556,6 +556,15 @@ async fn open_feedback_window(app: &TestApp) {
     }
 }
 
+async fn close_feedback_window(app: &TestApp) {
+    use srm::entity::terms;
+    for t in terms::Entity::find().all(app.db()).await.unwrap() {
+        let mut am: terms::ActiveModel = t.into();
+        am.ends_on = Set(Utc::now().date_naive() - Duration::days(15));
+        am.update(app.db()).await.unwrap();
+    }
+}
+
 async fn enrol(app: &TestApp, student: i64, section: i64) {
     let now = Utc::now().fixed_offset();
     srm::entity::enrolments::ActiveModel {
@@ -589,6 +598,7 @@ async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
         assert_eq!(s, Status::Conflict);
         assert_eq!(v["error"]["code"], "feedback_closed");
         open_feedback_window(&app).await;
+        // A setting below 5 is not honoured: five answers at least, whatever is stored.
         set_setting(&app, "feedback.min_responses", "2").await;
         // Only students of the section, once each, with scores 1–5.
         assert_eq!(app.send_json(Method::Post, &path, Some(&other), answers.clone()).await.0, Status::NotFound);
@@ -601,6 +611,7 @@ async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
         let (s, r) = app.get_json(&path, Some(&teacher)).await;
         assert_eq!(s, Status::Ok);
         assert_eq!(r["responses"], 1);
+        assert_eq!(r["threshold"], 5);
         assert_eq!(r["shown"], false);
         assert_eq!(r["questions"], json!([]));
         assert_eq!(r["comments"], json!([]));
@@ -608,18 +619,29 @@ async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
         for t in [&other_teacher, &st] {
             assert_eq!(app.get_json(&path, Some(t)).await.0, Status::NotFound);
         }
-        // At the threshold: means, counts and comments, and nothing that names a student.
+        // Five answers, but the survey is still open: nothing shown live.
         enrol(&app, p.other_student_record, p.section).await;
         let (s, _) = app.send_json(Method::Post, &path, Some(&other),
             json!({"teaching": 3, "content": 2, "workload": 3, "overall": 4, "comment": "Also fine"})).await;
         assert_eq!(s, Status::Created);
+        for i in 0..3 {
+            let (user, record) = crate::common::extra_student(&app, &format!("20259000{i:02}")).await;
+            enrol(&app, record, p.section).await;
+            let t = app.token(user).await;
+            let quiet = json!({"teaching": 5, "content": 4, "workload": 3, "overall": 5});
+            assert_eq!(app.send_json(Method::Post, &path, Some(&t), quiet).await.0, Status::Created);
+        }
+        let (_, r) = app.get_json(&path, Some(&teacher)).await;
+        assert_eq!((r["responses"].clone(), r["shown"].clone()), (json!(5), json!(false)), "{r}");
+        // Once the survey has closed: means, counts and comments, and nothing that names a student.
+        close_feedback_window(&app).await;
         let (_, r) = app.get_json(&path, Some(&teacher)).await;
         assert_eq!(r["shown"], true);
-        assert_eq!(r["responses"], 2);
+        assert_eq!(r["responses"], 5);
         let q = |code: &str| r["questions"].as_array().unwrap().iter().find(|q| q["code"] == code).unwrap().clone();
-        assert_eq!(q("teaching")["mean"], 4.0);
-        assert_eq!(q("content")["mean"], 3.0);
-        assert_eq!(q("overall")["counts"], json!([0, 0, 0, 1, 1]));
+        assert_eq!(q("teaching")["mean"], 4.6);
+        assert_eq!(q("content")["mean"], 3.6);
+        assert_eq!(q("overall")["counts"], json!([0, 0, 0, 1, 4]));
         assert_eq!(r["comments"], json!(["Also fine", "Great <labs>"]));
         let text = r.to_string();
         assert!(!text.contains("student") && !text.contains(&TestApp::username(p.student)));
@@ -633,7 +655,7 @@ async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
         app.page_logout().await;
         app.page_login(p.admin).await;
         let html = app.client.get("/cases/report").dispatch().await.into_string().await.unwrap();
-        assert!(html.contains("<td>4.5</td>"), "mean overall of 5 and 4");
+        assert!(html.contains("<td>4.8</td>"), "mean overall of 5, 4, 5, 5 and 5");
     })
     .await;
 }
@@ -1005,7 +1027,7 @@ async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
     assert_eq!(res.status(), Status::UnprocessableEntity);
     let html = res.into_string().await.unwrap();
     assert!(
-        html.contains("unknown category praise") && html.contains("a whole number from 1 to 1000"),
+        html.contains("unknown category praise") && html.contains("a whole number from 5 to 1000"),
         "{html}"
     );
     assert!(
@@ -1018,7 +1040,7 @@ async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
         .client
         .post("/cases/settings")
         .header(ContentType::Form)
-        .body(post(rules, "3"))
+        .body(post(rules, "7"))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::SeeOther);
@@ -1027,7 +1049,7 @@ async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
             .await
             .unwrap()
             .as_deref(),
-        Some("3")
+        Some("7")
     );
     assert_eq!(app.audit_count("interaction.settings", "ok").await, 1);
     // A new case now goes to the queue the rule names.
