@@ -11,6 +11,7 @@ pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod courses;
+pub mod csv_safe;
 pub mod dashboard;
 pub mod db;
 pub mod entity;

@@ -11,6 +11,8 @@ mod m20261124_000004_grades;
 mod m20261124_000005_mining;
 mod m20261124_000006_interaction;
 mod m20261125_000001_formula_flags;
+mod m20261206_000001_activation_codes;
+mod m20261206_000002_login_throttles;
 
 pub struct Migrator;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_mining::Migration),
             Box::new(m20261124_000006_interaction::Migration),
             Box::new(m20261125_000001_formula_flags::Migration),
+            Box::new(m20261206_000001_activation_codes::Migration),
+            Box::new(m20261206_000002_login_throttles::Migration),
         ]
     }
 }

@@ -311,6 +311,8 @@ pub struct ActivateForm<'a> {
     #[field(default = "")]
     student_no: &'a str,
     #[field(default = "")]
+    code: &'a str,
+    #[field(default = "")]
     national_id: &'a str,
     #[field(default = "")]
     birth_date: &'a str,
@@ -347,6 +349,7 @@ pub async fn activate_submit(
     }
     let claim = super::activation::Claim {
         student_no: form.student_no,
+        code: form.code,
         national_id: form.national_id,
         birth_date: form.birth_date,
         new_password: form.new_password,
@@ -366,6 +369,8 @@ pub async fn activate_submit(
 pub struct ActivateRequest {
     student_no: String,
     #[serde(default)]
+    code: String,
+    #[serde(default)]
     national_id: String,
     #[serde(default)]
     birth_date: String,
@@ -380,6 +385,7 @@ pub async fn api_activate(
 ) -> AppResult<Json<LoginOk>> {
     let claim = super::activation::Claim {
         student_no: &body.student_no,
+        code: &body.code,
         national_id: &body.national_id,
         birth_date: &body.birth_date,
         new_password: &body.new_password,

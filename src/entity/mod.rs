@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod activation_codes;
 pub mod announcements;
 pub mod assessment_scores;
 pub mod assessments;
@@ -29,6 +30,7 @@ pub mod idempotency_keys;
 pub mod import_jobs;
 pub mod interventions;
 pub mod login_attempts;
+pub mod login_throttles;
 pub mod majors;
 pub mod messages;
 pub mod mining_clusters;

@@ -13,12 +13,14 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/grades.json"),
     include_str!("zh/mining.json"),
     include_str!("zh/interaction.json"),
+    include_str!("zh/security.json"),
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
     include_str!("en/grades.json"),
     include_str!("en/mining.json"),
     include_str!("en/interaction.json"),
+    include_str!("en/security.json"),
 ];
 
 /// Every source of one language, for the test that checks they parse and share their keys.

