@@ -2,6 +2,7 @@
 //! deactivate, export and bulk import.
 
 use super::forms::FieldError;
+use super::identifiers::shown_to;
 use super::query::{Scope, StudentFilter, StudentRow};
 use super::{export, import, query, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
@@ -72,7 +73,8 @@ pub async fn api_student(
     id: i64,
 ) -> AppResult<Json<service::StudentView>> {
     service::authorize_read(&state.db, user, id, "students").await?;
-    Ok(Json(service::view(&state.db, id).await?))
+    let view = service::view(&state.db, id).await?;
+    Ok(Json(shown_to(&state.db, user, view).await?))
 }
 
 #[get("/students/<id>/history")]
@@ -134,7 +136,13 @@ pub async fn api_student_create(
 ) -> AppResult<(Status, Json<service::StudentView>)> {
     let values = body_values(&body)?;
     match service::create(&state.db, who.id, &values).await? {
-        Ok(id) => Ok((Status::Created, Json(service::view(&state.db, id).await?))),
+        Ok(id) => {
+            let view = service::view(&state.db, id).await?;
+            Ok((
+                Status::Created,
+                Json(shown_to(&state.db, &who, view).await?),
+            ))
+        }
         Err(errors) => Err(refused(&errors)),
     }
 }
@@ -149,7 +157,10 @@ pub async fn api_student_update(
 ) -> AppResult<Json<service::StudentView>> {
     let values = body_values(&body)?;
     match service::update(&state.db, who.id, id, &values, None).await? {
-        Ok(_) => Ok(Json(service::view(&state.db, id).await?)),
+        Ok(_) => {
+            let view = service::view(&state.db, id).await?;
+            Ok(Json(shown_to(&state.db, &who, view).await?))
+        }
         Err(errors) => Err(refused(&errors)),
     }
 }
@@ -162,7 +173,8 @@ pub async fn api_student_deactivate(
     id: i64,
 ) -> AppResult<Json<service::StudentView>> {
     service::deactivate(&state.db, who.id, id).await?;
-    Ok(Json(service::view(&state.db, id).await?))
+    let view = service::view(&state.db, id).await?;
+    Ok(Json(shown_to(&state.db, &who, view).await?))
 }
 
 /// A CSV download.
@@ -193,8 +205,10 @@ pub async fn api_students_export_csv(
     f: StudentFilter,
 ) -> AppResult<CsvFile> {
     let scope = list_scope(&state.db, user).await?;
-    let body = export::csv(&state.db, scope, &f).await?;
+    let full = user.can(Permission::ViewFullIdentifiers);
+    let (body, revealed) = export::csv(&state.db, scope, &f, full).await?;
     audit_list(&state.db, user, "students.export", &f, body.len()).await?;
+    super::identifiers::audit_bulk_reveal(&state.db, user, revealed).await?;
     Ok(CsvFile::new(body, "students.csv"))
 }
 
@@ -206,8 +220,10 @@ pub async fn api_students_export_json(
     f: StudentFilter,
 ) -> AppResult<Json<Vec<Value>>> {
     let scope = list_scope(&state.db, user).await?;
-    let rows = export::json(&state.db, scope, &f).await?;
+    let full = user.can(Permission::ViewFullIdentifiers);
+    let (rows, revealed) = export::json(&state.db, scope, &f, full).await?;
     audit_list(&state.db, user, "students.export", &f, rows.len()).await?;
+    super::identifiers::audit_bulk_reveal(&state.db, user, revealed).await?;
     Ok(Json(rows))
 }
 

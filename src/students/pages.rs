@@ -176,6 +176,13 @@ async fn profile_data(
     id: i64,
 ) -> AppResult<Value> {
     let view = service::view(db, id).await?;
+    let view = match ctx.user {
+        Some(user) => super::identifiers::shown_to(db, user, view).await?,
+        None => service::StudentView {
+            national_id: view.national_id.as_deref().map(super::identifiers::mask),
+            ..view
+        },
+    };
     let history = service::history(db, id).await?;
     let status_history: Vec<&service::HistoryRow> =
         history.iter().filter(|h| h.field == "status").collect();
@@ -398,11 +405,14 @@ pub async fn create_submit(
 pub async fn edit_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
-    _who: Perm<'_, can::EditStudents>,
+    who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Template> {
-    let model = super::service::find(&state.db, id).await?;
+    let mut model = super::service::find(&state.db, id).await?;
+    if !super::identifiers::may_see_full(&who, Some(id)) {
+        model.national_id = model.national_id.as_deref().map(super::identifiers::mask);
+    }
     let lookups = Lookups::load(&state.db).await?;
     let values: Map<String, Value> = lookups
         .canonical(&model)
@@ -423,7 +433,14 @@ pub async fn update_submit(
     form: Form<StudentForm>,
 ) -> PageResult {
     who.check_csrf(&form.csrf)?;
-    let values = form.values();
+    let mut values = form.values();
+    // A masked id posted back unchanged from the form means "leave it as it is".
+    if let Some(posted) = values.get("national_id").filter(|v| v.contains('*')) {
+        let stored = service::find(&state.db, id).await?.national_id;
+        if stored.as_deref().map(super::identifiers::mask).as_deref() == Some(posted.trim()) {
+            values.remove("national_id");
+        }
+    }
     match service::update(&state.db, who.id, id, &values, None).await? {
         Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
         Err(errors) => Ok(Err((

@@ -214,3 +214,118 @@ async fn the_letters_page_prints_one_page_per_student_and_its_csv_cannot_run_for
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn staff_see_national_ids_masked_unless_their_group_may_see_them_and_each_reveal_is_audited()
+{
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let nid = "110101200605171234";
+        let id = enrolled_student(&app, &admin, "2026000501", nid).await;
+        let masked = "110101********1234";
+        // The answer to the administrator's create showed the id once.
+        let base = app.audit_count("students.identifier_revealed", "ok").await;
+        assert_eq!(base, 1);
+        assert_eq!(srm::students::identifiers::mask(nid), masked);
+
+        // The teacher of the student's section: masked in the API, the export and the 360° page.
+        let teacher = app.token(app.people.teacher).await;
+        let (s, record) = app
+            .get_json(&format!("/api/v1/students/{id}"), Some(&teacher))
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(record["national_id"], masked);
+        let csv = app
+            .get("/api/v1/students/export.csv", Some(&teacher))
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(csv.contains(masked) && !csv.contains(nid), "{csv}");
+        let (_, rows) = app
+            .get_json("/api/v1/students/export.json", Some(&teacher))
+            .await;
+        assert!(rows.to_string().contains(masked) && !rows.to_string().contains(nid));
+        app.page_login(app.people.teacher).await;
+        let page = app
+            .client
+            .get(format!("/students/{id}"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(page.contains(masked) && !page.contains(nid));
+        app.page_logout().await;
+        assert_eq!(
+            app.audit_count("students.identifier_revealed", "ok").await,
+            base,
+            "nothing revealed"
+        );
+
+        // The administrators' group holds "view full identifiers": full, and audited each time.
+        let (_, record) = app
+            .get_json(&format!("/api/v1/students/{id}"), Some(&admin))
+            .await;
+        assert_eq!(record["national_id"], nid);
+        assert_eq!(
+            app.audit_count("students.identifier_revealed", "ok").await,
+            base + 1
+        );
+        let csv = app
+            .get("/api/v1/students/export.csv", Some(&admin))
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(csv.contains(nid));
+        assert_eq!(
+            app.audit_count("students.identifier_revealed", "ok").await,
+            base + 2
+        );
+        // Permitted staff still find the student by national id.
+        let (_, found) = app
+            .get_json(&format!("/api/v1/students?q={nid}"), Some(&admin))
+            .await;
+        assert_eq!(found["items"][0]["student_no"], "2026000501");
+
+        // The permission is in the catalogue with both labels, and not in the teachers' group.
+        let code = srm::access::Permission::ViewFullIdentifiers.code();
+        for lang in [srm::i18n::Lang::Zh, srm::i18n::Lang::En] {
+            assert!(
+                srm::i18n::sources(lang)
+                    .iter()
+                    .any(|src| src.contains(&format!("\"perm.{code}\"")))
+            );
+        }
+        let teacher_group = srm::access::permissions::BUILTIN_GROUPS
+            .iter()
+            .find(|g| g.code == srm::access::permissions::TEACHER_GROUP)
+            .unwrap();
+        assert!(
+            !teacher_group
+                .permissions
+                .contains(&srm::access::Permission::ViewFullIdentifiers)
+        );
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_student_sees_their_own_full_national_id() {
+    on_each_backend(|app| async move {
+        let mut am: students::ActiveModel = students::Entity::find_by_id(app.people.student_record)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        am.national_id = Set(Some("11010120050101123X".into()));
+        am.update(app.db()).await.unwrap();
+        let token = app.token(app.people.student).await;
+        let (s, me) = app.get_json("/api/v1/me/record", Some(&token)).await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(me["record"]["national_id"], "11010120050101123X");
+    })
+    .await;
+}
