@@ -20,6 +20,7 @@ enum LoginThrottles {
     Failures,
     WindowStart,
     LastFailure,
+    PrevFailure,
 }
 
 #[async_trait::async_trait]
@@ -33,6 +34,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(LoginThrottles::Failures))
                     .col(big_integer(LoginThrottles::WindowStart))
                     .col(big_integer(LoginThrottles::LastFailure))
+                    .col(big_integer(LoginThrottles::PrevFailure))
                     .to_owned(),
             )
             .await

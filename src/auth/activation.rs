@@ -138,10 +138,12 @@ fn limits(state: &AppState) -> (Limit, Limit) {
         Limit {
             max: i64::from(c.activation_max_failures),
             window,
+            growing: false,
         },
         Limit {
             max: i64::from(c.activation_max_failures_per_ip),
             window,
+            growing: false,
         },
     )
 }
@@ -166,10 +168,7 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
             return Err(AppError::TooManyRequests { retry_after });
         }
     }
-    let user = users::Entity::find()
-        .filter(users::Column::Username.eq(username))
-        .one(&state.db)
-        .await?;
+    let user = super::service::find_by_name(&state.db, username).await?;
     let (record, code) = match &user {
         Some(u) => (
             students::Entity::find()

@@ -11,11 +11,23 @@ use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 
-/// How many failures a key may collect within a window of seconds.
+/// How many failures a key may collect within a window of seconds. Past `max`, a key with
+/// `growing` set is not shut for the rest of the window but must wait 2, 4, 8 … seconds (at
+/// most the window) after its previous attempt, so the right password still gets in after a
+/// delay; one without it is refused until the window ends.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
     pub max: i64,
     pub window: i64,
+    pub growing: bool,
+}
+
+impl Limit {
+    /// The wait after the previous attempt that the `failures`-th one needs.
+    fn delay(self, failures: i64) -> i64 {
+        let over = (failures - self.max).clamp(0, 30);
+        (1_i64 << over).min(self.window)
+    }
 }
 
 /// The count after this attempt, or how many seconds until the key may try again.
@@ -40,15 +52,16 @@ pub async fn reserve(db: &impl ConnectionTrait, key: &str, limit: Limit) -> AppR
     };
     // NOTE: parameters only; the text differs between backends in placeholder style alone.
     let sql = format!(
-        r#"INSERT INTO login_throttles ("key", failures, window_start, last_failure)
-           VALUES ({k}, 1, {now}, {now})
+        r#"INSERT INTO login_throttles ("key", failures, window_start, last_failure, prev_failure)
+           VALUES ({k}, 1, {now}, {now}, 0)
            ON CONFLICT ("key") DO UPDATE SET
              failures = CASE WHEN login_throttles.window_start <= {stale} THEN 1
                              ELSE login_throttles.failures + 1 END,
              window_start = CASE WHEN login_throttles.window_start <= {stale} THEN {now}
                                  ELSE login_throttles.window_start END,
+             prev_failure = login_throttles.last_failure,
              last_failure = {now}
-           RETURNING failures, window_start"#,
+           RETURNING failures, window_start, prev_failure"#,
         k = p(1),
         now = p(2),
         stale = p(3),
@@ -63,11 +76,23 @@ pub async fn reserve(db: &impl ConnectionTrait, key: &str, limit: Limit) -> AppR
         .ok_or_else(|| AppError::internal("the throttle upsert returned no row"))?;
     let failures: i64 = row.try_get("", "failures")?;
     let window_start: i64 = row.try_get("", "window_start")?;
+    let prev: i64 = row.try_get("", "prev_failure")?;
     if failures > limit.max {
-        let wait = (window_start + limit.window - now).max(1);
-        return Ok(Slot::Refused {
-            retry_after: u64::try_from(wait).unwrap_or(1),
-        });
+        if !limit.growing {
+            let wait = (window_start + limit.window - now).max(1);
+            return Ok(Slot::Refused {
+                retry_after: u64::try_from(wait).unwrap_or(1),
+            });
+        }
+        let delay = limit.delay(failures);
+        if now - prev < delay {
+            // NOTE: a refused attempt checked nothing, so it does not count; it only restarts
+            // the wait, which is therefore the whole delay again.
+            release(db, key).await?;
+            return Ok(Slot::Refused {
+                retry_after: u64::try_from(delay).unwrap_or(1),
+            });
+        }
     }
     Ok(Slot::Granted { failures })
 }

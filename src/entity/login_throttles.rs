@@ -11,6 +11,8 @@ pub struct Model {
     pub failures: i64,
     pub window_start: i64,
     pub last_failure: i64,
+    /// The failure before the last: what the growing delay is measured from.
+    pub prev_failure: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

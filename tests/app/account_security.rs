@@ -329,3 +329,251 @@ async fn a_student_sees_their_own_full_national_id() {
     })
     .await;
 }
+
+async fn login_from(
+    app: &TestApp,
+    peer: &str,
+    headers: &[(&str, String)],
+    username: &str,
+    password: &str,
+) -> (Status, Option<u64>) {
+    let mut req = app
+        .client
+        .post("/api/v1/auth/login")
+        .remote(peer.parse().unwrap())
+        .header(ContentType::JSON)
+        // NOTE: the tracked client would send the last device cookie it got; a request from
+        // "another browser" must not.
+        .cookie(rocket::http::Cookie::new("srm_device", "none"))
+        .body(json!({"username": username, "password": password}).to_string());
+    for (name, value) in headers {
+        req = req.header(rocket::http::Header::new(name.to_string(), value.clone()));
+    }
+    let res = req.dispatch().await;
+    let retry = res
+        .headers()
+        .get_one("Retry-After")
+        .and_then(|v| v.parse().ok());
+    (res.status(), retry)
+}
+
+#[rocket::async_test]
+async fn rotating_a_forged_forwarded_address_does_not_reset_the_per_address_limit() {
+    on_each_backend(|app| async move {
+        let limit = app.config.login_max_failures_per_ip;
+        let mut statuses = Vec::new();
+        for i in 0..=limit {
+            let forged = format!("203.0.113.{}", i % 250);
+            let headers = [("X-Forwarded-For", forged.clone()), ("X-Real-IP", forged)];
+            statuses.push(
+                login_from(
+                    &app,
+                    "198.51.100.7:40000",
+                    &headers,
+                    &format!("nobody{i}"),
+                    "wrong-guess",
+                )
+                .await
+                .0,
+            );
+        }
+        assert!(
+            statuses[..limit as usize]
+                .iter()
+                .all(|s| *s == Status::Unauthorized),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses[limit as usize],
+            Status::TooManyRequests,
+            "the forged headers were ignored"
+        );
+        // The audit log records the real peer, never the forged address.
+        use sea_orm::PaginatorTrait;
+        let rows = srm::entity::audit_log::Entity::find()
+            .filter(srm::entity::audit_log::Column::Action.eq("auth.login_failed"))
+            .all(app.db())
+            .await
+            .unwrap();
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter().all(|r| r.ip.as_deref() == Some("198.51.100.7")),
+            "{:?}",
+            rows[0].ip
+        );
+        let forged = srm::entity::audit_log::Entity::find()
+            .filter(srm::entity::audit_log::Column::Ip.like("203.0.113.%"))
+            .count(app.db())
+            .await
+            .unwrap();
+        assert_eq!(forged, 0);
+    })
+    .await;
+}
+
+#[test]
+fn forwarded_addresses_are_believed_only_from_a_trusted_proxy() {
+    use srm::access::client_addr::TrustedProxies;
+    let none = TrustedProxies::parse("").unwrap();
+    let peer = "198.51.100.7".parse().unwrap();
+    assert_eq!(
+        none.client(peer, Some("203.0.113.1"), Some("203.0.113.2"))
+            .to_string(),
+        "198.51.100.7"
+    );
+    let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.1").unwrap();
+    let via = |peer: &str, xff: Option<&str>, real: Option<&str>| {
+        proxies.client(peer.parse().unwrap(), xff, real).to_string()
+    };
+    assert_eq!(via("10.1.2.3", Some("203.0.113.9"), None), "203.0.113.9");
+    // The client cannot hide behind an address it writes itself: the nearest untrusted hop wins.
+    assert_eq!(
+        via("10.1.2.3", Some("1.1.1.1, 203.0.113.9, 10.9.9.9"), None),
+        "203.0.113.9"
+    );
+    assert_eq!(via("192.168.1.1", None, Some("203.0.113.5")), "203.0.113.5");
+    assert_eq!(
+        via("192.168.1.2", Some("203.0.113.9"), Some("203.0.113.5")),
+        "192.168.1.2"
+    );
+    assert!(
+        TrustedProxies::parse("10.0.0.0/8, proxy.local")
+            .unwrap_err()
+            .contains("proxy.local")
+    );
+}
+
+#[rocket::async_test]
+async fn forty_parallel_wrong_passwords_give_at_most_the_limits_worth_of_401s() {
+    on_each_backend(|app| async move {
+        let name = TestApp::username(app.people.student);
+        let attempts = (0..40).map(|i| {
+            let name = name.clone();
+            let app = &app;
+            async move {
+                login_from(
+                    app,
+                    &format!("198.51.100.{}:4000", i + 1),
+                    &[],
+                    &name,
+                    "wrong-guess",
+                )
+                .await
+                .0
+            }
+        });
+        let statuses = rocket::futures::future::join_all(attempts).await;
+        let unauthorized = statuses
+            .iter()
+            .filter(|s| **s == Status::Unauthorized)
+            .count();
+        let throttled = statuses
+            .iter()
+            .filter(|s| **s == Status::TooManyRequests)
+            .count();
+        assert!(
+            unauthorized <= app.config.login_max_failures as usize,
+            "{unauthorized} answers 401: {statuses:?}"
+        );
+        assert_eq!(unauthorized + throttled, 40, "{statuses:?}");
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn failures_from_elsewhere_do_not_lock_the_owner_out() {
+    on_each_backend(|app| async move {
+        let name = TestApp::username(app.people.teacher);
+        // The owner signs in once from their browser, which keeps a device cookie.
+        let (s, _) = login_from(&app, "192.0.2.10:5000", &[], &name, crate::common::PASSWORD).await;
+        assert_eq!(s, Status::Ok);
+        let device = app
+            .client
+            .cookies()
+            .get("srm_device")
+            .map(|c| c.value().to_string())
+            .expect("device cookie");
+        // An attacker elsewhere guesses until the account is throttled.
+        let mut last = (Status::Ok, None);
+        for i in 0..6 {
+            last = login_from(
+                &app,
+                &format!("203.0.113.{}:6000", i + 1),
+                &[],
+                &name,
+                "wrong-guess",
+            )
+            .await;
+        }
+        assert_eq!(last.0, Status::TooManyRequests);
+        let (s, retry) =
+            login_from(&app, "192.0.2.99:5000", &[], &name, crate::common::PASSWORD).await;
+        assert_eq!(s, Status::TooManyRequests, "a new browser waits");
+        // The owner's browser is not locked out.
+        let res = app
+            .client
+            .post("/api/v1/auth/login")
+            .remote("192.0.2.10:5000".parse().unwrap())
+            .cookie(rocket::http::Cookie::new("srm_device", device))
+            .header(ContentType::JSON)
+            .body(json!({"username": name, "password": crate::common::PASSWORD}).to_string())
+            .dispatch()
+            .await;
+        assert_eq!(
+            res.status(),
+            Status::Ok,
+            "the owner's known browser signs in"
+        );
+        // Anyone with the right password gets in after the (growing, short) delay.
+        for _ in 0..6 {
+            login_from(&app, "203.0.113.50:6000", &[], &name, "wrong-guess").await;
+        }
+        let (s, retry2) =
+            login_from(&app, "192.0.2.99:5000", &[], &name, crate::common::PASSWORD).await;
+        assert_eq!(s, Status::TooManyRequests);
+        let wait = retry2.or(retry).unwrap();
+        assert!(wait <= 60, "a delay, not a 15-minute lockout: {wait}");
+        tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 1100)).await;
+        let (s, _) = login_from(&app, "192.0.2.99:5000", &[], &name, crate::common::PASSWORD).await;
+        assert_eq!(s, Status::Ok, "the right password after the delay");
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_login_for_an_unknown_name_does_the_same_argon2_work_as_for_a_known_one() {
+    on_each_backend(|app| async move {
+        use std::sync::atomic::Ordering;
+        let state = app.state();
+        // The dummy hash is a real argon2id hash at the configured cost, made once.
+        let cost = format!(
+            "m={},t={}",
+            app.config.argon2_memory_kib, app.config.argon2_iterations
+        );
+        assert!(
+            state.dummy_hash.starts_with("$argon2id$") && state.dummy_hash.contains(&cost),
+            "{}",
+            state.dummy_hash
+        );
+        let before = state.verifications.load(Ordering::Relaxed);
+        let (s, _) = login_from(&app, "192.0.2.1:1", &[], "no-such-user", "wrong-guess").await;
+        assert_eq!(s, Status::Unauthorized);
+        let unknown = state.verifications.load(Ordering::Relaxed) - before;
+        let (s, _) = login_from(
+            &app,
+            "192.0.2.1:1",
+            &[],
+            &TestApp::username(app.people.teacher),
+            "wrong-guess",
+        )
+        .await;
+        assert_eq!(s, Status::Unauthorized);
+        let known = state.verifications.load(Ordering::Relaxed) - before - unknown;
+        assert_eq!(
+            (unknown, known),
+            (1, 1),
+            "one argon2 verification on both paths"
+        );
+    })
+    .await;
+}
