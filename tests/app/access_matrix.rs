@@ -30,6 +30,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/admin/users/<id>", "LFFAF"),
     ("POST", "/admin/users/<id>/groups", "LFFAF"),
     ("POST", "/admin/users/<id>/active", "LFFAF"),
+    ("POST", "/admin/users/<id>/throttles/clear", "LFFAF"),
     ("POST", "/admin/users/<id>/password", "LFFAF"),
     ("GET", "/admin/groups", "LFFAF"),
     ("POST", "/admin/groups", "LFFAF"),

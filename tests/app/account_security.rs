@@ -577,3 +577,43 @@ async fn a_login_for_an_unknown_name_does_the_same_argon2_work_as_for_a_known_on
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn administrators_see_and_clear_an_accounts_throttles_on_its_page() {
+    on_each_backend(|app| async move {
+        let name = TestApp::username(app.people.teacher);
+        for _ in 0..6 {
+            login_from(&app, "203.0.113.7:1", &[], &name, "wrong-guess").await;
+        }
+        let (s, _) = login_from(&app, "192.0.2.3:1", &[], &name, crate::common::PASSWORD).await;
+        assert_eq!(s, Status::TooManyRequests);
+        let csrf = app.page_login(app.people.admin).await;
+        let page = app
+            .client
+            .get(format!("/admin/users/{}", app.people.teacher))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("user:{name}")),
+            "the counter is listed"
+        );
+        let res = app
+            .client
+            .post(format!(
+                "/admin/users/{}/throttles/clear",
+                app.people.teacher
+            ))
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(app.audit_count("users.throttles_cleared", "ok").await, 1);
+        let (s, _) = login_from(&app, "192.0.2.3:1", &[], &name, crate::common::PASSWORD).await;
+        assert_eq!(s, Status::Ok, "cleared: the owner signs in at once");
+    })
+    .await;
+}
