@@ -39,6 +39,14 @@ pub struct AppConfig {
     /// Failed logins from one address within the window before 429.
     pub login_max_failures_per_ip: u32,
     pub login_window_seconds: i64,
+    /// Days an activation code stays valid (`SRM_ACTIVATION_CODE_DAYS`).
+    pub activation_code_days: i64,
+    /// Failed activations per student number, and per address, within the login window.
+    pub activation_max_failures: u32,
+    pub activation_max_failures_per_ip: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Real-IP` are believed: comma-separated
+    /// addresses or CIDR blocks (`SRM_TRUSTED_PROXIES`, empty by default).
+    pub trusted_proxies: String,
     pub db_max_connections: u32,
     /// Where scheduled backups are written (and `srm backup` writes without `--out`); the
     /// server takes scheduled backups only when this is set.
@@ -76,6 +84,10 @@ impl Default for AppConfig {
             login_max_failures: 5,
             login_max_failures_per_ip: 50,
             login_window_seconds: 15 * 60,
+            activation_code_days: 14,
+            activation_max_failures: 5,
+            activation_max_failures_per_ip: 30,
+            trusted_proxies: String::new(),
             db_max_connections: 16,
             backup_dir: None,
             backup_interval_hours: 24,

@@ -52,6 +52,13 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         &config.jwt_audience,
         config.token_ttl_minutes,
     );
+    let trusted_proxies = access::client_addr::TrustedProxies::parse(&config.trusted_proxies)
+        .map_err(error::AppError::internal)?;
+    let dummy_hash = auth::password::hash(
+        uuid::Uuid::new_v4().simple().to_string(),
+        auth::password::HashCost::from_config(&config),
+    )
+    .await?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -64,6 +71,9 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         terms: Default::default(),
         jobs: jobs::Jobs::from_config(&config),
         config,
+        dummy_hash,
+        verifications: Default::default(),
+        trusted_proxies,
     })
 }
 

@@ -23,6 +23,13 @@ pub struct AppState {
     pub terms: Fresh<std::sync::Arc<Vec<crate::entity::terms::Model>>>,
     /// This instance's name in job leases, and their length.
     pub jobs: crate::jobs::Jobs,
+    /// A hash of a random password at the configured cost: what a login for an unknown name is
+    /// verified against, so it costs what a known one does.
+    pub dummy_hash: String,
+    /// Password verifications run by logins since the start (the test of equal work reads it).
+    pub verifications: std::sync::atomic::AtomicU64,
+    /// `SRM_TRUSTED_PROXIES`, parsed once.
+    pub trusted_proxies: crate::access::client_addr::TrustedProxies,
 }
 
 /// How long this instance trusts its copies of rarely changed rows (the module switches, the
@@ -107,6 +114,21 @@ impl RightsCache {
 impl AppState {
     pub fn hash_cost(&self) -> HashCost {
         HashCost::from_config(&self.config)
+    }
+
+    /// Checks a login's password against the stored hash, or the dummy one when there is none.
+    pub async fn verify_password(
+        &self,
+        password: &str,
+        stored: Option<String>,
+    ) -> crate::error::AppResult<bool> {
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let turn = self.hashing_turn().await?;
+        let ok =
+            crate::auth::password::verify(password.to_string(), stored, &self.dummy_hash).await;
+        drop(turn);
+        ok
     }
 
     /// Waits for a turn to hash; the turn ends when the returned permit is dropped.

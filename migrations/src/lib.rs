@@ -13,6 +13,8 @@ mod m20261124_000006_interaction;
 mod m20261125_000001_formula_flags;
 mod m20261206_000001_job_leases;
 mod m20261206_000001_feedback_anonymity;
+mod m20261206_000001_activation_codes;
+mod m20261206_000002_login_throttles;
 
 pub struct Migrator;
 
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_formula_flags::Migration),
             Box::new(m20261206_000001_job_leases::Migration),
             Box::new(m20261206_000001_feedback_anonymity::Migration),
+            Box::new(m20261206_000001_activation_codes::Migration),
+            Box::new(m20261206_000002_login_throttles::Migration),
         ]
     }
 }

@@ -93,9 +93,7 @@ impl<P: PermMarker> Deref for Perm<'_, P> {
     }
 }
 
-pub fn client_ip(req: &Request<'_>) -> Option<String> {
-    req.client_ip().map(|ip| ip.to_string())
-}
+pub use super::client_addr::client_ip;
 
 /// Writes a refusal to the audit log; a failure to write is logged, not shown.
 pub async fn audit_denied(req: &Request<'_>, actor: Option<i64>, what: &str) {

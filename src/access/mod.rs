@@ -1,6 +1,7 @@
 //! Permission groups (组权限管理), functional modules (功能模块管理) and the request guards
 //! that prove a caller may reach a route.
 
+pub mod client_addr;
 mod guards;
 pub mod permissions;
 pub mod service;

@@ -26,10 +26,11 @@ pub enum Permission {
     ManageUsers,
     ManageModules,
     ViewAuditLog,
+    ViewFullIdentifiers,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::ViewOwnRecord,
         Permission::EditOwnProfile,
         Permission::ViewAnyStudent,
@@ -51,6 +52,7 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ManageModules,
         Permission::ViewAuditLog,
+        Permission::ViewFullIdentifiers,
     ];
 
     pub fn code(self) -> &'static str {
@@ -76,6 +78,7 @@ impl Permission {
             Permission::ManageUsers => "users.manage",
             Permission::ManageModules => "modules.manage",
             Permission::ViewAuditLog => "audit.view",
+            Permission::ViewFullIdentifiers => "identifiers.view_full",
         }
     }
 

@@ -101,11 +101,35 @@ async fn user_detail(
 ) -> AppResult<Template> {
     let user = service::get_user(&state.db, id).await?;
     let groups = access::list_groups(&state.db).await?;
+    let throttles: Vec<Value> = crate::auth::service::throttles_of(&state.db, &user.username)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let last = chrono::DateTime::from_timestamp(t.last_failure, 0)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            json!({"key": t.key, "failures": t.failures, "last": last})
+        })
+        .collect();
     Ok(ctx.render(
         "admin/user",
         "users.detail",
-        json!({"user": user, "groups": groups, "error": error}),
+        json!({"user": user, "groups": groups, "error": error, "throttles": throttles}),
     ))
+}
+
+/// Clears the sign-in and activation throttles of an account.
+#[post("/admin/users/<id>/throttles/clear", data = "<form>")]
+pub async fn user_throttles_clear(
+    who: Perm<'_, can::ManageUsers>,
+    state: &State<AppState>,
+    id: i64,
+    form: Form<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    who.check_csrf(form.csrf)?;
+    let user = service::get_user(&state.db, id).await?;
+    crate::auth::service::clear_throttles(&state.db, who.id, id, &user.username).await?;
+    Ok(Redirect::to(format!("/admin/users/{id}")))
 }
 
 /// A new account as typed into the form or sent to the API.
@@ -728,6 +752,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
         user_create,
         user_groups_submit,
         user_active_submit,
+        user_throttles_clear,
         user_password_submit,
         groups_page,
         group_page,

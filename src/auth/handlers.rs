@@ -18,6 +18,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 const LOGIN_CSRF_COOKIE: &str = "srm_login_csrf";
+/// Marks a browser that has signed in to an account before (see `service::login`).
+pub const DEVICE_COOKIE: &str = "srm_device";
 
 /// The caller's address, for throttling and the audit log.
 pub struct ClientIp(pub String);
@@ -37,6 +39,21 @@ fn session_cookie(state: &AppState, ok: &LoginOk) -> Cookie<'static> {
     c.set_secure(state.config.cookie_secure);
     c.set_path("/");
     c
+}
+
+/// The device cookie after a successful sign-in: only sent back to the sign-in routes.
+fn remember_device(state: &AppState, jar: &CookieJar<'_>, token: String) {
+    let mut c = Cookie::new(DEVICE_COOKIE, token);
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Strict);
+    c.set_secure(state.config.cookie_secure);
+    c.set_path("/");
+    c.set_max_age(rocket::time::Duration::days(180));
+    jar.add(c);
+}
+
+fn device_of(jar: &CookieJar<'_>) -> Option<String> {
+    jar.get(DEVICE_COOKIE).map(|c| c.value().to_string())
 }
 
 /// A pre-session CSRF token for the forms under /login (sign-in and first sign-in): a random
@@ -120,10 +137,20 @@ pub async fn login_submit(
             login_page(&ctx, jar, &next, form.username, Some(msg), None),
         ));
     }
-    match service::login(state, form.username, form.password, &ip.0).await {
-        Ok(ok) => {
+    let device = device_of(jar);
+    match service::login(
+        state,
+        form.username,
+        form.password,
+        &ip.0,
+        device.as_deref(),
+    )
+    .await
+    {
+        Ok(done) => {
             jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/login"));
-            jar.add(session_cookie(state, &ok));
+            jar.add(session_cookie(state, &done.ok));
+            remember_device(state, jar, done.device);
             Ok(Redirect::to(next))
         }
         Err(e) => {
@@ -238,12 +265,21 @@ pub struct LoginRequest {
 #[post("/auth/login", format = "json", data = "<body>")]
 pub async fn api_login(
     state: &State<AppState>,
+    jar: &CookieJar<'_>,
     ip: ClientIp,
     body: Json<LoginRequest>,
 ) -> AppResult<Json<LoginOk>> {
-    Ok(Json(
-        service::login(state, &body.username, &body.password, &ip.0).await?,
-    ))
+    let device = device_of(jar);
+    let done = service::login(
+        state,
+        &body.username,
+        &body.password,
+        &ip.0,
+        device.as_deref(),
+    )
+    .await?;
+    remember_device(state, jar, done.device);
+    Ok(Json(done.ok))
 }
 
 #[post("/auth/logout")]
@@ -311,6 +347,8 @@ pub struct ActivateForm<'a> {
     #[field(default = "")]
     student_no: &'a str,
     #[field(default = "")]
+    code: &'a str,
+    #[field(default = "")]
     national_id: &'a str,
     #[field(default = "")]
     birth_date: &'a str,
@@ -347,6 +385,7 @@ pub async fn activate_submit(
     }
     let claim = super::activation::Claim {
         student_no: form.student_no,
+        code: form.code,
         national_id: form.national_id,
         birth_date: form.birth_date,
         new_password: form.new_password,
@@ -366,6 +405,8 @@ pub async fn activate_submit(
 pub struct ActivateRequest {
     student_no: String,
     #[serde(default)]
+    code: String,
+    #[serde(default)]
     national_id: String,
     #[serde(default)]
     birth_date: String,
@@ -380,6 +421,7 @@ pub async fn api_activate(
 ) -> AppResult<Json<LoginOk>> {
     let claim = super::activation::Claim {
         student_no: &body.student_no,
+        code: &body.code,
         national_id: &body.national_id,
         birth_date: &body.birth_date,
         new_password: &body.new_password,

@@ -6,6 +6,8 @@ pub mod handlers;
 pub mod password;
 pub mod service;
 pub mod session;
+pub mod throttle;
 pub mod token;
+pub mod username;
 
 pub use session::CurrentUser;

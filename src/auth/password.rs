@@ -45,26 +45,24 @@ pub fn hash_blocking(password: &str, cost: HashCost) -> AppResult<String> {
         .to_string())
 }
 
-/// Verifies on a blocking thread. A missing hash still costs one verification, so the time
-/// taken does not tell whether an account exists.
-pub async fn verify(password: String, stored: Option<String>, cost: HashCost) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        let dummy;
-        let stored = match &stored {
-            Some(s) => s.as_str(),
-            None => {
-                dummy = hash_blocking("not-a-real-password", cost)?;
-                dummy.as_str()
-            }
-        };
-        let parsed = PasswordHash::new(stored).map_err(AppError::internal)?;
+/// Verifies on a blocking thread against `stored`, or against `dummy` (a real hash of the same
+/// cost) when there is no stored hash, so the time taken does not tell whether an account
+/// exists: both paths run exactly one argon2 verification and nothing else.
+pub async fn verify(password: String, stored: Option<String>, dummy: &str) -> AppResult<bool> {
+    let real = stored.is_some();
+    let hash = stored.unwrap_or_else(|| dummy.to_string());
+    let ok = tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
         // The hash carries its own parameters; verification uses them.
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
+        Ok::<bool, AppError>(
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+        )
     })
     .await
-    .map_err(AppError::internal)?
+    .map_err(AppError::internal)??;
+    Ok(ok && real)
 }
 
 /// The rules a new password must satisfy.

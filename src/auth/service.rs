@@ -1,13 +1,14 @@
 //! Logging in (with throttling counted in the database), logging out and changing passwords.
 
 use super::password;
+use super::throttle::{self, Limit, Slot};
 use crate::audit::Entry;
 use crate::entity::{login_attempts, revoked_tokens, users};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -32,51 +33,67 @@ pub struct LoginOk {
 
 const BAD_LOGIN: &str = "the user name or password is incorrect";
 
-/// Refuses with 429 once an account or an address has too many recent failures; slows down
-/// before that.
-pub(super) async fn throttle(state: &AppState, username: &str, ip: &str) -> AppResult<u64> {
-    let c = &state.config;
-    let since = Utc::now() - Duration::seconds(c.login_window_seconds);
-    let by_user = login_attempts::Entity::find()
-        .filter(login_attempts::Column::Username.eq(username))
-        .filter(login_attempts::Column::Success.eq(false))
-        .filter(login_attempts::Column::At.gt(since.fixed_offset()))
-        .order_by_asc(login_attempts::Column::At);
-    let by_ip = login_attempts::Entity::find()
-        .filter(login_attempts::Column::Ip.eq(ip))
-        .filter(login_attempts::Column::Success.eq(false))
-        .filter(login_attempts::Column::At.gt(since.fixed_offset()))
-        .order_by_asc(login_attempts::Column::At);
-    let user_failures = by_user.clone().count(&state.db).await?;
-    let ip_failures = by_ip.clone().count(&state.db).await?;
-    let limited = if user_failures >= u64::from(c.login_max_failures) {
-        Some(by_user)
-    } else if ip_failures >= u64::from(c.login_max_failures_per_ip) {
-        Some(by_ip)
-    } else {
-        None
-    };
-    if let Some(query) = limited {
-        let oldest = query
-            .one(&state.db)
-            .await?
-            .map(|a| a.at.with_timezone(&Utc))
-            .unwrap_or_else(Utc::now);
-        let wait = (oldest + Duration::seconds(c.login_window_seconds) - Utc::now()).num_seconds();
-        let wait = std::cmp::max(wait, 1);
-        return Err(AppError::TooManyRequests {
-            retry_after: wait as u64,
-        });
-    }
-    Ok(user_failures)
+/// The throttle keys of one sign-in.
+pub fn account_key(username: &str) -> String {
+    format!("user:{}", super::username::fold(username))
 }
 
+fn address_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+fn device_key(nonce: &str) -> String {
+    format!("dev:{nonce}")
+}
+
+/// A device cookie's value for `user_id`: a random nonce and a MAC binding it to the account.
+pub fn new_device_token(state: &AppState, user_id: i64) -> String {
+    let body = format!("{user_id}.{}", uuid::Uuid::new_v4().simple());
+    let mac = state.keys.mac("device", &body);
+    format!("{body}.{mac}")
+}
+
+/// The nonce of a device cookie that this portal issued to `user_id`, if it is one.
+fn device_nonce<'a>(state: &AppState, token: &'a str, user_id: i64) -> Option<&'a str> {
+    let (body, mac) = token.rsplit_once('.')?;
+    let (uid, nonce) = body.split_once('.')?;
+    (uid.parse::<i64>().ok()? == user_id
+        && super::token::constant_time_eq(&state.keys.mac("device", body), mac))
+    .then_some(nonce)
+}
+
+/// A successful login, and the device cookie to keep for the next one.
+pub struct LoginDone {
+    pub ok: LoginOk,
+    pub device: String,
+}
+
+async fn refuse_throttled(
+    state: &AppState,
+    username: &str,
+    ip: &str,
+    retry_after: u64,
+) -> AppResult<LoginDone> {
+    Entry::new(None, "auth.login_throttled", "user")
+        .id(username)
+        .denied()
+        .ip(Some(ip.to_string()))
+        .write(&state.db)
+        .await?;
+    Err(AppError::TooManyRequests { retry_after })
+}
+
+/// Signs in. Throttled per address (a fixed window) and per account (after the limit, a
+/// delay that doubles with each failure); a browser holding a device cookie from an earlier
+/// success of this account is counted on its own instead of on the account, so failures from
+/// elsewhere cannot lock its owner out.
 pub async fn login(
     state: &AppState,
     username: &str,
     password_text: &str,
     ip: &str,
-) -> AppResult<LoginOk> {
+    device: Option<&str>,
+) -> AppResult<LoginDone> {
     let username = username.trim();
     if username.is_empty()
         || password_text.is_empty()
@@ -85,35 +102,49 @@ pub async fn login(
     {
         return Err(AppError::BadCredentials(BAD_LOGIN.into()));
     }
-    let failures = match throttle(state, username, ip).await {
-        Ok(n) => n,
-        Err(e) => {
-            Entry::new(None, "auth.login_throttled", "user")
-                .id(username)
-                .denied()
-                .ip(Some(ip.to_string()))
-                .write(&state.db)
-                .await?;
-            return Err(e);
+    let c = &state.config;
+    let user = find_by_name(&state.db, username).await?;
+    let ip_key = address_key(ip);
+    let by_address = Limit {
+        max: i64::from(c.login_max_failures_per_ip),
+        window: c.login_window_seconds,
+        growing: false,
+    };
+    if let Slot::Refused { retry_after } = throttle::reserve(&state.db, &ip_key, by_address).await?
+    {
+        return refuse_throttled(state, username, ip, retry_after).await;
+    }
+    let nonce = match (&user, device) {
+        (Some(u), Some(token)) => device_nonce(state, token, u.id),
+        _ => None,
+    };
+    let user_key = match nonce {
+        Some(n) => device_key(n),
+        None => account_key(username),
+    };
+    let by_account = Limit {
+        max: i64::from(c.login_max_failures),
+        window: c.login_window_seconds,
+        growing: true,
+    };
+    let failures = match throttle::reserve(&state.db, &user_key, by_account).await? {
+        Slot::Granted { failures } => failures,
+        Slot::Refused { retry_after } => {
+            throttle::release(&state.db, &ip_key).await?;
+            return refuse_throttled(state, username, ip, retry_after).await;
         }
     };
-    if failures >= 2 {
+    if failures >= 3 {
         // NOTE: each further failure costs the caller more time before the outright refusal.
-        let delay = 250 * std::cmp::min(failures - 1, 8);
-        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        let delay = 250 * std::cmp::min(failures - 2, 8);
+        tokio::time::sleep(std::time::Duration::from_millis(delay.unsigned_abs())).await;
     }
-    let user = users::Entity::find()
-        .filter(users::Column::Username.eq(username))
-        .one(&state.db)
-        .await?;
     // An account created in bulk has no password until the student activates it.
     let stored = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .filter(|h| !h.is_empty());
-    let turn = state.hashing_turn().await?;
-    let ok = password::verify(password_text.to_string(), stored, state.hash_cost()).await?;
-    drop(turn);
+    let ok = state.verify_password(password_text, stored).await?;
     let active = user.as_ref().is_some_and(|u| u.is_active);
     let success = ok && active;
     login_attempts::ActiveModel {
@@ -134,6 +165,11 @@ pub async fn login(
             .await?;
         return Err(AppError::BadCredentials(BAD_LOGIN.into()));
     };
+    throttle::release(&state.db, &ip_key).await?;
+    throttle::clear(&state.db, &user_key).await?;
+    if nonce.is_none() {
+        throttle::clear(&state.db, &account_key(&user.username)).await?;
+    }
     let mut am: users::ActiveModel = user.clone().into();
     am.last_login_at = Set(Some(Utc::now().fixed_offset()));
     am.update(&state.db).await?;
@@ -142,7 +178,53 @@ pub async fn login(
         .ip(Some(ip.to_string()))
         .write(&state.db)
         .await?;
-    session_for(state, user).await
+    let device = new_device_token(state, user.id);
+    Ok(LoginDone {
+        ok: session_for(state, user).await?,
+        device,
+    })
+}
+
+/// The account a typed-in name means: the exact name, else the one equal after folding case
+/// and Unicode width.
+pub async fn find_by_name(
+    db: &impl sea_orm::ConnectionTrait,
+    username: &str,
+) -> AppResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Username.eq(username))
+        .one(db)
+        .await?)
+}
+
+/// The throttle counters of one account (by its name), for its administration page.
+pub async fn throttles_of(
+    db: &impl sea_orm::ConnectionTrait,
+    username: &str,
+) -> AppResult<Vec<crate::entity::login_throttles::Model>> {
+    throttle::for_keys(
+        db,
+        &[
+            account_key(username),
+            format!("act:{}", super::username::fold(username)),
+        ],
+    )
+    .await
+}
+
+/// Clears an account's throttles (an administrator's action, audited).
+pub async fn clear_throttles(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: i64,
+    user_id: i64,
+    username: &str,
+) -> AppResult<()> {
+    throttle::clear(db, &account_key(username)).await?;
+    throttle::clear(db, &format!("act:{}", super::username::fold(username))).await?;
+    Entry::new(Some(actor), "users.throttles_cleared", "user")
+        .id(user_id)
+        .write(db)
+        .await
 }
 
 /// A fresh session for a user who has just proven who they are (after a password change).
@@ -253,14 +335,9 @@ pub async fn change_own_password(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let turn = state.hashing_turn().await?;
-    let matches = password::verify(
-        current.to_string(),
-        Some(user.password_hash),
-        state.hash_cost(),
-    )
-    .await?;
-    drop(turn);
+    let matches = state
+        .verify_password(current, Some(user.password_hash))
+        .await?;
     if !matches {
         return Err(AppError::unprocessable(
             "wrong_password",

@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod activation_codes;
 pub mod announcements;
 pub mod assessment_scores;
 pub mod assessments;
@@ -31,6 +32,7 @@ pub mod interventions;
 pub mod job_claims;
 pub mod job_leases;
 pub mod login_attempts;
+pub mod login_throttles;
 pub mod majors;
 pub mod messages;
 pub mod mining_clusters;

@@ -14,6 +14,7 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/mining.json"),
     include_str!("zh/interaction.json"),
     include_str!("zh/backup.json"),
+    include_str!("zh/security.json"),
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
@@ -21,6 +22,7 @@ const EN_SOURCES: &[&str] = &[
     include_str!("en/mining.json"),
     include_str!("en/interaction.json"),
     include_str!("en/backup.json"),
+    include_str!("en/security.json"),
 ];
 
 /// Every source of one language, for the test that checks they parse and share their keys.

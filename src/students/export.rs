@@ -1,5 +1,6 @@
 //! Export of a filtered student list as CSV (UTF-8 with BOM, so Excel shows Chinese) or JSON.
-//! The columns are the import's own, so an exported file imports back unchanged.
+//! The columns are the import's own, so an exported file imports back unchanged. National ids
+//! are full only for a caller allowed to see them, masked otherwise.
 
 use super::forms::{FIELDS, Lookups};
 use super::lifecycle::Stage;
@@ -10,13 +11,25 @@ use crate::error::{AppError, AppResult};
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
+/// The rows, with national ids masked unless `full`, and how many full ids they show.
 async fn rows(
     db: &DatabaseConnection,
     scope: Scope,
     filter: &StudentFilter,
-) -> AppResult<(Vec<(students::Model, Stage)>, Lookups)> {
-    let rows = all_matching(db, scope, filter).await?;
-    Ok((rows, Lookups::load(db).await?))
+    full: bool,
+) -> AppResult<(Vec<(students::Model, Stage)>, Lookups, usize)> {
+    let mut rows = all_matching(db, scope, filter).await?;
+    let mut revealed = 0;
+    for (s, _) in &mut rows {
+        if let Some(nid) = &s.national_id {
+            if full {
+                revealed += 1;
+            } else {
+                s.national_id = Some(super::identifiers::mask(nid));
+            }
+        }
+    }
+    Ok((rows, Lookups::load(db).await?, revealed))
 }
 
 /// The filtered list as CSV bytes; writing runs off the async threads.
@@ -24,9 +37,10 @@ pub async fn csv(
     db: &DatabaseConnection,
     scope: Scope,
     filter: &StudentFilter,
-) -> AppResult<Vec<u8>> {
-    let (rows, lookups) = rows(db, scope, filter).await?;
-    tokio::task::spawn_blocking(move || {
+    full: bool,
+) -> AppResult<(Vec<u8>, usize)> {
+    let (rows, lookups, revealed) = rows(db, scope, filter, full).await?;
+    let body = tokio::task::spawn_blocking(move || {
         let mut w = SafeCsv::new();
         let mut header: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
         header.push("lifecycle_stage");
@@ -39,7 +53,8 @@ pub async fn csv(
         w.finish()
     })
     .await
-    .map_err(AppError::internal)?
+    .map_err(AppError::internal)??;
+    Ok((body, revealed))
 }
 
 /// The filtered list as JSON objects with the same fields as the CSV, plus the id.
@@ -47,9 +62,10 @@ pub async fn json(
     db: &DatabaseConnection,
     scope: Scope,
     filter: &StudentFilter,
-) -> AppResult<Vec<Value>> {
-    let (rows, lookups) = rows(db, scope, filter).await?;
-    Ok(rows
+    full: bool,
+) -> AppResult<(Vec<Value>, usize)> {
+    let (rows, lookups, revealed) = rows(db, scope, filter, full).await?;
+    let values = rows
         .iter()
         .map(|(s, stage)| {
             let mut obj = Map::new();
@@ -60,5 +76,6 @@ pub async fn json(
             obj.insert("lifecycle_stage".into(), json!(stage.code()));
             Value::Object(obj)
         })
-        .collect())
+        .collect();
+    Ok((values, revealed))
 }

@@ -2,6 +2,7 @@
 //! deactivate, export and bulk import.
 
 use super::forms::FieldError;
+use super::identifiers::shown_to;
 use super::query::{Scope, StudentFilter, StudentRow};
 use super::{export, import, query, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
@@ -72,7 +73,8 @@ pub async fn api_student(
     id: i64,
 ) -> AppResult<Json<service::StudentView>> {
     service::authorize_read(&state.db, user, id, "students").await?;
-    Ok(Json(service::view(&state.db, id).await?))
+    let view = service::view(&state.db, id).await?;
+    Ok(Json(shown_to(&state.db, user, view).await?))
 }
 
 #[get("/students/<id>/history")]
@@ -134,7 +136,13 @@ pub async fn api_student_create(
 ) -> AppResult<(Status, Json<service::StudentView>)> {
     let values = body_values(&body)?;
     match service::create(&state.db, who.id, &values).await? {
-        Ok(id) => Ok((Status::Created, Json(service::view(&state.db, id).await?))),
+        Ok(id) => {
+            let view = service::view(&state.db, id).await?;
+            Ok((
+                Status::Created,
+                Json(shown_to(&state.db, &who, view).await?),
+            ))
+        }
         Err(errors) => Err(refused(&errors)),
     }
 }
@@ -149,7 +157,10 @@ pub async fn api_student_update(
 ) -> AppResult<Json<service::StudentView>> {
     let values = body_values(&body)?;
     match service::update(&state.db, who.id, id, &values, None).await? {
-        Ok(_) => Ok(Json(service::view(&state.db, id).await?)),
+        Ok(_) => {
+            let view = service::view(&state.db, id).await?;
+            Ok(Json(shown_to(&state.db, &who, view).await?))
+        }
         Err(errors) => Err(refused(&errors)),
     }
 }
@@ -162,7 +173,8 @@ pub async fn api_student_deactivate(
     id: i64,
 ) -> AppResult<Json<service::StudentView>> {
     service::deactivate(&state.db, who.id, id).await?;
-    Ok(Json(service::view(&state.db, id).await?))
+    let view = service::view(&state.db, id).await?;
+    Ok(Json(shown_to(&state.db, &who, view).await?))
 }
 
 /// A CSV download.
@@ -193,8 +205,10 @@ pub async fn api_students_export_csv(
     f: StudentFilter,
 ) -> AppResult<CsvFile> {
     let scope = list_scope(&state.db, user).await?;
-    let body = export::csv(&state.db, scope, &f).await?;
+    let full = user.can(Permission::ViewFullIdentifiers);
+    let (body, revealed) = export::csv(&state.db, scope, &f, full).await?;
     audit_list(&state.db, user, "students.export", &f, body.len()).await?;
+    super::identifiers::audit_bulk_reveal(&state.db, user, revealed).await?;
     Ok(CsvFile::new(body, "students.csv"))
 }
 
@@ -206,8 +220,10 @@ pub async fn api_students_export_json(
     f: StudentFilter,
 ) -> AppResult<Json<Vec<Value>>> {
     let scope = list_scope(&state.db, user).await?;
-    let rows = export::json(&state.db, scope, &f).await?;
+    let full = user.can(Permission::ViewFullIdentifiers);
+    let (rows, revealed) = export::json(&state.db, scope, &f, full).await?;
     audit_list(&state.db, user, "students.export", &f, rows.len()).await?;
+    super::identifiers::audit_bulk_reveal(&state.db, user, revealed).await?;
     Ok(Json(rows))
 }
 
@@ -356,16 +372,96 @@ pub async fn api_student_settings_update(
     ))
 }
 
-/// Login accounts for every current student without one; students activate them at first sign-in.
-#[post("/students/accounts")]
+/// The letters as JSON (with the report) or as the CSV.
+#[derive(Responder)]
+pub enum LettersOut {
+    Json(Json<Value>),
+    Csv(CsvFile),
+}
+
+async fn letters_out(
+    state: &AppState,
+    actor: i64,
+    csv: bool,
+    mail: bool,
+    letters: &[super::accounts::Letter],
+    mut body: Value,
+) -> AppResult<LettersOut> {
+    let mailed = if mail {
+        Some(super::accounts::queue_letters(&state.db, Some(actor), letters).await?)
+    } else {
+        None
+    };
+    if csv {
+        return Ok(LettersOut::Csv(CsvFile::new(
+            super::accounts::letters_csv(letters)?,
+            "activation-codes.csv",
+        )));
+    }
+    body["letters"] = json!(letters);
+    body["mailed"] = json!(mailed);
+    Ok(LettersOut::Json(Json(body)))
+}
+
+/// Login accounts for every current student without one, each with a one-time activation code
+/// that is answered this once (`?format=csv` for the CSV; `?mail=true` to queue e-mails).
+#[post("/students/accounts?<format>&<mail>")]
 pub async fn api_student_accounts(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-) -> AppResult<Json<super::accounts::AccountsReport>> {
-    Ok(Json(
-        super::accounts::create_missing(&state.db, Some(who.id)).await?,
-    ))
+    format: Option<&str>,
+    mail: Option<bool>,
+) -> AppResult<LettersOut> {
+    let report =
+        super::accounts::create_missing(&state.db, Some(who.id), state.config.activation_code_days)
+            .await?;
+    let body = json!({"created": report.created, "name_taken": report.name_taken});
+    letters_out(
+        state,
+        who.id,
+        format == Some("csv"),
+        mail.unwrap_or(false),
+        &report.letters,
+        body,
+    )
+    .await
+}
+
+/// New activation codes for accounts still waiting for activation: one student's, or (without
+/// an id) every such account's. Earlier codes stop working.
+#[post("/students/activation-codes?<student>&<format>&<mail>")]
+pub async fn api_reissue_codes(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    student: Option<i64>,
+    format: Option<&str>,
+    mail: Option<bool>,
+) -> AppResult<LettersOut> {
+    let only = student.map(|s| vec![s]);
+    let letters = super::accounts::reissue(
+        &state.db,
+        Some(who.id),
+        only.as_deref(),
+        state.config.activation_code_days,
+    )
+    .await?;
+    if student.is_some() && letters.is_empty() {
+        return Err(AppError::unprocessable(
+            "not_pending",
+            "this student has no account waiting for activation",
+        ));
+    }
+    letters_out(
+        state,
+        who.id,
+        format == Some("csv"),
+        mail.unwrap_or(false),
+        &letters,
+        json!({}),
+    )
+    .await
 }
 
 pub fn api_routes() -> Vec<rocket::Route> {
@@ -386,6 +482,7 @@ pub fn api_routes() -> Vec<rocket::Route> {
         super::merge::api_student_merge,
         api_student_settings,
         api_student_settings_update,
-        api_student_accounts
+        api_student_accounts,
+        api_reissue_codes
     ]
 }

@@ -289,7 +289,13 @@ async fn merge_view(
     duplicate_no: Option<&str>,
     error: Option<String>,
 ) -> AppResult<Template> {
-    let survivor = super::service::view(db, id).await?;
+    let shown = |v: super::service::StudentView| async move {
+        match ctx.user {
+            Some(user) => super::identifiers::shown_to(db, user, v).await,
+            None => Err(AppError::Forbidden),
+        }
+    };
+    let survivor = shown(super::service::view(db, id).await?).await?;
     let mut error = error;
     let mut duplicate = None;
     if let Some(no) = duplicate_no.map(str::trim).filter(|n| !n.is_empty()) {
@@ -299,7 +305,7 @@ async fn merge_view(
             .await?
         {
             Some(d) if d.id == id => error = Some(ctx.t("students.merge.same")),
-            Some(d) => duplicate = Some(super::service::view(db, d.id).await?),
+            Some(d) => duplicate = Some(shown(super::service::view(db, d.id).await?).await?),
             None => error = Some(format!("{} {no}", ctx.t("students.merge.not_found"))),
         }
     }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod export;
 pub mod forms;
 pub mod handlers;
+pub mod identifiers;
 pub mod import;
 pub mod lifecycle;
 pub mod merge;

@@ -176,6 +176,13 @@ async fn profile_data(
     id: i64,
 ) -> AppResult<Value> {
     let view = service::view(db, id).await?;
+    let view = match ctx.user {
+        Some(user) => super::identifiers::shown_to(db, user, view).await?,
+        None => service::StudentView {
+            national_id: view.national_id.as_deref().map(super::identifiers::mask),
+            ..view
+        },
+    };
     let history = service::history(db, id).await?;
     let status_history: Vec<&service::HistoryRow> =
         history.iter().filter(|h| h.field == "status").collect();
@@ -398,11 +405,14 @@ pub async fn create_submit(
 pub async fn edit_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
-    _who: Perm<'_, can::EditStudents>,
+    who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Template> {
-    let model = super::service::find(&state.db, id).await?;
+    let mut model = super::service::find(&state.db, id).await?;
+    if !super::identifiers::may_see_full(&who, Some(id)) {
+        model.national_id = model.national_id.as_deref().map(super::identifiers::mask);
+    }
     let lookups = Lookups::load(&state.db).await?;
     let values: Map<String, Value> = lookups
         .canonical(&model)
@@ -423,7 +433,14 @@ pub async fn update_submit(
     form: Form<StudentForm>,
 ) -> PageResult {
     who.check_csrf(&form.csrf)?;
-    let values = form.values();
+    let mut values = form.values();
+    // A masked id posted back unchanged from the form means "leave it as it is".
+    if let Some(posted) = values.get("national_id").filter(|v| v.contains('*')) {
+        let stored = service::find(&state.db, id).await?.national_id;
+        if stored.as_deref().map(super::identifiers::mask).as_deref() == Some(posted.trim()) {
+            values.remove("national_id");
+        }
+    }
     match service::update(&state.db, who.id, id, &values, None).await? {
         Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
         Err(errors) => Ok(Err((
@@ -596,30 +613,89 @@ pub async fn import_page(
     taken: Option<usize>,
 ) -> AppResult<Template> {
     let missing = super::accounts::missing(&state.db).await?;
+    let pending = super::accounts::pending(&state.db).await?;
     Ok(ctx.render(
         "students/import",
         "students.import",
         merge(
             import_context(None, None),
-            json!({"accounts_missing": missing, "accounts_created": created, "accounts_taken": taken}),
+            json!({"accounts_missing": missing, "accounts_pending": pending,
+                   "accounts_created": created, "accounts_taken": taken}),
+        ),
+    ))
+}
+
+/// The account and re-issue forms: the CSRF token and whether to queue e-mails too.
+#[derive(rocket::FromForm)]
+pub struct LettersForm<'a> {
+    #[field(name = "_csrf", default = "")]
+    csrf: &'a str,
+    #[field(default = false)]
+    mail: bool,
+}
+
+/// The letters page: shown once, right after the codes were made.
+async fn letters_page(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    actor: i64,
+    mail: bool,
+    letters: &[super::accounts::Letter],
+    extra: Value,
+) -> AppResult<Template> {
+    use base64::Engine;
+    let mailed = if mail {
+        Some(super::accounts::queue_letters(&state.db, Some(actor), letters).await?)
+    } else {
+        None
+    };
+    let csv = super::accounts::letters_csv(letters)?;
+    let csv_base64 = base64::engine::general_purpose::STANDARD.encode(csv);
+    Ok(ctx.render(
+        "students/letters",
+        "letters.title",
+        merge(
+            json!({"letters": letters, "csv_base64": csv_base64, "mailed": mailed,
+                   "accounts_created": null, "accounts_taken": null}),
+            extra,
         ),
     ))
 }
 
 #[post("/students/accounts", data = "<form>")]
 pub async fn accounts_submit(
+    ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-    form: Form<crate::web::CsrfForm<'_>>,
-) -> AppResult<Redirect> {
+    form: Form<LettersForm<'_>>,
+) -> AppResult<Template> {
     who.check_csrf(form.csrf)?;
-    let report = super::accounts::create_missing(&state.db, Some(who.id)).await?;
-    Ok(Redirect::to(format!(
-        "/students/import?created={}&taken={}",
-        report.created,
-        report.name_taken.len()
-    )))
+    let report =
+        super::accounts::create_missing(&state.db, Some(who.id), state.config.activation_code_days)
+            .await?;
+    let extra =
+        json!({"accounts_created": report.created, "accounts_taken": report.name_taken.len()});
+    letters_page(&ctx, state, who.id, form.mail, &report.letters, extra).await
+}
+
+#[post("/students/activation-codes", data = "<form>")]
+pub async fn codes_reissue_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    form: Form<LettersForm<'_>>,
+) -> AppResult<Template> {
+    who.check_csrf(form.csrf)?;
+    let letters = super::accounts::reissue(
+        &state.db,
+        Some(who.id),
+        None,
+        state.config.activation_code_days,
+    )
+    .await?;
+    letters_page(&ctx, state, who.id, form.mail, &letters, json!({})).await
 }
 
 fn import_context(report: Option<&import::ImportReport>, error: Option<String>) -> Value {
@@ -812,6 +888,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
         super::merge::merge_page,
         super::merge::merge_submit,
         accounts_submit,
+        codes_reissue_submit,
         segment_submit
     ]
 }

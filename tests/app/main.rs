@@ -3,6 +3,7 @@
 //! `srm::build` makes, on a fresh database of its own.
 
 mod access_matrix;
+mod account_security;
 mod admin;
 mod auth;
 mod backup;

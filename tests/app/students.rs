@@ -1114,7 +1114,8 @@ async fn administrators_choose_the_self_editable_fields_over_the_api() {
 }
 
 #[rocket::async_test]
-async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_their_national_id() {
+async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_their_code_and_national_id()
+ {
     on_each_backend(|app| async move {
         let db = app.db();
         let admin = app.token(app.people.admin).await;
@@ -1128,6 +1129,9 @@ async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_thei
         let (s, report) = app.send_json(Method::Post, "/api/v1/students/accounts", Some(&admin), json!({})).await;
         assert_eq!(s, Status::Ok, "{report}");
         assert!(report["created"].as_i64().unwrap() >= 2);
+        let code_of = |no: &str| report["letters"].as_array().unwrap().iter()
+            .find(|l| l["student_no"] == no).map(|l| l["code"].as_str().unwrap().to_string()).unwrap();
+        let (code1, code2) = (code_of("2026000101"), code_of("2026000102"));
         for id in [with_nid, with_birth] {
             assert!(students::Entity::find_by_id(id).one(db).await.unwrap().unwrap().user_id.is_some());
         }
@@ -1137,7 +1141,7 @@ async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_thei
         // No password yet: logging in fails like any wrong password (never a server error).
         let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None, json!({"username": "2026000101", "password": "anything-at-all"})).await;
         assert_eq!(s, Status::Unauthorized);
-        let activate = |nid: &str| json!({"student_no": "2026000101", "national_id": nid, "new_password": "my-own-pass-1"});
+        let activate = |nid: &str| json!({"student_no": "2026000101", "code": code1, "national_id": nid, "new_password": "my-own-pass-1"});
         let (s, e) = app.send_json(Method::Post, "/api/v1/auth/activate", None, activate("110105200601010000")).await;
         assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("activation_mismatch")));
         let (s, ok) = app.send_json(Method::Post, "/api/v1/auth/activate", None, activate("11010520060101002x")).await;
@@ -1151,14 +1155,14 @@ async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_thei
         // The page, for a record with a date of birth and no national id.
         let form = app.client.get("/login/activate").dispatch().await.into_string().await.unwrap();
         let csrf = crate::common::hidden_value(&form, "_csrf").unwrap();
-        let post = |born: &str| format!("_csrf={csrf}&student_no=2026000102&birth_date={born}&new_password=zhao-pass-12&confirm=zhao-pass-12");
+        let post = |born: &str| format!("_csrf={csrf}&student_no=2026000102&code={code2}&birth_date={born}&new_password=zhao-pass-12&confirm=zhao-pass-12");
         let res = app.client.post("/login/activate").header(ContentType::Form).body(post("2006-03-05")).dispatch().await;
         assert_eq!(res.status(), Status::UnprocessableEntity);
         assert!(res.into_string().await.unwrap().contains("do not match"));
         let form = app.client.get("/login/activate").dispatch().await.into_string().await.unwrap();
         let csrf = crate::common::hidden_value(&form, "_csrf").unwrap();
         let res = app.client.post("/login/activate").header(ContentType::Form)
-            .body(format!("_csrf={csrf}&student_no=2026000102&birth_date=2006-03-04&new_password=zhao-pass-12&confirm=zhao-pass-12")).dispatch().await;
+            .body(format!("_csrf={csrf}&student_no=2026000102&code={}&birth_date=2006-03-04&new_password=zhao-pass-12&confirm=zhao-pass-12", code2.to_lowercase())).dispatch().await;
         assert_eq!((res.status(), res.headers().get_one("Location")), (Status::SeeOther, Some("/login?activated=1")));
         let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None, json!({"username": "2026000102", "password": "zhao-pass-12"})).await;
         assert_eq!(s, Status::Ok);
