@@ -115,11 +115,11 @@ pub async fn catalogue(
                 .meetings
                 .iter()
                 .map(|m| {
-                    format!(
-                        "{} {}-{}",
-                        ctx.t(&format!("weekday.{}", m.weekday)),
+                    crate::registration::rules::meeting_label(
+                        ctx.lang,
+                        m.weekday,
                         m.start_period,
-                        m.end_period
+                        m.end_period,
                     )
                 })
                 .collect();

@@ -23,6 +23,8 @@ use std::collections::{HashMap, HashSet};
 
 pub const DRAFT: &str = "draft";
 pub const PUBLISHED: &str = "published";
+/// The `source` of grades filled from the computed scores.
+pub const FILL_SOURCE: &str = "computed";
 
 /// A section with what grading it needs.
 #[derive(Debug, Clone)]
@@ -466,6 +468,9 @@ pub async fn save_grades(
     for (student, score, line) in ok {
         match existing.get(&student) {
             None => inserts.push((student, score)),
+            // NOTE: filling from computed scores never touches a grade someone entered, even
+            // one saved after the fill checked who had none (this check is in the transaction).
+            Some(_) if source == FILL_SOURCE => unchanged += 1,
             Some(g) if (g.score - score).abs() < 1e-9 => unchanged += 1,
             Some(g) if g.status == PUBLISHED => {
                 let (no, name) = names.get(&student).cloned().unwrap_or_default();
@@ -792,7 +797,7 @@ pub async fn fill_from_computed(
             })
         })
         .collect();
-    save_grades(db, user, section, &entries, Vec::new(), "computed", labels).await
+    save_grades(db, user, section, &entries, Vec::new(), FILL_SOURCE, labels).await
 }
 
 /// A teacher's sections with how far grading has got, newest term first.

@@ -2,6 +2,7 @@
 //! weekly timetable.
 
 use super::idempotency::IdempotencyKey;
+use super::rules::meeting_label;
 use super::service::{self, Added, MyRegistration};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
@@ -150,6 +151,7 @@ fn timetable(regs: &[MyRegistration], lang: crate::i18n::Lang) -> Vec<Vec<Vec<Va
                         &r.title_en
                     };
                     cell.push(json!({"code": r.course_code, "title": title, "room": r.room, "status": r.status,
+                                     "status_label": lang.t(&format!("registration.{}", r.status)),
                                      "weeks": format!("{}-{}", m.start_week, m.end_week)}));
                 }
             }
@@ -178,19 +180,52 @@ pub async fn page(
         .map(|r| r.credits)
         .sum();
     let days: Vec<String> = (1..=7).map(|d| ctx.t(&format!("weekday.{d}"))).collect();
+    let periods: Vec<String> = (1..=12)
+        .map(|p| super::rules::clock(p, p).unwrap_or_default())
+        .collect();
     let alternatives = service::swap_alternatives(&state.db, &regs).await?;
     let rows: Vec<Value> = regs
         .iter()
         .map(|r| {
             let mut row = json!(r);
-            row["alternatives"] = json!(alternatives.get(&r.id).cloned().unwrap_or_default());
+            let title = if ctx.lang == crate::i18n::Lang::Zh {
+                &r.title_zh
+            } else {
+                &r.title_en
+            };
+            let name = format!("{}-{} {title}", r.course_code, r.section_no);
+            let alts: Vec<Value> = alternatives
+                .get(&r.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|a| {
+                    let times: Vec<String> = a
+                        .meetings
+                        .iter()
+                        .map(|m| meeting_label(ctx.lang, m.weekday, m.start_period, m.end_period))
+                        .collect();
+                    json!({"section_id": a.section_id, "section_no": a.section_no,
+                           "seats_left": a.seats_left, "times": times.join("; ")})
+                })
+                .collect();
+            row["alternatives"] = json!(alts);
+            row["name"] = json!(name);
+            row["drop_question"] = json!(
+                ctx.t("registration.confirm_drop_named")
+                    .replace("{course}", &name)
+            );
+            row["swap_question"] = json!(
+                ctx.t("registration.confirm_swap_named")
+                    .replace("{course}", &name)
+            );
             row
         })
         .collect();
     Ok(ctx.render(
         "registration/mine",
         "registration.title",
-        json!({"regs": rows, "term": term, "credits": credits, "grid": timetable(&regs, ctx.lang), "days": days,
+        json!({"regs": rows, "term": term, "credits": credits, "grid": timetable(&regs, ctx.lang), "days": days, "periods": periods,
                "flash": ctx.known("registration.flash", flash),
                "error": error}),
     ))

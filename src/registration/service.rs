@@ -1114,6 +1114,7 @@ pub struct SwapTarget {
     pub section_id: i64,
     pub section_no: String,
     pub seats_left: i64,
+    pub meetings: Vec<section_meetings::Model>,
 }
 
 /// For each enrolled registration, the other sections of its course in its term.
@@ -1140,6 +1141,7 @@ pub async fn swap_alternatives(
         .order_by_asc(sections::Column::SectionNo)
         .all(db)
         .await?;
+    let meets = meetings(db, &others.iter().map(|s| s.id).collect::<Vec<_>>()).await?;
     for r in enrolled {
         let Some(&(course, term)) = course_of.get(&r.section_id) else {
             continue;
@@ -1151,6 +1153,7 @@ pub async fn swap_alternatives(
                 section_id: s.id,
                 section_no: s.section_no.clone(),
                 seats_left: std::cmp::max(s.capacity + s.override_count - s.enrolled_count, 0),
+                meetings: meets.get(&s.id).cloned().unwrap_or_default(),
             })
             .collect();
         if !targets.is_empty() {

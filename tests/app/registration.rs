@@ -958,7 +958,7 @@ async fn staff_build_the_catalogue_that_students_then_browse() {
         // The catalogue page lists it in both languages.
         app.page_login(app.people.student).await;
         let html = app.client.get("/courses?q=DS201").header(Header::new("Accept-Language", "zh")).dispatch().await.into_string().await.unwrap();
-        assert!(html.contains("数据结构") && html.contains("周二 3-4"));
+        assert!(html.contains("数据结构") && html.contains("周二 第3-4节 09:50–11:25"));
         assert_eq!(app.audit_count("sections.update", "ok").await, 1);
     })
     .await;

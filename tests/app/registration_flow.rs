@@ -189,3 +189,48 @@ async fn the_pager_keeps_every_filter_and_does_not_switch_on_open_seats_only() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn my_registrations_name_the_course_to_drop_and_show_swap_times_clock_times_and_a_legend() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let c = course(db, "SWAP500", 2.0).await;
+        let a = section(db, term, c, "01", 10, 5, &[(1, 1, 2)]).await;
+        section(db, term, c, "02", 10, 5, &[(3, 6, 7)]).await;
+        let full = course(db, "WAIT600", 2.0).await;
+        let w = section(db, term, full, "01", 0, 5, &[(5, 3, 4)]).await;
+        srm::registration::service::add(db, app.people.student_record, a, None)
+            .await
+            .unwrap();
+        srm::registration::service::add(db, app.people.student_record, w, None)
+            .await
+            .unwrap();
+        app.page_login(app.people.student).await;
+        let page = html(&app, "/registrations").await;
+        assert!(
+            page.contains("data-confirm=\"确定退掉 SWAP500-01 课程SWAP500 吗？"),
+            "the drop names its course: {page}"
+        );
+        assert!(
+            page.contains("SWAP500-02 · 周三 第6-7节 14:00–15:35"),
+            "the swap lists the alternative's times: {page}"
+        );
+        assert!(
+            page.contains("data-confirm=\"确定把 SWAP500-01 课程SWAP500 换到所选的教学班吗？"),
+            "the swap asks first"
+        );
+        assert!(page.contains("08:00"), "periods show clock times");
+        assert!(
+            page.contains("id=\"timetable-legend\"")
+                && page.contains("<span class=\"slot waitlisted\">候补</span>"),
+            "the waitlisted colour has a legend"
+        );
+        let catalogue = html(&app, "/courses?q=SWAP500").await;
+        assert!(
+            catalogue.contains("周一 第1-2节 08:00–09:35"),
+            "the catalogue shows clock times: {catalogue}"
+        );
+    })
+    .await;
+}
