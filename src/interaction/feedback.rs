@@ -135,7 +135,6 @@ pub async fn submit(
         workload: Set(w),
         overall: Set(o),
         comment: Set(comment.to_string()),
-        ..Default::default()
     }
     .insert(&txn)
     .await?;

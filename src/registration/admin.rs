@@ -219,6 +219,7 @@ struct OverrideRow {
 
 /// Holds and overrides of one student, with the forms to place, lift and grant them.
 #[get("/students/<id>/holds?<error>&<done>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn holds_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Courses>,

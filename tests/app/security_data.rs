@@ -19,6 +19,29 @@ fn cells(csv: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
+#[test]
+fn every_formula_start_is_prefixed_and_plain_numbers_are_not() {
+    use srm::csv_safe::{neutralise, restore};
+    for bad in [
+        "=1+1",
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "-",
+        "+",
+        "-1e9",
+    ] {
+        assert_eq!(neutralise(bad), format!("'{bad}"));
+        assert_eq!(restore(&neutralise(bad)), bad);
+    }
+    for fine in ["-3", "+4.5", "12", "张三", "a=b", "", "'quoted"] {
+        assert_eq!(neutralise(fine), fine);
+        assert_eq!(restore(fine), fine);
+    }
+}
+
 #[rocket::async_test]
 async fn an_exported_formula_is_written_as_text() {
     let app = TestApp::new(Backend::Sqlite).await;
