@@ -146,7 +146,15 @@ pub async fn last_status(db: &impl ConnectionTrait) -> AppResult<Option<Status>>
 pub async fn run(db: &DatabaseConnection, config: &AppConfig, trigger: &str) -> AppResult<Status> {
     let dir = super::backup_dir(config);
     let at = Utc::now();
-    let result = take_and_verify(db, &dir, at).await;
+    // NOTE: reading and encoding every row is CPU work; it runs on a blocking thread (driving
+    // its own queries there), not on the threads that answer requests.
+    let handle = tokio::runtime::Handle::current();
+    let (db_bg, dir_bg) = (db.clone(), dir.clone());
+    let result =
+        tokio::task::spawn_blocking(move || handle.block_on(take_and_verify(&db_bg, &dir_bg, at)))
+            .await
+            .map_err(|e| AppError::internal(format!("the backup did not finish: {e}")))
+            .and_then(|r| r);
     let status = match &result {
         Ok((s, verified)) => Status {
             at,

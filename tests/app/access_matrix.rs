@@ -40,6 +40,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/admin/modules", "LFFAF"),
     ("POST", "/admin/modules/<code>", "LFFAF"),
     ("GET", "/admin/audit", "LFFAA"),
+    ("GET", "/admin/backups", "LFFAF"),
+    ("POST", "/admin/backups", "LFFAF"),
+    ("GET", "/admin/backups/<name>", "LFFAF"),
     ("POST", "/api/v1/auth/login", "UUUUU"),
     ("POST", "/api/v1/auth/logout", "LAAAA"),
     ("POST", "/api/v1/auth/password", "LAAAA"),
@@ -189,6 +192,7 @@ fn request(method: &str, pattern: &str, ids: &Ids) -> Request {
 fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
     let path = match pattern {
         "/lang/<code>" => "/lang/en".to_string(),
+        "/admin/backups/<name>" => "/admin/backups/srm-20260101T000000000Z.tar.zst".to_string(),
         "/admin/modules/<code>" | "/api/v1/modules/<code>" => pattern.replace("<code>", "messages"),
         "/admin/groups/<id>" | "/api/v1/groups/<id>" => {
             pattern.replace("<id>", &ids.spare_group.to_string())
@@ -232,6 +236,7 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
         ("POST", "/admin/groups") => form("code=Not%20Valid&name=x"),
         ("POST", "/admin/groups/<id>") => form("code=spare&name=Spare&permissions=audit.view"),
         ("POST", "/admin/modules/<code>") => form("enabled=true"),
+        ("POST", "/admin/backups") => form("_csrf="),
         ("POST", "/api/v1/auth/login") => {
             json(r#"{"username":"nobody","password":"wrong-password"}"#)
         }
