@@ -20,6 +20,7 @@ pub mod health;
 pub mod i18n;
 pub mod interaction;
 pub mod jobs;
+pub mod metrics;
 pub mod mining;
 pub mod paging;
 pub mod registration;
@@ -84,9 +85,11 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .manage(state)
         .attach(Template::fairing())
         .attach(mining::jobs::scheduler())
+        .attach(metrics::RequestMetrics)
         .register("/", web::catchers())
         .mount("/", web::routes())
         .mount("/", health::routes())
+        .mount("/", metrics::routes())
         .mount("/", auth::handlers::page_routes())
         .mount("/", dashboard::routes())
         .mount("/", admin::page_routes())

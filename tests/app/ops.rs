@@ -690,3 +690,57 @@ fn connection_errors_are_503_and_other_database_errors_stay_500() {
     assert_eq!(bug.status(), Status::InternalServerError);
     assert_eq!(bug.code(), "internal");
 }
+
+#[rocket::async_test]
+async fn metrics_are_served_in_prometheus_format_to_the_holder_of_the_token_only() {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    let config = srm::config::AppConfig {
+        metrics_token: Some("scrape-token-0123456789".into()),
+        ..crate::common::test_config(&dir, None)
+    };
+    let state = srm::prepare(config).await.unwrap();
+    let client = rocket::local::asynchronous::Client::tracked(srm::build(
+        crate::common::test_figment(),
+        state,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(client.get("/healthz").dispatch().await.status(), Status::Ok);
+    client
+        .post("/api/v1/auth/login")
+        .header(rocket::http::ContentType::JSON)
+        .body(r#"{"username":"nobody","password":"wrong-password"}"#)
+        .dispatch()
+        .await;
+
+    assert_eq!(
+        client.get("/metrics").dispatch().await.status(),
+        Status::Forbidden
+    );
+    let wrong = client
+        .get("/metrics")
+        .header(Header::new("Authorization", "Bearer guess"))
+        .dispatch()
+        .await;
+    assert_eq!(wrong.status(), Status::Forbidden);
+    let res = client
+        .get("/metrics")
+        .header(Header::new(
+            "Authorization",
+            "Bearer scrape-token-0123456789",
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let text = res.into_string().await.unwrap();
+    assert!(
+        text.contains("srm_http_requests_total{") && text.contains("route=\"/healthz\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("srm_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(text.contains("srm_login_failures_total"), "{text}");
+    assert!(text.contains("srm_db_pool_connections"), "{text}");
+}
