@@ -64,6 +64,8 @@ pub struct AppConfig {
     pub schedule_period_seconds: Option<u64>,
     /// `json` for one JSON object per log line; anything else for text.
     pub log_format: String,
+    /// The bearer token a Prometheus scraper sends to `GET /metrics` (404 while unset).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -96,6 +98,7 @@ impl Default for AppConfig {
             scheduler_tick_seconds: 60,
             schedule_period_seconds: None,
             log_format: "text".into(),
+            metrics_token: None,
         }
     }
 }

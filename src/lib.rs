@@ -22,6 +22,7 @@ pub mod health;
 pub mod i18n;
 pub mod interaction;
 pub mod jobs;
+pub mod metrics;
 pub mod mining;
 pub mod paging;
 pub mod registration;
@@ -100,9 +101,11 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .attach(web::headers::fairing(hsts))
         .attach(mining::jobs::scheduler())
         .attach(backup::schedule::scheduler())
+        .attach(metrics::RequestMetrics)
         .register("/", web::catchers())
         .mount("/", web::routes())
         .mount("/", health::routes())
+        .mount("/", metrics::routes())
         .mount("/", auth::handlers::page_routes())
         .mount("/", dashboard::routes())
         .mount("/", admin::page_routes())

@@ -22,7 +22,14 @@ pub async fn sweep(db: &impl ConnectionTrait) -> AppResult<usize> {
 
 /// Marks this instance's own running jobs `interrupted` (it is shutting down), giving `why`.
 pub async fn interrupt_own(db: &impl ConnectionTrait, holder: &str, why: &str) -> AppResult<usize> {
-    run(db, Which::HeldBy(holder, why)).await
+    let n = run(db, Which::HeldBy(holder, why)).await?;
+    // Another instance takes the schedule over at its next check, not after the lease.
+    job_leases::Entity::delete_many()
+        .filter(job_leases::Column::Kind.eq(super::SCHEDULER))
+        .filter(job_leases::Column::Holder.eq(holder))
+        .exec(db)
+        .await?;
+    Ok(n)
 }
 
 async fn run(db: &impl ConnectionTrait, which: Which<'_>) -> AppResult<usize> {

@@ -173,10 +173,18 @@ pub async fn execute(db: &DatabaseConnection, jobs: &Jobs, run_id: i64) -> AppRe
         holder: jobs.holder.clone(),
         ttl: jobs.ttl,
     };
+    let started = Instant::now();
     let hb = Heartbeat::start(db.clone(), lease.clone());
     let result = execute_inner(db, &hb, run_id).await;
     drop(hb);
     let lost = matches!(&result, Err(AppError::Conflict { code, .. }) if *code == LOST);
+    let outcome = match &result {
+        Ok(()) => "done",
+        Err(AppError::Conflict { code, .. }) if *code == CANCELLED => "cancelled",
+        Err(_) if lost => "lost",
+        Err(_) => "failed",
+    };
+    crate::metrics::job_finished(MINING_RUN, outcome, started);
     if !lost && let Err(e) = lease.release(db).await {
         tracing::warn!(run = run_id, error = %e, "could not release the run's lease");
     }

@@ -599,9 +599,19 @@ async fn store_from(
         ttl: jobs.ttl,
     });
     let heartbeat = lease.clone().map(|l| Heartbeat::start(db.clone(), l));
+    let started = std::time::Instant::now();
     let result = store_batches(db, prepared, opts, job, skip, heartbeat.as_ref(), progress).await;
     drop(heartbeat);
     let lost = matches!(&result, Err(AppError::Conflict { code, .. }) if *code == LEASE_LOST);
+    if job.is_some() {
+        let outcome = match &result {
+            Ok(_) => "done",
+            Err(AppError::Conflict { code, .. }) if *code == "import_cancelled" => "cancelled",
+            Err(_) if lost => "lost",
+            Err(_) => "failed",
+        };
+        crate::metrics::job_finished(IMPORT, outcome, started);
+    }
     if let Some(l) = lease
         && !lost
         && let Err(e) = l.release(db).await

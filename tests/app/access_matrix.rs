@@ -25,6 +25,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/favicon.ico", "AAAAA"),
     ("GET", "/healthz", "AAAAA"),
     ("GET", "/readyz", "AAAAA"),
+    ("GET", "/metrics", "AAAAA"),
     ("GET", "/api/docs", "AAAAA"),
     ("GET", "/admin/users", "LFFAF"),
     ("POST", "/admin/users", "LFFAF"),

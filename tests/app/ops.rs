@@ -587,3 +587,160 @@ async fn sigterm_marks_the_instances_running_job_interrupted_and_exits_0() {
     db.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[rocket::async_test]
+async fn two_instances_on_one_postgres_start_one_scheduled_run_per_period() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let app = TestApp::new(Backend::Postgres).await;
+    let url = app.config.database_url.clone().unwrap();
+    let mut s = srm::mining::settings::get(app.db()).await.unwrap();
+    s.schedule_hours = 1;
+    srm::mining::settings::set(app.db(), app.people.admin, &s)
+        .await
+        .unwrap();
+    let period = 3;
+    let http = reqwest::Client::new();
+    let mut children = Vec::new();
+    for _ in 0..2 {
+        let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+        let port = free_port();
+        let child = srm(&dir)
+            .arg("serve")
+            .env("SRM_DATABASE_URL", &url)
+            .env("SRM_SCHEDULE_PERIOD_SECONDS", period.to_string())
+            .env("SRM_SCHEDULER_TICK_SECONDS", "1")
+            .env("ROCKET_ADDRESS", "127.0.0.1")
+            .env("ROCKET_PORT", port.to_string())
+            .spawn()
+            .expect("run srm serve");
+        children.push((child, port, dir));
+    }
+    for (_, port, _) in &children {
+        let mut ready = false;
+        for _ in 0..300 {
+            if let Ok(r) = http
+                .get(format!("http://127.0.0.1:{port}/readyz"))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "instance on port {port} became ready");
+    }
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    for (child, _, _) in &mut children {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "both instances ran throughout"
+        );
+        child.kill().ok();
+        child.wait().ok();
+    }
+    let mut runs: Vec<mining_runs::Model> = mining_runs::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "schedule")
+        .collect();
+    runs.sort_by_key(|r| r.started_at);
+    assert!(runs.len() >= 2, "the schedule ran: {} runs", runs.len());
+    for pair in runs.windows(2) {
+        let gap = pair[1].started_at - pair[0].started_at;
+        assert!(
+            gap >= chrono::Duration::milliseconds(period * 1000 - 500),
+            "two scheduled runs {gap} apart (runs {} and {})",
+            pair[0].id,
+            pair[1].id
+        );
+    }
+    assert!(runs.iter().all(|r| r.started_by == Some(app.people.admin)));
+    for (_, _, dir) in &children {
+        std::fs::remove_dir_all(dir).ok();
+    }
+    if let Some(name) = app.pg_database.clone() {
+        drop(app);
+        drop_pg_database(&name).await;
+    }
+}
+
+#[test]
+fn connection_errors_are_503_and_other_database_errors_stay_500() {
+    use sea_orm::{ConnAcquireErr, DbErr};
+    use srm::error::AppError;
+    let timeout = AppError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+    assert_eq!(timeout.status(), Status::ServiceUnavailable);
+    assert_eq!(timeout.code(), "unavailable");
+    let closed = AppError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed));
+    assert_eq!(closed.status(), Status::ServiceUnavailable);
+    let bug = AppError::Db(DbErr::Custom("column does not exist".into()));
+    assert_eq!(bug.status(), Status::InternalServerError);
+    assert_eq!(bug.code(), "internal");
+}
+
+#[rocket::async_test]
+async fn metrics_are_served_in_prometheus_format_to_the_holder_of_the_token_only() {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    let config = srm::config::AppConfig {
+        metrics_token: Some("scrape-token-0123456789".into()),
+        ..crate::common::test_config(&dir, None)
+    };
+    let state = srm::prepare(config).await.unwrap();
+    let client = rocket::local::asynchronous::Client::tracked(srm::build(
+        crate::common::test_figment(),
+        state,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(client.get("/healthz").dispatch().await.status(), Status::Ok);
+    client
+        .post("/api/v1/auth/login")
+        .header(rocket::http::ContentType::JSON)
+        .body(r#"{"username":"nobody","password":"wrong-password"}"#)
+        .dispatch()
+        .await;
+
+    assert_eq!(
+        client.get("/metrics").dispatch().await.status(),
+        Status::Forbidden
+    );
+    let wrong = client
+        .get("/metrics")
+        .header(Header::new("Authorization", "Bearer guess"))
+        .dispatch()
+        .await;
+    assert_eq!(wrong.status(), Status::Forbidden);
+    let res = client
+        .get("/metrics")
+        .header(Header::new(
+            "Authorization",
+            "Bearer scrape-token-0123456789",
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let text = res.into_string().await.unwrap();
+    assert!(
+        text.contains("srm_http_requests_total{") && text.contains("route=\"/healthz\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("srm_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(text.contains("srm_login_failures_total"), "{text}");
+    assert!(text.contains("srm_db_pool_connections"), "{text}");
+}
