@@ -13,6 +13,7 @@ mod m20261124_000006_interaction;
 mod m20261125_000001_formula_flags;
 mod m20261206_000001_activation_codes;
 mod m20261206_000002_login_throttles;
+mod m20261206_000003_username_folded;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_formula_flags::Migration),
             Box::new(m20261206_000001_activation_codes::Migration),
             Box::new(m20261206_000002_login_throttles::Migration),
+            Box::new(m20261206_000003_username_folded::Migration),
         ]
     }
 }
