@@ -15,6 +15,7 @@ mod m20261206_000001_job_leases;
 mod m20261206_000001_feedback_anonymity;
 mod m20261206_000001_activation_codes;
 mod m20261206_000002_login_throttles;
+mod m20261206_000003_username_folded;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_feedback_anonymity::Migration),
             Box::new(m20261206_000001_activation_codes::Migration),
             Box::new(m20261206_000002_login_throttles::Migration),
+            Box::new(m20261206_000003_username_folded::Migration),
         ]
     }
 }

@@ -46,6 +46,12 @@ impl NewUser {
             ));
         }
         let display_name = display_name.trim().to_string();
+        if crate::auth::username::has_invisible(&display_name) {
+            return Err(AppError::unprocessable(
+                "invisible_characters",
+                "the name contains an invisible or control character (such as a zero-width space); type it again without it",
+            ));
+        }
         if display_name.is_empty() || display_name.chars().count() > 100 {
             return Err(AppError::unprocessable(
                 "invalid_display_name",
@@ -107,7 +113,10 @@ pub async fn create_user_with_hash<C: crate::db::Writable>(
     .await
     .map_err(|e| {
         if crate::db::is_unique_violation(&e) {
-            AppError::conflict("duplicate_username", "this user name is already taken")
+            AppError::conflict(
+                "duplicate_username",
+                "this user name is already taken (names differing only in case or width count as the same)",
+            )
         } else {
             e.into()
         }

@@ -191,8 +191,15 @@ pub async fn find_by_name(
     db: &impl sea_orm::ConnectionTrait,
     username: &str,
 ) -> AppResult<Option<users::Model>> {
-    Ok(users::Entity::find()
+    if let Some(exact) = users::Entity::find()
         .filter(users::Column::Username.eq(username))
+        .one(db)
+        .await?
+    {
+        return Ok(Some(exact));
+    }
+    Ok(users::Entity::find()
+        .filter(users::Column::UsernameFolded.eq(super::username::fold(username)))
         .one(db)
         .await?)
 }

@@ -10,6 +10,9 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub username: String,
+    /// The name folded by [`fold`]: unique, so `Admin` cannot sit beside `admin`.
+    #[sea_orm(unique)]
+    pub username_folded: Option<String>,
     pub password_hash: String,
     pub display_name: String,
     pub email: Option<String>,
@@ -101,4 +104,27 @@ impl Related<super::groups::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    /// Every write that sets the name also sets its folded form.
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if let sea_orm::ActiveValue::Set(name) = &self.username {
+            self.username_folded = sea_orm::ActiveValue::Set(Some(fold(name)));
+        }
+        Ok(self)
+    }
+}
+
+/// The form a user name is compared in: NFKC, then lower case, then NFKC again (lower-casing
+/// can leave a string that is no longer normalised).
+pub fn fold(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.trim()
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .nfkc()
+        .collect()
+}

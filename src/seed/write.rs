@@ -385,6 +385,7 @@ pub async fn write(
                 at: Ts| {
         users::ActiveModel {
             id: Set(id),
+            username_folded: Set(Some(users::fold(&username))),
             username: Set(username),
             password_hash: Set(password_hash.to_string()),
             display_name: Set(name),

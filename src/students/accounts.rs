@@ -186,6 +186,7 @@ pub async fn create_missing(
         }
         users::Entity::insert_many(fresh.iter().map(|s| users::ActiveModel {
             username: Set(s.student_no.clone()),
+            username_folded: Set(Some(users::fold(&s.student_no))),
             password_hash: Set(String::new()),
             display_name: Set(s.name_zh.clone()),
             email: Set(s.email.clone()),

@@ -260,6 +260,17 @@ impl Lookups {
             ));
         }
         let name_en = get("name_en");
+        // NOTE: a zero-width or control character makes a name look right and never match a
+        // search (`吴\u{200b}升`).
+        for (field, value) in [("name_zh", &name_zh), ("name_en", &name_en)] {
+            if crate::auth::username::has_invisible(value) {
+                errors.push(err(
+                    field,
+                    "invisible",
+                    "the name contains an invisible or control character (such as a zero-width space); type it again without it",
+                ));
+            }
+        }
         if name_en.chars().count() > 100 {
             errors.push(err(
                 "name_en",

@@ -617,3 +617,36 @@ async fn administrators_see_and_clear_an_accounts_throttles_on_its_page() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn a_user_name_differing_only_in_case_is_refused_and_invisible_characters_in_names_are_refused()
+ {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let new_user = |name: &str, display: &str| json!({"username": name, "display_name": display, "kind": "staff",
+            "groups": [], "password": "a-good-password-1"});
+        let (s, v) = app.send_json(Method::Post, "/api/v1/users", Some(&admin), new_user("registrar", "Registrar")).await;
+        assert!(s == Status::Created || s == Status::Ok, "{s} {v}");
+        let (s, e) = app.send_json(Method::Post, "/api/v1/users", Some(&admin), new_user("Registrar", "Another")).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::Conflict, Some("duplicate_username")), "{e}");
+        // The index holds even past the service: a second row folding alike cannot be written.
+        let mut am: srm::entity::users::ActiveModel = srm::entity::users::Entity::find()
+            .filter(srm::entity::users::Column::Id.eq(app.people.target)).one(app.db()).await.unwrap().unwrap().into();
+        am.username = Set("REGISTRAR".into());
+        assert!(am.update(app.db()).await.is_err(), "unique index on the folded name");
+        // Signing in with another case finds the one account.
+        let (s, _) = app.send_json(Method::Post, "/api/v1/auth/login", None,
+            json!({"username": "REGISTRAR", "password": "a-good-password-1"})).await;
+        assert_eq!(s, Status::Ok);
+
+        let (s, e) = app.send_json(Method::Post, "/api/v1/users", Some(&admin), new_user("clerk", "Cl\u{200b}erk")).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invisible_characters")), "{e}");
+        let (s, e) = app.send_json(Method::Post, "/api/v1/students", Some(&admin),
+            json!({"student_no": "2026000601", "name_zh": "吴\u{200b}升", "name_en": "Wu Sheng", "major": "CS01", "cohort": 2026})).await;
+        assert_eq!(s, Status::UnprocessableEntity, "{e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains("invisible"), "{e}");
+        let zh = srm::i18n::Lang::Zh.t("students.err.invisible");
+        assert!(zh.contains("不可见"), "{zh}");
+    })
+    .await;
+}
