@@ -11,9 +11,9 @@ mod m20261124_000004_grades;
 mod m20261124_000005_mining;
 mod m20261124_000006_interaction;
 mod m20261125_000001_formula_flags;
-mod m20261206_000001_job_leases;
-mod m20261206_000001_feedback_anonymity;
 mod m20261206_000001_activation_codes;
+mod m20261206_000001_feedback_anonymity;
+mod m20261206_000001_job_leases;
 mod m20261206_000002_login_throttles;
 mod m20261206_000003_username_folded;
 

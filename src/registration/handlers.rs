@@ -293,10 +293,13 @@ pub async fn page_add(
     if let Some(back) = catalogue_query(form.back) {
         // The student stays on their search, with the outcome as a code the page translates.
         return match result {
-            Ok(reg) => Ok(Ok(Redirect::to(format!("/courses?{back}flash={}", reg.status)))),
-            Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => {
-                Ok(Ok(Redirect::to(format!("/courses?{back}refused={}", e.code()))))
-            }
+            Ok(reg) => Ok(Ok(Redirect::to(format!(
+                "/courses?{back}flash={}",
+                reg.status
+            )))),
+            Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => Ok(Ok(
+                Redirect::to(format!("/courses?{back}refused={}", e.code())),
+            )),
             Err(e) => Err(e),
         };
     }

@@ -13,8 +13,8 @@ use crate::entity::{import_jobs, student_history, students};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{Heartbeat, IMPORT, Jobs, Lease, Stop};
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use encoding_rs::Encoding;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set,
