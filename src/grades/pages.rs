@@ -225,6 +225,19 @@ pub struct EntryNotice<'r> {
     filled: Option<u64>,
 }
 
+/// The grid again with what was refused, as a 422.
+async fn refused(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    s: &Section,
+    errors: &[RowError],
+    extra: Value,
+) -> PageResult {
+    let page = entry_view(ctx, db, user, s, &HashMap::new(), errors, extra).await?;
+    Ok(Err((Status::UnprocessableEntity, page)))
+}
+
 #[get("/grades/sections/<id>?<notice..>")]
 pub async fn entry_page(
     ctx: Ctx<'_>,
@@ -330,17 +343,15 @@ pub async fn import_submit(
     let p = match parsed {
         Ok(p) => p,
         Err(message) => {
-            let page = entry_view(
+            return refused(
                 &ctx,
                 &state.db,
                 &who,
                 &s,
-                &HashMap::new(),
                 &[],
                 json!({"import_error": message}),
             )
-            .await?;
-            return Ok(Err((Status::UnprocessableEntity, page)));
+            .await;
         }
     };
     let labels = p.labels.unwrap_or_else(|| Labels::grid(lang));
@@ -352,17 +363,15 @@ pub async fn import_submit(
             r.inserted, r.updated, r.unchanged
         ))));
     }
-    let page = entry_view(
+    refused(
         &ctx,
         &state.db,
         &who,
         &s,
-        &HashMap::new(),
         &[],
         json!({"import_errors": r.errors}),
     )
-    .await?;
-    Ok(Err((Status::UnprocessableEntity, page)))
+    .await
 }
 
 #[derive(FromForm)]
@@ -427,17 +436,15 @@ pub async fn publish_submit(
             "/grades/sections/{id}?published={n}"
         )))),
         Err(e @ AppError::Unprocessable { .. }) => {
-            let page = entry_view(
+            refused(
                 &ctx,
                 &state.db,
                 &who,
                 &s,
-                &HashMap::new(),
                 &[],
                 json!({"publish_error": e.public_message()}),
             )
-            .await?;
-            Ok(Err((Status::UnprocessableEntity, page)))
+            .await
         }
         Err(e) => Err(e),
     }
@@ -462,31 +469,17 @@ pub async fn fill_submit(
             "/grades/sections/{id}?filled={}",
             r.inserted
         )))),
-        Ok(r) => {
-            let page = entry_view(
-                &ctx,
-                &state.db,
-                &who,
-                &s,
-                &HashMap::new(),
-                &r.errors,
-                json!({}),
-            )
-            .await?;
-            Ok(Err((Status::UnprocessableEntity, page)))
-        }
+        Ok(r) => refused(&ctx, &state.db, &who, &s, &r.errors, json!({})).await,
         Err(e @ AppError::Unprocessable { .. }) => {
-            let page = entry_view(
+            refused(
                 &ctx,
                 &state.db,
                 &who,
                 &s,
-                &HashMap::new(),
                 &[],
                 json!({"fill_error": e.public_message()}),
             )
-            .await?;
-            Ok(Err((Status::UnprocessableEntity, page)))
+            .await
         }
         Err(e) => Err(e),
     }

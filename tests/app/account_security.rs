@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use rocket::http::{ContentType, Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
-use srm::entity::{activation_codes, enrolments, students};
+use srm::entity::{activation_codes, students};
 
 /// Adds a student with a national id and a date of birth, in the teacher's section.
 async fn enrolled_student(app: &TestApp, admin: &str, no: &str, nid: &str) -> i64 {
@@ -23,21 +23,7 @@ async fn enrolled_student(app: &TestApp, admin: &str, no: &str, nid: &str) -> i6
         .await;
     assert_eq!(s, Status::Created, "{v}");
     let id = v["id"].as_i64().unwrap();
-    let now = Utc::now().fixed_offset();
-    enrolments::ActiveModel {
-        student_id: Set(id),
-        section_id: Set(app.people.section),
-        status: Set("enrolled".into()),
-        waitlist_position: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        dropped_at: Set(None),
-        override_reason: Set(None),
-        ..Default::default()
-    }
-    .insert(app.db())
-    .await
-    .unwrap();
+    crate::common::enrol(app.db(), id, app.people.section).await;
     id
 }
 

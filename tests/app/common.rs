@@ -526,3 +526,22 @@ pub async fn extra_student(app: &TestApp, student_no: &str) -> (i64, i64) {
     let id = record.insert(db).await.expect("student").id;
     (user_id, id)
 }
+
+/// Enrols a student record in a section (status enrolled, now).
+pub async fn enrol(db: &DatabaseConnection, student: i64, section: i64) {
+    let now = Utc::now().fixed_offset();
+    enrolments::ActiveModel {
+        student_id: Set(student),
+        section_id: Set(section),
+        status: Set("enrolled".into()),
+        waitlist_position: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        dropped_at: Set(None),
+        override_reason: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}

@@ -149,21 +149,7 @@ pub async fn enrol(app: &TestApp, section: i64, n: usize, prefix: &str) -> Vec<(
 }
 
 async fn enrol_one(app: &TestApp, student: i64, section: i64) {
-    let now = Utc::now().fixed_offset();
-    enrolments::ActiveModel {
-        student_id: Set(student),
-        section_id: Set(section),
-        status: Set("enrolled".into()),
-        waitlist_position: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        dropped_at: Set(None),
-        override_reason: Set(None),
-        ..Default::default()
-    }
-    .insert(app.db())
-    .await
-    .unwrap();
+    crate::common::enrol(app.db(), student, section).await;
 }
 
 /// A past term (seq 0) with sections of: the fixture course (to be retaken), a 2-credit

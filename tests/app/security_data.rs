@@ -177,21 +177,7 @@ async fn stored_feedback_cannot_be_linked_to_a_student_or_put_in_order() {
     let mut students = vec![p.student];
     for i in 0..3 {
         let (user, record) = crate::common::extra_student(&app, &format!("20258000{i:02}")).await;
-        let now = chrono::Utc::now().fixed_offset();
-        srm::entity::enrolments::ActiveModel {
-            student_id: Set(record),
-            section_id: Set(p.section),
-            status: Set("enrolled".into()),
-            waitlist_position: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            dropped_at: Set(None),
-            override_reason: Set(None),
-            ..Default::default()
-        }
-        .insert(app.db())
-        .await
-        .unwrap();
+        crate::common::enrol(app.db(), record, p.section).await;
         students.push(user);
     }
     for (i, user) in students.iter().enumerate() {
