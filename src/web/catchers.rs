@@ -2,7 +2,7 @@
 //! `{"error":{"code","message"}}`.
 
 use super::{error_page, url_encode};
-use crate::error::{json_body, wants_json};
+use crate::error::{ErrorNote, json_body, wants_json};
 use crate::i18n::Lang;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
@@ -32,8 +32,15 @@ impl<'r> Responder<'r, 'static> for Caught {
         } else {
             Lang::from_request_parts(req)
         };
-        let message = lang.t(&format!("error.{}", status.code));
+        // NOTE: an `AppError` answering a page leaves its message here (`error.rs`).
+        let note = ErrorNote::of(req);
+        let message = note
+            .message
+            .unwrap_or_else(|| lang.t(&format!("error.{}", status.code)));
         let mut builder = Response::build();
+        if let Some(seconds) = note.retry_after {
+            builder.header(Header::new("Retry-After", seconds.to_string()));
+        }
         if status == Status::ServiceUnavailable {
             builder.header(Header::new(
                 "Retry-After",
