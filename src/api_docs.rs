@@ -180,7 +180,7 @@ fn summary(name: &str) -> &'static str {
 
 pub fn index_routes<'a>(routes: impl Iterator<Item = &'a Route>) -> ApiIndex {
     let mut out: Vec<ApiRoute> = routes
-        .filter(|r| r.uri.path().starts_with("/api/"))
+        .filter(|r| r.uri.path().starts_with("/api/v1/"))
         .map(|r| {
             let mut path_params = Vec::new();
             let path: Vec<String> = r

@@ -247,6 +247,22 @@ async fn the_api_document_is_derived_from_the_handlers_and_their_types() {
 }
 
 #[rocket::async_test]
+async fn a_known_path_asked_with_another_method_answers_405_with_the_allowed_methods() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let res = app.client.put("/api/v1/me").dispatch().await;
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    assert_eq!(res.headers().get_one("Allow"), Some("GET"));
+    let body: serde_json::Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).expect("json");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    let res = app.client.delete("/api/v1/users/1").dispatch().await;
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    assert_eq!(res.headers().get_one("Allow"), Some("GET, PATCH"));
+    let res = app.client.get("/api/v1/no-such-thing").dispatch().await;
+    assert_eq!(res.status(), Status::NotFound);
+}
+
+#[rocket::async_test]
 async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it() {
     let app = TestApp::new(Backend::Sqlite).await;
     let (s, doc) = app.get_json("/api/v1/openapi.json", None).await;
@@ -261,7 +277,7 @@ async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it
         .client
         .rocket()
         .routes()
-        .filter(|r| r.uri.path().starts_with("/api/"))
+        .filter(|r| r.uri.path().starts_with("/api/v1/"))
     {
         count += 1;
         let path = r.uri.path().replace('<', "{").replace('>', "}");
