@@ -20,17 +20,37 @@ fn fill(lang: Lang, key: &str, v: &str, w: &str) -> String {
         .replace("{w}", w)
 }
 
-/// One feature of `row` in words, in `lang`; None for features that say nothing on their own
-/// (a missing history).
+/// Features that count events (failures, drops, late work, holds): a count of zero is never a
+/// reason, whatever its weight in the model.
+const COUNTS: [&str; 7] = [
+    "prior_failed",
+    "prior_dropped",
+    "term_missed",
+    "term_late",
+    "term_changes",
+    "term_waitlists",
+    "holds",
+];
+
+/// Neutral facts: true of at-risk and thriving students alike, so never offered as a reason
+/// (credits taken, contacts with staff, a missing history, a GPA that went up).
+const NEUTRAL: [&str; 4] = ["credits_attempted", "credits_earned", "contacts", "has_history"];
+
+/// One feature of `row` in words, in `lang`; None for features that say nothing on their own:
+/// neutral facts, and counts of zero.
 pub fn describe(lang: Lang, feature: usize, row: &[f64]) -> Option<String> {
     let v = *row.get(feature)?;
+    let name = *FEATURES.get(feature)?;
+    if NEUTRAL.contains(&name) || (COUNTS.contains(&name) && v < 0.5) {
+        return None;
+    }
     let has_history = row.get(HAS_HISTORY).copied().unwrap_or(0.0) > 0.5;
     let int = |x: f64| format!("{x:.0}");
     let text = match feature {
         PRIOR_GPA if has_history => fill(lang, "prior_gpa", &format!("{v:.2}"), ""),
-        GPA_TREND if has_history && v < 0.0 => fill(lang, "gpa_down", &format!("{:.2}", -v), ""),
-        GPA_TREND if has_history => fill(lang, "gpa_up", &format!("{v:.2}"), ""),
-        HAS_HISTORY if !has_history => fill(lang, "no_history", "", ""),
+        GPA_TREND if has_history && v < -0.005 => {
+            fill(lang, "gpa_down", &format!("{:.2}", -v), "")
+        }
         TERM_SCORE => {
             let last = row.get(LAST_TERM_SCORE).copied().unwrap_or(0.0);
             if has_history && last > v + 0.5 {
