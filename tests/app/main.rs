@@ -13,6 +13,7 @@ mod common;
 mod fuzz;
 mod grade_entry;
 mod grades;
+mod hardening;
 mod interaction;
 mod mining;
 mod ops;
