@@ -81,7 +81,12 @@ async fn a_database_failure_during_the_session_check_is_a_503_not_a_logout() {
 /// those running a statement containing `running`); returns how many.
 async fn terminate_backends(killer: &sea_orm::DatabaseConnection, running: Option<&str>) -> usize {
     let only = running
-        .map(|q| format!(" AND query LIKE '%{q}%' AND query NOT LIKE '%pg_terminate_backend%'"))
+        .map(|q| {
+            format!(
+                " AND state = 'active' AND query LIKE '%{q}%' \
+                 AND query NOT LIKE '%pg_terminate_backend%'"
+            )
+        })
         .unwrap_or_default();
     killer
         .query_all_raw(sea_orm::Statement::from_string(
@@ -266,12 +271,22 @@ async fn a_read_whose_pooled_connection_is_terminated_mid_query_is_answered_by_a
     // A write is not repeated: it may have been applied before its connection went.
     let db = app.db().clone();
     let write = tokio::spawn(async move {
-        db.execute_unprepared("UPDATE settings SET key = key WHERE pg_sleep(1.2) IS NOT NULL")
-            .await
+        db.execute_unprepared(
+            "WITH nap AS (SELECT pg_sleep(1.2)) \
+             INSERT INTO settings (key, value, updated_at) SELECT 'retry.probe', 'x', now() FROM nap",
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(terminate_backends(&killer_db, Some("pg_sleep")).await, 1);
     assert!(write.await.unwrap().is_err(), "the write is not retried");
+    assert!(
+        srm::entity::settings::Entity::find_by_id("retry.probe".to_string())
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_none()
+    );
     killer_db.close().await.ok();
     if let Some(name) = app.pg_database.clone() {
         drop(app);
@@ -1028,4 +1043,99 @@ async fn metrics_are_served_in_prometheus_format_to_the_holder_of_the_token_only
     );
     assert!(text.contains("srm_login_failures_total"), "{text}");
     assert!(text.contains("srm_db_pool_connections"), "{text}");
+}
+
+#[rocket::async_test]
+async fn readiness_is_503_while_a_migration_is_pending_and_ok_once_current() {
+    on_each_backend(|app| async move {
+        let (s, body) = app.get_json("/readyz", None).await;
+        assert_eq!(s, Status::Ok, "{body}");
+        assert_eq!(body["migrations"], "current");
+        let newest = app
+            .db()
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db().get_database_backend(),
+                "SELECT version, applied_at FROM seaql_migrations ORDER BY version DESC",
+            ))
+            .await
+            .unwrap()
+            .expect("a migration row");
+        let version: String = newest.try_get("", "version").unwrap();
+        let applied: i64 = newest.try_get("", "applied_at").unwrap();
+        app.db()
+            .execute_unprepared(&format!(
+                "DELETE FROM seaql_migrations WHERE version = '{version}'"
+            ))
+            .await
+            .unwrap();
+        let (s, body) = app.get_json("/readyz", None).await;
+        assert_eq!(s, Status::ServiceUnavailable, "{body}");
+        assert_eq!(
+            (body["migrations"].as_str(), body["pending"].as_i64()),
+            (Some("pending"), Some(1))
+        );
+        app.db()
+            .execute_unprepared(&format!(
+                "INSERT INTO seaql_migrations (version, applied_at) VALUES ('{version}', {applied})"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(app.get("/readyz", None).await.status(), Status::Ok);
+        // Alive all along: liveness needs no database.
+        assert_eq!(app.get("/healthz", None).await.status(), Status::Ok);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_log_is_json_lines_when_srm_log_format_is_json() {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    let port = free_port();
+    let mut child = srm(&dir)
+        .arg("serve")
+        .env("SRM_LOG_FORMAT", "json")
+        .env("SRM_LOG", "info")
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run srm serve");
+    // NOTE: read the log as it comes: a full pipe would stop the server.
+    let mut pipe = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut pipe, &mut text).ok();
+        text
+    });
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..300 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(term.success());
+    child.wait().expect("the server stopped");
+    let stdout = reader.join().expect("the log");
+    assert!(ready, "the server became ready");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("own running jobs marked interrupted"))
+        .unwrap_or_else(|| panic!("no shutdown line in {stdout}"));
+    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+    assert_eq!(entry["level"], "INFO", "{entry}");
+    assert_eq!(entry["fields"]["jobs"], 0, "{entry}");
+    assert!(entry["timestamp"].is_string(), "{entry}");
+    std::fs::remove_dir_all(&dir).ok();
 }
