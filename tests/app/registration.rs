@@ -1406,11 +1406,11 @@ async fn a_transaction_ended_by_a_deadlock_runs_again() {
     let (a, b) = tokio::join!(run(ids[0], ids[1]), run(ids[1], ids[0]));
     a.unwrap();
     b.unwrap();
-    assert_eq!(
-        attempts.load(Ordering::SeqCst),
-        3,
-        "one of the two ran twice"
-    );
+    // NOTE: at least one ran twice. It can take more: the survivor waits on the victim's
+    // transaction, not in a queue on the row, so when the victim's retry locks the row first
+    // (the survivor wakes late on a loaded machine) the two deadlock again and one runs again.
+    let ran = attempts.load(Ordering::SeqCst);
+    assert!(ran >= 3, "one of the two ran again: {ran} attempts");
     if let Some(name) = &app.pg_database {
         crate::common::drop_pg_database(name).await;
     }
