@@ -1139,3 +1139,141 @@ async fn the_log_is_json_lines_when_srm_log_format_is_json() {
     assert!(entry["timestamp"].is_string(), "{entry}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The thread `db`'s write transactions run on, and its name.
+async fn writer_thread(db: &srm::db::Db) -> (std::thread::ThreadId, Option<String>) {
+    db.on_writer_thread(async {
+        let me = std::thread::current();
+        Ok((me.id(), me.name().map(str::to_string)))
+    })
+    .await
+    .unwrap()
+}
+
+#[rocket::async_test]
+async fn each_database_handle_has_its_own_writer_thread_and_connection_not_a_global_one() {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let open = |name: &str| {
+        let url = format!("sqlite://{}?mode=rwc", dir.join(name).display());
+        async move {
+            let pool = srm::db::connect_url(&url, 2).await.unwrap();
+            srm::db::migrate(&pool).await.unwrap();
+            srm::db::Db::open(pool).await.unwrap()
+        }
+    };
+    let (a, b) = (open("a.sqlite").await, open("b.sqlite").await);
+    let (a1, name) = writer_thread(&a).await;
+    let (a2, _) = writer_thread(&a).await;
+    let (b1, _) = writer_thread(&b).await;
+    assert_eq!(name.as_deref(), Some("srm-writer"));
+    assert_eq!(a1, a2, "one writer thread per database");
+    assert_ne!(a1, b1, "each database its own, kept in its handle");
+    assert_ne!(a1, std::thread::current().id());
+    // Writes on both, each through its own writer connection, on its own thread.
+    for db in [&a, &b] {
+        let conn = db.clone();
+        db.on_writer_thread(async move {
+            let txn = srm::db::write_txn(&conn).await?;
+            srm::settings::put(&txn, "writer.probe", "1".to_string()).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    // Dropping a handle ends its thread and leaves the other working.
+    drop(a);
+    assert_eq!(
+        srm::settings::get(&b, "writer.probe")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(writer_thread(&b).await.0, b1);
+    b.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[rocket::async_test]
+async fn sigterm_lets_a_request_in_flight_finish_before_the_server_exits_0() {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use srm::entity::{import_jobs, students};
+    let app = TestApp::new(Backend::Sqlite).await;
+    let rows = 5_000;
+    // NOTE: the bound on requests in flight: `grace` seconds, then `mercy` for their I/O.
+    let (mut server, base) = serve(&app, &[("ROCKET_SHUTDOWN", "{grace=15,mercy=2}")]).await;
+    let token = app.token(app.people.admin).await;
+    let upload = tokio::spawn({
+        let url = format!("{base}/api/v1/students/import");
+        let body = students_csv(rows);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("Content-Type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .expect("an answer, not a dropped connection");
+            let status = res.status().as_u16();
+            (
+                status,
+                res.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    });
+    // SIGTERM once the import is under way (its job row exists and runs).
+    let mut under_way = false;
+    for _ in 0..1000 {
+        if import_jobs::Entity::find()
+            .filter(import_jobs::Column::Status.eq("running"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_some()
+        {
+            under_way = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(under_way, "the import got under way");
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(term.success());
+    let (status, report) = upload.await.unwrap();
+    assert_eq!(status, 200, "the request in flight finished: {report}");
+    assert_eq!(report["added"].as_u64(), Some(rows as u64), "{report}");
+    let mut exit = None;
+    for _ in 0..300 {
+        if let Some(s) = server.try_wait().unwrap() {
+            exit = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(exit) = exit else {
+        server.kill().ok();
+        server.wait().ok();
+        panic!("the server did not stop after SIGTERM");
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    assert_eq!(
+        students::Entity::find()
+            .filter(students::Column::CohortYear.eq(2031))
+            .count(app.db())
+            .await
+            .unwrap(),
+        rows as u64
+    );
+    let job = import_jobs::Entity::find()
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "done", "finished, not interrupted");
+}
