@@ -1,16 +1,18 @@
 //! Connecting to SQLite or PostgreSQL, running the migrations (a failure stops the start),
-//! and starting write transactions the same way on both.
+//! starting write transactions the same way on both, and reading once more when a pooled
+//! connection was lost. The database travels in `AppState` as one [`Db`]: no global state.
 
 use crate::config::AppConfig;
 use crate::error::{AppError, AppResult};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, SqliteTransactionMode, Statement,
+    TransactionError, TransactionOptions, TransactionTrait,
 };
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How much of a SQLite file is read through a memory map.
@@ -18,13 +20,14 @@ const MMAP_BYTES: u64 = 1 << 30;
 /// Prepared statements kept per SQLite connection (sqlx's default is 100).
 const STATEMENT_CACHE: usize = 400;
 
-/// Opens the configured database. SQLite gets WAL, foreign keys and a busy timeout.
-pub async fn connect(config: &AppConfig) -> AppResult<DatabaseConnection> {
+/// Opens the configured database. SQLite gets WAL, foreign keys and a busy timeout, and a
+/// SQLite file its writer connection and thread.
+pub async fn connect(config: &AppConfig) -> AppResult<Db> {
     let url = config.effective_database_url();
     if config.uses_embedded_sqlite() {
         owner_only_files(config)?;
     }
-    connect_url(&url, config.db_max_connections).await
+    Db::open(connect_url(&url, config.db_max_connections).await?).await
 }
 
 /// Creates the data dir owner-only (0700) and the SQLite file 0600 before SQLite opens it;
@@ -103,41 +106,264 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     })
 }
 
+/// The portal's database: the connection pool and, on SQLite, the thread write transactions
+/// run on and (for a file) its one writer connection. Made once by [`connect`] and kept in
+/// `AppState`; clones share all of it. It dereferences to the pool, so a function that takes a
+/// `&DatabaseConnection` takes it too (without the writer and the read retry).
+#[derive(Clone)]
+pub struct Db {
+    pool: DatabaseConnection,
+    writer: Option<Arc<Writer>>,
+}
+
+/// What SQLite writes go through.
+struct Writer {
+    /// The file's single writer connection (none for an in-memory database).
+    conn: Option<DatabaseConnection>,
+    /// The thread write transactions run on (none when it could not be started).
+    thread: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // NOTE: dropping a runtime waits for its tasks, which must not happen on an async
+        // thread (it panics there); a transaction still on it is rolled back by SQLite.
+        if let Some(rt) = self.thread.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = DatabaseConnection;
+    fn deref(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.pool.get_database_backend())
+            .field("writer", &self.writer.as_ref().map(|w| w.conn.is_some()))
+            .finish()
+    }
+}
+
+impl Db {
+    /// Wraps a pool; on SQLite starts the writer thread and, for a file, opens its writer
+    /// connection.
+    pub async fn open(pool: DatabaseConnection) -> AppResult<Db> {
+        if pool.get_database_backend() != DbBackend::Sqlite {
+            return Ok(Db { pool, writer: None });
+        }
+        let conn = sqlite_writer(&pool).await?;
+        let thread = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("srm-writer")
+            .enable_all()
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "no writer thread; writing in place"))
+            .ok();
+        Ok(Db {
+            pool,
+            writer: Some(Arc::new(Writer { conn, thread })),
+        })
+    }
+
+    /// The pool itself.
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+
+    /// Closes the pool and the writer connection.
+    pub async fn close(self) -> AppResult<()> {
+        if let Some(conn) = self.writer.as_ref().and_then(|w| w.conn.clone()) {
+            conn.close().await?;
+        }
+        Ok(self.pool.close().await?)
+    }
+
+    /// Runs a write transaction's whole future on the writer thread on SQLite, and in place
+    /// otherwise.
+    ///
+    /// A SQLite write transaction holds the file's one write lock from BEGIN to COMMIT, and
+    /// each of its statements is an await. On the request threads, every await waits behind
+    /// every other runnable request (on registration day, hundreds), so the lock was held for
+    /// that long and the writers queued behind it: a convoy. On its own thread the transaction
+    /// runs its statements back to back, while the operating system still shares the cores
+    /// fairly. PostgreSQL writes run concurrently under row locks and need none of this.
+    pub async fn on_writer_thread<F, T>(&self, work: F) -> AppResult<T>
+    where
+        F: Future<Output = AppResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.writer.as_ref().and_then(|w| w.thread.as_ref()) {
+            Some(rt) => rt
+                .spawn(work)
+                .await
+                .map_err(|e| AppError::internal(format!("the write did not finish: {e}")))?,
+            None => work.await,
+        }
+    }
+}
+
+/// `db.on_writer_thread(work)`.
+pub async fn on_writer_thread<F, T>(db: &Db, work: F) -> AppResult<T>
+where
+    F: Future<Output = AppResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    db.on_writer_thread(work).await
+}
+
+/// Whether a statement only reads, so running it twice is harmless.
+fn is_read(stmt: &Statement) -> bool {
+    let sql = stmt.sql.trim_start();
+    sql.get(..6)
+        .is_some_and(|head| head.eq_ignore_ascii_case("select"))
+        && !sql.to_ascii_lowercase().contains(" for update")
+}
+
+// NOTE: every statement run on the pool outside a transaction comes through here. A read
+// whose pooled connection was lost (PostgreSQL restarted or terminated the backend, the socket
+// was reset) runs once more on a fresh connection; a write does not, since it may have been
+// applied before the connection went. Starting a transaction is retried too: nothing has
+// happened yet when BEGIN fails.
+#[rocket::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DbBackend {
+        self.pool.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.pool.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.pool.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if is_read(&stmt) {
+            retry_once(|| self.pool.query_one_raw(stmt.clone())).await
+        } else {
+            self.pool.query_one_raw(stmt).await
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if is_read(&stmt) {
+            retry_once(|| self.pool.query_all_raw(stmt.clone())).await
+        } else {
+            self.pool.query_all_raw(stmt).await
+        }
+    }
+
+    fn support_returning(&self) -> bool {
+        self.pool.support_returning()
+    }
+
+    fn is_mock_connection(&self) -> bool {
+        self.pool.is_mock_connection()
+    }
+}
+
+#[rocket::async_trait]
+impl TransactionTrait for Db {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        retry_once(|| self.pool.begin()).await
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        retry_once(|| self.pool.begin_with_config(isolation_level, access_mode)).await
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        retry_once(|| self.pool.begin_with_options(options)).await
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.pool.transaction(callback).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.pool
+            .transaction_with_config(callback, isolation_level, access_mode)
+            .await
+    }
+}
+
 /// Begins a transaction that will write: IMMEDIATE on SQLite (so two writers never both read
 /// a stale value and then collide), an ordinary transaction on PostgreSQL (rows are locked
 /// with `SELECT … FOR UPDATE` or conditional updates where it matters).
 ///
-/// On a SQLite file the transaction runs on the file's one writer connection: SQLite lets one
-/// writer in at a time anyway, and writers that queue for that connection wait their turn in
-/// order, instead of each holding a pooled connection while SQLite's busy handler sleeps and
-/// retries (which starved the readers and left the lock idle between retries). The IMMEDIATE
-/// lock still guards every write, also against other processes.
+/// Through a [`Db`] on a SQLite file the transaction runs on the file's one writer connection:
+/// SQLite lets one writer in at a time anyway, and writers that queue for that connection wait
+/// their turn in order, instead of each holding a pooled connection while SQLite's busy handler
+/// sleeps and retries (which starved the readers and left the lock idle between retries). The
+/// IMMEDIATE lock still guards every write, also against other processes.
 pub async fn write_txn<C: Writable>(db: &C) -> AppResult<DatabaseTransaction> {
     db.begin_write().await
 }
 
-/// A connection a write transaction can start on: the database itself, or a transaction
-/// already under way (the new one is then a savepoint inside it).
+/// A connection a write transaction can start on: the database, its bare pool, or a
+/// transaction already under way (the new one is then a savepoint inside it).
 pub trait Writable: sea_orm::ConnectionTrait + Sync {
     fn begin_write(&self) -> impl Future<Output = AppResult<DatabaseTransaction>> + Send;
+}
+
+fn immediate() -> TransactionOptions {
+    TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    }
+}
+
+impl Writable for Db {
+    async fn begin_write(&self) -> AppResult<DatabaseTransaction> {
+        match self.writer.as_ref().and_then(|w| w.conn.as_ref()) {
+            Some(writer) => Ok(writer.begin_with_options(immediate()).await?),
+            None => self.pool.begin_write().await,
+        }
+    }
 }
 
 impl Writable for DatabaseConnection {
     async fn begin_write(&self) -> AppResult<DatabaseTransaction> {
         match self.get_database_backend() {
-            DbBackend::Sqlite => {
-                let options = TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..Default::default()
-                };
-                let writer = sqlite_writer(self).await?;
-                Ok(writer
-                    .as_ref()
-                    .unwrap_or(self)
-                    .begin_with_options(options)
-                    .await?)
-            }
-            _ => Ok(self.begin().await?),
+            DbBackend::Sqlite => Ok(self.begin_with_options(immediate()).await?),
+            _ => Ok(retry_once(|| self.begin()).await?),
         }
     }
 }
@@ -148,64 +374,23 @@ impl Writable for DatabaseTransaction {
     }
 }
 
-/// Runs a write transaction's whole future on the writer thread when `db` is SQLite, and in
-/// place otherwise.
-///
-/// A SQLite write transaction holds the file's one write lock from BEGIN to COMMIT, and each
-/// of its statements is an await. On the request threads, every await waits behind every other
-/// runnable request (on registration day, hundreds), so the lock was held for that long and
-/// the writers queued behind it: a convoy. On its own thread the transaction runs its
-/// statements back to back, while the operating system still shares the cores fairly.
-/// PostgreSQL writes run concurrently under row locks and need none of this.
-pub async fn on_writer_thread<F, T>(db: &DatabaseConnection, work: F) -> AppResult<T>
-where
-    F: Future<Output = AppResult<T>> + Send + 'static,
-    T: Send + 'static,
-{
-    static WRITER: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return work.await;
-    }
-    let runtime = WRITER.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("srm-writer")
-            .enable_all()
-            .build()
-            .map_err(|e| tracing::warn!(error = %e, "no writer thread; writing in place"))
-            .ok()
-    });
-    match runtime {
-        Some(rt) => rt
-            .spawn(work)
-            .await
-            .map_err(|e| AppError::internal(format!("the write did not finish: {e}")))?,
-        None => work.await,
-    }
-}
-
-/// The single writer connection of the SQLite file behind `db` (none for an in-memory database).
-async fn sqlite_writer(db: &DatabaseConnection) -> AppResult<Option<DatabaseConnection>> {
-    static WRITERS: OnceLock<tokio::sync::Mutex<HashMap<PathBuf, DatabaseConnection>>> =
-        OnceLock::new();
-    let options = db.get_sqlite_connection_pool().connect_options();
+/// The single writer connection of the SQLite file behind `pool` (none for an in-memory
+/// database).
+async fn sqlite_writer(pool: &DatabaseConnection) -> AppResult<Option<DatabaseConnection>> {
+    let options = pool.get_sqlite_connection_pool().connect_options();
     let file = options.get_filename().to_path_buf();
     if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
         return Ok(None);
     }
-    let mut writers = WRITERS.get_or_init(Default::default).lock().await;
-    if let Some(w) = writers.get(&file) {
-        return Ok(Some(w.clone()));
-    }
-    let pool = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
+    let writer = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(60))
         .connect_with((*options).clone())
         .await
         .map_err(|e| AppError::internal(format!("cannot open the SQLite writer: {e}")))?;
-    let writer = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
-    writers.insert(file, writer.clone());
-    Ok(Some(writer))
+    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+        writer,
+    )))
 }
 
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
@@ -243,7 +428,7 @@ where
 
 /// PostgreSQL's `deadlock_detected` (40P01).
 fn is_deadlock(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr};
+    use sea_orm::RuntimeErr;
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
             .as_database_error()

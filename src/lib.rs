@@ -91,14 +91,20 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
     // NOTE: a text form is at most 64 KiB. Only the upload routes read more, with their own
     // limit (`web::upload::Upload`, the API's `Data` guards), so one student cannot make the
     // server hold six 60 MB bodies.
+    // NOTE: Rocket believes `X-Real-IP` by default (`ip_header`), so `Request::client_ip` and
+    // its `IpAddr` guard would take a forged header for the client. The portal reads the client
+    // address in one place (`access::client_addr`: the TCP peer, and forwarded headers only
+    // from `SRM_TRUSTED_PROXIES`), so Rocket's own header is always off.
     let figment = figment
         .join(("limits.form", "64 KiB"))
-        .join(("limits.data-form", "64 KiB"));
+        .join(("limits.data-form", "64 KiB"))
+        .merge(("ip_header", false));
     let hsts = state.config.cookie_secure;
     let rocket = rocket::custom(figment)
         .manage(state)
         .attach(Template::fairing())
         .attach(web::headers::fairing(hsts))
+        .attach(web::flash::fairing())
         .attach(mining::jobs::scheduler())
         .attach(backup::schedule::scheduler())
         .attach(metrics::RequestMetrics)

@@ -4,11 +4,10 @@ use crate::access::{Module, Permission};
 use crate::auth::password::HashCost;
 use crate::auth::token::Keys;
 use crate::config::AppConfig;
-use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: crate::db::Db,
     pub config: AppConfig,
     pub keys: Keys,
     /// At most one argon2 computation per core at a time: each costs ~19 MiB and a core, and

@@ -15,8 +15,8 @@ use crate::entity::{
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use serde::Serialize;
@@ -695,7 +695,7 @@ async fn label_of(
 /// a specific code (`section_full`, `waitlist_full`, `time_conflict`, `prerequisite_missing`,
 /// `already_registered`, `registration_closed`, `credit_limit`, `hold`).
 pub async fn add(
-    db: &DatabaseConnection,
+    db: &crate::db::Db,
     student_id: i64,
     section_id: i64,
     actor: Option<i64>,
@@ -747,7 +747,7 @@ pub enum Added {
 /// `add` with an idempotency key: the registration and the remembered answer are written in
 /// one transaction, so a retry can never register twice nor lose the first answer.
 pub async fn add_once(
-    db: &DatabaseConnection,
+    db: &crate::db::Db,
     student_id: i64,
     section_id: i64,
     actor: i64,
@@ -944,7 +944,7 @@ async fn drop_in_txn(
 /// to the waitlist at once. Returns the student promoted, if any. A person's drop (`actor`) is
 /// audited in the same transaction, as are adds and swaps.
 pub async fn drop(
-    db: &DatabaseConnection,
+    db: &crate::db::Db,
     student_id: i64,
     enrolment_id: i64,
     actor: Option<i64>,
@@ -957,7 +957,7 @@ pub async fn drop(
 }
 
 async fn drop_once(
-    db: DatabaseConnection,
+    db: crate::db::Db,
     student_id: i64,
     enrolment_id: i64,
     actor: Option<i64>,
@@ -978,7 +978,7 @@ async fn drop_once(
 /// Swaps an enrolled section for another in one step: the new seat is taken first, and if it
 /// cannot be had the old one is kept (nothing changes).
 pub async fn swap(
-    db: &DatabaseConnection,
+    db: &crate::db::Db,
     student_id: i64,
     from_enrolment: i64,
     to_section: i64,
@@ -992,7 +992,7 @@ pub async fn swap(
 }
 
 async fn swap_once(
-    db: DatabaseConnection,
+    db: crate::db::Db,
     student_id: i64,
     from_enrolment: i64,
     to_section: i64,

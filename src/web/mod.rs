@@ -3,6 +3,7 @@
 
 mod catchers;
 pub mod csrf;
+pub mod flash;
 pub mod headers;
 mod menu;
 pub mod upload;
@@ -28,6 +29,8 @@ pub struct Ctx<'r> {
     pub path: String,
     /// Unread conversations and notifications, for the menu (one indexed query per page).
     pub unread: (i64, i64),
+    /// The keys that sign flash messages.
+    keys: Option<&'r crate::auth::token::Keys>,
 }
 
 #[rocket::async_trait]
@@ -59,6 +62,10 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             modules,
             path: req.uri().path().to_string(),
             unread,
+            keys: req
+                .rocket()
+                .state::<crate::state::AppState>()
+                .map(|s| &s.keys),
         })
     }
 }
@@ -166,8 +173,9 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// The refusal a page shows after a redirect: the flash cookie our own response set, else the
-/// translated message of the `?error=` code, else a generic line; never the query text itself.
+/// The refusal a page shows after a redirect: the flash cookie our own response set (signed:
+/// `web::flash`), else the translated message of the `?error=` code, else a generic line;
+/// never the query text itself, nor the text of a cookie someone else set.
 pub fn flash_or_code(
     ctx: &Ctx<'_>,
     flash: Option<rocket::request::FlashMessage<'_>>,
@@ -175,8 +183,10 @@ pub fn flash_or_code(
     code: Option<&str>,
 ) -> Option<String> {
     let code = code?;
-    if let Some(f) = flash.filter(|f| f.kind() == "error") {
-        return Some(f.message().to_string());
+    if let (Some(f), Some(keys)) = (flash.filter(|f| f.kind() == "error"), ctx.keys)
+        && let Some(text) = flash::verified(keys, f.kind(), f.message())
+    {
+        return Some(text.to_string());
     }
     ctx.known(prefix, Some(code))
         .or_else(|| Some(ctx.t("web.refused")))

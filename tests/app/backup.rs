@@ -107,7 +107,7 @@ async fn snapshot(db: &DatabaseConnection, micros: bool) -> BTreeMap<String, Vec
 /// Writes, one transaction each, a setting and an audit entry carrying the same number, until
 /// told to stop; returns how many it wrote.
 fn start_writer(
-    db: DatabaseConnection,
+    db: srm::db::Db,
     stop: Arc<AtomicBool>,
     written: Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<()> {

@@ -190,7 +190,7 @@ impl TestApp {
             .expect("state")
     }
 
-    pub fn db(&self) -> &DatabaseConnection {
+    pub fn db(&self) -> &srm::db::Db {
         &self.state().db
     }
 

@@ -14,6 +14,7 @@ mod csrf;
 mod fuzz;
 mod grade_entry;
 mod grades;
+mod hardening;
 mod interaction;
 mod mining;
 mod ops;

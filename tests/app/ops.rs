@@ -77,27 +77,85 @@ async fn a_database_failure_during_the_session_check_is_a_503_not_a_logout() {
     .await;
 }
 
+/// Terminates every PostgreSQL backend of the portal's database but the killer's own (or only
+/// those running a statement containing `running`); returns how many.
+async fn terminate_backends(killer: &sea_orm::DatabaseConnection, running: Option<&str>) -> usize {
+    let only = running
+        .map(|q| {
+            format!(
+                " AND state = 'active' AND query LIKE '%{q}%' \
+                 AND query NOT LIKE '%pg_terminate_backend%'"
+            )
+        })
+        .unwrap_or_default();
+    killer
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid(){only}"
+            ),
+        ))
+        .await
+        .unwrap()
+        .len()
+}
+
 #[rocket::async_test]
-async fn terminating_every_postgres_backend_three_times_gives_only_successes_and_503s() {
+async fn terminating_every_postgres_backend_three_times_during_registration_gives_no_401_and_no_500()
+ {
     if postgres_url().is_none() {
         return;
     }
     let app = TestApp::new(Backend::Postgres).await;
-    let token = app.token(app.people.student).await;
+    let section = app.people.section;
+    let mut tokens = Vec::new();
+    for i in 0..6 {
+        let (user, _) = crate::common::extra_student(&app, &format!("20269900{i:02}")).await;
+        tokens.push(app.token(user).await);
+    }
     let url = app.config.database_url.clone().unwrap();
     let killer_db = srm::db::connect_url(&url, 1).await.unwrap();
-    let stream = |n: usize| {
+    // One student's registration day: add the section, look at the list, drop it, again.
+    let student = |token: String| {
         let app = &app;
-        let token = token.clone();
         async move {
             let mut seen = Vec::new();
-            for i in 0..n {
-                let path = if i % 2 == 0 {
-                    "/api/v1/me"
-                } else {
-                    "/api/v1/me/record"
-                };
-                seen.push(app.get(path, Some(&token)).await.status().code);
+            let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
+            for _ in 0..40 {
+                let (status, body) = app
+                    .send_json(
+                        rocket::http::Method::Post,
+                        "/api/v1/registrations",
+                        Some(&token),
+                        serde_json::json!({"section_id": section}),
+                    )
+                    .await;
+                seen.push(status.code);
+                let res = app.get("/api/v1/registrations", Some(&token)).await;
+                seen.push(res.status().code);
+                let list = json(&res.into_string().await.unwrap_or_default());
+                // Drop what is held in the section (also an add whose answer was a 503).
+                let mut ids: Vec<i64> = body["id"].as_i64().into_iter().collect();
+                if let Some(regs) = list["registrations"].as_array().or(list.as_array()) {
+                    ids.extend(
+                        regs.iter()
+                            .filter(|r| r["section_id"].as_i64() == Some(section))
+                            .filter(|r| r["status"].as_str() != Some("dropped"))
+                            .filter_map(|r| r["id"].as_i64()),
+                    );
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                for id in ids {
+                    let res = app
+                        .client
+                        .delete(format!("/api/v1/registrations/{id}"))
+                        .header(Header::new("Authorization", format!("Bearer {token}")))
+                        .dispatch()
+                        .await;
+                    seen.push(res.status().code);
+                }
             }
             seen
         }
@@ -105,48 +163,130 @@ async fn terminating_every_postgres_backend_three_times_gives_only_successes_and
     let killer = async {
         let mut killed = 0;
         for _ in 0..3 {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let rows = killer_db
-                .query_all_raw(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                ))
-                .await
-                .unwrap();
-            killed += rows.len();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            killed += terminate_backends(&killer_db, None).await;
         }
         killed
     };
+    let mut t = tokens.into_iter();
+    let mut next = || t.next().unwrap();
     let (a, b, c, d, e, f, killed) = tokio::join!(
-        stream(150),
-        stream(150),
-        stream(150),
-        stream(150),
-        stream(150),
-        stream(150),
+        student(next()),
+        student(next()),
+        student(next()),
+        student(next()),
+        student(next()),
+        student(next()),
         killer
     );
     assert!(killed >= 3, "backends were terminated: {killed}");
     let all: Vec<u16> = [a, b, c, d, e, f].into_iter().flatten().collect();
-    let bad: Vec<&u16> = all.iter().filter(|s| !matches!(**s, 200 | 503)).collect();
-    assert!(bad.is_empty(), "only 200 and 503, got {bad:?}");
-    let unavailable = all.iter().filter(|s| **s == 503).count();
+    let count = |code: u16| all.iter().filter(|s| **s == code).count();
+    // 409 and 404: an add or drop that went through while its answer was a 503 is seen again.
+    let bad: Vec<&u16> = all
+        .iter()
+        .filter(|s| !matches!(**s, 200 | 201 | 409 | 404 | 503))
+        .collect();
+    assert!(bad.is_empty(), "only answers and 503s, got {bad:?}");
+    assert_eq!(count(401), 0);
     eprintln!(
-        "{} requests, {unavailable} answered 503, {killed} backends terminated",
-        all.len()
+        "{} requests: {} added, {} 503, {} 409/404, {killed} backends terminated",
+        all.len(),
+        count(201),
+        count(503),
+        count(409) + count(404)
     );
-    assert!(all.contains(&200));
-    // Service resumes without a restart.
+    assert!(count(201) > 0 && count(200) > 0);
+    // Service resumes without a restart, and no seat was lost or counted twice.
+    let token = app.token(app.people.student).await;
     let mut ok = false;
     for _ in 0..50 {
-        if app.get("/api/v1/me", Some(&token)).await.status() == Status::Ok {
+        if app
+            .get("/api/v1/registrations", Some(&token))
+            .await
+            .status()
+            == Status::Ok
+        {
             ok = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ok, "the portal answers again");
+    let held = srm::entity::enrolments::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.section_id == section && e.status == "enrolled")
+        .count();
+    let counted = srm::entity::sections::Entity::find_by_id(section)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .enrolled_count;
+    assert_eq!(
+        held as i64, counted,
+        "the seat count matches the seats held"
+    );
+    killer_db.close().await.ok();
+    if let Some(name) = app.pg_database.clone() {
+        drop(app);
+        drop_pg_database(&name).await;
+    }
+}
+
+#[rocket::async_test]
+async fn a_read_whose_pooled_connection_is_terminated_mid_query_is_answered_by_a_second_try() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let app = TestApp::new(Backend::Postgres).await;
+    let url = app.config.database_url.clone().unwrap();
+    let killer_db = srm::db::connect_url(&url, 1).await.unwrap();
+    let slow = || {
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_sleep(1.2) IS NOT NULL AS slept",
+        )
+    };
+    // The bare pool: the read fails with the connection.
+    let pool = app.db().pool().clone();
+    let read = tokio::spawn(async move { pool.query_one_raw(slow()).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(terminate_backends(&killer_db, Some("pg_sleep")).await, 1);
+    let bare = read.await.unwrap();
+    let err = bare.expect_err("a read on a terminated backend fails");
+    assert!(srm::db::is_transient(&err), "{err}");
+
+    // Through the app's database (every query the portal makes outside a transaction): the
+    // read runs once more on a fresh connection and answers.
+    let db = app.db().clone();
+    let read = tokio::spawn(async move { db.query_one_raw(slow()).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(terminate_backends(&killer_db, Some("pg_sleep")).await, 1);
+    let row = read.await.unwrap().expect("retried once").expect("a row");
+    assert!(row.try_get::<bool>("", "slept").unwrap());
+    // A write is not repeated: it may have been applied before its connection went.
+    let db = app.db().clone();
+    let write = tokio::spawn(async move {
+        db.execute_unprepared(
+            "WITH nap AS (SELECT pg_sleep(1.2)) \
+             INSERT INTO settings (key, value, updated_at) SELECT 'retry.probe', 'x', now() FROM nap",
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(terminate_backends(&killer_db, Some("pg_sleep")).await, 1);
+    assert!(write.await.unwrap().is_err(), "the write is not retried");
+    assert!(
+        srm::entity::settings::Entity::find_by_id("retry.probe".to_string())
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_none()
+    );
     killer_db.close().await.ok();
     if let Some(name) = app.pg_database.clone() {
         drop(app);
@@ -677,6 +817,166 @@ async fn two_instances_on_one_postgres_start_one_scheduled_run_per_period() {
     }
 }
 
+/// `n` new students of the fixture's major, as an import file.
+fn students_csv(n: usize) -> String {
+    let mut s = String::from(
+        "student_no,national_id,name_zh,name_en,gender,birth_date,phone,email,address,department,major,cohort,status,advisor",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n2031{i:06},1101052000{i:07}X,学生{i},Xue Sheng {i},M,2004-01-02,138{i:08},s{i}@example.edu,Dorm {i},CS,CS01,2031,active,"
+        ));
+    }
+    s
+}
+
+/// Starts `srm serve` on `app`'s database and waits until it is ready: (process, base URL).
+async fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    let port = free_port();
+    let mut cmd = srm(&app.dir);
+    cmd.arg("serve")
+        .env("SRM_JWT_SECRET", crate::common::JWT_SECRET)
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", port.to_string());
+    if let Some(url) = &app.config.database_url {
+        cmd.env("SRM_DATABASE_URL", url);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run srm serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("the server did not become ready");
+}
+
+#[rocket::async_test]
+async fn an_import_killed_mid_way_is_resumed_after_a_restart_within_the_lease_timeout() {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use srm::entity::{import_jobs, students};
+    on_each_backend(|app| async move {
+        let rows = 30_000;
+        let file = app.dir.join("students.csv");
+        std::fs::write(&file, students_csv(rows)).unwrap();
+        let mut cmd = srm(&app.dir);
+        cmd.env("SRM_JWT_SECRET", crate::common::JWT_SECRET)
+            .args(["import", "students"])
+            .arg(&file);
+        if let Some(url) = &app.config.database_url {
+            cmd.env("SRM_DATABASE_URL", url);
+        }
+        let mut child = cmd.spawn().expect("run srm import students");
+        // Killed once a batch is stored and while the import still runs.
+        let mut job = None;
+        for _ in 0..3000 {
+            if let Some(j) = import_jobs::Entity::find()
+                .filter(import_jobs::Column::Status.eq("running"))
+                .filter(import_jobs::Column::RowsDone.gt(0))
+                .one(app.db())
+                .await
+                .unwrap()
+            {
+                job = Some(j);
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the import ended before a batch was stored"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let job = job.expect("an import under way");
+        child.kill().expect("kill -9");
+        child.wait().expect("reaped");
+        let killed_at = std::time::Instant::now();
+        let stored = students::Entity::find()
+            .filter(students::Column::CohortYear.eq(2031))
+            .count(app.db())
+            .await
+            .unwrap();
+        assert!(
+            stored > 0 && stored < rows as u64,
+            "killed mid-way: {stored} of {rows} stored"
+        );
+        let left = import_jobs::Entity::find_by_id(job.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(left.status, "running", "the dead import still looks alive");
+
+        // Restart: a new instance sweeps the dead import and the administrator resumes it.
+        let (mut server, base) = serve(&app, &[("SRM_SCHEDULER_TICK_SECONDS", "1")]).await;
+        let token = app.token(app.people.admin).await;
+        let http = reqwest::Client::new();
+        let report: serde_json::Value = loop {
+            let res = http
+                .post(format!(
+                    "{base}/api/v1/students/import/jobs/{}/resume",
+                    job.id
+                ))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            if status == 200 {
+                break body;
+            }
+            assert_eq!(status, 409, "refused only while the lease may last: {body}");
+            assert!(
+                killed_at.elapsed() < Duration::from_secs(20),
+                "not resumable 20 s after the kill (lease 2 s): {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let waited = killed_at.elapsed();
+        server.kill().ok();
+        server.wait().ok();
+        assert_eq!(
+            report["added"].as_u64(),
+            Some(rows as u64 - stored),
+            "only the rows after the last stored batch: {report}"
+        );
+        let job = import_jobs::Entity::find_by_id(job.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.status, "done");
+        assert_eq!(job.rows_done, rows as i64);
+        assert!(
+            job.interrupted_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("stopped sending heartbeats")),
+            "{:?}",
+            job.interrupted_reason
+        );
+        assert_eq!(
+            students::Entity::find()
+                .filter(students::Column::CohortYear.eq(2031))
+                .count(app.db())
+                .await
+                .unwrap(),
+            rows as u64
+        );
+        eprintln!("{:?}: resumed {waited:?} after the kill", app.backend);
+    })
+    .await;
+}
+
 #[test]
 fn connection_errors_are_503_and_other_database_errors_stay_500() {
     use sea_orm::{ConnAcquireErr, DbErr};
@@ -743,4 +1043,237 @@ async fn metrics_are_served_in_prometheus_format_to_the_holder_of_the_token_only
     );
     assert!(text.contains("srm_login_failures_total"), "{text}");
     assert!(text.contains("srm_db_pool_connections"), "{text}");
+}
+
+#[rocket::async_test]
+async fn readiness_is_503_while_a_migration_is_pending_and_ok_once_current() {
+    on_each_backend(|app| async move {
+        let (s, body) = app.get_json("/readyz", None).await;
+        assert_eq!(s, Status::Ok, "{body}");
+        assert_eq!(body["migrations"], "current");
+        let newest = app
+            .db()
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db().get_database_backend(),
+                "SELECT version, applied_at FROM seaql_migrations ORDER BY version DESC",
+            ))
+            .await
+            .unwrap()
+            .expect("a migration row");
+        let version: String = newest.try_get("", "version").unwrap();
+        let applied: i64 = newest.try_get("", "applied_at").unwrap();
+        app.db()
+            .execute_unprepared(&format!(
+                "DELETE FROM seaql_migrations WHERE version = '{version}'"
+            ))
+            .await
+            .unwrap();
+        let (s, body) = app.get_json("/readyz", None).await;
+        assert_eq!(s, Status::ServiceUnavailable, "{body}");
+        assert_eq!(
+            (body["migrations"].as_str(), body["pending"].as_i64()),
+            (Some("pending"), Some(1))
+        );
+        app.db()
+            .execute_unprepared(&format!(
+                "INSERT INTO seaql_migrations (version, applied_at) VALUES ('{version}', {applied})"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(app.get("/readyz", None).await.status(), Status::Ok);
+        // Alive all along: liveness needs no database.
+        assert_eq!(app.get("/healthz", None).await.status(), Status::Ok);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_log_is_json_lines_when_srm_log_format_is_json() {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    let port = free_port();
+    let mut child = srm(&dir)
+        .arg("serve")
+        .env("SRM_LOG_FORMAT", "json")
+        .env("SRM_LOG", "info")
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run srm serve");
+    // NOTE: read the log as it comes: a full pipe would stop the server.
+    let mut pipe = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut pipe, &mut text).ok();
+        text
+    });
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..300 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(term.success());
+    child.wait().expect("the server stopped");
+    let stdout = reader.join().expect("the log");
+    assert!(ready, "the server became ready");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("own running jobs marked interrupted"))
+        .unwrap_or_else(|| panic!("no shutdown line in {stdout}"));
+    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+    assert_eq!(entry["level"], "INFO", "{entry}");
+    assert_eq!(entry["fields"]["jobs"], 0, "{entry}");
+    assert!(entry["timestamp"].is_string(), "{entry}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The thread `db`'s write transactions run on, and its name.
+async fn writer_thread(db: &srm::db::Db) -> (std::thread::ThreadId, Option<String>) {
+    db.on_writer_thread(async {
+        let me = std::thread::current();
+        Ok((me.id(), me.name().map(str::to_string)))
+    })
+    .await
+    .unwrap()
+}
+
+#[rocket::async_test]
+async fn each_database_handle_has_its_own_writer_thread_and_connection_not_a_global_one() {
+    let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let open = |name: &str| {
+        let url = format!("sqlite://{}?mode=rwc", dir.join(name).display());
+        async move {
+            let pool = srm::db::connect_url(&url, 2).await.unwrap();
+            srm::db::migrate(&pool).await.unwrap();
+            srm::db::Db::open(pool).await.unwrap()
+        }
+    };
+    let (a, b) = (open("a.sqlite").await, open("b.sqlite").await);
+    let (a1, name) = writer_thread(&a).await;
+    let (a2, _) = writer_thread(&a).await;
+    let (b1, _) = writer_thread(&b).await;
+    assert_eq!(name.as_deref(), Some("srm-writer"));
+    assert_eq!(a1, a2, "one writer thread per database");
+    assert_ne!(a1, b1, "each database its own, kept in its handle");
+    assert_ne!(a1, std::thread::current().id());
+    // Writes on both, each through its own writer connection, on its own thread.
+    for db in [&a, &b] {
+        let conn = db.clone();
+        db.on_writer_thread(async move {
+            let txn = srm::db::write_txn(&conn).await?;
+            srm::settings::put(&txn, "writer.probe", "1".to_string()).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    // Dropping a handle ends its thread and leaves the other working.
+    drop(a);
+    assert_eq!(
+        srm::settings::get(&b, "writer.probe")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(writer_thread(&b).await.0, b1);
+    b.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[rocket::async_test]
+async fn sigterm_lets_a_request_in_flight_finish_before_the_server_exits_0() {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use srm::entity::{import_jobs, students};
+    let app = TestApp::new(Backend::Sqlite).await;
+    let rows = 5_000;
+    // NOTE: the bound on requests in flight: `grace` seconds, then `mercy` for their I/O.
+    let (mut server, base) = serve(&app, &[("ROCKET_SHUTDOWN", "{grace=15,mercy=2}")]).await;
+    let token = app.token(app.people.admin).await;
+    let upload = tokio::spawn({
+        let url = format!("{base}/api/v1/students/import");
+        let body = students_csv(rows);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("Content-Type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .expect("an answer, not a dropped connection");
+            let status = res.status().as_u16();
+            (
+                status,
+                res.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    });
+    // SIGTERM once the import is under way (its job row exists and runs).
+    let mut under_way = false;
+    for _ in 0..1000 {
+        if import_jobs::Entity::find()
+            .filter(import_jobs::Column::Status.eq("running"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_some()
+        {
+            under_way = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(under_way, "the import got under way");
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(term.success());
+    let (status, report) = upload.await.unwrap();
+    assert_eq!(status, 200, "the request in flight finished: {report}");
+    assert_eq!(report["added"].as_u64(), Some(rows as u64), "{report}");
+    let mut exit = None;
+    for _ in 0..300 {
+        if let Some(s) = server.try_wait().unwrap() {
+            exit = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(exit) = exit else {
+        server.kill().ok();
+        server.wait().ok();
+        panic!("the server did not stop after SIGTERM");
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    assert_eq!(
+        students::Entity::find()
+            .filter(students::Column::CohortYear.eq(2031))
+            .count(app.db())
+            .await
+            .unwrap(),
+        rows as u64
+    );
+    let job = import_jobs::Entity::find()
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "done", "finished, not interrupted");
 }

@@ -735,7 +735,7 @@ async fn a_retried_request_with_the_same_key_registers_once() {
 
 /// 500 students race for 30 seats and a waitlist of 100, through `instances` separate
 /// connection pools (as separate app instances would).
-async fn race(dbs: &[DatabaseConnection]) {
+async fn race(dbs: &[srm::db::Db]) {
     let db = &dbs[0];
     let term = current_term(db).await;
     let s = section(
@@ -806,7 +806,9 @@ async fn two_app_instances_on_one_postgresql_never_overfill_a_section() {
     }
     let app = TestApp::new(Backend::Postgres).await;
     let url = app.config.effective_database_url();
-    let second = srm::db::connect_url(&url, 8).await.unwrap();
+    let second = srm::db::Db::open(srm::db::connect_url(&url, 8).await.unwrap())
+        .await
+        .unwrap();
     race(&[app.db().clone(), second.clone()]).await;
     second.close().await.ok();
     if let Some(name) = &app.pg_database {
@@ -1404,11 +1406,11 @@ async fn a_transaction_ended_by_a_deadlock_runs_again() {
     let (a, b) = tokio::join!(run(ids[0], ids[1]), run(ids[1], ids[0]));
     a.unwrap();
     b.unwrap();
-    assert_eq!(
-        attempts.load(Ordering::SeqCst),
-        3,
-        "one of the two ran twice"
-    );
+    // NOTE: at least one ran twice. It can take more: the survivor waits on the victim's
+    // transaction, not in a queue on the row, so when the victim's retry locks the row first
+    // (the survivor wakes late on a loaded machine) the two deadlock again and one runs again.
+    let ran = attempts.load(Ordering::SeqCst);
+    assert!(ran >= 3, "one of the two ran again: {ran} attempts");
     if let Some(name) = &app.pg_database {
         crate::common::drop_pg_database(name).await;
     }
