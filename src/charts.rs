@@ -87,7 +87,8 @@ pub fn scatter(points: &[(f64, f64, usize)], legend: &[String], clipped_note: &s
         .filter(|(x, y, _)| *x < x0 || *x > x1 || *y < y0 || *y > y1)
         .count();
     let mut svg = format!(
-        r##"<svg class="chart scatter" role="img" viewBox="0 0 {w} {h}" width="{w}" xmlns="http://www.w3.org/2000/svg"><rect x="0" y="0" width="{w}" height="{h}" fill="none" stroke="#d0d7de"/>"##
+        r##"<svg class="chart scatter" role="img" aria-label="{label}" viewBox="0 0 {w} {h}" width="{w}" xmlns="http://www.w3.org/2000/svg"><rect x="0" y="0" width="{w}" height="{h}" fill="none" stroke="#d0d7de"/>"##,
+        label = escape(&legend.join("; "))
     );
     for (x, y, c) in &pts {
         let out = *x < x0 || *x > x1 || *y < y0 || *y > y1;
