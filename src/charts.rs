@@ -62,7 +62,7 @@ pub fn robust_range(values: &[f64]) -> (f64, f64) {
     }
     let (fence_lo, fence_hi) = (q1 - 3.0 * iqr, q3 + 3.0 * iqr);
     let mut inside = v.iter().filter(|x| **x >= fence_lo && **x <= fence_hi);
-    match (inside.next(), inside.last()) {
+    match (inside.next(), inside.next_back()) {
         (Some(&a), Some(&b)) if b > a => (a, b),
         _ => (lo, hi),
     }

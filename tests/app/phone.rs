@@ -406,7 +406,7 @@ async fn every_student_page_fits_a_phone_with_a_folding_menu_and_a_weekend_day_v
         page.open(&base, "/courses").await;
         let cards = page
             .exec("const rows = Array.from(document.querySelectorAll('table.cards tbody tr'));
-                   return [rows.length, rows.every(r => getComputedStyle(r).display === 'block'),
+                   return [rows.length, rows.every(r => getComputedStyle(r).display === 'flex'),
                            Array.from(document.querySelectorAll('table.cards td.card-title')).every(t => t.getBoundingClientRect().width > 250)];")
             .await;
         assert_eq!(
@@ -566,6 +566,12 @@ async fn axe_finds_nothing_serious_on_the_main_pages_of_each_role() {
                     page.open(&base, path).await;
                     for v in page.axe(&axe).await {
                         found.push(format!("{lang} {role} {path} @{width}px: {v}"));
+                    }
+                    if *role != "student" {
+                        let slug = path.trim_matches('/').replace('/', "-");
+                        let name = format!("{role}-{slug}-{}-{width}.png", &lang[..2]);
+                        page.screenshot(width, &target_dir().join("screenshots").join(name))
+                            .await;
                     }
                 }
             }
