@@ -451,6 +451,12 @@ async fn every_student_page_fits_a_phone_with_a_folding_menu_and_a_weekend_day_v
             "three meetings of CS450 (Mon, Sat, Sun): {items}"
         );
         assert!(items.contains("08:00"), "clock times: {items}");
+        // Drop (and swap) are full-width, thumb-sized buttons at the foot of each card.
+        let thumbs = page
+            .exec("return Array.from(document.querySelectorAll('table.cards td.card-actions button'))
+                     .map(b => { const r = b.getBoundingClientRect(); return r.height >= 44 && r.width >= 300; });")
+            .await;
+        assert_eq!(thumbs, json!([true, true]), "two drop buttons: {thumbs}");
         page.screenshot(390, &shots.join(format!("student-dayview-{short}-390.png")))
             .await;
         page.close().await;
