@@ -1,5 +1,6 @@
 //! The grade charts as server-drawn SVG: a histogram (columns) and a trend (a line with
-//! points). Labels are escaped here, so templates insert the result with `| safe`.
+//! points). Labels are escaped here, so templates insert the result with `| safe`. Each is
+//! hidden from screen readers: the table beside it carries the same numbers.
 
 use super::stats::{Bin, GroupStat};
 use crate::web::escape;
@@ -11,7 +12,7 @@ pub fn histogram(bins: &[Bin]) -> String {
     let slot = (w - left) / bins.len().max(1) as f64;
     let plot = h - bottom - top;
     let mut svg = format!(
-        r#"<svg class="chart histogram" role="img" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="{left}" y1="{base}" x2="{w}" y2="{base}" class="chart-axis" stroke="currentColor"/>"#,
+        r#"<svg class="chart histogram" aria-hidden="true" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="{left}" y1="{base}" x2="{w}" y2="{base}" class="chart-axis" stroke="currentColor"/>"#,
         base = h - bottom
     );
     for (i, b) in bins.iter().enumerate() {
@@ -40,7 +41,7 @@ pub fn trend(groups: &[GroupStat]) -> String {
     let step = (w - left - 20.0) / (n.max(2) - 1) as f64;
     let y_of = |v: f64| top + plot - v.clamp(0.0, 100.0) / 100.0 * plot;
     let mut svg = format!(
-        r#"<svg class="chart trend" role="img" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg">"#
+        r#"<svg class="chart trend" aria-hidden="true" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg">"#
     );
     for v in [0.0, 60.0, 100.0] {
         svg.push_str(&format!(

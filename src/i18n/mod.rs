@@ -15,6 +15,7 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/interaction.json"),
     include_str!("zh/backup.json"),
     include_str!("zh/security.json"),
+    include_str!("zh/ui.json"),
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
@@ -23,6 +24,7 @@ const EN_SOURCES: &[&str] = &[
     include_str!("en/interaction.json"),
     include_str!("en/backup.json"),
     include_str!("en/security.json"),
+    include_str!("en/ui.json"),
 ];
 
 /// Every source of one language, for the test that checks they parse and share their keys.

@@ -105,7 +105,7 @@ pub async fn report_data(
         .collect();
     let scatter = m["clusters"]["points"]
         .as_array()
-        .map(|p| charts::scatter(p, &legend))
+        .map(|p| charts::scatter(p, &legend, &lang.t("charts.axes_note")))
         .unwrap_or_default();
     let importances: Vec<Value> = m["importances"]
         .as_array()

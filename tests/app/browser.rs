@@ -15,10 +15,10 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    base: String,
-    http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Drop for Driver {
@@ -67,7 +67,12 @@ impl Driver {
         None
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(b) = body {
             req = req.json(&b);
@@ -76,7 +81,7 @@ impl Driver {
         res.json::<Value>().await.expect("webdriver json")
     }
 
-    async fn session(&self, accept_language: &str, profile: &std::path::Path) -> String {
+    pub(crate) async fn session(&self, accept_language: &str, profile: &std::path::Path) -> String {
         let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -93,13 +98,13 @@ impl Driver {
     }
 }
 
-struct Page<'a> {
-    d: &'a Driver,
-    sid: String,
+pub(crate) struct Page<'a> {
+    pub(crate) d: &'a Driver,
+    pub(crate) sid: String,
 }
 
 impl Page<'_> {
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.d
             .call(
                 reqwest::Method::POST,
@@ -108,7 +113,7 @@ impl Page<'_> {
             )
             .await;
     }
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .d
             .call(
@@ -126,7 +131,7 @@ impl Page<'_> {
             .unwrap_or_else(|| panic!("element {css}: {v}"))
             .to_string()
     }
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.d
             .call(
@@ -136,7 +141,7 @@ impl Page<'_> {
             )
             .await;
     }
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.d
             .call(
@@ -147,7 +152,7 @@ impl Page<'_> {
             .await;
     }
     /// A property of the element `css` (e.g. an input's current `value`).
-    async fn property(&self, css: &str, name: &str) -> Value {
+    pub(crate) async fn property(&self, css: &str, name: &str) -> Value {
         let el = self.find(css).await;
         self.d
             .call(
@@ -158,7 +163,7 @@ impl Page<'_> {
             .await["value"]
             .clone()
     }
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.d
             .call(
                 reqwest::Method::GET,
@@ -170,7 +175,7 @@ impl Page<'_> {
             .unwrap_or("")
             .to_string()
     }
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.d
             .call(
                 reqwest::Method::GET,
@@ -182,7 +187,7 @@ impl Page<'_> {
             .unwrap_or("")
             .to_string()
     }
-    async fn wait_for_url(&self, suffix: &str) -> String {
+    pub(crate) async fn wait_for_url(&self, suffix: &str) -> String {
         for _ in 0..50 {
             let u = self.url().await;
             if u.ends_with(suffix) {
@@ -194,7 +199,7 @@ impl Page<'_> {
     }
     /// The page's source once it contains `text` (the page may still be loading after its
     /// address changed), or the last source seen after five seconds.
-    async fn wait_for_text(&self, text: &str) -> String {
+    pub(crate) async fn wait_for_text(&self, text: &str) -> String {
         let mut html = String::new();
         for _ in 0..50 {
             html = self.source().await;
@@ -205,7 +210,7 @@ impl Page<'_> {
         }
         html
     }
-    async fn close(&self) {
+    pub(crate) async fn close(&self) {
         self.d
             .call(
                 reqwest::Method::DELETE,
@@ -217,7 +222,7 @@ impl Page<'_> {
 }
 
 /// The app on a real port over the test's database; returns its base address.
-async fn serve(app: &TestApp) -> String {
+pub(crate) async fn serve(app: &TestApp) -> String {
     let port = free_port();
     let state = srm::prepare(app.config.clone()).await.expect("state");
     let figment = rocket::Config::figment()
@@ -240,7 +245,7 @@ async fn serve(app: &TestApp) -> String {
 }
 
 /// Starts chromedriver, or says why the test is skipped (it fails under CI).
-async fn driver_or_skip() -> Option<Driver> {
+pub(crate) async fn driver_or_skip() -> Option<Driver> {
     let driver = Driver::start().await;
     if driver.is_none() {
         assert!(
