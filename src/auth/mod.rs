@@ -1,8 +1,8 @@
-//! Login and accounts (系统登录): argon2id passwords, JWT sessions in a cookie or a bearer
-//! header, CSRF tokens bound to the session, throttled logins.
+//! Authentication (系统登录): argon2id passwords, JWT sessions in a cookie or a bearer header,
+//! CSRF tokens bound to the session, throttled logins, first sign-in with an activation code.
+//! It knows no pages: the sign-in pages and API are in `crate::account`.
 
 pub mod activation;
-pub mod handlers;
 pub mod password;
 pub mod service;
 pub mod session;

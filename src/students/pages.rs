@@ -2,13 +2,14 @@
 //! record, bulk import with its progress page, the lifecycle help page and the setting of
 //! which fields students edit themselves.
 
-use super::forms::{FIELDS, FieldError, Lookups, SELF_EDITABLE, STATUSES};
+use super::forms::{FIELDS, FieldError, Lookups, SELF_EDITABLE};
 use super::handlers::{CsvFile, audit_list, list_scope};
 use super::lifecycle::Stage;
 use super::query::StudentFilter;
 use super::{import, query, record, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
+use crate::entity::students::StudentStatus;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
@@ -42,7 +43,7 @@ fn options(lang: Lang) -> Value {
         .map(|r| json!({"code": r, "label": lang.t(&format!("students.risk.{r}"))}))
         .collect();
     json!({
-        "statuses": STATUSES.iter().map(|s| json!({"code": s, "label": status_label(lang, s)})).collect::<Vec<_>>(),
+        "statuses": StudentStatus::ALL.iter().map(|s| json!({"code": s.code(), "label": status_label(lang, s.code())})).collect::<Vec<_>>(),
         "sorts": sorts,
         "stages": Stage::ALL.iter().map(|s| json!({"code": s.code(), "label": stage_label(lang, *s)})).collect::<Vec<_>>(),
         "risks": risks,
@@ -114,7 +115,7 @@ pub async fn list_page(
             merge(
                 json!(r),
                 json!({"stage_label": stage_label(ctx.lang, r.lifecycle_stage),
-                       "status_label": status_label(ctx.lang, &r.status),
+                       "status_label": status_label(ctx.lang, r.status.code()),
                        "department_label": if zh { &r.department_zh } else { &r.department },
                        "major_label": if zh { &r.major_zh } else { &r.major }}),
             )
@@ -243,7 +244,7 @@ async fn profile_data(
         "panels": panels,
         "student": merge(json!(view), json!({
             "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
-            "status_label": status_label(ctx.lang, &view.status),
+            "status_label": status_label(ctx.lang, view.status.code()),
             "department_code": lookups.department_code(view.department_id),
             "major_code": lookups.major_code(view.major_id),
             "advisor": lookups.advisor_name(view.advisor_id),

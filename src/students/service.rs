@@ -9,7 +9,7 @@ use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
-use crate::entity::{departments, enrolments, majors, sections, student_history, students, users};
+use crate::entity::{departments, enrolments, majors, sections, student_history, students};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::prelude::DateTimeWithTimeZone;
@@ -95,7 +95,7 @@ pub struct StudentView {
     pub major: String,
     pub major_id: i64,
     pub cohort: i64,
-    pub status: String,
+    pub status: crate::entity::students::StudentStatus,
     pub advisor_id: Option<i64>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -186,7 +186,7 @@ pub fn new_student_model(input: &StudentInput, now: DateTimeWithTimeZone) -> stu
         department_id: Set(input.department_id),
         major_id: Set(input.major_id),
         cohort_year: Set(input.cohort_year),
-        status: Set(input.status.clone()),
+        status: Set(input.status),
         status_changed_at: Set(now),
         advisor_id: Set(input.advisor_id),
         merged_into_id: Set(None),
@@ -247,7 +247,7 @@ pub async fn write_record(
     am.cohort_year = Set(input.cohort_year);
     am.advisor_id = Set(input.advisor_id);
     if old.status != input.status {
-        am.status = Set(input.status.clone());
+        am.status = Set(input.status);
         am.status_changed_at = Set(now);
     }
     am.updated_at = Set(now);
@@ -431,16 +431,7 @@ pub async fn history(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Ve
         .all(db)
         .await?;
     let actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_id).collect();
-    let names: HashMap<i64, String> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::DisplayName)
-        .filter(users::Column::Id.is_in(actor_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = crate::auth::service::display_names(db, actor_ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| HistoryRow {
