@@ -6,7 +6,8 @@ use crate::auth::session::SESSION_COOKIE;
 use crate::state::AppState;
 use rocket::http::{Cookie, CookieJar, SameSite};
 
-const LOGIN_CSRF_COOKIE: &str = "srm_login_csrf";
+use crate::web::csrf::LOGIN_COOKIE as LOGIN_CSRF_COOKIE;
+
 /// Marks a browser that has signed in to an account before (see `auth::service::login`).
 pub const DEVICE_COOKIE: &str = "srm_device";
 
@@ -34,18 +35,13 @@ pub fn device_of(jar: &CookieJar<'_>) -> Option<String> {
     jar.get(DEVICE_COOKIE).map(|c| c.value().to_string())
 }
 
-/// A pre-session CSRF token for the forms under /login (sign-in and first sign-in): a random
-/// value in a strict cookie that only /login pages receive, echoed by the form.
+/// A pre-session CSRF token for the forms under /login (sign-in and first sign-in).
 pub fn new_login_csrf(jar: &CookieJar<'_>) -> String {
-    let token = uuid::Uuid::new_v4().simple().to_string();
-    let mut c = Cookie::new(LOGIN_CSRF_COOKIE, token.clone());
-    c.set_http_only(true);
-    c.set_same_site(SameSite::Strict);
-    c.set_path("/login");
-    jar.add(c);
-    token
+    crate::web::csrf::issue_login_token(jar)
 }
 
+/// Whether a /login form carries its pre-session token. NOTE: checked by hand, not by the
+/// `Csrf` guard, so that an expired token shows the sign-in form again with its message.
 pub fn login_csrf_ok(jar: &CookieJar<'_>, sent: &str) -> bool {
     let expected = jar
         .get(LOGIN_CSRF_COOKIE)

@@ -10,12 +10,11 @@ pub struct LoginForm<'a> {
 }
 
 #[derive(rocket::FromForm)]
+/// Checked by `web::csrf::Csrf`.
 pub struct PasswordForm<'a> {
     pub current: &'a str,
     pub new_password: &'a str,
     pub confirm: &'a str,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(rocket::FromForm)]

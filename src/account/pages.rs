@@ -11,6 +11,7 @@ use crate::auth::{activation, service};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::state::AppState;
+use crate::web::csrf::Csrf;
 use crate::web::{Ctx, safe_next};
 use rocket::form::Form;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
@@ -104,14 +105,13 @@ pub async fn login_submit(
     }
 }
 
-#[post("/logout", data = "<form>")]
+#[post("/logout", data = "<_form>")]
 pub async fn logout(
     user: &CurrentUser,
     state: &State<AppState>,
     jar: &CookieJar<'_>,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(form.csrf)?;
     service::logout(state, user).await?;
     forget_session(jar);
     Ok(Redirect::to("/login"))
@@ -128,9 +128,8 @@ pub async fn password_submit(
     user: &CurrentUser,
     state: &State<AppState>,
     jar: &CookieJar<'_>,
-    form: Form<PasswordForm<'_>>,
+    form: Csrf<PasswordForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(form.csrf)?;
     let mut errors = serde_json::Map::new();
     if form.new_password != form.confirm {
         errors.insert("confirm".into(), json!(ctx.t("password.mismatch")));

@@ -6,13 +6,24 @@ use super::dto::{
 use super::service::{self, GroupInputText, NewUserInput, PermissionLabel, UserRow};
 use crate::access::service::{self as access, GroupView};
 use crate::access::{Perm, can};
-use crate::error::AppResult;
+use crate::error::{AppResult, ErrorBody};
 use crate::paging::{Page, PageReq};
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{State, get, patch, post, put};
 
+/// List accounts (search, filter, paginate).
+#[utoipa::path(
+    tag = "admin",
+    params(UserQuery),
+    responses(
+        (status = 200, description = "One page of accounts", body = Page<UserRow>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/users?<f..>")]
 pub async fn api_users(
     _who: Perm<'_, can::ManageUsers>,
@@ -25,6 +36,18 @@ pub async fn api_users(
     ))
 }
 
+/// One account.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "The account id")),
+    responses(
+        (status = 200, description = "The account", body = UserRow),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/users/<id>")]
 pub async fn api_user(
     _who: Perm<'_, can::ManageUsers>,
@@ -34,6 +57,21 @@ pub async fn api_user(
     Ok(Json(service::get_user(&state.db, id).await?))
 }
 
+/// Create an account.
+#[utoipa::path(
+    tag = "admin",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "Created", body = UserRow),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/users", format = "json", data = "<body>")]
 pub async fn api_user_create(
     who: Perm<'_, can::ManageUsers>,
@@ -52,6 +90,22 @@ pub async fn api_user_create(
     Ok((Status::Created, Json(user)))
 }
 
+/// Enable or disable an account, or replace its groups.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "The account id")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The account after the change", body = UserRow),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[patch("/users/<id>", format = "json", data = "<body>")]
 pub async fn api_user_patch(
     who: Perm<'_, can::ManageUsers>,
@@ -65,6 +119,22 @@ pub async fn api_user_patch(
     ))
 }
 
+/// Reset an account's password; its sessions are signed out.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "The account id")),
+    request_body = ResetBody,
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/users/<id>/password", format = "json", data = "<body>")]
 pub async fn api_user_password(
     who: Perm<'_, can::ManageUsers>,
@@ -76,6 +146,16 @@ pub async fn api_user_password(
     Ok(Status::NoContent)
 }
 
+/// List permission groups.
+#[utoipa::path(
+    tag = "admin",
+    responses(
+        (status = 200, description = "Every group", body = Vec<GroupView>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/groups")]
 pub async fn api_groups(
     _who: Perm<'_, can::ManageUsers>,
@@ -93,6 +173,21 @@ fn group_text(body: &GroupBody) -> GroupInputText<'_> {
     }
 }
 
+/// Create a permission group.
+#[utoipa::path(
+    tag = "admin",
+    request_body = GroupBody,
+    responses(
+        (status = 201, description = "Created", body = GroupView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
+        (status = 409, description = "The code is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/groups", format = "json", data = "<body>")]
 pub async fn api_group_create(
     who: Perm<'_, can::ManageUsers>,
@@ -103,6 +198,23 @@ pub async fn api_group_create(
     Ok((Status::Created, Json(group)))
 }
 
+/// Replace a group's name and permissions.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "The group id")),
+    request_body = GroupBody,
+    responses(
+        (status = 200, description = "The group after the change", body = GroupView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+        (status = 409, description = "The code is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[put("/groups/<id>", format = "json", data = "<body>")]
 pub async fn api_group_update(
     who: Perm<'_, can::ManageUsers>,
@@ -115,11 +227,31 @@ pub async fn api_group_update(
     ))
 }
 
+/// The catalogue of permissions.
+#[utoipa::path(
+    tag = "admin",
+    responses(
+        (status = 200, description = "Every permission with its label", body = Vec<PermissionLabel>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/permissions")]
 pub fn api_permissions(_who: Perm<'_, can::ManageUsers>) -> Json<Vec<PermissionLabel>> {
     Json(service::permission_catalogue(crate::i18n::Lang::En))
 }
 
+/// Functional modules and whether each is on.
+#[utoipa::path(
+    tag = "admin",
+    responses(
+        (status = 200, description = "Every module", body = Vec<ModuleSwitch>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/modules")]
 pub async fn api_modules(
     _who: Perm<'_, can::ManageModules>,
@@ -137,6 +269,22 @@ pub async fn api_modules(
     ))
 }
 
+/// Switch a module on or off.
+#[utoipa::path(
+    tag = "admin",
+    params(("code" = String, Path, description = "students, courses, grades, mining or messages")),
+    request_body = ModuleBody,
+    responses(
+        (status = 200, description = "The module after the change", body = ModuleSwitch),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such module", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[put("/modules/<code>", format = "json", data = "<body>")]
 pub async fn api_module_switch(
     who: Perm<'_, can::ManageModules>,
@@ -151,6 +299,17 @@ pub async fn api_module_switch(
     }))
 }
 
+/// Query the audit log.
+#[utoipa::path(
+    tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of the log, newest first", body = Page<service::AuditRow>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/audit?<f..>")]
 pub async fn api_audit(
     _who: Perm<'_, can::ViewAuditLog>,

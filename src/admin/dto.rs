@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// Search, filters and page of the account list.
-#[derive(Debug, Clone, Default, rocket::FromForm)]
+#[derive(Debug, Clone, Default, rocket::FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Part of a user name or display name.
     pub q: Option<String>,
@@ -13,7 +14,11 @@ pub struct UserQuery {
     pub kind: Option<String>,
     /// A group id.
     pub group: Option<i64>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
+    /// Rows per page (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 
@@ -28,7 +33,8 @@ impl UserQuery {
 }
 
 /// The filters and page of the audit log.
-#[derive(Debug, Clone, Default, rocket::FromForm)]
+#[derive(Debug, Clone, Default, rocket::FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The acting user's id.
     pub actor: Option<i64>,
@@ -37,10 +43,16 @@ pub struct AuditQuery {
     /// An action, or the start of one (`students.`).
     pub action: Option<String>,
     /// First day, YYYY-MM-DD.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day, YYYY-MM-DD.
+    #[param(format = Date)]
     pub to: Option<String>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
+    /// Rows per page (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 
@@ -60,29 +72,41 @@ impl AuditQuery {
     }
 }
 
-#[derive(Deserialize)]
+/// A new account.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUserBody {
+    /// 1-64 letters, digits, '.', '_' or '-'.
+    #[schema(example = "li.lei", max_length = 64)]
     pub username: String,
+    #[schema(max_length = 100)]
     pub display_name: String,
     pub email: Option<String>,
+    /// `student`, `teacher`, `admin` or `staff`.
+    #[schema(example = "teacher")]
     pub kind: String,
+    #[schema(format = Password)]
     pub password: String,
+    /// Group codes.
     #[serde(default)]
     pub groups: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// Enable or disable an account, and/or replace its groups.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserPatch {
     pub is_active: Option<bool>,
     pub groups: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+/// A new password set by an administrator.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
+    #[schema(format = Password)]
     pub password: String,
 }
 
-#[derive(Deserialize)]
+/// A permission group: its code, name and permission codes.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct GroupBody {
     pub code: String,
     pub name: String,
@@ -92,13 +116,14 @@ pub struct GroupBody {
     pub permissions: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// Switch a module on or off.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ModuleBody {
     pub enabled: bool,
 }
 
 /// A module and whether it is on.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ModuleSwitch {
     pub code: String,
     pub enabled: bool,

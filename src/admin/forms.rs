@@ -1,4 +1,4 @@
-//! The administrators' page forms.
+//! The administrators' page forms (their `_csrf` field is checked by `web::csrf::Csrf`).
 
 #[derive(rocket::FromForm)]
 pub struct NewUserForm<'a> {
@@ -8,29 +8,21 @@ pub struct NewUserForm<'a> {
     pub kind: &'a str,
     pub password: &'a str,
     pub groups: Vec<String>,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(rocket::FromForm)]
-pub struct GroupsForm<'a> {
+pub struct GroupsForm {
     pub groups: Vec<String>,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(rocket::FromForm)]
-pub struct ActiveForm<'a> {
+pub struct ActiveForm {
     pub active: bool,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(rocket::FromForm)]
 pub struct ResetForm<'a> {
     pub password: &'a str,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(rocket::FromForm)]
@@ -39,13 +31,9 @@ pub struct GroupForm<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub permissions: Vec<String>,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(rocket::FromForm)]
-pub struct ModuleForm<'a> {
+pub struct ModuleForm {
     pub enabled: bool,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::paging::PageReq;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -88,14 +88,13 @@ async fn user_detail(
 }
 
 /// Clears the sign-in and activation throttles of an account.
-#[post("/admin/users/<id>/throttles/clear", data = "<form>")]
+#[post("/admin/users/<id>/throttles/clear", data = "<_form>")]
 pub async fn user_throttles_clear(
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     service::clear_user_throttles(&state.db, who.id, id).await?;
     Ok(Redirect::to(format!("/admin/users/{id}")))
 }
@@ -105,9 +104,8 @@ pub async fn user_create(
     ctx: Ctx<'_>,
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
-    form: Form<NewUserForm<'_>>,
+    form: Csrf<NewUserForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(form.csrf)?;
     let new = NewUserInput {
         username: form.username,
         display_name: form.display_name,
@@ -135,9 +133,8 @@ pub async fn user_groups_submit(
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
     id: i64,
-    form: Form<GroupsForm<'_>>,
+    form: Csrf<GroupsForm>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     service::change_groups(&state.db, who.id, id, &form.groups).await?;
     Ok(Redirect::to(format!("/admin/users/{id}")))
 }
@@ -147,9 +144,8 @@ pub async fn user_active_submit(
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
     id: i64,
-    form: Form<ActiveForm<'_>>,
+    form: Csrf<ActiveForm>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     service::change_active(&state.db, who.id, id, form.active).await?;
     Ok(Redirect::to(format!("/admin/users/{id}")))
 }
@@ -160,9 +156,8 @@ pub async fn user_password_submit(
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
     id: i64,
-    form: Form<ResetForm<'_>>,
+    form: Csrf<ResetForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(form.csrf)?;
     match crate::auth::service::set_password(state, id, form.password, who.id).await {
         Ok(()) => Ok(Ok(Redirect::to(format!(
             "/admin/users/{id}?flash=password_reset"
@@ -245,9 +240,8 @@ pub async fn group_create(
     ctx: Ctx<'_>,
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
-    form: Form<GroupForm<'_>>,
+    form: Csrf<GroupForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(form.csrf)?;
     save_group_form(&ctx, state, who.id, None, &form).await
 }
 
@@ -257,9 +251,8 @@ pub async fn group_update(
     who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
     id: i64,
-    form: Form<GroupForm<'_>>,
+    form: Csrf<GroupForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(form.csrf)?;
     save_group_form(&ctx, state, who.id, Some(id), &form).await
 }
 
@@ -284,9 +277,8 @@ pub async fn module_submit(
     who: Perm<'_, can::ManageModules>,
     state: &State<AppState>,
     code: &str,
-    form: Form<ModuleForm<'_>>,
+    form: Csrf<ModuleForm>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     service::switch_module(state, who.id, code, form.enabled).await?;
     Ok(Redirect::to("/admin/modules"))
 }

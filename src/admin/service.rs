@@ -152,7 +152,8 @@ pub async fn create_user(
     Ok(id)
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An account as administrators see it (never its password hash).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
@@ -282,7 +283,8 @@ pub struct AuditFilter {
     pub to: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One row of the audit log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -294,6 +296,8 @@ pub struct AuditRow {
     pub student_id: Option<i64>,
     pub outcome: String,
     pub ip: Option<String>,
+    /// What the action recorded (free-form JSON).
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 
@@ -510,7 +514,7 @@ pub async fn switch_module(
 }
 
 /// One permission of the catalogue, with its label in a language.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PermissionLabel {
     pub code: String,
     pub label: String,

@@ -45,6 +45,7 @@ pub struct Model {
     DeriveActiveEnum,
     Serialize,
     Deserialize,
+    utoipa::ToSchema,
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 #[serde(rename_all = "lowercase")]

@@ -76,7 +76,8 @@ impl Scope {
 }
 
 /// The search and filters of the list, the API and the export (query-string fields).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StudentFilter {
     /// Student number (partial), name in Chinese or pinyin (partial) or national id (exact).
     pub q: Option<String>,
@@ -91,7 +92,11 @@ pub struct StudentFilter {
     pub sort: Option<String>,
     /// asc (default) or desc
     pub dir: Option<String>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
+    /// Rows per page (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 
@@ -225,7 +230,7 @@ impl StudentFilter {
 }
 
 /// One student as lists and the API show them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentRow {
     pub id: i64,
     pub student_no: String,

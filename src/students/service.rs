@@ -82,7 +82,9 @@ pub async fn authorize_read(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One student's record as the API answers it (the national id masked unless the caller may
+/// see it in full).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentView {
     pub id: i64,
     pub student_no: String,
@@ -413,7 +415,7 @@ pub fn describe(errors: &[FieldError]) -> String {
 
 // ---------------------------------------------------------------- history and settings
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryRow {
     pub at: String,
     pub actor: String,
@@ -491,4 +493,40 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<students::Mod
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Checks the caller may list students at all; a refusal is audited.
+pub async fn list_scope(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<super::query::Scope> {
+    match super::query::Scope::of(user) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            Entry::new(Some(user.id), "students.list", "student")
+                .denied()
+                .write(db)
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+/// Writes the audit row of a staff read of a list or export.
+pub async fn audit_list(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    action: &str,
+    filter: &super::query::StudentFilter,
+    rows: usize,
+) -> AppResult<()> {
+    Entry::new(Some(user.id), action, "student")
+        .detail(serde_json::json!({"filter": filter, "rows": rows}))
+        .write(db)
+        .await
+}
+
+/// Whether a user may see a student list at all (menu and dashboards use it too).
+pub fn may_list(user: &CurrentUser) -> bool {
+    user.can(Permission::ViewAnyStudent) || user.can(Permission::ViewScopedStudents)
 }
