@@ -2,6 +2,7 @@
 //! domain's routes are mounted here, and the tests build this same app.
 
 pub mod access;
+pub mod account;
 pub mod admin;
 pub mod api_docs;
 pub mod audit;
@@ -112,8 +113,8 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", web::routes())
         .mount("/", health::routes())
         .mount("/", metrics::routes())
-        .mount("/", auth::handlers::page_routes())
-        .mount("/", dashboard::routes())
+        .mount("/", account::page_routes())
+        .mount("/", dashboard::page_routes())
         .mount("/", admin::page_routes())
         .mount("/", backup::page_routes())
         .mount("/", students::page_routes())
@@ -124,7 +125,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", mining::page_routes())
         .mount("/", interaction::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
-        .mount("/api/v1", auth::handlers::api_routes())
+        .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())
         .mount("/api/v1", students::api_routes())
         .mount("/api/v1", courses::api_routes())

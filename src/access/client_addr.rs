@@ -91,3 +91,16 @@ pub fn client_ip(req: &Request<'_>) -> Option<String> {
     };
     Some(ip.to_string())
 }
+
+/// The caller's address as a request guard, for throttling and the audit log.
+pub struct ClientIp(pub String);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for ClientIp {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(ClientIp(
+            client_ip(req).unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}

@@ -1,7 +1,7 @@
 //! Guards that build on `CurrentUser`: `Perm<P>` proves a permission, `ModuleOn<M>` proves a
 //! module is switched on. A handler's signature states who may call it.
 
-use super::permissions::{Module, Permission};
+use super::permissions::{Module, ModuleMarker, PermMarker};
 use super::service::enabled_modules;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -12,73 +12,6 @@ use rocket::request::{FromRequest, Outcome, Request};
 use std::collections::HashSet;
 use std::marker::PhantomData;
 use std::ops::Deref;
-
-/// A marker type naming one permission.
-pub trait PermMarker: Send + Sync + 'static {
-    const PERM: Permission;
-}
-
-/// A marker type naming one module.
-pub trait ModuleMarker: Send + Sync + 'static {
-    const MODULE: Module;
-}
-
-/// Marker types, one per permission and one per module: `Perm<can::ManageUsers>`.
-pub mod can {
-    use super::{PermMarker, Permission};
-
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {
-            $(
-                pub struct $name;
-                impl PermMarker for $name {
-                    const PERM: Permission = Permission::$name;
-                }
-            )*
-        };
-    }
-
-    markers!(
-        ViewOwnRecord,
-        EditOwnProfile,
-        ViewAnyStudent,
-        ViewScopedStudents,
-        EditStudents,
-        ImportStudents,
-        ManageCourses,
-        RegisterSelf,
-        ManageRegistrations,
-        EnterOwnGrades,
-        ApproveGradeChanges,
-        ViewAllGrades,
-        RunMining,
-        ViewMining,
-        UseMessages,
-        HandleCases,
-        ManageAnnouncements,
-        RecordInterventions,
-        ManageUsers,
-        ManageModules,
-        ViewAuditLog,
-    );
-}
-
-pub mod on {
-    use super::{Module, ModuleMarker};
-
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {
-            $(
-                pub struct $name;
-                impl ModuleMarker for $name {
-                    const MODULE: Module = Module::$name;
-                }
-            )*
-        };
-    }
-
-    markers!(Students, Courses, Grades, Mining, Messages);
-}
 
 /// The current user, proven to hold permission `P`. A refusal is written to the audit log.
 pub struct Perm<'r, P: PermMarker> {

@@ -6,5 +6,5 @@ mod guards;
 pub mod permissions;
 pub mod service;
 
-pub use guards::{ModuleOn, Perm, can, client_ip, on, request_modules, require_module};
-pub use permissions::{Module, Permission};
+pub use guards::{ModuleOn, Perm, client_ip, request_modules, require_module};
+pub use permissions::{Module, Permission, can, on};

@@ -2,88 +2,77 @@
 
 use serde::Serialize;
 
-/// One right a group can grant. Codes are stored in `group_permissions`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Permission {
-    ViewOwnRecord,
-    EditOwnProfile,
-    ViewAnyStudent,
-    ViewScopedStudents,
-    EditStudents,
-    ImportStudents,
-    ManageCourses,
-    RegisterSelf,
-    ManageRegistrations,
-    EnterOwnGrades,
-    ApproveGradeChanges,
-    ViewAllGrades,
-    RunMining,
-    ViewMining,
-    UseMessages,
-    HandleCases,
-    ManageAnnouncements,
-    RecordInterventions,
-    ManageUsers,
-    ManageModules,
-    ViewAuditLog,
-    ViewFullIdentifiers,
+/// A marker type naming one permission, for the `Perm<P>` guard.
+pub trait PermMarker: Send + Sync + 'static {
+    const PERM: Permission;
+}
+
+/// A marker type naming one module, for the `ModuleOn<M>` guard.
+pub trait ModuleMarker: Send + Sync + 'static {
+    const MODULE: Module;
+}
+
+/// The one list of permissions: the enum, its stored codes, `Permission::ALL` and the marker
+/// types of `can` all come from it, so a new permission is one line.
+macro_rules! permissions {
+    ($($name:ident => $code:literal),* $(,)?) => {
+        /// One right a group can grant. Codes are stored in `group_permissions`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum Permission {
+            $($name),*
+        }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$name),*];
+
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Permission::$name => $code),*
+                }
+            }
+        }
+
+        /// Marker types, one per permission: `Perm<can::ManageUsers>`.
+        pub mod can {
+            use super::{PermMarker, Permission};
+            $(
+                pub struct $name;
+                impl PermMarker for $name {
+                    const PERM: Permission = Permission::$name;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
+    ViewOwnRecord => "record.view_own",
+    EditOwnProfile => "profile.edit_own",
+    ViewAnyStudent => "students.view_any",
+    ViewScopedStudents => "students.view_scoped",
+    EditStudents => "students.edit",
+    ImportStudents => "students.import",
+    ManageCourses => "courses.manage",
+    RegisterSelf => "registration.self",
+    ManageRegistrations => "registration.manage",
+    EnterOwnGrades => "grades.enter_own",
+    ApproveGradeChanges => "grades.approve",
+    ViewAllGrades => "grades.view_all",
+    RunMining => "mining.run",
+    ViewMining => "mining.view",
+    UseMessages => "messages.use",
+    HandleCases => "cases.handle",
+    ManageAnnouncements => "announcements.manage",
+    RecordInterventions => "interventions.record",
+    ManageUsers => "users.manage",
+    ManageModules => "modules.manage",
+    ViewAuditLog => "audit.view",
+    ViewFullIdentifiers => "identifiers.view_full",
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
-        Permission::ViewOwnRecord,
-        Permission::EditOwnProfile,
-        Permission::ViewAnyStudent,
-        Permission::ViewScopedStudents,
-        Permission::EditStudents,
-        Permission::ImportStudents,
-        Permission::ManageCourses,
-        Permission::RegisterSelf,
-        Permission::ManageRegistrations,
-        Permission::EnterOwnGrades,
-        Permission::ApproveGradeChanges,
-        Permission::ViewAllGrades,
-        Permission::RunMining,
-        Permission::ViewMining,
-        Permission::UseMessages,
-        Permission::HandleCases,
-        Permission::ManageAnnouncements,
-        Permission::RecordInterventions,
-        Permission::ManageUsers,
-        Permission::ManageModules,
-        Permission::ViewAuditLog,
-        Permission::ViewFullIdentifiers,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Permission::ViewOwnRecord => "record.view_own",
-            Permission::EditOwnProfile => "profile.edit_own",
-            Permission::ViewAnyStudent => "students.view_any",
-            Permission::ViewScopedStudents => "students.view_scoped",
-            Permission::EditStudents => "students.edit",
-            Permission::ImportStudents => "students.import",
-            Permission::ManageCourses => "courses.manage",
-            Permission::RegisterSelf => "registration.self",
-            Permission::ManageRegistrations => "registration.manage",
-            Permission::EnterOwnGrades => "grades.enter_own",
-            Permission::ApproveGradeChanges => "grades.approve",
-            Permission::ViewAllGrades => "grades.view_all",
-            Permission::RunMining => "mining.run",
-            Permission::ViewMining => "mining.view",
-            Permission::UseMessages => "messages.use",
-            Permission::HandleCases => "cases.handle",
-            Permission::ManageAnnouncements => "announcements.manage",
-            Permission::RecordInterventions => "interventions.record",
-            Permission::ManageUsers => "users.manage",
-            Permission::ManageModules => "modules.manage",
-            Permission::ViewAuditLog => "audit.view",
-            Permission::ViewFullIdentifiers => "identifiers.view_full",
-        }
-    }
-
     pub fn from_code(code: &str) -> Option<Permission> {
-        Permission::ALL.into_iter().find(|p| p.code() == code)
+        Permission::ALL.iter().copied().find(|p| p.code() == code)
     }
 }
 
@@ -123,40 +112,53 @@ pub const BUILTIN_GROUPS: [BuiltinGroup; 3] = [
     BuiltinGroup {
         code: ADMIN_GROUP,
         name: "Administrators",
-        permissions: &Permission::ALL,
+        permissions: Permission::ALL,
     },
 ];
 
-/// A functional module an administrator can switch off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Module {
-    Students,
-    Courses,
-    Grades,
-    Mining,
-    Messages,
+/// The one list of functional modules: the enum, its codes, `Module::ALL` and the markers of
+/// `on`.
+macro_rules! modules {
+    ($($name:ident => $code:literal),* $(,)?) => {
+        /// A functional module an administrator can switch off.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum Module {
+            $($name),*
+        }
+
+        impl Module {
+            pub const ALL: &'static [Module] = &[$(Module::$name),*];
+
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Module::$name => $code),*
+                }
+            }
+        }
+
+        /// Marker types, one per module: `ModuleOn<on::Students>`.
+        pub mod on {
+            use super::{Module, ModuleMarker};
+            $(
+                pub struct $name;
+                impl ModuleMarker for $name {
+                    const MODULE: Module = Module::$name;
+                }
+            )*
+        }
+    };
+}
+
+modules! {
+    Students => "students",
+    Courses => "courses",
+    Grades => "grades",
+    Mining => "mining",
+    Messages => "messages",
 }
 
 impl Module {
-    pub const ALL: [Module; 5] = [
-        Module::Students,
-        Module::Courses,
-        Module::Grades,
-        Module::Mining,
-        Module::Messages,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Module::Students => "students",
-            Module::Courses => "courses",
-            Module::Grades => "grades",
-            Module::Mining => "mining",
-            Module::Messages => "messages",
-        }
-    }
-
     pub fn from_code(code: &str) -> Option<Module> {
-        Module::ALL.into_iter().find(|m| m.code() == code)
+        Module::ALL.iter().copied().find(|m| m.code() == code)
     }
 }

@@ -141,7 +141,7 @@ pub async fn set_module(
     Ok(before)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupView {
     pub id: i64,
     pub code: String,

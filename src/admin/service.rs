@@ -1,11 +1,15 @@
 //! Accounts as an administrator sees them: create, list, disable, reset, put in groups; and
 //! the audit log query.
 
-use crate::access::service::{set_user_groups, user_group_codes};
+use crate::access::service::{self as access, GroupInput, set_user_groups, user_group_codes};
+use crate::access::{Module, Permission};
+use crate::audit::Entry;
 use crate::auth::password::{self, HashCost};
 use crate::entity::{audit_log, user_groups, users};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use crate::paging::{Page, PageReq};
+use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -13,6 +17,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
+use serde_json::json;
 
 pub const USER_KINDS: [&str; 4] = ["student", "teacher", "admin", "staff"];
 
@@ -147,7 +152,8 @@ pub async fn create_user(
     Ok(id)
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An account as administrators see it (never its password hash).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
@@ -277,7 +283,8 @@ pub struct AuditFilter {
     pub to: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One row of the audit log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -289,6 +296,8 @@ pub struct AuditRow {
     pub student_id: Option<i64>,
     pub outcome: String,
     pub ip: Option<String>,
+    /// What the action recorded (free-form JSON).
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 
@@ -353,4 +362,249 @@ pub async fn query_audit(
         page: p.page,
         per_page: p.per_page,
     })
+}
+
+// ---------------------------------------------------------------- audited administrator actions
+
+/// A new account as typed into the form or sent to the API.
+pub struct NewUserInput<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+    pub kind: &'a str,
+    pub groups: &'a [String],
+    pub password: &'a str,
+}
+
+/// Validates, creates (hashing off the request threads) and audits a new account.
+pub async fn create_user_audited(
+    state: &AppState,
+    actor: i64,
+    new: NewUserInput<'_>,
+) -> AppResult<i64> {
+    let parsed = NewUser::parse(
+        new.username,
+        new.display_name,
+        new.email,
+        new.kind,
+        new.groups.to_vec(),
+    )?;
+    let turn = state.hashing_turn().await?;
+    let id = create_user(&state.db, state.hash_cost(), &parsed, new.password).await?;
+    drop(turn);
+    Entry::new(Some(actor), "users.create", "user")
+        .id(id)
+        .detail(json!({"username": new.username, "kind": new.kind, "groups": new.groups}))
+        .write(&state.db)
+        .await?;
+    Ok(id)
+}
+
+/// A group as typed into the form or sent to the API.
+pub struct GroupInputText<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub permissions: &'a [String],
+}
+
+/// Validates, saves and audits a group (new when `id` is `None`).
+pub async fn save_group_audited(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: Option<i64>,
+    group: GroupInputText<'_>,
+) -> AppResult<i64> {
+    let input = GroupInput::parse(group.code, group.name, group.description, group.permissions)?;
+    let gid = access::save_group(db, id, input).await?;
+    let action = if id.is_some() {
+        "groups.update"
+    } else {
+        "groups.create"
+    };
+    Entry::new(Some(actor), action, "group")
+        .id(gid)
+        .detail(json!({"code": group.code, "permissions": group.permissions}))
+        .write(db)
+        .await?;
+    Ok(gid)
+}
+
+/// Replaces an account's groups, audited.
+pub async fn change_groups(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: i64,
+    groups: &[String],
+) -> AppResult<()> {
+    let before = get_user(db, id).await?;
+    set_user_groups(db, id, groups).await?;
+    Entry::new(Some(actor), "users.groups", "user")
+        .id(id)
+        .change(json!(before.groups), json!(groups))
+        .write(db)
+        .await
+}
+
+/// Enables or disables an account, audited; nobody disables their own account.
+pub async fn change_active(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: i64,
+    active: bool,
+) -> AppResult<()> {
+    if actor == id && !active {
+        return Err(AppError::unprocessable(
+            "cannot_disable_self",
+            "you cannot disable your own account",
+        ));
+    }
+    let before = set_active(db, id, active).await?;
+    Entry::new(
+        Some(actor),
+        if active {
+            "users.enable"
+        } else {
+            "users.disable"
+        },
+        "user",
+    )
+    .id(id)
+    .change(json!({"is_active": before}), json!({"is_active": active}))
+    .write(db)
+    .await
+}
+
+/// The API's partial update of an account: its active flag and/or its groups.
+pub async fn patch_user(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: i64,
+    active: Option<bool>,
+    groups: Option<&[String]>,
+) -> AppResult<UserRow> {
+    get_user(db, id).await?;
+    if let Some(active) = active {
+        change_active(db, actor, id, active).await?;
+    }
+    if let Some(groups) = groups {
+        change_groups(db, actor, id, groups).await?;
+    }
+    get_user(db, id).await
+}
+
+/// Switches a module on or off in one transaction with its audit row.
+pub async fn switch_module(
+    state: &AppState,
+    actor: i64,
+    code: &str,
+    enabled: bool,
+) -> AppResult<()> {
+    let module = Module::from_code(code).ok_or(AppError::NotFound)?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    let before = access::set_module(&txn, module, enabled, actor).await?;
+    Entry::new(Some(actor), "modules.switch", "module")
+        .id(code)
+        .change(json!({"enabled": before}), json!({"enabled": enabled}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    state.modules.forget();
+    Ok(())
+}
+
+/// One permission of the catalogue, with its label in a language.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PermissionLabel {
+    pub code: String,
+    pub label: String,
+}
+
+/// Every permission, labelled in `lang`.
+pub fn permission_catalogue(lang: Lang) -> Vec<PermissionLabel> {
+    Permission::ALL
+        .iter()
+        .map(|p| PermissionLabel {
+            code: p.code().to_string(),
+            label: lang.t(&format!("perm.{}", p.code())),
+        })
+        .collect()
+}
+
+/// One module and whether it is on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleState {
+    pub code: String,
+    pub label: String,
+    pub enabled: bool,
+}
+
+/// Every module, labelled in `lang`, with its switch.
+pub async fn module_states(db: &impl ConnectionTrait, lang: Lang) -> AppResult<Vec<ModuleState>> {
+    let on = access::enabled_modules(db).await?;
+    Ok(Module::ALL
+        .iter()
+        .map(|m| ModuleState {
+            code: m.code().to_string(),
+            label: lang.t(&format!("module.{}", m.code())),
+            enabled: on.contains(m),
+        })
+        .collect())
+}
+
+/// One sign-in or activation throttle of an account, as its page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThrottleRow {
+    pub key: String,
+    pub failures: i64,
+    pub last: String,
+}
+
+/// An account with its throttles, for its page.
+pub struct UserDetail {
+    pub user: UserRow,
+    pub throttles: Vec<ThrottleRow>,
+}
+
+pub async fn user_detail(db: &impl ConnectionTrait, id: i64) -> AppResult<UserDetail> {
+    let user = get_user(db, id).await?;
+    let throttles = crate::auth::service::throttles_of(db, &user.username)
+        .await?
+        .into_iter()
+        .map(|t| ThrottleRow {
+            last: DateTime::from_timestamp(t.last_failure, 0)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
+            key: t.key,
+            failures: t.failures,
+        })
+        .collect();
+    Ok(UserDetail { user, throttles })
+}
+
+/// Clears the sign-in and activation throttles of an account (audited by `auth`).
+pub async fn clear_user_throttles(db: &impl ConnectionTrait, actor: i64, id: i64) -> AppResult<()> {
+    let user = get_user(db, id).await?;
+    crate::auth::service::clear_throttles(db, actor, id, &user.username).await
+}
+
+/// Creates an account (see `create_user_audited`) and answers it as the API shows it.
+pub async fn create_user_answered(
+    state: &AppState,
+    actor: i64,
+    new: NewUserInput<'_>,
+) -> AppResult<UserRow> {
+    let id = create_user_audited(state, actor, new).await?;
+    get_user(&state.db, id).await
+}
+
+/// Saves a group (see `save_group_audited`) and answers it as the API shows it.
+pub async fn save_group_answered(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: Option<i64>,
+    group: GroupInputText<'_>,
+) -> AppResult<access::GroupView> {
+    let gid = save_group_audited(db, actor, id, group).await?;
+    access::find_group(db, gid).await
 }

@@ -239,3 +239,13 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
     throttle::release(&state.db, &address_key).await?;
     Ok(user.id)
 }
+
+/// First sign-in over the API: activates the account and answers a session for it.
+pub async fn activate_and_sign_in(
+    state: &AppState,
+    claim: &Claim<'_>,
+    ip: &str,
+) -> AppResult<super::service::LoginOk> {
+    let user = activate(state, claim, ip).await?;
+    super::service::issue_session(state, user).await
+}

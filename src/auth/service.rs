@@ -356,3 +356,36 @@ pub async fn change_own_password(
     }
     set_password(state, user_id, new_password, user_id).await
 }
+
+/// Changes one's own password from a browser: every session, the current one included, is
+/// signed out, so a fresh session is answered for this browser.
+pub async fn change_own_password_fresh_session(
+    state: &AppState,
+    user_id: i64,
+    current: &str,
+    new_password: &str,
+) -> AppResult<LoginOk> {
+    change_own_password(state, user_id, current, new_password).await?;
+    issue_session(state, user_id).await
+}
+
+/// The display names of some users, by id (the one lookup every list of actors uses).
+pub async fn display_names(
+    db: &impl sea_orm::ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, String)> = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

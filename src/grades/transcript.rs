@@ -177,7 +177,7 @@ pub async fn transcript(db: &impl ConnectionTrait, student_id: i64) -> AppResult
             name_zh: s.name_zh,
             name_en: s.name_en,
             cohort_year: s.cohort_year,
-            status: s.status,
+            status: s.status.code().to_string(),
         },
         terms: terms_out,
         cumulative_gpa: gpa::cumulative(&attempts).map(round2),

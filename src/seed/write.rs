@@ -503,7 +503,7 @@ pub async fn write(
                 .copied()
                 .unwrap_or_default()),
             cohort_year: Set(i64::from(st.cohort_year)),
-            status: Set(st.status.as_str().to_string()),
+            status: Set(st.status.as_str().parse().unwrap_or_default()),
             status_changed_at: Set(changed),
             advisor_id: Set(uni.advisors.get(i).copied().flatten().map(teacher_uid)),
             merged_into_id: Set(None),

@@ -7,6 +7,7 @@
 use crate::access::permissions::STUDENT_GROUP;
 use crate::audit::Entry;
 use crate::auth::activation::{self, IssuedCode};
+use crate::entity::students::StudentStatus;
 use crate::entity::{groups, students, user_groups, users};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -124,7 +125,7 @@ fn without_account() -> sea_orm::Select<students::Entity> {
     students::Entity::find()
         .filter(students::Column::UserId.is_null())
         .filter(students::Column::MergedIntoId.is_null())
-        .filter(students::Column::Status.is_in(["active", "suspended"]))
+        .filter(students::Column::Status.is_in([StudentStatus::Active, StudentStatus::Suspended]))
 }
 
 /// How many current students have no account yet.

@@ -2,6 +2,7 @@
 //! validated into `StudentInput`. A record's canonical text form (`Canonical`) is what the
 //! export writes, what the history shows and what decides "unchanged" on re-import.
 
+use crate::entity::students::StudentStatus;
 use crate::entity::{departments, majors, students, users};
 use crate::error::AppResult;
 use chrono::{NaiveDate, Utc};
@@ -45,7 +46,6 @@ pub const DERIVED: [(&str, &[&str]); 1] = [(
     &["lifecycle_stage", "生命周期阶段", "阶段"],
 )];
 
-pub const STATUSES: [&str; 4] = ["active", "suspended", "withdrawn", "graduated"];
 /// Fields a student may be allowed to edit themselves (the administrator picks among these).
 pub const SELF_EDITABLE: [&str; 4] = ["phone", "email", "address", "name_en"];
 
@@ -87,7 +87,7 @@ pub struct StudentInput {
     pub department_id: i64,
     pub major_id: i64,
     pub cohort_year: i64,
-    pub status: String,
+    pub status: StudentStatus,
     pub advisor_id: Option<i64>,
 }
 
@@ -184,7 +184,7 @@ impl Lookups {
             self.department_code(s.department_id),
             self.major_code(s.major_id),
             s.cohort_year.to_string(),
-            s.status.clone(),
+            s.status.code().to_string(),
             self.advisor_name(s.advisor_id),
         ]
     }
@@ -204,7 +204,7 @@ impl Lookups {
             self.department_code(s.department_id),
             self.major_code(s.major_id),
             s.cohort_year.to_string(),
-            s.status.clone(),
+            s.status.code().to_string(),
             self.advisor_name(s.advisor_id),
         ]
     }
@@ -424,17 +424,17 @@ impl Lookups {
             }
         };
         let status = match get("status").to_lowercase().as_str() {
-            "" | "active" | "在读" | "在校" => "active".to_string(),
-            "suspended" | "休学" => "suspended".to_string(),
-            "withdrawn" | "退学" => "withdrawn".to_string(),
-            "graduated" | "毕业" | "已毕业" => "graduated".to_string(),
+            "" | "active" | "在读" | "在校" => StudentStatus::Active,
+            "suspended" | "休学" => StudentStatus::Suspended,
+            "withdrawn" | "退学" => StudentStatus::Withdrawn,
+            "graduated" | "毕业" | "已毕业" => StudentStatus::Graduated,
             other => {
                 errors.push(err(
                     "status",
                     "invalid",
                     format!("status '{other}' is not active, suspended, withdrawn or graduated"),
                 ));
-                String::new()
+                StudentStatus::Active
             }
         };
         let advisor_raw = get("advisor");

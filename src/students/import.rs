@@ -24,6 +24,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
+/// The largest CSV the API accepts.
+pub const IMPORT_LIMIT_MIB: u64 = 64;
+
 /// Rows written per transaction.
 const BATCH: usize = 500;
 /// Fields a file must have a column for.

@@ -12,6 +12,7 @@
 //! 5. the current term is in the cohort's first academic year → **forming**;
 //! 6. otherwise → **stable**.
 
+use crate::entity::students::StudentStatus;
 use crate::entity::{grades, sections, students, terms};
 use crate::error::AppResult;
 use chrono::{Datelike, NaiveDate, Utc};
@@ -23,7 +24,7 @@ use sea_orm::{
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     New,
@@ -60,10 +61,10 @@ impl Stage {
     }
 
     /// Whether the stage follows from the status alone (so a filter is plain SQL).
-    pub fn status(self) -> Option<&'static str> {
+    pub fn status(self) -> Option<StudentStatus> {
         match self {
-            Stage::Left => Some("withdrawn"),
-            Stage::Graduated => Some("graduated"),
+            Stage::Left => Some(StudentStatus::Withdrawn),
+            Stage::Graduated => Some(StudentStatus::Graduated),
             _ => None,
         }
     }
@@ -180,11 +181,11 @@ impl Calendar {
     }
 
     /// The stage of one student, given their status, cohort and per-term grade sums.
-    pub fn stage(&self, status: &str, cohort: i64, terms: &[TermAgg]) -> Stage {
+    pub fn stage(&self, status: StudentStatus, cohort: i64, terms: &[TermAgg]) -> Stage {
         match status {
-            "withdrawn" => Stage::Left,
-            "graduated" => Stage::Graduated,
-            "suspended" => Stage::Declining,
+            StudentStatus::Withdrawn => Stage::Left,
+            StudentStatus::Graduated => Stage::Graduated,
+            StudentStatus::Suspended => Stage::Declining,
             _ if self.grades_declining(terms) => Stage::Declining,
             _ if self.is_new(cohort) => Stage::New,
             _ if self.is_forming(cohort) => Stage::Forming,
@@ -245,9 +246,9 @@ pub async fn stages_for(
     db: &impl ConnectionTrait,
     calendar: &Calendar,
     students_subquery: SelectStatement,
-    people: &[(i64, String, i64)],
+    people: &[(i64, StudentStatus, i64)],
 ) -> AppResult<HashMap<i64, Stage>> {
-    let aggs = if people.iter().any(|(_, s, _)| s == "active") {
+    let aggs = if people.iter().any(|(_, s, _)| *s == StudentStatus::Active) {
         term_aggregates(db, students_subquery).await?
     } else {
         HashMap::new()
@@ -256,7 +257,7 @@ pub async fn stages_for(
         .iter()
         .map(|(id, status, cohort)| {
             let terms = aggs.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            (*id, calendar.stage(status, *cohort, terms))
+            (*id, calendar.stage(*status, *cohort, terms))
         })
         .collect())
 }
@@ -271,7 +272,7 @@ pub async fn stage_of(db: &impl ConnectionTrait, student: &students::Model) -> A
         db,
         &calendar,
         sub,
-        &[(student.id, student.status.clone(), student.cohort_year)],
+        &[(student.id, student.status, student.cohort_year)],
     )
     .await?;
     Ok(map.get(&student.id).copied().unwrap_or(Stage::Stable))

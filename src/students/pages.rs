@@ -2,19 +2,22 @@
 //! record, bulk import with its progress page, the lifecycle help page and the setting of
 //! which fields students edit themselves.
 
-use super::forms::{FIELDS, FieldError, Lookups, SELF_EDITABLE, STATUSES};
-use super::handlers::{CsvFile, audit_list, list_scope};
+use super::dto::CsvFile;
+use super::forms::{FIELDS, FieldError, Lookups, SELF_EDITABLE};
 use super::lifecycle::Stage;
+use super::merge;
 use super::query::StudentFilter;
+use super::service::{audit_list, list_scope};
 use super::{import, query, record, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
+use crate::entity::students::StudentStatus;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
+use crate::web::csrf::Csrf;
 use crate::web::upload::Upload;
 use crate::web::{Ctx, url_encode};
-use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
@@ -42,7 +45,7 @@ fn options(lang: Lang) -> Value {
         .map(|r| json!({"code": r, "label": lang.t(&format!("students.risk.{r}"))}))
         .collect();
     json!({
-        "statuses": STATUSES.iter().map(|s| json!({"code": s, "label": status_label(lang, s)})).collect::<Vec<_>>(),
+        "statuses": StudentStatus::ALL.iter().map(|s| json!({"code": s.code(), "label": status_label(lang, s.code())})).collect::<Vec<_>>(),
         "sorts": sorts,
         "stages": Stage::ALL.iter().map(|s| json!({"code": s.code(), "label": stage_label(lang, *s)})).collect::<Vec<_>>(),
         "risks": risks,
@@ -114,7 +117,7 @@ pub async fn list_page(
             merge(
                 json!(r),
                 json!({"stage_label": stage_label(ctx.lang, r.lifecycle_stage),
-                       "status_label": status_label(ctx.lang, &r.status),
+                       "status_label": status_label(ctx.lang, r.status.code()),
                        "department_label": if zh { &r.department_zh } else { &r.department },
                        "major_label": if zh { &r.major_zh } else { &r.major }}),
             )
@@ -243,7 +246,7 @@ async fn profile_data(
         "panels": panels,
         "student": merge(json!(view), json!({
             "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
-            "status_label": status_label(ctx.lang, &view.status),
+            "status_label": status_label(ctx.lang, view.status.code()),
             "department_code": lookups.department_code(view.department_id),
             "major_code": lookups.major_code(view.major_id),
             "advisor": lookups.advisor_name(view.advisor_id),
@@ -274,8 +277,6 @@ pub struct StudentForm {
     cohort: Option<String>,
     status: Option<String>,
     advisor: Option<String>,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
 }
 
 impl StudentForm {
@@ -381,9 +382,8 @@ pub async fn create_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
-    form: Form<StudentForm>,
+    form: Csrf<StudentForm>,
 ) -> PageResult {
-    who.check_csrf(&form.csrf)?;
     let values = form.values();
     match service::create(&state.db, who.id, &values).await? {
         Ok(id) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
@@ -430,9 +430,8 @@ pub async fn update_submit(
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     id: i64,
-    form: Form<StudentForm>,
+    form: Csrf<StudentForm>,
 ) -> PageResult {
-    who.check_csrf(&form.csrf)?;
     let mut values = form.values();
     // A masked id posted back unchanged from the form means "leave it as it is".
     if let Some(posted) = values.get("national_id").filter(|v| v.contains('*')) {
@@ -457,15 +456,14 @@ pub async fn update_submit(
     }
 }
 
-#[post("/students/<id>/deactivate", data = "<form>")]
+#[post("/students/<id>/deactivate", data = "<_form>")]
 pub async fn deactivate_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     service::deactivate(&state.db, who.id, id).await?;
     Ok(Redirect::to(format!("/students/{id}")))
 }
@@ -516,9 +514,8 @@ pub async fn my_record_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditOwnProfile>,
     state: &State<AppState>,
-    form: Form<StudentForm>,
+    form: Csrf<StudentForm>,
 ) -> PageResult {
-    who.check_csrf(&form.csrf)?;
     let id = who.student_id.ok_or(AppError::NotFound)?;
     let allowed = service::self_editable_fields(&state.db).await?;
     // Only the allowed fields are read from the form; anything else posted is ignored.
@@ -568,8 +565,6 @@ pub async fn settings_page(
 #[derive(FromForm)]
 pub struct SettingsForm {
     fields: Vec<String>,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
 }
 
 #[post("/students/settings", data = "<form>")]
@@ -577,9 +572,8 @@ pub async fn settings_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
-    form: Form<SettingsForm>,
+    form: Csrf<SettingsForm>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(&form.csrf)?;
     service::set_self_editable_fields(&state.db, who.id, &form.fields).await?;
     Ok(Redirect::to("/students/settings"))
 }
@@ -625,11 +619,9 @@ pub async fn import_page(
     ))
 }
 
-/// The account and re-issue forms: the CSRF token and whether to queue e-mails too.
+/// The account and re-issue forms: whether to queue e-mails too.
 #[derive(rocket::FromForm)]
-pub struct LettersForm<'a> {
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
+pub struct LettersForm {
     #[field(default = false)]
     mail: bool,
 }
@@ -668,9 +660,8 @@ pub async fn accounts_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-    form: Form<LettersForm<'_>>,
+    form: Csrf<LettersForm>,
 ) -> AppResult<Template> {
-    who.check_csrf(form.csrf)?;
     let report =
         super::accounts::create_missing(&state.db, Some(who.id), state.config.activation_code_days)
             .await?;
@@ -685,9 +676,8 @@ pub async fn codes_reissue_submit(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
-    form: Form<LettersForm<'_>>,
+    form: Csrf<LettersForm>,
 ) -> AppResult<Template> {
-    who.check_csrf(form.csrf)?;
     let letters = super::accounts::reissue(
         &state.db,
         Some(who.id),
@@ -727,7 +717,6 @@ pub async fn import_submit(
     state: &State<AppState>,
     form: Upload,
 ) -> PageResult {
-    who.check_csrf(form.field("_csrf"))?;
     let dry_run = form.flag("dry_run");
     let choice = import::encoding_choice(form.field("encoding"));
     let bytes = form.file;
@@ -767,29 +756,27 @@ pub async fn import_submit(
 }
 
 /// Cancels a running import from its page (the batches stored stay).
-#[post("/students/import/jobs/<id>/cancel", data = "<form>")]
+#[post("/students/import/jobs/<id>/cancel", data = "<_form>")]
 pub async fn import_job_cancel(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     import::cancel(&state.db, who.id, id).await?;
     Ok(Redirect::to(format!("/students/import/jobs/{id}")))
 }
 
 /// Resumes an interrupted import in the background from its last committed batch.
-#[post("/students/import/jobs/<id>/resume", data = "<form>")]
+#[post("/students/import/jobs/<id>/resume", data = "<_form>")]
 pub async fn import_job_resume(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     let job = import::job(&state.db, id).await?;
     if job.status != "interrupted" {
         return Err(AppError::conflict(
@@ -847,8 +834,6 @@ pub async fn import_rejected_csv(
 pub struct SegmentForm<'a> {
     #[field(default = "")]
     name: &'a str,
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
 }
 
 /// Saves the list's current filter as a segment, to message those students as one group.
@@ -858,37 +843,110 @@ pub async fn segment_submit(
     who: Perm<'_, can::UseMessages>,
     state: &State<AppState>,
     f: StudentFilter,
-    form: Form<SegmentForm<'_>>,
+    form: Csrf<SegmentForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     crate::interaction::messages::save_segment(&state.db, &who, form.name, &f).await?;
     Ok(Redirect::to("/messages"))
 }
 
-pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        list_page,
-        profile_page,
-        new_page,
-        create_submit,
-        edit_page,
-        update_submit,
-        deactivate_submit,
-        my_record_page,
-        my_record_submit,
-        settings_page,
-        settings_submit,
-        lifecycle_help,
-        import_page,
-        import_submit,
-        import_job_page,
-        import_job_cancel,
-        import_job_resume,
-        import_rejected_csv,
-        super::merge::merge_page,
-        super::merge::merge_submit,
-        accounts_submit,
-        codes_reissue_submit,
-        segment_submit
-    ]
+// ---------------------------------------------------------------- merge
+
+async fn merge_view(
+    ctx: &Ctx<'_>,
+    db: &sea_orm::DatabaseConnection,
+    id: i64,
+    duplicate_no: Option<&str>,
+    error: Option<String>,
+) -> AppResult<Template> {
+    let shown = |v: super::service::StudentView| async move {
+        match ctx.user {
+            Some(user) => super::identifiers::shown_to(db, user, v).await,
+            None => Err(AppError::Forbidden),
+        }
+    };
+    let survivor = shown(super::service::view(db, id).await?).await?;
+    let mut error = error;
+    let mut duplicate = None;
+    if let Some(no) = duplicate_no.map(str::trim).filter(|n| !n.is_empty()) {
+        match merge::find_by_no(db, no).await? {
+            Some(d) if d == id => error = Some(ctx.t("students.merge.same")),
+            Some(d) => duplicate = Some(shown(super::service::view(db, d).await?).await?),
+            None => error = Some(format!("{} {no}", ctx.t("students.merge.not_found"))),
+        }
+    }
+    let fields = [
+        "student_no",
+        "name_zh",
+        "name_en",
+        "national_id",
+        "birth_date",
+        "phone",
+        "email",
+        "address",
+        "department",
+        "major",
+        "cohort",
+        "status",
+    ];
+    let a = serde_json::to_value(&survivor).unwrap_or_default();
+    let b = duplicate
+        .as_ref()
+        .map(|d| serde_json::to_value(d).unwrap_or_default())
+        .unwrap_or_default();
+    let rows: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|f| json!({"label": ctx.t(&format!("students.field.{f}")), "survivor": a[f], "duplicate": b[f]}))
+        .collect();
+    Ok(ctx.render(
+        "students/merge",
+        "students.merge.title",
+        json!({"survivor": survivor, "duplicate": duplicate, "rows": rows, "error": error,
+               "duplicate_no": duplicate_no.unwrap_or_default()}),
+    ))
+}
+
+/// Pick the duplicate by its student number, compare the two records, then confirm.
+#[get("/students/<id>/merge?<duplicate>")]
+pub async fn merge_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    duplicate: Option<&str>,
+) -> AppResult<Template> {
+    merge_view(&ctx, &state.db, id, duplicate, None).await
+}
+
+#[derive(FromForm)]
+pub struct MergeForm<'a> {
+    duplicate_id: i64,
+    #[field(default = "")]
+    duplicate_no: &'a str,
+}
+
+#[post("/students/<id>/merge", data = "<form>")]
+pub async fn merge_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    form: Csrf<MergeForm<'_>>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    match merge::merge(&state.db, who.id, id, form.duplicate_id).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!("/students/{id}")))),
+        Err(e @ (AppError::Conflict { .. } | AppError::Unprocessable { .. })) => Ok(Err((
+            Status::UnprocessableEntity,
+            merge_view(
+                &ctx,
+                &state.db,
+                id,
+                Some(form.duplicate_no),
+                Some(e.public_message()),
+            )
+            .await?,
+        ))),
+        Err(e) => Err(e),
+    }
 }

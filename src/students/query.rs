@@ -5,6 +5,7 @@
 use super::lifecycle::{Calendar, Stage, stages_for};
 use crate::access::Permission;
 use crate::auth::CurrentUser;
+use crate::entity::students::StudentStatus;
 use crate::entity::{departments, enrolments, majors, mining_runs, risk_flags, sections, students};
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
@@ -16,30 +17,43 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Whose students a caller may list.
+/// Whom a caller may list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub enum Reach {
     All,
     /// A teacher: students in their sections or whom they advise.
     Teacher(i64),
 }
 
+/// Whose students a caller may list, and whether a full national id may find them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub reach: Reach,
+    /// Holds "view full identifiers": only then does typing a national id find a student
+    /// (otherwise the search would reveal whose id it is).
+    pub full_identifiers: bool,
+}
+
 impl Scope {
     /// The caller's scope, or `Forbidden` when they may list no one.
     pub fn of(user: &CurrentUser) -> AppResult<Scope> {
-        if user.can(Permission::ViewAnyStudent) {
-            Ok(Scope::All)
+        let reach = if user.can(Permission::ViewAnyStudent) {
+            Reach::All
         } else if user.can(Permission::ViewScopedStudents) {
-            Ok(Scope::Teacher(user.id))
+            Reach::Teacher(user.id)
         } else {
-            Err(AppError::Forbidden)
-        }
+            return Err(AppError::Forbidden);
+        };
+        Ok(Scope {
+            reach,
+            full_identifiers: user.can(Permission::ViewFullIdentifiers),
+        })
     }
 
     fn condition(self) -> Condition {
-        match self {
-            Scope::All => Condition::all(),
-            Scope::Teacher(uid) => Condition::any()
+        match self.reach {
+            Reach::All => Condition::all(),
+            Reach::Teacher(uid) => Condition::any()
                 .add(students::Column::AdvisorId.eq(uid))
                 .add(
                     students::Column::Id.in_subquery(
@@ -62,7 +76,8 @@ impl Scope {
 }
 
 /// The search and filters of the list, the API and the export (query-string fields).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StudentFilter {
     /// Student number (partial), name in Chinese or pinyin (partial) or national id (exact).
     pub q: Option<String>,
@@ -77,7 +92,11 @@ pub struct StudentFilter {
     pub sort: Option<String>,
     /// asc (default) or desc
     pub dir: Option<String>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
+    /// Rows per page (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 
@@ -110,26 +129,23 @@ impl StudentFilter {
         if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let like = format!("%{}%", q.replace(['%', '_'], ""));
             let compact = format!("%{}%", q.to_lowercase().replace([' ', '%', '_'], ""));
-            c = c.add(
-                Condition::any()
-                    .add(students::Column::StudentNo.like(like.clone()))
-                    .add(students::Column::NameZh.like(like))
-                    .add(
-                        Expr::expr(
-                            Func::cust("REPLACE").args([
-                                Func::lower(Expr::col((
-                                    students::Entity,
-                                    students::Column::NameEn,
-                                )))
-                                .into(),
-                                Expr::val(" "),
-                                Expr::val(""),
-                            ]),
-                        )
-                        .like(compact),
-                    )
-                    .add(students::Column::NationalId.eq(q.to_uppercase())),
-            );
+            let mut any = Condition::any()
+                .add(students::Column::StudentNo.like(like.clone()))
+                .add(students::Column::NameZh.like(like))
+                .add(
+                    Expr::expr(Func::cust("REPLACE").args([
+                        Func::lower(Expr::col((students::Entity, students::Column::NameEn))).into(),
+                        Expr::val(" "),
+                        Expr::val(""),
+                    ]))
+                    .like(compact),
+                );
+            // NOTE: without "view full identifiers" a national id finds no one: a match would
+            // tell the searcher whose id they typed.
+            if scope.full_identifiers {
+                any = any.add(students::Column::NationalId.eq(q.to_uppercase()));
+            }
+            c = c.add(any);
         }
         if let Some(d) = self.department {
             c = c.add(students::Column::DepartmentId.eq(d));
@@ -163,10 +179,13 @@ impl StudentFilter {
             Some(st) => match st.status() {
                 Some(status) => c = c.add(students::Column::Status.eq(status)),
                 None if st == Stage::Declining => {
-                    c = c.add(students::Column::Status.is_in(["active", "suspended"]))
+                    c = c.add(
+                        students::Column::Status
+                            .is_in([StudentStatus::Active, StudentStatus::Suspended]),
+                    )
                 }
                 None => {
-                    c = c.add(students::Column::Status.eq("active"));
+                    c = c.add(students::Column::Status.eq(StudentStatus::Active));
                     // New and forming students are in known cohorts; stable ones are not.
                     let (new_max, forming_max) = (
                         cal.new_cohorts.iter().max().copied(),
@@ -211,7 +230,7 @@ impl StudentFilter {
 }
 
 /// One student as lists and the API show them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentRow {
     pub id: i64,
     pub student_no: String,
@@ -225,7 +244,7 @@ pub struct StudentRow {
     pub major: String,
     pub major_zh: String,
     pub cohort: i64,
-    pub status: String,
+    pub status: StudentStatus,
     pub lifecycle_stage: Stage,
 }
 
@@ -242,7 +261,7 @@ struct DbRow {
     major: String,
     major_zh: String,
     cohort_year: i64,
-    status: String,
+    status: StudentStatus,
 }
 
 fn row_select() -> sea_orm::Select<students::Entity> {
@@ -285,7 +304,7 @@ async fn matching_ids(
     filter.risk()?;
     let cond = filter.condition(scope, stage, cal);
     let (col, dir) = filter.order();
-    let candidates: Vec<(i64, String, i64)> = students::Entity::find()
+    let candidates: Vec<(i64, StudentStatus, i64)> = students::Entity::find()
         .select_only()
         .columns([
             students::Column::Id,
@@ -328,10 +347,10 @@ async fn rows_for(
             .into_model::<DbRow>()
             .all(db)
             .await?;
-        let people: Vec<(i64, String, i64)> = db_rows
+        let people: Vec<(i64, StudentStatus, i64)> = db_rows
             .iter()
             .filter(|r| !known.contains_key(&r.id))
-            .map(|r| (r.id, r.status.clone(), r.cohort_year))
+            .map(|r| (r.id, r.status, r.cohort_year))
             .collect();
         let sub = id_subquery(
             Condition::all()
@@ -438,10 +457,10 @@ pub async fn all_matching(
             .filter(students::Column::Id.is_in(chunk.to_vec()))
             .all(db)
             .await?;
-        let missing: Vec<(i64, String, i64)> = models
+        let missing: Vec<(i64, StudentStatus, i64)> = models
             .iter()
             .filter(|m| !stages.contains_key(&m.id))
-            .map(|m| (m.id, m.status.clone(), m.cohort_year))
+            .map(|m| (m.id, m.status, m.cohort_year))
             .collect();
         if !missing.is_empty() {
             let sub =

@@ -1,7 +1,7 @@
 //! The 360° view's course parts: current sections with their meetings, and the published
 //! grades per term with the term GPA (computed by `grades::gpa`, the one GPA function).
 
-use crate::entity::{courses, enrolments, grades, section_meetings, sections, terms, users};
+use crate::entity::{courses, enrolments, grades, section_meetings, sections, terms};
 use crate::error::AppResult;
 use crate::grades::gpa::{gpa, round2};
 use sea_orm::{
@@ -85,16 +85,7 @@ pub async fn current_sections(
         });
     }
     let teacher_ids: Vec<i64> = rows.iter().filter_map(|r| r.7).collect();
-    let teachers: HashMap<i64, String> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::DisplayName)
-        .filter(users::Column::Id.is_in(teacher_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let teachers = crate::auth::service::display_names(db, teacher_ids).await?;
     Ok(rows
         .into_iter()
         .map(

@@ -9,7 +9,7 @@ use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
-use crate::entity::{departments, enrolments, majors, sections, student_history, students, users};
+use crate::entity::{departments, enrolments, majors, sections, student_history, students};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::prelude::DateTimeWithTimeZone;
@@ -82,7 +82,9 @@ pub async fn authorize_read(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One student's record as the API answers it (the national id masked unless the caller may
+/// see it in full).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentView {
     pub id: i64,
     pub student_no: String,
@@ -95,7 +97,7 @@ pub struct StudentView {
     pub major: String,
     pub major_id: i64,
     pub cohort: i64,
-    pub status: String,
+    pub status: crate::entity::students::StudentStatus,
     pub advisor_id: Option<i64>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -186,7 +188,7 @@ pub fn new_student_model(input: &StudentInput, now: DateTimeWithTimeZone) -> stu
         department_id: Set(input.department_id),
         major_id: Set(input.major_id),
         cohort_year: Set(input.cohort_year),
-        status: Set(input.status.clone()),
+        status: Set(input.status),
         status_changed_at: Set(now),
         advisor_id: Set(input.advisor_id),
         merged_into_id: Set(None),
@@ -247,7 +249,7 @@ pub async fn write_record(
     am.cohort_year = Set(input.cohort_year);
     am.advisor_id = Set(input.advisor_id);
     if old.status != input.status {
-        am.status = Set(input.status.clone());
+        am.status = Set(input.status);
         am.status_changed_at = Set(now);
     }
     am.updated_at = Set(now);
@@ -413,7 +415,7 @@ pub fn describe(errors: &[FieldError]) -> String {
 
 // ---------------------------------------------------------------- history and settings
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryRow {
     pub at: String,
     pub actor: String,
@@ -431,16 +433,7 @@ pub async fn history(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Ve
         .all(db)
         .await?;
     let actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_id).collect();
-    let names: HashMap<i64, String> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::DisplayName)
-        .filter(users::Column::Id.is_in(actor_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = crate::auth::service::display_names(db, actor_ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| HistoryRow {
@@ -500,4 +493,40 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<students::Mod
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Checks the caller may list students at all; a refusal is audited.
+pub async fn list_scope(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<super::query::Scope> {
+    match super::query::Scope::of(user) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            Entry::new(Some(user.id), "students.list", "student")
+                .denied()
+                .write(db)
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+/// Writes the audit row of a staff read of a list or export.
+pub async fn audit_list(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    action: &str,
+    filter: &super::query::StudentFilter,
+    rows: usize,
+) -> AppResult<()> {
+    Entry::new(Some(user.id), action, "student")
+        .detail(serde_json::json!({"filter": filter, "rows": rows}))
+        .write(db)
+        .await
+}
+
+/// Whether a user may see a student list at all (menu and dashboards use it too).
+pub fn may_list(user: &CurrentUser) -> bool {
+    user.can(Permission::ViewAnyStudent) || user.can(Permission::ViewScopedStudents)
 }

@@ -3,7 +3,7 @@
 //! large body, and no one can park a 60 MB body on any other form. Its `_csrf` field is
 //! checked like every page form's (`super::csrf`).
 
-use crate::students::handlers::IMPORT_LIMIT_MIB;
+use crate::students::import::IMPORT_LIMIT_MIB;
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::Status;
 use rocket::request::Request;

@@ -298,6 +298,55 @@ async fn staff_see_national_ids_masked_unless_their_group_may_see_them_and_each_
 }
 
 #[rocket::async_test]
+async fn a_teacher_without_the_full_identifiers_permission_cannot_find_a_student_by_typing_their_national_id()
+ {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let nid = "110101200605179876";
+        let id = enrolled_student(&app, &admin, "2026000601", nid).await;
+        let link = format!("/students/{id}\"");
+
+        // Attack: the teacher of the student's section types the full national id.
+        let teacher = app.token(app.people.teacher).await;
+        let (s, found) = app
+            .get_json(&format!("/api/v1/students?q={nid}"), Some(&teacher))
+            .await;
+        assert_eq!(s, Status::Ok, "{found}");
+        assert_eq!(found["items"].as_array().map(Vec::len), Some(0), "{found}");
+        // The student is in the teacher's scope: the number still finds them.
+        let (_, by_no) = app
+            .get_json("/api/v1/students?q=2026000601", Some(&teacher))
+            .await;
+        assert_eq!(by_no["items"][0]["id"], id, "{by_no}");
+        app.page_login(app.people.teacher).await;
+        let page = |q: String| {
+            let app = &app;
+            async move {
+                app.client
+                    .get(format!("/students?q={q}"))
+                    .dispatch()
+                    .await
+                    .into_string()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(!page(nid.to_string()).await.contains(&link));
+        assert!(page("2026000601".to_string()).await.contains(&link));
+        app.page_logout().await;
+
+        // An administrator, whose group holds the permission, finds them by the same id.
+        let (_, found) = app
+            .get_json(&format!("/api/v1/students?q={nid}"), Some(&admin))
+            .await;
+        assert_eq!(found["items"][0]["id"], id, "{found}");
+        app.page_login(app.people.admin).await;
+        assert!(page(nid.to_string()).await.contains(&link));
+    })
+    .await;
+}
+
+#[rocket::async_test]
 async fn a_student_sees_their_own_full_national_id() {
     on_each_backend(|app| async move {
         let mut am: students::ActiveModel = students::Entity::find_by_id(app.people.student_record)

@@ -220,3 +220,50 @@ async fn the_audit_log_filters_by_user_student_action_and_date() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn every_account_and_administration_api_route_is_typed_in_the_api_document() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    let ours = [
+        "/api/v1/auth/",
+        "/api/v1/users",
+        "/api/v1/groups",
+        "/api/v1/permissions",
+        "/api/v1/modules",
+        "/api/v1/audit",
+    ];
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut seen = 0;
+    for (path, item) in paths {
+        if path != "/api/v1/me" && !ours.iter().any(|p| path.starts_with(p)) {
+            continue;
+        }
+        for (method, op) in item.as_object().expect("operations") {
+            seen += 1;
+            assert!(op["x-untyped"].is_null(), "{method} {path} is untyped");
+            let ok = op["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .any(|k| k.starts_with('2'));
+            assert!(ok, "{method} {path} has no success answer");
+            if path != "/api/v1/auth/login" && path != "/api/v1/auth/activate" {
+                assert!(
+                    op["security"].is_array(),
+                    "{method} {path} names no security"
+                );
+            }
+        }
+    }
+    assert_eq!(seen, 17, "5 sign-in and 12 administration operations");
+    let users = &doc["paths"]["/api/v1/users"]["get"]["parameters"];
+    let page = users
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "page"))
+        .expect("a page parameter");
+    assert_eq!(page["schema"]["minimum"], 1);
+    let row = &doc["components"]["schemas"]["UserRow"]["properties"];
+    assert!(row["username"].is_object() && row["groups"].is_object());
+    assert!(!doc.to_string().contains("password_hash"));
+}

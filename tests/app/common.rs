@@ -405,7 +405,7 @@ async fn populate_university(db: &DatabaseConnection, state: &srm::state::AppSta
         department_id: Set(dept.id),
         major_id: Set(major.id),
         cohort_year: Set(2025),
-        status: Set("active".into()),
+        status: Set(srm::entity::students::StudentStatus::Active),
         status_changed_at: Set(now),
         advisor_id: Set(None),
         merged_into_id: Set(None),

@@ -109,7 +109,7 @@ async fn students(db: &DatabaseConnection, n: usize) -> Vec<i64> {
             department_id: Set(proto.department_id),
             major_id: Set(proto.major_id),
             cohort_year: Set(2025),
-            status: Set("active".into()),
+            status: Set(srm::entity::students::StudentStatus::Active),
             status_changed_at: Set(now),
             advisor_id: Set(None),
             merged_into_id: Set(None),

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use rocket::http::{ContentType, Header, Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
+use srm::entity::students::StudentStatus;
 use srm::entity::{courses, grades, sections, student_history, students, terms};
 use srm::students::lifecycle::{Calendar, Stage, TermAgg};
 
@@ -832,17 +833,23 @@ fn lifecycle_rules_on_hand_made_records() {
         term(4, d(2026, 2, 20), true),
     ];
     let cal = Calendar::from_terms(&all, d(2026, 3, 1));
-    assert_eq!(cal.stage("withdrawn", 2024, &[]), Stage::Left);
-    assert_eq!(cal.stage("graduated", 2020, &[]), Stage::Graduated);
-    assert_eq!(cal.stage("suspended", 2024, &[]), Stage::Declining);
+    assert_eq!(cal.stage(StudentStatus::Withdrawn, 2024, &[]), Stage::Left);
     assert_eq!(
-        cal.stage("active", 2025, &[]),
+        cal.stage(StudentStatus::Graduated, 2020, &[]),
+        Stage::Graduated
+    );
+    assert_eq!(
+        cal.stage(StudentStatus::Suspended, 2024, &[]),
+        Stage::Declining
+    );
+    assert_eq!(
+        cal.stage(StudentStatus::Active, 2025, &[]),
         Stage::Forming,
         "second term of the first year"
     );
     assert_eq!(
         cal.stage(
-            "active",
+            StudentStatus::Active,
             2024,
             &[agg(1, 3.0, 0), agg(2, 3.2, 0), agg(3, 3.1, 0)]
         ),
@@ -850,7 +857,7 @@ fn lifecycle_rules_on_hand_made_records() {
     );
     assert_eq!(
         cal.stage(
-            "active",
+            StudentStatus::Active,
             2024,
             &[agg(1, 3.6, 0), agg(2, 3.1, 0), agg(3, 2.4, 0)]
         ),
@@ -859,7 +866,7 @@ fn lifecycle_rules_on_hand_made_records() {
     );
     assert_eq!(
         cal.stage(
-            "active",
+            StudentStatus::Active,
             2024,
             &[agg(1, 3.6, 0), agg(2, 3.1, 0), agg(3, 3.3, 0)]
         ),
@@ -867,12 +874,20 @@ fn lifecycle_rules_on_hand_made_records() {
         "one fall is not a trend"
     );
     assert_eq!(
-        cal.stage("active", 2024, &[agg(1, 3.0, 0), agg(3, 3.0, 1)]),
+        cal.stage(
+            StudentStatus::Active,
+            2024,
+            &[agg(1, 3.0, 0), agg(3, 3.0, 1)]
+        ),
         Stage::Declining,
         "failed last term"
     );
     assert_eq!(
-        cal.stage("active", 2024, &[agg(1, 3.0, 1), agg(3, 3.0, 0)]),
+        cal.stage(
+            StudentStatus::Active,
+            2024,
+            &[agg(1, 3.0, 1), agg(3, 3.0, 0)]
+        ),
         Stage::Stable,
         "an old failure no longer counts"
     );
@@ -888,8 +903,8 @@ fn lifecycle_rules_on_hand_made_records() {
             .collect::<Vec<_>>(),
         d(2025, 10, 1),
     );
-    assert_eq!(fall.stage("active", 2025, &[]), Stage::New);
-    assert_eq!(fall.stage("active", 2024, &[]), Stage::Stable);
+    assert_eq!(fall.stage(StudentStatus::Active, 2025, &[]), Stage::New);
+    assert_eq!(fall.stage(StudentStatus::Active, 2024, &[]), Stage::Stable);
     assert_eq!(srm::students::lifecycle::gpa(0.0, 0.0), None);
 }
 

@@ -1,57 +1,39 @@
 //! Student records over the JSON API: list and search, one record, its history, add, edit,
-//! deactivate, export and bulk import.
+//! deactivate, merge, export and bulk import, and the accounts of students.
 
+use super::dto::{CsvFile, ImportCancelled, MyRecord, SelfEditSettings, SettingsBody};
 use super::forms::FieldError;
 use super::identifiers::shown_to;
-use super::query::{Scope, StudentFilter, StudentRow};
+use super::import::IMPORT_LIMIT_MIB;
+use super::merge::{self, MergeReport};
+use super::query::{StudentFilter, StudentRow};
+use super::service::{audit_list, list_scope};
 use super::{export, import, query, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
-use crate::audit::Entry;
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::paging::Page;
 use crate::state::AppState;
 use rocket::data::{Data, ToByteUnit};
-use rocket::http::{Header, Status};
+use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{Responder, State, get, patch, post, put};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
-/// The largest CSV the API accepts.
-pub const IMPORT_LIMIT_MIB: u64 = 64;
-
-/// Checks the caller may list students at all; a refusal is audited.
-pub async fn list_scope(
-    db: &impl sea_orm::ConnectionTrait,
-    user: &CurrentUser,
-) -> AppResult<Scope> {
-    match Scope::of(user) {
-        Ok(s) => Ok(s),
-        Err(e) => {
-            Entry::new(Some(user.id), "students.list", "student")
-                .denied()
-                .write(db)
-                .await?;
-            Err(e)
-        }
-    }
-}
-
-/// Writes the audit row of a staff read of a list or export.
-pub async fn audit_list(
-    db: &impl sea_orm::ConnectionTrait,
-    user: &CurrentUser,
-    action: &str,
-    filter: &StudentFilter,
-    rows: usize,
-) -> AppResult<()> {
-    Entry::new(Some(user.id), action, "student")
-        .detail(json!({"filter": filter, "rows": rows}))
-        .write(db)
-        .await
-}
-
+/// Find students within the caller's scope (a national id matches only for staff who may see it).
+#[utoipa::path(
+    tag = "students",
+    params(StudentFilter),
+    responses(
+        (status = 200, description = "One page of students", body = Page<StudentRow>),
+        (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students?<f..>")]
 pub async fn api_students(
     _on: ModuleOn<on::Students>,
@@ -65,6 +47,18 @@ pub async fn api_students(
     Ok(Json(page))
 }
 
+/// One student's record (within the caller's scope).
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The student id")),
+    responses(
+        (status = 200, description = "The record", body = service::StudentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students/<id>")]
 pub async fn api_student(
     _on: ModuleOn<on::Students>,
@@ -77,6 +71,18 @@ pub async fn api_student(
     Ok(Json(shown_to(&state.db, user, view).await?))
 }
 
+/// A student's change history (who, when, field, old → new).
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The student id")),
+    responses(
+        (status = 200, description = "Newest first", body = Vec<service::HistoryRow>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students/<id>/history")]
 pub async fn api_student_history(
     _on: ModuleOn<on::Students>,
@@ -165,6 +171,18 @@ pub async fn api_student_update(
     }
 }
 
+/// Deactivate a student (status withdrawn; no hard delete).
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The student id")),
+    responses(
+        (status = 200, description = "The record after the change", body = service::StudentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/<id>/deactivate")]
 pub async fn api_student_deactivate(
     _on: ModuleOn<on::Students>,
@@ -175,26 +193,6 @@ pub async fn api_student_deactivate(
     service::deactivate(&state.db, who.id, id).await?;
     let view = service::view(&state.db, id).await?;
     Ok(Json(shown_to(&state.db, &who, view).await?))
-}
-
-/// A CSV download.
-#[derive(Responder)]
-#[response(content_type = "text/csv; charset=utf-8")]
-pub struct CsvFile {
-    pub body: Vec<u8>,
-    pub disposition: Header<'static>,
-}
-
-impl CsvFile {
-    pub fn new(body: Vec<u8>, name: &str) -> CsvFile {
-        CsvFile {
-            body,
-            disposition: Header::new(
-                "Content-Disposition",
-                format!("attachment; filename=\"{name}\""),
-            ),
-        }
-    }
 }
 
 #[get("/students/export.csv?<f..>")]
@@ -278,32 +276,59 @@ pub async fn api_import_resume(
 }
 
 /// Cancels a running import (202 `cancelling`, or 200 `cancelled` when nobody held it).
+/// Cancel a running import.
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The import job id")),
+    responses(
+        (status = 200, description = "Cancelled at once", body = ImportCancelled),
+        (status = 202, description = "Cancelling after the current batch", body = ImportCancelled),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
+        (status = 409, description = "The import is not running", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/import/jobs/<id>/cancel")]
 pub async fn api_import_cancel(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
     id: i64,
-) -> AppResult<(Status, Json<serde_json::Value>)> {
+) -> AppResult<(Status, Json<ImportCancelled>)> {
     let status = import::cancel(&state.db, who.id, id).await?;
     let code = if status == "cancelling" {
         Status::Accepted
     } else {
         Status::Ok
     };
-    Ok((code, Json(serde_json::json!({"id": id, "status": status}))))
+    let status = status.to_string();
+    Ok((code, Json(ImportCancelled { id, status })))
 }
 
+/// The caller's own student record and the fields they may edit.
+#[utoipa::path(
+    tag = "students",
+    responses(
+        (status = 200, description = "The record", body = MyRecord),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The caller has no student record", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/me/record")]
 pub async fn api_my_record(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ViewOwnRecord>,
     state: &State<AppState>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<MyRecord>> {
     let id = who.student_id.ok_or(AppError::NotFound)?;
-    let view = service::view(&state.db, id).await?;
-    let editable = service::self_editable_fields(&state.db).await?;
-    Ok(Json(json!({"record": view, "editable_fields": editable})))
+    Ok(Json(MyRecord {
+        record: service::view(&state.db, id).await?,
+        editable_fields: service::self_editable_fields(&state.db).await?,
+    }))
 }
 
 #[patch("/me/record", format = "json", data = "<body>")]
@@ -323,36 +348,51 @@ pub async fn api_my_record_update(
     }
 }
 
-/// Whether a user may see a student list at all (menu and dashboards use it too).
-pub fn may_list(user: &CurrentUser) -> bool {
-    user.can(Permission::ViewAnyStudent) || user.can(Permission::ViewScopedStudents)
-}
-
-#[derive(serde::Deserialize)]
-pub struct SettingsBody {
-    self_editable: Vec<String>,
-}
-
 /// Which fields students may edit on their own record, and which could be allowed.
+/// Which fields students may edit on their own record.
+#[utoipa::path(
+    tag = "students",
+    responses(
+        (status = 200, description = "The settings", body = SelfEditSettings),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students/settings")]
 pub async fn api_student_settings(
     _on: ModuleOn<on::Students>,
     _who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(json!({
-        "self_editable": service::self_editable_fields(&state.db).await?,
-        "choices": super::forms::SELF_EDITABLE,
-    })))
+) -> AppResult<Json<SelfEditSettings>> {
+    Ok(Json(SelfEditSettings::new(
+        service::self_editable_fields(&state.db).await?,
+    )))
 }
 
+/// Choose which fields students may edit on their own record.
+#[utoipa::path(
+    tag = "students",
+    request_body = SettingsBody,
+    responses(
+        (status = 200, description = "The settings after the change", body = SelfEditSettings),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "A field students cannot edit", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[put("/students/settings", format = "json", data = "<body>")]
 pub async fn api_student_settings_update(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     body: Json<SettingsBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<SelfEditSettings>> {
     if let Some(bad) = body
         .self_editable
         .iter()
@@ -367,9 +407,7 @@ pub async fn api_student_settings_update(
         ));
     }
     let chosen = service::set_self_editable_fields(&state.db, who.id, &body.self_editable).await?;
-    Ok(Json(
-        json!({"self_editable": chosen, "choices": super::forms::SELF_EDITABLE}),
-    ))
+    Ok(Json(SelfEditSettings::new(chosen)))
 }
 
 /// The letters as JSON (with the report) or as the CSV.
@@ -464,25 +502,20 @@ pub async fn api_reissue_codes(
     .await
 }
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        api_students,
-        api_student,
-        api_student_history,
-        api_student_create,
-        api_student_update,
-        api_student_deactivate,
-        api_students_export_csv,
-        api_students_export_json,
-        api_students_import,
-        api_import_resume,
-        api_import_cancel,
-        api_my_record,
-        api_my_record_update,
-        super::merge::api_student_merge,
-        api_student_settings,
-        api_student_settings_update,
-        api_student_accounts,
-        api_reissue_codes
-    ]
+#[derive(serde::Deserialize)]
+pub struct MergeBody {
+    duplicate_id: i64,
+}
+
+#[post("/students/<id>/merge", format = "json", data = "<body>")]
+pub async fn api_student_merge(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::EditStudents>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<MergeBody>,
+) -> AppResult<Json<MergeReport>> {
+    Ok(Json(
+        merge::merge(&state.db, who.id, id, body.duplicate_id).await?,
+    ))
 }

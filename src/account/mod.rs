@@ -1,0 +1,47 @@
+//! Signing in and the caller's own account (系统登录): the login, first sign-in, password and
+//! language pages, and the `/auth` API. The logic lives in `crate::auth`, which knows no pages.
+
+mod api;
+mod cookies;
+mod dto;
+mod forms;
+mod pages;
+
+pub fn api_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        api::api_login,
+        api::api_logout,
+        api::api_password,
+        api::api_me,
+        api::api_activate
+    ]
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        pages::index,
+        pages::login_form,
+        pages::login_submit,
+        pages::logout,
+        pages::password_form,
+        pages::password_submit,
+        pages::switch_lang,
+        pages::activate_form,
+        pages::activate_submit
+    ]
+}
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api::api_login,
+    api::api_logout,
+    api::api_password,
+    api::api_me,
+    api::api_activate
+))]
+struct ApiDoc;
