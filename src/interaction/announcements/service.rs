@@ -1,13 +1,13 @@
 //! Announcements: university-wide, for a department, or for a section, each with a publish
 //! date; shown on the dashboards of the people they concern once published.
 
-use super::util::{fmt, now, text};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{announcements, departments, enrolments, sections, students, users};
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{fmt, now, text};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,

@@ -2,7 +2,6 @@
 //! a section, a course or a saved student segment (one private conversation per recipient, so
 //! replies stay between the two). Plain text only; templates escape it.
 
-use super::util::{now, text};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -11,6 +10,7 @@ use crate::entity::{
     conversation_members, conversations, enrolments, messages, sections, segments, students, terms,
 };
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{now, text};
 use crate::students::query::{Scope, StudentFilter, all_matching};
 use crate::students::service::can_view;
 use sea_orm::sea_query::Expr;
@@ -318,7 +318,7 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Conv
         .filter(conversation_members::Column::UserId.ne(user_id))
         .all(db)
         .await?;
-    let names = super::util::user_names(db, others.iter().map(|m| m.user_id)).await?;
+    let names = crate::interaction::util::user_names(db, others.iter().map(|m| m.user_id)).await?;
     let mut with: HashMap<i64, Vec<String>> = HashMap::new();
     for m in others {
         with.entry(m.conversation_id)
@@ -335,7 +335,7 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Conv
             id: c.id,
             subject: c.subject,
             kind: c.kind,
-            last_message_at: super::util::fmt(&c.last_message_at),
+            last_message_at: crate::interaction::util::fmt(&c.last_message_at),
             with: with.remove(&c.id).unwrap_or_default(),
         })
         .collect())
@@ -388,7 +388,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
         .into_tuple()
         .all(db)
         .await?;
-    let names = super::util::user_names(db, member_ids.iter().copied()).await?;
+    let names = crate::interaction::util::user_names(db, member_ids.iter().copied()).await?;
     conversation_members::Entity::update_many()
         .col_expr(conversation_members::Column::LastReadAt, Expr::value(now()))
         .filter(conversation_members::Column::ConversationId.eq(id))
@@ -410,7 +410,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
                 sender_id: m.sender_id,
                 sender: names.get(&m.sender_id).cloned().unwrap_or_default(),
                 body: m.body,
-                sent_at: super::util::fmt(&m.sent_at),
+                sent_at: crate::interaction::util::fmt(&m.sent_at),
                 mine: m.sender_id == user_id,
             })
             .collect(),
@@ -496,4 +496,115 @@ pub async fn my_segments(
         .order_by_asc(segments::Column::Name)
         .all(db)
         .await?)
+}
+
+/// The sections a teacher teaches this term, as `{id, label}` for the message form.
+pub async fn teacher_sections(
+    db: &impl ConnectionTrait,
+    teacher_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    use crate::entity::{courses, sections, terms};
+    let list = sections::Entity::find()
+        .inner_join(terms::Entity)
+        .filter(terms::Column::IsCurrent.eq(true))
+        .filter(sections::Column::TeacherId.eq(teacher_id))
+        .order_by_asc(sections::Column::Id)
+        .find_also_related(courses::Entity)
+        .all(db)
+        .await?;
+    Ok(list
+        .into_iter()
+        .map(|(s, c)| {
+            let label = c
+                .map(|c| {
+                    let title = if zh { c.title_zh } else { c.title_en };
+                    format!("{}-{} {title}", c.code, s.section_no)
+                })
+                .unwrap_or_default();
+            json!({"id": s.id, "label": label})
+        })
+        .collect())
+}
+
+/// The student with this number: `Some(-1)` (matches nobody) when none has it, `None` when no
+/// number was given.
+pub async fn student_by_number(db: &impl ConnectionTrait, no: &str) -> AppResult<Option<i64>> {
+    let no = no.trim();
+    if no.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        students::Entity::find()
+            .filter(students::Column::StudentNo.eq(no))
+            .one(db)
+            .await?
+            .map(|s| s.id)
+            .unwrap_or(-1),
+    ))
+}
+
+/// Someone a student may write to, with why: their advisor, and/or the teacher of courses.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub advisor: bool,
+    /// "CODE Title" of the student's (not dropped) courses this person teaches.
+    pub courses: Vec<String>,
+}
+
+/// The people a student may write to (see [`student_contacts`]), with their role and courses.
+pub async fn contact_options(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    zh: bool,
+) -> AppResult<Vec<Contact>> {
+    use crate::entity::courses;
+    let taught = sections::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.ne("dropped"))
+        .find_also_related(courses::Entity)
+        .all(db)
+        .await?;
+    let advisor = students::Entity::find_by_id(student_id)
+        .one(db)
+        .await?
+        .and_then(|s| s.advisor_id);
+    let mut by_person: std::collections::BTreeMap<i64, Contact> = Default::default();
+    for (s, c) in taught {
+        let (Some(teacher), Some(c)) = (s.teacher_id, c) else {
+            continue;
+        };
+        let label = format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en });
+        let entry = by_person.entry(teacher).or_insert_with(|| Contact {
+            id: teacher,
+            name: String::new(),
+            advisor: false,
+            courses: Vec::new(),
+        });
+        if !entry.courses.contains(&label) {
+            entry.courses.push(label);
+        }
+    }
+    if let Some(a) = advisor {
+        by_person
+            .entry(a)
+            .or_insert_with(|| Contact {
+                id: a,
+                name: String::new(),
+                advisor: false,
+                courses: Vec::new(),
+            })
+            .advisor = true;
+    }
+    let names = crate::interaction::util::user_names(db, by_person.keys().copied()).await?;
+    Ok(by_person
+        .into_values()
+        .map(|mut c| {
+            c.name = names.get(&c.id).cloned().unwrap_or_default();
+            c
+        })
+        .collect())
 }

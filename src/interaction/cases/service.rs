@@ -6,13 +6,14 @@
 //! `cases.queues` maps a queue name to the user ids that work it; a holder of `cases.handle`
 //! listed in no queue works every queue (a supervisor).
 
-use super::util::{hours, json_setting, now, text};
 use crate::access::{Permission, service::user_permissions};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::{is_unique_violation, write_txn};
+use crate::entity::cases::CaseStatus;
 use crate::entity::{case_events, case_ratings, cases, courses, departments};
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{hours, json_setting, now, text};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -23,7 +24,12 @@ use std::collections::HashMap;
 
 pub const CATEGORIES: [&str; 3] = ["inquiry", "complaint", "suggestion"];
 pub const ABOUTS: [&str; 4] = ["course", "teacher", "service", "other"];
-pub const STATUSES: [&str; 4] = ["open", "in_progress", "answered", "closed"];
+pub const STATUSES: [CaseStatus; 4] = [
+    CaseStatus::Open,
+    CaseStatus::InProgress,
+    CaseStatus::Answered,
+    CaseStatus::Closed,
+];
 
 /// One routing rule. `category`: a category or `*`. `department`: `*` (anything), `any` (the
 /// case has a department), `none` (it has none) or a department id. `queue` may contain
@@ -183,7 +189,7 @@ pub async fn open(
         body: Set(body),
         department_id: Set(department),
         queue: Set(queue.clone()),
-        status: Set("open".into()),
+        status: Set(CaseStatus::Open),
         assigned_to: Set(None),
         created_at: Set(at),
         due_at: Set(at + chrono::Duration::hours(sla.clamp(1, 24 * 60))),
@@ -193,7 +199,7 @@ pub async fn open(
     }
     .insert(&txn)
     .await?;
-    event(&txn, case.id, Some(user.id), "opened", "", "open").await?;
+    event(&txn, case.id, Some(user.id), "opened", "", CaseStatus::Open).await?;
     Entry::new(Some(user.id), "cases.open", "case")
         .id(case.id)
         .student(student_id)
@@ -210,14 +216,14 @@ async fn event(
     author: Option<i64>,
     kind: &str,
     body: &str,
-    status: &str,
+    status: CaseStatus,
 ) -> AppResult<()> {
     case_events::ActiveModel {
         case_id: Set(case_id),
         author_id: Set(author),
         kind: Set(kind.to_string()),
         body: Set(body.to_string()),
-        status: Set(status.to_string()),
+        status: Set(status),
         at: Set(now()),
         ..Default::default()
     }
@@ -260,7 +266,7 @@ pub struct CaseView {
 }
 
 pub fn overdue(c: &cases::Model) -> bool {
-    c.status != "closed" && now() > c.due_at
+    c.status != CaseStatus::Closed && now() > c.due_at
 }
 
 pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> AppResult<CaseView> {
@@ -283,7 +289,7 @@ pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> App
         hours_to_first_answer: case.first_response_at.map(|t| hours(case.created_at, t)),
         hours_to_close: case.closed_at.map(|t| hours(case.created_at, t)),
         can_rate: user.student_id == Some(case.student_id)
-            && case.status == "closed"
+            && case.status == CaseStatus::Closed
             && rating.is_none(),
         can_handle: handler,
         events,
@@ -324,9 +330,11 @@ pub async fn list(
     }
     if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
         if s == "active" {
-            cond = cond.add(cases::Column::Status.ne("closed"));
+            cond = cond.add(cases::Column::Status.ne(CaseStatus::Closed));
+        } else if let Some(status) = CaseStatus::parse(s) {
+            cond = cond.add(cases::Column::Status.eq(status));
         } else {
-            cond = cond.add(cases::Column::Status.eq(s));
+            return Ok(Vec::new());
         }
     }
     let rows = cases::Entity::find()
@@ -388,35 +396,35 @@ pub async fn act(
     if !handler && !owner {
         return Err(AppError::NotFound);
     }
-    let old_status = case.status.clone();
+    let old_status = case.status;
     let mut m = case.clone().into_active_model();
     let at = now();
     let mut detail = json!({});
     let status = match a.action.as_str() {
         "take" if handler => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             m.assigned_to = Set(Some(user.id));
-            event(&txn, id, Some(user.id), "taken", "", "in_progress").await?;
-            "in_progress"
+            event(&txn, id, Some(user.id), "taken", "", CaseStatus::InProgress).await?;
+            CaseStatus::InProgress
         }
         "reply" => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             let body = text("body", &a.body, 5000)?;
             let new = if handler && !owner {
-                "answered"
+                CaseStatus::Answered
             } else {
-                "open"
+                CaseStatus::Open
             };
-            if new == "answered" && case.first_response_at.is_none() {
+            if new == CaseStatus::Answered && case.first_response_at.is_none() {
                 m.first_response_at = Set(Some(at));
             }
             event(&txn, id, Some(user.id), "reply", &body, new).await?;
-            if new == "answered" {
-                super::notify::notify_student(
+            if new == CaseStatus::Answered {
+                crate::interaction::messages::notify::notify_student(
                     &txn,
                     case.student_id,
                     "case.reply",
@@ -429,7 +437,7 @@ pub async fn act(
             new
         }
         "reassign" if handler => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             let queue = a.queue.as_deref().map(str::trim).unwrap_or_default();
@@ -462,13 +470,13 @@ pub async fn act(
                 Some(user.id),
                 "reassigned",
                 &format!("{} → {queue}", case.queue),
-                "open",
+                CaseStatus::Open,
             )
             .await?;
-            "open"
+            CaseStatus::Open
         }
         "close" if handler => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             let note = a.body.trim();
@@ -476,8 +484,8 @@ pub async fn act(
                 return Err(AppError::unprocessable("invalid", "body is too long"));
             }
             m.closed_at = Set(Some(at));
-            event(&txn, id, Some(user.id), "closed", note, "closed").await?;
-            super::notify::notify_student(
+            event(&txn, id, Some(user.id), "closed", note, CaseStatus::Closed).await?;
+            crate::interaction::messages::notify::notify_student(
                 &txn,
                 case.student_id,
                 "case.closed",
@@ -486,10 +494,10 @@ pub async fn act(
                 &format!("/cases/{}", case.id),
             )
             .await?;
-            "closed"
+            CaseStatus::Closed
         }
         "rate" if owner => {
-            if case.status != "closed" {
+            if case.status != CaseStatus::Closed {
                 return Err(AppError::conflict(
                     "case_not_closed",
                     "a case can be rated once it is closed",
@@ -528,7 +536,7 @@ pub async fn act(
                 return Err(AppError::internal("rating not stored"));
             }
             detail = json!({"rating": rating});
-            "closed"
+            CaseStatus::Closed
         }
         "take" | "reassign" | "close" | "rate" => return Err(AppError::Forbidden),
         _ => {
@@ -538,7 +546,7 @@ pub async fn act(
             ));
         }
     };
-    m.status = Set(status.to_string());
+    m.status = Set(status);
     let updated = m.update(&txn).await?;
     Entry::new(Some(user.id), &format!("cases.{}", a.action), "case")
         .id(id)
@@ -621,7 +629,10 @@ pub async fn report(db: &impl ConnectionTrait) -> AppResult<Vec<ReportRow>> {
             department_id: dept,
             month,
             opened: list.len() as u64,
-            closed: list.iter().filter(|c| c.status == "closed").count() as u64,
+            closed: list
+                .iter()
+                .filter(|c| c.status == CaseStatus::Closed)
+                .count() as u64,
             overdue: list.iter().filter(|c| overdue(c)).count() as u64,
             mean_hours_to_first_answer: mean(&first),
             mean_hours_to_close: mean(&close),
@@ -648,4 +659,32 @@ pub async fn student_ratings(
         .all(db)
         .await?;
     Ok((list, ratings))
+}
+
+/// The courses a student holds or held (not dropped), as `{id, label}` for the case form.
+pub async fn student_courses(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    use crate::entity::{enrolments, sections};
+    let course_ids: Vec<i64> = sections::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.ne("dropped"))
+        .select_only()
+        .column(sections::Column::CourseId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(courses::Entity::find()
+        .filter(courses::Column::Id.is_in(course_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let title = if zh { c.title_zh } else { c.title_en };
+            json!({"id": c.id, "label": format!("{} {title}", c.code)})
+        })
+        .collect())
 }

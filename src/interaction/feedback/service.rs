@@ -8,16 +8,16 @@
 //! are listed sorted, not in the order they came in. The survey is open from
 //! `feedback.open_days` (default 21) days before the term's last day to 14 days after it.
 
-use super::util::{json_setting, now};
 use crate::access::Permission;
 use crate::auth::CurrentUser;
 use crate::db::{is_unique_violation, write_txn};
 use crate::entity::{enrolments, feedback_answers, feedback_submissions, sections, terms};
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{json_setting, now};
 use chrono::{Duration, NaiveDate};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -329,4 +329,74 @@ pub async fn by_department(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, u64
             )
         })
         .collect())
+}
+
+/// "CODE-NO Title" of a section in the reader's language.
+pub async fn section_label(
+    db: &impl ConnectionTrait,
+    s: &sections::Model,
+    zh: bool,
+) -> AppResult<String> {
+    Ok(crate::entity::courses::Entity::find_by_id(s.course_id)
+        .one(db)
+        .await?
+        .map(|c| {
+            let title = if zh { c.title_zh } else { c.title_en };
+            format!("{}-{} {title}", c.code, s.section_no)
+        })
+        .unwrap_or_default())
+}
+
+/// The student's enrolled sections whose survey is open, as `{id, label, answered}`.
+pub async fn surveys_to_answer(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    let today = now().date_naive();
+    let ids: Vec<i64> = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .select_only()
+        .column(enrolments::Column::SectionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for s in sections::Entity::find()
+        .filter(sections::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+    {
+        let Some(term) = terms::Entity::find_by_id(s.term_id).one(db).await? else {
+            continue;
+        };
+        if !is_open(db, &term, today).await? {
+            continue;
+        }
+        out.push(
+            serde_json::json!({"id": s.id, "label": section_label(db, &s, zh).await?,
+                                    "answered": answered(db, student_id, s.id).await?}),
+        );
+    }
+    Ok(out)
+}
+
+/// The teacher's latest 50 sections, as `{id, label}` (links to their results).
+pub async fn taught_sections(
+    db: &impl ConnectionTrait,
+    teacher_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for s in sections::Entity::find()
+        .filter(sections::Column::TeacherId.eq(teacher_id))
+        .order_by_desc(sections::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?
+    {
+        out.push(serde_json::json!({"id": s.id, "label": section_label(db, &s, zh).await?}));
+    }
+    Ok(out)
 }
