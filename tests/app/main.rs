@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod cli;
 mod common;
+mod csrf;
 mod fuzz;
 mod grade_entry;
 mod grades;
