@@ -38,3 +38,17 @@ pub fn api_routes() -> Vec<rocket::Route> {
     ]
     .concat()
 }
+
+/// The interaction domains' part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut api = cases::openapi();
+    for part in [
+        messages::openapi(),
+        announcements::openapi(),
+        feedback::openapi(),
+        care::openapi(),
+    ] {
+        api.merge(part);
+    }
+    api
+}

@@ -95,7 +95,7 @@ fn allowed_methods(req: &Request<'_>) -> Vec<String> {
     let mut methods: Vec<String> = req
         .rocket()
         .routes()
-        .filter(|r| path_matches(&r.uri.path(), &path))
+        .filter(|r| path_matches(r.uri.path(), &path))
         .map(|r| r.method.as_str().to_string())
         .collect();
     methods.sort();

@@ -5,8 +5,6 @@ use rocket::FromForm;
 /// A new announcement.
 #[derive(FromForm)]
 pub struct AnnForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     #[field(default = String::new())]
     pub scope: String,
     pub department_id: Option<i64>,

@@ -1,7 +1,8 @@
 //! Announcement pages.
 
+use super::dto::NewAnnouncement;
 use super::forms::AnnForm;
-use super::service::{self as announcements, NewAnnouncement, SCOPES};
+use super::service::{self as announcements, SCOPES};
 use crate::access::{ModuleOn, Permission, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
@@ -9,7 +10,7 @@ use crate::i18n::Lang;
 use crate::interaction::util::department_options;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -56,9 +57,8 @@ pub async fn announcements_submit(
     _on: ModuleOn<on::Messages>,
     user: &CurrentUser,
     state: &State<AppState>,
-    form: Form<AnnForm>,
+    form: Csrf<AnnForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let n = NewAnnouncement {
         scope: form.scope.clone(),
         department_id: form.department_id,

@@ -5,8 +5,6 @@ use rocket::FromForm;
 /// An intervention recorded from the work list.
 #[derive(FromForm)]
 pub struct CareForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     #[field(default = 0)]
     pub student_id: i64,
     pub flag_id: Option<i64>,

@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -88,9 +88,8 @@ pub async fn care_submit(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
     state: &State<AppState>,
-    form: Form<CareForm>,
+    form: Csrf<CareForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     let n = NewIntervention {
         student_id: form.student_id,
         kind: form.kind.clone(),

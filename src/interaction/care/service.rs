@@ -14,6 +14,7 @@
 //! level, so comparable students (same level) are compared. It is an observational comparison,
 //! not a controlled trial. W is the setting `care.window_weeks` (default 6).
 
+pub use super::dto::{Comparison, Effect, Group, NewIntervention, WorkRow, WorklistQuery};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -31,7 +32,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -86,22 +86,6 @@ pub fn reasons_text(raw: &str, zh: bool) -> Vec<String> {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkRow {
-    pub flag_id: i64,
-    pub student_id: i64,
-    pub student_no: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub score: f64,
-    pub level: String,
-    pub reasons: Vec<String>,
-    pub interventions: usize,
-    pub last_care: Option<NaiveDate>,
-    pub follow_up_on: Option<NaiveDate>,
-    pub follow_up_due: bool,
-}
-
 async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
     Ok(mining_runs::Entity::find()
         .filter(mining_runs::Column::Status.eq("done"))
@@ -109,14 +93,6 @@ async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::
         .order_by_desc(mining_runs::Column::Id)
         .one(db)
         .await?)
-}
-
-/// Which page of the work list, at which risk level (`high`, `medium`, or both when absent).
-#[derive(Debug, Clone, Default)]
-pub struct WorklistQuery {
-    pub level: Option<String>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
 }
 
 /// One page of the work list, with the reading audited (it names students at risk).
@@ -221,20 +197,6 @@ pub async fn worklist(
     })
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct NewIntervention {
-    pub student_id: i64,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub notes: String,
-    /// YYYY-MM-DD; today when absent.
-    pub happened_on: Option<String>,
-    pub follow_up_on: Option<String>,
-    pub outcome: Option<String>,
-    pub flag_id: Option<i64>,
-}
-
 fn date(field: &'static str, s: Option<&str>) -> AppResult<Option<NaiveDate>> {
     match s.map(str::trim) {
         None | Some("") => Ok(None),
@@ -335,35 +297,6 @@ pub async fn for_student(
         .order_by_desc(interventions::Column::HappenedOn)
         .all(db)
         .await?)
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Group {
-    pub n: usize,
-    pub mean_before: Option<f64>,
-    pub mean_after: Option<f64>,
-    pub mean_change: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
-    /// `all`, or a risk level.
-    pub level: String,
-    pub care: Group,
-    pub no_care: Group,
-    /// care.mean_change − no_care.mean_change
-    pub difference: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Effect {
-    pub window_weeks: i64,
-    pub flagged: usize,
-    /// Left out: no scores before or after the flag.
-    pub excluded_no_scores: usize,
-    /// Left out: the window after the flag has not ended yet.
-    pub pending: usize,
-    pub comparisons: Vec<Comparison>,
 }
 
 fn round2(v: f64) -> f64 {

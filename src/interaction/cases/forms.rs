@@ -5,8 +5,6 @@ use rocket::FromForm;
 /// A student opening a case.
 #[derive(FromForm)]
 pub struct NewCaseForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     #[field(default = String::new())]
     pub category: String,
     #[field(default = String::new())]
@@ -22,8 +20,6 @@ pub struct NewCaseForm {
 /// A handling step (take, reply, reassign, close) or the student's rating.
 #[derive(FromForm)]
 pub struct ActionForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     #[field(default = String::new())]
     pub action: String,
     #[field(default = String::new())]

@@ -1,7 +1,8 @@
 //! Case pages: open, list, show, handle, rate, and the administrator's report.
 
+use super::dto::{Action, NewCase};
 use super::forms::{ActionForm, NewCaseForm};
-use super::service::{self, Action, CATEGORIES, ListFilter, NewCase, STATUSES};
+use super::service::{self, CATEGORIES, ListFilter, STATUSES};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::charts::bar_chart;
@@ -11,7 +12,7 @@ use crate::i18n::Lang;
 use crate::interaction::util::{department_names, department_options, fmt, user_names};
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -90,9 +91,8 @@ pub async fn cases_submit(
     _on: ModuleOn<on::Messages>,
     who: Perm<'_, can::UseMessages>,
     state: &State<AppState>,
-    form: Form<NewCaseForm>,
+    form: Csrf<NewCaseForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     let input = NewCase {
         category: form.category.clone(),
         subject: form.subject.clone(),
@@ -177,9 +177,8 @@ pub async fn case_submit(
     user: &CurrentUser,
     state: &State<AppState>,
     id: i64,
-    form: Form<ActionForm>,
+    form: Csrf<ActionForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let a = Action {
         action: form.action.clone(),
         body: form.body.clone(),

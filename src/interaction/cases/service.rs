@@ -6,6 +6,7 @@
 //! `cases.queues` maps a queue name to the user ids that work it; a holder of `cases.handle`
 //! listed in no queue works every queue (a supervisor).
 
+use super::dto::{Action, NewCase, ReportRow};
 use crate::access::{Permission, service::user_permissions};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -107,24 +108,6 @@ impl Queues {
 
 pub fn is_handler(user: &CurrentUser, queues: &Queues, queue: &str) -> bool {
     user.can(Permission::HandleCases) && queues.works(user.id, queue)
-}
-
-#[derive(Debug, Clone, Default, Deserialize, rocket::FromForm)]
-pub struct NewCase {
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub category: String,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub subject: String,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub body: String,
-    /// course, teacher, service or other (default)
-    pub about: Option<String>,
-    pub department_id: Option<i64>,
-    /// When the case is about a course, its department routes the case.
-    pub course_id: Option<i64>,
 }
 
 fn check_category(c: &str) -> AppResult<String> {
@@ -298,11 +281,34 @@ pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> App
     })
 }
 
+/// Which cases a list shows.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListFilter {
     pub status: Option<String>,
     /// `mine`: the caller's own cases even when they handle queues.
     pub view: Option<String>,
+}
+
+/// A page of the caller's cases (see [`list`]).
+pub async fn list_page(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    f: &ListFilter,
+    req: crate::paging::PageReq,
+) -> AppResult<crate::paging::Page<CaseRow>> {
+    let rows = list(db, user, f).await?;
+    let total = rows.len() as u64;
+    let items = rows
+        .into_iter()
+        .skip(((req.page - 1) * req.per_page) as usize)
+        .take(req.per_page as usize)
+        .collect();
+    Ok(crate::paging::Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -351,24 +357,6 @@ pub async fn list(
         .collect())
 }
 
-/// A handling step on a case.
-#[derive(Debug, Clone, Default, Deserialize, rocket::FromForm)]
-pub struct Action {
-    /// take, reply, reassign, close, rate
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub action: String,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub body: String,
-    pub queue: Option<String>,
-    pub assigned_to: Option<i64>,
-    pub rating: Option<i64>,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub comment: String,
-}
-
 async fn locked(db: &impl ConnectionTrait, id: i64) -> AppResult<cases::Model> {
     let mut q = cases::Entity::find_by_id(id);
     if db.get_database_backend() == DbBackend::Postgres {
@@ -379,6 +367,22 @@ async fn locked(db: &impl ConnectionTrait, id: i64) -> AppResult<cases::Model> {
 
 fn closed_conflict() -> AppError {
     AppError::conflict("case_closed", "the case is closed")
+}
+
+/// Applies one step, then answers the case as the caller now sees it, or (after a
+/// reassignment took it out of their sight) its bare new state.
+pub async fn act_and_view(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    a: &Action,
+) -> AppResult<Result<CaseView, cases::Model>> {
+    let case = act(db, user, id, a).await?;
+    match view(db, user, id).await {
+        Ok(v) => Ok(Ok(v)),
+        Err(AppError::NotFound) => Ok(Err(case)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Applies one step in one transaction; returns the case's new state.
@@ -556,21 +560,6 @@ pub async fn act(
         .await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-/// One row of the administrator's report: a department and month.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportRow {
-    pub department_id: Option<i64>,
-    pub month: String,
-    pub opened: u64,
-    pub closed: u64,
-    pub overdue: u64,
-    pub mean_hours_to_first_answer: Option<f64>,
-    pub mean_hours_to_close: Option<f64>,
-    pub mean_rating: Option<f64>,
-    /// (category/about, count), most common first, at most three.
-    pub top_topics: Vec<(String, u64)>,
 }
 
 fn mean(v: &[f64]) -> Option<f64> {

@@ -5,8 +5,6 @@ use rocket::FromForm;
 /// One student's answers (each 1 to 5) and comment.
 #[derive(FromForm)]
 pub struct FeedbackForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     pub teaching: Option<i64>,
     pub content: Option<i64>,
     pub workload: Option<i64>,

@@ -1,6 +1,7 @@
 //! Course feedback: the anonymous end-of-term survey per section and its results.
 
 mod api;
+pub mod dto;
 mod forms;
 mod pages;
 pub mod service;
@@ -18,3 +19,15 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::feedback_submit,
     ]
 }
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(api::api_feedback_results, api::api_feedback_submit),
+    components(schemas(dto::Answers, dto::Answered, dto::Question, dto::Results))
+)]
+struct ApiDoc;

@@ -1,7 +1,8 @@
 //! Course feedback pages: the surveys to answer, the sections taught, a section's results.
 
+use super::dto::Answers;
 use super::forms::FeedbackForm;
-use super::service::{self as feedback, Answers, QUESTIONS};
+use super::service::{self as feedback, QUESTIONS};
 use crate::access::{ModuleOn, on};
 use crate::auth::CurrentUser;
 use crate::charts::bar_chart;
@@ -9,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
@@ -79,9 +80,8 @@ pub async fn feedback_submit(
     user: &CurrentUser,
     state: &State<AppState>,
     id: i64,
-    form: Form<FeedbackForm>,
+    form: Csrf<FeedbackForm>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     let a = Answers {
         teaching: form.teaching,
         content: form.content,

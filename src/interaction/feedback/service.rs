@@ -8,6 +8,7 @@
 //! are listed sorted, not in the order they came in. The survey is open from
 //! `feedback.open_days` (default 21) days before the term's last day to 14 days after it.
 
+pub use super::dto::{Answers, Question, Results};
 use crate::access::Permission;
 use crate::auth::CurrentUser;
 use crate::db::{is_unique_violation, write_txn};
@@ -19,21 +20,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde::{Deserialize, Serialize};
 
 pub const QUESTIONS: [&str; 4] = ["teaching", "content", "workload", "overall"];
 pub const MIN_KEY: &str = "feedback.min_responses";
 pub const OPEN_DAYS_KEY: &str = "feedback.open_days";
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Answers {
-    pub teaching: Option<i64>,
-    pub content: Option<i64>,
-    pub workload: Option<i64>,
-    pub overall: Option<i64>,
-    #[serde(default)]
-    pub comment: String,
-}
 
 /// The fewest answers that may ever be shown; the setting cannot go below it.
 pub const MIN_FLOOR: u64 = 5;
@@ -142,28 +132,6 @@ pub async fn submit(
     // to the answer stored in the same second.
     txn.commit().await?;
     Ok(())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Question {
-    pub code: &'static str,
-    pub mean: f64,
-    /// How many answered 1, 2, 3, 4, 5.
-    pub counts: [u64; 5],
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Results {
-    pub section_id: i64,
-    pub responses: u64,
-    pub enrolled: i64,
-    pub threshold: u64,
-    /// Whether the survey has closed; results never show while it is open.
-    pub closed: bool,
-    /// False while open or below the threshold: then `questions` and `comments` are empty.
-    pub shown: bool,
-    pub questions: Vec<Question>,
-    pub comments: Vec<String>,
 }
 
 /// Who may see a section's results: its teacher, or staff who see all grades.

@@ -5,8 +5,6 @@ use rocket::FromForm;
 /// A new conversation: to a contact, a student (by number), a section or a saved segment.
 #[derive(FromForm)]
 pub struct NewForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     pub to_user_id: Option<i64>,
     #[field(default = String::new())]
     pub student_no: String,
@@ -21,8 +19,6 @@ pub struct NewForm {
 /// A reply in a conversation.
 #[derive(FromForm)]
 pub struct ReplyForm {
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
     #[field(default = String::new())]
     pub body: String,
 }

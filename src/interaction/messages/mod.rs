@@ -1,7 +1,7 @@
 //! Messages: conversations, notifications and the saved student segments staff write to.
 
 mod api;
-mod dto;
+pub mod dto;
 mod forms;
 pub mod notify;
 mod pages;
@@ -32,3 +32,40 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::notifications_read,
     ]
 }
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        api::api_list_conversations,
+        api::api_start_conversation,
+        api::api_show_conversation,
+        api::api_send_message,
+        api::api_notifications,
+        api::api_notifications_read,
+        api::api_list_segments,
+        api::api_save_segment,
+    ),
+    components(schemas(
+        dto::NewConversation,
+        dto::ConversationRow,
+        dto::ConversationPage,
+        dto::ConversationView,
+        dto::MessageView,
+        dto::Started,
+        dto::ReplyRequest,
+        dto::MessageSent,
+        dto::NotificationItem,
+        dto::NotificationPage,
+        dto::MarkedRead,
+        dto::NewSegment,
+        dto::SegmentItem,
+        dto::SegmentPage,
+        dto::SegmentSaved,
+    ))
+)]
+struct ApiDoc;

@@ -7,8 +7,8 @@ use crate::access::{ModuleOn, Perm, can, on};
 use crate::error::{AppError, AppResult};
 use crate::interaction::util::fmt;
 use crate::state::AppState;
+use crate::web::csrf::Csrf;
 use crate::web::{CsrfForm, Ctx};
-use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -76,9 +76,8 @@ pub async fn messages_submit(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
     state: &State<AppState>,
-    form: Form<NewForm>,
+    form: Csrf<NewForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     let student_id = messages::student_by_number(&state.db, &form.student_no).await?;
     let n = NewConversation {
         to_user_id: form.to_user_id,
@@ -135,9 +134,8 @@ pub async fn conversation_submit(
     who: Who<'_>,
     state: &State<AppState>,
     id: i64,
-    form: Form<ReplyForm>,
+    form: Csrf<ReplyForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     match messages::reply(&state.db, &who, id, &form.body).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/messages/{id}")))),
         Err(AppError::Unprocessable { message, .. }) => {
@@ -170,14 +168,13 @@ pub async fn notifications_page(
     ))
 }
 
-#[post("/notifications/read", data = "<form>")]
+#[post("/notifications/read", data = "<_form>")]
 pub async fn notifications_read(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
     state: &State<AppState>,
-    form: Form<CsrfForm<'_>>,
+    _form: Csrf<CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     notify::mark_all_read(&state.db, who.id).await?;
     Ok(Redirect::to("/notifications"))
 }

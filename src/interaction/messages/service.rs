@@ -2,6 +2,7 @@
 //! a section, a course or a saved student segment (one private conversation per recipient, so
 //! replies stay between the two). Plain text only; templates escape it.
 
+pub use super::dto::{ConversationRow, ConversationView, MessageView, NewConversation};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -18,27 +19,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 
 /// At most this many recipients in one group message.
 pub const MAX_RECIPIENTS: usize = 5000;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct NewConversation {
-    /// A person (a student writes to a teacher or their advisor; staff to a student's account).
-    pub to_user_id: Option<i64>,
-    /// A student record (staff only, within their scope).
-    pub student_id: Option<i64>,
-    pub section_id: Option<i64>,
-    pub course_id: Option<i64>,
-    pub segment_id: Option<i64>,
-    #[serde(default)]
-    pub subject: String,
-    #[serde(default)]
-    pub body: String,
-}
 
 /// The teachers (of sections the student is or was in, not dropped) and the advisor of a
 /// student: the people a student may write to.
@@ -285,17 +270,6 @@ pub async fn start(
     Ok(ids)
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ConversationRow {
-    pub id: i64,
-    pub subject: String,
-    pub kind: String,
-    pub last_message_at: String,
-    pub unread: bool,
-    /// The other members' display names.
-    pub with: Vec<String>,
-}
-
 /// The caller's conversations, most recent first.
 pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<ConversationRow>> {
     let rows: Vec<(conversations::Model, Option<conversation_members::Model>)> =
@@ -339,25 +313,6 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Conv
             with: with.remove(&c.id).unwrap_or_default(),
         })
         .collect())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MessageView {
-    pub id: i64,
-    pub sender_id: i64,
-    pub sender: String,
-    pub body: String,
-    pub sent_at: String,
-    pub mine: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ConversationView {
-    pub id: i64,
-    pub subject: String,
-    pub kind: String,
-    pub members: Vec<String>,
-    pub messages: Vec<MessageView>,
 }
 
 async fn member(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<()> {

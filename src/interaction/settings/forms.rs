@@ -21,8 +21,6 @@ pub struct SettingsForm {
     pub window_weeks: String,
     #[field(default = String::new())]
     pub email: String,
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
 }
 
 impl SettingsForm {

@@ -8,7 +8,7 @@ use crate::access::{ModuleOn, Perm, can, on};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -61,9 +61,8 @@ pub async fn settings_submit(
     _on: ModuleOn<on::Messages>,
     who: Perm<'_, can::ManageModules>,
     state: &State<AppState>,
-    form: Form<SettingsForm>,
+    form: Csrf<SettingsForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     let chosen = match form.checked() {
         Ok(c) => c,
         Err(errors) => {
