@@ -1378,3 +1378,113 @@ async fn the_survey_scale_has_labels_and_message_recipients_show_their_role_and_
     let survey = html(&app, "/feedback").await;
     assert!(survey.contains("5 — very good"));
 }
+
+#[rocket::async_test]
+async fn every_interaction_api_route_is_typed_in_the_openapi_document() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let (s, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    assert_eq!(s, Status::Ok);
+    for (method, path, _) in MATRIX.rows.iter().filter(|r| r.1.starts_with("/api/v1/")) {
+        let path = path.replace("<id>", "{id}");
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is documented");
+        assert!(op["x-untyped"].is_null(), "{method} {path} is typed: {op}");
+        assert!(
+            op["security"].is_array(),
+            "{method} {path} names its security"
+        );
+        let ok = op["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(code, _)| code.starts_with('2'))
+            .unwrap()
+            .1;
+        let schema = &ok["content"]["application/json"]["schema"];
+        assert!(
+            schema["$ref"].is_string() || schema["type"] == "array",
+            "{method} {path} answers a typed body: {ok}"
+        );
+        assert_eq!(
+            op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
+        if *method == "POST" && path != "/api/v1/notifications/read" {
+            assert!(
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"].is_string(),
+                "{method} {path} body: {op}"
+            );
+        }
+        if path.contains("{id}") {
+            let params = op["parameters"].as_array().unwrap();
+            assert!(
+                params.iter().any(|p| p["name"] == "id"
+                    && p["in"] == "path"
+                    && p["schema"]["type"] == "integer"),
+                "{path}: {params:?}"
+            );
+        }
+    }
+    let list = doc["paths"]["/api/v1/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let page = list.iter().find(|p| p["name"] == "page").unwrap();
+    assert_eq!(page["in"], "query");
+    assert_eq!(page["schema"]["minimum"], 1);
+    let status = &doc["components"]["schemas"]["CaseStatus"]["enum"];
+    assert_eq!(
+        status,
+        &json!(["open", "in_progress", "answered", "closed"])
+    );
+    assert!(doc["components"]["schemas"]["WorkPage"]["properties"]["items"].is_object());
+}
+
+#[rocket::async_test]
+async fn every_interaction_page_form_is_refused_without_its_csrf_token() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    for (method, path, roles) in MATRIX
+        .rows
+        .iter()
+        .filter(|r| r.0 == "POST" && !r.1.starts_with("/api/"))
+    {
+        let user = if roles.as_bytes()[3] == b'A' {
+            p.admin
+        } else {
+            p.student
+        };
+        let csrf = app.page_login(user).await;
+        let path = path.replace("<id>", "999999");
+        for body in [
+            "subject=x".to_string(),
+            "_csrf=forged&subject=x".to_string(),
+        ] {
+            let res = app
+                .client
+                .post(path.clone())
+                .header(ContentType::Form)
+                .body(body.clone())
+                .dispatch()
+                .await;
+            assert_eq!(
+                res.status(),
+                Status::Forbidden,
+                "{method} {path} with {body}"
+            );
+        }
+        let res = app
+            .client
+            .post(path.clone())
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}&subject=x"))
+            .dispatch()
+            .await;
+        assert_ne!(
+            res.status(),
+            Status::Forbidden,
+            "{method} {path} with its token"
+        );
+        app.page_logout().await;
+    }
+}
