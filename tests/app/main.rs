@@ -20,6 +20,7 @@ mod ops;
 mod pages;
 mod registration;
 mod registration_flow;
+mod schemathesis;
 mod security_data;
 mod seed;
 mod students;
