@@ -53,6 +53,7 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::account::openapi(),
         crate::admin::openapi(),
         crate::students::openapi(),
+        crate::interaction::openapi(),
     ]
 }
 

@@ -13,7 +13,7 @@ pub struct Model {
     pub kind: String,
     #[sea_orm(column_type = "Text")]
     pub body: String,
-    pub status: String,
+    pub status: super::cases::CaseStatus,
     pub at: DateTimeWithTimeZone,
 }
 

@@ -79,3 +79,39 @@ pub async fn user_names(
 pub fn fmt(t: &DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
+
+/// Every department as `{id, label}` in the reader's language, for a form's choices.
+pub async fn department_options(
+    db: &impl ConnectionTrait,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    Ok(department_names(db, zh)
+        .await?
+        .into_iter()
+        .map(|(id, label)| serde_json::json!({"id": id, "label": label}))
+        .collect())
+}
+
+/// Department names by id in the reader's language, in id order.
+pub async fn department_names(
+    db: &impl ConnectionTrait,
+    zh: bool,
+) -> AppResult<std::collections::BTreeMap<i64, String>> {
+    use crate::entity::departments;
+    Ok(departments::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, if zh { d.name_zh } else { d.name_en }))
+        .collect())
+}
+
+/// The 1–5 answer scale, best first, each value with its label.
+pub fn scale(lang: crate::i18n::Lang) -> Vec<serde_json::Value> {
+    (1..=5)
+        .rev()
+        .map(|v| {
+            serde_json::json!({"value": v, "label": lang.t(&format!("interaction.feedback.scale.{v}"))})
+        })
+        .collect()
+}

@@ -119,7 +119,7 @@ pub struct University {
     pub holds: Vec<Hold>,
 }
 
-/// What a student has passed, with best scores (for prerequisites).
+/// What a student has passed, with best recorded scores (for prerequisites).
 struct Progress {
     passed: [u64; MAX_COURSES / 64],
     best: Vec<(usize, f64)>,
@@ -131,6 +131,11 @@ impl Progress {
     }
     fn best(&self, c: usize) -> Option<f64> {
         self.best.iter().find(|(k, _)| *k == c).map(|(_, s)| *s)
+    }
+    /// A pass from before the first stored term: not retaken, but with no recorded grade it
+    /// never satisfies a prerequisite.
+    fn record_prior(&mut self, c: usize) {
+        self.passed[c / 64] |= 1 << (c % 64);
     }
     fn record(&mut self, c: usize, score: f64, passed: bool) {
         if passed {
@@ -270,65 +275,131 @@ pub fn simulate(
     mut students: Vec<Student>,
     rng: &mut ChaCha8Rng,
 ) -> AppResult<University> {
-    let ndept = cat.departments.len();
-    let mut required = vec![vec![Vec::new(); 9]; ndept];
-    for (ci, c) in cat.courses.iter().enumerate() {
-        for (d, per_dept) in required.iter_mut().enumerate() {
-            if c.required_for(d) {
-                per_dept[c.semester.clamp(1, 8) as usize].push(ci);
-            }
-        }
-    }
-    let electives: Vec<usize> = (0..cat.courses.len())
-        .filter(|&c| cat.courses[c].audience == Audience::Elective)
-        .collect();
-    let ctx = Ctx {
-        cat,
-        required,
-        electives,
-    };
-
-    // Students who began before the first stored term passed what came before it.
-    let mut progress: Vec<Progress> = students
-        .iter()
-        .map(|st| {
-            let mut pr = Progress {
-                passed: [0; MAX_COURSES / 64],
-                best: Vec::new(),
-            };
-            let first_sem = st.semester(1);
-            for sem in 1..(first_sem.clamp(1, 9) as usize) {
-                for &c in &ctx.required[st.dept][sem] {
-                    pr.record(c, 100.0, true);
-                }
-            }
-            pr
-        })
-        .collect();
-
-    let mut staff = Staff::new(ndept);
-    let mut uni = University {
-        students: Vec::new(),
-        teachers: Vec::new(),
-        teacher_rank: Vec::new(),
-        advisors: Vec::new(),
-        sections: Vec::new(),
-        enrolments: Vec::new(),
-        assessments: Vec::new(),
-        scores: Vec::new(),
-        grades: Vec::new(),
-        holds: Vec::new(),
-    };
-    let mut registered_now = vec![false; students.len()];
-    // Courses each student failed in the term before (raises the chance of leaving).
-    let mut failed_last = vec![0u32; students.len()];
-
+    let mut sim = Sim::new(cat, cal, &students);
     for seq in 1..=TERMS as i64 {
         let term = cal.term(seq)?;
-        let current = term.is_current;
-        let t = (seq - 1) as usize;
+        let mut ts = sim.plan_term(&students, term, seq, rng)?;
+        sim.seat(&mut ts, rng);
+        sim.drop_some(&students, &mut ts, rng);
+        sim.leave(&mut students, &ts, rng)?;
+        if ts.current {
+            waitlists(&mut sim.uni, cat, &mut ts, cal, rng);
+        }
+        let graded = sim.assess(&students, &ts, rng)?;
+        if !ts.current {
+            sim.record_results(graded);
+        }
+    }
+    sim.finish(students, rng)
+}
 
-        // 1. Plans and the demand they make.
+impl<'a> Ctx<'a> {
+    /// The catalogue arranged for planning: required courses per department and semester, and
+    /// the electives.
+    fn new(cat: &'a Catalog) -> Self {
+        let mut required = vec![vec![Vec::new(); 9]; cat.departments.len()];
+        for (ci, c) in cat.courses.iter().enumerate() {
+            for (d, per_dept) in required.iter_mut().enumerate() {
+                if c.required_for(d) {
+                    per_dept[c.semester.clamp(1, 8) as usize].push(ci);
+                }
+            }
+        }
+        let electives: Vec<usize> = (0..cat.courses.len())
+            .filter(|&c| cat.courses[c].audience == Audience::Elective)
+            .collect();
+        Ctx {
+            cat,
+            required,
+            electives,
+        }
+    }
+}
+
+/// The simulation's state across terms.
+struct Sim<'a> {
+    ctx: Ctx<'a>,
+    cal: &'a Calendar,
+    progress: Vec<Progress>,
+    staff: Staff,
+    uni: University,
+    /// Per student: registered for the current term.
+    registered_now: Vec<bool>,
+    /// Per student: courses failed in the term before (raises the chance of leaving).
+    failed_last: Vec<u32>,
+}
+
+/// One term's working state.
+struct TermState<'t> {
+    seq: i64,
+    term: &'t Term,
+    current: bool,
+    /// (student, the courses they plan), for the students studying this term.
+    plans: Vec<(usize, Vec<usize>)>,
+    /// Index of the term's first section in `University::sections`.
+    first: usize,
+    /// Per course: the term's sections of it.
+    by_course: Vec<Vec<usize>>,
+    /// Per plan: the timetable slots taken.
+    masks: Vec<u32>,
+    /// Per plan: the enrolments made (indexes into `University::enrolments`).
+    taken: Vec<Vec<usize>>,
+}
+
+impl<'a> Sim<'a> {
+    fn new(cat: &'a Catalog, cal: &'a Calendar, students: &[Student]) -> Self {
+        let ctx = Ctx::new(cat);
+        // NOTE: students who began before the first stored term passed what came before it,
+        // but those passes are not in the database: they keep the student from retaking those
+        // courses and never count as a prerequisite (see `Progress::record_prior`), so nobody
+        // in the demo passes a course without a recorded pass of its prerequisites.
+        let progress = students
+            .iter()
+            .map(|st| {
+                let mut pr = Progress {
+                    passed: [0; MAX_COURSES / 64],
+                    best: Vec::new(),
+                };
+                let first_sem = st.semester(1);
+                for sem in 1..(first_sem.clamp(1, 9) as usize) {
+                    for &c in &ctx.required[st.dept][sem] {
+                        pr.record_prior(c);
+                    }
+                }
+                pr
+            })
+            .collect();
+        Sim {
+            staff: Staff::new(cat.departments.len()),
+            ctx,
+            cal,
+            progress,
+            uni: University {
+                students: Vec::new(),
+                teachers: Vec::new(),
+                teacher_rank: Vec::new(),
+                advisors: Vec::new(),
+                sections: Vec::new(),
+                enrolments: Vec::new(),
+                assessments: Vec::new(),
+                scores: Vec::new(),
+                grades: Vec::new(),
+                holds: Vec::new(),
+            },
+            registered_now: vec![false; students.len()],
+            failed_last: vec![0u32; students.len()],
+        }
+    }
+
+    /// Step 1 and 2: each studying student's plan, and the sections that serve the demand.
+    fn plan_term<'t>(
+        &mut self,
+        students: &[Student],
+        term: &'t Term,
+        seq: i64,
+        rng: &mut ChaCha8Rng,
+    ) -> AppResult<TermState<'t>> {
+        let cat = self.ctx.cat;
         let mut plans: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut demand = vec![0usize; cat.courses.len()];
         for (si, st) in students.iter().enumerate() {
@@ -336,32 +407,51 @@ pub fn simulate(
                 continue;
             }
             let want = [4, 5, 5, 6, 6][rng.random_range(0..5)];
-            let plan = ctx.plan(st, &progress[si], seq, want, term.credit_limit, rng);
+            let plan = self
+                .ctx
+                .plan(st, &self.progress[si], seq, want, term.credit_limit, rng);
             for &c in &plan {
                 demand[c] += 1;
             }
             plans.push((si, plan));
         }
-
-        // 2. Sections to serve it.
-        let first = uni.sections.len();
-        uni.sections
-            .extend(timetable::build_term(cat, t, &demand, &mut staff, rng)?);
+        let first = self.uni.sections.len();
+        let t = (seq - 1) as usize;
+        self.uni.sections.extend(timetable::build_term(
+            cat,
+            t,
+            &demand,
+            &mut self.staff,
+            rng,
+        )?);
         let mut by_course: Vec<Vec<usize>> = vec![Vec::new(); cat.courses.len()];
-        for (i, s) in uni.sections.iter().enumerate().skip(first) {
+        for (i, s) in self.uni.sections.iter().enumerate().skip(first) {
             by_course[s.course].push(i);
         }
+        let n = plans.len();
+        Ok(TermState {
+            seq,
+            term,
+            current: term.is_current,
+            plans,
+            first,
+            by_course,
+            masks: vec![0u32; n],
+            taken: vec![Vec::new(); n],
+        })
+    }
 
-        // 3. Seats, in a random order of students.
-        let mut order: Vec<usize> = (0..plans.len()).collect();
+    /// Step 3: seats, in a random order of students; the emptiest fitting section of each
+    /// planned course. In the current term 70% have registered, for three to five courses.
+    fn seat(&mut self, ts: &mut TermState<'_>, rng: &mut ChaCha8Rng) {
+        let uni = &mut self.uni;
+        let mut order: Vec<usize> = (0..ts.plans.len()).collect();
         order.shuffle(rng);
-        let mut masks = vec![0u32; plans.len()];
-        let mut taken: Vec<Vec<usize>> = vec![Vec::new(); plans.len()]; // enrolment indexes
         for &p in &order {
-            let (si, plan) = &plans[p];
-            let quota = if current {
+            let (si, plan) = &ts.plans[p];
+            let quota = if ts.current {
                 if rng.random_bool(0.7) {
-                    registered_now[*si] = true;
+                    self.registered_now[*si] = true;
                     rng.random_range(3..=5)
                 } else {
                     0
@@ -370,15 +460,15 @@ pub fn simulate(
                 plan.len()
             };
             for &c in plan {
-                if taken[p].len() >= quota {
+                if ts.taken[p].len() >= quota {
                     break;
                 }
-                let best = by_course[c]
+                let best = ts.by_course[c]
                     .iter()
                     .copied()
                     .filter(|&x| {
                         uni.sections[x].enrolled < uni.sections[x].capacity
-                            && uni.sections[x].mask & masks[p] == 0
+                            && uni.sections[x].mask & ts.masks[p] == 0
                     })
                     .min_by_key(|&x| {
                         (
@@ -388,10 +478,10 @@ pub fn simulate(
                     });
                 let Some(x) = best else { continue };
                 uni.sections[x].enrolled += 1;
-                masks[p] |= uni.sections[x].mask;
-                let window = if current { 12 } else { 21 };
-                let created_at = term.registration_opens_at + secs(rng, window);
-                taken[p].push(uni.enrolments.len());
+                ts.masks[p] |= uni.sections[x].mask;
+                let window = if ts.current { 12 } else { 21 };
+                let created_at = ts.term.registration_opens_at + secs(rng, window);
+                ts.taken[p].push(uni.enrolments.len());
                 uni.enrolments.push(Enrolment {
                     student: *si as u32,
                     section: x as u32,
@@ -402,14 +492,18 @@ pub fn simulate(
                 });
             }
         }
+    }
 
-        // 4. A few drop one section; those losing interest more often.
-        for (p, (si, _)) in plans.iter().enumerate() {
-            if taken[p].len() < 3 {
+    /// Step 4: a few drop one section; those losing interest more often.
+    fn drop_some(&mut self, students: &[Student], ts: &mut TermState<'_>, rng: &mut ChaCha8Rng) {
+        for (p, (si, _)) in ts.plans.iter().enumerate() {
+            if ts.taken[p].len() < 3 {
                 continue;
             }
-            let declining = students[*si].decline.is_some_and(|(from, _)| seq >= from);
-            let p_drop = match (current, declining) {
+            let declining = students[*si]
+                .decline
+                .is_some_and(|(from, _)| ts.seq >= from);
+            let p_drop = match (ts.current, declining) {
                 (false, false) => 0.04,
                 (false, true) => 0.25,
                 (true, false) => 0.03,
@@ -418,62 +512,74 @@ pub fn simulate(
             if !rng.random_bool(p_drop) {
                 continue;
             }
-            let e = taken[p][rng.random_range(0..taken[p].len())];
-            let en = &mut uni.enrolments[e];
+            let e = ts.taken[p][rng.random_range(0..ts.taken[p].len())];
+            let en = &mut self.uni.enrolments[e];
             let dropped_at =
-                (en.created_at + Duration::days(1) + secs(rng, 9)).min(term.add_drop_deadline);
-            let dropped_at = if current {
-                dropped_at.min(cal.now - Duration::hours(1))
+                (en.created_at + Duration::days(1) + secs(rng, 9)).min(ts.term.add_drop_deadline);
+            let dropped_at = if ts.current {
+                dropped_at.min(self.cal.now - Duration::hours(1))
             } else {
                 dropped_at
             };
             en.status = EnrolStatus::Dropped;
             en.dropped_at = Some(dropped_at);
             let x = en.section as usize;
-            uni.sections[x].enrolled -= 1;
-            masks[p] &= !uni.sections[x].mask;
+            self.uni.sections[x].enrolled -= 1;
+            ts.masks[p] &= !self.uni.sections[x].mask;
         }
+    }
 
-        // 4b. Leaving. Past terms: a few leave the university between the fifth week and the
-        // next term; those leaving before the term's last day drop every course that day.
-        // The current term: the same chance picks who will leave after today (kept hidden).
-        for (p, (si, _)) in plans.iter().enumerate() {
-            if taken[p].is_empty() {
+    /// Step 4b: leaving. Past terms: a few leave the university between the fifth week and the
+    /// next term; those leaving before the term's last day drop every course that day. The
+    /// current term: the same chance picks who will leave after today (kept hidden).
+    fn leave(
+        &mut self,
+        students: &mut [Student],
+        ts: &TermState<'_>,
+        rng: &mut ChaCha8Rng,
+    ) -> AppResult<()> {
+        let cal = self.cal;
+        for (p, (si, _)) in ts.plans.iter().enumerate() {
+            if ts.taken[p].is_empty() {
                 continue;
             }
-            let chance = students[*si].leave_chance(seq, failed_last[*si]);
+            let chance = students[*si].leave_chance(ts.seq, self.failed_last[*si]);
             if !rng.random_bool(chance.clamp(0.0, 1.0)) {
                 continue;
             }
-            if current {
+            if ts.current {
                 students[*si].leaves_later = true;
                 continue;
             }
-            let from = cal.at(term.starts_on + Duration::days(35), 9, 0)?;
-            let next = cal.at(cal.term(seq + 1)?.starts_on - Duration::days(3), 9, 0)?;
+            let from = cal.at(ts.term.starts_on + Duration::days(35), 9, 0)?;
+            let next = cal.at(cal.term(ts.seq + 1)?.starts_on - Duration::days(3), 9, 0)?;
             let at = from + secs(rng, (next - from).num_days());
-            students[*si].left = Some((seq, at));
-            if at.date_naive() <= term.ends_on {
-                for &e in &taken[p] {
-                    let en = &mut uni.enrolments[e];
+            students[*si].left = Some((ts.seq, at));
+            if at.date_naive() <= ts.term.ends_on {
+                for &e in &ts.taken[p] {
+                    let en = &mut self.uni.enrolments[e];
                     if en.status == EnrolStatus::Enrolled {
                         en.status = EnrolStatus::Dropped;
                         en.dropped_at = Some(at);
-                        uni.sections[en.section as usize].enrolled -= 1;
+                        self.uni.sections[en.section as usize].enrolled -= 1;
                     }
                 }
             }
         }
+        Ok(())
+    }
 
-        // 5. Current term: a few popular sections are full and have a waitlist.
-        if current {
-            waitlists(
-                &mut uni, cat, &plans, &mut masks, &mut taken, first, term, cal, rng,
-            );
-        }
-
-        // 6. Assessments, scores and (past terms) final grades. A student who dropped the
-        // section is scored on what was due before the drop and gets no grade.
+    /// Step 6: assessments, scores and (past terms) final grades. A student who dropped the
+    /// section is scored on what was due before the drop and gets no grade. Returns how many
+    /// grades the term gave.
+    fn assess(
+        &mut self,
+        students: &[Student],
+        ts: &TermState<'_>,
+        rng: &mut ChaCha8Rng,
+    ) -> AppResult<usize> {
+        let (cat, cal, first) = (self.ctx.cat, self.cal, ts.first);
+        let uni = &mut self.uni;
         let mut roster: Vec<Vec<(u32, Option<Ts>)>> = vec![Vec::new(); uni.sections.len() - first];
         for en in uni
             .enrolments
@@ -497,8 +603,8 @@ pub fn simulate(
             let a0 = uni.assessments.len();
             for (kind, (_, _, _, days, hour)) in ASSESSMENTS.iter().enumerate() {
                 let minute = if *hour >= 23 { 59 } else { 0 };
-                let mut due = cal.at(term.starts_on + Duration::days(*days), *hour, minute)?;
-                if kind == 0 && current {
+                let mut due = cal.at(ts.term.starts_on + Duration::days(*days), *hour, minute)?;
+                if kind == 0 && ts.current {
                     // NOTE: due exactly two weeks ago, so it is scored but nothing later is.
                     due = due.min(cal.now - Duration::days(13));
                 }
@@ -508,10 +614,10 @@ pub fn simulate(
                     due_at: due,
                 });
             }
-            let scored = if current { 1 } else { ASSESSMENTS.len() };
+            let scored = if ts.current { 1 } else { ASSESSMENTS.len() };
             for &(si, dropped) in members {
                 let st = &students[si as usize];
-                let eng = st.engagement_in(seq);
+                let eng = st.engagement_in(ts.seq);
                 let mut total = 0.0;
                 for (kind, (_, weight, akind, _, _)) in ASSESSMENTS.iter().enumerate().take(scored)
                 {
@@ -529,7 +635,7 @@ pub fn simulate(
                         submitted_offset_min: offset,
                     });
                 }
-                if !current && dropped.is_none() {
+                if !ts.current && dropped.is_none() {
                     let score = ((total * 10.0).round() / 10.0).clamp(0.0, 100.0);
                     uni.grades.push(Grade {
                         section: x as u32,
@@ -540,53 +646,72 @@ pub fn simulate(
                 }
             }
         }
-        if !current {
-            let graded = roster.iter().flatten().filter(|m| m.1.is_none()).count();
-            let from = uni.grades.len() - graded;
-            failed_last.iter_mut().for_each(|f| *f = 0);
-            for g in &uni.grades[from..] {
-                let c = uni.sections[g.section as usize].course;
-                let passed = g.score >= cat.scale.pass_mark;
-                progress[g.student as usize].record(c, g.score, passed);
-                failed_last[g.student as usize] += u32::from(!passed);
-            }
+        Ok(roster.iter().flatten().filter(|m| m.1.is_none()).count())
+    }
+
+    /// After a past term: what each student passed (for the next term's prerequisites) and
+    /// how many courses they failed.
+    fn record_results(&mut self, graded: usize) {
+        let pass_mark = self.ctx.cat.scale.pass_mark;
+        let from = self.uni.grades.len() - graded;
+        self.failed_last.iter_mut().for_each(|f| *f = 0);
+        for g in &self.uni.grades[from..] {
+            let c = self.uni.sections[g.section as usize].course;
+            let passed = g.score >= pass_mark;
+            self.progress[g.student as usize].record(c, g.score, passed);
+            self.failed_last[g.student as usize] += u32::from(!passed);
         }
     }
 
-    for st in &mut students {
-        if st.left.is_some() {
-            st.status = Status::Withdrawn;
+    /// After the last term: statuses, holds, teachers' numbering, advisors, and the check that
+    /// no section is over-filled.
+    fn finish(self, mut students: Vec<Student>, rng: &mut ChaCha8Rng) -> AppResult<University> {
+        let Sim {
+            staff,
+            mut uni,
+            registered_now,
+            cal,
+            ..
+        } = self;
+        for st in &mut students {
+            if st.left.is_some() {
+                st.status = Status::Withdrawn;
+            }
         }
+        holds(&mut uni, &students, &registered_now, cal, rng);
+        uni.teachers = staff.teachers;
+        rank_teachers(&mut uni);
+        advisors(&mut uni, &students);
+        uni.students = students;
+        if uni
+            .sections
+            .iter()
+            .any(|s| s.enrolled > s.capacity || s.waitlisted > s.waitlist_capacity)
+        {
+            return Err(AppError::internal("demo generator over-filled a section"));
+        }
+        Ok(uni)
     }
-    holds(&mut uni, &students, &registered_now, cal, rng);
-    uni.teachers = staff.teachers;
-    rank_teachers(&mut uni);
-    advisors(&mut uni, &students);
-    uni.students = students;
-    if uni
-        .sections
-        .iter()
-        .any(|s| s.enrolled > s.capacity || s.waitlisted > s.waitlist_capacity)
-    {
-        return Err(AppError::internal("demo generator over-filled a section"));
-    }
-    Ok(uni)
 }
 
 /// Makes a few popular sections of the current term full, with a waitlist: registered students
 /// who planned the course but have no seat in it yet take the last seats, then queue.
-#[allow(clippy::too_many_arguments)]
 fn waitlists(
     uni: &mut University,
     cat: &Catalog,
-    plans: &[(usize, Vec<usize>)],
-    masks: &mut [u32],
-    taken: &mut [Vec<usize>],
-    first: usize,
-    term: &Term,
+    ts: &mut TermState<'_>,
     cal: &Calendar,
     rng: &mut ChaCha8Rng,
 ) {
+    let TermState {
+        plans,
+        masks,
+        taken,
+        first,
+        term,
+        ..
+    } = ts;
+    let (plans, first, term) = (&*plans, *first, *term);
     let has_course = |uni: &University, taken: &[usize], course: usize| {
         taken
             .iter()

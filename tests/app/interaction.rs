@@ -1059,3 +1059,432 @@ async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
     assert_eq!(s, Status::Created, "{case}");
     assert_eq!(case["queue"], "front-desk");
 }
+
+/// The text of the `<label>` that encloses the field named `name`, if it is inside one.
+fn label_of(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let open = html[..at].rfind("<label")?;
+    if html[open..at].contains("</label>") {
+        return None;
+    }
+    let text_start = open + html[open..].find('>')? + 1;
+    let text_end = text_start + html[text_start..].find('<')?;
+    Some(html[text_start..text_end].trim().to_string())
+}
+
+/// The visible fields of the page's main part that have neither an enclosing `<label>` nor an
+/// `aria-label`.
+fn unlabelled_fields(html: &str) -> Vec<String> {
+    let main = html.find("<main").map_or(html, |i| &html[i..]);
+    let mut out = Vec::new();
+    for tag in ["<input", "<select", "<textarea"] {
+        let mut from = 0;
+        while let Some(i) = main[from..].find(tag) {
+            let at = from + i;
+            let end = at + main[at..].find('>').unwrap_or(0);
+            let element = &main[at..=end];
+            from = end + 1;
+            if element.contains("type=\"hidden\"") || element.contains("aria-label=") {
+                continue;
+            }
+            let labelled = main[..at]
+                .rfind("<label")
+                .is_some_and(|open| !main[open..at].contains("</label>"));
+            if !labelled {
+                out.push(element.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The classes of every `<form>` on the page that the stylesheet does not define.
+fn undefined_form_classes(html: &str, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for form in html.split("<form").skip(1) {
+        let tag = &form[..form.find('>').unwrap_or(form.len())];
+        let Some(i) = tag.find("class=\"") else {
+            continue;
+        };
+        let classes = &tag[i + 7..];
+        let classes = &classes[..classes.find('"').unwrap_or(classes.len())];
+        for c in classes.split_whitespace() {
+            let defined = [" ", " {", ",", ":", "."]
+                .iter()
+                .any(|after| css.contains(&format!(".{c}{after}")));
+            if !defined {
+                out.push(c.to_string());
+            }
+        }
+    }
+    out
+}
+
+async fn html(app: &TestApp, path: &str) -> String {
+    let res = app.client.get(path.to_string()).dispatch().await;
+    assert_eq!(res.status(), Status::Ok, "{path}");
+    res.into_string().await.unwrap()
+}
+
+#[rocket::async_test]
+async fn the_care_list_is_paged_in_the_database_and_keeps_its_place_with_a_confirmation_after_saving()
+ {
+    use srm::entity::{mining_runs, risk_flags, students};
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    let db = app.db();
+    let now = Utc::now().fixed_offset();
+    let run = mining_runs::ActiveModel {
+        kind: Set("risk".into()),
+        status: Set("done".into()),
+        progress: Set(1.0),
+        message: Set(String::new()),
+        as_of: Set(now),
+        term_id: Set(None),
+        model: Set(None),
+        params: Set("{}".into()),
+        metrics: Set("{}".into()),
+        started_by: Set(None),
+        started_at: Set(now),
+        finished_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let base = students::Entity::find_by_id(p.student_record)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    // 70 at high risk, 60 at medium: three pages of 50; the medium ones fill a page and 10.
+    let mut medium = Vec::new();
+    for i in 0..130 {
+        let mut s: students::ActiveModel = base.clone().into();
+        s.id = sea_orm::ActiveValue::NotSet;
+        s.user_id = Set(None);
+        s.student_no = Set(format!("2025880{i:03}"));
+        let sid = s.insert(db).await.unwrap().id;
+        let level = if i < 70 { "high" } else { "medium" };
+        let flag = risk_flags::ActiveModel {
+            run_id: Set(run.id),
+            student_id: Set(sid),
+            score: Set(200.0 - i as f64),
+            level: Set(level.into()),
+            reasons: Set("[]".into()),
+            cluster: Set(None),
+            feedback: Set(None),
+            feedback_by: Set(None),
+            feedback_at: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        if level == "medium" {
+            medium.push((sid, flag.id));
+        }
+    }
+    // The API pages in the database too.
+    let admin = app.token(p.admin).await;
+    let (s, v) = app
+        .get_json("/api/v1/care/worklist?page=7&per_page=20", Some(&admin))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert_eq!(v["total"], 130);
+    assert_eq!(v["items"].as_array().unwrap().len(), 10);
+    let (_, v) = app
+        .get_json("/api/v1/care/worklist?level=medium", Some(&admin))
+        .await;
+    assert_eq!(v["total"], 60);
+
+    let csrf = app.page_login(p.admin).await;
+    let first = html(&app, "/care").await;
+    assert_eq!(
+        first.matches("name=\"flag_id\"").count(),
+        50,
+        "one page, not the whole list"
+    );
+    assert!(first.contains("page=2"), "a pager");
+    assert!(first.len() < 200_000, "{} bytes", first.len());
+    // Every date field is labelled with what it is.
+    assert_eq!(label_of(&first, "happened_on").as_deref(), Some("关怀日期"));
+    assert_eq!(
+        label_of(&first, "follow_up_on").as_deref(),
+        Some("跟进日期")
+    );
+    assert_eq!(label_of(&first, "notes").as_deref(), Some("备注"));
+    assert!(
+        unlabelled_fields(&first).is_empty(),
+        "{:?}",
+        unlabelled_fields(&first)
+    );
+
+    let second = html(&app, "/care?level=medium&page=2").await;
+    assert_eq!(second.matches("name=\"flag_id\"").count(), 10);
+    let (sid, fid) = medium[55];
+    assert!(second.contains(&format!("name=\"flag_id\" value=\"{fid}\"")));
+    let res = app.client.post("/care").header(ContentType::Form)
+        .body(format!("_csrf={csrf}&student_id={sid}&flag_id={fid}&kind=meeting&happened_on={}&follow_up_on=&notes=ok&level=medium&page=2",
+            now.date_naive()))
+        .dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let to = res.headers().get_one("Location").unwrap().to_string();
+    assert_eq!(
+        to, "/care?level=medium&page=2&saved=true",
+        "the list keeps its place"
+    );
+    let back = html(&app, &to).await;
+    assert!(back.contains("已记录关怀"), "a confirmation");
+    assert_eq!(back.matches("name=\"flag_id\"").count(), 10);
+    assert!(
+        back.contains("<option value=\"medium\" selected>"),
+        "the filter is kept"
+    );
+
+    // A refused save keeps the place too.
+    let res = app
+        .client
+        .post("/care")
+        .header(ContentType::Form)
+        .body(format!(
+            "_csrf={csrf}&student_id={sid}&flag_id={fid}&kind=coffee&level=medium&page=2"
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let page = res.into_string().await.unwrap();
+    assert_eq!(page.matches("name=\"flag_id\"").count(), 10);
+}
+
+#[rocket::async_test]
+async fn interaction_forms_use_the_shared_form_layout_and_label_every_field() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    let css = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/static/app.css"
+    ))
+    .unwrap();
+    open_feedback_window(&app).await;
+    let st = app.token(p.student).await;
+    let case = open_case(
+        &app,
+        &st,
+        json!({"category": "inquiry", "subject": "Transcript", "body": "When?"}),
+    )
+    .await;
+    let (s, v) = app
+        .send_json(
+            Method::Post,
+            "/api/v1/conversations",
+            Some(&st),
+            json!({"to_user_id": p.teacher, "subject": "Question", "body": "Hello"}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{v}");
+    let conversation = v["id"].as_i64().unwrap();
+    let mut pages = Vec::new();
+    app.page_login(p.student).await;
+    for path in [
+        "/messages".to_string(),
+        "/cases".into(),
+        "/feedback".into(),
+        format!("/cases/{case}"),
+        format!("/messages/{conversation}"),
+    ] {
+        pages.push((path.clone(), html(&app, &path).await));
+    }
+    app.page_logout().await;
+    app.page_login(p.admin).await;
+    for path in [
+        "/announcements".to_string(),
+        format!("/cases/{case}"),
+        "/messages".into(),
+    ] {
+        pages.push((path.clone(), html(&app, &path).await));
+    }
+    for (path, page) in &pages {
+        assert!(page.contains("method=\"post\""), "{path} has a form");
+        assert_eq!(
+            undefined_form_classes(page, &css),
+            Vec::<String>::new(),
+            "{path}"
+        );
+        assert_eq!(unlabelled_fields(page), Vec::<String>::new(), "{path}");
+    }
+    // The survey and the case each lay their fields out one under another.
+    let survey = &pages[2].1;
+    assert!(survey.contains("action=\"/feedback/") && survey.contains("class=\"form\""));
+}
+
+#[rocket::async_test]
+async fn the_survey_scale_has_labels_and_message_recipients_show_their_role_and_course() {
+    use srm::entity::{courses, sections, students};
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    let db = app.db();
+    open_feedback_window(&app).await;
+    let mut record: students::ActiveModel = students::Entity::find_by_id(p.student_record)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    record.advisor_id = Set(Some(p.other_teacher));
+    record.update(db).await.unwrap();
+    let section = sections::Entity::find_by_id(p.section)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let course = courses::Entity::find_by_id(section.course_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+
+    app.page_login(p.student).await;
+    let survey = html(&app, "/feedback").await;
+    assert!(
+        survey.contains("<option value=\"5\">5 — 很好</option>"),
+        "{survey}"
+    );
+    assert!(survey.contains("<option value=\"1\">1 — 很差</option>"));
+    let messages = html(&app, "/messages").await;
+    let option = |id: i64| {
+        let at = messages
+            .find(&format!("<option value=\"{id}\">"))
+            .expect("a recipient");
+        messages[at..at + messages[at..].find("</option>").unwrap()].to_string()
+    };
+    let teacher = option(p.teacher);
+    assert!(
+        teacher.contains("任课教师") && teacher.contains(&course.code),
+        "{teacher}"
+    );
+    let advisor = option(p.other_teacher);
+    assert!(
+        advisor.contains("辅导员") && !advisor.contains("任课教师"),
+        "{advisor}"
+    );
+    // The same in English.
+    app.client.get("/lang/en").dispatch().await;
+    let messages = html(&app, "/messages").await;
+    assert!(
+        messages.contains("advisor") && messages.contains(&format!("teacher {}", course.code)),
+        "{messages}"
+    );
+    let survey = html(&app, "/feedback").await;
+    assert!(survey.contains("5 — very good"));
+}
+
+#[rocket::async_test]
+async fn every_interaction_api_route_is_typed_in_the_openapi_document() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let (s, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    assert_eq!(s, Status::Ok);
+    for (method, path, _) in MATRIX.rows.iter().filter(|r| r.1.starts_with("/api/v1/")) {
+        let path = path.replace("<id>", "{id}");
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is documented");
+        assert!(op["x-untyped"].is_null(), "{method} {path} is typed: {op}");
+        assert!(
+            op["security"].is_array(),
+            "{method} {path} names its security"
+        );
+        let ok = op["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(code, _)| code.starts_with('2'))
+            .unwrap()
+            .1;
+        let schema = &ok["content"]["application/json"]["schema"];
+        assert!(
+            schema["$ref"].is_string() || schema["type"] == "array",
+            "{method} {path} answers a typed body: {ok}"
+        );
+        assert_eq!(
+            op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
+        if *method == "POST" && path != "/api/v1/notifications/read" {
+            assert!(
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"].is_string(),
+                "{method} {path} body: {op}"
+            );
+        }
+        if path.contains("{id}") {
+            let params = op["parameters"].as_array().unwrap();
+            assert!(
+                params.iter().any(|p| p["name"] == "id"
+                    && p["in"] == "path"
+                    && p["schema"]["type"] == "integer"),
+                "{path}: {params:?}"
+            );
+        }
+    }
+    let list = doc["paths"]["/api/v1/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let page = list.iter().find(|p| p["name"] == "page").unwrap();
+    assert_eq!(page["in"], "query");
+    assert_eq!(page["schema"]["minimum"], 1);
+    let status = &doc["components"]["schemas"]["CaseStatus"]["enum"];
+    assert_eq!(
+        status,
+        &json!(["open", "in_progress", "answered", "closed"])
+    );
+    assert!(doc["components"]["schemas"]["WorkPage"]["properties"]["items"].is_object());
+}
+
+#[rocket::async_test]
+async fn every_interaction_page_form_is_refused_without_its_csrf_token() {
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let p = app.people.clone();
+    for (method, path, roles) in MATRIX
+        .rows
+        .iter()
+        .filter(|r| r.0 == "POST" && !r.1.starts_with("/api/"))
+    {
+        let user = if roles.as_bytes()[3] == b'A' {
+            p.admin
+        } else {
+            p.student
+        };
+        let csrf = app.page_login(user).await;
+        let path = path.replace("<id>", "999999");
+        for body in [
+            "subject=x".to_string(),
+            "_csrf=forged&subject=x".to_string(),
+        ] {
+            let res = app
+                .client
+                .post(path.clone())
+                .header(ContentType::Form)
+                .body(body.clone())
+                .dispatch()
+                .await;
+            assert_eq!(
+                res.status(),
+                Status::Forbidden,
+                "{method} {path} with {body}"
+            );
+        }
+        let res = app
+            .client
+            .post(path.clone())
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}&subject=x"))
+            .dispatch()
+            .await;
+        assert_ne!(
+            res.status(),
+            Status::Forbidden,
+            "{method} {path} with its token"
+        );
+        app.page_logout().await;
+    }
+}

@@ -115,3 +115,48 @@ async fn the_same_seed_gives_the_same_university() {
     }
     assert_eq!(digests[0], digests[1]);
 }
+
+#[rocket::async_test]
+async fn the_demo_history_takes_prerequisites_first_and_never_retakes_a_passed_course() {
+    on_each_backend_with(false, |app| async move {
+        let db = app.db();
+        seed_demo(db, &options(&app, 1000)).await.unwrap().expect("seeded");
+        // Every enrolment in a course with prerequisites follows a recorded pass of each of
+        // them (at the minimum score) in an earlier term: nobody passes CS201 "needing" CS101.
+        let missing = scalar(
+            db,
+            "SELECT COUNT(*) FROM enrolments e \
+             JOIN sections s ON s.id = e.section_id \
+             JOIN terms t ON t.id = s.term_id \
+             JOIN course_prerequisites cp ON cp.course_id = s.course_id \
+             WHERE NOT EXISTS (SELECT 1 FROM grades g \
+                 JOIN sections s2 ON s2.id = g.section_id \
+                 JOIN terms t2 ON t2.id = s2.term_id \
+                 WHERE g.student_id = e.student_id AND s2.course_id = cp.prerequisite_id \
+                   AND g.score >= cp.min_score AND t2.seq < t.seq)",
+        )
+        .await;
+        assert_eq!(missing, 0, "enrolments without their prerequisites passed before");
+        let with_prerequisites = scalar(
+            db,
+            "SELECT COUNT(*) FROM grades g JOIN sections s ON s.id = g.section_id \
+             JOIN course_prerequisites cp ON cp.course_id = s.course_id",
+        )
+        .await;
+        assert!(with_prerequisites > 100, "{with_prerequisites} graded courses with prerequisites");
+        // Nobody holds or queues for a seat this term in a course they have passed.
+        let retaken = scalar(
+            db,
+            "SELECT COUNT(*) FROM enrolments e \
+             JOIN sections s ON s.id = e.section_id \
+             JOIN terms t ON t.id = s.term_id \
+             WHERE t.is_current = TRUE AND e.status <> 'dropped' AND EXISTS (SELECT 1 FROM grades g \
+                 JOIN sections s2 ON s2.id = g.section_id \
+                 WHERE g.student_id = e.student_id AND s2.course_id = s.course_id \
+                   AND g.score >= (SELECT MIN(pass_mark) FROM grading_scales WHERE is_default = TRUE))",
+        )
+        .await;
+        assert_eq!(retaken, 0, "current enrolments in passed courses");
+    })
+    .await;
+}

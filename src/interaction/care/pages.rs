@@ -1,119 +1,85 @@
-//! Care pages and API: the work list, recording interventions, the effect report.
+//! Care pages: the work list, recording interventions, the effect report.
 
-use super::care::{self, KINDS, NewIntervention};
+use super::forms::CareForm;
+use super::service::{self as care, KINDS, LEVELS, NewIntervention, WorklistQuery};
 use crate::access::{ModuleOn, Perm, can, on};
-use crate::audit::Entry;
 use crate::charts::bar_chart;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::serde::json::Json;
-use rocket::{FromForm, State, get, post};
+use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
 use serde_json::{Value, json};
 
 type Who<'r> = Perm<'r, can::RecordInterventions>;
 
-async fn audited_worklist(
-    state: &AppState,
-    who: &Who<'_>,
-    zh: bool,
-) -> AppResult<Vec<care::WorkRow>> {
-    let rows = care::worklist(&state.db, who, zh).await?;
-    Entry::new(Some(who.id), "care.worklist", "risk_flags")
-        .detail(json!({"rows": rows.len()}))
-        .write(&state.db)
-        .await?;
-    Ok(rows)
+/// The work list's place: level filter and page, kept across saving.
+fn place(level: Option<&str>, page: Option<u64>) -> WorklistQuery {
+    WorklistQuery {
+        level: level.filter(|l| LEVELS.contains(l)).map(str::to_string),
+        page,
+        per_page: None,
+    }
 }
 
-#[get("/care/worklist")]
-pub async fn api_care_worklist(
-    _on: ModuleOn<on::Messages>,
-    who: Who<'_>,
-    state: &State<AppState>,
-) -> AppResult<Json<Value>> {
-    let items = audited_worklist(state, &who, false).await?;
-    let n = items.len();
-    Ok(Json(
-        json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)}),
-    ))
-}
-
-#[post("/interventions", data = "<body>")]
-pub async fn api_record_intervention(
-    _on: ModuleOn<on::Messages>,
-    who: Who<'_>,
-    state: &State<AppState>,
-    body: Json<NewIntervention>,
-) -> AppResult<(Status, Json<crate::entity::interventions::Model>)> {
-    Ok((
-        Status::Created,
-        Json(care::record(&state.db, &who, &body).await?),
-    ))
-}
-
-#[get("/care/effect")]
-pub async fn api_care_effect(
-    _on: ModuleOn<on::Messages>,
-    _who: Who<'_>,
-    state: &State<AppState>,
-) -> AppResult<Json<care::Effect>> {
-    Ok(Json(care::effect(&state.db).await?))
+/// The query string of a place (`level=high&page=2&`), for links and the redirect after saving.
+fn place_query(q: &WorklistQuery) -> String {
+    let mut out = String::new();
+    if let Some(l) = &q.level {
+        out.push_str(&format!("level={l}&"));
+    }
+    out
 }
 
 async fn page(
     ctx: &Ctx<'_>,
     state: &AppState,
     who: &Who<'_>,
+    q: &WorklistQuery,
+    saved: bool,
     error: Option<String>,
 ) -> AppResult<Template> {
     let zh = ctx.lang == Lang::Zh;
-    let rows = audited_worklist(state, who, zh).await?;
-    let items: Vec<Value> = rows
+    let list = care::audited_worklist(&state.db, who, q, zh).await?;
+    let items: Vec<Value> = list
+        .items
         .iter()
         .map(|r| {
             json!({"r": r, "name": if zh { &r.name_zh } else { &r.name_en },
                    "level_label": ctx.t(&format!("interaction.care.level.{}", r.level))})
         })
         .collect();
+    let levels: Vec<Value> = LEVELS
+        .iter()
+        .map(|l| json!({"code": l, "label": ctx.t(&format!("interaction.care.level.{l}"))}))
+        .collect();
     Ok(ctx.render(
         "interaction/care",
         "interaction.care.title",
-        json!({"items": items, "error": error, "today": super::util::now().date_naive().to_string(),
+        json!({"items": items, "error": error, "saved": saved,
+               "today": crate::interaction::util::now().date_naive().to_string(),
+               "list": {"page": list.page, "total": list.total}, "pages": list.pages(),
+               "query": place_query(q), "level": q.level, "levels": levels,
                "kinds": KINDS.iter().map(|k| json!({"code": k, "label": ctx.t(&format!("interaction.care.kind.{k}"))})).collect::<Vec<_>>()}),
     ))
 }
 
-#[get("/care")]
+#[get("/care?<level>&<page>&<saved>")]
 pub async fn care_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
     state: &State<AppState>,
+    level: Option<&str>,
+    page: Option<u64>,
+    saved: Option<bool>,
 ) -> AppResult<Template> {
-    page(&ctx, state, &who, None).await
-}
-
-#[derive(FromForm)]
-pub struct CareForm {
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-    #[field(default = 0)]
-    student_id: i64,
-    flag_id: Option<i64>,
-    #[field(default = String::new())]
-    kind: String,
-    #[field(default = String::new())]
-    notes: String,
-    #[field(default = String::new())]
-    happened_on: String,
-    #[field(default = String::new())]
-    follow_up_on: String,
+    let q = place(level, page);
+    self::page(&ctx, state, &who, &q, saved.unwrap_or(false), None).await
 }
 
 #[post("/care", data = "<form>")]
@@ -122,9 +88,8 @@ pub async fn care_submit(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
     state: &State<AppState>,
-    form: Form<CareForm>,
+    form: Csrf<CareForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     let n = NewIntervention {
         student_id: form.student_id,
         kind: form.kind.clone(),
@@ -134,10 +99,17 @@ pub async fn care_submit(
         outcome: None,
         flag_id: form.flag_id,
     };
+    let q = place(form.level.as_deref(), form.page);
     match care::record(&state.db, &who, &n).await {
-        Ok(_) => Ok(Ok(Redirect::to("/care"))),
+        Ok(_) => {
+            let page = q.page.unwrap_or(1).clamp(1, crate::paging::MAX_PAGE);
+            Ok(Ok(Redirect::to(format!(
+                "/care?{}page={page}&saved=true",
+                place_query(&q)
+            ))))
+        }
         Err(AppError::Unprocessable { message, .. }) => {
-            let p = page(&ctx, state, &who, Some(message)).await?;
+            let p = page(&ctx, state, &who, &q, false, Some(message)).await?;
             Ok(Err((Status::UnprocessableEntity, p)))
         }
         Err(e) => Err(e),

@@ -2,10 +2,10 @@
 //! delivery: when the setting `notifications.email` is `"on"`, each notification is also put
 //! in the outbox (an `notifications.email` audit row and a log line; no mail server needed).
 
-use super::util::{now, setting};
 use crate::audit::Entry;
 use crate::entity::{conversation_members, conversations, notifications, students, users};
 use crate::error::AppResult;
+use crate::interaction::util::{now, setting};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,

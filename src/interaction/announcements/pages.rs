@@ -1,47 +1,21 @@
-//! Announcement pages and API.
+//! Announcement pages.
 
-use super::announcements::{self, NewAnnouncement, SCOPES};
+use super::dto::NewAnnouncement;
+use super::forms::AnnForm;
+use super::service::{self as announcements, SCOPES};
 use crate::access::{ModuleOn, Permission, on};
 use crate::auth::CurrentUser;
-use crate::entity::{announcements as ann, departments};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::interaction::util::department_options;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::serde::json::Json;
-use rocket::{FromForm, State, get, post};
+use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-
-#[get("/announcements")]
-pub async fn api_list_announcements(
-    _on: ModuleOn<on::Messages>,
-    user: &CurrentUser,
-    state: &State<AppState>,
-) -> AppResult<Json<Value>> {
-    let items: Vec<ann::Model> = announcements::visible(&state.db, user, 100).await?;
-    let n = items.len();
-    Ok(Json(
-        json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)}),
-    ))
-}
-
-#[post("/announcements", data = "<body>")]
-pub async fn api_create_announcement(
-    _on: ModuleOn<on::Messages>,
-    user: &CurrentUser,
-    state: &State<AppState>,
-    body: Json<NewAnnouncement>,
-) -> AppResult<(Status, Json<ann::Model>)> {
-    Ok((
-        Status::Created,
-        Json(announcements::create(&state.db, user, &body).await?),
-    ))
-}
 
 async fn page(
     ctx: &Ctx<'_>,
@@ -57,14 +31,13 @@ async fn page(
     } else {
         announcements::visible(&state.db, user, 100).await?
     };
-    let depts = departments::Entity::find().all(&state.db).await?;
     Ok(ctx.render(
         "interaction/announcements",
         "interaction.announcements.title",
         json!({"items": list.iter().map(|a| announcements::row(a, zh)).collect::<Vec<_>>(),
                "can_manage": manage, "form": form, "error": error,
                "scopes": SCOPES.iter().map(|s| json!({"code": s, "label": ctx.t(&format!("interaction.announcements.scope.{s}"))})).collect::<Vec<_>>(),
-               "departments": depts.iter().map(|d| json!({"id": d.id, "label": if zh { &d.name_zh } else { &d.name_en }})).collect::<Vec<_>>()}),
+               "departments": department_options(&state.db, zh).await?}),
     ))
 }
 
@@ -78,33 +51,14 @@ pub async fn announcements_page(
     page(&ctx, state, user, json!({"scope": ""}), None).await
 }
 
-#[derive(FromForm)]
-pub struct AnnForm {
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-    #[field(default = String::new())]
-    scope: String,
-    department_id: Option<i64>,
-    section_id: Option<i64>,
-    #[field(default = String::new())]
-    title_zh: String,
-    #[field(default = String::new())]
-    title_en: String,
-    #[field(default = String::new())]
-    body: String,
-    #[field(default = String::new())]
-    publish_at: String,
-}
-
 #[post("/announcements", data = "<form>", rank = 2)]
 pub async fn announcements_submit(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Messages>,
     user: &CurrentUser,
     state: &State<AppState>,
-    form: Form<AnnForm>,
+    form: Csrf<AnnForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let n = NewAnnouncement {
         scope: form.scope.clone(),
         department_id: form.department_id,

@@ -1,38 +1,22 @@
 //! Announcements: university-wide, for a department, or for a section, each with a publish
 //! date; shown on the dashboards of the people they concern once published.
 
-use super::util::{fmt, now, text};
+pub use super::dto::NewAnnouncement;
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{announcements, departments, enrolments, sections, students, users};
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{fmt, now, text};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde::Deserialize;
 use serde_json::json;
 
 pub const SCOPES: [&str; 3] = ["university", "department", "section"];
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct NewAnnouncement {
-    #[serde(default)]
-    pub scope: String,
-    pub department_id: Option<i64>,
-    pub section_id: Option<i64>,
-    #[serde(default)]
-    pub title_zh: String,
-    #[serde(default)]
-    pub title_en: String,
-    #[serde(default)]
-    pub body: String,
-    /// RFC 3339, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DD` (UTC); now when absent.
-    pub publish_at: Option<String>,
-}
 
 fn parse_when(s: &str) -> Option<DateTime<FixedOffset>> {
     let s = s.trim();

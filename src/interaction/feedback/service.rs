@@ -8,32 +8,22 @@
 //! are listed sorted, not in the order they came in. The survey is open from
 //! `feedback.open_days` (default 21) days before the term's last day to 14 days after it.
 
-use super::util::{json_setting, now};
+pub use super::dto::{Answers, Question, Results};
 use crate::access::Permission;
 use crate::auth::CurrentUser;
 use crate::db::{is_unique_violation, write_txn};
 use crate::entity::{enrolments, feedback_answers, feedback_submissions, sections, terms};
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{json_setting, now};
 use chrono::{Duration, NaiveDate};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde::{Deserialize, Serialize};
 
 pub const QUESTIONS: [&str; 4] = ["teaching", "content", "workload", "overall"];
 pub const MIN_KEY: &str = "feedback.min_responses";
 pub const OPEN_DAYS_KEY: &str = "feedback.open_days";
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Answers {
-    pub teaching: Option<i64>,
-    pub content: Option<i64>,
-    pub workload: Option<i64>,
-    pub overall: Option<i64>,
-    #[serde(default)]
-    pub comment: String,
-}
 
 /// The fewest answers that may ever be shown; the setting cannot go below it.
 pub const MIN_FLOOR: u64 = 5;
@@ -142,28 +132,6 @@ pub async fn submit(
     // to the answer stored in the same second.
     txn.commit().await?;
     Ok(())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Question {
-    pub code: &'static str,
-    pub mean: f64,
-    /// How many answered 1, 2, 3, 4, 5.
-    pub counts: [u64; 5],
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Results {
-    pub section_id: i64,
-    pub responses: u64,
-    pub enrolled: i64,
-    pub threshold: u64,
-    /// Whether the survey has closed; results never show while it is open.
-    pub closed: bool,
-    /// False while open or below the threshold: then `questions` and `comments` are empty.
-    pub shown: bool,
-    pub questions: Vec<Question>,
-    pub comments: Vec<String>,
 }
 
 /// Who may see a section's results: its teacher, or staff who see all grades.
@@ -329,4 +297,74 @@ pub async fn by_department(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, u64
             )
         })
         .collect())
+}
+
+/// "CODE-NO Title" of a section in the reader's language.
+pub async fn section_label(
+    db: &impl ConnectionTrait,
+    s: &sections::Model,
+    zh: bool,
+) -> AppResult<String> {
+    Ok(crate::entity::courses::Entity::find_by_id(s.course_id)
+        .one(db)
+        .await?
+        .map(|c| {
+            let title = if zh { c.title_zh } else { c.title_en };
+            format!("{}-{} {title}", c.code, s.section_no)
+        })
+        .unwrap_or_default())
+}
+
+/// The student's enrolled sections whose survey is open, as `{id, label, answered}`.
+pub async fn surveys_to_answer(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    let today = now().date_naive();
+    let ids: Vec<i64> = enrolments::Entity::find()
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.eq("enrolled"))
+        .select_only()
+        .column(enrolments::Column::SectionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for s in sections::Entity::find()
+        .filter(sections::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+    {
+        let Some(term) = terms::Entity::find_by_id(s.term_id).one(db).await? else {
+            continue;
+        };
+        if !is_open(db, &term, today).await? {
+            continue;
+        }
+        out.push(
+            serde_json::json!({"id": s.id, "label": section_label(db, &s, zh).await?,
+                                    "answered": answered(db, student_id, s.id).await?}),
+        );
+    }
+    Ok(out)
+}
+
+/// The teacher's latest 50 sections, as `{id, label}` (links to their results).
+pub async fn taught_sections(
+    db: &impl ConnectionTrait,
+    teacher_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for s in sections::Entity::find()
+        .filter(sections::Column::TeacherId.eq(teacher_id))
+        .order_by_desc(sections::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?
+    {
+        out.push(serde_json::json!({"id": s.id, "label": section_label(db, &s, zh).await?}));
+    }
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! a section, a course or a saved student segment (one private conversation per recipient, so
 //! replies stay between the two). Plain text only; templates escape it.
 
-use super::util::{now, text};
+pub use super::dto::{ConversationRow, ConversationView, MessageView, NewConversation};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -11,6 +11,7 @@ use crate::entity::{
     conversation_members, conversations, enrolments, messages, sections, segments, students, terms,
 };
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{now, text};
 use crate::students::query::{Scope, StudentFilter, all_matching};
 use crate::students::service::can_view;
 use sea_orm::sea_query::Expr;
@@ -18,27 +19,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 
 /// At most this many recipients in one group message.
 pub const MAX_RECIPIENTS: usize = 5000;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct NewConversation {
-    /// A person (a student writes to a teacher or their advisor; staff to a student's account).
-    pub to_user_id: Option<i64>,
-    /// A student record (staff only, within their scope).
-    pub student_id: Option<i64>,
-    pub section_id: Option<i64>,
-    pub course_id: Option<i64>,
-    pub segment_id: Option<i64>,
-    #[serde(default)]
-    pub subject: String,
-    #[serde(default)]
-    pub body: String,
-}
 
 /// The teachers (of sections the student is or was in, not dropped) and the advisor of a
 /// student: the people a student may write to.
@@ -285,17 +270,6 @@ pub async fn start(
     Ok(ids)
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ConversationRow {
-    pub id: i64,
-    pub subject: String,
-    pub kind: String,
-    pub last_message_at: String,
-    pub unread: bool,
-    /// The other members' display names.
-    pub with: Vec<String>,
-}
-
 /// The caller's conversations, most recent first.
 pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<ConversationRow>> {
     let rows: Vec<(conversations::Model, Option<conversation_members::Model>)> =
@@ -318,7 +292,7 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Conv
         .filter(conversation_members::Column::UserId.ne(user_id))
         .all(db)
         .await?;
-    let names = super::util::user_names(db, others.iter().map(|m| m.user_id)).await?;
+    let names = crate::interaction::util::user_names(db, others.iter().map(|m| m.user_id)).await?;
     let mut with: HashMap<i64, Vec<String>> = HashMap::new();
     for m in others {
         with.entry(m.conversation_id)
@@ -335,29 +309,10 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Conv
             id: c.id,
             subject: c.subject,
             kind: c.kind,
-            last_message_at: super::util::fmt(&c.last_message_at),
+            last_message_at: crate::interaction::util::fmt(&c.last_message_at),
             with: with.remove(&c.id).unwrap_or_default(),
         })
         .collect())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MessageView {
-    pub id: i64,
-    pub sender_id: i64,
-    pub sender: String,
-    pub body: String,
-    pub sent_at: String,
-    pub mine: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ConversationView {
-    pub id: i64,
-    pub subject: String,
-    pub kind: String,
-    pub members: Vec<String>,
-    pub messages: Vec<MessageView>,
 }
 
 async fn member(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<()> {
@@ -388,7 +343,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
         .into_tuple()
         .all(db)
         .await?;
-    let names = super::util::user_names(db, member_ids.iter().copied()).await?;
+    let names = crate::interaction::util::user_names(db, member_ids.iter().copied()).await?;
     conversation_members::Entity::update_many()
         .col_expr(conversation_members::Column::LastReadAt, Expr::value(now()))
         .filter(conversation_members::Column::ConversationId.eq(id))
@@ -410,7 +365,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
                 sender_id: m.sender_id,
                 sender: names.get(&m.sender_id).cloned().unwrap_or_default(),
                 body: m.body,
-                sent_at: super::util::fmt(&m.sent_at),
+                sent_at: crate::interaction::util::fmt(&m.sent_at),
                 mine: m.sender_id == user_id,
             })
             .collect(),
@@ -496,4 +451,115 @@ pub async fn my_segments(
         .order_by_asc(segments::Column::Name)
         .all(db)
         .await?)
+}
+
+/// The sections a teacher teaches this term, as `{id, label}` for the message form.
+pub async fn teacher_sections(
+    db: &impl ConnectionTrait,
+    teacher_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    use crate::entity::{courses, sections, terms};
+    let list = sections::Entity::find()
+        .inner_join(terms::Entity)
+        .filter(terms::Column::IsCurrent.eq(true))
+        .filter(sections::Column::TeacherId.eq(teacher_id))
+        .order_by_asc(sections::Column::Id)
+        .find_also_related(courses::Entity)
+        .all(db)
+        .await?;
+    Ok(list
+        .into_iter()
+        .map(|(s, c)| {
+            let label = c
+                .map(|c| {
+                    let title = if zh { c.title_zh } else { c.title_en };
+                    format!("{}-{} {title}", c.code, s.section_no)
+                })
+                .unwrap_or_default();
+            json!({"id": s.id, "label": label})
+        })
+        .collect())
+}
+
+/// The student with this number: `Some(-1)` (matches nobody) when none has it, `None` when no
+/// number was given.
+pub async fn student_by_number(db: &impl ConnectionTrait, no: &str) -> AppResult<Option<i64>> {
+    let no = no.trim();
+    if no.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        students::Entity::find()
+            .filter(students::Column::StudentNo.eq(no))
+            .one(db)
+            .await?
+            .map(|s| s.id)
+            .unwrap_or(-1),
+    ))
+}
+
+/// Someone a student may write to, with why: their advisor, and/or the teacher of courses.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub advisor: bool,
+    /// "CODE Title" of the student's (not dropped) courses this person teaches.
+    pub courses: Vec<String>,
+}
+
+/// The people a student may write to (see [`student_contacts`]), with their role and courses.
+pub async fn contact_options(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    zh: bool,
+) -> AppResult<Vec<Contact>> {
+    use crate::entity::courses;
+    let taught = sections::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.ne("dropped"))
+        .find_also_related(courses::Entity)
+        .all(db)
+        .await?;
+    let advisor = students::Entity::find_by_id(student_id)
+        .one(db)
+        .await?
+        .and_then(|s| s.advisor_id);
+    let mut by_person: std::collections::BTreeMap<i64, Contact> = Default::default();
+    for (s, c) in taught {
+        let (Some(teacher), Some(c)) = (s.teacher_id, c) else {
+            continue;
+        };
+        let label = format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en });
+        let entry = by_person.entry(teacher).or_insert_with(|| Contact {
+            id: teacher,
+            name: String::new(),
+            advisor: false,
+            courses: Vec::new(),
+        });
+        if !entry.courses.contains(&label) {
+            entry.courses.push(label);
+        }
+    }
+    if let Some(a) = advisor {
+        by_person
+            .entry(a)
+            .or_insert_with(|| Contact {
+                id: a,
+                name: String::new(),
+                advisor: false,
+                courses: Vec::new(),
+            })
+            .advisor = true;
+    }
+    let names = crate::interaction::util::user_names(db, by_person.keys().copied()).await?;
+    Ok(by_person
+        .into_values()
+        .map(|mut c| {
+            c.name = names.get(&c.id).cloned().unwrap_or_default();
+            c
+        })
+        .collect())
 }

@@ -14,7 +14,7 @@
 //! level, so comparable students (same level) are compared. It is an observational comparison,
 //! not a controlled trial. W is the setting `care.window_weeks` (default 6).
 
-use super::util::{json_setting, now};
+pub use super::dto::{Comparison, Effect, Group, NewIntervention, WorkRow, WorklistQuery};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -24,51 +24,44 @@ use crate::entity::{
     students,
 };
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{json_setting, now};
+use crate::paging::{Page, PageReq};
 use crate::students::service::can_view;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 pub const KINDS: [&str; 4] = ["meeting", "tutoring", "referral", "message"];
 pub const LEVELS: [&str; 2] = ["high", "medium"];
 pub const WINDOW_KEY: &str = "care.window_weeks";
 
-/// The ids of the students a staff member cares for: all with `students.view_any`, else the
-/// ones they advise or have taught. `None` means everyone.
-async fn my_students(
-    db: &impl ConnectionTrait,
-    user: &CurrentUser,
-) -> AppResult<Option<HashSet<i64>>> {
+/// The condition on `risk_flags.student_id` for the students a staff member cares for: all
+/// with `students.view_any`, else the ones they advise or (with `students.view_scoped`) have
+/// taught. Subqueries, so the database does the scoping and the paging.
+fn my_students(user: &CurrentUser) -> Condition {
     if user.can(Permission::ViewAnyStudent) {
-        return Ok(None);
+        return Condition::all();
     }
-    let mut ids: HashSet<i64> = students::Entity::find()
-        .filter(students::Column::AdvisorId.eq(user.id))
+    let advised = students::Entity::find()
         .select_only()
         .column(students::Column::Id)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+        .filter(students::Column::AdvisorId.eq(user.id))
+        .into_query();
+    let mut cond = Condition::any().add(risk_flags::Column::StudentId.in_subquery(advised));
     if user.can(Permission::ViewScopedStudents) {
-        ids.extend(
-            enrolments::Entity::find()
-                .inner_join(sections::Entity)
-                .filter(sections::Column::TeacherId.eq(user.id))
-                .select_only()
-                .column(enrolments::Column::StudentId)
-                .into_tuple::<i64>()
-                .all(db)
-                .await?,
-        );
+        let taught = enrolments::Entity::find()
+            .select_only()
+            .column(enrolments::Column::StudentId)
+            .inner_join(sections::Entity)
+            .filter(sections::Column::TeacherId.eq(user.id))
+            .into_query();
+        cond = cond.add(risk_flags::Column::StudentId.in_subquery(taught));
     }
-    Ok(Some(ids))
+    cond
 }
 
 /// Reasons as plain sentences, whatever shape the mining module stored them in.
@@ -93,22 +86,6 @@ pub fn reasons_text(raw: &str, zh: bool) -> Vec<String> {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkRow {
-    pub flag_id: i64,
-    pub student_id: i64,
-    pub student_no: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub score: f64,
-    pub level: String,
-    pub reasons: Vec<String>,
-    pub interventions: usize,
-    pub last_care: Option<NaiveDate>,
-    pub follow_up_on: Option<NaiveDate>,
-    pub follow_up_due: bool,
-}
-
 async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
     Ok(mining_runs::Entity::find()
         .filter(mining_runs::Column::Status.eq("done"))
@@ -118,27 +95,59 @@ async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::
         .await?)
 }
 
-/// The open flags of the caller's students, highest score first.
+/// One page of the work list, with the reading audited (it names students at risk).
+pub async fn audited_worklist(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    q: &WorklistQuery,
+    zh: bool,
+) -> AppResult<Page<WorkRow>> {
+    let page = worklist(db, user, q, zh).await?;
+    Entry::new(Some(user.id), "care.worklist", "risk_flags")
+        .detail(json!({"rows": page.items.len(), "total": page.total, "page": page.page}))
+        .write(db)
+        .await?;
+    Ok(page)
+}
+
+/// One page of the open flags of the caller's students, highest score first; scoping, counting
+/// and paging happen in the database.
 pub async fn worklist(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
+    q: &WorklistQuery,
     zh: bool,
-) -> AppResult<Vec<WorkRow>> {
+) -> AppResult<Page<WorkRow>> {
+    let req = PageReq::new(q.page, q.per_page);
     let Some(run) = latest_run(db).await? else {
-        return Ok(Vec::new());
+        return Ok(Page {
+            items: Vec::new(),
+            total: 0,
+            page: req.page,
+            per_page: req.per_page,
+        });
     };
-    let mine = my_students(db, user).await?;
-    let flags: Vec<risk_flags::Model> = risk_flags::Entity::find()
+    let levels: Vec<&str> = match q.level.as_deref() {
+        Some(l) if LEVELS.contains(&l) => vec![l],
+        _ => LEVELS.to_vec(),
+    };
+    let select = risk_flags::Entity::find()
         .filter(risk_flags::Column::RunId.eq(run.id))
-        .filter(risk_flags::Column::Level.is_in(LEVELS))
+        .filter(risk_flags::Column::Level.is_in(levels))
+        .filter(
+            Condition::any()
+                .add(risk_flags::Column::Feedback.is_null())
+                .add(risk_flags::Column::Feedback.ne("wrong")),
+        )
+        .filter(my_students(user));
+    let total = select.clone().count(db).await?;
+    let flags: Vec<risk_flags::Model> = select
         .order_by_desc(risk_flags::Column::Score)
+        .order_by_asc(risk_flags::Column::Id)
+        .offset((req.page - 1) * req.per_page)
+        .limit(req.per_page)
         .all(db)
-        .await?
-        .into_iter()
-        .filter(|f| f.feedback.as_deref() != Some("wrong"))
-        .filter(|f| mine.as_ref().is_none_or(|m| m.contains(&f.student_id)))
-        .take(1000)
-        .collect();
+        .await?;
     let ids: Vec<i64> = flags.iter().map(|f| f.student_id).collect();
     let studs: HashMap<i64, students::Model> = students::Entity::find()
         .filter(students::Column::Id.is_in(ids.clone()))
@@ -157,7 +166,7 @@ pub async fn worklist(
         care.entry(i.student_id).or_default().push(i);
     }
     let today = now().date_naive();
-    Ok(flags
+    let items = flags
         .into_iter()
         .filter_map(|f| {
             let s = studs.get(&f.student_id)?;
@@ -179,21 +188,13 @@ pub async fn worklist(
                 follow_up_due: follow.is_some_and(|d| d <= today),
             })
         })
-        .collect())
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct NewIntervention {
-    pub student_id: i64,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub notes: String,
-    /// YYYY-MM-DD; today when absent.
-    pub happened_on: Option<String>,
-    pub follow_up_on: Option<String>,
-    pub outcome: Option<String>,
-    pub flag_id: Option<i64>,
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    })
 }
 
 fn date(field: &'static str, s: Option<&str>) -> AppResult<Option<NaiveDate>> {
@@ -296,35 +297,6 @@ pub async fn for_student(
         .order_by_desc(interventions::Column::HappenedOn)
         .all(db)
         .await?)
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Group {
-    pub n: usize,
-    pub mean_before: Option<f64>,
-    pub mean_after: Option<f64>,
-    pub mean_change: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
-    /// `all`, or a risk level.
-    pub level: String,
-    pub care: Group,
-    pub no_care: Group,
-    /// care.mean_change − no_care.mean_change
-    pub difference: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Effect {
-    pub window_weeks: i64,
-    pub flagged: usize,
-    /// Left out: no scores before or after the flag.
-    pub excluded_no_scores: usize,
-    /// Left out: the window after the flag has not ended yet.
-    pub pending: usize,
-    pub comparisons: Vec<Comparison>,
 }
 
 fn round2(v: f64) -> f64 {

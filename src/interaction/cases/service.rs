@@ -6,13 +6,15 @@
 //! `cases.queues` maps a queue name to the user ids that work it; a holder of `cases.handle`
 //! listed in no queue works every queue (a supervisor).
 
-use super::util::{hours, json_setting, now, text};
+use super::dto::{Action, NewCase, ReportRow};
 use crate::access::{Permission, service::user_permissions};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::{is_unique_violation, write_txn};
+use crate::entity::cases::CaseStatus;
 use crate::entity::{case_events, case_ratings, cases, courses, departments};
 use crate::error::{AppError, AppResult};
+use crate::interaction::util::{hours, json_setting, now, text};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -23,7 +25,12 @@ use std::collections::HashMap;
 
 pub const CATEGORIES: [&str; 3] = ["inquiry", "complaint", "suggestion"];
 pub const ABOUTS: [&str; 4] = ["course", "teacher", "service", "other"];
-pub const STATUSES: [&str; 4] = ["open", "in_progress", "answered", "closed"];
+pub const STATUSES: [CaseStatus; 4] = [
+    CaseStatus::Open,
+    CaseStatus::InProgress,
+    CaseStatus::Answered,
+    CaseStatus::Closed,
+];
 
 /// One routing rule. `category`: a category or `*`. `department`: `*` (anything), `any` (the
 /// case has a department), `none` (it has none) or a department id. `queue` may contain
@@ -103,24 +110,6 @@ pub fn is_handler(user: &CurrentUser, queues: &Queues, queue: &str) -> bool {
     user.can(Permission::HandleCases) && queues.works(user.id, queue)
 }
 
-#[derive(Debug, Clone, Default, Deserialize, rocket::FromForm)]
-pub struct NewCase {
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub category: String,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub subject: String,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub body: String,
-    /// course, teacher, service or other (default)
-    pub about: Option<String>,
-    pub department_id: Option<i64>,
-    /// When the case is about a course, its department routes the case.
-    pub course_id: Option<i64>,
-}
-
 fn check_category(c: &str) -> AppResult<String> {
     if CATEGORIES.contains(&c) {
         Ok(c.to_string())
@@ -183,7 +172,7 @@ pub async fn open(
         body: Set(body),
         department_id: Set(department),
         queue: Set(queue.clone()),
-        status: Set("open".into()),
+        status: Set(CaseStatus::Open),
         assigned_to: Set(None),
         created_at: Set(at),
         due_at: Set(at + chrono::Duration::hours(sla.clamp(1, 24 * 60))),
@@ -193,7 +182,7 @@ pub async fn open(
     }
     .insert(&txn)
     .await?;
-    event(&txn, case.id, Some(user.id), "opened", "", "open").await?;
+    event(&txn, case.id, Some(user.id), "opened", "", CaseStatus::Open).await?;
     Entry::new(Some(user.id), "cases.open", "case")
         .id(case.id)
         .student(student_id)
@@ -210,14 +199,14 @@ async fn event(
     author: Option<i64>,
     kind: &str,
     body: &str,
-    status: &str,
+    status: CaseStatus,
 ) -> AppResult<()> {
     case_events::ActiveModel {
         case_id: Set(case_id),
         author_id: Set(author),
         kind: Set(kind.to_string()),
         body: Set(body.to_string()),
-        status: Set(status.to_string()),
+        status: Set(status),
         at: Set(now()),
         ..Default::default()
     }
@@ -260,7 +249,7 @@ pub struct CaseView {
 }
 
 pub fn overdue(c: &cases::Model) -> bool {
-    c.status != "closed" && now() > c.due_at
+    c.status != CaseStatus::Closed && now() > c.due_at
 }
 
 pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> AppResult<CaseView> {
@@ -283,7 +272,7 @@ pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> App
         hours_to_first_answer: case.first_response_at.map(|t| hours(case.created_at, t)),
         hours_to_close: case.closed_at.map(|t| hours(case.created_at, t)),
         can_rate: user.student_id == Some(case.student_id)
-            && case.status == "closed"
+            && case.status == CaseStatus::Closed
             && rating.is_none(),
         can_handle: handler,
         events,
@@ -292,11 +281,34 @@ pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> App
     })
 }
 
+/// Which cases a list shows.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListFilter {
     pub status: Option<String>,
     /// `mine`: the caller's own cases even when they handle queues.
     pub view: Option<String>,
+}
+
+/// A page of the caller's cases (see [`list`]).
+pub async fn list_page(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    f: &ListFilter,
+    req: crate::paging::PageReq,
+) -> AppResult<crate::paging::Page<CaseRow>> {
+    let rows = list(db, user, f).await?;
+    let total = rows.len() as u64;
+    let items = rows
+        .into_iter()
+        .skip(((req.page - 1) * req.per_page) as usize)
+        .take(req.per_page as usize)
+        .collect();
+    Ok(crate::paging::Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -324,9 +336,11 @@ pub async fn list(
     }
     if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
         if s == "active" {
-            cond = cond.add(cases::Column::Status.ne("closed"));
+            cond = cond.add(cases::Column::Status.ne(CaseStatus::Closed));
+        } else if let Some(status) = CaseStatus::parse(s) {
+            cond = cond.add(cases::Column::Status.eq(status));
         } else {
-            cond = cond.add(cases::Column::Status.eq(s));
+            return Ok(Vec::new());
         }
     }
     let rows = cases::Entity::find()
@@ -343,24 +357,6 @@ pub async fn list(
         .collect())
 }
 
-/// A handling step on a case.
-#[derive(Debug, Clone, Default, Deserialize, rocket::FromForm)]
-pub struct Action {
-    /// take, reply, reassign, close, rate
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub action: String,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub body: String,
-    pub queue: Option<String>,
-    pub assigned_to: Option<i64>,
-    pub rating: Option<i64>,
-    #[field(default = String::new())]
-    #[serde(default)]
-    pub comment: String,
-}
-
 async fn locked(db: &impl ConnectionTrait, id: i64) -> AppResult<cases::Model> {
     let mut q = cases::Entity::find_by_id(id);
     if db.get_database_backend() == DbBackend::Postgres {
@@ -371,6 +367,22 @@ async fn locked(db: &impl ConnectionTrait, id: i64) -> AppResult<cases::Model> {
 
 fn closed_conflict() -> AppError {
     AppError::conflict("case_closed", "the case is closed")
+}
+
+/// Applies one step, then answers the case as the caller now sees it, or (after a
+/// reassignment took it out of their sight) its bare new state.
+pub async fn act_and_view(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    a: &Action,
+) -> AppResult<Result<CaseView, cases::Model>> {
+    let case = act(db, user, id, a).await?;
+    match view(db, user, id).await {
+        Ok(v) => Ok(Ok(v)),
+        Err(AppError::NotFound) => Ok(Err(case)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Applies one step in one transaction; returns the case's new state.
@@ -388,35 +400,35 @@ pub async fn act(
     if !handler && !owner {
         return Err(AppError::NotFound);
     }
-    let old_status = case.status.clone();
+    let old_status = case.status;
     let mut m = case.clone().into_active_model();
     let at = now();
     let mut detail = json!({});
     let status = match a.action.as_str() {
         "take" if handler => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             m.assigned_to = Set(Some(user.id));
-            event(&txn, id, Some(user.id), "taken", "", "in_progress").await?;
-            "in_progress"
+            event(&txn, id, Some(user.id), "taken", "", CaseStatus::InProgress).await?;
+            CaseStatus::InProgress
         }
         "reply" => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             let body = text("body", &a.body, 5000)?;
             let new = if handler && !owner {
-                "answered"
+                CaseStatus::Answered
             } else {
-                "open"
+                CaseStatus::Open
             };
-            if new == "answered" && case.first_response_at.is_none() {
+            if new == CaseStatus::Answered && case.first_response_at.is_none() {
                 m.first_response_at = Set(Some(at));
             }
             event(&txn, id, Some(user.id), "reply", &body, new).await?;
-            if new == "answered" {
-                super::notify::notify_student(
+            if new == CaseStatus::Answered {
+                crate::interaction::messages::notify::notify_student(
                     &txn,
                     case.student_id,
                     "case.reply",
@@ -429,7 +441,7 @@ pub async fn act(
             new
         }
         "reassign" if handler => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             let queue = a.queue.as_deref().map(str::trim).unwrap_or_default();
@@ -462,13 +474,13 @@ pub async fn act(
                 Some(user.id),
                 "reassigned",
                 &format!("{} → {queue}", case.queue),
-                "open",
+                CaseStatus::Open,
             )
             .await?;
-            "open"
+            CaseStatus::Open
         }
         "close" if handler => {
-            if case.status == "closed" {
+            if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
             let note = a.body.trim();
@@ -476,8 +488,8 @@ pub async fn act(
                 return Err(AppError::unprocessable("invalid", "body is too long"));
             }
             m.closed_at = Set(Some(at));
-            event(&txn, id, Some(user.id), "closed", note, "closed").await?;
-            super::notify::notify_student(
+            event(&txn, id, Some(user.id), "closed", note, CaseStatus::Closed).await?;
+            crate::interaction::messages::notify::notify_student(
                 &txn,
                 case.student_id,
                 "case.closed",
@@ -486,10 +498,10 @@ pub async fn act(
                 &format!("/cases/{}", case.id),
             )
             .await?;
-            "closed"
+            CaseStatus::Closed
         }
         "rate" if owner => {
-            if case.status != "closed" {
+            if case.status != CaseStatus::Closed {
                 return Err(AppError::conflict(
                     "case_not_closed",
                     "a case can be rated once it is closed",
@@ -528,7 +540,7 @@ pub async fn act(
                 return Err(AppError::internal("rating not stored"));
             }
             detail = json!({"rating": rating});
-            "closed"
+            CaseStatus::Closed
         }
         "take" | "reassign" | "close" | "rate" => return Err(AppError::Forbidden),
         _ => {
@@ -538,7 +550,7 @@ pub async fn act(
             ));
         }
     };
-    m.status = Set(status.to_string());
+    m.status = Set(status);
     let updated = m.update(&txn).await?;
     Entry::new(Some(user.id), &format!("cases.{}", a.action), "case")
         .id(id)
@@ -548,21 +560,6 @@ pub async fn act(
         .await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-/// One row of the administrator's report: a department and month.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportRow {
-    pub department_id: Option<i64>,
-    pub month: String,
-    pub opened: u64,
-    pub closed: u64,
-    pub overdue: u64,
-    pub mean_hours_to_first_answer: Option<f64>,
-    pub mean_hours_to_close: Option<f64>,
-    pub mean_rating: Option<f64>,
-    /// (category/about, count), most common first, at most three.
-    pub top_topics: Vec<(String, u64)>,
 }
 
 fn mean(v: &[f64]) -> Option<f64> {
@@ -621,7 +618,10 @@ pub async fn report(db: &impl ConnectionTrait) -> AppResult<Vec<ReportRow>> {
             department_id: dept,
             month,
             opened: list.len() as u64,
-            closed: list.iter().filter(|c| c.status == "closed").count() as u64,
+            closed: list
+                .iter()
+                .filter(|c| c.status == CaseStatus::Closed)
+                .count() as u64,
             overdue: list.iter().filter(|c| overdue(c)).count() as u64,
             mean_hours_to_first_answer: mean(&first),
             mean_hours_to_close: mean(&close),
@@ -648,4 +648,32 @@ pub async fn student_ratings(
         .all(db)
         .await?;
     Ok((list, ratings))
+}
+
+/// The courses a student holds or held (not dropped), as `{id, label}` for the case form.
+pub async fn student_courses(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    zh: bool,
+) -> AppResult<Vec<serde_json::Value>> {
+    use crate::entity::{enrolments, sections};
+    let course_ids: Vec<i64> = sections::Entity::find()
+        .inner_join(enrolments::Entity)
+        .filter(enrolments::Column::StudentId.eq(student_id))
+        .filter(enrolments::Column::Status.ne("dropped"))
+        .select_only()
+        .column(sections::Column::CourseId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(courses::Entity::find()
+        .filter(courses::Column::Id.is_in(course_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let title = if zh { c.title_zh } else { c.title_en };
+            json!({"id": c.id, "label": format!("{} {title}", c.code)})
+        })
+        .collect())
 }

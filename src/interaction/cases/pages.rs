@@ -1,123 +1,37 @@
-//! Case pages and API: open, list, show, handle, rate, and the administrator's report.
+//! Case pages: open, list, show, handle, rate, and the administrator's report.
 
-use super::cases::{self, Action, CATEGORIES, ListFilter, NewCase, STATUSES};
-use super::util::{fmt, user_names};
+use super::dto::{Action, NewCase};
+use super::forms::{ActionForm, NewCaseForm};
+use super::service::{self, CATEGORIES, ListFilter, STATUSES};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::charts::bar_chart;
-use crate::entity::{courses, departments, enrolments, sections};
+use crate::entity::cases::CaseStatus;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::paging::{Page, PageReq};
+use crate::interaction::util::{department_names, department_options, fmt, user_names};
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::serde::json::Json;
-use rocket::{FromForm, State, get, post};
+use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-
-// ---------------------------------------------------------------- API
-
-#[post("/cases", data = "<body>")]
-pub async fn api_open_case(
-    _on: ModuleOn<on::Messages>,
-    who: Perm<'_, can::UseMessages>,
-    state: &State<AppState>,
-    body: Json<NewCase>,
-) -> AppResult<(Status, Json<Value>)> {
-    let case = cases::open(&state.db, &who, &body).await?;
-    Ok((
-        Status::Created,
-        Json(
-            json!({"id": case.id, "queue": case.queue, "status": case.status, "due_at": case.due_at}),
-        ),
-    ))
-}
-
-#[get("/cases?<status>&<view>&<page>&<per_page>")]
-pub async fn api_list_cases(
-    _on: ModuleOn<on::Messages>,
-    user: &CurrentUser,
-    state: &State<AppState>,
-    status: Option<String>,
-    view: Option<String>,
-    page: Option<u64>,
-    per_page: Option<u64>,
-) -> AppResult<Json<Page<cases::CaseRow>>> {
-    let rows = cases::list(&state.db, user, &ListFilter { status, view }).await?;
-    let req = PageReq::new(page, per_page);
-    let total = rows.len() as u64;
-    let items = rows
-        .into_iter()
-        .skip(((req.page - 1) * req.per_page) as usize)
-        .take(req.per_page as usize)
-        .collect();
-    Ok(Json(Page {
-        items,
-        total,
-        page: req.page,
-        per_page: req.per_page,
-    }))
-}
-
-#[get("/cases/<id>")]
-pub async fn api_show_case(
-    _on: ModuleOn<on::Messages>,
-    user: &CurrentUser,
-    state: &State<AppState>,
-    id: i64,
-) -> AppResult<Json<cases::CaseView>> {
-    Ok(Json(cases::view(&state.db, user, id).await?))
-}
-
-#[post("/cases/<id>/actions", data = "<body>")]
-pub async fn api_case_action(
-    _on: ModuleOn<on::Messages>,
-    user: &CurrentUser,
-    state: &State<AppState>,
-    id: i64,
-    body: Json<Action>,
-) -> AppResult<Json<Value>> {
-    let case = cases::act(&state.db, user, id, &body).await?;
-    // NOTE: after a reassignment the caller may no longer see the case; answer its new state.
-    match cases::view(&state.db, user, id).await {
-        Ok(v) => Ok(Json(json!(v))),
-        Err(AppError::NotFound) => Ok(Json(
-            json!({"id": case.id, "status": case.status, "queue": case.queue}),
-        )),
-        Err(e) => Err(e),
-    }
-}
-
-#[get("/cases/report")]
-pub async fn api_case_report(
-    _on: ModuleOn<on::Messages>,
-    _who: Perm<'_, can::HandleCases>,
-    state: &State<AppState>,
-) -> AppResult<Json<Vec<cases::ReportRow>>> {
-    Ok(Json(cases::report(&state.db).await?))
-}
-
-// ---------------------------------------------------------------- pages
 
 fn category_label(lang: Lang, c: &str) -> String {
     lang.t(&format!("interaction.case.category.{c}"))
 }
 
-fn status_label(lang: Lang, s: &str) -> String {
-    lang.t(&format!("interaction.case.status.{s}"))
+fn status_label(lang: Lang, s: CaseStatus) -> String {
+    lang.t(&format!("interaction.case.status.{}", s.as_str()))
 }
 
 fn options(lang: Lang) -> Value {
     json!({
         "categories": CATEGORIES.iter().map(|c| json!({"code": c, "label": category_label(lang, c)})).collect::<Vec<_>>(),
-        "abouts": cases::ABOUTS.iter().map(|c| json!({"code": c, "label": lang.t(&format!("interaction.case.about.{c}"))})).collect::<Vec<_>>(),
-        "statuses": STATUSES.iter().map(|c| json!({"code": c, "label": status_label(lang, c)})).collect::<Vec<_>>(),
+        "abouts": service::ABOUTS.iter().map(|c| json!({"code": c, "label": lang.t(&format!("interaction.case.about.{c}"))})).collect::<Vec<_>>(),
+        "statuses": STATUSES.iter().map(|c| json!({"code": c, "label": status_label(lang, *c)})).collect::<Vec<_>>(),
     })
 }
 
@@ -129,42 +43,26 @@ async fn list_view(
     form: Value,
     error: Option<String>,
 ) -> AppResult<Template> {
-    let rows = cases::list(&state.db, user, &f).await?;
+    let rows = service::list(&state.db, user, &f).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
             json!({"id": r.case.id, "subject": r.case.subject, "queue": r.case.queue,
                    "category": category_label(ctx.lang, &r.case.category),
-                   "status": r.case.status, "status_label": status_label(ctx.lang, &r.case.status),
+                   "status": r.case.status, "status_label": status_label(ctx.lang, r.case.status),
                    "created_at": fmt(&r.case.created_at), "due_at": fmt(&r.case.due_at), "overdue": r.overdue})
         })
         .collect();
-    let depts = departments::Entity::find().all(&state.db).await?;
     let zh = ctx.lang == Lang::Zh;
-    let mut my_courses = Vec::new();
-    if let Some(sid) = user.student_id {
-        let course_ids: Vec<i64> = sections::Entity::find()
-            .inner_join(enrolments::Entity)
-            .filter(enrolments::Column::StudentId.eq(sid))
-            .filter(enrolments::Column::Status.ne("dropped"))
-            .select_only()
-            .column(sections::Column::CourseId)
-            .into_tuple()
-            .all(&state.db)
-            .await?;
-        for c in courses::Entity::find()
-            .filter(courses::Column::Id.is_in(course_ids))
-            .all(&state.db)
-            .await?
-        {
-            my_courses.push(json!({"id": c.id, "label": format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en })}));
-        }
-    }
+    let my_courses = match user.student_id {
+        Some(sid) => service::student_courses(&state.db, sid, zh).await?,
+        None => Vec::new(),
+    };
     let mut data = json!({
         "items": items, "f": {"status": f.status, "view": f.view},
         "is_student": user.student_id.is_some(),
         "is_handler": user.can(crate::access::Permission::HandleCases),
-        "departments": depts.iter().map(|d| json!({"id": d.id, "label": if zh { &d.name_zh } else { &d.name_en }})).collect::<Vec<_>>(),
+        "departments": department_options(&state.db, zh).await?,
         "form": form, "error": error, "courses": my_courses,
     });
     if let (Value::Object(a), Value::Object(b)) = (&mut data, options(ctx.lang)) {
@@ -187,31 +85,14 @@ pub async fn cases_page(
     list_view(&ctx, state, &who, ListFilter { status, view }, form, None).await
 }
 
-#[derive(FromForm)]
-pub struct NewCaseForm {
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-    #[field(default = String::new())]
-    category: String,
-    #[field(default = String::new())]
-    subject: String,
-    #[field(default = String::new())]
-    body: String,
-    #[field(default = String::new())]
-    about: String,
-    department_id: Option<i64>,
-    course_id: Option<i64>,
-}
-
 #[post("/cases", data = "<form>")]
 pub async fn cases_submit(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Messages>,
     who: Perm<'_, can::UseMessages>,
     state: &State<AppState>,
-    form: Form<NewCaseForm>,
+    form: Csrf<NewCaseForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(&form.csrf)?;
     let input = NewCase {
         category: form.category.clone(),
         subject: form.subject.clone(),
@@ -220,7 +101,7 @@ pub async fn cases_submit(
         department_id: form.department_id,
         course_id: form.course_id,
     };
-    match cases::open(&state.db, &who, &input).await {
+    match service::open(&state.db, &who, &input).await {
         Ok(c) => Ok(Ok(Redirect::to(format!("/cases/{}", c.id)))),
         Err(AppError::Unprocessable { message, .. }) => {
             let values = json!({"category": form.category, "subject": form.subject, "body": form.body, "about": form.about, "department_id": form.department_id});
@@ -246,14 +127,14 @@ async fn show_view(
     id: i64,
     error: Option<String>,
 ) -> AppResult<Template> {
-    let v = cases::view(&state.db, user, id).await?;
+    let v = service::view(&state.db, user, id).await?;
     let names = user_names(&state.db, v.events.iter().filter_map(|e| e.author_id)).await?;
     let events: Vec<Value> = v
         .events
         .iter()
         .map(|e| {
             json!({"kind": e.kind, "kind_label": ctx.t(&format!("interaction.case.event.{}", e.kind)),
-                   "body": e.body, "status_label": status_label(ctx.lang, &e.status), "at": fmt(&e.at),
+                   "body": e.body, "status_label": status_label(ctx.lang, e.status), "at": fmt(&e.at),
                    "author": e.author_id.and_then(|a| names.get(&a).cloned()).unwrap_or_default()})
         })
         .collect();
@@ -265,12 +146,13 @@ async fn show_view(
             "case": {"id": c.id, "subject": c.subject, "body": c.body, "queue": c.queue,
                      "category": category_label(ctx.lang, &c.category),
                      "about": ctx.t(&format!("interaction.case.about.{}", c.topic)),
-                     "status": c.status, "status_label": status_label(ctx.lang, &c.status),
+                     "status": c.status, "status_label": status_label(ctx.lang, c.status),
                      "created_at": fmt(&c.created_at), "due_at": fmt(&c.due_at),
-                     "closed": c.status == "closed"},
+                     "closed": c.status == CaseStatus::Closed},
             "overdue": v.overdue, "hours_to_first_answer": v.hours_to_first_answer,
             "hours_to_close": v.hours_to_close, "events": events, "rating": v.rating,
             "can_handle": v.can_handle, "can_rate": v.can_rate,
+            "scale": crate::interaction::util::scale(ctx.lang),
             "is_owner": user.student_id == Some(c.student_id),
             "error": error,
         }),
@@ -288,20 +170,6 @@ pub async fn case_page(
     show_view(&ctx, state, user, id, None).await
 }
 
-#[derive(FromForm)]
-pub struct ActionForm {
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-    #[field(default = String::new())]
-    action: String,
-    #[field(default = String::new())]
-    body: String,
-    queue: Option<String>,
-    rating: Option<i64>,
-    #[field(default = String::new())]
-    comment: String,
-}
-
 #[post("/cases/<id>", data = "<form>")]
 pub async fn case_submit(
     ctx: Ctx<'_>,
@@ -309,9 +177,8 @@ pub async fn case_submit(
     user: &CurrentUser,
     state: &State<AppState>,
     id: i64,
-    form: Form<ActionForm>,
+    form: Csrf<ActionForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let a = Action {
         action: form.action.clone(),
         body: form.body.clone(),
@@ -320,7 +187,7 @@ pub async fn case_submit(
         rating: form.rating,
         comment: form.comment.clone(),
     };
-    match cases::act(&state.db, user, id, &a).await {
+    match service::act(&state.db, user, id, &a).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/cases/{id}")))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
             let status = e.status();
@@ -338,14 +205,9 @@ pub async fn report_page(
     _who: Perm<'_, can::HandleCases>,
     state: &State<AppState>,
 ) -> AppResult<Template> {
-    let rows = cases::report(&state.db).await?;
+    let rows = service::report(&state.db).await?;
     let zh = ctx.lang == Lang::Zh;
-    let depts: HashMap<i64, String> = departments::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, if zh { d.name_zh } else { d.name_en }))
-        .collect();
+    let depts = department_names(&state.db, zh).await?;
     let none = ctx.t("interaction.cases.no_department");
     let dept_label = |d: Option<i64>| {
         d.and_then(|d| depts.get(&d).cloned())
@@ -381,7 +243,7 @@ pub async fn report_page(
                    "rating": r.mean_rating, "topics": topics.join("; ")})
         })
         .collect();
-    let feedback: Vec<Value> = super::feedback::by_department(&state.db)
+    let feedback: Vec<Value> = crate::interaction::feedback::service::by_department(&state.db)
         .await?
         .into_iter()
         .map(|(d, sections, answers, mean)| {

@@ -1,0 +1,84 @@
+//! Care API: the work list, recording interventions, the effect report.
+
+use super::dto::{Effect, InterventionItem, NewIntervention, WorkPage, WorklistQuery};
+use super::service;
+use crate::access::{ModuleOn, Perm, can, on};
+use crate::error::{AppResult, ErrorBody};
+use crate::state::AppState;
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{State, get, post};
+
+type Who<'r> = Perm<'r, can::RecordInterventions>;
+
+/// Open risk flags of the caller's students, with the care given (paged in the database).
+#[utoipa::path(
+    tag = "care",
+    params(WorklistQuery),
+    responses(
+        (status = 200, description = "One page of the work list", body = WorkPage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed to record care", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+        (status = 422, description = "A query parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/care/worklist?<q..>")]
+pub async fn api_care_worklist(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    q: WorklistQuery,
+) -> AppResult<Json<WorkPage>> {
+    Ok(Json(
+        service::audited_worklist(&state.db, &who, &q, false)
+            .await?
+            .into(),
+    ))
+}
+
+/// Record a meeting, tutoring, referral or message for a student.
+#[utoipa::path(
+    tag = "care",
+    request_body = NewIntervention,
+    responses(
+        (status = 201, description = "Recorded", body = InterventionItem),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed to record care", body = ErrorBody),
+        (status = 404, description = "No such student in the caller's scope", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/interventions", data = "<body>")]
+pub async fn api_record_intervention(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    body: Json<NewIntervention>,
+) -> AppResult<(Status, Json<InterventionItem>)> {
+    let recorded = service::record(&state.db, &who, &body).await?;
+    Ok((Status::Created, Json(recorded.into())))
+}
+
+/// Flagged students with care vs without: score change, sizes, means.
+#[utoipa::path(
+    tag = "care",
+    responses(
+        (status = 200, description = "The comparison, overall and per risk level", body = Effect),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed to record care", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/care/effect")]
+pub async fn api_care_effect(
+    _on: ModuleOn<on::Messages>,
+    _who: Who<'_>,
+    state: &State<AppState>,
+) -> AppResult<Json<Effect>> {
+    Ok(Json(service::effect(&state.db).await?))
+}

@@ -1,0 +1,130 @@
+//! The care API's request and response types.
+
+use crate::entity::interventions;
+use crate::paging::Page;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WorkRow {
+    pub flag_id: i64,
+    pub student_id: i64,
+    pub student_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub score: f64,
+    pub level: String,
+    pub reasons: Vec<String>,
+    pub interventions: usize,
+    pub last_care: Option<NaiveDate>,
+    pub follow_up_on: Option<NaiveDate>,
+    pub follow_up_due: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct NewIntervention {
+    pub student_id: i64,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub notes: String,
+    /// YYYY-MM-DD; today when absent.
+    pub happened_on: Option<String>,
+    pub follow_up_on: Option<String>,
+    pub outcome: Option<String>,
+    pub flag_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Group {
+    pub n: usize,
+    pub mean_before: Option<f64>,
+    pub mean_after: Option<f64>,
+    pub mean_change: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Comparison {
+    /// `all`, or a risk level.
+    pub level: String,
+    pub care: Group,
+    pub no_care: Group,
+    /// care.mean_change − no_care.mean_change
+    pub difference: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Effect {
+    pub window_weeks: i64,
+    pub flagged: usize,
+    /// Left out: no scores before or after the flag.
+    pub excluded_no_scores: usize,
+    /// Left out: the window after the flag has not ended yet.
+    pub pending: usize,
+    pub comparisons: Vec<Comparison>,
+}
+
+/// Which page of the work list, at which risk level (the query string).
+#[derive(Debug, Clone, Default, rocket::FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorklistQuery {
+    /// `high` or `medium`; both when absent.
+    pub level: Option<String>,
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<u64>,
+}
+
+/// One page of the work list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkPage {
+    pub items: Vec<WorkRow>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl From<Page<WorkRow>> for WorkPage {
+    fn from(p: Page<WorkRow>) -> Self {
+        WorkPage {
+            items: p.items,
+            total: p.total,
+            page: p.page,
+            per_page: p.per_page,
+        }
+    }
+}
+
+/// A recorded intervention.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InterventionItem {
+    pub id: i64,
+    pub student_id: i64,
+    pub flag_id: Option<i64>,
+    pub staff_id: i64,
+    /// meeting, tutoring, referral or message
+    pub kind: String,
+    pub notes: String,
+    pub happened_on: NaiveDate,
+    pub follow_up_on: Option<NaiveDate>,
+    pub outcome: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+impl From<interventions::Model> for InterventionItem {
+    fn from(i: interventions::Model) -> Self {
+        InterventionItem {
+            id: i.id,
+            student_id: i.student_id,
+            flag_id: i.flag_id,
+            staff_id: i.staff_id,
+            kind: i.kind,
+            notes: i.notes,
+            happened_on: i.happened_on,
+            follow_up_on: i.follow_up_on,
+            outcome: i.outcome,
+            created_at: i.created_at,
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Cases (inquiries, complaints, suggestions): opening, routing, handling, rating, the report.
+
+mod api;
+pub mod dto;
+mod forms;
+mod pages;
+pub mod service;
+
+pub fn api_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        api::api_open_case,
+        api::api_list_cases,
+        api::api_show_case,
+        api::api_case_action,
+        api::api_case_report,
+    ]
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        pages::cases_page,
+        pages::cases_submit,
+        pages::case_page,
+        pages::case_submit,
+        pages::report_page,
+    ]
+}
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        api::api_open_case,
+        api::api_list_cases,
+        api::api_show_case,
+        api::api_case_action,
+        api::api_case_report,
+    ),
+    components(schemas(
+        crate::entity::cases::CaseStatus,
+        dto::NewCase,
+        dto::Action,
+        dto::OpenedCase,
+        dto::CaseItem,
+        dto::CasePage,
+        dto::CaseEvent,
+        dto::CaseRating,
+        dto::CaseDetail,
+        dto::CaseState,
+        dto::ActionResult,
+        dto::ReportRow,
+    ))
+)]
+struct ApiDoc;

@@ -1,0 +1,218 @@
+//! Message, notification and segment API.
+
+use super::dto::{
+    ConversationPage, ConversationView, MarkedRead, MessageSent, NewConversation, NewSegment,
+    NotificationPage, ReplyRequest, SegmentPage, SegmentSaved, Started, whole,
+};
+use super::notify;
+use super::service as messages;
+use crate::access::{ModuleOn, Perm, can, on};
+use crate::error::{AppResult, ErrorBody};
+use crate::state::AppState;
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{State, get, post};
+
+type Who<'r> = Perm<'r, can::UseMessages>;
+
+/// The caller's conversations, most recent first.
+#[utoipa::path(
+    tag = "messages",
+    responses(
+        (status = 200, description = "All of the caller's conversations", body = ConversationPage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed to use messages", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/conversations")]
+pub async fn api_list_conversations(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+) -> AppResult<Json<ConversationPage>> {
+    let (items, total, page, per_page) = whole(messages::list(&state.db, who.id).await?);
+    Ok(Json(ConversationPage {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// Write to a teacher/advisor, a student, a section, a course or a saved segment.
+#[utoipa::path(
+    tag = "messages",
+    request_body = NewConversation,
+    responses(
+        (status = 201, description = "One conversation per recipient", body = Started),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed to use messages", body = ErrorBody),
+        (status = 422, description = "No allowed recipient, or a field is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/conversations", data = "<body>")]
+pub async fn api_start_conversation(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    body: Json<NewConversation>,
+) -> AppResult<(Status, Json<Started>)> {
+    let ids = messages::start(&state.db, &who, &body).await?;
+    Ok((
+        Status::Created,
+        Json(Started {
+            id: ids.first().copied(),
+            recipients: ids.len(),
+            ids,
+        }),
+    ))
+}
+
+/// One conversation's messages (members only); marks it read.
+#[utoipa::path(
+    tag = "messages",
+    responses(
+        (status = 200, description = "The conversation", body = ConversationView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/conversations/<id>")]
+pub async fn api_show_conversation(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<ConversationView>> {
+    Ok(Json(messages::show(&state.db, who.id, id).await?))
+}
+
+/// Reply in a conversation.
+#[utoipa::path(
+    tag = "messages",
+    request_body = ReplyRequest,
+    responses(
+        (status = 201, description = "Sent", body = MessageSent),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
+        (status = 422, description = "Empty or too long", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/conversations/<id>/messages", data = "<body>")]
+pub async fn api_send_message(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    id: i64,
+    body: Json<ReplyRequest>,
+) -> AppResult<(Status, Json<MessageSent>)> {
+    let id = messages::reply(&state.db, &who, id, &body.body).await?;
+    Ok((Status::Created, Json(MessageSent { id })))
+}
+
+/// The caller's notifications.
+#[utoipa::path(
+    tag = "messages",
+    responses(
+        (status = 200, description = "The caller's notifications", body = NotificationPage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/notifications")]
+pub async fn api_notifications(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+) -> AppResult<Json<NotificationPage>> {
+    let (items, total, page, per_page) = whole(notify::list(&state.db, who.id).await?);
+    Ok(Json(NotificationPage {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// Mark all of the caller's notifications read.
+#[utoipa::path(
+    tag = "messages",
+    responses(
+        (status = 200, description = "How many were marked", body = MarkedRead),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/notifications/read")]
+pub async fn api_notifications_read(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+) -> AppResult<Json<MarkedRead>> {
+    let marked_read = notify::mark_all_read(&state.db, who.id).await?;
+    Ok(Json(MarkedRead { marked_read }))
+}
+
+/// The caller's saved student segments.
+#[utoipa::path(
+    tag = "messages",
+    responses(
+        (status = 200, description = "The caller's segments", body = SegmentPage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/segments")]
+pub async fn api_list_segments(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+) -> AppResult<Json<SegmentPage>> {
+    let (items, total, page, per_page) = whole(messages::my_segments(&state.db, who.id).await?);
+    Ok(Json(SegmentPage {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// Save a student-list filter as a segment.
+#[utoipa::path(
+    tag = "messages",
+    request_body = NewSegment,
+    responses(
+        (status = 201, description = "Saved", body = SegmentSaved),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only staff with student lists", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/segments", data = "<body>")]
+pub async fn api_save_segment(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    body: Json<NewSegment>,
+) -> AppResult<(Status, Json<SegmentSaved>)> {
+    let s = messages::save_segment(&state.db, &who, &body.name, &body.filter).await?;
+    Ok((
+        Status::Created,
+        Json(SegmentSaved {
+            id: s.id,
+            name: s.name,
+        }),
+    ))
+}
