@@ -37,12 +37,20 @@ impl<'a> TermSpec<'a> {
     async fn find(&self, db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
         let q = terms::Entity::find();
         let q = match self {
-            TermSpec::Current => q.filter(terms::Column::IsCurrent.eq(true)),
+            TermSpec::Current => return current_term(db).await,
             TermSpec::Id(id) => q.filter(terms::Column::Id.eq(*id)),
             TermSpec::Code(code) => q.filter(terms::Column::Code.eq(*code)),
         };
         Ok(q.one(db).await?)
     }
+}
+
+/// The term marked current, if any: the one query every domain asks.
+pub async fn current_term(db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
+    Ok(terms::Entity::find()
+        .filter(terms::Column::IsCurrent.eq(true))
+        .one(db)
+        .await?)
 }
 
 /// `current`, a term id, or a term code.

@@ -5,7 +5,7 @@
 //! may be given as fractions (0.3) or percentages (30); the API reports `weight_total` and the
 //! page warns when percentages do not add up to 100. A missing score counts as 0.
 
-use super::service::{EntryIn, Labels, RowError, Section};
+use super::types::{EntryIn, Labels, RowError, Section};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;

@@ -2,7 +2,7 @@
 //! under the retake rule of `gpa.rs`.
 
 use super::gpa::{self, Attempt, round2};
-use super::service::PUBLISHED;
+use crate::entity::grades::GradeStatus::Published as PUBLISHED;
 use crate::entity::{courses, grades, sections, students, terms};
 use crate::error::{AppError, AppResult};
 use sea_orm::{

@@ -609,7 +609,11 @@ pub async fn write(
             id: Set(ids.enrolment + 1 + i as i64),
             student_id: Set(student_id(e.student)),
             section_id: Set(section_id(e.section)),
-            status: Set(e.status.as_str().to_string()),
+            status: Set(e
+                .status
+                .as_str()
+                .parse()
+                .unwrap_or(enrolments::EnrolmentStatus::Dropped)),
             waitlist_position: Set(e.waitlist_position),
             created_at: Set(e.created_at),
             updated_at: Set(e.dropped_at.unwrap_or(e.created_at)),
@@ -694,7 +698,7 @@ pub async fn write(
             score: Set(g.score),
             letter: Set(band.map_or_else(|| "F".to_string(), |b| b.letter.clone())),
             points: Set(band.map_or(0.0, |b| b.points)),
-            status: Set("published".to_string()),
+            status: Set(grades::GradeStatus::Published),
             entered_by: Set(Some(teacher_uid(s.teacher))),
             updated_at: Set(at),
             published_at: Set(Some(at)),

@@ -137,7 +137,7 @@ async fn students(db: &DatabaseConnection, n: usize) -> Vec<i64> {
 
 fn code(r: Result<service::Registration, AppError>) -> String {
     match r {
-        Ok(reg) => reg.status,
+        Ok(reg) => reg.status.to_string(),
         Err(e) => e.code().to_string(),
     }
 }
@@ -273,7 +273,7 @@ async fn a_promotion_racing_the_students_own_add_never_ends_in_a_clash() {
                 .await
                 .unwrap()
                 .into_iter()
-                .filter(|r| r.status == "enrolled")
+                .filter(|r| r.status.as_str() == "enrolled")
                 .map(|r| r.section_id)
                 .collect();
             assert_eq!(
@@ -400,7 +400,7 @@ async fn each_refusal_has_its_own_code() {
             score: Set(71.0),
             letter: Set("C+".into()),
             points: Set(2.3),
-            status: Set("published".into()),
+            status: Set(grades::GradeStatus::Published),
             entered_by: Set(None),
             updated_at: Set(Utc::now().fixed_offset()),
             published_at: Set(Some(Utc::now().fixed_offset())),
@@ -636,7 +636,7 @@ async fn a_swap_keeps_the_old_seat_when_the_new_one_cannot_be_had() {
         );
 
         let new = service::swap(db, ss[0], mine.id, open, None).await.unwrap();
-        assert_eq!(new.status, "enrolled");
+        assert_eq!(new.status.as_str(), "enrolled");
         let now = service::list_for_student(db, ss[0], None).await.unwrap();
         assert_eq!(
             now.iter().map(|r| r.section_id).collect::<Vec<_>>(),
@@ -644,7 +644,8 @@ async fn a_swap_keeps_the_old_seat_when_the_new_one_cannot_be_had() {
         );
         let waiting = service::list_for_student(db, ss[2], None).await.unwrap();
         assert_eq!(
-            waiting[0].status, "enrolled",
+            waiting[0].status.as_str(),
+            "enrolled",
             "the old seat went to the waitlist"
         );
         for s in [a, full, open] {

@@ -4,7 +4,7 @@ use super::changes::{self, ChangeIn, DecisionIn};
 use super::service::{self, EntryIn, Labels, Need, RowError, SaveReport};
 use super::stats::{self, Scope};
 use super::{assess, csv_import, scale, transcript};
-use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -62,23 +62,8 @@ pub async fn api_section_grades(
     user: &CurrentUser,
     state: &Db,
     id: i64,
-) -> AppResult<Json<Value>> {
-    let s = service::section_access(&state.db, user, id, Need::View).await?;
-    let rows = service::grade_rows(&state.db, &s).await?;
-    crate::audit::Entry::new(Some(user.id), "grades.section.read", "section")
-        .id(id)
-        .detail(json!({"students": rows.len()}))
-        .write(&state.db)
-        .await?;
-    Ok(Json(json!({
-        "section_id": id,
-        "course_code": s.course.code,
-        "section_no": s.model.section_no,
-        "term_code": s.term.code,
-        "published_at": s.model.grades_published_at,
-        "scale": s.scale,
-        "items": rows,
-    })))
+) -> AppResult<Json<service::SectionGrades>> {
+    Ok(Json(service::section_grades(&state.db, user, id).await?))
 }
 
 #[put("/sections/<id>/grades", data = "<body>")]
@@ -127,26 +112,11 @@ pub async fn api_import_grades(
             "the file is larger than 64 MiB",
         ));
     }
-    import(&state.db, &who, &s, bytes.into_inner(), lang).await
-}
-
-/// Parses off the request threads, then saves through the same path as the grid.
-pub async fn import(
-    db: &sea_orm::DatabaseConnection,
-    user: &CurrentUser,
-    section: &service::Section,
-    bytes: Vec<u8>,
-    lang: Lang,
-) -> AppResult<(Status, Json<Value>)> {
-    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes, lang))
-        .await
-        .map_err(AppError::internal)?;
-    let p = parsed.map_err(|m| AppError::unprocessable("unreadable_csv", m))?;
-    let labels = p.labels.unwrap_or_else(|| Labels::api(lang));
-    // NOTE: unreadable lines go into the same check, so a file with any bad line saves nothing.
-    Ok(report(
-        service::save_grades(db, user, section, &p.rows, p.unreadable, "csv", &labels).await?,
-    ))
+    let fallback = Labels::api(lang);
+    match csv_import::import(&state.db, &who, &s, bytes.into_inner(), fallback).await? {
+        Ok(r) => Ok(report(r)),
+        Err(m) => Err(AppError::unprocessable("unreadable_csv", m)),
+    }
 }
 
 #[post("/sections/<id>/grades/publish")]
@@ -218,20 +188,6 @@ pub async fn api_create_assessment(
     Ok((Status::Created, Json(a)))
 }
 
-async fn assessment_section(
-    db: &sea_orm::DatabaseConnection,
-    user: &CurrentUser,
-    id: i64,
-    need: Need,
-) -> AppResult<service::Section> {
-    use sea_orm::EntityTrait;
-    let a = crate::entity::assessments::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    service::section_access(db, user, a.section_id, need).await
-}
-
 #[put("/assessments/<id>", data = "<body>")]
 pub async fn api_update_assessment(
     _on: ModuleOn<on::Grades>,
@@ -240,7 +196,7 @@ pub async fn api_update_assessment(
     id: i64,
     body: Json<Value>,
 ) -> AppResult<Json<assess::AssessmentView>> {
-    let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
+    let (_, s) = service::assessment_section(&state.db, &who, id, Need::Enter).await?;
     let input: assess::AssessmentIn = serde_json::from_value(body.into_inner())
         .map_err(|e| AppError::unprocessable("invalid_body", e.to_string()))?;
     Ok(Json(
@@ -255,7 +211,7 @@ pub async fn api_assessment_scores(
     state: &Db,
     id: i64,
 ) -> AppResult<Json<Value>> {
-    assessment_section(&state.db, user, id, Need::View).await?;
+    service::assessment_section(&state.db, user, id, Need::View).await?;
     Ok(Json(json!({"items": assess::scores(&state.db, id).await?})))
 }
 
@@ -268,7 +224,7 @@ pub async fn api_save_assessment_scores(
     lang: Lang,
     body: Json<Value>,
 ) -> AppResult<(Status, Json<Value>)> {
-    let s = assessment_section(&state.db, &who, id, Need::Enter).await?;
+    let (_, s) = service::assessment_section(&state.db, &who, id, Need::Enter).await?;
     let rows = entries(&body, "scores")?;
     Ok(
         match assess::save_scores(&state.db, &who, &s, id, &rows, &Labels::api(lang)).await? {
@@ -376,41 +332,8 @@ pub async fn api_section_statistics(
     state: &Db,
     id: i64,
 ) -> AppResult<Json<stats::Stats>> {
-    service::section_access(&state.db, user, id, Need::View).await?;
-    let scope = Scope {
-        section: Some(id),
-        ..Default::default()
-    };
-    Ok(Json(stats::stats(&state.db, &scope).await?))
-}
-
-/// Who may see statistics wider than one section: staff with `grades.view_all`, and a
-/// teacher for a course they teach a section of.
-pub async fn check_scope(
-    db: &impl sea_orm::ConnectionTrait,
-    user: &CurrentUser,
-    scope: &Scope,
-) -> AppResult<()> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    if user.can(Permission::ViewAllGrades) {
-        return Ok(());
-    }
-    if let Some(c) = scope.course
-        && user.can(Permission::EnterOwnGrades)
-        && crate::entity::sections::Entity::find()
-            .filter(crate::entity::sections::Column::CourseId.eq(c))
-            .filter(crate::entity::sections::Column::TeacherId.eq(user.id))
-            .count(db)
-            .await?
-            > 0
-    {
-        return Ok(());
-    }
-    crate::audit::Entry::new(Some(user.id), "grades.statistics.read", "statistics")
-        .denied()
-        .write(db)
-        .await?;
-    Err(AppError::Forbidden)
+    let (_, st) = service::section_statistics(&state.db, user, id).await?;
+    Ok(Json(st))
 }
 
 #[get("/statistics?<course>&<term>&<department>")]
@@ -421,34 +344,14 @@ pub async fn api_statistics(
     course: Option<i64>,
     term: Option<i64>,
     department: Option<i64>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<stats::Overview>> {
     let scope = Scope {
         section: None,
         course,
         term,
         department,
     };
-    check_scope(&state.db, user, &scope).await?;
-    let summary = stats::stats(&state.db, &scope).await?;
-    let sections = match stats::comparison_scope(&state.db, &scope).await? {
-        Some(c) => stats::by_section(&state.db, &c).await?,
-        None => Vec::new(),
-    };
-    let trend = if course.is_some() || department.is_some() {
-        stats::by_term(
-            &state.db,
-            &Scope {
-                term: None,
-                ..scope
-            },
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
-    Ok(Json(
-        json!({"scope": scope, "statistics": summary, "sections": sections, "trend": trend}),
-    ))
+    Ok(Json(stats::overview(&state.db, user, scope).await?))
 }
 
 #[get("/grading-scales")]
