@@ -96,8 +96,6 @@ pub struct TermForm<'a> {
     pub credit_limit: &'a str,
     #[field(default = false)]
     pub is_current: bool,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 impl TermForm<'_> {
@@ -157,8 +155,6 @@ pub struct CourseForm<'a> {
     pub prerequisites: &'a str,
     #[field(default = false)]
     pub is_active: bool,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 /// Prerequisites written one per line as `CODE [minimum score]`, e.g. `CS101 60`.
@@ -226,8 +222,6 @@ pub struct SectionForm<'a> {
     pub room: &'a str,
     #[field(default = "")]
     pub meetings: &'a str,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 /// Meeting times one per line as `weekday periods [weeks]`, e.g. `1 3-4 1-16` (Monday, periods

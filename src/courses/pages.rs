@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::paging::PageReq;
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -374,7 +374,6 @@ pub async fn term_form(
                 utc_offset: &text[6],
                 credit_limit: &text[7],
                 is_current: t.is_current,
-                csrf: "",
             }
             .fields()
         }
@@ -395,9 +394,8 @@ pub async fn term_submit(
     who: Perm<'_, can::ManageCourses>,
     state: &State<AppState>,
     id: Option<i64>,
-    form: Form<TermForm<'_>>,
+    form: Csrf<TermForm<'_>>,
 ) -> FormResult {
-    who.check_csrf(form.csrf)?;
     let actor = who.id;
     submit(
         &ctx,
@@ -468,7 +466,6 @@ pub async fn course_form(
                 description: &c.description,
                 prerequisites: &prereq_text,
                 is_active: c.is_active,
-                csrf: "",
             };
             course_fields(&ctx, state, &form).await?
         }
@@ -497,9 +494,8 @@ pub async fn course_submit(
     who: Perm<'_, can::ManageCourses>,
     state: &State<AppState>,
     id: Option<i64>,
-    form: Form<CourseForm<'_>>,
+    form: Csrf<CourseForm<'_>>,
 ) -> FormResult {
-    who.check_csrf(form.csrf)?;
     let fields = course_fields(&ctx, state, &form).await?;
     let actor = who.id;
     submit(&ctx, "course", id, fields, form.body(), |b| async move {
@@ -573,7 +569,6 @@ pub async fn section_form(
                 waitlist_capacity: &waitlist,
                 room: &s.room,
                 meetings: &meetings,
-                csrf: "",
             };
             section_fields(&ctx, state, &form).await?
         }
@@ -611,9 +606,8 @@ pub async fn section_submit(
     who: Perm<'_, can::ManageCourses>,
     state: &State<AppState>,
     id: Option<i64>,
-    form: Form<SectionForm<'_>>,
+    form: Csrf<SectionForm<'_>>,
 ) -> FormResult {
-    who.check_csrf(form.csrf)?;
     let fields = section_fields(&ctx, state, &form).await?;
     let parsed = form.body(edit::section_refs(&state.db, form.course, form.teacher).await?);
     let actor = who.id;

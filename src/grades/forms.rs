@@ -15,8 +15,6 @@ pub struct EntryNotice<'r> {
 pub struct PublishForm {
     #[field(default = String::new())]
     pub confirm: String,
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
 }
 
 #[derive(FromForm)]
@@ -25,24 +23,18 @@ pub struct AssessmentForm {
     pub weight: String,
     pub due_at: String,
     pub max_score: String,
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
 }
 
 #[derive(FromForm)]
 pub struct ChangeForm {
     pub new_score: String,
     pub reason: String,
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
 }
 
 #[derive(FromForm)]
 pub struct DecisionForm {
     #[field(default = String::new())]
     pub note: String,
-    #[field(name = "_csrf", default = String::new())]
-    pub csrf: String,
 }
 
 #[derive(FromForm, Default)]
@@ -56,8 +48,6 @@ pub struct ScaleForm<'a> {
     pub bands: &'a str,
     #[field(default = false)]
     pub make_default: bool,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 impl ScaleForm<'_> {

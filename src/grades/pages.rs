@@ -13,8 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::csrf::Csrf;
 use crate::web::upload::Upload;
-use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
@@ -248,9 +248,8 @@ pub async fn entry_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<HashMap<String, String>>,
+    form: Csrf<HashMap<String, String>>,
 ) -> PageResult {
-    who.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or_default())?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let mut typed: HashMap<i64, String> = HashMap::new();
     let mut rows: Vec<EntryIn> = Vec::new();
@@ -294,11 +293,14 @@ pub async fn import_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Upload>,
+    form: Result<Upload, AppError>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
-    who.check_csrf(form.field("_csrf"))?;
+    let form = match form {
+        Ok(form) => form,
+        Err(e @ AppError::Csrf) => return Err(e),
+        Err(_) => return Err(AppError::unprocessable("invalid_form", "choose a CSV file")),
+    };
     let fallback = Labels::grid(ctx.lang);
     let r = match csv_import::import(&state.db, &who, &s, form.file, fallback).await? {
         Ok(r) => r,
@@ -332,9 +334,8 @@ pub async fn publish_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<PublishForm>,
+    form: Csrf<PublishForm>,
 ) -> PageResult {
-    who.check_csrf(&form.csrf)?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let confirmed = matches!(form.confirm.trim(), "1" | "true" | "on" | "yes");
     if !confirmed {
@@ -393,16 +394,15 @@ pub async fn publish_submit(
 
 /// "Fill from computed scores": an explicit action, refused with the reason while the
 /// weights or a student's assessments are incomplete.
-#[post("/grades/sections/<id>/fill", data = "<form>")]
+#[post("/grades/sections/<id>/fill", data = "<_form>")]
 pub async fn fill_submit(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Grades>,
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> PageResult {
-    who.check_csrf(form.csrf)?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let labels = Labels::grid(ctx.lang);
     match service::fill_from_computed(&state.db, &who, &s, &labels).await {
@@ -433,12 +433,9 @@ pub async fn assessment_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Form<AssessmentForm>>,
+    form: Csrf<AssessmentForm>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    let form =
-        form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
-    who.check_csrf(&form.csrf)?;
     let num = |v: &str| {
         if v.trim().is_empty() {
             None
@@ -528,9 +525,8 @@ pub async fn assessment_scores_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<HashMap<String, String>>,
+    form: Csrf<HashMap<String, String>>,
 ) -> PageResult {
-    who.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or_default())?;
     let (_, s) = service::assessment_section(&state.db, &who, id, Need::Enter).await?;
     let mut typed = HashMap::new();
     let mut rows = Vec::new();
@@ -617,12 +613,9 @@ pub async fn change_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Form<ChangeForm>>,
+    form: Csrf<ChangeForm>,
 ) -> PageResult {
     changes::grade_with_section(&state.db, id).await?;
-    let form =
-        form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
-    who.check_csrf(&form.csrf)?;
     let input = ChangeIn {
         new_score: Some(Value::String(form.new_score.clone())),
         reason: Some(form.reason.clone()),
@@ -664,9 +657,8 @@ pub async fn decide_submit(
     state: &State<AppState>,
     id: i64,
     decision: &str,
-    form: Form<DecisionForm>,
+    form: Csrf<DecisionForm>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(&form.csrf)?;
     let approve = match decision {
         "approve" => true,
         "reject" => false,
@@ -825,9 +817,8 @@ pub async fn scale_submit(
     _on: ModuleOn<on::Grades>,
     who: Perm<'_, can::ManageCourses>,
     state: &State<AppState>,
-    form: Form<ScaleForm<'_>>,
+    form: Csrf<ScaleForm<'_>>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    who.check_csrf(form.csrf)?;
     let outcome = match form.scale() {
         Ok(s) => scale::create(&state.db, who.id, &s, form.make_default).await,
         Err(message) => Err(AppError::unprocessable("invalid_scale", message)),

@@ -8,23 +8,17 @@ pub struct AddForm<'a> {
     /// The catalogue search the student added from (its query string), to return to.
     #[field(default = "")]
     pub back: &'a str,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(FromForm)]
-pub struct SwapForm<'a> {
+pub struct SwapForm {
     pub to_section_id: i64,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(FromForm)]
 pub struct HoldForm<'a> {
     #[field(default = "")]
     pub reason: &'a str,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 #[derive(FromForm)]
@@ -35,8 +29,6 @@ pub struct OverrideForm<'a> {
     pub kind: &'a str,
     #[field(default = "")]
     pub reason: &'a str,
-    #[field(name = "_csrf", default = "")]
-    pub csrf: &'a str,
 }
 
 /// What the registrar's page says after a form: a confirmation or a refusal code.

@@ -10,7 +10,7 @@ use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
@@ -160,9 +160,8 @@ pub async fn page_add(
     _on: ModuleOn<on::Courses>,
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
-    form: Form<AddForm<'_>>,
+    form: Csrf<AddForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     let result = service::add(&state.db, student, form.section_id, Some(user.id)).await;
     if let Some(back) = catalogue_query(form.back) {
@@ -191,16 +190,15 @@ pub async fn page_add(
     }
 }
 
-#[post("/registrations/<id>/drop", data = "<form>")]
+#[post("/registrations/<id>/drop", data = "<_form>")]
 pub async fn page_drop(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Courses>,
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::drop(&state.db, student, id, Some(user.id)).await {
         Ok(_) => Ok(Ok(Redirect::to("/registrations?flash=dropped"))),
@@ -219,9 +217,8 @@ pub async fn page_swap(
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     id: i64,
-    form: Form<SwapForm<'_>>,
+    form: Csrf<SwapForm>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::swap(&state.db, student, id, form.to_section_id, Some(user.id)).await {
         Ok(_) => Ok(Ok(Redirect::to("/registrations?flash=swapped"))),
@@ -282,22 +279,20 @@ pub async fn place_hold_submit(
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
     id: i64,
-    form: Form<HoldForm<'_>>,
+    form: Csrf<HoldForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    who.check_csrf(form.csrf)?;
     let outcome = holds::place_hold(&state.db, who.id, id, form.reason).await;
     back(id, outcome.map(|_| "hold_placed"))
 }
 
-#[post("/holds/<id>/lift", data = "<form>")]
+#[post("/holds/<id>/lift", data = "<_form>")]
 pub async fn lift_hold_submit(
     _on: ModuleOn<on::Courses>,
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    who.check_csrf(form.csrf)?;
     let student = holds::hold_student(&state.db, id).await?;
     let outcome = holds::lift_hold(&state.db, who.id, id).await;
     back(student, outcome.map(|_| "hold_lifted"))
@@ -309,9 +304,8 @@ pub async fn override_submit(
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
     id: i64,
-    form: Form<OverrideForm<'_>>,
+    form: Csrf<OverrideForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    who.check_csrf(form.csrf)?;
     let outcome =
         holds::grant_override_named(&state.db, who.id, id, form.section, form.kind, form.reason)
             .await;
