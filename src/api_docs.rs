@@ -49,7 +49,12 @@ impl utoipa::Modify for SecuritySchemes {
 
 /// Every domain's part of the document: each lists its own typed routes and schemas.
 fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
-    vec![crate::auth::openapi()]
+    vec![
+        crate::auth::openapi(),
+        crate::courses::openapi(),
+        crate::registration::openapi(),
+        crate::grades::openapi(),
+    ]
 }
 
 /// The typed document: the portal's own part with every domain's merged in, under `/api/v1`.

@@ -104,7 +104,7 @@ pub struct SectionFilter {
     pub open_only: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Meeting {
     pub weekday: i64,
     pub start_period: i64,
@@ -113,7 +113,20 @@ pub struct Meeting {
     pub end_week: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl From<section_meetings::Model> for Meeting {
+    fn from(m: section_meetings::Model) -> Self {
+        Meeting {
+            weekday: m.weekday,
+            start_period: m.start_period,
+            end_period: m.end_period,
+            start_week: m.start_week,
+            end_week: m.end_week,
+        }
+    }
+}
+
+/// A section as the catalogue lists it: its course, teacher, seats and meeting times.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SectionRow {
     pub id: i64,
     pub term_id: i64,

@@ -57,7 +57,9 @@ impl Related<super::students::Entity> for Entity {
 impl ActiveModelBehavior for ActiveModel {}
 
 /// Where a registration stands: holding a seat, waiting for one, or dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, utoipa::ToSchema,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 #[serde(rename_all = "snake_case")]
 pub enum EnrolmentStatus {

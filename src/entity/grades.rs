@@ -74,7 +74,9 @@ impl Related<super::students::Entity> for Entity {
 impl ActiveModelBehavior for ActiveModel {}
 
 /// Where a grade stands: a draft only its teacher sees, or published to the student.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, utoipa::ToSchema,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 #[serde(rename_all = "snake_case")]
 pub enum GradeStatus {

@@ -6,6 +6,7 @@ pub mod assess;
 pub mod changes;
 pub mod charts;
 pub mod csv_import;
+pub mod dto;
 mod forms;
 pub mod gpa;
 mod pages;
@@ -67,6 +68,71 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_create_scale,
     ]
 }
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        api::api_section_grades,
+        api::api_save_grades,
+        api::api_import_grades,
+        api::api_publish,
+        api::api_publish_summary,
+        api::api_fill_from_computed,
+        api::api_assessments,
+        api::api_create_assessment,
+        api::api_update_assessment,
+        api::api_assessment_scores,
+        api::api_save_assessment_scores,
+        api::api_request_change,
+        api::api_change_queue,
+        api::api_approve_change,
+        api::api_reject_change,
+        api::api_grade_history,
+        api::api_transcript,
+        api::api_section_statistics,
+        api::api_statistics,
+        api::api_scales,
+        api::api_create_scale,
+    ),
+    components(schemas(
+        dto::GradesBody,
+        dto::ScoresBody,
+        dto::RowsRefused,
+        dto::RowsRefusedDetail,
+        dto::SaveAnswer,
+        dto::ScoresAnswer,
+        dto::ScoresSaved,
+        dto::Published,
+        dto::Assessments,
+        dto::Scores,
+        dto::ChangeQueue,
+        dto::GradeHistory,
+        dto::ScaleList,
+        dto::ScaleBody,
+        dto::ChangeOut,
+        service::SectionGrades,
+        service::SaveReport,
+        service::PublishSummary,
+        types::EntryIn,
+        types::RowError,
+        assess::AssessmentIn,
+        assess::AssessmentView,
+        changes::ChangeIn,
+        changes::DecisionIn,
+        scale::Scale,
+        scale::Band,
+        stats::Stats,
+        stats::Overview,
+        transcript::Transcript,
+        crate::entity::grades::GradeStatus,
+    ))
+)]
+struct ApiDoc;
 
 /// One-line descriptions of this module's API routes by handler name, for the API reference.
 pub fn api_summary(name: &str) -> Option<&'static str> {

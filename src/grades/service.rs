@@ -84,7 +84,7 @@ pub async fn load_section(db: &impl ConnectionTrait, model: sections::Model) -> 
 
 /// One student of a section with their grade (if any) and the score computed from the
 /// assessments (if the section has any).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GradeRow {
     pub student_id: i64,
     pub student_no: String,
@@ -149,7 +149,7 @@ pub async fn grade_rows(db: &impl ConnectionTrait, section: &Section) -> AppResu
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SaveReport {
     pub inserted: usize,
     pub updated: usize,
@@ -478,14 +478,14 @@ pub async fn save_grades(
 }
 
 /// A student named for people: number and name.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Named {
     pub student_no: String,
     pub name: String,
 }
 
 /// What publishing would do, shown (and confirmed) before it happens.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublishSummary {
     /// Students in the section (enrolled, or holding a grade in it).
     pub students: usize,
@@ -694,7 +694,7 @@ pub async fn fill_from_computed(
 }
 
 /// A teacher's sections with how far grading has got, newest term first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SectionStatus {
     pub section_id: i64,
     pub course_code: String,
@@ -769,7 +769,7 @@ pub async fn teacher_sections(
 }
 
 /// A section's grade sheet as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SectionGrades {
     pub section_id: i64,
     pub course_code: String,

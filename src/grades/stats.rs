@@ -15,7 +15,7 @@ use sea_orm::{
 use serde::Serialize;
 
 /// Which grades a statistic covers. Fields combine (a course within one term).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Scope {
     pub section: Option<i64>,
     pub course: Option<i64>,
@@ -23,7 +23,7 @@ pub struct Scope {
     pub department: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Bin {
     pub label: String,
     pub from: f64,
@@ -31,7 +31,7 @@ pub struct Bin {
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Stats {
     pub count: i64,
     pub mean: Option<f64>,
@@ -181,7 +181,7 @@ fn r4(x: f64) -> f64 {
 }
 
 /// One group of a comparison: a section or a term.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupStat {
     pub id: i64,
     pub label: String,
@@ -400,7 +400,7 @@ pub async fn check_scope(
 
 /// Statistics for a course, term or department, with the course's sections compared and its
 /// trend across terms: what the API answers and the statistics page draws.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     pub scope: Scope,
     pub statistics: Stats,
@@ -441,7 +441,7 @@ pub async fn overview(
 }
 
 /// One choice of a statistics picker.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Choice {
     pub id: i64,
     pub name: String,
@@ -449,7 +449,7 @@ pub struct Choice {
 
 /// The terms (newest first), departments and courses a statistics scope can be picked from,
 /// named in `lang`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Pickers {
     pub terms: Vec<Choice>,
     pub departments: Vec<Choice>,

@@ -18,7 +18,7 @@ pub struct Section {
 
 /// One row of a grade set as sent: the student by id or by number, and the score as text or
 /// number. `line` is the CSV line or the 1-based position in the list.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct EntryIn {
     #[serde(default)]
     pub student_id: Option<i64>,
@@ -33,7 +33,7 @@ pub struct EntryIn {
 /// Why one row was refused: where (line, column), which student, and the reason. `column`
 /// and `code` are stable names for programs; `column_label`, `student` (the student number,
 /// never an internal id), `student_name` and `reason` are for people, in their language.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RowError {
     pub line: usize,
     pub column: String,

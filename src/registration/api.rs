@@ -1,20 +1,32 @@
 //! Registration over the API: add, drop, swap and my registrations; the registrar's holds and
 //! overrides; a section's roster.
 
-use super::dto::{AddBody, DropOut, HoldBody, OverrideBody, SwapBody};
+use super::dto::{AddBody, DropOut, HoldBody, HoldOut, OverrideBody, OverrideOut, SwapBody};
 use super::holds;
 use super::idempotency::IdempotencyKey;
 use super::roster::{self, RosterRow};
-use super::service::{self, Added, MyRegistration, own_student};
+use super::service::{self, Added, MyRegistration, Registration, own_student};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
-use crate::entity::{holds as hold_rows, registration_overrides};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 use rocket::http::{ContentType, Status};
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
 
+/// The caller's own registrations (enrolled and waitlisted), in one term or all.
+#[utoipa::path(
+    tag = "registration",
+    params(("term" = Option<String>, Query, description = "`current`, a term id or a term code")),
+    responses(
+        (status = 200, description = "My registrations", body = Vec<MyRegistration>),
+        (status = 404, description = "No such term", body = ErrorBody),
+        (status = 422, description = "The caller is not a student", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/registrations?<term>")]
 pub async fn api_list(
     _on: ModuleOn<on::Courses>,
@@ -39,6 +51,21 @@ impl<'r> rocket::response::Responder<'r, 'static> for AddAnswer {
     }
 }
 
+/// Register for a section: enrolled, or waitlisted with a position; an `Idempotency-Key` replays the first answer.
+#[utoipa::path(
+    tag = "registration",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A key (at most 200 characters) under which the first answer is kept and replayed")),
+    request_body = AddBody,
+    responses(
+        (status = 201, description = "Enrolled or waitlisted", body = Registration),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "Already registered, full, waitlist full or a time clash", body = ErrorBody),
+        (status = 422, description = "Refused: hold, prerequisites, credit limit, window closed, …", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/registrations", format = "json", data = "<body>")]
 pub async fn api_add(
     _on: ModuleOn<on::Courses>,
@@ -67,6 +94,19 @@ pub async fn api_add(
     ))
 }
 
+/// Drop a registration before the add/drop deadline; the first waitlisted student is promoted.
+#[utoipa::path(
+    tag = "registration",
+    params(("id" = i64, Path, description = "The registration")),
+    responses(
+        (status = 200, description = "Dropped", body = DropOut),
+        (status = 404, description = "No such registration of the caller", body = ErrorBody),
+        (status = 422, description = "Too late to drop, or not a student", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[delete("/registrations/<id>")]
 pub async fn api_drop(
     _on: ModuleOn<on::Courses>,
@@ -83,13 +123,28 @@ pub async fn api_drop(
     }))
 }
 
+/// Swap a registration for another section of the same course; the old seat is kept when the new one cannot be had.
+#[utoipa::path(
+    tag = "registration",
+    request_body = SwapBody,
+    responses(
+        (status = 201, description = "Swapped", body = Registration),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such registration of the caller", body = ErrorBody),
+        (status = 409, description = "The new section is full or clashes", body = ErrorBody),
+        (status = 422, description = "Refused", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/registrations/swap", format = "json", data = "<body>")]
 pub async fn api_swap(
     _on: ModuleOn<on::Courses>,
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     body: Json<SwapBody>,
-) -> AppResult<(Status, Json<service::Registration>)> {
+) -> AppResult<(Status, Json<Registration>)> {
     let student = own_student(&user)?;
     let reg = service::swap(
         &state.db,
@@ -102,16 +157,44 @@ pub async fn api_swap(
     Ok((Status::Created, Json(reg)))
 }
 
+/// A student's holds, current and lifted, newest first.
+#[utoipa::path(
+    tag = "registration",
+    params(("id" = i64, Path, description = "The student")),
+    responses(
+        (status = 200, description = "Holds", body = Vec<HoldOut>),
+        (status = 404, description = "No such student", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students/<id>/holds")]
 pub async fn api_holds(
     _on: ModuleOn<on::Courses>,
     _who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
     id: i64,
-) -> AppResult<Json<Vec<hold_rows::Model>>> {
-    Ok(Json(holds::holds_of(&state.db, id).await?))
+) -> AppResult<Json<Vec<HoldOut>>> {
+    let list = holds::holds_of(&state.db, id).await?;
+    Ok(Json(list.into_iter().map(HoldOut::from).collect()))
 }
 
+/// Place a hold (with a reason) that blocks the student's registration.
+#[utoipa::path(
+    tag = "registration",
+    params(("id" = i64, Path, description = "The student")),
+    request_body = HoldBody,
+    responses(
+        (status = 201, description = "Placed", body = HoldOut),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such student", body = ErrorBody),
+        (status = 422, description = "No reason, or one over 500 characters", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/<id>/holds", format = "json", data = "<body>")]
 pub async fn api_place_hold(
     _on: ModuleOn<on::Courses>,
@@ -119,21 +202,49 @@ pub async fn api_place_hold(
     state: &State<AppState>,
     id: i64,
     body: Json<HoldBody>,
-) -> AppResult<(Status, Json<hold_rows::Model>)> {
+) -> AppResult<(Status, Json<HoldOut>)> {
     let hold = holds::place_hold(&state.db, who.id, id, &body.reason).await?;
-    Ok((Status::Created, Json(hold)))
+    Ok((Status::Created, Json(hold.into())))
 }
 
+/// Lift a hold (once).
+#[utoipa::path(
+    tag = "registration",
+    params(("id" = i64, Path, description = "The hold")),
+    responses(
+        (status = 200, description = "Lifted", body = HoldOut),
+        (status = 404, description = "No such hold", body = ErrorBody),
+        (status = 409, description = "Already lifted", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[delete("/holds/<id>")]
 pub async fn api_lift_hold(
     _on: ModuleOn<on::Courses>,
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
     id: i64,
-) -> AppResult<Json<hold_rows::Model>> {
-    Ok(Json(holds::lift_hold(&state.db, who.id, id).await?))
+) -> AppResult<Json<HoldOut>> {
+    Ok(Json(holds::lift_hold(&state.db, who.id, id).await?.into()))
 }
 
+/// Let one student exceed a section's capacity or skip its prerequisites, with a reason.
+#[utoipa::path(
+    tag = "registration",
+    params(("id" = i64, Path, description = "The student")),
+    request_body = OverrideBody,
+    responses(
+        (status = 201, description = "Granted", body = OverrideOut),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such student", body = ErrorBody),
+        (status = 422, description = "Unknown kind or section, or no reason", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/<id>/overrides", format = "json", data = "<body>")]
 pub async fn api_grant_override(
     _on: ModuleOn<on::Courses>,
@@ -141,11 +252,23 @@ pub async fn api_grant_override(
     state: &State<AppState>,
     id: i64,
     body: Json<OverrideBody>,
-) -> AppResult<(Status, Json<registration_overrides::Model>)> {
+) -> AppResult<(Status, Json<OverrideOut>)> {
     let row = holds::grant_override(&state.db, who.id, id, &body).await?;
-    Ok((Status::Created, Json(row)))
+    Ok((Status::Created, Json(row.into())))
 }
 
+/// A section's enrolled and waitlisted students (its teacher, or staff who see every student).
+#[utoipa::path(
+    tag = "registration",
+    params(("id" = i64, Path, description = "The section")),
+    responses(
+        (status = 200, description = "The roster", body = Vec<RosterRow>),
+        (status = 404, description = "No such section", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/sections/<id>/roster")]
 pub async fn api_roster(
     _on: ModuleOn<on::Courses>,

@@ -11,7 +11,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::Serialize;
 use serde_json::json;
 
-#[derive(Debug, Serialize)]
+/// One student of a section's roster.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RosterRow {
     pub registration_id: i64,
     pub student_id: i64,

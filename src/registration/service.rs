@@ -8,6 +8,7 @@
 
 use super::rules::sections_clash;
 use crate::audit::Entry;
+use crate::courses::service::Meeting;
 use crate::entity::{
     course_prerequisites, courses, enrolments, grades, holds, notifications, registration_events,
     registration_overrides, section_meetings, sections, students, terms,
@@ -30,7 +31,7 @@ pub const WAITLISTED: EnrolmentStatus = EnrolmentStatus::Waitlisted;
 pub const DROPPED: EnrolmentStatus = EnrolmentStatus::Dropped;
 
 /// What a successful add produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Registration {
     pub id: i64,
     pub section_id: i64,
@@ -1039,7 +1040,7 @@ async fn swap_once(
 }
 
 /// One row of a student's registrations, as the API and the pages show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MyRegistration {
     pub id: i64,
     pub section_id: i64,
@@ -1052,7 +1053,7 @@ pub struct MyRegistration {
     pub status: EnrolmentStatus,
     pub waitlist_position: Option<u64>,
     pub room: String,
-    pub meetings: Vec<section_meetings::Model>,
+    pub meetings: Vec<Meeting>,
 }
 
 /// The student's live registrations (enrolled and waitlisted), optionally in one term.
@@ -1112,7 +1113,12 @@ pub async fn list_for_student(
             status: r.status,
             waitlist_position,
             room: s.room.clone(),
-            meetings: meets.remove(&s.id).unwrap_or_default(),
+            meetings: meets
+                .remove(&s.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Meeting::from)
+                .collect(),
         });
     }
     Ok(out)
@@ -1124,7 +1130,7 @@ pub struct SwapTarget {
     pub section_id: i64,
     pub section_no: String,
     pub seats_left: i64,
-    pub meetings: Vec<section_meetings::Model>,
+    pub meetings: Vec<Meeting>,
 }
 
 /// For each enrolled registration, the other sections of its course in its term.
@@ -1163,7 +1169,10 @@ pub async fn swap_alternatives(
                 section_id: s.id,
                 section_no: s.section_no.clone(),
                 seats_left: std::cmp::max(s.capacity + s.override_count - s.enrolled_count, 0),
-                meetings: meets.get(&s.id).cloned().unwrap_or_default(),
+                meetings: meets
+                    .get(&s.id)
+                    .map(|list| list.iter().cloned().map(Meeting::from).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         if !targets.is_empty() {

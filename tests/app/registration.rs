@@ -1414,3 +1414,55 @@ async fn a_transaction_ended_by_a_deadlock_runs_again() {
         crate::common::drop_pg_database(name).await;
     }
 }
+
+/// Every mounted API route of the catalogue, registration and grades is in the document,
+/// typed (not listed from the mounted routes as `x-untyped`), with a typed body for each JSON
+/// request and an error body for its refusals.
+#[rocket::async_test]
+async fn every_catalogue_registration_and_grade_api_route_is_typed_in_the_document() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    let mut routes: Vec<(String, String, bool)> = Vec::new();
+    for route in srm::courses::api_routes()
+        .into_iter()
+        .chain(srm::registration::api_routes())
+        .chain(srm::grades::api_routes())
+    {
+        let path = route
+            .uri
+            .path()
+            .to_string()
+            .replace('<', "{")
+            .replace('>', "}");
+        routes.push((
+            route.method.as_str().to_lowercase(),
+            format!("/api/v1{path}"),
+            route.format.is_some(),
+        ));
+    }
+    assert!(routes.len() >= 38, "{routes:?}");
+    for (method, path, json_body) in routes {
+        let op = &doc["paths"][&path][&method];
+        assert!(op.is_object(), "{method} {path} is in the document");
+        assert!(op["x-untyped"].is_null(), "{method} {path} is typed: {op}");
+        let answers = op["responses"].as_object().cloned().unwrap_or_default();
+        assert!(
+            answers.keys().any(|s| s.starts_with('2')),
+            "{method} {path} documents its answer"
+        );
+        assert!(
+            answers.iter().any(|(s, a)| s.starts_with('4')
+                && a["content"]["application/json"]["schema"]["$ref"]
+                    == "#/components/schemas/ErrorBody"),
+            "{method} {path} documents its error body"
+        );
+        if json_body {
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            assert!(
+                schema["$ref"].is_string(),
+                "{method} {path} has a typed body: {schema}"
+            );
+        }
+    }
+    assert!(!doc.to_string().contains("\"password_hash\""));
+}
