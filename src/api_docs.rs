@@ -54,6 +54,9 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::admin::openapi(),
         crate::students::openapi(),
         crate::interaction::openapi(),
+        crate::courses::openapi(),
+        crate::registration::openapi(),
+        crate::grades::openapi(),
     ]
 }
 

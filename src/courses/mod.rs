@@ -1,16 +1,70 @@
 //! Courses and course selection (选课信息管理): terms, courses and sections, browsed by
 //! students and managed by staff.
 
-pub mod handlers;
-pub mod manage;
-pub mod manage_pages;
+mod api;
+pub mod dto;
+pub mod edit;
+mod forms;
+mod pages;
 pub mod service;
 
-pub use handlers::api_routes;
+/// The catalogue and the catalogue office's writes, under `/api/v1`.
+pub fn api_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        api::api_terms,
+        api::api_sections,
+        api::api_term_create,
+        api::api_term_update,
+        api::api_course_create,
+        api::api_course_update,
+        api::api_section_create,
+        api::api_section_update,
+    ]
+}
 
 /// The catalogue for everyone, and the catalogue office's pages.
 pub fn page_routes() -> Vec<rocket::Route> {
-    let mut routes = handlers::page_routes();
-    routes.extend(manage_pages::page_routes());
-    routes
+    rocket::routes![
+        pages::catalogue,
+        pages::manage_page,
+        pages::term_form,
+        pages::term_submit,
+        pages::course_form,
+        pages::course_submit,
+        pages::section_form,
+        pages::section_submit,
+    ]
 }
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        api::api_terms,
+        api::api_sections,
+        api::api_term_create,
+        api::api_term_update,
+        api::api_course_create,
+        api::api_course_update,
+        api::api_section_create,
+        api::api_section_update,
+    ),
+    components(schemas(
+        dto::TermOut,
+        dto::SectionPage,
+        dto::CourseOut,
+        dto::SectionOut,
+        dto::TermBody,
+        dto::CourseBody,
+        dto::PrereqBody,
+        dto::MeetingBody,
+        dto::SectionBody,
+        service::SectionRow,
+        service::Meeting,
+    ))
+)]
+struct ApiDoc;

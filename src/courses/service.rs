@@ -37,12 +37,20 @@ impl<'a> TermSpec<'a> {
     async fn find(&self, db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
         let q = terms::Entity::find();
         let q = match self {
-            TermSpec::Current => q.filter(terms::Column::IsCurrent.eq(true)),
+            TermSpec::Current => return current_term(db).await,
             TermSpec::Id(id) => q.filter(terms::Column::Id.eq(*id)),
             TermSpec::Code(code) => q.filter(terms::Column::Code.eq(*code)),
         };
         Ok(q.one(db).await?)
     }
+}
+
+/// The term marked current, if any: the one query every domain asks.
+pub async fn current_term(db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
+    Ok(terms::Entity::find()
+        .filter(terms::Column::IsCurrent.eq(true))
+        .one(db)
+        .await?)
 }
 
 /// `current`, a term id, or a term code.
@@ -96,7 +104,7 @@ pub struct SectionFilter {
     pub open_only: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Meeting {
     pub weekday: i64,
     pub start_period: i64,
@@ -105,7 +113,20 @@ pub struct Meeting {
     pub end_week: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl From<section_meetings::Model> for Meeting {
+    fn from(m: section_meetings::Model) -> Self {
+        Meeting {
+            weekday: m.weekday,
+            start_period: m.start_period,
+            end_period: m.end_period,
+            start_week: m.start_week,
+            end_week: m.end_week,
+        }
+    }
+}
+
+/// A section as the catalogue lists it: its course, teacher, seats and meeting times.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SectionRow {
     pub id: i64,
     pub term_id: i64,

@@ -12,7 +12,7 @@ pub struct Model {
     pub student_id: i64,
     #[sea_orm(unique_key = "idx_enrolments_student_section")]
     pub section_id: i64,
-    pub status: String,
+    pub status: EnrolmentStatus,
     #[sea_orm(unique_key = "idx_enrolments_section_position")]
     pub waitlist_position: Option<i64>,
     pub created_at: DateTimeWithTimeZone,
@@ -55,3 +55,48 @@ impl Related<super::students::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a registration stands: holding a seat, waiting for one, or dropped.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentStatus {
+    #[sea_orm(string_value = "enrolled")]
+    Enrolled,
+    #[sea_orm(string_value = "waitlisted")]
+    Waitlisted,
+    #[sea_orm(string_value = "dropped")]
+    Dropped,
+}
+
+impl EnrolmentStatus {
+    /// The stored (and serialised) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrolmentStatus::Enrolled => "enrolled",
+            EnrolmentStatus::Waitlisted => "waitlisted",
+            EnrolmentStatus::Dropped => "dropped",
+        }
+    }
+}
+
+impl std::fmt::Display for EnrolmentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EnrolmentStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "enrolled" => Ok(EnrolmentStatus::Enrolled),
+            "waitlisted" => Ok(EnrolmentStatus::Waitlisted),
+            "dropped" => Ok(EnrolmentStatus::Dropped),
+            other => Err(format!("not a registration status: {other}")),
+        }
+    }
+}

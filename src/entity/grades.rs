@@ -17,7 +17,7 @@ pub struct Model {
     pub letter: String,
     #[sea_orm(column_type = "Double")]
     pub points: f64,
-    pub status: String,
+    pub status: GradeStatus,
     pub entered_by: Option<i64>,
     pub updated_at: DateTimeWithTimeZone,
     pub published_at: Option<DateTimeWithTimeZone>,
@@ -72,3 +72,26 @@ impl Related<super::students::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a grade stands: a draft only its teacher sees, or published to the student.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum GradeStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "published")]
+    Published,
+}
+
+impl GradeStatus {
+    /// The stored (and serialised) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GradeStatus::Draft => "draft",
+            GradeStatus::Published => "published",
+        }
+    }
+}

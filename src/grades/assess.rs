@@ -5,7 +5,7 @@
 //! may be given as fractions (0.3) or percentages (30); the API reports `weight_total` and the
 //! page warns when percentages do not add up to 100. A missing score counts as 0.
 
-use super::service::{EntryIn, Labels, RowError, Section};
+use super::types::{EntryIn, Labels, RowError, Section};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AssessmentView {
     pub id: i64,
     pub section_id: i64,
@@ -56,7 +56,7 @@ pub async fn list(db: &impl ConnectionTrait, section_id: i64) -> AppResult<Vec<A
 }
 
 /// What a client sends to create or change an assessment.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 pub struct AssessmentIn {
     pub name: Option<String>,
     pub weight: Option<f64>,
@@ -190,7 +190,7 @@ pub async fn save(
     Ok(view)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScoreView {
     pub student_id: i64,
     pub student_no: String,
@@ -402,7 +402,7 @@ pub fn weights_complete(total: f64) -> bool {
 
 /// A student's score computed from the assessments, with how much of it is known: an
 /// assessment counts as assessed once its score is recorded (a missing submission included).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Computed {
     pub score: f64,
     pub assessed: usize,

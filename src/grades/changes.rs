@@ -22,13 +22,13 @@ pub const PENDING: &str = "pending";
 pub const APPROVED: &str = "approved";
 pub const REJECTED: &str = "rejected";
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 pub struct ChangeIn {
     pub new_score: Option<serde_json::Value>,
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 pub struct DecisionIn {
     pub note: Option<String>,
 }
@@ -258,7 +258,7 @@ pub async fn decide(
     Ok(out)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryRow {
     pub at: String,
     pub actor: Option<String>,
@@ -268,7 +268,7 @@ pub struct HistoryRow {
     pub approved_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangeRow {
     pub id: i64,
     pub grade_id: i64,

@@ -3,7 +3,7 @@
 //! semicolon or tab. Every unreadable row is reported with its line and column; the rows
 //! that parse go through the same checks and the same one transaction as the grid.
 
-use super::service::{EntryIn, Labels, RowError};
+use super::types::{EntryIn, Labels, RowError};
 use crate::i18n::Lang;
 
 const STUDENT: &[&str] = &["student_no", "student", "学号", "student number"];
@@ -101,6 +101,32 @@ fn decode(bytes: &[u8]) -> String {
         Ok(s) => s.to_string(),
         Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
     }
+}
+
+/// Reads a CSV file off the request threads, then saves its rows through the same path as the
+/// grid: the save's report, or why the file as a whole cannot be read. Errors name the columns
+/// as the file's header does, else as `fallback` does.
+pub async fn import(
+    db: &sea_orm::DatabaseConnection,
+    user: &crate::auth::CurrentUser,
+    section: &super::types::Section,
+    bytes: Vec<u8>,
+    fallback: Labels,
+) -> crate::error::AppResult<Result<super::service::SaveReport, String>> {
+    let lang = fallback.lang;
+    let parsed = tokio::task::spawn_blocking(move || parse(&bytes, lang))
+        .await
+        .map_err(crate::error::AppError::internal)?;
+    let p = match parsed {
+        Ok(p) => p,
+        Err(message) => return Ok(Err(message)),
+    };
+    let labels = p.labels.unwrap_or(fallback);
+    // NOTE: unreadable lines go into the same check, so a file with any bad line saves nothing.
+    let report =
+        super::service::save_grades(db, user, section, &p.rows, p.unreadable, "csv", &labels)
+            .await?;
+    Ok(Ok(report))
 }
 
 #[cfg(test)]

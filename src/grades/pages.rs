@@ -3,29 +3,28 @@
 //! queue, printable transcripts, and statistics with server-drawn charts.
 
 use super::changes::{self, ChangeIn, DecisionIn};
+use super::forms::{AssessmentForm, ChangeForm, DecisionForm, EntryNotice, PublishForm, ScaleForm};
 use super::service::{self, EntryIn, Labels, Need, RowError, Section};
 use super::stats::{self, Scope};
-use super::{assess, charts, csv_import, transcript};
+use super::{assess, charts, csv_import, scale, transcript};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
-use crate::entity::{courses, departments, terms};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::csrf::Csrf;
 use crate::web::upload::Upload;
-use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::{FromForm, State, get, post};
+use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 type PageResult = AppResult<Result<Redirect, (Status, Template)>>;
 
-fn status_label(lang: Lang, status: Option<&str>) -> String {
+fn status_label(lang: Lang, status: Option<service::GradeStatus>) -> String {
     lang.t(match status {
         Some(service::PUBLISHED) => "grades.status_published",
         Some(_) => "grades.status_draft",
@@ -83,7 +82,7 @@ pub async fn index(
     };
     let hist = overview.as_ref().map(|o| charts::histogram(&o.histogram));
     let pickers = if user.can(Permission::ViewAllGrades) {
-        pickers(&state.db, ctx.lang).await?
+        json!(stats::pickers(&state.db, ctx.lang).await?)
     } else {
         Value::Null
     };
@@ -102,43 +101,18 @@ pub async fn index(
     )))
 }
 
-async fn pickers(db: &sea_orm::DatabaseConnection, lang: Lang) -> AppResult<Value> {
-    let zh = lang == Lang::Zh;
-    let terms: Vec<Value> = terms::Entity::find()
-        .order_by_desc(terms::Column::Seq)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| json!({"id": t.id, "name": if zh { t.name_zh } else { t.name_en }}))
-        .collect();
-    let depts: Vec<Value> = departments::Entity::find()
-        .order_by_asc(departments::Column::Code)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| json!({"id": d.id, "name": if zh { d.name_zh } else { d.name_en }}))
-        .collect();
-    let courses: Vec<Value> = courses::Entity::find()
-        .order_by_asc(courses::Column::Code)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| json!({"id": c.id, "name": format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en })}))
-        .collect();
-    Ok(json!({"terms": terms, "departments": depts, "courses": courses}))
-}
-
 /// The entry page's data: the grid rows (with the values typed and the errors, when the
 /// page is shown again after a refused save), assessments, and what the user may do.
 async fn entry_view(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     user: &CurrentUser,
     s: &Section,
     typed: &HashMap<i64, String>,
     errors: &[RowError],
     extra: Value,
 ) -> AppResult<Template> {
+    let db = &state.db;
     let rows = service::grade_rows(db, s).await?;
     let by_student: HashMap<String, &RowError> =
         errors.iter().map(|e| (e.student.clone(), e)).collect();
@@ -171,8 +145,8 @@ async fn entry_view(
                 )
             }));
             v["error"] = json!(err.map(|e| e.reason.clone()));
-            v["status_label"] = json!(status_label(ctx.lang, r.status.as_deref()));
-            v["locked"] = json!(r.status.as_deref() == Some(service::PUBLISHED));
+            v["status_label"] = json!(status_label(ctx.lang, r.status));
+            v["locked"] = json!(r.status == Some(service::PUBLISHED));
             v
         })
         .collect();
@@ -183,9 +157,7 @@ async fn entry_view(
     let items = assess::list(db, s.model.id).await?;
     let total: f64 = items.iter().map(|a| a.weight).sum();
     let teacher = service::is_teacher_of(user, &s.model);
-    let drafts = rows
-        .iter()
-        .any(|r| r.status.as_deref() == Some(service::DRAFT));
+    let drafts = rows.iter().any(|r| r.status == Some(service::DRAFT));
     let title = format!(
         "{}-{} {}",
         s.course.code,
@@ -217,24 +189,16 @@ async fn entry_view(
     Ok(ctx.render("grades/entry", "grades.entry_title", data))
 }
 
-/// What the grid page says after a redirect: counts only, never text from the address.
-#[derive(FromForm, Default)]
-pub struct EntryNotice<'r> {
-    saved: Option<&'r str>,
-    published: Option<u64>,
-    filled: Option<u64>,
-}
-
 /// The grid again with what was refused, as a 422.
 async fn refused(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     user: &CurrentUser,
     s: &Section,
     errors: &[RowError],
     extra: Value,
 ) -> PageResult {
-    let page = entry_view(ctx, db, user, s, &HashMap::new(), errors, extra).await?;
+    let page = entry_view(ctx, state, user, s, &HashMap::new(), errors, extra).await?;
     Ok(Err((Status::UnprocessableEntity, page)))
 }
 
@@ -267,7 +231,7 @@ pub async fn entry_page(
     };
     entry_view(
         &ctx,
-        &state.db,
+        state,
         user,
         &s,
         &HashMap::new(),
@@ -284,9 +248,8 @@ pub async fn entry_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<HashMap<String, String>>,
+    form: Csrf<HashMap<String, String>>,
 ) -> PageResult {
-    who.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or_default())?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let mut typed: HashMap<i64, String> = HashMap::new();
     let mut rows: Vec<EntryIn> = Vec::new();
@@ -319,7 +282,7 @@ pub async fn entry_submit(
             r.inserted, r.updated, r.unchanged
         ))));
     }
-    let page = entry_view(&ctx, &state.db, &who, &s, &typed, &r.errors, json!({})).await?;
+    let page = entry_view(&ctx, state, &who, &s, &typed, &r.errors, json!({})).await?;
     Ok(Err((Status::UnprocessableEntity, page)))
 }
 
@@ -330,33 +293,21 @@ pub async fn import_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Upload>,
+    form: Result<Upload, AppError>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    let form = form.ok_or_else(|| AppError::unprocessable("invalid_form", "choose a CSV file"))?;
-    who.check_csrf(form.field("_csrf"))?;
-    let bytes = form.file;
-    let lang = ctx.lang;
-    let parsed = rocket::tokio::task::spawn_blocking(move || csv_import::parse(&bytes, lang))
-        .await
-        .map_err(AppError::internal)?;
-    let p = match parsed {
-        Ok(p) => p,
+    let form = match form {
+        Ok(form) => form,
+        Err(e @ AppError::Csrf) => return Err(e),
+        Err(_) => return Err(AppError::unprocessable("invalid_form", "choose a CSV file")),
+    };
+    let fallback = Labels::grid(ctx.lang);
+    let r = match csv_import::import(&state.db, &who, &s, form.file, fallback).await? {
+        Ok(r) => r,
         Err(message) => {
-            return refused(
-                &ctx,
-                &state.db,
-                &who,
-                &s,
-                &[],
-                json!({"import_error": message}),
-            )
-            .await;
+            return refused(&ctx, state, &who, &s, &[], json!({"import_error": message})).await;
         }
     };
-    let labels = p.labels.unwrap_or_else(|| Labels::grid(lang));
-    let r =
-        service::save_grades(&state.db, &who, &s, &p.rows, p.unreadable, "csv", &labels).await?;
     if r.errors.is_empty() {
         return Ok(Ok(Redirect::to(format!(
             "/grades/sections/{id}?saved={}-{}-{}",
@@ -365,21 +316,13 @@ pub async fn import_submit(
     }
     refused(
         &ctx,
-        &state.db,
+        state,
         &who,
         &s,
         &[],
         json!({"import_errors": r.errors}),
     )
     .await
-}
-
-#[derive(FromForm)]
-pub struct PublishForm {
-    #[field(default = String::new())]
-    confirm: String,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
 }
 
 /// Publishing asks first: without `confirm` the page shows what would be published (entered,
@@ -391,9 +334,8 @@ pub async fn publish_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<PublishForm>,
+    form: Csrf<PublishForm>,
 ) -> PageResult {
-    who.check_csrf(&form.csrf)?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let confirmed = matches!(form.confirm.trim(), "1" | "true" | "on" | "yes");
     if !confirmed {
@@ -438,7 +380,7 @@ pub async fn publish_submit(
         Err(e @ AppError::Unprocessable { .. }) => {
             refused(
                 &ctx,
-                &state.db,
+                state,
                 &who,
                 &s,
                 &[],
@@ -452,16 +394,15 @@ pub async fn publish_submit(
 
 /// "Fill from computed scores": an explicit action, refused with the reason while the
 /// weights or a student's assessments are incomplete.
-#[post("/grades/sections/<id>/fill", data = "<form>")]
+#[post("/grades/sections/<id>/fill", data = "<_form>")]
 pub async fn fill_submit(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Grades>,
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> PageResult {
-    who.check_csrf(form.csrf)?;
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
     let labels = Labels::grid(ctx.lang);
     match service::fill_from_computed(&state.db, &who, &s, &labels).await {
@@ -469,11 +410,11 @@ pub async fn fill_submit(
             "/grades/sections/{id}?filled={}",
             r.inserted
         )))),
-        Ok(r) => refused(&ctx, &state.db, &who, &s, &r.errors, json!({})).await,
+        Ok(r) => refused(&ctx, state, &who, &s, &r.errors, json!({})).await,
         Err(e @ AppError::Unprocessable { .. }) => {
             refused(
                 &ctx,
-                &state.db,
+                state,
                 &who,
                 &s,
                 &[],
@@ -485,16 +426,6 @@ pub async fn fill_submit(
     }
 }
 
-#[derive(FromForm)]
-pub struct AssessmentForm {
-    name: String,
-    weight: String,
-    due_at: String,
-    max_score: String,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-}
-
 #[post("/grades/sections/<id>/assessments", data = "<form>")]
 pub async fn assessment_submit(
     ctx: Ctx<'_>,
@@ -502,12 +433,9 @@ pub async fn assessment_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Form<AssessmentForm>>,
+    form: Csrf<AssessmentForm>,
 ) -> PageResult {
     let s = service::section_access(&state.db, &who, id, Need::Enter).await?;
-    let form =
-        form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
-    who.check_csrf(&form.csrf)?;
     let num = |v: &str| {
         if v.trim().is_empty() {
             None
@@ -524,7 +452,7 @@ pub async fn assessment_submit(
     match assess::save(&state.db, &who, &s, None, &input).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{id}")))),
         Err(e @ AppError::Unprocessable { .. }) => {
-            let page = entry_view(&ctx, &state.db, &who, &s, &HashMap::new(), &[], json!({"assessment_error": e.public_message(), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
+            let page = entry_view(&ctx, state, &who, &s, &HashMap::new(), &[], json!({"assessment_error": e.public_message(), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -533,17 +461,14 @@ pub async fn assessment_submit(
 
 async fn assessment_view(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     user: &CurrentUser,
     id: i64,
     typed: &HashMap<i64, String>,
     errors: &[RowError],
 ) -> AppResult<(Section, Template)> {
-    let a = crate::entity::assessments::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let s = service::section_access(db, user, a.section_id, Need::View).await?;
+    let db = &state.db;
+    let (a, s) = service::assessment_section(db, user, id, Need::View).await?;
     let scores: HashMap<i64, assess::ScoreView> = assess::scores(db, id)
         .await?
         .into_iter()
@@ -588,11 +513,9 @@ pub async fn assessment_page(
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Template> {
-    Ok(
-        assessment_view(&ctx, &state.db, user, id, &HashMap::new(), &[])
-            .await?
-            .1,
-    )
+    Ok(assessment_view(&ctx, state, user, id, &HashMap::new(), &[])
+        .await?
+        .1)
 }
 
 #[post("/grades/assessments/<id>", data = "<form>")]
@@ -602,14 +525,9 @@ pub async fn assessment_scores_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Form<HashMap<String, String>>,
+    form: Csrf<HashMap<String, String>>,
 ) -> PageResult {
-    who.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or_default())?;
-    let a = crate::entity::assessments::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let s = service::section_access(&state.db, &who, a.section_id, Need::Enter).await?;
+    let (_, s) = service::assessment_section(&state.db, &who, id, Need::Enter).await?;
     let mut typed = HashMap::new();
     let mut rows = Vec::new();
     let mut keys: Vec<(i64, &String)> = form
@@ -636,7 +554,7 @@ pub async fn assessment_scores_submit(
     match assess::save_scores(&state.db, &who, &s, id, &rows, &labels).await? {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{}", s.model.id)))),
         Err(errors) => {
-            let (_, page) = assessment_view(&ctx, &state.db, &who, id, &typed, &errors).await?;
+            let (_, page) = assessment_view(&ctx, state, &who, id, &typed, &errors).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
     }
@@ -644,11 +562,12 @@ pub async fn assessment_scores_submit(
 
 async fn grade_page_view(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     user: &CurrentUser,
     id: i64,
     extra: Value,
 ) -> AppResult<Template> {
+    let db = &state.db;
     let (history, requests) = changes::history(db, user, id).await?;
     let (g, s) = changes::grade_with_section(db, id).await?;
     let student = crate::students::service::find(db, g.student_id).await?;
@@ -684,15 +603,7 @@ pub async fn grade_page(
     sent: Option<bool>,
 ) -> AppResult<Template> {
     let notice = sent.map(|_| ctx.t("grades.request_sent"));
-    grade_page_view(&ctx, &state.db, user, id, json!({"notice": notice})).await
-}
-
-#[derive(FromForm)]
-pub struct ChangeForm {
-    new_score: String,
-    reason: String,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
+    grade_page_view(&ctx, state, user, id, json!({"notice": notice})).await
 }
 
 #[post("/grades/entries/<id>/change-requests", data = "<form>")]
@@ -702,12 +613,9 @@ pub async fn change_submit(
     who: Perm<'_, can::EnterOwnGrades>,
     state: &State<AppState>,
     id: i64,
-    form: Option<Form<ChangeForm>>,
+    form: Csrf<ChangeForm>,
 ) -> PageResult {
     changes::grade_with_section(&state.db, id).await?;
-    let form =
-        form.ok_or_else(|| AppError::unprocessable("invalid_form", "the form is incomplete"))?;
-    who.check_csrf(&form.csrf)?;
     let input = ChangeIn {
         new_score: Some(Value::String(form.new_score.clone())),
         reason: Some(form.reason.clone()),
@@ -715,7 +623,7 @@ pub async fn change_submit(
     match changes::request(&state.db, &who, id, &input).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/entries/{id}?sent=true")))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let page = grade_page_view(&ctx, &state.db, &who, id, json!({"form_error": e.public_message(), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
+            let page = grade_page_view(&ctx, state, &who, id, json!({"form_error": e.public_message(), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -742,14 +650,6 @@ pub async fn changes_page(
     ))
 }
 
-#[derive(FromForm)]
-pub struct DecisionForm {
-    #[field(default = String::new())]
-    note: String,
-    #[field(name = "_csrf", default = String::new())]
-    csrf: String,
-}
-
 #[post("/grades/changes/<id>/<decision>", data = "<form>")]
 pub async fn decide_submit(
     _on: ModuleOn<on::Grades>,
@@ -757,9 +657,8 @@ pub async fn decide_submit(
     state: &State<AppState>,
     id: i64,
     decision: &str,
-    form: Form<DecisionForm>,
+    form: Csrf<DecisionForm>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(&form.csrf)?;
     let approve = match decision {
         "approve" => true,
         "reject" => false,
@@ -778,11 +677,8 @@ pub async fn decide_submit(
     Ok(Redirect::to("/grades/changes"))
 }
 
-async fn transcript_view(
-    ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
-    id: i64,
-) -> AppResult<Template> {
+async fn transcript_view(ctx: &Ctx<'_>, state: &AppState, id: i64) -> AppResult<Template> {
+    let db = &state.db;
     let t = transcript::transcript(db, id).await?;
     Ok(ctx.render(
         "grades/transcript",
@@ -800,7 +696,7 @@ pub async fn transcript_page(
     id: i64,
 ) -> AppResult<Template> {
     crate::students::service::authorize_read(&state.db, user, id, "grades.transcript").await?;
-    transcript_view(&ctx, &state.db, id).await
+    transcript_view(&ctx, state, id).await
 }
 
 #[get("/me/transcript")]
@@ -811,7 +707,7 @@ pub async fn my_transcript(
     state: &State<AppState>,
 ) -> AppResult<Template> {
     let id = who.student_id.ok_or(AppError::NotFound)?;
-    transcript_view(&ctx, &state.db, id).await
+    transcript_view(&ctx, state, id).await
 }
 
 fn stats_data(s: &stats::Stats) -> Value {
@@ -830,12 +726,7 @@ pub async fn section_stats_page(
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Template> {
-    let s = service::section_access(&state.db, user, id, Need::View).await?;
-    let scope = Scope {
-        section: Some(id),
-        ..Default::default()
-    };
-    let st = stats::stats(&state.db, &scope).await?;
+    let (s, st) = service::section_statistics(&state.db, user, id).await?;
     let title = format!("{}-{}", s.course.code, s.model.section_no);
     Ok(ctx.render(
         "grades/statistics",
@@ -860,26 +751,14 @@ pub async fn stats_page(
         term,
         department,
     };
-    super::handlers::check_scope(&state.db, user, &scope).await?;
-    let st = stats::stats(&state.db, &scope).await?;
-    let sections = match stats::comparison_scope(&state.db, &scope).await? {
-        Some(c) => stats::by_section(&state.db, &c).await?,
-        None => Vec::new(),
-    };
-    let trend = if course.is_some() || department.is_some() {
-        stats::by_term(
-            &state.db,
-            &Scope {
-                term: None,
-                ..scope
-            },
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
+    let stats::Overview {
+        scope,
+        statistics: st,
+        sections,
+        trend,
+    } = stats::overview(&state.db, user, scope).await?;
     let pickers = if user.can(Permission::ViewAllGrades) {
-        pickers(&state.db, ctx.lang).await?
+        json!(stats::pickers(&state.db, ctx.lang).await?)
     } else {
         Value::Null
     };
@@ -898,24 +777,58 @@ pub async fn stats_page(
     ))
 }
 
-pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        index,
-        entry_page,
-        entry_submit,
-        import_submit,
-        publish_submit,
-        fill_submit,
-        assessment_submit,
-        assessment_page,
-        assessment_scores_submit,
-        grade_page,
-        change_submit,
-        changes_page,
-        decide_submit,
-        transcript_page,
-        my_transcript,
-        section_stats_page,
-        stats_page,
-    ]
+/// The grading-scales page: every scale with its bands, and a form to add one (optionally as
+/// the new default). Scales are kept, never edited in place, so published grades keep their
+/// meaning.
+async fn scales_view(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    form: &ScaleForm<'_>,
+    error: Option<String>,
+) -> AppResult<Template> {
+    let default_id = scale::default_scale(&state.db).await?.id;
+    let scales = scale::all(&state.db).await?;
+    Ok(ctx.render(
+        "grades/scales",
+        "grades.scales.title",
+        json!({"scales": scales, "default_id": default_id, "error": error,
+               "v": {"name": form.name, "pass_mark": form.pass_mark, "bands": form.bands,
+                     "make_default": form.make_default}}),
+    ))
+}
+
+#[get("/grades/scales")]
+pub async fn scales_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    _who: Perm<'_, can::ManageCourses>,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let blank = ScaleForm {
+        pass_mark: "60",
+        ..Default::default()
+    };
+    scales_view(&ctx, state, &blank, None).await
+}
+
+#[post("/grades/scales", data = "<form>")]
+pub async fn scale_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Grades>,
+    who: Perm<'_, can::ManageCourses>,
+    state: &State<AppState>,
+    form: Csrf<ScaleForm<'_>>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    let outcome = match form.scale() {
+        Ok(s) => scale::create(&state.db, who.id, &s, form.make_default).await,
+        Err(message) => Err(AppError::unprocessable("invalid_scale", message)),
+    };
+    match outcome {
+        Ok(_) => Ok(Ok(Redirect::to("/grades/scales"))),
+        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
+            let again = scales_view(&ctx, state, &form, Some(e.public_message())).await?;
+            Ok(Err((Status::UnprocessableEntity, again)))
+        }
+        Err(e) => Err(e),
+    }
 }

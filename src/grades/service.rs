@@ -4,6 +4,7 @@
 
 use super::assess;
 use super::scale::{self, Scale};
+pub use super::types::{EntryIn, Labels, RowError, Section, fill};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -17,23 +18,15 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
-pub const DRAFT: &str = "draft";
-pub const PUBLISHED: &str = "published";
+pub use crate::entity::grades::GradeStatus;
+pub const DRAFT: GradeStatus = GradeStatus::Draft;
+pub const PUBLISHED: GradeStatus = GradeStatus::Published;
 /// The `source` of grades filled from the computed scores.
 pub const FILL_SOURCE: &str = "computed";
-
-/// A section with what grading it needs.
-#[derive(Debug, Clone)]
-pub struct Section {
-    pub model: sections::Model,
-    pub course: courses::Model,
-    pub term: terms::Model,
-    pub scale: Scale,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -91,7 +84,7 @@ pub async fn load_section(db: &impl ConnectionTrait, model: sections::Model) -> 
 
 /// One student of a section with their grade (if any) and the score computed from the
 /// assessments (if the section has any).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GradeRow {
     pub student_id: i64,
     pub student_no: String,
@@ -101,7 +94,7 @@ pub struct GradeRow {
     pub score: Option<f64>,
     pub letter: Option<String>,
     pub grade_points: Option<f64>,
-    pub status: Option<String>,
+    pub status: Option<GradeStatus>,
     pub computed_score: Option<f64>,
     /// The computed score with how much of the assessments it rests on.
     pub computed: Option<assess::Computed>,
@@ -147,7 +140,7 @@ pub async fn grade_rows(db: &impl ConnectionTrait, section: &Section) -> AppResu
                 score: g.map(|g| g.score),
                 letter: g.map(|g| g.letter.clone()),
                 grade_points: g.map(|g| g.points),
-                status: g.map(|g| g.status.clone()),
+                status: g.map(|g| g.status),
                 computed_score: computed.get(&s.id).map(|c| c.score),
                 computed: computed.get(&s.id).cloned(),
                 passed: g.map(|g| section.scale.passes(g.score)),
@@ -156,104 +149,7 @@ pub async fn grade_rows(db: &impl ConnectionTrait, section: &Section) -> AppResu
         .collect())
 }
 
-/// One row of a grade set as sent: the student by id or by number, and the score as text or
-/// number. `line` is the CSV line or the 1-based position in the list.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EntryIn {
-    #[serde(default)]
-    pub student_id: Option<i64>,
-    #[serde(default)]
-    pub student_no: Option<String>,
-    #[serde(default)]
-    pub score: Option<serde_json::Value>,
-    #[serde(skip)]
-    pub line: usize,
-}
-
-/// Why one row was refused: where (line, column), which student, and the reason. `column`
-/// and `code` are stable names for programs; `column_label`, `student` (the student number,
-/// never an internal id), `student_name` and `reason` are for people, in their language.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RowError {
-    pub line: usize,
-    pub column: String,
-    pub column_label: String,
-    pub student: String,
-    pub student_name: String,
-    pub code: String,
-    pub reason: String,
-}
-
-/// How errors are worded: the reader's language and what they call the two columns (the
-/// grid's headings, the CSV file's own header, or the API's field names).
-#[derive(Debug, Clone)]
-pub struct Labels {
-    pub lang: Lang,
-    pub student: String,
-    pub score: String,
-}
-
-impl Labels {
-    /// The grid's column headings.
-    pub fn grid(lang: Lang) -> Labels {
-        Labels {
-            lang,
-            student: lang.t("grades.student_no"),
-            score: lang.t("grades.score"),
-        }
-    }
-
-    /// The JSON API's field names.
-    pub fn api(lang: Lang) -> Labels {
-        Labels {
-            lang,
-            student: "student_no".into(),
-            score: "score".into(),
-        }
-    }
-
-    fn column(&self, column: &str) -> String {
-        match column {
-            "score" => self.score.clone(),
-            "student_no" => self.student.clone(),
-            other => other.to_string(),
-        }
-    }
-
-    /// A translated message with `{name}` placeholders filled.
-    pub fn say(&self, key: &str, pairs: &[(&str, String)]) -> String {
-        fill(&self.lang.t(key), pairs)
-    }
-
-    pub fn error(
-        &self,
-        line: usize,
-        column: &str,
-        student: &str,
-        student_name: &str,
-        code: &str,
-        reason: String,
-    ) -> RowError {
-        RowError {
-            line,
-            column: column.into(),
-            column_label: self.column(column),
-            student: student.into(),
-            student_name: student_name.into(),
-            code: code.into(),
-            reason,
-        }
-    }
-}
-
-/// Replaces each `{key}` in `template` with its value.
-pub fn fill(template: &str, pairs: &[(&str, String)]) -> String {
-    pairs.iter().fold(template.to_string(), |s, (k, v)| {
-        s.replace(&format!("{{{k}}}"), v)
-    })
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SaveReport {
     pub inserted: usize,
     pub updated: usize,
@@ -507,7 +403,7 @@ pub async fn save_grades(
                 score: Set(score),
                 letter: Set(letter),
                 points: Set(points),
-                status: Set(DRAFT.into()),
+                status: Set(DRAFT),
                 entered_by: Set(Some(user.id)),
                 updated_at: Set(now),
                 published_at: Set(None),
@@ -582,14 +478,14 @@ pub async fn save_grades(
 }
 
 /// A student named for people: number and name.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Named {
     pub student_no: String,
     pub name: String,
 }
 
 /// What publishing would do, shown (and confirmed) before it happens.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublishSummary {
     /// Students in the section (enrolled, or holding a grade in it).
     pub students: usize,
@@ -652,10 +548,7 @@ fn summarise_rows(rows: &[GradeRow], section: &Section, lang: Lang) -> PublishSu
     PublishSummary {
         students: rows.len(),
         entered: rows.iter().filter(|r| r.grade_id.is_some()).count(),
-        drafts: rows
-            .iter()
-            .filter(|r| r.status.as_deref() == Some(DRAFT))
-            .count(),
+        drafts: rows.iter().filter(|r| r.status == Some(DRAFT)).count(),
         missing: rows
             .iter()
             .filter(|r| r.grade_id.is_none())
@@ -801,7 +694,7 @@ pub async fn fill_from_computed(
 }
 
 /// A teacher's sections with how far grading has got, newest term first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SectionStatus {
     pub section_id: i64,
     pub course_code: String,
@@ -873,4 +766,71 @@ pub async fn teacher_sections(
             }
         })
         .collect())
+}
+
+/// A section's grade sheet as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SectionGrades {
+    pub section_id: i64,
+    pub course_code: String,
+    pub section_no: String,
+    pub term_code: String,
+    pub published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub scale: Scale,
+    pub items: Vec<GradeRow>,
+}
+
+/// A section's students with their grades, for its teacher or staff who see every grade; the
+/// read is audited.
+pub async fn section_grades(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<SectionGrades> {
+    let s = section_access(db, user, id, Need::View).await?;
+    let items = grade_rows(db, &s).await?;
+    Entry::new(Some(user.id), "grades.section.read", "section")
+        .id(id)
+        .detail(json!({"students": items.len()}))
+        .write(db)
+        .await?;
+    Ok(SectionGrades {
+        section_id: id,
+        course_code: s.course.code,
+        section_no: s.model.section_no,
+        term_code: s.term.code,
+        published_at: s.model.grades_published_at,
+        scale: s.scale,
+        items,
+    })
+}
+
+/// An assessment with its section, once the user may see (or enter) the section's grades.
+pub async fn assessment_section(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    id: i64,
+    need: Need,
+) -> AppResult<(crate::entity::assessments::Model, Section)> {
+    let a = crate::entity::assessments::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let s = section_access(db, user, a.section_id, need).await?;
+    Ok((a, s))
+}
+
+/// The statistics of one section's grades (drafts included), for its teacher or staff.
+pub async fn section_statistics(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<(Section, super::stats::Stats)> {
+    let s = section_access(db, user, id, Need::View).await?;
+    let scope = super::stats::Scope {
+        section: Some(id),
+        ..Default::default()
+    };
+    let st = super::stats::stats(db, &scope).await?;
+    Ok((s, st))
 }

@@ -4,7 +4,7 @@
 //! scope (never one query per student). A section's statistics include drafts (for its teacher
 //! before publishing); the wider scopes count published grades only.
 
-use super::service::PUBLISHED;
+use crate::entity::grades::GradeStatus::Published as PUBLISHED;
 use crate::entity::{courses, grades, grading_scales, sections, terms, users};
 use crate::error::AppResult;
 use sea_orm::sea_query::Expr;
@@ -15,7 +15,7 @@ use sea_orm::{
 use serde::Serialize;
 
 /// Which grades a statistic covers. Fields combine (a course within one term).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Scope {
     pub section: Option<i64>,
     pub course: Option<i64>,
@@ -23,7 +23,7 @@ pub struct Scope {
     pub department: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Bin {
     pub label: String,
     pub from: f64,
@@ -31,7 +31,7 @@ pub struct Bin {
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Stats {
     pub count: i64,
     pub mean: Option<f64>,
@@ -181,7 +181,7 @@ fn r4(x: f64) -> f64 {
 }
 
 /// One group of a comparison: a section or a term.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupStat {
     pub id: i64,
     pub label: String,
@@ -366,4 +366,132 @@ mod tests {
         assert_eq!(bins, vec![0, 0, 0, 0, 1, 0, 2, 0, 0, 2]);
         assert_eq!(summarise(&[]).mean, None);
     }
+}
+
+/// Who may see statistics wider than one section: staff with `grades.view_all`, and a
+/// teacher for a course they teach a section of. A refusal is audited.
+pub async fn check_scope(
+    db: &impl ConnectionTrait,
+    user: &crate::auth::CurrentUser,
+    scope: &Scope,
+) -> AppResult<()> {
+    use crate::access::Permission;
+    use sea_orm::PaginatorTrait;
+    if user.can(Permission::ViewAllGrades) {
+        return Ok(());
+    }
+    if let Some(c) = scope.course
+        && user.can(Permission::EnterOwnGrades)
+        && sections::Entity::find()
+            .filter(sections::Column::CourseId.eq(c))
+            .filter(sections::Column::TeacherId.eq(user.id))
+            .count(db)
+            .await?
+            > 0
+    {
+        return Ok(());
+    }
+    crate::audit::Entry::new(Some(user.id), "grades.statistics.read", "statistics")
+        .denied()
+        .write(db)
+        .await?;
+    Err(crate::error::AppError::Forbidden)
+}
+
+/// Statistics for a course, term or department, with the course's sections compared and its
+/// trend across terms: what the API answers and the statistics page draws.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Overview {
+    pub scope: Scope,
+    pub statistics: Stats,
+    pub sections: Vec<GroupStat>,
+    pub trend: Vec<GroupStat>,
+}
+
+/// The overview of `scope`, after checking the user may see it.
+pub async fn overview(
+    db: &impl ConnectionTrait,
+    user: &crate::auth::CurrentUser,
+    scope: Scope,
+) -> AppResult<Overview> {
+    check_scope(db, user, &scope).await?;
+    let statistics = stats(db, &scope).await?;
+    let sections = match comparison_scope(db, &scope).await? {
+        Some(c) => by_section(db, &c).await?,
+        None => Vec::new(),
+    };
+    let trend = if scope.course.is_some() || scope.department.is_some() {
+        by_term(
+            db,
+            &Scope {
+                term: None,
+                ..scope
+            },
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(Overview {
+        scope,
+        statistics,
+        sections,
+        trend,
+    })
+}
+
+/// One choice of a statistics picker.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Choice {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The terms (newest first), departments and courses a statistics scope can be picked from,
+/// named in `lang`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Pickers {
+    pub terms: Vec<Choice>,
+    pub departments: Vec<Choice>,
+    pub courses: Vec<Choice>,
+}
+
+pub async fn pickers(db: &impl ConnectionTrait, lang: crate::i18n::Lang) -> AppResult<Pickers> {
+    use crate::entity::departments;
+    let zh = lang == crate::i18n::Lang::Zh;
+    let terms = terms::Entity::find()
+        .order_by_desc(terms::Column::Seq)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| Choice {
+            id: t.id,
+            name: if zh { t.name_zh } else { t.name_en },
+        })
+        .collect();
+    let departments = departments::Entity::find()
+        .order_by_asc(departments::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| Choice {
+            id: d.id,
+            name: if zh { d.name_zh } else { d.name_en },
+        })
+        .collect();
+    let courses = courses::Entity::find()
+        .order_by_asc(courses::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| Choice {
+            id: c.id,
+            name: format!("{} {}", c.code, if zh { c.title_zh } else { c.title_en }),
+        })
+        .collect();
+    Ok(Pickers {
+        terms,
+        departments,
+        courses,
+    })
 }

@@ -2,7 +2,7 @@
 //! under the retake rule of `gpa.rs`.
 
 use super::gpa::{self, Attempt, round2};
-use super::service::PUBLISHED;
+use crate::entity::grades::GradeStatus::Published as PUBLISHED;
 use crate::entity::{courses, grades, sections, students, terms};
 use crate::error::{AppError, AppResult};
 use sea_orm::{
@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CourseLine {
     pub grade_id: i64,
     pub course_code: String,
@@ -26,7 +26,7 @@ pub struct CourseLine {
     pub passed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TermLine {
     pub term_code: String,
     pub term_zh: String,
@@ -37,7 +37,7 @@ pub struct TermLine {
     pub term_gpa: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentHead {
     pub id: i64,
     pub student_no: String,
@@ -47,7 +47,7 @@ pub struct StudentHead {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Transcript {
     pub student: StudentHead,
     pub terms: Vec<TermLine>,

@@ -8,6 +8,7 @@
 
 use super::rules::sections_clash;
 use crate::audit::Entry;
+use crate::courses::service::Meeting;
 use crate::entity::{
     course_prerequisites, courses, enrolments, grades, holds, notifications, registration_events,
     registration_overrides, section_meetings, sections, students, terms,
@@ -23,17 +24,19 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 
-pub const ENROLLED: &str = "enrolled";
-pub const WAITLISTED: &str = "waitlisted";
-pub const DROPPED: &str = "dropped";
+pub use crate::entity::enrolments::EnrolmentStatus;
+/// Short names for the statuses, as the rest of the code has long written them.
+pub const ENROLLED: EnrolmentStatus = EnrolmentStatus::Enrolled;
+pub const WAITLISTED: EnrolmentStatus = EnrolmentStatus::Waitlisted;
+pub const DROPPED: EnrolmentStatus = EnrolmentStatus::Dropped;
 
 /// What a successful add produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Registration {
     pub id: i64,
     pub section_id: i64,
     pub student_id: i64,
-    pub status: String,
+    pub status: EnrolmentStatus,
     /// 1-based place in the waitlist, when waitlisted.
     pub waitlist_position: Option<u64>,
 }
@@ -342,7 +345,7 @@ async fn upsert_enrolment(
     existing: Option<i64>,
     student_id: i64,
     section_id: i64,
-    status: &str,
+    status: EnrolmentStatus,
     ticket: Option<i64>,
     override_reason: Option<String>,
 ) -> AppResult<i64> {
@@ -368,7 +371,7 @@ async fn upsert_enrolment(
     let row = enrolments::ActiveModel {
         student_id: Set(student_id),
         section_id: Set(section_id),
-        status: Set(status.to_string()),
+        status: Set(status),
         waitlist_position: Set(ticket),
         created_at: Set(t),
         updated_at: Set(t),
@@ -434,7 +437,7 @@ fn check_window(term: &terms::Model, at: DateTime<FixedOffset>) -> AppResult<()>
 struct Standing {
     hold_reason: Option<String>,
     existing_id: Option<i64>,
-    existing_status: Option<String>,
+    existing_status: Option<EnrolmentStatus>,
     prerequisite_override: bool,
     capacity_override: bool,
 }
@@ -491,7 +494,7 @@ impl Standing {
                 format!("a hold on your record blocks registration: {reason}"),
             ));
         }
-        if matches!(self.existing_status.as_deref(), Some(ENROLLED | WAITLISTED)) {
+        if matches!(self.existing_status, Some(ENROLLED | WAITLISTED)) {
             return Err(refuse(
                 "already_registered",
                 "you are already registered in this section".into(),
@@ -665,7 +668,7 @@ async fn add_in_txn(
         reason,
     )
     .await?;
-    event(db, student_id, section_id, "add", status, actor).await?;
+    event(db, student_id, section_id, "add", status.as_str(), actor).await?;
     let waitlist_position = match ticket {
         Some(t) => Some(waitlist_rank(db, section_id, t).await?),
         None => None,
@@ -674,7 +677,7 @@ async fn add_in_txn(
         id,
         section_id,
         student_id,
-        status: status.to_string(),
+        status,
         waitlist_position,
     })
 }
@@ -836,11 +839,19 @@ async fn promote(
         count(db, section.id, sections::Column::WaitlistCount, -1).await?;
         let student_id = w.student_id;
         let mut am: enrolments::ActiveModel = w.into();
-        am.status = Set(ENROLLED.to_string());
+        am.status = Set(ENROLLED);
         am.waitlist_position = Set(None);
         am.updated_at = Set(now());
         am.update(db).await?;
-        event(db, student_id, section.id, "promote", ENROLLED, None).await?;
+        event(
+            db,
+            student_id,
+            section.id,
+            "promote",
+            ENROLLED.as_str(),
+            None,
+        )
+        .await?;
         notify_promoted(db, student_id, section).await?;
         return Ok(Some(student_id));
     }
@@ -929,7 +940,7 @@ async fn drop_in_txn(
         .filter(enrolments::Column::Id.eq(e.id))
         .exec(db)
         .await?;
-    event(db, student_id, section.id, "drop", DROPPED, actor).await?;
+    event(db, student_id, section.id, "drop", DROPPED.as_str(), actor).await?;
     if e.status == WAITLISTED {
         count(db, section.id, sections::Column::WaitlistCount, -1).await?;
         return Ok(None);
@@ -1029,7 +1040,7 @@ async fn swap_once(
 }
 
 /// One row of a student's registrations, as the API and the pages show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MyRegistration {
     pub id: i64,
     pub section_id: i64,
@@ -1039,10 +1050,10 @@ pub struct MyRegistration {
     pub title_en: String,
     pub section_no: String,
     pub credits: f64,
-    pub status: String,
+    pub status: EnrolmentStatus,
     pub waitlist_position: Option<u64>,
     pub room: String,
-    pub meetings: Vec<section_meetings::Model>,
+    pub meetings: Vec<Meeting>,
 }
 
 /// The student's live registrations (enrolled and waitlisted), optionally in one term.
@@ -1102,7 +1113,12 @@ pub async fn list_for_student(
             status: r.status,
             waitlist_position,
             room: s.room.clone(),
-            meetings: meets.remove(&s.id).unwrap_or_default(),
+            meetings: meets
+                .remove(&s.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Meeting::from)
+                .collect(),
         });
     }
     Ok(out)
@@ -1114,7 +1130,7 @@ pub struct SwapTarget {
     pub section_id: i64,
     pub section_no: String,
     pub seats_left: i64,
-    pub meetings: Vec<section_meetings::Model>,
+    pub meetings: Vec<Meeting>,
 }
 
 /// For each enrolled registration, the other sections of its course in its term.
@@ -1153,7 +1169,10 @@ pub async fn swap_alternatives(
                 section_id: s.id,
                 section_no: s.section_no.clone(),
                 seats_left: std::cmp::max(s.capacity + s.override_count - s.enrolled_count, 0),
-                meetings: meets.get(&s.id).cloned().unwrap_or_default(),
+                meetings: meets
+                    .get(&s.id)
+                    .map(|list| list.iter().cloned().map(Meeting::from).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         if !targets.is_empty() {
@@ -1161,4 +1180,48 @@ pub async fn swap_alternatives(
         }
     }
     Ok(out)
+}
+
+/// The caller's student record: only students register.
+pub fn own_student(user: &crate::auth::CurrentUser) -> AppResult<i64> {
+    user.student_id.ok_or_else(|| {
+        AppError::unprocessable("not_a_student", "only students register for sections")
+    })
+}
+
+/// The student's live registrations, in the term named by `term` (`current`, an id or a code;
+/// 404 for no such term) or in every term when it is not given.
+pub async fn list_in_term(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    term: Option<&str>,
+) -> AppResult<Vec<MyRegistration>> {
+    let term_id = match term {
+        Some(t) => Some(
+            crate::courses::service::resolve_term(db, Some(t))
+                .await?
+                .ok_or(AppError::NotFound)?
+                .id,
+        ),
+        None => None,
+    };
+    list_for_student(db, student_id, term_id).await
+}
+
+/// A student's current term: their live registrations in it and the swaps open to each.
+pub struct MyTerm {
+    pub term: Option<terms::Model>,
+    pub regs: Vec<MyRegistration>,
+    pub alternatives: HashMap<i64, Vec<SwapTarget>>,
+}
+
+pub async fn my_term(db: &impl ConnectionTrait, student_id: i64) -> AppResult<MyTerm> {
+    let term = crate::courses::service::current_term(db).await?;
+    let regs = list_for_student(db, student_id, term.as_ref().map(|t| t.id)).await?;
+    let alternatives = swap_alternatives(db, &regs).await?;
+    Ok(MyTerm {
+        term,
+        regs,
+        alternatives,
+    })
 }

@@ -470,7 +470,7 @@ async fn populate_university(db: &DatabaseConnection, state: &srm::state::AppSta
     enrolments::ActiveModel {
         student_id: Set(student_record),
         section_id: Set(section.id),
-        status: Set("enrolled".into()),
+        status: Set(enrolments::EnrolmentStatus::Enrolled),
         waitlist_position: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -533,7 +533,7 @@ pub async fn enrol(db: &DatabaseConnection, student: i64, section: i64) {
     enrolments::ActiveModel {
         student_id: Set(student),
         section_id: Set(section),
-        status: Set("enrolled".into()),
+        status: Set(enrolments::EnrolmentStatus::Enrolled),
         waitlist_position: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

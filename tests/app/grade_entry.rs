@@ -286,7 +286,7 @@ async fn filling_from_computed_scores_is_refused_until_weights_and_assessments_a
             .await
             .unwrap()
             .into_iter()
-            .map(|g| (g.student_id, g.score, g.status))
+            .map(|g| (g.student_id, g.score, g.status.as_str().to_string()))
             .collect();
         let mut stored = stored;
         stored.sort_by_key(|g| g.0);
@@ -355,7 +355,7 @@ async fn publishing_shows_a_summary_first_and_changes_nothing_until_confirmed() 
             .await
             .unwrap()
             .into_iter()
-            .map(|g| g.status)
+            .map(|g| g.status.as_str().to_string())
             .collect();
         assert_eq!(statuses, vec!["draft"; 4], "nothing published yet");
         let section = sections::Entity::find_by_id(p.section)

@@ -1044,7 +1044,7 @@ async fn the_entry_grid_marks_every_wrong_cell_and_the_pages_drive_the_whole_flo
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(g.status, "published");
+        assert_eq!(g.status.as_str(), "published");
         // Change request through the form; the approver decides on the queue page.
         let res = app
             .client
@@ -1152,7 +1152,7 @@ async fn a_hundred_thousand_grade_rows_load_from_csv_in_seconds() {
         enrolments::Entity::insert_many(chunk.iter().map(|i| enrolments::ActiveModel {
             student_id: Set(base + *i as i64),
             section_id: Set(p.section),
-            status: Set("enrolled".into()),
+            status: Set(enrolments::EnrolmentStatus::Enrolled),
             waitlist_position: Set(None),
             created_at: Set(now),
             updated_at: Set(now),

@@ -570,7 +570,7 @@ async fn enrol(app: &TestApp, student: i64, section: i64) {
     srm::entity::enrolments::ActiveModel {
         student_id: Set(student),
         section_id: Set(section),
-        status: Set("enrolled".into()),
+        status: Set(srm::entity::enrolments::EnrolmentStatus::Enrolled),
         waitlist_position: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

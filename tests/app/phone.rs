@@ -247,7 +247,7 @@ async fn phone_university(app: &TestApp) -> (i64, i64) {
     enrolments::ActiveModel {
         student_id: Set(p.student_record),
         section_id: Set(section.id),
-        status: Set("enrolled".into()),
+        status: Set(srm::entity::enrolments::EnrolmentStatus::Enrolled),
         waitlist_position: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -264,7 +264,7 @@ async fn phone_university(app: &TestApp) -> (i64, i64) {
         score: Set(88.0),
         letter: Set("B+".into()),
         points: Set(3.3),
-        status: Set("published".into()),
+        status: Set(srm::entity::grades::GradeStatus::Published),
         entered_by: Set(Some(p.teacher)),
         updated_at: Set(now),
         published_at: Set(Some(now)),

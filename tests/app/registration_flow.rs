@@ -133,7 +133,7 @@ async fn the_catalogue_marks_passed_courses_and_prerequisites_and_never_offers_a
             score: Set(71.0),
             letter: Set("C+".into()),
             points: Set(2.3),
-            status: Set("published".into()),
+            status: Set(grades::GradeStatus::Published),
             entered_by: Set(None),
             updated_at: Set(now.fixed_offset()),
             published_at: Set(Some(now.fixed_offset())),

@@ -941,7 +941,7 @@ async fn lifecycle_stages_come_from_grades_in_the_database_and_filter_the_list()
             async move {
                 grades::ActiveModel {
                     section_id: Set(section), student_id: Set(student), score: Set(score), letter: Set("X".into()), points: Set(points),
-                    status: Set("published".into()), entered_by: Set(None), updated_at: Set(Utc::now().fixed_offset()),
+                    status: Set(grades::GradeStatus::Published), entered_by: Set(None), updated_at: Set(Utc::now().fixed_offset()),
                     published_at: Set(Some(Utc::now().fixed_offset())), ..Default::default()
                 }.insert(&db).await.unwrap();
             }

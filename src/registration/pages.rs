@@ -1,138 +1,21 @@
-//! Registration over the API and from the pages: add, drop, swap, my registrations and the
-//! weekly timetable.
+//! Registration from the pages: add, drop, swap, my registrations and the weekly timetable;
+//! the registrar's holds page; a section's roster.
 
-use super::idempotency::IdempotencyKey;
+use super::forms::{AddForm, HoldForm, HoldsNotice, OverrideForm, SwapForm};
 use super::rules::meeting_label;
-use super::service::{self, Added, MyRegistration};
+use super::service::{self, MyRegistration, own_student};
+use super::{holds, roster};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::Ctx;
-use rocket::form::Form;
-use rocket::http::{ContentType, Status};
+use crate::web::csrf::Csrf;
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
-use rocket::serde::json::Json;
-use rocket::{State, delete, get, post};
+use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
-use serde::Deserialize;
 use serde_json::{Value, json};
-
-fn own_student(user: &CurrentUser) -> AppResult<i64> {
-    user.student_id.ok_or_else(|| {
-        AppError::unprocessable("not_a_student", "only students register for sections")
-    })
-}
-
-#[get("/registrations?<term>")]
-pub async fn api_list(
-    _on: ModuleOn<on::Courses>,
-    user: Perm<'_, can::RegisterSelf>,
-    state: &State<AppState>,
-    term: Option<&str>,
-) -> AppResult<Json<Vec<MyRegistration>>> {
-    let student = own_student(&user)?;
-    let term_id = match term {
-        Some(t) => Some(
-            crate::courses::service::resolve_term(&state.db, Some(t))
-                .await?
-                .ok_or(AppError::NotFound)?
-                .id,
-        ),
-        None => None,
-    };
-    Ok(Json(
-        service::list_for_student(&state.db, student, term_id).await?,
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct AddBody {
-    section_id: i64,
-}
-
-/// The answer of an add: 201 with the registration, or the first answer again for a known key.
-pub struct AddAnswer(Status, String);
-
-impl<'r> rocket::response::Responder<'r, 'static> for AddAnswer {
-    fn respond_to(self, _req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
-        rocket::Response::build()
-            .status(self.0)
-            .header(ContentType::JSON)
-            .sized_body(self.1.len(), std::io::Cursor::new(self.1))
-            .ok()
-    }
-}
-
-#[post("/registrations", format = "json", data = "<body>")]
-pub async fn api_add(
-    _on: ModuleOn<on::Courses>,
-    user: Perm<'_, can::RegisterSelf>,
-    state: &State<AppState>,
-    key: IdempotencyKey,
-    body: Json<AddBody>,
-) -> AppResult<AddAnswer> {
-    let student = own_student(&user)?;
-    let reg = match key.0 {
-        Some(k) => match service::add_once(&state.db, student, body.section_id, user.id, &k).await?
-        {
-            Added::New(reg) => reg,
-            Added::Replayed(status, body) => {
-                return Ok(AddAnswer(
-                    Status::from_code(status).unwrap_or(Status::Created),
-                    body,
-                ));
-            }
-        },
-        None => service::add(&state.db, student, body.section_id, Some(user.id)).await?,
-    };
-    Ok(AddAnswer(
-        Status::Created,
-        serde_json::to_string(&reg).map_err(AppError::internal)?,
-    ))
-}
-
-#[delete("/registrations/<id>")]
-pub async fn api_drop(
-    _on: ModuleOn<on::Courses>,
-    user: Perm<'_, can::RegisterSelf>,
-    state: &State<AppState>,
-    id: i64,
-) -> AppResult<Json<Value>> {
-    let student = own_student(&user)?;
-    let promoted = service::drop(&state.db, student, id, Some(user.id)).await?;
-    Ok(Json(
-        json!({"id": id, "status": "dropped", "promoted_student_id": promoted}),
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct SwapBody {
-    from_registration_id: i64,
-    to_section_id: i64,
-}
-
-#[post("/registrations/swap", format = "json", data = "<body>")]
-pub async fn api_swap(
-    _on: ModuleOn<on::Courses>,
-    user: Perm<'_, can::RegisterSelf>,
-    state: &State<AppState>,
-    body: Json<SwapBody>,
-) -> AppResult<(Status, Json<service::Registration>)> {
-    let student = own_student(&user)?;
-    let reg = service::swap(
-        &state.db,
-        student,
-        body.from_registration_id,
-        body.to_section_id,
-        Some(user.id),
-    )
-    .await?;
-    Ok((Status::Created, Json(reg)))
-}
-
-// ---------------------------------------------------------------- pages
 
 /// A week of 12 periods × 7 days; each cell lists what meets then.
 fn timetable(regs: &[MyRegistration], lang: crate::i18n::Lang) -> Vec<Vec<Vec<Value>>> {
@@ -172,8 +55,11 @@ pub async fn page(
 ) -> AppResult<Template> {
     let error = crate::web::flash_or_code(&ctx, refusal, "registration.err", error);
     let student = own_student(&user)?;
-    let term = crate::courses::service::resolve_term(&state.db, None).await?;
-    let regs = service::list_for_student(&state.db, student, term.as_ref().map(|t| t.id)).await?;
+    let service::MyTerm {
+        term,
+        regs,
+        alternatives,
+    } = service::my_term(&state.db, student).await?;
     let credits: f64 = regs
         .iter()
         .filter(|r| r.status == service::ENROLLED)
@@ -183,7 +69,6 @@ pub async fn page(
     let periods: Vec<String> = (1..=12)
         .map(|p| super::rules::clock(p, p).unwrap_or_default())
         .collect();
-    let alternatives = service::swap_alternatives(&state.db, &regs).await?;
     let rows: Vec<Value> = regs
         .iter()
         .map(|r| {
@@ -231,16 +116,6 @@ pub async fn page(
     ))
 }
 
-#[derive(rocket::FromForm)]
-pub struct AddForm<'a> {
-    section_id: i64,
-    /// The catalogue search the student added from (its query string), to return to.
-    #[field(default = "")]
-    back: &'a str,
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
-}
-
 /// The message for a refusal, in the page's language.
 fn refusal_message(ctx: &Ctx<'_>, e: &AppError) -> String {
     let key = format!("registration.err.{}", e.code());
@@ -285,9 +160,8 @@ pub async fn page_add(
     _on: ModuleOn<on::Courses>,
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
-    form: Form<AddForm<'_>>,
+    form: Csrf<AddForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     let result = service::add(&state.db, student, form.section_id, Some(user.id)).await;
     if let Some(back) = catalogue_query(form.back) {
@@ -316,16 +190,15 @@ pub async fn page_add(
     }
 }
 
-#[post("/registrations/<id>/drop", data = "<form>")]
+#[post("/registrations/<id>/drop", data = "<_form>")]
 pub async fn page_drop(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Courses>,
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::drop(&state.db, student, id, Some(user.id)).await {
         Ok(_) => Ok(Ok(Redirect::to("/registrations?flash=dropped"))),
@@ -336,13 +209,6 @@ pub async fn page_drop(
     }
 }
 
-#[derive(rocket::FromForm)]
-pub struct SwapForm<'a> {
-    to_section_id: i64,
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
-}
-
 /// Swap from the page: the old seat is kept when the new section cannot be had.
 #[post("/registrations/<id>/swap", data = "<form>")]
 pub async fn page_swap(
@@ -351,9 +217,8 @@ pub async fn page_swap(
     user: Perm<'_, can::RegisterSelf>,
     state: &State<AppState>,
     id: i64,
-    form: Form<SwapForm<'_>>,
+    form: Csrf<SwapForm>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
-    user.check_csrf(form.csrf)?;
     let student = own_student(&user)?;
     match service::swap(&state.db, student, id, form.to_section_id, Some(user.id)).await {
         Ok(_) => Ok(Ok(Redirect::to("/registrations?flash=swapped"))),
@@ -364,10 +229,101 @@ pub async fn page_swap(
     }
 }
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![api_list, api_add, api_drop, api_swap]
+// ---------------------------------------------------------------- the registrar's page
+
+/// Holds and overrides of one student, with the forms to place, lift and grant them.
+#[get("/students/<id>/holds?<notice..>")]
+pub async fn holds_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    _who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    notice: HoldsNotice<'_>,
+    flash: Option<FlashMessage<'_>>,
+) -> AppResult<Template> {
+    let error = crate::web::flash_or_code(&ctx, flash, "holds.err", notice.error);
+    let data = holds::student_holds(&state.db, id).await?;
+    Ok(ctx.render(
+        "registration/holds",
+        "holds.title",
+        json!({"student": data.student, "holds": data.holds, "overrides": data.overrides, "error": error,
+               "done": ctx.known("holds.done", notice.done)}),
+    ))
 }
 
-pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![page, page_add, page_drop, page_swap]
+/// Back to the student's holds page, with a confirmation or the reason it was refused.
+/// NOTE: the reason travels in a flash cookie, never as query text the page would show (a
+/// crafted `?error=` link could otherwise put any words in an official-looking alert).
+fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Result<Redirect, Flash<Redirect>>> {
+    match outcome {
+        Ok(done) => Ok(Ok(Redirect::to(format!(
+            "/students/{student}/holds?done={done}"
+        )))),
+        Err(
+            e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. } | AppError::NotFound),
+        ) => Ok(Err(Flash::error(
+            Redirect::to(format!(
+                "/students/{student}/holds?error={}",
+                crate::web::url_encode(e.code())
+            )),
+            e.public_message(),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/students/<id>/holds", data = "<form>")]
+pub async fn place_hold_submit(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    form: Csrf<HoldForm<'_>>,
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
+    let outcome = holds::place_hold(&state.db, who.id, id, form.reason).await;
+    back(id, outcome.map(|_| "hold_placed"))
+}
+
+#[post("/holds/<id>/lift", data = "<_form>")]
+pub async fn lift_hold_submit(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
+    let student = holds::hold_student(&state.db, id).await?;
+    let outcome = holds::lift_hold(&state.db, who.id, id).await;
+    back(student, outcome.map(|_| "hold_lifted"))
+}
+
+#[post("/students/<id>/overrides", data = "<form>")]
+pub async fn override_submit(
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+    form: Csrf<OverrideForm<'_>>,
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
+    let outcome =
+        holds::grant_override_named(&state.db, who.id, id, form.section, form.kind, form.reason)
+            .await;
+    back(id, outcome.map(|_| "override_granted"))
+}
+
+#[get("/sections/<id>/roster")]
+pub async fn roster_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    let (rows, section) = roster::roster_with_section(&state.db, user, id).await?;
+    Ok(ctx.render(
+        "courses/roster",
+        "roster.title",
+        json!({"roster": rows, "section": section}),
+    ))
 }

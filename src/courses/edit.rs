@@ -1,18 +1,22 @@
 //! Staff with `courses.manage` create and edit terms, courses and sections (with their meeting
-//! times). Every write is validated, done in one transaction and audited.
+//! times): every write is validated, done in one transaction and audited; and the records as
+//! their edit forms show them.
 
-use crate::access::{ModuleOn, Perm, can, on};
+use super::dto::{CourseBody, SectionBody, TermBody};
 use crate::audit::Entry;
 use crate::entity::{course_prerequisites, courses, section_meetings, sections, terms, users};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
-use chrono::{DateTime, FixedOffset, NaiveDate};
-use rocket::http::Status;
-use rocket::serde::json::Json;
-use rocket::{State, post, put};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde::Deserialize;
+use crate::state::Fresh;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// This instance's copy of the terms, forgotten when a term changes.
+pub type TermCache = Fresh<Arc<Vec<terms::Model>>>;
 
 fn bad(code: &'static str, message: &str) -> AppError {
     AppError::unprocessable(code, message.to_string())
@@ -27,22 +31,6 @@ fn text(value: &str, field: &'static str, max: usize) -> AppResult<String> {
         ));
     }
     Ok(v.to_string())
-}
-
-#[derive(Deserialize)]
-pub struct TermBody {
-    pub(super) code: String,
-    pub(super) name_zh: String,
-    pub(super) name_en: String,
-    pub(super) seq: i64,
-    pub(super) starts_on: NaiveDate,
-    pub(super) ends_on: NaiveDate,
-    pub(super) registration_opens_at: DateTime<FixedOffset>,
-    pub(super) registration_closes_at: DateTime<FixedOffset>,
-    pub(super) add_drop_deadline: DateTime<FixedOffset>,
-    pub(super) credit_limit: f64,
-    #[serde(default)]
-    pub(super) is_current: bool,
 }
 
 fn term_model(b: &TermBody) -> AppResult<terms::ActiveModel> {
@@ -88,14 +76,16 @@ fn dup(e: sea_orm::DbErr, what: &str) -> AppError {
     }
 }
 
-pub(super) async fn save_term(
-    state: &AppState,
+/// Creates a term (`id` None) or replaces one; at most one term is current.
+pub async fn save_term(
+    db: &DatabaseConnection,
+    cache: &TermCache,
     actor: i64,
     id: Option<i64>,
     body: &TermBody,
 ) -> AppResult<terms::Model> {
     let mut am = term_model(body)?;
-    let txn = crate::db::write_txn(&state.db).await?;
+    let txn = crate::db::write_txn(db).await?;
     if body.is_current {
         // Only one term is current.
         terms::Entity::update_many()
@@ -132,68 +122,13 @@ pub(super) async fn save_term(
     .write(&txn)
     .await?;
     txn.commit().await?;
-    state.terms.forget();
+    cache.forget();
     Ok(saved)
 }
 
-#[post("/terms", format = "json", data = "<body>")]
-pub async fn api_term_create(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageCourses>,
-    state: &State<AppState>,
-    body: Json<TermBody>,
-) -> AppResult<(Status, Json<terms::Model>)> {
-    Ok((
-        Status::Created,
-        Json(save_term(state, who.id, None, &body).await?),
-    ))
-}
-
-#[put("/terms/<id>", format = "json", data = "<body>")]
-pub async fn api_term_update(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageCourses>,
-    state: &State<AppState>,
-    id: i64,
-    body: Json<TermBody>,
-) -> AppResult<Json<terms::Model>> {
-    Ok(Json(save_term(state, who.id, Some(id), &body).await?))
-}
-
-#[derive(Deserialize)]
-pub struct CourseBody {
-    pub(super) code: String,
-    pub(super) department_id: i64,
-    pub(super) title_zh: String,
-    pub(super) title_en: String,
-    pub(super) credits: f64,
-    #[serde(default)]
-    pub(super) description: String,
-    #[serde(default = "yes")]
-    pub(super) is_active: bool,
-    /// When given, replaces the course's prerequisites.
-    #[serde(default)]
-    pub(super) prerequisites: Option<Vec<PrereqBody>>,
-}
-
-/// A prerequisite course by its code, and the score needed in it.
-#[derive(Deserialize)]
-pub struct PrereqBody {
-    pub(super) code: String,
-    #[serde(default = "pass_mark")]
-    pub(super) min_score: f64,
-}
-
-fn pass_mark() -> f64 {
-    60.0
-}
-
-fn yes() -> bool {
-    true
-}
-
-pub(super) async fn save_course(
-    state: &AppState,
+/// Creates a course (`id` None) or replaces one, with its prerequisites when given.
+pub async fn save_course(
+    db: &DatabaseConnection,
     actor: i64,
     id: Option<i64>,
     b: &CourseBody,
@@ -202,7 +137,7 @@ pub(super) async fn save_course(
         return Err(bad("invalid_credits", "credits must be between 0 and 30"));
     }
     crate::entity::departments::Entity::find_by_id(b.department_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| bad("unknown_department", "no such department"))?;
     let mut am = courses::ActiveModel {
@@ -215,7 +150,7 @@ pub(super) async fn save_course(
         is_active: Set(b.is_active),
         ..Default::default()
     };
-    let txn = crate::db::write_txn(&state.db).await?;
+    let txn = crate::db::write_txn(db).await?;
     let saved = match id {
         Some(id) => {
             courses::Entity::find_by_id(id)
@@ -285,64 +220,6 @@ pub(super) async fn save_course(
     Ok(saved)
 }
 
-#[post("/courses", format = "json", data = "<body>")]
-pub async fn api_course_create(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageCourses>,
-    state: &State<AppState>,
-    body: Json<CourseBody>,
-) -> AppResult<(Status, Json<courses::Model>)> {
-    Ok((
-        Status::Created,
-        Json(save_course(state, who.id, None, &body).await?),
-    ))
-}
-
-#[put("/courses/<id>", format = "json", data = "<body>")]
-pub async fn api_course_update(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageCourses>,
-    state: &State<AppState>,
-    id: i64,
-    body: Json<CourseBody>,
-) -> AppResult<Json<courses::Model>> {
-    Ok(Json(save_course(state, who.id, Some(id), &body).await?))
-}
-
-#[derive(Deserialize)]
-pub struct MeetingBody {
-    pub(super) weekday: i64,
-    pub(super) start_period: i64,
-    pub(super) end_period: i64,
-    #[serde(default = "first_week")]
-    pub(super) start_week: i64,
-    #[serde(default = "last_week")]
-    pub(super) end_week: i64,
-}
-
-fn first_week() -> i64 {
-    1
-}
-
-fn last_week() -> i64 {
-    16
-}
-
-#[derive(Deserialize)]
-pub struct SectionBody {
-    pub(super) term_id: i64,
-    pub(super) course_id: i64,
-    pub(super) section_no: String,
-    pub(super) teacher_id: Option<i64>,
-    pub(super) capacity: i64,
-    #[serde(default)]
-    pub(super) waitlist_capacity: i64,
-    #[serde(default)]
-    pub(super) room: String,
-    #[serde(default)]
-    pub(super) meetings: Vec<MeetingBody>,
-}
-
 async fn validate_section(db: &impl ConnectionTrait, b: &SectionBody) -> AppResult<()> {
     if !(0..=5000).contains(&b.capacity) || !(0..=5000).contains(&b.waitlist_capacity) {
         return Err(bad(
@@ -383,13 +260,15 @@ async fn validate_section(db: &impl ConnectionTrait, b: &SectionBody) -> AppResu
     Ok(())
 }
 
-pub(super) async fn save_section(
-    state: &AppState,
+/// Creates a section (`id` None) or replaces one with its meeting times; its capacity never
+/// drops below the students in it.
+pub async fn save_section(
+    db: &DatabaseConnection,
     actor: i64,
     id: Option<i64>,
     b: &SectionBody,
 ) -> AppResult<sections::Model> {
-    let txn = crate::db::write_txn(&state.db).await?;
+    let txn = crate::db::write_txn(db).await?;
     validate_section(&txn, b).await?;
     let saved = match id {
         Some(id) => {
@@ -458,37 +337,137 @@ pub(super) async fn save_section(
     Ok(saved)
 }
 
-#[post("/sections", format = "json", data = "<body>")]
-pub async fn api_section_create(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageCourses>,
-    state: &State<AppState>,
-    body: Json<SectionBody>,
-) -> AppResult<(Status, Json<sections::Model>)> {
-    Ok((
-        Status::Created,
-        Json(save_section(state, who.id, None, &body).await?),
-    ))
+/// Up to 200 courses whose code or title contains `q`, by code (the office's list).
+pub async fn course_list(db: &impl ConnectionTrait, q: &str) -> AppResult<Vec<courses::Model>> {
+    let mut query = courses::Entity::find().order_by_asc(courses::Column::Code);
+    if !q.trim().is_empty() {
+        let like = format!("%{}%", q.trim());
+        query = query.filter(
+            Condition::any()
+                .add(courses::Column::Code.like(like.to_uppercase()))
+                .add(courses::Column::TitleZh.like(like.clone()))
+                .add(courses::Column::TitleEn.like(like)),
+        );
+    }
+    Ok(query.limit(200).all(db).await?)
 }
 
-#[put("/sections/<id>", format = "json", data = "<body>")]
-pub async fn api_section_update(
-    _on: ModuleOn<on::Courses>,
-    who: Perm<'_, can::ManageCourses>,
-    state: &State<AppState>,
+pub async fn term(db: &impl ConnectionTrait, id: i64) -> AppResult<terms::Model> {
+    terms::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A course with its prerequisites written as the form takes them (`CODE min_score`).
+pub async fn course_with_prerequisites(
+    db: &impl ConnectionTrait,
     id: i64,
-    body: Json<SectionBody>,
-) -> AppResult<Json<sections::Model>> {
-    Ok(Json(save_section(state, who.id, Some(id), &body).await?))
+) -> AppResult<(courses::Model, Vec<String>)> {
+    let c = courses::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let prereqs = course_prerequisites::Entity::find()
+        .filter(course_prerequisites::Column::CourseId.eq(id))
+        .all(db)
+        .await?;
+    let codes: BTreeMap<i64, String> = courses::Entity::find()
+        .filter(courses::Column::Id.is_in(prereqs.iter().map(|p| p.prerequisite_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.code))
+        .collect();
+    let lines = prereqs
+        .iter()
+        .filter_map(|p| {
+            codes
+                .get(&p.prerequisite_id)
+                .map(|c| format!("{c} {}", p.min_score))
+        })
+        .collect();
+    Ok((c, lines))
 }
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        api_term_create,
-        api_term_update,
-        api_course_create,
-        api_course_update,
-        api_section_create,
-        api_section_update
-    ]
+/// A section as its edit form shows it: the course by code, the teacher by user name and the
+/// meetings written as the form takes them (`weekday periods weeks`).
+pub struct SectionDraft {
+    pub section: sections::Model,
+    pub course_code: String,
+    pub teacher_username: String,
+    pub meetings: Vec<String>,
+}
+
+pub async fn section_draft(db: &impl ConnectionTrait, id: i64) -> AppResult<SectionDraft> {
+    let s = sections::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let course_code = courses::Entity::find_by_id(s.course_id)
+        .one(db)
+        .await?
+        .map(|c| c.code)
+        .unwrap_or_default();
+    let teacher_username = match s.teacher_id {
+        Some(t) => users::Entity::find_by_id(t)
+            .one(db)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let meetings = section_meetings::Entity::find()
+        .filter(section_meetings::Column::SectionId.eq(id))
+        .order_by_asc(section_meetings::Column::Weekday)
+        .all(db)
+        .await?
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}-{} {}-{}",
+                m.weekday, m.start_period, m.end_period, m.start_week, m.end_week
+            )
+        })
+        .collect();
+    Ok(SectionDraft {
+        section: s,
+        course_code,
+        teacher_username,
+        meetings,
+    })
+}
+
+/// What a section form names by text: the course's id by its code, the teacher's account id
+/// by user name (`Err` with the name when there is no such account).
+pub struct SectionRefs {
+    pub course_id: Option<i64>,
+    pub teacher_id: Result<Option<i64>, String>,
+}
+
+pub async fn section_refs(
+    db: &impl ConnectionTrait,
+    course_code: &str,
+    teacher: &str,
+) -> AppResult<SectionRefs> {
+    let course_id = courses::Entity::find()
+        .filter(courses::Column::Code.eq(course_code.trim().to_uppercase()))
+        .one(db)
+        .await?
+        .map(|c| c.id);
+    let teacher_id = match teacher.trim() {
+        "" => Ok(None),
+        name => match users::Entity::find()
+            .filter(users::Column::Username.eq(name))
+            .one(db)
+            .await?
+        {
+            Some(u) => Ok(Some(u.id)),
+            None => Err(name.to_string()),
+        },
+    };
+    Ok(SectionRefs {
+        course_id,
+        teacher_id,
+    })
 }
