@@ -34,7 +34,12 @@ const COUNTS: [&str; 7] = [
 
 /// Neutral facts: true of at-risk and thriving students alike, so never offered as a reason
 /// (credits taken, contacts with staff, a missing history, a GPA that went up).
-const NEUTRAL: [&str; 4] = ["credits_attempted", "credits_earned", "contacts", "has_history"];
+const NEUTRAL: [&str; 4] = [
+    "credits_attempted",
+    "credits_earned",
+    "contacts",
+    "has_history",
+];
 
 /// One feature of `row` in words, in `lang`; None for features that say nothing on their own:
 /// neutral facts, and counts of zero.
@@ -48,9 +53,7 @@ pub fn describe(lang: Lang, feature: usize, row: &[f64]) -> Option<String> {
     let int = |x: f64| format!("{x:.0}");
     let text = match feature {
         PRIOR_GPA if has_history => fill(lang, "prior_gpa", &format!("{v:.2}"), ""),
-        GPA_TREND if has_history && v < -0.005 => {
-            fill(lang, "gpa_down", &format!("{:.2}", -v), "")
-        }
+        GPA_TREND if has_history && v < -0.005 => fill(lang, "gpa_down", &format!("{:.2}", -v), ""),
         TERM_SCORE => {
             let last = row.get(LAST_TERM_SCORE).copied().unwrap_or(0.0);
             if has_history && last > v + 0.5 {

@@ -743,7 +743,11 @@ impl Writer<'_> {
                 id: Set(ids.enrolment + 1 + i as i64),
                 student_id: Set(ids.student(e.student)),
                 section_id: Set(ids.section(e.section)),
-                status: Set(e.status.as_str().parse().unwrap_or(enrolments::EnrolmentStatus::Dropped)),
+                status: Set(e
+                    .status
+                    .as_str()
+                    .parse()
+                    .unwrap_or(enrolments::EnrolmentStatus::Dropped)),
                 waitlist_position: Set(e.waitlist_position),
                 created_at: Set(e.created_at),
                 updated_at: Set(e.dropped_at.unwrap_or(e.created_at)),

@@ -218,7 +218,10 @@ async fn terminating_every_postgres_backend_three_times_during_registration_give
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.section_id == section && e.status == srm::entity::enrolments::EnrolmentStatus::Enrolled)
+        .filter(|e| {
+            e.section_id == section
+                && e.status == srm::entity::enrolments::EnrolmentStatus::Enrolled
+        })
         .count();
     let counted = srm::entity::sections::Entity::find_by_id(section)
         .one(app.db())

@@ -39,11 +39,18 @@ fn a_count_of_zero_and_a_neutral_fact_are_never_a_reason() {
         "has_history",
         "gpa_trend",
     ] {
-        assert!(!named.contains(&never), "{never} offered as a reason: {named:?}");
+        assert!(
+            !named.contains(&never),
+            "{never} offered as a reason: {named:?}"
+        );
     }
     assert!(named.contains(&"prior_gpa"));
     for r in &reasons {
-        assert!(!r.zh.contains(" 0 ") && !r.en.starts_with("0 "), "a zero: {}", r.en);
+        assert!(
+            !r.zh.contains(" 0 ") && !r.en.starts_with("0 "),
+            "a zero: {}",
+            r.en
+        );
     }
 }
 
