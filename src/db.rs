@@ -438,49 +438,7 @@ fn is_deadlock(err: &sea_orm::DbErr) -> bool {
     }
 }
 
-/// Whether a database error says the database is out of reach for now (the pool timed out, a
-/// connection was closed, reset or terminated, the file is busy), rather than that the query
-/// itself is wrong. The first is a 503 the user can retry; the second a bug, a 500.
-pub fn is_transient(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr};
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            sqlx_transient(e)
-        }
-        _ => false,
-    }
-}
-
-fn sqlx_transient(err: &sea_orm::sqlx::Error) -> bool {
-    use sea_orm::sqlx::Error;
-    match err {
-        Error::Io(_)
-        | Error::Tls(_)
-        | Error::Protocol(_)
-        | Error::PoolTimedOut
-        | Error::PoolClosed
-        | Error::WorkerCrashed
-        | Error::BeginFailed => true,
-        Error::Database(d) => {
-            let Some(code) = d.code() else {
-                return false;
-            };
-            if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-                .is_some()
-            {
-                // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_CANTOPEN (primary codes).
-                code.parse::<i32>()
-                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
-            } else {
-                // PostgreSQL: connection exceptions (08…), the server shutting down or
-                // terminating the backend (57P01–57P03), too many connections (53300).
-                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-            }
-        }
-        _ => false,
-    }
-}
+pub use crate::error::is_transient;
 
 /// Runs a read once more when it failed because its pooled connection was lost (PostgreSQL
 /// restarted or terminated the backend): the pool then hands out a fresh connection. Only for

@@ -77,7 +77,7 @@ impl AppError {
             AppError::Unprocessable { .. } => Status::UnprocessableEntity,
             AppError::TooManyRequests { .. } => Status::TooManyRequests,
             AppError::Unavailable(_) => Status::ServiceUnavailable,
-            AppError::Db(e) if crate::db::is_transient(e) => Status::ServiceUnavailable,
+            AppError::Db(e) if is_transient(e) => Status::ServiceUnavailable,
             AppError::Db(_) | AppError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -94,7 +94,7 @@ impl AppError {
             | AppError::Unprocessable { code, .. } => code,
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable(_) => UNAVAILABLE,
-            AppError::Db(e) if crate::db::is_transient(e) => UNAVAILABLE,
+            AppError::Db(e) if is_transient(e) => UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -166,6 +166,8 @@ pub fn json_body(code: &str, message: &str) -> String {
 /// how long to wait before trying again.
 #[derive(Debug, Default, Clone)]
 pub struct ErrorNote {
+    /// The error's code, for a translated message where there is one (`error.code.<code>`).
+    pub code: Option<&'static str>,
     pub message: Option<String>,
     pub retry_after: Option<u64>,
 }
@@ -187,6 +189,7 @@ impl AppError {
         };
         let message = (self.status() != Status::ServiceUnavailable).then(|| self.public_message());
         req.local_cache(|| ErrorNote {
+            code: Some(self.code()),
             message,
             retry_after,
         });
@@ -220,5 +223,49 @@ impl<'r> Responder<'r, 'static> for AppError {
         // NOTE: the page is the web layer's to render: the catcher for this status reads the
         // note (message, Retry-After) and sends a 401 to the login form.
         Err(self.leave_note(req))
+    }
+}
+
+/// Whether a database error says the database is out of reach for now (the pool timed out, a
+/// connection was closed, reset or terminated, the file is busy), rather than that the query
+/// itself is wrong. The first is a 503 the user can retry; the second a bug, a 500.
+pub fn is_transient(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            sqlx_transient(e)
+        }
+        _ => false,
+    }
+}
+
+fn sqlx_transient(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed
+        | Error::BeginFailed => true,
+        Error::Database(d) => {
+            let Some(code) = d.code() else {
+                return false;
+            };
+            if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_CANTOPEN (primary codes).
+                code.parse::<i32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
+            } else {
+                // PostgreSQL: connection exceptions (08…), the server shutting down or
+                // terminating the backend (57P01–57P03), too many connections (53300).
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            }
+        }
+        _ => false,
     }
 }

@@ -115,6 +115,14 @@ impl Lang {
         })
     }
 
+    /// One string, if there is one under `key`.
+    pub fn find(self, key: &str) -> Option<String> {
+        self.dict()
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
     /// One string; the key itself when missing, so a gap is visible rather than blank.
     pub fn t(self, key: &str) -> String {
         self.dict()

@@ -35,8 +35,11 @@ impl<'r> Responder<'r, 'static> for Caught {
         };
         // NOTE: an `AppError` answering a page leaves its message here (`error.rs`).
         let note = ErrorNote::of(req);
-        let message = note
-            .message
+        let translated = note
+            .code
+            .and_then(|code| lang.find(&format!("error.code.{code}")));
+        let message = translated
+            .or(note.message)
             .unwrap_or_else(|| lang.t(&format!("error.{}", status.code)));
         let mut builder = Response::build();
         if let Some(methods) = allow {

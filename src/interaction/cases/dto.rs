@@ -1,7 +1,7 @@
 //! The case API's request and response types.
 
-use super::service::{CaseRow, CaseView};
 use crate::entity::cases::{self, CaseStatus};
+use crate::entity::{case_events, case_ratings};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
@@ -248,4 +248,26 @@ impl From<Result<CaseView, cases::Model>> for ActionResult {
             }),
         }
     }
+}
+
+/// One case with everything its page shows (built by the service).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: cases::Model,
+    pub overdue: bool,
+    pub hours_to_first_answer: Option<f64>,
+    pub hours_to_close: Option<f64>,
+    pub events: Vec<case_events::Model>,
+    pub rating: Option<case_ratings::Model>,
+    pub can_handle: bool,
+    pub can_rate: bool,
+}
+
+/// One line of a case list (built by the service).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    #[serde(flatten)]
+    pub case: cases::Model,
+    pub overdue: bool,
 }

@@ -6,7 +6,7 @@
 //! `cases.queues` maps a queue name to the user ids that work it; a holder of `cases.handle`
 //! listed in no queue works every queue (a supervisor).
 
-use super::dto::{Action, NewCase, ReportRow};
+use super::dto::{Action, CaseRow, CaseView, NewCase, ReportRow};
 use crate::access::{Permission, service::user_permissions};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -235,19 +235,6 @@ pub async fn visible(
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseView {
-    #[serde(flatten)]
-    pub case: cases::Model,
-    pub overdue: bool,
-    pub hours_to_first_answer: Option<f64>,
-    pub hours_to_close: Option<f64>,
-    pub events: Vec<case_events::Model>,
-    pub rating: Option<case_ratings::Model>,
-    pub can_handle: bool,
-    pub can_rate: bool,
-}
-
 pub fn overdue(c: &cases::Model) -> bool {
     c.status != CaseStatus::Closed && now() > c.due_at
 }
@@ -309,13 +296,6 @@ pub async fn list_page(
         page: req.page,
         per_page: req.per_page,
     })
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseRow {
-    #[serde(flatten)]
-    pub case: cases::Model,
-    pub overdue: bool,
 }
 
 /// The caller's cases: a student's own; a handler's queues (all, or the ones they work).

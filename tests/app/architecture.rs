@@ -1,0 +1,251 @@
+//! The shape of the code, checked (issue 19): every domain folder has the same files, handlers
+//! hold no queries, the API answers typed values, and imports flow one way. These read the
+//! source as text; each failure names the file to look at.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file below `dir`, as (path relative to `src/`, text without line comments).
+fn sources(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let rel = path
+                    .strip_prefix(src())
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, without_comments(&text)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The identifiers that follow `prefix` in `text` (`super::` → `service`, `{a, b}` → both).
+fn names_after(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(prefix) {
+        let before = rest[..i].chars().last();
+        rest = &rest[i + prefix.len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        if let Some(list) = rest.strip_prefix('{') {
+            let end = list.find('}').unwrap_or(list.len());
+            for part in list[..end].split(',') {
+                let name: String = part
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+/// Files of one folder that import each other in a ring, e.g. `run.rs` ↔ `formula.rs`.
+fn folder_cycles(folder: &str, files: &[(String, String)]) -> Vec<String> {
+    let prefix = if folder.is_empty() {
+        String::new()
+    } else {
+        format!("{folder}/")
+    };
+    let siblings: BTreeMap<String, &String> = files
+        .iter()
+        .filter_map(|(rel, text)| {
+            let name = rel.strip_prefix(&prefix)?;
+            let stem = name.strip_suffix(".rs")?;
+            (!stem.contains('/') && stem != "mod").then(|| (stem.to_string(), text))
+        })
+        .collect();
+    let module = folder.replace('/', "::");
+    let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (name, text) in &siblings {
+        let mut refs = names_after(text, "super::");
+        if !module.is_empty() {
+            refs.extend(names_after(text, &format!("crate::{module}::")));
+        }
+        for (other, _) in siblings.iter().filter(|(o, _)| *o != name) {
+            if refs.contains(other) {
+                edges.entry(name).or_default().insert(other);
+            }
+        }
+    }
+    let mut rings: BTreeMap<BTreeSet<&str>, String> = BTreeMap::new();
+    for (a, outs) in &edges {
+        for b in outs {
+            if let Some(path) = path_between(&edges, b, a) {
+                let members: BTreeSet<&str> = path.iter().copied().chain([*a]).collect();
+                rings
+                    .entry(members)
+                    .or_insert_with(|| format!("{folder}: {a} → {}", path.join(" → ")));
+            }
+        }
+    }
+    rings.into_values().collect()
+}
+
+fn path_between<'a>(
+    edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+    from: &'a str,
+    to: &'a str,
+) -> Option<Vec<&'a str>> {
+    let mut seen = BTreeSet::new();
+    let mut queue = vec![vec![from]];
+    while let Some(path) = queue.pop() {
+        let last = *path.last()?;
+        if last == to {
+            return Some(path);
+        }
+        if !seen.insert(last) {
+            continue;
+        }
+        for next in edges.get(last).into_iter().flatten() {
+            let mut longer = path.clone();
+            longer.push(next);
+            queue.push(longer);
+        }
+    }
+    None
+}
+
+fn folders(files: &[(String, String)]) -> BTreeSet<String> {
+    files
+        .iter()
+        .map(|(rel, _)| {
+            rel.rsplit_once('/')
+                .map_or(String::new(), |(d, _)| d.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn no_two_files_of_a_folder_import_each_other() {
+    let files = sources(&src());
+    let mut cycles: Vec<String> = folders(&files)
+        .iter()
+        .filter(|f| !f.starts_with("entity"))
+        .flat_map(|f| folder_cycles(f, &files))
+        .collect();
+    cycles.sort();
+    cycles.dedup();
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}
+
+#[test]
+fn the_lowest_modules_never_import_the_web_layer_or_a_domain() {
+    let files = sources(&src());
+    let mut wrong = Vec::new();
+    for (rel, text) in &files {
+        let used = names_after(text, "crate::");
+        let forbidden: &[&str] = if rel == "error.rs" {
+            // The error type is the floor: it imports nothing of the crate.
+            &[]
+        } else if rel.starts_with("auth/") {
+            &["web"]
+        } else {
+            continue;
+        };
+        for name in &used {
+            if rel == "error.rs" || forbidden.contains(&name.as_str()) {
+                wrong.push(format!("{rel} imports crate::{name}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+const ROUTE_ATTRIBUTES: [&str; 7] = [
+    "#[get(",
+    "#[post(",
+    "#[put(",
+    "#[patch(",
+    "#[delete(",
+    "#[head(",
+    "#[options(",
+];
+
+/// Files outside the domains that serve their own few routes (assets, probes, the document).
+const INFRASTRUCTURE: [&str; 4] = ["web/mod.rs", "health.rs", "metrics.rs", "api_docs.rs"];
+
+#[test]
+fn handlers_live_in_api_and_pages_files_and_routes_are_listed_only_in_mod_files() {
+    let files = sources(&src());
+    let mut wrong = Vec::new();
+    for (rel, text) in &files {
+        let file = rel.rsplit('/').next().unwrap_or(rel);
+        if ROUTE_ATTRIBUTES.iter().any(|a| text.contains(a))
+            && !matches!(file, "api.rs" | "pages.rs")
+            && !INFRASTRUCTURE.contains(&rel.as_str())
+        {
+            wrong.push(format!("{rel}: a handler outside api.rs / pages.rs"));
+        }
+        if text.contains("routes![")
+            && file != "mod.rs"
+            && rel != "lib.rs"
+            && !INFRASTRUCTURE.contains(&rel.as_str())
+        {
+            wrong.push(format!("{rel}: routes listed outside mod.rs"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn handlers_hold_no_query_and_the_api_answers_typed_values() {
+    let files = sources(&src());
+    let mut wrong = Vec::new();
+    for (rel, text) in &files {
+        let file = rel.rsplit('/').next().unwrap_or(rel);
+        if matches!(file, "api.rs" | "pages.rs" | "mod.rs") && text.contains("sea_orm") {
+            wrong.push(format!("{rel}: uses sea_orm (queries belong in a service)"));
+        }
+        if file == "api.rs" && (text.contains("json!") || text.contains("Json<Value>")) {
+            wrong.push(format!("{rel}: untyped JSON (json! / Json<Value>)"));
+        }
+        if text.contains("clippy::too_many_arguments") {
+            wrong.push(format!(
+                "{rel}: too many arguments (use a parameter struct)"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
