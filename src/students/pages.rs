@@ -175,7 +175,7 @@ pub async fn profile_page(
 /// Everything the 360° page shows, for staff and for the student's own page.
 async fn profile_data(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Db,
     id: i64,
 ) -> AppResult<Value> {
     let view = service::view(db, id).await?;
@@ -307,7 +307,7 @@ impl StudentForm {
 
 async fn edit_form(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Db,
     id: Option<i64>,
     values: Value,
     errors: Value,
@@ -853,7 +853,7 @@ pub async fn segment_submit(
 
 async fn merge_view(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Db,
     id: i64,
     duplicate_no: Option<&str>,
     error: Option<String>,
