@@ -173,11 +173,7 @@ pub async fn profile_page(
 }
 
 /// Everything the 360° page shows, for staff and for the student's own page.
-async fn profile_data(
-    ctx: &Ctx<'_>,
-    db: &crate::db::Db,
-    id: i64,
-) -> AppResult<Value> {
+async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<Value> {
     let view = service::view(db, id).await?;
     let view = match ctx.user {
         Some(user) => super::identifiers::shown_to(db, user, view).await?,

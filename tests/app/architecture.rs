@@ -157,21 +157,22 @@ fn folders(files: &[(String, String)]) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn no_two_files_of_a_folder_import_each_other() {
+fn import_cycles() -> Vec<String> {
     let files = sources(&src());
-    let mut cycles: Vec<String> = folders(&files)
+    folders(&files)
         .iter()
         .filter(|f| !f.starts_with("entity"))
         .flat_map(|f| folder_cycles(f, &files))
-        .collect();
-    cycles.sort();
-    cycles.dedup();
-    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+        .map(|c| format!("import cycle {c}"))
+        .collect()
 }
 
 #[test]
-fn the_lowest_modules_never_import_the_web_layer_or_a_domain() {
+fn no_two_files_of_a_folder_import_each_other() {
+    only_known_gaps(import_cycles());
+}
+
+fn low_imports() -> Vec<String> {
     let files = sources(&src());
     let mut wrong = Vec::new();
     for (rel, text) in &files {
@@ -190,7 +191,12 @@ fn the_lowest_modules_never_import_the_web_layer_or_a_domain() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    wrong
+}
+
+#[test]
+fn the_lowest_modules_never_import_the_web_layer_or_a_domain() {
+    only_known_gaps(low_imports());
 }
 
 const ROUTE_ATTRIBUTES: [&str; 7] = [
@@ -206,8 +212,7 @@ const ROUTE_ATTRIBUTES: [&str; 7] = [
 /// Files outside the domains that serve their own few routes (assets, probes, the document).
 const INFRASTRUCTURE: [&str; 4] = ["web/mod.rs", "health.rs", "metrics.rs", "api_docs.rs"];
 
-#[test]
-fn handlers_live_in_api_and_pages_files_and_routes_are_listed_only_in_mod_files() {
+fn misplaced_handlers() -> Vec<String> {
     let files = sources(&src());
     let mut wrong = Vec::new();
     for (rel, text) in &files {
@@ -226,11 +231,15 @@ fn handlers_live_in_api_and_pages_files_and_routes_are_listed_only_in_mod_files(
             wrong.push(format!("{rel}: routes listed outside mod.rs"));
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    wrong
 }
 
 #[test]
-fn handlers_hold_no_query_and_the_api_answers_typed_values() {
+fn handlers_live_in_api_and_pages_files_and_routes_are_listed_only_in_mod_files() {
+    only_known_gaps(misplaced_handlers());
+}
+
+fn untyped_or_querying_handlers() -> Vec<String> {
     let files = sources(&src());
     let mut wrong = Vec::new();
     for (rel, text) in &files {
@@ -247,5 +256,39 @@ fn handlers_hold_no_query_and_the_api_answers_typed_values() {
             ));
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    wrong
+}
+
+#[test]
+fn handlers_hold_no_query_and_the_api_answers_typed_values() {
+    only_known_gaps(untyped_or_querying_handlers());
+}
+
+/// What is not in the shape yet, as named in issue 19's note. Each entry must still be found
+/// (delete it once fixed) and nothing else may be.
+const KNOWN_GAPS: &[&str] = &[];
+
+fn only_known_gaps(found: Vec<String>) {
+    let new: Vec<&str> = found
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !KNOWN_GAPS.contains(f))
+        .collect();
+    assert!(new.is_empty(), "out of the shape:\n{}", new.join("\n"));
+}
+
+#[test]
+fn every_known_gap_is_still_a_gap() {
+    let mut all = import_cycles();
+    all.extend(low_imports());
+    all.extend(misplaced_handlers());
+    all.extend(untyped_or_querying_handlers());
+    let fixed: Vec<&&str> = KNOWN_GAPS
+        .iter()
+        .filter(|g| !all.iter().any(|f| f == **g))
+        .collect();
+    assert!(
+        fixed.is_empty(),
+        "fixed, so remove from KNOWN_GAPS: {fixed:?}"
+    );
 }
