@@ -1,10 +1,12 @@
 //! One error type for the whole portal and the one place that turns it into a response:
-//! JSON `{"error":{"code","message"}}` under `/api`, an HTML page elsewhere.
+//! JSON `{"error":{"code","message"}}` under `/api`; elsewhere the status goes to the catcher
+//! in `web`, which renders the page with the message left here (this module never imports the
+//! web layer).
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
-use serde_json::json;
+use serde::Serialize;
 use std::io::Cursor;
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -36,8 +38,9 @@ pub enum AppError {
     /// The database is out of reach for now (503 with `Retry-After`); the detail is logged.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A failure of ours; the source is kept for the log.
     #[error("{0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AppError {
@@ -59,8 +62,9 @@ impl AppError {
             message: message.into(),
         }
     }
-    pub fn internal(message: impl std::fmt::Display) -> Self {
-        AppError::Internal(message.to_string())
+    /// An internal failure, keeping its source error (a message is also accepted).
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AppError::Internal(source.into())
     }
 
     pub fn status(&self) -> Status {
@@ -132,8 +136,62 @@ pub fn wants_json(req: &Request<'_>) -> bool {
     req.uri().path().as_str().starts_with("/api/")
 }
 
+/// The body of every JSON error answer: `{"error":{"code","message"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable code to act on, and a message for people.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `not_found`, `seat_taken`, `csrf`.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// A short message in English, at most 300 characters.
+    pub message: String,
+}
+
 pub fn json_body(code: &str, message: &str) -> String {
-    json!({"error": {"code": code, "message": message}}).to_string()
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message: message.to_string(),
+        },
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// What an error answer of a page leaves for the catcher that renders it: the message, and
+/// how long to wait before trying again.
+#[derive(Debug, Default, Clone)]
+pub struct ErrorNote {
+    pub message: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ErrorNote {
+    /// The note this request's error left, if any.
+    pub fn of(req: &Request<'_>) -> ErrorNote {
+        req.local_cache(ErrorNote::default).clone()
+    }
+}
+
+impl AppError {
+    /// Leaves this error's message for the page catcher (once per request) and returns the
+    /// status the catcher is called with.
+    pub fn leave_note(&self, req: &Request<'_>) -> Status {
+        let retry_after = match self {
+            AppError::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let message = (self.status() != Status::ServiceUnavailable).then(|| self.public_message());
+        req.local_cache(|| ErrorNote {
+            message,
+            retry_after,
+        });
+        self.status()
+    }
 }
 
 impl<'r> Responder<'r, 'static> for AppError {
@@ -159,24 +217,8 @@ impl<'r> Responder<'r, 'static> for AppError {
                 .sized_body(body.len(), Cursor::new(body))
                 .ok();
         }
-        if matches!(self, AppError::Unauthorized) {
-            let next = req.uri().to_string();
-            let location = format!("/login?next={}", crate::web::url_encode(&next));
-            return builder
-                .status(Status::SeeOther)
-                .header(Header::new("Location", location))
-                .ok();
-        }
-        let message = if status == Status::ServiceUnavailable {
-            crate::i18n::Lang::from_request_parts(req).t("error.503")
-        } else {
-            self.public_message()
-        };
-        let html = crate::web::error_page(req, status, &message);
-        builder
-            .status(status)
-            .header(ContentType::HTML)
-            .sized_body(html.len(), Cursor::new(html))
-            .ok()
+        // NOTE: the page is the web layer's to render: the catcher for this status reads the
+        // note (message, Retry-After) and sends a 401 to the login form.
+        Err(self.leave_note(req))
     }
 }

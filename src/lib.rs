@@ -129,5 +129,6 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let index = api_docs::index_routes(rocket.routes());
-    rocket.manage(index)
+    let document = api_docs::ApiDocument(api_docs::document(&index));
+    rocket.manage(index).manage(document)
 }

@@ -3,7 +3,7 @@
 use super::service::{self, LoginOk};
 use super::session::{CurrentUser, SESSION_COOKIE};
 use crate::access::client_ip;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::state::AppState;
 use crate::web::{Ctx, safe_next};
@@ -14,8 +14,8 @@ use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::{State, get, post};
 use rocket_dyn_templates::Template;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 const LOGIN_CSRF_COOKIE: &str = "srm_login_csrf";
 /// Marks a browser that has signed in to an account before (see `service::login`).
@@ -170,14 +170,13 @@ pub async fn login_submit(
     }
 }
 
-#[post("/logout", data = "<form>")]
+#[post("/logout", data = "<_form>")]
 pub async fn logout(
     user: &CurrentUser,
     state: &State<AppState>,
     jar: &CookieJar<'_>,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: crate::web::csrf::Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(form.csrf)?;
     service::logout(state, user).await?;
     jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok(Redirect::to("/login"))
@@ -256,12 +255,28 @@ pub async fn switch_lang(
 
 // ---------------------------------------------------------------- JSON API
 
-#[derive(Deserialize)]
+/// A user name (or student number) and password.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
+    #[schema(example = "admin", max_length = 64)]
     username: String,
+    #[schema(format = Password, max_length = 1024)]
     password: String,
 }
 
+/// Log in with user name and password; returns a bearer token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginOk),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 422, description = "A field is missing or of the wrong type", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The database is briefly out of reach", body = ErrorBody),
+    )
+)]
 #[post("/auth/login", format = "json", data = "<body>")]
 pub async fn api_login(
     state: &State<AppState>,
@@ -305,19 +320,43 @@ pub async fn api_password(
     Ok(Status::NoContent)
 }
 
+/// The caller's account, groups and permissions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    id: i64,
+    username: String,
+    display_name: String,
+    /// `staff` or `student`.
+    kind: String,
+    groups: Vec<String>,
+    /// Permission codes, sorted.
+    permissions: Vec<&'static str>,
+    /// The caller's own student record, for students.
+    student_id: Option<i64>,
+}
+
+/// The caller's account, groups and permissions.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/me")]
-pub async fn api_me(user: &CurrentUser) -> Json<Value> {
-    let mut perms: Vec<&str> = user.permissions.iter().map(|p| p.code()).collect();
-    perms.sort();
-    Json(json!({
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "kind": user.kind,
-        "groups": user.groups,
-        "permissions": perms,
-        "student_id": user.student_id,
-    }))
+pub async fn api_me(user: &CurrentUser) -> Json<Me> {
+    let mut permissions: Vec<&'static str> = user.permissions.iter().map(|p| p.code()).collect();
+    permissions.sort();
+    Json(Me {
+        id: user.id,
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        kind: user.kind.clone(),
+        groups: user.groups.clone(),
+        permissions,
+        student_id: user.student_id,
+    })
 }
 
 // ---------------------------------------------------------------- first sign-in

@@ -11,3 +11,12 @@ pub mod token;
 pub mod username;
 
 pub use session::CurrentUser;
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(handlers::api_login, handlers::api_me))]
+struct ApiDoc;

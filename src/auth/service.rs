@@ -13,7 +13,8 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+/// Who is logged in, as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserSummary {
     pub id: i64,
     pub username: String,
@@ -22,12 +23,14 @@ pub struct UserSummary {
     pub groups: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A successful login: the bearer token and when it expires.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginOk {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub user: UserSummary,
     #[serde(skip)]
+    #[schema(ignore)]
     pub jti: String,
 }
 

@@ -159,7 +159,7 @@ pub async fn create_missing(
         .filter(groups::Column::Code.eq(STUDENT_GROUP))
         .one(&txn)
         .await?
-        .ok_or_else(|| AppError::Internal("the built-in student group is missing".into()))?;
+        .ok_or_else(|| AppError::internal("the built-in student group is missing"))?;
     let todo = without_account().all(&txn).await?;
     let mut name_taken = Vec::new();
     let mut created = 0;

@@ -2,23 +2,24 @@
 //! `{"error":{"code","message"}}`.
 
 use super::{error_page, url_encode};
-use crate::error::{json_body, wants_json};
+use crate::error::{ErrorNote, json_body, wants_json};
 use crate::i18n::Lang;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use std::io::Cursor;
 
-struct Caught(Status);
+struct Caught(Status, Option<String>);
 
 impl<'r> Responder<'r, 'static> for Caught {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let status = self.0;
+        let Caught(status, allow) = self;
         let code = match status.code {
             400 => "bad_request",
             401 => "unauthorized",
             403 => "forbidden",
             404 => "not_found",
+            405 => "method_not_allowed",
             409 => "conflict",
             413 => "payload_too_large",
             415 => "unsupported_media_type",
@@ -32,8 +33,18 @@ impl<'r> Responder<'r, 'static> for Caught {
         } else {
             Lang::from_request_parts(req)
         };
-        let message = lang.t(&format!("error.{}", status.code));
+        // NOTE: an `AppError` answering a page leaves its message here (`error.rs`).
+        let note = ErrorNote::of(req);
+        let message = note
+            .message
+            .unwrap_or_else(|| lang.t(&format!("error.{}", status.code)));
         let mut builder = Response::build();
+        if let Some(methods) = allow {
+            builder.header(Header::new("Allow", methods));
+        }
+        if let Some(seconds) = note.retry_after {
+            builder.header(Header::new("Retry-After", seconds.to_string()));
+        }
         if status == Status::ServiceUnavailable {
             builder.header(Header::new(
                 "Retry-After",
@@ -65,8 +76,51 @@ impl<'r> Responder<'r, 'static> for Caught {
 }
 
 #[rocket::catch(default)]
-fn any(status: Status, _req: &Request<'_>) -> Caught {
-    Caught(status)
+fn any(status: Status, req: &Request<'_>) -> Caught {
+    // NOTE: Rocket answers a known path asked with another method as 404; say 405 and which
+    // methods it takes, as HTTP asks.
+    if status == Status::NotFound {
+        let allowed = allowed_methods(req);
+        if !allowed.is_empty() {
+            return Caught(Status::MethodNotAllowed, Some(allowed.join(", ")));
+        }
+    }
+    Caught(status, None)
+}
+
+/// The methods of the mounted routes whose path matches this request's, when its own method
+/// is not among them.
+fn allowed_methods(req: &Request<'_>) -> Vec<String> {
+    let path: Vec<&str> = req.uri().path().raw().as_str().split('/').collect();
+    let mut methods: Vec<String> = req
+        .rocket()
+        .routes()
+        .filter(|r| path_matches(r.uri.path(), &path))
+        .map(|r| r.method.as_str().to_string())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    if methods.iter().any(|m| m == req.method().as_str()) {
+        return Vec::new();
+    }
+    methods
+}
+
+fn path_matches(pattern: &str, path: &[&str]) -> bool {
+    let segments: Vec<&str> = pattern.split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        if seg.starts_with('<') && seg.ends_with("..>") {
+            return true;
+        }
+        let Some(have) = path.get(i) else {
+            return false;
+        };
+        let dynamic = seg.starts_with('<') && seg.ends_with('>');
+        if !dynamic && seg != have {
+            return false;
+        }
+    }
+    segments.len() == path.len()
 }
 
 pub fn catchers() -> Vec<rocket::Catcher> {

@@ -2,6 +2,7 @@
 //! error pages, catchers and the vendored static files.
 
 mod catchers;
+pub mod csrf;
 pub mod headers;
 mod menu;
 pub mod upload;

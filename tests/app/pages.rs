@@ -210,18 +210,74 @@ async fn errors_are_json_for_the_api_and_pages_elsewhere() {
 }
 
 #[rocket::async_test]
+async fn the_api_document_is_derived_from_the_handlers_and_their_types() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["cookie"]["in"], "cookie");
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"];
+    assert!(login["x-untyped"].is_null(), "typed: {login}");
+    assert_eq!(
+        login["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/LoginRequest"
+    );
+    let ok = &doc["components"]["schemas"]["LoginOk"]["properties"];
+    assert!(ok["token"].is_object() && ok["expires_at"].is_object() && ok["user"].is_object());
+    assert!(ok["jti"].is_null(), "the token id stays inside");
+    let me = &doc["paths"]["/api/v1/me"]["get"];
+    assert_eq!(
+        me["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorBody"
+    );
+    assert!(me["security"].is_array());
+    assert!(!doc.to_string().contains("password_hash"));
+    let untyped = doc["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .values()
+                .filter_map(|item| item.as_object())
+                .flat_map(|ops| ops.values())
+                .filter(|op| !op["x-untyped"].is_null())
+                .count()
+        })
+        .unwrap_or_default();
+    eprintln!("API operations not typed yet: {untyped}");
+}
+
+#[rocket::async_test]
+async fn a_known_path_asked_with_another_method_answers_405_with_the_allowed_methods() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let res = app.client.put("/api/v1/me").dispatch().await;
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    assert_eq!(res.headers().get_one("Allow"), Some("GET"));
+    let body: serde_json::Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).expect("json");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    let res = app.client.delete("/api/v1/users/1").dispatch().await;
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    assert_eq!(res.headers().get_one("Allow"), Some("GET, PATCH"));
+    let res = app.client.get("/api/v1/no-such-thing").dispatch().await;
+    assert_eq!(res.status(), Status::NotFound);
+}
+
+#[rocket::async_test]
 async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it() {
     let app = TestApp::new(Backend::Sqlite).await;
     let (s, doc) = app.get_json("/api/v1/openapi.json", None).await;
     assert_eq!(s, Status::Ok);
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "an OpenAPI 3 document"
+    );
     let paths = doc["paths"].as_object().expect("paths");
     let mut count = 0;
     for r in app
         .client
         .rocket()
         .routes()
-        .filter(|r| r.uri.path().starts_with("/api/"))
+        .filter(|r| r.uri.path().starts_with("/api/v1/"))
     {
         count += 1;
         let path = r.uri.path().replace('<', "{").replace('>', "}");
