@@ -58,19 +58,6 @@ pub enum Command {
         /// The backup file (`.tar.zst`) written by `srm backup`.
         file: std::path::PathBuf,
     },
-    /// Load generators against a running server.
-    Bench {
-        #[command(subcommand)]
-        what: BenchWhat,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BenchWhat {
-    /// Registration day: students log in, then all at once browse, add (mostly a few popular
-    /// sections) and drop; prints throughput, latency and answers, then checks the invariants
-    /// in the database (the same SRM_* configuration as the server).
-    Registration(crate::bench::registration::Options),
 }
 
 #[derive(Subcommand, Debug)]
@@ -176,9 +163,6 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             Ok(())
         }
         Command::Mine { what } => crate::mining::cli::run(&config, what).await,
-        Command::Bench {
-            what: BenchWhat::Registration(opts),
-        } => crate::bench::registration::run(&config, opts).await,
         Command::Import {
             what:
                 ImportWhat::Students {

@@ -8,7 +8,6 @@ pub mod api_docs;
 pub mod audit;
 pub mod auth;
 pub mod backup;
-pub mod bench;
 pub mod charts;
 pub mod cli;
 pub mod config;

@@ -1,9 +1,8 @@
 //! The administrator's backups page: the last backup (size, whether it verified), the backups
 //! kept, a download (audited) and "back up now", which runs in the background.
 
-use super::schedule;
+use super::service;
 use crate::access::{Perm, can, client_ip};
-use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::Ctx;
@@ -22,12 +21,7 @@ pub async fn backups_page(
     state: &State<AppState>,
     flash: Option<&str>,
 ) -> AppResult<Template> {
-    let dir = super::backup_dir(&state.config);
-    let last = schedule::last_status(&state.db).await?;
-    let list_dir = dir.clone();
-    let files = rocket::tokio::task::spawn_blocking(move || schedule::list(&list_dir))
-        .await
-        .map_err(AppError::internal)?;
+    let o = service::overview(&state.db, &state.config).await?;
     let flash = match flash {
         Some("started") => Some(ctx.t("backup.flash_started")),
         _ => None,
@@ -37,7 +31,8 @@ pub async fn backups_page(
         .t("backup.schedule_on")
         .replace("{hours}", &c.backup_interval_hours.to_string())
         .replace("{keep}", &c.backup_keep.to_string());
-    let files: Vec<_> = files
+    let files: Vec<_> = o
+        .files
         .iter()
         .map(|f| json!({"name": f.name, "size": human_size(f.bytes)}))
         .collect();
@@ -45,11 +40,11 @@ pub async fn backups_page(
         "admin/backups",
         "backup.title",
         json!({
-            "dir": dir.display().to_string(),
-            "scheduled": c.backup_dir.is_some() && c.backup_interval_hours > 0,
+            "dir": o.dir.display().to_string(),
+            "scheduled": o.scheduled,
             "schedule_text": schedule_text,
-            "last_size": last.as_ref().map(|l| human_size(l.bytes)),
-            "last": last,
+            "last_size": o.last.as_ref().map(|l| human_size(l.bytes)),
+            "last": o.last,
             "files": files,
             "flash": flash,
         }),
@@ -86,15 +81,7 @@ pub async fn backup_now(
     form: Form<NowForm<'_>>,
 ) -> AppResult<Redirect> {
     who.check_csrf(form.csrf)?;
-    Entry::new(Some(who.id), "backups.start", "backup")
-        .write(&state.db)
-        .await?;
-    let (db, config) = (state.db.clone(), state.config.clone());
-    rocket::tokio::spawn(async move {
-        if let Err(e) = schedule::run(&db, &config, "manual").await {
-            tracing::warn!("backup started from the page failed: {e}");
-        }
-    });
+    service::start_now(&state.db, &state.config, who.id).await?;
     Ok(Redirect::to("/admin/backups?flash=started"))
 }
 
@@ -113,18 +100,10 @@ pub async fn download(
     ip: ClientAddr,
     name: &str,
 ) -> AppResult<Download> {
-    if !schedule::is_backup_name(name) {
-        return Err(AppError::NotFound);
-    }
-    let path = super::backup_dir(&state.config).join(name);
+    let path = service::download(&state.db, &state.config, who.id, ip.0, name).await?;
     let file = NamedFile::open(&path)
         .await
         .map_err(|_| AppError::NotFound)?;
-    Entry::new(Some(who.id), "backups.download", "backup")
-        .id(name)
-        .ip(ip.0)
-        .write(&state.db)
-        .await?;
     Ok(Download {
         file,
         disposition: Header::new(
@@ -145,8 +124,4 @@ impl<'r> rocket::request::FromRequest<'r> for ClientAddr {
     ) -> rocket::request::Outcome<Self, Self::Error> {
         rocket::request::Outcome::Success(ClientAddr(client_ip(req)))
     }
-}
-
-pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![backups_page, backup_now, download]
 }

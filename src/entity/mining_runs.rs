@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub kind: String,
-    pub status: String,
+    pub status: super::job_status::JobStatus,
     #[sea_orm(column_type = "Double")]
     pub progress: f64,
     #[sea_orm(column_type = "Text")]

@@ -31,6 +31,7 @@ pub mod import_jobs;
 pub mod interventions;
 pub mod job_claims;
 pub mod job_leases;
+pub mod job_status;
 pub mod login_attempts;
 pub mod login_throttles;
 pub mod majors;

@@ -2,6 +2,7 @@
 //! `kill -9`, a lost machine), and this instance's own when it shuts down.
 
 use super::{IMPORT, MINING_RUN};
+use crate::entity::job_status::JobStatus;
 use crate::entity::{import_jobs, job_leases, mining_runs};
 use crate::error::AppResult;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -36,18 +37,21 @@ async fn run(db: &impl ConnectionTrait, which: Which<'_>) -> AppResult<usize> {
     let now = Utc::now().fixed_offset();
     let mut done = 0;
     let runs = mining_runs::Entity::find()
-        .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
+        .filter(mining_runs::Column::Status.is_in(JobStatus::LIVE))
         .all(db)
         .await?;
     for r in runs {
         if let Some(reason) = decide(db, MINING_RUN, r.id, &which, now, &r.message).await? {
             let n = mining_runs::Entity::update_many()
-                .col_expr(mining_runs::Column::Status, Expr::value("interrupted"))
+                .col_expr(
+                    mining_runs::Column::Status,
+                    Expr::value(JobStatus::Interrupted),
+                )
                 .col_expr(mining_runs::Column::InterruptedAt, Expr::value(now))
                 .col_expr(mining_runs::Column::FinishedAt, Expr::value(now))
                 .col_expr(mining_runs::Column::InterruptedReason, Expr::value(reason))
                 .filter(mining_runs::Column::Id.eq(r.id))
-                .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
+                .filter(mining_runs::Column::Status.is_in(JobStatus::LIVE))
                 .exec(db)
                 .await?
                 .rows_affected;

@@ -2,19 +2,17 @@
 //! suggestion rules (list with their matches, add, change, delete), the saved scoring formulas
 //! (list, save, activate, delete), the formula trial run and a student's own suggestions.
 
-use super::formula::{self, Formula};
-use super::service::{self, FlagFilter, FlagRow, MySuggestions, RunRow};
-use super::{jobs, pages, rules};
+use super::service::{self, FlagFilter, FlagRequest, FlagRow, MySuggestions, RunRow};
+use super::trial::{self, FormulaInput, TrialAnswer};
+use super::{formula, jobs, rules};
 use crate::access::{ModuleOn, Perm, can, on};
-use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{Page, PageReq};
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{State, delete, get, post, put};
-use sea_orm::EntityTrait;
+use rocket::{FromForm, State, delete, get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -39,9 +37,8 @@ pub async fn api_run(
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Json<Value>> {
-    let r = service::run(&state.db, id).await?;
-    let feedback = service::feedback_counts(&state.db, id).await?;
-    let mut v = json!(service::run_row(r, true));
+    let (run, feedback) = service::run_detail(&state.db, id).await?;
+    let mut v = json!(run);
     v["feedback"] = feedback;
     Ok(Json(v))
 }
@@ -91,12 +88,10 @@ pub async fn api_cancel_run(
     Ok((code, Json(json!({"id": id, "status": status}))))
 }
 
-#[get("/mining/flags?<level>&<department>&<formula>&<run>&<page>&<per_page>&<lang>")]
-#[allow(clippy::too_many_arguments)]
-pub async fn api_flags(
-    _on: ModuleOn<on::Mining>,
-    user: Perm<'_, can::ViewMining>,
-    state: &State<AppState>,
+/// The flag list's query: filters, the run (default: the latest finished one), the page and
+/// the language of the reasons.
+#[derive(FromForm)]
+pub struct FlagsQuery {
     level: Option<String>,
     department: Option<i64>,
     formula: Option<String>,
@@ -104,25 +99,29 @@ pub async fn api_flags(
     page: Option<u64>,
     per_page: Option<u64>,
     lang: Option<String>,
+}
+
+#[get("/mining/flags?<q..>")]
+pub async fn api_flags(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::ViewMining>,
+    state: &State<AppState>,
+    q: FlagsQuery,
 ) -> AppResult<Json<Page<FlagRow>>> {
-    let db = &state.db;
-    let scope = service::scope_of(&user).ok_or(AppError::Forbidden)?;
-    let run = match run {
-        Some(id) => service::run(db, id).await?,
-        None => service::latest_run(db).await?.ok_or(AppError::NotFound)?,
+    let req = FlagRequest {
+        run: q.run,
+        filter: FlagFilter {
+            level: q.level.filter(|l| !l.is_empty()),
+            department: q.department,
+            at_risk_only: false,
+            formula: q.formula.filter(|f| !f.is_empty()),
+        },
+        page: PageReq::new(q.page, q.per_page),
+        lang: q.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En),
     };
-    let lang = lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
-    let f = FlagFilter {
-        level: level.filter(|l| !l.is_empty()),
-        department,
-        at_risk_only: false,
-        formula: formula.filter(|f| !f.is_empty()),
-    };
-    let page = service::flags(db, &run, scope, &f, PageReq::new(page, per_page), lang).await?;
-    Entry::new(Some(user.id), "mining.flags.read", "risk_flag")
-        .detail(json!({"run": run.id, "level": f.level, "department": department, "formula": f.formula, "rows": page.items.len()}))
-        .write(db)
-        .await?;
+    let (_, page) = service::read_flags(&state.db, &user, &req)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(Json(page))
 }
 
@@ -159,26 +158,16 @@ pub async fn api_formula_trial(
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     body: Json<TrialRequest>,
-) -> AppResult<Json<pages::TrialAnswer>> {
-    let text = Formula::weights_text(&body.weights);
-    let weights =
-        Formula::parse_weights(&text).map_err(|m| AppError::unprocessable("invalid_formula", m))?;
-    if !body.threshold.is_finite() {
-        return Err(AppError::unprocessable(
-            "invalid_formula",
-            "threshold must be a number",
-        ));
-    }
-    let f = Formula {
-        name: "trial".into(),
-        department_id: body.department_id,
-        weights,
+) -> AppResult<Json<TrialAnswer>> {
+    let input = FormulaInput {
+        name: "trial",
+        weights: &body.weights,
         threshold: body.threshold,
+        department_id: body.department_id,
     };
-    pages::try_formula(state, user.id, &f)
-        .await?
-        .map(Json)
-        .ok_or_else(|| AppError::unprocessable("no_run", "no finished run to try the formula on"))
+    Ok(Json(
+        trial::try_input(&state.db, &state.keys, user.id, &input).await?,
+    ))
 }
 
 fn rule_json(r: &crate::entity::suggestion_rules::Model, m: Option<&rules::RuleMatches>) -> Value {
@@ -203,9 +192,7 @@ pub async fn api_rules(
     _user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
 ) -> AppResult<Json<Value>> {
-    rules::ensure_seeded(&state.db).await?;
-    let all = rules::all(&state.db).await?;
-    let matched = rules::matches_on_latest(&state.db, &all).await?;
+    let (all, matched) = service::rules_with_matches(&state.db).await?;
     let items: Vec<Value> = all
         .iter()
         .map(|r| {
@@ -254,11 +241,7 @@ pub async fn api_rule_create(
         text_en: b.text_en,
         is_active: b.is_active,
     };
-    let id = rules::create(&state.db, user.id, &input).await?;
-    let row = crate::entity::suggestion_rules::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = service::create_rule(&state.db, user.id, &input).await?;
     Ok((Status::Created, Json(rule_json(&row, None))))
 }
 
@@ -336,23 +319,21 @@ pub async fn api_formula_save(
     state: &State<AppState>,
     body: Json<SaveFormulaRequest>,
 ) -> AppResult<(Status, Json<Value>)> {
-    let text = Formula::weights_text(&body.weights);
-    let weights =
-        Formula::parse_weights(&text).map_err(|m| AppError::unprocessable("invalid_formula", m))?;
-    let f = Formula {
-        name: body.name.clone(),
-        department_id: body.department_id,
-        weights,
+    let input = FormulaInput {
+        name: &body.name,
+        weights: &body.weights,
         threshold: body.threshold,
+        department_id: body.department_id,
     };
-    if f.name.trim().is_empty() || !f.threshold.is_finite() {
-        return Err(AppError::unprocessable(
-            "invalid_formula",
-            "a name and a numeric threshold are required",
-        ));
-    }
-    pages::check_trial(state, user.id, &f, &body.trial_token).await?;
-    let id = formula::save(&state.db, user.id, &f, body.is_active).await?;
+    let id = trial::save_input(
+        &state.db,
+        &state.keys,
+        user.id,
+        &input,
+        body.is_active,
+        &body.trial_token,
+    )
+    .await?;
     Ok((
         Status::Created,
         Json(json!({"id": id, "is_active": body.is_active})),
@@ -405,4 +386,56 @@ pub async fn api_my_suggestions(
             as_of: None,
         })),
     }
+}
+
+/// One-line descriptions of this module's API routes by handler name, for the API reference.
+pub fn api_summary(name: &str) -> Option<&'static str> {
+    let text = match name {
+        "api_runs" => "Mining runs, newest first (paged): status, progress, model, dates.",
+        "api_run" => {
+            "One mining run with its metrics (models against baselines, fairness, clusters) and feedback counts."
+        }
+        "api_start_run" => {
+            "Start a mining run in the background (`{\"confirm\": true}`); 202 with its id."
+        }
+        "api_cancel_run" => {
+            "Cancel a queued or running run: 202 `cancelling` (its worker stops at its next step), 200 `cancelled` when no live instance held it, 409 `not_running`."
+        }
+        "api_flags" => {
+            "Risk flags of the latest run (or `run`), riskiest first, filtered by `level`, `department` and `formula` (`flagged`, `only`: by the active formula but not the model, `model_only`); each with `formula_score` and `formula_flagged`; teachers see their students only."
+        }
+        "api_flag_feedback" => {
+            "Staff verdict on a flag: `{\"feedback\": \"useful\"|\"not_useful\"|\"wrong\"}`."
+        }
+        "api_formula_trial" => {
+            "Try a scoring formula (`weights`, `threshold`, optional `department_id`) on the latest run's students without saving it."
+        }
+        "api_rules" => {
+            "Suggestion rules, most important first, each with how many students of the latest run its trigger matches (`matches`, `match_sample`)."
+        }
+        "api_rule_create" => {
+            "Add a suggestion rule (`code`, `priority`, `trigger`, `text_zh`, `text_en`, `is_active`); 422 `bad_trigger`/`bad_code`/`empty_text`, 409 `duplicate_code`."
+        }
+        "api_rule_update" => {
+            "Change a suggestion rule: any of `trigger`, `text_zh`, `text_en`, `priority`, `is_active` (enable/disable)."
+        }
+        "api_rule_delete" => "Delete a suggestion rule; 204.",
+        "api_formulas" => {
+            "Saved scoring formulas, active first: scope, weights, threshold, who saved it and when."
+        }
+        "api_formula_save" => {
+            "Save a scoring formula (`name`, `weights`, `threshold`, optional `department_id`, `is_active` default true); active formulas score every later run."
+        }
+        "api_formula_update" => {
+            "Activate or deactivate a saved formula (`{\"is_active\": bool}`); one active formula per department and one for all."
+        }
+        "api_formula_delete" => {
+            "Delete a saved scoring formula; runs keep their stored scores; 204."
+        }
+        "api_my_suggestions" => {
+            "The signed-in student's own suggestions (their risk level only when the setting allows)."
+        }
+        _ => return None,
+    };
+    Some(text)
 }

@@ -1,10 +1,11 @@
 //! `srm mine …`: the mining module's commands.
 
+use super::jobs;
+use super::ml::evaluate::{self, Choice, Options, Report};
+use super::ml::table::Spec;
+use super::ml::{Goal, ModelKind, TrainConfig};
 use crate::config::AppConfig;
 use crate::error::{AppError, AppResult};
-use crate::mining::ml::evaluate::{self, Choice, Options, Report};
-use crate::mining::ml::table::Spec;
-use crate::mining::ml::{Goal, ModelKind, TrainConfig};
 use clap::Subcommand;
 
 // NOTE: parsed once per process; boxing the arguments would only add noise.
@@ -26,9 +27,23 @@ pub enum MineWhat {
     Evaluate(EvaluateArgs),
     /// Run the at-risk job now (the same job as the button on /mining): train on earlier terms,
     /// test on the latest completed one, score the current term; prints the run's summary.
-    Run(crate::mining::jobs::RunArgs),
+    Run(RunArgs),
     /// Set how often the server starts a run by itself (0 = never).
-    Schedule(crate::mining::jobs::ScheduleArgs),
+    Schedule(ScheduleArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Print the run's metrics as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScheduleArgs {
+    /// Hours between runs started by the server (0 = never).
+    #[arg(long)]
+    pub hours: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -89,10 +104,26 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-pub async fn run(_config: &AppConfig, what: MineWhat) -> AppResult<()> {
+pub async fn run(config: &AppConfig, what: MineWhat) -> AppResult<()> {
     match what {
-        MineWhat::Run(args) => crate::mining::jobs::run_cli(_config, args).await,
-        MineWhat::Schedule(args) => crate::mining::jobs::schedule_cli(_config, args).await,
+        MineWhat::Run(args) => {
+            let state = crate::prepare(config.clone()).await?;
+            let (r, secs) = jobs::run_now(&state.db, &state.jobs).await?;
+            let metrics: serde_json::Value =
+                serde_json::from_str(&r.metrics).unwrap_or(serde_json::Value::Null);
+            if args.json {
+                println!("{metrics}");
+            } else {
+                println!("{}", run_summary(r.id, r.model.as_deref(), secs, &metrics));
+            }
+            Ok(())
+        }
+        MineWhat::Schedule(args) => {
+            let state = crate::prepare(config.clone()).await?;
+            jobs::set_schedule(&state.db, args.hours).await?;
+            println!("mining runs every {} hours (0 = never)", args.hours);
+            Ok(())
+        }
         MineWhat::Evaluate(args) => {
             let json = args.json;
             let out = tokio::task::spawn_blocking(move || evaluate_cli(&args))
@@ -135,7 +166,7 @@ pub fn options(args: &EvaluateArgs) -> AppResult<Options> {
     let positive: Spec = args
         .positive
         .parse()
-        .map_err(|e: crate::mining::ml::MlError| bad(e.to_string()))?;
+        .map_err(|e: super::ml::MlError| bad(e.to_string()))?;
     let model = match args.model.trim().to_ascii_lowercase().as_str() {
         "auto" => Choice::Auto,
         other => Choice::Only(other.parse::<ModelKind>().map_err(|_| {

@@ -253,6 +253,18 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         default_pass_mark: 60.0,
         ..Default::default()
     };
+    load_terms_and_scales(db, &mut snap).await?;
+    snap.students = load_students(db).await?;
+    load_catalogue(db, &mut snap).await?;
+    load_activity(db, windows, &mut snap).await?;
+    snap.withdrawn_at = load_withdrawals(db).await?;
+    snap.holds_by_student = load_holds(db).await?;
+    snap.contacts_by_student = load_contacts(db).await?;
+    Ok(snap)
+}
+
+/// The terms in order, and the pass mark of every grading scale (and of the default one).
+async fn load_terms_and_scales(db: &impl ConnectionTrait, snap: &mut Snapshot) -> AppResult<()> {
     let mut terms = terms::Entity::find().all(db).await?;
     terms.sort_by_key(|t| t.seq);
     snap.terms = terms;
@@ -262,6 +274,10 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         }
         snap.pass_marks.insert(s.id, s.pass_mark);
     }
+    Ok(())
+}
+
+async fn load_students(db: &impl ConnectionTrait) -> AppResult<Vec<StudentRow>> {
     type St = (i64, String, String, i64, String, String, Option<i64>);
     let rows: Vec<St> = students::Entity::find()
         .select_only()
@@ -277,7 +293,7 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         .into_tuple()
         .all(db)
         .await?;
-    snap.students = rows
+    Ok(rows
         .into_iter()
         .map(
             |(id, student_no, name, department, gender, status, advisor)| StudentRow {
@@ -290,7 +306,11 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
                 advisor,
             },
         )
-        .collect();
+        .collect())
+}
+
+/// Sections, course credits and assessments: the small tables the rows refer to.
+async fn load_catalogue(db: &impl ConnectionTrait, snap: &mut Snapshot) -> AppResult<()> {
     type Sec = (i64, i64, i64, Option<i64>, Option<i64>);
     let rows: Vec<Sec> = sections::Entity::find()
         .select_only()
@@ -345,30 +365,55 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
             },
         );
     }
+    Ok(())
+}
+
+/// The four big tables (enrolments, published grades, the windows' assessment scores and
+/// registration events), by student.
+async fn load_activity(
+    db: &impl ConnectionTrait,
+    windows: &[(i64, Ts)],
+    snap: &mut Snapshot,
+) -> AppResult<()> {
     let mut enrol_by_student: HashMap<i64, Vec<EnrolRow>> = HashMap::new();
     let mut grades_by_student: HashMap<i64, Vec<GradeRow>> = HashMap::new();
     let mut scores_by_student: HashMap<i64, Vec<ScoreRow>> = HashMap::new();
     let mut events_by_student: HashMap<i64, Vec<(i64, EventAction, Ts)>> = HashMap::new();
-    let enrol_q = by_pages(
-        db,
-        enrolments::Entity::find().select_only().columns([
-            enrolments::Column::Id,
-            enrolments::Column::StudentId,
-            enrolments::Column::SectionId,
-            enrolments::Column::Status,
-            enrolments::Column::CreatedAt,
-            enrolments::Column::DroppedAt,
-        ]),
+    // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread),
+    // each in pages, converted to compact rows page by page: holding every driver row of the
+    // four tables at once cost over a gigabyte on a 50,000-student university.
+    tokio::try_join!(
+        load_enrolments(db, &mut enrol_by_student),
+        load_grades(db, &mut grades_by_student),
+        load_scores(db, windows, &mut scores_by_student),
+        load_events(db, &mut events_by_student),
+    )?;
+    snap.enrol_by_student = enrol_by_student;
+    snap.grades_by_student = grades_by_student;
+    snap.scores_by_student = scores_by_student;
+    snap.events_by_student = events_by_student;
+    Ok(())
+}
+
+async fn load_enrolments(
+    db: &impl ConnectionTrait,
+    out: &mut HashMap<i64, Vec<EnrolRow>>,
+) -> Result<(), DbErr> {
+    type Row = (i64, i64, i64, String, Ts, Option<Ts>);
+    let query = enrolments::Entity::find().select_only().columns([
         enrolments::Column::Id,
-        |(id, student, section, status, created_at, dropped_at): (
-            i64,
-            i64,
-            i64,
-            String,
-            Ts,
-            Option<Ts>,
-        )| {
-            enrol_by_student.entry(student).or_default().push(EnrolRow {
+        enrolments::Column::StudentId,
+        enrolments::Column::SectionId,
+        enrolments::Column::Status,
+        enrolments::Column::CreatedAt,
+        enrolments::Column::DroppedAt,
+    ]);
+    by_pages(
+        db,
+        query,
+        enrolments::Column::Id,
+        |(id, student, section, status, created_at, dropped_at): Row| {
+            out.entry(student).or_default().push(EnrolRow {
                 section,
                 status: status.as_str().into(),
                 created_at,
@@ -376,105 +421,116 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
             });
             id
         },
-    );
-    let grade_q = by_pages(
+    )
+    .await
+}
+
+async fn load_grades(
+    db: &impl ConnectionTrait,
+    out: &mut HashMap<i64, Vec<GradeRow>>,
+) -> Result<(), DbErr> {
+    type Row = (i64, i64, i64, f64, f64, Option<Ts>);
+    let query = grades::Entity::find()
+        .select_only()
+        .columns([
+            grades::Column::Id,
+            grades::Column::StudentId,
+            grades::Column::SectionId,
+            grades::Column::Score,
+            grades::Column::Points,
+            grades::Column::PublishedAt,
+        ])
+        .filter(grades::Column::Status.eq("published"));
+    by_pages(
         db,
-        grades::Entity::find()
-            .select_only()
-            .columns([
-                grades::Column::Id,
-                grades::Column::StudentId,
-                grades::Column::SectionId,
-                grades::Column::Score,
-                grades::Column::Points,
-                grades::Column::PublishedAt,
-            ])
-            .filter(grades::Column::Status.eq("published")),
+        query,
         grades::Column::Id,
-        |(id, student, section, score, points, published_at): (
-            i64,
-            i64,
-            i64,
-            f64,
-            f64,
-            Option<Ts>,
-        )| {
-            grades_by_student
-                .entry(student)
-                .or_default()
-                .push(GradeRow {
-                    section,
-                    score,
-                    points,
-                    published_at,
-                });
+        |(id, student, section, score, points, published_at): Row| {
+            out.entry(student).or_default().push(GradeRow {
+                section,
+                score,
+                points,
+                published_at,
+            });
             id
         },
-    );
-    let score_q = by_pages(
+    )
+    .await
+}
+
+/// Scores of the assessments of each window's term due by its as-of instant.
+async fn load_scores(
+    db: &impl ConnectionTrait,
+    windows: &[(i64, Ts)],
+    out: &mut HashMap<i64, Vec<ScoreRow>>,
+) -> Result<(), DbErr> {
+    let in_windows = windows.iter().fold(Condition::any(), |c, (term, as_of)| {
+        c.add(
+            Condition::all()
+                .add(sections::Column::TermId.eq(*term))
+                .add(assessments::Column::DueAt.lte(*as_of)),
+        )
+    });
+    let query = assessment_scores::Entity::find()
+        .select_only()
+        .columns([
+            assessment_scores::Column::Id,
+            assessment_scores::Column::StudentId,
+            assessment_scores::Column::AssessmentId,
+            assessment_scores::Column::Score,
+            assessment_scores::Column::Status,
+        ])
+        .join(
+            JoinType::InnerJoin,
+            assessment_scores::Relation::Assessments.def(),
+        )
+        .join(JoinType::InnerJoin, assessments::Relation::Sections.def())
+        .filter(in_windows);
+    by_pages(
         db,
-        assessment_scores::Entity::find()
-            .select_only()
-            .columns([
-                assessment_scores::Column::Id,
-                assessment_scores::Column::StudentId,
-                assessment_scores::Column::AssessmentId,
-                assessment_scores::Column::Score,
-                assessment_scores::Column::Status,
-            ])
-            .join(
-                JoinType::InnerJoin,
-                assessment_scores::Relation::Assessments.def(),
-            )
-            .join(JoinType::InnerJoin, assessments::Relation::Sections.def())
-            .filter(windows.iter().fold(Condition::any(), |c, (term, as_of)| {
-                c.add(
-                    Condition::all()
-                        .add(sections::Column::TermId.eq(*term))
-                        .add(assessments::Column::DueAt.lte(*as_of)),
-                )
-            })),
+        query,
         assessment_scores::Column::Id,
         |(id, student, assessment, score, status): (i64, i64, i64, Option<f64>, String)| {
-            scores_by_student
-                .entry(student)
-                .or_default()
-                .push(ScoreRow {
-                    assessment,
-                    score,
-                    status: status.as_str().into(),
-                });
+            out.entry(student).or_default().push(ScoreRow {
+                assessment,
+                score,
+                status: status.as_str().into(),
+            });
             id
         },
-    );
-    let event_q = by_pages(
+    )
+    .await
+}
+
+async fn load_events(
+    db: &impl ConnectionTrait,
+    out: &mut HashMap<i64, Vec<(i64, EventAction, Ts)>>,
+) -> Result<(), DbErr> {
+    let query = registration_events::Entity::find().select_only().columns([
+        registration_events::Column::Id,
+        registration_events::Column::StudentId,
+        registration_events::Column::SectionId,
+        registration_events::Column::Action,
+        registration_events::Column::At,
+    ]);
+    by_pages(
         db,
-        registration_events::Entity::find().select_only().columns([
-            registration_events::Column::Id,
-            registration_events::Column::StudentId,
-            registration_events::Column::SectionId,
-            registration_events::Column::Action,
-            registration_events::Column::At,
-        ]),
+        query,
         registration_events::Column::Id,
         |(id, student, section, action, at): (i64, i64, i64, String, Ts)| {
-            events_by_student.entry(student).or_default().push((
-                section,
-                action.as_str().into(),
-                at,
-            ));
+            out.entry(student)
+                .or_default()
+                .push((section, action.as_str().into(), at));
             id
         },
-    );
-    // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread),
-    // each in pages, converted to compact rows page by page: holding every driver row of the
-    // four tables at once cost over a gigabyte on a 50,000-student university.
-    tokio::try_join!(enrol_q, grade_q, score_q, event_q)?;
-    snap.enrol_by_student = enrol_by_student;
-    snap.grades_by_student = grades_by_student;
-    snap.scores_by_student = scores_by_student;
-    snap.events_by_student = events_by_student;
-    // Withdrawals: from the history, else (no such row) from the record's own date.
+    )
+    .await
+}
+
+/// When each student withdrew, oldest first: from the history, else (no such row) from the
+/// record's own date.
+async fn load_withdrawals(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Vec<Ts>>> {
+    let mut withdrawn_at: HashMap<i64, Vec<Ts>> = HashMap::new();
     let rows: Vec<(i64, Ts)> = student_history::Entity::find()
         .select_only()
         .columns([
@@ -488,7 +544,7 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         .all(db)
         .await?;
     for (student, at) in rows {
-        snap.withdrawn_at.entry(student).or_default().push(at);
+        withdrawn_at.entry(student).or_default().push(at);
     }
     let rows: Vec<(i64, Ts)> = students::Entity::find()
         .select_only()
@@ -498,17 +554,29 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         .all(db)
         .await?;
     for (student, at) in rows {
-        snap.withdrawn_at.entry(student).or_insert_with(|| vec![at]);
+        withdrawn_at.entry(student).or_insert_with(|| vec![at]);
     }
+    Ok(withdrawn_at)
+}
+
+async fn load_holds(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Vec<Ts>>> {
     let rows: Vec<(i64, Ts)> = holds::Entity::find()
         .select_only()
         .columns([holds::Column::StudentId, holds::Column::PlacedAt])
         .into_tuple()
         .all(db)
         .await?;
+    let mut by_student: HashMap<i64, Vec<Ts>> = HashMap::new();
     for (student, at) in rows {
-        snap.holds_by_student.entry(student).or_default().push(at);
+        by_student.entry(student).or_default().push(at);
     }
+    Ok(by_student)
+}
+
+/// Contacts a student made: the cases they raised and the messages they sent (by their
+/// account).
+async fn load_contacts(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Vec<Ts>>> {
+    let mut by_student: HashMap<i64, Vec<Ts>> = HashMap::new();
     let rows: Vec<(i64, Ts)> = cases::Entity::find()
         .select_only()
         .columns([cases::Column::StudentId, cases::Column::CreatedAt])
@@ -516,12 +584,8 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         .all(db)
         .await?;
     for (student, at) in rows {
-        snap.contacts_by_student
-            .entry(student)
-            .or_default()
-            .push(at);
+        by_student.entry(student).or_default().push(at);
     }
-    // Messages a student sent (by their account).
     let user_to_student: HashMap<i64, i64> = students::Entity::find()
         .select_only()
         .columns([students::Column::UserId, students::Column::Id])
@@ -540,10 +604,10 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         .await?;
     for (user, at) in rows {
         if let Some(s) = user_to_student.get(&user) {
-            snap.contacts_by_student.entry(*s).or_default().push(at);
+            by_student.entry(*s).or_default().push(at);
         }
     }
-    Ok(snap)
+    Ok(by_student)
 }
 
 /// Rows per page when reading the big tables.

@@ -9,7 +9,7 @@
 //! the agreement with the model in the run's metrics (`apply_active`).
 
 use super::features::FEATURES;
-use super::run::FlagDetail;
+use super::reasons::FlagDetail;
 use crate::audit::Entry;
 use crate::db::write_txn;
 use crate::entity::{departments, risk_flags, scoring_formulas, students, users};

@@ -10,22 +10,7 @@ use crate::jobs::{Jobs, Lease, SCHEDULER, claim_period};
 use chrono::Utc;
 use rocket::fairing::AdHoc;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::Value;
 use std::time::{Duration, Instant};
-
-#[derive(clap::Args, Debug)]
-pub struct RunArgs {
-    /// Print the run's metrics as one JSON object.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct ScheduleArgs {
-    /// Hours between runs started by the server (0 = never).
-    #[arg(long)]
-    pub hours: u32,
-}
 
 /// The claim kind of the mining schedule's periods.
 const SCHEDULE_CLAIM: &str = "mining_schedule";
@@ -43,42 +28,31 @@ pub async fn start(
     Ok(id)
 }
 
-pub async fn run_cli(config: &AppConfig, args: RunArgs) -> AppResult<()> {
-    let state = crate::prepare(config.clone()).await?;
-    let db = &state.db;
+/// Runs a mining run now, on this task (the command line's `srm mine run`): the finished run
+/// and the seconds it took.
+pub async fn run_now(db: &DatabaseConnection, jobs: &Jobs) -> AppResult<(mining_runs::Model, f64)> {
     rules::ensure_seeded(db).await?;
     let t = Instant::now();
-    let id = run::create(db, &state.jobs, None, "cli").await?;
-    run::execute(db, &state.jobs, id).await?;
+    let id = run::create(db, jobs, None, "cli").await?;
+    run::execute(db, jobs, id).await?;
     let secs = t.elapsed().as_secs_f64();
     let r = mining_runs::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let metrics: Value = serde_json::from_str(&r.metrics).unwrap_or(Value::Null);
-    if args.json {
-        println!("{metrics}");
-        return Ok(());
-    }
-    println!(
-        "{}",
-        super::cli::run_summary(id, r.model.as_deref(), secs, &metrics)
-    );
-    Ok(())
+    Ok((r, secs))
 }
 
-pub async fn schedule_cli(config: &AppConfig, args: ScheduleArgs) -> AppResult<()> {
-    let state = crate::prepare(config.clone()).await?;
-    let mut s = settings::get(&state.db).await?;
-    s.schedule_hours = args.hours;
+/// Sets the schedule's hours (0 = never), recorded as set by the `admin` account.
+pub async fn set_schedule(db: &DatabaseConnection, hours: u32) -> AppResult<()> {
+    let mut s = settings::get(db).await?;
+    s.schedule_hours = hours;
     let admin = crate::entity::users::Entity::find()
         .filter(crate::entity::users::Column::Username.eq("admin"))
-        .one(&state.db)
+        .one(db)
         .await?
         .map_or(0, |u| u.id);
-    settings::set(&state.db, admin, &s).await?;
-    println!("mining runs every {} hours (0 = never)", args.hours);
-    Ok(())
+    settings::set(db, admin, &s).await
 }
 
 /// The schedule's period: `schedule_hours`, or `SRM_SCHEDULE_PERIOD_SECONDS` when set; None

@@ -3,12 +3,13 @@
 //! feedback buttons, the suggestion-rule and formula editors, and a student's own suggestions.
 
 use super::formula::{self, Formula};
-use super::service::{self, FlagFilter, Scope};
+use super::service::{self, FlagFilter, FlagRequest, Scope};
 use super::settings::{self, MiningSettings};
+use super::trial::{self, TrialAnswer};
 use super::{charts, jobs, rules};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
-use crate::audit::Entry;
 use crate::auth::CurrentUser;
+use crate::entity::job_status::JobStatus;
 use crate::entity::mining_runs;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -20,7 +21,6 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
 use rocket_dyn_templates::Template;
-use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -136,7 +136,7 @@ pub async fn report_data(
 }
 
 fn run_view(lang: Lang, r: mining_runs::Model) -> Value {
-    let status = status_label(lang, &r.status);
+    let status = status_label(lang, r.status.as_str());
     let mut v = json!(service::run_row(r, false));
     v["status_label"] = json!(status);
     v["percent"] = json!((v["progress"].as_f64().unwrap_or(0.0) * 100.0).round());
@@ -167,10 +167,7 @@ async fn overview_page(
     refused: Option<(Value, String)>,
 ) -> AppResult<Template> {
     let db = &state.db;
-    let runs: Vec<Value> = mining_runs::Entity::find()
-        .order_by_desc(mining_runs::Column::Id)
-        .limit(20)
-        .all(db)
+    let runs: Vec<Value> = service::recent_runs(db, 20)
         .await?
         .into_iter()
         .map(|r| run_view(ctx.lang, r))
@@ -238,8 +235,8 @@ pub async fn run_page(
     id: i64,
 ) -> AppResult<Template> {
     let r = service::run(&state.db, id).await?;
-    let running = matches!(r.status.as_str(), "queued" | "running");
-    let report = if r.status == "done" {
+    let running = r.status.is_live();
+    let report = if r.status == JobStatus::Done {
         report_data(state, &r, ctx.lang).await?
     } else {
         Value::Null
@@ -346,49 +343,43 @@ fn flags_query(
     q
 }
 
-#[get("/mining/flags?<level>&<department>&<formula>&<page>")]
-#[allow(clippy::too_many_arguments)]
+/// The at-risk list's query: filters and the page.
+#[derive(FromForm)]
+pub struct FlagsPageQuery {
+    level: Option<String>,
+    department: Option<i64>,
+    formula: Option<String>,
+    page: Option<u64>,
+}
+
+#[get("/mining/flags?<q..>")]
 pub async fn flags_page(
     _on: ModuleOn<on::Mining>,
     ctx: Ctx<'_>,
     user: Perm<'_, can::ViewMining>,
     state: &State<AppState>,
-    level: Option<String>,
-    department: Option<i64>,
-    formula: Option<String>,
-    page: Option<u64>,
+    q: FlagsPageQuery,
 ) -> AppResult<Template> {
     let db = &state.db;
     let scope = service::scope_of(&user).ok_or(AppError::Forbidden)?;
-    let level = level.filter(|l| !l.is_empty());
-    let formula = formula.filter(|f| !f.is_empty());
-    let run = service::latest_run(db).await?;
-    let filter = FlagFilter {
-        level: level.clone(),
-        department,
-        at_risk_only: true,
-        formula: formula.clone(),
+    let level = q.level.filter(|l| !l.is_empty());
+    let formula = q.formula.filter(|f| !f.is_empty());
+    let department = q.department;
+    let req = FlagRequest {
+        run: None,
+        filter: FlagFilter {
+            level: level.clone(),
+            department,
+            at_risk_only: true,
+            formula: formula.clone(),
+        },
+        page: PageReq::new(q.page, Some(50)),
+        lang: ctx.lang,
     };
-    let list = match &run {
-        Some(r) => Some(
-            service::flags(
-                db,
-                r,
-                scope,
-                &filter,
-                PageReq::new(page, Some(50)),
-                ctx.lang,
-            )
-            .await?,
-        ),
-        None => None,
+    let (run, list) = match service::read_flags(db, &user, &req).await? {
+        Some((run, list)) => (Some(run), Some(list)),
+        None => (None, None),
     };
-    if let Some(l) = &list {
-        Entry::new(Some(user.id), "mining.flags.read", "risk_flag")
-            .detail(json!({"level": level, "department": department, "formula": formula, "rows": l.items.len()}))
-            .write(db)
-            .await?;
-    }
     let pages = list.as_ref().map_or(1, |l| l.pages());
     let items: Vec<Value> = list
         .as_ref()
@@ -476,13 +467,12 @@ pub async fn feedback(
 /// The rules as the page lists them, each with its matches on the latest run; `echo` puts a
 /// refused edit's input back into its rule's form.
 async fn rules_context(
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     error: Value,
     new_form: Value,
     echo: Option<(i64, Value)>,
 ) -> AppResult<Value> {
-    let all = rules::all(db).await?;
-    let matched = rules::matches_on_latest(db, &all).await?;
+    let (all, matched) = service::rules_with_matches(&state.db).await?;
     let list: Vec<Value> = all
         .into_iter()
         .map(|r| {
@@ -522,11 +512,10 @@ pub async fn rules_page(
     _user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
 ) -> AppResult<Template> {
-    rules::ensure_seeded(&state.db).await?;
     Ok(ctx.render(
         "mining/rules",
         "mining.rules",
-        rules_context(&state.db, Value::Null, empty_rule_form(), None).await?,
+        rules_context(state, Value::Null, empty_rule_form(), None).await?,
     ))
 }
 
@@ -534,7 +523,7 @@ pub async fn rules_page(
 /// new rule form): bad input, or a code in use.
 async fn rules_refused(
     ctx: &Ctx<'_>,
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     e: AppError,
     id: i64,
     input: Value,
@@ -553,7 +542,7 @@ async fn rules_refused(
         ctx.render(
             "mining/rules",
             "mining.rules",
-            rules_context(db, json!({"id": id, "message": message}), new_form, echo).await?,
+            rules_context(state, json!({"id": id, "message": message}), new_form, echo).await?,
         ),
     ))
 }
@@ -603,7 +592,7 @@ pub async fn rule_create(
     };
     match created {
         Ok(_) => Ok(Ok(Redirect::to("/mining/rules"))),
-        Err(e) => Ok(Err(rules_refused(&ctx, &state.db, e, 0, echo).await?)),
+        Err(e) => Ok(Err(rules_refused(&ctx, state, e, 0, echo).await?)),
     }
 }
 
@@ -640,7 +629,7 @@ pub async fn rule_save(
         Err(e) => {
             let echo = json!({"trigger": form.trigger, "text_zh": form.text_zh,
                 "text_en": form.text_en, "priority": form.priority, "is_active": form.is_active});
-            Ok(Err(rules_refused(&ctx, &state.db, e, id, echo).await?))
+            Ok(Err(rules_refused(&ctx, state, e, id, echo).await?))
         }
     }
 }
@@ -686,82 +675,6 @@ pub async fn rule_delete(
     user.check_csrf(&form.csrf)?;
     rules::delete(&state.db, user.id, id).await?;
     Ok(Redirect::to("/mining/rules"))
-}
-
-/// A trial's result and, when it passed, the token that lets this user save this formula.
-#[derive(Debug, serde::Serialize)]
-pub struct TrialAnswer {
-    #[serde(flatten)]
-    pub trial: formula::Trial,
-    /// The finished run it was tried on.
-    pub run_id: i64,
-    pub passes: bool,
-    /// Why it does not pass (`no_students`, `flags_nobody`, `flags_everybody`).
-    pub problem: Option<&'static str>,
-    /// Send this back with the same formula to save it.
-    pub trial_token: Option<String>,
-}
-
-/// Tries `f` on the latest finished run's scored students; `None` when there is no run.
-pub async fn try_formula(
-    state: &AppState,
-    user: i64,
-    f: &Formula,
-) -> AppResult<Option<TrialAnswer>> {
-    let Some(run) = service::latest_run(&state.db).await? else {
-        return Ok(None);
-    };
-    let trial = trial_on(state, run.id, f).await?;
-    let problem = formula::trial_problem(&trial);
-    Ok(Some(TrialAnswer {
-        trial,
-        run_id: run.id,
-        passes: problem.is_none(),
-        problem,
-        trial_token: problem
-            .is_none()
-            .then(|| formula::trial_token(&state.keys, user, run.id, f)),
-    }))
-}
-
-/// Refuses to save a formula without a passed trial of exactly it, by this user, on the latest
-/// finished run (a newer run or any change to the formula needs a new trial).
-pub async fn check_trial(state: &AppState, user: i64, f: &Formula, token: &str) -> AppResult<()> {
-    if token.trim().is_empty() {
-        return Err(AppError::unprocessable(
-            "trial_required",
-            "try the formula first: it is saved only after a trial run that passes",
-        ));
-    }
-    let latest = service::latest_run(&state.db).await?;
-    let fresh = latest.is_some_and(|run| {
-        crate::auth::token::constant_time_eq(
-            token.trim(),
-            &formula::trial_token(&state.keys, user, run.id, f),
-        )
-    });
-    if fresh {
-        Ok(())
-    } else {
-        Err(AppError::unprocessable(
-            "trial_stale",
-            "the formula or the latest run changed since its trial; try it again before saving",
-        ))
-    }
-}
-
-/// The rows a formula trial runs on: a finished run's scored students.
-async fn trial_on(state: &AppState, run_id: i64, f: &Formula) -> AppResult<formula::Trial> {
-    let rows = service::trial_rows(&state.db, run_id).await?;
-    let scored: Vec<formula::Scored<'_>> = rows
-        .iter()
-        .map(|(d, feats, flagged)| formula::Scored {
-            department_id: *d,
-            features: feats,
-            model_flagged: *flagged,
-        })
-        .collect();
-    Ok(formula::trial(f, &scored))
 }
 
 async fn formula_context(
@@ -877,7 +790,7 @@ pub async fn formula_post(
             return refuse(ctx.t("mining.formula_need_name")).await;
         }
         if let Err(AppError::Unprocessable { code, .. }) =
-            check_trial(state, user.id, &f, &form.trial_token).await
+            trial::check_trial(&state.db, &state.keys, user.id, &f, &form.trial_token).await
         {
             return refuse(ctx.t(&format!("mining.{code}"))).await;
         }
@@ -887,7 +800,7 @@ pub async fn formula_post(
             Err(e) => Err(e),
         };
     }
-    let trial = try_formula(state, user.id, &f).await?;
+    let trial = trial::try_formula(&state.db, &state.keys, user.id, &f).await?;
     let error = match &trial {
         None => Some(ctx.t("mining.no_run")),
         Some(t) => t.problem.map(|p| ctx.t(&format!("mining.trial_fail.{p}"))),

@@ -90,3 +90,27 @@ pub fn top_reasons(contributions: &[(usize, f64)], row: &[f64], n: usize) -> Vec
         .take(n)
         .collect()
 }
+
+/// What is stored in a flag's `reasons` column.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FlagDetail {
+    pub factors: Vec<Reason>,
+    pub features: Vec<f64>,
+    pub traits: Vec<String>,
+    /// The leaving model's verdict; None when the run had no leaving model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave: Option<LeaveDetail>,
+}
+
+/// The leaving model's score of one student (see `features::leaves`), stored in the flag's
+/// `reasons` JSON next to the risk factors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LeaveDetail {
+    /// 0–100: the model's probability, in percent, that the student leaves before next term.
+    pub score: f64,
+    /// low, medium or high (`MiningSettings::leave_level`, as set when the run scored it).
+    pub level: String,
+    /// The factors behind the score (medium and high only).
+    #[serde(default)]
+    pub factors: Vec<Reason>,
+}

@@ -8,7 +8,7 @@
 //! and `{"all": [...]}` / `{"any": [...]}`.
 
 use super::features::FEATURES;
-use super::run::FlagDetail;
+use super::reasons::FlagDetail;
 use crate::audit::Entry;
 use crate::db::write_txn;
 use crate::entity::{audit_log, risk_flags, students, suggestion_rules};
@@ -436,7 +436,7 @@ pub async fn matches_on_latest(
     db: &impl ConnectionTrait,
     rules: &[suggestion_rules::Model],
 ) -> AppResult<Option<Matched>> {
-    let Some(run) = super::service::latest_run(db).await? else {
+    let Some(run) = super::run::latest_run(db).await? else {
         return Ok(None);
     };
     let key = RunKey {

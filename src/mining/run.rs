@@ -5,19 +5,21 @@
 
 use super::features::{self, BEHAVIOUR, FEATURES, GPA_TREND, PRIOR_GPA, Snapshot};
 use super::ml::{self, Dataset, ModelKind, TrainConfig, cluster};
+pub use super::reasons::{FlagDetail, LeaveDetail};
 use super::reasons::{Reason, top_reasons};
 use super::settings::{self, MiningSettings};
 use crate::audit::Entry;
 use crate::db::write_txn;
+use crate::entity::job_status::JobStatus;
 use crate::entity::{mining_clusters, mining_runs, risk_flags, terms};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::jobs::{Heartbeat, Jobs, Lease, MINING_RUN, Stop};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -34,28 +36,13 @@ pub const MAX_TRAIN_ROWS: usize = 20_000;
 /// How many factors are stored per flag.
 const FACTORS: usize = 3;
 
-/// What is stored in a flag's `reasons` column.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FlagDetail {
-    pub factors: Vec<Reason>,
-    pub features: Vec<f64>,
-    pub traits: Vec<String>,
-    /// The leaving model's verdict; None when the run had no leaving model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leave: Option<LeaveDetail>,
-}
-
-/// The leaving model's score of one student (see `features::leaves`), stored in the flag's
-/// `reasons` JSON next to the risk factors.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LeaveDetail {
-    /// 0–100: the model's probability, in percent, that the student leaves before next term.
-    pub score: f64,
-    /// low, medium or high (`MiningSettings::leave_level`, as set when the run scored it).
-    pub level: String,
-    /// The factors behind the score (medium and high only).
-    #[serde(default)]
-    pub factors: Vec<Reason>,
+/// The latest finished run: the one the pages show and formulas are tried on.
+pub async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
+    Ok(mining_runs::Entity::find()
+        .filter(mining_runs::Column::Status.eq(JobStatus::Done))
+        .order_by_desc(mining_runs::Column::Id)
+        .one(db)
+        .await?)
 }
 
 /// Creates a queued run (audited) holding its lease, refusing while another is queued or
@@ -70,7 +57,7 @@ pub async fn create(
     crate::jobs::sweep(db).await?;
     let txn = write_txn(db).await?;
     let busy = mining_runs::Entity::find()
-        .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
+        .filter(mining_runs::Column::Status.is_in(JobStatus::LIVE))
         .one(&txn)
         .await?;
     if let Some(r) = busy {
@@ -82,7 +69,7 @@ pub async fn create(
     let now = Utc::now().fixed_offset();
     let run = mining_runs::ActiveModel {
         kind: Set(kind.to_string()),
-        status: Set("queued".into()),
+        status: Set(JobStatus::Queued),
         progress: Set(0.0),
         message: Set(String::new()),
         as_of: Set(now),
@@ -155,7 +142,7 @@ async fn progress(
         )
         .col_expr(
             mining_runs::Column::Status,
-            sea_orm::sea_query::Expr::value("running"),
+            sea_orm::sea_query::Expr::value(JobStatus::Running),
         )
         .filter(mining_runs::Column::Id.eq(run_id))
         .exec(db)
@@ -192,7 +179,11 @@ pub async fn execute(db: &DatabaseConnection, jobs: &Jobs, run_id: i64) -> AppRe
         && !lost
     {
         let cancelled = matches!(e, AppError::Conflict { code, .. } if *code == CANCELLED);
-        let status = if cancelled { "cancelled" } else { "failed" };
+        let status = if cancelled {
+            JobStatus::Cancelled
+        } else {
+            JobStatus::Failed
+        };
         let txn = write_txn(db).await?;
         mining_runs::Entity::update_many()
             .col_expr(
@@ -818,7 +809,7 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, run_id: i64) -> AppResu
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !matches!(run.status.as_str(), "queued" | "running") {
+    if !run.status.is_live() {
         return Err(AppError::conflict(
             "not_running",
             format!("run {run_id} is {}, not running", run.status),
@@ -832,14 +823,14 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, run_id: i64) -> AppResu
             mining_runs::Entity::update_many()
                 .col_expr(
                     mining_runs::Column::Status,
-                    sea_orm::sea_query::Expr::value("cancelled"),
+                    sea_orm::sea_query::Expr::value(JobStatus::Cancelled),
                 )
                 .col_expr(
                     mining_runs::Column::FinishedAt,
                     sea_orm::sea_query::Expr::value(Utc::now().fixed_offset()),
                 )
                 .filter(mining_runs::Column::Id.eq(run_id))
-                .filter(mining_runs::Column::Status.is_in(["queued", "running"]))
+                .filter(mining_runs::Column::Status.is_in(JobStatus::LIVE))
                 .exec(&txn)
                 .await?;
             "cancelled"
@@ -934,7 +925,7 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
         .await?
         .ok_or(AppError::NotFound)?;
     let mut am: mining_runs::ActiveModel = run.into();
-    am.status = Set("done".into());
+    am.status = Set(JobStatus::Done);
     am.progress = Set(1.0);
     am.message = Set(String::new());
     am.as_of = Set(plan.as_of);

@@ -1,8 +1,9 @@
 //! Reading runs and flags (scoped to who may see them), staff feedback on flags, and a
 //! student's own suggestions. No Rocket types here.
 
+use super::reasons::FlagDetail;
 use super::rules::{self, Subject, Suggestion};
-use super::run::FlagDetail;
+pub use super::run::latest_run;
 use super::settings;
 use crate::access::Permission;
 use crate::audit::Entry;
@@ -10,6 +11,7 @@ use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{
     departments, enrolments, mining_clusters, mining_runs, risk_flags, sections, students,
+    suggestion_rules,
 };
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -74,14 +76,6 @@ fn scope_condition(scope: Scope, term_id: Option<i64>) -> Condition {
     }
 }
 
-pub async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
-    Ok(mining_runs::Entity::find()
-        .filter(mining_runs::Column::Status.eq("done"))
-        .order_by_desc(mining_runs::Column::Id)
-        .one(db)
-        .await?)
-}
-
 pub async fn run(db: &impl ConnectionTrait, id: i64) -> AppResult<mining_runs::Model> {
     mining_runs::Entity::find_by_id(id)
         .one(db)
@@ -93,7 +87,7 @@ pub async fn run(db: &impl ConnectionTrait, id: i64) -> AppResult<mining_runs::M
 pub struct RunRow {
     pub id: i64,
     pub kind: String,
-    pub status: String,
+    pub status: crate::entity::job_status::JobStatus,
     pub progress: f64,
     pub message: String,
     pub as_of: String,
@@ -512,4 +506,127 @@ pub async fn trial_rows(
             (d, detail.features, level != "low")
         })
         .collect())
+}
+
+/// The latest runs, newest first, for the overview.
+pub async fn recent_runs(db: &impl ConnectionTrait, n: u64) -> AppResult<Vec<mining_runs::Model>> {
+    Ok(mining_runs::Entity::find()
+        .order_by_desc(mining_runs::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?)
+}
+
+/// One run with its metrics and its flags' feedback counts (the API's run page).
+pub async fn run_detail(db: &impl ConnectionTrait, id: i64) -> AppResult<(RunRow, Value)> {
+    let r = run(db, id).await?;
+    let feedback = feedback_counts(db, id).await?;
+    Ok((run_row(r, true), feedback))
+}
+
+/// What a flag list asks for: a run (default: the latest finished one), the filters, the page
+/// and the language of the reasons.
+#[derive(Debug, Clone)]
+pub struct FlagRequest {
+    pub run: Option<i64>,
+    pub filter: FlagFilter,
+    pub page: PageReq,
+    pub lang: Lang,
+}
+
+/// The flags `user` may see in the run asked for, audited as read; `None` when no run
+/// finished yet (and none was named). Refused when the user may not see flags at all.
+pub async fn read_flags(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    req: &FlagRequest,
+) -> AppResult<Option<(mining_runs::Model, Page<FlagRow>)>> {
+    let scope = scope_of(user).ok_or(AppError::Forbidden)?;
+    let run = match req.run {
+        Some(id) => run(db, id).await?,
+        None => match latest_run(db).await? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+    };
+    let f = &req.filter;
+    let page = flags(db, &run, scope, f, req.page, req.lang).await?;
+    Entry::new(Some(user.id), "mining.flags.read", "risk_flag")
+        .detail(
+            json!({"run": run.id, "level": f.level, "department": f.department,
+            "formula": f.formula, "rows": page.items.len()}),
+        )
+        .write(db)
+        .await?;
+    Ok(Some((run, page)))
+}
+
+/// Every suggestion rule (seeding the built-in ones on first use), most important first, and
+/// their matches on the latest finished run (`None` before the first run).
+pub async fn rules_with_matches(
+    db: &DatabaseConnection,
+) -> AppResult<(Vec<suggestion_rules::Model>, Option<rules::Matched>)> {
+    rules::ensure_seeded(db).await?;
+    let all = rules::all(db).await?;
+    let matched = rules::matches_on_latest(db, &all).await?;
+    Ok((all, matched))
+}
+
+/// Adds a suggestion rule (audited); the stored rule.
+pub async fn create_rule(
+    db: &DatabaseConnection,
+    actor: i64,
+    input: &rules::NewRule,
+) -> AppResult<suggestion_rules::Model> {
+    let id = rules::create(db, actor, input).await?;
+    suggestion_rules::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// What a student's 360° page shows of mining: their level (for staff, or for the student when
+/// the setting allows), score and reasons for staff only, their suggestions and the run's date.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfilePanel {
+    pub level: Option<String>,
+    pub score: Option<f64>,
+    pub reasons: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
+    pub as_of: String,
+}
+
+/// The panel of `student_id` in the latest finished run; `None` when they were not scored.
+/// `own`: the viewer is that student (no score or reasons; the level only when allowed).
+pub async fn profile_panel(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    own: bool,
+    lang: Lang,
+) -> AppResult<Option<ProfilePanel>> {
+    let Some(flag) = student_flag(db, student_id).await? else {
+        return Ok(None);
+    };
+    let run = run(db, flag.run_id).await?;
+    let zh = lang == Lang::Zh;
+    let rules = rules::all(db).await?;
+    let suggestions = rules::suggest(&rules, &subject(&flag), zh, 4);
+    let show_level = !own || settings::get(db).await?.students_see_level;
+    let detail: FlagDetail = serde_json::from_str(&flag.reasons).unwrap_or_default();
+    let reasons: Vec<String> = if own {
+        Vec::new()
+    } else {
+        detail
+            .factors
+            .into_iter()
+            .map(|r| if zh { r.zh } else { r.en })
+            .collect()
+    };
+    Ok(Some(ProfilePanel {
+        level: show_level.then(|| flag.level.clone()),
+        score: (!own).then_some(flag.score),
+        reasons,
+        suggestions,
+        as_of: run.as_of.format("%Y-%m-%d").to_string(),
+    }))
 }

@@ -669,7 +669,7 @@ async fn the_care_work_list_is_scoped_and_the_effect_report_gives_the_known_answ
         let now = Utc::now().fixed_offset();
         let t = now - Duration::weeks(10);
         let run = mining_runs::ActiveModel {
-            kind: Set("risk".into()), status: Set("done".into()), progress: Set(1.0),
+            kind: Set("risk".into()), status: Set(srm::entity::job_status::JobStatus::Done), progress: Set(1.0),
             message: Set(String::new()), as_of: Set(t), term_id: Set(None), model: Set(None),
             params: Set("{}".into()), metrics: Set("{}".into()), started_by: Set(None),
             started_at: Set(t), finished_at: Set(Some(t)), ..Default::default()

@@ -370,7 +370,12 @@ async fn finished_run(app: &TestApp) -> (i64, Value) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(r.status, "done", "{}", r.message);
+    assert_eq!(
+        r.status,
+        srm::entity::job_status::JobStatus::Done,
+        "{}",
+        r.message
+    );
     (id, serde_json::from_str(&r.metrics).unwrap())
 }
 

@@ -147,7 +147,12 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
 
     rules_and_run(&app).await;
     let r = mining_runs::Entity::find().one(db).await.unwrap().unwrap();
-    assert_eq!(r.status, "done", "{}", r.message);
+    assert_eq!(
+        r.status,
+        srm::entity::job_status::JobStatus::Done,
+        "{}",
+        r.message
+    );
     let m: Value = serde_json::from_str(&r.metrics).unwrap();
     let leaving = &m["leaving"];
     assert!(leaving["error"].is_null(), "{leaving}");

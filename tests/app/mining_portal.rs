@@ -353,7 +353,12 @@ async fn a_run_flags_the_generators_decliners_far_more_often_and_is_deterministi
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(r.status, "done", "{}", r.message);
+        assert_eq!(
+            r.status,
+            srm::entity::job_status::JobStatus::Done,
+            "{}",
+            r.message
+        );
         let metrics: serde_json::Value = serde_json::from_str(&r.metrics).unwrap();
         let names: Vec<&str> = metrics["models"]
             .as_array()
@@ -456,7 +461,7 @@ pub(super) async fn finished_run(app: &TestApp) -> mining_runs::Model {
     let now = Utc::now().fixed_offset();
     mining_runs::ActiveModel {
         kind: Set("test".into()),
-        status: Set("done".into()),
+        status: Set(srm::entity::job_status::JobStatus::Done),
         progress: Set(1.0),
         message: Set(String::new()),
         as_of: Set(now),

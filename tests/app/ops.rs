@@ -343,7 +343,7 @@ async fn a_run_whose_instance_died_is_interrupted_and_no_longer_blocks_a_new_one
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(old.status, "interrupted");
+        assert_eq!(old.status, srm::entity::job_status::JobStatus::Interrupted);
         assert!(old.interrupted_at.is_some());
         let why = old.interrupted_reason.unwrap_or_default();
         assert!(why.contains("dead-host:4242:abcdef"), "{why}");
@@ -636,7 +636,7 @@ async fn a_mining_run_killed_mid_way_is_interrupted_and_the_next_run_succeeds() 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(old.status, "interrupted");
+    assert_eq!(old.status, srm::entity::job_status::JobStatus::Interrupted);
     let why = old.interrupted_reason.unwrap_or_default();
     assert!(why.contains("stopped sending heartbeats"), "{why}");
     let done = mining_runs::Entity::find()
@@ -644,7 +644,7 @@ async fn a_mining_run_killed_mid_way_is_interrupted_and_the_next_run_succeeds() 
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.status == "done")
+        .filter(|r| r.status == srm::entity::job_status::JobStatus::Done)
         .count();
     assert_eq!(
         done, 1,
@@ -724,7 +724,7 @@ async fn sigterm_marks_the_instances_running_job_interrupted_and_exits_0() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(run.status, "interrupted");
+    assert_eq!(run.status, srm::entity::job_status::JobStatus::Interrupted);
     let why = run.interrupted_reason.unwrap_or_default();
     assert!(why.contains("shut down"), "{why}");
     db.close().await.ok();

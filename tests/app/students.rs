@@ -1197,7 +1197,7 @@ async fn the_student_list_filters_by_the_risk_level_of_the_latest_finished_run()
         let other = add_student(&app, &admin, json!({"student_no": "2025000777", "name_zh": "周敏", "name_en": "Zhou Min", "major": "CS01", "cohort": 2025})).await;
         let now = Utc::now().fixed_offset();
         let run = |status: &str| mining_runs::ActiveModel {
-            kind: Set("test".into()), status: Set(status.into()), progress: Set(1.0), message: Set(String::new()),
+            kind: Set("test".into()), status: Set(status.parse().unwrap()), progress: Set(1.0), message: Set(String::new()),
             as_of: Set(now), term_id: Set(None), model: Set(None), params: Set("{}".into()), metrics: Set("{}".into()),
             started_by: Set(None), started_at: Set(now), finished_at: Set(Some(now)), ..Default::default()
         };

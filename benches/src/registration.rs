@@ -1,21 +1,19 @@
-//! `srm bench registration`: registration day against a live server. Students log in first
+//! `srm-bench registration`: registration day against a live server. Students log in first
 //! (argon2 is slow on purpose, so logins stay out of the timed phase); then all of them at once
 //! browse the catalogue, add sections (most adds aimed at a few popular ones) and drop some.
 //! It prints throughput, latency percentiles and the count of every answer, then checks the
 //! seat and waitlist invariants in the database the server uses.
 
-use crate::config::AppConfig;
-use crate::entity::{enrolments, sections, terms};
-use crate::error::{AppError, AppResult};
-use crate::registration::service::{ENROLLED, WAITLISTED};
+use crate::invariants::{self, ENROLLED, WAITLISTED};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reqwest::{Client, RequestBuilder, StatusCode};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use srm::config::AppConfig;
+use srm::error::{AppError, AppResult};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -154,13 +152,13 @@ pub async fn run(config: &AppConfig, opts: Options) -> AppResult<()> {
     if opts.no_check {
         println!("database checks skipped (--no-check)");
     } else {
-        let db = crate::db::connect(config).await?;
+        let db = srm::db::connect(config).await?;
         println!("invariants (database):");
-        for check in check_invariants(&db).await? {
+        for check in invariants::check(&db).await? {
             check.print();
             failed_checks += usize::from(!check.failures.is_empty());
         }
-        print_hot_after(&db, &hot).await?;
+        invariants::print_hot_after(&db, hot.iter().map(|s| s.id).collect()).await?;
     }
     let verdict = verdict(
         tally.answers.iter().map(|((_, a), n)| (a.as_str(), *n)),
@@ -855,147 +853,6 @@ fn report(tally: &mut Tally, elapsed: Duration) {
             .collect();
         println!("  {:<8} {}", kind.name(), line.join(", "));
     }
-}
-
-// ---------------------------------------------------------------- invariants
-
-/// One invariant: what it says, how many things were checked and what broke it.
-pub struct Check {
-    pub name: &'static str,
-    pub checked: usize,
-    pub failures: Vec<String>,
-}
-
-impl Check {
-    fn new(name: &'static str, checked: usize) -> Self {
-        Check {
-            name,
-            checked,
-            failures: Vec::new(),
-        }
-    }
-
-    fn print(&self) {
-        if self.failures.is_empty() {
-            println!("  PASS  {} ({} checked)", self.name, self.checked);
-        } else {
-            let examples: Vec<&str> = self.failures.iter().take(3).map(String::as_str).collect();
-            println!(
-                "  FAIL  {}: {} of {} (e.g. {})",
-                self.name,
-                self.failures.len(),
-                self.checked,
-                examples.join("; ")
-            );
-        }
-    }
-}
-
-/// Checks the seats and waitlists of every section of the current term against its rows.
-pub async fn check_invariants(db: &impl ConnectionTrait) -> AppResult<Vec<Check>> {
-    let term = terms::Entity::find()
-        .filter(terms::Column::IsCurrent.eq(true))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("there is no current term to check"))?;
-    let all_sections = sections::Entity::find()
-        .filter(sections::Column::TermId.eq(term.id))
-        .all(db)
-        .await?;
-    let rows = enrolments::Entity::find()
-        .inner_join(sections::Entity)
-        .filter(sections::Column::TermId.eq(term.id))
-        .filter(enrolments::Column::Status.is_in([ENROLLED, WAITLISTED]))
-        .all(db)
-        .await?;
-
-    let mut enrolled: HashMap<i64, i64> = HashMap::new();
-    let mut waitlisted: HashMap<i64, i64> = HashMap::new();
-    let mut tickets: HashMap<i64, Vec<Option<i64>>> = HashMap::new();
-    let mut pairs: HashMap<(i64, i64), u32> = HashMap::new();
-    for r in &rows {
-        if r.status == ENROLLED {
-            *enrolled.entry(r.section_id).or_default() += 1;
-        } else {
-            *waitlisted.entry(r.section_id).or_default() += 1;
-            tickets
-                .entry(r.section_id)
-                .or_default()
-                .push(r.waitlist_position);
-        }
-        *pairs.entry((r.student_id, r.section_id)).or_default() += 1;
-    }
-
-    let n = all_sections.len();
-    let mut counted = Check::new("enrolled rows = sections.enrolled_count", n);
-    let mut seats = Check::new("enrolled_count <= capacity + override_count", n);
-    let mut waiting = Check::new("waitlisted rows = sections.waitlist_count", n);
-    let mut wait_cap = Check::new("waitlist_count <= waitlist_capacity", n);
-    let mut distinct = Check::new("waitlist tickets distinct (and set) per section", n);
-    for s in &all_sections {
-        let rows_in = enrolled.get(&s.id).copied().unwrap_or(0);
-        if rows_in != s.enrolled_count {
-            counted.failures.push(format!(
-                "section {}: {rows_in} rows, count {}",
-                s.id, s.enrolled_count
-            ));
-        }
-        if s.enrolled_count > s.capacity + s.override_count {
-            seats.failures.push(format!(
-                "section {}: {} enrolled, capacity {} + {}",
-                s.id, s.enrolled_count, s.capacity, s.override_count
-            ));
-        }
-        let rows_wait = waitlisted.get(&s.id).copied().unwrap_or(0);
-        if rows_wait != s.waitlist_count {
-            waiting.failures.push(format!(
-                "section {}: {rows_wait} rows, count {}",
-                s.id, s.waitlist_count
-            ));
-        }
-        if s.waitlist_count > s.waitlist_capacity {
-            wait_cap.failures.push(format!(
-                "section {}: {} waiting, capacity {}",
-                s.id, s.waitlist_count, s.waitlist_capacity
-            ));
-        }
-        let list = tickets.get(&s.id).map(Vec::as_slice).unwrap_or_default();
-        let set: HashSet<i64> = list.iter().flatten().copied().collect();
-        if set.len() != list.len() {
-            distinct.failures.push(format!(
-                "section {}: {} waitlisted rows, {} distinct tickets",
-                s.id,
-                list.len(),
-                set.len()
-            ));
-        }
-    }
-    let mut single = Check::new("one live registration per student and section", pairs.len());
-    for ((student, section), count) in &pairs {
-        if *count > 1 {
-            single.failures.push(format!(
-                "student {student}, section {section}: {count} live rows"
-            ));
-        }
-    }
-    Ok(vec![counted, seats, waiting, wait_cap, distinct, single])
-}
-
-/// The popular sections as they ended.
-async fn print_hot_after(db: &impl ConnectionTrait, hot: &[SectionItem]) -> AppResult<()> {
-    let ids: Vec<i64> = hot.iter().map(|s| s.id).collect();
-    let after = sections::Entity::find()
-        .filter(sections::Column::Id.is_in(ids))
-        .all(db)
-        .await?;
-    println!("popular sections after (capacity / enrolled / waitlist of waitlist capacity):");
-    for s in after {
-        println!(
-            "  {:>6}  {:>4} / {:>4} / {:>3} of {:>3}",
-            s.id, s.capacity, s.enrolled_count, s.waitlist_count, s.waitlist_capacity
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

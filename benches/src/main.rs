@@ -1,0 +1,46 @@
+//! `srm-bench`: load generators that run against a live server, to measure the portal on the
+//! days it is busiest. A separate binary, so the server does not link an HTTP client.
+
+mod invariants;
+mod registration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "srm-bench",
+    version,
+    about = "Load generators against a running srm server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    what: BenchWhat,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchWhat {
+    /// Registration day: students log in, then all at once browse, add (mostly a few popular
+    /// sections) and drop; prints throughput, latency and answers, then checks the invariants
+    /// in the database (the same SRM_* configuration as the server).
+    Registration(registration::Options),
+}
+
+#[tokio::main]
+async fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SRM_LOG")
+        .unwrap_or_else(|_| "warn,sqlx=warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let cli = Cli::parse();
+    let result = match srm::config::figment().extract::<srm::config::AppConfig>() {
+        Err(e) => Err(format!("invalid configuration: {e}")),
+        Ok(config) => match cli.what {
+            BenchWhat::Registration(opts) => registration::run(&config, opts)
+                .await
+                .map_err(|e| e.to_string()),
+        },
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
