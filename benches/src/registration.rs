@@ -690,7 +690,7 @@ impl Simulated {
         serde_json::from_value::<Vec<MyRegistration>>(body)
             .unwrap_or_default()
             .into_iter()
-            .filter(|r| r.status == ENROLLED.as_str() || r.status == WAITLISTED.as_str())
+            .filter(|r| r.status == ENROLLED || r.status == WAITLISTED)
             .map(|r| r.id)
             .collect()
     }

@@ -1136,7 +1136,7 @@ async fn the_care_list_is_paged_in_the_database_and_keeps_its_place_with_a_confi
     let now = Utc::now().fixed_offset();
     let run = mining_runs::ActiveModel {
         kind: Set("risk".into()),
-        status: Set("done".into()),
+        status: Set(srm::entity::job_status::JobStatus::Done),
         progress: Set(1.0),
         message: Set(String::new()),
         as_of: Set(now),
