@@ -2,7 +2,10 @@
 
 #[derive(rocket::FromForm)]
 pub struct LoginForm<'a> {
+    // NOTE: defaults, so a form without its token is refused for the token (checked first).
+    #[field(default = "")]
     pub username: &'a str,
+    #[field(default = "")]
     pub password: &'a str,
     pub next: Option<&'a str>,
     #[field(name = "_csrf", default = "")]

@@ -15,8 +15,8 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::PageReq;
 use crate::state::AppState;
+use crate::web::csrf::Csrf;
 use crate::web::{Ctx, safe_next, url_encode};
-use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
@@ -192,8 +192,6 @@ async fn overview_page(
 
 #[derive(FromForm)]
 pub struct StartForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     confirm: bool,
 }
 
@@ -202,9 +200,8 @@ pub async fn start_run(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-    form: Form<StartForm>,
+    form: Csrf<StartForm>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     if !form.confirm {
         return Err(AppError::unprocessable("not_confirmed", "confirm the run"));
     }
@@ -213,15 +210,14 @@ pub async fn start_run(
 }
 
 /// The cancel button of a running run.
-#[post("/mining/runs/<id>/cancel", data = "<form>")]
+#[post("/mining/runs/<id>/cancel", data = "<_form>")]
 pub async fn cancel_run(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<crate::web::CsrfForm<'_>>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(form.csrf)?;
     super::run::cancel(&state.db, user.id, id).await?;
     Ok(Redirect::to(format!("/mining/runs/{id}")))
 }
@@ -250,8 +246,6 @@ pub async fn run_page(
 
 #[derive(FromForm)]
 pub struct SettingsForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     medium_at: String,
     high_at: String,
     leave_medium_at: String,
@@ -306,9 +300,8 @@ pub async fn save_settings(
     ctx: Ctx<'_>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-    form: Form<SettingsForm>,
+    form: Csrf<SettingsForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let old = settings::get(&state.db).await?;
     let refused = match form.parse(ctx.lang, &old) {
         Ok(new) => match settings::set(&state.db, user.id, &new).await {
@@ -440,8 +433,6 @@ pub async fn flags_page(
 
 #[derive(FromForm)]
 pub struct FeedbackForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     feedback: String,
     back: Option<String>,
 }
@@ -452,9 +443,8 @@ pub async fn feedback(
     user: Perm<'_, can::ViewMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<FeedbackForm>,
+    form: Csrf<FeedbackForm>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     service::feedback(&state.db, &user, id, &form.feedback).await?;
     let back = safe_next(form.back.as_deref());
     Ok(Redirect::to(if back == "/dashboard" {
@@ -549,8 +539,6 @@ async fn rules_refused(
 
 #[derive(FromForm)]
 pub struct NewRuleForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     code: String,
     priority: String,
     trigger: String,
@@ -565,9 +553,8 @@ pub async fn rule_create(
     ctx: Ctx<'_>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-    form: Form<NewRuleForm>,
+    form: Csrf<NewRuleForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let echo = json!({"code": form.code, "priority": form.priority, "trigger": form.trigger,
         "text_zh": form.text_zh, "text_en": form.text_en, "is_active": form.is_active});
     let priority = match form.priority.trim() {
@@ -598,8 +585,6 @@ pub async fn rule_create(
 
 #[derive(FromForm)]
 pub struct RuleForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     trigger: String,
     text_zh: String,
     text_en: String,
@@ -614,9 +599,8 @@ pub async fn rule_save(
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<RuleForm>,
+    form: Csrf<RuleForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let patch = rules::RulePatch {
         trigger: Some(Value::String(form.trigger.clone())),
         text_zh: Some(form.text_zh.clone()),
@@ -636,8 +620,6 @@ pub async fn rule_save(
 
 #[derive(FromForm)]
 pub struct ActiveForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     active: bool,
 }
 
@@ -647,9 +629,8 @@ pub async fn rule_active(
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<ActiveForm>,
+    form: Csrf<ActiveForm>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     let patch = rules::RulePatch {
         is_active: Some(form.active),
         ..Default::default()
@@ -658,21 +639,14 @@ pub async fn rule_active(
     Ok(Redirect::to("/mining/rules"))
 }
 
-#[derive(FromForm)]
-pub struct DeleteForm {
-    #[field(name = "_csrf")]
-    csrf: String,
-}
-
-#[post("/mining/rules/<id>/delete", data = "<form>")]
+#[post("/mining/rules/<id>/delete", data = "<_form>")]
 pub async fn rule_delete(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<DeleteForm>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     rules::delete(&state.db, user.id, id).await?;
     Ok(Redirect::to("/mining/rules"))
 }
@@ -741,8 +715,6 @@ pub async fn formula_page(
 
 #[derive(FromForm)]
 pub struct FormulaForm {
-    #[field(name = "_csrf")]
-    csrf: String,
     name: String,
     department: Option<i64>,
     weights: String,
@@ -758,9 +730,8 @@ pub async fn formula_post(
     ctx: Ctx<'_>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-    form: Form<FormulaForm>,
+    form: Csrf<FormulaForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    user.check_csrf(&form.csrf)?;
     let echo = json!({"name": form.name, "department": form.department, "weights": form.weights, "threshold": form.threshold});
     let refuse = |msg: String| async {
         Ok::<_, AppError>(Err((
@@ -821,22 +792,20 @@ pub async fn formula_active(
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<ActiveForm>,
+    form: Csrf<ActiveForm>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     formula::set_active(&state.db, user.id, id, form.active).await?;
     Ok(Redirect::to("/mining/formula"))
 }
 
-#[post("/mining/formula/<id>/delete", data = "<form>")]
+#[post("/mining/formula/<id>/delete", data = "<_form>")]
 pub async fn formula_delete(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-    form: Form<DeleteForm>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    user.check_csrf(&form.csrf)?;
     formula::delete(&state.db, user.id, id).await?;
     Ok(Redirect::to("/mining/formula"))
 }
