@@ -64,9 +64,11 @@ pub struct RowsRefused {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RowsRefusedDetail {
-    /// `invalid_rows`
+    /// `invalid_rows` (with `rows`), or another refusal's code (without them)
     pub code: String,
     pub message: String,
+    /// The refused rows, for `invalid_rows`.
+    #[schema(required = false)]
     pub rows: Vec<RowError>,
 }
 

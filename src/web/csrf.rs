@@ -79,14 +79,21 @@ impl<'r, T: FromForm<'r> + Send> FromData<'r> for Csrf<T> {
             data::Outcome::Success(form) => form.into_inner(),
             data::Outcome::Forward(f) => return data::Outcome::Forward(f),
             data::Outcome::Error((status, errors)) => {
+                // NOTE: the form's own status stands (413 too large, 422 unreadable).
                 let error = if status == Status::PayloadTooLarge {
                     AppError::bad_request("too_large", "the form is too large")
                 } else {
-                    AppError::bad_request("bad_form", errors.to_string())
+                    AppError::unprocessable("bad_form", errors.to_string())
                 };
-                return refuse(req, error);
+                let _ = error.leave_note(req);
+                return data::Outcome::Error((status, error));
             }
         };
+        if parsed.too_large {
+            let error = AppError::bad_request("too_large", "the form is too large");
+            let _ = error.leave_note(req);
+            return data::Outcome::Error((Status::PayloadTooLarge, error));
+        }
         match token_matches(req, parsed.token.as_deref().unwrap_or_default()).await {
             Ok(true) => {}
             Ok(false) => return refuse(req, AppError::Csrf),
@@ -102,32 +109,40 @@ impl<'r, T: FromForm<'r> + Send> FromData<'r> for Csrf<T> {
 /// A form `T` with the token taken aside (and still handed to `T`, which may ignore it).
 struct WithToken<'r, T> {
     token: Option<String>,
+    /// Set when the body itself was refused (too large), whatever `T` makes of it.
+    too_large: bool,
     form: form::Result<'r, T>,
 }
 
 #[rocket::async_trait]
 impl<'r, T: FromForm<'r> + Send> FromForm<'r> for WithToken<'r, T> {
-    type Context = (Option<String>, T::Context);
+    type Context = (Option<String>, bool, T::Context);
 
     fn init(opts: form::Options) -> Self::Context {
-        (None, T::init(opts))
+        (None, false, T::init(opts))
     }
 
     fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
         if field.name.source().as_str() == FIELD {
             ctxt.0 = Some(field.value.to_string());
         }
-        T::push_value(&mut ctxt.1, field);
+        T::push_value(&mut ctxt.2, field);
     }
 
     async fn push_data(ctxt: &mut Self::Context, field: form::DataField<'r, '_>) {
-        T::push_data(&mut ctxt.1, field).await;
+        T::push_data(&mut ctxt.2, field).await;
+    }
+
+    fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
+        ctxt.1 |= error.status() == Status::PayloadTooLarge;
+        T::push_error(&mut ctxt.2, error);
     }
 
     fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
         Ok(WithToken {
             token: ctxt.0,
-            form: T::finalize(ctxt.1),
+            too_large: ctxt.1,
+            form: T::finalize(ctxt.2),
         })
     }
 }
