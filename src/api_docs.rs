@@ -57,6 +57,7 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::courses::openapi(),
         crate::registration::openapi(),
         crate::grades::openapi(),
+        crate::mining::openapi(),
     ]
 }
 

@@ -2,61 +2,91 @@
 //! suggestion rules (list with their matches, add, change, delete), the saved scoring formulas
 //! (list, save, activate, delete), the formula trial run and a student's own suggestions.
 
+use super::dto::{
+    FeedbackAnswer, FeedbackRequest, FlagsQuery, FormulaActiveRequest, FormulaList, FormulaState,
+    LangQuery, NewRuleRequest, PageQuery, RuleItem, RuleList, RulePatchRequest, RunAnswerStatus,
+    RunDetail, RunStatusAnswer, SaveFormulaRequest, StartRequest, TrialRequest,
+};
 use super::service::{self, FlagFilter, FlagRequest, FlagRow, MySuggestions, RunRow};
 use super::trial::{self, FormulaInput, TrialAnswer};
 use super::{formula, jobs, rules};
 use crate::access::{ModuleOn, Perm, can, on};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::i18n::Lang;
 use crate::paging::{Page, PageReq};
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{FromForm, State, delete, get, post, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use rocket::{State, delete, get, post, put};
 
-#[get("/mining/runs?<page>&<per_page>")]
+/// Mining runs, newest first (paged): status, progress, model, dates.
+#[utoipa::path(
+    tag = "mining",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of runs", body = Page<RunRow>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/mining/runs?<q..>")]
 pub async fn api_runs(
     _on: ModuleOn<on::Mining>,
     _user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-    page: Option<u64>,
-    per_page: Option<u64>,
+    q: PageQuery,
 ) -> AppResult<Json<Page<RunRow>>> {
     Ok(Json(
-        service::runs(&state.db, PageReq::new(page, per_page)).await?,
+        service::runs(&state.db, PageReq::new(q.page, q.per_page)).await?,
     ))
 }
 
+/// One mining run with its metrics (models against baselines, fairness, clusters) and
+/// feedback counts.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The run")),
+    responses(
+        (status = 200, description = "The run", body = RunDetail),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/mining/runs/<id>")]
 pub async fn api_run(
     _on: ModuleOn<on::Mining>,
     _user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RunDetail>> {
     let (run, feedback) = service::run_detail(&state.db, id).await?;
-    let mut v = json!(run);
-    v["feedback"] = feedback;
-    Ok(Json(v))
+    Ok(Json(RunDetail { run, feedback }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StartRequest {
-    /// Must be true: starting a run is deliberate.
-    pub confirm: bool,
-}
-
-#[post("/mining/runs", data = "<body>")]
+/// Start a mining run in the background (`{"confirm": true}`); 202 with its id.
+#[utoipa::path(
+    tag = "mining",
+    request_body = StartRequest,
+    responses(
+        (status = 202, description = "Queued", body = RunStatusAnswer),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 409, description = "A run is already queued or running", body = ErrorBody),
+        (status = 422, description = "Not confirmed, or a body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/mining/runs", format = "json", data = "<body>")]
 pub async fn api_start_run(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     body: Json<StartRequest>,
-) -> AppResult<(Status, Json<Value>)> {
+) -> AppResult<(Status, Json<RunStatusAnswer>)> {
     if !body.confirm {
         return Err(AppError::unprocessable(
             "not_confirmed",
@@ -66,41 +96,58 @@ pub async fn api_start_run(
     let id = jobs::start(&state.db, &state.jobs, Some(user.id), "manual").await?;
     Ok((
         Status::Accepted,
-        Json(json!({"id": id, "status": "queued"})),
+        Json(RunStatusAnswer {
+            id,
+            status: RunAnswerStatus::Queued,
+        }),
     ))
 }
 
 /// Cancels a queued or running run (202 `cancelling` while its worker stops at its next step;
 /// 200 `cancelled` when no live instance held it); 409 `not_running` otherwise.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The run")),
+    responses(
+        (status = 200, description = "Cancelled (no live instance held it)", body = RunStatusAnswer),
+        (status = 202, description = "Cancelling: its worker stops at its next step", body = RunStatusAnswer),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
+        (status = 409, description = "The run is not queued or running", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/mining/runs/<id>/cancel")]
 pub async fn api_cancel_run(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
-) -> AppResult<(Status, Json<Value>)> {
+) -> AppResult<(Status, Json<RunStatusAnswer>)> {
     let status = super::run::cancel(&state.db, user.id, id).await?;
-    let code = if status == "cancelling" {
-        Status::Accepted
+    let (code, status) = if status == "cancelling" {
+        (Status::Accepted, RunAnswerStatus::Cancelling)
     } else {
-        Status::Ok
+        (Status::Ok, RunAnswerStatus::Cancelled)
     };
-    Ok((code, Json(json!({"id": id, "status": status}))))
+    Ok((code, Json(RunStatusAnswer { id, status })))
 }
 
-/// The flag list's query: filters, the run (default: the latest finished one), the page and
-/// the language of the reasons.
-#[derive(FromForm)]
-pub struct FlagsQuery {
-    level: Option<String>,
-    department: Option<i64>,
-    formula: Option<String>,
-    run: Option<i64>,
-    page: Option<u64>,
-    per_page: Option<u64>,
-    lang: Option<String>,
-}
-
+/// Risk flags of the latest run (or `run`), riskiest first, filtered by `level`, `department`
+/// and `formula`; teachers see their students only.
+#[utoipa::path(
+    tag = "mining",
+    params(FlagsQuery),
+    responses(
+        (status = 200, description = "One page of flags", body = Page<FlagRow>),
+        (status = 400, description = "An unknown level or formula filter", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such run, or no finished run yet", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/mining/flags?<q..>")]
 pub async fn api_flags(
     _on: ModuleOn<on::Mining>,
@@ -125,34 +172,52 @@ pub async fn api_flags(
     Ok(Json(page))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedbackRequest {
-    /// useful, not_useful or wrong.
-    pub feedback: String,
-}
-
-#[post("/mining/flags/<id>/feedback", data = "<body>")]
+/// Staff verdict on a flag: `{"feedback": "useful"|"not_useful"|"wrong"}`.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The flag")),
+    request_body = FeedbackRequest,
+    responses(
+        (status = 200, description = "Recorded", body = FeedbackAnswer),
+        (status = 400, description = "Malformed body, or an unknown verdict", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, not your student, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such flag", body = ErrorBody),
+        (status = 422, description = "A body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/mining/flags/<id>/feedback", format = "json", data = "<body>")]
 pub async fn api_flag_feedback(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::ViewMining>,
     state: &State<AppState>,
     id: i64,
     body: Json<FeedbackRequest>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<FeedbackAnswer>> {
     service::feedback(&state.db, &user, id, &body.feedback).await?;
-    Ok(Json(json!({"id": id, "feedback": body.feedback})))
+    Ok(Json(FeedbackAnswer {
+        id,
+        feedback: body.into_inner().feedback,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrialRequest {
-    pub weights: BTreeMap<String, f64>,
-    pub threshold: f64,
-    pub department_id: Option<i64>,
-}
-
-#[post("/mining/formula/trial", data = "<body>")]
+/// Try a scoring formula (`weights`, `threshold`, optional `department_id`) on the latest
+/// run's students without saving it.
+#[utoipa::path(
+    tag = "mining",
+    request_body = TrialRequest,
+    responses(
+        (status = 200, description = "The trial's result (and a token to save it when it passed)", body = TrialAnswer),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No finished run to try it on", body = ErrorBody),
+        (status = 422, description = "A bad formula, or a body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/mining/formula/trial", format = "json", data = "<body>")]
 pub async fn api_formula_trial(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
@@ -170,68 +235,60 @@ pub async fn api_formula_trial(
     ))
 }
 
-fn rule_json(r: &crate::entity::suggestion_rules::Model, m: Option<&rules::RuleMatches>) -> Value {
-    let mut v = json!({"id": r.id, "code": r.code, "priority": r.priority,
-        "trigger": serde_json::from_str::<Value>(&r.trigger).unwrap_or(Value::Null),
-        "text_zh": r.text_zh, "text_en": r.text_en, "is_active": r.is_active});
-    if let Some(m) = m {
-        v["matches"] = json!(m.count);
-        v["match_sample"] = json!(
-            m.sample
-                .iter()
-                .map(|(id, no)| json!({"student_id": id, "student_no": no}))
-                .collect::<Vec<_>>()
-        );
-    }
-    v
-}
-
+/// Suggestion rules, most important first, each with how many students of the latest run its
+/// trigger matches (`matches`, `match_sample`).
+#[utoipa::path(
+    tag = "mining",
+    responses(
+        (status = 200, description = "The rules", body = RuleList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/mining/rules")]
 pub async fn api_rules(
     _on: ModuleOn<on::Mining>,
     _user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RuleList>> {
     let (all, matched) = service::rules_with_matches(&state.db).await?;
-    let items: Vec<Value> = all
+    let items = all
         .iter()
         .map(|r| {
             let m = matched
                 .as_ref()
                 .map(|m| m.by_rule.get(&r.id).cloned().unwrap_or_default());
-            rule_json(r, m.as_ref())
+            RuleItem::new(r, m.as_ref())
         })
         .collect();
-    Ok(Json(
-        json!({"items": items, "match_run": matched.map(|m| m.run)}),
-    ))
+    Ok(Json(RuleList {
+        items,
+        match_run: matched.map(|m| m.run),
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewRuleRequest {
-    pub code: String,
-    #[serde(default)]
-    pub priority: i64,
-    /// A trigger object, or its JSON text.
-    pub trigger: Value,
-    pub text_zh: String,
-    pub text_en: String,
-    #[serde(default = "yes", alias = "enabled")]
-    pub is_active: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[post("/mining/rules", data = "<body>")]
+/// Add a suggestion rule; 422 `bad_trigger`/`bad_code`/`empty_text`, 409 `duplicate_code`.
+#[utoipa::path(
+    tag = "mining",
+    request_body = NewRuleRequest,
+    responses(
+        (status = 201, description = "Added", body = RuleItem),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 409, description = "A rule with this code exists", body = ErrorBody),
+        (status = 422, description = "A bad trigger, code or text, or a body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/mining/rules", format = "json", data = "<body>")]
 pub async fn api_rule_create(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     body: Json<NewRuleRequest>,
-) -> AppResult<(Status, Json<Value>)> {
+) -> AppResult<(Status, Json<RuleItem>)> {
     let b = body.into_inner();
     let input = rules::NewRule {
         code: b.code,
@@ -242,28 +299,32 @@ pub async fn api_rule_create(
         is_active: b.is_active,
     };
     let row = service::create_rule(&state.db, user.id, &input).await?;
-    Ok((Status::Created, Json(rule_json(&row, None))))
+    Ok((Status::Created, Json(RuleItem::new(&row, None))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RulePatchRequest {
-    pub trigger: Option<Value>,
-    pub text_zh: Option<String>,
-    pub text_en: Option<String>,
-    pub priority: Option<i64>,
-    #[serde(alias = "enabled")]
-    pub is_active: Option<bool>,
-}
-
-#[put("/mining/rules/<id>", data = "<body>")]
+/// Change a suggestion rule: any of `trigger`, `text_zh`, `text_en`, `priority`, `is_active`.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The rule")),
+    request_body = RulePatchRequest,
+    responses(
+        (status = 200, description = "Changed", body = RuleItem),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such rule", body = ErrorBody),
+        (status = 422, description = "A bad trigger or text, or a body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[put("/mining/rules/<id>", format = "json", data = "<body>")]
 pub async fn api_rule_update(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
     body: Json<RulePatchRequest>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RuleItem>> {
     let b = body.into_inner();
     let patch = rules::RulePatch {
         trigger: b.trigger,
@@ -273,9 +334,21 @@ pub async fn api_rule_update(
         is_active: b.is_active,
     };
     let row = rules::update(&state.db, user.id, id, &patch).await?;
-    Ok(Json(rule_json(&row, None)))
+    Ok(Json(RuleItem::new(&row, None)))
 }
 
+/// Delete a suggestion rule; 204.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The rule")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such rule", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[delete("/mining/rules/<id>")]
 pub async fn api_rule_delete(
     _on: ModuleOn<on::Mining>,
@@ -287,38 +360,49 @@ pub async fn api_rule_delete(
     Ok(Status::NoContent)
 }
 
+/// Saved scoring formulas, active first: scope, weights, threshold, who saved it and when.
+#[utoipa::path(
+    tag = "mining",
+    responses(
+        (status = 200, description = "The saved formulas", body = FormulaList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/mining/formulas")]
 pub async fn api_formulas(
     _on: ModuleOn<on::Mining>,
     _user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(json!({"items": formula::list(&state.db).await?})))
+) -> AppResult<Json<FormulaList>> {
+    Ok(Json(FormulaList {
+        items: formula::list(&state.db).await?,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SaveFormulaRequest {
-    pub name: String,
-    pub weights: BTreeMap<String, f64>,
-    pub threshold: f64,
-    pub department_id: Option<i64>,
-    /// Whether runs use it from now on (default true; the scope's active one is switched off).
-    #[serde(default = "yes")]
-    pub is_active: bool,
-    /// The `trial_token` of a passed trial of this same formula
-    /// (`POST /mining/formula/trial`) on the latest finished run.
-    #[serde(default)]
-    pub trial_token: String,
-}
-
-#[post("/mining/formulas", data = "<body>")]
+/// Save a scoring formula (with the token of its passed trial); active formulas score every
+/// later run.
+#[utoipa::path(
+    tag = "mining",
+    request_body = SaveFormulaRequest,
+    responses(
+        (status = 201, description = "Saved", body = FormulaState),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 409, description = "A formula with this name exists", body = ErrorBody),
+        (status = 422, description = "A bad formula, no passed trial, or a body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/mining/formulas", format = "json", data = "<body>")]
 pub async fn api_formula_save(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     body: Json<SaveFormulaRequest>,
-) -> AppResult<(Status, Json<Value>)> {
+) -> AppResult<(Status, Json<FormulaState>)> {
     let input = FormulaInput {
         name: &body.name,
         weights: &body.weights,
@@ -336,28 +420,55 @@ pub async fn api_formula_save(
     .await?;
     Ok((
         Status::Created,
-        Json(json!({"id": id, "is_active": body.is_active})),
+        Json(FormulaState {
+            id,
+            is_active: body.is_active,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FormulaActiveRequest {
-    pub is_active: bool,
-}
-
-#[put("/mining/formulas/<id>", data = "<body>")]
+/// Activate or deactivate a saved formula; one active formula per department and one for all.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The formula")),
+    request_body = FormulaActiveRequest,
+    responses(
+        (status = 200, description = "Changed", body = FormulaState),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such formula", body = ErrorBody),
+        (status = 422, description = "A body of the wrong shape", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[put("/mining/formulas/<id>", format = "json", data = "<body>")]
 pub async fn api_formula_update(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
     id: i64,
     body: Json<FormulaActiveRequest>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<FormulaState>> {
     formula::set_active(&state.db, user.id, id, body.is_active).await?;
-    Ok(Json(json!({"id": id, "is_active": body.is_active})))
+    Ok(Json(FormulaState {
+        id,
+        is_active: body.is_active,
+    }))
 }
 
+/// Delete a saved scoring formula; runs keep their stored scores; 204.
+#[utoipa::path(
+    tag = "mining",
+    params(("id" = i64, Path, description = "The formula")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such formula", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[delete("/mining/formulas/<id>")]
 pub async fn api_formula_delete(
     _on: ModuleOn<on::Mining>,
@@ -369,14 +480,25 @@ pub async fn api_formula_delete(
     Ok(Status::NoContent)
 }
 
-#[get("/me/suggestions?<lang>")]
+/// The signed-in student's own suggestions (their risk level only when the setting allows).
+#[utoipa::path(
+    tag = "mining",
+    params(LangQuery),
+    responses(
+        (status = 200, description = "The suggestions", body = MySuggestions),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/me/suggestions?<q..>")]
 pub async fn api_my_suggestions(
     _on: ModuleOn<on::Mining>,
     user: Perm<'_, can::ViewOwnRecord>,
     state: &State<AppState>,
-    lang: Option<String>,
+    q: LangQuery,
 ) -> AppResult<Json<MySuggestions>> {
-    let lang = lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
+    let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
     match user.student_id {
         Some(s) => Ok(Json(service::my_suggestions(&state.db, s, lang).await?)),
         None => Ok(Json(MySuggestions {

@@ -87,12 +87,13 @@ pub struct Scored<'a> {
     pub model_flagged: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Trial {
     pub students: usize,
     pub flagged: usize,
     pub flagged_pct: f64,
     /// (lower bound of the bin, count), ten equal bins from the lowest to the highest score.
+    #[schema(value_type = Vec<Vec<f64>>)]
     pub histogram: Vec<(f64, usize)>,
     pub min: f64,
     pub max: f64,
@@ -319,7 +320,7 @@ pub async fn delete(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<(
 }
 
 /// A saved formula as listed: its scope, who saved it and when, and whether runs use it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SavedFormula {
     pub id: i64,
     pub name: String,

@@ -4,6 +4,7 @@
 mod api;
 mod charts;
 pub mod cli;
+pub mod dto;
 pub mod features;
 pub mod formula;
 pub mod jobs;
@@ -64,3 +65,58 @@ pub fn api_routes() -> Vec<Route> {
         api::api_my_suggestions,
     ]
 }
+
+/// This domain's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        api::api_runs,
+        api::api_run,
+        api::api_start_run,
+        api::api_cancel_run,
+        api::api_flags,
+        api::api_flag_feedback,
+        api::api_formula_trial,
+        api::api_rules,
+        api::api_rule_create,
+        api::api_rule_update,
+        api::api_rule_delete,
+        api::api_formulas,
+        api::api_formula_save,
+        api::api_formula_update,
+        api::api_formula_delete,
+        api::api_my_suggestions,
+    ),
+    components(schemas(
+        dto::RunDetail,
+        dto::StartRequest,
+        dto::RunStatusAnswer,
+        dto::RunAnswerStatus,
+        dto::FeedbackRequest,
+        dto::FeedbackAnswer,
+        dto::TrialRequest,
+        dto::MatchedStudent,
+        dto::RuleItem,
+        dto::RuleList,
+        dto::NewRuleRequest,
+        dto::RulePatchRequest,
+        dto::FormulaList,
+        dto::SaveFormulaRequest,
+        dto::FormulaActiveRequest,
+        dto::FormulaState,
+        service::RunRow,
+        service::FlagRow,
+        service::FeedbackCounts,
+        service::MySuggestions,
+        rules::Suggestion,
+        trial::TrialAnswer,
+        formula::Trial,
+        formula::SavedFormula,
+        crate::entity::job_status::JobStatus,
+    ))
+)]
+struct ApiDoc;

@@ -41,7 +41,7 @@ pub struct Subject {
     pub cluster_traits: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub code: String,
     pub text: String,

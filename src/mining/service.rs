@@ -83,7 +83,7 @@ pub async fn run(db: &impl ConnectionTrait, id: i64) -> AppResult<mining_runs::M
         .ok_or(AppError::NotFound)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunRow {
     pub id: i64,
     pub kind: String,
@@ -100,6 +100,7 @@ pub struct RunRow {
     /// When and why a run whose instance stopped was marked interrupted.
     pub interrupted_at: Option<String>,
     pub interrupted_reason: Option<String>,
+    /// Models against baselines, fairness and clusters (null in the run list).
     pub metrics: Value,
 }
 
@@ -149,7 +150,7 @@ pub async fn runs(db: &impl ConnectionTrait, req: PageReq) -> AppResult<Page<Run
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlagRow {
     pub id: i64,
     pub run_id: i64,
@@ -387,7 +388,17 @@ pub async fn feedback(
 }
 
 /// Feedback counts of a run: {useful, not_useful, wrong, none}.
-pub async fn feedback_counts(db: &impl ConnectionTrait, run_id: i64) -> AppResult<Value> {
+/// How a run's flags were judged by staff.
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
+pub struct FeedbackCounts {
+    pub useful: i64,
+    pub not_useful: i64,
+    pub wrong: i64,
+    /// Flags nobody judged yet.
+    pub none: i64,
+}
+
+pub async fn feedback_counts(db: &impl ConnectionTrait, run_id: i64) -> AppResult<FeedbackCounts> {
     let rows: Vec<(Option<String>, i64)> = risk_flags::Entity::find()
         .select_only()
         .column(risk_flags::Column::Feedback)
@@ -397,9 +408,14 @@ pub async fn feedback_counts(db: &impl ConnectionTrait, run_id: i64) -> AppResul
         .into_tuple()
         .all(db)
         .await?;
-    let mut out = json!({"useful": 0, "not_useful": 0, "wrong": 0, "none": 0});
+    let mut out = FeedbackCounts::default();
     for (k, n) in rows {
-        out[k.as_deref().unwrap_or("none")] = json!(n);
+        match k.as_deref() {
+            Some("useful") => out.useful = n,
+            Some("not_useful") => out.not_useful = n,
+            Some("wrong") => out.wrong = n,
+            _ => out.none += n,
+        }
     }
     Ok(out)
 }
@@ -439,7 +455,7 @@ pub fn subject(flag: &risk_flags::Model) -> Subject {
     rules::subject_of(&flag.level, &flag.reasons)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MySuggestions {
     pub suggestions: Vec<Suggestion>,
     /// Only when the setting lets students see their level.
@@ -518,7 +534,7 @@ pub async fn recent_runs(db: &impl ConnectionTrait, n: u64) -> AppResult<Vec<min
 }
 
 /// One run with its metrics and its flags' feedback counts (the API's run page).
-pub async fn run_detail(db: &impl ConnectionTrait, id: i64) -> AppResult<(RunRow, Value)> {
+pub async fn run_detail(db: &impl ConnectionTrait, id: i64) -> AppResult<(RunRow, FeedbackCounts)> {
     let r = run(db, id).await?;
     let feedback = feedback_counts(db, id).await?;
     Ok((run_row(r, true), feedback))

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A trial's result and, when it passed, the token that lets this user save this formula.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrialAnswer {
     #[serde(flatten)]
     pub trial: formula::Trial,
@@ -19,6 +19,7 @@ pub struct TrialAnswer {
     pub run_id: i64,
     pub passes: bool,
     /// Why it does not pass (`no_students`, `flags_nobody`, `flags_everybody`).
+    #[schema(value_type = Option<String>)]
     pub problem: Option<&'static str>,
     /// Send this back with the same formula to save it.
     pub trial_token: Option<String>,

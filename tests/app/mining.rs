@@ -1,6 +1,7 @@
 //! The mining module's tests, and its rows of the route × role matrix.
 
 use crate::access_matrix::{Ids, Request, Table};
+use crate::common::{Backend, TestApp};
 
 /// The model library and `srm mine evaluate` (the mining-ML helper's tests).
 #[path = "mining_ml.rs"]
@@ -75,4 +76,62 @@ fn request(method: &str, pattern: &str, _ids: &Ids) -> Option<Request> {
         _ => None,
     };
     Some((path, body))
+}
+
+/// Every mining API route is in the OpenAPI document, typed: a documented answer, the error
+/// body, a typed request body where it takes one, and a ranged page size.
+#[rocket::async_test]
+async fn every_mining_api_route_is_typed_in_the_document() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    let mut routes: Vec<(String, String, bool)> = Vec::new();
+    for route in srm::mining::api_routes() {
+        let path = route
+            .uri
+            .path()
+            .to_string()
+            .replace('<', "{")
+            .replace('>', "}");
+        routes.push((
+            route.method.as_str().to_lowercase(),
+            format!("/api/v1{path}"),
+            route.format.is_some(),
+        ));
+    }
+    assert_eq!(routes.len(), 16, "{routes:?}");
+    assert_eq!(routes.iter().filter(|r| r.2).count(), 7, "{routes:?}");
+    for (method, path, json_body) in routes {
+        let op = &doc["paths"][&path][&method];
+        assert!(op.is_object(), "{method} {path} is in the document");
+        assert!(op["x-untyped"].is_null(), "{method} {path} is typed: {op}");
+        let answers = op["responses"].as_object().cloned().unwrap_or_default();
+        assert!(
+            answers.keys().any(|s| s.starts_with('2')),
+            "{method} {path} documents its answer"
+        );
+        assert!(
+            answers.iter().any(|(s, a)| s.starts_with('4')
+                && a["content"]["application/json"]["schema"]["$ref"]
+                    == "#/components/schemas/ErrorBody"),
+            "{method} {path} documents its error body"
+        );
+        if json_body {
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            assert!(
+                schema["$ref"].is_string(),
+                "{method} {path} has a typed body: {schema}"
+            );
+        }
+    }
+    let flags = doc["paths"]["/api/v1/mining/flags"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let per_page = flags
+        .iter()
+        .find(|p| p["name"] == "per_page")
+        .expect("the flag list documents per_page");
+    assert_eq!(per_page["schema"]["maximum"], 500, "{per_page}");
+    let run = &doc["components"]["schemas"]["RunDetail"];
+    assert!(run.is_object(), "the run's answer has a schema");
 }
