@@ -29,7 +29,7 @@ pub struct AccountsReport {
 }
 
 /// One student's activation letter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Letter {
     pub student_id: i64,
     pub student_no: String,

@@ -1,7 +1,10 @@
 //! Student records over the JSON API: list and search, one record, its history, add, edit,
 //! deactivate, merge, export and bulk import, and the accounts of students.
 
-use super::dto::{CsvFile, ImportCancelled, MyRecord, SelfEditSettings, SettingsBody};
+use super::dto::{
+    AccountsCreated, CodesReissued, CsvFile, ExportRow, ImportCancelled, MergeBody, MyRecord,
+    SelfEditSettings, SettingsBody, StudentFields,
+};
 use super::forms::FieldError;
 use super::identifiers::shown_to;
 use super::import::IMPORT_LIMIT_MIB;
@@ -18,8 +21,6 @@ use rocket::data::{Data, ToByteUnit};
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{Responder, State, get, patch, post, put};
-use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 
 /// Find students within the caller's scope (a national id matches only for staff who may see it).
 #[utoipa::path(
@@ -94,33 +95,6 @@ pub async fn api_student_history(
     Ok(Json(service::history(&state.db, id).await?))
 }
 
-/// A JSON object of field → value as the text the forms take; unknown fields are refused.
-fn body_values(body: &Map<String, Value>) -> AppResult<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for (k, v) in body {
-        if super::forms::field_index(k).is_none() {
-            return Err(AppError::unprocessable(
-                "unknown_field",
-                format!("unknown field '{k}'"),
-            ));
-        }
-        let text = match v {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => {
-                return Err(AppError::unprocessable(
-                    "invalid",
-                    format!("field '{k}' must be text or a number"),
-                ));
-            }
-        };
-        out.insert(k.clone(), text);
-    }
-    Ok(out)
-}
-
 fn refused(errors: &[FieldError]) -> AppError {
     let code = errors
         .iter()
@@ -133,14 +107,30 @@ fn refused(errors: &[FieldError]) -> AppError {
     }
 }
 
+/// Add a student record.
+#[utoipa::path(
+    tag = "students",
+    request_body = StudentFields,
+    responses(
+        (status = 201, description = "The new record", body = service::StudentView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+        (status = 409, description = "The student number or national id is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students", format = "json", data = "<body>")]
 pub async fn api_student_create(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
-    body: Json<Map<String, Value>>,
+    body: Json<StudentFields>,
 ) -> AppResult<(Status, Json<service::StudentView>)> {
-    let values = body_values(&body)?;
+    let values = body.values()?;
     match service::create(&state.db, who.id, &values).await? {
         Ok(id) => {
             let view = service::view(&state.db, id).await?;
@@ -153,15 +143,32 @@ pub async fn api_student_create(
     }
 }
 
+/// Change fields of a student record (only the fields sent).
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The student id")),
+    request_body = StudentFields,
+    responses(
+        (status = 200, description = "The record after the change", body = service::StudentView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
+        (status = 409, description = "The student number or national id is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[patch("/students/<id>", format = "json", data = "<body>")]
 pub async fn api_student_update(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditStudents>,
     state: &State<AppState>,
     id: i64,
-    body: Json<Map<String, Value>>,
+    body: Json<StudentFields>,
 ) -> AppResult<Json<service::StudentView>> {
-    let values = body_values(&body)?;
+    let values = body.values()?;
     match service::update(&state.db, who.id, id, &values, None).await? {
         Ok(_) => {
             let view = service::view(&state.db, id).await?;
@@ -195,6 +202,20 @@ pub async fn api_student_deactivate(
     Ok(Json(shown_to(&state.db, &who, view).await?))
 }
 
+/// The filtered list as CSV (UTF-8 with BOM; the import's columns). National ids are masked
+/// unless the caller may see them.
+#[utoipa::path(
+    tag = "students",
+    params(StudentFilter),
+    responses(
+        (status = 200, description = "The CSV file", body = String, content_type = "text/csv"),
+        (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students/export.csv?<f..>")]
 pub async fn api_students_export_csv(
     _on: ModuleOn<on::Students>,
@@ -210,13 +231,26 @@ pub async fn api_students_export_csv(
     Ok(CsvFile::new(body, "students.csv"))
 }
 
+/// The filtered list as JSON objects with the CSV's fields, plus the id.
+#[utoipa::path(
+    tag = "students",
+    params(StudentFilter),
+    responses(
+        (status = 200, description = "The students", body = Vec<ExportRow>),
+        (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[get("/students/export.json?<f..>")]
 pub async fn api_students_export_json(
     _on: ModuleOn<on::Students>,
     user: &CurrentUser,
     state: &State<AppState>,
     f: StudentFilter,
-) -> AppResult<Json<Vec<Value>>> {
+) -> AppResult<Json<Vec<ExportRow>>> {
     let scope = list_scope(&state.db, user).await?;
     let full = user.can(Permission::ViewFullIdentifiers);
     let (rows, revealed) = export::json(&state.db, scope, &f, full).await?;
@@ -241,6 +275,26 @@ pub async fn read_body(data: Data<'_>) -> AppResult<Vec<u8>> {
     Ok(bytes.into_inner())
 }
 
+/// Import students from a CSV file (the export's columns; Chinese headers too); `dry_run`
+/// checks without writing, `encoding` names the file's encoding (`auto` by default).
+#[utoipa::path(
+    tag = "students",
+    params(
+        ("dry_run" = Option<bool>, Query, description = "Check the file without writing"),
+        ("encoding" = Option<String>, Query, description = "auto (default), utf-8, gb18030, ..."),
+    ),
+    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    responses(
+        (status = 200, description = "What the import did", body = import::ImportReport),
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+        (status = 409, description = "Another import is running", body = ErrorBody),
+        (status = 422, description = "Not a usable file, too large, or an unknown encoding", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/import?<dry_run>&<encoding>", data = "<data>")]
 pub async fn api_students_import(
     _on: ModuleOn<on::Students>,
@@ -263,6 +317,18 @@ pub async fn api_students_import(
 
 /// Resumes an interrupted import from its last committed batch; the report covers the rows
 /// stored by this call. 409 `not_interrupted` for any other import.
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The import job id")),
+    responses(
+        (status = 200, description = "What this call stored", body = import::ImportReport),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such import, or the module is switched off", body = ErrorBody),
+        (status = 409, description = "The import was not interrupted", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/import/jobs/<id>/resume")]
 pub async fn api_import_resume(
     _on: ModuleOn<on::Students>,
@@ -331,15 +397,31 @@ pub async fn api_my_record(
     }))
 }
 
+/// Change the fields of the caller's own record that students may edit.
+#[utoipa::path(
+    tag = "students",
+    request_body = StudentFields,
+    responses(
+        (status = 200, description = "The record after the change", body = service::StudentView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a field students may not edit", body = ErrorBody),
+        (status = 404, description = "The caller has no student record", body = ErrorBody),
+        (status = 409, description = "The value is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[patch("/me/record", format = "json", data = "<body>")]
 pub async fn api_my_record_update(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::EditOwnProfile>,
     state: &State<AppState>,
-    body: Json<Map<String, Value>>,
+    body: Json<StudentFields>,
 ) -> AppResult<Json<service::StudentView>> {
     let id = who.student_id.ok_or(AppError::NotFound)?;
-    let values = body_values(&body)?;
+    let values = body.values()?;
     let allowed = service::self_editable_fields(&state.db).await?;
     match service::update(&state.db, who.id, id, &values, Some(&allowed)).await? {
         Ok(_) => Ok(Json(service::view(&state.db, id).await?)),
@@ -412,37 +494,53 @@ pub async fn api_student_settings_update(
 
 /// The letters as JSON (with the report) or as the CSV.
 #[derive(Responder)]
-pub enum LettersOut {
-    Json(Json<Value>),
+pub enum LettersOut<T> {
+    Json(Json<T>),
     Csv(CsvFile),
 }
 
-async fn letters_out(
+/// Queues the e-mails when asked; the CSV of the letters, or `json` given how many were mailed.
+async fn letters_out<T>(
     state: &AppState,
     actor: i64,
     csv: bool,
     mail: bool,
-    letters: &[super::accounts::Letter],
-    mut body: Value,
-) -> AppResult<LettersOut> {
+    letters: Vec<super::accounts::Letter>,
+    json: impl FnOnce(Vec<super::accounts::Letter>, Option<usize>) -> T,
+) -> AppResult<LettersOut<T>> {
     let mailed = if mail {
-        Some(super::accounts::queue_letters(&state.db, Some(actor), letters).await?)
+        Some(super::accounts::queue_letters(&state.db, Some(actor), &letters).await?)
     } else {
         None
     };
     if csv {
         return Ok(LettersOut::Csv(CsvFile::new(
-            super::accounts::letters_csv(letters)?,
+            super::accounts::letters_csv(&letters)?,
             "activation-codes.csv",
         )));
     }
-    body["letters"] = json!(letters);
-    body["mailed"] = json!(mailed);
-    Ok(LettersOut::Json(Json(body)))
+    Ok(LettersOut::Json(Json(json(letters, mailed))))
 }
 
 /// Login accounts for every current student without one, each with a one-time activation code
 /// that is answered this once (`?format=csv` for the CSV; `?mail=true` to queue e-mails).
+#[utoipa::path(
+    tag = "students",
+    params(
+        ("format" = Option<String>, Query, description = "`csv` for the letters as CSV"),
+        ("mail" = Option<bool>, Query, description = "Queue an e-mail to each student with an address"),
+    ),
+    responses(
+        (status = 200, description = "The new accounts' letters", content(
+            (AccountsCreated = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/accounts?<format>&<mail>")]
 pub async fn api_student_accounts(
     _on: ModuleOn<on::Students>,
@@ -450,24 +548,48 @@ pub async fn api_student_accounts(
     state: &State<AppState>,
     format: Option<&str>,
     mail: Option<bool>,
-) -> AppResult<LettersOut> {
+) -> AppResult<LettersOut<AccountsCreated>> {
     let report =
         super::accounts::create_missing(&state.db, Some(who.id), state.config.activation_code_days)
             .await?;
-    let body = json!({"created": report.created, "name_taken": report.name_taken});
+    let (created, name_taken) = (report.created, report.name_taken);
     letters_out(
         state,
         who.id,
         format == Some("csv"),
         mail.unwrap_or(false),
-        &report.letters,
-        body,
+        report.letters,
+        |letters, mailed| AccountsCreated {
+            created,
+            name_taken,
+            letters,
+            mailed,
+        },
     )
     .await
 }
 
 /// New activation codes for accounts still waiting for activation: one student's, or (without
 /// an id) every such account's. Earlier codes stop working.
+#[utoipa::path(
+    tag = "students",
+    params(
+        ("student" = Option<i64>, Query, description = "Only this student's account"),
+        ("format" = Option<String>, Query, description = "`csv` for the letters as CSV"),
+        ("mail" = Option<bool>, Query, description = "Queue an e-mail to each student with an address"),
+    ),
+    responses(
+        (status = 200, description = "The new letters", content(
+            (CodesReissued = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+        (status = 422, description = "This student has no account waiting for activation", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/activation-codes?<student>&<format>&<mail>")]
 pub async fn api_reissue_codes(
     _on: ModuleOn<on::Students>,
@@ -476,7 +598,7 @@ pub async fn api_reissue_codes(
     student: Option<i64>,
     format: Option<&str>,
     mail: Option<bool>,
-) -> AppResult<LettersOut> {
+) -> AppResult<LettersOut<CodesReissued>> {
     let only = student.map(|s| vec![s]);
     let letters = super::accounts::reissue(
         &state.db,
@@ -496,17 +618,29 @@ pub async fn api_reissue_codes(
         who.id,
         format == Some("csv"),
         mail.unwrap_or(false),
-        &letters,
-        json!({}),
+        letters,
+        |letters, mailed| CodesReissued { letters, mailed },
     )
     .await
 }
 
-#[derive(serde::Deserialize)]
-pub struct MergeBody {
-    duplicate_id: i64,
-}
-
+/// Merge a duplicate record into this one (its rows move over; empty fields are filled).
+#[utoipa::path(
+    tag = "students",
+    params(("id" = i64, Path, description = "The surviving student's id")),
+    request_body = MergeBody,
+    responses(
+        (status = 200, description = "What moved", body = MergeReport),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
+        (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
+        (status = 409, description = "Both records hold a row for the same section or assessment", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "The same record twice, or a malformed body", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 #[post("/students/<id>/merge", format = "json", data = "<body>")]
 pub async fn api_student_merge(
     _on: ModuleOn<on::Students>,

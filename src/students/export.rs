@@ -2,6 +2,7 @@
 //! The columns are the import's own, so an exported file imports back unchanged. National ids
 //! are full only for a caller allowed to see them, masked otherwise.
 
+use super::dto::ExportRow;
 use super::forms::{FIELDS, Lookups};
 use super::lifecycle::Stage;
 use super::query::{Scope, StudentFilter, all_matching};
@@ -9,7 +10,6 @@ use crate::csv_safe::SafeCsv;
 use crate::entity::students;
 use crate::error::{AppError, AppResult};
 use sea_orm::DatabaseConnection;
-use serde_json::{Map, Value, json};
 
 /// The rows, with national ids masked unless `full`, and how many full ids they show.
 async fn rows(
@@ -63,18 +63,45 @@ pub async fn json(
     scope: Scope,
     filter: &StudentFilter,
     full: bool,
-) -> AppResult<(Vec<Value>, usize)> {
+) -> AppResult<(Vec<ExportRow>, usize)> {
     let (rows, lookups, revealed) = rows(db, scope, filter, full).await?;
     let values = rows
         .iter()
         .map(|(s, stage)| {
-            let mut obj = Map::new();
-            obj.insert("id".into(), json!(s.id));
-            for (i, v) in lookups.canonical(s).into_iter().enumerate() {
-                obj.insert(FIELDS[i].0.into(), json!(v));
+            let [
+                student_no,
+                national_id,
+                name_zh,
+                name_en,
+                gender,
+                birth_date,
+                phone,
+                email,
+                address,
+                department,
+                major,
+                cohort,
+                status,
+                advisor,
+            ] = lookups.canonical(s);
+            ExportRow {
+                id: s.id,
+                student_no,
+                national_id,
+                name_zh,
+                name_en,
+                gender,
+                birth_date,
+                phone,
+                email,
+                address,
+                department,
+                major,
+                cohort,
+                status,
+                advisor,
+                lifecycle_stage: stage.code().to_string(),
             }
-            obj.insert("lifecycle_stage".into(), json!(stage.code()));
-            Value::Object(obj)
         })
         .collect();
     Ok((values, revealed))

@@ -32,7 +32,7 @@ const BATCH: usize = 500;
 /// Fields a file must have a column for.
 const REQUIRED: [&str; 4] = ["student_no", "name_zh", "major", "cohort"];
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RejectedRow {
     pub line: u64,
     pub column: String,
@@ -42,7 +42,7 @@ pub struct RejectedRow {
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ImportReport {
     pub dry_run: bool,
     pub encoding: String,

@@ -32,13 +32,17 @@ const OWNED: &[(&str, Option<&str>)] = &[
 ];
 
 /// What a merge moved, table by table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MergeReport {
     pub survivor_id: i64,
     pub duplicate_id: i64,
-    pub moved: Vec<(String, u64)>,
+    pub moved: Vec<MovedRows>,
     pub filled_fields: Vec<String>,
 }
+
+/// How many rows of one table moved to the surviving record, as `[table, rows]`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MovedRows(pub String, pub u64);
 
 fn col(name: &str) -> Alias {
     Alias::new(name)
@@ -136,7 +140,7 @@ pub async fn merge(
         }
         let n = txn.execute(&stmt).await?.rows_affected();
         if n > 0 {
-            moved.push((table.to_string(), n));
+            moved.push(MovedRows(table.to_string(), n));
         }
     }
 

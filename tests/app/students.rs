@@ -1386,3 +1386,108 @@ async fn an_import_whose_instance_died_is_interrupted_and_resumes_from_its_last_
     assert_eq!(job.status, "done");
     assert_eq!(job.rows_done, 2000);
 }
+
+#[rocket::async_test]
+async fn every_student_api_route_is_typed_in_the_api_document() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut seen = 0;
+    for (path, item) in paths {
+        let others = ["/holds", "/overrides", "/transcript"];
+        let ours =
+            path.starts_with("/api/v1/students") && !others.iter().any(|o| path.ends_with(o));
+        if !ours && path != "/api/v1/me/record" {
+            continue;
+        }
+        for (method, op) in item.as_object().expect("operations") {
+            seen += 1;
+            assert!(op["x-untyped"].is_null(), "{method} {path} is untyped");
+            let ok = op["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .any(|k| k.starts_with('2'));
+            assert!(ok, "{method} {path} has no success answer");
+            assert!(
+                op["security"].is_array(),
+                "{method} {path} names no security"
+            );
+        }
+    }
+    assert_eq!(seen, 18, "every students route");
+    let create = &doc["paths"]["/api/v1/students"]["post"]["requestBody"]["content"];
+    assert!(
+        create["application/json"]["schema"]["$ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/StudentFields"))
+    );
+    let import = &doc["paths"]["/api/v1/students/import"]["post"]["requestBody"]["content"];
+    assert!(
+        import["text/csv"].is_object(),
+        "the import takes a CSV body"
+    );
+    let fields = &doc["components"]["schemas"]["StudentFields"]["properties"];
+    assert!(fields["student_no"].is_object() && fields["advisor"].is_object());
+    let report = &doc["components"]["schemas"]["MergeReport"]["properties"];
+    assert!(report["moved"].is_object());
+    assert!(doc["components"]["schemas"]["ExportRow"]["properties"]["lifecycle_stage"].is_object());
+}
+
+#[rocket::async_test]
+async fn a_typed_student_body_still_refuses_unknown_fields_and_lists_and_takes_numbers_and_null() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let admin = app.token(app.people.admin).await;
+    let (s, v) = app
+        .send_json(
+            Method::Post,
+            "/api/v1/students",
+            Some(&admin),
+            json!({"student_no": "2024000090", "nickname": "x"}),
+        )
+        .await;
+    assert_eq!(s, Status::UnprocessableEntity);
+    assert_eq!(v["error"]["code"], "unknown_field", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field 'nickname'"),
+        "{v}"
+    );
+    let (s, v) = app
+        .send_json(
+            Method::Post,
+            "/api/v1/students",
+            Some(&admin),
+            json!({"student_no": "2024000090", "phone": ["1"]}),
+        )
+        .await;
+    assert_eq!(s, Status::UnprocessableEntity);
+    assert_eq!(v["error"]["code"], "invalid", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("field 'phone' must be text or a number"),
+        "{v}"
+    );
+    let id = add_student(
+        &app,
+        &admin,
+        json!({"student_no": 2024000091u64, "name_zh": "王芳", "name_en": "Wang Fang",
+               "major": "CS01", "cohort": 2024, "phone": "13800000000"}),
+    )
+    .await;
+    let (s, v) = app
+        .send_json(
+            Method::Patch,
+            &format!("/api/v1/students/{id}"),
+            Some(&admin),
+            json!({"phone": null}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+    assert_eq!(v["student_no"], "2024000091");
+    assert!(v["phone"].is_null(), "null empties the field: {v}");
+}
