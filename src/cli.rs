@@ -141,7 +141,17 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 crate::backup::backup_dir(&config)
                     .join(crate::backup::file_name(chrono::Utc::now()))
             });
-            let s = crate::backup::backup(&db, &out).await?;
+            let jobs = crate::jobs::Jobs::from_config(&config);
+            let file = out.file_name().map(|n| n.to_string_lossy().into_owned());
+            let job = crate::backup::runs::start(&db, &jobs, "command", None, file).await?;
+            let s = match crate::backup::backup(&db, &out).await {
+                Ok(s) => s,
+                Err(e) => {
+                    job.finish(&db, None, Some(e.to_string())).await?;
+                    return Err(e);
+                }
+            };
+            job.finish(&db, None, None).await?;
             println!(
                 "backup written to {} ({} bytes, {} tables, {} rows, schema {}) in {:.1} s",
                 s.path.display(),

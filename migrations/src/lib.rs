@@ -16,6 +16,7 @@ mod m20261206_000001_feedback_anonymity;
 mod m20261206_000001_job_leases;
 mod m20261206_000002_login_throttles;
 mod m20261206_000003_username_folded;
+mod m20261206_000004_backup_runs;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_activation_codes::Migration),
             Box::new(m20261206_000002_login_throttles::Migration),
             Box::new(m20261206_000003_username_folded::Migration),
+            Box::new(m20261206_000004_backup_runs::Migration),
         ]
     }
 }

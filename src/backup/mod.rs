@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod dump;
 mod pages;
 pub mod restore;
+pub mod runs;
 pub mod schedule;
 pub mod service;
 pub mod values;

@@ -36,6 +36,28 @@ pub async fn backups_page(
         .iter()
         .map(|f| json!({"name": f.name, "size": human_size(f.bytes)}))
         .collect();
+    let runs: Vec<_> = o
+        .runs
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "status": r.status,
+                "status_text": ctx.t(&format!("backup.status.{}", r.status)),
+                "trigger_text": ctx.t(&format!("backup.trigger.{}", r.trigger)),
+                "started_by": r
+                    .started_by
+                    .map(|id| ctx.t("backup.run_user").replace("{id}", &id.to_string())),
+                "started_at": r.started_at.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+                "finished_at": r.finished_at.map(|t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string()),
+                "holder": r.holder,
+                "file": r.file,
+                "error": r.error,
+                "interrupted_at": r.interrupted_at.map(|t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string()),
+                "interrupted_reason": r.interrupted_reason,
+            })
+        })
+        .collect();
     Ok(ctx.render(
         "admin/backups",
         "backup.title",
@@ -46,6 +68,7 @@ pub async fn backups_page(
             "last_size": o.last.as_ref().map(|l| human_size(l.bytes)),
             "last": o.last,
             "files": files,
+            "runs": runs,
             "flash": flash,
         }),
     ))

@@ -142,10 +142,18 @@ pub async fn last_status(db: &impl ConnectionTrait) -> AppResult<Option<Status>>
 }
 
 /// Takes a backup into the backup dir, reads it back to check it, prunes old ones and records
-/// the outcome. An error is recorded too (and returned).
-pub async fn run(db: &DatabaseConnection, config: &AppConfig, trigger: &str) -> AppResult<Status> {
+/// the outcome. An error is recorded too (and returned). The run holds a lease while it writes
+/// (see [`super::runs`]); it is refused while another backup is running.
+pub async fn run(
+    db: &DatabaseConnection,
+    config: &AppConfig,
+    trigger: &str,
+    actor: Option<i64>,
+) -> AppResult<Status> {
     let dir = super::backup_dir(config);
     let at = Utc::now();
+    let jobs = crate::jobs::Jobs::from_config(config);
+    let job = super::runs::start(db, &jobs, trigger, actor, Some(super::file_name(at))).await?;
     // NOTE: reading and encoding every row is CPU work; it runs on a blocking thread (driving
     // its own queries there), not on the threads that answer requests.
     let handle = tokio::runtime::Handle::current();
@@ -180,6 +188,8 @@ pub async fn run(db: &DatabaseConnection, config: &AppConfig, trigger: &str) -> 
     if result.is_ok() {
         prune(&dir, config.backup_keep);
     }
+    job.finish(db, status.file.clone(), status.error.clone())
+        .await?;
     let txn = crate::db::write_txn(db).await?;
     crate::settings::put(
         &txn,
@@ -266,6 +276,6 @@ pub async fn scheduled_once(
     if !claimed {
         return Ok(false);
     }
-    run(db, config, "schedule").await?;
+    run(db, config, "schedule", None).await?;
     Ok(true)
 }

@@ -29,10 +29,15 @@ pub struct Overview {
     pub scheduled: bool,
     pub last: Option<Status>,
     pub files: Vec<BackupFile>,
+    /// The newest runs, an interrupted one with when and where it stopped.
+    pub runs: Vec<crate::entity::backup_runs::Model>,
 }
 
 pub async fn overview(db: &DatabaseConnection, config: &AppConfig) -> AppResult<Overview> {
     let dir = backup_dir(config);
+    // A backup whose holder died shows as interrupted, not as running for ever.
+    crate::jobs::sweep(db).await?;
+    let runs = super::runs::recent(db, 10).await?;
     let last = schedule::last_status(db).await?;
     let list_dir = dir.clone();
     let files = tokio::task::spawn_blocking(move || schedule::list(&list_dir))
@@ -43,6 +48,7 @@ pub async fn overview(db: &DatabaseConnection, config: &AppConfig) -> AppResult<
         scheduled: config.backup_dir.is_some() && config.backup_interval_hours > 0,
         last,
         files,
+        runs,
     })
 }
 
@@ -53,7 +59,7 @@ pub async fn start_now(db: &DatabaseConnection, config: &AppConfig, actor: i64) 
         .await?;
     let (db, config) = (db.clone(), config.clone());
     tokio::spawn(async move {
-        if let Err(e) = schedule::run(&db, &config, "manual").await {
+        if let Err(e) = schedule::run(&db, &config, "manual", Some(actor)).await {
             tracing::warn!("backup started from the page failed: {e}");
         }
     });

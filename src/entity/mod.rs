@@ -7,6 +7,7 @@ pub mod announcements;
 pub mod assessment_scores;
 pub mod assessments;
 pub mod audit_log;
+pub mod backup_runs;
 pub mod case_events;
 pub mod case_ratings;
 pub mod cases;

@@ -17,6 +17,8 @@ use std::time::Duration;
 pub const MINING_RUN: &str = "mining_run";
 /// The lease kind of a student import (its id is the import job's id).
 pub const IMPORT: &str = "import";
+/// The lease kind of a backup run (its id is the `backup_runs` row's id).
+pub const BACKUP: &str = "backup";
 /// The lease kind of the one scheduler across all instances (id 0).
 pub const SCHEDULER: &str = "scheduler";
 

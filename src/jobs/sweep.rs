@@ -1,9 +1,9 @@
 //! Declaring jobs interrupted: those whose holder stopped renewing their lease (a crash, a
 //! `kill -9`, a lost machine), and this instance's own when it shuts down.
 
-use super::{IMPORT, MINING_RUN};
+use super::{BACKUP, IMPORT, MINING_RUN};
 use crate::entity::job_status::JobStatus;
-use crate::entity::{import_jobs, job_leases, mining_runs};
+use crate::entity::{backup_runs, import_jobs, job_leases, mining_runs};
 use crate::error::AppResult;
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::sea_query::Expr;
@@ -71,6 +71,26 @@ async fn run(db: &impl ConnectionTrait, which: Which<'_>) -> AppResult<usize> {
                 .col_expr(import_jobs::Column::InterruptedReason, Expr::value(reason))
                 .filter(import_jobs::Column::Id.eq(j.id))
                 .filter(import_jobs::Column::Status.eq("running"))
+                .exec(db)
+                .await?
+                .rows_affected;
+            done += n as usize;
+        }
+    }
+    let backups = backup_runs::Entity::find()
+        .filter(backup_runs::Column::Status.eq("running"))
+        .all(db)
+        .await?;
+    for b in backups {
+        let step = format!("writing {}", b.file.as_deref().unwrap_or("-"));
+        if let Some(reason) = decide(db, BACKUP, b.id, &which, now, &step).await? {
+            let n = backup_runs::Entity::update_many()
+                .col_expr(backup_runs::Column::Status, Expr::value("interrupted"))
+                .col_expr(backup_runs::Column::InterruptedAt, Expr::value(now))
+                .col_expr(backup_runs::Column::FinishedAt, Expr::value(now))
+                .col_expr(backup_runs::Column::InterruptedReason, Expr::value(reason))
+                .filter(backup_runs::Column::Id.eq(b.id))
+                .filter(backup_runs::Column::Status.eq("running"))
                 .exec(db)
                 .await?
                 .rows_affected;

@@ -586,3 +586,90 @@ async fn the_administrator_backs_up_from_the_page_and_downloads_it_audited() {
         assert_eq!(status, rocket::http::Status::NotFound, "{path}");
     }
 }
+
+#[rocket::async_test]
+async fn a_backup_whose_holder_died_is_shown_interrupted_on_the_page_and_does_not_block_the_next() {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use srm::entity::backup_runs;
+    crate::common::on_each_backend(|app| async move {
+        let mut config = app.config.clone();
+        config.backup_dir = Some(app.dir.join("runs"));
+        let db = app.db();
+        // A backup started elsewhere whose process died: its lease is no longer renewed.
+        let dead = backup_runs::ActiveModel {
+            status: Set("running".into()),
+            trigger: Set("schedule".into()),
+            started_at: Set(chrono::Utc::now().fixed_offset()),
+            holder: Set(Some("elsewhere:4242:dead00".into())),
+            file: Set(Some("srm-dead.tar.zst".into())),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        srm::jobs::Lease::acquire(
+            db,
+            srm::jobs::BACKUP,
+            dead.id,
+            "elsewhere:4242:dead00",
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+        // The next backup is not blocked, and records who started it.
+        let admin = app.people.admin;
+        let status = srm::backup::schedule::run(db, &config, "manual", Some(admin))
+            .await
+            .unwrap();
+        assert!(status.verified);
+        let runs = srm::backup::runs::recent(db, 10).await.unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].status, "done");
+        assert_eq!(runs[0].started_by, Some(admin));
+        assert_eq!(runs[1].status, "interrupted");
+        let why = runs[1].interrupted_reason.clone().unwrap_or_default();
+        assert!(
+            why.contains("elsewhere:4242:dead00 stopped sending heartbeats"),
+            "{why}"
+        );
+        assert!(runs[1].interrupted_at.is_some());
+        let gone = backup_runs::Entity::find_by_id(dead.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(gone.status, "interrupted");
+
+        // The page shows it as such, with when and where it stopped, in English and Chinese.
+        app.page_login(admin).await;
+        let html = app
+            .client
+            .get("/admin/backups")
+            .header(rocket::http::Header::new("Accept-Language", "en"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("data-status=\"interrupted\">interrupted<"),
+            "{html}"
+        );
+        assert!(html.contains("stopped sending heartbeats"), "{html}");
+        assert!(html.contains("srm-dead.tar.zst"));
+        let html = app
+            .client
+            .get("/admin/backups")
+            .header(rocket::http::Header::new("Accept-Language", "zh-CN"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(html.contains("已中断"), "the Chinese page says interrupted");
+    })
+    .await;
+}

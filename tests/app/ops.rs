@@ -655,6 +655,104 @@ async fn a_mining_run_killed_mid_way_is_interrupted_and_the_next_run_succeeds() 
 }
 
 #[rocket::async_test]
+async fn a_backup_killed_mid_way_is_shown_interrupted_and_the_next_backup_succeeds() {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
+    use srm::entity::{backup_runs, settings};
+    let dir = demo_dir();
+    let db = file_db(&dir).await;
+    // Enough rows that writing the backup takes a while.
+    settings::ActiveModel {
+        key: Set("bulk.0".into()),
+        value: Set("x".into()),
+        updated_at: Set(chrono::Utc::now().fixed_offset()),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) \
+         INSERT INTO settings (key, value, updated_at) SELECT 'bulk.' || x, \
+         hex(randomblob(200)), (SELECT updated_at FROM settings WHERE key = 'bulk.0') FROM c",
+    )
+    .await
+    .unwrap();
+    let first = dir.join("first.tar.zst");
+    let mut child = srm(&dir)
+        .args(["backup", "--out", first.to_str().unwrap()])
+        .spawn()
+        .expect("run srm backup");
+    let mut killed = None;
+    for _ in 0..600 {
+        if let Some(r) = backup_runs::Entity::find()
+            .filter(backup_runs::Column::Status.eq("running"))
+            .one(&db)
+            .await
+            .unwrap()
+        {
+            killed = Some(r.id);
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the backup ended before it was under way"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed = killed.expect("a backup got under way");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(child.try_wait().unwrap().is_none(), "still writing");
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    let at = std::time::Instant::now();
+    assert!(!first.exists(), "killed before the file was complete");
+
+    // The next backup is refused while the dead one's lease (2 s) lasts, then succeeds.
+    let second = dir.join("second.tar.zst");
+    let accepted = loop {
+        let out = srm(&dir)
+            .args(["backup", "--out", second.to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run srm backup");
+        if out.status.success() {
+            break at.elapsed();
+        }
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            err.contains("in progress"),
+            "only refused while the lease lasts: {err}"
+        );
+        assert!(
+            at.elapsed() < Duration::from_secs(20),
+            "still refused: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(srm::backup::verify(&second, None).is_ok());
+    let old = backup_runs::Entity::find_by_id(killed)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        old.status, "interrupted",
+        "accepted {accepted:?} after the kill"
+    );
+    assert_eq!(old.trigger, "command");
+    assert!(old.interrupted_at.is_some());
+    let why = old.interrupted_reason.unwrap_or_default();
+    assert!(
+        why.contains("stopped sending heartbeats") && why.contains("first.tar.zst"),
+        "{why}"
+    );
+    let runs = srm::backup::runs::recent(&db, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].status, "done");
+    db.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[rocket::async_test]
 async fn sigterm_marks_the_instances_running_job_interrupted_and_exits_0() {
     let dir = demo_dir();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
