@@ -132,7 +132,5 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", mining::api_routes())
         .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
-    let index = api_docs::index_routes(rocket.routes());
-    let document = api_docs::ApiDocument(api_docs::document(&index));
-    rocket.manage(index).manage(document)
+    rocket.manage(api_docs::ApiDocument(api_docs::document()))
 }

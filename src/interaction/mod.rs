@@ -9,12 +9,10 @@ pub mod feedback;
 pub mod messages;
 mod panel;
 pub mod settings;
-mod summary;
 pub mod util;
 
 pub use messages::notify::unread_counts;
 pub use panel::{dashboard_announcements, profile_panel};
-pub use summary::api_summary;
 
 pub fn page_routes() -> Vec<rocket::Route> {
     [

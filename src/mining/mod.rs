@@ -18,7 +18,6 @@ pub mod service;
 pub mod settings;
 pub mod trial;
 
-pub use api::api_summary;
 pub use panel::profile_panel;
 
 use rocket::Route;

@@ -555,9 +555,13 @@ fn srm(dir: &std::path::Path) -> std::process::Command {
 
 /// A data dir with a small demo university (enough terms for a run).
 fn demo_dir() -> std::path::PathBuf {
+    demo_dir_of(300)
+}
+
+fn demo_dir_of(students: u32) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("srm-ops-{}", uuid::Uuid::new_v4().simple()));
     let out = srm(&dir)
-        .args(["seed", "demo", "--students", "300"])
+        .args(["seed", "demo", "--students", &students.to_string()])
         .stderr(std::process::Stdio::piped())
         .output()
         .expect("run srm seed");
@@ -752,9 +756,13 @@ async fn a_backup_killed_mid_way_is_shown_interrupted_and_the_next_backup_succee
     std::fs::remove_dir_all(&dir).ok();
 }
 
+const SIGTERM_STUDENTS: u32 = 2_000;
+
 #[rocket::async_test]
 async fn sigterm_marks_the_instances_running_job_interrupted_and_exits_0() {
-    let dir = demo_dir();
+    // NOTE: enough students that the run cannot finish between SIGTERM and the server's stop
+    // (on a fast machine a 300-student run did, and was rightly stored as done).
+    let dir = demo_dir_of(SIGTERM_STUDENTS);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -798,6 +806,8 @@ async fn sigterm_marks_the_instances_running_job_interrupted_and_exits_0() {
     assert_eq!(started.status().as_u16(), 202);
     let db = file_db(&dir).await;
     let id = wait_running(&db, &mut child).await;
+    // An idle keep-alive connection would hold the shutdown for its grace and mercy (5 s).
+    drop(http);
 
     let term = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
