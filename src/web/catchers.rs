@@ -80,33 +80,46 @@ impl<'r> Responder<'r, 'static> for Caught {
 
 #[rocket::catch(default)]
 fn any(status: Status, req: &Request<'_>) -> Caught {
-    // NOTE: Rocket answers a known path asked with another method as 404; say 405 and which
-    // methods it takes, as HTTP asks.
+    // NOTE: Rocket answers a known path asked with another method, or a JSON route sent another
+    // kind of body, as 404; say 405 with the methods it takes, or 415, as HTTP asks.
     if status == Status::NotFound {
-        let allowed = allowed_methods(req);
-        if !allowed.is_empty() {
+        let routes = routes_of_path(req);
+        let own: Vec<_> = routes.iter().filter(|r| r.method == req.method()).collect();
+        if own.is_empty() && !routes.is_empty() {
+            let mut allowed: Vec<String> = routes
+                .iter()
+                .map(|r| r.method.as_str().to_string())
+                .collect();
+            allowed.sort();
+            allowed.dedup();
             return Caught(Status::MethodNotAllowed, Some(allowed.join(", ")));
+        }
+        if !own.is_empty() && own.iter().all(|r| !format_accepts(r, req)) {
+            return Caught(Status::UnsupportedMediaType, None);
         }
     }
     Caught(status, None)
 }
 
-/// The methods of the mounted routes whose path matches this request's, when its own method
-/// is not among them.
-fn allowed_methods(req: &Request<'_>) -> Vec<String> {
+/// The mounted routes whose path matches this request's.
+fn routes_of_path<'r>(req: &'r Request<'_>) -> Vec<&'r rocket::Route> {
     let path: Vec<&str> = req.uri().path().raw().as_str().split('/').collect();
-    let mut methods: Vec<String> = req
-        .rocket()
+    req.rocket()
         .routes()
         .filter(|r| path_matches(r.uri.path(), &path))
-        .map(|r| r.method.as_str().to_string())
-        .collect();
-    methods.sort();
-    methods.dedup();
-    if methods.iter().any(|m| m == req.method().as_str()) {
-        return Vec::new();
-    }
-    methods
+        .collect()
+}
+
+/// Whether the route takes this request's body type (a route without a format takes any).
+fn format_accepts(route: &rocket::Route, req: &Request<'_>) -> bool {
+    let (Some(want), true) = (&route.format, req.method().supports_payload()) else {
+        return true;
+    };
+    let same = |a: &str, b: &str| a == "*" || b == "*" || a.eq_ignore_ascii_case(b);
+    req.content_type().is_some_and(|have| {
+        same(have.top().as_str(), want.top().as_str())
+            && same(have.sub().as_str(), want.sub().as_str())
+    })
 }
 
 fn path_matches(pattern: &str, path: &[&str]) -> bool {

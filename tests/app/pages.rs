@@ -249,6 +249,50 @@ async fn a_known_path_asked_with_another_method_answers_405_with_the_allowed_met
     assert_eq!(res.status(), Status::NotFound);
 }
 
+/// A JSON route sent a form or plain text says 415 (it said 404, as if the route did not exist).
+#[rocket::async_test]
+async fn a_json_route_sent_another_kind_of_body_answers_415() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let student = app.token(app.people.student).await;
+    let admin = app.token(app.people.admin).await;
+    let body = r#"{"kind":"inquiry","subject":"s","body":"b"}"#;
+    for (path, token, kind) in [
+        ("/api/v1/cases", &student, ContentType::Plain),
+        ("/api/v1/cases", &student, ContentType::Form),
+        ("/api/v1/conversations", &student, ContentType::Plain),
+        ("/api/v1/announcements", &admin, ContentType::Form),
+        ("/api/v1/groups", &admin, ContentType::Plain),
+    ] {
+        let res = app
+            .client
+            .post(path)
+            .header(kind.clone())
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(
+            res.status(),
+            Status::UnsupportedMediaType,
+            "{path} as {kind}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&res.into_string().await.unwrap_or_default()).expect("json");
+        assert_eq!(v["error"]["code"], "unsupported_media_type", "{path}");
+    }
+    // The same body as JSON reaches the handler.
+    let res = app
+        .client
+        .post("/api/v1/cases")
+        .header(ContentType::JSON)
+        .header(Header::new("Authorization", format!("Bearer {student}")))
+        .body(body)
+        .dispatch()
+        .await;
+    assert_ne!(res.status(), Status::UnsupportedMediaType);
+    assert_ne!(res.status(), Status::NotFound);
+}
+
 #[rocket::async_test]
 async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it() {
     let app = TestApp::new(Backend::Sqlite).await;

@@ -50,10 +50,11 @@ pub async fn api_list_announcements(
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to publish there", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/announcements", data = "<body>")]
+#[post("/announcements", format = "json", data = "<body>")]
 pub async fn api_create_announcement(
     _on: ModuleOn<on::Messages>,
     user: &CurrentUser,

@@ -49,10 +49,11 @@ pub async fn api_care_worklist(
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "No such student in the caller's scope", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/interventions", data = "<body>")]
+#[post("/interventions", format = "json", data = "<body>")]
 pub async fn api_record_intervention(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,

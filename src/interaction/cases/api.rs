@@ -24,10 +24,11 @@ use rocket::{State, get, post};
         (status = 403, description = "Only students open cases", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/cases", data = "<body>")]
+#[post("/cases", format = "json", data = "<body>")]
 pub async fn api_open_case(
     _on: ModuleOn<on::Messages>,
     who: Perm<'_, can::UseMessages>,
@@ -102,10 +103,11 @@ pub async fn api_show_case(
         (status = 404, description = "No such case the caller may see", body = ErrorBody),
         (status = 409, description = "The case is closed, or already rated", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/cases/<id>/actions", data = "<body>")]
+#[post("/cases/<id>/actions", format = "json", data = "<body>")]
 pub async fn api_case_action(
     _on: ModuleOn<on::Messages>,
     user: &CurrentUser,

@@ -42,10 +42,11 @@ pub async fn api_feedback_results(
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 409, description = "Closed, or already answered", body = ErrorBody),
         (status = 422, description = "An answer is missing or not 1 to 5", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/feedback/<id>", data = "<body>")]
+#[post("/feedback/<id>", format = "json", data = "<body>")]
 pub async fn api_feedback_submit(
     _on: ModuleOn<on::Messages>,
     user: &CurrentUser,

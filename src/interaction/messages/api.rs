@@ -51,10 +51,11 @@ pub async fn api_list_conversations(
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to use messages", body = ErrorBody),
         (status = 422, description = "No allowed recipient, or a field is invalid", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/conversations", data = "<body>")]
+#[post("/conversations", format = "json", data = "<body>")]
 pub async fn api_start_conversation(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
@@ -102,10 +103,11 @@ pub async fn api_show_conversation(
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
         (status = 422, description = "Empty or too long", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/conversations/<id>/messages", data = "<body>")]
+#[post("/conversations/<id>/messages", format = "json", data = "<body>")]
 pub async fn api_send_message(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
@@ -197,10 +199,11 @@ pub async fn api_list_segments(
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only staff with student lists", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/segments", data = "<body>")]
+#[post("/segments", format = "json", data = "<body>")]
 pub async fn api_save_segment(
     _on: ModuleOn<on::Messages>,
     who: Who<'_>,
