@@ -150,3 +150,23 @@ pub fn docs_page(ctx: Ctx<'_>, doc: &State<ApiDocument>) -> Template {
         json!({"routes": rows(&doc.0)}),
     )
 }
+
+/// A domain's JSON API, listed once: `api_routes()` mounts the handlers (under `/api/v1`) and
+/// `openapi()` documents the same handlers with the schemas their types name.
+#[macro_export]
+macro_rules! typed_api {
+    (routes: [$($route:path),* $(,)?], schemas: [$($schema:path),* $(,)?] $(,)?) => {
+        /// This domain's JSON API handlers, mounted under `/api/v1`.
+        pub fn api_routes() -> Vec<rocket::Route> {
+            rocket::routes![$($route),*]
+        }
+
+        /// This domain's part of the OpenAPI document.
+        pub fn openapi() -> utoipa::openapi::OpenApi {
+            #[derive(utoipa::OpenApi)]
+            #[openapi(paths($($route),*), components(schemas($($schema),*)))]
+            struct ApiDoc;
+            <ApiDoc as utoipa::OpenApi>::openapi()
+        }
+    };
+}

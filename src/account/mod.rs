@@ -7,14 +7,15 @@ mod dto;
 mod forms;
 mod pages;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_login,
         api::api_logout,
         api::api_password,
         api::api_me,
-        api::api_activate
-    ]
+        api::api_activate,
+    ],
+    schemas: [],
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
@@ -30,18 +31,3 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::activate_submit
     ]
 }
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    api::api_login,
-    api::api_logout,
-    api::api_password,
-    api::api_me,
-    api::api_activate
-))]
-struct ApiDoc;

@@ -6,8 +6,8 @@ mod forms;
 mod pages;
 pub mod service;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_users,
         api::api_user,
         api::api_user_create,
@@ -19,8 +19,9 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_permissions,
         api::api_modules,
         api::api_module_switch,
-        api::api_audit
-    ]
+        api::api_audit,
+    ],
+    schemas: [],
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
@@ -41,25 +42,3 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::audit_page
     ]
 }
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    api::api_users,
-    api::api_user,
-    api::api_user_create,
-    api::api_user_patch,
-    api::api_user_password,
-    api::api_groups,
-    api::api_group_create,
-    api::api_group_update,
-    api::api_permissions,
-    api::api_modules,
-    api::api_module_switch,
-    api::api_audit
-))]
-struct ApiDoc;

@@ -8,9 +8,8 @@ mod forms;
 mod pages;
 pub mod service;
 
-/// The catalogue and the catalogue office's writes, under `/api/v1`.
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_terms,
         api::api_sections,
         api::api_term_create,
@@ -19,7 +18,20 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_course_update,
         api::api_section_create,
         api::api_section_update,
-    ]
+    ],
+    schemas: [
+        dto::TermOut,
+        dto::SectionPage,
+        dto::CourseOut,
+        dto::SectionOut,
+        dto::TermBody,
+        dto::CourseBody,
+        dto::PrereqBody,
+        dto::MeetingBody,
+        dto::SectionBody,
+        service::SectionRow,
+        service::Meeting,
+    ],
 }
 
 /// The catalogue for everyone, and the catalogue office's pages.
@@ -35,36 +47,3 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::section_submit,
     ]
 }
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_terms,
-        api::api_sections,
-        api::api_term_create,
-        api::api_term_update,
-        api::api_course_create,
-        api::api_course_update,
-        api::api_section_create,
-        api::api_section_update,
-    ),
-    components(schemas(
-        dto::TermOut,
-        dto::SectionPage,
-        dto::CourseOut,
-        dto::SectionOut,
-        dto::TermBody,
-        dto::CourseBody,
-        dto::PrereqBody,
-        dto::MeetingBody,
-        dto::SectionBody,
-        service::SectionRow,
-        service::Meeting,
-    ))
-)]
-struct ApiDoc;

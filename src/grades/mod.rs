@@ -42,9 +42,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
     ]
 }
 
-/// The grades API, under `/api/v1`.
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_section_grades,
         api::api_save_grades,
         api::api_import_grades,
@@ -66,40 +65,8 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_statistics,
         api::api_scales,
         api::api_create_scale,
-    ]
-}
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_section_grades,
-        api::api_save_grades,
-        api::api_import_grades,
-        api::api_publish,
-        api::api_publish_summary,
-        api::api_fill_from_computed,
-        api::api_assessments,
-        api::api_create_assessment,
-        api::api_update_assessment,
-        api::api_assessment_scores,
-        api::api_save_assessment_scores,
-        api::api_request_change,
-        api::api_change_queue,
-        api::api_approve_change,
-        api::api_reject_change,
-        api::api_grade_history,
-        api::api_transcript,
-        api::api_section_statistics,
-        api::api_statistics,
-        api::api_scales,
-        api::api_create_scale,
-    ),
-    components(schemas(
+    ],
+    schemas: [
         dto::GradesBody,
         dto::ScoresBody,
         dto::RowsRefused,
@@ -130,6 +97,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         stats::Overview,
         transcript::Transcript,
         crate::entity::grades::GradeStatus,
-    ))
-)]
-struct ApiDoc;
+    ],
+}

@@ -44,8 +44,8 @@ pub fn page_routes() -> Vec<Route> {
     ]
 }
 
-pub fn api_routes() -> Vec<Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_runs,
         api::api_run,
         api::api_start_run,
@@ -62,35 +62,8 @@ pub fn api_routes() -> Vec<Route> {
         api::api_formula_update,
         api::api_formula_delete,
         api::api_my_suggestions,
-    ]
-}
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_runs,
-        api::api_run,
-        api::api_start_run,
-        api::api_cancel_run,
-        api::api_flags,
-        api::api_flag_feedback,
-        api::api_formula_trial,
-        api::api_rules,
-        api::api_rule_create,
-        api::api_rule_update,
-        api::api_rule_delete,
-        api::api_formulas,
-        api::api_formula_save,
-        api::api_formula_update,
-        api::api_formula_delete,
-        api::api_my_suggestions,
-    ),
-    components(schemas(
+    ],
+    schemas: [
         dto::RunDetail,
         dto::StartRequest,
         dto::RunStatusAnswer,
@@ -116,6 +89,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         formula::Trial,
         formula::SavedFormula,
         crate::entity::job_status::JobStatus,
-    ))
-)]
-struct ApiDoc;
+    ],
+}

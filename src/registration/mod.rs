@@ -11,9 +11,8 @@ pub mod roster;
 pub mod rules;
 pub mod service;
 
-/// Registration, the registrar's holds and overrides, and rosters, under `/api/v1`.
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_list,
         api::api_add,
         api::api_drop,
@@ -23,7 +22,20 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_lift_hold,
         api::api_grant_override,
         api::api_roster,
-    ]
+    ],
+    schemas: [
+        dto::AddBody,
+        dto::SwapBody,
+        dto::DropOut,
+        dto::HoldBody,
+        dto::HoldOut,
+        dto::OverrideBody,
+        dto::OverrideOut,
+        service::Registration,
+        service::MyRegistration,
+        roster::RosterRow,
+        crate::entity::enrolments::EnrolmentStatus,
+    ],
 }
 
 /// My registrations, the registrar's holds page and a section's roster.
@@ -40,37 +52,3 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::override_submit,
     ]
 }
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_list,
-        api::api_add,
-        api::api_drop,
-        api::api_swap,
-        api::api_holds,
-        api::api_place_hold,
-        api::api_lift_hold,
-        api::api_grant_override,
-        api::api_roster,
-    ),
-    components(schemas(
-        dto::AddBody,
-        dto::SwapBody,
-        dto::DropOut,
-        dto::HoldBody,
-        dto::HoldOut,
-        dto::OverrideBody,
-        dto::OverrideOut,
-        service::Registration,
-        service::MyRegistration,
-        roster::RosterRow,
-        crate::entity::enrolments::EnrolmentStatus,
-    ))
-)]
-struct ApiDoc;

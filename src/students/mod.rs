@@ -16,8 +16,8 @@ pub mod query;
 pub mod record;
 pub mod service;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_students,
         api::api_student,
         api::api_student_history,
@@ -35,8 +35,20 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_student_settings,
         api::api_student_settings_update,
         api::api_student_accounts,
-        api::api_reissue_codes
-    ]
+        api::api_reissue_codes,
+    ],
+    schemas: [
+        dto::StudentFields,
+        dto::ExportRow,
+        dto::MergeBody,
+        dto::AccountsCreated,
+        dto::CodesReissued,
+        merge::MergeReport,
+        merge::MovedRows,
+        import::ImportReport,
+        import::RejectedRow,
+        accounts::Letter,
+    ],
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
@@ -66,45 +78,3 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::segment_submit
     ]
 }
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_students,
-        api::api_student,
-        api::api_student_history,
-        api::api_student_create,
-        api::api_student_update,
-        api::api_student_deactivate,
-        api::api_students_export_csv,
-        api::api_students_export_json,
-        api::api_students_import,
-        api::api_import_resume,
-        api::api_import_cancel,
-        api::api_my_record,
-        api::api_my_record_update,
-        api::api_student_merge,
-        api::api_student_settings,
-        api::api_student_settings_update,
-        api::api_student_accounts,
-        api::api_reissue_codes
-    ),
-    components(schemas(
-        dto::StudentFields,
-        dto::ExportRow,
-        dto::MergeBody,
-        dto::AccountsCreated,
-        dto::CodesReissued,
-        merge::MergeReport,
-        merge::MovedRows,
-        import::ImportReport,
-        import::RejectedRow,
-        accounts::Letter
-    ))
-)]
-struct ApiDoc;

@@ -6,31 +6,13 @@ mod forms;
 mod pages;
 pub mod service;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_care_worklist,
         api::api_record_intervention,
         api::api_care_effect,
-    ]
-}
-
-pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![pages::care_page, pages::care_submit, pages::effect_page]
-}
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_care_worklist,
-        api::api_record_intervention,
-        api::api_care_effect
-    ),
-    components(schemas(
+    ],
+    schemas: [
         dto::WorkRow,
         dto::WorkPage,
         dto::NewIntervention,
@@ -38,6 +20,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         dto::Group,
         dto::Comparison,
         dto::Effect,
-    ))
-)]
-struct ApiDoc;
+    ],
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![pages::care_page, pages::care_submit, pages::effect_page]
+}

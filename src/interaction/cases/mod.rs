@@ -6,41 +6,15 @@ mod forms;
 mod pages;
 pub mod service;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_open_case,
         api::api_list_cases,
         api::api_show_case,
         api::api_case_action,
         api::api_case_report,
-    ]
-}
-
-pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        pages::cases_page,
-        pages::cases_submit,
-        pages::case_page,
-        pages::case_submit,
-        pages::report_page,
-    ]
-}
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_open_case,
-        api::api_list_cases,
-        api::api_show_case,
-        api::api_case_action,
-        api::api_case_report,
-    ),
-    components(schemas(
+    ],
+    schemas: [
         crate::entity::cases::CaseStatus,
         dto::NewCase,
         dto::Action,
@@ -53,6 +27,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         dto::CaseState,
         dto::ActionResult,
         dto::ReportRow,
-    ))
-)]
-struct ApiDoc;
+    ],
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        pages::cases_page,
+        pages::cases_submit,
+        pages::case_page,
+        pages::case_submit,
+        pages::report_page,
+    ]
+}

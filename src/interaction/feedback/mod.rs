@@ -8,8 +8,17 @@ pub mod service;
 
 pub use service::threshold;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![api::api_feedback_results, api::api_feedback_submit]
+crate::typed_api! {
+    routes: [
+        api::api_feedback_results,
+        api::api_feedback_submit,
+    ],
+    schemas: [
+        dto::Answers,
+        dto::Answered,
+        dto::Question,
+        dto::Results,
+    ],
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
@@ -19,15 +28,3 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::feedback_submit,
     ]
 }
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(api::api_feedback_results, api::api_feedback_submit),
-    components(schemas(dto::Answers, dto::Answered, dto::Question, dto::Results))
-)]
-struct ApiDoc;

@@ -9,8 +9,8 @@ pub mod service;
 
 pub use service::save_segment;
 
-pub fn api_routes() -> Vec<rocket::Route> {
-    rocket::routes![
+crate::typed_api! {
+    routes: [
         api::api_list_conversations,
         api::api_start_conversation,
         api::api_show_conversation,
@@ -19,38 +19,8 @@ pub fn api_routes() -> Vec<rocket::Route> {
         api::api_notifications_read,
         api::api_list_segments,
         api::api_save_segment,
-    ]
-}
-
-pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        pages::messages_page,
-        pages::messages_submit,
-        pages::conversation_page,
-        pages::conversation_submit,
-        pages::notifications_page,
-        pages::notifications_read,
-    ]
-}
-
-/// This domain's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        api::api_list_conversations,
-        api::api_start_conversation,
-        api::api_show_conversation,
-        api::api_send_message,
-        api::api_notifications,
-        api::api_notifications_read,
-        api::api_list_segments,
-        api::api_save_segment,
-    ),
-    components(schemas(
+    ],
+    schemas: [
         dto::NewConversation,
         dto::ConversationRow,
         dto::ConversationPage,
@@ -66,6 +36,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         dto::SegmentItem,
         dto::SegmentPage,
         dto::SegmentSaved,
-    ))
-)]
-struct ApiDoc;
+    ],
+}
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        pages::messages_page,
+        pages::messages_submit,
+        pages::conversation_page,
+        pages::conversation_submit,
+        pages::notifications_page,
+        pages::notifications_read,
+    ]
+}
