@@ -145,13 +145,6 @@ fn term_name(t: terms::Model) -> Named {
     }
 }
 
-async fn current_term(db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
-    Ok(terms::Entity::find()
-        .filter(terms::Column::IsCurrent.eq(true))
-        .one(db)
-        .await?)
-}
-
 async fn section_rows(
     db: &impl ConnectionTrait,
     list: Vec<sections::Model>,
@@ -204,7 +197,7 @@ async fn student_view(
             name_en: d.name_en,
         });
     let mut current = Vec::new();
-    if let Some(term) = current_term(db).await? {
+    if let Some(term) = crate::courses::service::current_term(db).await? {
         let section_ids: Vec<i64> = enrolments::Entity::find()
             .filter(enrolments::Column::StudentId.eq(sid))
             .filter(enrolments::Column::Status.eq("enrolled"))
@@ -237,7 +230,7 @@ async fn teacher_view(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
 ) -> AppResult<TeacherDashboard> {
-    let Some(term) = current_term(db).await? else {
+    let Some(term) = crate::courses::service::current_term(db).await? else {
         return Ok(TeacherDashboard::default());
     };
     let list = sections::Entity::find()
@@ -259,7 +252,7 @@ async fn admin_view(db: &impl ConnectionTrait, lang: Lang) -> AppResult<AdminDas
         .await?;
     let user_count = users::Entity::find().count(db).await?;
     let course_count = courses::Entity::find().count(db).await?;
-    let term = current_term(db).await?;
+    let term = crate::courses::service::current_term(db).await?;
     let section_count = match &term {
         Some(t) => {
             sections::Entity::find()

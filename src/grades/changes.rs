@@ -7,7 +7,7 @@ use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
-use crate::entity::{courses, grade_changes, grade_history, grades, sections, students, users};
+use crate::entity::{courses, grade_changes, grade_history, grades, sections, students};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{
@@ -288,16 +288,7 @@ pub struct ChangeRow {
 }
 
 async fn names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
-    Ok(users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::DisplayName)
-        .filter(users::Column::Id.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+    crate::auth::service::display_names(db, ids).await
 }
 
 /// Who may read a grade's history: the section's teacher, staff with `grades.view_all`, and

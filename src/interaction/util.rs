@@ -53,27 +53,8 @@ pub fn hours(from: DateTime<FixedOffset>, to: DateTime<FixedOffset>) -> f64 {
     ((to - from).num_seconds() as f64 / 360.0).round() / 10.0
 }
 
-/// Display names of some users.
-pub async fn user_names(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<std::collections::HashMap<i64, String>> {
-    use crate::entity::users;
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-    let ids: Vec<i64> = ids.into_iter().collect();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let rows: Vec<(i64, String)> = users::Entity::find()
-        .filter(users::Column::Id.is_in(ids))
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::DisplayName)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
+/// Display names of some users, by id.
+pub use crate::auth::service::display_names as user_names;
 
 /// A date-time as shown on pages.
 pub fn fmt(t: &DateTime<FixedOffset>) -> String {

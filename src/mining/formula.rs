@@ -12,7 +12,7 @@ use super::features::FEATURES;
 use super::reasons::FlagDetail;
 use crate::audit::Entry;
 use crate::db::write_txn;
-use crate::entity::{departments, risk_flags, scoring_formulas, students, users};
+use crate::entity::{departments, risk_flags, scoring_formulas, students};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::sea_query::{CaseStatement, Expr};
@@ -341,20 +341,7 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<SavedFormula>> {
         .all(db)
         .await?;
     let ids: Vec<i64> = rows.iter().filter_map(|r| r.created_by).collect();
-    let names: HashMap<i64, String> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        users::Entity::find()
-            .select_only()
-            .column(users::Column::Id)
-            .column(users::Column::DisplayName)
-            .filter(users::Column::Id.is_in(ids))
-            .into_tuple::<(i64, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let names: HashMap<i64, String> = crate::auth::service::display_names(db, ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| SavedFormula {
