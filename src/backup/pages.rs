@@ -43,7 +43,7 @@ pub async fn backups_page(
             json!({
                 "id": r.id,
                 "status": r.status,
-                "status_text": ctx.t(&format!("backup.status.{}", r.status)),
+                "status_text": ctx.t(&format!("backup.status.{}", r.status.as_str())),
                 "trigger_text": ctx.t(&format!("backup.trigger.{}", r.trigger)),
                 "started_by": r
                     .started_by

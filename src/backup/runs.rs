@@ -3,6 +3,7 @@
 //! `interrupted` by the sweep, with when and where it stopped, and does not block the next one.
 
 use crate::entity::backup_runs;
+use crate::entity::job_status::JobStatus;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{BACKUP, Heartbeat, Jobs, Lease};
 use chrono::Utc;
@@ -12,10 +13,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
-pub const INTERRUPTED: &str = "interrupted";
+const RUNNING: JobStatus = JobStatus::Running;
 
 /// A backup under way: its row, its lease and the task renewing it.
 pub struct Running {
@@ -50,7 +48,7 @@ pub async fn start(
         ));
     }
     let run = backup_runs::ActiveModel {
-        status: Set(RUNNING.into()),
+        status: Set(RUNNING),
         trigger: Set(trigger.into()),
         started_by: Set(actor),
         started_at: Set(Utc::now().fixed_offset()),
@@ -85,7 +83,11 @@ impl Running {
         error: Option<String>,
     ) -> AppResult<()> {
         drop(self.heartbeat);
-        let status = if error.is_some() { FAILED } else { DONE };
+        let status = if error.is_some() {
+            JobStatus::Failed
+        } else {
+            JobStatus::Done
+        };
         let txn = crate::db::write_txn(db).await?;
         let mut update = backup_runs::Entity::update_many()
             .col_expr(backup_runs::Column::Status, Expr::value(status))

@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// `running`, `done`, `failed` or `interrupted`.
-    pub status: String,
+    pub status: super::job_status::JobStatus,
     /// `manual` (the button), `schedule` or `command` (`srm backup`).
     pub trigger: String,
     pub started_by: Option<i64>,

@@ -9,6 +9,7 @@ use super::forms::{Canonical, DERIVED, FIELDS, FieldError, Lookups, StudentInput
 use super::service::new_student_model;
 use crate::audit::Entry;
 use crate::db::write_txn;
+use crate::entity::job_status::JobStatus;
 use crate::entity::{import_jobs, student_history, students};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{Heartbeat, IMPORT, Jobs, Lease, Stop};
@@ -425,12 +426,12 @@ pub async fn resume(
     id: i64,
 ) -> AppResult<ImportReport> {
     let old = job(db, id).await?;
-    if old.status != "interrupted" {
+    if old.status != JobStatus::Interrupted {
         return Err(AppError::conflict(
             "not_interrupted",
             format!(
                 "import {id} is {}; only an interrupted import can be resumed",
-                old.status
+                old.status.as_str()
             ),
         ));
     }
@@ -445,13 +446,13 @@ pub async fn resume(
     let skip = (old.rows_done - rejected).max(0) as usize;
     let txn = write_txn(db).await?;
     let taken = import_jobs::Entity::update_many()
-        .col_expr(import_jobs::Column::Status, Expr::value("running"))
+        .col_expr(import_jobs::Column::Status, Expr::value(JobStatus::Running))
         .col_expr(
             import_jobs::Column::Holder,
             Expr::value(jobs.holder.clone()),
         )
         .filter(import_jobs::Column::Id.eq(id))
-        .filter(import_jobs::Column::Status.eq("interrupted"))
+        .filter(import_jobs::Column::Status.eq(JobStatus::Interrupted))
         .exec(&txn)
         .await?
         .rows_affected;
@@ -482,10 +483,10 @@ pub async fn resume(
 /// stored stay), or, when no live instance holds it, it is marked cancelled at once.
 pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&'static str> {
     let old = job(db, id).await?;
-    if old.status != "running" {
+    if old.status != JobStatus::Running {
         return Err(AppError::conflict(
             "not_running",
-            format!("import {id} is {}, not running", old.status),
+            format!("import {id} is {}, not running", old.status.as_str()),
         ));
     }
     let txn = write_txn(db).await?;
@@ -493,13 +494,13 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&
         crate::jobs::CancelOutcome::Requested => "cancelling",
         crate::jobs::CancelOutcome::Orphaned => {
             import_jobs::Entity::update_many()
-                .col_expr(import_jobs::Column::Status, Expr::value("cancelled"))
+                .col_expr(import_jobs::Column::Status, Expr::value(JobStatus::Cancelled))
                 .col_expr(
                     import_jobs::Column::FinishedAt,
                     Expr::value(Utc::now().fixed_offset()),
                 )
                 .filter(import_jobs::Column::Id.eq(id))
-                .filter(import_jobs::Column::Status.eq("running"))
+                .filter(import_jobs::Column::Status.eq(JobStatus::Running))
                 .exec(&txn)
                 .await?;
             "cancelled"
@@ -549,7 +550,7 @@ pub async fn start_job(
     let job = import_jobs::ActiveModel {
         kind: Set("students".into()),
         file_hash: Set(prepared.hash.clone()),
-        status: Set("running".into()),
+        status: Set(JobStatus::Running),
         started_by: Set(actor),
         started_at: Set(Utc::now().fixed_offset()),
         finished_at: Set(None),
@@ -647,7 +648,7 @@ async fn store_batches(
         match heartbeat.and_then(Heartbeat::stop) {
             Some(Stop::Cancelled) => {
                 if let Some(id) = job {
-                    finish_job(db, id, "cancelled", &report).await?;
+                    finish_job(db, id, JobStatus::Cancelled, &report).await?;
                 }
                 return Err(AppError::conflict(
                     "import_cancelled",
@@ -683,7 +684,7 @@ async fn store_batches(
         };
         if let Err(e) = result {
             if let Some(id) = job {
-                finish_job(db, id, "failed", &report).await?;
+                finish_job(db, id, JobStatus::Failed, &report).await?;
             }
             return Err(e);
         }
@@ -693,7 +694,7 @@ async fn store_batches(
     report.rejected = report.rejected_rows.len() as u64;
     report.rejected_rows.sort_by_key(|r| r.line);
     if let Some(id) = job {
-        finish_job(db, id, "done", &report).await?;
+        finish_job(db, id, JobStatus::Done, &report).await?;
         Entry::new(opts.actor, "students.import", "import_job")
             .id(id)
             .detail(
@@ -709,12 +710,12 @@ async fn store_batches(
 async fn finish_job(
     db: &DatabaseConnection,
     id: i64,
-    status: &str,
+    status: JobStatus,
     report: &ImportReport,
 ) -> AppResult<()> {
     import_jobs::ActiveModel {
         id: Set(id),
-        status: Set(status.to_string()),
+        status: Set(status),
         finished_at: Set(Some(Utc::now().fixed_offset())),
         report: Set(serde_json::to_string(report).unwrap_or_else(|_| "{}".into())),
         ..Default::default()

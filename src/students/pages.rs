@@ -11,6 +11,7 @@ use super::service::{audit_list, list_scope};
 use super::{import, query, record, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
+use crate::entity::job_status::JobStatus;
 use crate::entity::students::StudentStatus;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -774,7 +775,7 @@ pub async fn import_job_resume(
     _form: Csrf<crate::web::CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
     let job = import::job(&state.db, id).await?;
-    if job.status != "interrupted" {
+    if job.status != JobStatus::Interrupted {
         return Err(AppError::conflict(
             "not_interrupted",
             "only an interrupted import can be resumed",
@@ -807,7 +808,7 @@ pub async fn import_job_page(
     Ok(ctx.render(
         "students/import_job",
         "students.import",
-        json!({"job": job, "report": report, "percent": percent, "running": job.status == "running"}),
+        json!({"job": job, "report": report, "percent": percent, "running": job.status == JobStatus::Running}),
     ))
 }
 

@@ -597,7 +597,7 @@ async fn a_backup_whose_holder_died_is_shown_interrupted_on_the_page_and_does_no
         let db = app.db();
         // A backup started elsewhere whose process died: its lease is no longer renewed.
         let dead = backup_runs::ActiveModel {
-            status: Set("running".into()),
+            status: Set(srm::entity::job_status::JobStatus::Running),
             trigger: Set("schedule".into()),
             started_at: Set(chrono::Utc::now().fixed_offset()),
             holder: Set(Some("elsewhere:4242:dead00".into())),
@@ -627,9 +627,9 @@ async fn a_backup_whose_holder_died_is_shown_interrupted_on_the_page_and_does_no
         assert!(status.verified);
         let runs = srm::backup::runs::recent(db, 10).await.unwrap();
         assert_eq!(runs.len(), 2);
-        assert_eq!(runs[0].status, "done");
+        assert_eq!(runs[0].status.as_str(), "done");
         assert_eq!(runs[0].started_by, Some(admin));
-        assert_eq!(runs[1].status, "interrupted");
+        assert_eq!(runs[1].status.as_str(), "interrupted");
         let why = runs[1].interrupted_reason.clone().unwrap_or_default();
         assert!(
             why.contains("elsewhere:4242:dead00 stopped sending heartbeats"),
@@ -641,7 +641,7 @@ async fn a_backup_whose_holder_died_is_shown_interrupted_on_the_page_and_does_no
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(gone.status, "interrupted");
+        assert_eq!(gone.status.as_str(), "interrupted");
 
         // The page shows it as such, with when and where it stopped, in English and Chinese.
         app.page_login(admin).await;

@@ -739,7 +739,7 @@ async fn a_backup_killed_mid_way_is_shown_interrupted_and_the_next_backup_succee
         .unwrap()
         .unwrap();
     assert_eq!(
-        old.status, "interrupted",
+        old.status.as_str(), "interrupted",
         "accepted {accepted:?} after the kill"
     );
     assert_eq!(old.trigger, "command");
@@ -751,7 +751,7 @@ async fn a_backup_killed_mid_way_is_shown_interrupted_and_the_next_backup_succee
     );
     let runs = srm::backup::runs::recent(&db, 10).await.unwrap();
     assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0].status, "done");
+    assert_eq!(runs[0].status.as_str(), "done");
     db.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -1024,7 +1024,7 @@ async fn an_import_killed_mid_way_is_resumed_after_a_restart_within_the_lease_ti
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(left.status, "running", "the dead import still looks alive");
+        assert_eq!(left.status.as_str(), "running", "the dead import still looks alive");
 
         // Restart: a new instance sweeps the dead import and the administrator resumes it.
         let (mut server, base) = serve(&app, &[("SRM_SCHEDULER_TICK_SECONDS", "1")]).await;
@@ -1066,7 +1066,7 @@ async fn an_import_killed_mid_way_is_resumed_after_a_restart_within_the_lease_ti
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(job.status, "done");
+        assert_eq!(job.status.as_str(), "done");
         assert_eq!(job.rows_done, rows as i64);
         assert!(
             job.interrupted_reason
@@ -1386,5 +1386,5 @@ async fn sigterm_lets_a_request_in_flight_finish_before_the_server_exits_0() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(job.status, "done", "finished, not interrupted");
+    assert_eq!(job.status.as_str(), "done", "finished, not interrupted");
 }

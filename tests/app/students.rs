@@ -1326,7 +1326,7 @@ async fn an_import_whose_instance_died_is_interrupted_and_resumes_from_its_last_
         .await
         .unwrap()
         .expect("the job");
-    assert_eq!(job.status, "running");
+    assert_eq!(job.status.as_str(), "running");
     let stored = students::Entity::find()
         .filter(students::Column::CohortYear.eq(2030))
         .count(&db)
@@ -1351,7 +1351,7 @@ async fn an_import_whose_instance_died_is_interrupted_and_resumes_from_its_last_
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(job.status, "interrupted");
+    assert_eq!(job.status.as_str(), "interrupted");
     assert!(
         job.interrupted_reason
             .as_deref()
@@ -1383,7 +1383,7 @@ async fn an_import_whose_instance_died_is_interrupted_and_resumes_from_its_last_
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(job.status, "done");
+    assert_eq!(job.status.as_str(), "done");
     assert_eq!(job.rows_done, 2000);
 }
 
