@@ -5,7 +5,8 @@ use crate::entity::{group_permissions, groups, modules, user_groups, users};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -298,8 +299,41 @@ pub async fn save_group<C: crate::db::Writable>(
         .insert(&txn)
         .await?;
     }
+    ensure_an_administrator_remains(&txn).await?;
     txn.commit().await?;
     Ok(group_id)
+}
+
+/// Refuses a change that would leave no active account able to manage accounts (and so no way
+/// to give the right back): the only administrator removing their own groups, taking the
+/// permission from the last group that holds it, or disabling the last such account.
+pub async fn ensure_an_administrator_remains(db: &impl ConnectionTrait) -> AppResult<()> {
+    let groups: Vec<i64> = group_permissions::Entity::find()
+        .filter(group_permissions::Column::Permission.eq(Permission::ManageUsers.code()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.group_id)
+        .collect();
+    let members: Vec<i64> = user_groups::Entity::find()
+        .filter(user_groups::Column::GroupId.is_in(groups))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let active = users::Entity::find()
+        .filter(users::Column::Id.is_in(members))
+        .filter(users::Column::IsActive.eq(true))
+        .count(db)
+        .await?;
+    if active == 0 {
+        return Err(AppError::conflict(
+            "last_administrator",
+            "this would leave no active account that can manage accounts; give another account that right first",
+        ));
+    }
+    Ok(())
 }
 
 fn map_dup_code(e: sea_orm::DbErr) -> AppError {
@@ -368,6 +402,7 @@ pub async fn set_user_groups<C: crate::db::Writable>(
         .filter(users::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
+    ensure_an_administrator_remains(&txn).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -430,25 +430,29 @@ pub async fn save_group_audited(
     Ok(gid)
 }
 
-/// Replaces an account's groups, audited.
-pub async fn change_groups(
-    db: &DatabaseConnection,
+/// Replaces an account's groups, audited, in one transaction.
+pub async fn change_groups<C: crate::db::Writable>(
+    db: &C,
     actor: i64,
     id: i64,
     groups: &[String],
 ) -> AppResult<()> {
-    let before = get_user(db, id).await?;
-    set_user_groups(db, id, groups).await?;
+    let txn = crate::db::write_txn(db).await?;
+    let before = get_user(&txn, id).await?;
+    set_user_groups(&txn, id, groups).await?;
     Entry::new(Some(actor), "users.groups", "user")
         .id(id)
         .change(json!(before.groups), json!(groups))
-        .write(db)
-        .await
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
-/// Enables or disables an account, audited; nobody disables their own account.
-pub async fn change_active(
-    db: &DatabaseConnection,
+/// Enables or disables an account, audited, in one transaction; nobody disables their own
+/// account, nor the last one that can manage accounts.
+pub async fn change_active<C: crate::db::Writable>(
+    db: &C,
     actor: i64,
     id: i64,
     active: bool,
@@ -459,7 +463,11 @@ pub async fn change_active(
             "you cannot disable your own account",
         ));
     }
-    let before = set_active(db, id, active).await?;
+    let txn = crate::db::write_txn(db).await?;
+    let before = set_active(&txn, id, active).await?;
+    if !active {
+        crate::access::service::ensure_an_administrator_remains(&txn).await?;
+    }
     Entry::new(
         Some(actor),
         if active {
@@ -471,11 +479,13 @@ pub async fn change_active(
     )
     .id(id)
     .change(json!({"is_active": before}), json!({"is_active": active}))
-    .write(db)
-    .await
+    .write(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
-/// The API's partial update of an account: its active flag and/or its groups.
+/// The API's partial update of an account: its active flag and/or its groups, all or nothing.
 pub async fn patch_user(
     db: &DatabaseConnection,
     actor: i64,
@@ -483,13 +493,15 @@ pub async fn patch_user(
     active: Option<bool>,
     groups: Option<&[String]>,
 ) -> AppResult<UserRow> {
-    get_user(db, id).await?;
+    let txn = crate::db::write_txn(db).await?;
+    get_user(&txn, id).await?;
     if let Some(active) = active {
-        change_active(db, actor, id, active).await?;
+        change_active(&txn, actor, id, active).await?;
     }
     if let Some(groups) = groups {
-        change_groups(db, actor, id, groups).await?;
+        change_groups(&txn, actor, id, groups).await?;
     }
+    txn.commit().await?;
     get_user(db, id).await
 }
 

@@ -66,7 +66,10 @@ async fn run(db: &impl ConnectionTrait, which: Which<'_>) -> AppResult<usize> {
         let step = format!("{} of {} rows stored", j.rows_done, j.rows_total);
         if let Some(reason) = decide(db, IMPORT, j.id, &which, now, &step).await? {
             let n = import_jobs::Entity::update_many()
-                .col_expr(import_jobs::Column::Status, Expr::value(JobStatus::Interrupted))
+                .col_expr(
+                    import_jobs::Column::Status,
+                    Expr::value(JobStatus::Interrupted),
+                )
                 .col_expr(import_jobs::Column::InterruptedAt, Expr::value(now))
                 .col_expr(import_jobs::Column::InterruptedReason, Expr::value(reason))
                 .filter(import_jobs::Column::Id.eq(j.id))
@@ -85,7 +88,10 @@ async fn run(db: &impl ConnectionTrait, which: Which<'_>) -> AppResult<usize> {
         let step = format!("writing {}", b.file.as_deref().unwrap_or("-"));
         if let Some(reason) = decide(db, BACKUP, b.id, &which, now, &step).await? {
             let n = backup_runs::Entity::update_many()
-                .col_expr(backup_runs::Column::Status, Expr::value(JobStatus::Interrupted))
+                .col_expr(
+                    backup_runs::Column::Status,
+                    Expr::value(JobStatus::Interrupted),
+                )
                 .col_expr(backup_runs::Column::InterruptedAt, Expr::value(now))
                 .col_expr(backup_runs::Column::FinishedAt, Expr::value(now))
                 .col_expr(backup_runs::Column::InterruptedReason, Expr::value(reason))

@@ -494,7 +494,10 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&
         crate::jobs::CancelOutcome::Requested => "cancelling",
         crate::jobs::CancelOutcome::Orphaned => {
             import_jobs::Entity::update_many()
-                .col_expr(import_jobs::Column::Status, Expr::value(JobStatus::Cancelled))
+                .col_expr(
+                    import_jobs::Column::Status,
+                    Expr::value(JobStatus::Cancelled),
+                )
                 .col_expr(
                     import_jobs::Column::FinishedAt,
                     Expr::value(Utc::now().fixed_offset()),

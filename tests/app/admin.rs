@@ -266,3 +266,113 @@ async fn every_account_and_administration_api_route_is_typed_in_the_api_document
     assert!(row["username"].is_object() && row["groups"].is_object());
     assert!(!doc.to_string().contains("password_hash"));
 }
+
+/// Found by schemathesis: the only administrator replaced their own groups with none and the
+/// portal could never be administered again. Each way to lose the last account that can manage
+/// accounts is refused, and nothing of the refused change is stored.
+#[rocket::async_test]
+async fn the_last_account_that_can_manage_accounts_cannot_be_stripped_of_that_right() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        let me = format!("/api/v1/users/{}", app.people.admin);
+        // Its own groups replaced by none.
+        let (s, e) = app
+            .send_json(Method::Patch, &me, Some(&admin), json!({"groups": []}))
+            .await;
+        assert_eq!(s, Status::Conflict, "{e}");
+        assert_eq!(e["error"]["code"], "last_administrator");
+        // All or nothing: re-enabling in the same request stores nothing either.
+        let (s, _) = app
+            .send_json(
+                Method::Patch,
+                &me,
+                Some(&admin),
+                json!({"is_active": true, "groups": ["student"]}),
+            )
+            .await;
+        assert_eq!(s, Status::Conflict);
+        // The permission taken from the only group that holds it.
+        let (_, groups) = app.get_json("/api/v1/groups", Some(&admin)).await;
+        let holder = groups
+            .as_array()
+            .or_else(|| groups["items"].as_array())
+            .expect("groups")
+            .iter()
+            .find(|g| g["code"] == "admin")
+            .cloned()
+            .expect("the admin group");
+        let kept: Vec<String> = holder["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| *p != "users.manage")
+            .map(String::from)
+            .collect();
+        let (s, e) = app
+            .send_json(
+                Method::Put,
+                &format!("/api/v1/groups/{}", holder["id"]),
+                Some(&admin),
+                json!({"code": "admin", "name": holder["name"], "permissions": kept}),
+            )
+            .await;
+        assert_eq!(s, Status::Conflict, "{e}");
+        assert_eq!(e["error"]["code"], "last_administrator");
+        // Still an administrator, with the same token (no group change happened).
+        let (s, me_now) = app.get_json("/api/v1/me", Some(&admin)).await;
+        assert_eq!(s, Status::Ok);
+        assert!(
+            me_now["permissions"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p == "users.manage")),
+            "{me_now}"
+        );
+        // With a second administrator, the first may give the right up.
+        let (s, _) = app
+            .send_json(
+                Method::Patch,
+                &format!("/api/v1/users/{}", app.people.target),
+                Some(&admin),
+                json!({"groups": ["admin"]}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        let (s, _) = app
+            .send_json(
+                Method::Patch,
+                &me,
+                Some(&admin),
+                json!({"groups": ["teacher"]}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        // And the second, now the last, can neither be disabled nor stripped by anyone.
+        let second = app.token(app.people.target).await;
+        let (s, e) = app
+            .send_json(
+                Method::Patch,
+                &format!("/api/v1/users/{}", app.people.target),
+                Some(&second),
+                json!({"groups": []}),
+            )
+            .await;
+        assert_eq!(s, Status::Conflict, "{e}");
+
+        // The page form says why, in the administrator's language.
+        app.page_login(app.people.target).await;
+        let csrf = app.page_csrf().await;
+        let res = app
+            .client
+            .post(format!("/admin/users/{}/groups", app.people.target))
+            .header(rocket::http::ContentType::Form)
+            .header(rocket::http::Header::new("Accept-Language", "zh-CN"))
+            .body(format!("_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Conflict);
+        let html = res.into_string().await.unwrap_or_default();
+        assert!(html.contains("请先将该权限授予另一个账户"), "{html}");
+    })
+    .await;
+}

@@ -739,7 +739,8 @@ async fn a_backup_killed_mid_way_is_shown_interrupted_and_the_next_backup_succee
         .unwrap()
         .unwrap();
     assert_eq!(
-        old.status.as_str(), "interrupted",
+        old.status.as_str(),
+        "interrupted",
         "accepted {accepted:?} after the kill"
     );
     assert_eq!(old.trigger, "command");
@@ -1024,7 +1025,11 @@ async fn an_import_killed_mid_way_is_resumed_after_a_restart_within_the_lease_ti
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(left.status.as_str(), "running", "the dead import still looks alive");
+        assert_eq!(
+            left.status.as_str(),
+            "running",
+            "the dead import still looks alive"
+        );
 
         // Restart: a new instance sweeps the dead import and the administrator resumes it.
         let (mut server, base) = serve(&app, &[("SRM_SCHEDULER_TICK_SECONDS", "1")]).await;
