@@ -110,6 +110,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         dto::FormulaState,
         service::RunRow,
         service::FlagRow,
+        service::SectionRef,
         service::FeedbackCounts,
         service::MySuggestions,
         rules::Suggestion,
