@@ -55,6 +55,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         dto::ConversationRow,
         dto::ConversationPage,
         dto::ConversationView,
+        dto::MemberView,
         dto::MessageView,
         dto::Started,
         dto::ReplyRequest,
