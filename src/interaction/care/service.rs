@@ -2,7 +2,8 @@
 //! the interventions staff record, and the effect report.
 //!
 //! Open flags: the flags of the latest finished (`done`) mining run at level `medium` or
-//! `high`, unless staff marked them `wrong`.
+//! `high`, unless staff marked them `wrong`, of the caller's students by the at-risk list's own
+//! rule (`students::query::at_risk_reach`), so both lists name the same students.
 //!
 //! The effect report compares, among students flagged at `medium` or `high` (each student
 //! counted once, at their first flag, on date T of that run), those who received care (an
