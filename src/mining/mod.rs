@@ -82,6 +82,7 @@ crate::typed_api! {
         dto::FormulaState,
         service::RunRow,
         service::FlagRow,
+        service::SectionRef,
         service::FeedbackCounts,
         service::MySuggestions,
         rules::Suggestion,

@@ -10,20 +10,21 @@ use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{
-    departments, enrolments, mining_clusters, mining_runs, risk_flags, sections, students,
+    courses, departments, enrolments, mining_clusters, mining_runs, risk_flags, sections, students,
     suggestion_rules,
 };
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{Page, PageReq};
+use crate::students::query::{at_risk_condition, at_risk_reach};
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
 
 pub const FEEDBACK: [&str; 3] = ["useful", "not_useful", "wrong"];
 pub const LEVELS: [&str; 3] = ["low", "medium", "high"];
@@ -32,48 +33,19 @@ pub const LEVELS: [&str; 3] = ["low", "medium", "high"];
 pub const FORMULA_FILTERS: [&str; 3] = ["flagged", "only", "model_only"];
 
 /// Who sees which flags: everyone's with `mining.run` or `students.view_any`; otherwise those
-/// of students they advise or teach in the run's term.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope {
-    All,
-    Teacher(i64),
-}
+/// of students they advise or teach in the run's term. The rule is the students module's
+/// [`at_risk_reach`], which the care list uses too.
+pub use crate::students::query::Reach as Scope;
 
 pub fn scope_of(user: &CurrentUser) -> Option<Scope> {
-    if user.can(Permission::RunMining) || user.can(Permission::ViewAnyStudent) {
-        Some(Scope::All)
-    } else if user.can(Permission::ViewMining) {
-        Some(Scope::Teacher(user.id))
-    } else {
-        None
-    }
+    (user.can(Permission::RunMining)
+        || user.can(Permission::ViewAnyStudent)
+        || user.can(Permission::ViewMining))
+    .then(|| at_risk_reach(user))
 }
 
 fn scope_condition(scope: Scope, term_id: Option<i64>) -> Condition {
-    match scope {
-        Scope::All => Condition::all(),
-        Scope::Teacher(uid) => {
-            let mut taught = Query::select();
-            taught
-                .column((enrolments::Entity, enrolments::Column::StudentId))
-                .from(enrolments::Entity)
-                .inner_join(
-                    sections::Entity,
-                    Expr::col((sections::Entity, sections::Column::Id))
-                        .equals((enrolments::Entity, enrolments::Column::SectionId)),
-                )
-                .and_where(Expr::col((sections::Entity, sections::Column::TeacherId)).eq(uid))
-                .and_where(
-                    Expr::col((enrolments::Entity, enrolments::Column::Status)).ne("dropped"),
-                );
-            if let Some(t) = term_id {
-                taught.and_where(Expr::col((sections::Entity, sections::Column::TermId)).eq(t));
-            }
-            Condition::any()
-                .add(students::Column::AdvisorId.eq(uid))
-                .add(risk_flags::Column::StudentId.in_subquery(taught.to_owned()))
-        }
-    }
+    at_risk_condition(scope, risk_flags::Column::StudentId, term_id)
 }
 
 pub async fn run(db: &impl ConnectionTrait, id: i64) -> AppResult<mining_runs::Model> {
@@ -170,6 +142,74 @@ pub struct FlagRow {
     pub leave_score: Option<f64>,
     pub leave_level: Option<String>,
     pub leave_reasons: Vec<String>,
+    /// The viewer's own sections (of the run's term) the student is in, so a teacher knows
+    /// where to act; empty for those who see every student.
+    pub my_sections: Vec<SectionRef>,
+    /// The viewer is this student's advisor.
+    pub advisee: bool,
+}
+
+/// A section as the at-risk list names it: course code, course title in the user's language
+/// and section number.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SectionRef {
+    pub section_id: i64,
+    pub course_code: String,
+    pub course_title: String,
+    pub section_no: String,
+}
+
+/// For a teacher's list: each listed student's sections of `term` taught by `teacher` (not
+/// dropped), and whom of them `teacher` advises.
+async fn teacher_context(
+    db: &impl ConnectionTrait,
+    teacher: i64,
+    term: Option<i64>,
+    student_ids: &[i64],
+    lang: Lang,
+) -> AppResult<(HashMap<i64, Vec<SectionRef>>, HashSet<i64>)> {
+    let mut q = enrolments::Entity::find()
+        .inner_join(sections::Entity)
+        .join(JoinType::InnerJoin, sections::Relation::Courses.def())
+        .filter(enrolments::Column::StudentId.is_in(student_ids.iter().copied()))
+        .filter(enrolments::Column::Status.ne(enrolments::EnrolmentStatus::Dropped.as_str()))
+        .filter(sections::Column::TeacherId.eq(teacher));
+    if let Some(t) = term {
+        q = q.filter(sections::Column::TermId.eq(t));
+    }
+    let rows: Vec<(i64, i64, String, String, String, String)> = q
+        .select_only()
+        .column(enrolments::Column::StudentId)
+        .column(sections::Column::Id)
+        .column(courses::Column::Code)
+        .column(courses::Column::TitleZh)
+        .column(courses::Column::TitleEn)
+        .column(sections::Column::SectionNo)
+        .order_by_asc(courses::Column::Code)
+        .order_by_asc(sections::Column::SectionNo)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_student: HashMap<i64, Vec<SectionRef>> = HashMap::new();
+    for (student, section_id, code, zh, en, no) in rows {
+        by_student.entry(student).or_default().push(SectionRef {
+            section_id,
+            course_code: code,
+            course_title: if lang == Lang::Zh { zh } else { en },
+            section_no: no,
+        });
+    }
+    let advised: HashSet<i64> = students::Entity::find()
+        .select_only()
+        .column(students::Column::Id)
+        .filter(students::Column::Id.is_in(student_ids.iter().copied()))
+        .filter(students::Column::AdvisorId.eq(teacher))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok((by_student, advised))
 }
 
 #[derive(Debug, Default, Clone)]
@@ -270,6 +310,13 @@ pub async fn flags(
         .into_model::<Row>()
         .all(db)
         .await?;
+    let (mut my_sections, advised) = match scope {
+        Scope::Teacher(uid) => {
+            let ids: Vec<i64> = rows.iter().map(|r| r.student_id).collect();
+            teacher_context(db, uid, run.term_id, &ids, lang).await?
+        }
+        Scope::All => Default::default(),
+    };
     let items = rows
         .into_iter()
         .map(
@@ -328,6 +375,8 @@ pub async fn flags(
                     leave_score,
                     leave_level,
                     leave_reasons,
+                    my_sections: my_sections.remove(&student_id).unwrap_or_default(),
+                    advisee: advised.contains(&student_id),
                 }
             },
         )

@@ -75,6 +75,56 @@ impl Scope {
     }
 }
 
+/// Whose risk flags a staff member works on, on the at-risk list (mining) and the care list
+/// alike: everyone's with `students.view_any` or `mining.run`, otherwise their own students
+/// (see [`at_risk_condition`]). One rule, so both lists name the same students.
+pub fn at_risk_reach(user: &CurrentUser) -> Reach {
+    if user.can(Permission::ViewAnyStudent) || user.can(Permission::RunMining) {
+        Reach::All
+    } else {
+        Reach::Teacher(user.id)
+    }
+}
+
+/// The students a teacher may act on in a run of `term` (any term when `None`): those they
+/// advise, and those enrolled or waitlisted (not dropped) in one of their sections of that term.
+/// `student` is the column holding the student id (e.g. `risk_flags::Column::StudentId`).
+pub fn at_risk_condition<C: ColumnTrait>(reach: Reach, student: C, term: Option<i64>) -> Condition {
+    let Reach::Teacher(uid) = reach else {
+        return Condition::all();
+    };
+    let advised = Query::select()
+        .column(students::Column::Id)
+        .from(students::Entity)
+        .and_where(Expr::col(students::Column::AdvisorId).eq(uid))
+        .to_owned();
+    Condition::any()
+        .add(student.in_subquery(advised))
+        .add(student.in_subquery(taught_in(uid, term)))
+}
+
+/// The ids of the students enrolled or waitlisted (not dropped) in `teacher`'s sections of
+/// `term` (of any term when `None`).
+pub fn taught_in(teacher: i64, term: Option<i64>) -> SelectStatement {
+    let mut q = Query::select();
+    q.column((enrolments::Entity, enrolments::Column::StudentId))
+        .from(enrolments::Entity)
+        .inner_join(
+            sections::Entity,
+            Expr::col((sections::Entity, sections::Column::Id))
+                .equals((enrolments::Entity, enrolments::Column::SectionId)),
+        )
+        .and_where(Expr::col((sections::Entity, sections::Column::TeacherId)).eq(teacher))
+        .and_where(
+            Expr::col((enrolments::Entity, enrolments::Column::Status))
+                .ne(enrolments::EnrolmentStatus::Dropped.as_str()),
+        );
+    if let Some(t) = term {
+        q.and_where(Expr::col((sections::Entity, sections::Column::TermId)).eq(t));
+    }
+    q.to_owned()
+}
+
 /// The search and filters of the list, the API and the export (query-string fields).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

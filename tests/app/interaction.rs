@@ -1487,3 +1487,116 @@ async fn every_interaction_page_form_is_refused_without_its_csrf_token() {
         app.page_logout().await;
     }
 }
+
+/// A page as a bearer-token user in a language (`Accept-Language`).
+async fn page_in(app: &TestApp, path: &str, token: &str, lang: &str) -> String {
+    use rocket::http::Header;
+    let res = app
+        .client
+        .get(path.to_string())
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .header(Header::new("Accept-Language", lang.to_string()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok, "{path} in {lang}");
+    res.into_string().await.unwrap()
+}
+
+#[rocket::async_test]
+async fn message_recipients_and_members_show_their_role_and_the_course_they_share() {
+    use srm::entity::{students, users};
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let db = app.db();
+        let name = |id: i64| async move {
+            users::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .display_name
+        };
+        let (student_name, teacher_name) = (name(p.student).await, name(p.teacher).await);
+        // The teacher also advises the student.
+        let mut s: students::ActiveModel = students::Entity::find_by_id(p.student_record)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        s.advisor_id = Set(Some(p.teacher));
+        s.update(db).await.unwrap();
+        let st = app.token(p.student).await;
+        let teacher = app.token(p.teacher).await;
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/conversations",
+                Some(&st),
+                json!({"to_user_id": p.teacher, "subject": "Question", "body": "Homework 2"}),
+            )
+            .await;
+        assert_eq!(s, Status::Created, "{v}");
+        let cid = v["id"].as_i64().unwrap();
+
+        // The typed API: each member's role, and the course they share with the caller.
+        let (s, v) = app
+            .get_json(&format!("/api/v1/conversations/{cid}"), Some(&teacher))
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let member = |v: &Value, id: i64| {
+            v["people"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["user_id"] == id)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(member(&v, p.student)["role"], "student");
+        assert_eq!(
+            member(&v, p.student)["courses"],
+            json!(["CS101 程序设计基础"]),
+            "Chinese by default"
+        );
+        assert_eq!(member(&v, p.teacher)["role"], "teacher");
+        assert_eq!(member(&v, p.teacher)["advisor"], true);
+        assert_eq!(
+            member(&v, p.teacher)["courses"],
+            json!([]),
+            "nothing shared with oneself"
+        );
+
+        for (lang, student_line, teacher_line, compose) in [
+            (
+                "en",
+                format!("{student_name} · Student · CS101 Introduction to Programming"),
+                format!("{teacher_name} · Teacher · advisor · CS101 Introduction to Programming"),
+                "advisor · teacher CS101 Introduction to Programming",
+            ),
+            (
+                "zh-CN",
+                format!("{student_name} · 学生 · CS101 程序设计基础"),
+                format!("{teacher_name} · 教师 · 辅导员 · CS101 程序设计基础"),
+                "辅导员 · 任课教师 CS101 程序设计基础",
+            ),
+        ] {
+            let html = page_in(&app, &format!("/messages/{cid}"), &teacher, lang).await;
+            assert!(
+                html.contains(&student_line),
+                "{lang}: the teacher sees the student's role and course"
+            );
+            let html = page_in(&app, &format!("/messages/{cid}"), &st, lang).await;
+            assert!(
+                html.contains(&teacher_line),
+                "{lang}: the student sees the teacher's roles and course"
+            );
+            let html = page_in(&app, "/messages", &st, lang).await;
+            assert!(
+                html.contains(compose),
+                "{lang}: the recipient choice names role and course"
+            );
+        }
+    })
+    .await;
+}

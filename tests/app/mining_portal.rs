@@ -788,3 +788,223 @@ async fn the_schedule_is_due_only_when_switched_on_and_the_last_run_is_old_enoug
     })
     .await;
 }
+
+/// A GET as a bearer-token user in a language (`Accept-Language`), the body as text.
+async fn page_in(app: &TestApp, path: &str, token: &str, lang: &str) -> String {
+    use rocket::http::Header;
+    let res = app
+        .client
+        .get(path.to_string())
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .header(Header::new("Accept-Language", lang.to_string()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok, "{path} in {lang}");
+    res.into_string().await.unwrap()
+}
+
+/// Flags a student high (or `level`) in `run`, with no reasons.
+async fn flag(app: &TestApp, run: i64, student: i64, level: &str) {
+    risk_flags::ActiveModel {
+        run_id: Set(run),
+        student_id: Set(student),
+        score: Set(70.0),
+        level: Set(level.into()),
+        reasons: Set(json!({"factors": [], "features": [], "traits": []}).to_string()),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+}
+
+#[rocket::async_test]
+async fn a_teachers_at_risk_list_names_their_sections_and_the_care_list_has_the_same_students() {
+    use crate::common::{enrol, extra_student};
+    use srm::entity::{courses, enrolments, students};
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let p = app.people.clone();
+        let (run, _, _) = fixture_run(&app).await;
+        let here = sections::Entity::find_by_id(p.section)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let new_section = |course: i64, term: i64, no: &str, teacher: i64| sections::ActiveModel {
+            term_id: Set(term),
+            course_id: Set(course),
+            section_no: Set(no.into()),
+            teacher_id: Set(Some(teacher)),
+            capacity: Set(30),
+            waitlist_capacity: Set(5),
+            room: Set("B202".into()),
+            ..Default::default()
+        };
+        let base = courses::Entity::find_by_id(here.course_id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let course = courses::ActiveModel {
+            code: Set("MA201".into()),
+            department_id: Set(base.department_id),
+            title_zh: Set("线性代数".into()),
+            title_en: Set("Linear Algebra".into()),
+            credits: Set(3.0),
+            description: Set(String::new()),
+            is_active: Set(true),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        // The student is also in another teacher's section: not the teacher's to name.
+        let others = new_section(course.id, here.term_id, "07", p.other_teacher)
+            .insert(db)
+            .await
+            .unwrap();
+        enrol(db, p.student_record, others.id).await;
+        // The other student dropped the teacher's section: in neither list.
+        enrol(db, p.other_student_record, p.section).await;
+        enrolments::Entity::update_many()
+            .col_expr(
+                enrolments::Column::Status,
+                sea_orm::sea_query::Expr::value("dropped"),
+            )
+            .filter(enrolments::Column::StudentId.eq(p.other_student_record))
+            .exec(db)
+            .await
+            .unwrap();
+        // A student the teacher taught in an earlier term: not in this run's scope.
+        let past = terms::ActiveModel {
+            code: Set("2025-spring".into()),
+            name_zh: Set("2025 春季学期".into()),
+            name_en: Set("Spring 2025".into()),
+            seq: Set(0),
+            starts_on: Set(here_date(-400)),
+            ends_on: Set(here_date(-280)),
+            registration_opens_at: Set(Utc::now().fixed_offset()),
+            registration_closes_at: Set(Utc::now().fixed_offset()),
+            add_drop_deadline: Set(Utc::now().fixed_offset()),
+            credit_limit: Set(25.0),
+            is_current: Set(false),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let old = new_section(course.id, past.id, "03", p.teacher)
+            .insert(db)
+            .await
+            .unwrap();
+        let (_, former) = extra_student(&app, "2025000010").await;
+        enrol(db, former, old.id).await;
+        flag(&app, run, former, "high").await;
+        // An advisee in no section of the teacher's.
+        let (_, advisee) = extra_student(&app, "2025000011").await;
+        let mut s: students::ActiveModel = students::Entity::find_by_id(advisee)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        s.advisor_id = Set(Some(p.teacher));
+        s.update(db).await.unwrap();
+        flag(&app, run, advisee, "medium").await;
+
+        let teacher = app.token(p.teacher).await;
+        let ids = |v: &serde_json::Value, key: &str| -> Vec<i64> {
+            let mut out: Vec<i64> = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f[key].as_i64().unwrap())
+                .collect();
+            out.sort();
+            out
+        };
+        let (s, flags) = app
+            .get_json("/api/v1/mining/flags?lang=en", Some(&teacher))
+            .await;
+        assert_eq!(s, Status::Ok, "{flags}");
+        let mut expected = vec![p.student_record, advisee];
+        expected.sort();
+        assert_eq!(ids(&flags, "student_id"), expected, "{flags}");
+        let (s, care) = app.get_json("/api/v1/care/worklist", Some(&teacher)).await;
+        assert_eq!(s, Status::Ok, "{care}");
+        assert_eq!(
+            ids(&care, "student_id"),
+            expected,
+            "the care list has the at-risk list's students"
+        );
+        let row = |id: i64| {
+            flags["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["student_id"] == id)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            row(p.student_record)["my_sections"],
+            json!([{"section_id": p.section, "course_code": "CS101",
+                "course_title": "Introduction to Programming", "section_no": "01"}])
+        );
+        assert_eq!(row(p.student_record)["advisee"], false);
+        assert_eq!(row(advisee)["my_sections"], json!([]));
+        assert_eq!(row(advisee)["advisee"], true);
+        let (_, zh) = app
+            .get_json("/api/v1/mining/flags?lang=zh", Some(&teacher))
+            .await;
+        assert!(zh.to_string().contains("程序设计基础"), "{zh}");
+        // The admin sees everyone, with no section of their own named.
+        let admin = app.token(p.admin).await;
+        let (_, all) = app.get_json("/api/v1/mining/flags", Some(&admin)).await;
+        assert_eq!(all["total"], 4);
+        assert!(
+            all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["my_sections"] == json!([]))
+        );
+
+        for (lang, section, advised, note) in [
+            (
+                "en",
+                "CS101 Introduction to Programming · Section 01",
+                "Your advisee",
+                "The same students as the at-risk list",
+            ),
+            (
+                "zh-CN",
+                "CS101 程序设计基础 · 教学班 01",
+                "您指导的学生",
+                "与“预警学生”名单相同的学生",
+            ),
+        ] {
+            let html = page_in(&app, "/mining/flags", &teacher, lang).await;
+            assert!(
+                html.contains(section),
+                "{lang}: the teacher's section is named"
+            );
+            assert!(html.contains(advised), "{lang}: the advisee is marked");
+            assert!(
+                !html.contains("MA201"),
+                "{lang}: another teacher's section is not named"
+            );
+            let html = page_in(&app, "/care", &teacher, lang).await;
+            assert!(
+                html.contains(note),
+                "{lang}: the care list says whom it lists"
+            );
+        }
+    })
+    .await;
+}
+
+fn here_date(days: i64) -> NaiveDate {
+    Utc::now().date_naive() + Duration::days(days)
+}

@@ -7,6 +7,7 @@ use crate::charts::bar_chart;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
+use crate::students::query::{Reach, at_risk_reach};
 use crate::web::Ctx;
 use crate::web::csrf::Csrf;
 use rocket::http::Status;
@@ -61,6 +62,7 @@ async fn page(
         "interaction/care",
         "interaction.care.title",
         json!({"items": items, "error": error, "saved": saved,
+               "all_scope": at_risk_reach(who) == Reach::All,
                "today": crate::interaction::util::now().date_naive().to_string(),
                "list": {"page": list.page, "total": list.total}, "pages": list.pages(),
                "query": place_query(q), "level": q.level, "levels": levels,

@@ -2,7 +2,8 @@
 //! the interventions staff record, and the effect report.
 //!
 //! Open flags: the flags of the latest finished (`done`) mining run at level `medium` or
-//! `high`, unless staff marked them `wrong`.
+//! `high`, unless staff marked them `wrong`, of the caller's students by the at-risk list's own
+//! rule (`students::query::at_risk_reach`), so both lists name the same students.
 //!
 //! The effect report compares, among students flagged at `medium` or `high` (each student
 //! counted once, at their first flag, on date T of that run), those who received care (an
@@ -20,17 +21,17 @@ use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{
-    assessment_scores, assessments, enrolments, interventions, mining_runs, risk_flags, sections,
-    students,
+    assessment_scores, assessments, interventions, mining_runs, risk_flags, students,
 };
 use crate::error::{AppError, AppResult};
 use crate::interaction::util::{json_setting, now};
 use crate::paging::{Page, PageReq};
+use crate::students::query::{at_risk_condition, at_risk_reach};
 use crate::students::service::can_view;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -39,29 +40,11 @@ pub const KINDS: [&str; 4] = ["meeting", "tutoring", "referral", "message"];
 pub const LEVELS: [&str; 2] = ["high", "medium"];
 pub const WINDOW_KEY: &str = "care.window_weeks";
 
-/// The condition on `risk_flags.student_id` for the students a staff member cares for: all
-/// with `students.view_any`, else the ones they advise or (with `students.view_scoped`) have
-/// taught. Subqueries, so the database does the scoping and the paging.
-fn my_students(user: &CurrentUser) -> Condition {
-    if user.can(Permission::ViewAnyStudent) {
-        return Condition::all();
-    }
-    let advised = students::Entity::find()
-        .select_only()
-        .column(students::Column::Id)
-        .filter(students::Column::AdvisorId.eq(user.id))
-        .into_query();
-    let mut cond = Condition::any().add(risk_flags::Column::StudentId.in_subquery(advised));
-    if user.can(Permission::ViewScopedStudents) {
-        let taught = enrolments::Entity::find()
-            .select_only()
-            .column(enrolments::Column::StudentId)
-            .inner_join(sections::Entity)
-            .filter(sections::Column::TeacherId.eq(user.id))
-            .into_query();
-        cond = cond.add(risk_flags::Column::StudentId.in_subquery(taught));
-    }
-    cond
+/// The condition on `risk_flags.student_id` for the students a staff member cares for in a run
+/// of `term`: the same rule as the at-risk list's ([`at_risk_reach`]), so both name the same
+/// students (the care list leaves out flags staff marked wrong and low ones).
+fn my_students(user: &CurrentUser, term: Option<i64>) -> Condition {
+    at_risk_condition(at_risk_reach(user), risk_flags::Column::StudentId, term)
 }
 
 /// Reasons as plain sentences, whatever shape the mining module stored them in.
@@ -84,15 +67,6 @@ pub fn reasons_text(raw: &str, zh: bool) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-async fn latest_run(db: &impl ConnectionTrait) -> AppResult<Option<mining_runs::Model>> {
-    Ok(mining_runs::Entity::find()
-        .filter(mining_runs::Column::Status.eq("done"))
-        .order_by_desc(mining_runs::Column::AsOf)
-        .order_by_desc(mining_runs::Column::Id)
-        .one(db)
-        .await?)
 }
 
 /// One page of the work list, with the reading audited (it names students at risk).
@@ -119,7 +93,8 @@ pub async fn worklist(
     zh: bool,
 ) -> AppResult<Page<WorkRow>> {
     let req = PageReq::new(q.page, q.per_page);
-    let Some(run) = latest_run(db).await? else {
+    // NOTE: the at-risk list's run (the latest finished one), so both lists show the same flags.
+    let Some(run) = crate::mining::service::latest_run(db).await? else {
         return Ok(Page {
             items: Vec::new(),
             total: 0,
@@ -139,7 +114,7 @@ pub async fn worklist(
                 .add(risk_flags::Column::Feedback.is_null())
                 .add(risk_flags::Column::Feedback.ne("wrong")),
         )
-        .filter(my_students(user));
+        .filter(my_students(user, run.term_id));
     let total = select.clone().count(db).await?;
     let flags: Vec<risk_flags::Model> = select
         .order_by_desc(risk_flags::Column::Score)

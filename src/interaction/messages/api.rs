@@ -8,6 +8,7 @@ use super::notify;
 use super::service as messages;
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::error::{AppResult, ErrorBody};
+use crate::i18n::Lang;
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -89,8 +90,9 @@ pub async fn api_show_conversation(
     who: Who<'_>,
     state: &State<AppState>,
     id: i64,
+    lang: Lang,
 ) -> AppResult<Json<ConversationView>> {
-    Ok(Json(messages::show(&state.db, who.id, id).await?))
+    Ok(Json(messages::show(&state.db, who.id, id, lang).await?))
 }
 
 /// Reply in a conversation.

@@ -179,6 +179,23 @@ pub struct ConversationView {
     pub id: i64,
     pub subject: String,
     pub kind: String,
+    /// The members' display names.
     pub members: Vec<String>,
+    /// The members with their role and the courses they share with the caller.
+    pub people: Vec<MemberView>,
     pub messages: Vec<MessageView>,
+}
+
+/// A conversation member as the caller sees them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub user_id: i64,
+    pub name: String,
+    /// The account's kind: `student`, `teacher`, `admin` or `staff`.
+    pub role: String,
+    /// Advises a student in this conversation.
+    pub advisor: bool,
+    /// "CODE Title" (in the request's language: `Accept-Language`, else Chinese) of the courses one of them teaches the other
+    /// (not dropped); empty for the caller themselves.
+    pub courses: Vec<String>,
 }

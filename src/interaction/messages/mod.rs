@@ -25,6 +25,7 @@ crate::typed_api! {
         dto::ConversationRow,
         dto::ConversationPage,
         dto::ConversationView,
+        dto::MemberView,
         dto::MessageView,
         dto::Started,
         dto::ReplyRequest,

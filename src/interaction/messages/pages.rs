@@ -108,11 +108,22 @@ async fn show_view(
     id: i64,
     error: Option<String>,
 ) -> AppResult<Template> {
-    let c = messages::show(&state.db, who.id, id).await?;
+    let c = messages::show(&state.db, who.id, id, ctx.lang).await?;
+    let people: Vec<Value> = c
+        .people
+        .iter()
+        .map(|m| {
+            let mut roles = vec![ctx.t(&format!("role.{}", m.role))];
+            if m.advisor {
+                roles.push(ctx.t("interaction.messages.role.advisor"));
+            }
+            json!({"name": m.name, "me": m.user_id == who.id, "roles": roles, "courses": m.courses})
+        })
+        .collect();
     Ok(ctx.render(
         "interaction/conversation",
         "interaction.messages.title",
-        json!({"c": c, "error": error}),
+        json!({"c": c, "people": people, "error": error}),
     ))
 }
 

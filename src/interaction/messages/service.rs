@@ -2,7 +2,7 @@
 //! a section, a course or a saved student segment (one private conversation per recipient, so
 //! replies stay between the two). Plain text only; templates escape it.
 
-pub use super::dto::{ConversationRow, ConversationView, MessageView, NewConversation};
+pub use super::dto::{ConversationRow, ConversationView, MemberView, MessageView, NewConversation};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -323,8 +323,100 @@ async fn member(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<(
         .ok_or(AppError::NotFound)
 }
 
-/// One conversation, for its members only (404 for anyone else); marks it read.
-pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<ConversationView> {
+/// The members of a conversation as `viewer` sees them: role, whether they advise a student
+/// member, and the courses (titles in `zh` or English) one of them teaches the other.
+async fn member_views(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    member_ids: &[i64],
+    zh: bool,
+) -> AppResult<Vec<MemberView>> {
+    use crate::entity::{courses, users};
+    let people: Vec<(i64, String, String)> = users::Entity::find()
+        .filter(users::Column::Id.is_in(member_ids.iter().copied()))
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .column(users::Column::Kind)
+        .order_by_asc(users::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    // (student record, its account, its advisor) of the student members.
+    let records: Vec<(i64, Option<i64>, Option<i64>)> = students::Entity::find()
+        .filter(students::Column::UserId.is_in(member_ids.iter().copied()))
+        .select_only()
+        .column(students::Column::Id)
+        .column(students::Column::UserId)
+        .column(students::Column::AdvisorId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let account: HashMap<i64, i64> = records
+        .iter()
+        .filter_map(|(sid, uid, _)| uid.map(|u| (*sid, u)))
+        .collect();
+    let advisors: BTreeSet<i64> = records
+        .iter()
+        .filter_map(|(_, _, a)| *a)
+        .filter(|a| member_ids.contains(a))
+        .collect();
+    // (student record, teacher, code, title zh, title en) of the members' shared sections.
+    let taught: Vec<(i64, Option<i64>, String, String, String)> = enrolments::Entity::find()
+        .inner_join(sections::Entity)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            sea_orm::RelationTrait::def(&sections::Relation::Courses),
+        )
+        .filter(enrolments::Column::StudentId.is_in(account.keys().copied()))
+        .filter(enrolments::Column::Status.ne("dropped"))
+        .filter(sections::Column::TeacherId.is_in(member_ids.iter().copied()))
+        .select_only()
+        .column(enrolments::Column::StudentId)
+        .column(sections::Column::TeacherId)
+        .column(courses::Column::Code)
+        .column(courses::Column::TitleZh)
+        .column(courses::Column::TitleEn)
+        .order_by_asc(courses::Column::Code)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut shared: HashMap<i64, Vec<String>> = HashMap::new();
+    for (student, teacher, code, title_zh, title_en) in taught {
+        let (Some(student_user), Some(teacher)) = (account.get(&student).copied(), teacher) else {
+            continue;
+        };
+        let other = match (student_user == viewer, teacher == viewer) {
+            (true, false) => teacher,
+            (false, true) => student_user,
+            _ => continue,
+        };
+        let label = format!("{code} {}", if zh { title_zh } else { title_en });
+        let list = shared.entry(other).or_default();
+        if !list.contains(&label) {
+            list.push(label);
+        }
+    }
+    Ok(people
+        .into_iter()
+        .map(|(user_id, name, role)| MemberView {
+            user_id,
+            name,
+            role,
+            advisor: advisors.contains(&user_id),
+            courses: shared.remove(&user_id).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// One conversation, for its members only (404 for anyone else); marks it read. Course titles
+/// in `lang`.
+pub async fn show(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    id: i64,
+    lang: crate::i18n::Lang,
+) -> AppResult<ConversationView> {
     member(db, user_id, id).await?;
     let c = conversations::Entity::find_by_id(id)
         .one(db)
@@ -344,6 +436,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
         .all(db)
         .await?;
     let names = crate::interaction::util::user_names(db, member_ids.iter().copied()).await?;
+    let people = member_views(db, user_id, &member_ids, lang == crate::i18n::Lang::Zh).await?;
     conversation_members::Entity::update_many()
         .col_expr(conversation_members::Column::LastReadAt, Expr::value(now()))
         .filter(conversation_members::Column::ConversationId.eq(id))
@@ -358,6 +451,7 @@ pub async fn show(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult
             .iter()
             .filter_map(|u| names.get(u).cloned())
             .collect(),
+        people,
         messages: msgs
             .into_iter()
             .map(|m| MessageView {
