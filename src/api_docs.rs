@@ -73,9 +73,58 @@ pub fn typed_document() -> utoipa::openapi::OpenApi {
 /// The document served at `/api/v1/openapi.json`, built once at launch.
 pub struct ApiDocument(pub Value);
 
-/// The derived document as JSON. Every mounted API route must be in it (a test checks).
+/// The derived document as JSON, with the answers every route of a kind can give. Every
+/// mounted API route must be in it (a test checks).
 pub fn document() -> Value {
-    serde_json::to_value(typed_document()).unwrap_or_else(|_| json!({}))
+    let mut doc = serde_json::to_value(typed_document()).unwrap_or_else(|_| json!({}));
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for op in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+        {
+            add_common_answers(op);
+        }
+    }
+    doc
+}
+
+/// The refusals the framework and the shared guards give, added where a handler's own list
+/// does not name them: a body that is not JSON (415) or not readable (400), a path or query
+/// value of the wrong type (422), no valid login (401), and a permission, module or CSRF
+/// refusal (403).
+fn add_common_answers(op: &mut Value) {
+    let json_body = !op["requestBody"]["content"]["application/json"].is_null();
+    let has_params = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+    let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+    let mut add = |status: &str, description: &str| {
+        if let Some(answers) = op["responses"].as_object_mut() {
+            answers.entry(status).or_insert_with(|| {
+                json!({
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                })
+            });
+        }
+    };
+    if json_body {
+        add("400", "The body is not well-formed JSON");
+        add("415", "The body is not JSON");
+        add("422", "The body does not have the documented shape");
+    }
+    if has_params {
+        add(
+            "422",
+            "A path or query value does not have the documented type",
+        );
+    }
+    if secured {
+        add("401", "Not logged in");
+        add(
+            "403",
+            "Not allowed, the module is off, or a cookie session without its X-CSRF-Token",
+        );
+    }
 }
 
 /// One line of the reference page.

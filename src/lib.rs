@@ -5,6 +5,7 @@ pub mod access;
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod api_params;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -132,5 +133,8 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", mining::api_routes())
         .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
-    rocket.manage(api_docs::ApiDocument(api_docs::document()))
+    let document = api_docs::document();
+    rocket
+        .attach(api_params::ParamCheck::from_document(&document))
+        .manage(api_docs::ApiDocument(document))
 }

@@ -55,7 +55,7 @@ impl<'r> Responder<'r, 'static> for Caught {
             ));
         }
         if wants_json(req) {
-            let body = json_body(code, &message);
+            let body = json_body(note.code.unwrap_or(code), &message);
             return builder
                 .status(status)
                 .header(ContentType::JSON)
@@ -82,6 +82,9 @@ impl<'r> Responder<'r, 'static> for Caught {
 fn any(status: Status, req: &Request<'_>) -> Caught {
     // NOTE: Rocket answers a known path asked with another method, or a JSON route sent another
     // kind of body, as 404; say 405 with the methods it takes, or 415, as HTTP asks.
+    if status == Status::NotFound && req.uri().path() == crate::api_params::REJECTED_PATH {
+        return Caught(Status::UnprocessableEntity, None);
+    }
     if status == Status::NotFound {
         let routes = routes_of_path(req);
         let own: Vec<_> = routes.iter().filter(|r| r.method == req.method()).collect();
