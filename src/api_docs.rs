@@ -91,12 +91,18 @@ pub fn document() -> Value {
 
 /// The refusals the framework and the shared guards give, added where a handler's own list
 /// does not name them: a body that is not JSON (415) or not readable (400), a path or query
-/// value of the wrong type (422), no valid login (401), and a permission, module or CSRF
-/// refusal (403).
+/// value of the wrong type (422), no valid login (401), a permission or CSRF refusal (403),
+/// and a module switched off (404).
 fn add_common_answers(op: &mut Value) {
     let json_body = !op["requestBody"]["content"]["application/json"].is_null();
     let has_params = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
     let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+    // NOTE: every route outside the account, administration and document tags belongs to a
+    // module an administrator can switch off, which answers 404.
+    let always_on = op["tags"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| matches!(t.as_str(), Some("admin" | "auth" | "api")))
+    });
     let mut add = |status: &str, description: &str| {
         if let Some(answers) = op["responses"].as_object_mut() {
             answers.entry(status).or_insert_with(|| {
@@ -117,6 +123,9 @@ fn add_common_answers(op: &mut Value) {
             "422",
             "A path or query value does not have the documented type",
         );
+    }
+    if secured && !always_on {
+        add("404", "Not found, or its module is switched off");
     }
     if secured {
         add("401", "Not logged in");

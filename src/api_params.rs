@@ -16,6 +16,12 @@ use serde_json::Value;
 /// Where a refused request is sent; no route serves it.
 pub const REJECTED_PATH: &str = "/api/v1/.rejected";
 
+/// What the catcher answers a request sent to `REJECTED_PATH`: 422, or 405 with `Allow`.
+#[derive(Debug, Clone, Default)]
+pub struct Rejection {
+    pub allow: Option<String>,
+}
+
 /// One documented parameter and what its values may be.
 #[derive(Debug, Clone)]
 struct Param {
@@ -30,6 +36,7 @@ enum Accepts {
     Integer { min: Option<i64>, max: Option<i64> },
     Boolean,
     Date,
+    OneOf(Vec<String>),
     Text,
 }
 
@@ -43,14 +50,14 @@ struct Operation {
     params: Vec<Param>,
 }
 
-/// The fairing, holding every operation of the document.
-pub struct ParamCheck(Vec<Operation>);
+/// Every operation of the document, kept in the managed state.
+pub struct ApiOperations(Vec<Operation>);
 
-impl ParamCheck {
-    pub fn from_document(doc: &Value) -> ParamCheck {
+impl ApiOperations {
+    pub fn from_document(doc: &Value) -> ApiOperations {
         let mut ops = Vec::new();
         let Some(paths) = doc["paths"].as_object() else {
-            return ParamCheck(ops);
+            return ApiOperations(ops);
         };
         for (path, item) in paths {
             let Some(methods) = item.as_object() else {
@@ -82,7 +89,22 @@ impl ParamCheck {
                 });
             }
         }
-        ParamCheck(ops)
+        ApiOperations(ops)
+    }
+
+    /// The methods the document gives for this path (the `Allow` of a 405), counting a
+    /// `{parameter}` segment only where the value fits its type (`export.csv` is no `{id}`).
+    pub fn allowed_methods(&self, path: &str) -> Vec<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<String> = self
+            .0
+            .iter()
+            .filter(|op| op.fits(&segments))
+            .map(|op| op.method.clone())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
     }
 
     /// The operation a request is for: the one matching its method and path with the most
@@ -98,6 +120,23 @@ impl ParamCheck {
                     .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
             })
             .max_by_key(|op| op.segments.iter().filter(|s| s.is_some()).count())
+    }
+}
+
+impl Operation {
+    /// Whether a request path is this operation's, path values of the right type included.
+    fn fits(&self, path: &[&str]) -> bool {
+        let mut names = self.path_names.iter();
+        self.segments.len() == path.len()
+            && self.segments.iter().zip(path).all(|(s, p)| match s {
+                Some(s) => s == p,
+                None => names.next().is_none_or(|name| {
+                    self.params
+                        .iter()
+                        .find(|q| !q.in_query && &q.name == name)
+                        .is_none_or(|q| refusal(q, &percent_decode(p)).is_none())
+                }),
+            })
     }
 }
 
@@ -124,6 +163,14 @@ fn param(doc: &Value, p: &Value) -> Option<Param> {
         Accepts::Boolean
     } else if types.contains(&"string") && schema["format"] == "date" {
         Accepts::Date
+    } else if let Some(values) = schema["enum"].as_array() {
+        Accepts::OneOf(
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+        )
     } else {
         Accepts::Text
     };
@@ -159,6 +206,8 @@ fn refusal(param: &Param, value: &str) -> Option<String> {
         Accepts::Date => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
             .is_err()
             .then(|| format!("{name} must be a date, YYYY-MM-DD")),
+        Accepts::OneOf(ref values) => (!values.iter().any(|v| v == value))
+            .then(|| format!("{name} must be one of: {}", values.join(", "))),
         Accepts::Text => None,
     }
 }
@@ -205,6 +254,9 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
+/// The fairing: checks each API request against `ApiOperations` before routing.
+pub struct ParamCheck;
+
 #[rocket::async_trait]
 impl Fairing for ParamCheck {
     fn info(&self) -> Info {
@@ -219,8 +271,24 @@ impl Fairing for ParamCheck {
         if !path.starts_with("/api/v1/") {
             return;
         }
+        let Some(ops) = req.rocket().state::<ApiOperations>() else {
+            return;
+        };
         let segments: Vec<&str> = path.split('/').collect();
-        let Some(op) = self.operation(req.method().as_str(), &segments) else {
+        // HEAD is answered by the GET route.
+        let method = match req.method().as_str() {
+            "HEAD" => "GET",
+            other => other,
+        };
+        let allowed = ops.allowed_methods(&path);
+        if !allowed.is_empty() && !allowed.iter().any(|m| m == method) {
+            req.local_cache(|| Rejection {
+                allow: Some(allowed.join(", ")),
+            });
+            reject(req);
+            return;
+        }
+        let Some(op) = ops.operation(method, &segments) else {
             return;
         };
         let query: Vec<(String, String)> = req
@@ -236,8 +304,13 @@ impl Fairing for ParamCheck {
             return;
         };
         AppError::unprocessable("invalid_parameter", why).leave_note(req);
-        if let Ok(rejected) = Origin::parse(REJECTED_PATH) {
-            req.set_uri(rejected);
-        }
+        reject(req);
+    }
+}
+
+fn reject(req: &mut Request<'_>) {
+    req.local_cache(Rejection::default);
+    if let Ok(rejected) = Origin::parse(REJECTED_PATH) {
+        req.set_uri(rejected);
     }
 }

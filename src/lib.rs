@@ -135,6 +135,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let document = api_docs::document();
     rocket
-        .attach(api_params::ParamCheck::from_document(&document))
+        .manage(api_params::ApiOperations::from_document(&document))
+        .attach(api_params::ParamCheck)
         .manage(api_docs::ApiDocument(document))
 }

@@ -59,7 +59,8 @@ pub struct RunStatusAnswer {
 #[derive(Debug, Default, FromForm, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FlagsQuery {
-    /// low, medium or high.
+    /// The risk level.
+    #[param(inline, value_type = Option<crate::students::query::RiskLevel>)]
     pub level: Option<String>,
     /// A department's id.
     pub department: Option<i64>,

@@ -125,6 +125,15 @@ pub fn taught_in(teacher: i64, term: Option<i64>) -> SelectStatement {
     q.to_owned()
 }
 
+/// A risk level of a mining run, as the list filters by it.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+}
+
 /// The search and filters of the list, the API and the export (query-string fields).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -134,9 +143,13 @@ pub struct StudentFilter {
     pub department: Option<i64>,
     pub major: Option<i64>,
     pub cohort: Option<i64>,
+    #[param(inline, value_type = Option<crate::entity::students::StudentStatus>)]
     pub status: Option<String>,
+    /// Lifecycle stage.
+    #[param(inline, value_type = Option<super::lifecycle::Stage>)]
     pub stage: Option<String>,
-    /// Risk level in the latest finished mining run: low, medium or high.
+    /// Risk level in the latest finished mining run.
+    #[param(inline, value_type = Option<RiskLevel>)]
     pub risk: Option<String>,
     /// student_no (default), name, name_en, cohort, department, major, status
     pub sort: Option<String>,

@@ -83,25 +83,42 @@ fn any(status: Status, req: &Request<'_>) -> Caught {
     // NOTE: Rocket answers a known path asked with another method, or a JSON route sent another
     // kind of body, as 404; say 405 with the methods it takes, or 415, as HTTP asks.
     if status == Status::NotFound && req.uri().path() == crate::api_params::REJECTED_PATH {
-        return Caught(Status::UnprocessableEntity, None);
+        let rejection = req.local_cache(crate::api_params::Rejection::default);
+        return match &rejection.allow {
+            Some(allow) => Caught(Status::MethodNotAllowed, Some(allow.clone())),
+            None => Caught(Status::UnprocessableEntity, None),
+        };
     }
     if status == Status::NotFound {
         let routes = routes_of_path(req);
-        let own: Vec<_> = routes.iter().filter(|r| r.method == req.method()).collect();
-        if own.is_empty() && !routes.is_empty() {
-            let mut allowed: Vec<String> = routes
-                .iter()
-                .map(|r| r.method.as_str().to_string())
-                .collect();
-            allowed.sort();
-            allowed.dedup();
+        let allowed = allowed_methods(req, &routes);
+        if !allowed.is_empty() && !allowed.iter().any(|m| m == req.method().as_str()) {
             return Caught(Status::MethodNotAllowed, Some(allowed.join(", ")));
         }
+        let own: Vec<_> = routes.iter().filter(|r| r.method == req.method()).collect();
         if !own.is_empty() && own.iter().all(|r| !format_accepts(r, req)) {
             return Caught(Status::UnsupportedMediaType, None);
         }
     }
     Caught(status, None)
+}
+
+/// The methods this path takes: for the API, as its document says (a `{id}` only where the
+/// value is a number); elsewhere, those of the mounted routes whose path matches.
+fn allowed_methods(req: &Request<'_>, routes: &[&rocket::Route]) -> Vec<String> {
+    let path = req.uri().path().as_str();
+    if path.starts_with("/api/v1/")
+        && let Some(ops) = req.rocket().state::<crate::api_params::ApiOperations>()
+    {
+        return ops.allowed_methods(path);
+    }
+    let mut methods: Vec<String> = routes
+        .iter()
+        .map(|r| r.method.as_str().to_string())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    methods
 }
 
 /// The mounted routes whose path matches this request's.

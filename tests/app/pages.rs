@@ -247,6 +247,16 @@ async fn a_known_path_asked_with_another_method_answers_405_with_the_allowed_met
     assert_eq!(res.headers().get_one("Allow"), Some("GET, PATCH"));
     let res = app.client.get("/api/v1/no-such-thing").dispatch().await;
     assert_eq!(res.status(), Status::NotFound);
+    // Found by schemathesis: `export.csv` is no `{id}`, so PATCH /students/{id} is not offered.
+    for (path, allow) in [
+        ("/api/v1/students/export.csv", "GET"),
+        ("/api/v1/students/settings", "GET, PUT"),
+        ("/api/v1/registrations/swap", "POST"),
+    ] {
+        let res = app.client.delete(path).dispatch().await;
+        assert_eq!(res.status(), Status::MethodNotAllowed, "{path}");
+        assert_eq!(res.headers().get_one("Allow"), Some(allow), "{path}");
+    }
 }
 
 /// Found by schemathesis: a bad value (`per_page=abc`, `per_page=501`, a date `2026-13-01`, a

@@ -62,15 +62,24 @@ async fn login(base: &str, username: &str) -> String {
 
 fn run(st: &str, base: &str, token: &str, who: &str, scratch: &Path) -> (bool, String) {
     // NOTE: schemathesis keeps its example database in the working directory: not the repository.
+    // Every check but one, with the expected answers tests/schemathesis.toml gives reasons for.
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
     let out = Command::new(st)
         .current_dir(scratch)
         .args([
+            "--config-file",
+            config,
             "run",
             &format!("{base}/api/v1/openapi.json"),
             "--header",
             &format!("Authorization: Bearer {token}"),
             "--checks",
-            "not_a_server_error,response_schema_conformance",
+            "all",
+            // Rocket parses the method before routing: one it does not know (QUERY, …) is
+            // answered 400 before any route or catcher runs, so it cannot be answered 405.
+            // Known methods are checked (405 with the document's Allow, tests/app/pages.rs).
+            "--exclude-checks",
+            "unsupported_method",
             // Logging out would revoke the token the rest of the run uses.
             "--exclude-path",
             "/api/v1/auth/logout",

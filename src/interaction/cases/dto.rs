@@ -23,21 +23,62 @@ pub struct NewCase {
     pub course_id: Option<i64>,
 }
 
+/// What a handling step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// A handler takes the case.
+    Take,
+    /// The student or a handler answers (`body`).
+    Reply,
+    /// A handler moves it to another queue (`queue`, optionally `assigned_to`).
+    Reassign,
+    /// A handler closes it, with an optional note (`body`).
+    Close,
+    /// The student rates a closed case (`rating` 1–5, optional `comment`).
+    Rate,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Take => "take",
+            Step::Reply => "reply",
+            Step::Reassign => "reassign",
+            Step::Close => "close",
+            Step::Rate => "rate",
+        }
+    }
+
+    /// The step a page form names, if it names one.
+    pub fn parse(s: &str) -> Option<Step> {
+        [
+            Step::Take,
+            Step::Reply,
+            Step::Reassign,
+            Step::Close,
+            Step::Rate,
+        ]
+        .into_iter()
+        .find(|step| step.as_str() == s)
+    }
+}
+
 /// A handling step on a case.
-#[derive(Debug, Clone, Default, Deserialize, rocket::FromForm, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Action {
-    /// take, reply, reassign, close, rate
-    #[field(default = String::new())]
+    pub action: Step,
     #[serde(default)]
-    pub action: String,
-    #[field(default = String::new())]
-    #[serde(default)]
+    #[schema(max_length = 5000)]
     pub body: String,
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,60}$")]
     pub queue: Option<String>,
     pub assigned_to: Option<i64>,
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: Option<i64>,
-    #[field(default = String::new())]
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: String,
 }
 

@@ -18,6 +18,7 @@ crate::typed_api! {
         crate::entity::cases::CaseStatus,
         dto::NewCase,
         dto::Action,
+        dto::Step,
         dto::OpenedCase,
         dto::CaseItem,
         dto::CasePage,

@@ -1,6 +1,6 @@
 //! Case pages: open, list, show, handle, rate, and the administrator's report.
 
-use super::dto::{Action, NewCase};
+use super::dto::{Action, NewCase, Step};
 use super::forms::{ActionForm, NewCaseForm};
 use super::service::{self, CATEGORIES, ListFilter, STATUSES};
 use crate::access::{ModuleOn, Perm, can, on};
@@ -179,8 +179,16 @@ pub async fn case_submit(
     id: i64,
     form: Csrf<ActionForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
+    let Some(step) = Step::parse(&form.action) else {
+        let e = AppError::unprocessable(
+            "invalid_action",
+            "action must be take, reply, reassign, close or rate",
+        );
+        let page = show_view(&ctx, state, user, id, Some(e.to_string())).await?;
+        return Ok(Err((e.status(), page)));
+    };
     let a = Action {
-        action: form.action.clone(),
+        action: step,
         body: form.body.clone(),
         queue: form.queue.clone(),
         assigned_to: None,

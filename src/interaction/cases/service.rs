@@ -6,7 +6,7 @@
 //! `cases.queues` maps a queue name to the user ids that work it; a holder of `cases.handle`
 //! listed in no queue works every queue (a supervisor).
 
-use super::dto::{Action, CaseRow, CaseView, NewCase, ReportRow};
+use super::dto::{Action, CaseRow, CaseView, NewCase, ReportRow, Step};
 use crate::access::{Permission, service::user_permissions};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -384,8 +384,8 @@ pub async fn act(
     let mut m = case.clone().into_active_model();
     let at = now();
     let mut detail = json!({});
-    let status = match a.action.as_str() {
-        "take" if handler => {
+    let status = match a.action {
+        Step::Take if handler => {
             if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
@@ -393,7 +393,7 @@ pub async fn act(
             event(&txn, id, Some(user.id), "taken", "", CaseStatus::InProgress).await?;
             CaseStatus::InProgress
         }
-        "reply" => {
+        Step::Reply => {
             if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
@@ -420,7 +420,7 @@ pub async fn act(
             }
             new
         }
-        "reassign" if handler => {
+        Step::Reassign if handler => {
             if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
@@ -459,7 +459,7 @@ pub async fn act(
             .await?;
             CaseStatus::Open
         }
-        "close" if handler => {
+        Step::Close if handler => {
             if case.status == CaseStatus::Closed {
                 return Err(closed_conflict());
             }
@@ -480,7 +480,7 @@ pub async fn act(
             .await?;
             CaseStatus::Closed
         }
-        "rate" if owner => {
+        Step::Rate if owner => {
             if case.status != CaseStatus::Closed {
                 return Err(AppError::conflict(
                     "case_not_closed",
@@ -522,22 +522,22 @@ pub async fn act(
             detail = json!({"rating": rating});
             CaseStatus::Closed
         }
-        "take" | "reassign" | "close" | "rate" => return Err(AppError::Forbidden),
-        _ => {
-            return Err(AppError::unprocessable(
-                "invalid_action",
-                "action must be take, reply, reassign, close or rate",
-            ));
+        Step::Take | Step::Reassign | Step::Close | Step::Rate => {
+            return Err(AppError::Forbidden);
         }
     };
     m.status = Set(status);
     let updated = m.update(&txn).await?;
-    Entry::new(Some(user.id), &format!("cases.{}", a.action), "case")
-        .id(id)
-        .student(case.student_id)
-        .detail(json!({"old": old_status, "new": status, "detail": detail}))
-        .write(&txn)
-        .await?;
+    Entry::new(
+        Some(user.id),
+        &format!("cases.{}", a.action.as_str()),
+        "case",
+    )
+    .id(id)
+    .student(case.student_id)
+    .detail(json!({"old": old_status, "new": status, "detail": detail}))
+    .write(&txn)
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
