@@ -79,7 +79,8 @@ async fn staff_find_students_by_number_name_pinyin_and_national_id_with_filters_
         assert_eq!((page2["total"].as_i64(), page2["page"].as_i64(), page2["per_page"].as_i64()), (Some(4), Some(2), Some(3)));
         assert_eq!(numbers(&page2).len(), 1);
         let (s, e) = app.get_json("/api/v1/students?stage=sleepy", Some(&admin)).await;
-        assert_eq!((s, e["error"]["code"].as_str()), (Status::BadRequest, Some("bad_stage")));
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invalid_parameter")));
+        assert!(e["error"]["message"].as_str().is_some_and(|m| m.starts_with("stage must be one of")), "{e}");
 
         // The list page shows the same, with its filters.
         app.page_login(app.people.admin).await;
@@ -1220,7 +1221,8 @@ async fn the_student_list_filters_by_the_risk_level_of_the_latest_finished_run()
         let (_, low) = app.get_json("/api/v1/students?risk=low", Some(&admin)).await;
         assert_eq!(numbers(&low), vec!["2025000777".to_string()]);
         let (s, e) = app.get_json("/api/v1/students?risk=severe", Some(&admin)).await;
-        assert_eq!((s, e["error"]["code"].as_str()), (Status::BadRequest, Some("bad_risk")));
+        assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("invalid_parameter")));
+        assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("low, medium, high")), "{e}");
     })
     .await;
 }
