@@ -221,6 +221,19 @@ impl TestApp {
         req.dispatch().await
     }
 
+    /// A page as a bearer-token user in a language (`Accept-Language`), which must answer 200.
+    pub async fn page_in(&self, path: &str, token: &str, lang: &str) -> String {
+        let res = self
+            .client
+            .get(path.to_string())
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .header(Header::new("Accept-Language", lang.to_string()))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok, "{path} in {lang}");
+        res.into_string().await.unwrap_or_default()
+    }
+
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> (Status, Value) {
         let res = self.get(path, token).await;
         let status = res.status();

@@ -1488,20 +1488,6 @@ async fn every_interaction_page_form_is_refused_without_its_csrf_token() {
     }
 }
 
-/// A page as a bearer-token user in a language (`Accept-Language`).
-async fn page_in(app: &TestApp, path: &str, token: &str, lang: &str) -> String {
-    use rocket::http::Header;
-    let res = app
-        .client
-        .get(path.to_string())
-        .header(Header::new("Authorization", format!("Bearer {token}")))
-        .header(Header::new("Accept-Language", lang.to_string()))
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok, "{path} in {lang}");
-    res.into_string().await.unwrap()
-}
-
 #[rocket::async_test]
 async fn message_recipients_and_members_show_their_role_and_the_course_they_share() {
     use srm::entity::{students, users};
@@ -1581,17 +1567,19 @@ async fn message_recipients_and_members_show_their_role_and_the_course_they_shar
                 "辅导员 · 任课教师 CS101 程序设计基础",
             ),
         ] {
-            let html = page_in(&app, &format!("/messages/{cid}"), &teacher, lang).await;
+            let html = app
+                .page_in(&format!("/messages/{cid}"), &teacher, lang)
+                .await;
             assert!(
                 html.contains(&student_line),
                 "{lang}: the teacher sees the student's role and course"
             );
-            let html = page_in(&app, &format!("/messages/{cid}"), &st, lang).await;
+            let html = app.page_in(&format!("/messages/{cid}"), &st, lang).await;
             assert!(
                 html.contains(&teacher_line),
                 "{lang}: the student sees the teacher's roles and course"
             );
-            let html = page_in(&app, "/messages", &st, lang).await;
+            let html = app.page_in("/messages", &st, lang).await;
             assert!(
                 html.contains(compose),
                 "{lang}: the recipient choice names role and course"

@@ -789,20 +789,6 @@ async fn the_schedule_is_due_only_when_switched_on_and_the_last_run_is_old_enoug
     .await;
 }
 
-/// A GET as a bearer-token user in a language (`Accept-Language`), the body as text.
-async fn page_in(app: &TestApp, path: &str, token: &str, lang: &str) -> String {
-    use rocket::http::Header;
-    let res = app
-        .client
-        .get(path.to_string())
-        .header(Header::new("Authorization", format!("Bearer {token}")))
-        .header(Header::new("Accept-Language", lang.to_string()))
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok, "{path} in {lang}");
-    res.into_string().await.unwrap()
-}
-
 /// Flags a student high (or `level`) in `run`, with no reasons.
 async fn flag(app: &TestApp, run: i64, student: i64, level: &str) {
     risk_flags::ActiveModel {
@@ -985,7 +971,7 @@ async fn a_teachers_at_risk_list_names_their_sections_and_the_care_list_has_the_
                 "与“预警学生”名单相同的学生",
             ),
         ] {
-            let html = page_in(&app, "/mining/flags", &teacher, lang).await;
+            let html = app.page_in("/mining/flags", &teacher, lang).await;
             assert!(
                 html.contains(section),
                 "{lang}: the teacher's section is named"
@@ -995,7 +981,7 @@ async fn a_teachers_at_risk_list_names_their_sections_and_the_care_list_has_the_
                 !html.contains("MA201"),
                 "{lang}: another teacher's section is not named"
             );
-            let html = page_in(&app, "/care", &teacher, lang).await;
+            let html = app.page_in("/care", &teacher, lang).await;
             assert!(
                 html.contains(note),
                 "{lang}: the care list says whom it lists"
