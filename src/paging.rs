@@ -20,6 +20,24 @@ impl<T> Page<T> {
 /// 64-bit integer (`?page=18446744073709551615` was a 500).
 pub const MAX_PAGE: u64 = 1_000_000;
 
+/// The page asked for (default 1) and its size (default 50, at most 500), as a query.
+#[derive(Debug, Default, rocket::FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+    /// Rows per page (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<u64>,
+}
+
+impl PageQuery {
+    pub fn req(&self) -> PageReq {
+        PageReq::new(self.page, self.per_page)
+    }
+}
+
 /// Page number (from 1) and size, clamped to sane bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct PageReq {

@@ -10,17 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
-/// The page asked for (default 1) and its size (default 50, at most 500).
-#[derive(Debug, Default, FromForm, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1, maximum = 1000000)]
-    pub page: Option<u64>,
-    /// Rows per page (50 when absent).
-    #[param(minimum = 1, maximum = 500)]
-    pub per_page: Option<u64>,
-}
+pub use crate::paging::PageQuery;
 
 /// One run with its metrics and its flags' feedback counts.
 #[derive(Debug, Serialize, ToSchema)]

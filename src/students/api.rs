@@ -397,6 +397,31 @@ pub async fn api_my_record(
     }))
 }
 
+/// Who has read the caller's record: the staff reads from the audit log, newest first.
+#[utoipa::path(
+    tag = "students",
+    params(crate::paging::PageQuery),
+    responses(
+        (status = 200, description = "One page of reads", body = Page<super::reads::RecordRead>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "The caller has no student record", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/me/record/reads?<q..>")]
+pub async fn api_my_record_reads(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+    q: crate::paging::PageQuery,
+) -> AppResult<Json<Page<super::reads::RecordRead>>> {
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    Ok(Json(
+        super::reads::record_reads(&state.db, id, q.req()).await?,
+    ))
+}
+
 /// Change the fields of the caller's own record that students may edit.
 #[utoipa::path(
     tag = "students",

@@ -13,6 +13,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod merge;
 pub mod query;
+pub mod reads;
 pub mod record;
 pub mod service;
 
@@ -30,6 +31,7 @@ crate::typed_api! {
         api::api_import_resume,
         api::api_import_cancel,
         api::api_my_record,
+        api::api_my_record_reads,
         api::api_my_record_update,
         api::api_student_merge,
         api::api_student_settings,
@@ -39,6 +41,7 @@ crate::typed_api! {
     ],
     schemas: [
         dto::StudentFields,
+        reads::RecordRead,
         dto::ExportRow,
         dto::MergeBody,
         dto::AccountsCreated,
@@ -61,6 +64,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::update_submit,
         pages::deactivate_submit,
         pages::my_record_page,
+        pages::my_record_reads_page,
         pages::my_record_submit,
         pages::settings_page,
         pages::settings_submit,

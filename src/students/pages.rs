@@ -493,6 +493,41 @@ async fn my_record(
     ))
 }
 
+/// Who has read the student's record, newest first.
+#[get("/me/record/reads?<q..>")]
+pub async fn my_record_reads_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+    q: crate::paging::PageQuery,
+) -> AppResult<Template> {
+    let id = who.student_id.ok_or(AppError::NotFound)?;
+    let page = super::reads::record_reads(&state.db, id, q.req()).await?;
+    let rows: Vec<Value> = page
+        .items
+        .iter()
+        .map(|r| {
+            let what = ctx
+                .lang
+                .find(&format!("students.reads.what.{}", r.what))
+                .unwrap_or_else(|| ctx.t("students.reads.what.other"));
+            let role = ctx
+                .lang
+                .find(&format!("role.{}", r.role))
+                .unwrap_or_else(|| ctx.t("role.staff"));
+            json!({"at": r.at.format("%Y-%m-%d %H:%M").to_string(), "what": what,
+                   "by": r.by, "role": role})
+        })
+        .collect();
+    Ok(ctx.render(
+        "students/reads",
+        "students.reads.title",
+        json!({"rows": rows, "list": {"page": page.page, "total": page.total},
+               "pages": page.pages(), "query": ""}),
+    ))
+}
+
 #[get("/me/record?<saved>")]
 pub async fn my_record_page(
     ctx: Ctx<'_>,

@@ -330,6 +330,7 @@ async fn every_student_page_fits_a_phone_with_a_folding_menu_and_a_weekend_day_v
         ("surveys", "/feedback".to_string()),
         ("notifications", "/notifications".to_string()),
         ("profile", "/me/record".to_string()),
+        ("record-reads", "/me/record/reads".to_string()),
         ("password", "/account/password".to_string()),
     ];
     for lang in ["zh-CN", "en-US"] {

@@ -1492,3 +1492,83 @@ async fn a_typed_student_body_still_refuses_unknown_fields_and_lists_and_takes_n
     assert_eq!(v["student_no"], "2024000091");
     assert!(v["phone"].is_null(), "null empties the field: {v}");
 }
+
+/// A student sees who of the staff read their record, their transcript or their cases: when,
+/// what, who and in which role, in their language; their own reads and refused reads are not
+/// listed, and nobody else's reads are theirs to see.
+#[rocket::async_test]
+async fn a_student_sees_which_staff_read_their_record_and_when() {
+    on_each_backend(|app| async move {
+        let p = &app.people;
+        let teacher = app.token(p.teacher).await;
+        let other_teacher = app.token(p.other_teacher).await;
+        let admin = app.token(p.admin).await;
+        let student = app.token(p.student).await;
+        let record = format!("/api/v1/students/{}", p.student_record);
+        assert_eq!(app.get(&record, Some(&teacher)).await.status(), Status::Ok);
+        let transcript = format!("/api/v1/students/{}/transcript", p.student_record);
+        assert_eq!(
+            app.get(&transcript, Some(&admin)).await.status(),
+            Status::Ok
+        );
+        // A refused read and the student's own reads are not reads of the record by staff.
+        assert_eq!(
+            app.get(&record, Some(&other_teacher)).await.status(),
+            Status::Forbidden
+        );
+        assert_eq!(
+            app.get("/api/v1/me/record", Some(&student)).await.status(),
+            Status::Ok
+        );
+        // Another student's record read by the teacher is not this student's business.
+        let other = format!("/api/v1/students/{}", p.other_student_record);
+        app.get(&other, Some(&admin)).await;
+
+        let (s, reads) = app
+            .get_json("/api/v1/me/record/reads", Some(&student))
+            .await;
+        assert_eq!(s, Status::Ok, "{reads}");
+        assert_eq!(reads["total"], 2, "{reads}");
+        let items = reads["items"].as_array().expect("items");
+        assert_eq!(
+            items[0]["what"], "grades.transcript",
+            "newest first: {reads}"
+        );
+        assert_eq!(items[0]["role"], "admin");
+        assert_eq!(items[1]["what"], "students");
+        assert_eq!(items[1]["role"], "teacher");
+        assert!(
+            items
+                .iter()
+                .all(|r| r["by"].as_str().is_some_and(|b| !b.is_empty()))
+        );
+        assert!(items.iter().all(|r| r["at"].is_string()));
+
+        let (s, mine) = app
+            .get_json("/api/v1/me/record/reads", Some(&teacher))
+            .await;
+        assert_eq!(
+            s,
+            Status::Forbidden,
+            "staff have no own record to ask about: {mine}"
+        );
+
+        let zh = app.page_in("/me/record/reads", &student, "zh-CN").await;
+        assert!(
+            zh.contains("谁查看了我的档案") && zh.contains("您的成绩单") && zh.contains("您的档案"),
+            "{zh}"
+        );
+        assert!(zh.contains("教师") && zh.contains("管理员"), "{zh}");
+        let en = app.page_in("/me/record/reads", &student, "en").await;
+        assert!(
+            en.contains("Who has looked at my record") && en.contains("Your transcript"),
+            "{en}"
+        );
+        let own = app.page_in("/me/record", &student, "en").await;
+        assert!(
+            own.contains("href=\"/me/record/reads\""),
+            "linked from the student's own record"
+        );
+    })
+    .await;
+}
