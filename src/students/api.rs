@@ -15,7 +15,7 @@ use super::{export, import, query, service};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::paging::Page;
+use crate::paging::{Page, PageQuery};
 use crate::state::AppState;
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::Status;
@@ -400,7 +400,7 @@ pub async fn api_my_record(
 /// Who has read the caller's record: the staff reads from the audit log, newest first.
 #[utoipa::path(
     tag = "students",
-    params(crate::paging::PageQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "One page of reads", body = Page<super::reads::RecordRead>),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -414,7 +414,7 @@ pub async fn api_my_record_reads(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ViewOwnRecord>,
     state: &State<AppState>,
-    q: crate::paging::PageQuery,
+    q: PageQuery,
 ) -> AppResult<Json<Page<super::reads::RecordRead>>> {
     let id = who.student_id.ok_or(AppError::NotFound)?;
     Ok(Json(

@@ -15,6 +15,7 @@ use crate::entity::job_status::JobStatus;
 use crate::entity::students::StudentStatus;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::paging::PageQuery;
 use crate::state::AppState;
 use crate::web::csrf::Csrf;
 use crate::web::upload::Upload;
@@ -500,7 +501,7 @@ pub async fn my_record_reads_page(
     _on: ModuleOn<on::Students>,
     who: Perm<'_, can::ViewOwnRecord>,
     state: &State<AppState>,
-    q: crate::paging::PageQuery,
+    q: PageQuery,
 ) -> AppResult<Template> {
     let id = who.student_id.ok_or(AppError::NotFound)?;
     let page = super::reads::record_reads(&state.db, id, q.req()).await?;
