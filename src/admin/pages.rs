@@ -227,7 +227,7 @@ async fn save_group_form(
                     "admin/groups",
                     "groups.title",
                     json!({"groups": groups, "catalogue": service::permission_catalogue(ctx.lang),
-                           "error": e.public_message(), "form": {"code": form.code, "name": form.name}}),
+                           "error": ctx.lang.error(&e), "form": {"code": form.code, "name": form.name}}),
                 ),
             )))
         }

@@ -384,7 +384,7 @@ pub async fn publish_submit(
                 &who,
                 &s,
                 &[],
-                json!({"publish_error": e.public_message()}),
+                json!({"publish_error": ctx.lang.error(&e)}),
             )
             .await
         }
@@ -418,7 +418,7 @@ pub async fn fill_submit(
                 &who,
                 &s,
                 &[],
-                json!({"fill_error": e.public_message()}),
+                json!({"fill_error": ctx.lang.error(&e)}),
             )
             .await
         }
@@ -452,7 +452,7 @@ pub async fn assessment_submit(
     match assess::save(&state.db, &who, &s, None, &input).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{id}")))),
         Err(e @ AppError::Unprocessable { .. }) => {
-            let page = entry_view(&ctx, state, &who, &s, &HashMap::new(), &[], json!({"assessment_error": e.public_message(), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
+            let page = entry_view(&ctx, state, &who, &s, &HashMap::new(), &[], json!({"assessment_error": ctx.lang.error(&e), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -623,7 +623,7 @@ pub async fn change_submit(
     match changes::request(&state.db, &who, id, &input).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/entries/{id}?sent=true")))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let page = grade_page_view(&ctx, state, &who, id, json!({"form_error": e.public_message(), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
+            let page = grade_page_view(&ctx, state, &who, id, json!({"form_error": ctx.lang.error(&e), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -826,7 +826,7 @@ pub async fn scale_submit(
     match outcome {
         Ok(_) => Ok(Ok(Redirect::to("/grades/scales"))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let again = scales_view(&ctx, state, &form, Some(e.public_message())).await?;
+            let again = scales_view(&ctx, state, &form, Some(ctx.lang.error(&e))).await?;
             Ok(Err((Status::UnprocessableEntity, again)))
         }
         Err(e) => Err(e),

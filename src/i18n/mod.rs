@@ -1,6 +1,7 @@
 //! Chinese and English. Every user-facing string comes from `zh.json` / `en.json`; the language
 //! comes from the `lang` cookie (set by the switcher), else `Accept-Language`, else Chinese.
 
+use crate::error::AppError;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -131,6 +132,30 @@ impl Lang {
             .unwrap_or(key)
             .to_string()
     }
+
+    /// The translation of `error.code.<code>` with its `{name}` values filled in, if there is
+    /// one.
+    pub fn coded(self, code: &str, args: &[(&str, String)]) -> Option<String> {
+        self.find(&format!("error.code.{code}"))
+            .map(|t| fill(&t, args))
+    }
+
+    /// What a page says about an error: its coded message in this language; else, in English,
+    /// the error's own words; else the words for its status (never English on a Chinese page).
+    pub fn error(self, e: &AppError) -> String {
+        self.coded(e.code(), e.args())
+            .unwrap_or_else(|| match self {
+                Lang::En => e.public_message(),
+                Lang::Zh => self.t(&format!("error.{}", e.status().code)),
+            })
+    }
+}
+
+/// Replaces each `{key}` in `template` with its value.
+pub fn fill(template: &str, pairs: &[(&str, String)]) -> String {
+    pairs.iter().fold(template.to_string(), |s, (k, v)| {
+        s.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 #[rocket::async_trait]

@@ -726,7 +726,7 @@ pub async fn import_submit(
         Err(e @ AppError::Unprocessable { .. }) => {
             return Ok(Err((
                 Status::UnprocessableEntity,
-                import_view(&ctx, None, Some(e.public_message())),
+                import_view(&ctx, None, Some(ctx.lang.error(&e))),
             )));
         }
         Err(e) => return Err(e),
@@ -939,7 +939,7 @@ pub async fn merge_submit(
                 &state.db,
                 id,
                 Some(form.duplicate_no),
-                Some(e.public_message()),
+                Some(ctx.lang.error(&e)),
             )
             .await?,
         ))),

@@ -1,0 +1,351 @@
+//! Every page each role can reach, and the main error paths, in Chinese and in English: no
+//! untranslated key, no ISO datetime, and no raw English word or code in a Chinese page's
+//! visible text (beyond what is genuinely written in Latin letters: codes, numbers, names).
+
+use crate::common::{TestApp, on_each_backend};
+use rocket::http::{ContentType, Header, Method, Status};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// The visible text of a page: scripts, styles, `<code>` and tags (with their attribute
+/// values) removed, entities decoded.
+pub fn visible_text(html: &str) -> String {
+    let mut s = html.to_string();
+    for tag in ["script", "style", "code", "svg", "template"] {
+        loop {
+            let Some(start) = s.find(&format!("<{tag}")) else {
+                break;
+            };
+            let close = format!("</{tag}>");
+            let end = s[start..]
+                .find(&close)
+                .map_or(s.len(), |e| start + e + close.len());
+            s.replace_range(start..end, " ");
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#x2F;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// An ISO datetime (`2026-12-20T07:03`) anywhere in the text.
+pub fn iso_datetime(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    (0..b.len())
+        .find(|&i| {
+            (0..4).all(|k| d(i + k))
+                && at(i + 4, b'-')
+                && d(i + 5)
+                && d(i + 6)
+                && at(i + 7, b'-')
+                && d(i + 8)
+                && d(i + 9)
+                && at(i + 10, b'T')
+                && d(i + 11)
+                && d(i + 12)
+                && at(i + 13, b':')
+                && d(i + 14)
+                && d(i + 15)
+        })
+        .map(|i| text[i..(i + 16).min(text.len())].to_string())
+}
+
+/// Words of the text that look like a translation key left untranslated (`grades.title`,
+/// `error.code.time_conflict`): the i18n layer shows the key itself when a string is missing.
+pub fn untranslated_keys(text: &str) -> Vec<String> {
+    let prefixes: BTreeSet<String> = srm::i18n::Lang::Zh
+        .dict()
+        .keys()
+        .filter_map(|k| k.split('.').next())
+        .map(str::to_string)
+        .collect();
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .map(|w| w.trim_matches('.'))
+        .filter(|w| {
+            let mut parts = w.split('.');
+            let first = parts.next().unwrap_or_default();
+            w.contains('.')
+                && prefixes.contains(first)
+                && parts.all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Latin words that may stand in a Chinese page: abbreviations used as such in Chinese, units,
+/// the product name, file formats.
+const ALLOWED: &[&str] = &[
+    "SRM", "GPA", "CSV", "UTF", "GBK", "KB", "MB", "GB", "API", "OpenAPI", "JSON", "PDF", "Excel",
+    "K", "English", "ID", "Tab", "k", "means", "x", "y", "A", "B", "C", "D", "E", "F", "P", "Q",
+];
+
+/// Raw English words or codes in a Chinese page's visible text; `names` are the data values
+/// written in Latin letters (user names, people's English names).
+pub fn latin_words(text: &str, names: &BTreeSet<String>) -> Vec<String> {
+    let mut found = Vec::new();
+    for word in text.split_whitespace() {
+        if word.contains('@') || names.contains(word) {
+            continue;
+        }
+        for tok in word.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            let has_letter = tok.chars().any(|c| c.is_ascii_alphabetic());
+            let has_digit = tok.chars().any(|c| c.is_ascii_digit());
+            // Codes and numbers: CS101, 2025000001, user12, S01, v1.
+            let code = has_digit && !tok.contains('_');
+            if !has_letter || code || ALLOWED.contains(&tok) || names.contains(tok) {
+                continue;
+            }
+            found.push(tok.to_string());
+        }
+    }
+    found
+}
+
+/// The Latin-letter data of the fixtures: user names and display names, people's English
+/// names, course titles in English are not allowed (a Chinese page shows the Chinese title).
+async fn latin_names(app: &TestApp) -> BTreeSet<String> {
+    use sea_orm::EntityTrait;
+    let mut names = BTreeSet::new();
+    for u in srm::entity::users::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+    {
+        names.insert(u.username.clone());
+        for w in u.display_name.split_whitespace() {
+            names.insert(w.to_string());
+        }
+    }
+    for s in srm::entity::students::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+    {
+        for w in s.name_en.split_whitespace() {
+            names.insert(w.to_string());
+        }
+    }
+    names
+}
+
+/// What is wrong with one page in one language.
+pub fn problems(html: &str, zh: bool, names: &BTreeSet<String>) -> Vec<String> {
+    let text = visible_text(html);
+    let mut out = Vec::new();
+    for k in untranslated_keys(&text) {
+        out.push(format!("untranslated key {k}"));
+    }
+    if let Some(d) = iso_datetime(&text) {
+        out.push(format!("ISO datetime {d}"));
+    }
+    if zh {
+        let words = latin_words(&text, names);
+        if !words.is_empty() {
+            out.push(format!("English in the Chinese page: {words:?}"));
+        }
+    }
+    out
+}
+
+const LANGS: [(&str, bool); 2] = [("zh-CN,zh;q=0.9", true), ("en-US,en;q=0.9", false)];
+
+/// The page routes to sweep, with their parameters filled from the fixtures.
+fn page_paths(app: &TestApp, ids: &SweepIds) -> Vec<String> {
+    let skip = [
+        "/static/", "/favicon", "/healthz", "/readyz", "/metrics", "/lang/", "/api", "/logout",
+    ];
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    for r in app.client.rocket().routes() {
+        let p = r.uri.path().to_string();
+        if r.method != Method::Get
+            || skip.iter().any(|s| p.starts_with(s))
+            || p.ends_with(".csv")
+            || p.ends_with(".json")
+        {
+            continue;
+        }
+        let filled = fill(&p, ids);
+        if let Some(f) = filled {
+            paths.insert(f);
+        }
+    }
+    paths.into_iter().collect()
+}
+
+pub struct SweepIds {
+    pub student: i64,
+    pub section: i64,
+    pub assessment: i64,
+    pub grade: i64,
+    pub job: i64,
+    pub user: i64,
+    pub group: i64,
+    pub case: i64,
+    pub conversation: i64,
+    pub survey: i64,
+    pub run: i64,
+}
+
+fn fill(pattern: &str, ids: &SweepIds) -> Option<String> {
+    if !pattern.contains('<') {
+        return Some(pattern.to_string());
+    }
+    let id = if pattern.starts_with("/students/import/jobs/") {
+        ids.job
+    } else if pattern.starts_with("/students/") {
+        ids.student
+    } else if pattern.starts_with("/grades/sections/") || pattern.starts_with("/sections/") {
+        ids.section
+    } else if pattern.starts_with("/grades/assessments/") {
+        ids.assessment
+    } else if pattern.starts_with("/grades/entries/") {
+        ids.grade
+    } else if pattern.starts_with("/admin/users/") {
+        ids.user
+    } else if pattern.starts_with("/admin/groups/") {
+        ids.group
+    } else if pattern.starts_with("/cases/") {
+        ids.case
+    } else if pattern.starts_with("/messages/") {
+        ids.conversation
+    } else if pattern.starts_with("/feedback/") {
+        ids.survey
+    } else if pattern.starts_with("/mining/runs/") {
+        ids.run
+    } else {
+        return None;
+    };
+    let open = pattern.find('<')?;
+    let close = pattern[open..].find('>')? + open;
+    Some(format!(
+        "{}{}{}",
+        &pattern[..open],
+        id,
+        &pattern[close + 1..]
+    ))
+}
+
+/// Fetches `path` in both languages as the logged-in page session; returns the failures.
+async fn sweep_one(app: &TestApp, who: &str, path: &str, names: &BTreeSet<String>) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (accept, zh) in LANGS {
+        let res = app
+            .client
+            .get(path.to_string())
+            .header(Header::new("Accept-Language", accept))
+            .dispatch()
+            .await;
+        let status = res.status();
+        let html_page = res.content_type().is_some_and(|c| c == ContentType::HTML);
+        if status.code >= 500 {
+            failures.push(format!("{who} {path}: {status}"));
+            continue;
+        }
+        if !html_page {
+            continue;
+        }
+        let html = res.into_string().await.unwrap_or_default();
+        for p in problems(&html, zh, names) {
+            failures.push(format!(
+                "{who} {path} [{}]: {p}",
+                if zh { "zh" } else { "en" }
+            ));
+        }
+    }
+    failures
+}
+
+#[rocket::async_test]
+async fn every_page_of_every_role_is_all_chinese_or_all_english() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let teacher = app.token(p.teacher).await;
+        let (s, a) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/sections/{}/assessments", p.section),
+                Some(&teacher),
+                json!({"name": "期中", "weight": 40, "max_score": 100}),
+            )
+            .await;
+        assert_eq!(s, Status::Created, "{a}");
+        let assessment = a["id"].as_i64().unwrap();
+        let ids = SweepIds {
+            student: p.student_record,
+            section: p.section,
+            assessment,
+            grade: 1,
+            job: 1,
+            user: p.target,
+            group: p.custom_group,
+            case: 1,
+            conversation: 1,
+            survey: 1,
+            run: 1,
+        };
+        let _ = admin;
+        let names = latin_names(&app).await;
+        let paths = page_paths(&app, &ids);
+        let mut failures = Vec::new();
+        for (who, user) in [
+            ("admin", p.admin),
+            ("teacher", p.teacher),
+            ("student", p.student),
+        ] {
+            app.page_login(user).await;
+            for path in &paths {
+                failures.extend(sweep_one(&app, who, path, &names).await);
+            }
+            app.page_logout().await;
+        }
+        for path in ["/no/such/page", "/admin/users"] {
+            failures.extend(sweep_one(&app, "anonymous", path, &names).await);
+        }
+        assert!(
+            failures.is_empty(),
+            "{} problems:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    })
+    .await;
+}
+
+#[test]
+fn the_checks_catch_what_they_are_for() {
+    let names = BTreeSet::new();
+    assert!(iso_datetime("截止 2026-12-20T07:03").is_some());
+    assert!(iso_datetime("2026年12月20日 07:03").is_none());
+    assert_eq!(
+        untranslated_keys("保存 grades.nothing_here 了"),
+        ["grades.nothing_here"]
+    );
+    assert!(untranslated_keys("见 example.com 或 3.5").is_empty());
+    let text =
+        visible_text("<p title=\"waitlisted\">状态：waitlisted <code>name_zh</code> CS101</p>");
+    assert_eq!(latin_words(&text, &names), ["waitlisted"]);
+}
