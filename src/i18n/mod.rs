@@ -135,14 +135,27 @@ impl Lang {
 
     /// The translation of `error.code.<code>` with its `{name}` values filled in, if there is
     /// one.
+    ///
+    /// An error with a `why` value is said by `error.code.<code>.<why>` where there is one
+    /// (one code, `bad_file`, for the API; a sentence per cause for people).
     pub fn coded(self, code: &str, args: &[(&str, String)]) -> Option<String> {
-        self.find(&format!("error.code.{code}"))
+        let why = args
+            .iter()
+            .find(|(k, _)| *k == "why")
+            .and_then(|(_, w)| self.find(&format!("error.code.{code}.{w}")));
+        why.or_else(|| self.find(&format!("error.code.{code}")))
             .map(|t| fill(&t, args))
     }
 
     /// What a page says about an error: its coded message in this language; else, in English,
     /// the error's own words; else the words for its status (never English on a Chinese page).
+    ///
+    /// NOTE: in English an error without values keeps its own words, which are often more
+    /// precise than the sentence for its code.
     pub fn error(self, e: &AppError) -> String {
+        if self == Lang::En && e.args().is_empty() {
+            return e.public_message();
+        }
         self.coded(e.code(), e.args())
             .unwrap_or_else(|| match self {
                 Lang::En => e.public_message(),

@@ -111,6 +111,7 @@ async fn a_rejected_row_with_a_formula_is_written_as_text() {
             column: "name_zh".into(),
             reason: "-bad".into(),
             student_no: "-1+2".into(),
+            problems: Vec::new(),
             values: vec!["-1+2".into(), String::new(), FORMULA.into()],
         }],
         ..Default::default()
