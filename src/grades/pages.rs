@@ -384,7 +384,7 @@ pub async fn publish_submit(
                 &who,
                 &s,
                 &[],
-                json!({"publish_error": ctx.lang.error(&e)}),
+                json!({"publish_error": e.public_message()}),
             )
             .await
         }
@@ -418,7 +418,7 @@ pub async fn fill_submit(
                 &who,
                 &s,
                 &[],
-                json!({"fill_error": ctx.lang.error(&e)}),
+                json!({"fill_error": e.public_message()}),
             )
             .await
         }
@@ -821,7 +821,7 @@ pub async fn scale_submit(
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
     let outcome = match form.scale() {
         Ok(s) => scale::create(&state.db, who.id, &s, form.make_default).await,
-        Err(message) => Err(AppError::unprocessable("invalid_scale", message)),
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(_) => Ok(Ok(Redirect::to("/grades/scales"))),

@@ -164,6 +164,47 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// A date, or a date and time, as people read them in this language (zh `2026年12月20日
+    /// 07:03`, en `20 Dec 2026 07:03`): the one way every page shows them. Text that is not a
+    /// date (ISO 8601 / RFC 3339, with or without the time) comes back as it is.
+    pub fn when(self, text: &str) -> String {
+        use chrono::{DateTime, NaiveDate, NaiveDateTime};
+        let t = text.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+            return self.datetime(dt.naive_local());
+        }
+        for f in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+        ] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
+                return self.datetime(n);
+            }
+        }
+        match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            Ok(d) => self.date(d),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    /// A date in this language: `2026年12月20日`, `20 Dec 2026`.
+    pub fn date(self, d: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        match self {
+            Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+            Lang::En => d.format("%-d %b %Y").to_string(),
+        }
+    }
+
+    /// A date and time to the minute in this language.
+    pub fn datetime(self, n: chrono::NaiveDateTime) -> String {
+        format!("{} {}", self.date(n.date()), n.format("%H:%M"))
+    }
+}
+
 /// Replaces each `{key}` in `template` with its value.
 pub fn fill(template: &str, pairs: &[(&str, String)]) -> String {
     pairs.iter().fold(template.to_string(), |s, (k, v)| {

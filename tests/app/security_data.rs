@@ -347,7 +347,7 @@ async fn a_refusal_still_reaches_the_page_through_a_flash_cookie() {
     let loc = res.headers().get_one("Location").unwrap().to_string();
     assert!(loc.ends_with("error=invalid_reason"), "{loc}");
     let html = page_text(&app, &loc).await;
-    assert!(html.contains("give a reason of 1-500 characters"), "{html}");
+    assert!(html.contains("请填写 1–500 字的原因"), "{html}");
 }
 
 #[rocket::async_test]
