@@ -243,6 +243,9 @@ async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<V
         "student": merge(json!(view), json!({
             "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
             "status_label": status_label(ctx.lang, view.status.code()),
+            "department": lookups.department_name(view.department_id, ctx.lang),
+            "major": lookups.major_name(view.major_id, ctx.lang),
+            "gender_label": ctx.known("students.gender", Some(&view.gender)),
             "department_code": lookups.department_code(view.department_id),
             "major_code": lookups.major_code(view.major_id),
             "advisor": lookups.advisor_name(view.advisor_id),
