@@ -130,10 +130,8 @@ async fn an_administrator_cannot_lower_the_feedback_threshold_below_five() {
     let csrf = app.page_login(app.people.admin).await;
     let e = srm::web::url_encode;
     let body = format!(
-        "_csrf={}&routing={}&queues={}&sla_hours=48&min_responses=4&open_days=21&window_weeks=6&email=off",
+        "_csrf={}&rule_category=*&rule_department=*&rule_queue=front-desk&sla_hours=48&min_responses=4&open_days=21&window_weeks=6&email=off",
         e(&csrf),
-        e(r#"[{"category": "*", "department": "*", "queue": "front-desk"}]"#),
-        e("{}"),
     );
     let res = app
         .client
