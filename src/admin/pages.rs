@@ -50,6 +50,14 @@ fn shown_groups(lang: Lang, groups: Vec<access::GroupView>) -> Vec<access::Group
         .collect()
 }
 
+/// Each account kind by its label in `lang`.
+fn kind_names(lang: Lang) -> serde_json::Map<String, Value> {
+    service::USER_KINDS
+        .iter()
+        .map(|k| (k.to_string(), json!(lang.t(&format!("users.kinds.{k}")))))
+        .collect()
+}
+
 fn group_name(lang: Lang, code: &str, name: &str) -> String {
     let builtin = crate::access::permissions::BUILTIN_GROUPS
         .iter()
@@ -82,7 +90,7 @@ async fn users_list(
         .map(|g| (g.code.clone(), json!(g.name)))
         .collect();
     let mut data = json!({"list": list, "pages": list.pages(), "q": filter.q, "kind": filter.kind, "group": filter.group_id, "group_names": group_names,
-                          "groups": groups, "kinds": service::USER_KINDS, "query": query});
+                          "groups": groups, "kinds": service::USER_KINDS, "kind_names": kind_names(ctx.lang), "query": query});
     if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
         d.extend(e);
     }
@@ -110,7 +118,7 @@ async fn user_detail(
     Ok(ctx.render(
         "admin/user",
         "users.detail",
-        json!({"user": detail.user, "groups": groups, "error": error, "throttles": detail.throttles}),
+        json!({"user": detail.user, "groups": groups, "kind_names": kind_names(ctx.lang), "error": error, "throttles": detail.throttles}),
     ))
 }
 

@@ -487,7 +487,7 @@ async fn assessment_view(
                 "student_id": r.student_id, "student_no": r.student_no,
                 "name": if ctx.lang == Lang::Zh { r.name_zh } else { r.name_en },
                 "value": typed.get(&r.student_id).cloned().or(sc.and_then(|x| x.score).map(|x| x.to_string())).unwrap_or_default(),
-                "status": sc.map(|x| x.status.clone()),
+                "status": sc.map(|x| ctx.known("grades.status", Some(&x.status)).unwrap_or_else(|| x.status.clone())),
                 "error": errs.get(r.student_no.as_str()),
             })
         })

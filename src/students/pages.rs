@@ -717,6 +717,8 @@ fn row_reason(lang: Lang, row: &import::RejectedRow) -> String {
                 .or_else(|| lang.find(&format!("students.err.{}", p.code)))
                 .map(|t| crate::i18n::fill(&t, &args))
                 .unwrap_or_else(|| lang.t("students.err.invalid"));
+            // NOTE: the causes are joined into one sentence; each loses its own full stop.
+            let text = text.trim_end_matches(['。', '.']).to_string();
             if p.field.is_empty() {
                 text
             } else {
@@ -890,7 +892,8 @@ pub async fn import_job_page(
     Ok(ctx.render(
         "students/import_job",
         "students.import",
-        json!({"job": job, "report": report.map(|r| report_view(ctx.lang, &r)), "percent": percent, "running": job.status == "running"}),
+        json!({"job": job, "report": report.map(|r| report_view(ctx.lang, &r)), "percent": percent,
+               "status_label": ctx.known("import.state", Some(&job.status)), "running": job.status == "running"}),
     ))
 }
 

@@ -339,6 +339,263 @@ async fn sweep_one(app: &TestApp, who: &str, path: &str) -> Vec<String> {
     failures
 }
 
+/// Sends one request in both languages and checks the answer (following one redirect, as a
+/// refusal that travels in a flash cookie does); returns the failures and the Chinese page.
+async fn sweep_request(
+    app: &TestApp,
+    label: &str,
+    method: Method,
+    path: &str,
+    body: Option<(ContentType, String)>,
+) -> (Vec<String>, String) {
+    let names = latin_names(app).await;
+    let mut failures = Vec::new();
+    let mut chinese = String::new();
+    for (accept, zh) in LANGS {
+        let mut req = app
+            .client
+            .req(method, path.to_string())
+            .header(Header::new("Accept-Language", accept));
+        if let Some((ct, b)) = &body {
+            req = req.header(ct.clone()).body(b.clone());
+        }
+        let res = req.dispatch().await;
+        let html = if res.status() == Status::SeeOther {
+            let to = res
+                .headers()
+                .get_one("Location")
+                .unwrap_or_default()
+                .to_string();
+            app.client
+                .get(to)
+                .header(Header::new("Accept-Language", accept))
+                .dispatch()
+                .await
+                .into_string()
+                .await
+                .unwrap_or_default()
+        } else {
+            res.into_string().await.unwrap_or_default()
+        };
+        for p in problems(&html, zh, &names) {
+            failures.push(format!("{label} [{}]: {p}", if zh { "zh" } else { "en" }));
+        }
+        if zh {
+            chinese = html;
+        }
+    }
+    (failures, chinese)
+}
+
+/// A multipart body with the form's CSRF token, a dry-run flag and a CSV file.
+fn upload(csrf: &str, csv: &str, dry_run: bool) -> (ContentType, String) {
+    let b = "XSWEEPX";
+    let mut s =
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n");
+    s.push_str(&format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry_run}\r\n"
+    ));
+    s.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"));
+    (
+        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
+        s,
+    )
+}
+
+const IMPORT_CSV: &str = "student_no,national_id,name_zh,name_en,gender,birth_date,phone,email,address,department,major,cohort,status,advisor\n\
+2024300001,,页,Ye,X,2005-13-04,12,bad-mail,,CS,NOPE,19x4,asleep,nobody\n\
+2024300002,,,,,,,,,,CS01,2024,,\n\
+2024300002,,重复,,,,,,,,CS01,2024,,\n";
+
+/// The data the pages are swept with: a waitlisted and an enrolled section, a complaint, an
+/// import job with refused rows.
+async fn populate(app: &TestApp) {
+    use crate::registration::{course, current_term, section};
+    let db = app.db();
+    let p = app.people.clone();
+    let term = current_term(db).await;
+    let full = section(
+        db,
+        term,
+        course(db, "T100", 2.0).await,
+        "01",
+        0,
+        5,
+        &[(1, 1, 2)],
+    )
+    .await;
+    let r = srm::registration::service::add(db, p.student_record, full, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status.as_str(), "waitlisted");
+    let mine = section(
+        db,
+        term,
+        course(db, "T500", 2.0).await,
+        "01",
+        10,
+        0,
+        &[(3, 1, 2)],
+    )
+    .await;
+    srm::registration::service::add(db, p.student_record, mine, None)
+        .await
+        .unwrap();
+    let student = app.token(p.student).await;
+    let (s, case) = app
+        .send_json(
+            Method::Post,
+            "/api/v1/cases",
+            Some(&student),
+            json!({"category": "complaint", "subject": "宿舍", "body": "太吵"}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{case}");
+    let csrf = app.page_login(p.admin).await;
+    let (ct, body) = upload(&csrf, IMPORT_CSV, false);
+    let res = app
+        .client
+        .post("/students/import")
+        .header(ct)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let job = res
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
+    for _ in 0..100 {
+        let html = app
+            .client
+            .get(job.clone())
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default();
+        if !html.contains("http-equiv=\"refresh\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.page_logout().await;
+}
+
+/// The main error paths, as the person who meets them: a forbidden and a missing page, a grade
+/// grid with bad scores, a registration that clashes, an import with bad rows, a formula that
+/// cannot be read.
+async fn error_paths(app: &TestApp) -> Vec<String> {
+    use crate::registration::{course, current_term, section};
+    let db = app.db();
+    let p = app.people.clone();
+    let form = |s: String| Some((ContentType::Form, s));
+    let mut failures = Vec::new();
+
+    let csrf = app.page_login(p.student).await;
+    let (f, _) = sweep_request(app, "student 403", Method::Get, "/admin/users", None).await;
+    failures.extend(f);
+    let term = current_term(db).await;
+    let clash = section(
+        db,
+        term,
+        course(db, "T600", 2.0).await,
+        "01",
+        10,
+        0,
+        &[(3, 2, 3)],
+    )
+    .await;
+    let (f, zh) = sweep_request(
+        app,
+        "student registration conflict",
+        Method::Post,
+        "/registrations",
+        form(format!("_csrf={csrf}&section_id={clash}")),
+    )
+    .await;
+    failures.extend(f);
+    if !zh.contains("上课时间冲突：本教学班与 T500-01") {
+        failures.push(format!(
+            "the clash is not said in Chinese with the section: {}",
+            visible_text(&zh)
+        ));
+    }
+    let (_, zh) = sweep_request(app, "student profile", Method::Get, "/me/record", None).await;
+    if !(zh.contains("计算机学院") && zh.contains("软件工程") && zh.contains("<dd>女</dd>"))
+    {
+        failures.push("my profile shows the department, major and gender in Chinese".into());
+    }
+    app.page_logout().await;
+
+    let csrf = app.page_login(p.teacher).await;
+    let (f, zh) = sweep_request(
+        app,
+        "teacher bad grade grid",
+        Method::Post,
+        &format!("/grades/sections/{}", p.section),
+        form(format!(
+            "_csrf={csrf}&score_{}=%E4%B9%9D%E5%8D%81",
+            p.student_record
+        )),
+    )
+    .await;
+    failures.extend(f);
+    if !zh.contains("李华") {
+        failures.push("the grade error names the student".into());
+    }
+    app.page_logout().await;
+
+    let csrf = app.page_login(p.admin).await;
+    let (f, _) = sweep_request(app, "admin 404", Method::Get, "/students/999999", None).await;
+    failures.extend(f);
+    let (ct, body) = upload(&csrf, IMPORT_CSV, true);
+    let (f, zh) = sweep_request(
+        app,
+        "admin import preview",
+        Method::Post,
+        "/students/import",
+        Some((ct, body)),
+    )
+    .await;
+    failures.extend(f);
+    if !zh.contains("姓名：必填") || !zh.contains("性别：该值无效；出生日期：日期无效")
+    {
+        failures.push(format!(
+            "import reasons by column label, in Chinese: {}",
+            visible_text(&zh)
+        ));
+    }
+    let (ct, body) = upload(&csrf, "名字\n张三\n", true);
+    let (f, _) = sweep_request(
+        app,
+        "admin import without a header",
+        Method::Post,
+        "/students/import",
+        Some((ct, body)),
+    )
+    .await;
+    failures.extend(f);
+    let (f, _) = sweep_request(
+        app,
+        "admin formula trial",
+        Method::Post,
+        "/mining/formula",
+        form(format!(
+            "_csrf={csrf}&name=x&department=&weights=nonsense&threshold=1&action=trial"
+        )),
+    )
+    .await;
+    failures.extend(f);
+    let (_, zh) = sweep_request(app, "admin cases", Method::Get, "/cases", None).await;
+    if !zh.contains("投诉") {
+        failures.push("the complaints queue by its Chinese name".into());
+    }
+    app.page_logout().await;
+    failures
+}
+
 #[rocket::async_test]
 async fn every_page_of_every_role_is_all_chinese_or_all_english() {
     on_each_backend(|app| async move {
@@ -355,6 +612,7 @@ async fn every_page_of_every_role_is_all_chinese_or_all_english() {
             .await;
         assert_eq!(s, Status::Created, "{a}");
         let assessment = a["id"].as_i64().unwrap();
+        populate(&app).await;
         let ids = SweepIds {
             student: p.student_record,
             section: p.section,
@@ -385,6 +643,7 @@ async fn every_page_of_every_role_is_all_chinese_or_all_english() {
         for path in ["/no/such/page", "/admin/users"] {
             failures.extend(sweep_one(&app, "anonymous", path).await);
         }
+        failures.extend(error_paths(&app).await);
         assert!(
             failures.is_empty(),
             "{} problems:\n{}",
