@@ -378,6 +378,14 @@ async fn sweep_request(
             res.into_string().await.unwrap_or_default()
         };
         for p in problems(&html, zh, &names) {
+            if let Some(dir) = std::env::var_os("SRM_SWEEP_DUMP") {
+                let name = format!(
+                    "{}-{}.html",
+                    label.replace(' ', "_"),
+                    if zh { "zh" } else { "en" }
+                );
+                std::fs::write(std::path::Path::new(&dir).join(name), &html).ok();
+            }
             failures.push(format!("{label} [{}]: {p}", if zh { "zh" } else { "en" }));
         }
         if zh {
@@ -545,6 +553,26 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     if !zh.contains("李华") {
         failures.push("the grade error names the student".into());
     }
+    let b = "XGRADESX";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"g.csv\"\r\nContent-Type: text/csv\r\n\r\n学号,总评\n2025000001,九十\n\r\n--{b}--\r\n"
+    );
+    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", b));
+    let (f, zh) = sweep_request(
+        app,
+        "teacher bad grade CSV",
+        Method::Post,
+        &format!("/grades/sections/{}/import", p.section),
+        Some((ct, body)),
+    )
+    .await;
+    failures.extend(f);
+    if !zh.contains("<td>总评</td>") {
+        failures.push(format!(
+            "the grade CSV error names the column as the file's header does: {}",
+            visible_text(&zh)
+        ));
+    }
     app.page_logout().await;
 
     let csrf = app.page_login(p.admin).await;
@@ -588,6 +616,13 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     )
     .await;
     failures.extend(f);
+    let (_, zh) = sweep_request(app, "admin audit", Method::Get, "/admin/audit", None).await;
+    if !(zh.contains("<td>登录</td>") && zh.contains("<td>用户 ")) {
+        failures.push(format!(
+            "the audit log names its actions in Chinese: {}",
+            zh
+        ));
+    }
     let (_, zh) = sweep_request(app, "admin cases", Method::Get, "/cases", None).await;
     if !zh.contains("投诉") {
         failures.push("the complaints queue by its Chinese name".into());
@@ -652,6 +687,49 @@ async fn every_page_of_every_role_is_all_chinese_or_all_english() {
         );
     })
     .await;
+}
+
+#[test]
+fn dates_and_times_read_the_same_way_everywhere_in_each_language() {
+    use srm::i18n::Lang;
+    assert_eq!(Lang::Zh.when("2026-12-20T07:03"), "2026年12月20日 07:03");
+    assert_eq!(Lang::En.when("2026-12-20T07:03"), "20 Dec 2026 07:03");
+    assert_eq!(
+        Lang::Zh.when("2026-12-20T07:03:59.123+00:00"),
+        "2026年12月20日 07:03"
+    );
+    assert_eq!(Lang::En.when("2026-01-05 18:30:00"), "5 Jan 2026 18:30");
+    assert_eq!(Lang::Zh.when("2026-01-05"), "2026年1月5日");
+    assert_eq!(Lang::En.when("2026-01-05"), "5 Jan 2026");
+    assert_eq!(
+        Lang::Zh.when("下周一"),
+        "下周一",
+        "text that is not a date stays"
+    );
+}
+
+#[test]
+fn a_coded_error_is_said_in_the_readers_language_with_its_values() {
+    use srm::error::AppError;
+    use srm::i18n::Lang;
+    let e = AppError::conflict(
+        "time_conflict",
+        "this section meets at the same time as CS101-01",
+    )
+    .arg("other", "CS101-01");
+    assert_eq!(
+        Lang::Zh.error(&e),
+        "上课时间冲突：本教学班与 CS101-01 同时上课"
+    );
+    assert!(Lang::En.error(&e).contains("CS101-01"));
+    // A code without a Chinese sentence says the status in Chinese, never the English words.
+    let e = AppError::unprocessable("no_such_code_anywhere", "some english words");
+    assert_eq!(Lang::Zh.error(&e), Lang::Zh.t("error.422"));
+    assert_eq!(Lang::En.error(&e), "some english words");
+    assert_eq!(
+        Lang::Zh.error(&AppError::Forbidden),
+        Lang::Zh.t("error.code.forbidden")
+    );
 }
 
 #[test]

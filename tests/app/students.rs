@@ -748,7 +748,7 @@ async fn the_upload_page_previews_then_imports_and_shows_the_report() {
     assert_eq!(res.status(), Status::Ok);
     let html = res.into_string().await.unwrap_or_default();
     assert!(
-        html.contains("<td>姓名</td>") && html.contains("姓名：必填。"),
+        html.contains("<td>姓名</td>") && html.contains("姓名：必填"),
         "preview lists the bad row by the column's name, in the page's language: {html}"
     );
     let res = app
@@ -780,7 +780,7 @@ async fn the_upload_page_previews_then_imports_and_shows_the_report() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(
-        html.contains("姓名：必填。") && html.contains("rejected.csv"),
+        html.contains("姓名：必填") && html.contains("rejected.csv"),
         "the job page shows the report"
     );
     assert_eq!(
