@@ -12,10 +12,7 @@ use std::collections::BTreeSet;
 pub fn visible_text(html: &str) -> String {
     let mut s = html.to_string();
     for tag in ["script", "style", "code", "svg", "template", "textarea"] {
-        loop {
-            let Some(start) = s.find(&format!("<{tag}")) else {
-                break;
-            };
+        while let Some(start) = s.find(&format!("<{tag}")) {
             let close = format!("</{tag}>");
             let end = s[start..]
                 .find(&close)
