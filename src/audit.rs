@@ -79,3 +79,57 @@ impl Entry {
         Ok(())
     }
 }
+
+/// How an audit row reads on a page: the action, the record kind and the outcome by their
+/// labels in `lang` (`audit.action.<code>`, `audit.entity.<kind>`, `audit.outcome.<outcome>`;
+/// `None` where there is no label, and the page shows the code), and the detail as lines of
+/// `field: value`, a change as `field: old → new`.
+pub fn readable(
+    lang: crate::i18n::Lang,
+    action: &str,
+    entity: &str,
+    outcome: &str,
+    detail: &Value,
+) -> Value {
+    let label = |prefix: &str, code: &str| lang.find(&format!("{prefix}.{code}"));
+    serde_json::json!({
+        "action_label": label("audit.action", action),
+        "entity_label": label("audit.entity", entity),
+        "outcome_label": label("audit.outcome", outcome).unwrap_or_else(|| outcome.to_string()),
+        "changes": changes(lang, detail),
+    })
+}
+
+/// The lines of a detail: each field by its label (`audit.field.<key>`, else its key as
+/// code), with its value, or its old and new values for a change.
+fn changes(lang: crate::i18n::Lang, detail: &Value) -> Vec<Value> {
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => "—".to_string(),
+        Some(Value::String(s)) => crate::error::excerpt(s, 120),
+        Some(other) => crate::error::excerpt(&other.to_string(), 120),
+    };
+    let line = |key: &str, value: String| serde_json::json!({"label": lang.find(&format!("audit.field.{key}")), "key": key, "value": value});
+    let empty = serde_json::Map::new();
+    match detail {
+        Value::Object(m) if m.contains_key("old") || m.contains_key("new") => {
+            let old = m.get("old").and_then(Value::as_object).unwrap_or(&empty);
+            let new = m.get("new").and_then(Value::as_object).unwrap_or(&empty);
+            let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            if keys.is_empty() {
+                return vec![line(
+                    "change",
+                    format!("{} → {}", text(m.get("old")), text(m.get("new"))),
+                )];
+            }
+            keys.into_iter()
+                .filter(|k| old.get(*k) != new.get(*k))
+                .map(|k| line(k, format!("{} → {}", text(old.get(k)), text(new.get(k)))))
+                .collect()
+        }
+        Value::Object(m) => m.iter().map(|(k, v)| line(k, text(Some(v)))).collect(),
+        Value::Null => Vec::new(),
+        other => vec![line("detail", text(Some(other)))],
+    }
+}

@@ -11,6 +11,11 @@ use std::io::Cursor;
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The values a coded message is filled with (`{name}` in the translation of
+/// `error.code.<code>`), so a page says it in the reader's language; the English `message`
+/// stays for the JSON API and the log.
+pub type Args = Vec<(&'static str, String)>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -22,11 +27,23 @@ pub enum AppError {
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        args: Args,
+    },
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        code: &'static str,
+        message: String,
+        args: Args,
+    },
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        args: Args,
+    },
     #[error("too many attempts; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
     #[error(
@@ -48,20 +65,44 @@ impl AppError {
         AppError::BadRequest {
             code,
             message: message.into(),
+            args: Vec::new(),
         }
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         AppError::Conflict {
             code,
             message: message.into(),
+            args: Vec::new(),
         }
     }
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         AppError::Unprocessable {
             code,
             message: message.into(),
+            args: Vec::new(),
         }
     }
+    /// The same error with one more value for its translated message.
+    pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        if let AppError::BadRequest { args, .. }
+        | AppError::Conflict { args, .. }
+        | AppError::Unprocessable { args, .. } = &mut self
+        {
+            args.push((name, value.to_string()));
+        }
+        self
+    }
+
+    /// The values of its translated message.
+    pub fn args(&self) -> &[(&'static str, String)] {
+        match self {
+            AppError::BadRequest { args, .. }
+            | AppError::Conflict { args, .. }
+            | AppError::Unprocessable { args, .. } => args,
+            _ => &[],
+        }
+    }
+
     /// An internal failure, keeping its source error (a message is also accepted).
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         AppError::Internal(source.into())
@@ -168,6 +209,8 @@ pub fn json_body(code: &str, message: &str) -> String {
 pub struct ErrorNote {
     /// The error's code, for a translated message where there is one (`error.code.<code>`).
     pub code: Option<&'static str>,
+    /// The values of the translated message.
+    pub args: Args,
     pub message: Option<String>,
     pub retry_after: Option<u64>,
 }
@@ -190,6 +233,7 @@ impl AppError {
         let message = (self.status() != Status::ServiceUnavailable).then(|| self.public_message());
         req.local_cache(|| ErrorNote {
             code: Some(self.code()),
+            args: self.args().to_vec(),
             message,
             retry_after,
         });

@@ -38,7 +38,6 @@ use config::AppConfig;
 use error::AppResult;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
-use rocket_dyn_templates::Template;
 use state::AppState;
 
 /// Connects, migrates and creates the built-in groups and modules: everything the app needs
@@ -103,7 +102,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
     let hsts = state.config.cookie_secure;
     let rocket = rocket::custom(figment)
         .manage(state)
-        .attach(Template::fairing())
+        .attach(web::templates())
         .attach(web::headers::fairing(hsts))
         .attach(web::flash::fairing())
         .attach(mining::jobs::scheduler())

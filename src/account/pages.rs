@@ -95,7 +95,7 @@ pub async fn login_submit(
                 AppError::TooManyRequests { retry_after } => ctx
                     .t("login.throttled")
                     .replace("{seconds}", &retry_after.to_string()),
-                _ => e.public_message(),
+                _ => ctx.lang.error(&e),
             };
             Err((
                 status,
@@ -242,6 +242,6 @@ pub async fn activate_submit(
             ctx.t("login.throttled")
                 .replace("{seconds}", &retry_after.to_string()),
         )),
-        Err(e) => Err(again(e.status(), e.public_message())),
+        Err(e) => Err(again(e.status(), ctx.lang.error(&e))),
     }
 }

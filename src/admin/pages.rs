@@ -6,6 +6,7 @@ use super::service::{self, GroupInputText, NewUserInput};
 use crate::access::service as access;
 use crate::access::{Perm, can};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use crate::paging::PageReq;
 use crate::state::AppState;
 use crate::web::Ctx;
@@ -37,6 +38,36 @@ pub async fn users_page(
 }
 
 /// The user list with its filters, and `extra` (an error and the submitted form) merged in.
+/// Groups as a page names them: a built-in group still under its built-in name by its label
+/// in the page's language (`group.<code>`); a renamed or custom group by its own name.
+fn shown_groups(lang: Lang, groups: Vec<access::GroupView>) -> Vec<access::GroupView> {
+    groups
+        .into_iter()
+        .map(|mut g| {
+            g.name = group_name(lang, &g.code, &g.name);
+            g
+        })
+        .collect()
+}
+
+/// Each account kind by its label in `lang`.
+fn kind_names(lang: Lang) -> serde_json::Map<String, Value> {
+    service::USER_KINDS
+        .iter()
+        .map(|k| (k.to_string(), json!(lang.t(&format!("users.kinds.{k}")))))
+        .collect()
+}
+
+fn group_name(lang: Lang, code: &str, name: &str) -> String {
+    let builtin = crate::access::permissions::BUILTIN_GROUPS
+        .iter()
+        .any(|b| b.code == code && b.name == name);
+    match lang.find(&format!("group.{code}")) {
+        Some(label) if builtin => label,
+        _ => name.to_string(),
+    }
+}
+
 async fn users_list(
     ctx: &Ctx<'_>,
     state: &AppState,
@@ -45,7 +76,7 @@ async fn users_list(
 ) -> AppResult<Template> {
     let filter = f.filter();
     let list = service::list_users(&state.db, &filter, PageReq::new(f.page, Some(50))).await?;
-    let groups = access::list_groups(&state.db).await?;
+    let groups = shown_groups(ctx.lang, access::list_groups(&state.db).await?);
     let query = query_prefix(&[
         ("q", filter.q.clone().unwrap_or_default()),
         ("kind", filter.kind.clone().unwrap_or_default()),
@@ -54,8 +85,12 @@ async fn users_list(
             filter.group_id.map(|g| g.to_string()).unwrap_or_default(),
         ),
     ]);
-    let mut data = json!({"list": list, "pages": list.pages(), "q": filter.q, "kind": filter.kind, "group": filter.group_id,
-                          "groups": groups, "kinds": service::USER_KINDS, "query": query});
+    let group_names: serde_json::Map<String, Value> = groups
+        .iter()
+        .map(|g| (g.code.clone(), json!(g.name)))
+        .collect();
+    let mut data = json!({"list": list, "pages": list.pages(), "q": filter.q, "kind": filter.kind, "group": filter.group_id, "group_names": group_names,
+                          "groups": groups, "kinds": service::USER_KINDS, "kind_names": kind_names(ctx.lang), "query": query});
     if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
         d.extend(e);
     }
@@ -79,11 +114,11 @@ async fn user_detail(
     error: Option<String>,
 ) -> AppResult<Template> {
     let detail = service::user_detail(&state.db, id).await?;
-    let groups = access::list_groups(&state.db).await?;
+    let groups = shown_groups(ctx.lang, access::list_groups(&state.db).await?);
     Ok(ctx.render(
         "admin/user",
         "users.detail",
-        json!({"user": detail.user, "groups": groups, "error": error, "throttles": detail.throttles}),
+        json!({"user": detail.user, "groups": groups, "kind_names": kind_names(ctx.lang), "error": error, "throttles": detail.throttles}),
     ))
 }
 
@@ -181,7 +216,7 @@ pub async fn groups_page(
     _who: Perm<'_, can::ManageUsers>,
     state: &State<AppState>,
 ) -> AppResult<Template> {
-    let groups = access::list_groups(&state.db).await?;
+    let groups = shown_groups(ctx.lang, access::list_groups(&state.db).await?);
     Ok(ctx.render(
         "admin/groups",
         "groups.title",
@@ -200,7 +235,8 @@ pub async fn group_page(
     Ok(ctx.render(
         "admin/group",
         "groups.edit",
-        json!({"group": group, "catalogue": service::permission_catalogue(ctx.lang)}),
+        json!({"group": group, "shown_name": group_name(ctx.lang, &group.code, &group.name),
+               "catalogue": service::permission_catalogue(ctx.lang)}),
     ))
 }
 
@@ -220,14 +256,14 @@ async fn save_group_form(
     match service::save_group_audited(&state.db, actor, id, group).await {
         Ok(_) => Ok(Ok(Redirect::to("/admin/groups"))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let groups = access::list_groups(&state.db).await?;
+            let groups = shown_groups(ctx.lang, access::list_groups(&state.db).await?);
             Ok(Err((
                 e.status(),
                 ctx.render(
                     "admin/groups",
                     "groups.title",
                     json!({"groups": groups, "catalogue": service::permission_catalogue(ctx.lang),
-                           "error": e.public_message(), "form": {"code": form.code, "name": form.name}}),
+                           "error": ctx.lang.error(&e), "form": {"code": form.code, "name": form.name}}),
                 ),
             )))
         }
@@ -300,10 +336,24 @@ pub async fn audit_page(
         ("from", opt(f.from.clone())),
         ("to", opt(f.to.clone())),
     ]);
+    let rows: Vec<Value> = list
+        .items
+        .iter()
+        .map(|r| {
+            let mut v = json!(r);
+            if let (Value::Object(row), Value::Object(more)) = (
+                &mut v,
+                crate::audit::readable(ctx.lang, &r.action, &r.entity, &r.outcome, &r.detail),
+            ) {
+                row.extend(more);
+            }
+            v
+        })
+        .collect();
     Ok(ctx.render(
         "admin/audit",
         "audit.title",
-        json!({"list": list, "pages": list.pages(), "query": query,
+        json!({"list": list, "rows": rows, "pages": list.pages(), "query": query,
                "f": {"actor": f.actor, "student": f.student, "action": f.action, "from": f.from, "to": f.to}}),
     ))
 }

@@ -28,20 +28,22 @@ fn text(value: &str, field: &'static str, max: usize) -> AppResult<String> {
         return Err(AppError::unprocessable(
             "invalid_field",
             format!("{field} must be 1-{max} characters"),
-        ));
+        )
+        .arg("field", field)
+        .arg("max", max));
     }
     Ok(v.to_string())
 }
 
 fn term_model(b: &TermBody) -> AppResult<terms::ActiveModel> {
     if b.ends_on <= b.starts_on {
-        return Err(bad("invalid_dates", "the term must end after it starts"));
+        return Err(bad("invalid_dates", "the term must end after it starts").arg("why", "term"));
     }
     if b.registration_closes_at <= b.registration_opens_at {
-        return Err(bad(
-            "invalid_dates",
-            "registration must close after it opens",
-        ));
+        return Err(
+            bad("invalid_dates", "registration must close after it opens")
+                .arg("why", "registration"),
+        );
     }
     if !(0.0..=100.0).contains(&b.credit_limit) {
         return Err(bad(
@@ -175,7 +177,9 @@ pub async fn save_course(
                 return Err(bad(
                     "invalid_prerequisite",
                     &format!("the minimum score for {code} must be between 0 and 100"),
-                ));
+                )
+                .arg("why", "min_score")
+                .arg("course", &code));
             }
             let pre = courses::Entity::find()
                 .filter(courses::Column::Code.eq(code.as_str()))
@@ -186,12 +190,15 @@ pub async fn save_course(
                         "unknown_prerequisite",
                         &format!("no course with the code {code}"),
                     )
+                    .arg("course", &code)
                 })?;
             if pre.id == saved.id || !seen.insert(pre.id) {
                 return Err(bad(
                     "invalid_prerequisite",
                     &format!("{code} is listed twice or is the course itself"),
-                ));
+                )
+                .arg("why", "twice")
+                .arg("course", &code));
             }
             course_prerequisites::ActiveModel {
                 course_id: Set(saved.id),

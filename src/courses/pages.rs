@@ -299,7 +299,7 @@ where
     match save(body).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/courses/manage?saved={kind}")))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let problem = Some(e.public_message());
+            let problem = Some(ctx.lang.error(&e));
             let page = render_form(ctx, kind, id, fields, &Errors::new(), problem);
             Ok(Err((Status::UnprocessableEntity, page)))
         }

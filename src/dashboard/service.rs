@@ -108,7 +108,10 @@ pub struct Counts {
 pub struct Activity {
     pub at: String,
     pub action: String,
+    /// The action by its label, where it has one (`audit.action.<code>`).
+    pub action_label: Option<String>,
     pub outcome: String,
+    pub outcome_label: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -288,7 +291,11 @@ async fn admin_view(db: &impl ConnectionTrait, lang: Lang) -> AppResult<AdminDas
         .into_iter()
         .map(|r| Activity {
             at: r.at.to_rfc3339(),
+            action_label: lang.find(&format!("audit.action.{}", r.action)),
             action: r.action,
+            outcome_label: lang
+                .find(&format!("audit.outcome.{}", r.outcome))
+                .unwrap_or_else(|| r.outcome.clone()),
             outcome: r.outcome,
         })
         .collect();

@@ -60,12 +60,13 @@ pub struct ScaleForm<'a> {
 }
 
 impl ScaleForm<'_> {
-    pub fn scale(&self) -> Result<Scale, String> {
-        let pass_mark: f64 = self
-            .pass_mark
-            .trim()
-            .parse()
-            .map_err(|_| format!("the pass mark must be a number: {}", self.pass_mark))?;
+    pub fn scale(&self) -> crate::error::AppResult<Scale> {
+        let pass_mark: f64 = self.pass_mark.trim().parse().map_err(|_| {
+            super::scale::invalid(
+                "pass_mark_number",
+                format!("the pass mark must be a number: {}", self.pass_mark),
+            )
+        })?;
         let mut bands = Vec::new();
         for (n, line) in self.bands.lines().enumerate() {
             let parts: Vec<&str> = line.split_whitespace().collect();
@@ -86,10 +87,14 @@ impl ScaleForm<'_> {
                 _ => None,
             };
             bands.push(band.ok_or_else(|| {
-                format!(
-                    "band line {}: write the minimum score, the letter and the points, e.g. 90 A 4.0",
-                    n + 1
+                super::scale::invalid(
+                    "band_line",
+                    format!(
+                        "band line {}: write the minimum score, the letter and the points, e.g. 90 A 4.0",
+                        n + 1
+                    ),
                 )
+                .arg("line", n + 1)
             })?);
         }
         Ok(Scale {

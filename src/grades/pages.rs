@@ -452,7 +452,7 @@ pub async fn assessment_submit(
     match assess::save(&state.db, &who, &s, None, &input).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/sections/{id}")))),
         Err(e @ AppError::Unprocessable { .. }) => {
-            let page = entry_view(&ctx, state, &who, &s, &HashMap::new(), &[], json!({"assessment_error": e.public_message(), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
+            let page = entry_view(&ctx, state, &who, &s, &HashMap::new(), &[], json!({"assessment_error": ctx.lang.error(&e), "assessment_form": {"name": form.name, "weight": form.weight, "due_at": form.due_at, "max_score": form.max_score}})).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -487,7 +487,7 @@ async fn assessment_view(
                 "student_id": r.student_id, "student_no": r.student_no,
                 "name": if ctx.lang == Lang::Zh { r.name_zh } else { r.name_en },
                 "value": typed.get(&r.student_id).cloned().or(sc.and_then(|x| x.score).map(|x| x.to_string())).unwrap_or_default(),
-                "status": sc.map(|x| x.status.clone()),
+                "status": sc.map(|x| ctx.known("grades.status", Some(&x.status)).unwrap_or_else(|| x.status.clone())),
                 "error": errs.get(r.student_no.as_str()),
             })
         })
@@ -623,7 +623,7 @@ pub async fn change_submit(
     match changes::request(&state.db, &who, id, &input).await {
         Ok(_) => Ok(Ok(Redirect::to(format!("/grades/entries/{id}?sent=true")))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let page = grade_page_view(&ctx, state, &who, id, json!({"form_error": e.public_message(), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
+            let page = grade_page_view(&ctx, state, &who, id, json!({"form_error": ctx.lang.error(&e), "form": {"new_score": form.new_score, "reason": form.reason}})).await?;
             Ok(Err((Status::UnprocessableEntity, page)))
         }
         Err(e) => Err(e),
@@ -821,12 +821,12 @@ pub async fn scale_submit(
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
     let outcome = match form.scale() {
         Ok(s) => scale::create(&state.db, who.id, &s, form.make_default).await,
-        Err(message) => Err(AppError::unprocessable("invalid_scale", message)),
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(_) => Ok(Ok(Redirect::to("/grades/scales"))),
         Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict { .. })) => {
-            let again = scales_view(&ctx, state, &form, Some(e.public_message())).await?;
+            let again = scales_view(&ctx, state, &form, Some(ctx.lang.error(&e))).await?;
             Ok(Err((Status::UnprocessableEntity, again)))
         }
         Err(e) => Err(e),

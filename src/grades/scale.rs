@@ -65,34 +65,57 @@ impl Scale {
 
     /// Checks a scale an administrator defines: a name, a pass mark in range, bands with
     /// distinct minimums in 0–100 and points in 0–5, one of them starting at 0.
-    pub fn validate(&self) -> Result<(), String> {
+    /// A refusal is 422 `invalid_scale` with its `why` (and the band's letter).
+    pub fn validate(&self) -> AppResult<()> {
         if self.name.trim().is_empty() {
-            return Err("the scale needs a name".into());
+            return Err(invalid("no_name", "the scale needs a name".into()));
         }
         if !(0.0..=100.0).contains(&self.pass_mark) {
-            return Err("the pass mark must be between 0 and 100".into());
+            return Err(invalid(
+                "pass_mark_range",
+                "the pass mark must be between 0 and 100".into(),
+            ));
         }
         if self.bands.is_empty() {
-            return Err("the scale needs at least one band".into());
+            return Err(invalid(
+                "no_bands",
+                "the scale needs at least one band".into(),
+            ));
         }
         for b in &self.bands {
             if !(0.0..=100.0).contains(&b.min_score) || !b.min_score.is_finite() {
-                return Err(format!("band {}: minimum score must be 0–100", b.letter));
+                return Err(invalid(
+                    "band_min",
+                    format!("band {}: minimum score must be 0–100", b.letter),
+                )
+                .arg("band", &b.letter));
             }
             if !(0.0..=5.0).contains(&b.points) || b.letter.trim().is_empty() {
-                return Err(format!("band {}: needs a letter and 0–5 points", b.letter));
+                return Err(invalid(
+                    "band_points",
+                    format!("band {}: needs a letter and 0–5 points", b.letter),
+                )
+                .arg("band", &b.letter));
             }
         }
         let mut mins: Vec<f64> = self.bands.iter().map(|b| b.min_score).collect();
         mins.sort_by(f64::total_cmp);
         if mins.windows(2).any(|w| w[0] == w[1]) {
-            return Err("two bands share a minimum score".into());
+            return Err(invalid(
+                "same_min",
+                "two bands share a minimum score".into(),
+            ));
         }
         if mins.first() != Some(&0.0) {
-            return Err("one band must start at 0".into());
+            return Err(invalid("start_at_zero", "one band must start at 0".into()));
         }
         Ok(())
     }
+}
+
+/// A scale refused, with why (`error.code.invalid_scale.<why>`).
+pub fn invalid(why: &'static str, message: String) -> AppError {
+    AppError::unprocessable("invalid_scale", message).arg("why", why)
 }
 
 async fn load(db: &impl ConnectionTrait, scale: grading_scales::Model) -> AppResult<Scale> {
@@ -162,9 +185,7 @@ pub async fn create(
     make_default: bool,
 ) -> AppResult<Scale> {
     use sea_orm::{ActiveModelTrait, Set};
-    scale
-        .validate()
-        .map_err(|m| AppError::unprocessable("invalid_scale", m))?;
+    scale.validate()?;
     let txn = crate::db::write_txn(db).await?;
     if grading_scales::Entity::find()
         .filter(grading_scales::Column::Name.eq(scale.name.trim()))

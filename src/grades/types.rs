@@ -106,9 +106,4 @@ impl Labels {
     }
 }
 
-/// Replaces each `{key}` in `template` with its value.
-pub fn fill(template: &str, pairs: &[(&str, String)]) -> String {
-    pairs.iter().fold(template.to_string(), |s, (k, v)| {
-        s.replace(&format!("{{{k}}}"), v)
-    })
-}
+pub use crate::i18n::fill;

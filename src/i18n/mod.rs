@@ -1,6 +1,7 @@
 //! Chinese and English. Every user-facing string comes from `zh.json` / `en.json`; the language
 //! comes from the `lang` cookie (set by the switcher), else `Accept-Language`, else Chinese.
 
+use crate::error::AppError;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -131,6 +132,84 @@ impl Lang {
             .unwrap_or(key)
             .to_string()
     }
+
+    /// The translation of `error.code.<code>` with its `{name}` values filled in, if there is
+    /// one.
+    ///
+    /// An error with a `why` value is said by `error.code.<code>.<why>` where there is one
+    /// (one code, `bad_file`, for the API; a sentence per cause for people).
+    pub fn coded(self, code: &str, args: &[(&str, String)]) -> Option<String> {
+        let why = args
+            .iter()
+            .find(|(k, _)| *k == "why")
+            .and_then(|(_, w)| self.find(&format!("error.code.{code}.{w}")));
+        why.or_else(|| self.find(&format!("error.code.{code}")))
+            .map(|t| fill(&t, args))
+    }
+
+    /// What a page says about an error: its coded message in this language; else, in English,
+    /// the error's own words; else the words for its status (never English on a Chinese page).
+    ///
+    /// NOTE: in English an error without values keeps its own words, which are often more
+    /// precise than the sentence for its code.
+    pub fn error(self, e: &AppError) -> String {
+        if self == Lang::En && e.args().is_empty() {
+            return e.public_message();
+        }
+        self.coded(e.code(), e.args())
+            .unwrap_or_else(|| match self {
+                Lang::En => e.public_message(),
+                Lang::Zh => self.t(&format!("error.{}", e.status().code)),
+            })
+    }
+}
+
+impl Lang {
+    /// A date, or a date and time, as people read them in this language (zh `2026年12月20日
+    /// 07:03`, en `20 Dec 2026 07:03`): the one way every page shows them. Text that is not a
+    /// date (ISO 8601 / RFC 3339, with or without the time) comes back as it is.
+    pub fn when(self, text: &str) -> String {
+        use chrono::{DateTime, NaiveDate, NaiveDateTime};
+        let t = text.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+            return self.datetime(dt.naive_local());
+        }
+        for f in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+        ] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
+                return self.datetime(n);
+            }
+        }
+        match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            Ok(d) => self.date(d),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    /// A date in this language: `2026年12月20日`, `20 Dec 2026`.
+    pub fn date(self, d: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        match self {
+            Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+            Lang::En => d.format("%-d %b %Y").to_string(),
+        }
+    }
+
+    /// A date and time to the minute in this language.
+    pub fn datetime(self, n: chrono::NaiveDateTime) -> String {
+        format!("{} {}", self.date(n.date()), n.format("%H:%M"))
+    }
+}
+
+/// Replaces each `{key}` in `template` with its value.
+pub fn fill(template: &str, pairs: &[(&str, String)]) -> String {
+    pairs.iter().fold(template.to_string(), |s, (k, v)| {
+        s.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 #[rocket::async_trait]

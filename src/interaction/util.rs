@@ -73,6 +73,30 @@ pub async fn department_options(
         .collect())
 }
 
+/// A case queue as people read it: the built-in queues by their labels
+/// (`interaction.queue.<name>`), a department's queue (`dept-<id>`) by the department's name;
+/// a queue an administrator named, as named.
+pub fn queue_label(
+    lang: crate::i18n::Lang,
+    queue: &str,
+    departments: &std::collections::BTreeMap<i64, String>,
+) -> String {
+    if let Some(label) = lang.find(&format!("interaction.queue.{queue}")) {
+        return label;
+    }
+    let dept = queue
+        .strip_prefix("dept-")
+        .and_then(|id| id.parse::<i64>().ok())
+        .and_then(|id| departments.get(&id));
+    match dept {
+        Some(name) => crate::i18n::fill(
+            &lang.t("interaction.queue.department"),
+            &[("department", name.clone())],
+        ),
+        None => queue.to_string(),
+    }
+}
+
 /// Department names by id in the reader's language, in id order.
 pub async fn department_names(
     db: &impl ConnectionTrait,

@@ -141,10 +141,7 @@ pub async fn run(config: &AppConfig, what: MineWhat) -> AppResult<()> {
 }
 
 fn bad(message: String) -> AppError {
-    AppError::BadRequest {
-        code: "mine_evaluate",
-        message,
-    }
+    AppError::bad_request("mine_evaluate", message)
 }
 
 /// Parses the options and runs the cross-validation.

@@ -33,8 +33,14 @@ pub struct Formula {
 }
 
 impl Formula {
-    /// Parses `feature = weight` lines (or `feature: weight`); unknown features are refused.
-    pub fn parse_weights(text: &str) -> Result<BTreeMap<String, f64>, String> {
+    /// Parses `feature = weight` lines (or `feature: weight`); unknown features are refused
+    /// (422 `invalid_formula`, its `why` and line for the translated message).
+    pub fn parse_weights(text: &str) -> AppResult<BTreeMap<String, f64>> {
+        let bad = |why: &'static str, line: usize, message: String| {
+            AppError::unprocessable("invalid_formula", message)
+                .arg("why", why)
+                .arg("line", line)
+        };
         let mut out = BTreeMap::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -42,22 +48,38 @@ impl Formula {
                 continue;
             }
             let Some((k, v)) = line.split_once(['=', ':']) else {
-                return Err(format!("line {}: expected feature = weight", n + 1));
+                return Err(bad(
+                    "syntax",
+                    n + 1,
+                    format!("line {}: expected feature = weight", n + 1),
+                ));
             };
             let k = k.trim();
             if !FEATURES.contains(&k) {
-                return Err(format!("line {}: unknown feature {k:?}", n + 1));
+                return Err(bad(
+                    "unknown_feature",
+                    n + 1,
+                    format!("line {}: unknown feature {k:?}", n + 1),
+                )
+                .arg("feature", k));
             }
             let w: f64 = v
                 .trim()
                 .parse()
                 .ok()
                 .filter(|w: &f64| w.is_finite())
-                .ok_or_else(|| format!("line {}: {:?} is not a number", n + 1, v.trim()))?;
+                .ok_or_else(|| {
+                    bad(
+                        "not_a_number",
+                        n + 1,
+                        format!("line {}: {:?} is not a number", n + 1, v.trim()),
+                    )
+                    .arg("value", v.trim())
+                })?;
             out.insert(k.to_string(), w);
         }
         if out.is_empty() {
-            return Err("give at least one weight".into());
+            return Err(bad("empty", 0, "give at least one weight".into()));
         }
         Ok(out)
     }
@@ -226,13 +248,15 @@ pub async fn save(
         return Err(AppError::unprocessable(
             "invalid_formula",
             "a name and a numeric threshold are required",
-        ));
+        )
+        .arg("why", "name_threshold"));
     }
     if f.weights.is_empty() || f.weights.keys().any(|k| !FEATURES.contains(&k.as_str())) {
         return Err(AppError::unprocessable(
             "invalid_formula",
             "weights are over the model's features",
-        ));
+        )
+        .arg("why", "features"));
     }
     let txn = write_txn(db).await?;
     if let Some(d) = f.department_id

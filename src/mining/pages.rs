@@ -745,7 +745,7 @@ pub async fn formula_post(
     };
     let weights = match Formula::parse_weights(&form.weights) {
         Ok(w) => w,
-        Err(m) => return refuse(m).await,
+        Err(e) => return refuse(ctx.lang.error(&e)).await,
     };
     if !form.threshold.is_finite() {
         return refuse(ctx.t("mining.formula_bad_threshold")).await;
@@ -767,7 +767,7 @@ pub async fn formula_post(
         }
         return match formula::save(&state.db, user.id, &f, true).await {
             Ok(_) => Ok(Ok(Redirect::to("/mining/formula"))),
-            Err(AppError::Unprocessable { message, .. }) => refuse(message).await,
+            Err(e @ AppError::Unprocessable { .. }) => refuse(ctx.lang.error(&e)).await,
             Err(e) => Err(e),
         };
     }

@@ -38,7 +38,6 @@ impl FormulaInput<'_> {
     /// number).
     fn weights(&self) -> AppResult<BTreeMap<String, f64>> {
         Formula::parse_weights(&Formula::weights_text(self.weights))
-            .map_err(|m| AppError::unprocessable("invalid_formula", m))
     }
 
     fn formula(&self, weights: BTreeMap<String, f64>) -> Formula {

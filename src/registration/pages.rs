@@ -8,6 +8,7 @@ use super::{holds, roster};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
 use crate::web::csrf::Csrf;
@@ -118,13 +119,10 @@ pub async fn page(
 
 /// The message for a refusal, in the page's language.
 fn refusal_message(ctx: &Ctx<'_>, e: &AppError) -> String {
-    let key = format!("registration.err.{}", e.code());
-    let generic = ctx.t(&key);
-    if generic == key {
-        e.public_message()
-    } else {
-        format!("{generic} ({})", e.public_message())
-    }
+    ctx.lang
+        .coded(e.code(), e.args())
+        .or_else(|| ctx.known("registration.err", Some(e.code())))
+        .unwrap_or_else(|| ctx.lang.error(e))
 }
 
 /// A catalogue query string to return to, as the catalogue wrote it (url-encoded pairs),
@@ -255,7 +253,11 @@ pub async fn holds_page(
 /// Back to the student's holds page, with a confirmation or the reason it was refused.
 /// NOTE: the reason travels in a flash cookie, never as query text the page would show (a
 /// crafted `?error=` link could otherwise put any words in an official-looking alert).
-fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Result<Redirect, Flash<Redirect>>> {
+fn back(
+    lang: Lang,
+    student: i64,
+    outcome: AppResult<&str>,
+) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     match outcome {
         Ok(done) => Ok(Ok(Redirect::to(format!(
             "/students/{student}/holds?done={done}"
@@ -267,7 +269,7 @@ fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Result<Redirect, Fl
                 "/students/{student}/holds?error={}",
                 crate::web::url_encode(e.code())
             )),
-            e.public_message(),
+            lang.error(&e),
         ))),
         Err(e) => Err(e),
     }
@@ -275,6 +277,7 @@ fn back(student: i64, outcome: AppResult<&str>) -> AppResult<Result<Redirect, Fl
 
 #[post("/students/<id>/holds", data = "<form>")]
 pub async fn place_hold_submit(
+    lang: Lang,
     _on: ModuleOn<on::Courses>,
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
@@ -282,11 +285,12 @@ pub async fn place_hold_submit(
     form: Csrf<HoldForm<'_>>,
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     let outcome = holds::place_hold(&state.db, who.id, id, form.reason).await;
-    back(id, outcome.map(|_| "hold_placed"))
+    back(lang, id, outcome.map(|_| "hold_placed"))
 }
 
 #[post("/holds/<id>/lift", data = "<_form>")]
 pub async fn lift_hold_submit(
+    lang: Lang,
     _on: ModuleOn<on::Courses>,
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
@@ -295,11 +299,12 @@ pub async fn lift_hold_submit(
 ) -> AppResult<Result<Redirect, Flash<Redirect>>> {
     let student = holds::hold_student(&state.db, id).await?;
     let outcome = holds::lift_hold(&state.db, who.id, id).await;
-    back(student, outcome.map(|_| "hold_lifted"))
+    back(lang, student, outcome.map(|_| "hold_lifted"))
 }
 
 #[post("/students/<id>/overrides", data = "<form>")]
 pub async fn override_submit(
+    lang: Lang,
     _on: ModuleOn<on::Courses>,
     who: Perm<'_, can::ManageRegistrations>,
     state: &State<AppState>,
@@ -309,7 +314,7 @@ pub async fn override_submit(
     let outcome =
         holds::grant_override_named(&state.db, who.id, id, form.section, form.kind, form.reason)
             .await;
-    back(id, outcome.map(|_| "override_granted"))
+    back(lang, id, outcome.map(|_| "override_granted"))
 }
 
 #[get("/sections/<id>/roster")]

@@ -191,22 +191,20 @@ async fn check_fits(
     let mine = meets.get(&section.id).unwrap_or(&empty);
     for other in &current {
         if other.course_id == section.course_id {
+            let label = section_label(db, other).await?;
             return Err(refuse(
                 "already_registered",
-                format!(
-                    "you are already registered in {} of this course",
-                    section_label(db, other).await?
-                ),
-            ));
+                format!("you are already registered in {label} of this course"),
+            )
+            .arg("other", label));
         }
         if sections_clash(mine, meets.get(&other.id).unwrap_or(&empty)) {
+            let label = section_label(db, other).await?;
             return Err(refuse(
                 "time_conflict",
-                format!(
-                    "this section meets at the same time as {}",
-                    section_label(db, other).await?
-                ),
-            ));
+                format!("this section meets at the same time as {label}"),
+            )
+            .arg("other", label));
         }
     }
     let mut taking: Vec<&sections::Model> = current.iter().collect();
@@ -219,7 +217,9 @@ async fn check_fits(
                 "this would bring you to {total} credits; the limit this term is {}",
                 term.credit_limit
             ),
-        ));
+        )
+        .arg("total", total)
+        .arg("limit", term.credit_limit));
     }
     Ok(enrolled)
 }
@@ -250,7 +250,9 @@ async fn check_prerequisites(
                     "this course needs {code} passed with at least {} first",
                     p.min_score
                 ),
-            ));
+            )
+            .arg("course", code)
+            .arg("min", p.min_score));
         }
     }
     Ok(())
@@ -427,7 +429,9 @@ fn check_window(term: &terms::Model, at: DateTime<FixedOffset>) -> AppResult<()>
         Err(refuse(
             "registration_closed",
             format!("registration for {} is not open now", term.name_en),
-        ))
+        )
+        .arg("term_zh", &term.name_zh)
+        .arg("term_en", &term.name_en))
     }
 }
 
@@ -492,7 +496,8 @@ impl Standing {
             return Err(refuse(
                 "hold",
                 format!("a hold on your record blocks registration: {reason}"),
-            ));
+            )
+            .arg("reason", reason));
         }
         if matches!(self.existing_status, Some(ENROLLED | WAITLISTED)) {
             return Err(refuse(
@@ -548,11 +553,13 @@ fn full_refusal(label: &str, section: &sections::Model) -> AppError {
             "section_full",
             format!("{label} is full and has no waitlist"),
         )
+        .arg("section", label)
     } else {
         refuse(
             "waitlist_full",
             format!("{label} is full and so is its waitlist"),
         )
+        .arg("section", label)
     }
 }
 
@@ -629,10 +636,10 @@ async fn add_in_txn(
         am.update(db).await?;
         (ENROLLED, None, Some(o.reason))
     } else if mode == Mode::SeatOnly {
-        return Err(refuse(
-            "section_full",
-            format!("{} has no free seat", label_of(db, &section, &pre).await?),
-        ));
+        let label = label_of(db, &section, &pre).await?;
+        return Err(
+            refuse("section_full", format!("{label} has no free seat")).arg("section", label)
+        );
     } else {
         let joined = sections::Entity::update_many()
             .col_expr(
@@ -926,7 +933,9 @@ async fn drop_in_txn(
         return Err(refuse(
             "drop_deadline_passed",
             format!("the add/drop deadline for {} has passed", term.name_en),
-        ));
+        )
+        .arg("term_zh", &term.name_zh)
+        .arg("term_en", &term.name_en));
     }
     let at = now();
     enrolments::Entity::update_many()

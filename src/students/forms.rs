@@ -148,6 +148,26 @@ impl Lookups {
             .map(|m| m.code.clone())
             .unwrap_or_default()
     }
+    /// A major's name in `lang` (the Chinese name in Chinese, the English one in English).
+    pub fn major_name(&self, id: i64, lang: crate::i18n::Lang) -> String {
+        self.majors
+            .get(&id)
+            .map(|m| match lang {
+                crate::i18n::Lang::Zh => m.name_zh.clone(),
+                crate::i18n::Lang::En => m.name_en.clone(),
+            })
+            .unwrap_or_default()
+    }
+    /// A department's name in `lang`.
+    pub fn department_name(&self, id: i64, lang: crate::i18n::Lang) -> String {
+        self.departments
+            .get(&id)
+            .map(|d| match lang {
+                crate::i18n::Lang::Zh => d.name_zh.clone(),
+                crate::i18n::Lang::En => d.name_en.clone(),
+            })
+            .unwrap_or_default()
+    }
     pub fn department_code(&self, id: i64) -> String {
         self.departments
             .get(&id)

@@ -12,6 +12,7 @@ use crate::db::write_txn;
 use crate::entity::job_status::JobStatus;
 use crate::entity::{import_jobs, student_history, students};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use crate::jobs::{Heartbeat, IMPORT, Jobs, Lease, Stop};
 use chrono::Utc;
 use encoding_rs::Encoding;
@@ -23,7 +24,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The largest CSV the API accepts.
 pub const IMPORT_LIMIT_MIB: u64 = 64;
@@ -39,8 +40,35 @@ pub struct RejectedRow {
     pub column: String,
     pub reason: String,
     pub student_no: String,
+    /// Each cause by field and code, for a page to say in the reader's language (`reason` is
+    /// the same in English).
+    #[serde(default)]
+    pub problems: Vec<RowProblem>,
     /// The row's values in `FIELDS` order, so the rejected rows can be fixed and re-uploaded.
     pub values: Vec<String>,
+}
+
+/// One cause of a refused row: the field (empty for the whole line), a stable code
+/// (`students.err.<code>` / `import.err.<code>`) and the values its message is filled with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct RowProblem {
+    pub field: String,
+    pub code: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+}
+
+impl RowProblem {
+    fn new(field: &str, code: &str, args: &[(&str, String)]) -> RowProblem {
+        RowProblem {
+            field: field.into(),
+            code: code.into(),
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -57,6 +85,9 @@ pub struct ImportReport {
     /// Header columns the import does not know (their values are not read).
     pub ignored_columns: Vec<String>,
     pub warnings: Vec<String>,
+    /// The same warnings as codes (`import.warn.<code>`).
+    #[serde(default)]
+    pub warning_codes: Vec<String>,
     pub job_id: Option<i64>,
 }
 
@@ -67,8 +98,19 @@ pub struct Prepared {
     pub hash: String,
 }
 
-fn bad_file(message: impl Into<String>) -> AppError {
-    AppError::unprocessable("bad_file", message)
+/// The names people know `fields` by, in `lang`.
+fn field_labels(lang: Lang, fields: &[&str]) -> String {
+    let sep = if lang == Lang::Zh { "、" } else { ", " };
+    fields
+        .iter()
+        .map(|f| lang.t(&format!("students.field.{f}")))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// A file that cannot be imported; `why` names the cause for the translated message.
+fn bad_file(why: &'static str, message: impl Into<String>) -> AppError {
+    AppError::unprocessable("bad_file", message).arg("why", why)
 }
 
 /// The encoding a user chose on the import page (`auto` or empty: detect it).
@@ -80,10 +122,10 @@ pub fn encoding_choice(label: &str) -> AppResult<Option<&'static Encoding>> {
     Encoding::for_label(label.as_bytes())
         .map(Some)
         .ok_or_else(|| {
-            bad_file(format!(
-                "unknown encoding {}",
-                crate::error::excerpt(label, 40)
-            ))
+            bad_file(
+                "unknown_encoding",
+                format!("unknown encoding {}", crate::error::excerpt(label, 40)),
+            )
         })
 }
 
@@ -98,10 +140,11 @@ pub fn decode(bytes: &[u8]) -> AppResult<(String, String)> {
 
 pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(String, String)> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(bad_file("the file is empty"));
+        return Err(bad_file("empty", "the file is empty"));
     }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(bad_file(
+            "utf16",
             "the file is UTF-16, which cannot be read; save it as CSV in UTF-8 or GBK",
         ));
     }
@@ -111,16 +154,21 @@ pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(
     };
     if body.contains(&0) {
         return Err(bad_file(
+            "binary",
             "the file is not text (it contains NUL bytes); upload a CSV file in UTF-8 or GBK",
         ));
     }
     if let Some(enc) = choice {
         return match enc.decode_without_bom_handling_and_without_replacement(body) {
             Some(s) => Ok((s.into_owned(), format!("{} (chosen)", enc.name()))),
-            None => Err(bad_file(format!(
-                "the file is not valid {} text; choose another encoding",
-                enc.name()
-            ))),
+            None => Err(bad_file(
+                "not_in_encoding",
+                format!(
+                    "the file is not valid {} text; choose another encoding",
+                    enc.name()
+                ),
+            )
+            .arg("encoding", enc.name())),
         };
     }
     if let Ok(s) = std::str::from_utf8(body) {
@@ -142,10 +190,14 @@ pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(
     ];
     match guess.decode_without_bom_handling_and_without_replacement(body) {
         Some(s) if usual.contains(&guess) => Ok((s.into_owned(), guess.name().to_string())),
-        _ => Err(bad_file(format!(
-            "the file could not be read as UTF-8 or GBK text; it looks like {}: choose its encoding on the import page, or save it as CSV in UTF-8",
-            guess.name()
-        ))),
+        _ => Err(bad_file(
+            "guessed_encoding",
+            format!(
+                "the file could not be read as UTF-8 or GBK text; it looks like {}: choose its encoding on the import page, or save it as CSV in UTF-8",
+                guess.name()
+            ),
+        )
+        .arg("encoding", guess.name())),
     }
 }
 
@@ -194,10 +246,12 @@ fn map_header(
         match field {
             Some(i) => {
                 if let Some(prev) = seen.insert(i, cell.to_string()) {
-                    return Err(bad_file(format!(
-                        "columns '{prev}' and '{cell}' both hold {}",
-                        FIELDS[i].0
-                    )));
+                    return Err(bad_file(
+                        "column_twice",
+                        format!("columns '{prev}' and '{cell}' both hold {}", FIELDS[i].0),
+                    )
+                    .arg("first", prev)
+                    .arg("second", cell));
                 }
             }
             None => {
@@ -215,6 +269,7 @@ fn map_header(
     }
     if seen.is_empty() {
         return Err(bad_file(
+            "no_header",
             "the first line is not a header: no known column names (e.g. student_no / 学号)",
         ));
     }
@@ -224,16 +279,28 @@ fn map_header(
         .copied()
         .collect();
     if !missing.is_empty() {
-        return Err(bad_file(format!(
-            "the header lacks required columns: {}",
-            missing.join(", ")
-        )));
+        let labels = missing.join(", ");
+        return Err(bad_file(
+            "missing_columns",
+            format!("the header lacks required columns: {labels}"),
+        )
+        .arg("columns_zh", field_labels(Lang::Zh, &missing))
+        .arg("columns_en", field_labels(Lang::En, &missing)));
     }
     Ok(map)
 }
 
-fn reject(line: u64, errors: &[FieldError], values: Vec<String>) -> RejectedRow {
+fn reject(
+    line: u64,
+    errors: &[FieldError],
+    args: &[(&str, String)],
+    values: Vec<String>,
+) -> RejectedRow {
     RejectedRow {
+        problems: errors
+            .iter()
+            .map(|e| RowProblem::new(e.field, e.code, args))
+            .collect(),
         line,
         column: errors
             .first()
@@ -283,8 +350,13 @@ pub fn prepare_as(
     let mut records = reader.records();
     let header = match records.next() {
         Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(bad_file(format!("the header line cannot be read: {e}"))),
-        None => return Err(bad_file("the file is empty")),
+        Some(Err(e)) => {
+            return Err(bad_file(
+                "header_unreadable",
+                format!("the header line cannot be read: {e}"),
+            ));
+        }
+        None => return Err(bad_file("empty", "the file is empty")),
     };
     let map = map_header(&header, &mut report)?;
     let mut rows = Vec::new();
@@ -300,6 +372,7 @@ pub fn prepare_as(
                     line,
                     column: String::new(),
                     reason: format!("the line cannot be read as CSV: {e}"),
+                    problems: vec![RowProblem::new("", "unreadable_line", &[])],
                     student_no: String::new(),
                     values: Vec::new(),
                 });
@@ -331,6 +404,14 @@ pub fn prepare_as(
                     rec.len(),
                     map.len()
                 ),
+                problems: vec![RowProblem::new(
+                    "",
+                    "extra_columns",
+                    &[
+                        ("fields", rec.len().to_string()),
+                        ("header", map.len().to_string()),
+                    ],
+                )],
                 student_no: values[0].clone(),
                 values,
             });
@@ -339,7 +420,9 @@ pub fn prepare_as(
         let input = match lookups.parse(&raw) {
             Ok(i) => i,
             Err(errors) => {
-                report.rejected_rows.push(reject(line, &errors, values));
+                report
+                    .rejected_rows
+                    .push(reject(line, &errors, &[], values));
                 continue;
             }
         };
@@ -349,7 +432,8 @@ pub fn prepare_as(
                 code: "duplicate_in_file",
                 message: format!("student number repeats line {first} of this file"),
             };
-            report.rejected_rows.push(reject(line, &[e], values));
+            let args = [("line", first.to_string())];
+            report.rejected_rows.push(reject(line, &[e], &args, values));
             continue;
         }
         if let Some(nid) = &input.national_id
@@ -362,7 +446,8 @@ pub fn prepare_as(
                     "national id repeats line {first} (student {other_no}): probably the same person"
                 ),
             };
-            report.rejected_rows.push(reject(line, &[e], values));
+            let args = [("line", first.to_string()), ("other", other_no.clone())];
+            report.rejected_rows.push(reject(line, &[e], &args, values));
             continue;
         }
         by_no.insert(input.student_no.clone(), line);
@@ -375,6 +460,7 @@ pub fn prepare_as(
         report
             .warnings
             .push("the file has a header but no rows".to_string());
+        report.warning_codes.push("no_rows".to_string());
     }
     Ok(Prepared { report, rows, hash })
 }
@@ -779,9 +865,10 @@ async fn apply_batch(
                     "national id belongs to student {holder}: probably the same person; merge the records"
                 ),
             };
+            let args = [("other", holder.clone())];
             report
                 .rejected_rows
-                .push(reject(*line, &[e], values.clone()));
+                .push(reject(*line, &[e], &args, values.clone()));
             continue;
         }
         match existing.get(&input.student_no) {

@@ -245,6 +245,9 @@ async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<V
         "student": merge(json!(view), json!({
             "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
             "status_label": status_label(ctx.lang, view.status.code()),
+            "department": lookups.department_name(view.department_id, ctx.lang),
+            "major": lookups.major_name(view.major_id, ctx.lang),
+            "gender_label": ctx.known("students.gender", Some(&view.gender)),
             "department_code": lookups.department_code(view.department_id),
             "major_code": lookups.major_code(view.major_id),
             "advisor": lookups.advisor_name(view.advisor_id),
@@ -517,7 +520,7 @@ pub async fn my_record_reads_page(
                 .lang
                 .find(&format!("role.{}", r.role))
                 .unwrap_or_else(|| ctx.t("role.staff"));
-            json!({"at": r.at.format("%Y-%m-%d %H:%M").to_string(), "what": what,
+            json!({"at": ctx.lang.when(&r.at.to_rfc3339()), "what": what,
                    "by": r.by, "role": role})
         })
         .collect();
@@ -645,7 +648,7 @@ pub async fn import_page(
         "students/import",
         "students.import",
         merge(
-            import_context(None, None),
+            import_context(ctx.lang, None, None),
             json!({"accounts_missing": missing, "accounts_pending": pending,
                    "accounts_created": created, "accounts_taken": taken}),
         ),
@@ -721,11 +724,93 @@ pub async fn codes_reissue_submit(
     letters_page(&ctx, state, who.id, form.mail, &letters, json!({})).await
 }
 
-fn import_context(report: Option<&import::ImportReport>, error: Option<String>) -> Value {
+/// A field's name as people know it (`name_zh` → 姓名), else the column as written.
+fn column_label(lang: Lang, column: &str) -> String {
+    lang.find(&format!("students.field.{column}"))
+        .unwrap_or_else(|| column.to_string())
+}
+
+/// Why a row was refused, in the reader's language.
+fn row_reason(lang: Lang, row: &import::RejectedRow) -> String {
+    if row.problems.is_empty() {
+        // NOTE: a report stored before rows carried their codes.
+        return if lang == Lang::En {
+            row.reason.clone()
+        } else {
+            lang.t("students.err.invalid")
+        };
+    }
+    let sep = if lang == Lang::Zh { "；" } else { "; " };
+    row.problems
+        .iter()
+        .map(|p| {
+            let args: Vec<(&str, String)> = p
+                .args
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            let text = lang
+                .find(&format!("import.err.{}", p.code))
+                .or_else(|| lang.find(&format!("students.err.{}", p.code)))
+                .map(|t| crate::i18n::fill(&t, &args))
+                .unwrap_or_else(|| lang.t("students.err.invalid"));
+            // NOTE: the causes are joined into one sentence; each loses its own full stop.
+            let text = text.trim_end_matches(['。', '.']).to_string();
+            if p.field.is_empty() {
+                text
+            } else {
+                format!(
+                    "{}{}{text}",
+                    column_label(lang, &p.field),
+                    lang.t("import.colon")
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// An import report as a page shows it: columns by their labels, reasons and warnings in the
+/// reader's language.
+fn report_view(lang: Lang, report: &import::ImportReport) -> Value {
+    let mut v = json!(report);
+    let rows: Vec<Value> = report
+        .rejected_rows
+        .iter()
+        .map(|r| {
+            let mut row = json!(r);
+            row["column"] = json!(column_label(lang, &r.column));
+            row["reason"] = json!(row_reason(lang, r));
+            row
+        })
+        .collect();
+    v["rejected_rows"] = json!(rows);
+    if !report.warning_codes.is_empty() || lang != Lang::En {
+        let warnings: Vec<String> = report
+            .warning_codes
+            .iter()
+            .map(|c| lang.t(&format!("import.warn.{c}")))
+            .collect();
+        v["warnings"] = json!(warnings);
+    }
+    if report.delimiter == "tab" {
+        v["delimiter"] = json!(lang.t("import.delimiter_tab"));
+    }
+    v
+}
+
+fn import_context(
+    lang: Lang,
+    report: Option<&import::ImportReport>,
+    error: Option<String>,
+) -> Value {
     let columns: Vec<Value> = FIELDS
         .iter()
-        .map(|(f, aliases)| json!({"name": f, "aliases": aliases.join(" / ")}))
+        .map(|(f, aliases)| {
+            json!({"name": f, "label": column_label(lang, f), "aliases": aliases.join(" / ")})
+        })
         .collect();
+    let report = report.map(|r| report_view(lang, r));
     json!({"report": report, "error": error, "columns": columns,
            "accounts_missing": null, "accounts_created": null, "accounts_taken": null})
 }
@@ -738,7 +823,7 @@ fn import_view(
     ctx.render(
         "students/import",
         "students.import",
-        import_context(report, error),
+        import_context(ctx.lang, report, error),
     )
 }
 
@@ -763,7 +848,7 @@ pub async fn import_submit(
         Err(e @ AppError::Unprocessable { .. }) => {
             return Ok(Err((
                 Status::UnprocessableEntity,
-                import_view(&ctx, None, Some(e.public_message())),
+                import_view(&ctx, None, Some(ctx.lang.error(&e))),
             )));
         }
         Err(e) => return Err(e),
@@ -844,7 +929,9 @@ pub async fn import_job_page(
     Ok(ctx.render(
         "students/import_job",
         "students.import",
-        json!({"job": job, "report": report, "percent": percent, "running": job.status == JobStatus::Running}),
+        json!({"job": job, "report": report.map(|r| report_view(ctx.lang, &r)), "percent": percent,
+               "status_label": ctx.known("import.state", Some(job.status.as_str())),
+               "running": job.status == JobStatus::Running}),
     ))
 }
 
@@ -976,7 +1063,7 @@ pub async fn merge_submit(
                 &state.db,
                 id,
                 Some(form.duplicate_no),
-                Some(e.public_message()),
+                Some(ctx.lang.error(&e)),
             )
             .await?,
         ))),

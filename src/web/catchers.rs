@@ -35,11 +35,11 @@ impl<'r> Responder<'r, 'static> for Caught {
         };
         // NOTE: an `AppError` answering a page leaves its message here (`error.rs`).
         let note = ErrorNote::of(req);
-        let translated = note
-            .code
-            .and_then(|code| lang.find(&format!("error.code.{code}")));
+        let translated = note.code.and_then(|code| lang.coded(code, &note.args));
+        // NOTE: an error's own words are English; a Chinese page says the status instead.
+        let own = note.message.filter(|_| lang == Lang::En);
         let message = translated
-            .or(note.message)
+            .or(own)
             .unwrap_or_else(|| lang.t(&format!("error.{}", status.code)));
         let mut builder = Response::build();
         if let Some(methods) = allow {

@@ -145,6 +145,30 @@ pub fn error_page(req: &Request<'_>, status: Status, message: &str) -> String {
         .unwrap_or_else(|| format!("<h1>{}</h1><p>{}</p>", status.code, escape(message)))
 }
 
+/// The template engine with the portal's own filter: `{{ value | when(lang=lang) }}` shows a
+/// date or a date and time in the page's language (`Lang::when`).
+pub fn templates() -> impl rocket::fairing::Fairing {
+    Template::custom(|engines| {
+        engines.tera.register_filter("when", when_filter);
+    })
+}
+
+fn when_filter(
+    value: &Value,
+    args: &std::collections::HashMap<String, Value>,
+) -> rocket_dyn_templates::tera::Result<Value> {
+    let lang = args
+        .get("lang")
+        .and_then(Value::as_str)
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::Zh);
+    Ok(match value {
+        Value::String(s) => json!(lang.when(s)),
+        Value::Null => json!("—"),
+        other => other.clone(),
+    })
+}
+
 /// A form post that carries nothing but the session's CSRF token (logout, drop, deactivate).
 #[derive(rocket::FromForm)]
 pub struct CsrfForm<'a> {

@@ -215,7 +215,10 @@ async fn the_audit_log_filters_by_user_student_action_and_date() {
             .into_string()
             .await
             .expect("page");
-        assert!(html.contains("students.read"));
+        assert!(
+            html.contains("<td>查看学生档案</td>"),
+            "the action by its label, not its code"
+        );
         assert!(html.contains(&TestApp::username(app.people.teacher)));
     })
     .await;

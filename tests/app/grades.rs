@@ -1345,7 +1345,10 @@ async fn administrators_add_a_grading_scale_from_its_page() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
-    assert!(res.into_string().await.unwrap().contains("band line 2"));
+    assert!(
+        res.into_string().await.unwrap().contains("等级第 2 行"),
+        "the reason in the page's language"
+    );
     let res = app
         .client
         .post("/grades/scales")

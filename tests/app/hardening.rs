@@ -76,10 +76,7 @@ async fn the_portals_own_flash_cookie_is_signed_and_its_text_shown() {
     assert_eq!(set.len(), 1, "one flash cookie");
     let flash = Cookie::parse_encoded(set[0].clone()).unwrap();
     let (text, mac) = flash.value().rsplit_once('\u{1f}').expect("a signature");
-    assert!(
-        text.ends_with("give a reason of 1-500 characters"),
-        "{text}"
-    );
+    assert!(text.ends_with("请填写 1–500 字的原因。"), "{text}");
     assert_eq!(mac.len(), 32);
     let loc = res.headers().get_one("Location").unwrap().to_string();
     let html = app
@@ -91,7 +88,10 @@ async fn the_portals_own_flash_cookie_is_signed_and_its_text_shown() {
         .into_string()
         .await
         .unwrap_or_default();
-    assert!(html.contains("give a reason of 1-500 characters"), "{html}");
+    assert!(
+        html.contains("请填写 1–500 字的原因。"),
+        "the signed text as written: {html}"
+    );
 }
 
 #[rocket::get("/probe/client-ip")]

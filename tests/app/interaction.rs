@@ -995,39 +995,42 @@ async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
         .dispatch()
         .await;
     assert_eq!(page.status(), Status::Ok);
+    let page = page.into_string().await.unwrap();
     assert!(
-        page.into_string()
-            .await
-            .unwrap()
-            .contains("student-services"),
+        page.contains("student-services"),
         "the default rules are shown"
     );
-    let post = |routing: &str, min: &str| {
+    assert!(
+        !page.contains("<textarea") && page.contains("name=\"rule_category\""),
+        "settings are labelled fields, not JSON"
+    );
+    // Rules and queues are rows of labelled fields (category, department, queue; queue and
+    // handlers by user name), not JSON.
+    let post = |rule: (&str, &str), min: &str| {
         let e = srm::web::url_encode;
         format!(
-            "_csrf={}&routing={}&queues={}&sla_hours=48&min_responses={}&open_days=21&window_weeks=6&email=off",
+            "_csrf={}&rule_category={}&rule_department=*&rule_queue={}&rule_category=*&rule_department=*&rule_queue=&queue_name=complaints&queue_members={}&sla_hours=48&min_responses={}&open_days=21&window_weeks=6&email=off",
             e(&csrf),
-            e(routing),
-            e(r#"{"complaints": [1]}"#),
+            e(rule.0),
+            e(rule.1),
+            e(&crate::common::TestApp::username(app.people.admin)),
             min
         )
     };
-    let rules = r#"[{"category": "*", "department": "*", "queue": "front-desk"}]"#;
+    let rules = ("*", "front-desk");
     // Every bad field is named and nothing is stored.
     let res = app
         .client
         .post("/cases/settings")
         .header(ContentType::Form)
-        .body(post(
-            r#"[{"category": "praise", "department": "*", "queue": "x"}]"#,
-            "0",
-        ))
+        .header(Header::new("Accept-Language", "en"))
+        .body(post(("praise", "x"), "0"))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     let html = res.into_string().await.unwrap();
     assert!(
-        html.contains("unknown category praise") && html.contains("a whole number from 5 to 1000"),
+        html.contains("Unknown category praise") && html.contains("a whole number from 5 to 1000"),
         "{html}"
     );
     assert!(
@@ -1052,6 +1055,14 @@ async fn administrators_change_routing_and_thresholds_from_the_settings_page() {
         Some("7")
     );
     assert_eq!(app.audit_count("interaction.settings", "ok").await, 1);
+    assert_eq!(
+        srm::settings::get(app.db(), "cases.queues")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(format!(r#"{{"complaints":[{}]}}"#, app.people.admin).as_str()),
+        "queue handlers typed by user name are stored by id"
+    );
     // A new case now goes to the queue the rule names.
     let student = app.token(app.people.student).await;
     let (s, case) = app.send_json(rocket::http::Method::Post, "/api/v1/cases", Some(&student),

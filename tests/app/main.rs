@@ -17,6 +17,7 @@ mod fuzz;
 mod grade_entry;
 mod grades;
 mod hardening;
+mod i18n_sweep;
 mod interaction;
 mod mining;
 mod ops;

@@ -1107,7 +1107,10 @@ async fn the_catalogue_office_builds_terms_courses_prerequisites_and_sections_fr
         )
         .await;
         assert_eq!(s, Status::UnprocessableEntity);
-        assert!(html.contains("no course with the code NOPE101"));
+        assert!(
+            html.contains("没有代码为 NOPE101 的课程"),
+            "the reason in the page's language"
+        );
         assert_eq!(
             courses::Entity::find()
                 .filter(courses::Column::Code.eq("AL201"))

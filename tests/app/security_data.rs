@@ -111,6 +111,7 @@ async fn a_rejected_row_with_a_formula_is_written_as_text() {
             column: "name_zh".into(),
             reason: "-bad".into(),
             student_no: "-1+2".into(),
+            problems: Vec::new(),
             values: vec!["-1+2".into(), String::new(), FORMULA.into()],
         }],
         ..Default::default()
@@ -129,10 +130,8 @@ async fn an_administrator_cannot_lower_the_feedback_threshold_below_five() {
     let csrf = app.page_login(app.people.admin).await;
     let e = srm::web::url_encode;
     let body = format!(
-        "_csrf={}&routing={}&queues={}&sla_hours=48&min_responses=4&open_days=21&window_weeks=6&email=off",
+        "_csrf={}&rule_category=*&rule_department=*&rule_queue=front-desk&sla_hours=48&min_responses=4&open_days=21&window_weeks=6&email=off",
         e(&csrf),
-        e(r#"[{"category": "*", "department": "*", "queue": "front-desk"}]"#),
-        e("{}"),
     );
     let res = app
         .client
@@ -346,7 +345,7 @@ async fn a_refusal_still_reaches_the_page_through_a_flash_cookie() {
     let loc = res.headers().get_one("Location").unwrap().to_string();
     assert!(loc.ends_with("error=invalid_reason"), "{loc}");
     let html = page_text(&app, &loc).await;
-    assert!(html.contains("give a reason of 1-500 characters"), "{html}");
+    assert!(html.contains("请填写 1–500 字的原因"), "{html}");
 }
 
 #[rocket::async_test]

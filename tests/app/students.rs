@@ -749,8 +749,8 @@ async fn the_upload_page_previews_then_imports_and_shows_the_report() {
     assert_eq!(res.status(), Status::Ok);
     let html = res.into_string().await.unwrap_or_default();
     assert!(
-        html.contains("name_zh: name is required"),
-        "preview lists the bad row"
+        html.contains("<td>姓名</td>") && html.contains("姓名：必填"),
+        "preview lists the bad row by the column's name, in the page's language: {html}"
     );
     let res = app
         .client
@@ -781,7 +781,7 @@ async fn the_upload_page_previews_then_imports_and_shows_the_report() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(
-        html.contains("name is required") && html.contains("rejected.csv"),
+        html.contains("姓名：必填") && html.contains("rejected.csv"),
         "the job page shows the report"
     );
     assert_eq!(
@@ -1174,7 +1174,7 @@ async fn registrars_create_accounts_in_bulk_and_students_activate_them_with_thei
         let post = |born: &str| format!("_csrf={csrf}&student_no=2026000102&code={code2}&birth_date={born}&new_password=zhao-pass-12&confirm=zhao-pass-12");
         let res = app.client.post("/login/activate").header(ContentType::Form).body(post("2006-03-05")).dispatch().await;
         assert_eq!(res.status(), Status::UnprocessableEntity);
-        assert!(res.into_string().await.unwrap().contains("do not match"));
+        assert!(res.into_string().await.unwrap().contains("所填信息与等待激活的账号不符"), "the reason in the page's language");
         let form = app.client.get("/login/activate").dispatch().await.into_string().await.unwrap();
         let csrf = crate::common::hidden_value(&form, "_csrf").unwrap();
         let res = app.client.post("/login/activate").header(ContentType::Form)

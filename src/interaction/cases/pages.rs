@@ -44,16 +44,18 @@ async fn list_view(
     error: Option<String>,
 ) -> AppResult<Template> {
     let rows = service::list(&state.db, user, &f).await?;
+    let zh = ctx.lang == Lang::Zh;
+    let depts = crate::interaction::util::department_names(&state.db, zh).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
-            json!({"id": r.case.id, "subject": r.case.subject, "queue": r.case.queue,
+            json!({"id": r.case.id, "subject": r.case.subject,
+                   "queue": crate::interaction::util::queue_label(ctx.lang, &r.case.queue, &depts),
                    "category": category_label(ctx.lang, &r.case.category),
                    "status": r.case.status, "status_label": status_label(ctx.lang, r.case.status),
                    "created_at": fmt(&r.case.created_at), "due_at": fmt(&r.case.due_at), "overdue": r.overdue})
         })
         .collect();
-    let zh = ctx.lang == Lang::Zh;
     let my_courses = match user.student_id {
         Some(sid) => service::student_courses(&state.db, sid, zh).await?,
         None => Vec::new(),
@@ -139,11 +141,13 @@ async fn show_view(
         })
         .collect();
     let c = &v.case;
+    let depts = crate::interaction::util::department_names(&state.db, ctx.lang == Lang::Zh).await?;
     Ok(ctx.render(
         "interaction/case",
         "interaction.case.title",
         json!({
-            "case": {"id": c.id, "subject": c.subject, "body": c.body, "queue": c.queue,
+            "case": {"id": c.id, "subject": c.subject, "body": c.body,
+                     "queue": crate::interaction::util::queue_label(ctx.lang, &c.queue, &depts),
                      "category": category_label(ctx.lang, &c.category),
                      "about": ctx.t(&format!("interaction.case.about.{}", c.topic)),
                      "status": c.status, "status_label": status_label(ctx.lang, c.status),
