@@ -7,6 +7,7 @@ pub mod edit;
 mod forms;
 mod pages;
 pub mod service;
+pub mod timetable;
 
 crate::typed_api! {
     routes: [

@@ -71,7 +71,7 @@ pub async fn catalogue(
                 .meetings
                 .iter()
                 .map(|m| {
-                    crate::registration::rules::meeting_label(
+                    super::timetable::meeting_label(
                         ctx.lang,
                         m.weekday,
                         m.start_period,

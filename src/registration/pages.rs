@@ -2,11 +2,11 @@
 //! the registrar's holds page; a section's roster.
 
 use super::forms::{AddForm, HoldForm, HoldsNotice, OverrideForm, SwapForm};
-use super::rules::meeting_label;
 use super::service::{self, MyRegistration, own_student};
 use super::{holds, roster};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
+use crate::courses::timetable::meeting_label;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
@@ -68,7 +68,7 @@ pub async fn page(
         .sum();
     let days: Vec<String> = (1..=7).map(|d| ctx.t(&format!("weekday.{d}"))).collect();
     let periods: Vec<String> = (1..=12)
-        .map(|p| super::rules::clock(p, p).unwrap_or_default())
+        .map(|p| crate::courses::timetable::clock(p, p).unwrap_or_default())
         .collect();
     let rows: Vec<Value> = regs
         .iter()

@@ -182,6 +182,15 @@ fn low_imports() -> Vec<String> {
             &[]
         } else if rel.starts_with("auth/") {
             &["web"]
+        } else if rel.starts_with("courses/") {
+            // Registration builds on the catalogue, never the other way round.
+            &[
+                "registration",
+                "grades",
+                "students",
+                "mining",
+                "interaction",
+            ]
         } else {
             continue;
         };
