@@ -20,7 +20,6 @@ use rocket::{State, get, post};
         (status = 200, description = "Logged in", body = LoginOk),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "A field is missing or of the wrong type", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
         (status = 503, description = "The database is briefly out of reach", body = ErrorBody),
@@ -51,7 +50,6 @@ pub async fn api_login(
     tag = "auth",
     responses(
         (status = 204, description = "Logged out; the token no longer works"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "A cookie session without its X-CSRF-Token", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -69,9 +67,7 @@ pub async fn api_logout(user: &CurrentUser, state: &State<AppState>) -> AppResul
     responses(
         (status = 204, description = "Changed"),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "A cookie session without its X-CSRF-Token", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Wrong current password, or the new one is too weak", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -92,7 +88,6 @@ pub async fn api_password(
     tag = "auth",
     responses(
         (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -108,7 +103,6 @@ pub async fn api_me(user: &CurrentUser) -> Json<Me> {
     responses(
         (status = 200, description = "Activated and logged in", body = LoginOk),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Wrong or expired code, or a weak password", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
     )

@@ -19,7 +19,6 @@ use rocket::{State, get, patch, post, put};
     params(UserQuery),
     responses(
         (status = 200, description = "One page of accounts", body = Page<UserRow>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -42,7 +41,6 @@ pub async fn api_users(
     params(("id" = i64, Path, description = "The account id")),
     responses(
         (status = 200, description = "The account", body = UserRow),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
     ),
@@ -64,10 +62,8 @@ pub async fn api_user(
     responses(
         (status = 201, description = "Created", body = UserRow),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -98,11 +94,9 @@ pub async fn api_user_create(
     responses(
         (status = 200, description = "The account after the change", body = UserRow),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 409, description = "It would leave no active account that can manage accounts (`last_administrator`)", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -128,10 +122,8 @@ pub async fn api_user_patch(
     responses(
         (status = 204, description = "Reset"),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -152,7 +144,6 @@ pub async fn api_user_password(
     tag = "admin",
     responses(
         (status = 200, description = "Every group", body = Vec<GroupView>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -181,10 +172,8 @@ fn group_text(body: &GroupBody) -> GroupInputText<'_> {
     responses(
         (status = 201, description = "Created", body = GroupView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 409, description = "The code is taken", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -207,11 +196,9 @@ pub async fn api_group_create(
     responses(
         (status = 200, description = "The group after the change", body = GroupView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
         (status = 409, description = "The code is taken, or no active account could manage accounts any more (`last_administrator`)", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -233,7 +220,6 @@ pub async fn api_group_update(
     tag = "admin",
     responses(
         (status = 200, description = "Every permission with its label", body = Vec<PermissionLabel>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -248,7 +234,6 @@ pub fn api_permissions(_who: Perm<'_, can::ManageUsers>) -> Json<Vec<PermissionL
     tag = "admin",
     responses(
         (status = 200, description = "Every module", body = Vec<ModuleSwitch>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -278,10 +263,8 @@ pub async fn api_modules(
     responses(
         (status = 200, description = "The module after the change", body = ModuleSwitch),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such module", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -306,7 +289,6 @@ pub async fn api_module_switch(
     params(AuditQuery),
     responses(
         (status = 200, description = "One page of the log, newest first", body = Page<service::AuditRow>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))

@@ -19,7 +19,6 @@ use rocket::{State, get, post, put};
     tag = "courses",
     responses(
         (status = 200, description = "Every term, oldest first", body = Vec<TermOut>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -41,7 +40,6 @@ pub async fn api_terms(
     responses(
         (status = 200, description = "A page of sections", body = SectionPage),
         (status = 422, description = "No such term", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -78,7 +76,6 @@ pub async fn api_sections(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -104,7 +101,6 @@ pub async fn api_term_create(
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
         (status = 404, description = "No such record", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -133,7 +129,6 @@ pub async fn api_term_update(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -159,7 +154,6 @@ pub async fn api_course_create(
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
         (status = 404, description = "No such record", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -188,7 +182,6 @@ pub async fn api_course_update(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -214,7 +207,6 @@ pub async fn api_section_create(
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
         (status = 404, description = "No such record", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))

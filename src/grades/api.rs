@@ -41,7 +41,6 @@ fn report(r: SaveReport) -> (Status, Json<SaveAnswer>) {
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The grade sheet", body = service::SectionGrades),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher, or the module is off", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
     ),
@@ -66,7 +65,6 @@ pub async fn api_section_grades(
     responses(
         (status = 200, description = "Saved", body = SaveReport),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Rows refused (nothing saved), or a body of the wrong shape", body = RowsRefused),
@@ -98,7 +96,6 @@ pub async fn api_save_grades(
     responses(
         (status = 200, description = "Saved", body = SaveReport),
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Rows refused (nothing saved), or an unreadable file", body = RowsRefused),
@@ -140,7 +137,6 @@ pub async fn api_import_grades(
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "Published", body = Published),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "A student has no grade, or nothing to publish", body = ErrorBody),
@@ -171,7 +167,6 @@ pub async fn api_publish(
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The summary", body = service::PublishSummary),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
     ),
@@ -196,7 +191,6 @@ pub async fn api_publish_summary(
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "Filled", body = SaveReport),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Weights or assessments incomplete, or rows refused", body = RowsRefused),
@@ -223,7 +217,6 @@ pub async fn api_fill_from_computed(
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The assessments", body = Assessments),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
     ),
@@ -253,7 +246,6 @@ pub async fn api_assessments(
     responses(
         (status = 201, description = "Added", body = assess::AssessmentView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
@@ -281,7 +273,6 @@ pub async fn api_create_assessment(
     responses(
         (status = 200, description = "Changed", body = assess::AssessmentView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such assessment", body = ErrorBody),
         (status = 422, description = "A field is out of range", body = ErrorBody),
@@ -308,7 +299,6 @@ pub async fn api_update_assessment(
     params(("id" = i64, Path, description = "The assessment")),
     responses(
         (status = 200, description = "The scores", body = Scores),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such assessment", body = ErrorBody),
     ),
@@ -335,7 +325,6 @@ pub async fn api_assessment_scores(
     responses(
         (status = 200, description = "Saved", body = ScoresSaved),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such assessment", body = ErrorBody),
         (status = 422, description = "Rows refused (nothing saved)", body = RowsRefused),
@@ -373,7 +362,6 @@ pub async fn api_save_assessment_scores(
     responses(
         (status = 201, description = "Requested", body = ChangeOut),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such grade", body = ErrorBody),
         (status = 409, description = "A request is already pending", body = ErrorBody),
@@ -399,7 +387,6 @@ pub async fn api_request_change(
     params(ChangeQueueQuery),
     responses(
         (status = 200, description = "The requests", body = ChangeQueue),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not an approver", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -429,7 +416,6 @@ pub async fn api_change_queue(
     request_body(content = Option<DecisionIn>, description = "An optional note"),
     responses(
         (status = 200, description = "Approved", body = ChangeOut),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not an approver, or one's own request", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
@@ -456,7 +442,6 @@ pub async fn api_approve_change(
     request_body(content = Option<DecisionIn>, description = "An optional note"),
     responses(
         (status = 200, description = "Rejected", body = ChangeOut),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not an approver", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
@@ -482,7 +467,6 @@ pub async fn api_reject_change(
     params(("id" = i64, Path, description = "The grade")),
     responses(
         (status = 200, description = "The history", body = GradeHistory),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such grade", body = ErrorBody),
     ),
@@ -510,7 +494,6 @@ pub async fn api_grade_history(
     params(("id" = i64, Path, description = "The student")),
     responses(
         (status = 200, description = "The transcript", body = transcript::Transcript),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not within the caller's scope", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
     ),
@@ -534,7 +517,6 @@ pub async fn api_transcript(
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The statistics", body = stats::Stats),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
     ),
@@ -558,7 +540,6 @@ pub async fn api_section_statistics(
     params(StatisticsQuery),
     responses(
         (status = 200, description = "The statistics", body = stats::Overview),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed for this scope", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -584,7 +565,6 @@ pub async fn api_statistics(
     tag = "grades",
     responses(
         (status = 200, description = "The scales", body = ScaleList),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "The grades module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -607,7 +587,6 @@ pub async fn api_scales(
     responses(
         (status = 201, description = "Defined", body = scale::Scale),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 409, description = "A scale has this name", body = ErrorBody),
         (status = 422, description = "Bands that do not cover 0-100, or a bad pass mark", body = ErrorBody),

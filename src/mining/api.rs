@@ -25,7 +25,6 @@ use rocket::{State, delete, get, post, put};
     params(PageQuery),
     responses(
         (status = 200, description = "One page of runs", body = Page<RunRow>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -49,7 +48,6 @@ pub async fn api_runs(
     params(("id" = i64, Path, description = "The run")),
     responses(
         (status = 200, description = "The run", body = RunDetail),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
     ),
@@ -73,7 +71,6 @@ pub async fn api_run(
     responses(
         (status = 202, description = "Queued", body = RunStatusAnswer),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 409, description = "A run is already queued or running", body = ErrorBody),
         (status = 422, description = "Not confirmed, or a body of the wrong shape", body = ErrorBody),
@@ -111,7 +108,6 @@ pub async fn api_start_run(
     responses(
         (status = 200, description = "Cancelled (no live instance held it)", body = RunStatusAnswer),
         (status = 202, description = "Cancelling: its worker stops at its next step", body = RunStatusAnswer),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 409, description = "The run is not queued or running", body = ErrorBody),
@@ -142,7 +138,6 @@ pub async fn api_cancel_run(
     responses(
         (status = 200, description = "One page of flags", body = Page<FlagRow>),
         (status = 400, description = "An unknown level or formula filter", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run, or no finished run yet", body = ErrorBody),
     ),
@@ -180,7 +175,6 @@ pub async fn api_flags(
     responses(
         (status = 200, description = "Recorded", body = FeedbackAnswer),
         (status = 400, description = "Malformed body, or an unknown verdict", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, not your student, or the module is off", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 422, description = "A body of the wrong shape", body = ErrorBody),
@@ -210,7 +204,6 @@ pub async fn api_flag_feedback(
     responses(
         (status = 200, description = "The trial's result (and a token to save it when it passed)", body = TrialAnswer),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No finished run to try it on", body = ErrorBody),
         (status = 422, description = "A bad formula, or a body of the wrong shape", body = ErrorBody),
@@ -241,7 +234,6 @@ pub async fn api_formula_trial(
     tag = "mining",
     responses(
         (status = 200, description = "The rules", body = RuleList),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -275,7 +267,6 @@ pub async fn api_rules(
     responses(
         (status = 201, description = "Added", body = RuleItem),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 409, description = "A rule with this code exists", body = ErrorBody),
         (status = 422, description = "A bad trigger, code or text, or a body of the wrong shape", body = ErrorBody),
@@ -310,7 +301,6 @@ pub async fn api_rule_create(
     responses(
         (status = 200, description = "Changed", body = RuleItem),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such rule", body = ErrorBody),
         (status = 422, description = "A bad trigger or text, or a body of the wrong shape", body = ErrorBody),
@@ -343,7 +333,6 @@ pub async fn api_rule_update(
     params(("id" = i64, Path, description = "The rule")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such rule", body = ErrorBody),
     ),
@@ -365,7 +354,6 @@ pub async fn api_rule_delete(
     tag = "mining",
     responses(
         (status = 200, description = "The saved formulas", body = FormulaList),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -389,7 +377,6 @@ pub async fn api_formulas(
     responses(
         (status = 201, description = "Saved", body = FormulaState),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 409, description = "A formula with this name exists", body = ErrorBody),
         (status = 422, description = "A bad formula, no passed trial, or a body of the wrong shape", body = ErrorBody),
@@ -435,7 +422,6 @@ pub async fn api_formula_save(
     responses(
         (status = 200, description = "Changed", body = FormulaState),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such formula", body = ErrorBody),
         (status = 422, description = "A body of the wrong shape", body = ErrorBody),
@@ -463,7 +449,6 @@ pub async fn api_formula_update(
     params(("id" = i64, Path, description = "The formula")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such formula", body = ErrorBody),
     ),
@@ -486,7 +471,6 @@ pub async fn api_formula_delete(
     params(LangQuery),
     responses(
         (status = 200, description = "The suggestions", body = MySuggestions),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))

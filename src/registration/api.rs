@@ -22,7 +22,6 @@ use rocket::{State, delete, get, post};
         (status = 200, description = "My registrations", body = Vec<MyRegistration>),
         (status = 404, description = "No such term", body = ErrorBody),
         (status = 422, description = "The caller is not a student", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -61,7 +60,6 @@ impl<'r> rocket::response::Responder<'r, 'static> for AddAnswer {
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Already registered, full, waitlist full or a time clash", body = ErrorBody),
         (status = 422, description = "Refused: hold, prerequisites, credit limit, window closed, …", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -102,7 +100,6 @@ pub async fn api_add(
         (status = 200, description = "Dropped", body = DropOut),
         (status = 404, description = "No such registration of the caller", body = ErrorBody),
         (status = 422, description = "Too late to drop, or not a student", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -133,7 +130,6 @@ pub async fn api_drop(
         (status = 404, description = "No such registration of the caller", body = ErrorBody),
         (status = 409, description = "The new section is full or clashes", body = ErrorBody),
         (status = 422, description = "Refused", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -164,7 +160,6 @@ pub async fn api_swap(
     responses(
         (status = 200, description = "Holds", body = Vec<HoldOut>),
         (status = 404, description = "No such student", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -190,7 +185,6 @@ pub async fn api_holds(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
         (status = 422, description = "No reason, or one over 500 characters", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -215,7 +209,6 @@ pub async fn api_place_hold(
         (status = 200, description = "Lifted", body = HoldOut),
         (status = 404, description = "No such hold", body = ErrorBody),
         (status = 409, description = "Already lifted", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -240,7 +233,6 @@ pub async fn api_lift_hold(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
         (status = 422, description = "Unknown kind or section, or no reason", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -264,7 +256,6 @@ pub async fn api_grant_override(
     responses(
         (status = 200, description = "The roster", body = Vec<RosterRow>),
         (status = 404, description = "No such section", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))

@@ -29,7 +29,6 @@ use rocket::{Responder, State, get, patch, post, put};
     responses(
         (status = 200, description = "One page of students", body = Page<StudentRow>),
         (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -54,7 +53,6 @@ pub async fn api_students(
     params(("id" = i64, Path, description = "The student id")),
     responses(
         (status = 200, description = "The record", body = service::StudentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
     ),
@@ -78,7 +76,6 @@ pub async fn api_student(
     params(("id" = i64, Path, description = "The student id")),
     responses(
         (status = 200, description = "Newest first", body = Vec<service::HistoryRow>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
     ),
@@ -114,11 +111,9 @@ fn refused(errors: &[FieldError]) -> AppError {
     responses(
         (status = 201, description = "The new record", body = service::StudentView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 409, description = "The student number or national id is taken", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -151,11 +146,9 @@ pub async fn api_student_create(
     responses(
         (status = 200, description = "The record after the change", body = service::StudentView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
         (status = 409, description = "The student number or national id is taken", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -184,7 +177,6 @@ pub async fn api_student_update(
     params(("id" = i64, Path, description = "The student id")),
     responses(
         (status = 200, description = "The record after the change", body = service::StudentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
     ),
@@ -210,7 +202,6 @@ pub async fn api_student_deactivate(
     responses(
         (status = 200, description = "The CSV file", body = String, content_type = "text/csv"),
         (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -238,7 +229,6 @@ pub async fn api_students_export_csv(
     responses(
         (status = 200, description = "The students", body = Vec<ExportRow>),
         (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -287,7 +277,6 @@ pub async fn read_body(data: Data<'_>) -> AppResult<Vec<u8>> {
     responses(
         (status = 200, description = "What the import did", body = import::ImportReport),
         (status = 400, description = "Unreadable body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 409, description = "Another import is running", body = ErrorBody),
@@ -322,7 +311,6 @@ pub async fn api_students_import(
     params(("id" = i64, Path, description = "The import job id")),
     responses(
         (status = 200, description = "What this call stored", body = import::ImportReport),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such import, or the module is switched off", body = ErrorBody),
         (status = 409, description = "The import was not interrupted", body = ErrorBody),
@@ -349,7 +337,6 @@ pub async fn api_import_resume(
     responses(
         (status = 200, description = "Cancelled at once", body = ImportCancelled),
         (status = 202, description = "Cancelling after the current batch", body = ImportCancelled),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
         (status = 409, description = "The import is not running", body = ErrorBody),
@@ -378,7 +365,6 @@ pub async fn api_import_cancel(
     tag = "students",
     responses(
         (status = 200, description = "The record", body = MyRecord),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
     ),
@@ -403,7 +389,6 @@ pub async fn api_my_record(
     params(PageQuery),
     responses(
         (status = 200, description = "One page of reads", body = Page<super::reads::RecordRead>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
     ),
@@ -429,11 +414,9 @@ pub async fn api_my_record_reads(
     responses(
         (status = 200, description = "The record after the change", body = service::StudentView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a field students may not edit", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
         (status = 409, description = "The value is taken", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -461,7 +444,6 @@ pub async fn api_my_record_update(
     tag = "students",
     responses(
         (status = 200, description = "The settings", body = SelfEditSettings),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -485,10 +467,8 @@ pub async fn api_student_settings(
     responses(
         (status = 200, description = "The settings after the change", body = SelfEditSettings),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "A field students cannot edit", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -560,7 +540,6 @@ async fn letters_out<T>(
             (AccountsCreated = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -608,7 +587,6 @@ pub async fn api_student_accounts(
             (CodesReissued = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "This student has no account waiting for activation", body = ErrorBody),
@@ -657,11 +635,9 @@ pub async fn api_reissue_codes(
     responses(
         (status = 200, description = "What moved", body = MergeReport),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
         (status = 409, description = "Both records hold a row for the same section or assessment", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "The same record twice, or a malformed body", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))

@@ -15,7 +15,6 @@ use rocket::{State, get, post};
     tag = "announcements",
     responses(
         (status = 200, description = "The latest 100", body = AnnouncementPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -47,10 +46,8 @@ pub async fn api_list_announcements(
     responses(
         (status = 201, description = "Published (or scheduled)", body = AnnouncementItem),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to publish there", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -17,7 +17,6 @@ type Who<'r> = Perm<'r, can::RecordInterventions>;
     params(WorklistQuery),
     responses(
         (status = 200, description = "One page of the work list", body = WorkPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A query parameter is invalid", body = ErrorBody),
@@ -45,11 +44,9 @@ pub async fn api_care_worklist(
     responses(
         (status = 201, description = "Recorded", body = InterventionItem),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "No such student in the caller's scope", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -69,7 +66,6 @@ pub async fn api_record_intervention(
     tag = "care",
     responses(
         (status = 200, description = "The comparison, overall and per risk level", body = Effect),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),

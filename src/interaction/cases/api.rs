@@ -20,11 +20,9 @@ use rocket::{State, get, post};
     responses(
         (status = 201, description = "Opened and routed to a queue", body = OpenedCase),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only students open cases", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -45,7 +43,6 @@ pub async fn api_open_case(
     params(CaseQuery),
     responses(
         (status = 200, description = "One page of cases", body = CasePage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A query parameter is invalid", body = ErrorBody),
     ),
@@ -76,7 +73,6 @@ pub async fn api_list_cases(
     tag = "cases",
     responses(
         (status = 200, description = "The case", body = CaseDetail),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such case the caller may see", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -98,12 +94,10 @@ pub async fn api_show_case(
     responses(
         (status = 200, description = "The case after the step", body = ActionResult),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "The caller may not take this step", body = ErrorBody),
         (status = 404, description = "No such case the caller may see", body = ErrorBody),
         (status = 409, description = "The case is closed, or already rated", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -127,7 +121,6 @@ pub async fn api_case_action(
     tag = "cases",
     responses(
         (status = 200, description = "One row per department and month", body = Vec<ReportRow>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only case handlers", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),

@@ -15,7 +15,6 @@ use rocket::{State, get, post};
     tag = "feedback",
     responses(
         (status = 200, description = "The totals, or only the counts while hidden", body = Results),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such section the caller teaches or oversees", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -37,12 +36,10 @@ pub async fn api_feedback_results(
     responses(
         (status = 201, description = "Answered", body = Answered),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only students of the section", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 409, description = "Closed, or already answered", body = ErrorBody),
         (status = 422, description = "An answer is missing or not 1 to 5", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

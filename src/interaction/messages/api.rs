@@ -21,7 +21,6 @@ type Who<'r> = Perm<'r, can::UseMessages>;
     tag = "messages",
     responses(
         (status = 200, description = "All of the caller's conversations", body = ConversationPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to use messages", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -49,10 +48,8 @@ pub async fn api_list_conversations(
     responses(
         (status = 201, description = "One conversation per recipient", body = Started),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed to use messages", body = ErrorBody),
         (status = 422, description = "No allowed recipient, or a field is invalid", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -79,7 +76,6 @@ pub async fn api_start_conversation(
     tag = "messages",
     responses(
         (status = 200, description = "The conversation", body = ConversationView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -102,10 +98,8 @@ pub async fn api_show_conversation(
     responses(
         (status = 201, description = "Sent", body = MessageSent),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
         (status = 422, description = "Empty or too long", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -126,7 +120,6 @@ pub async fn api_send_message(
     tag = "messages",
     responses(
         (status = 200, description = "The caller's notifications", body = NotificationPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -151,7 +144,6 @@ pub async fn api_notifications(
     tag = "messages",
     responses(
         (status = 200, description = "How many were marked", body = MarkedRead),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -171,7 +163,6 @@ pub async fn api_notifications_read(
     tag = "messages",
     responses(
         (status = 200, description = "The caller's segments", body = SegmentPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -198,10 +189,8 @@ pub async fn api_list_segments(
     responses(
         (status = 201, description = "Saved", body = SegmentSaved),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only staff with student lists", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
