@@ -601,6 +601,35 @@ async fn wait_running(db: &sea_orm::DatabaseConnection, child: &mut std::process
     panic!("no run got under way within 30 s");
 }
 
+/// Runs `srm <args>` until it succeeds, allowing only "in progress" refusals (a dead job's
+/// lease still lasting) for up to 20 s after `at`; answers how long after `at` it was accepted.
+async fn accepted_after_the_lease(
+    dir: &std::path::Path,
+    args: &[&str],
+    at: std::time::Instant,
+) -> Duration {
+    loop {
+        let out = srm(dir)
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run srm");
+        if out.status.success() {
+            return at.elapsed();
+        }
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            err.contains("in progress"),
+            "only refused while the lease lasts: {err}"
+        );
+        assert!(
+            at.elapsed() < Duration::from_secs(20),
+            "still refused: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 #[rocket::async_test]
 async fn a_mining_run_killed_mid_way_is_interrupted_and_the_next_run_succeeds() {
     let dir = demo_dir();
@@ -615,26 +644,7 @@ async fn a_mining_run_killed_mid_way_is_interrupted_and_the_next_run_succeeds() 
     let at = std::time::Instant::now();
 
     // The next run is accepted once the dead run's lease (2 s) ran out.
-    let accepted = loop {
-        let out = srm(&dir)
-            .args(["mine", "run", "--json"])
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .expect("run srm mine run");
-        if out.status.success() {
-            break at.elapsed();
-        }
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(
-            err.contains("in progress"),
-            "only refused while the lease lasts: {err}"
-        );
-        assert!(
-            at.elapsed() < Duration::from_secs(20),
-            "still refused: {err}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let accepted = accepted_after_the_lease(&dir, &["mine", "run", "--json"], at).await;
     let old = mining_runs::Entity::find_by_id(killed)
         .one(&db)
         .await
@@ -712,26 +722,8 @@ async fn a_backup_killed_mid_way_is_shown_interrupted_and_the_next_backup_succee
 
     // The next backup is refused while the dead one's lease (2 s) lasts, then succeeds.
     let second = dir.join("second.tar.zst");
-    let accepted = loop {
-        let out = srm(&dir)
-            .args(["backup", "--out", second.to_str().unwrap()])
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .expect("run srm backup");
-        if out.status.success() {
-            break at.elapsed();
-        }
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(
-            err.contains("in progress"),
-            "only refused while the lease lasts: {err}"
-        );
-        assert!(
-            at.elapsed() < Duration::from_secs(20),
-            "still refused: {err}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let accepted =
+        accepted_after_the_lease(&dir, &["backup", "--out", second.to_str().unwrap()], at).await;
     assert!(srm::backup::verify(&second, None).is_ok());
     let old = backup_runs::Entity::find_by_id(killed)
         .one(&db)
