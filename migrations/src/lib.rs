@@ -17,6 +17,7 @@ mod m20261206_000001_job_leases;
 mod m20261206_000002_login_throttles;
 mod m20261206_000003_username_folded;
 mod m20261206_000004_backup_runs;
+mod m20261207_000001_attendance_activity;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_login_throttles::Migration),
             Box::new(m20261206_000003_username_folded::Migration),
             Box::new(m20261206_000004_backup_runs::Migration),
+            Box::new(m20261207_000001_attendance_activity::Migration),
         ]
     }
 }
