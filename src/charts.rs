@@ -124,3 +124,112 @@ pub fn scatter(points: &[(f64, f64, usize)], legend: &[String], clipped_note: &s
     }
     svg
 }
+
+/// A line chart: one line per `(name, points)` over the same x axis (ticks at `x_ticks`), y
+/// from `y_range.0` to `y_range.1` with a grid line every `y_step`. The legend is HTML, as in
+/// [`scatter`], and each line also has its own marker shape so colour is not the only cue.
+pub fn line_chart(
+    series: &[(String, Vec<(f64, f64)>)],
+    x_ticks: &[f64],
+    y_range: (f64, f64),
+    y_step: f64,
+    label: &str,
+) -> String {
+    let (w, h) = (520.0, 300.0);
+    let (left, right, top, bottom) = (44.0, 16.0, 12.0, 30.0);
+    let (x0, x1) = match (x_ticks.first(), x_ticks.last()) {
+        (Some(&a), Some(&b)) if b > a => (a, b),
+        (Some(&a), _) => (a - 1.0, a + 1.0),
+        _ => (0.0, 1.0),
+    };
+    let (y0, y1) = if y_range.1 > y_range.0 {
+        y_range
+    } else {
+        (0.0, 1.0)
+    };
+    let px = |x: f64| left + (x.clamp(x0, x1) - x0) / (x1 - x0) * (w - left - right);
+    let py = |y: f64| h - bottom - (y.clamp(y0, y1) - y0) / (y1 - y0) * (h - top - bottom);
+    let mut svg = format!(
+        r##"<svg class="chart lines" role="img" aria-label="{label}" viewBox="0 0 {w} {h}" width="{w}" xmlns="http://www.w3.org/2000/svg">"##,
+        label = escape(label)
+    );
+    let steps = if y_step > 0.0 {
+        ((y1 - y0) / y_step).round() as usize
+    } else {
+        0
+    };
+    for i in 0..=steps.min(20) {
+        let v = y0 + i as f64 * y_step;
+        let y = py(v);
+        svg.push_str(&format!(
+            r##"<line x1="{left}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#d0d7de"/><text x="{tx}" y="{ty:.1}" text-anchor="end" font-size="11">{v}</text>"##,
+            x2 = w - right,
+            tx = left - 6.0,
+            ty = y + 4.0,
+            v = if y_step >= 0.1 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.2}")
+            }
+        ));
+    }
+    for &t in x_ticks {
+        svg.push_str(&format!(
+            r#"<text x="{x:.1}" y="{y}" text-anchor="middle" font-size="11">{t}</text>"#,
+            x = px(t),
+            y = h - 10.0,
+            t = format_value(t)
+        ));
+    }
+    for (i, (_, points)) in series.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let path: Vec<String> = points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+            .collect();
+        let dash = if i == 0 {
+            ""
+        } else {
+            r#" stroke-dasharray="6 4""#
+        };
+        svg.push_str(&format!(
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#,
+            path.join(" ")
+        ));
+        for (x, y) in points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+        {
+            let (cx, cy) = (px(*x), py(*y));
+            let marker = match i % 3 {
+                0 => format!(r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="4" fill="{colour}"/>"#),
+                1 => format!(
+                    r#"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="{colour}"/>"#,
+                    cx - 3.5,
+                    cy - 3.5
+                ),
+                _ => format!(
+                    r#"<polygon points="{cx:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{colour}"/>"#,
+                    cy - 4.5,
+                    cx - 4.5,
+                    cy + 3.5,
+                    cx + 4.5,
+                    cy + 3.5
+                ),
+            };
+            svg.push_str(&marker);
+        }
+    }
+    svg.push_str("</svg>");
+    svg.push_str(r#"<ul class="chart-legend">"#);
+    for (i, (name, _)) in series.iter().enumerate() {
+        svg.push_str(&format!(
+            r#"<li><span class="swatch c{}" aria-hidden="true"></span>{}</li>"#,
+            i % COLOURS.len(),
+            escape(name)
+        ));
+    }
+    svg.push_str("</ul>");
+    svg
+}

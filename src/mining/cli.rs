@@ -30,6 +30,25 @@ pub enum MineWhat {
     Run(RunArgs),
     /// Set how often the server starts a run by itself (0 = never).
     Schedule(ScheduleArgs),
+    /// Measure the early warning as of day N of the term: train on the earlier completed terms
+    /// cut at day N, test on the latest completed one, and print ROC AUC, accuracy, precision,
+    /// recall and F1 of the three models and of the baselines (majority; "missed the first
+    /// assessment"; a prior-GPA cut). The chosen model is marked *.
+    Early(EarlyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EarlyArgs {
+    /// Days after each term's first day (14 = end of week 2).
+    #[arg(long)]
+    pub as_of_day: i64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the rows (features, target, term, split) as CSV to this file, to cross-check
+    /// with another tool on the same features.
+    #[arg(long)]
+    pub export_features: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -122,6 +141,37 @@ pub async fn run(config: &AppConfig, what: MineWhat) -> AppResult<()> {
             let state = crate::prepare(config.clone()).await?;
             jobs::set_schedule(&state.db, args.hours).await?;
             println!("mining runs every {} hours (0 = never)", args.hours);
+            Ok(())
+        }
+        MineWhat::Early(args) => {
+            let state = crate::prepare(config.clone()).await?;
+            let seed = super::settings::get(&state.db).await?.seed;
+            let (snap, plan) = super::early::load(&state.db, args.as_of_day).await?;
+            let day = args.as_of_day;
+            let export = args.export_features.clone();
+            let (report, csv) = tokio::task::spawn_blocking(move || {
+                let report =
+                    super::early::evaluate(&snap, &plan, day, &super::early::train_config(seed));
+                let csv = export.map(|_| super::early::features_csv(&snap, &plan, day));
+                (report, csv)
+            })
+            .await
+            .map_err(|e| AppError::internal(format!("the evaluation stopped: {e}")))?;
+            let report =
+                report.map_err(|e| AppError::unprocessable("mining_failed", e.to_string()))?;
+            if let (Some(path), Some(csv)) = (&args.export_features, csv) {
+                std::fs::write(path, csv).map_err(|e| {
+                    AppError::bad_request(
+                        "export_features",
+                        format!("--export-features {}: {e}", path.display()),
+                    )
+                })?;
+            }
+            if args.json {
+                println!("{}", serde_json::json!(report));
+            } else {
+                print!("{}", super::early::report_text(&report));
+            }
             Ok(())
         }
         MineWhat::Evaluate(args) => {

@@ -7,21 +7,25 @@
 //! events, holds, cases and messages only up to it. Gender, age and home region are never read.
 
 use crate::entity::{
-    assessment_scores, assessments, cases, courses, enrolments, grades, grading_scales, holds,
-    messages, registration_events, sections, student_history, students, terms,
+    assessment_scores, assessments, attendance, attendance_rolls, cases, courses, enrolments,
+    grades, grading_scales, holds, learning_activity, messages, registration_events, sections,
+    student_history, students, terms,
 };
 use crate::error::AppResult;
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait, Select, TryGetableMany,
 };
 use std::collections::HashMap;
 
-type Ts = DateTime<FixedOffset>;
+pub type Ts = DateTime<FixedOffset>;
 
-/// The feature names, in the order of every feature vector.
-pub const FEATURES: [&str; 15] = [
+/// The feature names, in the order of every feature vector. The last nine are the early
+/// warning's: attendance and learning-platform activity so far this term, how much of the
+/// term's assessment weight has been seen, when the student registered, retaken courses, and
+/// whether the first assessment was missed.
+pub const FEATURES: [&str; 24] = [
     "prior_gpa",
     "gpa_trend",
     "has_history",
@@ -37,6 +41,15 @@ pub const FEATURES: [&str; 15] = [
     "term_waitlists",
     "holds",
     "contacts",
+    "attendance_rate",
+    "recent_absences",
+    "activity_per_week",
+    "activity_trend",
+    "days_since_activity",
+    "weight_seen",
+    "registered_day",
+    "prior_attempts",
+    "first_missed",
 ];
 
 pub const PRIOR_GPA: usize = 0;
@@ -44,6 +57,18 @@ pub const GPA_TREND: usize = 1;
 pub const HAS_HISTORY: usize = 2;
 pub const LAST_TERM_SCORE: usize = 7;
 pub const TERM_SCORE: usize = 8;
+pub const ATTENDANCE_RATE: usize = 15;
+pub const RECENT_ABSENCES: usize = 16;
+pub const ACTIVITY_PER_WEEK: usize = 17;
+pub const ACTIVITY_TREND: usize = 18;
+pub const DAYS_SINCE_ACTIVITY: usize = 19;
+pub const WEIGHT_SEEN: usize = 20;
+pub const REGISTERED_DAY: usize = 21;
+pub const PRIOR_ATTEMPTS: usize = 22;
+pub const FIRST_MISSED: usize = 23;
+
+/// Days before the as-of date in which absences count as recent.
+pub const RECENT_DAYS: i64 = 14;
 
 /// The features describing how a student works this term, used for the clusters.
 pub const BEHAVIOUR: [usize; 6] = [0, 8, 9, 10, 11, 14];
@@ -153,6 +178,26 @@ impl From<&str> for ScoreStatus {
     }
 }
 
+/// An attendance mark, as a byte (present is also the default on a taken roll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Present,
+    Absent,
+    Late,
+    Excused,
+}
+
+impl From<&str> for Mark {
+    fn from(s: &str) -> Self {
+        match s {
+            "absent" => Mark::Absent,
+            "late" => Mark::Late,
+            "excused" => Mark::Excused,
+            _ => Mark::Present,
+        }
+    }
+}
+
 /// A registration event's action, as a byte: only drops and waitlists are features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventAction {
@@ -218,6 +263,8 @@ pub struct Snapshot {
     pub pass_marks: HashMap<i64, f64>,
     pub default_pass_mark: f64,
     pub assessments: HashMap<i64, AssessmentRow>,
+    /// Each section's assessments (ids into `assessments`).
+    pub assessments_by_section: HashMap<i64, Vec<i64>>,
     pub enrol_by_student: HashMap<i64, Vec<EnrolRow>>,
     pub grades_by_student: HashMap<i64, Vec<GradeRow>>,
     pub scores_by_student: HashMap<i64, Vec<ScoreRow>>,
@@ -226,6 +273,12 @@ pub struct Snapshot {
     pub contacts_by_student: HashMap<i64, Vec<Ts>>,
     /// When each student's status became `withdrawn` (see [`leaves`]), oldest first.
     pub withdrawn_at: HashMap<i64, Vec<Ts>>,
+    /// The days each section's roll was taken (the windows' terms, before their as-of dates).
+    pub rolls: HashMap<i64, Vec<NaiveDate>>,
+    /// Attendance marks other than present: (section, day, mark), by student.
+    pub marks_by_student: HashMap<i64, Vec<(i64, NaiveDate, Mark)>>,
+    /// Learning-platform activity: (section, day, count), by student.
+    pub activity_by_student: HashMap<i64, Vec<(i64, NaiveDate, i64)>>,
 }
 
 impl Snapshot {
@@ -257,6 +310,7 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
     snap.students = load_students(db).await?;
     load_catalogue(db, &mut snap).await?;
     load_activity(db, windows, &mut snap).await?;
+    load_engagement(db, windows, &mut snap).await?;
     snap.withdrawn_at = load_withdrawals(db).await?;
     snap.holds_by_student = load_holds(db).await?;
     snap.contacts_by_student = load_contacts(db).await?;
@@ -355,6 +409,10 @@ async fn load_catalogue(db: &impl ConnectionTrait, snap: &mut Snapshot) -> AppRe
         .all(db)
         .await?;
     for (id, section, weight, due_at, max_score) in rows {
+        snap.assessments_by_section
+            .entry(section)
+            .or_default()
+            .push(id);
         snap.assessments.insert(
             id,
             AssessmentRow {
@@ -521,6 +579,98 @@ async fn load_events(
             out.entry(student)
                 .or_default()
                 .push((section, action.as_str().into(), at));
+            id
+        },
+    )
+    .await
+}
+
+/// Whether a row of `table` dated by `day` falls in one of the windows: its section in the
+/// window's term, its day before the window's as-of date (a day is known once it is over).
+fn in_windows<C: ColumnTrait>(windows: &[(i64, Ts)], day: C) -> Condition {
+    windows.iter().fold(Condition::any(), |c, (term, as_of)| {
+        c.add(
+            Condition::all()
+                .add(sections::Column::TermId.eq(*term))
+                .add(day.lt(as_of.date_naive())),
+        )
+    })
+}
+
+/// Attendance (rolls taken and the marks other than present) and learning-platform activity
+/// of the windows' terms, each up to its as-of date.
+async fn load_engagement(
+    db: &impl ConnectionTrait,
+    windows: &[(i64, Ts)],
+    snap: &mut Snapshot,
+) -> Result<(), DbErr> {
+    let rolls: Vec<(i64, NaiveDate)> = attendance_rolls::Entity::find()
+        .select_only()
+        .columns([
+            attendance_rolls::Column::SectionId,
+            attendance_rolls::Column::HeldOn,
+        ])
+        .join(
+            JoinType::InnerJoin,
+            attendance_rolls::Relation::Sections.def(),
+        )
+        .filter(in_windows(windows, attendance_rolls::Column::HeldOn))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (section, day) in rolls {
+        snap.rolls.entry(section).or_default().push(day);
+    }
+    let query = attendance::Entity::find()
+        .select_only()
+        .columns([
+            attendance::Column::Id,
+            attendance::Column::StudentId,
+            attendance::Column::SectionId,
+            attendance::Column::HeldOn,
+            attendance::Column::Status,
+        ])
+        .join(JoinType::InnerJoin, attendance::Relation::Sections.def())
+        .filter(attendance::Column::Status.ne("present"))
+        .filter(in_windows(windows, attendance::Column::HeldOn));
+    let marks = &mut snap.marks_by_student;
+    by_pages(
+        db,
+        query,
+        attendance::Column::Id,
+        |(id, student, section, day, status): (i64, i64, i64, NaiveDate, String)| {
+            marks
+                .entry(student)
+                .or_default()
+                .push((section, day, status.as_str().into()));
+            id
+        },
+    )
+    .await?;
+    let query = learning_activity::Entity::find()
+        .select_only()
+        .columns([
+            learning_activity::Column::Id,
+            learning_activity::Column::StudentId,
+            learning_activity::Column::SectionId,
+            learning_activity::Column::Day,
+            learning_activity::Column::Count,
+        ])
+        .join(
+            JoinType::InnerJoin,
+            learning_activity::Relation::Sections.def(),
+        )
+        .filter(in_windows(windows, learning_activity::Column::Day));
+    let activity = &mut snap.activity_by_student;
+    by_pages(
+        db,
+        query,
+        learning_activity::Column::Id,
+        |(id, student, section, day, count): (i64, i64, i64, NaiveDate, i32)| {
+            activity
+                .entry(student)
+                .or_default()
+                .push((section, day, i64::from(count)));
             id
         },
     )
@@ -727,6 +877,8 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
     }
     // Enrolments: earlier drops, and this term's sections (as of the date).
     let mut this_term: Vec<i64> = Vec::new();
+    let mut taking: Vec<Taking> = Vec::new();
+    let mut earlier_courses: Vec<i64> = Vec::new();
     for e in snap.enrol_by_student.get(&student).into_iter().flatten() {
         let Some(sec) = snap.sections.get(&e.section) else {
             continue;
@@ -737,8 +889,17 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
         if seq < term.seq && e.dropped_at.is_some_and(|d| d <= as_of) {
             f[4] += 1.0;
         }
+        if seq < term.seq && e.status == EnrolStatus::Enrolled {
+            earlier_courses.push(sec.course);
+        }
         if sec.term == term.id && e.created_at <= as_of {
             this_term.push(e.section);
+            taking.push(Taking {
+                section: e.section,
+                course: sec.course,
+                joined: e.created_at,
+                left: e.dropped_at.filter(|d| *d <= as_of),
+            });
         }
     }
     // This term's assessments due before the date: weighted score, missed and late.
@@ -787,5 +948,148 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
         .contacts_by_student
         .get(&student)
         .map_or(0, |v| v.iter().filter(|t| **t <= as_of).count()) as f64;
+    early_signals(
+        snap,
+        student,
+        term,
+        as_of,
+        &taking,
+        &earlier_courses,
+        &mut f,
+    );
     f
+}
+
+/// One of this term's sections as the student takes it at the as-of instant.
+struct Taking {
+    section: i64,
+    course: i64,
+    joined: Ts,
+    /// When the student dropped it, if before the as-of instant.
+    left: Option<Ts>,
+}
+
+/// The early warning's features (see [`FEATURES`]): attendance, learning-platform activity,
+/// the share of assessment weight seen, registration timing, retaken courses, and whether the
+/// first assessment was missed, each from what was known before the as-of date.
+fn early_signals(
+    snap: &Snapshot,
+    student: i64,
+    term: &terms::Model,
+    as_of: Ts,
+    taking: &[Taking],
+    earlier_courses: &[i64],
+    f: &mut [f64],
+) {
+    let today = as_of.date_naive();
+    let start = term.starts_on;
+    let days_in = (today - start).num_days().max(0);
+    // Attendance: meetings of the student's sections held while they took them.
+    let (mut held, mut attended) = (0usize, 0usize);
+    let marks = snap.marks_by_student.get(&student);
+    let mark_on = |section: i64, day: NaiveDate| {
+        marks
+            .into_iter()
+            .flatten()
+            .find(|(s, d, _)| *s == section && *d == day)
+            .map_or(Mark::Present, |m| m.2)
+    };
+    for t in taking {
+        let (from, until) = (t.joined.date_naive(), t.left.map(|d| d.date_naive()));
+        for &day in snap.rolls.get(&t.section).into_iter().flatten() {
+            if day < from || day >= today || until.is_some_and(|u| day >= u) {
+                continue;
+            }
+            match mark_on(t.section, day) {
+                Mark::Excused => {}
+                Mark::Absent => held += 1,
+                Mark::Present | Mark::Late => {
+                    held += 1;
+                    attended += 1;
+                }
+            }
+        }
+    }
+    f[ATTENDANCE_RATE] = if held > 0 {
+        attended as f64 * 100.0 / held as f64
+    } else {
+        100.0
+    };
+    let sections: Vec<i64> = taking.iter().map(|t| t.section).collect();
+    f[RECENT_ABSENCES] = marks.map_or(0, |v| {
+        v.iter()
+            .filter(|(s, d, m)| {
+                *m == Mark::Absent
+                    && sections.contains(s)
+                    && *d < today
+                    && (today - *d).num_days() <= RECENT_DAYS
+            })
+            .count()
+    }) as f64;
+    // Learning-platform activity per week so far, its trend, and days since the last.
+    let weeks = (days_in / 7).max(1) as usize;
+    let mut per_week = vec![0i64; weeks];
+    let mut last_day: Option<NaiveDate> = None;
+    for (section, day, count) in snap.activity_by_student.get(&student).into_iter().flatten() {
+        if !sections.contains(section) || *day >= today || *day < start {
+            continue;
+        }
+        let w = ((*day - start).num_days() / 7) as usize;
+        if let Some(slot) = per_week.get_mut(w.min(weeks - 1)) {
+            *slot += count;
+        }
+        if *count > 0 && last_day.is_none_or(|l| *day > l) {
+            last_day = Some(*day);
+        }
+    }
+    let total: i64 = per_week.iter().sum();
+    f[ACTIVITY_PER_WEEK] = total as f64 / weeks as f64;
+    if weeks >= 3 {
+        let recent = per_week[weeks - 2..].iter().sum::<i64>() as f64 / 2.0;
+        let before = per_week[..weeks - 2].iter().sum::<i64>() as f64 / (weeks - 2) as f64;
+        f[ACTIVITY_TREND] = 100.0 * (recent - before) / (before + 1.0);
+    }
+    f[DAYS_SINCE_ACTIVITY] =
+        last_day.map_or(days_in, |d| (today - d).num_days().min(days_in)) as f64;
+    // Assessment weight due so far, of all this term's assessments of the student's sections.
+    let (mut due, mut all) = (0.0, 0.0);
+    let of_sections = sections
+        .iter()
+        .filter_map(|s| snap.assessments_by_section.get(s))
+        .flatten()
+        .filter_map(|id| snap.assessments.get(id));
+    for a in of_sections {
+        all += a.weight;
+        if a.due_at.is_some_and(|d| d <= as_of) {
+            due += a.weight;
+        }
+    }
+    f[WEIGHT_SEEN] = if all > 0.0 { 100.0 * due / all } else { 0.0 };
+    // Registration timing: days after the term's first day (negative: before it), on average.
+    if !taking.is_empty() {
+        let sum: i64 = taking
+            .iter()
+            .map(|t| (t.joined.date_naive() - start).num_days())
+            .sum();
+        f[REGISTERED_DAY] = sum as f64 / taking.len() as f64;
+    }
+    f[PRIOR_ATTEMPTS] = taking
+        .iter()
+        .filter(|t| earlier_courses.contains(&t.course))
+        .count() as f64;
+    // The first assessment due this term (by the as-of instant): was it missed?
+    let first = snap
+        .scores_by_student
+        .get(&student)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let a = snap.assessments.get(&s.assessment)?;
+            let d = a.due_at.filter(|d| *d <= as_of)?;
+            sections.contains(&a.section).then_some((d, s.status))
+        })
+        .min_by_key(|(d, _)| *d);
+    f[FIRST_MISSED] = f64::from(u8::from(
+        first.is_some_and(|(_, st)| st == ScoreStatus::Missing),
+    ));
 }

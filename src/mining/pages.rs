@@ -113,6 +113,7 @@ pub async fn report_data(
         .flatten()
         .map(|r| json!({"label": lang.t(&format!("mining.feature.{}", r["feature"].as_str().unwrap_or(""))), "value": r["value"]}))
         .collect();
+    let early = early_chart(lang, &m["early"]);
     let mut formula = m["formula"].clone();
     if let Some(list) = formula.get_mut("formulas").and_then(Value::as_array_mut) {
         for f in list {
@@ -130,9 +131,43 @@ pub async fn report_data(
         "clusters": clusters,
         "scatter": scatter,
         "importances": importances,
+        "early": early,
         "feedback": service::feedback_counts(db, run.id).await?,
         "explained": m["clusters"]["explained"].as_array().map(|a| a.iter().map(|v| (v.as_f64().unwrap_or(0.0) * 1000.0).round() / 10.0).collect::<Vec<_>>()),
     }))
+}
+
+/// The curve of the early warning's ROC AUC by day of the term (the model and two baselines),
+/// from a run's `early` points; empty when the run has none.
+fn early_chart(lang: Lang, points: &Value) -> String {
+    let Some(points) = points.as_array().filter(|p| !p.is_empty()) else {
+        return String::new();
+    };
+    let line = |key: &str| -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .filter_map(|p| Some((p["day"].as_f64()?, p[key].as_f64()?)))
+            .collect()
+    };
+    let days: Vec<f64> = points.iter().filter_map(|p| p["day"].as_f64()).collect();
+    let model = points[0]["model"].as_str().unwrap_or("");
+    crate::charts::line_chart(
+        &[
+            (
+                format!("{} ({model})", lang.t("mining.early.model")),
+                line("roc_auc"),
+            ),
+            (
+                lang.t("mining.early.missed_first"),
+                line("missed_first_auc"),
+            ),
+            (lang.t("mining.early.prior_gpa"), line("prior_gpa_auc")),
+        ],
+        &days,
+        (0.4, 1.0),
+        0.1,
+        &lang.t("mining.early.chart_label"),
+    )
 }
 
 fn run_view(lang: Lang, r: mining_runs::Model) -> Value {

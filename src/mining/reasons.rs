@@ -1,7 +1,10 @@
 //! Plain-word reasons from a model's signed contributions ("average assessment score this term
 //! 48, down from 71 last term"), in both languages, stored with each flag.
 
-use super::features::{FEATURES, GPA_TREND, HAS_HISTORY, LAST_TERM_SCORE, PRIOR_GPA, TERM_SCORE};
+use super::features::{
+    ACTIVITY_PER_WEEK, ACTIVITY_TREND, ATTENDANCE_RATE, DAYS_SINCE_ACTIVITY, FEATURES, GPA_TREND,
+    HAS_HISTORY, LAST_TERM_SCORE, PRIOR_GPA, REGISTERED_DAY, TERM_SCORE,
+};
 use crate::i18n::Lang;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +25,10 @@ fn fill(lang: Lang, key: &str, v: &str, w: &str) -> String {
 
 /// Features that count events (failures, drops, late work, holds): a count of zero is never a
 /// reason, whatever its weight in the model.
-const COUNTS: [&str; 7] = [
+const COUNTS: [&str; 10] = [
+    "recent_absences",
+    "prior_attempts",
+    "first_missed",
     "prior_failed",
     "prior_dropped",
     "term_missed",
@@ -33,8 +39,10 @@ const COUNTS: [&str; 7] = [
 ];
 
 /// Neutral facts: true of at-risk and thriving students alike, so never offered as a reason
-/// (credits taken, contacts with staff, a missing history, a GPA that went up).
-const NEUTRAL: [&str; 4] = [
+/// (credits taken, contacts with staff, a missing history, a GPA that went up, how far the
+/// term's assessments have got).
+const NEUTRAL: [&str; 5] = [
+    "weight_seen",
     "credits_attempted",
     "credits_earned",
     "contacts",
@@ -63,8 +71,25 @@ pub fn describe(lang: Lang, feature: usize, row: &[f64]) -> Option<String> {
             }
         }
         LAST_TERM_SCORE if has_history => fill(lang, "last_term_score", &int(v), ""),
+        // NOTE: full attendance, rising activity, registering early or a platform visit this
+        // week are never reasons, whatever the model's weight on them.
+        ATTENDANCE_RATE if v < 99.5 => fill(lang, "attendance_rate", &int(v), ""),
+        ACTIVITY_TREND if v <= -5.0 => fill(lang, "activity_down", &int(-v), ""),
+        REGISTERED_DAY if v >= 0.5 => fill(lang, "registered_day", &int(v), ""),
+        DAYS_SINCE_ACTIVITY if v >= 7.0 => fill(lang, "days_since_activity", &int(v), ""),
+        ACTIVITY_PER_WEEK if v < 0.5 => fill(lang, "activity_none", "", ""),
         i if i < FEATURES.len()
-            && !matches!(i, PRIOR_GPA | GPA_TREND | HAS_HISTORY | LAST_TERM_SCORE) =>
+            && !matches!(
+                i,
+                PRIOR_GPA
+                    | GPA_TREND
+                    | HAS_HISTORY
+                    | LAST_TERM_SCORE
+                    | ATTENDANCE_RATE
+                    | ACTIVITY_TREND
+                    | REGISTERED_DAY
+                    | DAYS_SINCE_ACTIVITY
+            ) =>
         {
             fill(lang, FEATURES[i], &int(v), "")
         }

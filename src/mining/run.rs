@@ -3,8 +3,10 @@
 //! students with the better one, explain each score, group the students, and store it all as
 //! one run. Started from the page, the API, the CLI or the schedule; always in the background.
 
-use super::features::{self, BEHAVIOUR, FEATURES, GPA_TREND, PRIOR_GPA, Snapshot};
+use super::early;
+use super::features::{self, BEHAVIOUR, FEATURES, GPA_TREND, Snapshot};
 use super::ml::{self, Dataset, ModelKind, TrainConfig, cluster};
+use super::plan::{Plan, gpa_rule, plan, term_dataset};
 pub use super::reasons::{FlagDetail, LeaveDetail};
 use super::reasons::{Reason, top_reasons};
 use super::settings::{self, MiningSettings};
@@ -15,7 +17,7 @@ use crate::entity::{mining_clusters, mining_runs, risk_flags, terms};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::jobs::{Heartbeat, Jobs, Lease, MINING_RUN, Stop};
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -212,84 +214,6 @@ pub async fn execute(db: &DatabaseConnection, jobs: &Jobs, run_id: i64) -> AppRe
     result
 }
 
-/// The terms of a run: completed ones to learn and test on, and the one to score.
-pub struct Plan {
-    pub train: Vec<terms::Model>,
-    pub test: terms::Model,
-    pub current: terms::Model,
-    pub as_of: Ts,
-    pub offset: Duration,
-}
-
-/// Picks the current term (flagged current, else the latest), the as-of instant (now, within
-/// that term) and its week offset, the test term (the latest completed one) and the training
-/// terms (all completed before it).
-pub fn plan(all: &[terms::Model], now: Ts) -> AppResult<Plan> {
-    let mut all = all.to_vec();
-    all.sort_by_key(|t| t.seq);
-    let current = all
-        .iter()
-        .find(|t| t.is_current)
-        .or_else(|| all.last())
-        .cloned()
-        .ok_or_else(|| AppError::unprocessable("no_terms", "there are no terms to mine"))?;
-    let start = features::as_of_in(&current, Duration::zero());
-    let end =
-        features::as_of_in(&current, Duration::days(1)) + (current.ends_on - current.starts_on);
-    let as_of = now.clamp(start, end.max(start));
-    let offset = as_of - start;
-    let completed: Vec<terms::Model> = all
-        .iter()
-        .filter(|t| t.seq < current.seq)
-        .cloned()
-        .collect();
-    let Some((test, train)) = completed.split_last() else {
-        return Err(AppError::unprocessable(
-            "too_few_terms",
-            "a run needs at least two completed terms before the current one",
-        ));
-    };
-    if train.is_empty() {
-        return Err(AppError::unprocessable(
-            "too_few_terms",
-            "a run needs at least two completed terms before the current one",
-        ));
-    }
-    Ok(Plan {
-        train: train.to_vec(),
-        test: test.clone(),
-        current,
-        as_of,
-        offset,
-    })
-}
-
-/// The labelled rows of completed terms as of the same week: (dataset labelled with the risk
-/// target, the leaving target of each row, student of each row).
-pub fn term_dataset(
-    snap: &Snapshot,
-    terms: &[terms::Model],
-    offset: Duration,
-) -> (Dataset, Vec<bool>, Vec<i64>) {
-    let mut d = Dataset {
-        feature_names: FEATURES.iter().map(|s| s.to_string()).collect(),
-        x: Vec::new(),
-        y: Vec::new(),
-    };
-    let mut leave = Vec::new();
-    let mut who = Vec::new();
-    for t in terms {
-        let as_of = features::as_of_in(t, offset);
-        for s in features::participants(snap, t.id, as_of) {
-            d.x.push(features::features(snap, s, t, as_of));
-            d.y.push(features::failed_or_dropped(snap, s, t, as_of));
-            leave.push(features::leaves(snap, s, t, as_of));
-            who.push(s);
-        }
-    }
-    (d, leave, who)
-}
-
 /// Everything computed off the async threads.
 pub struct Outcome {
     pub chosen: ModelKind,
@@ -449,20 +373,6 @@ fn clusters(
     let extra = json!({"k": k, "silhouette": scores, "explained": pca.explained, "points": points,
         "features": BEHAVIOUR.iter().map(|&j| FEATURES[j]).collect::<Vec<_>>()});
     Ok((labels, out, extra))
-}
-
-/// The baseline "prior GPA below X": X is the cut on the training terms that maximises F1.
-fn gpa_rule(train: &Dataset, test: &Dataset) -> (String, ml::Metrics) {
-    let neg = |d: &Dataset| -> Vec<f64> { d.x.iter().map(|r| -r[PRIOR_GPA]).collect() };
-    let cut = ml::best_threshold(&train.y, &neg(train));
-    let scores: Vec<f64> = neg(test)
-        .into_iter()
-        .map(|v| if v >= cut { 1.0 } else { 0.0 })
-        .collect();
-    (
-        format!("rule: prior_gpa ≤ {:.2}", -cut),
-        ml::metrics(&test.y, &scores, 0.5),
-    )
 }
 
 /// The metrics of a comparison's rows as JSON.
@@ -845,6 +755,40 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, run_id: i64) -> AppResu
     Ok(status)
 }
 
+/// How the warning would have done as of each day of [`early::CURVE_DAYS`] on the test term,
+/// with the run's chosen model (one snapshot per day, each dropped before the next is read).
+async fn early_curve(
+    db: &DatabaseConnection,
+    hb: &Heartbeat,
+    run_id: i64,
+    plan: &Plan,
+    kind: ModelKind,
+    seed: u64,
+) -> AppResult<Vec<early::CurvePoint>> {
+    let days = early::curve_days(plan);
+    let mut points = Vec::with_capacity(days.len());
+    for (i, day) in days.iter().copied().enumerate() {
+        let p = 0.6 + 0.2 * i as f64 / days.len() as f64;
+        progress(
+            db,
+            hb,
+            run_id,
+            p,
+            &format!("early warning curve: day {day}"),
+        )
+        .await?;
+        let snap = features::load(db, &early::windows(plan, day)).await?;
+        let plan = plan.clone();
+        let point = tokio::task::spawn_blocking(move || {
+            early::curve_point(&snap, &plan, day, kind, &early::train_config(seed))
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
+        points.extend(point);
+    }
+    Ok(points)
+}
+
 async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> AppResult<()> {
     let t0 = Instant::now();
     progress(db, hb, run_id, 0.05, "loading").await?;
@@ -867,6 +811,11 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     .await
     .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
     let mut out = out?;
+    progress(db, hb, run_id, 0.6, "early warning curve").await?;
+    let curve = early_curve(db, hb, run_id, &plan, out.chosen, set.seed).await?;
+    if let Some(m) = out.metrics.as_object_mut() {
+        m.insert("early".into(), json!(curve));
+    }
     progress(db, hb, run_id, 0.8, "saving").await?;
     let t1 = Instant::now();
     let txn = write_txn(db).await?;

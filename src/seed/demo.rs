@@ -1,6 +1,6 @@
 //! Seeding the demo university: the options, the summary, and the one call that writes it.
 
-use super::{calendar, catalog, people, simulate, write};
+use super::{activity, calendar, catalog, people, simulate, write};
 use crate::error::{AppError, AppResult};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -69,7 +69,9 @@ pub async fn seed_demo(
     let (cat, cal, uni) = tokio::task::spawn_blocking(move || -> AppResult<_> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let students = people::students(&cat, &cal, n, &mut rng)?;
-        let uni = simulate::simulate(&cat, &cal, students, &mut rng)?;
+        let mut uni = simulate::simulate(&cat, &cal, students, &mut rng)?;
+        activity::disengage_now(&mut uni, seed);
+        uni.activity = activity::generate(&cal, &uni, seed);
         Ok((cat, cal, uni))
     })
     .await

@@ -13,6 +13,7 @@
 //! today; that is never written to the database, only to [`leavers_file`], with the past
 //! leavers, for the tests.
 
+mod activity;
 mod calendar;
 mod catalog;
 mod demo;

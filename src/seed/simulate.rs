@@ -117,6 +117,8 @@ pub struct University {
     pub scores: Vec<Score>,
     pub grades: Vec<Grade>,
     pub holds: Vec<Hold>,
+    /// Learning-platform activity (filled after the simulation, see `activity::generate`).
+    pub activity: Vec<super::activity::WeekActivity>,
 }
 
 /// What a student has passed, with best recorded scores (for prerequisites).
@@ -385,6 +387,7 @@ impl<'a> Sim<'a> {
                 scores: Vec::new(),
                 grades: Vec::new(),
                 holds: Vec::new(),
+                activity: Vec::new(),
             },
             registered_now: vec![false; students.len()],
             failed_last: vec![0u32; students.len()],

@@ -8,8 +8,8 @@ use super::people::Status;
 use super::simulate::{ASSESSMENTS, EnrolStatus, University};
 use crate::entity::{
     assessment_scores, assessments, course_prerequisites, courses, departments, enrolments, grades,
-    grading_bands, grading_scales, groups, holds, majors, registration_events, section_meetings,
-    sections, student_history, students, terms, user_groups, users,
+    grading_bands, grading_scales, groups, holds, learning_activity, majors, registration_events,
+    section_meetings, sections, student_history, students, terms, user_groups, users,
 };
 use crate::error::{AppError, AppResult};
 use chrono::Duration;
@@ -229,6 +229,7 @@ pub async fn write(
     let published = w.sections(&people, scale_id).await?;
     w.registrations(&people).await?;
     w.results(&people, &published).await?;
+    w.activity().await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
         for t in TABLES {
@@ -846,6 +847,24 @@ impl Writer<'_> {
         })
         .await?;
 
+        Ok(())
+    }
+
+    /// Weekly learning-platform activity (numbered by the database: nothing refers to it).
+    async fn activity(&self) -> AppResult<()> {
+        let (txn, uni, ids) = (self.txn, self.uni, &self.ids);
+        insert_rows(txn, 5, uni.activity.len(), &|i| {
+            let a = &uni.activity[i];
+            learning_activity::ActiveModel {
+                student_id: Set(ids.student(a.student)),
+                section_id: Set(ids.section(a.section)),
+                day: Set(a.day),
+                kind: Set("all".to_string()),
+                count: Set(i32::try_from(a.count).unwrap_or(i32::MAX)),
+                ..Default::default()
+            }
+        })
+        .await?;
         Ok(())
     }
 }

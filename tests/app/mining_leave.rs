@@ -206,9 +206,9 @@ async fn the_leaving_model_flags_the_demos_future_leavers_far_more_often_and_the
         trend_pct >= 10.0,
         "{trend_pct}% of training rows have a trend"
     );
-    let plan = run::plan(&all_terms, r.as_of).unwrap();
+    let plan = srm::mining::plan::plan(&all_terms, r.as_of).unwrap();
     let snap = run::load_snapshot(db, &plan).await.unwrap();
-    let (train, leave_y, who) = run::term_dataset(&snap, &plan.train, plan.offset);
+    let (train, leave_y, who) = srm::mining::plan::term_dataset(&snap, &plan.train, plan.offset);
     let trend: Vec<f64> = train.x.iter().map(|x| x[features::GPA_TREND]).collect();
     let spread = trend.iter().cloned().fold(f64::MIN, f64::max)
         - trend.iter().cloned().fold(f64::MAX, f64::min);
@@ -392,7 +392,7 @@ async fn rules_and_run(app: &TestApp) {
         .unwrap()
         .unwrap();
     let all_terms = terms::Entity::find().all(db).await.unwrap();
-    let plan = run::plan(&all_terms, r.as_of).unwrap();
+    let plan = srm::mining::plan::plan(&all_terms, r.as_of).unwrap();
     let snap = run::load_snapshot(db, &plan).await.unwrap();
     let again = run::compute(&snap, &plan, &settings::get(db).await.unwrap()).unwrap();
     let stored: HashMap<i64, String> = risk_flags::Entity::find()

@@ -433,7 +433,7 @@ async fn a_run_flags_the_generators_decliners_far_more_often_and_is_deterministi
 
         // The same data, the same as-of date and seed: the same scores.
         let all_terms = terms::Entity::find().all(db).await.unwrap();
-        let plan = run::plan(&all_terms, r.as_of).unwrap();
+        let plan = srm::mining::plan::plan(&all_terms, r.as_of).unwrap();
         let snap = run::load_snapshot(db, &plan).await.unwrap();
         let again = run::compute(&snap, &plan, &settings::get(db).await.unwrap()).unwrap();
         let stored: HashMap<i64, (f64, String)> = flags

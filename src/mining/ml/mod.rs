@@ -114,6 +114,8 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    pub const ALL: [ModelKind; 3] = [ModelKind::Logistic, ModelKind::Forest, ModelKind::Blend];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ModelKind::Logistic => "logistic",

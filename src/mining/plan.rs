@@ -1,0 +1,102 @@
+//! The terms of a run and their rows: which completed terms a model learns from and is tested
+//! on, the as-of instant in the current term, the labelled rows of terms cut at the same day,
+//! and the prior-GPA baseline every comparison reports.
+
+use super::features::{self, FEATURES, PRIOR_GPA, Snapshot, Ts};
+use super::ml::{self, Dataset};
+use crate::entity::terms;
+use crate::error::{AppError, AppResult};
+use chrono::Duration;
+
+/// The terms of a run: completed ones to learn and test on, and the one to score.
+#[derive(Clone)]
+pub struct Plan {
+    pub train: Vec<terms::Model>,
+    pub test: terms::Model,
+    pub current: terms::Model,
+    pub as_of: Ts,
+    pub offset: Duration,
+}
+
+/// Picks the current term (flagged current, else the latest), the as-of instant (now, within
+/// that term) and its week offset, the test term (the latest completed one) and the training
+/// terms (all completed before it).
+pub fn plan(all: &[terms::Model], now: Ts) -> AppResult<Plan> {
+    let mut all = all.to_vec();
+    all.sort_by_key(|t| t.seq);
+    let current = all
+        .iter()
+        .find(|t| t.is_current)
+        .or_else(|| all.last())
+        .cloned()
+        .ok_or_else(|| AppError::unprocessable("no_terms", "there are no terms to mine"))?;
+    let start = features::as_of_in(&current, Duration::zero());
+    let end =
+        features::as_of_in(&current, Duration::days(1)) + (current.ends_on - current.starts_on);
+    let as_of = now.clamp(start, end.max(start));
+    let offset = as_of - start;
+    let completed: Vec<terms::Model> = all
+        .iter()
+        .filter(|t| t.seq < current.seq)
+        .cloned()
+        .collect();
+    let Some((test, train)) = completed.split_last() else {
+        return Err(AppError::unprocessable(
+            "too_few_terms",
+            "a run needs at least two completed terms before the current one",
+        ));
+    };
+    if train.is_empty() {
+        return Err(AppError::unprocessable(
+            "too_few_terms",
+            "a run needs at least two completed terms before the current one",
+        ));
+    }
+    Ok(Plan {
+        train: train.to_vec(),
+        test: test.clone(),
+        current,
+        as_of,
+        offset,
+    })
+}
+
+/// The labelled rows of completed terms as of the same week: (dataset labelled with the risk
+/// target, the leaving target of each row, student of each row).
+pub fn term_dataset(
+    snap: &Snapshot,
+    terms: &[terms::Model],
+    offset: Duration,
+) -> (Dataset, Vec<bool>, Vec<i64>) {
+    let mut d = Dataset {
+        feature_names: FEATURES.iter().map(|s| s.to_string()).collect(),
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    let mut leave = Vec::new();
+    let mut who = Vec::new();
+    for t in terms {
+        let as_of = features::as_of_in(t, offset);
+        for s in features::participants(snap, t.id, as_of) {
+            d.x.push(features::features(snap, s, t, as_of));
+            d.y.push(features::failed_or_dropped(snap, s, t, as_of));
+            leave.push(features::leaves(snap, s, t, as_of));
+            who.push(s);
+        }
+    }
+    (d, leave, who)
+}
+
+/// The baseline "prior GPA below X": X is the cut on the training terms that maximises F1.
+pub fn gpa_rule(train: &Dataset, test: &Dataset) -> (String, ml::Metrics) {
+    let neg = |d: &Dataset| -> Vec<f64> { d.x.iter().map(|r| -r[PRIOR_GPA]).collect() };
+    let cut = ml::best_threshold(&train.y, &neg(train));
+    let scores: Vec<f64> = neg(test)
+        .into_iter()
+        .map(|v| if v >= cut { 1.0 } else { 0.0 })
+        .collect();
+    (
+        format!("rule: prior_gpa ≤ {:.2}", -cut),
+        ml::metrics(&test.y, &scores, 0.5),
+    )
+}
