@@ -89,7 +89,5 @@ pub async fn api_student_lifecycle(
     state: &State<AppState>,
     id: i64,
 ) -> AppResult<Json<StudentLifecycle>> {
-    Ok(Json(
-        service::student_lifecycle(&state.db, user, id).await?,
-    ))
+    Ok(Json(service::student_lifecycle(&state.db, user, id).await?))
 }

@@ -53,8 +53,14 @@ impl ValueSettingsForm {
                 code: code.to_string(),
                 name_zh: self.value(&format!("{code}_name_zh")).trim().to_string(),
                 name_en: self.value(&format!("{code}_name_en")).trim().to_string(),
-                strategy_zh: self.value(&format!("{code}_strategy_zh")).trim().to_string(),
-                strategy_en: self.value(&format!("{code}_strategy_en")).trim().to_string(),
+                strategy_zh: self
+                    .value(&format!("{code}_strategy_zh"))
+                    .trim()
+                    .to_string(),
+                strategy_en: self
+                    .value(&format!("{code}_strategy_en"))
+                    .trim()
+                    .to_string(),
             })
             .collect();
         if errors.is_empty()
@@ -62,6 +68,10 @@ impl ValueSettingsForm {
         {
             errors.insert(field, code.to_string());
         }
-        if errors.is_empty() { Ok(s) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(errors)
+        }
     }
 }

@@ -7,11 +7,11 @@
 
 use super::{settings, transitions, value};
 use crate::config::AppConfig;
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::jobs::{Jobs, Lease, claim_period};
 use chrono::Utc;
 use rocket::fairing::AdHoc;
-use crate::db::Db;
 use std::time::Duration;
 
 /// The lease kind (id 0) and the claim kind of this schedule.
@@ -29,11 +29,7 @@ pub async fn run_once(db: &Db) -> AppResult<(usize, usize)> {
 }
 
 /// One check on this instance: runs the schedule's work when this period is due and unclaimed.
-pub async fn tick(
-    db: &Db,
-    jobs: &Jobs,
-    config: &AppConfig,
-) -> AppResult<Option<(usize, usize)>> {
+pub async fn tick(db: &Db, jobs: &Jobs, config: &AppConfig) -> AppResult<Option<(usize, usize)>> {
     let s = settings::get(db).await?;
     if s.schedule_hours == 0 {
         return Ok(None);

@@ -2,8 +2,8 @@
 //! strategy per cell, stored per term so movement is real) and the lifecycle over time
 //! (stored stage transitions, stage counts per term, the funnel and recovery with care).
 
-mod api;
 pub mod analysis;
+mod api;
 pub mod charts;
 pub mod dto;
 pub mod forms;

@@ -70,7 +70,10 @@ pub async fn value_matrix_page(
             &crate::i18n::fill(
                 &ctx.t("analytics.value.flow_desc"),
                 &[
-                    ("from", m.previous_term.as_ref().map(term_name).unwrap_or_default()),
+                    (
+                        "from",
+                        m.previous_term.as_ref().map(term_name).unwrap_or_default(),
+                    ),
                     ("to", m.term.as_ref().map(term_name).unwrap_or_default()),
                 ],
             ),
@@ -148,16 +151,21 @@ fn settings_page_view(
                "value": values.get(name).cloned().unwrap_or_default(),
                "error": errors.get(name).map(|code| ctx.t(&format!("analytics.settings.err.{code}")))})
     };
-    let general: Vec<Value> = ["standing_at", "relationship_at", "credits_per_term", "schedule_hours"]
-        .iter()
-        .map(|f| {
-            field(
-                f,
-                ctx.t(&format!("analytics.settings.{f}")),
-                Some(ctx.t(&format!("analytics.settings.{f}_hint"))),
-            )
-        })
-        .collect();
+    let general: Vec<Value> = [
+        "standing_at",
+        "relationship_at",
+        "credits_per_term",
+        "schedule_hours",
+    ]
+    .iter()
+    .map(|f| {
+        field(
+            f,
+            ctx.t(&format!("analytics.settings.{f}")),
+            Some(ctx.t(&format!("analytics.settings.{f}_hint"))),
+        )
+    })
+    .collect();
     let weights = |names: &[&str]| -> Vec<Value> {
         names
             .iter()
@@ -227,7 +235,9 @@ pub async fn value_settings_submit(
     match form.parse(&old) {
         Ok(new) => {
             settings::set(&state.db, who.id, &new).await?;
-            Ok(Ok(Redirect::to("/analytics/value-matrix/settings?saved=true")))
+            Ok(Ok(Redirect::to(
+                "/analytics/value-matrix/settings?saved=true",
+            )))
         }
         Err(errors) => {
             let values: BTreeMap<String, String> = settings_values(&old)

@@ -18,10 +18,7 @@ pub const CELLS: [&str; 4] = ["develop", "engage", "support", "rescue"];
 /// The cell of two scores under the thresholds: standing splits develop/engage from
 /// support/rescue, relationship splits develop/support from engage/rescue.
 pub fn cell_of(standing: f64, relationship: f64, s: &ValueSettings) -> &'static str {
-    match (
-        standing >= s.standing_at,
-        relationship >= s.relationship_at,
-    ) {
+    match (standing >= s.standing_at, relationship >= s.relationship_at) {
         (true, true) => "develop",
         (true, false) => "engage",
         (false, true) => "support",
@@ -74,7 +71,8 @@ impl Default for Weights {
 }
 
 impl Weights {
-    pub const STANDING: [&'static str; 5] = ["gpa", "trend", "credits", "attendance", "submissions"];
+    pub const STANDING: [&'static str; 5] =
+        ["gpa", "trend", "credits", "attendance", "submissions"];
     pub const RELATIONSHIP: [&'static str; 5] =
         ["contacts", "messages", "feedback", "satisfaction", "risk"];
 

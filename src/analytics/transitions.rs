@@ -12,8 +12,7 @@ use crate::students::lifecycle::{Calendar, term_aggregates};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -32,11 +31,7 @@ pub async fn last_stages(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let backend = db.get_database_backend();
     let rows = db
         .query_all_raw(Statement::from_string(
