@@ -103,7 +103,7 @@ pub async fn backfill<C: Writable>(db: &C) -> AppResult<usize> {
     txn.commit().await?;
     let n = n + transitions::check_all(db).await?;
     if let Some(current) = cal_now.current_seq
-        && let Some(prev) = all.iter().filter(|t| t.seq < current).next_back()
+        && let Some(prev) = all.iter().rfind(|t| t.seq < current)
     {
         value::compute_term(db, prev, None).await?;
     }

@@ -151,14 +151,16 @@ mod tests {
 
     #[test]
     fn weights_pick_what_counts() {
-        let mut s = ValueSettings::default();
-        s.weights = Weights {
-            gpa: 1.0,
-            trend: 0.0,
-            credits: 0.0,
-            attendance: 0.0,
-            submissions: 0.0,
-            ..Weights::default()
+        let s = ValueSettings {
+            weights: Weights {
+                gpa: 1.0,
+                trend: 0.0,
+                credits: 0.0,
+                attendance: 0.0,
+                submissions: 0.0,
+                ..Weights::default()
+            },
+            ..ValueSettings::default()
         };
         let i = Inputs {
             gpa: Some(3.0),

@@ -72,7 +72,7 @@ pub async fn gather(db: &impl ConnectionTrait, term: &terms::Model) -> AppResult
         .order_by_asc(terms::Column::Seq)
         .all(db)
         .await?;
-    let previous = all.iter().filter(|t| t.seq < term.seq).next_back();
+    let previous = all.iter().rfind(|t| t.seq < term.seq);
     // Active students as (id, cohort): no other column of the record is read.
     let people: Vec<(i64, i64)> = students::Entity::find()
         .select_only()
