@@ -47,7 +47,7 @@ pub async fn profile_panel(
             "strategy": if zh { &text.strategy_zh } else { &text.strategy_en },
             "standing": format!("{:.1}", c.standing),
             "relationship": format!("{:.1}", c.relationship),
-            "term": c.term_code,
+            "term": if zh { &c.term_zh } else { &c.term_en },
             "computed_at": c.computed_at,
             "previous": c.previous_cell.map(|p| { let t = s.cell(&p); if zh { t.name_zh } else { t.name_en } }),
             "standing_parts": parts(&Weights::STANDING),

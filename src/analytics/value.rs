@@ -472,6 +472,8 @@ pub struct StudentCell {
     pub relationship: f64,
     pub components: Components,
     pub term_code: String,
+    pub term_zh: String,
+    pub term_en: String,
     pub computed_at: DateTime<FixedOffset>,
     /// The cell of the term before, when it was computed.
     pub previous_cell: Option<String>,
@@ -496,7 +498,9 @@ pub async fn student_cell(
         standing: row.standing,
         relationship: row.relationship,
         components: serde_json::from_str(&row.components).unwrap_or_default(),
-        term_code: term.map(|t| t.code).unwrap_or_default(),
+        term_code: term.as_ref().map(|t| t.code.clone()).unwrap_or_default(),
+        term_zh: term.as_ref().map(|t| t.name_zh.clone()).unwrap_or_default(),
+        term_en: term.map(|t| t.name_en).unwrap_or_default(),
         computed_at: row.computed_at,
         previous_cell: it.next().map(|(r, _)| r.cell),
     }))
