@@ -4,7 +4,7 @@
 use super::analysis::LifecycleReport;
 use super::dto::{StudentLifecycle, ValueMatrixAnswer};
 use super::service;
-use super::value::Computed;
+use super::value::MatrixComputed;
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppResult, ErrorBody};
@@ -36,7 +36,7 @@ pub async fn api_value_matrix(
 #[utoipa::path(
     tag = "analytics",
     responses(
-        (status = 200, description = "Computed", body = Computed),
+        (status = 200, description = "Computed", body = MatrixComputed),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 422, description = "There is no current term", body = ErrorBody),
     ),
@@ -47,7 +47,7 @@ pub async fn api_value_compute(
     _on: ModuleOn<on::Students>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-) -> AppResult<Json<Computed>> {
+) -> AppResult<Json<MatrixComputed>> {
     Ok(Json(service::compute_now(&state.db, &user).await?))
 }
 

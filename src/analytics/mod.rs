@@ -43,7 +43,7 @@ crate::typed_api! {
         dto::StudentLifecycle,
         value::TermRef,
         value::Flow,
-        value::Computed,
+        value::MatrixComputed,
         transitions::Transition,
         analysis::LifecycleReport,
         analysis::TermStages,

@@ -57,7 +57,10 @@ pub fn advisor_only(user: &CurrentUser) -> AppResult<bool> {
 }
 
 /// Computes the matrix for the current term now (an administrator's request).
-pub async fn compute_now<C: Writable>(db: &C, user: &CurrentUser) -> AppResult<value::Computed> {
+pub async fn compute_now<C: Writable>(
+    db: &C,
+    user: &CurrentUser,
+) -> AppResult<value::MatrixComputed> {
     value::compute_current(db, Some(user.id)).await
 }
 

@@ -285,7 +285,7 @@ async fn leave_risks(db: &impl ConnectionTrait, until: &str) -> AppResult<HashMa
 
 /// What a computation did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Computed {
+pub struct MatrixComputed {
     pub term_id: i64,
     pub term_code: String,
     pub students: usize,
@@ -296,7 +296,7 @@ pub async fn compute_term<C: Writable>(
     db: &C,
     term: &terms::Model,
     actor: Option<i64>,
-) -> AppResult<Computed> {
+) -> AppResult<MatrixComputed> {
     let inputs = gather(db, term).await?;
     let s = settings::get(db).await?;
     let scored = tokio::task::spawn_blocking(move || {
@@ -329,7 +329,7 @@ pub async fn compute_term<C: Writable>(
         .write(&txn)
         .await?;
     txn.commit().await?;
-    Ok(Computed {
+    Ok(MatrixComputed {
         term_id: term.id,
         term_code: term.code.clone(),
         students: scored.len(),
@@ -337,7 +337,7 @@ pub async fn compute_term<C: Writable>(
 }
 
 /// Computes the matrix for the current term.
-pub async fn compute_current<C: Writable>(db: &C, actor: Option<i64>) -> AppResult<Computed> {
+pub async fn compute_current<C: Writable>(db: &C, actor: Option<i64>) -> AppResult<MatrixComputed> {
     let Some(term) = current_term(db).await? else {
         return Err(AppError::unprocessable(
             "no_current_term",
