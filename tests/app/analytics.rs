@@ -439,3 +439,40 @@ async fn protected_attributes_never_change_a_score() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn a_grade_publish_records_a_transition_with_the_rule() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let teacher = app.token(p.teacher).await;
+        let (s, v) = app
+            .send_json(
+                Method::Put,
+                &format!("/api/v1/sections/{}/grades", p.section),
+                Some(&teacher),
+                json!({"grades": [{"student_id": p.student_record, "score": 40}]}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/sections/{}/grades/publish", p.section),
+                Some(&teacher),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let (_, l) = app
+            .get_json(
+                &format!("/api/v1/students/{}/lifecycle", p.student_record),
+                Some(&teacher),
+            )
+            .await;
+        let last = l["transitions"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["to"], "declining", "{l}");
+        assert_eq!(last["rule"], "failed_course");
+        assert_eq!(last["source"], "grade_publish");
+    })
+    .await;
+}
