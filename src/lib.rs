@@ -4,6 +4,7 @@
 pub mod access;
 pub mod account;
 pub mod admin;
+pub mod analytics;
 pub mod api_docs;
 pub mod api_params;
 pub mod audit;
@@ -107,6 +108,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .attach(web::flash::fairing())
         .attach(mining::jobs::scheduler())
         .attach(backup::schedule::scheduler())
+        .attach(analytics::jobs::scheduler())
         .attach(metrics::RequestMetrics)
         .register("/", web::catchers())
         .mount("/", web::routes())
@@ -122,6 +124,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", grades::page_routes())
         .mount("/", mining::page_routes())
         .mount("/", interaction::page_routes())
+        .mount("/", analytics::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())
@@ -131,6 +134,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", grades::api_routes())
         .mount("/api/v1", mining::api_routes())
         .mount("/api/v1", interaction::api_routes())
+        .mount("/api/v1", analytics::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let document = api_docs::document();
     rocket

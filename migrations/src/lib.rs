@@ -18,6 +18,7 @@ mod m20261206_000002_login_throttles;
 mod m20261206_000003_username_folded;
 mod m20261206_000004_backup_runs;
 mod m20261207_000001_attendance_activity;
+mod m20261207_000002_value_lifecycle;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_username_folded::Migration),
             Box::new(m20261206_000004_backup_runs::Migration),
             Box::new(m20261207_000001_attendance_activity::Migration),
+            Box::new(m20261207_000002_value_lifecycle::Migration),
         ]
     }
 }

@@ -612,6 +612,13 @@ pub async fn publish(
     }
     .update(&txn)
     .await?;
+    let published: Vec<i64> = rows.iter().map(|r| r.student_id).collect();
+    crate::analytics::transitions::record(
+        &txn,
+        &published,
+        crate::analytics::transitions::GRADE_PUBLISH,
+    )
+    .await?;
     Entry::new(Some(user.id), "grades.publish", "section")
         .id(sid)
         .detail(json!({"published": res.rows_affected, "failing": summary.failing.len()}))

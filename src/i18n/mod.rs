@@ -17,6 +17,7 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/backup.json"),
     include_str!("zh/security.json"),
     include_str!("zh/ui.json"),
+    include_str!("zh/analytics.json"),
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
@@ -26,6 +27,7 @@ const EN_SOURCES: &[&str] = &[
     include_str!("en/backup.json"),
     include_str!("en/security.json"),
     include_str!("en/ui.json"),
+    include_str!("en/analytics.json"),
 ];
 
 /// Every source of one language, for the test that checks they parse and share their keys.

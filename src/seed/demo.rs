@@ -104,5 +104,8 @@ pub async fn seed_demo(
             .and_then(|()| std::fs::write(&path, text))
             .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
     }
+    // The lifecycle history and the matrix of the last two terms, reconstructed from the data
+    // just written (no draw from the simulation's generator).
+    crate::analytics::history::backfill(db).await?;
     Ok(Some(summary))
 }

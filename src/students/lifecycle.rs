@@ -161,6 +161,11 @@ impl Calendar {
 
     /// The grade-based warning of rule 3.
     pub fn grades_declining(&self, terms: &[TermAgg]) -> bool {
+        self.grade_warning(terms).is_some()
+    }
+
+    /// Which part of rule 3 warns, if any: `failed_course` or `gpa_falling`.
+    fn grade_warning(&self, terms: &[TermAgg]) -> Option<&'static str> {
         let mut terms: Vec<&TermAgg> = terms
             .iter()
             .filter(|t| self.current_seq.is_none_or(|c| t.term_seq <= c))
@@ -171,25 +176,39 @@ impl Calendar {
                 && (Some(t.term_seq) == self.current_seq || Some(t.term_seq) == self.previous_seq)
         });
         if recent_failure {
-            return true;
+            return Some("failed_course");
         }
         let gpas: Vec<f64> = terms.iter().filter_map(|t| t.gpa()).collect();
         match gpas.as_slice() {
-            [.., a, b, c] => a > b && b > c,
-            _ => false,
+            [.., a, b, c] if a > b && b > c => Some("gpa_falling"),
+            _ => None,
         }
     }
 
     /// The stage of one student, given their status, cohort and per-term grade sums.
     pub fn stage(&self, status: StudentStatus, cohort: i64, terms: &[TermAgg]) -> Stage {
+        self.stage_and_rule(status, cohort, terms).0
+    }
+
+    /// The stage and the rule that gave it (stored with each recorded transition): `withdrawn`,
+    /// `graduated`, `suspended`, `failed_course`, `gpa_falling`, `first_term`, `first_year` or
+    /// `established`.
+    pub fn stage_and_rule(
+        &self,
+        status: StudentStatus,
+        cohort: i64,
+        terms: &[TermAgg],
+    ) -> (Stage, &'static str) {
         match status {
-            StudentStatus::Withdrawn => Stage::Left,
-            StudentStatus::Graduated => Stage::Graduated,
-            StudentStatus::Suspended => Stage::Declining,
-            _ if self.grades_declining(terms) => Stage::Declining,
-            _ if self.is_new(cohort) => Stage::New,
-            _ if self.is_forming(cohort) => Stage::Forming,
-            _ => Stage::Stable,
+            StudentStatus::Withdrawn => (Stage::Left, "withdrawn"),
+            StudentStatus::Graduated => (Stage::Graduated, "graduated"),
+            StudentStatus::Suspended => (Stage::Declining, "suspended"),
+            _ => match self.grade_warning(terms) {
+                Some(rule) => (Stage::Declining, rule),
+                None if self.is_new(cohort) => (Stage::New, "first_term"),
+                None if self.is_forming(cohort) => (Stage::Forming, "first_year"),
+                None => (Stage::Stable, "established"),
+            },
         }
     }
 }

@@ -82,6 +82,7 @@ fn filter_query(f: &StudentFilter) -> String {
         ("status", f.status.clone()),
         ("stage", f.stage.clone()),
         ("risk", f.risk.clone()),
+        ("value_cell", f.value_cell.clone()),
         ("sort", f.sort.clone()),
         ("dir", f.dir.clone()),
     ];
@@ -126,6 +127,13 @@ pub async fn list_page(
         })
         .collect();
     let query = filter_query(&f);
+    let value_cell_name = match f.value_cell.as_deref() {
+        Some(code) if !code.is_empty() => {
+            let cell = crate::analytics::settings::get(&state.db).await?.cell(code);
+            Some(if zh { cell.name_zh } else { cell.name_en })
+        }
+        _ => None,
+    };
     Ok(ctx.render(
         "students/list",
         "students.title",
@@ -139,6 +147,7 @@ pub async fn list_page(
                 "can_import": user.can(Permission::ImportStudents),
                 "mining_on": ctx.modules.contains(&crate::access::Module::Mining),
                 "can_message": user.can(Permission::UseMessages) && ctx.modules.contains(&crate::access::Module::Messages),
+                "value_cell_name": value_cell_name,
             }),
             options(ctx.lang),
         ),
@@ -239,6 +248,7 @@ async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<V
     let panels = json!({
         "mining": crate::mining::profile_panel(ctx, db, id).await?,
         "interaction": crate::interaction::profile_panel(ctx, db, id).await?,
+        "analytics": crate::analytics::profile_panel(ctx, db, id).await?,
     });
     Ok(json!({
         "panels": panels,

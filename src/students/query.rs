@@ -134,6 +134,16 @@ pub enum RiskLevel {
     High,
 }
 
+/// A cell of the value matrix, as the list filters by it.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ValueCell {
+    Develop,
+    Engage,
+    Support,
+    Rescue,
+}
+
 /// The search and filters of the list, the API and the export (query-string fields).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, rocket::FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -151,6 +161,10 @@ pub struct StudentFilter {
     /// Risk level in the latest finished mining run.
     #[param(inline, value_type = Option<RiskLevel>)]
     pub risk: Option<String>,
+    /// Cell of the value matrix in its latest computed term (`develop`, `engage`, `support`,
+    /// `rescue`); an advisor finds only the students they advise.
+    #[param(inline, value_type = Option<ValueCell>)]
+    pub value_cell: Option<String>,
     /// student_no (default), name, name_en, cohort, department, major, status
     pub sort: Option<String>,
     /// asc (default) or desc
@@ -182,6 +196,25 @@ impl StudentFilter {
                 format!("unknown risk level '{other}'; use low, medium or high"),
             )),
         }
+    }
+
+    fn value_cell(&self) -> AppResult<Option<&str>> {
+        match self.value_cell.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(c @ ("develop" | "engage" | "support" | "rescue")) => Ok(Some(c)),
+            Some(other) => Err(AppError::bad_request(
+                "bad_value_cell",
+                format!("unknown value cell '{other}'; use develop, engage, support or rescue"),
+            )),
+        }
+    }
+
+    /// Checks the filter's coded values (400 on an unknown one).
+    fn check(&self) -> AppResult<()> {
+        self.stage()?;
+        self.risk()?;
+        self.value_cell()?;
+        Ok(())
     }
 
     /// The SQL condition of the search, filters and scope (not the stage rule's grade part).
@@ -236,6 +269,18 @@ impl StudentFilter {
                 .and_where(risk_flags::Column::RunId.in_subquery(latest))
                 .to_owned();
             c = c.add(students::Column::Id.in_subquery(flagged));
+        }
+        if let Ok(Some(cell)) = self.value_cell() {
+            // The students in that cell in the latest computed term; an advisor's own only.
+            let latest = "(SELECT t.id FROM terms t WHERE t.id IN \
+                          (SELECT DISTINCT term_id FROM value_cells) ORDER BY t.seq DESC LIMIT 1)";
+            c = c.add(Expr::cust(format!(
+                "students.id IN (SELECT vc.student_id FROM value_cells vc \
+                 WHERE vc.cell = '{cell}' AND vc.term_id = {latest})"
+            )));
+            if let Reach::Teacher(uid) = scope.reach {
+                c = c.add(students::Column::AdvisorId.eq(uid));
+            }
         }
         match stage {
             None => {}
@@ -363,8 +408,8 @@ async fn matching_ids(
     filter: &StudentFilter,
     cal: &Calendar,
 ) -> AppResult<(Vec<i64>, HashMap<i64, Stage>)> {
+    filter.check()?;
     let stage = filter.stage()?;
-    filter.risk()?;
     let cond = filter.condition(scope, stage, cal);
     let (col, dir) = filter.order();
     let candidates: Vec<(i64, StudentStatus, i64)> = students::Entity::find()
@@ -462,8 +507,8 @@ pub async fn list(
 ) -> AppResult<Page<StudentRow>> {
     let cal = Calendar::load(db).await?;
     let req = PageReq::new(filter.page, filter.per_page);
+    filter.check()?;
     let stage = filter.stage()?;
-    filter.risk()?;
     if stage.is_none_or(|st| st.status().is_some()) {
         // No grade rule involved: count and page in SQL.
         let cond = filter.condition(scope, stage, &cal);

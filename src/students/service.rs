@@ -267,6 +267,14 @@ pub async fn write_record(
     }))
     .exec(txn)
     .await?;
+    if old.status != input.status {
+        crate::analytics::transitions::record(
+            txn,
+            &[old.id],
+            crate::analytics::transitions::STATUS_CHANGE,
+        )
+        .await?;
+    }
     Ok(Outcome::Updated(old.id, changes))
 }
 

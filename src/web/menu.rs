@@ -66,6 +66,18 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::ViewMining, Permission::RunMining],
     ),
     (
+        "analytics.menu.value",
+        "/analytics/value-matrix",
+        Some(Module::Students),
+        &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
+    ),
+    (
+        "analytics.menu.lifecycle",
+        "/analytics/lifecycle",
+        Some(Module::Students),
+        &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
+    ),
+    (
         "menu.messages",
         "/messages",
         Some(Module::Messages),

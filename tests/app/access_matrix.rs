@@ -145,6 +145,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/login/activate", "FFFFF"),
     ("POST", "/api/v1/auth/activate", "AAAAA"),
     ("POST", "/students/<id>/merge", "LFFAF"),
+    ("GET", "/analytics/value-matrix", "LFAAF"),
+    ("POST", "/analytics/value-matrix/compute", "LFFAF"),
+    ("GET", "/analytics/value-matrix/settings", "LFFAF"),
+    ("POST", "/analytics/value-matrix/settings", "LFFAF"),
+    ("GET", "/analytics/lifecycle", "LFAAF"),
+    ("GET", "/api/v1/analytics/value-matrix", "LFAAF"),
+    ("POST", "/api/v1/analytics/value-matrix/compute", "LFFAF"),
+    ("GET", "/api/v1/analytics/lifecycle", "LFAAF"),
+    ("GET", "/api/v1/students/<id>/lifecycle", "LAAAF"),
 ];
 
 /// The records a route's parameters are filled in with.
@@ -208,6 +217,7 @@ fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
         | "/students/<id>/holds"
         | "/students/<id>/merge"
         | "/api/v1/students/<id>/merge"
+        | "/api/v1/students/<id>/lifecycle"
         | "/students/<id>/overrides"
         | "/students/<id>/edit" => pattern.replace("<id>", &ids.student.to_string()),
         // A record that does not exist: deactivating must not touch the fixtures.

@@ -486,6 +486,8 @@ async fn populate(app: &TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     app.page_logout().await;
+    // The value matrix and the lifecycle timeline have something to show.
+    srm::analytics::history::backfill(db).await.unwrap();
 }
 
 /// The main error paths, as the person who meets them: a forbidden and a missing page, a grade

@@ -5,6 +5,7 @@
 mod access_matrix;
 mod account_security;
 mod admin;
+mod analytics;
 mod architecture;
 mod auth;
 mod backup;

@@ -1,0 +1,93 @@
+//! The analytics API under /api/v1: the value matrix (read, compute now), the lifecycle report
+//! and one student's lifecycle transitions.
+
+use super::analysis::LifecycleReport;
+use super::dto::{StudentLifecycle, ValueMatrixAnswer};
+use super::service;
+use super::value::MatrixComputed;
+use crate::access::{ModuleOn, Perm, can, on};
+use crate::auth::CurrentUser;
+use crate::error::{AppResult, ErrorBody};
+use crate::state::AppState;
+use rocket::serde::json::Json;
+use rocket::{State, get, post};
+
+/// The value matrix of the latest computed term: each cell's count (in the caller's scope: an
+/// advisor counts their advisees), name and strategy, the thresholds, and the movement since
+/// the term before. Staff only.
+#[utoipa::path(
+    tag = "analytics",
+    responses(
+        (status = 200, description = "The matrix", body = ValueMatrixAnswer),
+        (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/analytics/value-matrix")]
+pub async fn api_value_matrix(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Json<ValueMatrixAnswer>> {
+    Ok(Json(service::matrix(&state.db, user).await?.0))
+}
+
+/// Computes the value matrix for the current term now (the schedule does it too).
+#[utoipa::path(
+    tag = "analytics",
+    responses(
+        (status = 200, description = "Computed", body = MatrixComputed),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 422, description = "There is no current term", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/analytics/value-matrix/compute")]
+pub async fn api_value_compute(
+    _on: ModuleOn<on::Students>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+) -> AppResult<Json<MatrixComputed>> {
+    Ok(Json(service::compute_now(&state.db, &user).await?))
+}
+
+/// Lifecycle stage counts per term, the funnel new → forming → stable and the recovery of
+/// declining students with and without care, in the caller's scope. Staff only.
+#[utoipa::path(
+    tag = "analytics",
+    responses(
+        (status = 200, description = "The report", body = LifecycleReport),
+        (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/analytics/lifecycle")]
+pub async fn api_lifecycle_report(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Json<LifecycleReport>> {
+    Ok(Json(service::lifecycle_report(&state.db, user).await?))
+}
+
+/// One student's lifecycle transitions (from, to, when, the rule), scoped and audited like
+/// their record.
+#[utoipa::path(
+    tag = "analytics",
+    params(("id" = i64, Path, description = "The student record", minimum = 1)),
+    responses(
+        (status = 200, description = "The transitions", body = StudentLifecycle),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such student", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/students/<id>/lifecycle")]
+pub async fn api_student_lifecycle(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Json<StudentLifecycle>> {
+    Ok(Json(service::student_lifecycle(&state.db, user, id).await?))
+}

@@ -1,0 +1,53 @@
+//! The CRM view of the student body over time: the value matrix (standing × relationship, a
+//! strategy per cell, stored per term so movement is real) and the lifecycle over time
+//! (stored stage transitions, stage counts per term, the funnel and recovery with care).
+
+pub mod analysis;
+mod api;
+pub mod charts;
+pub mod dto;
+pub mod forms;
+pub mod history;
+pub mod jobs;
+mod pages;
+mod panel;
+pub mod scope;
+pub mod score;
+pub mod service;
+pub mod settings;
+pub mod transitions;
+pub mod value;
+
+pub use panel::profile_panel;
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        pages::value_matrix_page,
+        pages::value_compute_submit,
+        pages::value_settings_page,
+        pages::value_settings_submit,
+        pages::lifecycle_page,
+    ]
+}
+
+crate::typed_api! {
+    routes: [
+        api::api_value_matrix,
+        api::api_value_compute,
+        api::api_lifecycle_report,
+        api::api_student_lifecycle,
+    ],
+    schemas: [
+        dto::CellAnswer,
+        dto::ValueMatrixAnswer,
+        dto::StudentLifecycle,
+        value::TermRef,
+        value::Flow,
+        value::MatrixComputed,
+        transitions::Transition,
+        analysis::LifecycleReport,
+        analysis::TermStages,
+        analysis::Funnel,
+        analysis::Recovery,
+    ],
+}

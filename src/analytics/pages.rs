@@ -1,0 +1,311 @@
+//! The analytics pages: the value matrix (cells, thresholds, movement, links to each cell's
+//! student list), its settings (administrators), and the lifecycle over time.
+
+use super::charts::{flow_chart, stacked_bars};
+use super::forms::ValueSettingsForm;
+use super::service;
+use super::settings::{self, CELLS, ValueSettings, Weights};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
+use crate::auth::CurrentUser;
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::students::lifecycle::Stage;
+use crate::web::Ctx;
+use crate::web::csrf::Csrf;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{State, get, post};
+use rocket_dyn_templates::Template;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn pick<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
+    if lang == Lang::Zh { zh } else { en }
+}
+
+#[get("/analytics/value-matrix?<computed>")]
+pub async fn value_matrix_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    computed: Option<usize>,
+) -> AppResult<Template> {
+    let (m, s) = service::matrix(&state.db, user).await?;
+    let lang = ctx.lang;
+    let name_of = |code: &str| {
+        m.cells
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| pick(lang, &c.name_zh, &c.name_en).to_string())
+            .unwrap_or_else(|| code.to_string())
+    };
+    let cells: BTreeMap<String, Value> = m
+        .cells
+        .iter()
+        .map(|c| {
+            (
+                c.code.clone(),
+                json!({"code": c.code, "count": c.count,
+                       "name": pick(lang, &c.name_zh, &c.name_en),
+                       "strategy": pick(lang, &c.strategy_zh, &c.strategy_en),
+                       "share": if m.total > 0 { format!("{:.1}", c.count as f64 / m.total as f64 * 100.0) } else { "0".into() }}),
+            )
+        })
+        .collect();
+    let flows: Vec<(String, String, i64)> = m
+        .movement
+        .iter()
+        .map(|f| (f.from.clone(), f.to.clone(), f.count))
+        .collect();
+    let labels: Vec<String> = CELLS.iter().map(|c| name_of(c)).collect();
+    let term_name = |t: &super::value::TermRef| pick(lang, &t.name_zh, &t.name_en).to_string();
+    let chart = (!flows.is_empty()).then(|| {
+        flow_chart(
+            &CELLS,
+            &labels,
+            &flows,
+            &ctx.t("analytics.value.flow_title"),
+            &crate::i18n::fill(
+                &ctx.t("analytics.value.flow_desc"),
+                &[
+                    (
+                        "from",
+                        m.previous_term.as_ref().map(term_name).unwrap_or_default(),
+                    ),
+                    ("to", m.term.as_ref().map(term_name).unwrap_or_default()),
+                ],
+            ),
+        )
+    });
+    let flow_rows: Vec<Value> = m
+        .movement
+        .iter()
+        .map(|f| json!({"from": name_of(&f.from), "to": name_of(&f.to), "count": f.count, "stayed": f.from == f.to}))
+        .collect();
+    Ok(ctx.render(
+        "analytics/value_matrix",
+        "analytics.value.title",
+        json!({
+            "matrix_rows": [
+                {"label": ctx.t("analytics.axis.standing_high"), "cells": [cells.get("engage"), cells.get("develop")]},
+                {"label": ctx.t("analytics.axis.standing_low"), "cells": [cells.get("rescue"), cells.get("support")]},
+            ],
+            "total": m.total,
+            "standing_at": s.standing_at,
+            "relationship_at": s.relationship_at,
+            "term": m.term.as_ref().map(|t| json!({"name": term_name(t), "computed_at": t.computed_at})),
+            "previous": m.previous_term.as_ref().map(term_name),
+            "flow_chart": chart,
+            "flows": flow_rows,
+            "advisor_only": service::advisor_only(user)?,
+            "can_admin": user.can(Permission::RunMining),
+            "can_message": user.can(Permission::UseMessages) && ctx.modules.contains(&crate::access::Module::Messages),
+            "computed": computed,
+        }),
+    ))
+}
+
+#[post("/analytics/value-matrix/compute", data = "<_form>")]
+pub async fn value_compute_submit(
+    _on: ModuleOn<on::Students>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    let done = service::compute_now(&state.db, &user).await?;
+    Ok(Redirect::to(format!(
+        "/analytics/value-matrix?computed={}",
+        done.students
+    )))
+}
+
+fn settings_values(s: &ValueSettings) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    v.insert("standing_at".into(), s.standing_at.to_string());
+    v.insert("relationship_at".into(), s.relationship_at.to_string());
+    v.insert("credits_per_term".into(), s.credits_per_term.to_string());
+    v.insert("schedule_hours".into(), s.schedule_hours.to_string());
+    for name in Weights::STANDING.iter().chain(Weights::RELATIONSHIP.iter()) {
+        v.insert(format!("w_{name}"), s.weights.get(name).to_string());
+    }
+    for code in CELLS {
+        let c = s.cell(code);
+        v.insert(format!("{code}_name_zh"), c.name_zh);
+        v.insert(format!("{code}_name_en"), c.name_en);
+        v.insert(format!("{code}_strategy_zh"), c.strategy_zh);
+        v.insert(format!("{code}_strategy_en"), c.strategy_en);
+    }
+    v
+}
+
+fn settings_page_view(
+    ctx: &Ctx<'_>,
+    values: &BTreeMap<String, String>,
+    errors: &BTreeMap<String, String>,
+    saved: bool,
+) -> Template {
+    let field = |name: &str, label: String, hint: Option<String>| {
+        json!({"name": name, "label": label, "hint": hint,
+               "value": values.get(name).cloned().unwrap_or_default(),
+               "error": errors.get(name).map(|code| ctx.t(&format!("analytics.settings.err.{code}")))})
+    };
+    let general: Vec<Value> = [
+        "standing_at",
+        "relationship_at",
+        "credits_per_term",
+        "schedule_hours",
+    ]
+    .iter()
+    .map(|f| {
+        field(
+            f,
+            ctx.t(&format!("analytics.settings.{f}")),
+            Some(ctx.t(&format!("analytics.settings.{f}_hint"))),
+        )
+    })
+    .collect();
+    let weights = |names: &[&str]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|n| {
+                field(
+                    &format!("w_{n}"),
+                    ctx.t(&format!("analytics.component.{n}")),
+                    Some(ctx.t(&format!("analytics.component.{n}_hint"))),
+                )
+            })
+            .collect()
+    };
+    let cells: Vec<Value> = CELLS
+        .iter()
+        .map(|code| {
+            let fields: Vec<Value> = ["name_zh", "name_en", "strategy_zh", "strategy_en"]
+                .iter()
+                .map(|f| {
+                    field(
+                        &format!("{code}_{f}"),
+                        ctx.t(&format!("analytics.settings.{f}")),
+                        None,
+                    )
+                })
+                .collect();
+            json!({"code": code, "legend": ctx.t(&format!("analytics.cell.{code}")), "fields": fields})
+        })
+        .collect();
+    ctx.render(
+        "analytics/settings",
+        "analytics.settings.title",
+        json!({"groups": [
+                   {"legend": ctx.t("analytics.settings.general"), "fields": general},
+                   {"legend": ctx.t("analytics.axis.standing"), "fields": weights(&Weights::STANDING)},
+                   {"legend": ctx.t("analytics.axis.relationship"), "fields": weights(&Weights::RELATIONSHIP)},
+               ],
+               "cells": cells, "saved": saved, "has_errors": !errors.is_empty()}),
+    )
+}
+
+#[get("/analytics/value-matrix/settings?<saved>")]
+pub async fn value_settings_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    saved: Option<bool>,
+) -> AppResult<Template> {
+    let s = settings::get(&state.db).await?;
+    Ok(settings_page_view(
+        &ctx,
+        &settings_values(&s),
+        &BTreeMap::new(),
+        saved.unwrap_or(false),
+    ))
+}
+
+#[post("/analytics/value-matrix/settings", data = "<form>")]
+pub async fn value_settings_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    form: Csrf<ValueSettingsForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    let old = settings::get(&state.db).await?;
+    match form.parse(&old) {
+        Ok(new) => {
+            settings::set(&state.db, who.id, &new).await?;
+            Ok(Ok(Redirect::to(
+                "/analytics/value-matrix/settings?saved=true",
+            )))
+        }
+        Err(errors) => {
+            let values: BTreeMap<String, String> = settings_values(&old)
+                .into_keys()
+                .map(|k| {
+                    let v = form.value(&k);
+                    (k, v)
+                })
+                .collect();
+            Ok(Err((
+                Status::UnprocessableEntity,
+                settings_page_view(&ctx, &values, &errors, false),
+            )))
+        }
+    }
+}
+
+#[get("/analytics/lifecycle")]
+pub async fn lifecycle_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let r = service::lifecycle_report(&state.db, user).await?;
+    let lang = ctx.lang;
+    let stages: Vec<String> = Stage::ALL
+        .iter()
+        .map(|s| ctx.t(&format!("stage.{}", s.code())))
+        .collect();
+    let term_names: Vec<String> = r
+        .terms
+        .iter()
+        .map(|t| pick(lang, &t.name_zh, &t.name_en).to_string())
+        .collect();
+    let counts: Vec<Vec<i64>> = r.terms.iter().map(|t| t.counts.clone()).collect();
+    let chart = (!r.terms.is_empty()).then(|| {
+        stacked_bars(
+            &term_names,
+            &stages,
+            &counts,
+            &ctx.t("analytics.lifecycle.chart_title"),
+            &ctx.t("analytics.lifecycle.chart_desc"),
+        )
+    });
+    let rows: Vec<Value> = r
+        .terms
+        .iter()
+        .zip(&term_names)
+        .enumerate()
+        .map(|(i, (t, name))| json!({"n": i + 1, "name": name, "counts": t.counts, "total": t.counts.iter().sum::<i64>()}))
+        .collect();
+    let pct = |a: i64, b: i64| super::analysis::Recovery::rate(a, b).map(|v| format!("{v:.1}%"));
+    let rec = &r.recovery;
+    Ok(ctx.render(
+        "analytics/lifecycle",
+        "analytics.lifecycle.title",
+        json!({
+            "stages": stages,
+            "chart": chart,
+            "rows": rows,
+            "funnel": r.funnel,
+            "funnel_forming": pct(r.funnel.forming, r.funnel.new),
+            "funnel_stable": pct(r.funnel.stable, r.funnel.forming),
+            "recovery": rec,
+            "with_rate": pct(rec.with_care_recovered, rec.with_care),
+            "without_rate": pct(rec.without_care_recovered, rec.without_care),
+            "advisor_only": service::advisor_only(user)?,
+        }),
+    ))
+}

@@ -1,0 +1,88 @@
+//! What the pages and the API ask of the analyses, scope checks and audit included.
+
+use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
+use super::scope::Reach;
+use super::settings::{self, CELLS, ValueSettings};
+use super::{analysis, transitions, value};
+use crate::auth::CurrentUser;
+use crate::db::Writable;
+use crate::error::AppResult;
+use sea_orm::ConnectionTrait;
+
+/// The matrix in the caller's scope (`Forbidden` for students).
+pub async fn matrix(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<(ValueMatrixAnswer, ValueSettings)> {
+    let reach = Reach::of(user)?;
+    let s = settings::get(db).await?;
+    let m = value::matrix(db, reach).await?;
+    let cells = CELLS
+        .iter()
+        .map(|code| {
+            let t = s.cell(code);
+            CellAnswer {
+                count: m
+                    .counts
+                    .iter()
+                    .find(|(c, _)| c == code)
+                    .map_or(0, |(_, n)| *n),
+                high_standing: matches!(*code, "develop" | "engage"),
+                high_relationship: matches!(*code, "develop" | "support"),
+                code: t.code,
+                name_zh: t.name_zh,
+                name_en: t.name_en,
+                strategy_zh: t.strategy_zh,
+                strategy_en: t.strategy_en,
+            }
+        })
+        .collect();
+    Ok((
+        ValueMatrixAnswer {
+            term: m.term,
+            previous_term: m.previous,
+            standing_at: s.standing_at,
+            relationship_at: s.relationship_at,
+            total: m.total,
+            cells,
+            movement: m.flows,
+        },
+        s,
+    ))
+}
+
+/// Whether the caller sees advisees only (the cell lists say so).
+pub fn advisor_only(user: &CurrentUser) -> AppResult<bool> {
+    Ok(matches!(Reach::of(user)?, Reach::Advisor(_)))
+}
+
+/// Computes the matrix for the current term now (an administrator's request).
+pub async fn compute_now<C: Writable>(
+    db: &C,
+    user: &CurrentUser,
+) -> AppResult<value::MatrixComputed> {
+    value::compute_current(db, Some(user.id)).await
+}
+
+/// One student's lifecycle history, scoped and audited like their record.
+pub async fn student_lifecycle(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    student_id: i64,
+) -> AppResult<StudentLifecycle> {
+    crate::students::service::authorize_read(db, user, student_id, "lifecycle").await?;
+    let student = crate::students::service::find(db, student_id).await?;
+    Ok(StudentLifecycle {
+        student_id,
+        stage: crate::students::lifecycle::stage_of(db, &student).await?,
+        transitions: transitions::list_for(db, student_id).await?,
+    })
+}
+
+/// The lifecycle report in the caller's scope.
+pub async fn lifecycle_report(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<analysis::LifecycleReport> {
+    analysis::report(db, Reach::of(user)?).await
+}
