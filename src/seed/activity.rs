@@ -8,24 +8,26 @@
 //! without it.
 
 use super::calendar::{Calendar, TERMS};
+use super::catalog::Catalog;
 use super::people::Status;
 use super::rng::{logistic, normal};
-use super::simulate::{EnrolStatus, University};
+use super::simulate::{ASSESSMENTS, EnrolStatus, University, draw_score};
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Weeks over which a decline beginning this term takes the student from their usual
 /// engagement to the declined one.
-const DECLINE_WEEKS: f64 = 3.0;
+const DECLINE_WEEKS: f64 = 2.0;
 
 /// Share of the current term's active students without a decline who begin one now.
 const NEW_DECLINE_SHARE: f64 = 0.05;
 
 /// Makes a few active students of the current term, none of them declining yet, begin to
-/// decline in it (the decline's usual size). The simulation has already drawn the current
-/// term's first scores; from here on their attendance and activity follow the decline.
-pub fn disengage_now(uni: &mut University, seed: u64) {
+/// decline in it (the decline's usual size), and draws their current-term scores so far again
+/// with the declined engagement, as the simulation does for a decline in a past term. From here
+/// on their attendance and activity follow the decline too.
+pub fn disengage_now(uni: &mut University, cat: &Catalog, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xDEC1_0005);
     let current = TERMS as i64;
     let mut studying = vec![false; uni.students.len()];
@@ -41,7 +43,8 @@ pub fn disengage_now(uni: &mut University, seed: u64) {
             *slot = true;
         }
     }
-    for (st, studies) in uni.students.iter_mut().zip(studying) {
+    let mut chosen = vec![false; uni.students.len()];
+    for ((st, studies), pick) in uni.students.iter_mut().zip(studying).zip(&mut chosen) {
         if studies
             && st.status == Status::Active
             && st.decline.is_none()
@@ -49,7 +52,42 @@ pub fn disengage_now(uni: &mut University, seed: u64) {
             && rng.random_bool(NEW_DECLINE_SHARE)
         {
             st.decline = Some((current, rng.random_range(1.2..2.2)));
+            *pick = true;
         }
+    }
+    let University {
+        students,
+        sections,
+        assessments,
+        scores,
+        ..
+    } = uni;
+    for sc in scores.iter_mut() {
+        let (Some(st), Some(a)) = (
+            students.get(sc.student as usize),
+            assessments.get(sc.assessment as usize),
+        ) else {
+            continue;
+        };
+        let Some(sec) = sections.get(a.section as usize) else {
+            continue;
+        };
+        if !chosen[sc.student as usize] || sec.term as i64 + 1 != current {
+            continue;
+        }
+        let difficulty = cat.courses.get(sec.course).map_or(3.0, |c| c.difficulty);
+        let kind = ASSESSMENTS[a.kind].2;
+        let (status, score, offset) = draw_score(
+            kind,
+            st,
+            st.engagement_in(current),
+            difficulty,
+            0.0,
+            &mut rng,
+        );
+        sc.status = status;
+        sc.score = score;
+        sc.submitted_offset_min = offset;
     }
 }
 

@@ -70,7 +70,7 @@ pub async fn seed_demo(
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let students = people::students(&cat, &cal, n, &mut rng)?;
         let mut uni = simulate::simulate(&cat, &cal, students, &mut rng)?;
-        activity::disengage_now(&mut uni, seed);
+        activity::disengage_now(&mut uni, &cat, seed);
         uni.activity = activity::generate(&cal, &uni, seed);
         Ok((cat, cal, uni))
     })

@@ -217,7 +217,7 @@ impl Ctx<'_> {
 }
 
 /// Score of one assessment: ability, engagement, difficulty and noise.
-fn draw_score(
+pub(super) fn draw_score(
     kind: AssessmentKind,
     st: &Student,
     eng: f64,

@@ -19,26 +19,7 @@ const WRITER_KEY: &str = "backup-test-";
 
 /// A fresh source with the small demo university (every domain has rows).
 async fn seeded(backend: Backend) -> TestApp {
-    let app = TestApp::setup(backend, false).await;
-    let hash = srm::auth::password::hash_blocking(
-        "demo-pass-1",
-        srm::auth::password::HashCost {
-            memory_kib: 256,
-            iterations: 1,
-        },
-    )
-    .unwrap();
-    let opts = srm::seed::DemoOptions {
-        students: 60,
-        password_hash: hash,
-        out_dir: app.dir.join("demo"),
-        seed: srm::seed::DEFAULT_SEED,
-    };
-    srm::seed::seed_demo(app.db(), &opts)
-        .await
-        .unwrap()
-        .unwrap();
-    app
+    crate::common::demo_app(backend, 60).await
 }
 
 /// An empty database: nothing created, not even the migrations' table.

@@ -558,3 +558,35 @@ pub async fn enrol(db: &DatabaseConnection, student: i64, section: i64) {
     .await
     .unwrap();
 }
+
+/// The demo password of the seeded demo universities.
+pub const DEMO_PASSWORD: &str = "demo-pass-1";
+
+/// Options for seeding the demo university with `students` students into `app` (a cheap hash of
+/// [`DEMO_PASSWORD`] for every account; the generator's lists go to `app.dir/demo`).
+pub fn demo_options(app: &TestApp, students: usize) -> srm::seed::DemoOptions {
+    let hash = srm::auth::password::hash_blocking(
+        DEMO_PASSWORD,
+        srm::auth::password::HashCost {
+            memory_kib: 256,
+            iterations: 1,
+        },
+    )
+    .expect("a hash");
+    srm::seed::DemoOptions {
+        students,
+        password_hash: hash,
+        out_dir: app.dir.join("demo"),
+        seed: srm::seed::DEFAULT_SEED,
+    }
+}
+
+/// A fresh app on `backend` holding the demo university with `students` students.
+pub async fn demo_app(backend: Backend, students: usize) -> TestApp {
+    let app = TestApp::setup(backend, false).await;
+    srm::seed::seed_demo(app.db(), &demo_options(&app, students))
+        .await
+        .expect("the demo seeds")
+        .expect("seeded");
+    app
+}

@@ -14,6 +14,7 @@ mod charts;
 mod cli;
 mod common;
 mod csrf;
+mod early_warning;
 mod fuzz;
 mod grade_entry;
 mod grades;

@@ -383,21 +383,7 @@ async fn finished_run(app: &TestApp) -> (i64, Value) {
 async fn an_active_saved_formula_scores_the_next_run_and_a_deactivated_one_does_not() {
     on_each_backend_with(false, |app| async move {
         let db = app.db();
-        let hash = srm::auth::password::hash_blocking(
-            "demo-pass-1",
-            srm::auth::password::HashCost {
-                memory_kib: 256,
-                iterations: 1,
-            },
-        )
-        .unwrap();
-        let opts = srm::seed::DemoOptions {
-            students: 300,
-            password_hash: hash,
-            out_dir: app.dir.join("demo"),
-            seed: srm::seed::DEFAULT_SEED,
-        };
-        srm::seed::seed_demo(db, &opts)
+        srm::seed::seed_demo(db, &crate::common::demo_options(&app, 300))
             .await
             .unwrap()
             .expect("seeded");

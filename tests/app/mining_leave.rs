@@ -12,7 +12,8 @@ use srm::mining::features::{self, EnrolRow, SectionRow, Snapshot, StudentRow};
 use srm::mining::{run, settings};
 use std::collections::{HashMap, HashSet};
 
-use super::portal::{at, demo_options, term};
+use super::portal::{at, term};
+use crate::common::demo_options;
 
 /// Two terms (T1 Sep–Jan, T2 from 23 Feb to 1 Jul); five students enrolled in T1.
 fn snapshot() -> Snapshot {

@@ -2,7 +2,7 @@
 //! university (decliners flagged far more often; deterministic), scope of flags and
 //! suggestions, feedback counts, the formula trial and the suggestion rules.
 
-use crate::common::{TestApp, on_each_backend, on_each_backend_with};
+use crate::common::{TestApp, demo_options, on_each_backend, on_each_backend_with};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rocket::http::{Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -314,23 +314,6 @@ fn the_seed_rules_are_valid_and_match_as_written() {
     assert!(!rules::matches(&json!({"all": []}), &s));
     assert!(rules::validate(&json!({"level": ["severe"]})).is_err());
     assert!(rules::validate(&json!({"feature": "x"})).is_err());
-}
-
-pub(super) fn demo_options(app: &TestApp, students: usize) -> srm::seed::DemoOptions {
-    let hash = srm::auth::password::hash_blocking(
-        "demo-pass-1",
-        srm::auth::password::HashCost {
-            memory_kib: 256,
-            iterations: 1,
-        },
-    )
-    .unwrap();
-    srm::seed::DemoOptions {
-        students,
-        password_hash: hash,
-        out_dir: app.dir.join("demo"),
-        seed: srm::seed::DEFAULT_SEED,
-    }
 }
 
 #[rocket::async_test]

@@ -4,7 +4,7 @@ use crate::common::{Backend, TestApp, on_each_backend_with};
 use rocket::http::{Method, Status};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use srm::entity::{courses, departments, grades, sections, students, terms, users};
-use srm::seed::{DemoOptions, decliners_file, seed_demo};
+use srm::seed::{decliners_file, seed_demo};
 
 async fn scalar(db: &impl ConnectionTrait, sql: &str) -> i64 {
     let row = db
@@ -18,28 +18,11 @@ async fn scalar(db: &impl ConnectionTrait, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
-fn options(app: &TestApp, students: usize) -> DemoOptions {
-    let hash = srm::auth::password::hash_blocking(
-        "demo-pass-1",
-        srm::auth::password::HashCost {
-            memory_kib: 256,
-            iterations: 1,
-        },
-    )
-    .unwrap();
-    DemoOptions {
-        students,
-        password_hash: hash,
-        out_dir: app.dir.join("demo"),
-        seed: srm::seed::DEFAULT_SEED,
-    }
-}
-
 #[rocket::async_test]
 async fn the_demo_university_is_complete_consistent_and_seeded_once() {
     on_each_backend_with(false, |app| async move {
         let db = app.db();
-        let opts = options(&app, 2000);
+        let opts = crate::common::demo_options(&app, 2000);
         let summary = seed_demo(db, &opts).await.unwrap().expect("seeded");
         assert!(seed_demo(db, &opts).await.unwrap().is_none(), "a second run seeds nothing");
 
@@ -96,7 +79,7 @@ async fn the_same_seed_gives_the_same_university() {
     for _ in 0..2 {
         let app = TestApp::setup(Backend::Sqlite, false).await;
         let db = app.db();
-        seed_demo(db, &options(&app, 300))
+        seed_demo(db, &crate::common::demo_options(&app, 300))
             .await
             .unwrap()
             .expect("seeded");
@@ -120,7 +103,7 @@ async fn the_same_seed_gives_the_same_university() {
 async fn the_demo_history_takes_prerequisites_first_and_never_retakes_a_passed_course() {
     on_each_backend_with(false, |app| async move {
         let db = app.db();
-        seed_demo(db, &options(&app, 1000)).await.unwrap().expect("seeded");
+        seed_demo(db, &crate::common::demo_options(&app, 1000)).await.unwrap().expect("seeded");
         // Every enrolment in a course with prerequisites follows a recorded pass of each of
         // them (at the minimum score) in an earlier term: nobody passes CS201 "needing" CS101.
         let missing = scalar(
