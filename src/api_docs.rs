@@ -54,6 +54,7 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::registration::openapi(),
         crate::grades::openapi(),
         crate::mining::openapi(),
+        crate::attendance::openapi(),
     ]
 }
 

@@ -239,6 +239,7 @@ async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<V
     let panels = json!({
         "mining": crate::mining::profile_panel(ctx, db, id).await?,
         "interaction": crate::interaction::profile_panel(ctx, db, id).await?,
+        "attendance": crate::attendance::profile_panel(ctx, db, id).await?,
     });
     Ok(json!({
         "panels": panels,
