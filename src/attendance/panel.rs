@@ -39,7 +39,7 @@ pub async fn profile_panel(
                 })
         })
         .collect();
-    recent.sort_by(|a, b| b.0.cmp(&a.0));
+    recent.sort_by_key(|r| std::cmp::Reverse(r.0));
     recent.truncate(10);
     Ok(json!({
         "sections": super::pages::sections_json(ctx.lang, &data),

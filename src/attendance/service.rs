@@ -490,7 +490,7 @@ pub struct RollSaved {
 /// whatever the meeting held. Every student must be enrolled in the section; the date must be
 /// a meeting that has happened.
 pub async fn save_roll(
-    db: &(impl Writable + ConnectionTrait),
+    db: &impl Writable,
     user: &CurrentUser,
     section: &RollSection,
     date: NaiveDate,

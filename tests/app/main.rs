@@ -6,6 +6,7 @@ mod access_matrix;
 mod account_security;
 mod admin;
 mod architecture;
+mod attendance;
 mod auth;
 mod backup;
 mod browser;

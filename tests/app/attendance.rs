@@ -1,0 +1,377 @@
+//! Attendance: the teacher takes a meeting's roll in a few requests (everyone present, the
+//! exceptions marked), only the section's teacher may, only on a real meeting that has
+//! happened; students see their own rates and nobody else's; the advisor sees them on the
+//! 360° page, audited; card-reader files import idempotently; the demo seeds rolls.
+
+use crate::common::{TestApp, enrol, hidden_value, on_each_backend};
+use chrono::{Datelike, Duration, NaiveDate};
+use rocket::http::{ContentType, Method, Status};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::json;
+use srm::entity::{attendance, attendance_rolls, section_meetings, students, terms};
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// The fixture section meets on today's weekday (periods 1–2) in every week of a term that
+/// began two weeks ago, so today, a week ago and two weeks ago are meetings and yesterday is
+/// not. The other student is enrolled too.
+async fn meets_weekly(app: &TestApp) {
+    let db = app.db();
+    let term_id = srm::entity::sections::Entity::find_by_id(app.people.section)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .term_id;
+    let mut term: terms::ActiveModel = terms::Entity::find_by_id(term_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    term.starts_on = Set(today() - Duration::days(14));
+    term.ends_on = Set(today() + Duration::days(100));
+    term.update(db).await.unwrap();
+    section_meetings::ActiveModel {
+        section_id: Set(app.people.section),
+        weekday: Set(i64::from(today().weekday().number_from_monday())),
+        start_period: Set(1),
+        end_period: Set(2),
+        start_week: Set(1),
+        end_week: Set(16),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    enrol(db, app.people.other_student_record, app.people.section).await;
+}
+
+async fn marks_of(app: &TestApp, date: NaiveDate) -> Vec<(i64, String)> {
+    let mut v: Vec<(i64, String)> = attendance::Entity::find()
+        .filter(attendance::Column::SectionId.eq(app.people.section))
+        .filter(attendance::Column::HeldOn.eq(date))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.student_id, m.status))
+        .collect();
+    v.sort();
+    v
+}
+
+#[rocket::async_test]
+async fn a_teacher_takes_a_roll_in_a_few_requests_and_the_marks_are_stored() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        let p = app.people.clone();
+        let t = app.token(p.teacher).await;
+        let day = today();
+        let (s, v) = app
+            .get_json(
+                &format!("/api/v1/sections/{}/meetings", p.section),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3, "{v}");
+        assert_eq!(items[0]["date"], json!(day.to_string()));
+        assert_eq!(items[0]["taken"], json!(false));
+
+        let url = format!("/api/v1/sections/{}/attendance/{day}", p.section);
+        let (s, v) = app.get_json(&url, Some(&t)).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let roster = v["students"].as_array().unwrap();
+        assert_eq!(roster.len(), 2);
+        assert!(roster.iter().all(|r| r["status"] == "present"), "{v}");
+
+        let body = json!({"marks": [{"student_id": p.other_student_record, "status": "absent"},
+                                    {"student_id": p.student_record, "status": "present"}]});
+        let (s, v) = app.send_json(Method::Put, &url, Some(&t), body).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(v["absent"], json!(1));
+        assert_eq!(v["present"], json!(1));
+        assert_eq!(
+            marks_of(&app, day).await,
+            vec![(p.other_student_record, "absent".to_string())]
+        );
+        // Saving again replaces the meeting's marks.
+        let body = json!({"marks": [{"student_id": p.student_record, "status": "late"}]});
+        let (s, v) = app.send_json(Method::Put, &url, Some(&t), body).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(v["replaced"], json!(true));
+        assert_eq!(
+            marks_of(&app, day).await,
+            vec![(p.student_record, "late".to_string())]
+        );
+        let rolls = attendance_rolls::Entity::find()
+            .filter(attendance_rolls::Column::SectionId.eq(p.section))
+            .count(app.db())
+            .await
+            .unwrap();
+        assert_eq!(rolls, 1);
+        assert_eq!(app.audit_count("attendance.roll.save", "ok").await, 2);
+
+        // The same on the phone page: one form, one radio per student and mark.
+        let week_ago = day - Duration::days(7);
+        app.page_login(p.teacher).await;
+        let list = app
+            .client
+            .get("/attendance")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(list.contains(&format!("/attendance/sections/{}/{week_ago}", p.section)));
+        let roll_url = format!("/attendance/sections/{}/{week_ago}", p.section);
+        let page = app
+            .client
+            .get(roll_url.clone())
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(page.contains(&format!("name=\"mark_{}\"", p.student_record)));
+        let csrf = hidden_value(&page, "_csrf").unwrap();
+        let res = app
+            .client
+            .post(roll_url)
+            .header(ContentType::Form)
+            .body(format!(
+                "_csrf={csrf}&mark_{}=absent&mark_{}=present",
+                p.student_record, p.other_student_record
+            ))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(
+            marks_of(&app, week_ago).await,
+            vec![(p.student_record, "absent".to_string())]
+        );
+        // Without the CSRF token nothing is saved.
+        let res = app
+            .client
+            .post(format!("/attendance/sections/{}/{day}", p.section))
+            .header(ContentType::Form)
+            .body(format!("mark_{}=excused", p.student_record))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn another_teacher_is_refused_taking_a_roll_for_a_section_not_theirs() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        let p = app.people.clone();
+        let t = app.token(p.other_teacher).await;
+        let url = format!("/api/v1/sections/{}/attendance/{}", p.section, today());
+        let (s, _) = app.get_json(&url, Some(&t)).await;
+        assert_eq!(s, Status::Forbidden);
+        let body = json!({"marks": [{"student_id": p.student_record, "status": "absent"}]});
+        let (s, _) = app.send_json(Method::Put, &url, Some(&t), body).await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, _) = app
+            .get_json(
+                &format!("/api/v1/sections/{}/meetings", p.section),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(s, Status::Forbidden);
+        let student = app.token(p.student).await;
+        let (s, _) = app.get_json(&url, Some(&student)).await;
+        assert_eq!(s, Status::Forbidden);
+        assert!(marks_of(&app, today()).await.is_empty());
+        assert!(app.audit_count("attendance.section.access", "denied").await >= 4);
+        // The administrator (registrar rights) may take it.
+        let admin = app.token(p.admin).await;
+        let body = json!({"marks": []});
+        let (s, v) = app.send_json(Method::Put, &url, Some(&admin), body).await;
+        assert_eq!(s, Status::Ok, "{v}");
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_future_or_non_meeting_date_is_refused_with_a_clear_422() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        let p = app.people.clone();
+        let t = app.token(p.teacher).await;
+        let body = json!({"marks": []});
+        for (date, code) in [
+            (today() + Duration::days(7), "future_meeting"),
+            (today() - Duration::days(1), "not_a_meeting"),
+            (today() - Duration::days(21), "not_a_meeting"),
+        ] {
+            let url = format!("/api/v1/sections/{}/attendance/{date}", p.section);
+            let (s, v) = app
+                .send_json(Method::Put, &url, Some(&t), body.clone())
+                .await;
+            assert_eq!(s, Status::UnprocessableEntity, "{date}: {v}");
+            assert_eq!(v["error"]["code"], json!(code), "{v}");
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&date.to_string())
+            );
+        }
+        let (s, _) = app
+            .get_json(
+                &format!("/api/v1/sections/{}/attendance/not-a-date", p.section),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        // A student who is not enrolled cannot be marked.
+        let (_, stranger) = crate::common::extra_student(&app, "2025000099").await;
+        let url = format!("/api/v1/sections/{}/attendance/{}", p.section, today());
+        let body = json!({"marks": [{"student_id": stranger, "status": "absent"}]});
+        let (s, v) = app.send_json(Method::Put, &url, Some(&t), body).await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        assert_eq!(v["error"]["code"], json!("not_enrolled"));
+        assert_eq!(
+            attendance_rolls::Entity::find()
+                .count(app.db())
+                .await
+                .unwrap(),
+            0
+        );
+        // The page says it in Chinese too.
+        app.page_login(p.teacher).await;
+        let res = app
+            .client
+            .get(format!(
+                "/attendance/sections/{}/{}",
+                p.section,
+                today() + Duration::days(7)
+            ))
+            .header(rocket::http::Header::new("Accept-Language", "zh-CN"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        assert!(res.into_string().await.unwrap().contains("尚未进行"));
+    })
+    .await;
+}
+
+/// The teacher marks the student absent today and present a week ago.
+async fn two_rolls(app: &TestApp) {
+    let p = &app.people;
+    let t = app.token(p.teacher).await;
+    for (date, marks) in [
+        (
+            today(),
+            json!([{"student_id": p.student_record, "status": "absent"}]),
+        ),
+        (today() - Duration::days(7), json!([])),
+    ] {
+        let url = format!("/api/v1/sections/{}/attendance/{date}", p.section);
+        let (s, v) = app
+            .send_json(Method::Put, &url, Some(&t), json!({"marks": marks}))
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+    }
+}
+
+#[rocket::async_test]
+async fn a_student_sees_their_own_rate_and_cannot_read_another_students() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        two_rolls(&app).await;
+        let p = app.people.clone();
+        let t = app.token(p.student).await;
+        let (s, v) = app.get_json("/api/v1/me/attendance", Some(&t)).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let sec = &v["sections"][0];
+        assert_eq!(sec["held"], json!(2), "{v}");
+        assert_eq!(sec["absent"], json!(1));
+        assert_eq!(sec["rate"], json!(0.5));
+        assert_eq!(sec["marks"][0]["date"], json!(today().to_string()));
+        assert_eq!(sec["marks"][0]["status"], json!("absent"));
+        let page = app.page_in("/me/attendance", &t, "en").await;
+        assert!(page.contains("50%") && page.contains("Absent"), "{page}");
+        let page = app.page_in("/me/attendance", &t, "zh-CN").await;
+        assert!(page.contains("缺勤"));
+        // Another student's attendance: refused, and the refusal audited.
+        let (s, _) = app
+            .get_json(
+                &format!("/api/v1/students/{}/attendance", p.other_student_record),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, _) = app
+            .get_json(
+                &format!("/api/v1/students/{}/attendance", p.student_record),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(s, Status::Ok);
+        let res = app
+            .get(&format!("/students/{}", p.other_student_record), Some(&t))
+            .await;
+        assert_eq!(res.status(), Status::Forbidden);
+        assert!(app.audit_count("attendance.read", "denied").await >= 1);
+        // The other student sees only their own (no marks, two meetings attended).
+        let o = app.token(p.other_student).await;
+        let (_, v) = app.get_json("/api/v1/me/attendance", Some(&o)).await;
+        assert_eq!(v["student_id"], json!(p.other_student_record));
+        assert_eq!(v["sections"][0]["rate"], json!(1.0));
+        assert_eq!(v["sections"][0]["marks"], json!([]));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_advisors_record_view_shows_absences_and_is_audited() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        two_rolls(&app).await;
+        let p = app.people.clone();
+        let mut s: students::ActiveModel = students::Entity::find_by_id(p.student_record)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        s.advisor_id = Set(Some(p.other_teacher));
+        s.update(app.db()).await.unwrap();
+        let t = app.token(p.other_teacher).await;
+        let before = app.audit_count("students.read", "ok").await;
+        let page = app
+            .page_in(&format!("/students/{}", p.student_record), &t, "en")
+            .await;
+        assert!(page.contains("Attendance this term"), "{page}");
+        assert!(page.contains("50%"));
+        assert!(page.contains("Recent absences"));
+        assert_eq!(app.audit_count("students.read", "ok").await, before + 1);
+        let (st, v) = app
+            .get_json(
+                &format!("/api/v1/students/{}/attendance", p.student_record),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(st, Status::Ok, "{v}");
+        assert_eq!(v["sections"][0]["absent"], json!(1));
+        assert_eq!(app.audit_count("attendance.read", "ok").await, 1);
+        // Not the other student's advisor nor their teacher: refused.
+        let (st, _) = app
+            .get_json(
+                &format!("/api/v1/students/{}/attendance", p.other_student_record),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(st, Status::Forbidden);
+    })
+    .await;
+}
