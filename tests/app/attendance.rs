@@ -3,12 +3,45 @@
 //! happened; students see their own rates and nobody else's; the advisor sees them on the
 //! 360° page, audited; card-reader files import idempotently; the demo seeds rolls.
 
+use crate::access_matrix::{Ids, Request, Table};
 use crate::common::{TestApp, enrol, hidden_value, on_each_backend};
 use chrono::{Datelike, Duration, NaiveDate};
 use rocket::http::{ContentType, Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use srm::entity::{attendance, attendance_rolls, section_meetings, students, terms};
+
+/// Attendance's rows of the route matrix (anonymous, student, teacher, admin, custom group).
+/// The fixture section has no meetings, so a roll asked for is refused (422) before anything
+/// is written.
+pub const MATRIX: Table = Table {
+    rows: &[
+        ("GET", "/attendance", "LAAAF"),
+        ("GET", "/attendance/sections/<id>", "LFAAF"),
+        ("GET", "/attendance/sections/<id>/<date>", "LFAAF"),
+        ("POST", "/attendance/sections/<id>/<date>", "LFAAF"),
+        ("GET", "/me/attendance", "LAFFF"),
+        ("GET", "/api/v1/me/attendance", "LAFFF"),
+        ("GET", "/api/v1/sections/<id>/meetings", "LFAAF"),
+        ("GET", "/api/v1/sections/<id>/attendance/<date>", "LFAAF"),
+        ("PUT", "/api/v1/sections/<id>/attendance/<date>", "LFAAF"),
+        ("GET", "/api/v1/students/<id>/attendance", "LAAAF"),
+    ],
+    request,
+};
+
+fn request(method: &str, pattern: &str, ids: &Ids) -> Option<Request> {
+    let path = pattern
+        .replace("<date>", "2020-01-06")
+        .replace("/sections/<id>", &format!("/sections/{}", ids.section))
+        .replace("/students/<id>", &format!("/students/{}", ids.student));
+    let body = match (method, pattern) {
+        ("PUT", _) => Some((ContentType::JSON, r#"{"marks":[]}"#.to_string())),
+        ("POST", _) => Some((ContentType::Form, "mark_999999=absent".to_string())),
+        _ => None,
+    };
+    Some((path, body))
+}
 
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
@@ -17,7 +50,7 @@ fn today() -> NaiveDate {
 /// The fixture section meets on today's weekday (periods 1–2) in every week of a term that
 /// began two weeks ago, so today, a week ago and two weeks ago are meetings and yesterday is
 /// not. The other student is enrolled too.
-async fn meets_weekly(app: &TestApp) {
+pub async fn meets_weekly(app: &TestApp) {
     let db = app.db();
     let term_id = srm::entity::sections::Entity::find_by_id(app.people.section)
         .one(db)
