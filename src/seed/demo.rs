@@ -1,6 +1,6 @@
 //! Seeding the demo university: the options, the summary, and the one call that writes it.
 
-use super::{calendar, catalog, people, simulate, write};
+use super::{attendance, calendar, catalog, people, simulate, write};
 use crate::error::{AppError, AppResult};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -66,16 +66,18 @@ pub async fn seed_demo(
     let (n, seed) = (opts.students, opts.seed);
     // NOTE: the generation is CPU work (about a second for 50,000 students): keep it off the
     // async workers.
-    let (cat, cal, uni) = tokio::task::spawn_blocking(move || -> AppResult<_> {
+    let (cat, cal, uni, att) = tokio::task::spawn_blocking(move || -> AppResult<_> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let students = people::students(&cat, &cal, n, &mut rng)?;
         let uni = simulate::simulate(&cat, &cal, students, &mut rng)?;
-        Ok((cat, cal, uni))
+        let att = attendance::generate(&cat, &cal, &uni, seed);
+        Ok((cat, cal, uni, att))
     })
     .await
     .map_err(|e| AppError::internal(format!("demo generator stopped: {e}")))??;
 
-    let Some(summary) = write::write(db, &cat, &cal, &uni, &opts.password_hash, scale_id).await?
+    let Some(summary) =
+        write::write(db, &cat, &cal, &uni, &att, &opts.password_hash, scale_id).await?
     else {
         return Ok(None);
     };

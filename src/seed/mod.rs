@@ -13,6 +13,7 @@
 //! today; that is never written to the database, only to [`leavers_file`], with the past
 //! leavers, for the tests.
 
+mod attendance;
 mod calendar;
 mod catalog;
 mod demo;

@@ -194,6 +194,7 @@ pub async fn write(
     cat: &Catalog,
     cal: &Calendar,
     uni: &University,
+    attendance: &super::attendance::Attendance,
     password_hash: &str,
     scale_id: Option<i64>,
 ) -> AppResult<Option<DemoSummary>> {
@@ -229,6 +230,8 @@ pub async fn write(
     let published = w.sections(&people, scale_id).await?;
     w.registrations(&people).await?;
     w.results(&people, &published).await?;
+    let (section, student) = (|x| w.ids.section(x), |s| w.ids.student(s));
+    super::attendance::write(&txn, cal, uni, attendance, &section, &student).await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
         for t in TABLES {

@@ -408,3 +408,117 @@ async fn the_advisors_record_view_shows_absences_and_is_audited() {
     })
     .await;
 }
+
+/// (student id, term seq) → count, from a grouped query.
+async fn per_student_term(
+    db: &impl sea_orm::ConnectionTrait,
+    sql: &str,
+) -> std::collections::HashMap<(i64, i64), i64> {
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql.to_string(),
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| {
+        (
+            (
+                r.try_get_by_index::<i64>(0).unwrap(),
+                r.try_get_by_index::<i64>(1).unwrap(),
+            ),
+            r.try_get_by_index::<i64>(2).unwrap(),
+        )
+    })
+    .collect()
+}
+
+#[rocket::async_test]
+async fn the_demo_seed_takes_rolls_and_decliners_miss_more_than_others() {
+    crate::common::on_each_backend_with(false, |app| async move {
+        let db = app.db();
+        let hash = srm::auth::password::hash_blocking(
+            "demo-pass-1",
+            srm::auth::password::HashCost {
+                memory_kib: 256,
+                iterations: 1,
+            },
+        )
+        .unwrap();
+        let opts = srm::seed::DemoOptions {
+            students: 600,
+            password_hash: hash,
+            out_dir: app.dir.join("demo"),
+            seed: srm::seed::DEFAULT_SEED,
+        };
+        let started = std::time::Instant::now();
+        srm::seed::seed_demo(db, &opts).await.unwrap().expect("seeded");
+        eprintln!("seeded 600 students in {:?}", started.elapsed());
+        let rolls = attendance_rolls::Entity::find().count(db).await.unwrap();
+        assert!(rolls > 1000, "{rolls} rolls");
+        // No roll after today, and no mark without its roll or of a student not enrolled.
+        let late_rolls = attendance_rolls::Entity::find()
+            .filter(attendance_rolls::Column::HeldOn.gt(today() + Duration::days(1)))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(late_rolls, 0);
+        let orphans = per_student_term(
+            db,
+            "SELECT 0, 0, COUNT(*) FROM attendance a WHERE NOT EXISTS (SELECT 1 FROM attendance_rolls r \
+             WHERE r.section_id = a.section_id AND r.held_on = a.held_on) OR NOT EXISTS (SELECT 1 FROM \
+             enrolments e WHERE e.section_id = a.section_id AND e.student_id = a.student_id AND e.status = 'enrolled')",
+        )
+        .await;
+        assert_eq!(orphans.get(&(0, 0)), Some(&0));
+
+        let absences = per_student_term(
+            db,
+            "SELECT a.student_id, t.seq, COUNT(*) FROM attendance a JOIN sections s ON s.id = a.section_id \
+             JOIN terms t ON t.id = s.term_id WHERE a.status = 'absent' GROUP BY a.student_id, t.seq",
+        )
+        .await;
+        let held = per_student_term(
+            db,
+            "SELECT e.student_id, t.seq, COUNT(*) FROM enrolments e JOIN attendance_rolls r ON r.section_id = e.section_id \
+             JOIN sections s ON s.id = e.section_id JOIN terms t ON t.id = s.term_id WHERE e.status = 'enrolled' \
+             GROUP BY e.student_id, t.seq",
+        )
+        .await;
+        let list = std::fs::read_to_string(srm::seed::decliners_file(&opts.out_dir)).unwrap();
+        let decline_from: std::collections::HashMap<String, i64> = list
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let (no, seq) = l.split_once(',')?;
+                Some((no.to_string(), seq.trim().parse().ok()?))
+            })
+            .collect();
+        let numbers: std::collections::HashMap<i64, String> = students::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.student_no))
+            .collect();
+        // Absences per meeting held: decliners from their decline term on, against everyone
+        // else.
+        let (mut d, mut o) = ((0i64, 0i64), (0i64, 0i64));
+        for ((student, seq), n) in &held {
+            let a = absences.get(&(*student, *seq)).copied().unwrap_or(0);
+            let declining = numbers
+                .get(student)
+                .and_then(|no| decline_from.get(no))
+                .is_some_and(|from| seq >= from);
+            let acc = if declining { &mut d } else { &mut o };
+            acc.0 += a;
+            acc.1 += n;
+        }
+        assert!(d.1 > 0 && o.1 > 0, "{d:?} {o:?}");
+        let (rd, ro) = (d.0 as f64 / d.1 as f64, o.0 as f64 / o.1 as f64);
+        eprintln!("absent per meeting: decliners {rd:.3}, others {ro:.3}");
+        assert!(rd > 2.0 * ro, "decliners {rd:.3} vs others {ro:.3}");
+        assert!((0.02..0.2).contains(&ro), "others miss {ro:.3} of meetings");
+    })
+    .await;
+}
