@@ -5,6 +5,7 @@
 mod api;
 pub mod dto;
 mod forms;
+pub mod import;
 pub mod meetings;
 mod pages;
 mod panel;
@@ -20,6 +21,10 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::roll_page,
         pages::roll_submit,
         pages::mine,
+        pages::import_page,
+        pages::import_submit,
+        pages::import_report,
+        pages::import_rejected,
     ]
 }
 

@@ -1,16 +1,18 @@
 //! The attendance pages: the teacher's meetings (today's first), a meeting's roll on a phone
 //! (everyone present, one tap per exception), and the student's own record.
 
-use super::forms;
 use super::service::{self, Mark, MeetingOut, today};
-use crate::access::{ModuleOn, Permission, on};
+use super::{forms, import};
+use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
 use crate::web::csrf::Csrf;
+use crate::web::upload::Upload;
 use chrono::NaiveDate;
+use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post, uri};
 use rocket_dyn_templates::Template;
@@ -223,4 +225,87 @@ pub fn sections_json(lang: Lang, data: &service::StudentAttendance) -> Vec<Value
             })
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- import
+
+/// The card-reader import: a file, and whether to only try it.
+#[get("/attendance/import")]
+pub async fn import_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    _who: Perm<'_, can::ManageRegistrations>,
+) -> Template {
+    ctx.render("attendance/import", "attendance.import.title", json!({}))
+}
+
+/// Runs the import (or the dry run) and shows its report.
+#[post("/attendance/import", data = "<form>")]
+pub async fn import_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    form: Result<Upload, AppError>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    let form = match form {
+        Ok(form) => form,
+        Err(e @ AppError::Csrf) => return Err(e),
+        Err(_) => return Err(AppError::unprocessable("invalid_form", "choose a CSV file")),
+    };
+    let dry_run = form.flag("dry_run");
+    match import::import(&state.db, &form.file, dry_run, Some(who.id), today()).await {
+        Ok(report) => {
+            let id = import::record(&state.db, Some(who.id), &form.file, &report).await?;
+            Ok(Ok(Redirect::to(format!("/attendance/import/{id}"))))
+        }
+        Err(e @ AppError::Unprocessable { .. }) => Ok(Err((
+            Status::UnprocessableEntity,
+            ctx.render(
+                "attendance/import",
+                "attendance.import.title",
+                json!({"error": ctx.lang.error(&e)}),
+            ),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// One import's report: the counts and every refused row with its line and reason.
+#[get("/attendance/import/<id>")]
+pub async fn import_report(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    _who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<Template> {
+    let report = import::report(&state.db, id).await?;
+    let rows: Vec<Value> = report
+        .rejected_rows
+        .iter()
+        .take(500)
+        .map(|r| json!({"line": r.line, "values": r.values.join(" · "), "reason": r.reason(ctx.lang)}))
+        .collect();
+    Ok(ctx.render(
+        "attendance/import_report",
+        "attendance.import.report",
+        json!({"id": id, "report": report, "rows": rows}),
+    ))
+}
+
+/// The refused rows of one import as CSV, to fix and import again.
+#[get("/attendance/import/<id>/rejected.csv")]
+pub async fn import_rejected(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Courses>,
+    _who: Perm<'_, can::ManageRegistrations>,
+    state: &State<AppState>,
+    id: i64,
+) -> AppResult<crate::students::CsvFile> {
+    let report = import::report(&state.db, id).await?;
+    Ok(crate::students::CsvFile::new(
+        import::rejected_csv(&report, ctx.lang)?,
+        &format!("attendance-rejected-{id}.csv"),
+    ))
 }

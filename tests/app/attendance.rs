@@ -26,6 +26,10 @@ pub const MATRIX: Table = Table {
         ("GET", "/api/v1/sections/<id>/attendance/<date>", "LFAAF"),
         ("PUT", "/api/v1/sections/<id>/attendance/<date>", "LFAAF"),
         ("GET", "/api/v1/students/<id>/attendance", "LAAAF"),
+        ("GET", "/attendance/import", "LFFAF"),
+        ("POST", "/attendance/import", "LFFAF"),
+        ("GET", "/attendance/import/<id>", "LFFAF"),
+        ("GET", "/attendance/import/<id>/rejected.csv", "LFFAF"),
     ],
     request,
 };
@@ -34,9 +38,12 @@ fn request(method: &str, pattern: &str, ids: &Ids) -> Option<Request> {
     let path = pattern
         .replace("<date>", "2020-01-06")
         .replace("/sections/<id>", &format!("/sections/{}", ids.section))
-        .replace("/students/<id>", &format!("/students/{}", ids.student));
+        .replace("/students/<id>", &format!("/students/{}", ids.student))
+        // No such import: the administrator is answered 404, after the access check.
+        .replace("/import/<id>", "/import/999999");
     let body = match (method, pattern) {
         ("PUT", _) => Some((ContentType::JSON, r#"{"marks":[]}"#.to_string())),
+        ("POST", "/attendance/import") => Some((ContentType::Form, String::new())),
         ("POST", _) => Some((ContentType::Form, "mark_999999=absent".to_string())),
         _ => None,
     };
@@ -519,6 +526,143 @@ async fn the_demo_seed_takes_rolls_and_decliners_miss_more_than_others() {
         eprintln!("absent per meeting: decliners {rd:.3}, others {ro:.3}");
         assert!(rd > 2.0 * ro, "decliners {rd:.3} vs others {ro:.3}");
         assert!((0.02..0.2).contains(&ro), "others miss {ro:.3} of meetings");
+    })
+    .await;
+}
+
+/// A multipart upload of `file` to the attendance import page.
+fn upload(csrf: &str, file: &[u8], dry_run: bool) -> (ContentType, Vec<u8>) {
+    let b = "XATTENDX";
+    let mut s = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry_run}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    s.extend_from_slice(file);
+    s.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    (
+        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
+        s,
+    )
+}
+
+/// Imports through the page; returns the report page's path and its English text.
+async fn import_file(app: &TestApp, csrf: &str, file: &[u8], dry_run: bool) -> (String, String) {
+    let (ct, body) = upload(csrf, file, dry_run);
+    let res = app
+        .client
+        .post("/attendance/import")
+        .header(ct)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let to = res.headers().get_one("Location").unwrap().to_string();
+    let page = app
+        .client
+        .get(to.clone())
+        .header(rocket::http::Header::new("Accept-Language", "en"))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    (to, page)
+}
+
+fn count(page: &str, label: &str, n: u64) -> bool {
+    page.contains(&format!("<dt>{label}</dt><dd>{n}</dd>"))
+}
+
+#[rocket::async_test]
+async fn the_csv_import_is_idempotent_reports_bad_rows_with_line_and_reason_and_reads_gbk() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        let p = app.people.clone();
+        let (w1, w2) = (today() - Duration::days(7), today() - Duration::days(14));
+        let text = format!(
+            "学号;教学班;日期;考勤\n\
+             2025000001;CS101-01;{w1};缺勤\n\
+             2025000002;CS101-01;{w1};出勤\n\
+             2025000001;CS101-01;{w2};迟到\n\
+             2099999999;CS101-01;{w1};缺勤\n\
+             2025000001;CS101-01;{};缺勤\n\
+             2025000001;CS101-01;{};缺勤\n\
+             2025000001;CS101-01;{w1};请假\n\
+             2025000002;CS101-01;{w2};睡觉\n\
+             =HYPERLINK(1);CS101-01;{w1};absent\n",
+            today() - Duration::days(1),
+            today() + Duration::days(7),
+        );
+        let (gbk, _, lossy) = encoding_rs::GBK.encode(&text);
+        assert!(!lossy);
+        let csrf = app.page_login(p.admin).await;
+
+        // A dry run counts and writes nothing.
+        let (_, page) = import_file(&app, &csrf, &gbk, true).await;
+        assert!(count(&page, "Meetings added", 2), "{page}");
+        assert!(count(&page, "Marks added", 2));
+        assert!(count(&page, "Refused", 6));
+        assert!(page.contains("GBK"), "{page}");
+        assert_eq!(attendance_rolls::Entity::find().count(app.db()).await.unwrap(), 0);
+        assert_eq!(attendance::Entity::find().count(app.db()).await.unwrap(), 0);
+
+        let (report, page) = import_file(&app, &csrf, &gbk, false).await;
+        assert!(count(&page, "Meetings added", 2), "{page}");
+        assert!(count(&page, "Marks added", 2));
+        assert!(count(&page, "Unchanged", 1));
+        for reason in [
+            "No student has the number 2099999999.",
+            &format!("The section does not meet on {}.", today() - Duration::days(1)),
+            &format!("{} is in the future.", today() + Duration::days(7)),
+            "The same student and meeting as line 2.",
+            "睡觉 is not present, absent, late or excused",
+        ] {
+            assert!(page.contains(reason), "{reason}: {page}");
+        }
+        assert_eq!(
+            marks_of(&app, w1).await,
+            vec![(p.student_record, "absent".to_string())]
+        );
+        assert_eq!(
+            marks_of(&app, w2).await,
+            vec![(p.student_record, "late".to_string())]
+        );
+        // The refused rows download as CSV: the file's columns, the line and the reason, and a
+        // cell that would be a formula neutralised.
+        let csv = app
+            .client
+            .get(format!("{report}/rejected.csv"))
+            .header(rocket::http::Header::new("Accept-Language", "en"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(csv.contains("学号,教学班,日期,考勤,error_line,error_reason"), "{csv}");
+        assert!(csv.contains("2099999999,CS101-01"));
+        assert!(csv.contains("'=HYPERLINK(1)"), "{csv}");
+        assert_eq!(csv.lines().count(), 7, "{csv}");
+
+        // Importing the same file again changes nothing.
+        let (_, page) = import_file(&app, &csrf, &gbk, false).await;
+        assert!(count(&page, "Meetings added", 0), "{page}");
+        assert!(count(&page, "Marks added", 0));
+        assert!(count(&page, "Marks changed", 0));
+        assert!(count(&page, "Unchanged", 3));
+        assert_eq!(attendance_rolls::Entity::find().count(app.db()).await.unwrap(), 2);
+        assert_eq!(attendance::Entity::find().count(app.db()).await.unwrap(), 2);
+
+        // A later file corrects a mark; course and term name the section too.
+        let fix = format!("student_no,course_code,term_code,date,status\n2025000001,CS101,2026-fall,{w1},present\n");
+        let (_, page) = import_file(&app, &csrf, fix.as_bytes(), false).await;
+        assert!(count(&page, "Marks removed (now present)", 1), "{page}");
+        assert!(marks_of(&app, w1).await.is_empty());
+        // A teacher may not import.
+        app.page_logout().await;
+        let csrf = app.page_login(p.teacher).await;
+        let (ct, body) = upload(&csrf, fix.as_bytes(), false);
+        let res = app.client.post("/attendance/import").header(ct).body(body).dispatch().await;
+        assert_eq!(res.status(), Status::Forbidden);
     })
     .await;
 }

@@ -653,6 +653,26 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     )
     .await;
     failures.extend(f);
+    let b = "XATTENDX";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n学号,教学班,日期,考勤\n2099000001,CS101-01,2026-13-45,睡觉\n2025000001,CS101-01,2020-01-06,缺勤\n\r\n--{b}--\r\n"
+    );
+    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", b));
+    let (f, zh) = sweep_request(
+        app,
+        "admin attendance import",
+        Method::Post,
+        "/attendance/import",
+        Some((ct, body)),
+    )
+    .await;
+    failures.extend(f);
+    if !zh.contains("没有学号为 2099000001 的学生") {
+        failures.push(format!(
+            "the attendance import's reasons are said in Chinese: {}",
+            visible_text(&zh)
+        ));
+    }
     let (f, _) = sweep_request(
         app,
         "admin formula trial",
