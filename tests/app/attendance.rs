@@ -472,7 +472,7 @@ async fn the_demo_seed_takes_rolls_and_decliners_miss_more_than_others() {
         assert_eq!(late_rolls, 0);
         let orphans = per_student_term(
             db,
-            "SELECT 0, 0, COUNT(*) FROM attendance a WHERE NOT EXISTS (SELECT 1 FROM attendance_rolls r \
+            "SELECT CAST(0 AS BIGINT), CAST(0 AS BIGINT), COUNT(*) FROM attendance a WHERE NOT EXISTS (SELECT 1 FROM attendance_rolls r \
              WHERE r.section_id = a.section_id AND r.held_on = a.held_on) OR NOT EXISTS (SELECT 1 FROM \
              enrolments e WHERE e.section_id = a.section_id AND e.student_id = a.student_id AND e.status = 'enrolled')",
         )
