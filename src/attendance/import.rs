@@ -256,7 +256,11 @@ pub async fn import(
     actor: Option<i64>,
     today: NaiveDate,
 ) -> AppResult<ImportReport> {
-    let (rows, mut report) = read(bytes)?;
+    // NOTE: decoding and parsing a large file is CPU work: off the async workers.
+    let owned = bytes.to_vec();
+    let (rows, mut report) = tokio::task::spawn_blocking(move || read(&owned))
+        .await
+        .map_err(|e| AppError::internal(format!("the import stopped: {e}")))??;
     report.dry_run = dry_run;
     let index = section_index(db).await?;
     let numbers: Vec<String> = rows
