@@ -55,6 +55,7 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::grades::openapi(),
         crate::mining::openapi(),
         crate::analytics::openapi(),
+        crate::attendance::openapi(),
     ]
 }
 

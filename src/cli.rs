@@ -74,6 +74,18 @@ pub enum ImportWhat {
         #[arg(long)]
         rejected: Option<std::path::PathBuf>,
     },
+    /// Import a card reader's attendance file (student_no; section, or course_code and
+    /// term_code; date; status), the same code as the import page. Re-running is safe.
+    Attendance {
+        /// The CSV file (UTF-8 or GBK, comma or semicolon).
+        file: std::path::PathBuf,
+        /// Only report what would be added and rejected.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the rejected rows to this CSV file to fix and import again.
+        #[arg(long)]
+        rejected: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,6 +202,17 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 rejected.as_deref(),
             )
             .await
+        }
+        Command::Import {
+            what:
+                ImportWhat::Attendance {
+                    file,
+                    dry_run,
+                    rejected,
+                },
+        } => {
+            let state = crate::prepare(config).await?;
+            crate::attendance::import::run_cli(&state.db, &file, dry_run, rejected.as_deref()).await
         }
         Command::User {
             what:

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod analytics;
 pub mod api_docs;
 pub mod api_params;
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -125,6 +126,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", mining::page_routes())
         .mount("/", interaction::page_routes())
         .mount("/", analytics::page_routes())
+        .mount("/", attendance::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())
@@ -135,6 +137,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", mining::api_routes())
         .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", analytics::api_routes())
+        .mount("/api/v1", attendance::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let document = api_docs::document();
     rocket

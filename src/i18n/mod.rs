@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 /// live beside each other. A key repeated in two files is a mistake the key-set test reports.
 const ZH_SOURCES: &[&str] = &[
     include_str!("zh.json"),
+    include_str!("zh/attendance.json"),
     include_str!("zh/grades.json"),
     include_str!("zh/mining.json"),
     include_str!("zh/interaction.json"),
@@ -21,6 +22,7 @@ const ZH_SOURCES: &[&str] = &[
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
+    include_str!("en/attendance.json"),
     include_str!("en/grades.json"),
     include_str!("en/mining.json"),
     include_str!("en/interaction.json"),

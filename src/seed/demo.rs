@@ -1,6 +1,6 @@
 //! Seeding the demo university: the options, the summary, and the one call that writes it.
 
-use super::{activity, calendar, catalog, people, simulate, write};
+use super::{activity, attendance, calendar, catalog, people, simulate, write};
 use crate::error::{AppError, AppResult};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -66,18 +66,22 @@ pub async fn seed_demo(
     let (n, seed) = (opts.students, opts.seed);
     // NOTE: the generation is CPU work (about a second for 50,000 students): keep it off the
     // async workers.
-    let (cat, cal, uni) = tokio::task::spawn_blocking(move || -> AppResult<_> {
+    let (cat, cal, uni, att) = tokio::task::spawn_blocking(move || -> AppResult<_> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let students = people::students(&cat, &cal, n, &mut rng)?;
         let mut uni = simulate::simulate(&cat, &cal, students, &mut rng)?;
+        // NOTE: students who begin to decline this term first, so that their attendance and
+        // activity both follow it.
         activity::disengage_now(&mut uni, &cat, seed);
         uni.activity = activity::generate(&cal, &uni, seed);
-        Ok((cat, cal, uni))
+        let att = attendance::generate(&cat, &cal, &uni, seed);
+        Ok((cat, cal, uni, att))
     })
     .await
     .map_err(|e| AppError::internal(format!("demo generator stopped: {e}")))??;
 
-    let Some(summary) = write::write(db, &cat, &cal, &uni, &opts.password_hash, scale_id).await?
+    let Some(summary) =
+        write::write(db, &cat, &cal, &uni, &att, &opts.password_hash, scale_id).await?
     else {
         return Ok(None);
     };

@@ -14,6 +14,7 @@
 //! leavers, for the tests.
 
 mod activity;
+mod attendance;
 mod calendar;
 mod catalog;
 mod demo;

@@ -194,6 +194,7 @@ pub async fn write(
     cat: &Catalog,
     cal: &Calendar,
     uni: &University,
+    attendance: &super::attendance::Attendance,
     password_hash: &str,
     scale_id: Option<i64>,
 ) -> AppResult<Option<DemoSummary>> {
@@ -230,6 +231,8 @@ pub async fn write(
     w.registrations(&people).await?;
     w.results(&people, &published).await?;
     w.activity().await?;
+    let (section, student) = (|x| w.ids.section(x), |s| w.ids.student(s));
+    super::attendance::write(&txn, cal, uni, attendance, &section, &student).await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
         for t in TABLES {

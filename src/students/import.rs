@@ -202,7 +202,7 @@ pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(
 }
 
 /// Comma, semicolon or tab: whichever the header line has most of (outside quotes).
-fn sniff_delimiter(text: &str) -> u8 {
+pub fn sniff_delimiter(text: &str) -> u8 {
     let header = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let mut counts = [(b',', 0), (b';', 0), (b'\t', 0)];
     let mut quoted = false;

@@ -17,6 +17,9 @@ pub mod reads;
 pub mod record;
 pub mod service;
 
+/// A CSV download (other domains' rejected-row files use it too).
+pub use dto::CsvFile;
+
 crate::typed_api! {
     routes: [
         api::api_students,

@@ -249,6 +249,7 @@ async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<V
         "mining": crate::mining::profile_panel(ctx, db, id).await?,
         "interaction": crate::interaction::profile_panel(ctx, db, id).await?,
         "analytics": crate::analytics::profile_panel(ctx, db, id).await?,
+        "attendance": crate::attendance::profile_panel(ctx, db, id).await?,
     });
     Ok(json!({
         "panels": panels,

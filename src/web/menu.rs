@@ -42,6 +42,18 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::RegisterSelf],
     ),
     (
+        "attendance.menu",
+        "/attendance",
+        Some(Module::Courses),
+        &[Permission::EnterOwnGrades, Permission::ManageRegistrations],
+    ),
+    (
+        "attendance.menu_mine",
+        "/me/attendance",
+        Some(Module::Courses),
+        &[Permission::ViewOwnRecord],
+    ),
+    (
         "menu.suggestions",
         "/me/suggestions",
         Some(Module::Mining),
@@ -156,6 +168,8 @@ fn mounted(href: &str) -> bool {
             | "/courses/manage"
             | "/me/transcript"
             | "/me/suggestions"
+            | "/attendance"
+            | "/me/attendance"
             | "/registrations"
             | "/students"
             | "/me/record"
@@ -182,6 +196,7 @@ const STUDENT_ONLY: &[&str] = &[
     "/registrations",
     "/me/transcript",
     "/me/suggestions",
+    "/me/attendance",
 ];
 
 pub fn menu_for(

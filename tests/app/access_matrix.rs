@@ -184,6 +184,7 @@ fn tables() -> Vec<Table> {
         crate::grades::MATRIX,
         crate::mining::MATRIX,
         crate::interaction::MATRIX,
+        crate::attendance::MATRIX,
         Table {
             rows: MATRIX,
             request: core_request,

@@ -261,11 +261,18 @@ fn fill(pattern: &str, ids: &SweepIds) -> Option<String> {
     if !pattern.contains('<') {
         return Some(pattern.to_string());
     }
+    if pattern == "/attendance/sections/<id>/<date>" {
+        let today = chrono::Local::now().date_naive();
+        return Some(format!("/attendance/sections/{}/{today}", ids.section));
+    }
     let id = if pattern.starts_with("/students/import/jobs/") {
         ids.job
     } else if pattern.starts_with("/students/") {
         ids.student
-    } else if pattern.starts_with("/grades/sections/") || pattern.starts_with("/sections/") {
+    } else if pattern.starts_with("/grades/sections/")
+        || pattern.starts_with("/sections/")
+        || pattern.starts_with("/attendance/sections/")
+    {
         ids.section
     } else if pattern.starts_with("/grades/assessments/") {
         ids.assessment
@@ -446,6 +453,50 @@ async fn populate(app: &TestApp) {
     srm::registration::service::add(db, p.student_record, mine, None)
         .await
         .unwrap();
+    // The fixture section meets today (evening periods, clashing with nothing), and its roll is
+    // taken with the student absent: the roll, the student's record and the 360° page show it.
+    {
+        use chrono::Datelike;
+        use sea_orm::{ActiveModelTrait, EntityTrait};
+        let today = chrono::Local::now().date_naive();
+        let term_id = srm::entity::sections::Entity::find_by_id(p.section)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .term_id;
+        let mut t: srm::entity::terms::ActiveModel =
+            srm::entity::terms::Entity::find_by_id(term_id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .into();
+        t.starts_on = sea_orm::Set(today);
+        t.update(db).await.unwrap();
+        srm::entity::section_meetings::ActiveModel {
+            section_id: sea_orm::Set(p.section),
+            weekday: sea_orm::Set(i64::from(today.weekday().number_from_monday())),
+            start_period: sea_orm::Set(11),
+            end_period: sea_orm::Set(12),
+            start_week: sea_orm::Set(1),
+            end_week: sea_orm::Set(16),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let teacher = app.token(p.teacher).await;
+        let (s, v) = app
+            .send_json(
+                Method::Put,
+                &format!("/api/v1/sections/{}/attendance/{today}", p.section),
+                Some(&teacher),
+                json!({"marks": [{"student_id": p.student_record, "status": "absent"}]}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+    }
     let student = app.token(p.student).await;
     let (s, case) = app
         .send_json(
@@ -604,6 +655,26 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     )
     .await;
     failures.extend(f);
+    let b = "XATTENDX";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n学号,教学班,日期,考勤\n2099000001,CS101-01,2026-13-45,睡觉\n2025000001,CS101-01,2020-01-06,缺勤\n\r\n--{b}--\r\n"
+    );
+    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", b));
+    let (f, zh) = sweep_request(
+        app,
+        "admin attendance import",
+        Method::Post,
+        "/attendance/import",
+        Some((ct, body)),
+    )
+    .await;
+    failures.extend(f);
+    if !zh.contains("没有学号为 2099000001 的学生") {
+        failures.push(format!(
+            "the attendance import's reasons are said in Chinese: {}",
+            visible_text(&zh)
+        ));
+    }
     let (f, _) = sweep_request(
         app,
         "admin formula trial",

@@ -7,6 +7,7 @@ mod account_security;
 mod admin;
 mod analytics;
 mod architecture;
+mod attendance;
 mod auth;
 mod backup;
 mod browser;

@@ -322,6 +322,7 @@ async fn every_student_page_fits_a_phone_with_a_folding_menu_and_a_weekend_day_v
         ("timetable", "/registrations#timetable".to_string()),
         ("grades", "/me/record".to_string()),
         ("transcript", "/me/transcript".to_string()),
+        ("attendance", "/me/attendance".to_string()),
         ("suggestions", "/me/suggestions".to_string()),
         ("messages", "/messages".to_string()),
         ("conversation", format!("/messages/{conversation}")),
@@ -492,6 +493,7 @@ async fn axe_finds_nothing_serious_on_the_main_pages_of_each_role() {
                 "/registrations",
                 "/me/record",
                 "/me/transcript",
+                "/me/attendance",
                 "/me/suggestions",
                 "/messages",
                 "/cases",
@@ -513,6 +515,7 @@ async fn axe_finds_nothing_serious_on_the_main_pages_of_each_role() {
             vec![
                 "/dashboard".into(),
                 "/grades".into(),
+                "/attendance".into(),
                 format!("/grades/sections/{s}"),
                 format!("/grades/sections/{s}/statistics"),
                 "/messages".into(),
@@ -645,4 +648,54 @@ async fn chart_text_is_body_sized_and_statistics_headers_sit_over_their_values()
     )
     .await;
     page.close().await;
+}
+
+#[rocket::async_test]
+async fn the_teachers_roll_fits_a_phone_with_thumb_sized_marks() {
+    let Some(driver) = driver_or_skip().await else {
+        return;
+    };
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    crate::attendance::meets_weekly(&app).await;
+    let p = app.people.clone();
+    let base = serve(&app).await;
+    let shots = target_dir().join("screenshots");
+    for lang in ["zh-CN", "en-US"] {
+        let profile = app.dir.join(format!("chrome-roll-{lang}"));
+        let page = Page {
+            d: &driver,
+            sid: driver.session(lang, &profile).await,
+        };
+        page.viewport(390, 844).await;
+        page.login(&base, p.teacher).await;
+        let today = chrono::Local::now().date_naive();
+        for path in [
+            "/attendance".to_string(),
+            format!("/attendance/sections/{}/{today}", p.section),
+        ] {
+            page.open(&base, &path).await;
+            let (scroll, inner, wide) = page.overflow().await;
+            assert!(
+                scroll <= inner,
+                "{lang} {path} at 390 px: the page is {scroll} px wide; widest: {wide}"
+            );
+        }
+        let marks = page
+            .exec(
+                "const m = Array.from(document.querySelectorAll('.roll-mark'));
+                   return [m.length, m.every(e => e.getBoundingClientRect().height >= 44)];",
+            )
+            .await;
+        assert_eq!(
+            marks,
+            json!([8, true]),
+            "four thumb-sized marks per student"
+        );
+        page.screenshot(
+            390,
+            &shots.join(format!("teacher-roll-{}-390.png", &lang[..2])),
+        )
+        .await;
+        page.close().await;
+    }
 }
