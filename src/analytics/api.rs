@@ -3,6 +3,7 @@
 
 use super::analysis::LifecycleReport;
 use super::dto::{StudentLifecycle, ValueMatrixAnswer};
+use super::retention::{RetentionQuery, RetentionReport};
 use super::service;
 use super::value::MatrixComputed;
 use crate::access::{ModuleOn, Perm, can, on};
@@ -90,4 +91,27 @@ pub async fn api_student_lifecycle(
     id: i64,
 ) -> AppResult<Json<StudentLifecycle>> {
     Ok(Json(service::student_lifecycle(&state.db, user, id).await?))
+}
+
+/// Cohort retention: per cohort and term the share still enrolled (status at the term's end
+/// not withdrawn or suspended), and the leaving recorded per cohort, in the caller's scope (an
+/// advisor: their advisees), optionally for one department and/or major. Staff only.
+#[utoipa::path(
+    tag = "analytics",
+    params(RetentionQuery),
+    responses(
+        (status = 200, description = "The report", body = RetentionReport),
+        (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
+        (status = 422, description = "A filter id is out of range", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/analytics/retention?<q..>")]
+pub async fn api_retention(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: RetentionQuery,
+) -> AppResult<Json<RetentionReport>> {
+    Ok(Json(service::retention(&state.db, user, q).await?))
 }

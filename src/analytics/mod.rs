@@ -11,6 +11,7 @@ pub mod history;
 pub mod jobs;
 mod pages;
 mod panel;
+pub mod retention;
 pub mod scope;
 pub mod score;
 pub mod service;
@@ -27,6 +28,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::value_settings_page,
         pages::value_settings_submit,
         pages::lifecycle_page,
+        pages::retention_page,
+        pages::retention_csv,
     ]
 }
 
@@ -36,6 +39,7 @@ crate::typed_api! {
         api::api_value_compute,
         api::api_lifecycle_report,
         api::api_student_lifecycle,
+        api::api_retention,
     ],
     schemas: [
         dto::CellAnswer,
@@ -49,5 +53,10 @@ crate::typed_api! {
         analysis::TermStages,
         analysis::Funnel,
         analysis::Recovery,
+        retention::RetentionReport,
+        retention::RetentionTerm,
+        retention::RetentionCell,
+        retention::CohortRetention,
+        retention::LeavingReason,
     ],
 }

@@ -3,6 +3,7 @@
 
 use super::charts::{flow_chart, stacked_bars};
 use super::forms::ValueSettingsForm;
+use super::retention::RetentionQuery;
 use super::service;
 use super::settings::{self, CELLS, ValueSettings, Weights};
 use crate::access::{ModuleOn, Perm, Permission, can, on};
@@ -307,5 +308,122 @@ pub async fn lifecycle_page(
             "without_rate": pct(rec.without_care_recovered, rec.without_care),
             "advisor_only": service::advisor_only(user)?,
         }),
+    ))
+}
+
+/// The department and major choices of a filter form, the chosen ones selected.
+fn filter_view(
+    lang: Lang,
+    choices: &service::FilterChoices,
+    department: Option<i64>,
+    major: Option<i64>,
+) -> Value {
+    let departments: Vec<Value> = choices
+        .departments
+        .iter()
+        .map(|d| json!({"id": d.id, "name": pick(lang, &d.name_zh, &d.name_en), "selected": Some(d.id) == department}))
+        .collect();
+    let majors: Vec<Value> = choices
+        .majors
+        .iter()
+        .map(|m| json!({"id": m.id, "name": pick(lang, &m.name_zh, &m.name_en), "selected": Some(m.id) == major}))
+        .collect();
+    json!({"departments": departments, "majors": majors})
+}
+
+#[get("/analytics/retention?<q..>")]
+pub async fn retention_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: RetentionQuery,
+) -> AppResult<Template> {
+    let r = service::retention(&state.db, user, q).await?;
+    let lang = ctx.lang;
+    let term_names: Vec<String> = r
+        .terms
+        .iter()
+        .map(|t| pick(lang, &t.name_zh, &t.name_en).to_string())
+        .collect();
+    let series: Vec<(String, Vec<(f64, f64)>)> = r
+        .cohorts
+        .iter()
+        .map(|c| {
+            let points = c
+                .cells
+                .iter()
+                .enumerate()
+                .filter_map(|(i, cell)| cell.as_ref().map(|x| ((i + 1) as f64, x.share)))
+                .collect();
+            (
+                crate::i18n::fill(
+                    &ctx.t("analytics.retention.cohort_of"),
+                    &[("year", c.cohort_year.to_string())],
+                ),
+                points,
+            )
+        })
+        .collect();
+    let ticks: Vec<f64> = (1..=r.terms.len()).map(|i| i as f64).collect();
+    let chart = (!r.cohorts.is_empty()).then(|| {
+        crate::charts::line_chart(
+            &series,
+            &ticks,
+            (0.0, 100.0),
+            20.0,
+            &ctx.t("analytics.retention.chart_label"),
+        )
+    });
+    let rows: Vec<Value> = r
+        .cohorts
+        .iter()
+        .map(|c| {
+            let reasons: Vec<i64> = super::retention::LEFT
+                .iter()
+                .map(|s| {
+                    r.reasons
+                        .iter()
+                        .find(|x| x.cohort_year == c.cohort_year && x.reason == *s)
+                        .map_or(0, |x| x.students)
+                })
+                .collect();
+            json!({"cohort": c.cohort_year, "students": c.students,
+                   "cells": c.cells.iter().map(|x| x.as_ref().map(|x| json!({"share": format!("{:.1}%", x.share), "retained": x.retained}))).collect::<Vec<_>>(),
+                   "reasons": reasons})
+        })
+        .collect();
+    let reasons: Vec<String> = super::retention::LEFT
+        .iter()
+        .map(|s| ctx.t(&format!("status.{s}")))
+        .collect();
+    let choices = service::filter_choices(&state.db).await?;
+    Ok(ctx.render(
+        "analytics/retention",
+        "analytics.retention.title",
+        json!({
+            "terms": term_names,
+            "chart": chart,
+            "rows": rows,
+            "reasons": reasons,
+            "filter": filter_view(lang, &choices, q.department, q.major),
+            "csv": format!("/analytics/retention.csv{}", q.query_string()),
+            "advisor_only": service::advisor_only(user)?,
+        }),
+    ))
+}
+
+/// The retention table as CSV (neutralised), with the page's filter.
+#[get("/analytics/retention.csv?<q..>")]
+pub async fn retention_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: RetentionQuery,
+) -> AppResult<crate::students::CsvFile> {
+    let r = service::retention(&state.db, user, q).await?;
+    Ok(crate::students::CsvFile::new(
+        super::retention::csv(&r)?,
+        "retention.csv",
     ))
 }

@@ -3,7 +3,7 @@
 use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
 use super::scope::Reach;
 use super::settings::{self, CELLS, ValueSettings};
-use super::{analysis, transitions, value};
+use super::{analysis, retention, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
 use crate::error::AppResult;
@@ -85,4 +85,38 @@ pub async fn lifecycle_report(
     user: &CurrentUser,
 ) -> AppResult<analysis::LifecycleReport> {
     analysis::report(db, Reach::of(user)?).await
+}
+
+/// Cohort retention in the caller's scope (an advisor: their advisees), filtered.
+pub async fn retention(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    q: retention::RetentionQuery,
+) -> AppResult<retention::RetentionReport> {
+    retention::report(db, Reach::of(user)?, q).await
+}
+
+/// The departments and majors to filter by: (id, code, name_zh, name_en), majors with their
+/// department id.
+pub async fn filter_choices(db: &impl ConnectionTrait) -> AppResult<FilterChoices> {
+    use crate::entity::{departments, majors};
+    use sea_orm::{EntityTrait, QueryOrder};
+    let departments = departments::Entity::find()
+        .order_by_asc(departments::Column::Code)
+        .all(db)
+        .await?;
+    let majors = majors::Entity::find()
+        .order_by_asc(majors::Column::Code)
+        .all(db)
+        .await?;
+    Ok(FilterChoices {
+        departments,
+        majors,
+    })
+}
+
+/// What the filter forms offer.
+pub struct FilterChoices {
+    pub departments: Vec<crate::entity::departments::Model>,
+    pub majors: Vec<crate::entity::majors::Model>,
 }

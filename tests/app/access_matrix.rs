@@ -153,6 +153,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/analytics/value-matrix", "LFAAF"),
     ("POST", "/api/v1/analytics/value-matrix/compute", "LFFAF"),
     ("GET", "/api/v1/analytics/lifecycle", "LFAAF"),
+    ("GET", "/analytics/retention", "LFAAF"),
+    ("GET", "/analytics/retention.csv", "LFAAF"),
+    ("GET", "/api/v1/analytics/retention", "LFAAF"),
     ("GET", "/api/v1/students/<id>/lifecycle", "LAAAF"),
 ];
 

@@ -6,6 +6,7 @@ mod access_matrix;
 mod account_security;
 mod admin;
 mod analytics;
+mod analytics_crm;
 mod architecture;
 mod attendance;
 mod auth;
