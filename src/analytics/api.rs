@@ -3,6 +3,7 @@
 
 use super::analysis::LifecycleReport;
 use super::dto::{StudentLifecycle, ValueMatrixAnswer};
+use super::portfolio::{Portfolio, PortfolioQuery};
 use super::retention::{RetentionQuery, RetentionReport};
 use super::service;
 use super::value::MatrixComputed;
@@ -114,4 +115,28 @@ pub async fn api_retention(
     q: RetentionQuery,
 ) -> AppResult<Json<RetentionReport>> {
     Ok(Json(service::retention(&state.db, user, q).await?))
+}
+
+/// The course portfolio of a term: each course's demand (registrations, waitlisted, drops)
+/// against its outcomes (pass rate, grade trend against the term before, satisfaction from
+/// feedback at or above the anonymity floor), sorted by a column. Staff only.
+#[utoipa::path(
+    tag = "analytics",
+    params(PortfolioQuery),
+    responses(
+        (status = 200, description = "The portfolio", body = Portfolio),
+        (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such term", body = ErrorBody),
+        (status = 422, description = "An unknown sort column or direction", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/analytics/portfolio?<q..>")]
+pub async fn api_portfolio(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: PortfolioQuery,
+) -> AppResult<Json<Portfolio>> {
+    Ok(Json(service::portfolio(&state.db, user, &q).await?))
 }

@@ -11,6 +11,7 @@ pub mod history;
 pub mod jobs;
 mod pages;
 mod panel;
+pub mod portfolio;
 pub mod retention;
 pub mod scope;
 pub mod score;
@@ -30,6 +31,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::lifecycle_page,
         pages::retention_page,
         pages::retention_csv,
+        pages::portfolio_page,
+        pages::portfolio_csv,
     ]
 }
 
@@ -40,6 +43,7 @@ crate::typed_api! {
         api::api_lifecycle_report,
         api::api_student_lifecycle,
         api::api_retention,
+        api::api_portfolio,
     ],
     schemas: [
         dto::CellAnswer,
@@ -58,5 +62,9 @@ crate::typed_api! {
         retention::RetentionCell,
         retention::CohortRetention,
         retention::LeavingReason,
+        portfolio::Portfolio,
+        portfolio::PortfolioCourse,
+        portfolio::PortfolioSort,
+        portfolio::SortDir,
     ],
 }

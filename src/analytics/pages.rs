@@ -3,6 +3,7 @@
 
 use super::charts::{flow_chart, stacked_bars};
 use super::forms::ValueSettingsForm;
+use super::portfolio::{PortfolioQuery, PortfolioSort, SortDir};
 use super::retention::RetentionQuery;
 use super::service;
 use super::settings::{self, CELLS, ValueSettings, Weights};
@@ -425,5 +426,103 @@ pub async fn retention_csv(
     Ok(crate::students::CsvFile::new(
         super::retention::csv(&r)?,
         "retention.csv",
+    ))
+}
+
+#[get("/analytics/portfolio?<q..>")]
+pub async fn portfolio_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: PortfolioQuery,
+) -> AppResult<Template> {
+    let p = service::portfolio(&state.db, user, &q).await?;
+    let lang = ctx.lang;
+    let term_q = p.term_id.map_or(String::new(), |t| format!("term={t}&"));
+    // A column's header links to the table sorted by it (again: the other way round).
+    let columns: Vec<Value> = PortfolioSort::ALL
+        .iter()
+        .map(|k| {
+            let current = *k == p.sort;
+            let next = if current {
+                if p.dir == SortDir::Asc { "desc" } else { "asc" }
+            } else if *k == PortfolioSort::Code {
+                "asc"
+            } else {
+                "desc"
+            };
+            json!({"label": ctx.t(&format!("analytics.portfolio.col.{}", k.code())),
+                   "href": format!("/analytics/portfolio?{term_q}sort={}&dir={next}", k.code()),
+                   "aria_sort": current.then(|| if p.dir == SortDir::Asc { "ascending" } else { "descending" })})
+        })
+        .collect();
+    let fmt = |v: Option<f64>, suffix: &str| v.map(|x| format!("{x}{suffix}"));
+    let rows: Vec<Value> = p
+        .courses
+        .iter()
+        .map(|c| {
+            json!({"code": c.code, "title": pick(lang, &c.title_zh, &c.title_en),
+                   "registrations": c.registrations, "waitlisted": c.waitlisted, "drops": c.drops,
+                   "demand": c.demand, "pass_rate": fmt(c.pass_rate, "%"),
+                   "passed": c.passed, "graded": c.graded,
+                   "trend": c.trend.map(|t| if t > 0.0 { format!("+{t}") } else { t.to_string() }),
+                   "satisfaction": fmt(c.satisfaction, ""), "answers": c.satisfaction_answers})
+        })
+        .collect();
+    let points: Vec<(f64, f64, usize)> = p
+        .courses
+        .iter()
+        .filter_map(|c| {
+            let group = match c.trend {
+                Some(t) if t >= 0.0 => 0,
+                Some(_) => 1,
+                None => 2,
+            };
+            c.pass_rate.map(|y| (c.demand as f64, y, group))
+        })
+        .collect();
+    let legend = vec![
+        ctx.t("analytics.portfolio.legend_up"),
+        ctx.t("analytics.portfolio.legend_down"),
+        ctx.t("analytics.portfolio.legend_none"),
+    ];
+    let chart = (!points.is_empty())
+        .then(|| crate::charts::scatter(&points, &legend, &ctx.t("analytics.portfolio.clipped")));
+    let terms: Vec<Value> = crate::courses::service::all_terms(&state.db)
+        .await?
+        .iter()
+        .map(|t| json!({"id": t.id, "name": pick(lang, &t.name_zh, &t.name_en), "selected": Some(t.id) == p.term_id}))
+        .collect();
+    let name = |t: &super::retention::RetentionTerm| pick(lang, &t.name_zh, &t.name_en).to_string();
+    Ok(ctx.render(
+        "analytics/portfolio",
+        "analytics.portfolio.title",
+        json!({
+            "term": p.term.as_ref().map(name),
+            "previous": p.previous_term.as_ref().map(name),
+            "terms": terms,
+            "columns": columns,
+            "rows": rows,
+            "chart": chart,
+            "floor": p.feedback_floor,
+            "sort": p.sort.code(),
+            "csv": format!("/analytics/portfolio.csv?{term_q}sort={}&dir={}", p.sort.code(), if p.dir == SortDir::Asc { "asc" } else { "desc" }),
+        }),
+    ))
+}
+
+/// The portfolio table as CSV (neutralised), sorted as on the page.
+#[get("/analytics/portfolio.csv?<q..>")]
+pub async fn portfolio_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: PortfolioQuery,
+) -> AppResult<crate::students::CsvFile> {
+    let p = service::portfolio(&state.db, user, &q).await?;
+    Ok(crate::students::CsvFile::new(
+        super::portfolio::csv(&p)?,
+        "portfolio.csv",
     ))
 }

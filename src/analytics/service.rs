@@ -3,7 +3,7 @@
 use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
 use super::scope::Reach;
 use super::settings::{self, CELLS, ValueSettings};
-use super::{analysis, retention, transitions, value};
+use super::{analysis, portfolio, retention, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
 use crate::error::AppResult;
@@ -119,4 +119,15 @@ pub async fn filter_choices(db: &impl ConnectionTrait) -> AppResult<FilterChoice
 pub struct FilterChoices {
     pub departments: Vec<crate::entity::departments::Model>,
     pub majors: Vec<crate::entity::majors::Model>,
+}
+
+/// The course portfolio of a term (course-level, so the same for every staff member; students
+/// are refused).
+pub async fn portfolio(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    q: &portfolio::PortfolioQuery,
+) -> AppResult<portfolio::Portfolio> {
+    Reach::of(user)?;
+    portfolio::report(db, q).await
 }

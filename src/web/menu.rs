@@ -96,6 +96,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
     ),
     (
+        "analytics.menu.portfolio",
+        "/analytics/portfolio",
+        Some(Module::Students),
+        &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
+    ),
+    (
         "menu.messages",
         "/messages",
         Some(Module::Messages),

@@ -156,6 +156,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/analytics/retention", "LFAAF"),
     ("GET", "/analytics/retention.csv", "LFAAF"),
     ("GET", "/api/v1/analytics/retention", "LFAAF"),
+    ("GET", "/analytics/portfolio", "LFAAF"),
+    ("GET", "/analytics/portfolio.csv", "LFAAF"),
+    ("GET", "/api/v1/analytics/portfolio", "LFAAF"),
     ("GET", "/api/v1/students/<id>/lifecycle", "LAAAF"),
 ];
 

@@ -5,7 +5,7 @@
 use crate::common::{TestApp, extra_student, on_each_backend};
 use chrono::{Duration, NaiveDate, Utc};
 use rocket::http::{Method, Status};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use srm::entity::terms;
 
@@ -185,4 +185,263 @@ async fn a_student_is_refused_the_retention_satisfaction_and_portfolio_pages_and
         }
     })
     .await;
+}
+
+mod portfolio {
+    use super::*;
+    use srm::entity::{courses, enrolments, feedback_answers, grades, sections};
+
+    async fn course(app: &TestApp, code: &str, title: &str) -> i64 {
+        let dept = srm::entity::departments::Entity::find()
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        courses::ActiveModel {
+            code: Set(code.into()),
+            department_id: Set(dept),
+            title_zh: Set(title.into()),
+            title_en: Set(title.into()),
+            credits: Set(2.0),
+            description: Set(String::new()),
+            is_active: Set(true),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap()
+        .id
+    }
+
+    async fn section(app: &TestApp, term: i64, course: i64) -> i64 {
+        sections::ActiveModel {
+            term_id: Set(term),
+            course_id: Set(course),
+            section_no: Set("01".into()),
+            teacher_id: Set(Some(app.people.teacher)),
+            capacity: Set(30),
+            waitlist_capacity: Set(5),
+            room: Set("B201".into()),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap()
+        .id
+    }
+
+    async fn enrolment(app: &TestApp, student: i64, section: i64, status: &str, pos: i64) {
+        let now = Utc::now().fixed_offset();
+        enrolments::ActiveModel {
+            student_id: Set(student),
+            section_id: Set(section),
+            status: Set(status.parse().unwrap()),
+            waitlist_position: Set((status == "waitlisted").then_some(pos)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            dropped_at: Set((status == "dropped").then_some(now)),
+            override_reason: Set(None),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+    }
+
+    async fn grade(app: &TestApp, student: i64, section: i64, score: f64) {
+        let now = Utc::now().fixed_offset();
+        grades::ActiveModel {
+            section_id: Set(section),
+            student_id: Set(student),
+            score: Set(score),
+            letter: Set(if score >= 60.0 { "C" } else { "F" }.into()),
+            points: Set(if score >= 60.0 { 2.0 } else { 0.0 }),
+            status: Set(grades::GradeStatus::Published),
+            entered_by: Set(Some(app.people.teacher)),
+            updated_at: Set(now),
+            published_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+    }
+
+    async fn answers(app: &TestApp, section: i64, overall: &[i64]) {
+        for o in overall {
+            feedback_answers::ActiveModel {
+                id: Set(rand_id()),
+                section_id: Set(section),
+                teaching: Set(4),
+                content: Set(4),
+                workload: Set(3),
+                overall: Set(*o),
+                comment: Set(String::new()),
+            }
+            .insert(app.db())
+            .await
+            .unwrap();
+        }
+    }
+
+    fn rand_id() -> i64 {
+        (uuid::Uuid::new_v4().as_u128() >> 80) as i64
+    }
+
+    /// Two past terms; in the later one course A (title starting with `=`) has 3 enrolled, 1
+    /// waitlisted and 1 dropped, grades 90, 70 and 40 (50 the term before) and 5 feedback
+    /// answers; course B has 4 answers (below the floor). Returns (spring id, A id, B id).
+    async fn constructed(app: &TestApp) -> (i64, i64, i64) {
+        let today = Utc::now().date_naive();
+        let autumn = past_term(
+            app,
+            "2025-fall",
+            -1,
+            today - Duration::days(400),
+            today - Duration::days(250),
+        )
+        .await;
+        let spring = spring(app, "2026-spring").await;
+        let a = course(app, "PF101", "=HYPERLINK(\"http://x\")").await;
+        let b = course(app, "PF102", "Quiet course").await;
+        let (sa, sb, old) = (
+            section(app, spring, a).await,
+            section(app, spring, b).await,
+            section(app, autumn, a).await,
+        );
+        let p = app.people.clone();
+        let mut s = vec![p.student_record, p.other_student_record];
+        for no in ["2025000021", "2025000022", "2025000023"] {
+            s.push(extra_student(app, no).await.1);
+        }
+        for (i, st) in s.iter().enumerate() {
+            let status = match i {
+                0..=2 => "enrolled",
+                3 => "waitlisted",
+                _ => "dropped",
+            };
+            enrolment(app, *st, sa, status, 1).await;
+        }
+        enrolment(app, s[0], sb, "enrolled", 0).await;
+        for (st, score) in s.iter().zip([90.0, 70.0, 40.0]) {
+            grade(app, *st, sa, score).await;
+        }
+        grade(app, s[0], old, 50.0).await;
+        answers(app, sa, &[5, 4, 4, 3, 4]).await;
+        answers(app, sb, &[1, 1, 1, 1]).await;
+        (spring, a, b)
+    }
+
+    #[rocket::async_test]
+    async fn the_portfolio_counts_demand_and_outcomes_directly() {
+        on_each_backend(|app| async move {
+            let admin = app.token(app.people.admin).await;
+            let (spring, a, b) = constructed(&app).await;
+            let (s, r) = app
+                .get_json(
+                    &format!("/api/v1/analytics/portfolio?term={spring}&sort=code"),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(s, Status::Ok, "{r}");
+            assert_eq!(r["term"]["code"], "2026-spring");
+            assert_eq!(r["previous_term"]["code"], "2025-fall");
+            let courses = r["courses"].as_array().unwrap();
+            assert_eq!(courses.len(), 2, "{r}");
+            let ca = &courses[0];
+            assert_eq!(ca["course_id"], a);
+            assert_eq!(ca["registrations"], 3);
+            assert_eq!(ca["waitlisted"], 1);
+            assert_eq!(ca["drops"], 1);
+            assert_eq!(ca["demand"], 4);
+            assert_eq!(ca["graded"], 3);
+            assert_eq!(ca["passed"], 2);
+            assert_eq!(ca["pass_rate"], 66.7);
+            assert_eq!(ca["trend"], 16.7);
+            assert_eq!(ca["satisfaction"], 4.0);
+            assert_eq!(ca["satisfaction_answers"], 5);
+            // Course B's 4 answers are below the anonymity floor: not shown.
+            let cb = &courses[1];
+            assert_eq!(cb["course_id"], b);
+            assert_eq!(cb["satisfaction"], Value::Null, "{r}");
+            assert_eq!(cb["satisfaction_answers"], 0);
+            assert_eq!(cb["pass_rate"], Value::Null);
+            // Sorted by demand (the default, highest first); an unknown column is refused.
+            let (_, by_demand) = app
+                .get_json(
+                    &format!("/api/v1/analytics/portfolio?term={spring}"),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(by_demand["courses"][0]["course_id"], a);
+            let (_, asc) = app
+                .get_json(
+                    &format!("/api/v1/analytics/portfolio?term={spring}&sort=demand&dir=asc"),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(asc["courses"][0]["course_id"], b);
+            let (s, _) = app
+                .get_json("/api/v1/analytics/portfolio?sort=title", Some(&admin))
+                .await;
+            assert_eq!(s, Status::UnprocessableEntity);
+            let (s, _) = app
+                .get_json("/api/v1/analytics/portfolio?term=999999", Some(&admin))
+                .await;
+            assert_eq!(s, Status::NotFound);
+            // The page: the scatter, the sortable headings, the numbers in the table.
+            let page = app
+                .page_in(&format!("/analytics/portfolio?term={spring}"), &admin, "en")
+                .await;
+            assert!(
+                page.contains(r#"class="chart scatter" role="img""#),
+                "{page}"
+            );
+            assert!(page.contains("66.7% (2/3)"), "{page}");
+            assert!(page.contains(r#"aria-sort="descending""#));
+            assert!(page.contains("sort=pass_rate"));
+        })
+        .await;
+    }
+
+    #[rocket::async_test]
+    async fn the_portfolio_csv_neutralises_a_title_starting_with_equals() {
+        on_each_backend(|app| async move {
+            let admin = app.token(app.people.admin).await;
+            let (spring, _, _) = constructed(&app).await;
+            let res = app
+                .get(
+                    &format!("/analytics/portfolio.csv?term={spring}"),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(res.status(), Status::Ok);
+            let csv = res.into_string().await.unwrap();
+            assert!(csv.contains("'=HYPERLINK"), "{csv}");
+            assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+            assert!(!csv.contains(",\"=HYPERLINK"), "{csv}");
+            assert!(csv.contains("PF101"), "{csv}");
+        })
+        .await;
+    }
+
+    #[rocket::async_test]
+    async fn a_student_is_refused_the_portfolio() {
+        on_each_backend(|app| async move {
+            let student = app.token(app.people.student).await;
+            for path in [
+                "/analytics/portfolio",
+                "/analytics/portfolio.csv",
+                "/api/v1/analytics/portfolio",
+            ] {
+                assert_eq!(
+                    app.get(path, Some(&student)).await.status(),
+                    Status::Forbidden,
+                    "{path}"
+                );
+            }
+        })
+        .await;
+    }
 }
