@@ -5,6 +5,7 @@ use super::analysis::LifecycleReport;
 use super::dto::{StudentLifecycle, ValueMatrixAnswer};
 use super::portfolio::{Portfolio, PortfolioQuery};
 use super::retention::{RetentionQuery, RetentionReport};
+use super::satisfaction::SatisfactionReport;
 use super::service;
 use super::value::MatrixComputed;
 use crate::access::{ModuleOn, Perm, can, on};
@@ -139,4 +140,24 @@ pub async fn api_portfolio(
     q: PortfolioQuery,
 ) -> AppResult<Json<Portfolio>> {
     Ok(Json(service::portfolio(&state.db, user, &q).await?))
+}
+
+/// Satisfaction over time: per department and term, case ratings and course feedback scores
+/// with their response rates; scores below the feedback module's anonymity floor are not
+/// shown. Staff only.
+#[utoipa::path(
+    tag = "analytics",
+    responses(
+        (status = 200, description = "The report", body = SatisfactionReport),
+        (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/analytics/satisfaction")]
+pub async fn api_satisfaction(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Json<SatisfactionReport>> {
+    Ok(Json(service::satisfaction(&state.db, user).await?))
 }

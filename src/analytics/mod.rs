@@ -13,6 +13,7 @@ mod pages;
 mod panel;
 pub mod portfolio;
 pub mod retention;
+pub mod satisfaction;
 pub mod scope;
 pub mod score;
 pub mod service;
@@ -33,6 +34,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::retention_csv,
         pages::portfolio_page,
         pages::portfolio_csv,
+        pages::satisfaction_page,
+        pages::satisfaction_csv,
     ]
 }
 
@@ -44,6 +47,7 @@ crate::typed_api! {
         api::api_student_lifecycle,
         api::api_retention,
         api::api_portfolio,
+        api::api_satisfaction,
     ],
     schemas: [
         dto::CellAnswer,
@@ -66,5 +70,7 @@ crate::typed_api! {
         portfolio::PortfolioCourse,
         portfolio::PortfolioSort,
         portfolio::SortDir,
+        satisfaction::SatisfactionReport,
+        satisfaction::SatisfactionRow,
     ],
 }

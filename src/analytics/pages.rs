@@ -526,3 +526,86 @@ pub async fn portfolio_csv(
         "portfolio.csv",
     ))
 }
+
+#[get("/analytics/satisfaction")]
+pub async fn satisfaction_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<Template> {
+    let r = service::satisfaction(&state.db, user).await?;
+    let lang = ctx.lang;
+    let term_names: BTreeMap<&str, String> = r
+        .terms
+        .iter()
+        .map(|t| {
+            (
+                t.code.as_str(),
+                pick(lang, &t.name_zh, &t.name_en).to_string(),
+            )
+        })
+        .collect();
+    let pct = |v: Option<f64>| v.map(|x| format!("{x:.1}%"));
+    let rows: Vec<Value> = r
+        .rows
+        .iter()
+        .map(|x| {
+            json!({"term": term_names.get(x.term_code.as_str()), "department": pick(lang, &x.department_zh, &x.department_en),
+                   "cases_closed": x.cases_closed, "cases_rated": x.cases_rated,
+                   "case_rate": pct(x.case_response_rate), "case_mean": x.case_mean.map(|m| format!("{m:.2}")),
+                   "sections": x.survey_sections, "enrolled": x.survey_enrolled, "submitted": x.survey_submitted,
+                   "survey_rate": pct(x.survey_response_rate), "counted": x.survey_answers_counted,
+                   "survey_mean": x.survey_mean.map(|m| format!("{m:.2}"))})
+        })
+        .collect();
+    // One line per department: its survey mean per term (terms numbered as in the table).
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for x in &r.rows {
+        if let (Some(m), Some(i)) = (
+            x.survey_mean,
+            r.terms.iter().position(|t| t.code == x.term_code),
+        ) {
+            series
+                .entry(pick(lang, &x.department_zh, &x.department_en).to_string())
+                .or_default()
+                .push(((i + 1) as f64, m));
+        }
+    }
+    let series: Vec<(String, Vec<(f64, f64)>)> = series.into_iter().collect();
+    let ticks: Vec<f64> = (1..=r.terms.len()).map(|i| i as f64).collect();
+    let chart = (!series.is_empty()).then(|| {
+        crate::charts::line_chart(
+            &series,
+            &ticks,
+            (1.0, 5.0),
+            1.0,
+            &ctx.t("analytics.satisfaction.chart_label"),
+        )
+    });
+    let terms: Vec<Value> = r
+        .terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"n": i + 1, "name": pick(lang, &t.name_zh, &t.name_en)}))
+        .collect();
+    Ok(ctx.render(
+        "analytics/satisfaction",
+        "analytics.satisfaction.title",
+        json!({"rows": rows, "chart": chart, "floor": r.floor, "terms": terms}),
+    ))
+}
+
+/// The satisfaction table as CSV (neutralised).
+#[get("/analytics/satisfaction.csv")]
+pub async fn satisfaction_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+) -> AppResult<crate::students::CsvFile> {
+    let r = service::satisfaction(&state.db, user).await?;
+    Ok(crate::students::CsvFile::new(
+        super::satisfaction::csv(&r)?,
+        "satisfaction.csv",
+    ))
+}

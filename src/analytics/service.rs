@@ -3,7 +3,7 @@
 use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
 use super::scope::Reach;
 use super::settings::{self, CELLS, ValueSettings};
-use super::{analysis, portfolio, retention, transitions, value};
+use super::{analysis, portfolio, retention, satisfaction, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
 use crate::error::AppResult;
@@ -130,4 +130,14 @@ pub async fn portfolio(
 ) -> AppResult<portfolio::Portfolio> {
     Reach::of(user)?;
     portfolio::report(db, q).await
+}
+
+/// Satisfaction per department and term (department-level, so the same for every staff
+/// member; students are refused).
+pub async fn satisfaction(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+) -> AppResult<satisfaction::SatisfactionReport> {
+    Reach::of(user)?;
+    satisfaction::report(db).await
 }

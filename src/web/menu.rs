@@ -102,6 +102,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
     ),
     (
+        "analytics.menu.satisfaction",
+        "/analytics/satisfaction",
+        Some(Module::Students),
+        &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
+    ),
+    (
         "menu.messages",
         "/messages",
         Some(Module::Messages),

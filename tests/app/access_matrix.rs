@@ -159,6 +159,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/analytics/portfolio", "LFAAF"),
     ("GET", "/analytics/portfolio.csv", "LFAAF"),
     ("GET", "/api/v1/analytics/portfolio", "LFAAF"),
+    ("GET", "/analytics/satisfaction", "LFAAF"),
+    ("GET", "/analytics/satisfaction.csv", "LFAAF"),
+    ("GET", "/api/v1/analytics/satisfaction", "LFAAF"),
     ("GET", "/api/v1/students/<id>/lifecycle", "LAAAF"),
 ];
 

@@ -169,7 +169,7 @@ async fn the_retention_csv_is_neutralised() {
 }
 
 #[rocket::async_test]
-async fn a_student_is_refused_the_retention_satisfaction_and_portfolio_pages_and_apis() {
+async fn a_student_is_refused_the_retention_pages_and_api() {
     on_each_backend(|app| async move {
         let student = app.token(app.people.student).await;
         for path in [
@@ -187,7 +187,7 @@ async fn a_student_is_refused_the_retention_satisfaction_and_portfolio_pages_and
     .await;
 }
 
-mod portfolio {
+mod courses_and_feedback {
     use super::*;
     use srm::entity::{courses, enrolments, feedback_answers, grades, sections};
 
@@ -434,6 +434,149 @@ mod portfolio {
                 "/analytics/portfolio",
                 "/analytics/portfolio.csv",
                 "/api/v1/analytics/portfolio",
+            ] {
+                assert_eq!(
+                    app.get(path, Some(&student)).await.status(),
+                    Status::Forbidden,
+                    "{path}"
+                );
+            }
+        })
+        .await;
+    }
+
+    async fn closed_case(app: &TestApp, student: i64, rating: Option<i64>) {
+        use srm::entity::{case_ratings, cases};
+        let at = (Utc::now() - Duration::days(100)).fixed_offset();
+        let id = cases::ActiveModel {
+            student_id: Set(student),
+            category: Set("inquiry".into()),
+            topic: Set("other".into()),
+            subject: Set("A question".into()),
+            body: Set("Body".into()),
+            department_id: Set(None),
+            queue: Set("general".into()),
+            status: Set(cases::CaseStatus::Closed),
+            assigned_to: Set(None),
+            created_at: Set(at),
+            due_at: Set(at),
+            first_response_at: Set(Some(at)),
+            closed_at: Set(Some(at)),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap()
+        .id;
+        if let Some(r) = rating {
+            case_ratings::ActiveModel {
+                case_id: Set(id),
+                rating: Set(r),
+                comment: Set(String::new()),
+                at: Set(at),
+            }
+            .insert(app.db())
+            .await
+            .unwrap();
+        }
+    }
+
+    #[rocket::async_test]
+    async fn satisfaction_shows_scores_only_at_or_above_the_anonymity_floor() {
+        on_each_backend(|app| async move {
+            use srm::entity::{departments, feedback_submissions};
+            let admin = app.token(app.people.admin).await;
+            let (spring, _, _) = constructed(&app).await;
+            let p = app.people.clone();
+            // Two of the three enrolled in course A answered (who answered is stored apart).
+            let sa = sections::Entity::find()
+                .all(app.db())
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.term_id == spring)
+                .unwrap()
+                .id;
+            for st in [p.student_record, p.other_student_record] {
+                feedback_submissions::ActiveModel {
+                    section_id: Set(sa),
+                    student_id: Set(st),
+                }
+                .insert(app.db())
+                .await
+                .unwrap();
+            }
+            // Another department whose only section has 4 answers: below the floor of 5.
+            let ee = departments::ActiveModel {
+                code: Set("EE".into()),
+                name_zh: Set("电子工程学院".into()),
+                name_en: Set("Electrical Engineering".into()),
+                ..Default::default()
+            }
+            .insert(app.db())
+            .await
+            .unwrap()
+            .id;
+            let c = course(&app, "EE101", "Circuits").await;
+            courses::ActiveModel {
+                id: Set(c),
+                department_id: Set(ee),
+                ..Default::default()
+            }
+            .update(app.db())
+            .await
+            .unwrap();
+            let se = section(&app, spring, c).await;
+            answers(&app, se, &[2, 2, 2, 2]).await;
+            // Two cases closed in the spring, one rated.
+            closed_case(&app, p.student_record, Some(5)).await;
+            closed_case(&app, p.student_record, None).await;
+            let (s, r) = app
+                .get_json("/api/v1/analytics/satisfaction", Some(&admin))
+                .await;
+            assert_eq!(s, Status::Ok, "{r}");
+            assert_eq!(r["floor"], 5);
+            let row = |dept: &str| {
+                r["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["term_code"] == "2026-spring" && x["department_code"] == dept)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{dept} in {r}"))
+            };
+            let cs = row("CS");
+            // Course A's 5 answers count (mean 4); course B's 4 do not.
+            assert_eq!(cs["survey_answers_counted"], 5, "{cs}");
+            assert_eq!(cs["survey_mean"], 4.0);
+            assert_eq!(cs["survey_sections"], 2);
+            assert_eq!(cs["survey_enrolled"], 4);
+            assert_eq!(cs["survey_submitted"], 2);
+            assert_eq!(cs["survey_response_rate"], 50.0);
+            assert_eq!(cs["cases_closed"], 2);
+            assert_eq!(cs["cases_rated"], 1);
+            assert_eq!(cs["case_response_rate"], 50.0);
+            // One rating is below the floor too: no mean.
+            assert_eq!(cs["case_mean"], Value::Null);
+            let e = row("EE");
+            assert_eq!(e["survey_mean"], Value::Null, "{e}");
+            assert_eq!(e["survey_answers_counted"], 0);
+            // The page and the CSV say the same.
+            let page = app.page_in("/analytics/satisfaction", &admin, "en").await;
+            assert!(page.contains("4.00 (5)"), "{page}");
+            assert!(page.contains(r#"role="img""#));
+            let csv = app
+                .get("/analytics/satisfaction.csv", Some(&admin))
+                .await
+                .into_string()
+                .await
+                .unwrap();
+            assert!(csv.contains("2026-spring,CS,"), "{csv}");
+            let student = app.token(p.student).await;
+            for path in [
+                "/analytics/satisfaction",
+                "/analytics/satisfaction.csv",
+                "/api/v1/analytics/satisfaction",
             ] {
                 assert_eq!(
                     app.get(path, Some(&student)).await.status(),
