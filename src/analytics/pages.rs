@@ -457,17 +457,16 @@ pub async fn portfolio_page(
                    "aria_sort": current.then(|| if p.dir == SortDir::Asc { "ascending" } else { "descending" })})
         })
         .collect();
-    let fmt = |v: Option<f64>, suffix: &str| v.map(|x| format!("{x}{suffix}"));
     let rows: Vec<Value> = p
         .courses
         .iter()
         .map(|c| {
             json!({"code": c.code, "title": pick(lang, &c.title_zh, &c.title_en),
                    "registrations": c.registrations, "waitlisted": c.waitlisted, "drops": c.drops,
-                   "demand": c.demand, "pass_rate": fmt(c.pass_rate, "%"),
+                   "demand": c.demand, "pass_rate": c.pass_rate.map(|x| format!("{x:.1}%")),
                    "passed": c.passed, "graded": c.graded,
-                   "trend": c.trend.map(|t| if t > 0.0 { format!("+{t}") } else { t.to_string() }),
-                   "satisfaction": fmt(c.satisfaction, ""), "answers": c.satisfaction_answers})
+                   "trend": c.trend.map(|t| format!("{t:+.1}")),
+                   "satisfaction": c.satisfaction.map(|x| format!("{x:.2}")), "answers": c.satisfaction_answers})
         })
         .collect();
     let points: Vec<(f64, f64, usize)> = p
