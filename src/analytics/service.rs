@@ -96,8 +96,7 @@ pub async fn retention(
     retention::report(db, Reach::of(user)?, q).await
 }
 
-/// The departments and majors to filter by: (id, code, name_zh, name_en), majors with their
-/// department id.
+/// The departments and majors the filter forms offer, by code.
 pub async fn filter_choices(db: &impl ConnectionTrait) -> AppResult<FilterChoices> {
     use crate::entity::{departments, majors};
     use sea_orm::{EntityTrait, QueryOrder};
