@@ -12,7 +12,7 @@ use super::catalog::Catalog;
 use super::people::Status;
 use super::rng::{logistic, normal};
 use super::simulate::{ASSESSMENTS, EnrolStatus, University, WeekActivity, draw_score};
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
