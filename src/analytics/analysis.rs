@@ -10,7 +10,7 @@ use crate::entity::terms;
 use crate::error::AppResult;
 use crate::students::lifecycle::Stage;
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -154,17 +154,13 @@ async fn interventions(
     db: &impl ConnectionTrait,
     reach: Reach,
 ) -> AppResult<HashMap<i64, Vec<NaiveDate>>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT i.student_id, i.happened_on FROM interventions i \
-                 JOIN students st ON st.id = i.student_id WHERE {}",
-                reach.sql()
-            ),
-        ))
-        .await?;
+    let rows = super::sql::rows(
+        db,
+        "SELECT i.student_id, i.happened_on FROM interventions i \
+         JOIN students st ON st.id = i.student_id WHERE (? = 1 OR st.advisor_id = ?)",
+        reach.values(),
+    )
+    .await?;
     let mut out: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
     for r in rows {
         out.entry(r.try_get_by_index(0)?)

@@ -18,6 +18,7 @@ pub mod scope;
 pub mod score;
 pub mod service;
 pub mod settings;
+mod sql;
 pub mod transitions;
 pub mod value;
 

@@ -25,11 +25,12 @@ impl Reach {
         }
     }
 
-    /// An SQL condition on `students` aliased `st` (always true for `All`).
-    pub fn sql(self) -> String {
+    /// The values of the condition `(? = 1 OR st.advisor_id = ?)` on `students` aliased
+    /// `st` (true for everyone with `All`, else only the advisor's students).
+    pub fn values(self) -> Vec<sea_orm::Value> {
         match self {
-            Reach::All => "1 = 1".into(),
-            Reach::Advisor(uid) => format!("st.advisor_id = {uid}"),
+            Reach::All => vec![1i64.into(), 0i64.into()],
+            Reach::Advisor(uid) => vec![0i64.into(), uid.into()],
         }
     }
 }

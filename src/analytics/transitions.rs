@@ -12,7 +12,7 @@ use crate::students::lifecycle::{Calendar, term_aggregates};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -31,21 +31,22 @@ pub async fn last_stages(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT student_id, to_stage FROM lifecycle_transitions WHERE id IN \
-                 (SELECT MAX(id) FROM lifecycle_transitions WHERE student_id IN ({list}) \
-                  GROUP BY student_id)"
-            ),
-        ))
-        .await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in rows {
-        out.insert(r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+    let mut out = HashMap::with_capacity(ids.len());
+    // NOTE: in chunks, under every backend's limit of bound values; ids in order, so the
+    // latest transition of each student is the one kept.
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(i64, String)> = lifecycle_transitions::Entity::find()
+            .select_only()
+            .columns([
+                lifecycle_transitions::Column::StudentId,
+                lifecycle_transitions::Column::ToStage,
+            ])
+            .filter(lifecycle_transitions::Column::StudentId.is_in(chunk.iter().copied()))
+            .order_by_asc(lifecycle_transitions::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
     }
     Ok(out)
 }
@@ -161,18 +162,14 @@ pub async fn all_in(
     db: &impl ConnectionTrait,
     reach: Reach,
 ) -> AppResult<Vec<(i64, String, DateTime<FixedOffset>)>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT lt.student_id, lt.to_stage, lt.at FROM lifecycle_transitions lt \
-                 JOIN students st ON st.id = lt.student_id WHERE {} \
-                 ORDER BY lt.student_id, lt.at, lt.id",
-                reach.sql()
-            ),
-        ))
-        .await?;
+    let rows = super::sql::rows(
+        db,
+        "SELECT lt.student_id, lt.to_stage, lt.at FROM lifecycle_transitions lt \
+         JOIN students st ON st.id = lt.student_id WHERE (? = 1 OR st.advisor_id = ?) \
+         ORDER BY lt.student_id, lt.at, lt.id",
+        reach.values(),
+    )
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         out.push((

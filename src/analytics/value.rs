@@ -6,6 +6,7 @@
 use super::scope::Reach;
 use super::score::{Components, Inputs, score};
 use super::settings::{self, CELLS};
+use super::sql;
 use crate::audit::Entry;
 use crate::db::{Writable, write_txn};
 use crate::entity::students::StudentStatus;
@@ -16,38 +17,10 @@ use crate::students::lifecycle::{Calendar, term_aggregates};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// `SELECT id, n` rows as a map (n an integer).
-async fn counts(db: &impl ConnectionTrait, sql: String) -> AppResult<HashMap<i64, i64>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in rows {
-        out.insert(r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
-    }
-    Ok(out)
-}
-
-/// `SELECT id, x` rows as a map (x a double, NULL left out).
-async fn reals(db: &impl ConnectionTrait, sql: String) -> AppResult<HashMap<i64, f64>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in rows {
-        if let Some(v) = r.try_get_by_index::<Option<f64>>(1)? {
-            out.insert(r.try_get_by_index::<i64>(0)?, v);
-        }
-    }
-    Ok(out)
-}
 
 /// The term the matrix is computed for: the current one (or the latest started).
 pub async fn current_term(db: &impl ConnectionTrait) -> AppResult<Option<terms::Model>> {
@@ -61,8 +34,9 @@ pub async fn current_term(db: &impl ConnectionTrait) -> AppResult<Option<terms::
     }
 }
 
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+/// The first instant of `d` (UTC), as the windows' bounds.
+fn at_midnight(d: NaiveDate) -> DateTime<FixedOffset> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc().fixed_offset()
 }
 
 /// Every active student's inputs for `term` (its data, the term before for the relationship
@@ -93,116 +67,103 @@ pub async fn gather(db: &impl ConnectionTrait, term: &terms::Model) -> AppResult
     let aggs = term_aggregates(db, active).await?;
     let t = term.id;
     let seq = term.seq;
-    let seqs = match previous {
-        Some(p) => format!("{}, {}", p.seq, seq),
-        None => seq.to_string(),
-    };
-    let from = day(previous.map_or(term.starts_on, |p| p.starts_on));
-    let until = day(term.ends_on + Duration::days(1));
-    let now = Utc::now().to_rfc3339();
-    let earned = reals(
+    // The relationship window: the term before (if any) and this one, by seq and by date.
+    let first_seq = previous.map_or(seq, |p| p.seq);
+    let from = at_midnight(previous.map_or(term.starts_on, |p| p.starts_on));
+    let until = at_midnight(term.ends_on + Duration::days(1));
+    let now = Utc::now().fixed_offset();
+    let earned = sql::reals(
         db,
-        format!(
-            "SELECT g.student_id, SUM(c.credits) FROM grades g \
-             JOIN sections s ON s.id = g.section_id JOIN terms t ON t.id = s.term_id \
-             JOIN courses c ON c.id = s.course_id \
-             WHERE g.status = 'published' AND g.points > 0 AND t.seq < {seq} GROUP BY g.student_id"
-        ),
+        "SELECT g.student_id, SUM(c.credits) FROM grades g \
+         JOIN sections s ON s.id = g.section_id JOIN terms t ON t.id = s.term_id \
+         JOIN courses c ON c.id = s.course_id \
+         WHERE g.status = 'published' AND g.points > 0 AND t.seq < ? GROUP BY g.student_id",
+        vec![seq.into()],
     )
     .await?;
-    let meetings = counts(
+    let meetings = sql::counts(
         db,
-        format!(
-            "SELECT e.student_id, COUNT(*) FROM attendance_rolls r \
-             JOIN sections s ON s.id = r.section_id \
-             JOIN enrolments e ON e.section_id = r.section_id \
-             WHERE s.term_id = {t} AND e.status <> 'dropped' GROUP BY e.student_id"
-        ),
+        "SELECT e.student_id, COUNT(*) FROM attendance_rolls r \
+         JOIN sections s ON s.id = r.section_id \
+         JOIN enrolments e ON e.section_id = r.section_id \
+         WHERE s.term_id = ? AND e.status <> 'dropped' GROUP BY e.student_id",
+        vec![t.into()],
     )
     .await?;
-    let absences = counts(
+    let absences = sql::counts(
         db,
-        format!(
-            "SELECT a.student_id, COUNT(*) FROM attendance a JOIN sections s ON s.id = a.section_id \
-             WHERE s.term_id = {t} AND a.status = 'absent' GROUP BY a.student_id"
-        ),
+        "SELECT a.student_id, COUNT(*) FROM attendance a JOIN sections s ON s.id = a.section_id \
+         WHERE s.term_id = ? AND a.status = 'absent' GROUP BY a.student_id",
+        vec![t.into()],
     )
     .await?;
-    let due = counts(
+    let due = sql::counts(
         db,
-        format!(
-            "SELECT e.student_id, COUNT(*) FROM assessments a \
-             JOIN sections s ON s.id = a.section_id \
-             JOIN enrolments e ON e.section_id = a.section_id \
-             WHERE s.term_id = {t} AND e.status = 'enrolled' AND a.due_at IS NOT NULL \
-             AND a.due_at < '{now}' GROUP BY e.student_id"
-        ),
+        "SELECT e.student_id, COUNT(*) FROM assessments a \
+         JOIN sections s ON s.id = a.section_id \
+         JOIN enrolments e ON e.section_id = a.section_id \
+         WHERE s.term_id = ? AND e.status = 'enrolled' AND a.due_at IS NOT NULL \
+         AND a.due_at < ? GROUP BY e.student_id",
+        vec![t.into(), now.into()],
     )
     .await?;
-    let on_time = counts(
+    let on_time = sql::counts(
         db,
-        format!(
-            "SELECT sc.student_id, COUNT(*) FROM assessment_scores sc \
-             JOIN assessments a ON a.id = sc.assessment_id JOIN sections s ON s.id = a.section_id \
-             WHERE s.term_id = {t} AND a.due_at IS NOT NULL AND a.due_at < '{now}' \
-             AND sc.submitted_at IS NOT NULL AND sc.submitted_at <= a.due_at \
-             GROUP BY sc.student_id"
-        ),
+        "SELECT sc.student_id, COUNT(*) FROM assessment_scores sc \
+         JOIN assessments a ON a.id = sc.assessment_id JOIN sections s ON s.id = a.section_id \
+         WHERE s.term_id = ? AND a.due_at IS NOT NULL AND a.due_at < ? \
+         AND sc.submitted_at IS NOT NULL AND sc.submitted_at <= a.due_at \
+         GROUP BY sc.student_id",
+        vec![t.into(), now.into()],
     )
     .await?;
-    let contacts = counts(
+    let contacts = sql::counts(
         db,
-        format!(
-            "SELECT student_id, COUNT(*) FROM interventions \
-             WHERE happened_on >= '{from}' AND happened_on < '{until}' GROUP BY student_id"
-        ),
+        "SELECT student_id, COUNT(*) FROM interventions \
+         WHERE happened_on >= ? AND happened_on < ? GROUP BY student_id",
+        vec![from.date_naive().into(), until.date_naive().into()],
     )
     .await?;
-    let messages = counts(
+    let messages = sql::counts(
         db,
-        format!(
-            "SELECT st.id, COUNT(*) FROM messages m JOIN students st ON st.user_id = m.sender_id \
-             WHERE m.sent_at >= '{from}' AND m.sent_at < '{until}' GROUP BY st.id"
-        ),
+        "SELECT st.id, COUNT(*) FROM messages m JOIN students st ON st.user_id = m.sender_id \
+         WHERE m.sent_at >= ? AND m.sent_at < ? GROUP BY st.id",
+        vec![from.into(), until.into()],
     )
     .await?;
-    let cases = counts(
+    let cases = sql::counts(
         db,
-        format!(
-            "SELECT student_id, COUNT(*) FROM cases \
-             WHERE created_at >= '{from}' AND created_at < '{until}' GROUP BY student_id"
-        ),
+        "SELECT student_id, COUNT(*) FROM cases \
+         WHERE created_at >= ? AND created_at < ? GROUP BY student_id",
+        vec![from.into(), until.into()],
     )
     .await?;
-    let given = counts(
+    let given = sql::counts(
         db,
-        format!(
-            "SELECT f.student_id, COUNT(*) FROM feedback_submissions f \
-             JOIN sections s ON s.id = f.section_id JOIN terms t ON t.id = s.term_id \
-             WHERE t.seq IN ({seqs}) GROUP BY f.student_id"
-        ),
+        "SELECT f.student_id, COUNT(*) FROM feedback_submissions f \
+         JOIN sections s ON s.id = f.section_id JOIN terms t ON t.id = s.term_id \
+         WHERE t.seq >= ? AND t.seq <= ? GROUP BY f.student_id",
+        vec![first_seq.into(), seq.into()],
     )
     .await?;
-    let possible = counts(
+    let possible = sql::counts(
         db,
-        format!(
-            "SELECT e.student_id, COUNT(*) FROM enrolments e \
-             JOIN sections s ON s.id = e.section_id JOIN terms t ON t.id = s.term_id \
-             WHERE t.seq IN ({seqs}) AND e.status = 'enrolled' \
-             AND e.section_id IN (SELECT DISTINCT section_id FROM feedback_submissions) \
-             GROUP BY e.student_id"
-        ),
+        "SELECT e.student_id, COUNT(*) FROM enrolments e \
+         JOIN sections s ON s.id = e.section_id JOIN terms t ON t.id = s.term_id \
+         WHERE t.seq >= ? AND t.seq <= ? AND e.status = 'enrolled' \
+         AND e.section_id IN (SELECT DISTINCT section_id FROM feedback_submissions) \
+         GROUP BY e.student_id",
+        vec![first_seq.into(), seq.into()],
     )
     .await?;
-    let ratings = reals(
+    let ratings = sql::reals(
         db,
-        format!(
-            "SELECT c.student_id, AVG(CAST(r.rating AS DOUBLE PRECISION)) FROM case_ratings r \
-             JOIN cases c ON c.id = r.case_id WHERE r.at < '{until}' GROUP BY c.student_id"
-        ),
+        "SELECT c.student_id, AVG(CAST(r.rating AS DOUBLE PRECISION)) FROM case_ratings r \
+         JOIN cases c ON c.id = r.case_id WHERE r.at < ? GROUP BY c.student_id",
+        vec![until.into()],
     )
     .await?;
-    let leave = leave_risks(db, &until).await?;
+    let leave = leave_risks(db, until).await?;
     let per_term = settings::get(db).await?.credits_per_term;
     let get = |m: &HashMap<i64, i64>, id: i64| m.get(&id).copied().unwrap_or(0);
     Ok(people
@@ -250,17 +211,17 @@ pub async fn gather(db: &impl ConnectionTrait, term: &terms::Model) -> AppResult
 
 /// The leaving risk (0–100) of each student in the latest finished mining run that started
 /// before `until`: the leaving model's score when the run had one, else the risk score.
-async fn leave_risks(db: &impl ConnectionTrait, until: &str) -> AppResult<HashMap<i64, f64>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT f.student_id, f.score, f.reasons FROM risk_flags f WHERE f.run_id = \
-                 (SELECT MAX(id) FROM mining_runs WHERE status = 'done' AND started_at < '{until}')"
-            ),
-        ))
-        .await?;
+async fn leave_risks(
+    db: &impl ConnectionTrait,
+    until: DateTime<FixedOffset>,
+) -> AppResult<HashMap<i64, f64>> {
+    let rows = sql::rows(
+        db,
+        "SELECT f.student_id, f.score, f.reasons FROM risk_flags f WHERE f.run_id = \
+         (SELECT MAX(id) FROM mining_runs WHERE status = 'done' AND started_at < ?)",
+        vec![until.into()],
+    )
+    .await?;
     let mut raw = Vec::with_capacity(rows.len());
     for r in rows {
         raw.push((
@@ -380,15 +341,14 @@ pub struct Matrix {
 
 /// The terms with stored rows, latest first.
 async fn computed_terms(db: &impl ConnectionTrait) -> AppResult<Vec<TermRef>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT t.id, t.code, t.name_zh, t.name_en, MAX(vc.computed_at) AS at FROM terms t \
-             JOIN value_cells vc ON vc.term_id = t.id \
-             GROUP BY t.id, t.code, t.name_zh, t.name_en, t.seq ORDER BY t.seq DESC LIMIT 2",
-        ))
-        .await?;
+    let rows = sql::rows(
+        db,
+        "SELECT t.id, t.code, t.name_zh, t.name_en, MAX(vc.computed_at) AS at FROM terms t \
+         JOIN value_cells vc ON vc.term_id = t.id \
+         GROUP BY t.id, t.code, t.name_zh, t.name_en, t.seq ORDER BY t.seq DESC LIMIT 2",
+        Vec::new(),
+    )
+    .await?;
     let mut out = Vec::new();
     for r in rows {
         out.push(TermRef {
@@ -407,40 +367,30 @@ pub async fn matrix(db: &impl ConnectionTrait, reach: Reach) -> AppResult<Matrix
     let mut terms = computed_terms(db).await?.into_iter();
     let term = terms.next();
     let previous = terms.next();
-    let backend = db.get_database_backend();
     let mut by_cell: HashMap<String, i64> = HashMap::new();
     let mut flows = Vec::new();
     if let Some(t) = &term {
-        let rows = db
-            .query_all_raw(Statement::from_string(
-                backend,
-                format!(
-                    "SELECT vc.cell, COUNT(*) FROM value_cells vc \
-                     JOIN students st ON st.id = vc.student_id \
-                     WHERE vc.term_id = {} AND {} GROUP BY vc.cell",
-                    t.id,
-                    reach.sql()
-                ),
-            ))
-            .await?;
+        let rows = sql::rows(
+            db,
+            "SELECT vc.cell, COUNT(*) FROM value_cells vc \
+             JOIN students st ON st.id = vc.student_id \
+             WHERE vc.term_id = ? AND (? = 1 OR st.advisor_id = ?) GROUP BY vc.cell",
+            [vec![t.id.into()], reach.values()].concat(),
+        )
+        .await?;
         for r in rows {
             by_cell.insert(r.try_get_by_index(0)?, r.try_get_by_index(1)?);
         }
         if let Some(p) = &previous {
-            let rows = db
-                .query_all_raw(Statement::from_string(
-                    backend,
-                    format!(
-                        "SELECT a.cell, b.cell, COUNT(*) FROM value_cells a \
-                         JOIN value_cells b ON b.student_id = a.student_id AND b.term_id = {} \
-                         JOIN students st ON st.id = a.student_id \
-                         WHERE a.term_id = {} AND {} GROUP BY a.cell, b.cell",
-                        t.id,
-                        p.id,
-                        reach.sql()
-                    ),
-                ))
-                .await?;
+            let rows = sql::rows(
+                db,
+                "SELECT a.cell, b.cell, COUNT(*) FROM value_cells a \
+                 JOIN value_cells b ON b.student_id = a.student_id AND b.term_id = ? \
+                 JOIN students st ON st.id = a.student_id \
+                 WHERE a.term_id = ? AND (? = 1 OR st.advisor_id = ?) GROUP BY a.cell, b.cell",
+                [vec![t.id.into(), p.id.into()], reach.values()].concat(),
+            )
+            .await?;
             for r in rows {
                 flows.push(Flow {
                     from: r.try_get_by_index(0)?,

@@ -11,8 +11,8 @@ use super::calendar::{Calendar, TERMS};
 use super::catalog::Catalog;
 use super::people::Status;
 use super::rng::{logistic, normal};
-use super::simulate::{ASSESSMENTS, EnrolStatus, University, draw_score};
-use chrono::{Duration, NaiveDate};
+use super::simulate::{ASSESSMENTS, EnrolStatus, University, WeekActivity, draw_score};
+use chrono::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -89,15 +89,6 @@ pub fn disengage_now(uni: &mut University, cat: &Catalog, seed: u64) {
         sc.score = score;
         sc.submitted_offset_min = offset;
     }
-}
-
-/// One student's activity in one section in one week.
-pub struct WeekActivity {
-    pub student: u32,
-    pub section: u32,
-    /// The week's last day (the count covers it and the six days before).
-    pub day: NaiveDate,
-    pub count: u32,
 }
 
 /// The activity of every enrolment (enrolled, or dropped: until the drop) in every complete

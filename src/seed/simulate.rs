@@ -118,7 +118,16 @@ pub struct University {
     pub grades: Vec<Grade>,
     pub holds: Vec<Hold>,
     /// Learning-platform activity (filled after the simulation, see `activity::generate`).
-    pub activity: Vec<super::activity::WeekActivity>,
+    pub activity: Vec<WeekActivity>,
+}
+
+/// One student's activity in one section in one week.
+pub struct WeekActivity {
+    pub student: u32,
+    pub section: u32,
+    /// The week's last day (the count covers it and the six days before).
+    pub day: chrono::NaiveDate,
+    pub count: u32,
 }
 
 /// What a student has passed, with best recorded scores (for prerequisites).
