@@ -19,7 +19,7 @@ use crate::entity::terms;
 use crate::error::{AppError, AppResult};
 use crate::interaction::feedback::service as feedback;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -164,27 +164,22 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
-const PASS_MARK: &str = "COALESCE((SELECT gs.pass_mark FROM grading_scales gs WHERE gs.id = s.grading_scale_id), \
-     (SELECT MIN(gd.pass_mark) FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0)";
-
 /// (graded, passed, mean score) per course in the term.
 async fn outcomes(
     db: &impl ConnectionTrait,
     term_id: i64,
 ) -> AppResult<HashMap<i64, (i64, i64, f64)>> {
-    let sql = format!(
-        "SELECT s.course_id AS course, COUNT(*) AS graded, \
-           SUM(CASE WHEN g.score >= {PASS_MARK} THEN 1 ELSE 0 END) AS passed, \
+    // NOTE: the pass mark is the section's scale's, else the default scale's, else 60.
+    let sql = "SELECT s.course_id AS course, COUNT(*) AS graded, \
+           SUM(CASE WHEN g.score >= COALESCE((SELECT gs.pass_mark FROM grading_scales gs \
+             WHERE gs.id = s.grading_scale_id), (SELECT MIN(gd.pass_mark) FROM grading_scales gd \
+             WHERE gd.is_default = TRUE), 60.0) THEN 1 ELSE 0 END) AS passed, \
            AVG(g.score) AS mean \
          FROM grades g JOIN sections s ON s.id = g.section_id \
-         WHERE g.status = 'published' AND s.term_id = {term_id} \
-         GROUP BY s.course_id"
-    );
+         WHERE g.status = 'published' AND s.term_id = ? \
+         GROUP BY s.course_id";
     let mut out = HashMap::new();
-    for r in db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-    {
+    for r in super::sql::rows(db, sql, vec![term_id.into()]).await? {
         out.insert(
             r.try_get::<i64>("", "course")?,
             (
@@ -204,17 +199,13 @@ async fn satisfaction(
     term_id: i64,
     floor: u64,
 ) -> AppResult<HashMap<i64, (i64, i64)>> {
-    let sql = format!(
-        "SELECT s.course_id AS course, COUNT(*) AS n, CAST(SUM(fa.overall) AS BIGINT) AS total \
+    let sql = "SELECT s.course_id AS course, COUNT(*) AS n, CAST(SUM(fa.overall) AS BIGINT) AS total \
          FROM feedback_answers fa JOIN sections s ON s.id = fa.section_id \
-         WHERE s.term_id = {term_id} GROUP BY s.course_id, fa.section_id \
-         HAVING COUNT(*) >= {floor}"
-    );
+         WHERE s.term_id = ? GROUP BY s.course_id, fa.section_id \
+         HAVING COUNT(*) >= ?";
+    let floor = i64::try_from(floor).unwrap_or(i64::MAX);
     let mut out: HashMap<i64, (i64, i64)> = HashMap::new();
-    for r in db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-    {
+    for r in super::sql::rows(db, sql, vec![term_id.into(), floor.into()]).await? {
         let e = out.entry(r.try_get("", "course")?).or_default();
         e.0 += r.try_get::<i64>("", "n")?;
         e.1 += r.try_get::<i64>("", "total")?;
@@ -264,20 +255,18 @@ pub async fn report(db: &impl ConnectionTrait, q: &PortfolioQuery) -> AppResult<
     };
     let term = &all[i];
     let previous = i.checked_sub(1).and_then(|p| all.get(p));
-    let backend = db.get_database_backend();
-    let sql = format!(
+    let rows = super::sql::rows(
+        db,
         "SELECT c.id AS id, c.code AS code, c.title_zh AS title_zh, c.title_en AS title_en, \
            SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END) AS registrations, \
            SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END) AS waitlisted, \
            SUM(CASE WHEN e.status = 'dropped' THEN 1 ELSE 0 END) AS drops \
-         FROM courses c JOIN sections s ON s.course_id = c.id AND s.term_id = {tid} \
+         FROM courses c JOIN sections s ON s.course_id = c.id AND s.term_id = ? \
          LEFT JOIN enrolments e ON e.section_id = s.id \
          GROUP BY c.id, c.code, c.title_zh, c.title_en",
-        tid = term.id
-    );
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await?;
+        vec![term.id.into()],
+    )
+    .await?;
     let now = outcomes(db, term.id).await?;
     let before = match previous {
         Some(p) => outcomes(db, p.id).await?,

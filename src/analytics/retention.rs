@@ -18,7 +18,7 @@ use crate::csv_safe::SafeCsv;
 use crate::entity::terms;
 use crate::error::{AppError, AppResult};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 /// Which students: one department and/or one major (the query string).
@@ -47,16 +47,11 @@ impl RetentionQuery {
         Ok(self)
     }
 
-    /// The SQL condition on `students` aliased `st` (ids are integers, so inlined).
-    pub fn sql(self) -> String {
-        let mut s = String::new();
-        if let Some(d) = self.department {
-            s.push_str(&format!(" AND st.department_id = {d}"));
-        }
-        if let Some(m) = self.major {
-            s.push_str(&format!(" AND st.major_id = {m}"));
-        }
-        s
+    /// The values of the condition `(? = 0 OR st.department_id = ?) AND (? = 0 OR
+    /// st.major_id = ?)` on `students` aliased `st` (0: no filter; ids start at 1).
+    pub fn values(self) -> Vec<sea_orm::Value> {
+        let (d, m) = (self.department.unwrap_or(0), self.major.unwrap_or(0));
+        vec![d.into(), d.into(), m.into(), m.into()]
     }
 
     /// The query string for links (the CSV), empty when unfiltered.
@@ -141,7 +136,6 @@ pub async fn report(
     q: RetentionQuery,
 ) -> AppResult<RetentionReport> {
     let q = q.check()?;
-    let backend = db.get_database_backend();
     let today = Utc::now().date_naive();
     let all_terms: Vec<terms::Model> = terms::Entity::find()
         .order_by_asc(terms::Column::Seq)
@@ -151,32 +145,29 @@ pub async fn report(
         .into_iter()
         .filter(|t| t.starts_on <= today)
         .collect();
-    let p1 = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?1",
-    };
-    let left = LEFT.map(|s| format!("'{s}'")).join(", ");
     let mut cohorts: Vec<CohortRetention> = Vec::new();
     for (i, t) in all_terms.iter().enumerate() {
         let bound = Utc
             .from_utc_datetime(&(t.ends_on + chrono::Duration::days(1)).and_time(NaiveTime::MIN))
             .fixed_offset();
-        let sql = format!(
-            "SELECT st.cohort_year AS cohort, COUNT(*) AS n, \
+        // NOTE: the statuses of LEFT, written out: withdrawn and suspended.
+        let sql = "SELECT st.cohort_year AS cohort, COUNT(*) AS n, \
                SUM(CASE WHEN COALESCE((SELECT h.new_value FROM student_history h \
-                   WHERE h.student_id = st.id AND h.field = 'status' AND h.at < {p1} \
-                   ORDER BY h.at DESC, h.id DESC LIMIT 1), 'active') IN ({left}) \
+                   WHERE h.student_id = st.id AND h.field = 'status' AND h.at < ? \
+                   ORDER BY h.at DESC, h.id DESC LIMIT 1), 'active') IN ('withdrawn', 'suspended') \
                  THEN 0 ELSE 1 END) AS kept \
              FROM students st \
-             WHERE st.merged_into_id IS NULL AND st.cohort_year <= {last} AND {reach}{filter} \
-             GROUP BY st.cohort_year ORDER BY st.cohort_year",
-            last = last_cohort(t.ends_on),
-            reach = reach.sql(),
-            filter = q.sql(),
-        );
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, [bound.into()]))
-            .await?;
+             WHERE st.merged_into_id IS NULL AND st.cohort_year <= ? \
+             AND (? = 1 OR st.advisor_id = ?) \
+             AND (? = 0 OR st.department_id = ?) AND (? = 0 OR st.major_id = ?) \
+             GROUP BY st.cohort_year ORDER BY st.cohort_year";
+        let values = [
+            vec![bound.into(), last_cohort(t.ends_on).into()],
+            reach.values(),
+            q.values(),
+        ]
+        .concat();
+        let rows = super::sql::rows(db, sql, values).await?;
         for r in rows {
             let cohort: i64 = r.try_get("", "cohort")?;
             let n: i64 = r.try_get("", "n")?;
@@ -205,17 +196,13 @@ pub async fn report(
         }
     }
     cohorts.sort_by_key(|c| c.cohort_year);
-    let sql = format!(
-        "SELECT st.cohort_year AS cohort, h.new_value AS reason, COUNT(DISTINCT st.id) AS n \
+    let sql = "SELECT st.cohort_year AS cohort, h.new_value AS reason, COUNT(DISTINCT st.id) AS n \
          FROM student_history h JOIN students st ON st.id = h.student_id \
-         WHERE h.field = 'status' AND h.new_value IN ({left}) \
-           AND st.merged_into_id IS NULL AND {reach}{filter} \
-         GROUP BY st.cohort_year, h.new_value ORDER BY st.cohort_year, h.new_value",
-        reach = reach.sql(),
-        filter = q.sql(),
-    );
-    let reasons = db
-        .query_all_raw(Statement::from_string(backend, sql))
+         WHERE h.field = 'status' AND h.new_value IN ('withdrawn', 'suspended') \
+           AND st.merged_into_id IS NULL AND (? = 1 OR st.advisor_id = ?) \
+           AND (? = 0 OR st.department_id = ?) AND (? = 0 OR st.major_id = ?) \
+         GROUP BY st.cohort_year, h.new_value ORDER BY st.cohort_year, h.new_value";
+    let reasons = super::sql::rows(db, sql, [reach.values(), q.values()].concat())
         .await?
         .into_iter()
         .map(|r| {

@@ -18,7 +18,7 @@ use crate::entity::{departments, terms};
 use crate::error::AppResult;
 use crate::interaction::feedback::service as feedback;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -72,7 +72,6 @@ fn midnight(d: NaiveDate) -> chrono::DateTime<chrono::FixedOffset> {
 }
 
 pub async fn report(db: &impl ConnectionTrait) -> AppResult<SatisfactionReport> {
-    let backend = db.get_database_backend();
     let today = Utc::now().date_naive();
     let floor = feedback::threshold(db).await?;
     let min = i64::try_from(floor).unwrap_or(i64::MAX);
@@ -91,10 +90,6 @@ pub async fn report(db: &impl ConnectionTrait) -> AppResult<SatisfactionReport> 
         .into_iter()
         .map(|d| (d.id, d))
         .collect();
-    let (p1, p2) = match backend {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?1", "?2"),
-    };
     let mut rows = Vec::new();
     for (i, t) in all.iter().enumerate() {
         // (closed, rated, sum of ratings, sections, enrolled, submitted, counted answers, their sum)
@@ -102,43 +97,29 @@ pub async fn report(db: &impl ConnectionTrait) -> AppResult<SatisfactionReport> 
         let until = all
             .get(i + 1)
             .map_or(t.ends_on + chrono::Duration::days(365), |n| n.starts_on);
-        let sql = format!(
-            "SELECT COALESCE(c.department_id, st.department_id) AS dept, COUNT(*) AS closed, \
+        let sql = "SELECT COALESCE(c.department_id, st.department_id) AS dept, COUNT(*) AS closed, \
                COUNT(r.case_id) AS rated, CAST(COALESCE(SUM(r.rating), 0) AS BIGINT) AS total \
              FROM cases c JOIN students st ON st.id = c.student_id \
              LEFT JOIN case_ratings r ON r.case_id = c.id \
-             WHERE c.closed_at IS NOT NULL AND c.closed_at >= {p1} AND c.closed_at < {p2} \
-             GROUP BY COALESCE(c.department_id, st.department_id)"
-        );
-        for r in db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [midnight(t.starts_on).into(), midnight(until).into()],
-            ))
-            .await?
-        {
+             WHERE c.closed_at IS NOT NULL AND c.closed_at >= ? AND c.closed_at < ? \
+             GROUP BY COALESCE(c.department_id, st.department_id)";
+        let window = vec![midnight(t.starts_on).into(), midnight(until).into()];
+        for r in super::sql::rows(db, sql, window).await? {
             let e = acc.entry(r.try_get("", "dept")?).or_default();
             e[0] += r.try_get::<i64>("", "closed")?;
             e[1] += r.try_get::<i64>("", "rated")?;
             e[2] += r.try_get::<i64>("", "total")?;
         }
         if feedback::is_closed(t, today) {
-            let sql = format!(
-                "SELECT co.department_id AS dept, \
+            let sql = "SELECT co.department_id AS dept, \
                    (SELECT COUNT(*) FROM feedback_answers fa WHERE fa.section_id = s.id) AS answers, \
                    (SELECT CAST(COALESCE(SUM(fa.overall), 0) AS BIGINT) FROM feedback_answers fa \
                      WHERE fa.section_id = s.id) AS total, \
                    (SELECT COUNT(*) FROM feedback_submissions fs WHERE fs.section_id = s.id) AS submitted, \
                    (SELECT COUNT(*) FROM enrolments e WHERE e.section_id = s.id \
                      AND e.status = 'enrolled') AS enrolled \
-                 FROM sections s JOIN courses co ON co.id = s.course_id WHERE s.term_id = {}",
-                t.id
-            );
-            for r in db
-                .query_all_raw(Statement::from_string(backend, sql))
-                .await?
-            {
+                 FROM sections s JOIN courses co ON co.id = s.course_id WHERE s.term_id = ?";
+            for r in super::sql::rows(db, sql, vec![t.id.into()]).await? {
                 let answers: i64 = r.try_get("", "answers")?;
                 let total: i64 = r.try_get("", "total")?;
                 let e = acc.entry(r.try_get("", "dept")?).or_default();
