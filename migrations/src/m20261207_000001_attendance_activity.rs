@@ -148,7 +148,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(LearningActivity::SectionId))
                     .col(date(LearningActivity::Day))
                     .col(string_len(LearningActivity::Kind, 20))
-                    .col(integer(LearningActivity::Count))
+                    .col(big_integer(LearningActivity::Count))
                     .foreign_key(&mut fk(
                         LearningActivity::Table,
                         LearningActivity::StudentId,

@@ -12,7 +12,7 @@ pub struct Model {
     pub section_id: i64,
     pub day: Date,
     pub kind: String,
-    pub count: i32,
+    pub count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

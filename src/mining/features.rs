@@ -666,11 +666,11 @@ async fn load_engagement(
         db,
         query,
         learning_activity::Column::Id,
-        |(id, student, section, day, count): (i64, i64, i64, NaiveDate, i32)| {
+        |(id, student, section, day, count): (i64, i64, i64, NaiveDate, i64)| {
             activity
                 .entry(student)
                 .or_default()
-                .push((section, day, i64::from(count)));
+                .push((section, day, count));
             id
         },
     )

@@ -863,7 +863,7 @@ impl Writer<'_> {
                 section_id: Set(ids.section(a.section)),
                 day: Set(a.day),
                 kind: Set("all".to_string()),
-                count: Set(i32::try_from(a.count).unwrap_or(i32::MAX)),
+                count: Set(i64::from(a.count)),
                 ..Default::default()
             }
         })

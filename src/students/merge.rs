@@ -40,9 +40,12 @@ pub struct MergeReport {
     pub filled_fields: Vec<String>,
 }
 
-/// How many rows of one table moved to the surviving record, as `[table, rows]`.
+/// How many rows of one table moved to the surviving record.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MovedRows(pub String, pub u64);
+pub struct MovedRows {
+    pub table: String,
+    pub rows: u64,
+}
 
 fn col(name: &str) -> Alias {
     Alias::new(name)
@@ -140,7 +143,10 @@ pub async fn merge(
         }
         let n = txn.execute(&stmt).await?.rows_affected();
         if n > 0 {
-            moved.push(MovedRows(table.to_string(), n));
+            moved.push(MovedRows {
+                table: table.to_string(),
+                rows: n,
+            });
         }
     }
 

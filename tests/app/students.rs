@@ -1438,6 +1438,10 @@ async fn every_student_api_route_is_typed_in_the_api_document() {
     assert!(fields["student_no"].is_object() && fields["advisor"].is_object());
     let report = &doc["components"]["schemas"]["MergeReport"]["properties"];
     assert!(report["moved"].is_object());
+    // Each moved table is an object as documented (it was answered as a `[table, rows]` pair).
+    let moved = &doc["components"]["schemas"]["MovedRows"];
+    assert_eq!(moved["type"], "object");
+    assert!(moved["properties"]["table"].is_object() && moved["properties"]["rows"].is_object());
     assert!(doc["components"]["schemas"]["ExportRow"]["properties"]["lifecycle_stage"].is_object());
 }
 
