@@ -22,6 +22,7 @@ pub mod entity;
 pub mod error;
 pub mod grades;
 pub mod health;
+pub mod history;
 pub mod i18n;
 pub mod interaction;
 pub mod jobs;
