@@ -30,10 +30,7 @@ impl<R: Read> Read for DecodeReader<R> {
             }
             let n = self.inner.read(&mut self.raw)?;
             let last = n == 0;
-            let need = self
-                .decoder
-                .max_utf8_buffer_length(n)
-                .unwrap_or(n * 3 + 16);
+            let need = self.decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
             self.out.clear();
             self.out.resize(need, 0);
             let (_, _, written, _) =
@@ -117,7 +114,9 @@ impl Source {
         let cut = if head.len() < HEAD {
             head.len()
         } else {
-            head.iter().rposition(|b| *b == b'\n').map_or(head.len(), |i| i + 1)
+            head.iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(head.len(), |i| i + 1)
         };
         let (text, encoding) = crate::students::import::decode(&head[..cut])?;
         let delim = crate::students::import::sniff_delimiter(&text);
@@ -185,10 +184,7 @@ impl Source {
     pub fn next_row(&mut self) -> AppResult<Option<Row<'_>>> {
         loop {
             let more = self.reader.read_record(&mut self.record).map_err(|e| {
-                AppError::unprocessable(
-                    "bad_history_file",
-                    format!("{}: {e}", self.name),
-                )
+                AppError::unprocessable("bad_history_file", format!("{}: {e}", self.name))
             })?;
             if !more {
                 return Ok(None);

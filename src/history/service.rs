@@ -11,9 +11,9 @@ use crate::audit::Entry;
 use crate::db::write_txn;
 use crate::entity::job_status::JobStatus;
 use crate::entity::{
-    assessment_scores, assessments, attendance, attendance_rolls, courses, departments,
-    enrolments, grades, import_jobs, imported_students, learning_activity, majors,
-    registration_events, sections, students, terms,
+    assessment_scores, assessments, attendance, attendance_rolls, courses, departments, enrolments,
+    grades, import_jobs, imported_students, learning_activity, majors, registration_events,
+    sections, students, terms,
 };
 use crate::error::{AppError, AppResult};
 use crate::grades::scale::Scale;
@@ -482,8 +482,14 @@ impl Run<'_> {
         if let Some(f) = self.report.files.last_mut() {
             f.rejected += 1;
         }
-        self.sink
-            .write(&mut self.report, src.name, &src.header, line, values, r.text())
+        self.sink.write(
+            &mut self.report,
+            src.name,
+            &src.header,
+            line,
+            values,
+            r.text(),
+        )
     }
 
     /// Starts a file's report; with a missing column, the file is skipped with the reason
@@ -726,8 +732,8 @@ fn parse_pres(_: &Ctx, row: &Row) -> Result<Pres, Reject> {
     let start = required(row, "start_date")?;
     let start = NaiveDate::parse_from_str(start, "%Y-%m-%d")
         .map_err(|_| Reject("bad_date", format!("start_date {start}")))?;
-    let length = number(row, "length_days")?
-        .ok_or_else(|| Reject("missing", "length_days".into()))?;
+    let length =
+        number(row, "length_days")?.ok_or_else(|| Reject("missing", "length_days".into()))?;
     if !(1.0..=400.0).contains(&length) {
         return Err(Reject("bad_number", format!("length_days {length}")));
     }
@@ -852,7 +858,11 @@ async fn presentations(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> Ap
             let course = match ctx.courses.get(&p.course) {
                 Some((id, _)) => *id,
                 None => {
-                    let title = if p.title.is_empty() { &p.course } else { &p.title };
+                    let title = if p.title.is_empty() {
+                        &p.course
+                    } else {
+                        &p.title
+                    };
                     let c = courses::ActiveModel {
                         code: Set(p.course.clone()),
                         department_id: Set(dept),
@@ -873,10 +883,10 @@ async fn presentations(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> Ap
             let term = match ctx.terms.get(&p.term) {
                 Some(t) => *t,
                 None => {
-                    let (seq, s, e) = seqs
-                        .get(&p.term)
-                        .copied()
-                        .unwrap_or((ctx.next_seq, p.start, p.end));
+                    let (seq, s, e) =
+                        seqs.get(&p.term)
+                            .copied()
+                            .unwrap_or((ctx.next_seq, p.start, p.end));
                     let t = terms::ActiveModel {
                         code: Set(p.term.clone()),
                         name_zh: Set(p.term.clone()),
@@ -1221,28 +1231,17 @@ async fn registrations(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> Ap
     let touched: Vec<i64> = ctx.touched.drain().collect();
     for ids in touched.chunks(BATCH) {
         let txn = run.begin().await?;
+        // NOTE: capacity first: a section never holds more than its capacity (a CHECK).
+        const COUNT: &str = "(SELECT COUNT(*) FROM enrolments WHERE enrolments.section_id = sections.id AND enrolments.status = 'enrolled')";
         sections::Entity::update_many()
-            .col_expr(
-                sections::Column::EnrolledCount,
-                Expr::cust(
-                    "(SELECT COUNT(*) FROM enrolments WHERE enrolments.section_id = sections.id AND enrolments.status = 'enrolled')",
-                ),
-            )
+            .col_expr(sections::Column::Capacity, Expr::cust(COUNT))
             .filter(sections::Column::Id.is_in(ids.to_vec()))
+            .filter(Expr::cust(format!("sections.capacity < {COUNT}")))
             .exec(&txn)
             .await?;
         sections::Entity::update_many()
-            .col_expr(
-                sections::Column::Capacity,
-                Expr::col(sections::Column::EnrolledCount),
-            )
+            .col_expr(sections::Column::EnrolledCount, Expr::cust(COUNT))
             .filter(sections::Column::Id.is_in(ids.to_vec()))
-            .filter(
-                sea_orm::sea_query::ExprTrait::lt(
-                    Expr::col(sections::Column::Capacity),
-                    Expr::col(sections::Column::EnrolledCount),
-                ),
-            )
             .exec(&txn)
             .await?;
         for id in ids {
@@ -1382,12 +1381,9 @@ async fn store_regs(
     if !new.is_empty() {
         added = enrolments::Entity::insert_many(new)
             .on_conflict(
-                OnConflict::columns([
-                    enrolments::Column::StudentId,
-                    enrolments::Column::SectionId,
-                ])
-                .do_nothing()
-                .to_owned(),
+                OnConflict::columns([enrolments::Column::StudentId, enrolments::Column::SectionId])
+                    .do_nothing()
+                    .to_owned(),
             )
             .exec_without_returning(db)
             .await?;
@@ -1451,11 +1447,7 @@ fn parse_assessment(ctx: &Ctx, row: &Row) -> Result<NewAssessment, Reject> {
 }
 
 async fn assessments_file(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResult<()> {
-    if !run.open(
-        src,
-        &["course_code", "term_code", "assessment_code"],
-        &[],
-    )? {
+    if !run.open(src, &["course_code", "term_code", "assessment_code"], &[])? {
         return Ok(());
     }
     loop {
@@ -1770,7 +1762,9 @@ pub async fn run_cli(
     };
     let progress = |r: &HistoryReport| {
         let file = r.files.last().map_or("", |f| f.file.as_str());
-        let pct = (r.done_bytes * 100).checked_div(r.total_bytes).unwrap_or(100);
+        let pct = (r.done_bytes * 100)
+            .checked_div(r.total_bytes)
+            .unwrap_or(100);
         eprint!(
             "\r{pct:>3}% {file:<18} {} rows, {:.0} rows/s, {} rejected   ",
             r.rows, r.rows_per_second, r.rejected
