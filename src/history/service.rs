@@ -76,6 +76,7 @@ pub struct Rejected {
 
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct HistoryReport {
     pub dry_run: bool,
     pub files: Vec<FileReport>,

@@ -4,7 +4,9 @@
 //! rows are rejected with line and reason, GBK `;` files read, a dry run writes nothing, and the
 //! early-warning run works on the imported terms.
 
-use crate::common::{TestApp, on_each_backend_with};
+use crate::access_matrix::{Ids, Request, Table};
+use crate::common::{TestApp, on_each_backend, on_each_backend_with};
+use rocket::http::{ContentType, Header, Status};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use srm::entity::{
     assessment_scores, assessments, attendance, attendance_rolls, courses, departments, enrolments,
@@ -13,6 +15,25 @@ use srm::entity::{
 use srm::history::service::{self, HistoryReport, Options};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The history import's rows of the route matrix (anonymous, student, teacher, admin, custom
+/// group): registrar and administrator staff only.
+pub const MATRIX: Table = Table {
+    rows: &[
+        ("GET", "/import/history", "LFFAF"),
+        ("POST", "/import/history", "LFFAF"),
+        ("GET", "/import/history/<id>", "LFFAF"),
+    ],
+    request,
+};
+
+fn request(method: &str, pattern: &str, _: &Ids) -> Option<Request> {
+    // No such import: the administrator is answered 404, after the access check; an empty
+    // form is refused (422) before anything is started.
+    let path = pattern.replace("<id>", "999999");
+    let body = (method == "POST").then(|| (ContentType::Form, String::new()));
+    Some((path, body))
+}
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/history")
@@ -338,4 +359,84 @@ async fn the_early_warning_runs_on_the_imported_history_as_of_day_30() {
     assert_eq!(report.train_terms, ["2021B", "2021J"]);
     assert_eq!(report.test_rows, 30);
     assert!(report.model.roc_auc.is_finite());
+}
+
+/// A multipart upload of the fixture's files to the history import page.
+fn upload(csrf: &str, dry_run: bool) -> (ContentType, Vec<u8>) {
+    let b = "XHISTORYX";
+    let mut s = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry_run}\r\n"
+    )
+    .into_bytes();
+    for f in service::FILES {
+        s.extend_from_slice(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        s.extend_from_slice(&std::fs::read(fixture().join(f)).unwrap());
+        s.extend_from_slice(b"\r\n");
+    }
+    s.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    (
+        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
+        s,
+    )
+}
+
+#[rocket::async_test]
+async fn the_registrar_uploads_the_files_and_follows_the_job_to_its_report() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        for who in [p.teacher, p.student] {
+            app.page_login(who).await;
+            let res = app.client.get("/import/history").dispatch().await;
+            assert_eq!(res.status(), Status::Forbidden);
+            app.page_logout().await;
+        }
+        let before = counts(&app).await;
+        let csrf = app.page_login(p.admin).await;
+        let page = app.client.get("/import/history").dispatch().await;
+        assert_eq!(page.status(), Status::Ok);
+        let (ct, body) = upload(&csrf, false);
+        let res = app
+            .client
+            .post("/import/history")
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let to = res.headers().get_one("Location").unwrap().to_string();
+        let mut page = String::new();
+        for _ in 0..300 {
+            let res = app
+                .client
+                .get(to.clone())
+                .header(Header::new("Accept-Language", "en"))
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::Ok);
+            page = res.into_string().await.unwrap();
+            if !page.contains("http-equiv=\"refresh\"") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(!page.contains("http-equiv=\"refresh\""), "still running");
+        assert!(page.contains("Done"), "{page}");
+        assert!(
+            page.contains("<dt><code>learning_activity</code></dt><dd>1913</dd>"),
+            "{page}"
+        );
+        let after = counts(&app).await;
+        for (table, n) in EXPECTED {
+            if table != "departments" {
+                assert_eq!(after[table] - before[table], n, "{table}");
+            }
+        }
+        assert_eq!(app.audit_count("history.import", "ok").await, 1);
+    })
+    .await;
 }
