@@ -7,5 +7,11 @@ pub mod service;
 
 /// The registrar's history import pages.
 pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![pages::import_page, pages::import_submit, pages::job_page]
+    rocket::routes![
+        pages::import_page,
+        pages::import_submit,
+        pages::job_page,
+        pages::job_cancel,
+        pages::job_resume,
+    ]
 }

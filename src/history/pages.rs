@@ -9,6 +9,7 @@ use crate::entity::job_status::JobStatus;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::csrf::Csrf;
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::Status;
 use rocket::request::Request;
@@ -258,6 +259,12 @@ pub async fn import_submit(
         rejected_dir: Some(dir.join("rejected")),
     };
     let id = service::start_job(&state.db, &state.jobs, Some(who.id), &dir).await?;
+    spawn(state, id, dir, opts, uploaded);
+    Ok(Ok(Redirect::to(format!("/import/history/{id}"))))
+}
+
+/// Runs job `id` in the background.
+fn spawn(state: &AppState, id: i64, dir: PathBuf, opts: Options, uploaded: bool) {
     let db = state.db.clone();
     let jobs = state.jobs.clone();
     tokio::spawn(async move {
@@ -270,7 +277,41 @@ pub async fn import_submit(
             let _ = tokio::fs::remove_dir_all(&dir).await;
         }
     });
-    Ok(Ok(Redirect::to(format!("/import/history/{id}"))))
+}
+
+/// Asks a running import to stop after its current batch.
+#[post("/import/history/<id>/cancel", data = "<_form>")]
+pub async fn job_cancel(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    service::cancel(&state.db, who.id, id).await?;
+    Ok(Redirect::to(format!("/import/history/{id}")))
+}
+
+/// Continues an import that stopped: a new job on the same files skips what is stored.
+#[post("/import/history/<id>/resume", data = "<_form>")]
+pub async fn job_resume(
+    _on: ModuleOn<on::Students>,
+    who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    let (new, dir) = service::restart(&state.db, &state.jobs, who.id, id).await?;
+    let opts = Options {
+        dry_run: false,
+        actor: Some(who.id),
+        rejected_dir: Some(dir.join("rejected")),
+    };
+    let uploaded = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("upload-"));
+    spawn(state, new, dir, opts, uploaded);
+    Ok(Redirect::to(format!("/import/history/{new}")))
 }
 
 /// One import: its progress while it runs, then its report per file and the refused rows.
@@ -296,6 +337,7 @@ pub async fn job_page(
         "history.title",
         json!({"job": job, "report": report, "percent": percent, "error": error,
                "status_label": ctx.known("import.state", Some(job.status.as_str())),
-               "running": job.status == JobStatus::Running}),
+               "running": job.status == JobStatus::Running,
+               "stopped": matches!(job.status, JobStatus::Interrupted | JobStatus::Failed | JobStatus::Cancelled)}),
     ))
 }

@@ -94,6 +94,9 @@ pub struct HistoryReport {
 
 impl HistoryReport {
     fn add(&mut self, table: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
         *self.created.entry(table.to_string()).or_default() += n;
     }
 
@@ -633,7 +636,10 @@ pub async fn run(
     run.heartbeat.take();
     run.report.seconds = run.started.elapsed().as_secs_f64();
     run.report.rows_per_second = run.report.rows as f64 / run.report.seconds.max(1e-9);
-    if let Some(id) = job {
+    let lost =
+        matches!(&finished, Err(AppError::Conflict { code, .. }) if *code == "job_lease_lost");
+    // NOTE: a job whose lease was lost is someone else's now (marked interrupted): left alone.
+    if let Some(id) = job.filter(|_| !lost) {
         let status = match &finished {
             Ok(()) => JobStatus::Done,
             Err(AppError::Conflict { code, .. }) if *code == "import_cancelled" => {
@@ -645,6 +651,9 @@ pub async fn run(
         if let Err(e) = &finished {
             report["error"] = json!(e.to_string());
         }
+        // NOTE: the job's end and its audit entry in one transaction: whoever sees the job
+        // done also finds it in the audit log.
+        let txn = write_txn(db).await?;
         import_jobs::ActiveModel {
             id: Set(id),
             status: Set(status),
@@ -653,19 +662,20 @@ pub async fn run(
             report: Set(report.to_string()),
             ..Default::default()
         }
-        .update(db)
+        .update(&txn)
         .await?;
+        Entry::new(opts.actor, "history.import", "import_job")
+            .id(id)
+            .detail(json!({"status": status.as_str(), "rows": run.report.rows,
+                "rejected": run.report.rejected, "created": run.report.created}))
+            .write(&txn)
+            .await?;
+        txn.commit().await?;
         if let Some(l) = lease
             && let Err(e) = l.release(db).await
         {
             tracing::warn!(job = id, error = %e, "could not release the history import's lease");
         }
-        Entry::new(opts.actor, "history.import", "import_job")
-            .id(id)
-            .detail(json!({"status": status.as_str(), "rows": run.report.rows,
-                "rejected": run.report.rejected, "created": run.report.created}))
-            .write(db)
-            .await?;
     }
     finished.map(|()| run.report)
 }
@@ -1728,6 +1738,83 @@ pub async fn job(db: &impl ConnectionTrait, id: i64) -> AppResult<import_jobs::M
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Cancels a running import: its worker stops after the batch it is writing (the batches
+/// stored stay), or, when no live instance holds it, it is marked cancelled at once.
+pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&'static str> {
+    let old = job(db, id).await?;
+    if old.status != JobStatus::Running {
+        return Err(AppError::conflict(
+            "not_running",
+            format!("import {id} is {}, not running", old.status.as_str()),
+        ));
+    }
+    let txn = write_txn(db).await?;
+    let status = match crate::jobs::request_cancel(&txn, IMPORT, id).await? {
+        crate::jobs::CancelOutcome::Requested => "cancelling",
+        crate::jobs::CancelOutcome::Orphaned => {
+            import_jobs::Entity::update_many()
+                .col_expr(
+                    import_jobs::Column::Status,
+                    Expr::value(JobStatus::Cancelled),
+                )
+                .col_expr(
+                    import_jobs::Column::FinishedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(import_jobs::Column::Id.eq(id))
+                .filter(import_jobs::Column::Status.eq(JobStatus::Running))
+                .exec(&txn)
+                .await?;
+            "cancelled"
+        }
+    };
+    Entry::new(Some(actor), "history.import_cancel", "import_job")
+        .id(id)
+        .detail(json!({"status": status}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(status)
+}
+
+/// Starts an import again on the folder of one that stopped (interrupted, failed or
+/// cancelled): a new job, which skips what the stopped one stored. Returns the new job's id
+/// and the folder.
+pub async fn restart(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    actor: i64,
+    id: i64,
+) -> AppResult<(i64, PathBuf)> {
+    let old = job(db, id).await?;
+    if matches!(
+        old.status,
+        JobStatus::Running | JobStatus::Queued | JobStatus::Done
+    ) {
+        return Err(AppError::conflict(
+            "not_interrupted",
+            format!(
+                "import {id} is {}; only a stopped import can be continued",
+                old.status.as_str()
+            ),
+        ));
+    }
+    let dir = PathBuf::from(&old.file_hash);
+    if !dir.is_dir() {
+        return Err(AppError::conflict(
+            "no_file",
+            "the files of this import are no longer on the server; upload them again",
+        ));
+    }
+    let new = start_job(db, jobs, Some(actor), &dir).await?;
+    Entry::new(Some(actor), "history.import_resume", "import_job")
+        .id(new)
+        .detail(json!({"continues": id}))
+        .write(db)
+        .await?;
+    Ok((new, dir))
 }
 
 /// The recent history imports, newest first.

@@ -23,6 +23,8 @@ pub const MATRIX: Table = Table {
         ("GET", "/import/history", "LFFAF"),
         ("POST", "/import/history", "LFFAF"),
         ("GET", "/import/history/<id>", "LFFAF"),
+        ("POST", "/import/history/<id>/cancel", "LFFAF"),
+        ("POST", "/import/history/<id>/resume", "LFFAF"),
     ],
     request,
 };
@@ -409,22 +411,7 @@ async fn the_registrar_uploads_the_files_and_follows_the_job_to_its_report() {
             .await;
         assert_eq!(res.status(), Status::SeeOther);
         let to = res.headers().get_one("Location").unwrap().to_string();
-        let mut page = String::new();
-        for _ in 0..300 {
-            let res = app
-                .client
-                .get(to.clone())
-                .header(Header::new("Accept-Language", "en"))
-                .dispatch()
-                .await;
-            assert_eq!(res.status(), Status::Ok);
-            page = res.into_string().await.unwrap();
-            if !page.contains("http-equiv=\"refresh\"") {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(!page.contains("http-equiv=\"refresh\""), "still running");
+        let page = finished(&app, &to).await;
         assert!(page.contains("Done"), "{page}");
         assert!(
             page.contains("<dt><code>learning_activity</code></dt><dd>1913</dd>"),
@@ -437,6 +424,91 @@ async fn the_registrar_uploads_the_files_and_follows_the_job_to_its_report() {
             }
         }
         assert_eq!(app.audit_count("history.import", "ok").await, 1);
+    })
+    .await;
+}
+
+/// The job page at `to` once the job no longer runs (English).
+async fn finished(app: &TestApp, to: &str) -> String {
+    for _ in 0..300 {
+        let res = app
+            .client
+            .get(to.to_string())
+            .header(Header::new("Accept-Language", "en"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+        let page = res.into_string().await.unwrap();
+        if !page.contains("http-equiv=\"refresh\"") {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the import at {to} still runs");
+}
+
+#[rocket::async_test]
+async fn an_interrupted_import_of_a_server_folder_is_continued_from_its_page() {
+    use sea_orm::{ActiveModelTrait, Set};
+    on_each_backend(|app| async move {
+        let before = counts(&app).await;
+        let dir = copy_fixture(&app, "imports/hist1", |f, text| match f {
+            "activity.csv" => Some(text.lines().take(700).collect::<Vec<_>>().join("\n")),
+            "attendance.csv" => None,
+            _ => Some(text),
+        });
+        let csrf = app.page_login(app.people.admin).await;
+        let b = "XHISTORYX";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nhist1\r\n--{b}--\r\n"
+        );
+        let res = app
+            .client
+            .post("/import/history")
+            .header(ContentType::new("multipart", "form-data").with_params(("boundary", b)))
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let to = res.headers().get_one("Location").unwrap().to_string();
+        finished(&app, &to).await;
+        // The instance died in the middle: the job is marked interrupted; the files are whole.
+        let id: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
+        srm::entity::import_jobs::ActiveModel {
+            id: Set(id),
+            status: Set(srm::entity::job_status::JobStatus::Interrupted),
+            ..Default::default()
+        }
+        .update(app.db())
+        .await
+        .unwrap();
+        for f in ["activity.csv", "attendance.csv"] {
+            std::fs::copy(fixture().join(f), dir.join(f)).unwrap();
+        }
+        let page = finished(&app, &to).await;
+        assert!(page.contains(&format!("/import/history/{id}/resume")), "{page}");
+        let res = app
+            .client
+            .post(format!("/import/history/{id}/resume"))
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let next = res.headers().get_one("Location").unwrap().to_string();
+        assert_ne!(next, to);
+        let page = finished(&app, &next).await;
+        assert!(page.contains("Done"), "{page}");
+        assert!(
+            page.contains(&format!("<dt><code>learning_activity</code></dt><dd>{}</dd>", 1913 - 699)),
+            "{page}"
+        );
+        let after = counts(&app).await;
+        for (table, n) in EXPECTED {
+            if table != "departments" {
+                assert_eq!(after[table] - before[table], n, "{table}");
+            }
+        }
     })
     .await;
 }
