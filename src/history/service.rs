@@ -1559,9 +1559,76 @@ async fn results(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResul
         run.done_rows(read, added);
         run.commit(txn, src).await?;
         if end {
-            return Ok(());
+            break;
         }
     }
+    // A student without a result, still registered when the assessment was due, did not
+    // submit it: recorded as missing, as the portal records it (the early warning's "missed
+    // the first assessment"). Only assessments already due.
+    let due: Vec<(i64, Ts)> = ctx
+        .assessments
+        .values()
+        .flatten()
+        .filter(|a| a.due < ctx.now)
+        .map(|a| (a.id, a.due))
+        .collect();
+    for chunk in due.chunks(BATCH) {
+        let txn = run.begin().await?;
+        let mut added = 0;
+        for (id, due) in chunk {
+            let have: Vec<i64> = assessment_scores::Entity::find()
+                .select_only()
+                .column(assessment_scores::Column::StudentId)
+                .filter(assessment_scores::Column::AssessmentId.eq(*id))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let have: HashSet<i64> = have.into_iter().collect();
+            let Some(section) = ctx
+                .assessments
+                .values()
+                .flatten()
+                .find(|a| a.id == *id)
+                .map(|a| a.section)
+            else {
+                continue;
+            };
+            let rows: Vec<assessment_scores::ActiveModel> = enrolments::Entity::find()
+                .filter(enrolments::Column::SectionId.eq(section))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .filter(|e| !have.contains(&e.student_id))
+                .filter(|e| e.status != enrolments::EnrolmentStatus::Waitlisted)
+                .filter(|e| e.dropped_at.is_none_or(|d| d > *due))
+                .map(|e| assessment_scores::ActiveModel {
+                    assessment_id: Set(*id),
+                    student_id: Set(e.student_id),
+                    score: Set(None),
+                    status: Set("missing".into()),
+                    submitted_at: Set(None),
+                    updated_at: Set(*due),
+                    ..Default::default()
+                })
+                .collect();
+            if !rows.is_empty() {
+                added += assessment_scores::Entity::insert_many(rows)
+                    .on_conflict(
+                        OnConflict::columns([
+                            assessment_scores::Column::AssessmentId,
+                            assessment_scores::Column::StudentId,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+        }
+        run.report.add("assessment_scores_missing", added);
+        run.commit(txn, src).await?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ pres.append(("BBB", "Basic Biology", "2022J", "2022-10-03", 200, "BIO", 15))
 w("presentations.csv", ["course_code", "course_title", "term_code", "start_date", "length_days", "department", "credits"], pres)
 
 students, regs, assess, results, activity, attendance = [], [], [], [], [], []
+submitted, missing = set(), []
 n = 0
 for ti, (term, _) in enumerate(TERMS):
     for a, (kind, due, weight) in enumerate([("assignment", 20, 20), ("quiz", 45, 10), ("exam", "", 70)]):
@@ -31,11 +32,16 @@ for ti, (term, _) in enumerate(TERMS):
         students.append((no, f"Student {n}", "M" if n % 2 else "F", 1995 + n % 8, 2020 + ti // 2, "MATH",
                          rng.randint(0, 1) + (1 if risk else 0), 60, "A Level", "Y" if n % 9 == 0 else "N"))
         reg_day = -rng.randint(5, 40)
+        unreg = None
         if risk and rng.random() < 0.4:
-            regs.append((no, "AAA", term, reg_day, rng.randint(30, 90), "withdrawn"))
+            unreg = rng.randint(30, 90)
+            regs.append((no, "AAA", term, reg_day, unreg, "withdrawn"))
         else:
             result = ("fail" if risk else rng.choice(["pass", "pass", "distinction"]))
             regs.append((no, "AAA", term, reg_day, "", result))
+            score = {"fail": rng.randint(10, 39), "pass": rng.randint(40, 84), "distinction": rng.randint(85, 100)}[result]
+            results.append((f"AAA-{term}-3", no, LENGTH - 5, score, 0))
+            submitted.add((f"AAA-{term}-3", no))
         for a, (kind, due, weight) in enumerate([("assignment", 20, 20), ("quiz", 45, 10)]):
             code = f"AAA-{term}-{a + 1}"
             if risk and rng.random() < 0.5:
@@ -43,6 +49,11 @@ for ti, (term, _) in enumerate(TERMS):
             late = rng.randint(1, 10) if risk else -rng.randint(0, 5)
             score = rng.randint(20, 60) if risk else rng.randint(55, 100)
             results.append((code, no, due + late, score, 0))
+            submitted.add((code, no))
+        # Not submitted and still registered at the due day: the import records it as missing.
+        for a, due in [(1, 20), (2, 45)]:
+            if (f"AAA-{term}-{a}", no) not in submitted and (unreg is None or unreg > due):
+                missing.append((f"AAA-{term}-{a}", no))
         for day in range(0, 120, 7):
             level = rng.randint(0, 4) if risk else rng.randint(3, 15)
             if risk and day > 40:
@@ -67,5 +78,5 @@ w("attendance.csv", ["student_no", "course_code", "term_code", "day", "status"],
 marks = sum(1 for a in attendance if a[4] != "present")
 rolls = len({(a[2], a[3]) for a in attendance})
 print(f"presentations {len(pres)} students {len(students)} registrations {len(regs)} assessments {len(assess)} "
-      f"results {len(results)} activity {len(activity)} attendance {len(attendance)} rolls {rolls} marks {marks} "
+      f"results {len(results)} missing {len(missing)} activity {len(activity)} attendance {len(attendance)} rolls {rolls} marks {marks} "
       f"dropped {sum(1 for r in regs if r[5] == 'withdrawn')} graded {sum(1 for r in regs if r[5] in ('pass', 'fail', 'distinction'))}")
