@@ -1565,17 +1565,18 @@ async fn results(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResul
     // A student without a result, still registered when the assessment was due, did not
     // submit it: recorded as missing, as the portal records it (the early warning's "missed
     // the first assessment"). Only assessments already due.
-    let due: Vec<(i64, Ts)> = ctx
+    let due: Vec<AssessInfo> = ctx
         .assessments
         .values()
         .flatten()
         .filter(|a| a.due < ctx.now)
-        .map(|a| (a.id, a.due))
+        .copied()
         .collect();
     for chunk in due.chunks(BATCH) {
         let txn = run.begin().await?;
         let mut added = 0;
-        for (id, due) in chunk {
+        for a in chunk {
+            let (id, due, section) = (&a.id, &a.due, a.section);
             let have: Vec<i64> = assessment_scores::Entity::find()
                 .select_only()
                 .column(assessment_scores::Column::StudentId)
@@ -1584,15 +1585,6 @@ async fn results(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResul
                 .all(&txn)
                 .await?;
             let have: HashSet<i64> = have.into_iter().collect();
-            let Some(section) = ctx
-                .assessments
-                .values()
-                .flatten()
-                .find(|a| a.id == *id)
-                .map(|a| a.section)
-            else {
-                continue;
-            };
             let rows: Vec<assessment_scores::ActiveModel> = enrolments::Entity::find()
                 .filter(enrolments::Column::SectionId.eq(section))
                 .all(&txn)
