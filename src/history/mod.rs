@@ -13,5 +13,6 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::job_page,
         pages::job_cancel,
         pages::job_resume,
+        pages::job_rejected,
     ]
 }

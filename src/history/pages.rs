@@ -253,12 +253,12 @@ pub async fn import_submit(
     } else {
         (form.dir.clone(), true)
     };
+    let id = service::start_job(&state.db, &state.jobs, Some(who.id), &dir).await?;
     let opts = Options {
         dry_run: matches!(form.field("dry_run"), "true" | "on"),
         actor: Some(who.id),
-        rejected_dir: Some(dir.join("rejected")),
+        rejected_dir: Some(service::rejected_dir(&imports_dir(state), id)),
     };
-    let id = service::start_job(&state.db, &state.jobs, Some(who.id), &dir).await?;
     spawn(state, id, dir, opts, uploaded);
     Ok(Ok(Redirect::to(format!("/import/history/{id}"))))
 }
@@ -305,7 +305,7 @@ pub async fn job_resume(
     let opts = Options {
         dry_run: false,
         actor: Some(who.id),
-        rejected_dir: Some(dir.join("rejected")),
+        rejected_dir: Some(service::rejected_dir(&imports_dir(state), new)),
     };
     let uploaded = dir
         .file_name()
@@ -328,6 +328,14 @@ pub async fn job_page(
     let error = serde_json::from_str::<serde_json::Value>(&job.report)
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_string));
+    let refused: Vec<serde_json::Value> = report
+        .iter()
+        .flat_map(|r| &r.rejected_rows)
+        .map(|r| {
+            let why = ctx.lang.t(&format!("history.reason.{}", r.code));
+            json!({"file": r.file, "line": r.line, "why": why, "value": r.value})
+        })
+        .collect();
     let percent = (job.rows_done.max(0) * 100)
         .checked_div(job.rows_total)
         .unwrap_or(100)
@@ -335,9 +343,26 @@ pub async fn job_page(
     Ok(ctx.render(
         "history/job",
         "history.title",
-        json!({"job": job, "report": report, "percent": percent, "error": error,
+        json!({"job": job, "report": report, "percent": percent, "error": error, "refused": refused,
                "status_label": ctx.known("import.state", Some(job.status.as_str())),
                "running": job.status == JobStatus::Running,
                "stopped": matches!(job.status, JobStatus::Interrupted | JobStatus::Failed | JobStatus::Cancelled)}),
+    ))
+}
+
+/// One file's refused rows of an import, as CSV with line and reason, to fix and import again.
+#[get("/import/history/<id>/rejected/<file>")]
+pub async fn job_rejected(
+    _on: ModuleOn<on::Students>,
+    _who: Perm<'_, can::ImportStudents>,
+    state: &State<AppState>,
+    id: i64,
+    file: &str,
+) -> AppResult<crate::students::CsvFile> {
+    service::job(&state.db, id).await?;
+    let body = service::rejected_file(&imports_dir(state), id, file)?;
+    Ok(crate::students::CsvFile::new(
+        body,
+        &format!("history-{id}-{}", file.replace(".csv", ".rejected.csv")),
     ))
 }

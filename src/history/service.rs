@@ -71,7 +71,13 @@ pub struct FileReport {
 pub struct Rejected {
     pub file: String,
     pub line: u64,
+    /// In English, as the rejected file says it.
     pub reason: String,
+    /// Why, as a code (`history.reason.<code>` in the pages' languages), and what it names.
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub value: String,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -127,6 +133,7 @@ impl Reject {
     fn text(&self) -> String {
         let what = match self.0 {
             "missing" => "missing value in column",
+            "missing_column" => "the header lacks the column",
             "bad_date" => "not a date or a day number",
             "bad_number" => "not a number",
             "bad_score" => "score not between 0 and 100",
@@ -158,14 +165,17 @@ impl Sink {
         header: &[String],
         line: u64,
         values: &[String],
-        reason: String,
+        why: Reject,
     ) -> AppResult<()> {
+        let reason = why.text();
         report.rejected += 1;
         if report.rejected_rows.len() < KEPT_REJECTS {
             report.rejected_rows.push(Rejected {
                 file: file.to_string(),
                 line,
                 reason: reason.clone(),
+                code: why.0.to_string(),
+                value: why.1,
             });
         }
         let Some(dir) = &self.dir else {
@@ -486,14 +496,8 @@ impl Run<'_> {
         if let Some(f) = self.report.files.last_mut() {
             f.rejected += 1;
         }
-        self.sink.write(
-            &mut self.report,
-            src.name,
-            &src.header,
-            line,
-            values,
-            r.text(),
-        )
+        self.sink
+            .write(&mut self.report, src.name, &src.header, line, values, r)
     }
 
     /// Starts a file's report; with a missing column, the file is skipped with the reason
@@ -1874,6 +1878,21 @@ pub async fn restart(
         .write(db)
         .await?;
     Ok((new, dir))
+}
+
+/// Where job `id` writes its refused rows (kept after an uploaded folder is removed).
+pub fn rejected_dir(imports: &Path, id: i64) -> PathBuf {
+    imports.join(format!("rejected-{id}"))
+}
+
+/// One file of job `id`'s refused rows (`<file>.rejected.csv`, neutralised when written).
+pub fn rejected_file(imports: &Path, id: i64, file: &str) -> AppResult<Vec<u8>> {
+    let known = FILES
+        .iter()
+        .find(|f| **f == file)
+        .ok_or(AppError::NotFound)?;
+    let name = format!("{}.rejected.csv", known.trim_end_matches(".csv"));
+    std::fs::read(rejected_dir(imports, id).join(name)).map_err(|_| AppError::NotFound)
 }
 
 /// The recent history imports, newest first.

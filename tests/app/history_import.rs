@@ -25,6 +25,7 @@ pub const MATRIX: Table = Table {
         ("GET", "/import/history/<id>", "LFFAF"),
         ("POST", "/import/history/<id>/cancel", "LFFAF"),
         ("POST", "/import/history/<id>/resume", "LFFAF"),
+        ("GET", "/import/history/<id>/rejected/<file>", "LFFAF"),
     ],
     request,
 };
@@ -32,7 +33,9 @@ pub const MATRIX: Table = Table {
 fn request(method: &str, pattern: &str, _: &Ids) -> Option<Request> {
     // No such import: the administrator is answered 404, after the access check; an empty
     // form is refused (422) before anything is started.
-    let path = pattern.replace("<id>", "999999");
+    let path = pattern
+        .replace("<id>", "999999")
+        .replace("<file>", "results.csv");
     let body = (method == "POST").then(|| (ContentType::Form, String::new()));
     Some((path, body))
 }
@@ -527,6 +530,59 @@ async fn an_interrupted_import_of_a_server_folder_is_continued_from_its_page() {
                 assert_eq!(after[table] - before[table], n, "{table}");
             }
         }
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_refused_rows_of_a_page_import_download_with_line_and_reason_neutralised() {
+    on_each_backend(|app| async move {
+        copy_fixture(&app, "imports/bad1", |f, text| match f {
+            "presentations.csv" | "students.csv" | "assessments.csv" => Some(text),
+            "results.csv" => Some(
+                "assessment_code,student_no,submitted_day,score\nAAA-2021B-1,S0002,17,66\nAAA-2021B-1,=HYPERLINK(1),17,50\n".into(),
+            ),
+            _ => None,
+        });
+        let csrf = app.page_login(app.people.admin).await;
+        let b = "XHISTORYX";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nbad1\r\n--{b}--\r\n"
+        );
+        let res = app
+            .client
+            .post("/import/history")
+            .header(ContentType::new("multipart", "form-data").with_params(("boundary", b)))
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let to = res.headers().get_one("Location").unwrap().to_string();
+        let page = finished(&app, &to).await;
+        let link = format!("{to}/rejected/results.csv");
+        assert!(page.contains(&link), "{page}");
+        assert!(page.contains("No such student: <code>=HYPERLINK(1)</code>"), "{page}");
+        let zh = app
+            .client
+            .get(to.clone())
+            .header(Header::new("Accept-Language", "zh"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(zh.contains("没有该学生"), "{zh}");
+        let res = app.client.get(link).dispatch().await;
+        assert_eq!(res.status(), Status::Ok);
+        let csv = res.into_string().await.unwrap();
+        assert!(csv.contains(",3,unknown_student"), "{csv}");
+        assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+        let res = app
+            .client
+            .get(format!("{to}/rejected/other.csv"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::NotFound);
     })
     .await;
 }
