@@ -689,8 +689,20 @@ async fn all_files(run: &mut Run<'_>, dir: &Path) -> AppResult<()> {
     let mut ctx = Ctx::load(&txn).await?;
     txn.commit().await?;
     for name in FILES {
-        let Some(mut src) = Source::open(dir, name)? else {
-            continue;
+        // A file that is not readable text (empty, UTF-16, binary) is skipped with the reason;
+        // the others are still imported.
+        let mut src = match Source::open(dir, name) {
+            Ok(Some(src)) => src,
+            Ok(None) => continue,
+            Err(e @ AppError::Unprocessable { .. }) => {
+                run.report.files.push(FileReport {
+                    file: name.to_string(),
+                    skipped: Some(e.to_string()),
+                    ..Default::default()
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         match name {
             "presentations.csv" => presentations(run, &mut ctx, &mut src).await?,

@@ -267,6 +267,7 @@ async fn bad_rows_go_to_the_rejected_file_with_their_line_and_reason() {
             "activity.csv" => {
                 Some("student_no,course_code,term_code,day\nS0001,AAA,2021B,3\n".into())
             }
+            "attendance.csv" => Some(String::new()),
             _ => None,
         });
         let out = app.dir.join("rejected");
@@ -280,6 +281,11 @@ async fn bad_rows_go_to_the_rejected_file_with_their_line_and_reason() {
         assert_eq!((results.read, results.added, results.rejected), (6, 1, 5));
         let activity = report.file("activity.csv").unwrap();
         assert_eq!(activity.skipped.as_deref(), Some("missing column count"));
+        let empty = report.file("attendance.csv").unwrap();
+        assert!(
+            empty.skipped.as_deref().unwrap_or("").contains("empty"),
+            "{empty:?}"
+        );
 
         let text = std::fs::read_to_string(out.join("results.rejected.csv")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
