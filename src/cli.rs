@@ -86,6 +86,21 @@ pub enum ImportWhat {
         #[arg(long)]
         rejected: Option<std::path::PathBuf>,
     },
+    /// Import a university's history from a directory of CSV files (presentations.csv,
+    /// students.csv, registrations.csv, assessments.csv, results.csv, activity.csv,
+    /// attendance.csv; each optional), streaming, in batches. Re-running adds nothing twice;
+    /// an interrupted run continues when started again.
+    History {
+        /// The directory holding the CSV files (UTF-8 or GBK, comma or semicolon).
+        dir: std::path::PathBuf,
+        /// Only report what would be created and rejected; nothing is written.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write `<file>.rejected.csv` (the refused rows with line and reason) into this
+        /// directory.
+        #[arg(long)]
+        rejected: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -213,6 +228,24 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         } => {
             let state = crate::prepare(config).await?;
             crate::attendance::import::run_cli(&state.db, &file, dry_run, rejected.as_deref()).await
+        }
+        Command::Import {
+            what:
+                ImportWhat::History {
+                    dir,
+                    dry_run,
+                    rejected,
+                },
+        } => {
+            let state = crate::prepare(config).await?;
+            crate::history::service::run_cli(
+                &state.db,
+                &state.jobs,
+                &dir,
+                dry_run,
+                rejected.as_deref(),
+            )
+            .await
         }
         Command::User {
             what:

@@ -22,6 +22,7 @@ pub mod entity;
 pub mod error;
 pub mod grades;
 pub mod health;
+pub mod history;
 pub mod i18n;
 pub mod interaction;
 pub mod jobs;
@@ -127,6 +128,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", interaction::page_routes())
         .mount("/", analytics::page_routes())
         .mount("/", attendance::page_routes())
+        .mount("/", history::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())

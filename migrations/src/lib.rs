@@ -19,6 +19,7 @@ mod m20261206_000003_username_folded;
 mod m20261206_000004_backup_runs;
 mod m20261207_000001_attendance_activity;
 mod m20261207_000002_value_lifecycle;
+mod m20261207_000003_history_import;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_backup_runs::Migration),
             Box::new(m20261207_000001_attendance_activity::Migration),
             Box::new(m20261207_000002_value_lifecycle::Migration),
+            Box::new(m20261207_000003_history_import::Migration),
         ]
     }
 }

@@ -15,6 +15,8 @@ pub struct Model {
     pub due_at: Option<DateTimeWithTimeZone>,
     #[sea_orm(column_type = "Double")]
     pub max_score: f64,
+    /// `exam`, `assignment`, `quiz` or `other` for imported history; none for the portal's own.
+    pub kind: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

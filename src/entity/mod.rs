@@ -31,6 +31,7 @@ pub mod groups;
 pub mod holds;
 pub mod idempotency_keys;
 pub mod import_jobs;
+pub mod imported_students;
 pub mod interventions;
 pub mod job_claims;
 pub mod job_leases;

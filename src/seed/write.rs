@@ -807,6 +807,7 @@ impl Writer<'_> {
                     weight: Set(ASSESSMENTS[a.kind].1),
                     due_at: Set(Some(a.due_at)),
                     max_score: Set(100.0),
+                    kind: Set(None),
                 }),
         )
         .await?;

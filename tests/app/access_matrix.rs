@@ -194,6 +194,7 @@ fn tables() -> Vec<Table> {
         crate::mining::MATRIX,
         crate::interaction::MATRIX,
         crate::attendance::MATRIX,
+        crate::history_import::MATRIX,
         Table {
             rows: MATRIX,
             request: core_request,

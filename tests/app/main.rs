@@ -21,6 +21,7 @@ mod fuzz;
 mod grade_entry;
 mod grades;
 mod hardening;
+mod history_import;
 mod i18n_sweep;
 mod interaction;
 mod mining;

@@ -1,0 +1,34 @@
+//! A student created by `srm import history`, with the attributes kept for the fairness report
+//! only (never a model feature).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "imported_students")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub student_id: i64,
+    pub disability: Option<String>,
+    pub highest_education: Option<String>,
+    pub prior_attempts: Option<i32>,
+    #[sea_orm(column_type = "Double", nullable)]
+    pub credits_studied: Option<f64>,
+    pub birth_year: Option<i32>,
+    pub imported_at: DateTimeWithTimeZone,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::students::Entity",
+        from = "Column::StudentId",
+        to = "super::students::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Students,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
