@@ -1659,7 +1659,7 @@ fn parse_activity(ctx: &Ctx, row: &Row) -> Result<learning_activity::ActiveModel
         section_id: Set(section),
         day: Set(day),
         kind: Set(kind),
-        count: Set(count as i32),
+        count: Set(count.round() as i64),
         ..Default::default()
     })
 }
