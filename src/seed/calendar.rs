@@ -70,9 +70,12 @@ impl Calendar {
                 (2, "二", "Spring")
             };
             let is_current = seq == TERMS as i64;
+            // NOTE: every term's registration opens three weeks before its first day, so that
+            // "registered on day N of the term" means the same in the current term as in the
+            // terms the early warning learns from.
             let (opens, closes, add_drop) = if is_current {
                 (
-                    now - Duration::days(30),
+                    cal.at(starts_on - Duration::days(21), 9, 0)?,
                     now + Duration::days(30),
                     now + Duration::days(14),
                 )

@@ -491,8 +491,7 @@ impl<'a> Sim<'a> {
                 let Some(x) = best else { continue };
                 uni.sections[x].enrolled += 1;
                 ts.masks[p] |= uni.sections[x].mask;
-                let window = if ts.current { 12 } else { 21 };
-                let created_at = ts.term.registration_opens_at + secs(rng, window);
+                let created_at = ts.term.registration_opens_at + secs(rng, 21);
                 ts.taken[p].push(uni.enrolments.len());
                 uni.enrolments.push(Enrolment {
                     student: *si as u32,
