@@ -287,17 +287,23 @@ pub async fn set<C: Writable>(db: &C, actor: i64, new: &ValueSettings) -> AppRes
     Ok(())
 }
 
-/// Sets every stored row's cell from its scores under `s`'s thresholds.
+/// Sets every stored row's cell (every term's, so that movement between terms compares like
+/// with like) from its scores under `s`'s thresholds.
 async fn reclassify(db: &impl ConnectionTrait, s: &ValueSettings) -> AppResult<()> {
-    let sql = format!(
+    let stmt = super::sql::statement(
+        db.get_database_backend(),
         "UPDATE value_cells SET cell = CASE \
-           WHEN standing >= {st} AND relationship >= {rt} THEN 'develop' \
-           WHEN standing >= {st} THEN 'engage' \
-           WHEN relationship >= {rt} THEN 'support' \
+           WHEN standing >= ? AND relationship >= ? THEN 'develop' \
+           WHEN standing >= ? THEN 'engage' \
+           WHEN relationship >= ? THEN 'support' \
            ELSE 'rescue' END",
-        st = s.standing_at,
-        rt = s.relationship_at
+        vec![
+            s.standing_at.into(),
+            s.relationship_at.into(),
+            s.standing_at.into(),
+            s.relationship_at.into(),
+        ],
     );
-    db.execute_unprepared(&sql).await?;
+    db.execute_raw(stmt).await?;
     Ok(())
 }

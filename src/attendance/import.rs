@@ -255,7 +255,7 @@ pub async fn import(
     dry_run: bool,
     actor: Option<i64>,
     today: NaiveDate,
-) -> AppResult<ImportReport> {
+) -> AppResult<(ImportReport, i64)> {
     // NOTE: decoding and parsing a large file is CPU work: off the async workers.
     let owned = bytes.to_vec();
     let (rows, mut report) = tokio::task::spawn_blocking(move || read(&owned))
@@ -463,7 +463,8 @@ pub async fn import(
     }
     if dry_run {
         txn.rollback().await?;
-        return Ok(report);
+        let id = record(db, actor, bytes, &report).await?;
+        return Ok((report, id));
     }
     Entry::new(actor, "attendance.import", "attendance")
         .detail(serde_json::json!({
@@ -473,8 +474,11 @@ pub async fn import(
         }))
         .write(&txn)
         .await?;
+    // NOTE: the report is kept in the import's own transaction: marks are never stored
+    // without the report that lists what was refused.
+    let id = keep(&txn, actor, bytes, &report).await?;
     txn.commit().await?;
-    Ok(report)
+    Ok((report, id))
 }
 
 /// The refused rows as CSV (neutralised), to fix and import again: the file's own columns,
@@ -504,7 +508,7 @@ pub async fn run_cli(
     let bytes = std::fs::read(file)
         .map_err(|e| AppError::internal(format!("cannot read {}: {e}", file.display())))?;
     let started = std::time::Instant::now();
-    let report = import(db, &bytes, dry_run, None, service::today()).await?;
+    let (report, _) = import(db, &bytes, dry_run, None, service::today()).await?;
     if let Some(path) = rejected_out {
         std::fs::write(path, rejected_csv(&report, Lang::En)?)
             .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
@@ -537,12 +541,24 @@ pub async fn record(
     bytes: &[u8],
     report: &ImportReport,
 ) -> AppResult<i64> {
+    let txn = write_txn(db).await?;
+    let id = keep(&txn, actor, bytes, report).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// Inserts the kept report on `db` (the caller's transaction).
+async fn keep(
+    db: &impl ConnectionTrait,
+    actor: Option<i64>,
+    bytes: &[u8],
+    report: &ImportReport,
+) -> AppResult<i64> {
     use crate::entity::{import_jobs, job_status::JobStatus};
     use sha2::Digest;
     let now = Utc::now().fixed_offset();
     let hash = format!("{:x}", sha2::Sha256::digest(bytes));
     let text = serde_json::to_string(report).map_err(AppError::internal)?;
-    let txn = write_txn(db).await?;
     let job = import_jobs::ActiveModel {
         kind: Set(JOB_KIND.into()),
         file_hash: Set(hash),
@@ -557,9 +573,8 @@ pub async fn record(
         payload: Set(None),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(db)
     .await?;
-    txn.commit().await?;
     Ok(job.id)
 }
 

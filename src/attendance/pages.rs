@@ -255,10 +255,7 @@ pub async fn import_submit(
     };
     let dry_run = form.flag("dry_run");
     match import::import(&state.db, &form.file, dry_run, Some(who.id), today()).await {
-        Ok(report) => {
-            let id = import::record(&state.db, Some(who.id), &form.file, &report).await?;
-            Ok(Ok(Redirect::to(format!("/attendance/import/{id}"))))
-        }
+        Ok((_, id)) => Ok(Ok(Redirect::to(format!("/attendance/import/{id}")))),
         Err(e @ AppError::Unprocessable { .. }) => Ok(Err((
             Status::UnprocessableEntity,
             ctx.render(

@@ -91,6 +91,7 @@ impl<'r> FromData<'r> for HistoryUpload {
             let _ = std::fs::remove_dir_all(&dir);
             (Status::BadRequest, e.to_string())
         };
+        let mut checked = false;
         loop {
             let mut field = match parts.next_field().await {
                 Ok(Some(f)) => f,
@@ -101,6 +102,20 @@ impl<'r> FromData<'r> for HistoryUpload {
                 }
             };
             let name = field.name().unwrap_or_default().to_string();
+            if field.file_name().is_some() && !checked {
+                // NOTE: the token comes before the files (the form puts it first), so a forged
+                // post is refused before a byte of it is written to disk.
+                let sent = upload
+                    .fields
+                    .get(crate::web::csrf::FIELD)
+                    .cloned()
+                    .unwrap_or_default();
+                match crate::web::csrf::token_matches(req, &sent).await {
+                    Ok(true) => checked = true,
+                    Ok(false) => return crate::web::csrf::refuse(req, AppError::Csrf),
+                    Err(e) => return crate::web::csrf::refuse(req, e),
+                }
+            }
             if let Some(file) = field.file_name().map(str::to_string) {
                 let base = file
                     .rsplit(['/', '\\'])
@@ -190,11 +205,14 @@ fn form_page(ctx: &Ctx<'_>, jobs: serde_json::Value, error: Option<String>) -> T
     )
 }
 
-async fn recent(state: &AppState) -> AppResult<serde_json::Value> {
+async fn recent(ctx: &Ctx<'_>, state: &AppState) -> AppResult<serde_json::Value> {
     let jobs = service::recent_jobs(&state.db).await?;
     Ok(json!(
         jobs.iter()
-            .map(|j| json!({"id": j.id, "status": j.status.as_str(), "started_at": j.started_at}))
+            .map(
+                |j| json!({"id": j.id, "status": ctx.known("import.state", Some(j.status.as_str())),
+                "started_at": j.started_at})
+            )
             .collect::<Vec<_>>()
     ))
 }
@@ -207,7 +225,7 @@ pub async fn import_page(
     _who: Perm<'_, can::ImportStudents>,
     state: &State<AppState>,
 ) -> AppResult<Template> {
-    Ok(form_page(&ctx, recent(state).await?, None))
+    Ok(form_page(&ctx, recent(&ctx, state).await?, None))
 }
 
 /// Starts the import as a background job and shows its progress.
@@ -346,7 +364,8 @@ pub async fn job_page(
         json!({"job": job, "report": report, "percent": percent, "error": error, "refused": refused,
                "status_label": ctx.known("import.state", Some(job.status.as_str())),
                "running": job.status == JobStatus::Running,
-               "stopped": matches!(job.status, JobStatus::Interrupted | JobStatus::Failed | JobStatus::Cancelled)}),
+               "stopped": !report.as_ref().is_some_and(|r| r.dry_run)
+                   && matches!(job.status, JobStatus::Interrupted | JobStatus::Failed | JobStatus::Cancelled)}),
     ))
 }
 

@@ -1876,6 +1876,15 @@ pub async fn restart(
             ),
         ));
     }
+    // NOTE: a stopped dry run is started again, never continued as a real import.
+    let was_dry = serde_json::from_str::<serde_json::Value>(&old.report)
+        .is_ok_and(|r| r["dry_run"].as_bool() == Some(true));
+    if was_dry {
+        return Err(AppError::conflict(
+            "dry_run_not_continued",
+            format!("import {id} was a dry run; start a new one instead of continuing it"),
+        ));
+    }
     let dir = PathBuf::from(&old.file_hash);
     if !dir.is_dir() {
         return Err(AppError::conflict(

@@ -31,6 +31,17 @@ const OWNED: &[(&str, Option<&str>)] = &[
     ("student_history", None),
 ];
 
+/// Tables of a student's everyday traces, keyed by several columns: rows the survivor already
+/// has (the same meeting, the same day's activity, the same term's cell) stay with the merged
+/// record; a clash here never refuses the merge.
+const TRACES: &[(&str, &[&str])] = &[
+    ("attendance", &["section_id", "held_on"]),
+    ("learning_activity", &["section_id", "day", "kind"]),
+    ("value_cells", &["term_id"]),
+    ("lifecycle_transitions", &[]),
+    ("imported_students", &["student_id"]),
+];
+
 /// What a merge moved, table by table.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MergeReport {
@@ -139,6 +150,31 @@ pub async fn merge(
                 .and_where(Expr::col((col("o"), col("student_id"))).eq(survivor_id))
                 .and_where(Expr::col((col("o"), col(key))).equals((col(table), col(key))))
                 .to_owned();
+            stmt.and_where(Expr::exists(taken).not());
+        }
+        let n = txn.execute(&stmt).await?.rows_affected();
+        if n > 0 {
+            moved.push(MovedRows {
+                table: table.to_string(),
+                rows: n,
+            });
+        }
+    }
+    for (table, keys) in TRACES {
+        let mut stmt = Query::update()
+            .table(col(table))
+            .value(col("student_id"), survivor_id)
+            .and_where(Expr::col(col("student_id")).eq(duplicate_id))
+            .to_owned();
+        if !keys.is_empty() {
+            let mut taken = Query::select()
+                .expr(Expr::val(1))
+                .from_as(col(table), col("o"))
+                .and_where(Expr::col((col("o"), col("student_id"))).eq(survivor_id))
+                .to_owned();
+            for key in keys.iter().filter(|k| **k != "student_id") {
+                taken.and_where(Expr::col((col("o"), col(key))).equals((col(table), col(key))));
+            }
             stmt.and_where(Expr::exists(taken).not());
         }
         let n = txn.execute(&stmt).await?.rows_affected();

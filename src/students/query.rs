@@ -272,12 +272,12 @@ impl StudentFilter {
         }
         if let Ok(Some(cell)) = self.value_cell() {
             // The students in that cell in the latest computed term; an advisor's own only.
-            let latest = "(SELECT t.id FROM terms t WHERE t.id IN \
-                          (SELECT DISTINCT term_id FROM value_cells) ORDER BY t.seq DESC LIMIT 1)";
-            c = c.add(Expr::cust(format!(
+            c = c.add(Expr::cust_with_values(
                 "students.id IN (SELECT vc.student_id FROM value_cells vc \
-                 WHERE vc.cell = '{cell}' AND vc.term_id = {latest})"
-            )));
+                 WHERE vc.cell = ? AND vc.term_id = (SELECT t.id FROM terms t WHERE t.id IN \
+                 (SELECT DISTINCT term_id FROM value_cells) ORDER BY t.seq DESC LIMIT 1))",
+                [cell.to_string()],
+            ));
             if let Reach::Teacher(uid) = scope.reach {
                 c = c.add(students::Column::AdvisorId.eq(uid));
             }

@@ -428,6 +428,25 @@ async fn the_registrar_uploads_the_files_and_follows_the_job_to_its_report() {
         let csrf = app.page_login(p.admin).await;
         let page = app.client.get("/import/history").dispatch().await;
         assert_eq!(page.status(), Status::Ok);
+        // A forged upload (no valid token) is refused before any of its files is written.
+        let (ct, body) = upload("forged", false);
+        let res = app
+            .client
+            .post("/import/history")
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden);
+        let imports = app.config.data_dir.join("imports");
+        let uploads = std::fs::read_dir(&imports)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("upload-"))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert_eq!(uploads, 0, "nothing of the forged upload stays on disk");
         let (ct, body) = upload(&csrf, false);
         let res = app
             .client

@@ -1041,6 +1041,15 @@ async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
         let (_, holds) = app.get_json(&format!("/api/v1/students/{dup}/holds"), Some(&admin)).await;
         assert_eq!(holds.as_array().unwrap().len(), 1, "the refused merge moved nothing");
         srm::registration::service::drop(db, dup, reg.id, None).await.unwrap();
+        // The duplicate's everyday traces: an absence and a day of learning-platform activity.
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let now = chrono::Utc::now().fixed_offset();
+        srm::entity::attendance::ActiveModel { section_id: Set(p.section), student_id: Set(dup), held_on: Set(day),
+            status: Set("absent".into()), source: Set("roll".into()), recorded_by: Set(None), recorded_at: Set(now), ..Default::default() }
+            .insert(db).await.unwrap();
+        srm::entity::learning_activity::ActiveModel { student_id: Set(dup), section_id: Set(p.section), day: Set(day),
+            kind: Set("all".into()), count: Set(7), ..Default::default() }
+            .insert(db).await.unwrap();
 
         let (s, e) = app.send_json(Method::Post, &format!("/api/v1/students/{keep}/merge"), Some(&admin), json!({"duplicate_id": keep})).await;
         assert_eq!((s, e["error"]["code"].as_str()), (Status::UnprocessableEntity, Some("same_record")));
@@ -1052,6 +1061,12 @@ async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
         // Everything the duplicate had is now the survivor's, its history included.
         let (_, holds) = app.get_json(&format!("/api/v1/students/{keep}/holds"), Some(&admin)).await;
         assert_eq!(holds.as_array().unwrap().len(), 1);
+        let marks = srm::entity::attendance::Entity::find().filter(srm::entity::attendance::Column::StudentId.eq(keep)).all(db).await.unwrap();
+        assert_eq!(marks.len(), 1, "the absence moved to the survivor");
+        let active = srm::entity::learning_activity::Entity::find().filter(srm::entity::learning_activity::Column::StudentId.eq(keep)).all(db).await.unwrap();
+        assert_eq!(active.len(), 1, "the activity moved to the survivor");
+        let moved: Vec<&str> = report["moved"].as_array().unwrap().iter().filter_map(|m| m["table"].as_str()).collect();
+        assert!(moved.contains(&"attendance") && moved.contains(&"learning_activity"), "{moved:?}");
         let survivor = students::Entity::find_by_id(keep).one(db).await.unwrap().unwrap();
         assert_eq!(survivor.national_id.as_deref(), Some("110105200001010027"));
         let gone = students::Entity::find_by_id(dup).one(db).await.unwrap().unwrap();
