@@ -498,7 +498,10 @@ pub async fn save_roll(
     marks: &[MarkIn],
 ) -> AppResult<RollSaved> {
     check_date(section, date, today)?;
-    let enrolled: HashSet<i64> = roster(db, section.id)
+    // NOTE: the roster is read inside the write transaction, so a student who drops meanwhile
+    // cannot be marked.
+    let txn = write_txn(db).await?;
+    let enrolled: HashSet<i64> = roster(&txn, section.id)
         .await?
         .into_iter()
         .map(|r| r.0)
@@ -527,7 +530,6 @@ pub async fn save_roll(
         .collect();
     let count = |k: Mark| exceptions.iter().filter(|m| m.status == k).count();
     let now = Utc::now().fixed_offset();
-    let txn = write_txn(db).await?;
     attendance::Entity::delete_many()
         .filter(attendance::Column::SectionId.eq(section.id))
         .filter(attendance::Column::HeldOn.eq(date))

@@ -550,6 +550,18 @@ pub async fn start_job(
     actor: Option<i64>,
     dir: &Path,
 ) -> AppResult<i64> {
+    start_job_continuing(db, jobs, actor, dir, None).await
+}
+
+/// [`start_job`]; with `continues`, the audit entry saying which stopped job the new one
+/// continues is written in the same transaction.
+async fn start_job_continuing(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    actor: Option<i64>,
+    dir: &Path,
+    continues: Option<i64>,
+) -> AppResult<i64> {
     let total: u64 = FILES
         .iter()
         .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
@@ -577,6 +589,13 @@ pub async fn start_job(
         .is_none()
     {
         return Err(AppError::internal("a new import job was already leased"));
+    }
+    if let Some(old) = continues {
+        Entry::new(actor, "history.import_resume", "import_job")
+            .id(job.id)
+            .detail(json!({"continues": old}))
+            .write(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(job.id)
@@ -1892,12 +1911,7 @@ pub async fn restart(
             "the files of this import are no longer on the server; upload them again",
         ));
     }
-    let new = start_job(db, jobs, Some(actor), &dir).await?;
-    Entry::new(Some(actor), "history.import_resume", "import_job")
-        .id(new)
-        .detail(json!({"continues": id}))
-        .write(db)
-        .await?;
+    let new = start_job_continuing(db, jobs, Some(actor), &dir, Some(id)).await?;
     Ok((new, dir))
 }
 
