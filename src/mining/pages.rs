@@ -174,6 +174,15 @@ fn run_view(lang: Lang, r: mining_runs::Model) -> Value {
     let status = status_label(lang, r.status.as_str());
     let mut v = json!(service::run_row(r, false));
     v["status_label"] = json!(status);
+    // NOTE: a running job's step is a code (`loading`, `training`, …); a failure's message is
+    // shown as it was stored.
+    if let Some(step) = v["message"].as_str() {
+        let key = format!("mining.progress.{step}");
+        let text = lang.t(&key);
+        if text != key {
+            v["message"] = json!(text);
+        }
+    }
     v["percent"] = json!((v["progress"].as_f64().unwrap_or(0.0) * 100.0).round());
     v
 }

@@ -811,7 +811,7 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     .await
     .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
     let mut out = out?;
-    progress(db, hb, run_id, 0.6, "early warning curve").await?;
+    progress(db, hb, run_id, 0.6, "early_curve").await?;
     let curve = early_curve(db, hb, run_id, &plan, out.chosen, set.seed).await?;
     if let Some(m) = out.metrics.as_object_mut() {
         m.insert("early".into(), json!(curve));
