@@ -1837,40 +1837,7 @@ pub async fn job(db: &impl ConnectionTrait, id: i64) -> AppResult<import_jobs::M
 /// Cancels a running import: its worker stops after the batch it is writing (the batches
 /// stored stay), or, when no live instance holds it, it is marked cancelled at once.
 pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&'static str> {
-    let old = job(db, id).await?;
-    if old.status != JobStatus::Running {
-        return Err(AppError::conflict(
-            "not_running",
-            format!("import {id} is {}, not running", old.status.as_str()),
-        ));
-    }
-    let txn = write_txn(db).await?;
-    let status = match crate::jobs::request_cancel(&txn, IMPORT, id).await? {
-        crate::jobs::CancelOutcome::Requested => "cancelling",
-        crate::jobs::CancelOutcome::Orphaned => {
-            import_jobs::Entity::update_many()
-                .col_expr(
-                    import_jobs::Column::Status,
-                    Expr::value(JobStatus::Cancelled),
-                )
-                .col_expr(
-                    import_jobs::Column::FinishedAt,
-                    Expr::value(Utc::now().fixed_offset()),
-                )
-                .filter(import_jobs::Column::Id.eq(id))
-                .filter(import_jobs::Column::Status.eq(JobStatus::Running))
-                .exec(&txn)
-                .await?;
-            "cancelled"
-        }
-    };
-    Entry::new(Some(actor), "history.import_cancel", "import_job")
-        .id(id)
-        .detail(json!({"status": status}))
-        .write(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(status)
+    crate::students::import::cancel_job(db, actor, id, KIND, "history.import_cancel").await
 }
 
 /// Starts an import again on the folder of one that stopped (interrupted, failed or

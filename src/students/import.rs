@@ -568,7 +568,22 @@ pub async fn resume(
 /// Cancels a running import: its worker stops after the batch it is writing (the batches
 /// stored stay), or, when no live instance holds it, it is marked cancelled at once.
 pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&'static str> {
-    let old = job(db, id).await?;
+    cancel_job(db, actor, id, "students", "students.import_cancel").await
+}
+
+/// Cancels running import job `id` of `kind` (`students`, `history`), audited as `action`.
+pub async fn cancel_job(
+    db: &DatabaseConnection,
+    actor: i64,
+    id: i64,
+    kind: &str,
+    action: &'static str,
+) -> AppResult<&'static str> {
+    let old = import_jobs::Entity::find_by_id(id)
+        .filter(import_jobs::Column::Kind.eq(kind))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if old.status != JobStatus::Running {
         return Err(AppError::conflict(
             "not_running",
@@ -595,7 +610,7 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, id: i64) -> AppResult<&
             "cancelled"
         }
     };
-    Entry::new(Some(actor), "students.import_cancel", "import_job")
+    Entry::new(Some(actor), action, "import_job")
         .id(id)
         .detail(json!({"status": status}))
         .write(&txn)

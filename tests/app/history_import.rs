@@ -611,3 +611,41 @@ async fn the_refused_rows_of_a_page_import_download_with_line_and_reason_neutral
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn a_running_history_import_is_cancelled_from_its_page_and_a_students_import_is_not_reached()
+{
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let db = app.db();
+    let jobs = &app.state().jobs;
+    let dir = fixture();
+    let id = service::start_job(db, jobs, None, &dir).await.unwrap();
+    let csrf = app.page_login(app.people.admin).await;
+    let cancel = |job: i64| {
+        app.client
+            .post(format!("/import/history/{job}/cancel"))
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}"))
+            .dispatch()
+    };
+    let res = cancel(id).await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(app.audit_count("history.import_cancel", "ok").await, 1);
+    // A students' import job is not a history import: the history page does not reach it.
+    let other = srm::entity::import_jobs::ActiveModel {
+        kind: sea_orm::Set("students".into()),
+        file_hash: sea_orm::Set("x".into()),
+        status: sea_orm::Set(srm::entity::job_status::JobStatus::Running),
+        started_by: sea_orm::Set(None),
+        started_at: sea_orm::Set(chrono::Utc::now().fixed_offset()),
+        finished_at: sea_orm::Set(None),
+        rows_total: sea_orm::Set(0),
+        rows_done: sea_orm::Set(0),
+        report: sea_orm::Set("{}".into()),
+        holder: sea_orm::Set(None),
+        payload: sea_orm::Set(None),
+        ..Default::default()
+    };
+    let other = sea_orm::ActiveModelTrait::insert(other, db).await.unwrap();
+    assert_eq!(cancel(other.id).await.status(), Status::NotFound);
+}
