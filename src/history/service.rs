@@ -22,7 +22,7 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Ut
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect, Set,
+    DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -440,11 +440,64 @@ fn when(row: &Row, day: &str, date: &str, start: NaiveDate) -> Result<Option<Nai
         .ok_or_else(|| Reject("bad_date", format!("{day} {n}")))
 }
 
-/// One run: the connection (or, in a dry run, the transaction rolled back at the end), the
-/// job that shows its progress, and the report so far.
+/// A private copy of an SQLite database for a dry run, removed when the run ends.
+struct Scratch {
+    conn: DatabaseConnection,
+    dir: PathBuf,
+}
+
+impl Scratch {
+    async fn copy_of(db: &DatabaseConnection) -> AppResult<Scratch> {
+        let dir =
+            std::env::temp_dir().join(format!("srm-dry-run-{}", uuid::Uuid::new_v4().simple()));
+        let file = dir.join("copy.sqlite");
+        // NOTE: the copy holds personal data: a directory and a file only the portal can read.
+        let made = {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .and_then(|()| {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&file)
+                })
+        };
+        made.map_err(|e| AppError::internal(format!("cannot make a scratch copy: {e}")))?;
+        let into = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [file.to_string_lossy().to_string().into()],
+        );
+        if let Err(e) = db.execute_raw(into).await {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e.into());
+        }
+        let url = format!("sqlite://{}?mode=rw", file.display());
+        match sea_orm::Database::connect(url).await {
+            Ok(conn) => Ok(Scratch { conn, dir }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn remove(self) {
+        let _ = self.conn.close().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One run: the connection (or, in a dry run, a scratch copy of the database on SQLite, the
+/// transaction rolled back at the end on PostgreSQL), the job that shows its progress, and the
+/// report so far.
 struct Run<'a> {
     db: &'a DatabaseConnection,
     outer: Option<DatabaseTransaction>,
+    scratch: Option<DatabaseConnection>,
     job: Option<i64>,
     heartbeat: Option<Heartbeat>,
     report: HistoryReport,
@@ -456,9 +509,10 @@ struct Run<'a> {
 
 impl Run<'_> {
     async fn begin(&self) -> AppResult<DatabaseTransaction> {
-        match &self.outer {
-            Some(o) => write_txn(o).await,
-            None => write_txn(self.db).await,
+        match (&self.outer, &self.scratch) {
+            (Some(o), _) => write_txn(o).await,
+            (None, Some(copy)) => write_txn(copy).await,
+            (None, None) => write_txn(self.db).await,
         }
     }
 
@@ -467,17 +521,24 @@ impl Run<'_> {
         self.report.done_bytes = self.base_bytes + src.position().min(src.bytes);
         self.report.seconds = self.started.elapsed().as_secs_f64();
         self.report.rows_per_second = self.report.rows as f64 / self.report.seconds.max(1e-9);
-        if let Some(id) = self.job {
-            import_jobs::ActiveModel {
-                id: Set(id),
-                rows_done: Set(self.report.done_bytes as i64),
-                report: Set(serde_json::to_string(&self.report).unwrap_or_else(|_| "{}".into())),
-                ..Default::default()
+        let job = self.job.map(|id| import_jobs::ActiveModel {
+            id: Set(id),
+            rows_done: Set(self.report.done_bytes as i64),
+            report: Set(serde_json::to_string(&self.report).unwrap_or_else(|_| "{}".into())),
+            ..Default::default()
+        });
+        if self.scratch.is_some() {
+            // NOTE: the batch went to the scratch copy; the job row is in the real database.
+            txn.commit().await?;
+            if let Some(job) = job {
+                job.update(self.db).await?;
             }
-            .update(&txn)
-            .await?;
+        } else {
+            if let Some(job) = job {
+                job.update(&txn).await?;
+            }
+            txn.commit().await?;
         }
-        txn.commit().await?;
         (self.progress)(&self.report);
         match self.heartbeat.as_ref().and_then(Heartbeat::stop) {
             Some(Stop::Cancelled) => Err(AppError::conflict(
@@ -624,7 +685,15 @@ pub async fn run(
         holder: jobs.holder.clone(),
         ttl: jobs.ttl,
     });
-    let outer = if opts.dry_run {
+    // NOTE: a dry run on SQLite imports into a scratch copy (SQLite has one writer: a
+    // transaction held for the whole run would stop every other write in the portal); on
+    // PostgreSQL into a transaction rolled back at the end.
+    let scratch = if opts.dry_run && db.get_database_backend() == DbBackend::Sqlite {
+        Some(Scratch::copy_of(db).await?)
+    } else {
+        None
+    };
+    let outer = if opts.dry_run && scratch.is_none() {
         Some(write_txn(db).await?)
     } else {
         None
@@ -632,6 +701,7 @@ pub async fn run(
     let mut run = Run {
         db,
         outer,
+        scratch: scratch.as_ref().map(|s| s.conn.clone()),
         job,
         heartbeat: lease.clone().map(|l| Heartbeat::start(db.clone(), l)),
         report: HistoryReport {
@@ -655,6 +725,10 @@ pub async fn run(
     let finished = run.sink.finish().and(result);
     if let Some(outer) = run.outer.take() {
         outer.rollback().await?;
+    }
+    run.scratch.take();
+    if let Some(copy) = scratch {
+        copy.remove().await;
     }
     run.heartbeat.take();
     run.report.seconds = run.started.elapsed().as_secs_f64();
