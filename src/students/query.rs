@@ -6,7 +6,10 @@ use super::lifecycle::{Calendar, Stage, stages_for};
 use crate::access::Permission;
 use crate::auth::CurrentUser;
 use crate::entity::students::StudentStatus;
-use crate::entity::{departments, enrolments, majors, mining_runs, risk_flags, sections, students};
+use crate::entity::{
+    departments, enrolments, majors, mining_runs, risk_flags, sections, students, terms,
+    value_cells,
+};
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
@@ -272,12 +275,25 @@ impl StudentFilter {
         }
         if let Ok(Some(cell)) = self.value_cell() {
             // The students in that cell in the latest computed term; an advisor's own only.
-            c = c.add(Expr::cust_with_values(
-                "students.id IN (SELECT vc.student_id FROM value_cells vc \
-                 WHERE vc.cell = ? AND vc.term_id = (SELECT t.id FROM terms t WHERE t.id IN \
-                 (SELECT DISTINCT term_id FROM value_cells) ORDER BY t.seq DESC LIMIT 1))",
-                [cell.to_string()],
-            ));
+            let computed = Query::select()
+                .distinct()
+                .column(value_cells::Column::TermId)
+                .from(value_cells::Entity)
+                .to_owned();
+            let latest = Query::select()
+                .column(terms::Column::Id)
+                .from(terms::Entity)
+                .and_where(terms::Column::Id.in_subquery(computed))
+                .order_by(terms::Column::Seq, sea_orm::Order::Desc)
+                .limit(1)
+                .to_owned();
+            let in_cell = Query::select()
+                .column(value_cells::Column::StudentId)
+                .from(value_cells::Entity)
+                .and_where(value_cells::Column::Cell.eq(cell))
+                .and_where(value_cells::Column::TermId.in_subquery(latest))
+                .to_owned();
+            c = c.add(students::Column::Id.in_subquery(in_cell));
             if let Reach::Teacher(uid) = scope.reach {
                 c = c.add(students::Column::AdvisorId.eq(uid));
             }
