@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod mining;
 pub mod paging;
+pub mod privacy;
 pub mod registration;
 pub mod secrets;
 pub mod seed;
@@ -129,6 +130,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", analytics::page_routes())
         .mount("/", attendance::page_routes())
         .mount("/", history::page_routes())
+        .mount("/", privacy::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())
@@ -140,6 +142,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", analytics::api_routes())
         .mount("/api/v1", attendance::api_routes())
+        .mount("/api/v1", privacy::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let document = api_docs::document();
     rocket

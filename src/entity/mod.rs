@@ -17,6 +17,7 @@ pub mod conversation_members;
 pub mod conversations;
 pub mod course_prerequisites;
 pub mod courses;
+pub mod data_exports;
 pub mod departments;
 pub mod enrolments;
 pub mod feedback_answers;

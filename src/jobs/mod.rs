@@ -19,6 +19,9 @@ pub const MINING_RUN: &str = "mining_run";
 pub const IMPORT: &str = "import";
 /// The lease kind of a backup run (its id is the `backup_runs` row's id).
 pub const BACKUP: &str = "backup";
+/// The lease kind of building a student's "download my data" archive (its id is the
+/// `data_exports` row's id).
+pub const DATA_EXPORT: &str = "data_export";
 /// The lease kind of the one scheduler across all instances (id 0).
 pub const SCHEDULER: &str = "scheduler";
 

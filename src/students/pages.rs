@@ -531,8 +531,12 @@ pub async fn my_record_reads_page(
                 .lang
                 .find(&format!("role.{}", r.role))
                 .unwrap_or_else(|| ctx.t("role.staff"));
+            let purpose = ctx
+                .lang
+                .find(&format!("students.reads.purpose.{}", r.purpose))
+                .unwrap_or_else(|| ctx.t("students.reads.purpose.unrecorded"));
             json!({"at": ctx.lang.when(&r.at.to_rfc3339()), "what": what,
-                   "by": r.by, "role": role})
+                   "by": r.by, "role": role, "purpose": purpose})
         })
         .collect();
     Ok(ctx.render(

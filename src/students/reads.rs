@@ -22,6 +22,10 @@ pub struct RecordRead {
     pub by: String,
     /// The reader's role: `teacher`, `staff` or `admin`.
     pub role: String,
+    /// On what grounds they could read it: `advisor`, `teacher` (of one of the student's
+    /// sections), `records` (staff who may read every record), `case` (handling the student's
+    /// case), or `unrecorded` for reads logged before the grounds were.
+    pub purpose: String,
 }
 
 /// The staff reads of `student_id`'s record, newest first; the student's own reads are not
@@ -64,8 +68,13 @@ pub async fn record_reads(
                 .actor_id
                 .and_then(|id| readers.get(&id).cloned())
                 .unwrap_or_default();
+            let purpose = serde_json::from_str::<serde_json::Value>(&r.detail)
+                .ok()
+                .and_then(|d| d["basis"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "unrecorded".to_string());
             RecordRead {
                 at: r.at,
+                purpose,
                 what: r.action.trim_end_matches(".read").to_string(),
                 by,
                 role,

@@ -30,11 +30,43 @@ pub async fn can_view(
     user: &CurrentUser,
     student_id: i64,
 ) -> AppResult<bool> {
-    if user.can(Permission::ViewAnyStudent) {
-        return Ok(true);
+    Ok(basis(db, user, student_id).await?.is_some())
+}
+
+/// On what grounds a user may read a student's record: the purpose the student is shown in
+/// "who has looked at my record".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The student's own record.
+    Own,
+    /// Their advisor.
+    Advisor,
+    /// A teacher of one of their sections, now or before.
+    Teacher,
+    /// Staff who may read every record (the records office, administrators).
+    Records,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Own => "own",
+            Basis::Advisor => "advisor",
+            Basis::Teacher => "teacher",
+            Basis::Records => "records",
+        }
     }
+}
+
+/// The grounds on which `user` may read `student_id`'s record (the closest relation when there
+/// are several), or None.
+pub async fn basis(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    student_id: i64,
+) -> AppResult<Option<Basis>> {
     if user.student_id == Some(student_id) && user.can(Permission::ViewOwnRecord) {
-        return Ok(true);
+        return Ok(Some(Basis::Own));
     }
     if user.can(Permission::ViewScopedStudents) {
         let advised = students::Entity::find_by_id(student_id)
@@ -42,7 +74,7 @@ pub async fn can_view(
             .count(db)
             .await?;
         if advised > 0 {
-            return Ok(true);
+            return Ok(Some(Basis::Advisor));
         }
         let taught = enrolments::Entity::find()
             .filter(enrolments::Column::StudentId.eq(student_id))
@@ -50,20 +82,24 @@ pub async fn can_view(
             .filter(sections::Column::TeacherId.eq(user.id))
             .count(db)
             .await?;
-        return Ok(taught > 0);
+        if taught > 0 {
+            return Ok(Some(Basis::Teacher));
+        }
     }
-    Ok(false)
+    Ok(user
+        .can(Permission::ViewAnyStudent)
+        .then_some(Basis::Records))
 }
 
 /// Checks the scope and writes the audit row: a refusal always, a staff read of someone
-/// else's record always.
+/// else's record always, with the grounds it was allowed on.
 pub async fn authorize_read(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
     student_id: i64,
     what: &str,
 ) -> AppResult<()> {
-    if !can_view(db, user, student_id).await? {
+    let Some(basis) = basis(db, user, student_id).await? else {
         Entry::new(Some(user.id), &format!("{what}.read"), "student")
             .id(student_id)
             .student(student_id)
@@ -71,11 +107,12 @@ pub async fn authorize_read(
             .write(db)
             .await?;
         return Err(AppError::Forbidden);
-    }
-    if user.student_id != Some(student_id) {
+    };
+    if basis != Basis::Own {
         Entry::new(Some(user.id), &format!("{what}.read"), "student")
             .id(student_id)
             .student(student_id)
+            .detail(json!({ "basis": basis.as_str() }))
             .write(db)
             .await?;
     }

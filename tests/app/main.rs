@@ -28,6 +28,7 @@ mod mining;
 mod ops;
 mod pages;
 mod phone;
+mod privacy;
 mod registration;
 mod registration_flow;
 mod risk_reasons;

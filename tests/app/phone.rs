@@ -332,6 +332,7 @@ async fn every_student_page_fits_a_phone_with_a_folding_menu_and_a_weekend_day_v
         ("notifications", "/notifications".to_string()),
         ("profile", "/me/record".to_string()),
         ("record-reads", "/me/record/reads".to_string()),
+        ("my-data", "/me/data".to_string()),
         ("password", "/account/password".to_string()),
     ];
     for lang in ["zh-CN", "en-US"] {
@@ -495,6 +496,7 @@ async fn axe_finds_nothing_serious_on_the_main_pages_of_each_role() {
                 "/me/transcript",
                 "/me/attendance",
                 "/me/suggestions",
+                "/me/data",
                 "/messages",
                 "/cases",
                 "/feedback",

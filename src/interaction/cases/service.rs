@@ -251,6 +251,7 @@ pub async fn view(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> App
         Entry::new(Some(user.id), "cases.read", "case")
             .id(id)
             .student(case.student_id)
+            .detail(serde_json::json!({ "basis": "case" }))
             .write(db)
             .await?;
     }
