@@ -15,6 +15,8 @@ pub mod case_ratings;
 pub mod cases;
 pub mod conversation_members;
 pub mod conversations;
+pub mod course_pair_stats;
+pub mod course_pass_stats;
 pub mod course_prerequisites;
 pub mod courses;
 pub mod data_exports;

@@ -4,8 +4,9 @@
 
 use super::dto::{
     FeedbackAnswer, FeedbackRequest, FlagsQuery, FormulaActiveRequest, FormulaList, FormulaState,
-    LangQuery, NewRuleRequest, PageQuery, RuleItem, RuleList, RulePatchRequest, RunAnswerStatus,
-    RunDetail, RunStatusAnswer, SaveFormulaRequest, StartRequest, TrialRequest,
+    LangQuery, MyRecommendations, NewRuleRequest, PageQuery, RuleItem, RuleList, RulePatchRequest,
+    RunAnswerStatus, RunDetail, RunStatusAnswer, SaveFormulaRequest, StartRequest, TermQuery,
+    TrialRequest,
 };
 use super::service::{self, FlagFilter, FlagRequest, FlagRow, MySuggestions, RunRow};
 use super::trial::{self, FormulaInput, TrialAnswer};
@@ -492,4 +493,31 @@ pub async fn api_my_suggestions(
             as_of: None,
         })),
     }
+}
+
+/// Courses recommended to the signed-in student in a term: open to them, fitting their
+/// timetable, ranked by how students with their record did in them, each with its reason.
+#[utoipa::path(
+    tag = "mining",
+    params(TermQuery),
+    responses(
+        (status = 200, description = "Up to five courses (none before the first grades or mining run)", body = MyRecommendations),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+        (status = 404, description = "No such term, or the caller has no student record", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/me/recommendations?<q..>")]
+pub async fn api_my_recommendations(
+    _on: ModuleOn<on::Mining>,
+    user: Perm<'_, can::ViewOwnRecord>,
+    state: &State<AppState>,
+    q: TermQuery,
+) -> AppResult<Json<MyRecommendations>> {
+    let student = user.student_id.ok_or(AppError::NotFound)?;
+    let (term, items) = service::my_recommendations(&state.db, student, q.term.as_deref()).await?;
+    Ok(Json(MyRecommendations {
+        term: term.code,
+        items,
+    }))
 }

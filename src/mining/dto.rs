@@ -225,3 +225,19 @@ pub struct LangQuery {
     /// en or zh.
     pub lang: Option<String>,
 }
+
+/// Which term to recommend courses in.
+#[derive(Debug, Default, FromForm, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TermQuery {
+    /// A term code or id; the current term when absent.
+    pub term: Option<String>,
+}
+
+/// The courses recommended to the signed-in student for one term.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyRecommendations {
+    /// The term's code.
+    pub term: String,
+    pub items: Vec<super::recommend_store::Recommendation>,
+}

@@ -14,6 +14,8 @@ mod pages;
 mod panel;
 pub mod plan;
 pub mod reasons;
+pub mod recommend;
+pub mod recommend_store;
 pub mod rules;
 pub mod run;
 pub mod service;
@@ -64,6 +66,7 @@ crate::typed_api! {
         api::api_formula_update,
         api::api_formula_delete,
         api::api_my_suggestions,
+        api::api_my_recommendations,
     ],
     schemas: [
         dto::RunDetail,
@@ -87,6 +90,11 @@ crate::typed_api! {
         service::SectionRef,
         service::FeedbackCounts,
         service::MySuggestions,
+        dto::MyRecommendations,
+        recommend_store::Recommendation,
+        recommend_store::RecommendationReason,
+        recommend::Offline,
+        recommend::Measured,
         rules::Suggestion,
         trial::TrialAnswer,
         formula::Trial,

@@ -114,6 +114,7 @@ pub async fn report_data(
         .map(|r| json!({"label": lang.t(&format!("mining.feature.{}", r["feature"].as_str().unwrap_or(""))), "value": r["value"]}))
         .collect();
     let early = early_chart(lang, &m["early"]);
+    let recommend = recommend_chart(lang, &m["recommend"]);
     let mut formula = m["formula"].clone();
     if let Some(list) = formula.get_mut("formulas").and_then(Value::as_array_mut) {
         for f in list {
@@ -132,9 +133,52 @@ pub async fn report_data(
         "scatter": scatter,
         "importances": importances,
         "early": early,
+        "recommend": recommend,
         "feedback": service::feedback_counts(db, run.id).await?,
         "explained": m["clusters"]["explained"].as_array().map(|a| a.iter().map(|v| (v.as_f64().unwrap_or(0.0) * 1000.0).round() / 10.0).collect::<Vec<_>>()),
     }))
+}
+
+/// The course recommendations' offline figures against the popularity baseline, as bars
+/// (percent): how many students took one of their five, and how many of those passed.
+fn recommend_chart(lang: Lang, r: &Value) -> Option<Value> {
+    let pct = |v: &Value| (v.as_f64().unwrap_or(0.0) * 1000.0).round() / 10.0;
+    let ours = lang.t("mining.recommend.ours");
+    let popular = lang.t("mining.recommend.popular");
+    let hit = lang.t("mining.recommend.hit_rate");
+    let pass = lang.t("mining.recommend.pass_rate");
+    r.get("recommended").map(|_| {
+        let chart = crate::charts::bar_chart(
+            &[
+                (
+                    format!("{hit} · {ours}"),
+                    pct(&r["recommended"]["hit_rate"]),
+                ),
+                (
+                    format!("{hit} · {popular}"),
+                    pct(&r["popularity"]["hit_rate"]),
+                ),
+                (
+                    format!("{pass} · {ours}"),
+                    pct(&r["recommended"]["pass_rate"]),
+                ),
+                (
+                    format!("{pass} · {popular}"),
+                    pct(&r["popularity"]["pass_rate"]),
+                ),
+            ],
+            "%",
+        );
+        let note = crate::i18n::fill(
+            &lang.t("mining.recommend.offline_note"),
+            &[
+                ("term", r["term"].as_str().unwrap_or_default().to_string()),
+                ("students", r["students"].to_string()),
+                ("overall", format!("{}", pct(&r["overall_pass_rate"]))),
+            ],
+        );
+        json!({"chart": chart, "note": note})
+    })
 }
 
 /// The curve of the early warning's ROC AUC by day of the term (the model and two baselines),
@@ -869,9 +913,48 @@ pub async fn my_suggestions(
         .as_ref()
         .and_then(|m| m.level.as_deref())
         .map(|l| level_label(ctx.lang, l));
+    let courses = match user.student_id {
+        Some(s) => {
+            let (term, items) = service::my_recommendations(&state.db, s, None).await?;
+            let items: Vec<Value> = items
+                .iter()
+                .map(|r| recommendation_view(ctx.lang, &term.code, r))
+                .collect();
+            Some(
+                json!({"term": if ctx.lang == Lang::Zh { term.name_zh } else { term.name_en }, "items": items}),
+            )
+        }
+        None => None,
+    };
     Ok(ctx.render(
         "mining/me",
         "mining.my_suggestions",
-        json!({"mine": mine, "level_label": level}),
+        json!({"mine": mine, "level_label": level, "courses": courses}),
     ))
+}
+
+/// One recommended course in the reader's language, with its reason and a link to its sections.
+fn recommendation_view(
+    lang: Lang,
+    term: &str,
+    r: &super::recommend_store::Recommendation,
+) -> Value {
+    let reason = r.reason.as_ref().map(|x| {
+        crate::i18n::fill(
+            &lang.t("mining.recommend.reason"),
+            &[
+                ("band", lang.t(&format!("mining.recommend.band.{}", x.band))),
+                ("course", x.course_code.clone()),
+                ("students", x.students.to_string()),
+                ("rate", format!("{:.0}", x.pass_rate)),
+            ],
+        )
+    });
+    json!({
+        "code": r.code,
+        "title": if lang == Lang::Zh { &r.title_zh } else { &r.title_en },
+        "pass_rate": format!("{:.0}", r.pass_rate),
+        "reason": reason,
+        "href": format!("/courses?term={}&q={}", crate::web::url_encode(term), crate::web::url_encode(&r.code)),
+    })
 }

@@ -813,8 +813,11 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     let mut out = out?;
     progress(db, hb, run_id, 0.6, "early_curve").await?;
     let curve = early_curve(db, hb, run_id, &plan, out.chosen, set.seed).await?;
+    progress(db, hb, run_id, 0.75, "recommendations").await?;
+    let (offline, courses) = super::recommend_store::build(db, &plan.test, &plan.current).await?;
     if let Some(m) = out.metrics.as_object_mut() {
         m.insert("early".into(), json!(curve));
+        m.insert("recommend".into(), json!(offline));
     }
     progress(db, hb, run_id, 0.8, "saving").await?;
     let t1 = Instant::now();
@@ -853,6 +856,7 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
         .insert(&txn)
         .await?;
     }
+    super::recommend_store::store(&txn, &courses).await?;
     super::formula::apply_active(&txn, run_id, &mut out.metrics).await?;
     if let Some(t) = out
         .metrics

@@ -695,3 +695,20 @@ pub async fn profile_panel(
         as_of: run.as_of.format("%Y-%m-%d").to_string(),
     }))
 }
+
+/// The courses recommended to a student in a term (`spec`: a code or id; the current term when
+/// absent).
+pub async fn my_recommendations(
+    db: &impl ConnectionTrait,
+    student_id: i64,
+    spec: Option<&str>,
+) -> AppResult<(
+    crate::entity::terms::Model,
+    Vec<super::recommend_store::Recommendation>,
+)> {
+    let term = crate::courses::service::resolve_term(db, spec)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let items = super::recommend_store::for_student(db, student_id, &term).await?;
+    Ok((term, items))
+}

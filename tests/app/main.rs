@@ -29,6 +29,7 @@ mod ops;
 mod pages;
 mod phone;
 mod privacy;
+mod recommend;
 mod registration;
 mod registration_flow;
 mod risk_reasons;

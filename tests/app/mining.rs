@@ -55,6 +55,7 @@ pub const MATRIX: Table = Table {
         ("PUT", "/api/v1/mining/formulas/<id>", "LFFAF"),
         ("DELETE", "/api/v1/mining/formulas/<id>", "LFFAF"),
         ("GET", "/api/v1/me/suggestions", "LAFAF"),
+        ("GET", "/api/v1/me/recommendations", "LAFAF"),
     ],
     request,
 };
@@ -98,7 +99,7 @@ async fn every_mining_api_route_is_typed_in_the_document() {
             route.format.is_some(),
         ));
     }
-    assert_eq!(routes.len(), 16, "{routes:?}");
+    assert_eq!(routes.len(), 17, "{routes:?}");
     assert_eq!(routes.iter().filter(|r| r.2).count(), 7, "{routes:?}");
     for (method, path, json_body) in routes {
         let op = &doc["paths"][&path][&method];
