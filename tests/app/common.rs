@@ -590,3 +590,17 @@ pub async fn demo_app(backend: Backend, students: usize) -> TestApp {
         .expect("seeded");
     app
 }
+
+/// Logs in to a demo university (`demo_app`) as `username` and returns the bearer token.
+pub async fn demo_token(app: &TestApp, username: &str) -> String {
+    let res = app
+        .client
+        .post("/api/v1/auth/login")
+        .header(ContentType::JSON)
+        .body(serde_json::json!({"username": username, "password": DEMO_PASSWORD}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok, "login as {username}");
+    let v: Value = res.into_json().await.expect("login json");
+    v["token"].as_str().expect("token").to_string()
+}

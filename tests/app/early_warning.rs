@@ -3,9 +3,8 @@
 //! disengage this term flagged by week 4, `srm mine early` against its baselines, the run's
 //! curve of ROC AUC by day on /mining, and a cross-check with scikit-learn.
 
-use crate::common::{Backend, DEMO_PASSWORD, TestApp, demo_app};
+use crate::common::{Backend, TestApp, demo_app, demo_token};
 use chrono::Duration;
-use rocket::http::{ContentType, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 use srm::entity::{
@@ -34,16 +33,7 @@ fn decliners(app: &TestApp) -> HashMap<String, i64> {
 }
 
 async fn admin_token(app: &TestApp) -> String {
-    let res = app
-        .client
-        .post("/api/v1/auth/login")
-        .header(ContentType::JSON)
-        .body(serde_json::json!({"username": "admin", "password": DEMO_PASSWORD}).to_string())
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok);
-    let v: Value = res.into_json().await.unwrap();
-    v["token"].as_str().unwrap().to_string()
+    demo_token(app, "admin").await
 }
 
 #[rocket::async_test]

@@ -2,8 +2,8 @@
 //! each with its reason; only courses open to the student; measured offline on the latest
 //! completed term against a popularity baseline, on the mining report.
 
-use crate::common::{Backend, DEMO_PASSWORD, TestApp, demo_app};
-use rocket::http::{ContentType, Status};
+use crate::common::{Backend, demo_app, demo_token};
+use rocket::http::Status;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use srm::entity::{
@@ -64,19 +64,6 @@ fn a_course_passed_or_without_its_prerequisite_passed_well_enough_is_not_offered
     assert_eq!(eligible(&[1, 2, 3, 4, 5, 6], &history, &prereqs), [2, 3, 5]);
 }
 
-async fn login(app: &TestApp, username: &str) -> String {
-    let res = app
-        .client
-        .post("/api/v1/auth/login")
-        .header(ContentType::JSON)
-        .body(serde_json::json!({"username": username, "password": DEMO_PASSWORD}).to_string())
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok, "login as {username}");
-    let v: Value = res.into_json().await.unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
 #[rocket::async_test]
 async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with_reasons() {
     let app = demo_app(Backend::Sqlite, 400).await;
@@ -89,7 +76,7 @@ async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with
         .all(db)
         .await
         .unwrap();
-    let token = login(&app, &active[0].username).await;
+    let token = demo_token(&app, &active[0].username).await;
     let (s, v) = app
         .get_json("/api/v1/me/recommendations", Some(&token))
         .await;
@@ -112,22 +99,6 @@ async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with
         let hit = rec[way]["hit_rate"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&hit));
     }
-    // Measured on the held-out term: students take far more of what is recommended to them
-    // than of the most popular open courses, and pass it at least as often.
-    let ours = &rec["recommended"];
-    let popular = &rec["popularity"];
-    assert!(
-        ours["hit_rate"].as_f64() > popular["hit_rate"].as_f64(),
-        "{rec}"
-    );
-    assert!(
-        ours["precision"].as_f64() > popular["precision"].as_f64(),
-        "{rec}"
-    );
-    assert!(
-        ours["pass_rate"].as_f64().unwrap() >= popular["pass_rate"].as_f64().unwrap() - 0.02,
-        "{rec}"
-    );
     // Measured on the held-out term: students take far more of what is recommended to them
     // than of the most popular open courses, and pass it at least as often.
     let ours = &rec["recommended"];
@@ -170,7 +141,7 @@ async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with
             .await
             .unwrap()
             .unwrap();
-        let token = login(&app, &user.username).await;
+        let token = demo_token(&app, &user.username).await;
         let (s, v) = app
             .get_json("/api/v1/me/recommendations", Some(&token))
             .await;
@@ -250,7 +221,7 @@ async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with
     assert!(en.contains("Courses recommended for you"));
     let zh = app.page_in("/me/suggestions", &token, "zh-CN").await;
     assert!(zh.contains("为您推荐的课程"));
-    let admin = login(&app, "admin").await;
+    let admin = demo_token(&app, "admin").await;
     let report = app
         .page_in(&format!("/mining/runs/{id}"), &admin, "en")
         .await;
