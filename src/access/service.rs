@@ -28,6 +28,7 @@ pub async fn ensure_builtins(db: &impl ConnectionTrait) -> AppResult<()> {
                     name: Set(builtin.name.to_string()),
                     description: Set(String::new()),
                     builtin: Set(true),
+                    local_password: Set(true),
                     created_at: Set(now),
                     ..Default::default()
                 }
