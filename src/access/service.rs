@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -16,28 +16,33 @@ use std::collections::{BTreeMap, HashSet};
 pub async fn ensure_builtins(db: &impl ConnectionTrait) -> AppResult<()> {
     let now = Utc::now().fixed_offset();
     for builtin in BUILTIN_GROUPS.iter() {
-        let group = match groups::Entity::find()
+        // NOTE: only the columns of the first schema are named here (later ones keep their
+        // defaults), so this also runs on a database that is not yet migrated to the end.
+        let found: Option<i64> = groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
             .filter(groups::Column::Code.eq(builtin.code))
+            .into_tuple()
             .one(db)
-            .await?
-        {
-            Some(g) => g,
+            .await?;
+        let group_id = match found {
+            Some(id) => id,
             None => {
-                groups::ActiveModel {
+                groups::Entity::insert(groups::ActiveModel {
                     code: Set(builtin.code.to_string()),
                     name: Set(builtin.name.to_string()),
                     description: Set(String::new()),
                     builtin: Set(true),
-                    local_password: Set(true),
                     created_at: Set(now),
                     ..Default::default()
-                }
-                .insert(db)
+                })
+                .exec(db)
                 .await?
+                .last_insert_id
             }
         };
         let have: HashSet<String> = group_permissions::Entity::find()
-            .filter(group_permissions::Column::GroupId.eq(group.id))
+            .filter(group_permissions::Column::GroupId.eq(group_id))
             .all(db)
             .await?
             .into_iter()
@@ -46,7 +51,7 @@ pub async fn ensure_builtins(db: &impl ConnectionTrait) -> AppResult<()> {
         for p in builtin.permissions {
             if !have.contains(p.code()) {
                 group_permissions::ActiveModel {
-                    group_id: Set(group.id),
+                    group_id: Set(group_id),
                     permission: Set(p.code().to_string()),
                 }
                 .insert(db)
