@@ -75,6 +75,10 @@ pub struct AppConfig {
     pub oidc_client_secret: Option<String>,
     /// The ID-token claim matched to `users.username` (`SRM_OIDC_USERNAME_CLAIM`).
     pub oidc_username_claim: String,
+    /// An unknown identity whose claim is the number of a roster student without an account
+    /// gets a student account at first sign-in (`SRM_OIDC_CREATE_STUDENTS`).
+    #[serde(deserialize_with = "flag_or_false")]
+    pub oidc_create_students: bool,
 }
 
 impl Default for AppConfig {
@@ -113,6 +117,7 @@ impl Default for AppConfig {
             oidc_client_id: None,
             oidc_client_secret: None,
             oidc_username_claim: "preferred_username".into(),
+            oidc_create_students: false,
         }
     }
 }

@@ -89,6 +89,7 @@ pub struct Sso {
     redirect: RedirectUrl,
     after_logout: PostLogoutRedirectUrl,
     claim: String,
+    create_students: bool,
     agent: ureq::Agent,
     cache: Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
 }
@@ -134,6 +135,7 @@ impl Sso {
             } else {
                 claim.to_string()
             },
+            create_students: c.oidc_create_students,
             agent,
             cache: Mutex::new(None),
         }))
@@ -292,7 +294,19 @@ pub async fn finish(
         Ok(v) => v,
         Err(r) => return refuse(state, r, cb.ip).await,
     };
-    let Some(user) = find_by_name(&state.db, &verified.name).await? else {
+    let mut found = find_by_name(&state.db, &verified.name).await?;
+    if found.is_none() && sso.create_students {
+        match crate::students::accounts::create_at_single_sign_on(&state.db, &verified.name, cb.ip)
+            .await
+        {
+            Ok(_) => {}
+            // NOTE: a second tab signing in at the same moment made it first.
+            Err(AppError::Db(e)) if crate::db::is_unique_violation(&e) => {}
+            Err(e) => return Err(e),
+        }
+        found = find_by_name(&state.db, &verified.name).await?;
+    }
+    let Some(user) = found else {
         return refuse(
             state,
             Refused {

@@ -599,3 +599,57 @@ async fn a_student_signs_in_through_the_university_in_a_browser_and_lands_on_the
     assert!(html.contains("My courses this term"), "{html}");
     page.close().await;
 }
+
+#[rocket::async_test]
+async fn a_roster_student_without_an_account_gets_one_at_first_sign_in_when_configured() {
+    let Some(idp) = Idp::start_or_skip(PUBLIC_URL).await else {
+        return;
+    };
+    let idp = &idp;
+    on_each_backend_configured(
+        true,
+        |c| {
+            idp.configure(c, "portal", PUBLIC_URL);
+            c.oidc_create_students = true;
+        },
+        |app| async move {
+            use sea_orm::{ActiveModelTrait, Set};
+            // A roster student whose account is gone: their old account took another name.
+            let (old_user, record) = crate::common::extra_student(&app, "2026123456").await;
+            srm::entity::students::ActiveModel {
+                id: Set(record),
+                user_id: Set(None),
+                ..Default::default()
+            }
+            .update(app.db())
+            .await
+            .expect("unlink");
+            srm::entity::users::ActiveModel {
+                id: Set(old_user),
+                username: Set("left-behind".into()),
+                username_folded: Set(Some("left-behind".into())),
+                ..Default::default()
+            }
+            .update(app.db())
+            .await
+            .expect("rename");
+
+            // Not in the roster: still refused.
+            let callback = idp.sign_in(&start(&app).await, "ghost2026").await;
+            let res = app.client.get(callback).dispatch().await;
+            assert_eq!(res.status(), Status::Forbidden);
+            assert_eq!(last_refusal(&app).await, "unknown_user");
+
+            let callback = idp.sign_in(&start(&app).await, "2026123456").await;
+            let res = app.client.get(callback).dispatch().await;
+            assert_eq!(res.status(), Status::SeeOther, "signed in");
+            let me = app.client.get("/api/v1/me").dispatch().await;
+            let me: serde_json::Value = me.into_json().await.expect("me");
+            assert_eq!(me["username"], "2026123456");
+            assert_eq!(me["student_id"], record, "linked to the roster record");
+            assert_eq!(me["groups"], serde_json::json!(["student"]));
+            assert_eq!(app.audit_count("students.account_created", "ok").await, 1);
+        },
+    )
+    .await;
+}
