@@ -588,6 +588,16 @@ async fn a_student_signs_in_through_the_university_in_a_browser_and_lands_on_the
     };
     page.go(&format!("{base}/dashboard")).await;
     page.wait_for_url("/login?next=/dashboard").await;
+    // The login page with its SSO button, on a 390 px phone: it fits, and axe finds nothing
+    // serious.
+    page.viewport(390, 844).await;
+    page.wait_for_text("Sign in with the university").await;
+    let (scroll, width, wide) = page.overflow().await;
+    assert!(scroll <= width + 0.5, "the login page fits 390 px: {wide}");
+    if let Some(axe) = crate::phone::axe_source() {
+        let found = page.axe(&axe).await;
+        assert!(found.is_empty(), "axe on the login page: {found:#?}");
+    }
     page.click("#login-sso").await;
     page.wait_for_text("University sign-in").await;
     page.type_into("#login", &TestApp::username(app.people.student))
