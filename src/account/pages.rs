@@ -87,6 +87,8 @@ pub async fn login_submit(
     {
         Ok(done) => {
             forget_login_csrf(jar);
+            // NOTE: a password session must not end at the provider with an older ID token.
+            take_sso_id(jar);
             jar.add(session_cookie(state, &done.ok));
             remember_device(state, jar, done.device);
             Ok(Redirect::to(next))

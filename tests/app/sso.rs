@@ -253,6 +253,38 @@ async fn a_student_signs_in_through_the_provider_with_a_real_session_and_logout_
             );
             let (status, _) = app.get_json("/api/v1/me", Some(&token)).await;
             assert_eq!(status, Status::Unauthorized, "the old token is revoked");
+
+            // A password session opened later in the same browser ends in the portal only.
+            let callback = idp.sign_in(&start(&app).await, &student).await;
+            let res = app.client.get(callback).dispatch().await;
+            assert_eq!(res.status(), Status::SeeOther, "signed in again");
+            app.client.get("/login").dispatch().await;
+            let login_csrf = app
+                .client
+                .cookies()
+                .get(srm::web::csrf::LOGIN_COOKIE)
+                .map(|c| c.value().to_string())
+                .expect("login csrf");
+            let res = app
+                .client
+                .post("/login")
+                .header(ContentType::Form)
+                .body(format!(
+                    "username={student}&password={}&_csrf={login_csrf}",
+                    crate::common::PASSWORD
+                ))
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::SeeOther, "password login");
+            let csrf = app.page_csrf().await;
+            let res = app
+                .client
+                .post("/logout")
+                .header(ContentType::Form)
+                .body(format!("_csrf={csrf}"))
+                .dispatch()
+                .await;
+            assert_eq!(res.headers().get_one("Location"), Some("/login"));
         },
     )
     .await;
