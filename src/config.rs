@@ -66,6 +66,19 @@ pub struct AppConfig {
     pub log_format: String,
     /// The bearer token a Prometheus scraper sends to `GET /metrics` (404 while unset).
     pub metrics_token: Option<String>,
+    /// The portal's own address as browsers reach it (`SRM_PUBLIC_URL`, e.g.
+    /// `https://portal.example.edu`): single sign-on's redirect and post-logout addresses.
+    pub public_url: Option<String>,
+    /// Single sign-on: the OpenID provider's issuer (`SRM_OIDC_ISSUER`); off while unset.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+    /// The ID-token claim matched to `users.username` (`SRM_OIDC_USERNAME_CLAIM`).
+    pub oidc_username_claim: String,
+    /// An unknown identity whose claim is the number of a roster student without an account
+    /// gets a student account at first sign-in (`SRM_OIDC_CREATE_STUDENTS`).
+    #[serde(deserialize_with = "flag_or_false")]
+    pub oidc_create_students: bool,
 }
 
 impl Default for AppConfig {
@@ -99,6 +112,12 @@ impl Default for AppConfig {
             schedule_period_seconds: None,
             log_format: "text".into(),
             metrics_token: None,
+            public_url: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_username_claim: "preferred_username".into(),
+            oidc_create_students: false,
         }
     }
 }

@@ -59,6 +59,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
     );
     let trusted_proxies = access::client_addr::TrustedProxies::parse(&config.trusted_proxies)
         .map_err(error::AppError::internal)?;
+    let sso = auth::sso::Sso::from_config(&config)?;
     let dummy_hash = auth::password::hash(
         uuid::Uuid::new_v4().simple().to_string(),
         auth::password::HashCost::from_config(&config),
@@ -79,6 +80,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         dummy_hash,
         verifications: Default::default(),
         trusted_proxies,
+        sso,
     })
 }
 

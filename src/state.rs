@@ -29,6 +29,8 @@ pub struct AppState {
     pub verifications: std::sync::atomic::AtomicU64,
     /// `SRM_TRUSTED_PROXIES`, parsed once.
     pub trusted_proxies: crate::access::client_addr::TrustedProxies,
+    /// Single sign-on, when `SRM_OIDC_ISSUER` is set.
+    pub sso: Option<crate::auth::sso::Sso>,
 }
 
 /// How long this instance trusts its copies of rarely changed rows (the module switches, the

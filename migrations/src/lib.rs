@@ -21,6 +21,7 @@ mod m20261207_000001_attendance_activity;
 mod m20261207_000002_value_lifecycle;
 mod m20261207_000003_history_import;
 mod m20261208_000001_data_exports;
+mod m20261208_000001_group_local_password;
 mod m20261208_000002_course_stats;
 
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_attendance_activity::Migration),
             Box::new(m20261207_000002_value_lifecycle::Migration),
             Box::new(m20261207_000003_history_import::Migration),
+            Box::new(m20261208_000001_group_local_password::Migration),
             Box::new(m20261208_000001_data_exports::Migration),
             Box::new(m20261208_000002_course_stats::Migration),
         ]

@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -16,27 +16,33 @@ use std::collections::{BTreeMap, HashSet};
 pub async fn ensure_builtins(db: &impl ConnectionTrait) -> AppResult<()> {
     let now = Utc::now().fixed_offset();
     for builtin in BUILTIN_GROUPS.iter() {
-        let group = match groups::Entity::find()
+        // NOTE: only the columns of the first schema are named here (later ones keep their
+        // defaults), so this also runs on a database that is not yet migrated to the end.
+        let found: Option<i64> = groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
             .filter(groups::Column::Code.eq(builtin.code))
+            .into_tuple()
             .one(db)
-            .await?
-        {
-            Some(g) => g,
+            .await?;
+        let group_id = match found {
+            Some(id) => id,
             None => {
-                groups::ActiveModel {
+                groups::Entity::insert(groups::ActiveModel {
                     code: Set(builtin.code.to_string()),
                     name: Set(builtin.name.to_string()),
                     description: Set(String::new()),
                     builtin: Set(true),
                     created_at: Set(now),
                     ..Default::default()
-                }
-                .insert(db)
+                })
+                .exec(db)
                 .await?
+                .last_insert_id
             }
         };
         let have: HashSet<String> = group_permissions::Entity::find()
-            .filter(group_permissions::Column::GroupId.eq(group.id))
+            .filter(group_permissions::Column::GroupId.eq(group_id))
             .all(db)
             .await?
             .into_iter()
@@ -45,7 +51,7 @@ pub async fn ensure_builtins(db: &impl ConnectionTrait) -> AppResult<()> {
         for p in builtin.permissions {
             if !have.contains(p.code()) {
                 group_permissions::ActiveModel {
-                    group_id: Set(group.id),
+                    group_id: Set(group_id),
                     permission: Set(p.code().to_string()),
                 }
                 .insert(db)
@@ -112,6 +118,44 @@ pub async fn user_group_codes(db: &impl ConnectionTrait, user_id: i64) -> AppRes
         .collect())
 }
 
+/// How an account may use a local password, by its groups (see `local_password_rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalPassword {
+    Allowed,
+    /// Every group of the account forbids it, but the account manages accounts: the
+    /// administrators' break-glass sign-in, audited as such.
+    BreakGlass,
+    Refused,
+}
+
+/// Whether an account may sign in with a local password: yes unless every one of its groups
+/// forbids it; an administrator (who may manage accounts) then still may, as break-glass.
+pub async fn local_password_rule(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> AppResult<LocalPassword> {
+    let ids = user_group_ids(db, user_id).await?;
+    if ids.is_empty() {
+        return Ok(LocalPassword::Allowed);
+    }
+    let any_allows = groups::Entity::find()
+        .filter(groups::Column::Id.is_in(ids))
+        .filter(groups::Column::LocalPassword.eq(true))
+        .one(db)
+        .await?
+        .is_some();
+    if any_allows {
+        Ok(LocalPassword::Allowed)
+    } else if user_permissions(db, user_id)
+        .await?
+        .contains(&Permission::ManageUsers)
+    {
+        Ok(LocalPassword::BreakGlass)
+    } else {
+        Ok(LocalPassword::Refused)
+    }
+}
+
 /// Which modules are switched on.
 pub async fn enabled_modules(db: &impl ConnectionTrait) -> AppResult<HashSet<Module>> {
     Ok(modules::Entity::find()
@@ -149,6 +193,8 @@ pub struct GroupView {
     pub name: String,
     pub description: String,
     pub builtin: bool,
+    /// Whether members may sign in with a local password (else only by single sign-on).
+    pub local_password: bool,
     pub permissions: Vec<String>,
     pub members: u64,
 }
@@ -177,6 +223,7 @@ pub async fn list_groups(db: &impl ConnectionTrait) -> AppResult<Vec<GroupView>>
             name: g.name,
             description: g.description,
             builtin: g.builtin,
+            local_password: g.local_password,
             permissions,
             members,
         });
@@ -198,6 +245,9 @@ pub struct GroupInput {
     pub name: String,
     pub description: String,
     pub permissions: Vec<Permission>,
+    /// Whether members may sign in with a local password; `None` keeps a group's setting (a
+    /// new group allows it).
+    pub local_password: Option<bool>,
 }
 
 impl GroupInput {
@@ -240,6 +290,7 @@ impl GroupInput {
             name,
             description: description.trim().to_string(),
             permissions: parsed,
+            local_password: None,
         })
     }
 }
@@ -268,6 +319,9 @@ pub async fn save_group<C: crate::db::Writable>(
             am.code = Set(input.code.clone());
             am.name = Set(input.name.clone());
             am.description = Set(input.description.clone());
+            if let Some(allowed) = input.local_password {
+                am.local_password = Set(allowed);
+            }
             am.update(&txn).await.map_err(map_dup_code)?;
             group_permissions::Entity::delete_many()
                 .filter(group_permissions::Column::GroupId.eq(id))
@@ -282,6 +336,7 @@ pub async fn save_group<C: crate::db::Writable>(
                 name: Set(input.name.clone()),
                 description: Set(input.description.clone()),
                 builtin: Set(false),
+                local_password: Set(input.local_password.unwrap_or(true)),
                 created_at: Set(Utc::now().fixed_offset()),
                 ..Default::default()
             }

@@ -59,3 +59,49 @@ pub fn forget_login_csrf(jar: &CookieJar<'_>) {
 pub fn forget_session(jar: &CookieJar<'_>) {
     jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
 }
+
+/// The pending single sign-on of this browser: signed, HttpOnly, only sent back to /login/sso
+/// (the provider's redirect back is a top-level GET, which `Lax` lets through).
+pub const SSO_FLOW_COOKIE: &str = "srm_sso_flow";
+/// The ID token of a session opened by single sign-on: the hint for the provider's logout, so
+/// only sent to /logout.
+pub const SSO_ID_COOKIE: &str = "srm_sso_id";
+
+fn private_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+) -> Cookie<'static> {
+    let mut c = Cookie::new(name, value);
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_secure(state.config.cookie_secure);
+    c.set_path(path);
+    c
+}
+
+pub fn remember_sso_flow(state: &AppState, jar: &CookieJar<'_>, value: String) {
+    let mut c = private_cookie(state, SSO_FLOW_COOKIE, value, "/login/sso");
+    c.set_max_age(rocket::time::Duration::seconds(
+        crate::auth::sso::FLOW_TTL_SECONDS,
+    ));
+    jar.add(c);
+}
+
+/// The pending single sign-on, taken: it is forgotten as it is read, so it serves once.
+pub fn take_sso_flow(jar: &CookieJar<'_>) -> Option<String> {
+    let value = jar.get(SSO_FLOW_COOKIE).map(|c| c.value().to_string());
+    jar.remove(Cookie::build(SSO_FLOW_COOKIE).path("/login/sso"));
+    value
+}
+
+pub fn remember_sso_id(state: &AppState, jar: &CookieJar<'_>, id_token: String) {
+    jar.add(private_cookie(state, SSO_ID_COOKIE, id_token, "/logout"));
+}
+
+pub fn take_sso_id(jar: &CookieJar<'_>) -> Option<String> {
+    let value = jar.get(SSO_ID_COOKIE).map(|c| c.value().to_string());
+    jar.remove(Cookie::build(SSO_ID_COOKIE).path("/logout"));
+    value
+}

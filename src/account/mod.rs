@@ -28,6 +28,8 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::password_submit,
         pages::switch_lang,
         pages::activate_form,
-        pages::activate_submit
+        pages::activate_submit,
+        pages::sso_start,
+        pages::sso_callback
     ]
 }

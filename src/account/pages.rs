@@ -2,12 +2,12 @@
 
 use super::cookies::{
     device_of, forget_login_csrf, forget_session, login_csrf_ok, new_login_csrf, remember_device,
-    session_cookie,
+    remember_sso_flow, remember_sso_id, session_cookie, take_sso_flow, take_sso_id,
 };
 use super::forms::{ActivateForm, LoginForm, PasswordForm};
 use crate::access::client_addr::ClientIp;
 use crate::auth::CurrentUser;
-use crate::auth::{activation, service};
+use crate::auth::{activation, service, sso};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::state::AppState;
@@ -22,6 +22,7 @@ use serde_json::json;
 
 fn login_page(
     ctx: &Ctx<'_>,
+    state: &AppState,
     jar: &CookieJar<'_>,
     next: &str,
     username: &str,
@@ -32,7 +33,8 @@ fn login_page(
     ctx.render(
         "auth/login",
         "login.title",
-        json!({"login_csrf": token, "next": next, "username": username, "error": error, "notice": notice}),
+        json!({"login_csrf": token, "next": next, "username": username, "error": error,
+            "notice": notice, "sso": state.sso.is_some()}),
     )
 }
 
@@ -48,12 +50,13 @@ pub fn index(ctx: Ctx<'_>) -> Redirect {
 #[get("/login?<next>&<activated>")]
 pub fn login_form(
     ctx: Ctx<'_>,
+    state: &State<AppState>,
     jar: &CookieJar<'_>,
     next: Option<&str>,
     activated: Option<bool>,
 ) -> Template {
     let notice = activated.unwrap_or(false).then(|| ctx.t("activate.done"));
-    login_page(&ctx, jar, &safe_next(next), "", None, notice)
+    login_page(&ctx, state, jar, &safe_next(next), "", None, notice)
 }
 
 #[post("/login", data = "<form>")]
@@ -69,7 +72,7 @@ pub async fn login_submit(
         let msg = ctx.t("login.expired");
         return Err((
             Status::Forbidden,
-            login_page(&ctx, jar, &next, form.username, Some(msg), None),
+            login_page(&ctx, state, jar, &next, form.username, Some(msg), None),
         ));
     }
     let device = device_of(jar);
@@ -84,6 +87,8 @@ pub async fn login_submit(
     {
         Ok(done) => {
             forget_login_csrf(jar);
+            // NOTE: a password session must not end at the provider with an older ID token.
+            take_sso_id(jar);
             jar.add(session_cookie(state, &done.ok));
             remember_device(state, jar, done.device);
             Ok(Redirect::to(next))
@@ -92,6 +97,9 @@ pub async fn login_submit(
             let status = e.status();
             let msg = match &e {
                 AppError::BadCredentials(_) => ctx.t("login.failed"),
+                AppError::Unprocessable { code, .. } if *code == "sso_only" => {
+                    ctx.t("login.sso_only")
+                }
                 AppError::TooManyRequests { retry_after } => ctx
                     .t("login.throttled")
                     .replace("{seconds}", &retry_after.to_string()),
@@ -99,7 +107,7 @@ pub async fn login_submit(
             };
             Err((
                 status,
-                login_page(&ctx, jar, &next, form.username, Some(msg), None),
+                login_page(&ctx, state, jar, &next, form.username, Some(msg), None),
             ))
         }
     }
@@ -114,7 +122,71 @@ pub async fn logout(
 ) -> AppResult<Redirect> {
     service::logout(state, user).await?;
     forget_session(jar);
+    // NOTE: a session opened by single sign-on also ends at the provider when it offers a
+    // logout address; the portal's own session is already over either way.
+    if let (Some(provider), Some(id_token)) = (state.sso.as_ref(), take_sso_id(jar))
+        && let Some(url) = sso::logout_url(provider, &id_token).await
+    {
+        return Ok(Redirect::to(url));
+    }
     Ok(Redirect::to("/login"))
+}
+
+// ---------------------------------------------------------------- single sign-on
+
+#[get("/login/sso?<next>")]
+pub async fn sso_start(
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+    next: Option<&str>,
+) -> AppResult<Redirect> {
+    let provider = state.sso.as_ref().ok_or(AppError::NotFound)?;
+    let started = sso::start(state, provider, &safe_next(next)).await?;
+    remember_sso_flow(state, jar, started.flow);
+    Ok(Redirect::to(started.redirect))
+}
+
+#[get("/login/sso/callback?<state>&<code>&<error>")]
+pub async fn sso_callback(
+    ctx: Ctx<'_>,
+    app: &State<AppState>,
+    jar: &CookieJar<'_>,
+    ip: ClientIp,
+    state: Option<&str>,
+    code: Option<&str>,
+    error: Option<&str>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    let provider = app.sso.as_ref().ok_or(AppError::NotFound)?;
+    let flow = take_sso_flow(jar);
+    let callback = sso::Callback {
+        flow: flow.as_deref(),
+        state,
+        code,
+        error,
+        ip: &ip.0,
+    };
+    match sso::finish(app, provider, callback).await? {
+        Ok(done) => {
+            jar.add(session_cookie(app, &done.ok));
+            remember_sso_id(app, jar, done.id_token);
+            Ok(Ok(Redirect::to(done.next)))
+        }
+        Err(refused) => {
+            let key = match refused.code {
+                "state" | "provider" | "exchange" | "unknown_user" | "disabled" | "no_claim" => {
+                    refused.code
+                }
+                _ => "token",
+            };
+            let msg = ctx
+                .t(&format!("sso.refused.{key}"))
+                .replace("{name}", refused.name.as_deref().unwrap_or_default());
+            Ok(Err((
+                Status::Forbidden,
+                login_page(&ctx, app, jar, "/dashboard", "", Some(msg), None),
+            )))
+        }
+    }
 }
 
 #[get("/account/password")]

@@ -162,6 +162,7 @@ fn group_text(body: &GroupBody) -> GroupInputText<'_> {
         name: &body.name,
         description: &body.description,
         permissions: &body.permissions,
+        local_password: body.local_password,
     }
 }
 

@@ -114,6 +114,10 @@ pub struct GroupBody {
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// Whether members may sign in with a local password (else only by single sign-on);
+    /// left out, a new group allows it and a saved group keeps its setting.
+    #[serde(default)]
+    pub local_password: Option<bool>,
 }
 
 /// Switch a module on or off.

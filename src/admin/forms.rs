@@ -31,6 +31,8 @@ pub struct GroupForm<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub permissions: Vec<String>,
+    /// `password` (local passwords allowed) or `sso` (single sign-on only).
+    pub sign_in: Option<&'a str>,
 }
 
 #[derive(rocket::FromForm)]

@@ -252,6 +252,11 @@ async fn save_group_form(
         name: form.name,
         description: form.description.unwrap_or(""),
         permissions: &form.permissions,
+        local_password: match form.sign_in {
+            Some("sso") => Some(false),
+            Some("password") => Some(true),
+            _ => None,
+        },
     };
     match service::save_group_audited(&state.db, actor, id, group).await {
         Ok(_) => Ok(Ok(Redirect::to("/admin/groups"))),

@@ -406,6 +406,8 @@ pub struct GroupInputText<'a> {
     pub name: &'a str,
     pub description: &'a str,
     pub permissions: &'a [String],
+    /// Whether members may sign in with a local password; `None` keeps the group's setting.
+    pub local_password: Option<bool>,
 }
 
 /// Validates, saves and audits a group (new when `id` is `None`).
@@ -415,7 +417,9 @@ pub async fn save_group_audited(
     id: Option<i64>,
     group: GroupInputText<'_>,
 ) -> AppResult<i64> {
-    let input = GroupInput::parse(group.code, group.name, group.description, group.permissions)?;
+    let mut input =
+        GroupInput::parse(group.code, group.name, group.description, group.permissions)?;
+    input.local_password = group.local_password;
     let gid = access::save_group(db, id, input).await?;
     let action = if id.is_some() {
         "groups.update"
@@ -424,7 +428,8 @@ pub async fn save_group_audited(
     };
     Entry::new(Some(actor), action, "group")
         .id(gid)
-        .detail(json!({"code": group.code, "permissions": group.permissions}))
+        .detail(json!({"code": group.code, "permissions": group.permissions,
+            "local_password": group.local_password}))
         .write(db)
         .await?;
     Ok(gid)

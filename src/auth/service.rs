@@ -173,12 +173,14 @@ pub async fn login(
     if nonce.is_none() {
         throttle::clear(&state.db, &account_key(&user.username)).await?;
     }
+    let method = local_password_method(state, user.id, ip).await?;
     let mut am: users::ActiveModel = user.clone().into();
     am.last_login_at = Set(Some(Utc::now().fixed_offset()));
     am.update(&state.db).await?;
     Entry::new(Some(user.id), "auth.login", "user")
         .id(user.id)
         .ip(Some(ip.to_string()))
+        .detail(serde_json::json!({"method": method}))
         .write(&state.db)
         .await?;
     let device = new_device_token(state, user.id);
@@ -186,6 +188,39 @@ pub async fn login(
         ok: session_for(state, user).await?,
         device,
     })
+}
+
+/// How a proven password sign-in is recorded (`password`, or `break_glass` for an administrator
+/// whose groups all want single sign-on), or its refusal when every group of the account wants
+/// single sign-on. The rule holds only while single sign-on is configured, so that nobody is
+/// locked out of a portal without it. Checked after the password, so it tells nothing to a
+/// guesser.
+async fn local_password_method(
+    state: &AppState,
+    user_id: i64,
+    ip: &str,
+) -> AppResult<&'static str> {
+    use crate::access::service::{LocalPassword, local_password_rule};
+    if state.sso.is_none() {
+        return Ok("password");
+    }
+    match local_password_rule(&state.db, user_id).await? {
+        LocalPassword::Allowed => Ok("password"),
+        LocalPassword::BreakGlass => Ok("break_glass"),
+        LocalPassword::Refused => {
+            Entry::new(Some(user_id), "auth.login_refused", "user")
+                .id(user_id)
+                .denied()
+                .ip(Some(ip.to_string()))
+                .detail(serde_json::json!({"reason": "sso_only"}))
+                .write(&state.db)
+                .await?;
+            Err(AppError::unprocessable(
+                "sso_only",
+                "this account signs in through the university's single sign-on only",
+            ))
+        }
+    }
 }
 
 /// The account a typed-in name means: the exact name, else the one equal after folding case
@@ -246,7 +281,7 @@ pub async fn issue_session(state: &AppState, user_id: i64) -> AppResult<LoginOk>
     session_for(state, user).await
 }
 
-async fn session_for(state: &AppState, user: users::Model) -> AppResult<LoginOk> {
+pub(super) async fn session_for(state: &AppState, user: users::Model) -> AppResult<LoginOk> {
     let (token, claims, expires_at) = state.keys.issue(user.id, user.token_version)?;
     let groups = crate::access::service::user_group_codes(&state.db, user.id).await?;
     Ok(LoginOk {

@@ -14,6 +14,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub builtin: bool,
+    /// Whether members may sign in with a local password (else only by single sign-on).
+    pub local_password: bool,
     pub created_at: DateTimeWithTimeZone,
 }
 

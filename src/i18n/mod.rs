@@ -20,6 +20,7 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/security.json"),
     include_str!("zh/ui.json"),
     include_str!("zh/analytics.json"),
+    include_str!("zh/sso.json"),
     include_str!("zh/privacy.json"),
 ];
 const EN_SOURCES: &[&str] = &[
@@ -33,6 +34,7 @@ const EN_SOURCES: &[&str] = &[
     include_str!("en/security.json"),
     include_str!("en/ui.json"),
     include_str!("en/analytics.json"),
+    include_str!("en/sso.json"),
     include_str!("en/privacy.json"),
 ];
 

@@ -298,3 +298,86 @@ pub async fn queue_letters(
     }
     Ok(queued)
 }
+
+/// The account of a student who signs in through the university for the first time
+/// (`SRM_OIDC_CREATE_STUDENTS`): when `student_no` is a current student of the roster without an
+/// account, and no account bears that name, one is made as `create_missing` makes them (no
+/// password, in the student group), linked to the record and audited, in one transaction.
+/// `None` when the roster has no such student.
+pub async fn create_at_single_sign_on<C: crate::db::Writable>(
+    db: &C,
+    student_no: &str,
+    ip: &str,
+) -> AppResult<Option<i64>> {
+    let txn = crate::db::write_txn(db).await?;
+    let Some(student) = without_account()
+        .filter(students::Column::StudentNo.eq(student_no))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let taken = users::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(users::Column::Username.eq(student_no))
+                .add(users::Column::UsernameFolded.eq(users::fold(student_no))),
+        )
+        .count(&txn)
+        .await?;
+    if taken > 0 {
+        return Ok(None);
+    }
+    let group = groups::Entity::find()
+        .select_only()
+        .column(groups::Column::Id)
+        .filter(groups::Column::Code.eq(STUDENT_GROUP))
+        .into_tuple::<i64>()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("the built-in student group is missing"))?;
+    let now = Utc::now().fixed_offset();
+    let user_id = users::Entity::insert(users::ActiveModel {
+        username: Set(student.student_no.clone()),
+        username_folded: Set(Some(users::fold(&student.student_no))),
+        password_hash: Set(String::new()),
+        display_name: Set(student.name_zh.clone()),
+        email: Set(student.email.clone()),
+        kind: Set("student".into()),
+        department_id: Set(Some(student.department_id)),
+        is_active: Set(true),
+        token_version: Set(0),
+        locale: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_login_at: Set(None),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?
+    .last_insert_id;
+    user_groups::Entity::insert(user_groups::ActiveModel {
+        user_id: Set(user_id),
+        group_id: Set(group),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    students::Entity::update_many()
+        .col_expr(
+            students::Column::UserId,
+            sea_orm::sea_query::Expr::value(user_id),
+        )
+        .filter(students::Column::Id.eq(student.id))
+        .filter(students::Column::UserId.is_null())
+        .exec(&txn)
+        .await?;
+    Entry::new(None, "students.account_created", "user")
+        .id(user_id)
+        .student(student.id)
+        .ip(Some(ip.to_string()))
+        .detail(serde_json::json!({"via": "sso", "student_no": student.student_no}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Some(user_id))
+}

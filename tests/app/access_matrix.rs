@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 /// `A` allowed (any 2xx/3xx other than a bounce to the login page, or a 422 for the deliberately
 /// invalid body), `L` must log in first (401 from the API, redirect to /login from a page),
 /// `F` forbidden (403), `U` unauthorized for everyone (401: wrong credentials), `O` logged out
-/// (sent back to the login page).
+/// (sent back to the login page), `N` not found (a feature this app is not configured for:
+/// single sign-on; `sso::` tests it configured).
 const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/", "LAAAA"),
     ("GET", "/login", "AAAAA"),
@@ -147,6 +148,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/cases/settings", "LFFAF"),
     ("POST", "/grades/scales", "LFFAF"),
     ("GET", "/login/activate", "AAAAA"),
+    ("GET", "/login/sso", "NNNNN"),
+    ("GET", "/login/sso/callback", "NNNNN"),
     ("POST", "/login/activate", "FFFFF"),
     ("POST", "/api/v1/auth/activate", "AAAAA"),
     ("POST", "/students/<id>/merge", "LFFAF"),
@@ -371,6 +374,7 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
                     'F' => status == Status::Forbidden,
                     'U' => status == Status::Unauthorized,
                     'O' => status == Status::SeeOther && location == "/login",
+                    'N' => status == Status::NotFound,
                     _ => false,
                 };
                 if !ok {

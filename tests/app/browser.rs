@@ -223,7 +223,11 @@ impl Page<'_> {
 
 /// The app on a real port over the test's database; returns its base address.
 pub(crate) async fn serve(app: &TestApp) -> String {
-    let port = free_port();
+    serve_on(app, free_port()).await
+}
+
+/// The same on a port chosen beforehand (when the configuration must name the address).
+pub(crate) async fn serve_on(app: &TestApp, port: u16) -> String {
     let state = srm::prepare(app.config.clone()).await.expect("state");
     let figment = rocket::Config::figment()
         .merge(("log_level", "off"))

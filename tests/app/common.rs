@@ -41,9 +41,19 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    test(TestApp::setup(Backend::Sqlite, populate).await).await;
+    on_each_backend_configured(populate, |_| {}, test).await
+}
+
+/// The same with the configuration changed by `tweak` before the app is built.
+pub async fn on_each_backend_configured<T, F, Fut>(populate: bool, tweak: T, test: F)
+where
+    T: Fn(&mut AppConfig),
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(TestApp::setup_with(Backend::Sqlite, populate, &tweak).await).await;
     if postgres_url().is_some() {
-        let app = TestApp::setup(Backend::Postgres, populate).await;
+        let app = TestApp::setup_with(Backend::Postgres, populate, &tweak).await;
         let name = app.pg_database.clone();
         test(app).await;
         if let Some(name) = name {
@@ -154,6 +164,15 @@ impl TestApp {
     }
 
     pub async fn setup(backend: Backend, populate: bool) -> TestApp {
+        Self::setup_with(backend, populate, &|_| {}).await
+    }
+
+    /// A fresh app whose configuration `tweak` changes first.
+    pub async fn setup_with(
+        backend: Backend,
+        populate: bool,
+        tweak: &dyn Fn(&mut AppConfig),
+    ) -> TestApp {
         let dir = std::env::temp_dir().join(format!("srm-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (url, pg_database) = match backend {
@@ -163,7 +182,8 @@ impl TestApp {
                 (Some(url), Some(name))
             }
         };
-        let config = test_config(&dir, url);
+        let mut config = test_config(&dir, url);
+        tweak(&mut config);
         let state = srm::prepare(config.clone()).await.expect("prepare app");
         let people = if populate {
             populate_university(&state.db, &state).await

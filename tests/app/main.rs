@@ -36,5 +36,6 @@ mod risk_reasons;
 mod schemathesis;
 mod security_data;
 mod seed;
+mod sso;
 mod students;
 mod tokens;

@@ -26,7 +26,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// axe-core's source, or why there is none (then the test fails under CI, else is skipped).
-fn axe_source() -> Option<String> {
+pub(crate) fn axe_source() -> Option<String> {
     let path = target_dir().join("axe/node_modules/axe-core/axe.min.js");
     let src = std::fs::read_to_string(&path).ok();
     if src.is_none() {
@@ -77,7 +77,7 @@ impl Page<'_> {
 
     /// The page as a phone (`mobile`, so `<meta name="viewport">` counts) or a desktop of
     /// `width` CSS pixels.
-    async fn viewport(&self, width: u32, height: u32) {
+    pub(crate) async fn viewport(&self, width: u32, height: u32) {
         self.cdp(
             "Emulation.setDeviceMetricsOverride",
             json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 800}),
@@ -136,7 +136,7 @@ impl Page<'_> {
     }
 
     /// How wide the page is against the window, with the widest elements when it overflows.
-    async fn overflow(&self) -> (f64, f64, Value) {
+    pub(crate) async fn overflow(&self) -> (f64, f64, Value) {
         let v = self
             .exec(
                 "const w = window.innerWidth;
@@ -155,7 +155,7 @@ impl Page<'_> {
     }
 
     /// axe-core's serious and critical findings on the current page, one line each.
-    async fn axe(&self, axe: &str) -> Vec<String> {
+    pub(crate) async fn axe(&self, axe: &str) -> Vec<String> {
         let loaded = self
             .exec(&format!("{axe}\n;return typeof window.axe;"))
             .await;
