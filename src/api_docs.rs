@@ -56,6 +56,7 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::mining::openapi(),
         crate::analytics::openapi(),
         crate::attendance::openapi(),
+        crate::mail::openapi(),
     ]
 }
 

@@ -66,6 +66,22 @@ pub struct AppConfig {
     pub log_format: String,
     /// The bearer token a Prometheus scraper sends to `GET /metrics` (404 while unset).
     pub metrics_token: Option<String>,
+    /// Where e-mail is sent: `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465`,
+    /// `smtp://localhost:25` (plain, for a local relay), with `user:password@` when the server
+    /// wants a login. While unset nothing leaves: mail waits in the outbox.
+    pub smtp_url: Option<String>,
+    /// The sender address of every e-mail (`SRM_MAIL_FROM`), e.g. `Portal <portal@uni.edu>`.
+    pub mail_from: String,
+    /// The portal's address as people reach it, for links in e-mail (`SRM_PUBLIC_URL`).
+    pub public_url: String,
+    /// Failed sending attempts before a message is dead (shown to administrators).
+    pub mail_max_attempts: u32,
+    /// The first retry waits this long; each further one twice as long (at most six hours).
+    pub mail_retry_base_seconds: u64,
+    /// How often each instance looks for mail that is due.
+    pub mail_poll_seconds: u64,
+    /// The hour of the day (UTC) the daily digests and deadline reminders go out.
+    pub mail_digest_hour_utc: u32,
 }
 
 impl Default for AppConfig {
@@ -99,6 +115,13 @@ impl Default for AppConfig {
             schedule_period_seconds: None,
             log_format: "text".into(),
             metrics_token: None,
+            smtp_url: None,
+            mail_from: "SRM portal <no-reply@localhost>".into(),
+            public_url: "http://127.0.0.1:8000".into(),
+            mail_max_attempts: 8,
+            mail_retry_base_seconds: 60,
+            mail_poll_seconds: 10,
+            mail_digest_hour_utc: 7,
         }
     }
 }

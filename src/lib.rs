@@ -26,6 +26,7 @@ pub mod history;
 pub mod i18n;
 pub mod interaction;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod mining;
 pub mod paging;
@@ -50,6 +51,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
     db::migrate(&db).await?;
     access::service::ensure_builtins(&db).await?;
     let secret = secrets::jwt_secret(&config)?;
+    let mail = mail::Mailer::new(&config, &secret)?;
     let keys = auth::token::Keys::new(
         &secret,
         &config.jwt_issuer,
@@ -74,6 +76,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         modules: Default::default(),
         terms: Default::default(),
         jobs: jobs::Jobs::from_config(&config),
+        mail,
         config,
         dummy_hash,
         verifications: Default::default(),
@@ -111,6 +114,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .attach(mining::jobs::scheduler())
         .attach(backup::schedule::scheduler())
         .attach(analytics::jobs::scheduler())
+        .attach(mail::schedule::scheduler())
         .attach(metrics::RequestMetrics)
         .register("/", web::catchers())
         .mount("/", web::routes())
@@ -129,6 +133,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", analytics::page_routes())
         .mount("/", attendance::page_routes())
         .mount("/", history::page_routes())
+        .mount("/", mail::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())
@@ -140,6 +145,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", interaction::api_routes())
         .mount("/api/v1", analytics::api_routes())
         .mount("/api/v1", attendance::api_routes())
+        .mount("/api/v1", mail::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let document = api_docs::document();
     rocket

@@ -20,6 +20,7 @@ mod m20261206_000004_backup_runs;
 mod m20261207_000001_attendance_activity;
 mod m20261207_000002_value_lifecycle;
 mod m20261207_000003_history_import;
+mod m20261208_000001_outbox;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_attendance_activity::Migration),
             Box::new(m20261207_000002_value_lifecycle::Migration),
             Box::new(m20261207_000003_history_import::Migration),
+            Box::new(m20261208_000001_outbox::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/security.json"),
     include_str!("zh/ui.json"),
     include_str!("zh/analytics.json"),
+    include_str!("zh/mail.json"),
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
@@ -32,6 +33,7 @@ const EN_SOURCES: &[&str] = &[
     include_str!("en/security.json"),
     include_str!("en/ui.json"),
     include_str!("en/analytics.json"),
+    include_str!("en/mail.json"),
 ];
 
 /// Every source of one language, for the test that checks they parse and share their keys.
