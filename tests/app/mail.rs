@@ -5,6 +5,7 @@
 //! repeated failures end as dead letters an administrator can retry; digests collect the
 //! day's mail. Without aiosmtpd the tests fail under CI and are skipped elsewhere.
 
+use crate::access_matrix::{Ids, Request, Table};
 use crate::common::*;
 use chrono::Utc;
 use rocket::http::{ContentType, Method, Status};
@@ -15,6 +16,37 @@ use srm::mail::{Category, Mailer, Mode};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+
+/// The e-mail routes in the route × role matrix. Unsubscribing needs no login (the signed
+/// token is the authority; the matrix's made-up one is answered 404 to everyone).
+pub const MATRIX: Table = Table {
+    rows: &[
+        ("GET", "/account/notifications", "LAAAA"),
+        ("POST", "/account/notifications", "LAAAA"),
+        ("GET", "/api/v1/account/notifications", "LAAAA"),
+        ("PUT", "/api/v1/account/notifications", "LAAAA"),
+        ("GET", "/unsubscribe/<code>", "AAAAA"),
+        ("POST", "/unsubscribe/<code>", "AAAAA"),
+        ("GET", "/admin/outbox", "LFFAF"),
+        ("GET", "/api/v1/admin/outbox", "LFFAF"),
+        ("POST", "/admin/outbox/<id>/retry", "LFFAF"),
+        ("POST", "/admin/outbox/<id>/discard", "LFFAF"),
+    ],
+    request,
+};
+
+fn request(method: &str, pattern: &str, _ids: &Ids) -> Option<Request> {
+    let path = pattern
+        .replace("<code>", "1-cases-00000000000000000000000000000000")
+        // No such dead letter: the administrator is answered 404, after the access check.
+        .replace("<id>", "999999");
+    let body = match (method, pattern) {
+        ("PUT", _) => Some((ContentType::JSON, r#"{"prefs":[]}"#.to_string())),
+        ("POST", _) => Some((ContentType::Form, String::new())),
+        _ => None,
+    };
+    Some((path, body))
+}
 
 /// The SMTP server of one test, stopped when dropped.
 struct Sink {
