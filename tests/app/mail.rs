@@ -783,3 +783,91 @@ async fn an_announcement_is_told_to_its_readers_once_it_is_published() {
     })
     .await;
 }
+
+/// A finished risk run flagging `high` students at high risk.
+async fn risk_run(app: &TestApp, high: &[i64]) -> srm::entity::mining_runs::Model {
+    use srm::entity::{job_status::JobStatus, mining_runs, risk_flags};
+    let now = Utc::now().fixed_offset();
+    let run = mining_runs::ActiveModel {
+        kind: Set("risk".into()),
+        status: Set(JobStatus::Done),
+        progress: Set(1.0),
+        message: Set(String::new()),
+        as_of: Set(now),
+        term_id: Set(None),
+        model: Set(None),
+        params: Set("{}".into()),
+        metrics: Set("{}".into()),
+        started_by: Set(None),
+        started_at: Set(now),
+        finished_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    for s in high {
+        risk_flags::ActiveModel {
+            run_id: Set(run.id),
+            student_id: Set(*s),
+            score: Set(0.9),
+            level: Set("high".into()),
+            reasons: Set("[]".into()),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+    }
+    run
+}
+
+#[rocket::async_test]
+async fn a_new_high_risk_flag_tells_the_advisor_once_and_never_the_student() {
+    on_each_backend(|app| async move {
+        mail_on(&app).await;
+        let p = app.people.clone();
+        srm::entity::students::ActiveModel {
+            id: Set(p.student_record),
+            advisor_id: Set(Some(p.teacher)),
+            ..Default::default()
+        }
+        .update(app.db())
+        .await
+        .unwrap();
+        let first = risk_run(&app, &[p.student_record]).await;
+        let told = srm::mining::alerts::tell_advisors(app.db(), &first)
+            .await
+            .unwrap();
+        assert_eq!(told, 1);
+        // The next run flags the same student again: not news.
+        let second = risk_run(&app, &[p.student_record]).await;
+        let told = srm::mining::alerts::tell_advisors(app.db(), &second)
+            .await
+            .unwrap();
+        assert_eq!(told, 0);
+        let mail = rows(&app).await;
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].to_addr, "teacher@example.edu");
+        assert_eq!(mail[0].category, "care");
+        assert_eq!(mail[0].subject, "A student you advise may need support");
+        assert!(
+            mail[0].body_text.contains("2025000001"),
+            "{}",
+            mail[0].body_text
+        );
+        let student = app.token(p.student).await;
+        let (_, notes) = app.get_json("/api/v1/notifications", Some(&student)).await;
+        assert!(
+            !notes.to_string().to_lowercase().contains("risk"),
+            "{notes}"
+        );
+        assert_eq!(
+            srm::mail::queue::count_for(app.db(), p.student, "queued")
+                .await
+                .unwrap(),
+            0
+        );
+    })
+    .await;
+}
