@@ -30,8 +30,9 @@ pub async fn mode_of(
     )
 }
 
-/// Puts `letter` in the outbox for `user_id`, in their language, unless they have no address,
-/// chose the portal only for its category, or its kind is not sent by e-mail. A digest
+/// Puts `letter` in the outbox for `user_id`, in their language, unless the account is
+/// disabled or has no address, they chose the portal only for its category, or its kind is not
+/// sent by e-mail. A digest
 /// category holds it for the daily digest. Answers the outbox row's id.
 pub async fn enqueue_for_user(
     db: &impl ConnectionTrait,
@@ -41,7 +42,11 @@ pub async fn enqueue_for_user(
     let Some(category) = Category::of_kind(&letter.kind) else {
         return Ok(None);
     };
-    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+    let Some(user) = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .filter(|u| u.is_active)
+    else {
         return Ok(None);
     };
     let Some(to) = user

@@ -871,3 +871,46 @@ async fn a_new_high_risk_flag_tells_the_advisor_once_and_never_the_student() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn students_are_reminded_once_when_registration_closes_within_two_days() {
+    on_each_backend(|app| async move {
+        mail_on(&app).await;
+        let now = Utc::now();
+        let term = srm::entity::terms::Entity::find()
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let far = srm::mail::schedule::deadline_reminders(app.db(), now)
+            .await
+            .unwrap();
+        assert_eq!(far, 0, "ten days away: not yet");
+        srm::entity::terms::ActiveModel {
+            id: Set(term.id),
+            registration_closes_at: Set((now + chrono::Duration::hours(30)).fixed_offset()),
+            ..Default::default()
+        }
+        .update(app.db())
+        .await
+        .unwrap();
+        let told = srm::mail::schedule::deadline_reminders(app.db(), now)
+            .await
+            .unwrap();
+        assert_eq!(told, 2, "both students with accounts");
+        let again = srm::mail::schedule::deadline_reminders(app.db(), now)
+            .await
+            .unwrap();
+        assert_eq!(again, 0, "once per term, across instances");
+        let mut subjects: Vec<String> = rows(&app).await.into_iter().map(|r| r.subject).collect();
+        subjects.sort();
+        assert_eq!(
+            subjects,
+            [
+                "2026 秋季学期 选课即将截止",
+                "Registration for Fall 2026 closes soon"
+            ]
+        );
+    })
+    .await;
+}
