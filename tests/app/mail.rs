@@ -914,3 +914,75 @@ async fn students_are_reminded_once_when_registration_closes_within_two_days() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn an_approved_grade_change_tells_the_student_the_new_grade_and_the_teacher_the_decision() {
+    on_each_backend(|app| async move {
+        mail_on(&app).await;
+        let p = app.people.clone();
+        let teacher = app.token(p.teacher).await;
+        let admin = app.token(p.admin).await;
+        let sec = p.section;
+        let (s, v) = app
+            .send_json(
+                Method::Put,
+                &format!("/api/v1/sections/{sec}/grades"),
+                Some(&teacher),
+                json!({"grades": [{"student_id": p.student_record, "score": 72}]}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/sections/{sec}/grades/publish"),
+                Some(&teacher),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let grade = srm::entity::grades::Entity::find()
+            .filter(srm::entity::grades::Column::StudentId.eq(p.student_record))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let (s, c) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/grades/{}/change-requests", grade.id),
+                Some(&teacher),
+                json!({"new_score": 80, "reason": "question 3 re-marked"}),
+            )
+            .await;
+        assert_eq!(s, Status::Created, "{c}");
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/grade-changes/{}/approve", c["id"]),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        let mail = rows(&app).await;
+        let to_student: Vec<_> = mail
+            .iter()
+            .filter(|m| m.to_addr == "li.hua@example.edu" && m.kind == "grade.change_approved")
+            .collect();
+        assert_eq!(to_student.len(), 1);
+        assert!(
+            to_student[0].body_text.contains("your grade is now 80"),
+            "{}",
+            to_student[0].body_text
+        );
+        let to_teacher: Vec<_> = mail
+            .iter()
+            .filter(|m| m.to_addr == "teacher@example.edu")
+            .collect();
+        assert_eq!(to_teacher.len(), 1);
+        assert_eq!(to_teacher[0].kind, "grade.change_approved_teacher");
+        assert!(to_teacher[0].body_text.contains("2025000001"));
+    })
+    .await;
+}
