@@ -57,6 +57,7 @@ fn domain_parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::analytics::openapi(),
         crate::attendance::openapi(),
         crate::privacy::openapi(),
+        crate::mail::openapi(),
     ]
 }
 

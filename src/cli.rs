@@ -53,6 +53,11 @@ pub enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// E-mail: send what is due now (the server does this by itself every few seconds).
+    Mail {
+        #[command(subcommand)]
+        what: MailWhat,
+    },
     /// Load a backup into an empty database (SQLite, or PostgreSQL via SRM_DATABASE_URL).
     Restore {
         /// The backup file (`.tar.zst`) written by `srm backup`.
@@ -101,6 +106,12 @@ pub enum ImportWhat {
         #[arg(long)]
         rejected: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailWhat {
+    /// Send every due e-mail of the outbox over SRM_SMTP_URL once, and print the counts.
+    SendDue,
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +211,23 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             Ok(())
         }
         Command::Mine { what } => crate::mining::cli::run(&config, what).await,
+        Command::Mail {
+            what: MailWhat::SendDue,
+        } => {
+            let state = crate::prepare(config).await?;
+            if !state.mail.enabled() {
+                return Err(AppError::internal(
+                    "SRM_SMTP_URL is unset: nothing can be sent",
+                ));
+            }
+            let d =
+                crate::mail::sender::send_due(&state.db, &state.mail, &state.jobs.holder).await?;
+            println!(
+                "sent {}, to retry later {}, undeliverable {}",
+                d.sent, d.retrying, d.dead
+            );
+            Ok(())
+        }
         Command::Import {
             what:
                 ImportWhat::Students {

@@ -79,6 +79,20 @@ pub struct AppConfig {
     /// gets a student account at first sign-in (`SRM_OIDC_CREATE_STUDENTS`).
     #[serde(deserialize_with = "flag_or_false")]
     pub oidc_create_students: bool,
+    /// Where e-mail is sent: `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465`,
+    /// `smtp://localhost:25` (plain, for a local relay), with `user:password@` when the server
+    /// wants a login. While unset nothing leaves: mail waits in the outbox.
+    pub smtp_url: Option<String>,
+    /// The sender address of every e-mail (`SRM_MAIL_FROM`), e.g. `Portal <portal@uni.edu>`.
+    pub mail_from: String,
+    /// Failed sending attempts before a message is dead (shown to administrators).
+    pub mail_max_attempts: u32,
+    /// The first retry waits this long; each further one twice as long (at most six hours).
+    pub mail_retry_base_seconds: u64,
+    /// How often each instance looks for mail that is due.
+    pub mail_poll_seconds: u64,
+    /// The hour of the day (UTC) the daily digests and deadline reminders go out.
+    pub mail_digest_hour_utc: u32,
 }
 
 impl Default for AppConfig {
@@ -118,6 +132,12 @@ impl Default for AppConfig {
             oidc_client_secret: None,
             oidc_username_claim: "preferred_username".into(),
             oidc_create_students: false,
+            smtp_url: None,
+            mail_from: "SRM portal <no-reply@localhost>".into(),
+            mail_max_attempts: 8,
+            mail_retry_base_seconds: 60,
+            mail_poll_seconds: 10,
+            mail_digest_hour_utc: 7,
         }
     }
 }

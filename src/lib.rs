@@ -26,6 +26,7 @@ pub mod history;
 pub mod i18n;
 pub mod interaction;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod mining;
 pub mod paging;
@@ -51,6 +52,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
     db::migrate(&db).await?;
     access::service::ensure_builtins(&db).await?;
     let secret = secrets::jwt_secret(&config)?;
+    let mail = mail::Mailer::new(&config, &secret)?;
     let keys = auth::token::Keys::new(
         &secret,
         &config.jwt_issuer,
@@ -76,6 +78,7 @@ pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
         modules: Default::default(),
         terms: Default::default(),
         jobs: jobs::Jobs::from_config(&config),
+        mail,
         config,
         dummy_hash,
         verifications: Default::default(),
@@ -114,6 +117,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .attach(mining::jobs::scheduler())
         .attach(backup::schedule::scheduler())
         .attach(analytics::jobs::scheduler())
+        .attach(mail::schedule::scheduler())
         .attach(metrics::RequestMetrics)
         .register("/", web::catchers())
         .mount("/", web::routes())
@@ -133,6 +137,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/", attendance::page_routes())
         .mount("/", history::page_routes())
         .mount("/", privacy::page_routes())
+        .mount("/", mail::page_routes())
         .mount("/", rocket::routes![api_docs::docs_page])
         .mount("/api/v1", account::api_routes())
         .mount("/api/v1", admin::api_routes())
@@ -145,6 +150,7 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .mount("/api/v1", analytics::api_routes())
         .mount("/api/v1", attendance::api_routes())
         .mount("/api/v1", privacy::api_routes())
+        .mount("/api/v1", mail::api_routes())
         .mount("/api/v1", rocket::routes![api_docs::openapi]);
     let document = api_docs::document();
     rocket

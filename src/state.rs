@@ -22,6 +22,8 @@ pub struct AppState {
     pub terms: Fresh<std::sync::Arc<Vec<crate::entity::terms::Model>>>,
     /// This instance's name in job leases, and their length.
     pub jobs: crate::jobs::Jobs,
+    /// The SMTP transport and e-mail settings.
+    pub mail: crate::mail::Mailer,
     /// A hash of a random password at the configured cost: what a login for an unknown name is
     /// verified against, so it costs what a known one does.
     pub dummy_hash: String,

@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod common;
+
 mod m20261124_000001_accounts;
 mod m20261124_000002_students;
 mod m20261124_000003_courses;
@@ -22,7 +23,9 @@ mod m20261207_000002_value_lifecycle;
 mod m20261207_000003_history_import;
 mod m20261208_000001_data_exports;
 mod m20261208_000001_group_local_password;
+mod m20261208_000001_outbox;
 mod m20261208_000002_course_stats;
+mod m20261208_000003_notification_words;
 
 pub struct Migrator;
 
@@ -46,9 +49,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_attendance_activity::Migration),
             Box::new(m20261207_000002_value_lifecycle::Migration),
             Box::new(m20261207_000003_history_import::Migration),
-            Box::new(m20261208_000001_group_local_password::Migration),
             Box::new(m20261208_000001_data_exports::Migration),
+            Box::new(m20261208_000001_group_local_password::Migration),
+            Box::new(m20261208_000001_outbox::Migration),
             Box::new(m20261208_000002_course_stats::Migration),
+            Box::new(m20261208_000003_notification_words::Migration),
         ]
     }
 }

@@ -202,6 +202,23 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
             .await?;
         return Err(AppError::unprocessable("activation_mismatch", MISMATCH));
     };
+    // NOTE: an account whose groups all sign in through the university sets no password.
+    if state.sso.is_some()
+        && crate::access::service::local_password_rule(&state.db, user.id).await?
+            == crate::access::service::LocalPassword::Refused
+    {
+        Entry::new(Some(user.id), "auth.activation_refused", "user")
+            .id(user.id)
+            .denied()
+            .ip(Some(ip.to_string()))
+            .detail(serde_json::json!({"reason": "sso_only"}))
+            .write(&state.db)
+            .await?;
+        return Err(AppError::unprocessable(
+            "sso_only",
+            "this account signs in through the university's single sign-on only",
+        ));
+    }
     let turn = state.hashing_turn().await?;
     let hash = password::hash(claim.new_password.to_string(), state.hash_cost()).await?;
     drop(turn);

@@ -18,6 +18,8 @@ pub struct Model {
     pub publish_at: DateTimeWithTimeZone,
     pub author_id: Option<i64>,
     pub created_at: DateTimeWithTimeZone,
+    /// When its readers were notified (once it was published); None until then.
+    pub notified_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,10 @@ pub struct Model {
     pub link: Option<String>,
     pub created_at: DateTimeWithTimeZone,
     pub read_at: Option<DateTimeWithTimeZone>,
+    /// The kind's values (JSON), to say it in the reader's language; None for text that has
+    /// no translation (a message's own words).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub words: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

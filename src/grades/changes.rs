@@ -250,6 +250,15 @@ pub async fn decide(
     )
     .write(&txn)
     .await?;
+    super::notify::decided(
+        &txn,
+        &section,
+        c.requested_by,
+        g.student_id,
+        approve,
+        (approve && g.status == super::service::PUBLISHED).then_some(c.new_score),
+    )
+    .await?;
     let out = grade_changes::Entity::find_by_id(c.id)
         .one(&txn)
         .await?

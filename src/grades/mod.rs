@@ -9,6 +9,7 @@ pub mod csv_import;
 pub mod dto;
 mod forms;
 pub mod gpa;
+pub mod notify;
 mod pages;
 pub mod scale;
 pub mod service;

@@ -619,6 +619,7 @@ pub async fn publish(
         crate::analytics::transitions::GRADE_PUBLISH,
     )
     .await?;
+    super::notify::published(&txn, section, &published).await?;
     Entry::new(Some(user.id), "grades.publish", "section")
         .id(sid)
         .detail(json!({"published": res.rows_affected, "failing": summary.failing.len()}))

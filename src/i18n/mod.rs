@@ -22,6 +22,7 @@ const ZH_SOURCES: &[&str] = &[
     include_str!("zh/analytics.json"),
     include_str!("zh/sso.json"),
     include_str!("zh/privacy.json"),
+    include_str!("zh/mail.json"),
 ];
 const EN_SOURCES: &[&str] = &[
     include_str!("en.json"),
@@ -36,6 +37,7 @@ const EN_SOURCES: &[&str] = &[
     include_str!("en/analytics.json"),
     include_str!("en/sso.json"),
     include_str!("en/privacy.json"),
+    include_str!("en/mail.json"),
 ];
 
 /// Every source of one language, for the test that checks they parse and share their keys.

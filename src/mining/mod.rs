@@ -1,6 +1,7 @@
 //! Mining (数据挖掘): at-risk flags with reasons, clusters and personalised teaching
 //! suggestions, evaluated honestly against baselines and published results.
 
+pub mod alerts;
 mod api;
 mod charts;
 pub mod cli;

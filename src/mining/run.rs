@@ -891,7 +891,8 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     );
     am.metrics = Set(out.metrics.to_string());
     am.finished_at = Set(Some(Utc::now().fixed_offset()));
-    am.update(&txn).await?;
+    let run = am.update(&txn).await?;
+    super::alerts::tell_advisors(&txn, &run).await?;
     Entry::new(None, "mining.run_finish", "mining_run")
         .id(run_id)
         .detail(json!({"model": out.chosen.as_str(), "flags": out.flags.len()}))

@@ -26,8 +26,14 @@ pub const NOT_AS_IS: &[(&str, &str)] = &[
     ("data_exports", "the archives themselves"),
 ];
 
-/// Tables keyed by the student's account (`user_id`) that are copied.
-pub const BY_ACCOUNT: &[&str] = &["notifications", "conversation_members"];
+/// Tables keyed by the student's account (`user_id`) that are copied: notifications and the
+/// e-mails sent or waiting, conversations, notification settings.
+pub const BY_ACCOUNT: &[&str] = &[
+    "notifications",
+    "outbox",
+    "notification_prefs",
+    "conversation_members",
+];
 
 /// Tables with a `user_id` column that are not copied, and why.
 pub const ACCOUNT_NOT_AS_IS: &[(&str, &str)] = &[
@@ -264,8 +270,9 @@ grades, grade_changes, grade_history, assessment_scores
                    grades and their changes / 成绩及其变更
 attendance, learning_activity
                    attendance and learning activity / 考勤与学习活动
-conversations, conversation_members, messages, notifications
-                   messages and notifications / 消息与通知
+conversations, conversation_members, messages, notifications, outbox
+                   messages, notifications and e-mails / 消息、通知与邮件
+notification_prefs how you chose to be notified / 通知设置
 cases, case_events, case_ratings
                    your inquiries and complaints / 咨询与投诉
 interventions      care records about you / 关怀记录

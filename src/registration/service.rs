@@ -10,7 +10,7 @@ use super::rules::sections_clash;
 use crate::audit::Entry;
 use crate::courses::service::Meeting;
 use crate::entity::{
-    course_prerequisites, courses, enrolments, grades, holds, notifications, registration_events,
+    course_prerequisites, courses, enrolments, grades, holds, registration_events,
     registration_overrides, section_meetings, sections, students, terms,
 };
 use crate::error::{AppError, AppResult};
@@ -870,27 +870,21 @@ async fn notify_promoted(
     student_id: i64,
     section: &sections::Model,
 ) -> AppResult<()> {
-    let user_id: Option<Option<i64>> = crate::entity::students::Entity::find_by_id(student_id)
-        .select_only()
-        .column(crate::entity::students::Column::UserId)
-        .into_tuple()
-        .one(db)
-        .await?;
-    if let Some(Some(user_id)) = user_id {
+    use crate::interaction::messages::notify::{notify_user_with, user_of_student};
+    if let Some(user_id) = user_of_student(db, student_id).await? {
         let label = section_label(db, section).await?;
-        notifications::ActiveModel {
-            user_id: Set(user_id),
-            kind: Set("registration.promoted".into()),
-            title: Set(format!("You are now enrolled in {label}")),
-            body: Set(format!(
-                "A seat became free in {label} and you were next on its waitlist."
-            )),
-            link: Set(Some("/registrations".into())),
-            created_at: Set(now()),
-            read_at: Set(None),
-            ..Default::default()
-        }
-        .insert(db)
+        let letter = crate::mail::Letter::new("registration.promoted")
+            .arg("section", &label)
+            .link("/registrations");
+        notify_user_with(
+            db,
+            user_id,
+            "registration.promoted",
+            &format!("You are now enrolled in {label}"),
+            &format!("A seat became free in {label} and you were next on its waitlist."),
+            "/registrations",
+            &letter,
+        )
         .await?;
     }
     Ok(())

@@ -32,6 +32,9 @@ pub struct AccountsReport {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Letter {
     pub student_id: i64,
+    /// The account the code activates.
+    #[serde(skip)]
+    pub user_id: i64,
     pub student_no: String,
     pub name_zh: String,
     pub name_en: String,
@@ -55,6 +58,7 @@ async fn letters_for(db: &impl ConnectionTrait, issued: Vec<IssuedCode>) -> AppR
             if let Some(s) = records.get(&c.user_id) {
                 letters.push(Letter {
                     student_id: s.id,
+                    user_id: c.user_id,
                     student_no: s.student_no.clone(),
                     name_zh: s.name_zh.clone(),
                     name_en: s.name_en.clone(),
@@ -275,27 +279,44 @@ pub fn letters_csv(letters: &[Letter]) -> AppResult<Vec<u8>> {
     out.into_inner().map_err(AppError::internal)
 }
 
-/// Puts a letter for each student with an e-mail address in the portal's outbox. As for every
-/// notification, the outbox row names the recipient and subject only, so the code itself is
-/// never stored. Answers how many were queued.
+/// Puts a letter for each student with an e-mail address in the portal's outbox (one
+/// transaction). The code is in the e-mail's text only, and only until it is sent (or dies):
+/// the sender blanks it then; the audit row names the recipient alone. Answers how many were
+/// queued.
 pub async fn queue_letters(
-    db: &impl ConnectionTrait,
+    db: &crate::db::Db,
     actor: Option<i64>,
     letters: &[Letter],
 ) -> AppResult<usize> {
+    let txn = crate::db::write_txn(db).await?;
     let mut queued = 0;
     for l in letters {
         let Some(to) = l.email.as_deref().filter(|e| !e.trim().is_empty()) else {
             continue;
         };
-        tracing::info!(student = l.student_id, to = %to, "activation letter queued in the outbox");
+        let letter = crate::mail::ActivationLetter {
+            user_id: l.user_id,
+            to,
+            student_no: &l.student_no,
+            name_zh: &l.name_zh,
+            name_en: &l.name_en,
+            code: &l.code,
+            expires_at: l.expires_at,
+        };
+        let id = crate::mail::service::enqueue_activation(&txn, &letter).await?;
+        tracing::info!(
+            student = l.student_id,
+            outbox = id,
+            "activation letter queued in the outbox"
+        );
         Entry::new(actor, "notifications.email", "student")
             .id(l.student_id)
-            .detail(serde_json::json!({"to": to, "subject": "activation code / 激活码"}))
-            .write(db)
+            .detail(serde_json::json!({"to": to, "outbox": id, "kind": "account.activation"}))
+            .write(&txn)
             .await?;
         queued += 1;
     }
+    txn.commit().await?;
     Ok(queued)
 }
 

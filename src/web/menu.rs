@@ -168,6 +168,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::ManageModules],
     ),
     (
+        "mail.menu.outbox",
+        "/admin/outbox",
+        None,
+        &[Permission::ManageModules],
+    ),
+    (
         "menu.audit",
         "/admin/audit",
         None,
@@ -197,6 +203,7 @@ fn mounted(href: &str) -> bool {
             | "/admin/modules"
             | "/admin/audit"
             | "/admin/backups"
+            | "/admin/outbox"
             | "/api/docs"
             | "/grades"
             | "/messages"

@@ -203,6 +203,7 @@ fn tables() -> Vec<Table> {
         crate::interaction::MATRIX,
         crate::attendance::MATRIX,
         crate::history_import::MATRIX,
+        crate::mail::MATRIX,
         Table {
             rows: MATRIX,
             request: core_request,

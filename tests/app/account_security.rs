@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use srm::entity::{activation_codes, students};
 
 /// Adds a student with a national id and a date of birth, in the teacher's section.
-async fn enrolled_student(app: &TestApp, admin: &str, no: &str, nid: &str) -> i64 {
+pub(crate) async fn enrolled_student(app: &TestApp, admin: &str, no: &str, nid: &str) -> i64 {
     let (s, v) = app
         .send_json(
             Method::Post,
@@ -28,7 +28,7 @@ async fn enrolled_student(app: &TestApp, admin: &str, no: &str, nid: &str) -> i6
 }
 
 /// Creates the missing accounts and answers the codes by student number.
-async fn create_accounts(app: &TestApp, admin: &str) -> Value {
+pub(crate) async fn create_accounts(app: &TestApp, admin: &str) -> Value {
     let (s, report) = app
         .send_json(
             Method::Post,
@@ -41,7 +41,7 @@ async fn create_accounts(app: &TestApp, admin: &str) -> Value {
     report
 }
 
-fn code_in(letters: &Value, no: &str) -> String {
+pub(crate) fn code_in(letters: &Value, no: &str) -> String {
     letters["letters"]
         .as_array()
         .unwrap()
@@ -52,7 +52,7 @@ fn code_in(letters: &Value, no: &str) -> String {
         .to_string()
 }
 
-async fn activate(app: &TestApp, body: Value) -> (Status, Value) {
+pub(crate) async fn activate(app: &TestApp, body: Value) -> (Status, Value) {
     app.send_json(Method::Post, "/api/v1/auth/activate", None, body)
         .await
 }

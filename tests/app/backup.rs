@@ -654,3 +654,26 @@ async fn a_backup_whose_holder_died_is_shown_interrupted_on_the_page_and_does_no
     })
     .await;
 }
+
+/// A restore migrates the empty database to the backup's version, the newest migration name it
+/// applied, through the list in order: a migration listed after a newer-named one would be
+/// skipped (three branches adding migrations on one day did that).
+#[test]
+fn migrations_are_listed_in_the_order_of_their_names() {
+    let names = srm::backup::catalog::known_migrations();
+    // NOTE: the first three of 2026-12-06 were listed out of name order before any backup
+    // existed; every later one must follow its name.
+    let from = names
+        .iter()
+        .position(|n| n.starts_with("m20261206_000002"))
+        .expect("the login throttles migration");
+    let later = &names[from..];
+    let mut sorted = later.to_vec();
+    sorted.sort();
+    assert_eq!(later, sorted.as_slice());
+    assert_eq!(
+        names.last(),
+        names.iter().max(),
+        "the newest is applied last"
+    );
+}

@@ -151,10 +151,12 @@ async fn every_state_changing_page_form_refuses_a_forged_token_for_every_role() 
         "forged forms accepted:\n{}",
         accepted.join("\n")
     );
+    // NOTE: the one-click unsubscribe (RFC 8058) is posted by mail clients without a session
+    // or form token: its signed path token is the authority (a forged one is a 404, above).
     let unchecked: Vec<String> = routes
         .iter()
         .map(|(m, p)| format!("{m} {p}"))
-        .filter(|r| !refused_for_token.contains(r))
+        .filter(|r| !refused_for_token.contains(r) && r != "POST /unsubscribe/<code>")
         .collect();
     assert!(
         unchecked.is_empty(),

@@ -24,6 +24,7 @@ mod hardening;
 mod history_import;
 mod i18n_sweep;
 mod interaction;
+mod mail;
 mod mining;
 mod ops;
 mod pages;

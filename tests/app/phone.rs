@@ -334,6 +334,7 @@ async fn every_student_page_fits_a_phone_with_a_folding_menu_and_a_weekend_day_v
         ("record-reads", "/me/record/reads".to_string()),
         ("my-data", "/me/data".to_string()),
         ("password", "/account/password".to_string()),
+        ("mail-prefs", "/account/notifications".to_string()),
     ];
     for lang in ["zh-CN", "en-US"] {
         let profile = app.dir.join(format!("chrome-phone-{lang}"));
@@ -502,6 +503,7 @@ async fn axe_finds_nothing_serious_on_the_main_pages_of_each_role() {
                 "/feedback",
                 "/notifications",
                 "/account/password",
+                "/account/notifications",
             ]
             .iter()
             .map(|x| x.to_string())
@@ -547,6 +549,7 @@ async fn axe_finds_nothing_serious_on_the_main_pages_of_each_role() {
                 "/admin/modules".into(),
                 "/admin/audit".into(),
                 "/admin/backups".into(),
+                "/admin/outbox".into(),
                 "/courses/manage".into(),
                 "/mining".into(),
                 "/cases".into(),

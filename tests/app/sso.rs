@@ -695,3 +695,35 @@ async fn a_roster_student_without_an_account_gets_one_at_first_sign_in_when_conf
     )
     .await;
 }
+
+#[rocket::async_test]
+async fn a_student_whose_group_signs_in_only_through_the_university_cannot_set_a_password() {
+    use crate::account_security::{activate, code_in, create_accounts, enrolled_student};
+    on_each_backend_configured(true, sso_configured, |app| async move {
+        let admin = app.token(app.people.admin).await;
+        let nid = "110101200605171234";
+        enrolled_student(&app, &admin, "2026000301", nid).await;
+        let code = code_in(&create_accounts(&app, &admin).await, "2026000301");
+        sso_only(&app, &admin, "student").await;
+        let (s, e) = activate(
+            &app,
+            serde_json::json!({"student_no": "2026000301", "code": code, "national_id": nid,
+                "new_password": "my-own-pass-1"}),
+        )
+        .await;
+        assert_eq!(s, Status::UnprocessableEntity, "{e}");
+        assert_eq!(e["error"]["code"], "sso_only");
+        let user = srm::entity::users::Entity::find()
+            .filter(srm::entity::users::Column::Username.eq("2026000301"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(user.password_hash.is_empty(), "no password was set");
+        assert_eq!(
+            app.audit_count("auth.activation_refused", "denied").await,
+            1
+        );
+    })
+    .await;
+}

@@ -100,6 +100,7 @@ pub async fn create(
         publish_at: Set(publish_at),
         author_id: Set(Some(user.id)),
         created_at: Set(now()),
+        notified_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -188,4 +189,126 @@ pub fn row(a: &announcements::Model, zh: bool) -> serde_json::Value {
     json!({"id": a.id, "scope": a.scope, "title": if zh { &a.title_zh } else { &a.title_en },
            "title_zh": a.title_zh, "title_en": a.title_en, "body": a.body,
            "publish_at": fmt(&a.publish_at), "scheduled": a.publish_at > now()})
+}
+
+/// The accounts an announcement concerns (its author left out).
+async fn readers(db: &impl ConnectionTrait, a: &announcements::Model) -> AppResult<Vec<i64>> {
+    let mut ids: Vec<i64> = match (a.scope.as_str(), a.department_id, a.section_id) {
+        ("department", Some(d), _) => {
+            let mut ids: Vec<i64> = students::Entity::find()
+                .select_only()
+                .column(students::Column::UserId)
+                .filter(students::Column::DepartmentId.eq(d))
+                .filter(students::Column::UserId.is_not_null())
+                .into_tuple::<Option<i64>>()
+                .all(db)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+            ids.extend(
+                users::Entity::find()
+                    .select_only()
+                    .column(users::Column::Id)
+                    .filter(users::Column::DepartmentId.eq(d))
+                    .filter(users::Column::IsActive.eq(true))
+                    .into_tuple::<i64>()
+                    .all(db)
+                    .await?,
+            );
+            ids
+        }
+        ("section", _, Some(s)) => {
+            let enrolled: Vec<i64> = enrolments::Entity::find()
+                .select_only()
+                .column(enrolments::Column::StudentId)
+                .filter(enrolments::Column::SectionId.eq(s))
+                .filter(enrolments::Column::Status.eq("enrolled"))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let mut ids: Vec<i64> = students::Entity::find()
+                .select_only()
+                .column(students::Column::UserId)
+                .filter(students::Column::Id.is_in(enrolled))
+                .into_tuple::<Option<i64>>()
+                .all(db)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+            ids.extend(
+                sections::Entity::find_by_id(s)
+                    .one(db)
+                    .await?
+                    .and_then(|x| x.teacher_id),
+            );
+            ids
+        }
+        _ => {
+            users::Entity::find()
+                .select_only()
+                .column(users::Column::Id)
+                .filter(users::Column::IsActive.eq(true))
+                .into_tuple()
+                .all(db)
+                .await?
+        }
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    ids.retain(|id| Some(*id) != a.author_id);
+    Ok(ids)
+}
+
+/// Notifies the readers of every announcement published by `at` and not yet announced: each
+/// in one transaction that first marks it notified (only one instance wins that), so nobody
+/// is told twice. Answers how many people were notified.
+pub async fn notify_published(db: &crate::db::Db, at: DateTime<FixedOffset>) -> AppResult<usize> {
+    let due: Vec<announcements::Model> = announcements::Entity::find()
+        .filter(announcements::Column::NotifiedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|a| a.publish_at <= at)
+        .collect();
+    let mut told = 0;
+    for a in due {
+        let txn = write_txn(db).await?;
+        let won = announcements::Entity::update_many()
+            .col_expr(
+                announcements::Column::NotifiedAt,
+                sea_orm::sea_query::Expr::value(at),
+            )
+            .filter(announcements::Column::Id.eq(a.id))
+            .filter(announcements::Column::NotifiedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !won {
+            txn.rollback().await?;
+            continue;
+        }
+        let letter = crate::mail::Letter::new("announcement")
+            .arg("title_zh", &a.title_zh)
+            .arg("title_en", &a.title_en)
+            .quote(&a.body)
+            .link("/announcements");
+        for uid in readers(&txn, &a).await? {
+            crate::interaction::messages::notify::notify_user_with(
+                &txn,
+                uid,
+                "announcement",
+                &a.title_en,
+                &a.body,
+                "/announcements",
+                &letter,
+            )
+            .await?;
+            told += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(told)
 }

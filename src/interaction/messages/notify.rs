@@ -1,11 +1,12 @@
-//! Notifications (the list page and the unread count in the menu) and the optional e-mail
-//! delivery: when the setting `notifications.email` is `"on"`, each notification is also put
-//! in the outbox (an `notifications.email` audit row and a log line; no mail server needed).
+//! Notifications (the list page and the unread count in the menu) and their e-mail: when the
+//! setting `notifications.email` is `"on"`, each notification is also put in the outbox in the
+//! recipient's language, as their preference for its category says (see `crate::mail`).
 
 use crate::audit::Entry;
 use crate::entity::{conversation_members, conversations, notifications, students, users};
 use crate::error::AppResult;
 use crate::interaction::util::{now, setting};
+use crate::mail::Letter;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -15,7 +16,8 @@ use serde_json::json;
 
 pub const EMAIL_KEY: &str = "notifications.email";
 
-/// Writes one notification for a user (and queues its e-mail when delivery is on).
+/// Writes one notification for a user (and queues its e-mail when delivery is on); the e-mail
+/// quotes `body` under the words of its kind, with `title` as its one value.
 pub async fn notify_user(
     db: &impl ConnectionTrait,
     user_id: i64,
@@ -24,33 +26,70 @@ pub async fn notify_user(
     body: &str,
     link: &str,
 ) -> AppResult<()> {
+    let letter = Letter::new(kind).arg("title", title).quote(body).link(link);
+    notify_user_with(db, user_id, kind, title, body, link, &letter).await
+}
+
+/// The same with the e-mail's own words (`letter`, in the recipient's language).
+pub async fn notify_user_with(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+    letter: &Letter,
+) -> AppResult<()> {
+    // NOTE: stored in the recipient's language, with the words to say it in the reader's.
+    let locale = users::Entity::find_by_id(user_id)
+        .select_only()
+        .column(users::Column::Locale)
+        .into_tuple::<Option<String>>()
+        .one(db)
+        .await?
+        .flatten();
+    let said = crate::mail::render::notice(crate::mail::render::lang_of(locale.as_deref()), letter);
+    let words = said.is_some().then(|| crate::mail::render::words(letter));
+    let (title, body) = said.unwrap_or_else(|| (title.to_string(), body.to_string()));
     let n = notifications::ActiveModel {
         user_id: Set(user_id),
         kind: Set(kind.to_string()),
         title: Set(title.chars().take(250).collect()),
-        body: Set(body.to_string()),
+        body: Set(body),
         link: Set(Some(link.to_string())),
         created_at: Set(now()),
         read_at: Set(None),
+        words: Set(words),
         ..Default::default()
     }
     .insert(db)
     .await?;
-    if setting(db, EMAIL_KEY).await?.as_deref() == Some("on") {
-        let email = users::Entity::find_by_id(user_id)
-            .one(db)
-            .await?
-            .and_then(|u| u.email);
-        if let Some(to) = email {
-            tracing::info!(notification = n.id, to = %to, "e-mail queued in the outbox");
-            Entry::new(None, "notifications.email", "notification")
-                .id(n.id)
-                .detail(json!({"to": to, "subject": n.title}))
-                .write(db)
-                .await?;
-        }
+    if setting(db, EMAIL_KEY).await?.as_deref() == Some("on")
+        && let Some(mail) = crate::mail::service::enqueue_for_user(db, user_id, letter).await?
+    {
+        tracing::info!(
+            notification = n.id,
+            outbox = mail,
+            "e-mail queued in the outbox"
+        );
+        Entry::new(None, "notifications.email", "notification")
+            .id(n.id)
+            .detail(json!({"outbox": mail, "kind": kind}))
+            .write(db)
+            .await?;
     }
     Ok(())
+}
+
+/// The user account of a student record, if it has one.
+pub async fn user_of_student(db: &impl ConnectionTrait, student_id: i64) -> AppResult<Option<i64>> {
+    Ok(students::Entity::find_by_id(student_id)
+        .select_only()
+        .column(students::Column::UserId)
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
 }
 
 /// The same for a student record (nothing when it has no account).
@@ -62,13 +101,7 @@ pub async fn notify_student(
     body: &str,
     link: &str,
 ) -> AppResult<()> {
-    if let Some(Some(uid)) = students::Entity::find_by_id(student_id)
-        .select_only()
-        .column(students::Column::UserId)
-        .into_tuple::<Option<i64>>()
-        .one(db)
-        .await?
-    {
+    if let Some(uid) = user_of_student(db, student_id).await? {
         notify_user(db, uid, kind, title, body, link).await?;
     }
     Ok(())

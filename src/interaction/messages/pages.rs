@@ -168,7 +168,12 @@ pub async fn notifications_page(
         .await?
         .into_iter()
         .map(|n| {
-            json!({"title": n.title, "body": n.body, "link": n.link.filter(|l| l.starts_with('/') && !l.starts_with("//")),
+            let (title, body) = n
+                .words
+                .as_deref()
+                .and_then(|w| crate::mail::render::notice_from_words(ctx.lang, w))
+                .unwrap_or((n.title, n.body));
+            json!({"title": title, "body": body, "link": n.link.filter(|l| l.starts_with('/') && !l.starts_with("//")),
                    "at": fmt(&n.created_at), "unread": n.read_at.is_none()})
         })
         .collect();

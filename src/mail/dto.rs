@@ -1,0 +1,65 @@
+//! The request and response bodies of the e-mail API.
+
+use super::categories::{Category, Mode};
+use super::queue::Counts;
+use crate::entity::outbox;
+use serde::{Deserialize, Serialize};
+
+/// How one category of notifications reaches a person.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Pref {
+    pub category: Category,
+    pub mode: Mode,
+}
+
+/// A person's e-mail preferences.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Prefs {
+    /// Where their e-mail goes (none: notifications show in the portal only).
+    pub email: Option<String>,
+    pub prefs: Vec<Pref>,
+}
+
+/// New choices (categories left out keep theirs).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct PrefsUpdate {
+    pub prefs: Vec<Pref>,
+}
+
+/// A message that could not be delivered.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub to: String,
+    pub category: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<outbox::Model> for DeadLetter {
+    fn from(m: outbox::Model) -> Self {
+        DeadLetter {
+            id: m.id,
+            to: m.to_addr,
+            category: m.category,
+            subject: m.subject,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            created_at: m.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// The outbox at a glance, for administrators.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutboxView {
+    /// Whether mail leaves the portal (`SRM_SMTP_URL` is set).
+    pub delivery_on: bool,
+    /// Whether notifications are e-mailed at all (the setting on the cases settings page).
+    pub notifications_on: bool,
+    pub counts: Counts,
+    pub dead: Vec<DeadLetter>,
+}
