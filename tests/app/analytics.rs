@@ -445,24 +445,7 @@ async fn a_grade_publish_records_a_transition_with_the_rule() {
     on_each_backend(|app| async move {
         let p = app.people.clone();
         let teacher = app.token(p.teacher).await;
-        let (s, v) = app
-            .send_json(
-                Method::Put,
-                &format!("/api/v1/sections/{}/grades", p.section),
-                Some(&teacher),
-                json!({"grades": [{"student_id": p.student_record, "score": 40}]}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
-        let (s, v) = app
-            .send_json(
-                Method::Post,
-                &format!("/api/v1/sections/{}/grades/publish", p.section),
-                Some(&teacher),
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
+        crate::common::publish_grade(&app, &teacher, p.section, p.student_record, 40.0).await;
         let (_, l) = app
             .get_json(
                 &format!("/api/v1/students/{}/lifecycle", p.student_record),

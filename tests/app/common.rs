@@ -624,3 +624,47 @@ pub async fn demo_token(app: &TestApp, username: &str) -> String {
     let v: Value = res.into_json().await.expect("login json");
     v["token"].as_str().expect("token").to_string()
 }
+
+/// The teacher enters `score` for the student record in `section` and publishes the section's
+/// grades, through the API.
+pub async fn publish_grade(app: &TestApp, teacher: &str, section: i64, student: i64, score: f64) {
+    let (s, v) = app
+        .send_json(
+            rocket::http::Method::Put,
+            &format!("/api/v1/sections/{section}/grades"),
+            Some(teacher),
+            serde_json::json!({"grades": [{"student_id": student, "score": score}]}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+    let (s, v) = app
+        .send_json(
+            rocket::http::Method::Post,
+            &format!("/api/v1/sections/{section}/grades/publish"),
+            Some(teacher),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+}
+
+/// Runs the mining job once on the app's database (rules seeded first) and answers the run's
+/// id and its metrics.
+pub async fn mining_run(app: &TestApp) -> (i64, Value) {
+    let db = app.db();
+    srm::mining::rules::ensure_seeded(db).await.expect("rules");
+    let jobs = srm::jobs::Jobs::default();
+    let id = srm::mining::run::create(db, &jobs, None, "test")
+        .await
+        .expect("run");
+    srm::mining::run::execute(db, &jobs, id)
+        .await
+        .expect("the run");
+    use sea_orm::EntityTrait;
+    let r = srm::entity::mining_runs::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("read the run")
+        .expect("the run");
+    (id, serde_json::from_str(&r.metrics).expect("metrics"))
+}

@@ -8,12 +8,12 @@ use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 use srm::entity::{
-    attendance, attendance_rolls, enrolments, learning_activity, mining_runs, risk_flags, sections,
-    students, terms,
+    attendance, attendance_rolls, enrolments, learning_activity, risk_flags, sections, students,
+    terms,
 };
 use srm::mining::early;
 use srm::mining::features::{self, FEATURES};
-use srm::mining::{plan, rules, run};
+use srm::mining::plan;
 use std::collections::{HashMap, HashSet};
 
 fn idx(name: &str) -> usize {
@@ -152,16 +152,7 @@ async fn first_enrolment_in(db: &srm::db::Db, term: i64) -> (i64, i64) {
 async fn by_week_4_the_run_flags_most_students_who_began_to_disengage_this_term_and_few_others() {
     let app = demo_app(Backend::Sqlite, 1000).await;
     let db = app.db();
-    rules::ensure_seeded(db).await.unwrap();
-    let jobs = srm::jobs::Jobs::default();
-    let id = run::create(db, &jobs, None, "test").await.unwrap();
-    run::execute(db, &jobs, id).await.unwrap();
-    let r = mining_runs::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap();
-    let metrics: Value = serde_json::from_str(&r.metrics).unwrap();
+    let (id, metrics) = crate::common::mining_run(&app).await;
     assert_eq!(
         metrics["week"], 5,
         "the demo's current term began four weeks ago"

@@ -212,24 +212,7 @@ async fn a_case_answer_a_published_grade_and_a_waitlist_promotion_arrive_in_the_
         reply(&app, &admin, case, "Please come to the desk.").await;
 
         // A grade published (English reader).
-        let (s, v) = app
-            .send_json(
-                Method::Put,
-                &format!("/api/v1/sections/{}/grades", p.section),
-                Some(&teacher),
-                json!({"grades": [{"student_id": p.student_record, "score": 88}]}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
-        let (s, v) = app
-            .send_json(
-                Method::Post,
-                &format!("/api/v1/sections/{}/grades/publish", p.section),
-                Some(&teacher),
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
+        crate::common::publish_grade(&app, &teacher, p.section, p.student_record, 88.0).await;
 
         // A waitlist promotion (Chinese reader): one seat, held by the first student.
         sections::ActiveModel {
@@ -992,24 +975,7 @@ async fn a_portal_notification_reads_in_the_language_of_whoever_reads_it() {
     on_each_backend(|app| async move {
         let p = app.people.clone();
         let teacher = app.token(p.teacher).await;
-        let (s, v) = app
-            .send_json(
-                Method::Put,
-                &format!("/api/v1/sections/{}/grades", p.section),
-                Some(&teacher),
-                json!({"grades": [{"student_id": p.student_record, "score": 88}]}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
-        let (s, v) = app
-            .send_json(
-                Method::Post,
-                &format!("/api/v1/sections/{}/grades/publish", p.section),
-                Some(&teacher),
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
+        crate::common::publish_grade(&app, &teacher, p.section, p.student_record, 88.0).await;
         let student = app.token(p.student).await;
         let zh = app.page_in("/notifications", &student, "zh-CN").await;
         assert!(zh.contains("成绩已发布"), "{zh}");

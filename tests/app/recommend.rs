@@ -5,13 +5,10 @@
 use crate::common::{Backend, demo_app, demo_token};
 use rocket::http::Status;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::Value;
 use srm::entity::{
-    course_prerequisites, courses, enrolments, mining_runs, section_meetings, sections, students,
-    terms, users,
+    course_prerequisites, courses, enrolments, section_meetings, sections, students, terms, users,
 };
 use srm::mining::recommend::{Prereqs, Taken, band, eligible, learn, rank};
-use srm::mining::{rules, run};
 use std::collections::{HashMap, HashSet};
 
 fn t(student: i64, course: i64, seq: i64, score: f64) -> Taken {
@@ -68,7 +65,6 @@ fn a_course_passed_or_without_its_prerequisite_passed_well_enough_is_not_offered
 async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with_reasons() {
     let app = demo_app(Backend::Sqlite, 400).await;
     let db = app.db();
-    rules::ensure_seeded(db).await.unwrap();
     // Before any run there is nothing learned, and the page says so.
     let active: Vec<users::Model> = users::Entity::find()
         .filter(users::Column::Kind.eq("student"))
@@ -83,15 +79,7 @@ async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with
     assert_eq!(s, Status::Ok);
     assert_eq!(v["items"].as_array().map(Vec::len), Some(0), "{v}");
 
-    let jobs = srm::jobs::Jobs::default();
-    let id = run::create(db, &jobs, None, "test").await.unwrap();
-    run::execute(db, &jobs, id).await.unwrap();
-    let r = mining_runs::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap();
-    let m: Value = serde_json::from_str(&r.metrics).unwrap();
+    let (id, m) = crate::common::mining_run(&app).await;
     let rec = &m["recommend"];
     eprintln!("offline: {rec}");
     assert!(rec["students"].as_u64().unwrap() >= 100, "{rec}");
