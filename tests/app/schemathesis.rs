@@ -85,8 +85,11 @@ fn run(st: &str, base: &str, token: &str, who: &str, scratch: &Path) -> (bool, S
             "/api/v1/auth/logout",
             "--max-examples",
             "12",
+            // NOTE: one worker: with two, hypothesis's function-description cache, shared by
+            // the worker threads, sometimes raised a KeyError inside schemathesis ("Runtime
+            // Error" on a random operation), failing the run for nothing the portal did.
             "--workers",
-            "2",
+            "1",
             "--seed",
             "19",
             "--no-color",
