@@ -348,6 +348,8 @@ pub async fn seed_demo(
         state.db.execute_unprepared("ANALYZE").await?;
     }
     if summary.is_some() {
+        // The demo shows the early warning as a university runs it: refreshed every week.
+        crate::mining::jobs::set_schedule(&state.db, crate::mining::jobs::WEEKLY_HOURS).await?;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "demo university generated"

@@ -11,6 +11,7 @@ use super::value::MatrixComputed;
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
 use crate::error::{AppResult, ErrorBody};
+use crate::interaction::care::service::Referred;
 use crate::state::AppState;
 use rocket::serde::json::Json;
 use rocket::{State, get, post};
@@ -160,4 +161,30 @@ pub async fn api_satisfaction(
     state: &State<AppState>,
 ) -> AppResult<Json<SatisfactionReport>> {
     Ok(Json(service::satisfaction(&state.db, user).await?))
+}
+
+/// Hands the students of one cell (in the caller's scope, latest computed term) to care, with
+/// the cell's strategy as the reason: each appears on the care page's referrals until care is
+/// recorded for them. Students already handed over for the cell are not added twice.
+#[utoipa::path(
+    tag = "analytics",
+    params(("cell" = crate::students::query::ValueCell, Path, description = "The cell")),
+    responses(
+        (status = 200, description = "Handed over", body = Referred),
+        (status = 403, description = "Not allowed to record care, or a module is off", body = ErrorBody),
+        (status = 404, description = "No such cell", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/analytics/value-matrix/cells/<cell>/care")]
+pub async fn api_value_cell_care(
+    _on: ModuleOn<on::Students>,
+    _care: ModuleOn<on::Messages>,
+    user: Perm<'_, can::RecordInterventions>,
+    state: &State<AppState>,
+    cell: &str,
+) -> AppResult<Json<Referred>> {
+    Ok(Json(
+        service::hand_cell_to_care(&state.db, &user, cell).await?,
+    ))
 }

@@ -28,6 +28,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
     rocket::routes![
         pages::value_matrix_page,
         pages::value_compute_submit,
+        pages::value_cell_care_submit,
         pages::value_settings_page,
         pages::value_settings_submit,
         pages::lifecycle_page,
@@ -46,6 +47,7 @@ crate::typed_api! {
         api::api_value_compute,
         api::api_lifecycle_report,
         api::api_student_lifecycle,
+        api::api_value_cell_care,
         api::api_retention,
         api::api_portfolio,
         api::api_satisfaction,

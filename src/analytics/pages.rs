@@ -26,13 +26,15 @@ fn pick<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
     if lang == Lang::Zh { zh } else { en }
 }
 
-#[get("/analytics/value-matrix?<computed>")]
+#[get("/analytics/value-matrix?<computed>&<referred>&<already>")]
 pub async fn value_matrix_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Students>,
     user: &CurrentUser,
     state: &State<AppState>,
     computed: Option<usize>,
+    referred: Option<u64>,
+    already: Option<u64>,
 ) -> AppResult<Template> {
     let (m, s) = service::matrix(&state.db, user).await?;
     let lang = ctx.lang;
@@ -105,8 +107,29 @@ pub async fn value_matrix_page(
             "can_admin": user.can(Permission::RunMining),
             "can_message": user.can(Permission::UseMessages) && ctx.modules.contains(&crate::access::Module::Messages),
             "computed": computed,
+            "can_care": user.can(Permission::RecordInterventions) && ctx.modules.contains(&crate::access::Module::Messages),
+            "referred": referred.map(|n| crate::i18n::fill(&ctx.t("analytics.value.referred"),
+                &[("referred", n.to_string()), ("already", already.unwrap_or(0).to_string())])),
         }),
     ))
+}
+
+/// Hands a cell's students to care (the cell's strategy as the reason), then shows the matrix
+/// again with how many were handed over.
+#[post("/analytics/value-matrix/cells/<cell>/care", data = "<_form>")]
+pub async fn value_cell_care_submit(
+    _on: ModuleOn<on::Students>,
+    _care: ModuleOn<on::Messages>,
+    user: Perm<'_, can::RecordInterventions>,
+    state: &State<AppState>,
+    cell: &str,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    let done = service::hand_cell_to_care(&state.db, &user, cell).await?;
+    Ok(Redirect::to(format!(
+        "/analytics/value-matrix?referred={}&already={}",
+        done.referred, done.already_open
+    )))
 }
 
 #[post("/analytics/value-matrix/compute", data = "<_form>")]

@@ -6,7 +6,8 @@ use super::settings::{self, CELLS, ValueSettings};
 use super::{analysis, portfolio, retention, satisfaction, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::interaction::care::service::{self as care, Referred};
 use sea_orm::ConnectionTrait;
 
 /// The matrix in the caller's scope (`Forbidden` for students).
@@ -49,6 +50,35 @@ pub async fn matrix(
         },
         s,
     ))
+}
+
+/// Hands the students of a cell (in the caller's scope, latest computed term) to care, with
+/// the cell's strategy as the reason (`care.record` permission; one transaction, audited).
+pub async fn hand_cell_to_care(
+    db: &sea_orm::DatabaseConnection,
+    user: &CurrentUser,
+    cell: &str,
+) -> AppResult<Referred> {
+    let reach = Reach::of(user)?;
+    if !CELLS.contains(&cell) {
+        return Err(AppError::NotFound);
+    }
+    let text = settings::get(db).await?.cell(cell);
+    let students = value::cell_students(db, reach, cell).await?;
+    care::refer(
+        db,
+        user,
+        &care::Referral {
+            source: care::VALUE_CELL,
+            code: cell,
+            group_zh: &text.name_zh,
+            group_en: &text.name_en,
+            reason_zh: &text.strategy_zh,
+            reason_en: &text.strategy_en,
+        },
+        &students,
+    )
+    .await
 }
 
 /// Whether the caller sees advisees only (the cell lists say so).

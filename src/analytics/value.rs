@@ -414,6 +414,30 @@ pub async fn matrix(db: &impl ConnectionTrait, reach: Reach) -> AppResult<Matrix
     })
 }
 
+/// The students in `reach` whose cell is `cell` in the latest computed term.
+pub async fn cell_students(
+    db: &impl ConnectionTrait,
+    reach: Reach,
+    cell: &str,
+) -> AppResult<Vec<i64>> {
+    let Some(term) = computed_terms(db).await?.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    let rows = sql::rows(
+        db,
+        "SELECT vc.student_id FROM value_cells vc JOIN students st ON st.id = vc.student_id \
+         WHERE vc.term_id = ? AND vc.cell = ? AND (? = 1 OR st.advisor_id = ?) \
+         ORDER BY vc.student_id",
+        [vec![term.id.into(), cell.into()], reach.values()].concat(),
+    )
+    .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        ids.push(r.try_get_by_index(0)?);
+    }
+    Ok(ids)
+}
+
 /// One student's latest stored cell, with its components and term.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentCell {

@@ -625,24 +625,29 @@ pub async fn rates(
         .select_only()
         .column(enrolments::Column::StudentId)
         .column(enrolments::Column::SectionId)
+        .column(enrolments::Column::CreatedAt)
         .filter(enrolments::Column::SectionId.is_in(section_ids.to_vec()))
         .filter(enrolments::Column::Status.eq(enrolments::EnrolmentStatus::Enrolled));
     if let Some(ids) = student_ids {
         q = q.filter(enrolments::Column::StudentId.is_in(ids.to_vec()));
     }
-    let pairs: Vec<(i64, i64)> = q.into_tuple().all(db).await?;
-    let held: HashMap<i64, i64> = attendance_rolls::Entity::find()
+    let pairs: Vec<(i64, i64, DateTime<FixedOffset>)> = q.into_tuple().all(db).await?;
+    // Each section's meetings with a roll, oldest first: a student counts those held on or
+    // after the day they enrolled (the meetings before were never theirs to attend).
+    let mut held_on: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
+    for (section, day) in attendance_rolls::Entity::find()
         .select_only()
         .column(attendance_rolls::Column::SectionId)
-        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column(attendance_rolls::Column::HeldOn)
         .filter(attendance_rolls::Column::SectionId.is_in(section_ids.to_vec()))
         .filter(attendance_rolls::Column::HeldOn.lte(as_of))
-        .group_by(attendance_rolls::Column::SectionId)
-        .into_tuple::<(i64, i64)>()
+        .order_by_asc(attendance_rolls::Column::HeldOn)
+        .into_tuple::<(i64, NaiveDate)>()
         .all(db)
         .await?
-        .into_iter()
-        .collect();
+    {
+        held_on.entry(section).or_default().push(day);
+    }
     let mut mq = attendance::Entity::find()
         .select_only()
         .column(attendance::Column::StudentId)
@@ -673,13 +678,16 @@ pub async fn rates(
     }
     Ok(pairs
         .into_iter()
-        .map(|(student, section)| {
+        .map(|(student, section, enrolled)| {
             let (absent, late, excused) =
                 marks.get(&(student, section)).copied().unwrap_or_default();
+            let days = held_on.get(&section).map_or(&[][..], Vec::as_slice);
+            let from = enrolled.date_naive();
+            let held = (days.len() - days.partition_point(|d| *d < from)) as i64;
             Rate {
                 student_id: student,
                 section_id: section,
-                held: held.get(&section).copied().unwrap_or(0),
+                held,
                 absent,
                 late,
                 excused,

@@ -10,6 +10,7 @@ pub mod attendance;
 pub mod attendance_rolls;
 pub mod audit_log;
 pub mod backup_runs;
+pub mod care_referrals;
 pub mod case_events;
 pub mod case_ratings;
 pub mod cases;

@@ -22,6 +22,8 @@ use std::path::PathBuf;
 
 /// The largest upload of history files (larger histories: a folder on the server).
 const UPLOAD_LIMIT_MIB: u64 = 1024;
+/// Where an uploaded zip of the files is kept until it is unpacked.
+const ZIP: &str = "upload.zip";
 /// The largest text field of the form.
 const FIELD_LIMIT: usize = 64 * 1024;
 
@@ -125,9 +127,16 @@ impl<'r> FromData<'r> for HistoryUpload {
                 if base.is_empty() {
                     continue;
                 }
-                let Some(known) = FILES.iter().find(|f| **f == base) else {
-                    upload.unknown.push(base);
-                    continue;
+                // NOTE: a zip of the files is kept as it came and unpacked off the async
+                // workers once the form is read (`import_submit`).
+                let known = if base.ends_with(".zip") {
+                    ZIP
+                } else {
+                    let Some(known) = FILES.iter().find(|f| **f == base) else {
+                        upload.unknown.push(base);
+                        continue;
+                    };
+                    *known
                 };
                 if let Err(e) = tokio::fs::create_dir_all(&dir).await {
                     let (s, m) = fail(&e);
@@ -253,6 +262,35 @@ pub async fn import_submit(
             form_page(&ctx, json!([]), Some(ctx.lang.t(key))),
         )))
     };
+    let mut form = form;
+    if let Some(at) = form.files.iter().position(|f| f == ZIP) {
+        form.files.remove(at);
+        let (zip, dir) = (form.dir.join(ZIP), form.dir.clone());
+        let unpacked = tokio::task::spawn_blocking(move || super::read::unzip(&zip, &dir, &FILES))
+            .await
+            .map_err(|e| AppError::internal(format!("unzipping stopped: {e}")))?;
+        match unpacked {
+            Ok((files, unknown)) => {
+                for f in files {
+                    if !form.files.contains(&f) {
+                        form.files.push(f);
+                    }
+                }
+                form.unknown.extend(unknown);
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&form.dir);
+                return Ok(Err((
+                    Status::UnprocessableEntity,
+                    form_page(&ctx, json!([]), Some(ctx.lang.error(&e))),
+                )));
+            }
+        }
+        if form.files.is_empty() && form.unknown.is_empty() {
+            let _ = std::fs::remove_dir_all(&form.dir);
+            return refuse("history.error.no_files");
+        }
+    }
     if !form.unknown.is_empty() {
         let _ = std::fs::remove_dir_all(&form.dir);
         return refuse("history.error.unknown_file");
@@ -283,15 +321,21 @@ pub async fn import_submit(
 
 /// Runs job `id` in the background.
 fn spawn(state: &AppState, id: i64, dir: PathBuf, opts: Options, uploaded: bool) {
-    let db = state.db.clone();
-    let jobs = state.jobs.clone();
+    let handle = service::spawn(
+        state.db.clone(),
+        state.jobs.clone(),
+        dir.clone(),
+        opts,
+        Some(id),
+        Box::new(|_| {}),
+    );
     tokio::spawn(async move {
-        let result = service::run(&db, &jobs, &dir, &opts, Some(id), &|_| {}).await;
-        if let Err(e) = &result {
+        let result = handle.await;
+        if let Ok(Err(e)) = &result {
             tracing::warn!(job = id, error = %e, "the history import stopped");
         }
         // NOTE: an uploaded folder is kept only while the import may still be resumed.
-        if uploaded && result.is_ok() {
+        if uploaded && matches!(result, Ok(Ok(_))) {
             let _ = tokio::fs::remove_dir_all(&dir).await;
         }
     });
@@ -342,10 +386,21 @@ pub async fn job_page(
     id: i64,
 ) -> AppResult<Template> {
     let job = service::job(&state.db, id).await?;
-    let report: Option<HistoryReport> = serde_json::from_str(&job.report).ok();
-    let error = serde_json::from_str::<serde_json::Value>(&job.report)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_string));
+    let mut report: Option<HistoryReport> = serde_json::from_str(&job.report).ok();
+    // NOTE: a skipped file's reason and a failed job's message are said in the reader's
+    // language; reports stored before they kept their code stay in English.
+    for f in report.iter_mut().flat_map(|r| r.files.iter_mut()) {
+        if let Some(said) = &f.skipped_said {
+            f.skipped = Some(said.say(ctx.lang));
+        }
+    }
+    let stored = serde_json::from_str::<serde_json::Value>(&job.report).ok();
+    let error = stored.as_ref().and_then(|v| {
+        serde_json::from_value::<service::Said>(v["error_said"].clone())
+            .ok()
+            .map(|said| said.say(ctx.lang))
+            .or_else(|| v["error"].as_str().map(str::to_string))
+    });
     let refused: Vec<serde_json::Value> = report
         .iter()
         .flat_map(|r| &r.rejected_rows)

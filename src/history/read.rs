@@ -201,3 +201,55 @@ impl Source {
         }
     }
 }
+
+/// The most a zip of history files may unpack to (the upload itself is at most 1 GiB).
+pub const MAX_UNZIPPED: u64 = 16 * 1024 * 1024 * 1024;
+
+fn bad_zip(why: &'static str) -> AppError {
+    AppError::unprocessable("bad_zip", format!("the zip file cannot be used ({why})"))
+        .arg("why", why)
+}
+
+/// Unpacks the history files of the zip at `zip` into `dir` (a file's folder inside the zip
+/// does not matter), at most [`MAX_UNZIPPED`] bytes in all, then removes the zip. Answers the
+/// files unpacked and the names it does not know (a Mac's `__MACOSX/` and dot files aside).
+/// Blocking: call it from `spawn_blocking`.
+pub fn unzip(zip: &Path, dir: &Path, known: &[&str]) -> AppResult<(Vec<String>, Vec<String>)> {
+    let file = File::open(zip).map_err(|e| io_error(zip, e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|_| bad_zip("unreadable"))?;
+    let (mut files, mut unknown) = (Vec::new(), Vec::new());
+    let mut left = MAX_UNZIPPED;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|_| bad_zip("unreadable"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().map_err(|_| bad_zip("unreadable"))?.to_string();
+        let base = name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        if base.is_empty() || base.starts_with('.') || name.starts_with("__MACOSX/") {
+            continue;
+        }
+        let Some(known) = known.iter().find(|f| **f == base) else {
+            unknown.push(base);
+            continue;
+        };
+        if files.iter().any(|f| f == known) {
+            return Err(bad_zip("twice"));
+        }
+        let path = dir.join(known);
+        let mut out = File::create(&path).map_err(|e| io_error(&path, e))?;
+        let n = std::io::copy(&mut (&mut entry).take(left + 1), &mut out)
+            .map_err(|_| bad_zip("unreadable"))?;
+        if n > left {
+            return Err(bad_zip("too_large"));
+        }
+        left -= n;
+        files.push((*known).to_string());
+    }
+    let _ = std::fs::remove_file(zip);
+    Ok((files, unknown))
+}

@@ -42,6 +42,8 @@ pub const FILES: [&str; 7] = [
     "attendance.csv",
 ];
 
+/// The status of a result carried over from an earlier attempt (`banked` = 1).
+pub const BANKED: &str = "banked";
 /// Rows per transaction.
 pub const BATCH: usize = 500;
 /// The `import_jobs.kind` of a history import.
@@ -62,8 +64,46 @@ pub struct FileReport {
     /// Rows already there.
     pub unchanged: u64,
     pub rejected: u64,
-    /// Why the whole file was skipped (a missing column, a missing file it depends on).
+    /// Why the whole file was skipped (a missing column, a file that is not text), in English.
     pub skipped: Option<String>,
+    /// The same, as a code and its values, for the page to say in the reader's language.
+    #[serde(default)]
+    pub skipped_said: Option<Said>,
+}
+
+/// A message kept as its code, values and status, so each reader's page says it in their
+/// language (`error.code.<code>` with the values filled in; the status's words otherwise).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Said {
+    pub code: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    pub status: u16,
+}
+
+impl Said {
+    pub fn of(e: &AppError) -> Said {
+        Said {
+            code: e.code().to_string(),
+            args: e
+                .args()
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+            status: e.status().code,
+        }
+    }
+
+    /// In `lang`: the coded sentence, else the words for the status.
+    pub fn say(&self, lang: crate::i18n::Lang) -> String {
+        let args: Vec<(&str, String)> = self
+            .args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        lang.coded(&self.code, &args)
+            .unwrap_or_else(|| lang.t(&format!("error.{}", self.status)))
+    }
 }
 
 /// A refused row.
@@ -141,6 +181,7 @@ impl Reject {
             "bad_kind" => "kind is not exam, assignment, quiz or other",
             "bad_result" => "final_result is not distinction, pass, fail or withdrawn",
             "bad_status" => "attendance status is not present, absent, late or excused",
+            "bad_banked" => "banked is not 0 or 1",
             "unknown_student" => "unknown student",
             "unknown_presentation" => "no presentation (course and term) in presentations.csv",
             "unknown_assessment" => "unknown assessment",
@@ -577,9 +618,12 @@ impl Run<'_> {
                 .map(|(a, b)| format!("{a} or {b}"))
         });
         if let Some(col) = missing {
-            let why = format!("missing column {col}");
+            let why =
+                AppError::unprocessable("history_missing_column", format!("missing column {col}"))
+                    .arg("column", &col);
             if let Some(f) = self.report.files.last_mut() {
-                f.skipped = Some(why.clone());
+                f.skipped = Some(why.to_string());
+                f.skipped_said = Some(Said::of(&why));
             }
             self.reject(src, 1, &src.header.clone(), Reject("missing_column", col))?;
             return Ok(false);
@@ -747,6 +791,7 @@ pub async fn run(
         let mut report = serde_json::to_value(&run.report).unwrap_or_else(|_| json!({}));
         if let Err(e) = &finished {
             report["error"] = json!(e.to_string());
+            report["error_said"] = json!(Said::of(e));
         }
         // NOTE: the job's end and its audit entry in one transaction: whoever sees the job
         // done also finds it in the audit log.
@@ -777,6 +822,25 @@ pub async fn run(
     finished.map(|()| run.report)
 }
 
+/// What an import reports after every batch.
+pub type Progress = Box<dyn Fn(&HistoryReport) + Send + Sync>;
+
+/// Runs [`run`] on a thread of the blocking pool, which drives its database calls: the import
+/// decodes and parses every row, and that work never takes an async worker from the requests.
+pub fn spawn(
+    db: crate::db::Db,
+    jobs: Jobs,
+    dir: PathBuf,
+    opts: Options,
+    job: Option<i64>,
+    progress: Progress,
+) -> tokio::task::JoinHandle<AppResult<HistoryReport>> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        handle.block_on(async move { run(&db, &jobs, &dir, &opts, job, &*progress).await })
+    })
+}
+
 async fn all_files(run: &mut Run<'_>, dir: &Path) -> AppResult<()> {
     let txn = run.begin().await?;
     let mut ctx = Ctx::load(&txn).await?;
@@ -791,6 +855,7 @@ async fn all_files(run: &mut Run<'_>, dir: &Path) -> AppResult<()> {
                 run.report.files.push(FileReport {
                     file: name.to_string(),
                     skipped: Some(e.to_string()),
+                    skipped_said: Some(Said::of(&e)),
                     ..Default::default()
                 });
                 continue;
@@ -1627,7 +1692,15 @@ fn parse_result(ctx: &Ctx, row: &Row) -> Result<assessment_scores::ActiveModel, 
         return Err(Reject("bad_score", s.to_string()));
     }
     let submitted = when(row, "submitted_day", "submitted_date", a.start)?.map(end_of);
+    let banked = match row.get("banked") {
+        "" | "0" => false,
+        "1" => true,
+        other => return Err(Reject("bad_banked", other.to_string())),
+    };
+    // NOTE: a banked result was earned in an earlier attempt: its score counts, but it says
+    // nothing about this term's work, so it is never late or missing.
     let status = match submitted {
+        _ if banked && score.is_some() => BANKED,
         None if score.is_none() => "missing",
         Some(s) if s > a.due => "late",
         _ => "submitted",

@@ -43,6 +43,10 @@ pub async fn run_now(db: &DatabaseConnection, jobs: &Jobs) -> AppResult<(mining_
     Ok((r, secs))
 }
 
+/// A week: the schedule of the demo university (a new installation's stays off until an
+/// administrator sets it on the mining settings page).
+pub const WEEKLY_HOURS: u32 = 7 * 24;
+
 /// Sets the schedule's hours (0 = never), recorded as set by the `admin` account.
 pub async fn set_schedule(db: &DatabaseConnection, hours: u32) -> AppResult<()> {
     let mut s = settings::get(db).await?;

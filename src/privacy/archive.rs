@@ -275,7 +275,8 @@ conversations, conversation_members, messages, notifications, outbox
 notification_prefs how you chose to be notified / 通知设置
 cases, case_events, case_ratings
                    your inquiries and complaints / 咨询与投诉
-interventions      care records about you / 关怀记录
+interventions, care_referrals
+                   care records about you, and groups you were handed to care in / 关怀记录及转交关怀
 risk_flags         risk flags and their reasons / 风险标记及原因
 record_reads       who among the staff has read your record, when and why / 查阅记录
 ";

@@ -28,6 +28,7 @@ const OWNED: &[(&str, Option<&str>)] = &[
     ("risk_flags", None),
     ("cases", None),
     ("interventions", None),
+    ("care_referrals", None),
     ("student_history", None),
 ];
 

@@ -160,6 +160,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/analytics/lifecycle", "LFAAF"),
     ("GET", "/api/v1/analytics/value-matrix", "LFAAF"),
     ("POST", "/api/v1/analytics/value-matrix/compute", "LFFAF"),
+    ("POST", "/analytics/value-matrix/cells/<cell>/care", "LFAAF"),
+    (
+        "POST",
+        "/api/v1/analytics/value-matrix/cells/<cell>/care",
+        "LFAAF",
+    ),
     ("GET", "/api/v1/analytics/lifecycle", "LFAAF"),
     ("GET", "/analytics/retention", "LFAAF"),
     ("GET", "/analytics/retention.csv", "LFAAF"),
@@ -224,6 +230,8 @@ fn request(method: &str, pattern: &str, ids: &Ids) -> Request {
 fn request_for(method: &str, pattern: &str, ids: &Ids) -> Request {
     let path = match pattern {
         "/lang/<code>" => "/lang/en".to_string(),
+        // No matrix is computed in the fixture: nobody is handed over, but the request is served.
+        p if p.contains("<cell>") => p.replace("<cell>", "rescue"),
         "/admin/backups/<name>" => "/admin/backups/srm-20260101T000000000Z.tar.zst".to_string(),
         "/admin/modules/<code>" | "/api/v1/modules/<code>" => pattern.replace("<code>", "messages"),
         "/admin/groups/<id>" | "/api/v1/groups/<id>" => {

@@ -459,3 +459,135 @@ async fn a_grade_publish_records_a_transition_with_the_rule() {
     })
     .await;
 }
+
+#[rocket::async_test]
+async fn a_cell_handed_to_care_waits_on_the_referrals_until_care_is_recorded() {
+    on_each_backend(|app| async move {
+        extra_student(&app, "2025000003").await;
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        compute(&app, &admin).await;
+        let (_, m) = app
+            .get_json("/api/v1/analytics/value-matrix", Some(&admin))
+            .await;
+        let cell = ["develop", "engage", "support", "rescue"]
+            .into_iter()
+            .max_by_key(|c| count_of(&m, c))
+            .unwrap();
+        let n = count_of(&m, cell);
+        assert!(n > 0);
+        let texts = m["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == cell)
+            .unwrap()
+            .clone();
+        let url = format!("/api/v1/analytics/value-matrix/cells/{cell}/care");
+        let (s, v) = app
+            .send_json(Method::Post, &url, Some(&admin), json!({}))
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(
+            (v["referred"].as_i64(), v["already_open"].as_i64()),
+            (Some(n), Some(0))
+        );
+        // Handing the cell over again adds nobody twice.
+        let (_, v) = app
+            .send_json(Method::Post, &url, Some(&admin), json!({}))
+            .await;
+        assert_eq!(
+            (v["referred"].as_i64(), v["already_open"].as_i64()),
+            (Some(0), Some(n))
+        );
+        let (s, list) = app.get_json("/api/v1/care/referrals", Some(&admin)).await;
+        assert_eq!(s, Status::Ok, "{list}");
+        assert_eq!(list["total"].as_i64(), Some(n), "{list}");
+        let first = &list["items"][0];
+        assert_eq!(first["reason_en"], texts["strategy_en"]);
+        assert_eq!(first["group_zh"], texts["name_zh"]);
+        let page = app.page_in("/care/referrals", &admin, "zh-CN").await;
+        assert!(
+            page.contains(texts["strategy_zh"].as_str().unwrap()),
+            "{page}"
+        );
+        // Care recorded for one of them takes them off the list.
+        let sid = first["student_id"].as_i64().unwrap();
+        let (s, v) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/interventions",
+                Some(&admin),
+                json!({"student_id": sid, "kind": "meeting", "notes": "talked it through"}),
+            )
+            .await;
+        assert_eq!(s, Status::Created, "{v}");
+        let (_, list) = app.get_json("/api/v1/care/referrals", Some(&admin)).await;
+        assert_eq!(list["total"].as_i64(), Some(n - 1), "{list}");
+        assert_eq!(app.audit_count("care.refer", "ok").await, 2);
+        // A student may not; a cell that does not exist is not found.
+        let student = app.token(p.student).await;
+        let (s, _) = app
+            .send_json(Method::Post, &url, Some(&student), json!({}))
+            .await;
+        assert_eq!(s, Status::Forbidden);
+        let (s, _) = app
+            .send_json(
+                Method::Post,
+                "/api/v1/analytics/value-matrix/cells/nowhere/care",
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, Status::NotFound);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_matrix_page_hands_a_cell_to_care_and_says_how_many() {
+    on_each_backend(|app| async move {
+        let admin = app.token(app.people.admin).await;
+        compute(&app, &admin).await;
+        let (_, m) = app
+            .get_json("/api/v1/analytics/value-matrix", Some(&admin))
+            .await;
+        let cell = ["develop", "engage", "support", "rescue"]
+            .into_iter()
+            .find(|c| count_of(&m, c) > 0)
+            .unwrap();
+        let csrf = app.page_login(app.people.admin).await;
+        let page = app.client.get("/analytics/value-matrix").dispatch().await;
+        let page = page.into_string().await.unwrap();
+        let action = format!("/analytics/value-matrix/cells/{cell}/care");
+        assert!(page.contains(&action), "{page}");
+        // A forged form is refused.
+        let res = app
+            .client
+            .post(action.clone())
+            .header(ContentType::Form)
+            .body("_csrf=forged")
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden);
+        let res = app
+            .client
+            .post(action)
+            .header(ContentType::Form)
+            .body(format!("_csrf={csrf}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let to = res.headers().get_one("Location").unwrap().to_string();
+        let res = app
+            .client
+            .get(to)
+            .header(rocket::http::Header::new("Accept-Language", "en"))
+            .dispatch()
+            .await;
+        let page = res.into_string().await.unwrap();
+        let said = format!("Handed to care: {} students", count_of(&m, cell));
+        assert!(page.contains(&said), "{page}");
+    })
+    .await;
+}

@@ -87,6 +87,21 @@ pub async fn meets_weekly(app: &TestApp) {
     .await
     .unwrap();
     enrol(db, app.people.other_student_record, app.people.section).await;
+    // Both enrolled the week before the term began, as students do.
+    srm::entity::enrolments::Entity::update_many()
+        .col_expr(
+            srm::entity::enrolments::Column::CreatedAt,
+            sea_orm::sea_query::Expr::value(days_ago(21)),
+        )
+        .filter(srm::entity::enrolments::Column::SectionId.eq(app.people.section))
+        .exec(db)
+        .await
+        .unwrap();
+}
+
+/// The instant `n` days before now.
+fn days_ago(n: i64) -> chrono::DateTime<chrono::FixedOffset> {
+    (chrono::Utc::now() - Duration::days(n)).fixed_offset()
 }
 
 async fn marks_of(app: &TestApp, date: NaiveDate) -> Vec<(i64, String)> {
@@ -368,6 +383,36 @@ async fn a_student_sees_their_own_rate_and_cannot_read_another_students() {
         assert_eq!(v["student_id"], json!(p.other_student_record));
         assert_eq!(v["sections"][0]["rate"], json!(1.0));
         assert_eq!(v["sections"][0]["marks"], json!([]));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_student_who_enrolled_late_counts_only_the_meetings_held_since() {
+    on_each_backend(|app| async move {
+        meets_weekly(&app).await;
+        two_rolls(&app).await;
+        let p = app.people.clone();
+        // The other student joined three days ago: last week's meeting was never theirs.
+        srm::entity::enrolments::Entity::update_many()
+            .col_expr(
+                srm::entity::enrolments::Column::CreatedAt,
+                sea_orm::sea_query::Expr::value(days_ago(3)),
+            )
+            .filter(srm::entity::enrolments::Column::SectionId.eq(p.section))
+            .filter(srm::entity::enrolments::Column::StudentId.eq(p.other_student_record))
+            .exec(app.db())
+            .await
+            .unwrap();
+        let o = app.token(p.other_student).await;
+        let (s, v) = app.get_json("/api/v1/me/attendance", Some(&o)).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(v["sections"][0]["held"], json!(1), "{v}");
+        assert_eq!(v["sections"][0]["rate"], json!(1.0), "{v}");
+        // The student enrolled from the start still counts both.
+        let t = app.token(p.student).await;
+        let (_, v) = app.get_json("/api/v1/me/attendance", Some(&t)).await;
+        assert_eq!(v["sections"][0]["held"], json!(2), "{v}");
     })
     .await;
 }

@@ -109,3 +109,24 @@ async fn migrate_then_user_add_makes_an_administrator_who_can_log_in() {
     let body: serde_json::Value = res.into_json().await.expect("json");
     assert_eq!(body["user"]["groups"], serde_json::json!(["admin"]));
 }
+
+#[rocket::async_test]
+async fn the_demo_university_refreshes_its_early_warning_every_week() {
+    let dir = std::env::temp_dir().join(format!("srm-cli-{}", uuid::Uuid::new_v4().simple()));
+    let out = srm(&dir)
+        .args(["seed", "demo", "--students", "40"])
+        .env("SRM_DEMO_PASSWORD", "demo-password-1")
+        .output()
+        .expect("run srm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = srm::prepare(test_config(&dir, None)).await.expect("state");
+    let s = srm::mining::settings::get(&state.db)
+        .await
+        .expect("settings");
+    assert_eq!(s.schedule_hours, srm::mining::jobs::WEEKLY_HOURS);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -649,3 +649,236 @@ async fn a_running_history_import_is_cancelled_from_its_page_and_a_students_impo
     let other = sea_orm::ActiveModelTrait::insert(other, db).await.unwrap();
     assert_eq!(cancel(other.id).await.status(), Status::NotFound);
 }
+
+/// A multipart upload of `files` (name, bytes) to the history import page.
+fn upload_files(csrf: &str, files: &[(&str, Vec<u8>)]) -> (ContentType, Vec<u8>) {
+    let b = "XHISTORYX";
+    let mut s =
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes();
+    for (name, bytes) in files {
+        s.extend_from_slice(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        s.extend_from_slice(bytes);
+        s.extend_from_slice(b"\r\n");
+    }
+    s.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    (
+        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
+        s,
+    )
+}
+
+/// A zip holding `entries` (path inside the zip, bytes).
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        out.start_file(*name, opts).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[rocket::async_test]
+async fn the_registrar_uploads_one_zip_of_the_files_from_a_folder_inside_it() {
+    on_each_backend(|app| async move {
+        let before = counts(&app).await;
+        let csrf = app.page_login(app.people.admin).await;
+        // As an archiver on a Mac makes it: the files in a folder, and its resource forks.
+        let mut entries: Vec<(String, Vec<u8>)> = service::FILES
+            .iter()
+            .map(|f| {
+                (
+                    format!("export/{f}"),
+                    std::fs::read(fixture().join(f)).unwrap(),
+                )
+            })
+            .collect();
+        entries.push(("__MACOSX/export/._results.csv".into(), b"\0\x05".to_vec()));
+        let entries: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.clone()))
+            .collect();
+        let (ct, body) = upload_files(&csrf, &[("History.ZIP", zip_of(&entries))]);
+        let res = app
+            .client
+            .post("/import/history")
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let to = res.headers().get_one("Location").unwrap().to_string();
+        let page = finished(&app, &to).await;
+        assert!(page.contains("Done"), "{page}");
+        let after = counts(&app).await;
+        for (table, n) in EXPECTED {
+            if table != "departments" {
+                assert_eq!(after[table] - before[table], n, "{table}");
+            }
+        }
+
+        // A zip with a file the import does not know, and one that is not a zip: the form
+        // again, saying why in the reader's language, and nothing left on disk.
+        let odd = zip_of(&[("grades.csv", b"a,b\n".to_vec())]);
+        for (bytes, zh) in [
+            (odd, "只能导入以下文件"),
+            (b"PK not a zip".to_vec(), "无法读取该压缩包"),
+        ] {
+            let (ct, body) = upload_files(&csrf, &[("history.zip", bytes)]);
+            let res = app
+                .client
+                .post("/import/history")
+                .header(ct)
+                .header(Header::new("Accept-Language", "zh"))
+                .body(body)
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::UnprocessableEntity);
+            let page = res.into_string().await.unwrap();
+            assert!(page.contains(zh), "{page}");
+        }
+        let left = std::fs::read_dir(app.config.data_dir.join("imports"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("upload-"))
+            .count();
+        assert_eq!(left, 0, "refused uploads are removed");
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_import_parses_on_a_blocking_thread_never_on_an_async_worker() {
+    use std::sync::{Arc, Mutex};
+    // The page starts an import through `service::spawn`. Every batch reports its progress
+    // from the thread that read and parsed it: never the async worker that requests need
+    // (Rocket's test runtime has one), always a thread of the blocking pool.
+    let app = TestApp::setup(crate::common::Backend::Sqlite, false).await;
+    let worker = tokio::spawn(async { std::thread::current().id() })
+        .await
+        .unwrap();
+    assert_ne!(worker, std::thread::current().id());
+    let st = app.state();
+    let seen: Arc<Mutex<Vec<std::thread::ThreadId>>> = Arc::default();
+    let log = seen.clone();
+    let report = service::spawn(
+        st.db.clone(),
+        st.jobs.clone(),
+        fixture(),
+        Options::default(),
+        None,
+        Box::new(move |_| {
+            if let Ok(mut v) = log.lock() {
+                v.push(std::thread::current().id());
+            }
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.rejected, 0);
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() > 5, "{} batches", seen.len());
+    assert!(!seen.contains(&worker), "parsed on the async worker");
+}
+
+#[rocket::async_test]
+async fn a_banked_result_counts_its_score_and_is_never_late_or_missing() {
+    on_each_backend_with(false, |app| async move {
+        let dir = copy_fixture(&app, "banked", |f, text| match f {
+            "presentations.csv" | "students.csv" | "registrations.csv" | "assessments.csv" => {
+                Some(text)
+            }
+            "results.csv" => Some(
+                [
+                    "assessment_code,student_no,submitted_day,score,banked",
+                    "AAA-2021B-1,S0002,400,66,1",
+                    "AAA-2021B-1,S0003,400,70,0",
+                    "AAA-2021B-1,S0004,17,70,yes",
+                ]
+                .join("\n"),
+            ),
+            _ => None,
+        });
+        let report = import(&app, &dir, Options::default()).await;
+        assert_eq!(report.file("results.csv").unwrap().rejected, 1);
+        assert!(
+            report
+                .rejected_rows
+                .iter()
+                .any(|r| r.line == 4 && r.code == "bad_banked"),
+            "{:?}",
+            report.rejected_rows
+        );
+        let status = |no: &'static str| {
+            let db = app.db();
+            async move {
+                let s = students::Entity::find()
+                    .filter(students::Column::StudentNo.eq(no))
+                    .one(db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assessment_scores::Entity::find()
+                    .filter(assessment_scores::Column::StudentId.eq(s.id))
+                    .one(db)
+                    .await
+                    .unwrap()
+                    .map(|r| (r.status, r.score))
+            }
+        };
+        assert_eq!(
+            status("S0002").await,
+            Some((service::BANKED.into(), Some(66.0)))
+        );
+        assert_eq!(status("S0003").await, Some(("late".into(), Some(70.0))));
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_skipped_file_says_why_in_the_readers_language() {
+    on_each_backend(|app| async move {
+        copy_fixture(&app, "imports/nocount", |f, text| match f {
+            "presentations.csv" | "students.csv" => Some(text),
+            "activity.csv" => Some("student_no,course_code,term_code,day\nS0001,AAA,2021B,3\n".into()),
+            _ => None,
+        });
+        let csrf = app.page_login(app.people.admin).await;
+        let b = "XHISTORYX";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nnocount\r\n--{b}--\r\n"
+        );
+        let res = app
+            .client
+            .post("/import/history")
+            .header(ContentType::new("multipart", "form-data").with_params(("boundary", b)))
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::SeeOther);
+        let to = res.headers().get_one("Location").unwrap().to_string();
+        let en = finished(&app, &to).await;
+        assert!(en.contains("The header lacks the column count."), "{en}");
+        let zh = app
+            .client
+            .get(to.clone())
+            .header(Header::new("Accept-Language", "zh"))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        assert!(zh.contains("表头缺少列 count"), "{zh}");
+        assert!(!zh.contains("missing column"), "{zh}");
+    })
+    .await;
+}

@@ -50,6 +50,9 @@ pub const MATRIX: Table = Table {
         ("GET", "/api/v1/care/worklist", "LFAAF"),
         ("POST", "/api/v1/interventions", "LFAAF"),
         ("GET", "/api/v1/care/effect", "LFAAF"),
+        ("GET", "/care/referrals", "LFAAF"),
+        ("POST", "/care/referrals", "LFAAF"),
+        ("GET", "/api/v1/care/referrals", "LFAAF"),
     ],
     request,
 };

@@ -1,9 +1,12 @@
 //! Care API: the work list, recording interventions, the effect report.
 
-use super::dto::{Effect, InterventionItem, NewIntervention, WorkPage, WorklistQuery};
+use super::dto::{
+    Effect, InterventionItem, NewIntervention, ReferralPage, WorkPage, WorklistQuery,
+};
 use super::service;
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::error::{AppResult, ErrorBody};
+use crate::paging::PageQuery;
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -78,4 +81,28 @@ pub async fn api_care_effect(
     state: &State<AppState>,
 ) -> AppResult<Json<Effect>> {
     Ok(Json(service::effect(&state.db).await?))
+}
+
+/// Students handed to care as a group (a cell of the value matrix) and not cared for since, of
+/// the caller's students, oldest first (paged in the database).
+#[utoipa::path(
+    tag = "care",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of open referrals", body = ReferralPage),
+        (status = 403, description = "Not allowed to record care", body = ErrorBody),
+        (status = 404, description = "The module is switched off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/care/referrals?<q..>")]
+pub async fn api_care_referrals(
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    q: PageQuery,
+) -> AppResult<Json<ReferralPage>> {
+    Ok(Json(
+        service::referrals(&state.db, &who, q.req()).await?.into(),
+    ))
 }

@@ -128,3 +128,53 @@ impl From<interventions::Model> for InterventionItem {
         }
     }
 }
+
+/// A student handed to care as one of a group, still open (no care recorded since).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReferralRow {
+    pub id: i64,
+    pub student_id: i64,
+    pub student_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// `value_cell`.
+    pub source: String,
+    /// The group: the cell's code.
+    pub code: String,
+    /// The group's name when the student was handed over.
+    pub group_zh: String,
+    pub group_en: String,
+    /// The group's strategy when the student was handed over.
+    pub reason_zh: String,
+    pub reason_en: String,
+    pub referred_at: DateTime<FixedOffset>,
+}
+
+/// One page of open referrals.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReferralPage {
+    pub items: Vec<ReferralRow>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl From<Page<ReferralRow>> for ReferralPage {
+    fn from(p: Page<ReferralRow>) -> Self {
+        ReferralPage {
+            items: p.items,
+            total: p.total,
+            page: p.page,
+            per_page: p.per_page,
+        }
+    }
+}
+
+/// What handing a group to care did.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct Referred {
+    /// Students handed over now.
+    pub referred: u64,
+    /// Students of the group already handed over for it and not yet cared for.
+    pub already_open: u64,
+}

@@ -11,6 +11,7 @@ crate::typed_api! {
         api::api_care_worklist,
         api::api_record_intervention,
         api::api_care_effect,
+        api::api_care_referrals,
     ],
     schemas: [
         dto::WorkRow,
@@ -20,9 +21,18 @@ crate::typed_api! {
         dto::Group,
         dto::Comparison,
         dto::Effect,
+        dto::ReferralRow,
+        dto::ReferralPage,
+        dto::Referred,
     ],
 }
 
 pub fn page_routes() -> Vec<rocket::Route> {
-    rocket::routes![pages::care_page, pages::care_submit, pages::effect_page]
+    rocket::routes![
+        pages::care_page,
+        pages::care_submit,
+        pages::effect_page,
+        pages::referrals_list_page,
+        pages::referrals_submit,
+    ]
 }

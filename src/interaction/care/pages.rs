@@ -172,3 +172,81 @@ pub async fn effect_page(
         json!({"e": e, "rows": rows, "chart": bar_chart(&abs, "")}),
     ))
 }
+
+async fn referrals_page(
+    ctx: &Ctx<'_>,
+    state: &AppState,
+    who: &Who<'_>,
+    page: Option<u64>,
+    saved: bool,
+    error: Option<String>,
+) -> AppResult<Template> {
+    let zh = ctx.lang == Lang::Zh;
+    let list = care::referrals(&state.db, who, crate::paging::PageReq::new(page, None)).await?;
+    let items: Vec<Value> = list
+        .items
+        .iter()
+        .map(|r| {
+            json!({"r": r, "name": if zh { &r.name_zh } else { &r.name_en },
+                   "reason": if zh { &r.reason_zh } else { &r.reason_en },
+                   "group": if zh { &r.group_zh } else { &r.group_en }})
+        })
+        .collect();
+    Ok(ctx.render(
+        "interaction/care_referrals",
+        "interaction.care.referrals.title",
+        json!({"items": items, "error": error, "saved": saved,
+               "all_scope": at_risk_reach(who) == Reach::All,
+               "today": crate::interaction::util::now().date_naive().to_string(),
+               "list": {"page": list.page, "total": list.total}, "pages": list.pages(),
+               "query": "",
+               "kinds": KINDS.iter().map(|k| json!({"code": k, "label": ctx.t(&format!("interaction.care.kind.{k}"))})).collect::<Vec<_>>()}),
+    ))
+}
+
+/// The students handed to care as a group (a cell of the value matrix) and not cared for yet.
+#[get("/care/referrals?<page>&<saved>")]
+pub async fn referrals_list_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    page: Option<u64>,
+    saved: Option<bool>,
+) -> AppResult<Template> {
+    referrals_page(&ctx, state, &who, page, saved.unwrap_or(false), None).await
+}
+
+/// Records care for a referred student (which closes their referral), then the list again.
+#[post("/care/referrals", data = "<form>")]
+pub async fn referrals_submit(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Messages>,
+    who: Who<'_>,
+    state: &State<AppState>,
+    form: Csrf<CareForm>,
+) -> AppResult<Result<Redirect, (Status, Template)>> {
+    let n = NewIntervention {
+        student_id: form.student_id,
+        kind: form.kind.clone(),
+        notes: form.notes.clone(),
+        happened_on: Some(form.happened_on.clone()),
+        follow_up_on: Some(form.follow_up_on.clone()),
+        outcome: None,
+        flag_id: None,
+    };
+    match care::record(&state.db, &who, &n).await {
+        Ok(_) => {
+            let page = form.page.unwrap_or(1).clamp(1, crate::paging::MAX_PAGE);
+            Ok(Ok(Redirect::to(format!(
+                "/care/referrals?page={page}&saved=true"
+            ))))
+        }
+        Err(e @ AppError::Unprocessable { .. }) => {
+            let message = ctx.lang.error(&e);
+            let p = referrals_page(&ctx, state, &who, form.page, false, Some(message)).await?;
+            Ok(Err((Status::UnprocessableEntity, p)))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -15,13 +15,16 @@
 //! level, so comparable students (same level) are compared. It is an observational comparison,
 //! not a controlled trial. W is the setting `care.window_weeks` (default 6).
 
-pub use super::dto::{Comparison, Effect, Group, NewIntervention, WorkRow, WorklistQuery};
+pub use super::dto::{
+    Comparison, Effect, Group, NewIntervention, ReferralRow, Referred, WorkRow, WorklistQuery,
+};
 use crate::access::Permission;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{
-    assessment_scores, assessments, interventions, mining_runs, risk_flags, students,
+    assessment_scores, assessments, care_referrals, interventions, mining_runs, risk_flags,
+    students,
 };
 use crate::error::{AppError, AppResult};
 use crate::interaction::util::{json_setting, now};
@@ -36,6 +39,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
+/// The source of a referral from the value matrix.
+pub const VALUE_CELL: &str = "value_cell";
 pub const KINDS: [&str; 4] = ["meeting", "tutoring", "referral", "message"];
 pub const LEVELS: [&str; 2] = ["high", "medium"];
 pub const WINDOW_KEY: &str = "care.window_weeks";
@@ -253,14 +258,175 @@ pub async fn record(
     }
     .insert(&txn)
     .await?;
+    // Care recorded for a student closes their open referrals.
+    let closed = care_referrals::Entity::update_many()
+        .col_expr(
+            care_referrals::Column::ClosedAt,
+            sea_orm::sea_query::Expr::value(now()),
+        )
+        .filter(care_referrals::Column::StudentId.eq(n.student_id))
+        .filter(care_referrals::Column::ClosedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
     Entry::new(Some(user.id), "interventions.record", "intervention")
         .id(m.id)
         .student(n.student_id)
-        .detail(json!({"kind": kind, "happened_on": happened, "follow_up_on": follow}))
+        .detail(
+            json!({"kind": kind, "happened_on": happened, "follow_up_on": follow,
+                       "referrals_closed": closed}),
+        )
         .write(&txn)
         .await?;
     txn.commit().await?;
     Ok(m)
+}
+
+/// A group of students handed to care: where it comes from and the strategy it carries.
+pub struct Referral<'a> {
+    /// `value_cell`.
+    pub source: &'a str,
+    /// The group's code (the cell).
+    pub code: &'a str,
+    pub group_zh: &'a str,
+    pub group_en: &'a str,
+    pub reason_zh: &'a str,
+    pub reason_en: &'a str,
+}
+
+/// Hands `students` (already scoped by the caller) to care as one group, in one transaction:
+/// a referral for each who has no open one for the same group, and one audit entry.
+pub async fn refer(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    group: &Referral<'_>,
+    students: &[i64],
+) -> AppResult<Referred> {
+    if !user.can(Permission::RecordInterventions) {
+        return Err(AppError::Forbidden);
+    }
+    let txn = write_txn(db).await?;
+    let at = now();
+    let (mut referred, mut already_open) = (0u64, 0u64);
+    for chunk in students.chunks(1000) {
+        let open: std::collections::HashSet<i64> = care_referrals::Entity::find()
+            .select_only()
+            .column(care_referrals::Column::StudentId)
+            .filter(care_referrals::Column::StudentId.is_in(chunk.to_vec()))
+            .filter(care_referrals::Column::Source.eq(group.source))
+            .filter(care_referrals::Column::Code.eq(group.code))
+            .filter(care_referrals::Column::ClosedAt.is_null())
+            .into_tuple::<i64>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        already_open += open.len() as u64;
+        let rows: Vec<care_referrals::ActiveModel> = chunk
+            .iter()
+            .filter(|id| !open.contains(id))
+            .map(|id| care_referrals::ActiveModel {
+                student_id: Set(*id),
+                source: Set(group.source.to_string()),
+                code: Set(group.code.to_string()),
+                group_zh: Set(group.group_zh.to_string()),
+                group_en: Set(group.group_en.to_string()),
+                reason_zh: Set(group.reason_zh.to_string()),
+                reason_en: Set(group.reason_en.to_string()),
+                referred_by: Set(user.id),
+                referred_at: Set(at),
+                closed_at: Set(None),
+                ..Default::default()
+            })
+            .collect();
+        referred += rows.len() as u64;
+        if !rows.is_empty() {
+            care_referrals::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+    }
+    Entry::new(Some(user.id), "care.refer", "care_referrals")
+        .detail(json!({"source": group.source, "code": group.code,
+                       "referred": referred, "already_open": already_open}))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Referred {
+        referred,
+        already_open,
+    })
+}
+
+/// One page of the open referrals of the caller's students (the work list's scope), oldest
+/// first; scoping, counting and paging happen in the database. The read is audited.
+pub async fn referrals(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    req: PageReq,
+) -> AppResult<Page<ReferralRow>> {
+    if !user.can(Permission::RecordInterventions) {
+        return Err(AppError::Forbidden);
+    }
+    let select = care_referrals::Entity::find()
+        .filter(care_referrals::Column::ClosedAt.is_null())
+        .filter(at_risk_condition(
+            at_risk_reach(user),
+            care_referrals::Column::StudentId,
+            None,
+        ));
+    let total = select.clone().count(db).await?;
+    let rows: Vec<care_referrals::Model> = select
+        .order_by_asc(care_referrals::Column::ReferredAt)
+        .order_by_asc(care_referrals::Column::Id)
+        .offset((req.page - 1) * req.per_page)
+        .limit(req.per_page)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.student_id).collect();
+    let studs: HashMap<i64, (String, String, String)> = students::Entity::find()
+        .select_only()
+        .column(students::Column::Id)
+        .column(students::Column::StudentNo)
+        .column(students::Column::NameZh)
+        .column(students::Column::NameEn)
+        .filter(students::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String, String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, no, zh, en)| (id, (no, zh, en)))
+        .collect();
+    let items: Vec<ReferralRow> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let (no, zh, en) = studs.get(&r.student_id)?.clone();
+            Some(ReferralRow {
+                id: r.id,
+                student_id: r.student_id,
+                student_no: no,
+                name_zh: zh,
+                name_en: en,
+                source: r.source,
+                code: r.code,
+                group_zh: r.group_zh,
+                group_en: r.group_en,
+                reason_zh: r.reason_zh,
+                reason_en: r.reason_en,
+                referred_at: r.referred_at,
+            })
+        })
+        .collect();
+    Entry::new(Some(user.id), "care.referrals", "care_referrals")
+        .detail(json!({"rows": items.len(), "total": total, "page": req.page}))
+        .write(db)
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        page: req.page,
+        per_page: req.per_page,
+    })
 }
 
 pub async fn for_student(
