@@ -7,6 +7,7 @@ use super::portfolio::{Portfolio, PortfolioQuery};
 use super::retention::{RetentionQuery, RetentionReport};
 use super::satisfaction::SatisfactionReport;
 use super::service;
+use super::store::{Snapshot, Summary, SummaryQuery};
 use super::value::MatrixComputed;
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::auth::CurrentUser;
@@ -187,4 +188,51 @@ pub async fn api_value_cell_care(
     Ok(Json(
         service::hand_cell_to_care(&state.db, &user, cell).await?,
     ))
+}
+
+/// The summary by term from the analysis store (enrolment, credits, grades, risk levels,
+/// lifecycle stages, value cells), in the caller's scope, filtered. Staff only.
+#[utoipa::path(
+    tag = "analytics",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The summary", body = Summary),
+        (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
+        (status = 422, description = "A filter is out of range", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/analytics/summary?<q..>")]
+pub async fn api_summary(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: SummaryQuery,
+) -> AppResult<Json<Summary>> {
+    Ok(Json(service::summary(&state.db, user, q).await?))
+}
+
+/// Takes a snapshot of the analysis store now (the schedule takes one every period).
+#[utoipa::path(
+    tag = "analytics",
+    responses(
+        (status = 200, description = "Taken", body = Snapshot),
+        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/analytics/snapshots")]
+pub async fn api_snapshot(
+    _on: ModuleOn<on::Students>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+) -> AppResult<Json<Snapshot>> {
+    let s = service::snapshot_now(&state.db, &user).await?;
+    Ok(Json(Snapshot {
+        id: s.id,
+        taken_at: s.taken_at,
+        seconds: s.seconds,
+        term_rows: s.term_rows,
+        group_rows: s.group_rows,
+    }))
 }

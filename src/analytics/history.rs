@@ -110,5 +110,7 @@ pub async fn backfill<C: Writable>(db: &C) -> AppResult<usize> {
     if value::current_term(db).await?.is_some() {
         value::compute_current(db, None).await?;
     }
+    // The analysis pages read the store: the demo opens with a snapshot of its history.
+    super::store::snapshot(db, None).await?;
     Ok(n)
 }

@@ -1,6 +1,7 @@
 //! The schedule: every `schedule_hours` (the matrix settings; `SRM_SCHEDULE_PERIOD_SECONDS`
-//! overrides it) one instance recomputes the value matrix for the current term and checks every
-//! student's lifecycle stage against their last stored one. The instance holding the lease of
+//! overrides it) one instance recomputes the value matrix for the current term, checks every
+//! student's lifecycle stage against their last stored one, and takes a snapshot of the
+//! analysis store (`store`). The instance holding the lease of
 //! this schedule does the work, each period is claimed once across instances, and both steps
 //! write in transactions, so a crash leaves either nothing or the whole step; the next period
 //! runs again from the data.
@@ -25,6 +26,7 @@ pub async fn run_once(db: &Db) -> AppResult<(usize, usize)> {
         Err(e) => return Err(e),
     };
     let moved = transitions::check_all(db).await?;
+    super::store::snapshot(db, None).await?;
     Ok((placed, moved))
 }
 

@@ -19,6 +19,7 @@ pub mod score;
 pub mod service;
 pub mod settings;
 mod sql;
+pub mod store;
 pub mod transitions;
 pub mod value;
 
@@ -32,6 +33,9 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::value_settings_page,
         pages::value_settings_submit,
         pages::lifecycle_page,
+        pages::summary_page,
+        pages::summary_csv,
+        pages::snapshot_submit,
         pages::retention_page,
         pages::retention_csv,
         pages::portfolio_page,
@@ -48,6 +52,8 @@ crate::typed_api! {
         api::api_lifecycle_report,
         api::api_student_lifecycle,
         api::api_value_cell_care,
+        api::api_summary,
+        api::api_snapshot,
         api::api_retention,
         api::api_portfolio,
         api::api_satisfaction,
@@ -75,5 +81,9 @@ crate::typed_api! {
         portfolio::SortDir,
         satisfaction::SatisfactionReport,
         satisfaction::SatisfactionRow,
+        store::Summary,
+        store::SummaryTerm,
+        store::Snapshot,
+        crate::students::query::ValueCell,
     ],
 }

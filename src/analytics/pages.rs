@@ -7,6 +7,7 @@ use super::portfolio::{PortfolioQuery, PortfolioSort, SortDir};
 use super::retention::RetentionQuery;
 use super::service;
 use super::settings::{self, CELLS, ValueSettings, Weights};
+use super::store::SummaryQuery;
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
@@ -330,9 +331,108 @@ pub async fn lifecycle_page(
             "recovery": rec,
             "with_rate": pct(rec.with_care_recovered, rec.with_care),
             "without_rate": pct(rec.without_care_recovered, rec.without_care),
+            "taken_at": r.taken_at,
             "advisor_only": service::advisor_only(user)?,
         }),
     ))
+}
+
+/// The summary by term from the analysis store: enrolment, credits, grades, risk, stages and
+/// cells, filtered by department, major and cohort, with the snapshot's time.
+#[get("/analytics/summary?<taken>&<q..>")]
+pub async fn summary_page(
+    ctx: Ctx<'_>,
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: SummaryQuery,
+    taken: Option<bool>,
+) -> AppResult<Template> {
+    let s = service::summary(&state.db, user, q).await?;
+    let lang = ctx.lang;
+    let names: Vec<String> = s
+        .terms
+        .iter()
+        .map(|t| pick(lang, &t.name_zh, &t.name_en).to_string())
+        .collect();
+    let cells: Vec<String> = CELLS
+        .iter()
+        .map(|c| ctx.t(&format!("analytics.cell.{c}")))
+        .collect();
+    let counts: Vec<Vec<i64>> = s.terms.iter().map(|t| t.cells.clone()).collect();
+    let chart = s
+        .terms
+        .iter()
+        .any(|t| t.cells.iter().sum::<i64>() > 0)
+        .then(|| {
+            stacked_bars(
+                &names,
+                &cells,
+                &counts,
+                &ctx.t("analytics.summary.chart_title"),
+                &ctx.t("analytics.summary.chart_desc"),
+            )
+        });
+    let pass: Vec<(String, f64)> = s
+        .terms
+        .iter()
+        .zip(&names)
+        .filter_map(|(t, n)| t.pass_rate.map(|p| (n.clone(), p)))
+        .collect();
+    let rows: Vec<Value> = s
+        .terms
+        .iter()
+        .zip(&names)
+        .map(|(t, n)| {
+            json!({"name": n, "t": t,
+            "pass_rate": t.pass_rate.map(|v| format!("{v:.1}%")),
+            "mean_points": t.mean_points.map(|v| format!("{v:.2}"))})
+        })
+        .collect();
+    let choices = service::filter_choices(&state.db).await?;
+    Ok(ctx.render(
+        "analytics/summary",
+        "analytics.summary.title",
+        json!({
+            "rows": rows,
+            "chart": chart,
+            "pass_chart": (!pass.is_empty()).then(|| crate::charts::bar_chart(&pass, "%")),
+            "taken_at": s.taken_at,
+            "taken": taken.unwrap_or(false),
+            "cohort": q.cohort,
+            "filter": filter_view(lang, &choices, q.department, q.major),
+            "csv": format!("/analytics/summary.csv{}", q.query_string()),
+            "can_admin": user.can(Permission::RunMining),
+            "advisor_only": service::advisor_only(user)?,
+        }),
+    ))
+}
+
+/// The summary as CSV (neutralised), with the page's filter.
+#[get("/analytics/summary.csv?<q..>")]
+pub async fn summary_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    q: SummaryQuery,
+) -> AppResult<crate::students::CsvFile> {
+    let s = service::summary(&state.db, user, q).await?;
+    Ok(crate::students::CsvFile::new(
+        super::store::csv(&s)?,
+        "summary.csv",
+    ))
+}
+
+/// Takes a snapshot of the analysis store now, then shows the summary.
+#[post("/analytics/snapshots", data = "<_form>")]
+pub async fn snapshot_submit(
+    _on: ModuleOn<on::Students>,
+    user: Perm<'_, can::RunMining>,
+    state: &State<AppState>,
+    _form: Csrf<crate::web::CsrfForm<'_>>,
+) -> AppResult<Redirect> {
+    service::snapshot_now(&state.db, &user).await?;
+    Ok(Redirect::to("/analytics/summary?taken=true"))
 }
 
 /// The department and major choices of a filter form, the chosen ones selected.

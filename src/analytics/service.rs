@@ -3,7 +3,7 @@
 use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
 use super::scope::Reach;
 use super::settings::{self, CELLS, ValueSettings};
-use super::{analysis, portfolio, retention, satisfaction, transitions, value};
+use super::{analysis, portfolio, retention, satisfaction, store, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
 use crate::error::{AppError, AppResult};
@@ -114,7 +114,32 @@ pub async fn lifecycle_report(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
 ) -> AppResult<analysis::LifecycleReport> {
-    analysis::report(db, Reach::of(user)?).await
+    store::lifecycle(db, Reach::of(user)?).await
+}
+
+/// The summary by term from the analysis store, in the caller's scope, filtered.
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    q: store::SummaryQuery,
+) -> AppResult<store::Summary> {
+    let q = q.check()?;
+    store::summary(
+        db,
+        Reach::of(user)?,
+        q.department.unwrap_or(0),
+        q.major.unwrap_or(0),
+        q.cohort.unwrap_or(0),
+    )
+    .await
+}
+
+/// Takes a snapshot of the analysis store now (an administrator's request; audited).
+pub async fn snapshot_now(
+    db: &crate::db::Db,
+    user: &CurrentUser,
+) -> AppResult<crate::entity::analysis_snapshots::Model> {
+    store::snapshot(db, Some(user.id)).await
 }
 
 /// Cohort retention in the caller's scope (an advisor: their advisees), filtered.

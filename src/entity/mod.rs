@@ -3,6 +3,9 @@
 pub mod prelude;
 
 pub mod activation_codes;
+pub mod analysis_group_facts;
+pub mod analysis_snapshots;
+pub mod analysis_term_facts;
 pub mod announcements;
 pub mod assessment_scores;
 pub mod assessments;

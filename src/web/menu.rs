@@ -90,6 +90,12 @@ const ITEMS: &[(&str, &str, Option<Module>, &[Permission])] = &[
         &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
     ),
     (
+        "analytics.menu.summary",
+        "/analytics/summary",
+        Some(Module::Students),
+        &[Permission::ViewAnyStudent, Permission::ViewScopedStudents],
+    ),
+    (
         "analytics.menu.retention",
         "/analytics/retention",
         Some(Module::Students),

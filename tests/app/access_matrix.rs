@@ -161,6 +161,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/analytics/value-matrix", "LFAAF"),
     ("POST", "/api/v1/analytics/value-matrix/compute", "LFFAF"),
     ("POST", "/analytics/value-matrix/cells/<cell>/care", "LFAAF"),
+    ("GET", "/analytics/summary", "LFAAF"),
+    ("GET", "/analytics/summary.csv", "LFAAF"),
+    ("POST", "/analytics/snapshots", "LFFAF"),
+    ("GET", "/api/v1/analytics/summary", "LFAAF"),
+    ("POST", "/api/v1/analytics/snapshots", "LFFAF"),
     (
         "POST",
         "/api/v1/analytics/value-matrix/cells/<cell>/care",

@@ -5,6 +5,7 @@
 mod access_matrix;
 mod account_security;
 mod admin;
+mod analysis_store;
 mod analytics;
 mod analytics_crm;
 mod architecture;
