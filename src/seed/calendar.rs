@@ -39,8 +39,11 @@ impl Calendar {
     pub fn new(now: DateTime<Utc>) -> AppResult<Self> {
         let tz =
             FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::internal("bad time zone"))?;
-        let now = now.with_timezone(&tz);
+        // NOTE: four weeks before today's date on the server's clock (UTC), as the mining run
+        // reads a term's start (its date at 00:00 UTC): from the campus date (+08:00) the
+        // current term began 27 days ago every evening from 16:00 UTC, in week 4, not 5.
         let current_start = now.date_naive() - Duration::days(28);
+        let now = now.with_timezone(&tz);
         let month = current_start.month();
         let current_is_autumn = month >= 8 || month == 1;
         let current_year = if current_is_autumn && month >= 8 {
