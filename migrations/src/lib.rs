@@ -26,6 +26,7 @@ mod m20261208_000001_group_local_password;
 mod m20261208_000001_outbox;
 mod m20261208_000002_course_stats;
 mod m20261208_000003_notification_words;
+mod m20261209_000001_grade_statistics_index;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_outbox::Migration),
             Box::new(m20261208_000002_course_stats::Migration),
             Box::new(m20261208_000003_notification_words::Migration),
+            Box::new(m20261209_000001_grade_statistics_index::Migration),
         ]
     }
 }
