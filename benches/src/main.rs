@@ -2,6 +2,7 @@
 //! days it is busiest. A separate binary, so the server does not link an HTTP client.
 
 mod invariants;
+mod pages;
 mod registration;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,9 @@ enum BenchWhat {
     /// sections) and drop; prints throughput, latency and answers, then checks the invariants
     /// in the database (the same SRM_* configuration as the server).
     Registration(registration::Options),
+    /// Every role's main pages and API lists, one user at a time: prints the median and 95th
+    /// percentile answer time and the size of each (budget: 50 ms p95, 100 KB).
+    Pages(pages::Options),
 }
 
 #[tokio::main]
@@ -37,6 +41,7 @@ async fn main() {
             BenchWhat::Registration(opts) => registration::run(&config, opts)
                 .await
                 .map_err(|e| e.to_string()),
+            BenchWhat::Pages(opts) => pages::run(&config, opts).await.map_err(|e| e.to_string()),
         },
     };
     if let Err(e) = result {

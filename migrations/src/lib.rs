@@ -27,6 +27,7 @@ mod m20261208_000001_outbox;
 mod m20261208_000002_course_stats;
 mod m20261208_000003_notification_words;
 mod m20261209_000001_care_referrals;
+mod m20261209_000001_grade_statistics_index;
 mod m20261209_000002_analysis_store;
 
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_course_stats::Migration),
             Box::new(m20261208_000003_notification_words::Migration),
             Box::new(m20261209_000001_care_referrals::Migration),
+            Box::new(m20261209_000001_grade_statistics_index::Migration),
             Box::new(m20261209_000002_analysis_store::Migration),
         ]
     }

@@ -1602,3 +1602,132 @@ async fn message_recipients_and_members_show_their_role_and_the_course_they_shar
     })
     .await;
 }
+
+/// Inserts `n` cases of the student, oldest first (subjects `paged case 0` …); every fifth one
+/// closed.
+async fn many_cases(app: &TestApp, student_record: i64, n: usize) -> Vec<i64> {
+    use srm::entity::cases::CaseStatus;
+    let now = Utc::now().fixed_offset();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let c = cases::ActiveModel {
+            student_id: Set(student_record),
+            category: Set("inquiry".into()),
+            topic: Set("other".into()),
+            subject: Set(format!("paged case {i}.")),
+            body: Set("b".into()),
+            department_id: Set(None),
+            queue: Set("registry".into()),
+            status: Set(if i % 5 == 4 {
+                CaseStatus::Closed
+            } else {
+                CaseStatus::Open
+            }),
+            assigned_to: Set(None),
+            created_at: Set(now),
+            due_at: Set(now + Duration::hours(48)),
+            first_response_at: Set(None),
+            closed_at: Set(None),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+        ids.push(c.id);
+    }
+    ids
+}
+
+#[rocket::async_test]
+async fn the_case_list_api_pages_in_the_database_with_the_total_of_the_filter() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let ids = many_cases(&app, p.student_record, 60).await;
+        let st = app.token(p.student).await;
+        let (s, v) = app
+            .get_json("/api/v1/cases?per_page=25&page=3", Some(&st))
+            .await;
+        assert_eq!(s, Status::Ok);
+        assert_eq!(
+            (
+                v["total"].as_u64(),
+                v["page"].as_u64(),
+                v["per_page"].as_u64()
+            ),
+            (Some(60), Some(3), Some(25))
+        );
+        let got: Vec<i64> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        // Newest first: the third page of 25 holds the 10 oldest.
+        let want: Vec<i64> = ids[..10].iter().rev().copied().collect();
+        assert_eq!(got, want);
+        // The filter counts before paging.
+        let (_, v) = app
+            .get_json("/api/v1/cases?status=closed&per_page=5&page=2", Some(&st))
+            .await;
+        assert_eq!(v["total"], 12);
+        let got: Vec<i64> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        let closed: Vec<i64> = ids
+            .iter()
+            .rev()
+            .enumerate()
+            .filter(|(k, _)| (59 - k) % 5 == 4)
+            .map(|(_, id)| *id)
+            .collect();
+        assert_eq!(got, closed[5..10].to_vec());
+        // Beyond the last page: no rows, the same total.
+        let (_, v) = app
+            .get_json("/api/v1/cases?per_page=25&page=4", Some(&st))
+            .await;
+        assert_eq!(
+            (v["total"].as_u64(), v["items"].as_array().map(Vec::len)),
+            (Some(60), Some(0))
+        );
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn the_case_list_page_shows_one_page_of_cases_with_a_next_link_that_keeps_the_filter() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        many_cases(&app, p.student_record, 130).await;
+        app.page_login(p.student).await;
+        let rows = |h: &str| {
+            (0..130)
+                .filter(|i| h.contains(&format!("paged case {i}.")))
+                .collect::<Vec<_>>()
+        };
+        // The 50 newest on the first page, with a link to the second; three pages in all.
+        let first = html(&app, "/cases").await;
+        assert_eq!(rows(&first), (80..130).collect::<Vec<_>>());
+        assert!(first.contains("href=\"?page=2\""), "no next link");
+        let last = html(&app, "/cases?page=3").await;
+        assert_eq!(rows(&last), (0..30).collect::<Vec<_>>());
+        assert!(last.contains("href=\"?page=2\"") && !last.contains("page=4"));
+        // A filter is applied before paging and stays in the pager's links.
+        let active = html(&app, "/cases?status=active").await;
+        let open: Vec<usize> = (0..130).filter(|i| i % 5 != 4).collect();
+        assert_eq!(rows(&active), open[open.len() - 50..].to_vec());
+        assert!(
+            active.contains("status=active&amp;page=2"),
+            "the filter is lost"
+        );
+        let closed = html(&app, "/cases?status=closed").await;
+        assert_eq!(
+            rows(&closed),
+            (0..130).filter(|i| i % 5 == 4).collect::<Vec<_>>()
+        );
+        assert!(!closed.contains("class=\"pager\""));
+    })
+    .await;
+}

@@ -10,6 +10,7 @@ use crate::entity::cases::CaseStatus;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::interaction::util::{department_names, department_options, fmt, user_names};
+use crate::paging::PageReq;
 use crate::state::AppState;
 use crate::web::Ctx;
 use crate::web::csrf::Csrf;
@@ -35,18 +36,34 @@ fn options(lang: Lang) -> Value {
     })
 }
 
+/// The list's filter as the start of a query string (`status=open&view=mine&`), for the pager.
+fn place_query(f: &ListFilter) -> String {
+    let mut out = String::new();
+    for (name, value) in [("status", &f.status), ("view", &f.view)] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            out.push_str(name);
+            out.push('=');
+            out.push_str(&crate::web::url_encode(v));
+            out.push('&');
+        }
+    }
+    out
+}
+
 async fn list_view(
     ctx: &Ctx<'_>,
     state: &AppState,
     user: &CurrentUser,
     f: ListFilter,
+    page: Option<u64>,
     form: Value,
     error: Option<String>,
 ) -> AppResult<Template> {
-    let rows = service::list(&state.db, user, &f).await?;
+    let list = service::list_page(&state.db, user, &f, PageReq::new(page, None)).await?;
     let zh = ctx.lang == Lang::Zh;
     let depts = crate::interaction::util::department_names(&state.db, zh).await?;
-    let items: Vec<Value> = rows
+    let items: Vec<Value> = list
+        .items
         .iter()
         .map(|r| {
             json!({"id": r.case.id, "subject": r.case.subject,
@@ -62,6 +79,8 @@ async fn list_view(
     };
     let mut data = json!({
         "items": items, "f": {"status": f.status, "view": f.view},
+        "list": {"page": list.page, "total": list.total}, "pages": list.pages(),
+        "query": place_query(&f),
         "is_student": user.student_id.is_some(),
         "is_handler": user.can(crate::access::Permission::HandleCases),
         "departments": department_options(&state.db, zh).await?,
@@ -73,7 +92,7 @@ async fn list_view(
     Ok(ctx.render("interaction/cases", "interaction.cases.title", data))
 }
 
-#[get("/cases?<status>&<view>")]
+#[get("/cases?<status>&<view>&<page>")]
 pub async fn cases_page(
     ctx: Ctx<'_>,
     _on: ModuleOn<on::Messages>,
@@ -81,10 +100,12 @@ pub async fn cases_page(
     state: &State<AppState>,
     status: Option<String>,
     view: Option<String>,
+    page: Option<u64>,
 ) -> AppResult<Template> {
     let form =
         json!({"category": "", "about": "", "department_id": null, "subject": "", "body": ""});
-    list_view(&ctx, state, &who, ListFilter { status, view }, form, None).await
+    let f = ListFilter { status, view };
+    list_view(&ctx, state, &who, f, page, form, None).await
 }
 
 #[post("/cases", data = "<form>")]
@@ -112,6 +133,7 @@ pub async fn cases_submit(
                 state,
                 &who,
                 ListFilter::default(),
+                None,
                 values,
                 Some(message),
             )

@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::interaction::util::{hours, json_setting, now, text};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -277,39 +277,57 @@ pub struct ListFilter {
     pub view: Option<String>,
 }
 
-/// A page of the caller's cases (see [`list`]).
+/// A page of the caller's cases, newest first, counted and paged in the database.
 pub async fn list_page(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
     f: &ListFilter,
     req: crate::paging::PageReq,
 ) -> AppResult<crate::paging::Page<CaseRow>> {
-    let rows = list(db, user, f).await?;
-    let total = rows.len() as u64;
-    let items = rows
-        .into_iter()
-        .skip(((req.page - 1) * req.per_page) as usize)
-        .take(req.per_page as usize)
-        .collect();
+    let empty = |req: crate::paging::PageReq| crate::paging::Page {
+        items: Vec::new(),
+        total: 0,
+        page: req.page,
+        per_page: req.per_page,
+    };
+    let Some(cond) = list_condition(db, user, f).await? else {
+        return Ok(empty(req));
+    };
+    let total = cases::Entity::find().filter(cond.clone()).count(db).await?;
+    let rows = cases::Entity::find()
+        .filter(cond)
+        .order_by_desc(cases::Column::Id)
+        .offset((req.page - 1) * req.per_page)
+        .limit(req.per_page)
+        .all(db)
+        .await?;
     Ok(crate::paging::Page {
-        items,
+        items: rows
+            .into_iter()
+            .map(|c| CaseRow {
+                overdue: overdue(&c),
+                case: c,
+            })
+            .collect(),
         total,
         page: req.page,
         per_page: req.per_page,
     })
 }
 
-/// The caller's cases: a student's own; a handler's queues (all, or the ones they work).
-pub async fn list(
+/// Which cases the caller sees: a student's own; a handler's queues (all, or the ones they
+/// work); `None` when the filter matches nothing (an unknown status, own cases of a user who
+/// is no student).
+async fn list_condition(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
     f: &ListFilter,
-) -> AppResult<Vec<CaseRow>> {
+) -> AppResult<Option<Condition>> {
     let mut cond = Condition::all();
     let own = f.view.as_deref() == Some("mine") || !user.can(Permission::HandleCases);
     if own {
         let Some(sid) = user.student_id else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         cond = cond.add(cases::Column::StudentId.eq(sid));
     } else if let Some(qs) = Queues::load(db).await?.limited_to(user.id) {
@@ -321,21 +339,10 @@ pub async fn list(
         } else if let Some(status) = CaseStatus::parse(s) {
             cond = cond.add(cases::Column::Status.eq(status));
         } else {
-            return Ok(Vec::new());
+            return Ok(None);
         }
     }
-    let rows = cases::Entity::find()
-        .filter(cond)
-        .order_by_desc(cases::Column::Id)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|c| CaseRow {
-            overdue: overdue(&c),
-            case: c,
-        })
-        .collect())
+    Ok(Some(cond))
 }
 
 async fn locked(db: &impl ConnectionTrait, id: i64) -> AppResult<cases::Model> {
