@@ -2,6 +2,7 @@
 //! days it is busiest. A separate binary, so the server does not link an HTTP client.
 
 mod invariants;
+mod mining;
 mod registration;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,11 @@ enum BenchWhat {
     /// sections) and drop; prints throughput, latency and answers, then checks the invariants
     /// in the database (the same SRM_* configuration as the server).
     Registration(registration::Options),
+    /// Mining: `srm mine evaluate --model auto` against scikit-learn on the same CSV files and
+    /// folds (UCI Portuguese and generated files); prints wall time, CPU time, peak memory,
+    /// ROC AUC and accuracy of both and the ratios. Needs `/usr/bin/time`, python3 and
+    /// scikit-learn; no server or database.
+    Mining(mining::Options),
 }
 
 #[tokio::main]
@@ -31,12 +37,20 @@ async fn main() {
         .unwrap_or_else(|_| "warn,sqlx=warn".into());
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let cli = Cli::parse();
+    if let BenchWhat::Mining(opts) = cli.what {
+        if let Err(e) = mining::run(opts) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let result = match srm::config::figment().extract::<srm::config::AppConfig>() {
         Err(e) => Err(format!("invalid configuration: {e}")),
         Ok(config) => match cli.what {
             BenchWhat::Registration(opts) => registration::run(&config, opts)
                 .await
                 .map_err(|e| e.to_string()),
+            BenchWhat::Mining(_) => Ok(()),
         },
     };
     if let Err(e) = result {
