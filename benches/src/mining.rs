@@ -66,7 +66,7 @@ struct Usage {
     mb: f64,
 }
 
-fn run_timed(mut cmd: Command, dir: &Path, tag: &str) -> Result<(Usage, String), String> {
+fn run_timed(cmd: Command, dir: &Path, tag: &str) -> Result<(Usage, String), String> {
     let times = dir.join(format!("{tag}.time"));
     let mut timed = Command::new("/usr/bin/time");
     timed
@@ -82,7 +82,6 @@ fn run_timed(mut cmd: Command, dir: &Path, tag: &str) -> Result<(Usage, String),
             None => timed.env_remove(k),
         };
     }
-    let _ = &mut cmd;
     let out = timed
         .output()
         .map_err(|e| format!("{tag}: cannot start /usr/bin/time (apt-get install time): {e}"))?;
@@ -123,7 +122,7 @@ fn generate(path: &Path, rows: usize, seed: u64) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     writeln!(w, "{}", header.join(",")).map_err(io)?;
     let levels = [3usize, 4, 6, 8, 12, 20];
-    let mut normal = |rng: &mut ChaCha8Rng| {
+    let normal = |rng: &mut ChaCha8Rng| {
         // Box–Muller
         let (u, v): (f64, f64) = (rng.random_range(1e-12..1.0), rng.random_range(0.0..1.0));
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
