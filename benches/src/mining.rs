@@ -137,7 +137,8 @@ fn generate(path: &Path, rows: usize, seed: u64) -> Result<(), String> {
             };
         }
         let cats: Vec<usize> = levels.iter().map(|&l| rng.random_range(0..l)).collect();
-        let z = 1.1 * x[0] - 0.08 * (x[1] - 10.0) + 0.35 * (12.0 - x[2])
+        let z = 1.1 * x[0] - 0.08 * (x[1] - 10.0)
+            + 0.35 * (12.0 - x[2])
             + 0.7 * x[3] * x[6]
             + if x[4] > 14.0 { 1.2 } else { 0.0 }
             + 0.8 * (x[9]).sin()
@@ -162,7 +163,11 @@ fn generate(path: &Path, rows: usize, seed: u64) -> Result<(), String> {
                 }
             })
             .collect();
-        line.extend(cats.iter().enumerate().map(|(j, c)| format!("{}{c}", ["a", "b", "c", "d", "e", "f"][j])));
+        line.extend(
+            cats.iter()
+                .enumerate()
+                .map(|(j, c)| format!("{}{c}", ["a", "b", "c", "d", "e", "f"][j])),
+        );
         line.push(if y { "Dropout" } else { "Graduate" }.into());
         writeln!(w, "{}", line.join(",")).map_err(io)?;
     }
@@ -172,7 +177,10 @@ fn generate(path: &Path, rows: usize, seed: u64) -> Result<(), String> {
 /// The folds `srm mine evaluate` deals for `case` (the same seed per repeat), as JSON.
 fn folds_json(case: &Case, seed: u64) -> Result<String, String> {
     let table = Table::read(&case.file, Some(case.sep as u8)).map_err(|e| e.to_string())?;
-    let positive: Spec = case.positive.parse().map_err(|e: srm::mining::ml::MlError| e.to_string())?;
+    let positive: Spec = case
+        .positive
+        .parse()
+        .map_err(|e: srm::mining::ml::MlError| e.to_string())?;
     let drop: Vec<String> = case
         .drop
         .split(',')
@@ -181,7 +189,10 @@ fn folds_json(case: &Case, seed: u64) -> Result<String, String> {
         .collect();
     let enc = encode(&table, case.target, &positive, &drop).map_err(|e| e.to_string())?;
     if enc.source_rows.len() != table.len() {
-        return Err(format!("{}: rows without a target; the bench needs none", case.name));
+        return Err(format!(
+            "{}: rows without a target; the bench needs none",
+            case.name
+        ));
     }
     let repeats: Vec<Vec<usize>> = (0..case.repeats)
         .map(|r| {
@@ -256,8 +267,8 @@ pub fn run(opts: Options) -> Result<(), String> {
             cmd.args(["--drop", case.drop]);
         }
         let (portal, out) = run_timed(cmd, &opts.dir, &format!("portal-{c}"))?;
-        let v: serde_json::Value = serde_json::from_str(out.trim())
-            .map_err(|e| format!("srm's JSON: {e}: {out}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(out.trim()).map_err(|e| format!("srm's JSON: {e}: {out}"))?;
         let label = format!("{} ({}×{})", case.name, case.folds, case.repeats);
         let line = |side: &str, u: &Usage, auc: f64, acc: f64| {
             println!(
@@ -283,7 +294,13 @@ pub fn run(opts: Options) -> Result<(), String> {
             let (auc, acc) = cand(name);
             println!(
                 "{:<28} {:<22} {:>8} {:>8} {:>8} {:>8.4} {:>8.4}",
-                "", format!("  portal {name}"), "", "", "", auc, acc
+                "",
+                format!("  portal {name}"),
+                "",
+                "",
+                "",
+                auc,
+                acc
             );
         }
         if opts.no_sklearn {

@@ -159,7 +159,13 @@ impl Binned {
 
 /// Grows one tree on `rows` (indices into `bins`, repeats allowed; reordered in place) with the
 /// splits chosen among `features`; a split leaves at least `min_leaf` rows on each side.
-fn grow_tree(bins: &Binned, y: &[bool], rows: &mut [u32], features: &[usize], min_leaf: usize) -> Tree {
+fn grow_tree(
+    bins: &Binned,
+    y: &[bool],
+    rows: &mut [u32],
+    features: &[usize],
+    min_leaf: usize,
+) -> Tree {
     let min_leaf = min_leaf.max(1);
     let mut nodes = vec![Node::Leaf {
         positive: 0,
@@ -205,8 +211,7 @@ fn grow_tree(bins: &Binned, y: &[bool], rows: &mut [u32], features: &[usize], mi
                 if nr < min_leaf {
                     break;
                 }
-                let score = impurity(pl as f64, nl as f64)
-                    + impurity((np - pl) as f64, nr as f64);
+                let score = impurity(pl as f64, nl as f64) + impurity((np - pl) as f64, nr as f64);
                 if best.is_none_or(|(b, _, _)| score < b) {
                     best = Some((score, j, t));
                 }
@@ -429,9 +434,8 @@ fn grow(data: &Dataset, bins: &Binned, t: usize, seed: u64, work: OobWork) -> Gr
                     .iter()
                     .zip(&perm)
                     .filter(|&(&i, &o)| {
-                        let share = tree.leaf_share(|f| {
-                            if f == j { data.x[o][f] } else { data.x[i][f] }
-                        });
+                        let share =
+                            tree.leaf_share(|f| if f == j { data.x[o][f] } else { data.x[i][f] });
                         right(i, share)
                     })
                     .count() as f64;

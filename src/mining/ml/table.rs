@@ -379,10 +379,7 @@ impl Encoder {
             if skip[j] {
                 continue;
             }
-            let cells: Vec<(usize, &str)> = rows
-                .iter()
-                .map(|&i| (i, table.cell(i, j)))
-                .collect();
+            let cells: Vec<(usize, &str)> = rows.iter().map(|&i| (i, table.cell(i, j))).collect();
             let present: Vec<(usize, &str)> = cells
                 .iter()
                 .copied()
