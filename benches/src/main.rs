@@ -2,6 +2,7 @@
 //! days it is busiest. A separate binary, so the server does not link an HTTP client.
 
 mod invariants;
+mod mining;
 mod pages;
 mod registration;
 
@@ -27,6 +28,11 @@ enum BenchWhat {
     /// Every role's main pages and API lists, one user at a time: prints the median and 95th
     /// percentile answer time and the size of each (budget: 50 ms p95, 100 KB).
     Pages(pages::Options),
+    /// Mining: `srm mine evaluate --model auto` against scikit-learn on the same CSV files and
+    /// folds (UCI Portuguese and generated files); prints wall time, CPU time, peak memory,
+    /// ROC AUC and accuracy of both and the ratios. Needs `/usr/bin/time`, python3 and
+    /// scikit-learn; no server or database.
+    Mining(mining::Options),
 }
 
 #[tokio::main]
@@ -35,6 +41,13 @@ async fn main() {
         .unwrap_or_else(|_| "warn,sqlx=warn".into());
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let cli = Cli::parse();
+    if let BenchWhat::Mining(opts) = cli.what {
+        if let Err(e) = mining::run(opts) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let result = match srm::config::figment().extract::<srm::config::AppConfig>() {
         Err(e) => Err(format!("invalid configuration: {e}")),
         Ok(config) => match cli.what {
@@ -42,6 +55,8 @@ async fn main() {
                 .await
                 .map_err(|e| e.to_string()),
             BenchWhat::Pages(opts) => pages::run(&config, opts).await.map_err(|e| e.to_string()),
+            // NOTE: answered above, before the configuration is read (it needs none).
+            BenchWhat::Mining(_) => Ok(()),
         },
     };
     if let Err(e) = result {

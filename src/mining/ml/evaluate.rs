@@ -70,6 +70,11 @@ pub struct Summary {
     pub score_ms: Option<f64>,
 }
 
+/// Rows above which the folds are cross-validated one after the other (each with its fits on
+/// all cores) instead of side by side: a fold's training rows of a 200,000-row file are about
+/// 100 MB as features, and logistic regression copies them once more.
+const PARALLEL_FOLDS_ROWS: usize = 50_000;
+
 /// The name of the candidate that is the automatic choice made inside each training fold.
 pub const NESTED: &str = "auto (nested)";
 
@@ -146,10 +151,13 @@ pub fn evaluate_file(
 
 pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> {
     let started = Instant::now();
-    let enc = encode(table, &opts.target, &opts.positive, &opts.drop)?;
+    let mut enc = encode(table, &opts.target, &opts.positive, &opts.drop)?;
+    enc.data.validate()?;
+    let n = enc.data.rows();
+    // NOTE: each fold encodes its own rows from the table (`Encoded::fold`); the features of
+    // every row encoded at once are not used again, and on a big file they are 100 MB or more.
+    enc.data.x = Vec::new();
     let data = &enc.data;
-    data.validate()?;
-    let n = data.rows();
     let positives = data.y.iter().filter(|&&v| v).count();
     let k = opts.folds;
     if k < 2 || k > positives.min(n - positives) {
@@ -167,7 +175,7 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
             let c = table.column(col)?;
             let mut scores = Vec::with_capacity(n);
             for &r in &enc.source_rows {
-                let cell = &table.rows[r][c];
+                let cell = table.cell(r, c);
                 let v = opts.positive.test(cell).ok_or_else(|| {
                     MlError::Invalid(format!(
                         "line {}: baseline column {col:?} is {cell:?}, which \"{}\" cannot judge",
@@ -200,8 +208,11 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
     let mut score_ms = vec![0.0; kinds.len()];
     let mut chosen_count = vec![0usize; kinds.len()];
     let threads = opts.train.threads.max(1);
+    // Small tables: the folds on all cores, each fitted on one thread. Big ones: one fold at a
+    // time, its fits on all cores, so that only one fold's copy of the rows is in memory.
+    let fold_threads = if n > PARALLEL_FOLDS_ROWS { 1 } else { threads };
     let cfg = TrainConfig {
-        threads: 1,
+        threads: if fold_threads == 1 { threads } else { 1 },
         ..opts.train.clone()
     };
     let how = match (opts.tune, nested) {
@@ -212,7 +223,7 @@ pub fn evaluate_table(table: &Table, opts: &Options) -> Result<Report, MlError> 
     for r in 0..opts.repeats {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.train.seed.wrapping_add(r as u64));
         let fold = stratified_folds(&data.y, k, &mut rng);
-        let results = parallel_map(k, threads, |f| {
+        let results = parallel_map(k, fold_threads, |f| {
             run_fold(table, &enc, &fold, f, &kinds, &cfg, how)
         });
         if results.len() != k {
@@ -325,8 +336,9 @@ fn run_fold(
     cfg: &TrainConfig,
     how: Fitting,
 ) -> Result<FoldResult, MlError> {
-    let train_idx: Vec<usize> = (0..enc.data.rows()).filter(|&i| fold[i] != f).collect();
-    let test_idx: Vec<usize> = (0..enc.data.rows()).filter(|&i| fold[i] == f).collect();
+    let n = enc.data.y.len();
+    let train_idx: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
+    let test_idx: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
     let (train, test) = enc.fold(table, &train_idx, &test_idx)?;
     let mut models = Vec::new();
     let mut inner = Vec::new();

@@ -98,10 +98,13 @@ impl Logistic {
     /// on a stratified sample of [`SEARCH_ROWS`] rows when there are more) have the lowest
     /// log-loss; ties to the weaker. Also gives the chosen strength's out-of-fold probability of
     /// every row, from a model that did not see it (`None` for rows of a fold that could not be
-    /// fitted, or all rows when a class has fewer than two rows).
+    /// fitted, or all rows when a class has fewer than two rows). Without `every_row` only the
+    /// search sample's rows get one (the others `None`): what choosing between models needs,
+    /// without `k` fits on most of a big table's rows.
     pub(crate) fn fit_cv(
         data: &Dataset,
         cfg: &TrainConfig,
+        every_row: bool,
     ) -> Result<(Logistic, Vec<Option<f64>>), MlError> {
         let n = data.rows();
         let positives = data.y.iter().filter(|v| **v).count();
@@ -111,11 +114,10 @@ impl Logistic {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7475_6e65);
         let fold = stratified_folds(&data.y, k, &mut rng);
-        let all: Vec<usize> = (0..n).collect();
         let search = if n > SEARCH_ROWS {
             stratified_sample(&data.y, SEARCH_ROWS, k, &mut rng)
         } else {
-            all.clone()
+            (0..n).collect()
         };
         let mut oof = out_of_fold(data, &search, &fold, k, &ALPHAS, cfg.threads);
         // NOTE: a strength with a fold that failed is judged on its other rows.
@@ -142,9 +144,13 @@ impl Logistic {
                 (best, best_loss) = (a, l);
             }
         }
-        let unseen = if search.len() == n {
+        // NOTE: on a sampled table the chosen strength's out-of-fold answers of every row cost
+        // `k` more fits on most of the rows: made only when asked for (a threshold tuned on
+        // every training row); otherwise the search's own answers on its sample are returned.
+        let unseen = if search.len() == n || !every_row {
             oof.swap_remove(best)
         } else {
+            let all: Vec<usize> = (0..n).collect();
             out_of_fold(data, &all, &fold, k, &[ALPHAS[best]], cfg.threads)
                 .pop()
                 .unwrap_or_else(|| vec![None; n])
@@ -160,11 +166,17 @@ impl Logistic {
 
     pub(crate) fn fit(data: &Dataset, alpha: f64) -> Result<Logistic, MlError> {
         let scaler = Standardizer::fit(&data.x);
-        let z = scaler.transform(&data.x);
         let y: Vec<i32> = data.y.iter().map(|&v| i32::from(v)).collect();
         let p = data.features();
+        // NOTE: one flat row-major copy of the standardised rows (not rows of `Vec`s copied
+        // again into a matrix): a big table's training rows are copied once, not twice.
+        let mut z = Vec::with_capacity(data.rows() * p);
+        for row in &data.x {
+            z.extend(scaler.transform_row(row));
+        }
         let (coef, intercept) = super::guard(|| {
-            let x = DenseMatrix::from_2d_vec(&z).map_err(|e| MlError::Fit(e.to_string()))?;
+            let x = DenseMatrix::new(data.rows(), p, z, false)
+                .map_err(|e| MlError::Fit(e.to_string()))?;
             let params = LogisticRegressionParameters::default().with_alpha(alpha);
             let m =
                 LogisticRegression::fit(&x, &y, params).map_err(|e| MlError::Fit(e.to_string()))?;

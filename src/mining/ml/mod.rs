@@ -367,7 +367,7 @@ impl Model {
             let (mut forest_ms, mut grown_here) = (0.0, 0.0);
             let (inner, unseen, source) = match kind {
                 ModelKind::Logistic => {
-                    let (m, oof) = linear::Logistic::fit_cv(data, cfg)?;
+                    let (m, oof) = linear::Logistic::fit_cv(data, cfg, tuned)?;
                     (Inner::Logistic(m), oof, ThresholdSource::OutOfFold)
                 }
                 ModelKind::Forest | ModelKind::Blend => {
