@@ -1,6 +1,7 @@
 //! `srm-bench`: load generators that run against a live server, to measure the portal on the
 //! days it is busiest. A separate binary, so the server does not link an HTTP client.
 
+mod import;
 mod invariants;
 mod registration;
 
@@ -23,6 +24,10 @@ enum BenchWhat {
     /// sections) and drop; prints throughput, latency and answers, then checks the invariants
     /// in the database (the same SRM_* configuration as the server).
     Registration(registration::Options),
+    /// The student and history importers against batched INSERTs of the same rows into the
+    /// same schema, on fresh databases (SQLite; PostgreSQL with --postgres): rows/s of both,
+    /// the ratio and peak memory.
+    Import(import::Options),
 }
 
 #[tokio::main]
@@ -35,6 +40,9 @@ async fn main() {
         Err(e) => Err(format!("invalid configuration: {e}")),
         Ok(config) => match cli.what {
             BenchWhat::Registration(opts) => registration::run(&config, opts)
+                .await
+                .map_err(|e| e.to_string()),
+            BenchWhat::Import(opts) => import::run(&config, opts)
                 .await
                 .map_err(|e| e.to_string()),
         },

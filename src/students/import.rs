@@ -907,16 +907,10 @@ async fn apply_batch(
     if dry_run || adds.is_empty() {
         return Ok(());
     }
-    students::Entity::insert_many(adds.iter().map(|i| new_student_model(i, now)))
-        .exec(db)
-        .await?;
-    let added_nos: Vec<&str> = adds.iter().map(|i| i.student_no.as_str()).collect();
-    let ids: Vec<i64> = students::Entity::find()
-        .select_only()
-        .column(students::Column::Id)
-        .filter(students::Column::StudentNo.is_in(added_nos))
-        .into_tuple()
-        .all(db)
+    // NOTE: the new ids come back from the insert itself (RETURNING, on SQLite 3.35+ and
+    // PostgreSQL) rather than from a second query by student number.
+    let ids = students::Entity::insert_many(adds.iter().map(|i| new_student_model(i, now)))
+        .exec_with_returning_keys(db)
         .await?;
     student_history::Entity::insert_many(ids.into_iter().map(|id| student_history::ActiveModel {
         student_id: Set(id),
@@ -927,7 +921,7 @@ async fn apply_batch(
         new_value: Set(Some("created (import)".into())),
         ..Default::default()
     }))
-    .exec(db)
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }
