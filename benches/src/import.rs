@@ -95,11 +95,7 @@ fn reset_peak() {
 
 /// A fresh database with the portal's schema: an SQLite file in `dir`, or a new database on
 /// the PostgreSQL server `pg`. Returns the pool and, for PostgreSQL, the name to drop.
-async fn fresh(
-    base: &AppConfig,
-    dir: &Path,
-    pg: Option<&str>,
-) -> AppResult<(Db, Option<String>)> {
+async fn fresh(base: &AppConfig, dir: &Path, pg: Option<&str>) -> AppResult<(Db, Option<String>)> {
     let mut config = base.clone();
     config.data_dir = dir.to_path_buf();
     config.database_url = None;
@@ -191,7 +187,8 @@ pub async fn run(base: &AppConfig, opts: Options) -> AppResult<()> {
         }
         if opts.only != "students" {
             let portal = history_portal(base, pg, &setup, &history).await?;
-            let baseline = history_baseline(base, pg, &setup, opts.history_rows, opts.batch).await?;
+            let baseline =
+                history_baseline(base, pg, &setup, opts.history_rows, opts.batch).await?;
             print("history", name, &portal, &baseline, opts.batch);
         }
     }

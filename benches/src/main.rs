@@ -42,9 +42,7 @@ async fn main() {
             BenchWhat::Registration(opts) => registration::run(&config, opts)
                 .await
                 .map_err(|e| e.to_string()),
-            BenchWhat::Import(opts) => import::run(&config, opts)
-                .await
-                .map_err(|e| e.to_string()),
+            BenchWhat::Import(opts) => import::run(&config, opts).await.map_err(|e| e.to_string()),
         },
     };
     if let Err(e) = result {

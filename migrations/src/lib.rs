@@ -27,6 +27,7 @@ mod m20261208_000001_outbox;
 mod m20261208_000002_course_stats;
 mod m20261208_000003_notification_words;
 mod m20261209_000001_care_referrals;
+mod m20261210_000001_import_files;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_course_stats::Migration),
             Box::new(m20261208_000003_notification_words::Migration),
             Box::new(m20261209_000001_care_referrals::Migration),
+            Box::new(m20261210_000001_import_files::Migration),
         ]
     }
 }
