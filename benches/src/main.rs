@@ -1,6 +1,7 @@
 //! `srm-bench`: load generators that run against a live server, to measure the portal on the
 //! days it is busiest. A separate binary, so the server does not link an HTTP client.
 
+mod import;
 mod invariants;
 mod mining;
 mod pages;
@@ -33,6 +34,10 @@ enum BenchWhat {
     /// ROC AUC and accuracy of both and the ratios. Needs `/usr/bin/time`, python3 and
     /// scikit-learn; no server or database.
     Mining(mining::Options),
+    /// The student and history importers against batched INSERTs of the same rows into the
+    /// same schema, on fresh databases (SQLite; PostgreSQL with --postgres): rows/s of both,
+    /// the ratio and peak memory.
+    Import(import::Options),
 }
 
 #[tokio::main]
@@ -57,6 +62,7 @@ async fn main() {
             BenchWhat::Pages(opts) => pages::run(&config, opts).await.map_err(|e| e.to_string()),
             // NOTE: answered above, before the configuration is read (it needs none).
             BenchWhat::Mining(_) => Ok(()),
+            BenchWhat::Import(opts) => import::run(&config, opts).await.map_err(|e| e.to_string()),
         },
     };
     if let Err(e) = result {

@@ -29,6 +29,7 @@ mod m20261208_000003_notification_words;
 mod m20261209_000001_care_referrals;
 mod m20261209_000001_grade_statistics_index;
 mod m20261209_000002_analysis_store;
+mod m20261210_000001_import_files;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_care_referrals::Migration),
             Box::new(m20261209_000001_grade_statistics_index::Migration),
             Box::new(m20261209_000002_analysis_store::Migration),
+            Box::new(m20261210_000001_import_files::Migration),
         ]
     }
 }

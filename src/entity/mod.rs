@@ -37,6 +37,7 @@ pub mod group_permissions;
 pub mod groups;
 pub mod holds;
 pub mod idempotency_keys;
+pub mod import_files;
 pub mod import_jobs;
 pub mod imported_students;
 pub mod interventions;

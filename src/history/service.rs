@@ -559,7 +559,18 @@ impl Run<'_> {
 
     /// Commits a batch with the job's progress, then obeys a cancel.
     async fn commit(&mut self, txn: DatabaseTransaction, src: &Source) -> AppResult<()> {
-        self.report.done_bytes = self.base_bytes + src.position().min(src.bytes);
+        self.commit_at(txn, src, src.position()).await
+    }
+
+    /// [`Run::commit`] of a batch that ended at byte `position` of the file (the reader may
+    /// be a batch further on).
+    async fn commit_at(
+        &mut self,
+        txn: DatabaseTransaction,
+        src: &Source,
+        position: u64,
+    ) -> AppResult<()> {
+        self.report.done_bytes = self.base_bytes + position.min(src.bytes);
         self.report.seconds = self.started.elapsed().as_secs_f64();
         self.report.rows_per_second = self.report.rows as f64 / self.report.seconds.max(1e-9);
         let job = self.job.map(|id| import_jobs::ActiveModel {
@@ -592,6 +603,14 @@ impl Run<'_> {
             )),
             None => Ok(()),
         }
+    }
+
+    /// Reports the rows `ahead` refused (when its batch is written, not when it was read).
+    fn reject_ahead<T>(&mut self, src: &Source, ahead: &mut Ahead<T>) -> AppResult<()> {
+        for (line, values, r) in std::mem::take(&mut ahead.rejects) {
+            self.reject(src, line, &values, r)?;
+        }
+        Ok(())
     }
 
     fn reject(&mut self, src: &Source, line: u64, values: &[String], r: Reject) -> AppResult<()> {
@@ -898,6 +917,48 @@ macro_rules! batch {
         }
         (items, read, end)
     }};
+}
+
+/// A batch read ahead of the one being written: its rows, the rows read, whether the file
+/// ended, the refused rows (reported when the batch's turn comes) and where the file was after
+/// it.
+struct Ahead<T> {
+    items: Vec<T>,
+    read: u64,
+    end: bool,
+    rejects: Vec<(u64, Vec<String>, Reject)>,
+    position: u64,
+}
+
+/// Reads and parses up to a batch of rows without touching the report, so that it can run
+/// while the batch before is written: the statements of that batch run on sqlx's SQLite
+/// worker thread or in the PostgreSQL server meanwhile (`tokio::join!` of the two), and the
+/// two cores both work.
+fn read_ahead<T>(
+    src: &mut Source,
+    ctx: &Ctx,
+    parse: fn(&Ctx, &Row) -> Result<T, Reject>,
+) -> AppResult<Ahead<T>> {
+    let mut ahead = Ahead {
+        items: Vec::with_capacity(BATCH),
+        read: 0,
+        end: false,
+        rejects: Vec::new(),
+        position: 0,
+    };
+    while ahead.items.len() < BATCH {
+        let Some(row) = src.next_row()? else {
+            ahead.end = true;
+            break;
+        };
+        ahead.read += 1;
+        match parse(ctx, &row) {
+            Ok(item) => ahead.items.push(item),
+            Err(r) => ahead.rejects.push((row.line, row.values(), r)),
+        }
+    }
+    ahead.position = src.position();
+    Ok(ahead)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1720,12 +1781,17 @@ async fn results(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResul
     if !run.open(src, &["assessment_code", "student_no"], &[])? {
         return Ok(());
     }
+    let mut next = read_ahead(src, ctx, parse_result);
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_result);
+        let mut batch = next?;
+        run.reject_ahead(src, &mut batch)?;
         let txn = run.begin().await?;
-        let mut added = 0;
-        if !items.is_empty() {
-            added = assessment_scores::Entity::insert_many(items)
+        let items = std::mem::take(&mut batch.items);
+        let insert = async {
+            if items.is_empty() {
+                return Ok(0);
+            }
+            assessment_scores::Entity::insert_many(items)
                 .on_conflict(
                     OnConflict::columns([
                         assessment_scores::Column::AssessmentId,
@@ -1735,13 +1801,22 @@ async fn results(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResul
                     .to_owned(),
                 )
                 .exec_without_returning(&txn)
-                .await?;
-        }
+                .await
+        };
+        let (added, following) = if batch.end {
+            (insert.await, None)
+        } else {
+            let (added, following) =
+                tokio::join!(insert, async { read_ahead(src, ctx, parse_result) });
+            (added, Some(following))
+        };
+        let added = added?;
         run.report.add("assessment_scores", added);
-        run.done_rows(read, added);
-        run.commit(txn, src).await?;
-        if end {
-            break;
+        run.done_rows(batch.read, added);
+        run.commit_at(txn, src, batch.position).await?;
+        match following {
+            Some(f) => next = f,
+            None => break,
         }
     }
     // A student without a result, still registered when the assessment was due, did not
@@ -1838,12 +1913,17 @@ async fn activity(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResu
     )? {
         return Ok(());
     }
+    let mut next = read_ahead(src, ctx, parse_activity);
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_activity);
+        let mut batch = next?;
+        run.reject_ahead(src, &mut batch)?;
         let txn = run.begin().await?;
-        let mut added = 0;
-        if !items.is_empty() {
-            added = learning_activity::Entity::insert_many(items)
+        let items = std::mem::take(&mut batch.items);
+        let insert = async {
+            if items.is_empty() {
+                return Ok(0);
+            }
+            learning_activity::Entity::insert_many(items)
                 .on_conflict(
                     OnConflict::columns([
                         learning_activity::Column::StudentId,
@@ -1855,13 +1935,22 @@ async fn activity(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResu
                     .to_owned(),
                 )
                 .exec_without_returning(&txn)
-                .await?;
-        }
+                .await
+        };
+        let (added, following) = if batch.end {
+            (insert.await, None)
+        } else {
+            let (added, following) =
+                tokio::join!(insert, async { read_ahead(src, ctx, parse_activity) });
+            (added, Some(following))
+        };
+        let added = added?;
         run.report.add("learning_activity", added);
-        run.done_rows(read, added);
-        run.commit(txn, src).await?;
-        if end {
-            return Ok(());
+        run.done_rows(batch.read, added);
+        run.commit_at(txn, src, batch.position).await?;
+        match following {
+            Some(f) => next = f,
+            None => return Ok(()),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::service::new_student_model;
 use crate::audit::Entry;
 use crate::db::write_txn;
 use crate::entity::job_status::JobStatus;
-use crate::entity::{import_jobs, student_history, students};
+use crate::entity::{import_files, import_jobs, student_history, students};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::jobs::{Heartbeat, IMPORT, Jobs, Lease, Stop};
@@ -19,7 +19,7 @@ use encoding_rs::Encoding;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -139,6 +139,15 @@ pub fn decode(bytes: &[u8]) -> AppResult<(String, String)> {
 }
 
 pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(String, String)> {
+    decode_borrowed(bytes, choice).map(|(text, name)| (text.into_owned(), name))
+}
+
+/// `decode_as` without copying a UTF-8 file (the usual case): a large import holds its text
+/// once, not twice.
+fn decode_borrowed<'b>(
+    bytes: &'b [u8],
+    choice: Option<&'static Encoding>,
+) -> AppResult<(std::borrow::Cow<'b, str>, String)> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(bad_file("empty", "the file is empty"));
     }
@@ -160,7 +169,7 @@ pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(
     }
     if let Some(enc) = choice {
         return match enc.decode_without_bom_handling_and_without_replacement(body) {
-            Some(s) => Ok((s.into_owned(), format!("{} (chosen)", enc.name()))),
+            Some(s) => Ok((s, format!("{} (chosen)", enc.name()))),
             None => Err(bad_file(
                 "not_in_encoding",
                 format!(
@@ -173,7 +182,7 @@ pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(
     }
     if let Ok(s) = std::str::from_utf8(body) {
         let name = if bom { "UTF-8 (BOM)" } else { "UTF-8" };
-        return Ok((s.to_string(), name.to_string()));
+        return Ok((s.into(), name.to_string()));
     }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(body, true);
@@ -189,7 +198,7 @@ pub fn decode_as(bytes: &[u8], choice: Option<&'static Encoding>) -> AppResult<(
         encoding_rs::WINDOWS_1252,
     ];
     match guess.decode_without_bom_handling_and_without_replacement(body) {
-        Some(s) if usual.contains(&guess) => Ok((s.into_owned(), guess.name().to_string())),
+        Some(s) if usual.contains(&guess) => Ok((s, guess.name().to_string())),
         _ => Err(bad_file(
             "guessed_encoding",
             format!(
@@ -329,7 +338,7 @@ pub fn prepare_as(
     choice: Option<&'static Encoding>,
 ) -> AppResult<Prepared> {
     let hash = format!("{:x}", Sha256::digest(bytes));
-    let (text, encoding) = decode_as(bytes, choice)?;
+    let (text, encoding) = decode_borrowed(bytes, choice)?;
     let delimiter = sniff_delimiter(&text);
     let mut report = ImportReport {
         dry_run,
@@ -493,11 +502,22 @@ pub async fn run_as(
     choice: Option<&'static Encoding>,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
-    let payload = (!opts.dry_run).then(|| bytes.clone());
-    let prepared = parse_off_thread_as(db, bytes, opts.dry_run, choice).await?;
-    let job = match payload {
-        None => None,
-        Some(file) => Some(start_job(db, jobs, opts.actor, &prepared, file).await?),
+    // NOTE: the file comes back from the parse to be kept with the job (to resume it), so
+    // it is held once, not copied.
+    let lookups = Lookups::load(db).await?;
+    let dry_run = opts.dry_run;
+    let (prepared, bytes) = tokio::task::spawn_blocking(move || {
+        let prepared = prepare_as(&bytes, &lookups, dry_run, choice);
+        (prepared, bytes)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("the import task failed: {e}")))?;
+    let prepared = prepared?;
+    let job = if dry_run {
+        drop(bytes);
+        None
+    } else {
+        Some(start_job(db, jobs, opts.actor, &prepared, bytes).await?)
     };
     store(db, jobs, prepared, opts, job, progress).await
 }
@@ -521,7 +541,12 @@ pub async fn resume(
             ),
         ));
     }
-    let Some(file) = old.payload else {
+    let kept = import_files::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|f| f.payload);
+    // Jobs started before the file had its own table kept it in the job's row.
+    let Some(file) = kept.or(old.payload) else {
         return Err(AppError::conflict(
             "no_file",
             "this import kept no copy of its file; upload it again",
@@ -662,8 +687,16 @@ pub async fn start_job(
         rows_done: Set(0),
         report: Set("{}".into()),
         holder: Set(Some(jobs.holder.clone())),
-        payload: Set(Some(file)),
+        payload: Set(None),
         ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    // NOTE: the file in a row of its own: every batch updates the job's row, and SQLite
+    // rewrites a whole row on UPDATE (a file in it was copied once per batch).
+    import_files::ActiveModel {
+        job_id: Set(job.id),
+        payload: Set(file),
     }
     .insert(&txn)
     .await?;
@@ -907,16 +940,10 @@ async fn apply_batch(
     if dry_run || adds.is_empty() {
         return Ok(());
     }
-    students::Entity::insert_many(adds.iter().map(|i| new_student_model(i, now)))
-        .exec(db)
-        .await?;
-    let added_nos: Vec<&str> = adds.iter().map(|i| i.student_no.as_str()).collect();
-    let ids: Vec<i64> = students::Entity::find()
-        .select_only()
-        .column(students::Column::Id)
-        .filter(students::Column::StudentNo.is_in(added_nos))
-        .into_tuple()
-        .all(db)
+    // NOTE: the new ids come back from the insert itself (RETURNING, on SQLite 3.35+ and
+    // PostgreSQL) rather than from a second query by student number.
+    let ids = students::Entity::insert_many(adds.iter().map(|i| new_student_model(i, now)))
+        .exec_with_returning_keys(db)
         .await?;
     student_history::Entity::insert_many(ids.into_iter().map(|id| student_history::ActiveModel {
         student_id: Set(id),
@@ -927,7 +954,7 @@ async fn apply_batch(
         new_value: Set(Some("created (import)".into())),
         ..Default::default()
     }))
-    .exec(db)
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }
