@@ -174,6 +174,7 @@ pub async fn api_satisfaction(
         (status = 200, description = "Handed over", body = Referred),
         (status = 403, description = "Not allowed to record care, or a module is off", body = ErrorBody),
         (status = 404, description = "No such cell", body = ErrorBody),
+        (status = 422, description = "The path names no cell of the document", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

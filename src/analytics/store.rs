@@ -14,7 +14,7 @@ use super::sql;
 use super::transitions::all_in;
 use crate::db::{Writable, write_txn};
 use crate::entity::{analysis_group_facts, analysis_snapshots, analysis_term_facts};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
 use serde::Serialize;
@@ -75,24 +75,24 @@ async fn fold_term_rows(
     Ok(())
 }
 
-/// Takes a snapshot: computes every summary and replaces the store in one transaction.
-pub async fn snapshot<C: Writable>(
-    db: &C,
-    by: Option<i64>,
-) -> AppResult<analysis_snapshots::Model> {
-    let started = std::time::Instant::now();
-    let today = Utc::now().date_naive();
-    let people = groups(db).await?;
-    let mut facts: HashMap<(i64, Group), analysis_term_facts::Model> = HashMap::new();
-    let mut per_group: HashMap<Group, (i64, Funnel, Recovery)> = HashMap::new();
+/// Facts per term and group; per group the students, the funnel and the recovery.
+type TermFacts = HashMap<(i64, Group), analysis_term_facts::Model>;
+type GroupFacts = HashMap<Group, (i64, Funnel, Recovery)>;
+
+/// Every student's stage at each term's end, funnel and recovery, added up per term and group.
+fn walk_all(
+    people: &HashMap<i64, Group>,
+    all_terms: &[crate::entity::terms::Model],
+    today: chrono::NaiveDate,
+    rows: Vec<(i64, String, chrono::DateTime<chrono::FixedOffset>)>,
+    care: &HashMap<i64, Vec<chrono::NaiveDate>>,
+) -> (TermFacts, GroupFacts) {
+    let mut facts: TermFacts = HashMap::new();
+    let mut per_group: GroupFacts = HashMap::new();
     for g in people.values() {
         per_group.entry(*g).or_default().0 += 1;
     }
-    // The lifecycle: each student's stage at each term's end, the funnel and the recovery.
-    let all_terms = analysis::started_terms(db, today).await?;
-    let rows = all_in(db, Reach::All).await?;
-    let care = analysis::interventions(db, Reach::All).await?;
-    analysis::walk(&all_terms, today, rows, &care, |student, w| {
+    analysis::walk(all_terms, today, rows, care, |student, w| {
         let Some(g) = people.get(&student) else {
             return;
         };
@@ -114,6 +114,27 @@ pub async fn snapshot<C: Writable>(
             recovery.add(e);
         }
     });
+    (facts, per_group)
+}
+
+/// Takes a snapshot: computes every summary and replaces the store in one transaction.
+pub async fn snapshot<C: Writable>(
+    db: &C,
+    by: Option<i64>,
+) -> AppResult<analysis_snapshots::Model> {
+    let started = std::time::Instant::now();
+    let today = Utc::now().date_naive();
+    let people = groups(db).await?;
+    // The lifecycle: each student's stage at each term's end, the funnel and the recovery.
+    let all_terms = analysis::started_terms(db, today).await?;
+    let rows = all_in(db, Reach::All).await?;
+    let care = analysis::interventions(db, Reach::All).await?;
+    // NOTE: walking every student's history is CPU work: on the blocking pool, never on the
+    // async workers (an administrator's request takes a snapshot too).
+    let (mut facts, per_group) =
+        tokio::task::spawn_blocking(move || walk_all(&people, &all_terms, today, rows, &care))
+            .await
+            .map_err(|e| AppError::internal(format!("the snapshot stopped: {e}")))?;
     // Registrations and credits per term and group, counted in the database.
     fold_term_rows(
         db,

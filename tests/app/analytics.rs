@@ -539,7 +539,8 @@ async fn a_cell_handed_to_care_waits_on_the_referrals_until_care_is_recorded() {
                 json!({}),
             )
             .await;
-        assert_eq!(s, Status::NotFound);
+        // The path is checked against the document's cells first.
+        assert_eq!(s, Status::UnprocessableEntity);
     })
     .await;
 }
