@@ -109,7 +109,11 @@ pub fn build(figment: Figment, state: AppState) -> Rocket<Build> {
         .join(("limits.data-form", "64 KiB"))
         .merge(("ip_header", false));
     let hsts = state.config.cookie_secure;
+    // The trusted proxies are managed on their own too, so reading the client address needs
+    // nothing else of the state.
+    let proxies = state.trusted_proxies.clone();
     let rocket = rocket::custom(figment)
+        .manage(proxies)
         .manage(state)
         .attach(web::templates())
         .attach(web::headers::fairing(hsts))

@@ -77,10 +77,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// The client address of `req`, by the rule above; `None` without a peer (local tests).
 pub fn client_ip(req: &Request<'_>) -> Option<String> {
     let peer = req.remote()?.ip();
-    let trusted = req
-        .rocket()
-        .state::<crate::state::AppState>()
-        .map(|s| &s.trusted_proxies);
+    let trusted = req.rocket().state::<TrustedProxies>();
     let ip = match trusted {
         Some(t) => t.client(
             peer,

@@ -7,7 +7,7 @@ use super::cookies::{
 use super::forms::{ActivateForm, LoginForm, PasswordForm};
 use crate::access::client_addr::ClientIp;
 use crate::auth::CurrentUser;
-use crate::auth::{activation, service, sso};
+use crate::auth::{activation, service, sso, sso_flow};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::state::AppState;
@@ -141,7 +141,7 @@ pub async fn sso_start(
     next: Option<&str>,
 ) -> AppResult<Redirect> {
     let provider = state.sso.as_ref().ok_or(AppError::NotFound)?;
-    let started = sso::start(state, provider, &safe_next(next)).await?;
+    let started = sso_flow::start(state, provider, &safe_next(next)).await?;
     remember_sso_flow(state, jar, started.flow);
     Ok(Redirect::to(started.redirect))
 }
@@ -158,14 +158,14 @@ pub async fn sso_callback(
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
     let provider = app.sso.as_ref().ok_or(AppError::NotFound)?;
     let flow = take_sso_flow(jar);
-    let callback = sso::Callback {
+    let callback = sso_flow::Callback {
         flow: flow.as_deref(),
         state,
         code,
         error,
         ip: &ip.0,
     };
-    match sso::finish(app, provider, callback).await? {
+    match sso_flow::finish(app, provider, callback).await? {
         Ok(done) => {
             jar.add(session_cookie(app, &done.ok));
             remember_sso_id(app, jar, done.id_token);

@@ -7,6 +7,7 @@ pub mod password;
 pub mod service;
 pub mod session;
 pub mod sso;
+pub mod sso_flow;
 pub mod throttle;
 pub mod token;
 pub mod username;

@@ -7,7 +7,7 @@ use super::token::Claims;
 use crate::access::Permission;
 use crate::access::service::{user_group_codes, user_permissions};
 use crate::entity::{revoked_tokens, students, users};
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::state::{AppState, Rights};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -41,16 +41,6 @@ pub struct CurrentUser {
 impl CurrentUser {
     pub fn can(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
-    }
-
-    /// Refuses a form post whose CSRF token is not this session's. A request carrying a bearer
-    /// token needs none: another site cannot make a browser send that header.
-    pub fn check_csrf(&self, sent: &str) -> AppResult<()> {
-        if !self.via_cookie || super::token::constant_time_eq(sent, &self.csrf) {
-            Ok(())
-        } else {
-            Err(AppError::Csrf)
-        }
     }
 }
 

@@ -5,8 +5,8 @@ use super::service;
 use crate::access::{Perm, can, client_ip};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::Ctx;
-use rocket::form::Form;
+use crate::web::csrf::Csrf;
+use crate::web::{CsrfForm, Ctx};
 use rocket::fs::NamedFile;
 use rocket::http::Header;
 use rocket::response::Redirect;
@@ -90,20 +90,13 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-#[derive(rocket::FromForm)]
-pub struct NowForm<'a> {
-    #[field(name = "_csrf", default = "")]
-    csrf: &'a str,
-}
-
 /// Starts a backup in the background; the page shows its outcome once it is done.
-#[post("/admin/backups", data = "<form>")]
+#[post("/admin/backups", data = "<_form>")]
 pub async fn backup_now(
     who: Perm<'_, can::ManageModules>,
     state: &State<AppState>,
-    form: Form<NowForm<'_>>,
+    _form: Csrf<CsrfForm<'_>>,
 ) -> AppResult<Redirect> {
-    who.check_csrf(form.csrf)?;
     service::start_now(&state.db, &state.config, who.id).await?;
     Ok(Redirect::to("/admin/backups?flash=started"))
 }

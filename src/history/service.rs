@@ -101,8 +101,7 @@ impl Said {
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
-        lang.coded(&self.code, &args)
-            .unwrap_or_else(|| lang.t(&format!("error.{}", self.status)))
+        lang.coded_or_status(&self.code, &args, self.status)
     }
 }
 
@@ -896,29 +895,6 @@ async fn all_files(run: &mut Run<'_>, dir: &Path) -> AppResult<()> {
 }
 
 /// Reads up to a batch of rows, each parsed by `parse` or rejected; `None` at the end.
-macro_rules! batch {
-    ($run:expr, $src:expr, $ctx:expr, $parse:expr) => {{
-        let mut items = Vec::with_capacity(BATCH);
-        let mut read = 0u64;
-        let mut end = false;
-        while items.len() < BATCH {
-            let Some(row) = $src.next_row()? else {
-                end = true;
-                break;
-            };
-            read += 1;
-            match $parse(&*$ctx, &row) {
-                Ok(item) => items.push(item),
-                Err(r) => {
-                    let (line, values) = (row.line, row.values());
-                    $run.reject($src, line, &values, r)?;
-                }
-            }
-        }
-        (items, read, end)
-    }};
-}
-
 /// A batch read ahead of the one being written: its rows, the rows read, whether the file
 /// ended, the refused rows (reported when the batch's turn comes) and where the file was after
 /// it.
@@ -959,6 +935,64 @@ fn read_ahead<T>(
     }
     ahead.position = src.position();
     Ok(ahead)
+}
+
+/// The next batch, read now (for files whose batches depend on the one before): its rows, the
+/// rows read and whether the file ended; its refused rows are reported.
+fn next_batch<T>(
+    run: &mut Run<'_>,
+    src: &mut Source,
+    ctx: &Ctx,
+    parse: fn(&Ctx, &Row) -> Result<T, Reject>,
+) -> AppResult<(Vec<T>, u64, bool)> {
+    let mut batch = read_ahead(src, ctx, parse)?;
+    run.reject_ahead(src, &mut batch)?;
+    Ok((batch.items, batch.read, batch.end))
+}
+
+/// Streams a file whose rows are inserted as they are (a conflict with a row already there
+/// adds nothing), reading and parsing the next batch while the one before is written.
+async fn stream_inserts<A>(
+    run: &mut Run<'_>,
+    ctx: &Ctx,
+    src: &mut Source,
+    parse: fn(&Ctx, &Row) -> Result<A, Reject>,
+    conflict: OnConflict,
+    table: &'static str,
+) -> AppResult<()>
+where
+    A: ActiveModelTrait,
+{
+    let mut next = read_ahead(src, ctx, parse);
+    loop {
+        let mut batch = next?;
+        run.reject_ahead(src, &mut batch)?;
+        let txn = run.begin().await?;
+        let items = std::mem::take(&mut batch.items);
+        let insert = async {
+            if items.is_empty() {
+                return Ok(0);
+            }
+            <A::Entity as EntityTrait>::insert_many(items)
+                .on_conflict(conflict.clone().do_nothing().to_owned())
+                .exec_without_returning(&txn)
+                .await
+        };
+        let (added, following) = if batch.end {
+            (insert.await, None)
+        } else {
+            let (added, following) = tokio::join!(insert, async { read_ahead(src, ctx, parse) });
+            (added, Some(following))
+        };
+        let added = added?;
+        run.report.add(table, added);
+        run.done_rows(batch.read, added);
+        run.commit_at(txn, src, batch.position).await?;
+        match following {
+            Some(f) => next = f,
+            None => return Ok(()),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1072,7 +1106,7 @@ async fn presentations(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> Ap
     // terms get their sequence in order of start, as the mining run orders terms.
     let mut all = Vec::new();
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_pres);
+        let (items, read, end) = next_batch(run, src, ctx, parse_pres)?;
         run.done_rows(read, 0);
         all.extend(items);
         if end {
@@ -1392,7 +1426,7 @@ async fn students_file(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> Ap
         return Ok(());
     }
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_student);
+        let (items, read, end) = next_batch(run, src, ctx, parse_student)?;
         let txn = run.begin().await?;
         let added = create_students(&txn, ctx, &mut run.report, items).await?;
         run.done_rows(read, added);
@@ -1464,7 +1498,7 @@ async fn registrations(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> Ap
         return Ok(());
     }
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_reg);
+        let (items, read, end) = next_batch(run, src, ctx, parse_reg)?;
         let txn = run.begin().await?;
         let added = store_regs(&txn, ctx, &mut run.report, items).await?;
         run.done_rows(read, added);
@@ -1697,7 +1731,7 @@ async fn assessments_file(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) ->
         return Ok(());
     }
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_assessment);
+        let (items, read, end) = next_batch(run, src, ctx, parse_assessment)?;
         let txn = run.begin().await?;
         let mut seen = HashSet::new();
         let new: Vec<assessments::ActiveModel> = items
@@ -1781,44 +1815,18 @@ async fn results(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResul
     if !run.open(src, &["assessment_code", "student_no"], &[])? {
         return Ok(());
     }
-    let mut next = read_ahead(src, ctx, parse_result);
-    loop {
-        let mut batch = next?;
-        run.reject_ahead(src, &mut batch)?;
-        let txn = run.begin().await?;
-        let items = std::mem::take(&mut batch.items);
-        let insert = async {
-            if items.is_empty() {
-                return Ok(0);
-            }
-            assessment_scores::Entity::insert_many(items)
-                .on_conflict(
-                    OnConflict::columns([
-                        assessment_scores::Column::AssessmentId,
-                        assessment_scores::Column::StudentId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await
-        };
-        let (added, following) = if batch.end {
-            (insert.await, None)
-        } else {
-            let (added, following) =
-                tokio::join!(insert, async { read_ahead(src, ctx, parse_result) });
-            (added, Some(following))
-        };
-        let added = added?;
-        run.report.add("assessment_scores", added);
-        run.done_rows(batch.read, added);
-        run.commit_at(txn, src, batch.position).await?;
-        match following {
-            Some(f) => next = f,
-            None => break,
-        }
-    }
+    stream_inserts(
+        run,
+        ctx,
+        src,
+        parse_result,
+        OnConflict::columns([
+            assessment_scores::Column::AssessmentId,
+            assessment_scores::Column::StudentId,
+        ]),
+        "assessment_scores",
+    )
+    .await?;
     // A student without a result, still registered when the assessment was due, did not
     // submit it: recorded as missing, as the portal records it (the early warning's "missed
     // the first assessment"). Only assessments already due.
@@ -1913,46 +1921,20 @@ async fn activity(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> AppResu
     )? {
         return Ok(());
     }
-    let mut next = read_ahead(src, ctx, parse_activity);
-    loop {
-        let mut batch = next?;
-        run.reject_ahead(src, &mut batch)?;
-        let txn = run.begin().await?;
-        let items = std::mem::take(&mut batch.items);
-        let insert = async {
-            if items.is_empty() {
-                return Ok(0);
-            }
-            learning_activity::Entity::insert_many(items)
-                .on_conflict(
-                    OnConflict::columns([
-                        learning_activity::Column::StudentId,
-                        learning_activity::Column::SectionId,
-                        learning_activity::Column::Day,
-                        learning_activity::Column::Kind,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await
-        };
-        let (added, following) = if batch.end {
-            (insert.await, None)
-        } else {
-            let (added, following) =
-                tokio::join!(insert, async { read_ahead(src, ctx, parse_activity) });
-            (added, Some(following))
-        };
-        let added = added?;
-        run.report.add("learning_activity", added);
-        run.done_rows(batch.read, added);
-        run.commit_at(txn, src, batch.position).await?;
-        match following {
-            Some(f) => next = f,
-            None => return Ok(()),
-        }
-    }
+    stream_inserts(
+        run,
+        ctx,
+        src,
+        parse_activity,
+        OnConflict::columns([
+            learning_activity::Column::StudentId,
+            learning_activity::Column::SectionId,
+            learning_activity::Column::Day,
+            learning_activity::Column::Kind,
+        ]),
+        "learning_activity",
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1990,7 +1972,7 @@ async fn attendance_file(run: &mut Run<'_>, ctx: &mut Ctx, src: &mut Source) -> 
         return Ok(());
     }
     loop {
-        let (items, read, end) = batch!(run, src, ctx, parse_attendance);
+        let (items, read, end) = next_batch(run, src, ctx, parse_attendance)?;
         let txn = run.begin().await?;
         let mut seen = HashSet::new();
         let rolls: Vec<attendance_rolls::ActiveModel> = items

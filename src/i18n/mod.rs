@@ -168,11 +168,19 @@ impl Lang {
         if self == Lang::En && e.args().is_empty() {
             return e.public_message();
         }
-        self.coded(e.code(), e.args())
-            .unwrap_or_else(|| match self {
-                Lang::En => e.public_message(),
-                Lang::Zh => self.t(&format!("error.{}", e.status().code)),
-            })
+        match self {
+            Lang::En => self
+                .coded(e.code(), e.args())
+                .unwrap_or_else(|| e.public_message()),
+            Lang::Zh => self.coded_or_status(e.code(), e.args(), e.status().code),
+        }
+    }
+
+    /// The coded sentence (`error.code.<code>` with its values), else the words for the status:
+    /// how a message kept as code, values and status (a job's, a skipped file's) is said.
+    pub fn coded_or_status(self, code: &str, args: &[(&str, String)], status: u16) -> String {
+        self.coded(code, args)
+            .unwrap_or_else(|| self.t(&format!("error.{status}")))
     }
 }
 

@@ -11,6 +11,9 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
+/// The setting that turns e-mail on for the whole portal (`on` / `off`).
+pub const EMAIL_KEY: &str = "notifications.email";
+
 /// How `user_id` wants `category` (a category without a row is `immediate`; a mandatory one
 /// always is).
 pub async fn mode_of(
@@ -328,11 +331,7 @@ pub async fn outbox_view(
     db: &impl ConnectionTrait,
     delivery_on: bool,
 ) -> AppResult<super::dto::OutboxView> {
-    let notifications_on =
-        crate::settings::get(db, crate::interaction::messages::notify::EMAIL_KEY)
-            .await?
-            .as_deref()
-            == Some("on");
+    let notifications_on = crate::settings::get(db, EMAIL_KEY).await?.as_deref() == Some("on");
     Ok(super::dto::OutboxView {
         delivery_on,
         notifications_on,

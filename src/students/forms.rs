@@ -91,6 +91,30 @@ pub struct StudentInput {
     pub advisor_id: Option<i64>,
 }
 
+/// The canonical text form of a record's fields, read the same way from a stored record and
+/// from validated input (the two have the same fields).
+macro_rules! canonical {
+    ($lookups:expr, $s:expr) => {{
+        let (l, s) = ($lookups, $s);
+        [
+            s.student_no.clone(),
+            s.national_id.clone().unwrap_or_default(),
+            s.name_zh.clone(),
+            s.name_en.clone(),
+            s.gender.clone(),
+            s.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+            s.phone.clone().unwrap_or_default(),
+            s.email.clone().unwrap_or_default(),
+            s.address.clone().unwrap_or_default(),
+            l.department_code(s.department_id),
+            l.major_code(s.major_id),
+            s.cohort_year.to_string(),
+            s.status.code().to_string(),
+            l.advisor_name(s.advisor_id),
+        ]
+    }};
+}
+
 /// Majors, departments and advisors, loaded once so parsing many rows needs no queries.
 #[derive(Debug, Clone, Default)]
 pub struct Lookups {
@@ -191,42 +215,12 @@ impl Lookups {
 
     /// The canonical text form of a stored record.
     pub fn canonical(&self, s: &students::Model) -> Canonical {
-        [
-            s.student_no.clone(),
-            s.national_id.clone().unwrap_or_default(),
-            s.name_zh.clone(),
-            s.name_en.clone(),
-            s.gender.clone(),
-            s.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-            s.phone.clone().unwrap_or_default(),
-            s.email.clone().unwrap_or_default(),
-            s.address.clone().unwrap_or_default(),
-            self.department_code(s.department_id),
-            self.major_code(s.major_id),
-            s.cohort_year.to_string(),
-            s.status.code().to_string(),
-            self.advisor_name(s.advisor_id),
-        ]
+        canonical!(self, s)
     }
 
     /// The canonical text form of validated input.
     pub fn canonical_input(&self, s: &StudentInput) -> Canonical {
-        [
-            s.student_no.clone(),
-            s.national_id.clone().unwrap_or_default(),
-            s.name_zh.clone(),
-            s.name_en.clone(),
-            s.gender.clone(),
-            s.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-            s.phone.clone().unwrap_or_default(),
-            s.email.clone().unwrap_or_default(),
-            s.address.clone().unwrap_or_default(),
-            self.department_code(s.department_id),
-            self.major_code(s.major_id),
-            s.cohort_year.to_string(),
-            s.status.code().to_string(),
-            self.advisor_name(s.advisor_id),
-        ]
+        canonical!(self, s)
     }
 
     /// Parses and validates raw values (indexed like `FIELDS`; `None` = column absent).

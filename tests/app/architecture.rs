@@ -172,6 +172,121 @@ fn no_two_files_of_a_folder_import_each_other() {
     only_known_gaps(import_cycles());
 }
 
+/// A file's module path: `students/import.rs` is `students::import`, `students/mod.rs` is
+/// `students`, `lib.rs` is empty.
+fn module_of(rel: &str) -> String {
+    let stem = rel.strip_suffix(".rs").unwrap_or(rel);
+    let stem = stem.strip_suffix("/mod").unwrap_or(stem);
+    match stem {
+        "lib" | "main" => String::new(),
+        s => s.replace('/', "::"),
+    }
+}
+
+/// The paths a file names through `crate::` and `super::`, as module paths from the crate root
+/// (`crate::a::{b, c::d}` names `a::b` and `a::c`; `super::x` in `a/b.rs` names `a::x`).
+fn named_paths(rel: &str, text: &str) -> BTreeSet<String> {
+    let module = module_of(rel);
+    // NOTE: `module_of` already made `a/mod.rs` the module `a`, so `super` is one step up for
+    // every file.
+    let parent = module
+        .rsplit_once("::")
+        .map_or(String::new(), |(p, _)| p.to_string());
+    let mut out = BTreeSet::new();
+    for (prefix, base) in [("crate::", String::new()), ("super::", parent)] {
+        let mut rest = text;
+        while let Some(i) = rest.find(prefix) {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let path = path.trim_end_matches(':');
+            let full = match (base.is_empty(), path.is_empty()) {
+                (true, _) => path.to_string(),
+                (false, true) => base.clone(),
+                (false, false) => format!("{base}::{path}"),
+            };
+            let after = &rest[path.len()..];
+            match after.strip_prefix("::{") {
+                Some(list) => {
+                    let end = list.find('}').unwrap_or(list.len());
+                    for part in list[..end].split(',') {
+                        let name: String = part
+                            .trim()
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && name != "self" {
+                            out.insert(format!("{full}::{name}"));
+                        }
+                    }
+                    out.insert(full);
+                }
+                None => {
+                    out.insert(full);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Rings of files anywhere in `src/` that import each other (through any number of files), the
+/// entities aside (their relations name each other by design).
+fn crate_cycles() -> Vec<String> {
+    let files: Vec<(String, String)> = sources(&src())
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with("entity/") && rel != "main.rs")
+        .collect();
+    let modules: BTreeSet<String> = files.iter().map(|(rel, _)| module_of(rel)).collect();
+    let resolve = |path: &str| -> Option<String> {
+        let parts: Vec<&str> = path.split("::").collect();
+        (1..=parts.len())
+            .rev()
+            .map(|k| parts[..k].join("::"))
+            .find(|m| modules.contains(m))
+    };
+    let names: Vec<(String, BTreeSet<String>)> = files
+        .iter()
+        .map(|(rel, text)| {
+            let me = module_of(rel);
+            let targets = named_paths(rel, text)
+                .iter()
+                .filter_map(|p| resolve(p))
+                .filter(|t| *t != me && !t.is_empty())
+                .collect();
+            (me, targets)
+        })
+        .collect();
+    let edges: BTreeMap<&str, BTreeSet<&str>> = names
+        .iter()
+        .map(|(me, targets)| (me.as_str(), targets.iter().map(String::as_str).collect()))
+        .collect();
+    let mut rings: BTreeMap<BTreeSet<&str>, String> = BTreeMap::new();
+    for (a, outs) in &edges {
+        for b in outs {
+            if let Some(path) = path_between(&edges, b, a) {
+                let members: BTreeSet<&str> = path.iter().copied().chain([*a]).collect();
+                rings
+                    .entry(members)
+                    .or_insert_with(|| format!("import cycle {a} → {}", path.join(" → ")));
+            }
+        }
+    }
+    rings.into_values().collect()
+}
+
+#[test]
+fn the_import_graph_of_src_has_no_cycle() {
+    let rings = crate_cycles();
+    assert!(rings.is_empty(), "{}", rings.join("\n"));
+}
+
 fn low_imports() -> Vec<String> {
     let files = sources(&src());
     let mut wrong = Vec::new();

@@ -4,7 +4,7 @@
 //! 360° page, audited; card-reader files import idempotently; the demo seeds rolls.
 
 use crate::access_matrix::{Ids, Request, Table};
-use crate::common::{TestApp, enrol, hidden_value, on_each_backend};
+use crate::common::{TestApp, enrol, hidden_value, multipart, on_each_backend};
 use chrono::{Datelike, Duration, NaiveDate};
 use rocket::http::{ContentType, Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -577,16 +577,10 @@ async fn the_demo_seed_takes_rolls_and_decliners_miss_more_than_others() {
 
 /// A multipart upload of `file` to the attendance import page.
 fn upload(csrf: &str, file: &[u8], dry_run: bool) -> (ContentType, Vec<u8>) {
-    let b = "XATTENDX";
-    let mut s = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry_run}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    s.extend_from_slice(file);
-    s.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    (
-        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
-        s,
+    let dry_run = dry_run.to_string();
+    multipart(
+        &[("_csrf", csrf), ("dry_run", &dry_run)],
+        &[("file", "a.csv", file)],
     )
 }
 

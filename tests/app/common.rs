@@ -668,3 +668,30 @@ pub async fn mining_run(app: &TestApp) -> (i64, Value) {
         .expect("the run");
     (id, serde_json::from_str(&r.metrics).expect("metrics"))
 }
+
+/// A `multipart/form-data` body: the plain fields, then the files (field, file name, bytes).
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (ContentType, Vec<u8>) {
+    let b = "XSRMTESTBOUNDARYX";
+    let mut s = Vec::new();
+    for (name, value) in fields {
+        s.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (field, file, bytes) in files {
+        s.extend_from_slice(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        s.extend_from_slice(bytes);
+        s.extend_from_slice(b"\r\n");
+    }
+    s.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    (
+        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
+        s,
+    )
+}

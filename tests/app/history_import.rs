@@ -5,7 +5,7 @@
 //! early-warning run works on the imported terms.
 
 use crate::access_matrix::{Ids, Request, Table};
-use crate::common::{TestApp, on_each_backend, on_each_backend_with};
+use crate::common::{TestApp, multipart, on_each_backend, on_each_backend_with};
 use rocket::http::{ContentType, Header, Status};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use srm::entity::{
@@ -392,26 +392,16 @@ async fn the_early_warning_runs_on_the_imported_history_as_of_day_30() {
 
 /// A multipart upload of the fixture's files to the history import page.
 fn upload(csrf: &str, dry_run: bool) -> (ContentType, Vec<u8>) {
-    let b = "XHISTORYX";
-    let mut s = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry_run}\r\n"
-    )
-    .into_bytes();
-    for f in service::FILES {
-        s.extend_from_slice(
-            format!(
-                "--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        s.extend_from_slice(&std::fs::read(fixture().join(f)).unwrap());
-        s.extend_from_slice(b"\r\n");
-    }
-    s.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    (
-        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
-        s,
-    )
+    let files: Vec<(&str, Vec<u8>)> = service::FILES
+        .iter()
+        .map(|f| (*f, std::fs::read(fixture().join(f)).unwrap()))
+        .collect();
+    let files: Vec<(&str, &str, &[u8])> = files
+        .iter()
+        .map(|(f, bytes)| ("files", *f, bytes.as_slice()))
+        .collect();
+    let dry_run = dry_run.to_string();
+    multipart(&[("_csrf", csrf), ("dry_run", &dry_run)], &files)
 }
 
 #[rocket::async_test]
@@ -504,19 +494,7 @@ async fn an_interrupted_import_of_a_server_folder_is_continued_from_its_page() {
             _ => Some(text),
         });
         let csrf = app.page_login(app.people.admin).await;
-        let b = "XHISTORYX";
-        let body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nhist1\r\n--{b}--\r\n"
-        );
-        let res = app
-            .client
-            .post("/import/history")
-            .header(ContentType::new("multipart", "form-data").with_params(("boundary", b)))
-            .body(body)
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::SeeOther);
-        let to = res.headers().get_one("Location").unwrap().to_string();
+        let to = import_folder(&app, &csrf, "hist1").await;
         finished(&app, &to).await;
         // The instance died in the middle: the job is marked interrupted; the files are whole.
         let id: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
@@ -532,7 +510,10 @@ async fn an_interrupted_import_of_a_server_folder_is_continued_from_its_page() {
             std::fs::copy(fixture().join(f), dir.join(f)).unwrap();
         }
         let page = finished(&app, &to).await;
-        assert!(page.contains(&format!("/import/history/{id}/resume")), "{page}");
+        assert!(
+            page.contains(&format!("/import/history/{id}/resume")),
+            "{page}"
+        );
         let res = app
             .client
             .post(format!("/import/history/{id}/resume"))
@@ -546,7 +527,10 @@ async fn an_interrupted_import_of_a_server_folder_is_continued_from_its_page() {
         let page = finished(&app, &next).await;
         assert!(page.contains("Done"), "{page}");
         assert!(
-            page.contains(&format!("<dt><code>learning_activity</code></dt><dd>{}</dd>", 1840 - 699)),
+            page.contains(&format!(
+                "<dt><code>learning_activity</code></dt><dd>{}</dd>",
+                1840 - 699
+            )),
             "{page}"
         );
         let after = counts(&app).await;
@@ -570,19 +554,7 @@ async fn the_refused_rows_of_a_page_import_download_with_line_and_reason_neutral
             _ => None,
         });
         let csrf = app.page_login(app.people.admin).await;
-        let b = "XHISTORYX";
-        let body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nbad1\r\n--{b}--\r\n"
-        );
-        let res = app
-            .client
-            .post("/import/history")
-            .header(ContentType::new("multipart", "form-data").with_params(("boundary", b)))
-            .body(body)
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::SeeOther);
-        let to = res.headers().get_one("Location").unwrap().to_string();
+        let to = import_folder(&app, &csrf, "bad1").await;
         let page = finished(&app, &to).await;
         let link = format!("{to}/rejected/results.csv");
         assert!(page.contains(&link), "{page}");
@@ -652,25 +624,26 @@ async fn a_running_history_import_is_cancelled_from_its_page_and_a_students_impo
 
 /// A multipart upload of `files` (name, bytes) to the history import page.
 fn upload_files(csrf: &str, files: &[(&str, Vec<u8>)]) -> (ContentType, Vec<u8>) {
-    let b = "XHISTORYX";
-    let mut s =
-        format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n")
-            .into_bytes();
-    for (name, bytes) in files {
-        s.extend_from_slice(
-            format!(
-                "--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        s.extend_from_slice(bytes);
-        s.extend_from_slice(b"\r\n");
-    }
-    s.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    (
-        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
-        s,
-    )
+    let files: Vec<(&str, &str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| ("files", *name, bytes.as_slice()))
+        .collect();
+    multipart(&[("_csrf", csrf)], &files)
+}
+
+/// Starts the import of a server folder (under the imports directory) from the page; the
+/// job's page it redirects to.
+async fn import_folder(app: &TestApp, csrf: &str, folder: &str) -> String {
+    let (ct, body) = multipart(&[("_csrf", csrf), ("folder", folder)], &[]);
+    let res = app
+        .client
+        .post("/import/history")
+        .header(ct)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    res.headers().get_one("Location").unwrap().to_string()
 }
 
 /// A zip holding `entries` (path inside the zip, bytes).
@@ -849,23 +822,13 @@ async fn a_skipped_file_says_why_in_the_readers_language() {
     on_each_backend(|app| async move {
         copy_fixture(&app, "imports/nocount", |f, text| match f {
             "presentations.csv" | "students.csv" => Some(text),
-            "activity.csv" => Some("student_no,course_code,term_code,day\nS0001,AAA,2021B,3\n".into()),
+            "activity.csv" => {
+                Some("student_no,course_code,term_code,day\nS0001,AAA,2021B,3\n".into())
+            }
             _ => None,
         });
         let csrf = app.page_login(app.people.admin).await;
-        let b = "XHISTORYX";
-        let body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nnocount\r\n--{b}--\r\n"
-        );
-        let res = app
-            .client
-            .post("/import/history")
-            .header(ContentType::new("multipart", "form-data").with_params(("boundary", b)))
-            .body(body)
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::SeeOther);
-        let to = res.headers().get_one("Location").unwrap().to_string();
+        let to = import_folder(&app, &csrf, "nocount").await;
         let en = finished(&app, &to).await;
         assert!(en.contains("The header lacks the column count."), "{en}");
         let zh = app

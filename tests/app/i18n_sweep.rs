@@ -2,7 +2,7 @@
 //! untranslated key, no ISO datetime, and no raw English word or code in a Chinese page's
 //! visible text (beyond what is genuinely written in Latin letters: codes, numbers, names).
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, multipart, on_each_backend};
 use rocket::http::{ContentType, Header, Method, Status};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -350,7 +350,7 @@ async fn sweep_request(
     label: &str,
     method: Method,
     path: &str,
-    body: Option<(ContentType, String)>,
+    body: Option<(ContentType, Vec<u8>)>,
 ) -> (Vec<String>, String) {
     let names = latin_names(app).await;
     let mut failures = Vec::new();
@@ -400,17 +400,11 @@ async fn sweep_request(
 }
 
 /// A multipart body with the form's CSRF token, a dry-run flag and a CSV file.
-fn upload(csrf: &str, csv: &str, dry_run: bool) -> (ContentType, String) {
-    let b = "XSWEEPX";
-    let mut s =
-        format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n");
-    s.push_str(&format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n{dry_run}\r\n"
-    ));
-    s.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"));
-    (
-        ContentType::new("multipart", "form-data").with_params(("boundary", b)),
-        s,
+fn upload(csrf: &str, csv: &str, dry_run: bool) -> (ContentType, Vec<u8>) {
+    let dry_run = dry_run.to_string();
+    multipart(
+        &[("_csrf", csrf), ("dry_run", &dry_run)],
+        &[("file", "s.csv", csv.as_bytes())],
     )
 }
 
@@ -548,7 +542,7 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     use crate::registration::{course, current_term, section};
     let db = app.db();
     let p = app.people.clone();
-    let form = |s: String| Some((ContentType::Form, s));
+    let form = |s: String| Some((ContentType::Form, s.into_bytes()));
     let mut failures = Vec::new();
 
     let csrf = app.page_login(p.student).await;
@@ -603,11 +597,10 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     if !zh.contains("李华") {
         failures.push("the grade error names the student".into());
     }
-    let b = "XGRADESX";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"g.csv\"\r\nContent-Type: text/csv\r\n\r\n学号,总评\n2025000001,九十\n\r\n--{b}--\r\n"
+    let (ct, body) = multipart(
+        &[("_csrf", &csrf)],
+        &[("file", "g.csv", "学号,总评\n2025000001,九十\n".as_bytes())],
     );
-    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", b));
     let (f, zh) = sweep_request(
         app,
         "teacher bad grade CSV",
@@ -655,11 +648,10 @@ async fn error_paths(app: &TestApp) -> Vec<String> {
     )
     .await;
     failures.extend(f);
-    let b = "XATTENDX";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n学号,教学班,日期,考勤\n2099000001,CS101-01,2026-13-45,睡觉\n2025000001,CS101-01,2020-01-06,缺勤\n\r\n--{b}--\r\n"
+    let (ct, body) = multipart(
+        &[("_csrf", &csrf)],
+        &[("file", "a.csv", "学号,教学班,日期,考勤\n2099000001,CS101-01,2026-13-45,睡觉\n2025000001,CS101-01,2020-01-06,缺勤\n".as_bytes())],
     );
-    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", b));
     let (f, zh) = sweep_request(
         app,
         "admin attendance import",

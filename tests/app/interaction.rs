@@ -1269,6 +1269,12 @@ async fn the_care_list_is_paged_in_the_database_and_keeps_its_place_with_a_confi
     assert_eq!(res.status(), Status::UnprocessableEntity);
     let page = res.into_string().await.unwrap();
     assert_eq!(page.matches("name=\"flag_id\"").count(), 10);
+    // The refusal is said in the page's language, not in the service's English words.
+    assert!(page.contains("请选择类型。"), "the message in Chinese");
+    assert!(
+        !page.contains("kind must be"),
+        "no English on a Chinese page"
+    );
 }
 
 #[rocket::async_test]

@@ -20,3 +20,19 @@ pub struct CareForm {
     pub level: Option<String>,
     pub page: Option<u64>,
 }
+
+impl CareForm {
+    /// The intervention this form records; `flag` is the risk flag it answers, if any (the
+    /// referrals list records care for a referral, not a flag).
+    pub fn intervention(&self, flag: Option<i64>) -> super::dto::NewIntervention {
+        super::dto::NewIntervention {
+            student_id: self.student_id,
+            kind: self.kind.clone(),
+            notes: self.notes.clone(),
+            happened_on: Some(self.happened_on.clone()),
+            follow_up_on: Some(self.follow_up_on.clone()),
+            outcome: None,
+            flag_id: flag,
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Care pages: the work list, recording interventions, the effect report.
 
 use super::forms::CareForm;
-use super::service::{self as care, KINDS, LEVELS, NewIntervention, WorklistQuery};
+use super::service::{self as care, KINDS, LEVELS, WorklistQuery};
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::charts::bar_chart;
 use crate::error::{AppError, AppResult};
@@ -92,15 +92,7 @@ pub async fn care_submit(
     state: &State<AppState>,
     form: Csrf<CareForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    let n = NewIntervention {
-        student_id: form.student_id,
-        kind: form.kind.clone(),
-        notes: form.notes.clone(),
-        happened_on: Some(form.happened_on.clone()),
-        follow_up_on: Some(form.follow_up_on.clone()),
-        outcome: None,
-        flag_id: form.flag_id,
-    };
+    let n = form.intervention(form.flag_id);
     let q = place(form.level.as_deref(), form.page);
     match care::record(&state.db, &who, &n).await {
         Ok(_) => {
@@ -110,7 +102,8 @@ pub async fn care_submit(
                 place_query(&q)
             ))))
         }
-        Err(AppError::Unprocessable { message, .. }) => {
+        Err(e @ AppError::Unprocessable { .. }) => {
+            let message = ctx.lang.error(&e);
             let p = page(&ctx, state, &who, &q, false, Some(message)).await?;
             Ok(Err((Status::UnprocessableEntity, p)))
         }
@@ -226,15 +219,7 @@ pub async fn referrals_submit(
     state: &State<AppState>,
     form: Csrf<CareForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    let n = NewIntervention {
-        student_id: form.student_id,
-        kind: form.kind.clone(),
-        notes: form.notes.clone(),
-        happened_on: Some(form.happened_on.clone()),
-        follow_up_on: Some(form.follow_up_on.clone()),
-        outcome: None,
-        flag_id: None,
-    };
+    let n = form.intervention(None);
     match care::record(&state.db, &who, &n).await {
         Ok(_) => {
             let page = form.page.unwrap_or(1).clamp(1, crate::paging::MAX_PAGE);

@@ -7,14 +7,13 @@ use crate::entity::{conversation_members, conversations, notifications, students
 use crate::error::AppResult;
 use crate::interaction::util::{now, setting};
 use crate::mail::Letter;
+use crate::mail::service::EMAIL_KEY;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::json;
-
-pub const EMAIL_KEY: &str = "notifications.email";
 
 /// Writes one notification for a user (and queues its e-mail when delivery is on); the e-mail
 /// quotes `body` under the words of its kind, with `title` as its one value.

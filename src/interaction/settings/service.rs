@@ -6,9 +6,8 @@ use crate::error::AppResult;
 use crate::interaction::cases::service::{
     self as cases, CATEGORIES, QUEUES_KEY, ROUTING_KEY, Rule, SLA_KEY,
 };
-use crate::interaction::{
-    care::service::WINDOW_KEY, feedback::service as feedback, messages::notify::EMAIL_KEY,
-};
+use crate::interaction::{care::service::WINDOW_KEY, feedback::service as feedback};
+use crate::mail::service::EMAIL_KEY;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use std::collections::HashMap;
