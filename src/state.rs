@@ -125,13 +125,21 @@ impl AppState {
         password: &str,
         stored: Option<String>,
     ) -> crate::error::AppResult<bool> {
+        let turn = self.hashing_turn().await?;
+        self.verify_during(&turn, password, stored).await
+    }
+
+    /// The same within a hashing turn the caller holds, so that it can check and count around
+    /// the verification (the login's per-address limit).
+    pub async fn verify_during(
+        &self,
+        _turn: &tokio::sync::SemaphorePermit<'_>,
+        password: &str,
+        stored: Option<String>,
+    ) -> crate::error::AppResult<bool> {
         self.verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let turn = self.hashing_turn().await?;
-        let ok =
-            crate::auth::password::verify(password.to_string(), stored, &self.dummy_hash).await;
-        drop(turn);
-        ok
+        crate::auth::password::verify(password.to_string(), stored, &self.dummy_hash).await
     }
 
     /// Waits for a turn to hash; the turn ends when the returned permit is dropped.

@@ -113,8 +113,7 @@ pub async fn login(
         window: c.login_window_seconds,
         growing: false,
     };
-    if let Slot::Refused { retry_after } = throttle::reserve(&state.db, &ip_key, by_address).await?
-    {
+    if let Slot::Refused { retry_after } = throttle::check(&state.db, &ip_key, by_address).await? {
         return refuse_throttled(state, username, ip, retry_after).await;
     }
     let nonce = match (&user, device) {
@@ -133,7 +132,6 @@ pub async fn login(
     let failures = match throttle::reserve(&state.db, &user_key, by_account).await? {
         Slot::Granted { failures } => failures,
         Slot::Refused { retry_after } => {
-            throttle::release(&state.db, &ip_key).await?;
             return refuse_throttled(state, username, ip, retry_after).await;
         }
     };
@@ -147,9 +145,22 @@ pub async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .filter(|h| !h.is_empty());
-    let ok = state.verify_password(password_text, stored).await?;
+    // NOTE: the address is checked again, and a failure counted, within the hashing turn:
+    // parallel guesses from one address wait for it, so at most one per core passes the limit.
+    let turn = state.hashing_turn().await?;
+    if let Slot::Refused { retry_after } = throttle::check(&state.db, &ip_key, by_address).await? {
+        drop(turn);
+        // The account's slot is given back: nothing was checked.
+        throttle::release(&state.db, &user_key).await?;
+        return refuse_throttled(state, username, ip, retry_after).await;
+    }
+    let ok = state.verify_during(&turn, password_text, stored).await?;
     let active = user.as_ref().is_some_and(|u| u.is_active);
     let success = ok && active;
+    if !success {
+        throttle::count_failure(&state.db, &ip_key, by_address).await?;
+    }
+    drop(turn);
     login_attempts::ActiveModel {
         username: Set(username.to_string()),
         ip: Set(ip.to_string()),
@@ -168,7 +179,6 @@ pub async fn login(
             .await?;
         return Err(AppError::BadCredentials(BAD_LOGIN.into()));
     };
-    throttle::release(&state.db, &ip_key).await?;
     throttle::clear(&state.db, &user_key).await?;
     if nonce.is_none() {
         throttle::clear(&state.db, &account_key(&user.username)).await?;

@@ -5,6 +5,11 @@
 //! new count, before the password is checked. Forty parallel guesses therefore see 1, 2, … 40
 //! and only the first `max` get to be verified; the rest are refused with 429. A success then
 //! gives its slot back (or clears the account's counter).
+//!
+//! An address is throttled by its failures alone (`check` before, `count_failure` after), not
+//! by attempts in flight: many students share one campus address. Its check is repeated, and
+//! a failure counted, inside the hashing turn, so parallel guesses from one address get at
+//! most one verification per core past the limit.
 
 use crate::entity::login_throttles;
 use crate::error::{AppError, AppResult};
@@ -95,6 +100,38 @@ pub async fn reserve(db: &impl ConnectionTrait, key: &str, limit: Limit) -> AppR
         }
     }
     Ok(Slot::Granted { failures })
+}
+
+/// Whether `key` may try now, counting nothing: refused while it holds `limit.max` failures in
+/// the current window (for keys without `growing`: an address). An address counts failures
+/// only, so successful sign-ins in flight from one address (a campus behind one NAT on
+/// registration day) never shut it.
+pub async fn check(db: &impl ConnectionTrait, key: &str, limit: Limit) -> AppResult<Slot> {
+    let now = now_secs();
+    let row = login_throttles::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?;
+    Ok(match row {
+        Some(r) if r.window_start > now - limit.window && r.failures >= limit.max => {
+            let wait = (r.window_start + limit.window - now).max(1);
+            Slot::Refused {
+                retry_after: u64::try_from(wait).unwrap_or(1),
+            }
+        }
+        Some(r) => Slot::Granted {
+            failures: if r.window_start > now - limit.window {
+                r.failures
+            } else {
+                0
+            },
+        },
+        None => Slot::Granted { failures: 0 },
+    })
+}
+
+/// Counts one failure under `key` (one that `check` let through).
+pub async fn count_failure(db: &impl ConnectionTrait, key: &str, limit: Limit) -> AppResult<()> {
+    reserve(db, key, limit).await.map(|_| ())
 }
 
 /// Gives back the slot an attempt reserved (it succeeded, so it was no failure).

@@ -3,7 +3,7 @@
 //! client addresses, parallel password guessing, locking out someone else, telling known
 //! accounts from unknown ones by timing, and look-alike user and student names.
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend, on_each_backend_configured};
 use chrono::{Duration, Utc};
 use rocket::http::{ContentType, Method, Status};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -512,6 +512,80 @@ async fn forty_parallel_wrong_passwords_give_at_most_the_limits_worth_of_401s() 
         );
         assert_eq!(unauthorized + throttled, 40, "{statuses:?}");
     })
+    .await;
+}
+
+/// Registration day: many students sign in at once from the campus network, which the portal
+/// sees as one address. Successful sign-ins in flight are no failures: every one gets in, and
+/// the address is not shut afterwards. (Before, each attempt in flight counted against the
+/// address: past the limit the rest were refused, and the refusals kept the whole campus out
+/// for the rest of the window.)
+#[rocket::async_test]
+async fn a_rush_of_students_signing_in_from_one_campus_address_all_get_in() {
+    on_each_backend_configured(
+        true,
+        |c| c.login_max_failures_per_ip = 2,
+        |app| async move {
+            let p = &app.people;
+            let names: Vec<String> = [
+                p.admin,
+                p.teacher,
+                p.other_teacher,
+                p.student,
+                p.other_student,
+                p.auditor,
+            ]
+            .iter()
+            .map(|id| TestApp::username(*id))
+            .collect();
+            let campus = "198.51.100.20:4000";
+            let rush = names
+                .iter()
+                .map(|n| login_from(&app, campus, &[], n, crate::common::PASSWORD));
+            let statuses: Vec<Status> = rocket::futures::future::join_all(rush)
+                .await
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            assert!(statuses.iter().all(|s| *s == Status::Ok), "{statuses:?}");
+            let (after, _) =
+                login_from(&app, campus, &[], &names[3], crate::common::PASSWORD).await;
+            assert_eq!(after, Status::Ok, "the campus address is not shut");
+        },
+    )
+    .await;
+}
+
+/// Parallel guesses from one address against many accounts: the address's failures are checked
+/// and counted within the hashing turn, so at most one verification per core gets past its
+/// limit, and the rest are refused unverified.
+#[rocket::async_test]
+async fn parallel_guesses_from_one_address_pass_its_limit_by_at_most_one_per_core() {
+    on_each_backend_configured(
+        true,
+        |c| c.login_max_failures_per_ip = 3,
+        |app| async move {
+            let guesses = (0..30).map(|i| {
+                let name = format!("nobody{i}");
+                let app = &app;
+                async move {
+                    login_from(app, "198.51.100.30:4000", &[], &name, "wrong-guess")
+                        .await
+                        .0
+                }
+            });
+            let statuses = rocket::futures::future::join_all(guesses).await;
+            let count = |want: Status| statuses.iter().filter(|s| **s == want).count();
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let (unauthorized, throttled) =
+                (count(Status::Unauthorized), count(Status::TooManyRequests));
+            assert!(
+                (3..=3 + cores - 1).contains(&unauthorized),
+                "{unauthorized} answers 401 with {cores} cores: {statuses:?}"
+            );
+            assert_eq!(unauthorized + throttled, 30, "{statuses:?}");
+        },
+    )
     .await;
 }
 
