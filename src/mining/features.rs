@@ -268,6 +268,8 @@ pub struct Snapshot {
     pub enrol_by_student: HashMap<i64, Vec<EnrolRow>>,
     pub grades_by_student: HashMap<i64, Vec<GradeRow>>,
     pub scores_by_student: HashMap<i64, Vec<ScoreRow>>,
+    /// Registration events (section, action, instant) of the windows' terms up to their as-of
+    /// instants, by student.
     pub events_by_student: HashMap<i64, Vec<(i64, EventAction, Ts)>>,
     pub holds_by_student: HashMap<i64, Vec<Ts>>,
     pub contacts_by_student: HashMap<i64, Vec<Ts>>,
@@ -440,11 +442,25 @@ async fn load_activity(
     // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread),
     // each in pages, converted to compact rows page by page: holding every driver row of the
     // four tables at once cost over a gigabyte on a 50,000-student university.
+    // NOTE: a term after every window's term is never read (a feature looks back, a target at
+    // its own term): the early warning's snapshot leaves the current term's rows out.
+    let last = windows
+        .iter()
+        .filter_map(|(t, _)| snap.term(*t).map(|t| t.seq))
+        .max()
+        .unwrap_or(i64::MAX);
+    let upto: Vec<i64> = snap
+        .terms
+        .iter()
+        .filter(|t| t.seq <= last)
+        .map(|t| t.id)
+        .collect();
+    let upto = (upto.len() < snap.terms.len()).then_some(upto);
     tokio::try_join!(
-        load_enrolments(db, &mut enrol_by_student),
-        load_grades(db, &mut grades_by_student),
+        load_enrolments(db, upto.as_deref(), &mut enrol_by_student),
+        load_grades(db, upto.as_deref(), &mut grades_by_student),
         load_scores(db, windows, &mut scores_by_student),
-        load_events(db, &mut events_by_student),
+        load_events(db, windows, &mut events_by_student),
     )?;
     snap.enrol_by_student = enrol_by_student;
     snap.grades_by_student = grades_by_student;
@@ -453,8 +469,29 @@ async fn load_activity(
     Ok(())
 }
 
+/// `query` limited to the rows whose section is in one of `terms` (all rows for `None`).
+fn in_terms<E: EntityTrait>(
+    query: Select<E>,
+    section: E::Column,
+    terms: Option<&[i64]>,
+) -> Select<E> {
+    match terms {
+        None => query,
+        Some(terms) => query
+            .join(
+                JoinType::InnerJoin,
+                E::belongs_to(sections::Entity)
+                    .from(section)
+                    .to(sections::Column::Id)
+                    .into(),
+            )
+            .filter(sections::Column::TermId.is_in(terms.iter().copied())),
+    }
+}
+
 async fn load_enrolments(
     db: &impl ConnectionTrait,
+    terms: Option<&[i64]>,
     out: &mut HashMap<i64, Vec<EnrolRow>>,
 ) -> Result<(), DbErr> {
     type Row = (i64, i64, i64, String, Ts, Option<Ts>);
@@ -466,6 +503,7 @@ async fn load_enrolments(
         enrolments::Column::CreatedAt,
         enrolments::Column::DroppedAt,
     ]);
+    let query = in_terms(query, enrolments::Column::SectionId, terms);
     by_pages(
         db,
         query,
@@ -485,6 +523,7 @@ async fn load_enrolments(
 
 async fn load_grades(
     db: &impl ConnectionTrait,
+    terms: Option<&[i64]>,
     out: &mut HashMap<i64, Vec<GradeRow>>,
 ) -> Result<(), DbErr> {
     type Row = (i64, i64, i64, f64, f64, Option<Ts>);
@@ -499,6 +538,7 @@ async fn load_grades(
             grades::Column::PublishedAt,
         ])
         .filter(grades::Column::Status.eq("published"));
+    let query = in_terms(query, grades::Column::SectionId, terms);
     by_pages(
         db,
         query,
@@ -560,17 +600,37 @@ async fn load_scores(
     .await
 }
 
+/// Registration events of each window's term up to its as-of instant: the only ones a
+/// feature counts (see [`features`]).
 async fn load_events(
     db: &impl ConnectionTrait,
+    windows: &[(i64, Ts)],
     out: &mut HashMap<i64, Vec<(i64, EventAction, Ts)>>,
 ) -> Result<(), DbErr> {
-    let query = registration_events::Entity::find().select_only().columns([
-        registration_events::Column::Id,
-        registration_events::Column::StudentId,
-        registration_events::Column::SectionId,
-        registration_events::Column::Action,
-        registration_events::Column::At,
-    ]);
+    let in_windows = windows.iter().fold(Condition::any(), |c, (term, as_of)| {
+        c.add(
+            Condition::all()
+                .add(sections::Column::TermId.eq(*term))
+                .add(registration_events::Column::At.lte(*as_of)),
+        )
+    });
+    let query = registration_events::Entity::find()
+        .select_only()
+        .columns([
+            registration_events::Column::Id,
+            registration_events::Column::StudentId,
+            registration_events::Column::SectionId,
+            registration_events::Column::Action,
+            registration_events::Column::At,
+        ])
+        .join(
+            JoinType::InnerJoin,
+            registration_events::Entity::belongs_to(sections::Entity)
+                .from(registration_events::Column::SectionId)
+                .to(sections::Column::Id)
+                .into(),
+        )
+        .filter(in_windows);
     by_pages(
         db,
         query,

@@ -3,13 +3,13 @@
 //! disengage this term flagged by week 4, `srm mine early` against its baselines, the run's
 //! curve of ROC AUC by day on /mining, and a cross-check with scikit-learn.
 
-use crate::common::{Backend, TestApp, demo_app, demo_token};
+use crate::common::{Backend, TestApp, demo_app, demo_token, postgres_url};
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 use srm::entity::{
-    attendance, attendance_rolls, enrolments, learning_activity, risk_flags, sections, students,
-    terms,
+    attendance, attendance_rolls, enrolments, learning_activity, registration_events, risk_flags,
+    sections, students, terms,
 };
 use srm::mining::early;
 use srm::mining::features::{self, FEATURES};
@@ -124,6 +124,57 @@ async fn attendance_and_activity_count_only_up_to_the_as_of_day() {
         before_50[idx("recent_absences")] + 1.0
     );
     assert!(after_50[idx("activity_per_week")] > before_50[idx("activity_per_week")] + 60.0);
+}
+
+/// A snapshot holds only the registration events a feature counts: those of its windows' terms
+/// up to their as-of instants (issue 21: it held every event of every term, a large share of
+/// the memory of the 50,000-student early warning), and the features are the same.
+#[rocket::async_test]
+async fn a_snapshot_holds_only_the_registration_events_of_its_windows() {
+    let mut backends = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        backends.push(Backend::Postgres);
+    }
+    for backend in backends {
+        let app = demo_app(backend, 150).await;
+        let db = app.db();
+        let all = terms::Entity::find()
+            .order_by_asc(terms::Column::Seq)
+            .all(db)
+            .await
+            .unwrap();
+        let term = all[all.len() - 2].clone(); // the latest completed term
+        let as_of = features::as_of_in(&term, Duration::days(30));
+        let snap = features::load(db, &[(term.id, as_of)]).await.unwrap();
+        let of_term: HashSet<i64> = snap
+            .sections
+            .iter()
+            .filter(|(_, s)| s.term == term.id)
+            .map(|(id, _)| *id)
+            .collect();
+        let events = registration_events::Entity::find().all(db).await.unwrap();
+        let counted = events
+            .iter()
+            .filter(|e| of_term.contains(&e.section_id) && e.at <= as_of)
+            .count();
+        let held: usize = snap.events_by_student.values().map(Vec::len).sum();
+        assert!(
+            counted > 0 && counted < events.len(),
+            "{counted} of {} events",
+            events.len()
+        );
+        assert_eq!(held, counted, "{backend:?}");
+        // Each student's drops and waitlists this term, counted from every event.
+        let (drops, waits) = (idx("term_changes"), idx("term_waitlists"));
+        for s in features::participants(&snap, term.id, as_of) {
+            let mine = events
+                .iter()
+                .filter(|e| e.student_id == s && of_term.contains(&e.section_id) && e.at <= as_of);
+            let count = |action: &str| mine.clone().filter(|e| e.action == action).count() as f64;
+            let f = features::features(&snap, s, &term, as_of);
+            assert_eq!((f[drops], f[waits]), (count("drop"), count("waitlist")));
+        }
+    }
 }
 
 /// A student enrolled (and still enrolled) in a section of `term`.

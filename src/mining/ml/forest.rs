@@ -14,7 +14,7 @@
 //! HistGradientBoosting and LightGBM do); a node builds per-bin class counts over its own rows
 //! only (the rows are partitioned in place as the tree grows) and takes the split with the
 //! lowest Gini impurity. The split is stored as a value threshold, so scoring needs no bins.
-//! smartcore stays the crate for logistic regression, k-means and PCA.
+//! Logistic regression is fitted here too (Newton's method, `linear.rs`).
 
 use super::{Dataset, MlError, TrainConfig};
 use rand::seq::SliceRandom;
@@ -464,22 +464,34 @@ impl Forest {
         let p = data.features();
         let n = data.rows();
         let bins = Binned::new(&data.x, p);
-        let grown = parallel_map(trees, cfg.threads, |t| grow(data, &bins, t, cfg.seed, work));
-        if grown.len() != trees {
-            return Err(MlError::Fit("a training worker stopped".into()));
-        }
         let mut members = Vec::with_capacity(trees);
         let mut imp = vec![0.0; p];
         let (mut seen, mut sum) = (vec![0u32; n], vec![0.0f64; n]);
-        for g in grown {
-            for (j, d) in g.drops {
-                imp[j] += d;
+        // NOTE: the trees are grown a few per thread at a time and their out-of-bag answers
+        // summed (in tree order, so the sums are the same whatever the threads) before the
+        // next few: holding every tree's answers at once cost 16 bytes × rows × trees (300 MB
+        // for the 50,000-student early warning).
+        let batch = cfg.threads.max(1) * 4;
+        let mut start = 0;
+        while start < trees {
+            let end = (start + batch).min(trees);
+            let grown = parallel_map(end - start, cfg.threads, |k| {
+                grow(data, &bins, start + k, cfg.seed, work)
+            });
+            if grown.len() != end - start {
+                return Err(MlError::Fit("a training worker stopped".into()));
             }
-            for (i, v) in g.oob {
-                seen[i as usize] += 1;
-                sum[i as usize] += v;
+            for g in grown {
+                for (j, d) in g.drops {
+                    imp[j] += d;
+                }
+                for (i, v) in g.oob {
+                    seen[i as usize] += 1;
+                    sum[i as usize] += v;
+                }
+                members.push(g.member);
             }
-            members.push(g.member);
+            start = end;
         }
         for v in &mut imp {
             *v /= trees as f64;
