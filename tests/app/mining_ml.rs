@@ -180,49 +180,6 @@ fn logistic_regression_chooses_its_penalty_by_cross_validation() {
     assert_eq!(tuned.tuning().rows, 6000);
 }
 
-/// Logistic regression is fitted by Newton's method on smartcore's objective (issue 21: the
-/// L-BFGS fit was most of the 50,000-student early warning's time): at the minimum the
-/// unpenalised intercept's gradient, the sum of (probability − target) over the training rows,
-/// is zero, on overlapping classes and on separable ones, and on 20,000 rows as on 300.
-#[test]
-fn logistic_regression_reaches_the_minimum_of_its_objective() {
-    let mut rng = ChaCha8Rng::seed_from_u64(44);
-    let overlapping = |n: usize, rng: &mut ChaCha8Rng| {
-        let x: Vec<Vec<f64>> = (0..n)
-            .map(|_| (0..6).map(|_| rng.random_range(-3.0..3.0)).collect())
-            .collect();
-        let y = x
-            .iter()
-            .map(|r| r[0] - 0.5 * r[1] + rng.random_range(-2.0..2.0) > 0.8)
-            .collect();
-        Dataset {
-            feature_names: (0..6).map(|j| format!("f{j}")).collect(),
-            x,
-            y,
-        }
-    };
-    for data in [
-        overlapping(300, &mut rng),
-        overlapping(20_000, &mut rng),
-        separable(400, 45),
-    ] {
-        let m = Model::fit(ModelKind::Logistic, &data, &cfg(1, 2)).unwrap();
-        let p = m.predict_proba(&data.x);
-        let gradient: f64 = p
-            .iter()
-            .zip(&data.y)
-            .map(|(p, &y)| p - f64::from(u8::from(y)))
-            .sum();
-        assert!(
-            gradient.abs() < 1e-6,
-            "{} rows: Σ(p − y) = {gradient}",
-            data.rows()
-        );
-        let auc = roc_auc(&data.y, &p);
-        assert!(auc > 0.75, "{} rows: AUC {auc}", data.rows());
-    }
-}
-
 #[test]
 fn bad_input_gives_errors_not_panics() {
     let c = cfg(5, 2);

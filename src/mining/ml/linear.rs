@@ -1,13 +1,6 @@
-//! Logistic regression: an L2-penalised fit on standardised features (smartcore's objective,
-//! minimised by Newton's method), its strength chosen by cross-validated log-loss inside the
-//! training rows, probabilities from the sigmoid of its coefficients and intercept.
-//!
-//! NOTE: the fit was smartcore's `LogisticRegression` (L-BFGS to a gradient of 1e-8 of the
-//! summed loss, each step a pass over every row through its generic `Array2::get`): on the
-//! 50,000-student early warning (about 150,000 training rows, 24 features) its fits took most of
-//! the run's CPU time. The objective has 25 unknowns, so Newton's method (the exact 25 × 25
-//! Hessian, one pass over the rows per step, a Cholesky solve) reaches the same minimum in about
-//! ten passes.
+//! Logistic regression: smartcore's L-BFGS fit with an L2 penalty on standardised features,
+//! its strength chosen by cross-validated log-loss inside the training rows, probabilities
+//! from the sigmoid of its coefficients and intercept.
 
 use super::evaluate::stratified_folds;
 use super::forest::parallel_map;
@@ -16,6 +9,9 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use smartcore::linalg::basic::arrays::Array;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
 /// L2 strengths tried (smartcore adds alpha/2 · |w|² to the summed log-loss; 1 is
 /// scikit-learn's default C = 1). On standardised features any of them keeps coefficients
@@ -42,133 +38,6 @@ pub(crate) struct Logistic {
     /// The L2 strength it was fitted with.
     #[serde(default = "default_alpha")]
     alpha: f64,
-}
-
-/// ln(1 + e^z) without overflow.
-fn ln_1pe(z: f64) -> f64 {
-    if z > 0.0 {
-        z + (-z).exp().ln_1p()
-    } else {
-        z.exp().ln_1p()
-    }
-}
-
-/// Newton steps at most (each one pass over the rows); it usually stops after about ten.
-const NEWTON_STEPS: usize = 100;
-
-/// The coefficients and intercept minimising Σ ln(1 + e^{m_i}) − y_i·m_i + α/2·|w|², with
-/// m_i = w·z_i + b (the intercept not penalised; smartcore's objective), for the rows `z`
-/// (row-major, `p` wide). Newton's method from zero with a backtracking line search; it stops
-/// when the Newton decrement (the predicted fall of the objective) is below 1e-12 or a step
-/// no longer lowers the objective.
-fn newton(z: &[f64], p: usize, y: &[bool], alpha: f64) -> Result<(Vec<f64>, f64), MlError> {
-    let q = p + 1;
-    let objective = |w: &[f64]| -> f64 {
-        let mut f = 0.5 * alpha * w[..p].iter().map(|v| v * v).sum::<f64>();
-        for (row, &yi) in z.chunks_exact(p).zip(y) {
-            let m = w[p] + row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
-            f += ln_1pe(m) - if yi { m } else { 0.0 };
-        }
-        f
-    };
-    let mut w = vec![0.0; q];
-    let mut f = objective(&w);
-    let mut x = vec![0.0; q];
-    for _ in 0..NEWTON_STEPS {
-        let mut g = vec![0.0; q];
-        let mut h = vec![0.0; q * q];
-        for (row, &yi) in z.chunks_exact(p).zip(y) {
-            x[..p].copy_from_slice(row);
-            x[p] = 1.0;
-            let m = w.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>();
-            let s = sigmoid(m);
-            let r = s - f64::from(u8::from(yi));
-            let hw = s * (1.0 - s);
-            for j in 0..q {
-                g[j] += r * x[j];
-                let hx = hw * x[j];
-                // the lower triangle only; mirrored below
-                for (k, hk) in h[j * q..j * q + j + 1].iter_mut().enumerate() {
-                    *hk += hx * x[k];
-                }
-            }
-        }
-        for j in 0..p {
-            g[j] += alpha * w[j];
-            h[j * q + j] += alpha;
-        }
-        // NOTE: a tiny ridge keeps the intercept's row positive when every probability has
-        // saturated (separable rows).
-        h[p * q + p] += 1e-12;
-        for j in 0..q {
-            for k in 0..j {
-                h[k * q + j] = h[j * q + k];
-            }
-        }
-        let d = cholesky_solve(&mut h, q, &g)
-            .ok_or_else(|| MlError::Fit("the optimiser did not converge".into()))?;
-        let decrement: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
-        if !decrement.is_finite() {
-            return Err(MlError::Fit("the optimiser did not converge".into()));
-        }
-        if decrement < 1e-12 {
-            break;
-        }
-        let mut t = 1.0;
-        let mut moved = false;
-        while t > 1e-10 {
-            let next: Vec<f64> = w.iter().zip(&d).map(|(a, b)| a - t * b).collect();
-            let fn_ = objective(&next);
-            if fn_ <= f - 1e-4 * t * decrement {
-                (w, f, moved) = (next, fn_, true);
-                break;
-            }
-            t /= 2.0;
-        }
-        if !moved {
-            break;
-        }
-    }
-    let intercept = w[p];
-    w.truncate(p);
-    Ok((w, intercept))
-}
-
-/// Solves `a · x = b` for a symmetric positive definite `a` (`n` × `n`, row-major; overwritten
-/// by its Cholesky factor). `None` when `a` is not positive definite.
-fn cholesky_solve(a: &mut [f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if !d.is_finite() || d <= 0.0 {
-            return None;
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut v = a[i * n + j];
-            for k in 0..j {
-                v -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = v / d;
-        }
-    }
-    let mut x = b.to_vec();
-    for i in 0..n {
-        for k in 0..i {
-            x[i] -= a[i * n + k] * x[k];
-        }
-        x[i] /= a[i * n + i];
-    }
-    for i in (0..n).rev() {
-        for k in i + 1..n {
-            x[i] -= a[k * n + i] * x[k];
-        }
-        x[i] /= a[i * n + i];
-    }
-    Some(x)
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -297,6 +166,7 @@ impl Logistic {
 
     pub(crate) fn fit(data: &Dataset, alpha: f64) -> Result<Logistic, MlError> {
         let scaler = Standardizer::fit(&data.x);
+        let y: Vec<i32> = data.y.iter().map(|&v| i32::from(v)).collect();
         let p = data.features();
         // NOTE: one flat row-major copy of the standardised rows (not rows of `Vec`s copied
         // again into a matrix): a big table's training rows are copied once, not twice.
@@ -304,7 +174,17 @@ impl Logistic {
         for row in &data.x {
             z.extend(scaler.transform_row(row));
         }
-        let (coef, intercept) = newton(&z, p, &data.y, alpha)?;
+        let (coef, intercept) = super::guard(|| {
+            let x = DenseMatrix::new(data.rows(), p, z, false)
+                .map_err(|e| MlError::Fit(e.to_string()))?;
+            let params = LogisticRegressionParameters::default().with_alpha(alpha);
+            let m =
+                LogisticRegression::fit(&x, &y, params).map_err(|e| MlError::Fit(e.to_string()))?;
+            let c = m.coefficients();
+            let coef: Vec<f64> = (0..p).map(|j| *c.get((0, j))).collect();
+            let intercept = *m.intercept().get((0, 0));
+            Ok((coef, intercept))
+        })?;
         if !intercept.is_finite() || coef.iter().any(|c| !c.is_finite()) {
             return Err(MlError::Fit("the optimiser did not converge".into()));
         }

@@ -1,10 +1,9 @@
-//! The model code behind the mining module: datasets, logistic regression and a bagged forest
-//! with probabilities and explanations, metrics, k-means, PCA.
+//! The model code behind the mining module, on top of smartcore 0.7: datasets, logistic
+//! regression and a bagged forest with probabilities and explanations, metrics, k-means, PCA.
 //!
-//! Logistic regression minimises smartcore's objective by Newton's method and the forest grows
-//! histogram trees (both here: smartcore's fits were the slow part of a 50,000-student run).
-//! This module adds what the portal needs on top: standardisation, probabilities, class balance
-//! by a deliberate decision threshold, a forest with per-tree bootstrap and feature sampling on both
+//! smartcore gives the building blocks (its L-BFGS logistic regression, its CART tree); this
+//! module adds what the portal needs on top: standardisation, probabilities, class balance by a
+//! deliberate decision threshold, a forest with per-tree bootstrap and feature sampling on both
 //! cores, permutation importance, explanations, metrics and stratified cross-validation.
 //! Nothing here panics on bad input: every public function validates and returns [`MlError`].
 
@@ -70,6 +69,12 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// Runs smartcore code, turning a panic inside it into an error.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, MlError>) -> Result<T, MlError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(MlError::Fit("smartcore stopped on this data".into())))
 }
 
 /// Checks a matrix: non-empty, every row `features` wide, every value finite.
