@@ -30,6 +30,7 @@ mod m20261209_000001_care_referrals;
 mod m20261209_000001_grade_statistics_index;
 mod m20261209_000002_analysis_store;
 mod m20261210_000001_import_files;
+mod m20261211_000001_analysis_store_pages;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_grade_statistics_index::Migration),
             Box::new(m20261209_000002_analysis_store::Migration),
             Box::new(m20261210_000001_import_files::Migration),
+            Box::new(m20261211_000001_analysis_store_pages::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod analysis;
 mod api;
 pub mod charts;
 pub mod dto;
+pub mod facts;
 pub mod forms;
 pub mod history;
 pub mod jobs;

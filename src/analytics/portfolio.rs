@@ -164,6 +164,17 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
+/// The mean of `graded` scores adding up to `hundredths` hundredths of a point.
+// NOTE: scores are added as whole hundredths, so the mean is the same whatever order the
+// database adds them in (a sum of doubles is not, and the trend's rounding could flip).
+pub(super) fn mean_score(hundredths: i64, graded: i64) -> f64 {
+    if graded > 0 {
+        hundredths as f64 / 100.0 / graded as f64
+    } else {
+        f64::NAN
+    }
+}
+
 /// (graded, passed, mean score) per course in the term.
 async fn outcomes(
     db: &impl ConnectionTrait,
@@ -174,18 +185,19 @@ async fn outcomes(
            SUM(CASE WHEN g.score >= COALESCE((SELECT gs.pass_mark FROM grading_scales gs \
              WHERE gs.id = s.grading_scale_id), (SELECT MIN(gd.pass_mark) FROM grading_scales gd \
              WHERE gd.is_default = TRUE), 60.0) THEN 1 ELSE 0 END) AS passed, \
-           AVG(g.score) AS mean \
+           CAST(SUM(CAST(ROUND(g.score * 100) AS BIGINT)) AS BIGINT) AS hundredths \
          FROM grades g JOIN sections s ON s.id = g.section_id \
          WHERE g.status = 'published' AND s.term_id = ? \
          GROUP BY s.course_id";
     let mut out = HashMap::new();
     for r in super::sql::rows(db, sql, vec![term_id.into()]).await? {
+        let graded: i64 = r.try_get("", "graded")?;
         out.insert(
             r.try_get::<i64>("", "course")?,
             (
-                r.try_get("", "graded")?,
+                graded,
                 r.try_get("", "passed")?,
-                r.try_get("", "mean")?,
+                mean_score(r.try_get("", "hundredths")?, graded),
             ),
         );
     }
@@ -214,15 +226,88 @@ async fn satisfaction(
 }
 
 fn term_ref(t: &terms::Model) -> super::retention::RetentionTerm {
-    super::retention::RetentionTerm {
-        code: t.code.clone(),
-        name_zh: t.name_zh.clone(),
-        name_en: t.name_en.clone(),
-    }
+    super::retention::RetentionTerm::of(t)
 }
 
-/// The portfolio of the chosen term (the current one by default), sorted.
+/// A course's enrolments in the term: (id, code, title zh, title en, registrations,
+/// waitlisted, drops).
+pub(super) type Demand = (i64, String, String, String, i64, i64, i64);
+
+/// What the table is made of: the courses' enrolments, the outcomes now and the term before
+/// (graded, passed, mean score), and the satisfaction (answers, sum) per course.
+pub(super) struct Inputs {
+    pub demand: Vec<Demand>,
+    pub now: HashMap<i64, (i64, i64, f64)>,
+    pub before: HashMap<i64, (i64, i64, f64)>,
+    pub satisfaction: HashMap<i64, (i64, i64)>,
+}
+
+/// The inputs counted from the whole history.
+async fn live_inputs(
+    db: &impl ConnectionTrait,
+    term: &terms::Model,
+    previous: Option<&terms::Model>,
+    floor: u64,
+    closed: bool,
+) -> AppResult<Inputs> {
+    let rows = super::sql::rows(
+        db,
+        "SELECT c.id AS id, c.code AS code, c.title_zh AS title_zh, c.title_en AS title_en, \
+           SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END) AS registrations, \
+           SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END) AS waitlisted, \
+           SUM(CASE WHEN e.status = 'dropped' THEN 1 ELSE 0 END) AS drops \
+         FROM courses c JOIN sections s ON s.course_id = c.id AND s.term_id = ? \
+         LEFT JOIN enrolments e ON e.section_id = s.id \
+         GROUP BY c.id, c.code, c.title_zh, c.title_en",
+        vec![term.id.into()],
+    )
+    .await?;
+    let mut demand = Vec::with_capacity(rows.len());
+    for r in rows {
+        // NOTE: SUM over no joined enrolment is NULL.
+        let count =
+            |col: &str| -> AppResult<i64> { Ok(r.try_get::<Option<i64>>("", col)?.unwrap_or(0)) };
+        demand.push((
+            r.try_get("", "id")?,
+            r.try_get("", "code")?,
+            r.try_get("", "title_zh")?,
+            r.try_get("", "title_en")?,
+            count("registrations")?,
+            count("waitlisted")?,
+            count("drops")?,
+        ));
+    }
+    let now = outcomes(db, term.id).await?;
+    let before = match previous {
+        Some(p) => outcomes(db, p.id).await?,
+        None => HashMap::new(),
+    };
+    // NOTE: a survey's answers count only once it has closed, as on the feedback pages.
+    let satisfaction = if closed {
+        satisfaction(db, term.id, floor).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(Inputs {
+        demand,
+        now,
+        before,
+        satisfaction,
+    })
+}
+
+/// The portfolio of the chosen term (the current one by default), sorted, counted from the
+/// whole history.
 pub async fn report(db: &impl ConnectionTrait, q: &PortfolioQuery) -> AppResult<Portfolio> {
+    report_from(db, q, false).await
+}
+
+/// The portfolio, from the analysis store's latest snapshot when `stored`.
+pub(super) async fn report_from(
+    db: &impl ConnectionTrait,
+    q: &PortfolioQuery,
+    stored: bool,
+) -> AppResult<Portfolio> {
     let (sort, dir) = q.sorting()?;
     let today = Utc::now().date_naive();
     let all: Vec<terms::Model> = terms::Entity::find()
@@ -255,47 +340,21 @@ pub async fn report(db: &impl ConnectionTrait, q: &PortfolioQuery) -> AppResult<
     };
     let term = &all[i];
     let previous = i.checked_sub(1).and_then(|p| all.get(p));
-    let rows = super::sql::rows(
-        db,
-        "SELECT c.id AS id, c.code AS code, c.title_zh AS title_zh, c.title_en AS title_en, \
-           SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END) AS registrations, \
-           SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END) AS waitlisted, \
-           SUM(CASE WHEN e.status = 'dropped' THEN 1 ELSE 0 END) AS drops \
-         FROM courses c JOIN sections s ON s.course_id = c.id AND s.term_id = ? \
-         LEFT JOIN enrolments e ON e.section_id = s.id \
-         GROUP BY c.id, c.code, c.title_zh, c.title_en",
-        vec![term.id.into()],
-    )
-    .await?;
-    let now = outcomes(db, term.id).await?;
-    let before = match previous {
-        Some(p) => outcomes(db, p.id).await?,
-        None => HashMap::new(),
-    };
-    // NOTE: a survey's answers count only once it has closed, as on the feedback pages.
-    let sat = if feedback::is_closed(term, today) {
-        satisfaction(db, term.id, floor).await?
+    let closed = feedback::is_closed(term, today);
+    let inputs = if stored {
+        super::facts::course_inputs(db, term.id, previous.map(|p| p.id), floor, closed).await?
     } else {
-        HashMap::new()
+        live_inputs(db, term, previous, floor, closed).await?
     };
-    let mut courses = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: i64 = r.try_get("", "id")?;
-        // NOTE: SUM over no joined enrolment is NULL.
-        let count =
-            |col: &str| -> AppResult<i64> { Ok(r.try_get::<Option<i64>>("", col)?.unwrap_or(0)) };
-        let (registrations, waitlisted, drops) = (
-            count("registrations")?,
-            count("waitlisted")?,
-            count("drops")?,
-        );
-        let (graded, passed, mean) = now.get(&id).copied().unwrap_or((0, 0, f64::NAN));
-        let (answers, total) = sat.get(&id).copied().unwrap_or((0, 0));
+    let mut courses = Vec::with_capacity(inputs.demand.len());
+    for (id, code, title_zh, title_en, registrations, waitlisted, drops) in inputs.demand {
+        let (graded, passed, mean) = inputs.now.get(&id).copied().unwrap_or((0, 0, f64::NAN));
+        let (answers, total) = inputs.satisfaction.get(&id).copied().unwrap_or((0, 0));
         courses.push(PortfolioCourse {
             course_id: id,
-            code: r.try_get("", "code")?,
-            title_zh: r.try_get("", "title_zh")?,
-            title_en: r.try_get("", "title_en")?,
+            code,
+            title_zh,
+            title_en,
             registrations,
             waitlisted,
             drops,
@@ -303,7 +362,8 @@ pub async fn report(db: &impl ConnectionTrait, q: &PortfolioQuery) -> AppResult<
             graded,
             passed,
             pass_rate: (graded > 0).then(|| round(passed as f64 / graded as f64 * 100.0, 1)),
-            trend: before
+            trend: inputs
+                .before
                 .get(&id)
                 .filter(|_| graded > 0)
                 .map(|b| round(mean - b.2, 1)),

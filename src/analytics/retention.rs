@@ -120,9 +120,59 @@ pub const LEFT: [&str; 2] = ["withdrawn", "suspended"];
 
 /// The latest cohort a term counts for: the cohort must have entered (1 September) by the
 /// term's last day.
-fn last_cohort(ends_on: NaiveDate) -> i64 {
+pub(super) fn last_cohort(ends_on: NaiveDate) -> i64 {
     let y = i64::from(ends_on.year());
     if ends_on.month() >= 9 { y } else { y - 1 }
+}
+
+/// Puts the cell of term `i` (of `n_terms`) of a cohort with `n` students, `kept` of them
+/// still enrolled, into `cohorts` (a cohort's row made when first seen).
+pub(super) fn add_cell(
+    cohorts: &mut Vec<CohortRetention>,
+    i: usize,
+    n_terms: usize,
+    cohort: i64,
+    n: i64,
+    kept: i64,
+) {
+    let pos = match cohorts.iter().position(|c| c.cohort_year == cohort) {
+        Some(p) => p,
+        None => {
+            cohorts.push(CohortRetention {
+                cohort_year: cohort,
+                students: n,
+                cells: vec![None; n_terms],
+            });
+            cohorts.len() - 1
+        }
+    };
+    let c = &mut cohorts[pos];
+    c.students = n;
+    if let Some(cell) = c.cells.get_mut(i) {
+        *cell = Some(RetentionCell {
+            retained: kept,
+            share: if n > 0 {
+                round1(kept as f64 / n as f64 * 100.0)
+            } else {
+                0.0
+            },
+        });
+    }
+}
+
+/// The terms that have started by `today`, in order (the report's columns).
+pub(super) async fn started_terms(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+) -> AppResult<Vec<terms::Model>> {
+    Ok(terms::Entity::find()
+        .order_by_asc(terms::Column::Seq)
+        .order_by_asc(terms::Column::StartsOn)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|t| t.starts_on <= today)
+        .collect())
 }
 
 fn round1(v: f64) -> f64 {
@@ -137,14 +187,7 @@ pub async fn report(
 ) -> AppResult<RetentionReport> {
     let q = q.check()?;
     let today = Utc::now().date_naive();
-    let all_terms: Vec<terms::Model> = terms::Entity::find()
-        .order_by_asc(terms::Column::Seq)
-        .order_by_asc(terms::Column::StartsOn)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|t| t.starts_on <= today)
-        .collect();
+    let all_terms = started_terms(db, today).await?;
     let mut cohorts: Vec<CohortRetention> = Vec::new();
     for (i, t) in all_terms.iter().enumerate() {
         let bound = Utc
@@ -169,30 +212,14 @@ pub async fn report(
         .concat();
         let rows = super::sql::rows(db, sql, values).await?;
         for r in rows {
-            let cohort: i64 = r.try_get("", "cohort")?;
-            let n: i64 = r.try_get("", "n")?;
-            let kept: i64 = r.try_get("", "kept")?;
-            let pos = match cohorts.iter().position(|c| c.cohort_year == cohort) {
-                Some(p) => p,
-                None => {
-                    cohorts.push(CohortRetention {
-                        cohort_year: cohort,
-                        students: n,
-                        cells: vec![None; all_terms.len()],
-                    });
-                    cohorts.len() - 1
-                }
-            };
-            let c = &mut cohorts[pos];
-            c.students = n;
-            c.cells[i] = Some(RetentionCell {
-                retained: kept,
-                share: if n > 0 {
-                    round1(kept as f64 / n as f64 * 100.0)
-                } else {
-                    0.0
-                },
-            });
+            add_cell(
+                &mut cohorts,
+                i,
+                all_terms.len(),
+                r.try_get("", "cohort")?,
+                r.try_get("", "n")?,
+                r.try_get("", "kept")?,
+            );
         }
     }
     cohorts.sort_by_key(|c| c.cohort_year);
@@ -214,17 +241,20 @@ pub async fn report(
         })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(RetentionReport {
-        terms: all_terms
-            .into_iter()
-            .map(|t| RetentionTerm {
-                code: t.code,
-                name_zh: t.name_zh,
-                name_en: t.name_en,
-            })
-            .collect(),
+        terms: all_terms.iter().map(RetentionTerm::of).collect(),
         cohorts,
         reasons,
     })
+}
+
+impl RetentionTerm {
+    pub(super) fn of(t: &terms::Model) -> RetentionTerm {
+        RetentionTerm {
+            code: t.code.clone(),
+            name_zh: t.name_zh.clone(),
+            name_en: t.name_en.clone(),
+        }
+    }
 }
 
 /// The table as CSV: cohort, students, then the share (per cent) per term code; then the

@@ -66,37 +66,74 @@ fn mean(total: i64, n: i64) -> Option<f64> {
     (n > 0).then(|| (total as f64 / n as f64 * 100.0).round() / 100.0)
 }
 
-fn midnight(d: NaiveDate) -> chrono::DateTime<chrono::FixedOffset> {
+pub(super) fn midnight(d: NaiveDate) -> chrono::DateTime<chrono::FixedOffset> {
     Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
         .fixed_offset()
+}
+
+/// The rows of term `t` from its counts per department (closed, rated, sum of ratings,
+/// sections, enrolled, submitted, counted answers, their sum), the floor `min` applied.
+pub(super) fn push_rows(
+    rows: &mut Vec<SatisfactionRow>,
+    t: &terms::Model,
+    acc: BTreeMap<i64, [i64; 8]>,
+    depts: &BTreeMap<i64, departments::Model>,
+    min: i64,
+) {
+    for (dept, v) in acc {
+        let d = depts.get(&dept);
+        rows.push(SatisfactionRow {
+            term_code: t.code.clone(),
+            department_id: dept,
+            department_code: d.map_or_else(String::new, |d| d.code.clone()),
+            department_zh: d.map_or_else(String::new, |d| d.name_zh.clone()),
+            department_en: d.map_or_else(String::new, |d| d.name_en.clone()),
+            cases_closed: v[0],
+            cases_rated: v[1],
+            case_response_rate: rate(v[1], v[0]),
+            case_mean: if v[1] >= min { mean(v[2], v[1]) } else { None },
+            survey_sections: v[3],
+            survey_enrolled: v[4],
+            survey_submitted: v[5],
+            survey_response_rate: rate(v[5], v[4]),
+            survey_answers_counted: v[6],
+            survey_mean: if v[6] >= min { mean(v[7], v[6]) } else { None },
+        });
+    }
+}
+
+/// The departments by id.
+pub(super) async fn departments_by_id(
+    db: &impl ConnectionTrait,
+) -> AppResult<BTreeMap<i64, departments::Model>> {
+    Ok(departments::Entity::find()
+        .order_by_asc(departments::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect())
+}
+
+/// The end (exclusive) of the cases' window of the `i`th of the started terms `all`: the next
+/// term's first day, for the last a year after its end.
+pub(super) fn case_window_end(all: &[terms::Model], i: usize) -> NaiveDate {
+    let t = &all[i];
+    all.get(i + 1)
+        .map_or(t.ends_on + chrono::Duration::days(365), |n| n.starts_on)
 }
 
 pub async fn report(db: &impl ConnectionTrait) -> AppResult<SatisfactionReport> {
     let today = Utc::now().date_naive();
     let floor = feedback::threshold(db).await?;
     let min = i64::try_from(floor).unwrap_or(i64::MAX);
-    let all: Vec<terms::Model> = terms::Entity::find()
-        .order_by_asc(terms::Column::Seq)
-        .order_by_asc(terms::Column::StartsOn)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|t| t.starts_on <= today)
-        .collect();
-    let depts: BTreeMap<i64, departments::Model> = departments::Entity::find()
-        .order_by_asc(departments::Column::Code)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d))
-        .collect();
+    let all = super::retention::started_terms(db, today).await?;
+    let depts = departments_by_id(db).await?;
     let mut rows = Vec::new();
     for (i, t) in all.iter().enumerate() {
         // (closed, rated, sum of ratings, sections, enrolled, submitted, counted answers, their sum)
         let mut acc: BTreeMap<i64, [i64; 8]> = BTreeMap::new();
-        let until = all
-            .get(i + 1)
-            .map_or(t.ends_on + chrono::Duration::days(365), |n| n.starts_on);
+        let until = case_window_end(&all, i);
         let sql = "SELECT COALESCE(c.department_id, st.department_id) AS dept, COUNT(*) AS closed, \
                COUNT(r.case_id) AS rated, CAST(COALESCE(SUM(r.rating), 0) AS BIGINT) AS total \
              FROM cases c JOIN students st ON st.id = c.student_id \
@@ -133,36 +170,13 @@ pub async fn report(db: &impl ConnectionTrait) -> AppResult<SatisfactionReport> 
                 }
             }
         }
-        for (dept, v) in acc {
-            let d = depts.get(&dept);
-            rows.push(SatisfactionRow {
-                term_code: t.code.clone(),
-                department_id: dept,
-                department_code: d.map_or_else(String::new, |d| d.code.clone()),
-                department_zh: d.map_or_else(String::new, |d| d.name_zh.clone()),
-                department_en: d.map_or_else(String::new, |d| d.name_en.clone()),
-                cases_closed: v[0],
-                cases_rated: v[1],
-                case_response_rate: rate(v[1], v[0]),
-                case_mean: if v[1] >= min { mean(v[2], v[1]) } else { None },
-                survey_sections: v[3],
-                survey_enrolled: v[4],
-                survey_submitted: v[5],
-                survey_response_rate: rate(v[5], v[4]),
-                survey_answers_counted: v[6],
-                survey_mean: if v[6] >= min { mean(v[7], v[6]) } else { None },
-            });
-        }
+        push_rows(&mut rows, t, acc, &depts, min);
     }
     Ok(SatisfactionReport {
         floor,
         terms: all
             .iter()
-            .map(|t| super::retention::RetentionTerm {
-                code: t.code.clone(),
-                name_zh: t.name_zh.clone(),
-                name_en: t.name_en.clone(),
-            })
+            .map(super::retention::RetentionTerm::of)
             .collect(),
         rows,
     })

@@ -3,7 +3,7 @@
 use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
 use super::scope::Reach;
 use super::settings::{self, CELLS, ValueSettings};
-use super::{analysis, portfolio, retention, satisfaction, store, transitions, value};
+use super::{analysis, facts, portfolio, retention, satisfaction, store, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
 use crate::error::{AppError, AppResult};
@@ -17,7 +17,11 @@ pub async fn matrix(
 ) -> AppResult<(ValueMatrixAnswer, ValueSettings)> {
     let reach = Reach::of(user)?;
     let s = settings::get(db).await?;
-    let m = value::matrix(db, reach).await?;
+    // NOTE: from the analysis store's facts, live until they were first written.
+    let m = match facts::matrix(db, reach).await? {
+        Some(m) => m,
+        None => value::matrix(db, reach).await?,
+    };
     let cells = CELLS
         .iter()
         .map(|code| {
@@ -148,7 +152,11 @@ pub async fn retention(
     user: &CurrentUser,
     q: retention::RetentionQuery,
 ) -> AppResult<retention::RetentionReport> {
-    retention::report(db, Reach::of(user)?, q).await
+    let reach = Reach::of(user)?;
+    match facts::retention(db, reach, q).await? {
+        Some(r) => Ok(r),
+        None => retention::report(db, reach, q).await,
+    }
 }
 
 /// The departments and majors the filter forms offer, by code.
@@ -183,7 +191,7 @@ pub async fn portfolio(
     q: &portfolio::PortfolioQuery,
 ) -> AppResult<portfolio::Portfolio> {
     Reach::of(user)?;
-    portfolio::report(db, q).await
+    portfolio::report_from(db, q, facts::portfolio_stored(db).await?).await
 }
 
 /// Satisfaction per department and term (department-level, so the same for every staff
@@ -193,5 +201,8 @@ pub async fn satisfaction(
     user: &CurrentUser,
 ) -> AppResult<satisfaction::SatisfactionReport> {
     Reach::of(user)?;
-    satisfaction::report(db).await
+    match facts::satisfaction(db).await? {
+        Some(r) => Ok(r),
+        None => satisfaction::report(db).await,
+    }
 }

@@ -305,5 +305,6 @@ async fn reclassify(db: &impl ConnectionTrait, s: &ValueSettings) -> AppResult<(
         ],
     );
     db.execute_raw(stmt).await?;
-    Ok(())
+    // The analysis store's facts of the matrix follow the cells in the same transaction.
+    super::facts::refresh_value_facts(db).await
 }

@@ -37,6 +37,17 @@ pub async fn rows(
         .await?)
 }
 
+/// Runs `sql` (an `INSERT … SELECT` or a `DELETE`) with `values` bound.
+pub async fn execute(
+    db: &impl ConnectionTrait,
+    sql: &'static str,
+    values: Vec<Value>,
+) -> AppResult<()> {
+    db.execute_raw(statement(db.get_database_backend(), sql, values))
+        .await?;
+    Ok(())
+}
+
 /// `SELECT id, n` rows as a map (n an integer).
 pub async fn counts(
     db: &impl ConnectionTrait,

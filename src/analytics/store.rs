@@ -2,7 +2,8 @@
 //! history, so they answer in the same time whatever its size. A snapshot, taken by the
 //! analytics schedule (nightly by default) or on demand, aggregates in the database where it
 //! can (registrations, grades, risk levels, cells per term and group), walks the lifecycle
-//! transitions once, and replaces the tables in one transaction.
+//! transitions once, and replaces the tables in one transaction (with the facts of
+//! [`super::facts`]: the value matrix, the portfolio, satisfaction and retention).
 //!
 //! A group is a department × major × cohort × advisor (0: none), so an advisor's scope is one
 //! condition on the stored rows. Students are counted in their group of today; merged
@@ -278,7 +279,10 @@ pub async fn snapshot<C: Writable>(
             .exec_without_returning(&txn)
             .await?;
     }
+    // The value matrix's, the portfolio's, satisfaction's and retention's facts.
+    super::facts::write(&txn, today).await?;
     let snap = analysis_snapshots::ActiveModel {
+        facts: Set(super::facts::FACTS),
         taken_at: Set(Utc::now().fixed_offset()),
         taken_by: Set(by),
         seconds: Set(started.elapsed().as_secs_f64()),

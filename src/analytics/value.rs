@@ -284,6 +284,8 @@ pub async fn compute_term<C: Writable>(
         });
         value_cells::Entity::insert_many(rows).exec(&txn).await?;
     }
+    // The analysis store's facts of the matrix follow the cells in the same transaction.
+    super::facts::refresh_value_facts(&txn).await?;
     Entry::new(actor, "analytics.value_compute", "term")
         .id(term.id)
         .detail(serde_json::json!({"students": scored.len()}))

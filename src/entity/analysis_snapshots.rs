@@ -13,6 +13,9 @@ pub struct Model {
     pub seconds: f64,
     pub term_rows: i64,
     pub group_rows: i64,
+    /// Which facts the snapshot wrote: 1 the first store; 2 also the value matrix's, the
+    /// portfolio's, satisfaction's and retention's.
+    pub facts: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -210,3 +210,199 @@ async fn the_summary_is_filtered_scoped_exported_and_refreshed_by_an_administrat
         all["terms"].as_array().unwrap().len() + 1
     );
 }
+
+/// An SQL statement run as it is (the same text on both backends).
+async fn exec(app: &TestApp, sql: &str) -> u64 {
+    let db = app.db();
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .rows_affected()
+}
+
+/// What the value matrix, retention, satisfaction and the portfolio (this term and `previous`)
+/// answer through the API.
+async fn api_answers(app: &TestApp, admin: &str, term: i64, previous: i64) -> Vec<Value> {
+    let mut out = Vec::new();
+    for path in [
+        "/api/v1/analytics/value-matrix".to_string(),
+        "/api/v1/analytics/retention".to_string(),
+        "/api/v1/analytics/satisfaction".to_string(),
+        format!("/api/v1/analytics/portfolio?term={term}&sort=code"),
+        format!("/api/v1/analytics/portfolio?term={previous}&sort=code"),
+    ] {
+        let (s, v) = app.get_json(&path, Some(admin)).await;
+        assert_eq!(s, Status::Ok, "{path}: {v}");
+        out.push(v);
+    }
+    out
+}
+
+/// The same, computed live from the whole history (the matrix as its API shows it).
+async fn live_answers(app: &TestApp, term: i64, previous: i64) -> Vec<Value> {
+    use srm::analytics::{portfolio, retention, satisfaction, value};
+    let db = app.db();
+    let m = value::matrix(db, Reach::All).await.unwrap();
+    let mut api = app
+        .get_json(
+            "/api/v1/analytics/value-matrix",
+            Some(&demo_token(app, "admin").await),
+        )
+        .await
+        .1;
+    // The matrix's answer with the live counts, movement and terms put in.
+    for c in api["cells"].as_array_mut().unwrap() {
+        let code = c["code"].as_str().unwrap().to_string();
+        c["count"] = json!(m.counts.iter().find(|(k, _)| *k == code).unwrap().1);
+    }
+    api["total"] = json!(m.total);
+    api["movement"] = serde_json::to_value(&m.flows).unwrap();
+    api["term"] = serde_json::to_value(&m.term).unwrap();
+    api["previous_term"] = serde_json::to_value(&m.previous).unwrap();
+    let q = |t: i64| portfolio::PortfolioQuery {
+        term: Some(t),
+        sort: Some("code".into()),
+        dir: None,
+    };
+    vec![
+        api,
+        serde_json::to_value(
+            retention::report(db, Reach::All, Default::default())
+                .await
+                .unwrap(),
+        )
+        .unwrap(),
+        serde_json::to_value(satisfaction::report(db).await.unwrap()).unwrap(),
+        serde_json::to_value(portfolio::report(db, &q(term)).await.unwrap()).unwrap(),
+        serde_json::to_value(portfolio::report(db, &q(previous)).await.unwrap()).unwrap(),
+    ]
+}
+
+#[rocket::async_test]
+async fn the_matrix_portfolio_satisfaction_and_retention_answer_from_the_store_as_the_history_does()
+{
+    use srm::analytics::{facts, retention, value};
+    each_demo(|app| async move {
+        let db = app.db();
+        let admin = demo_token(&app, "admin").await;
+        let snap = store::latest(db).await.unwrap().unwrap();
+        assert_eq!(
+            snap.facts,
+            facts::FACTS,
+            "the demo's snapshot wrote the facts"
+        );
+        let term = scalar(&app, "SELECT id FROM terms WHERE is_current = TRUE").await;
+        let previous = scalar(
+            &app,
+            "SELECT id FROM terms WHERE seq < (SELECT seq FROM terms WHERE is_current = TRUE) \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .await;
+        let advisor = scalar(
+            &app,
+            "SELECT advisor_id FROM students WHERE advisor_id IS NOT NULL \
+             GROUP BY advisor_id ORDER BY COUNT(*) DESC, advisor_id LIMIT 1",
+        )
+        .await;
+        let department = scalar(&app, "SELECT MIN(department_id) FROM students").await;
+        // In every scope and filter, the store's answer is the live one.
+        for reach in [Reach::All, Reach::Advisor(advisor)] {
+            let stored = facts::matrix(db, reach).await.unwrap().unwrap();
+            let live = value::matrix(db, reach).await.unwrap();
+            assert_eq!(
+                serde_json::to_value(&stored).unwrap(),
+                serde_json::to_value(&live).unwrap(),
+                "{reach:?}"
+            );
+            assert!(live.total > 0 && !live.flows.is_empty());
+            for q in [
+                retention::RetentionQuery::default(),
+                retention::RetentionQuery {
+                    department: Some(department),
+                    major: None,
+                },
+            ] {
+                let stored = facts::retention(db, reach, q).await.unwrap().unwrap();
+                let live = retention::report(db, reach, q).await.unwrap();
+                assert_eq!(
+                    serde_json::to_value(&stored).unwrap(),
+                    serde_json::to_value(&live).unwrap(),
+                    "{reach:?} {q:?}"
+                );
+                assert!(!live.cohorts.is_empty());
+            }
+        }
+        let before = api_answers(&app, &admin, term, previous).await;
+        for (i, (b, l)) in before
+            .iter()
+            .zip(&live_answers(&app, term, previous).await)
+            .enumerate()
+        {
+            assert_eq!(b, l, "answer {i}");
+        }
+        // The history changes: a registration dropped in each term, a student withdrawn, a
+        // cell moved. The pages keep the snapshot's answers until the next one.
+        // NOTE: the term before's survey has closed, so satisfaction counts its enrolments.
+        for t in [term, previous] {
+            assert_eq!(
+                exec(
+                    &app,
+                    &format!(
+                        "UPDATE enrolments SET status = 'dropped' WHERE id = (SELECT MIN(e.id) \
+                         FROM enrolments e JOIN sections s ON s.id = e.section_id \
+                         WHERE s.term_id = {t} AND e.status = 'enrolled')"
+                    ),
+                )
+                .await,
+                1
+            );
+        }
+        let student = scalar(
+            &app,
+            "SELECT MIN(id) FROM students WHERE merged_into_id IS NULL AND status = 'active'",
+        )
+        .await;
+        sea_orm::ActiveModelTrait::insert(
+            srm::entity::student_history::ActiveModel {
+                student_id: sea_orm::Set(student),
+                at: sea_orm::Set(chrono::Utc::now().fixed_offset()),
+                field: sea_orm::Set("status".into()),
+                old_value: sea_orm::Set(Some("active".into())),
+                new_value: sea_orm::Set(Some("withdrawn".into())),
+                ..Default::default()
+            },
+            db,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            exec(
+                &app,
+                &format!(
+                    "UPDATE value_cells SET cell = CASE WHEN cell = 'rescue' THEN 'develop' \
+                     ELSE 'rescue' END WHERE id = (SELECT MIN(id) FROM value_cells \
+                     WHERE term_id = {term})"
+                ),
+            )
+            .await,
+            1
+        );
+        let live = live_answers(&app, term, previous).await;
+        for (i, (b, l)) in before.iter().zip(&live).enumerate() {
+            assert_ne!(b, l, "the history changed ({i})");
+        }
+        assert_eq!(api_answers(&app, &admin, term, previous).await, before);
+        store::snapshot(db, None).await.unwrap();
+        assert_eq!(api_answers(&app, &admin, term, previous).await, live);
+        // Computing the matrix writes its facts in the same transaction.
+        exec(&app, "DELETE FROM analysis_value_facts").await;
+        value::compute_current(db, None).await.unwrap();
+        let stored = facts::matrix(db, Reach::All).await.unwrap().unwrap();
+        let live = value::matrix(db, Reach::All).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&stored).unwrap(),
+            serde_json::to_value(&live).unwrap()
+        );
+    })
+    .await;
+}

@@ -88,6 +88,14 @@ async fn retention_is_the_share_of_the_cohort_still_enrolled_each_term() {
             r["reasons"],
             json!([{"cohort_year": 2025, "reason": "withdrawn", "students": 2}])
         );
+        // Read from the analysis store once a snapshot was taken: the same answer, filtered too.
+        srm::analytics::store::snapshot(app.db(), None)
+            .await
+            .unwrap();
+        let (_, stored) = app
+            .get_json("/api/v1/analytics/retention", Some(&admin))
+            .await;
+        assert_eq!(stored, r);
         // The page shows the same, with a chart and the CSV link.
         let page = app.page_in("/analytics/retention", &admin, "en").await;
         assert!(page.contains("66.7% (4)"), "{page}");
@@ -367,6 +375,17 @@ mod courses_and_feedback {
             assert_eq!(cb["satisfaction"], Value::Null, "{r}");
             assert_eq!(cb["satisfaction_answers"], 0);
             assert_eq!(cb["pass_rate"], Value::Null);
+            // Read from the analysis store once a snapshot was taken: the same answer.
+            srm::analytics::store::snapshot(app.db(), None)
+                .await
+                .unwrap();
+            let (_, stored) = app
+                .get_json(
+                    &format!("/api/v1/analytics/portfolio?term={spring}&sort=code"),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(stored, r);
             // Sorted by demand (the default, highest first); an unknown column is refused.
             let (_, by_demand) = app
                 .get_json(
@@ -561,6 +580,15 @@ mod courses_and_feedback {
             let e = row("EE");
             assert_eq!(e["survey_mean"], Value::Null, "{e}");
             assert_eq!(e["survey_answers_counted"], 0);
+            // Read from the analysis store once a snapshot was taken: the same answer, the
+            // floor applied to each section's answers as they were stored.
+            srm::analytics::store::snapshot(app.db(), None)
+                .await
+                .unwrap();
+            let (_, stored) = app
+                .get_json("/api/v1/analytics/satisfaction", Some(&admin))
+                .await;
+            assert_eq!(stored, r);
             // The page and the CSV say the same.
             let page = app.page_in("/analytics/satisfaction", &admin, "en").await;
             assert!(page.contains("4.00 (5)"), "{page}");
