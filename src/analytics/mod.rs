@@ -21,6 +21,7 @@ pub mod service;
 pub mod settings;
 mod sql;
 pub mod store;
+pub mod stored;
 pub mod transitions;
 pub mod value;
 

@@ -14,6 +14,7 @@
 //!
 //! Every count is a GROUP BY in the database (three queries per term).
 
+use super::sql;
 use crate::csv_safe::SafeCsv;
 use crate::entity::terms;
 use crate::error::{AppError, AppResult};
@@ -342,7 +343,7 @@ pub(super) async fn report_from(
     let previous = i.checked_sub(1).and_then(|p| all.get(p));
     let closed = feedback::is_closed(term, today);
     let inputs = if stored {
-        super::facts::course_inputs(db, term.id, previous.map(|p| p.id), floor, closed).await?
+        course_inputs(db, term.id, previous.map(|p| p.id), floor, closed).await?
     } else {
         live_inputs(db, term, previous, floor, closed).await?
     };
@@ -456,4 +457,86 @@ pub fn csv(p: &Portfolio) -> AppResult<Vec<u8>> {
         ])?;
     }
     w.finish()
+}
+
+/// The portfolio's inputs for `term` (and the term before) from the store.
+async fn course_inputs(
+    db: &impl ConnectionTrait,
+    term: i64,
+    previous: Option<i64>,
+    floor: u64,
+    closed: bool,
+) -> AppResult<Inputs> {
+    let rows = sql::rows(
+        db,
+        "SELECT c.id, c.code, c.title_zh, c.title_en, f.registrations, f.waitlisted, f.drops, \
+           f.graded, f.passed, f.score_hundredths \
+         FROM analysis_course_facts f JOIN courses c ON c.id = f.course_id WHERE f.term_id = ?",
+        vec![term.into()],
+    )
+    .await?;
+    let mut demand: Vec<Demand> = Vec::with_capacity(rows.len());
+    let mut now = HashMap::new();
+    for r in rows {
+        let id: i64 = r.try_get_by_index(0)?;
+        demand.push((
+            id,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+            r.try_get_by_index(3)?,
+            r.try_get_by_index(4)?,
+            r.try_get_by_index(5)?,
+            r.try_get_by_index(6)?,
+        ));
+        let graded: i64 = r.try_get_by_index(7)?;
+        if graded > 0 {
+            let mean = mean_score(r.try_get_by_index(9)?, graded);
+            now.insert(id, (graded, r.try_get_by_index(8)?, mean));
+        }
+    }
+    let mut before = HashMap::new();
+    if let Some(p) = previous {
+        let rows = sql::rows(
+            db,
+            "SELECT course_id, graded, passed, score_hundredths FROM analysis_course_facts \
+             WHERE term_id = ? AND graded > 0",
+            vec![p.into()],
+        )
+        .await?;
+        for r in rows {
+            let graded: i64 = r.try_get_by_index(1)?;
+            let mean = mean_score(r.try_get_by_index(3)?, graded);
+            before.insert(
+                r.try_get_by_index(0)?,
+                (graded, r.try_get_by_index(2)?, mean),
+            );
+        }
+    }
+    let mut satisfaction = HashMap::new();
+    if closed {
+        // NOTE: a section counts only with at least the floor of answers (and one at least).
+        let min = i64::try_from(floor).unwrap_or(i64::MAX).max(1);
+        let rows = sql::rows(
+            db,
+            "SELECT course_id, CAST(SUM(answers * sections) AS BIGINT), CAST(SUM(overall) AS BIGINT) \
+             FROM analysis_survey_facts WHERE term_id = ? AND answers >= ? GROUP BY course_id",
+            vec![term.into(), min.into()],
+        )
+        .await?;
+        for r in rows {
+            satisfaction.insert(
+                r.try_get_by_index(0)?,
+                (
+                    r.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
+                    r.try_get_by_index::<Option<i64>>(2)?.unwrap_or(0),
+                ),
+            );
+        }
+    }
+    Ok(Inputs {
+        demand,
+        now,
+        before,
+        satisfaction,
+    })
 }

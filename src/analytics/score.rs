@@ -56,19 +56,7 @@ pub struct Components {
 
 impl Components {
     pub fn get(&self, name: &str) -> Option<f64> {
-        match name {
-            "gpa" => self.gpa,
-            "trend" => self.trend,
-            "credits" => self.credits,
-            "attendance" => self.attendance,
-            "submissions" => self.submissions,
-            "contacts" => self.contacts,
-            "messages" => self.messages,
-            "feedback" => self.feedback,
-            "satisfaction" => self.satisfaction,
-            "risk" => self.risk,
-            _ => None,
-        }
+        super::settings::component!(self, name, None)
     }
 }
 

@@ -3,7 +3,7 @@
 use super::dto::{CellAnswer, StudentLifecycle, ValueMatrixAnswer};
 use super::scope::Reach;
 use super::settings::{self, CELLS, ValueSettings};
-use super::{analysis, facts, portfolio, retention, satisfaction, store, transitions, value};
+use super::{analysis, portfolio, retention, satisfaction, store, stored, transitions, value};
 use crate::auth::CurrentUser;
 use crate::db::Writable;
 use crate::error::{AppError, AppResult};
@@ -18,7 +18,7 @@ pub async fn matrix(
     let reach = Reach::of(user)?;
     let s = settings::get(db).await?;
     // NOTE: from the analysis store's facts, live until they were first written.
-    let m = match facts::matrix(db, reach).await? {
+    let m = match stored::matrix(db, reach).await? {
         Some(m) => m,
         None => value::matrix(db, reach).await?,
     };
@@ -153,7 +153,7 @@ pub async fn retention(
     q: retention::RetentionQuery,
 ) -> AppResult<retention::RetentionReport> {
     let reach = Reach::of(user)?;
-    match facts::retention(db, reach, q).await? {
+    match stored::retention(db, reach, q).await? {
         Some(r) => Ok(r),
         None => retention::report(db, reach, q).await,
     }
@@ -191,7 +191,7 @@ pub async fn portfolio(
     q: &portfolio::PortfolioQuery,
 ) -> AppResult<portfolio::Portfolio> {
     Reach::of(user)?;
-    portfolio::report_from(db, q, facts::portfolio_stored(db).await?).await
+    portfolio::report_from(db, q, stored::portfolio_stored(db).await?).await
 }
 
 /// Satisfaction per department and term (department-level, so the same for every staff
@@ -201,7 +201,7 @@ pub async fn satisfaction(
     user: &CurrentUser,
 ) -> AppResult<satisfaction::SatisfactionReport> {
     Reach::of(user)?;
-    match facts::satisfaction(db).await? {
+    match stored::satisfaction(db).await? {
         Some(r) => Ok(r),
         None => satisfaction::report(db).await,
     }

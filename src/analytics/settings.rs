@@ -70,6 +70,27 @@ impl Default for Weights {
     }
 }
 
+/// The field of `$s` for the score component `$name` (one of `Weights::STANDING` and
+/// `Weights::RELATIONSHIP`), else `$other`: the weights and a student's components alike.
+macro_rules! component {
+    ($s:expr, $name:expr, $other:expr) => {
+        match $name {
+            "gpa" => $s.gpa,
+            "trend" => $s.trend,
+            "credits" => $s.credits,
+            "attendance" => $s.attendance,
+            "submissions" => $s.submissions,
+            "contacts" => $s.contacts,
+            "messages" => $s.messages,
+            "feedback" => $s.feedback,
+            "satisfaction" => $s.satisfaction,
+            "risk" => $s.risk,
+            _ => $other,
+        }
+    };
+}
+pub(super) use component;
+
 impl Weights {
     pub const STANDING: [&'static str; 5] =
         ["gpa", "trend", "credits", "attendance", "submissions"];
@@ -77,19 +98,7 @@ impl Weights {
         ["contacts", "messages", "feedback", "satisfaction", "risk"];
 
     pub fn get(&self, name: &str) -> f64 {
-        match name {
-            "gpa" => self.gpa,
-            "trend" => self.trend,
-            "credits" => self.credits,
-            "attendance" => self.attendance,
-            "submissions" => self.submissions,
-            "contacts" => self.contacts,
-            "messages" => self.messages,
-            "feedback" => self.feedback,
-            "satisfaction" => self.satisfaction,
-            "risk" => self.risk,
-            _ => 0.0,
-        }
+        component!(self, name, 0.0)
     }
 
     pub fn set(&mut self, name: &str, v: f64) {

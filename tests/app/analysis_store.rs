@@ -281,7 +281,7 @@ async fn live_answers(app: &TestApp, term: i64, previous: i64) -> Vec<Value> {
 #[rocket::async_test]
 async fn the_matrix_portfolio_satisfaction_and_retention_answer_from_the_store_as_the_history_does()
 {
-    use srm::analytics::{facts, retention, value};
+    use srm::analytics::{facts, retention, stored, value};
     each_demo(|app| async move {
         let db = app.db();
         let admin = demo_token(&app, "admin").await;
@@ -307,7 +307,7 @@ async fn the_matrix_portfolio_satisfaction_and_retention_answer_from_the_store_a
         let department = scalar(&app, "SELECT MIN(department_id) FROM students").await;
         // In every scope and filter, the store's answer is the live one.
         for reach in [Reach::All, Reach::Advisor(advisor)] {
-            let stored = facts::matrix(db, reach).await.unwrap().unwrap();
+            let stored = stored::matrix(db, reach).await.unwrap().unwrap();
             let live = value::matrix(db, reach).await.unwrap();
             assert_eq!(
                 serde_json::to_value(&stored).unwrap(),
@@ -322,7 +322,7 @@ async fn the_matrix_portfolio_satisfaction_and_retention_answer_from_the_store_a
                     major: None,
                 },
             ] {
-                let stored = facts::retention(db, reach, q).await.unwrap().unwrap();
+                let stored = stored::retention(db, reach, q).await.unwrap().unwrap();
                 let live = retention::report(db, reach, q).await.unwrap();
                 assert_eq!(
                     serde_json::to_value(&stored).unwrap(),
@@ -397,7 +397,7 @@ async fn the_matrix_portfolio_satisfaction_and_retention_answer_from_the_store_a
         // Computing the matrix writes its facts in the same transaction.
         exec(&app, "DELETE FROM analysis_value_facts").await;
         value::compute_current(db, None).await.unwrap();
-        let stored = facts::matrix(db, Reach::All).await.unwrap().unwrap();
+        let stored = stored::matrix(db, Reach::All).await.unwrap().unwrap();
         let live = value::matrix(db, Reach::All).await.unwrap();
         assert_eq!(
             serde_json::to_value(&stored).unwrap(),
