@@ -109,14 +109,22 @@ fn folder_cycles(folder: &str, files: &[(String, String)]) -> Vec<String> {
             }
         }
     }
+    rings(&edges)
+        .into_iter()
+        .map(|r| format!("{folder}: {r}"))
+        .collect()
+}
+
+/// Every ring of `edges` once (whichever member it is found from), as `a → b → … → a`.
+fn rings(edges: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
     let mut rings: BTreeMap<BTreeSet<&str>, String> = BTreeMap::new();
-    for (a, outs) in &edges {
+    for (a, outs) in edges {
         for b in outs {
-            if let Some(path) = path_between(&edges, b, a) {
+            if let Some(path) = path_between(edges, b, a) {
                 let members: BTreeSet<&str> = path.iter().copied().chain([*a]).collect();
                 rings
                     .entry(members)
-                    .or_insert_with(|| format!("{folder}: {a} → {}", path.join(" → ")));
+                    .or_insert_with(|| format!("{a} → {}", path.join(" → ")));
             }
         }
     }
@@ -267,18 +275,10 @@ fn crate_cycles() -> Vec<String> {
         .iter()
         .map(|(me, targets)| (me.as_str(), targets.iter().map(String::as_str).collect()))
         .collect();
-    let mut rings: BTreeMap<BTreeSet<&str>, String> = BTreeMap::new();
-    for (a, outs) in &edges {
-        for b in outs {
-            if let Some(path) = path_between(&edges, b, a) {
-                let members: BTreeSet<&str> = path.iter().copied().chain([*a]).collect();
-                rings
-                    .entry(members)
-                    .or_insert_with(|| format!("import cycle {a} → {}", path.join(" → ")));
-            }
-        }
-    }
-    rings.into_values().collect()
+    rings(&edges)
+        .into_iter()
+        .map(|r| format!("import cycle {r}"))
+        .collect()
 }
 
 #[test]

@@ -396,12 +396,19 @@ fn upload(csrf: &str, dry_run: bool) -> (ContentType, Vec<u8>) {
         .iter()
         .map(|f| (*f, std::fs::read(fixture().join(f)).unwrap()))
         .collect();
+    upload_with(
+        &[("_csrf", csrf), ("dry_run", &dry_run.to_string())],
+        &files,
+    )
+}
+
+/// The page's form fields and `files` (name, bytes) as one multipart body.
+fn upload_with(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (ContentType, Vec<u8>) {
     let files: Vec<(&str, &str, &[u8])> = files
         .iter()
-        .map(|(f, bytes)| ("files", *f, bytes.as_slice()))
+        .map(|(name, bytes)| ("files", *name, bytes.as_slice()))
         .collect();
-    let dry_run = dry_run.to_string();
-    multipart(&[("_csrf", csrf), ("dry_run", &dry_run)], &files)
+    multipart(fields, &files)
 }
 
 #[rocket::async_test]
@@ -624,11 +631,7 @@ async fn a_running_history_import_is_cancelled_from_its_page_and_a_students_impo
 
 /// A multipart upload of `files` (name, bytes) to the history import page.
 fn upload_files(csrf: &str, files: &[(&str, Vec<u8>)]) -> (ContentType, Vec<u8>) {
-    let files: Vec<(&str, &str, &[u8])> = files
-        .iter()
-        .map(|(name, bytes)| ("files", *name, bytes.as_slice()))
-        .collect();
-    multipart(&[("_csrf", csrf)], &files)
+    upload_with(&[("_csrf", csrf)], files)
 }
 
 /// Starts the import of a server folder (under the imports directory) from the page; the
