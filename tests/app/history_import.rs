@@ -445,15 +445,7 @@ async fn the_registrar_uploads_the_files_and_follows_the_job_to_its_report() {
             .unwrap_or(0);
         assert_eq!(uploads, 0, "nothing of the forged upload stays on disk");
         let (ct, body) = upload(&csrf, false);
-        let res = app
-            .client
-            .post("/import/history")
-            .header(ct)
-            .body(body)
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::SeeOther);
-        let to = res.headers().get_one("Location").unwrap().to_string();
+        let to = start_import(&app, ct, body).await;
         let page = finished(&app, &to).await;
         assert!(page.contains("Done"), "{page}");
         assert!(
@@ -638,6 +630,11 @@ fn upload_files(csrf: &str, files: &[(&str, Vec<u8>)]) -> (ContentType, Vec<u8>)
 /// job's page it redirects to.
 async fn import_folder(app: &TestApp, csrf: &str, folder: &str) -> String {
     let (ct, body) = multipart(&[("_csrf", csrf), ("folder", folder)], &[]);
+    start_import(app, ct, body).await
+}
+
+/// Posts the import page's form; the job's page it redirects to.
+async fn start_import(app: &TestApp, ct: ContentType, body: Vec<u8>) -> String {
     let res = app
         .client
         .post("/import/history")
@@ -683,15 +680,7 @@ async fn the_registrar_uploads_one_zip_of_the_files_from_a_folder_inside_it() {
             .map(|(n, b)| (n.as_str(), b.clone()))
             .collect();
         let (ct, body) = upload_files(&csrf, &[("History.ZIP", zip_of(&entries))]);
-        let res = app
-            .client
-            .post("/import/history")
-            .header(ct)
-            .body(body)
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::SeeOther);
-        let to = res.headers().get_one("Location").unwrap().to_string();
+        let to = start_import(&app, ct, body).await;
         let page = finished(&app, &to).await;
         assert!(page.contains("Done"), "{page}");
         let after = counts(&app).await;

@@ -18,6 +18,19 @@ use serde_json::{Value, json};
 
 type Who<'r> = Perm<'r, can::RecordInterventions>;
 
+/// What the "record care" form (`interaction/care_form`) offers on both lists: today's date
+/// and the kinds of care in the reader's language.
+fn care_form_values(ctx: &Ctx<'_>) -> (String, Vec<Value>) {
+    let kinds = KINDS
+        .iter()
+        .map(|k| json!({"code": k, "label": ctx.t(&format!("interaction.care.kind.{k}"))}))
+        .collect();
+    (
+        crate::interaction::util::now().date_naive().to_string(),
+        kinds,
+    )
+}
+
 /// The work list's place: level filter and page, kept across saving.
 fn place(level: Option<&str>, page: Option<u64>) -> WorklistQuery {
     WorklistQuery {
@@ -58,15 +71,16 @@ async fn page(
         .iter()
         .map(|l| json!({"code": l, "label": ctx.t(&format!("interaction.care.level.{l}"))}))
         .collect();
+    let (today, kinds) = care_form_values(ctx);
     Ok(ctx.render(
         "interaction/care",
         "interaction.care.title",
         json!({"items": items, "error": error, "saved": saved,
                "all_scope": at_risk_reach(who) == Reach::All,
-               "today": crate::interaction::util::now().date_naive().to_string(),
+               "today": today,
                "list": {"page": list.page, "total": list.total}, "pages": list.pages(),
                "query": place_query(q), "level": q.level, "levels": levels,
-               "kinds": KINDS.iter().map(|k| json!({"code": k, "label": ctx.t(&format!("interaction.care.kind.{k}"))})).collect::<Vec<_>>()}),
+               "kinds": kinds}),
     ))
 }
 
@@ -185,15 +199,16 @@ async fn referrals_page(
                    "group": if zh { &r.group_zh } else { &r.group_en }})
         })
         .collect();
+    let (today, kinds) = care_form_values(ctx);
     Ok(ctx.render(
         "interaction/care_referrals",
         "interaction.care.referrals.title",
         json!({"items": items, "error": error, "saved": saved,
                "all_scope": at_risk_reach(who) == Reach::All,
-               "today": crate::interaction::util::now().date_naive().to_string(),
+               "today": today,
                "list": {"page": list.page, "total": list.total}, "pages": list.pages(),
                "query": "",
-               "kinds": KINDS.iter().map(|k| json!({"code": k, "label": ctx.t(&format!("interaction.care.kind.{k}"))})).collect::<Vec<_>>()}),
+               "kinds": kinds}),
     ))
 }
 
