@@ -22,6 +22,7 @@ pub mod settings;
 mod sql;
 pub mod store;
 pub mod stored;
+pub mod tables;
 pub mod transitions;
 pub mod value;
 
@@ -34,7 +35,9 @@ pub fn page_routes() -> Vec<rocket::Route> {
         pages::value_cell_care_submit,
         pages::value_settings_page,
         pages::value_settings_submit,
+        pages::value_matrix_csv,
         pages::lifecycle_page,
+        pages::lifecycle_csv,
         pages::summary_page,
         pages::summary_csv,
         pages::snapshot_submit,

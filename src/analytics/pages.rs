@@ -8,6 +8,7 @@ use super::retention::RetentionQuery;
 use super::service;
 use super::settings::{self, CELLS, ValueSettings, Weights};
 use super::store::SummaryQuery;
+use super::tables;
 use crate::access::{ModuleOn, Perm, Permission, can, on};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
@@ -145,6 +146,23 @@ pub async fn value_compute_submit(
         "/analytics/value-matrix?computed={}",
         done.students
     )))
+}
+
+/// One of the matrix page's tables as CSV (neutralised), in the caller's scope:
+/// `?table=cells` (the default) or `?table=movement`.
+#[get("/analytics/value-matrix.csv?<table>")]
+pub async fn value_matrix_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    table: Option<&str>,
+) -> AppResult<crate::students::CsvFile> {
+    let table = tables::pick(table, &tables::MATRIX_TABLES)?;
+    let (m, _) = service::matrix(&state.db, user).await?;
+    Ok(crate::students::CsvFile::new(
+        tables::matrix_csv(&m, table)?,
+        &format!("value-matrix-{table}.csv"),
+    ))
 }
 
 fn settings_values(s: &ValueSettings) -> BTreeMap<String, String> {
@@ -334,6 +352,23 @@ pub async fn lifecycle_page(
             "taken_at": r.taken_at,
             "advisor_only": service::advisor_only(user)?,
         }),
+    ))
+}
+
+/// One of the lifecycle page's tables as CSV (neutralised), in the caller's scope:
+/// `?table=terms` (the default), `funnel` or `recovery`.
+#[get("/analytics/lifecycle.csv?<table>")]
+pub async fn lifecycle_csv(
+    _on: ModuleOn<on::Students>,
+    user: &CurrentUser,
+    state: &State<AppState>,
+    table: Option<&str>,
+) -> AppResult<crate::students::CsvFile> {
+    let table = tables::pick(table, &tables::LIFECYCLE_TABLES)?;
+    let r = service::lifecycle_report(&state.db, user).await?;
+    Ok(crate::students::CsvFile::new(
+        tables::lifecycle_csv(&r, table)?,
+        &format!("lifecycle-{table}.csv"),
     ))
 }
 

@@ -157,16 +157,28 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
     let (by_account, by_address) = limits(state);
     let account_key = format!("act:{}", super::username::fold(username));
     let address_key = format!("actip:{ip}");
-    for (key, limit) in [(&address_key, by_address), (&account_key, by_account)] {
-        if let Slot::Refused { retry_after } = throttle::reserve(&state.db, key, limit).await? {
-            Entry::new(None, "auth.activation_throttled", "user")
-                .id(username)
-                .denied()
-                .ip(Some(ip.to_string()))
-                .write(&state.db)
-                .await?;
-            return Err(AppError::TooManyRequests { retry_after });
-        }
+    // NOTE: as the login, an address is limited by its failures only, so a whole orientation
+    // class activating at once behind one campus address is never shut out. It is checked
+    // again, and a failure counted, within the hashing turn: parallel guesses from one address
+    // wait for it, so at most one per core passes the limit.
+    if let Slot::Refused { retry_after } =
+        throttle::check(&state.db, &address_key, by_address).await?
+    {
+        return refuse_throttled(state, username, ip, retry_after).await;
+    }
+    if let Slot::Refused { retry_after } =
+        throttle::reserve(&state.db, &account_key, by_account).await?
+    {
+        return refuse_throttled(state, username, ip, retry_after).await;
+    }
+    let turn = state.hashing_turn().await?;
+    if let Slot::Refused { retry_after } =
+        throttle::check(&state.db, &address_key, by_address).await?
+    {
+        drop(turn);
+        // The account's slot is given back: nothing was checked.
+        throttle::release(&state.db, &account_key).await?;
+        return refuse_throttled(state, username, ip, retry_after).await;
     }
     let user = super::service::find_by_name(&state.db, username).await?;
     let (record, code) = match &user {
@@ -194,6 +206,8 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
         _ => false,
     };
     let (Some(user), Some(code), true) = (user, code, ok) else {
+        throttle::count_failure(&state.db, &address_key, by_address).await?;
+        drop(turn);
         Entry::new(None, "auth.activation_failed", "user")
             .id(username)
             .failed()
@@ -219,7 +233,6 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
             "this account signs in through the university's single sign-on only",
         ));
     }
-    let turn = state.hashing_turn().await?;
     let hash = password::hash(claim.new_password.to_string(), state.hash_cost()).await?;
     drop(turn);
     let txn = crate::db::write_txn(&state.db).await?;
@@ -253,8 +266,23 @@ pub async fn activate(state: &AppState, claim: &Claim<'_>, ip: &str) -> AppResul
         .await?;
     txn.commit().await?;
     throttle::clear(&state.db, &account_key).await?;
-    throttle::release(&state.db, &address_key).await?;
     Ok(user.id)
+}
+
+/// A 429 for an activation the limits refused, audited.
+async fn refuse_throttled<T>(
+    state: &AppState,
+    username: &str,
+    ip: &str,
+    retry_after: u64,
+) -> AppResult<T> {
+    Entry::new(None, "auth.activation_throttled", "user")
+        .id(username)
+        .denied()
+        .ip(Some(ip.to_string()))
+        .write(&state.db)
+        .await?;
+    Err(AppError::TooManyRequests { retry_after })
 }
 
 /// First sign-in over the API: activates the account and answers a session for it.

@@ -625,14 +625,51 @@ async fn rules_refused(
     ))
 }
 
+/// A rule's form: the new rule's (with its code) and an existing rule's (without) alike.
 #[derive(FromForm)]
-pub struct NewRuleForm {
-    code: String,
+pub struct RuleForm {
+    code: Option<String>,
     priority: String,
     trigger: String,
     text_zh: String,
     text_en: String,
     is_active: bool,
+}
+
+impl RuleForm {
+    /// What was typed, to fill the form again when it is refused.
+    fn echo(&self) -> Value {
+        let mut v = json!({"priority": self.priority, "trigger": self.trigger,
+            "text_zh": self.text_zh, "text_en": self.text_en, "is_active": self.is_active});
+        if let (Some(code), Some(o)) = (&self.code, v.as_object_mut()) {
+            o.insert("code".into(), json!(code));
+        }
+        v
+    }
+
+    /// The priority as typed (empty: 0), or the refusal in the reader's language.
+    fn priority(&self, ctx: &Ctx<'_>) -> AppResult<i64> {
+        match self.priority.trim() {
+            "" => Ok(0),
+            p => p.parse::<i64>().map_err(|_| {
+                AppError::unprocessable("bad_priority", ctx.t("mining.rule_bad_priority"))
+            }),
+        }
+    }
+
+    /// Back to the rules, or the rules page with the refusal by this form (`id` 0: a new rule).
+    async fn answer<T>(
+        &self,
+        ctx: &Ctx<'_>,
+        state: &AppState,
+        id: i64,
+        done: AppResult<T>,
+    ) -> AppResult<Result<Redirect, (Status, Template)>> {
+        match done {
+            Ok(_) => Ok(Ok(Redirect::to("/mining/rules"))),
+            Err(e) => Ok(Err(rules_refused(ctx, state, e, id, self.echo()).await?)),
+        }
+    }
 }
 
 #[post("/mining/rules", data = "<form>")]
@@ -641,20 +678,12 @@ pub async fn rule_create(
     ctx: Ctx<'_>,
     user: Perm<'_, can::RunMining>,
     state: &State<AppState>,
-    form: Csrf<NewRuleForm>,
+    form: Csrf<RuleForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    let echo = json!({"code": form.code, "priority": form.priority, "trigger": form.trigger,
-        "text_zh": form.text_zh, "text_en": form.text_en, "is_active": form.is_active});
-    let priority = match form.priority.trim() {
-        "" => Ok(0),
-        p => p.parse::<i64>().map_err(|_| {
-            AppError::unprocessable("bad_priority", ctx.t("mining.rule_bad_priority"))
-        }),
-    };
-    let created = match priority {
+    let created = match form.priority(&ctx) {
         Ok(priority) => {
             let input = rules::NewRule {
-                code: form.code.clone(),
+                code: form.code.clone().unwrap_or_default(),
                 priority,
                 trigger: Value::String(form.trigger.clone()),
                 text_zh: form.text_zh.clone(),
@@ -665,19 +694,7 @@ pub async fn rule_create(
         }
         Err(e) => Err(e),
     };
-    match created {
-        Ok(_) => Ok(Ok(Redirect::to("/mining/rules"))),
-        Err(e) => Ok(Err(rules_refused(&ctx, state, e, 0, echo).await?)),
-    }
-}
-
-#[derive(FromForm)]
-pub struct RuleForm {
-    trigger: String,
-    text_zh: String,
-    text_en: String,
-    priority: i64,
-    is_active: bool,
+    form.answer(&ctx, state, 0, created).await
 }
 
 #[post("/mining/rules/<id>", data = "<form>")]
@@ -689,21 +706,20 @@ pub async fn rule_save(
     id: i64,
     form: Csrf<RuleForm>,
 ) -> AppResult<Result<Redirect, (Status, Template)>> {
-    let patch = rules::RulePatch {
-        trigger: Some(Value::String(form.trigger.clone())),
-        text_zh: Some(form.text_zh.clone()),
-        text_en: Some(form.text_en.clone()),
-        priority: Some(form.priority),
-        is_active: Some(form.is_active),
-    };
-    match rules::update(&state.db, user.id, id, &patch).await {
-        Ok(_) => Ok(Ok(Redirect::to("/mining/rules"))),
-        Err(e) => {
-            let echo = json!({"trigger": form.trigger, "text_zh": form.text_zh,
-                "text_en": form.text_en, "priority": form.priority, "is_active": form.is_active});
-            Ok(Err(rules_refused(&ctx, state, e, id, echo).await?))
+    let saved = match form.priority(&ctx) {
+        Ok(priority) => {
+            let patch = rules::RulePatch {
+                trigger: Some(Value::String(form.trigger.clone())),
+                text_zh: Some(form.text_zh.clone()),
+                text_en: Some(form.text_en.clone()),
+                priority: Some(priority),
+                is_active: Some(form.is_active),
+            };
+            rules::update(&state.db, user.id, id, &patch).await
         }
-    }
+        Err(e) => Err(e),
+    };
+    form.answer(&ctx, state, id, saved).await
 }
 
 #[derive(FromForm)]

@@ -68,38 +68,25 @@ pub async fn json(
     let values = rows
         .iter()
         .map(|(s, stage)| {
-            let [
-                student_no,
-                national_id,
-                name_zh,
-                name_en,
-                gender,
-                birth_date,
-                phone,
-                email,
-                address,
-                department,
-                major,
-                cohort,
-                status,
-                advisor,
-            ] = lookups.canonical(s);
+            // The canonical record's cells, in the order of `FIELDS`.
+            let mut cells = lookups.canonical(s).into_iter();
+            let mut next = || cells.next().unwrap_or_default();
             ExportRow {
                 id: s.id,
-                student_no,
-                national_id,
-                name_zh,
-                name_en,
-                gender,
-                birth_date,
-                phone,
-                email,
-                address,
-                department,
-                major,
-                cohort,
-                status,
-                advisor,
+                student_no: next(),
+                national_id: next(),
+                name_zh: next(),
+                name_en: next(),
+                gender: next(),
+                birth_date: next(),
+                phone: next(),
+                email: next(),
+                address: next(),
+                department: next(),
+                major: next(),
+                cohort: next(),
+                status: next(),
+                advisor: next(),
                 lifecycle_stage: stage.code().to_string(),
             }
         })

@@ -158,6 +158,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/analytics/value-matrix/settings", "LFFAF"),
     ("POST", "/analytics/value-matrix/settings", "LFFAF"),
     ("GET", "/analytics/lifecycle", "LFAAF"),
+    ("GET", "/analytics/lifecycle.csv", "LFAAF"),
+    ("GET", "/analytics/value-matrix.csv", "LFAAF"),
     ("GET", "/api/v1/analytics/value-matrix", "LFAAF"),
     ("POST", "/api/v1/analytics/value-matrix/compute", "LFFAF"),
     ("POST", "/analytics/value-matrix/cells/<cell>/care", "LFAAF"),

@@ -556,6 +556,55 @@ async fn a_rush_of_students_signing_in_from_one_campus_address_all_get_in() {
     .await;
 }
 
+/// An orientation class activating their accounts at once from one campus address: every
+/// activation goes through, and only failures count against the address.
+#[rocket::async_test]
+async fn an_orientation_class_activating_at_once_from_one_campus_address_all_get_in() {
+    on_each_backend_configured(
+        true,
+        |c| c.activation_max_failures_per_ip = 2,
+        |app| async move {
+            let admin = app.token(app.people.admin).await;
+            let class: Vec<(String, String)> = (0..6)
+                .map(|i| (format!("202600050{i}"), format!("11010120060517050{i}")))
+                .collect();
+            for (no, nid) in &class {
+                enrolled_student(&app, &admin, no, nid).await;
+            }
+            let report = create_accounts(&app, &admin).await;
+            let campus: std::net::SocketAddr = "198.51.100.40:4000".parse().unwrap();
+            let send = |body: Value| {
+                app.client
+                    .post("/api/v1/auth/activate")
+                    .remote(campus)
+                    .header(ContentType::JSON)
+                    .body(body.to_string())
+                    .dispatch()
+            };
+            let rush = class.iter().map(|(no, nid)| {
+                send(json!({"student_no": no, "code": code_in(&report, no), "national_id": nid,
+                    "new_password": "my-own-pass-1"}))
+            });
+            let statuses: Vec<Status> = rocket::futures::future::join_all(rush)
+                .await
+                .iter()
+                .map(|r| r.status())
+                .collect();
+            assert!(statuses.iter().all(|s| *s == Status::Ok), "{statuses:?}");
+            // Failures still count: two wrong codes shut the address for the window.
+            for i in 0..2 {
+                let wrong = json!({"student_no": format!("20269000{i}"), "code": "AAAAA-AAAAA-AAAAA-AAAAA",
+                    "new_password": "my-own-pass-1"});
+                assert_eq!(send(wrong).await.status(), Status::UnprocessableEntity);
+            }
+            let late = json!({"student_no": "2026000599", "code": "AAAAA-AAAAA-AAAAA-AAAAA",
+                "new_password": "my-own-pass-1"});
+            assert_eq!(send(late).await.status(), Status::TooManyRequests);
+        },
+    )
+    .await;
+}
+
 /// Parallel guesses from one address against many accounts: the address's failures are checked
 /// and counted within the hashing turn, so at most one verification per core gets past its
 /// limit, and the rest are refused unverified.

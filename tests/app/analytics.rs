@@ -162,6 +162,8 @@ async fn a_student_is_refused_the_matrix_page_and_api() {
             "/analytics/value-matrix",
             "/analytics/lifecycle",
             "/api/v1/analytics/lifecycle",
+            "/analytics/value-matrix.csv",
+            "/analytics/lifecycle.csv?table=recovery",
         ] {
             assert_eq!(
                 app.get(path, Some(&student)).await.status(),
@@ -369,8 +371,34 @@ async fn a_status_change_records_a_transition_with_the_rule() {
             .get_json("/api/v1/analytics/lifecycle", Some(&admin))
             .await;
         assert_eq!(r["terms"][0]["counts"][3], 1, "{r}");
+        // The page's three tables download as CSV with the same counts.
+        let terms = csv_rows(&app, "/analytics/lifecycle.csv", &admin).await;
+        assert_eq!(terms[0][..4], ["term", "name_zh", "name_en", "new"]);
+        assert_eq!(terms[0][6], "declining");
+        assert_eq!(terms[1][0], r["terms"][0]["term_code"].as_str().unwrap());
+        assert_eq!(terms[1][6], "1", "{terms:?}");
+        assert_eq!(terms.len(), r["terms"].as_array().unwrap().len() + 1);
+        let funnel = csv_rows(&app, "/analytics/lifecycle.csv?table=funnel", &admin).await;
+        assert_eq!(
+            funnel[1][..2],
+            ["new".to_string(), r["funnel"]["new"].to_string()]
+        );
+        assert_eq!(funnel.len(), 4);
+        let recovery = csv_rows(&app, "/analytics/lifecycle.csv?table=recovery", &admin).await;
+        assert_eq!(
+            recovery[0],
+            ["care", "declining_episodes", "recovered", "rate_percent"]
+        );
+        assert_eq!(recovery[2][1], r["recovery"]["without_care"].to_string());
+        assert_eq!(
+            app.get("/analytics/lifecycle.csv?table=people", Some(&admin))
+                .await
+                .status(),
+            Status::BadRequest
+        );
         let page = app.page_in("/analytics/lifecycle", &admin, "zh").await;
         assert!(page.contains("stack-title"));
+        assert!(page.contains("/analytics/lifecycle.csv?table=funnel"));
         let record = app
             .page_in(&format!("/students/{}", p.student_record), &admin, "en")
             .await;
@@ -589,6 +617,97 @@ async fn the_matrix_page_hands_a_cell_to_care_and_says_how_many() {
         let page = res.into_string().await.unwrap();
         let said = format!("Handed to care: {} students", count_of(&m, cell));
         assert!(page.contains(&said), "{page}");
+    })
+    .await;
+}
+
+/// A CSV download's rows (BOM stripped), after checking it is one.
+async fn csv_rows(app: &TestApp, path: &str, token: &str) -> Vec<Vec<String>> {
+    let res = app.get(path, Some(token)).await;
+    assert_eq!(res.status(), Status::Ok, "{path}");
+    let kind = res.headers().get_one("Content-Type").unwrap_or_default();
+    assert!(kind.starts_with("text/csv"), "{path}: {kind}");
+    let body = res.into_string().await.unwrap();
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[rocket::async_test]
+async fn the_matrix_cells_and_movement_export_as_on_the_page_in_the_callers_scope() {
+    on_each_backend(|app| async move {
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let (s, v) = app
+            .send_json(
+                Method::Patch,
+                &format!("/api/v1/students/{}", p.other_student_record),
+                Some(&admin),
+                json!({"advisor": TestApp::username(p.teacher)}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{v}");
+        // An administrator's strategy text that a spreadsheet would run as a formula.
+        let csrf = app.page_login(p.admin).await;
+        let status = post_settings(&app, &csrf, &[("develop_strategy_en", "=HYPERLINK(1)")]).await;
+        assert_eq!(status, Status::SeeOther);
+        compute(&app, &admin).await;
+        let (_, m) = app
+            .get_json("/api/v1/analytics/value-matrix", Some(&admin))
+            .await;
+        let rows = csv_rows(&app, "/analytics/value-matrix.csv", &admin).await;
+        assert_eq!(rows[0][0], "term");
+        assert_eq!(rows[0][8], "students");
+        assert_eq!(rows.len(), 5, "{rows:?}");
+        let term = m["term"]["code"].as_str().unwrap();
+        for cell in ["develop", "engage", "support", "rescue"] {
+            let row = rows.iter().find(|r| r[1] == cell).unwrap();
+            assert_eq!(row[0], term);
+            assert_eq!(row[8], count_of(&m, cell).to_string(), "{cell}: {rows:?}");
+        }
+        let develop = rows.iter().find(|r| r[1] == "develop").unwrap();
+        assert_eq!(develop[5], "'=HYPERLINK(1)", "{develop:?}");
+        // The advisor's file counts their advisee only.
+        let teacher = app.token(p.teacher).await;
+        let theirs = csv_rows(&app, "/analytics/value-matrix.csv?table=cells", &teacher).await;
+        let total: i64 = theirs[1..]
+            .iter()
+            .map(|r| r[8].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(total, 1, "{theirs:?}");
+        // No movement before a second term; the table is there with its header only.
+        let moves = csv_rows(&app, "/analytics/value-matrix.csv?table=movement", &admin).await;
+        assert_eq!(
+            moves,
+            vec![vec![
+                "from_term",
+                "to_term",
+                "from_cell",
+                "to_cell",
+                "students"
+            ]]
+        );
+        // A table that does not exist is refused, naming the ones that do, in the reader's language.
+        let res = app
+            .client
+            .get("/analytics/value-matrix.csv?table=students")
+            .header(rocket::http::Header::new(
+                "Authorization",
+                format!("Bearer {admin}"),
+            ))
+            .header(rocket::http::Header::new("Accept-Language", "zh"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::BadRequest);
+        let said = res.into_string().await.unwrap();
+        assert!(said.contains("cells, movement"), "{said}");
+        assert!(said.contains("没有名为"), "{said}");
+        // The page links both files.
+        let page = app.page_in("/analytics/value-matrix", &admin, "en").await;
+        assert!(page.contains("/analytics/value-matrix.csv?table=cells"));
     })
     .await;
 }

@@ -250,6 +250,19 @@ async fn administrators_add_disable_and_delete_rules_and_a_students_suggestions_
             .unwrap();
         let page = app.get("/mining/rules", None).await.into_string().await.unwrap();
         assert!(page.contains("2025000001") || page.contains(&format!("/students/{}", p.student_record)));
+        // An existing rule's form with a priority that is not a number comes back in place,
+        // with what was typed and the rule's code, and nothing stored.
+        let (s, _, html) = post_form(
+            &app,
+            &format!("/mining/rules/{}", rule.id),
+            &format!("_csrf={csrf}&trigger=%7B%22level%22%3A%5B%22high%22%5D%7D&text_zh=z&text_en=typed%20again&priority=soon&is_active=true"),
+        )
+        .await;
+        assert_eq!(s, Status::UnprocessableEntity);
+        assert!(html.contains("优先级须为整数"), "the refusal in the page's language: {html}");
+        assert!(html.contains("typed again") && html.contains("<code>study_weekly</code>"), "{html}");
+        let kept = suggestion_rules::Entity::find_by_id(rule.id).one(db).await.unwrap().unwrap();
+        assert_eq!((kept.priority, kept.text_en.as_str()), (rule.priority, rule.text_en.as_str()));
         let (s, _, _) = post_form(&app, &format!("/mining/rules/{}/active", rule.id), &format!("_csrf={csrf}&active=false")).await;
         assert_eq!(s, Status::SeeOther);
         assert!(!my_codes(&app, &student).await.contains(&"study_weekly".to_string()));

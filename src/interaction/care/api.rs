@@ -1,12 +1,10 @@
 //! Care API: the work list, recording interventions, the effect report.
 
-use super::dto::{
-    Effect, InterventionItem, NewIntervention, ReferralPage, WorkPage, WorklistQuery,
-};
+use super::dto::{Effect, InterventionItem, NewIntervention, ReferralRow, WorkRow, WorklistQuery};
 use super::service;
 use crate::access::{ModuleOn, Perm, can, on};
 use crate::error::{AppResult, ErrorBody};
-use crate::paging::PageQuery;
+use crate::paging::{Page, PageQuery};
 use crate::state::AppState;
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -19,7 +17,7 @@ type Who<'r> = Perm<'r, can::RecordInterventions>;
     tag = "care",
     params(WorklistQuery),
     responses(
-        (status = 200, description = "One page of the work list", body = WorkPage),
+        (status = 200, description = "One page of the work list", body = Page<WorkRow>),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A query parameter is invalid", body = ErrorBody),
@@ -32,11 +30,9 @@ pub async fn api_care_worklist(
     who: Who<'_>,
     state: &State<AppState>,
     q: WorklistQuery,
-) -> AppResult<Json<WorkPage>> {
+) -> AppResult<Json<Page<WorkRow>>> {
     Ok(Json(
-        service::audited_worklist(&state.db, &who, &q, false)
-            .await?
-            .into(),
+        service::audited_worklist(&state.db, &who, &q, false).await?,
     ))
 }
 
@@ -89,7 +85,7 @@ pub async fn api_care_effect(
     tag = "care",
     params(PageQuery),
     responses(
-        (status = 200, description = "One page of open referrals", body = ReferralPage),
+        (status = 200, description = "One page of open referrals", body = Page<ReferralRow>),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "The module is switched off", body = ErrorBody),
     ),
@@ -101,8 +97,6 @@ pub async fn api_care_referrals(
     who: Who<'_>,
     state: &State<AppState>,
     q: PageQuery,
-) -> AppResult<Json<ReferralPage>> {
-    Ok(Json(
-        service::referrals(&state.db, &who, q.req()).await?.into(),
-    ))
+) -> AppResult<Json<Page<ReferralRow>>> {
+    Ok(Json(service::referrals(&state.db, &who, q.req()).await?))
 }

@@ -1,7 +1,6 @@
 //! The care API's request and response types.
 
 use crate::entity::interventions;
-use crate::paging::Page;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -76,26 +75,6 @@ pub struct WorklistQuery {
     pub per_page: Option<u64>,
 }
 
-/// One page of the work list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct WorkPage {
-    pub items: Vec<WorkRow>,
-    pub total: u64,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-impl From<Page<WorkRow>> for WorkPage {
-    fn from(p: Page<WorkRow>) -> Self {
-        WorkPage {
-            items: p.items,
-            total: p.total,
-            page: p.page,
-            per_page: p.per_page,
-        }
-    }
-}
-
 /// A recorded intervention.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InterventionItem {
@@ -148,26 +127,6 @@ pub struct ReferralRow {
     pub reason_zh: String,
     pub reason_en: String,
     pub referred_at: DateTime<FixedOffset>,
-}
-
-/// One page of open referrals.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReferralPage {
-    pub items: Vec<ReferralRow>,
-    pub total: u64,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-impl From<Page<ReferralRow>> for ReferralPage {
-    fn from(p: Page<ReferralRow>) -> Self {
-        ReferralPage {
-            items: p.items,
-            total: p.total,
-            page: p.page,
-            per_page: p.per_page,
-        }
-    }
 }
 
 /// What handing a group to care did.

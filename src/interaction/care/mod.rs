@@ -15,14 +15,12 @@ crate::typed_api! {
     ],
     schemas: [
         dto::WorkRow,
-        dto::WorkPage,
         dto::NewIntervention,
         dto::InterventionItem,
         dto::Group,
         dto::Comparison,
         dto::Effect,
         dto::ReferralRow,
-        dto::ReferralPage,
         dto::Referred,
     ],
 }
