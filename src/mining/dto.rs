@@ -55,6 +55,7 @@ pub struct FlagsQuery {
     /// A department's id.
     pub department: Option<i64>,
     /// flagged, only (by the active formula, not the model) or model_only.
+    #[param(inline, value_type = Option<FormulaFilter>)]
     pub formula: Option<String>,
     /// A run's id; default: the latest finished run.
     pub run: Option<i64>,
@@ -66,6 +67,18 @@ pub struct FlagsQuery {
     pub per_page: Option<u64>,
     /// en or zh: the language of the reasons.
     pub lang: Option<String>,
+}
+
+/// Which flags the active scoring formula picks out, as the list filters by it.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum FormulaFilter {
+    /// Flagged by the formula.
+    Flagged,
+    /// Flagged by the formula and not by the model.
+    Only,
+    /// Flagged by the model and not by the formula.
+    ModelOnly,
 }
 
 /// Staff's verdict on a flag.

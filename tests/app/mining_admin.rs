@@ -550,6 +550,21 @@ async fn an_active_saved_formula_scores_the_next_run_and_a_deactivated_one_does_
             (s, v["error"]["code"].as_str()),
             (Status::BadRequest, Some("bad_formula_filter"))
         );
+        // The document names the values the filter takes, so a client (or schemathesis) that
+        // follows it never sends another.
+        let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+        let formula = doc["paths"]["/api/v1/mining/flags"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "formula")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            formula["schema"]["enum"],
+            json!(["flagged", "only", "model_only"]),
+            "{formula}"
+        );
         let page = app
             .get(&format!("/mining/runs/{run_a}"), Some(&admin))
             .await
