@@ -171,6 +171,27 @@ impl Db {
         })
     }
 
+    /// Calls `callback` after every statement run through this database: its pool and, on a
+    /// SQLite file, its writer connection (transactions inherit it; BEGIN and COMMIT are not
+    /// reported). For counting round trips in tests and diagnostics; set it before the
+    /// database is cloned (an error otherwise, since clones would not see it).
+    pub fn set_metric_callback<F>(&mut self, callback: F) -> AppResult<()>
+    where
+        F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+    {
+        let callback = Arc::new(callback);
+        if let Some(writer) = self.writer.as_mut() {
+            let writer = Arc::get_mut(writer)
+                .ok_or_else(|| AppError::internal("the database is shared already"))?;
+            if let Some(conn) = writer.conn.as_mut() {
+                let c = callback.clone();
+                conn.set_metric_callback(move |info| c(info));
+            }
+        }
+        self.pool.set_metric_callback(move |info| callback(info));
+        Ok(())
+    }
+
     /// The pool itself.
     pub fn pool(&self) -> &DatabaseConnection {
         &self.pool

@@ -70,6 +70,12 @@ pub struct Options {
     /// Mean think time between one student's requests in milliseconds (uniform, 0 to twice it).
     #[arg(long, default_value_t = 100)]
     pub think_ms: u64,
+    /// Offer this many requests a second in all, however fast the answers come (an open loop:
+    /// each request starts on its schedule, the students taking turns, and its latency counts
+    /// from that time, so a slow server cannot lower the load it is measured at); without it,
+    /// each student waits its think time after each answer.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// The administrator account that lists the students.
     #[arg(long, default_value = "admin")]
     pub admin: String,
@@ -553,6 +559,9 @@ async fn timed_phase(
     students: &[Student],
     opts: &Options,
 ) -> AppResult<Tally> {
+    if let Some(rate) = opts.rate {
+        return paced_phase(client, plan, students, opts, rate).await;
+    }
     let live = Arc::new(Live::default());
     let barrier = Arc::new(Barrier::new(opts.concurrency + 1));
     let warmup = Instant::now();
@@ -570,6 +579,7 @@ async fn timed_phase(
             ),
             mine: Vec::new(),
             tally: Tally::default(),
+            due: None,
         };
         set.spawn(sim.run(barrier.clone()));
     }
@@ -602,6 +612,100 @@ async fn timed_phase(
     let elapsed = tally
         .last_done
         .map_or(Duration::ZERO, |t| t.saturating_duration_since(start));
+    report(&mut tally, elapsed);
+    Ok(tally)
+}
+
+/// The timed phase of `--rate`: requests start on a fixed schedule, `rate` a second, each
+/// made by the next student in turn (a student still busy with its last one makes it when that
+/// ends; its latency still counts from the scheduled time).
+async fn paced_phase(
+    client: &Client,
+    plan: Arc<Plan>,
+    students: &[Student],
+    opts: &Options,
+    rate: f64,
+) -> AppResult<Tally> {
+    if !(rate > 0.0 && rate.is_finite()) {
+        return Err(AppError::internal("--rate must be a positive number"));
+    }
+    let live = Arc::new(Live::default());
+    let warmup = Instant::now();
+    let failed =
+        |e: tokio::task::JoinError| AppError::internal(format!("a request task failed: {e}"));
+    let mut ready = JoinSet::new();
+    for i in 0..opts.concurrency {
+        let me = &students[i % students.len()];
+        let mut sim = Simulated {
+            client: client.clone(),
+            base: plan.urls[i % plan.urls.len()].clone(),
+            token: me.token.clone(),
+            plan: plan.clone(),
+            live: live.clone(),
+            rng: ChaCha8Rng::seed_from_u64(
+                opts.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
+            ),
+            mine: Vec::new(),
+            tally: Tally::default(),
+            due: None,
+        };
+        ready.spawn(async move {
+            sim.mine = sim.my_registrations().await;
+            sim
+        });
+    }
+    let mut sims = Vec::with_capacity(opts.concurrency);
+    while let Some(sim) = ready.join_next().await {
+        sims.push(Arc::new(tokio::sync::Mutex::new(sim.map_err(failed)?)));
+    }
+    println!(
+        "{} simulated students ready ({} logged in; their registrations fetched in {:.1} s); go: {}, offered {rate} requests/s",
+        sims.len(),
+        students.len(),
+        warmup.elapsed().as_secs_f64(),
+        match opts.requests {
+            Some(n) => format!("{n} requests"),
+            None => format!("{} s", opts.duration_secs),
+        },
+    );
+    let start = Instant::now();
+    let progress = tokio::spawn(progress(live.clone(), start));
+    let end = start + Duration::from_secs(opts.duration_secs);
+    let mut inflight = JoinSet::new();
+    let mut k: u64 = 0;
+    loop {
+        let due = start + Duration::from_secs_f64(k as f64 / rate);
+        let done = match opts.requests {
+            Some(limit) => k >= limit,
+            None => due >= end,
+        };
+        if done {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let sim = sims[(k as usize) % sims.len()].clone();
+        inflight.spawn(async move { sim.lock().await.step(Some(due)).await });
+        k += 1;
+        while let Some(finished) = inflight.try_join_next() {
+            finished.map_err(failed)?;
+        }
+    }
+    while let Some(finished) = inflight.join_next().await {
+        finished.map_err(failed)?;
+    }
+    live.stop.store(true, Ordering::Relaxed);
+    progress.abort();
+    let mut tally = Tally::default();
+    for sim in sims {
+        tally.merge(std::mem::take(&mut sim.lock().await.tally));
+    }
+    let elapsed = tally
+        .last_done
+        .map_or(Duration::ZERO, |t| t.saturating_duration_since(start));
+    println!(
+        "offered: {k} requests in {:.1} s ({rate} req/s)",
+        k as f64 / rate
+    );
     report(&mut tally, elapsed);
     Ok(tally)
 }
@@ -641,6 +745,8 @@ struct Simulated {
     /// This student's live registrations in the current term (ids), as far as it knows.
     mine: Vec<i64>,
     tally: Tally,
+    /// When the next request was due (`--rate`); its latency counts from then.
+    due: Option<Instant>,
 }
 
 impl Simulated {
@@ -662,20 +768,26 @@ impl Simulated {
                 self.live.stop.store(true, Ordering::Relaxed);
                 break;
             }
-            let roll: f64 = self.rng.random();
-            if roll < BROWSE_SHARE {
-                self.browse().await;
-            } else if roll < BROWSE_SHARE + ADD_SHARE || self.mine.is_empty() {
-                self.add().await;
-            } else {
-                self.drop_one().await;
-            }
+            self.step(None).await;
             if self.plan.think_ms > 0 {
                 let ms = self.rng.random_range(0..=2 * self.plan.think_ms);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
         }
         self.tally
+    }
+
+    /// One request: a browse, an add or a drop (`due`: when it was scheduled, if it was).
+    async fn step(&mut self, due: Option<Instant>) {
+        self.due = due;
+        let roll: f64 = self.rng.random();
+        if roll < BROWSE_SHARE {
+            self.browse().await;
+        } else if roll < BROWSE_SHARE + ADD_SHARE || self.mine.is_empty() {
+            self.add().await;
+        } else {
+            self.drop_one().await;
+        }
     }
 
     async fn my_registrations(&self) -> Vec<i64> {
@@ -697,7 +809,7 @@ impl Simulated {
 
     /// Sends, times and records one request; the answer's status and body when it came.
     async fn timed(&mut self, kind: Kind, req: RequestBuilder) -> Option<(StatusCode, Value)> {
-        let sent = Instant::now();
+        let sent = self.due.take().unwrap_or_else(Instant::now);
         let result = exchange(req).await;
         let now = Instant::now();
         self.tally.latencies[kind as usize].push(now.duration_since(sent).as_micros() as u64);

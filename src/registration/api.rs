@@ -34,7 +34,7 @@ pub async fn api_list(
     term: Option<&str>,
 ) -> AppResult<Json<Vec<MyRegistration>>> {
     let student = own_student(&user)?;
-    Ok(Json(service::list_in_term(&state.db, student, term).await?))
+    Ok(Json(service::list_in_term(state, student, term).await?))
 }
 
 /// The answer of an add: 201 with the registration, or the first answer again for a known key.

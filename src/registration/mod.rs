@@ -1,6 +1,7 @@
 //! Course selection (选课): add, drop and swap sections with waitlists that promote
 //! automatically, safe under any number of racing requests and app instances.
 
+mod admission;
 mod api;
 pub mod dto;
 mod forms;

@@ -6,19 +6,21 @@
 //! sharing one PostgreSQL; a CHECK constraint on `sections` refuses an over-filled section even
 //! if the code were wrong.
 
-use super::rules::sections_clash;
+use super::admission::{
+    Admission, KeyOf, check_fits, check_window, full_refusal, label, refuse, timetable,
+};
 use crate::audit::Entry;
 use crate::courses::service::Meeting;
 use crate::entity::{
-    course_prerequisites, courses, enrolments, grades, holds, registration_events,
-    registration_overrides, section_meetings, sections, students, terms,
+    courses, enrolments, registration_events, registration_overrides, section_meetings, sections,
+    students, terms,
 };
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Set,
+    sea_query::{Expr, ExprTrait, Query},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -39,15 +41,6 @@ pub struct Registration {
     pub status: EnrolmentStatus,
     /// 1-based place in the waitlist, when waitlisted.
     pub waitlist_position: Option<u64>,
-}
-
-fn refuse(code: &'static str, message: String) -> AppError {
-    match code {
-        "already_registered" | "section_full" | "waitlist_full" | "time_conflict" => {
-            AppError::conflict(code, message)
-        }
-        _ => AppError::unprocessable(code, message),
-    }
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -96,10 +89,6 @@ async fn section_label(db: &impl ConnectionTrait, s: &sections::Model) -> AppRes
     Ok(label(&course_code(db, s.course_id).await?, s))
 }
 
-fn label(course_code: &str, s: &sections::Model) -> String {
-    format!("{course_code}-{}", s.section_no)
-}
-
 async fn meetings(
     db: &impl ConnectionTrait,
     section_ids: &[i64],
@@ -113,149 +102,6 @@ async fn meetings(
         out.entry(m.section_id).or_default().push(m);
     }
     Ok(out)
-}
-
-/// The student's enrolled sections in a term, by id.
-async fn enrolled_in_term(
-    db: &impl ConnectionTrait,
-    student_id: i64,
-    term_id: i64,
-) -> AppResult<Vec<sections::Model>> {
-    Ok(sections::Entity::find()
-        .inner_join(enrolments::Entity)
-        .filter(enrolments::Column::StudentId.eq(student_id))
-        .filter(enrolments::Column::Status.eq(ENROLLED))
-        .filter(sections::Column::TermId.eq(term_id))
-        .order_by_asc(sections::Column::Id)
-        .all(db)
-        .await?)
-}
-
-/// The ids of the student's enrolled sections in a term, in order.
-async fn enrolled_ids_in_term(
-    db: &impl ConnectionTrait,
-    student_id: i64,
-    term_id: i64,
-) -> AppResult<Vec<i64>> {
-    Ok(sections::Entity::find()
-        .inner_join(enrolments::Entity)
-        .filter(enrolments::Column::StudentId.eq(student_id))
-        .filter(enrolments::Column::Status.eq(ENROLLED))
-        .filter(sections::Column::TermId.eq(term_id))
-        .select_only()
-        .column(sections::Column::Id)
-        .order_by_asc(sections::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?)
-}
-
-/// The credits of the courses of `list`, in one statement.
-async fn credits_of(db: &impl ConnectionTrait, list: &[&sections::Model]) -> AppResult<f64> {
-    let ids: Vec<i64> = list.iter().map(|s| s.course_id).collect();
-    let by_id: HashMap<i64, f64> = courses::Entity::find()
-        .filter(courses::Column::Id.is_in(ids))
-        .select_only()
-        .columns([courses::Column::Id, courses::Column::Credits])
-        .into_tuple::<(i64, f64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(list
-        .iter()
-        .map(|s| by_id.get(&s.course_id).copied().unwrap_or(0.0))
-        .sum())
-}
-
-/// Checks that `student` may hold a seat in `section` next to their other enrolled sections of
-/// the term (ignoring `leaving`, the section a swap gives up): no clash, within the credit limit.
-/// Returns the ids of the enrolled sections it saw.
-async fn check_fits(
-    db: &impl ConnectionTrait,
-    student_id: i64,
-    section: &sections::Model,
-    term: &terms::Model,
-    leaving: Option<i64>,
-) -> AppResult<Vec<i64>> {
-    let all = enrolled_in_term(db, student_id, term.id).await?;
-    let enrolled: Vec<i64> = all.iter().map(|s| s.id).collect();
-    let current: Vec<sections::Model> = all
-        .into_iter()
-        .filter(|s| Some(s.id) != leaving && s.id != section.id)
-        .collect();
-    let mut ids: Vec<i64> = current.iter().map(|s| s.id).collect();
-    ids.push(section.id);
-    let meets = meetings(db, &ids).await?;
-    let empty = Vec::new();
-    let mine = meets.get(&section.id).unwrap_or(&empty);
-    for other in &current {
-        if other.course_id == section.course_id {
-            let label = section_label(db, other).await?;
-            return Err(refuse(
-                "already_registered",
-                format!("you are already registered in {label} of this course"),
-            )
-            .arg("other", label));
-        }
-        if sections_clash(mine, meets.get(&other.id).unwrap_or(&empty)) {
-            let label = section_label(db, other).await?;
-            return Err(refuse(
-                "time_conflict",
-                format!("this section meets at the same time as {label}"),
-            )
-            .arg("other", label));
-        }
-    }
-    let mut taking: Vec<&sections::Model> = current.iter().collect();
-    taking.push(section);
-    let total = credits_of(db, &taking).await?;
-    if total > term.credit_limit + 1e-9 {
-        return Err(refuse(
-            "credit_limit",
-            format!(
-                "this would bring you to {total} credits; the limit this term is {}",
-                term.credit_limit
-            ),
-        )
-        .arg("total", total)
-        .arg("limit", term.credit_limit));
-    }
-    Ok(enrolled)
-}
-
-async fn check_prerequisites(
-    db: &impl ConnectionTrait,
-    student_id: i64,
-    section: &sections::Model,
-) -> AppResult<()> {
-    let prereqs = course_prerequisites::Entity::find()
-        .filter(course_prerequisites::Column::CourseId.eq(section.course_id))
-        .all(db)
-        .await?;
-    for p in prereqs {
-        let passed = grades::Entity::find()
-            .filter(grades::Column::StudentId.eq(student_id))
-            .filter(grades::Column::Status.eq("published"))
-            .filter(grades::Column::Score.gte(p.min_score))
-            .inner_join(sections::Entity)
-            .filter(sections::Column::CourseId.eq(p.prerequisite_id))
-            .count(db)
-            .await?;
-        if passed == 0 {
-            let code = course_code(db, p.prerequisite_id).await?;
-            return Err(refuse(
-                "prerequisite_missing",
-                format!(
-                    "this course needs {code} passed with at least {} first",
-                    p.min_score
-                ),
-            )
-            .arg("course", code)
-            .arg("min", p.min_score));
-        }
-    }
-    Ok(())
 }
 
 async fn override_for(
@@ -396,10 +242,6 @@ async fn upsert_enrolment(
     Ok(row.id)
 }
 
-fn window_open(term: &terms::Model, at: DateTime<FixedOffset>) -> bool {
-    term.registration_opens_at <= at && at <= term.registration_closes_at
-}
-
 /// How an add may proceed: a normal add may fall back to the waitlist; a swap must get a seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -407,165 +249,47 @@ enum Mode {
     SeatOnly,
 }
 
-/// What the checks made before the write lock found: the section with its course and term,
-/// and the student's enrolled sections of the term that the clash and credit checks saw.
-struct Prechecked {
-    section: sections::Model,
-    course_code: String,
-    term: terms::Model,
-    enrolled: Vec<i64>,
-}
-
-impl Prechecked {
-    fn label(&self) -> String {
-        label(&self.course_code, &self.section)
-    }
-}
-
-fn check_window(term: &terms::Model, at: DateTime<FixedOffset>) -> AppResult<()> {
-    if window_open(term, at) {
-        Ok(())
-    } else {
-        Err(refuse(
-            "registration_closed",
-            format!("registration for {} is not open now", term.name_en),
-        )
-        .arg("term_zh", &term.name_zh)
-        .arg("term_en", &term.name_en))
-    }
-}
-
-/// Where a student stands toward one section, read in one statement: an open hold, their row
-/// for the section (live or dropped), and the overrides granted and not yet used.
-#[derive(Debug, FromQueryResult)]
-struct Standing {
-    hold_reason: Option<String>,
-    existing_id: Option<i64>,
-    existing_status: Option<EnrolmentStatus>,
-    prerequisite_override: bool,
-    capacity_override: bool,
-}
-
-impl Standing {
-    async fn read(db: &impl ConnectionTrait, student_id: i64, section_id: i64) -> AppResult<Self> {
-        let hold = Query::select()
-            .column(holds::Column::Reason)
-            .from(holds::Entity)
-            .and_where(holds::Column::StudentId.eq(student_id))
-            .and_where(holds::Column::LiftedAt.is_null())
-            .limit(1)
-            .to_owned();
-        let mine = |column: enrolments::Column| {
-            Query::select()
-                .column(column)
-                .from(enrolments::Entity)
-                .and_where(enrolments::Column::StudentId.eq(student_id))
-                .and_where(enrolments::Column::SectionId.eq(section_id))
-                .to_owned()
-        };
-        let unused = |kind: &str| {
-            Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(registration_overrides::Entity)
-                    .and_where(registration_overrides::Column::StudentId.eq(student_id))
-                    .and_where(registration_overrides::Column::SectionId.eq(section_id))
-                    .and_where(registration_overrides::Column::Kind.eq(kind))
-                    .and_where(registration_overrides::Column::UsedAt.is_null())
-                    .to_owned(),
-            )
-        };
-        let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
-        let query = Query::select()
-            .expr_as(sub(hold), "hold_reason")
-            .expr_as(sub(mine(enrolments::Column::Id)), "existing_id")
-            .expr_as(sub(mine(enrolments::Column::Status)), "existing_status")
-            .expr_as(unused("prerequisite"), "prerequisite_override")
-            .expr_as(unused("capacity"), "capacity_override")
-            .to_owned();
-        let row = db
-            .query_one(&query)
-            .await?
-            .ok_or_else(|| AppError::internal("the standing query answered no row"))?;
-        Ok(Standing::from_query_result(&row, "")?)
-    }
-
-    /// Refuses a student on hold, or one registered in the section already.
-    fn check(&self) -> AppResult<()> {
-        if let Some(reason) = &self.hold_reason {
-            return Err(refuse(
-                "hold",
-                format!("a hold on your record blocks registration: {reason}"),
-            )
-            .arg("reason", reason));
-        }
-        if matches!(self.existing_status, Some(ENROLLED | WAITLISTED)) {
-            return Err(refuse(
-                "already_registered",
-                "you are already registered in this section".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// Every check of an add that only reads, made on a read connection before the write lock is
-/// taken: most refusals then never queue for the lock, and the locked part stays short.
+/// taken: most refusals then never queue for the lock, and the locked part stays short. Two
+/// statements at most (one when refused for the standing or a full section); the answer
+/// remembered under `key` when there is one.
+///
+/// NOTE: the remembered answer and the registration are committed together, and one statement
+/// sees both or neither, so a refusal here never needs the key looked up again: had a twin
+/// request with the same key registered, this statement would have seen its answer.
 async fn precheck(
     db: &impl ConnectionTrait,
     student_id: i64,
     section_id: i64,
-) -> AppResult<Prechecked> {
-    let (section, term, course) = sections::Entity::find_by_id(section_id)
-        .find_also_related(terms::Entity)
-        .find_also_related(courses::Entity)
-        .one(db)
+    key: KeyOf<'_>,
+) -> AppResult<Option<(u16, String)>> {
+    let a = Admission::read(db, student_id, section_id, key)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (term, course) = term.zip(course).ok_or(AppError::NotFound)?;
-    check_window(&term, now())?;
-    let standing = Standing::read(db, student_id, section_id).await?;
-    standing.check()?;
+    if let Some(replay) = a.replay() {
+        return Ok(Some(replay));
+    }
+    check_window(&a.term, now())?;
+    a.check_standing()?;
     // A section whose seats and waitlist were all taken when it was read is refused here: the
     // answer was true at that instant, and on registration day most adds to the popular
     // sections end this way, so they neither read the student's timetable nor queue for the
     // write lock. Only a hold or an existing registration is named before it.
-    let full = section.enrolled_count >= section.capacity;
-    if full && section.waitlist_count >= section.waitlist_capacity && !standing.capacity_override {
-        return Err(full_refusal(&label(&course.code, &section), &section));
+    let s = &a.section;
+    let full = s.enrolled_count >= s.capacity;
+    if full && s.waitlist_count >= s.waitlist_capacity && !a.standing.capacity_override {
+        return Err(full_refusal(&a.label(), s));
     }
-    if !standing.prerequisite_override {
-        check_prerequisites(db, student_id, &section).await?;
-    }
-    let enrolled = check_fits(db, student_id, &section, &term, None).await?;
-    Ok(Prechecked {
-        section,
-        course_code: course.code,
-        term,
-        enrolled,
-    })
+    a.check_prerequisites(db).await?;
+    let slots = timetable(db, student_id, section_id, a.term.id).await?;
+    check_fits(&slots, s, &a.term, None)?;
+    Ok(None)
 }
 
-/// The refusal for a section with no free seat and no room on its waitlist.
-fn full_refusal(label: &str, section: &sections::Model) -> AppError {
-    if section.waitlist_capacity == 0 {
-        refuse(
-            "section_full",
-            format!("{label} is full and has no waitlist"),
-        )
-        .arg("section", label)
-    } else {
-        refuse(
-            "waitlist_full",
-            format!("{label} is full and so is its waitlist"),
-        )
-        .arg("section", label)
-    }
-}
-
-/// Adds under the write lock. With `pre`, the read-only checks were made just before; they are
-/// made again here only when the student's enrolled sections changed meanwhile (a concurrent
-/// add or drop of theirs), so a clash or the credit limit can never slip through a race.
+/// Adds under the write lock: every check of the precheck is made again on what the lock
+/// holds (two statements), so nothing that changed meanwhile (a concurrent add or drop of the
+/// student's, a hold, a prerequisite) can slip through. The answer remembered under `key` is
+/// returned instead when there is one.
 async fn add_in_txn(
     db: &impl ConnectionTrait,
     student_id: i64,
@@ -573,45 +297,30 @@ async fn add_in_txn(
     actor: Option<i64>,
     mode: Mode,
     leaving: Option<i64>,
-    pre: Option<Prechecked>,
-) -> AppResult<Registration> {
-    // On SQLite the IMMEDIATE transaction already excludes every other writer, and the fields
-    // used below (course, term, waitlist size) were read by the precheck. On PostgreSQL the
-    // student's row lock orders that student's own adds (two clashing sections added at once
-    // would otherwise each miss the other), then the section's row lock orders the writers of
-    // this section; always in that order.
+    key: KeyOf<'_>,
+) -> AppResult<Added> {
+    // On SQLite the IMMEDIATE transaction already excludes every other writer. On PostgreSQL
+    // the student's row lock orders that student's own adds (two clashing sections added at
+    // once would otherwise each miss the other), then the section's row lock orders the
+    // writers of this section; always in that order.
     lock_student(db, student_id).await?;
-    let (section, pre) = match pre {
-        Some(p) if db.get_database_backend() == DbBackend::Sqlite => (p.section.clone(), Some(p)),
-        pre => {
-            let section = lock_section(db, section_id).await?;
-            let term_id = section.term_id;
-            (section, pre.filter(|p| p.term.id == term_id))
-        }
-    };
-    let term = match &pre {
-        Some(p) => p.term.clone(),
-        None => terms::Entity::find_by_id(section.term_id)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?,
-    };
-    let at = now();
-    check_window(&term, at)?;
-    let standing = Standing::read(db, student_id, section_id).await?;
-    standing.check()?;
-    let still_fits = match &pre {
-        Some(p) => enrolled_ids_in_term(db, student_id, term.id).await? == p.enrolled,
-        None => false,
-    };
-    if !still_fits {
-        if pre.is_none() && !standing.prerequisite_override {
-            check_prerequisites(db, student_id, &section).await?;
-        }
-        check_fits(db, student_id, &section, &term, leaving).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        lock_section(db, section_id).await?;
     }
+    let a = Admission::read(db, student_id, section_id, key)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some((status, body)) = a.replay() {
+        return Ok(Added::Replayed(status, body));
+    }
+    let at = now();
+    check_window(&a.term, at)?;
+    a.check_standing()?;
+    a.check_prerequisites(db).await?;
+    let slots = timetable(db, student_id, section_id, a.term.id).await?;
+    check_fits(&slots, &a.section, &a.term, leaving)?;
 
-    let capacity_override = if standing.capacity_override {
+    let capacity_override = if a.standing.capacity_override {
         override_for(db, student_id, section_id, "capacity").await?
     } else {
         None
@@ -636,7 +345,7 @@ async fn add_in_txn(
         am.update(db).await?;
         (ENROLLED, None, Some(o.reason))
     } else if mode == Mode::SeatOnly {
-        let label = label_of(db, &section, &pre).await?;
+        let label = a.label();
         return Err(
             refuse("section_full", format!("{label} has no free seat")).arg("section", label)
         );
@@ -654,7 +363,7 @@ async fn add_in_txn(
             .exec(db)
             .await?;
         if joined.rows_affected != 1 {
-            return Err(full_refusal(&label_of(db, &section, &pre).await?, &section));
+            return Err(full_refusal(&a.label(), &a.section));
         }
         let last: Option<Option<i64>> = enrolments::Entity::find()
             .filter(enrolments::Column::SectionId.eq(section_id))
@@ -667,7 +376,7 @@ async fn add_in_txn(
     };
     let id = upsert_enrolment(
         db,
-        standing.existing_id,
+        a.standing.existing_id,
         student_id,
         section_id,
         status,
@@ -680,24 +389,20 @@ async fn add_in_txn(
         Some(t) => Some(waitlist_rank(db, section_id, t).await?),
         None => None,
     };
-    Ok(Registration {
+    Ok(Added::New(Registration {
         id,
         section_id,
         student_id,
         status,
         waitlist_position,
-    })
+    }))
 }
 
-/// The section's readable name, from the precheck when there was one.
-async fn label_of(
-    db: &impl ConnectionTrait,
-    section: &sections::Model,
-    pre: &Option<Prechecked>,
-) -> AppResult<String> {
-    match pre {
-        Some(p) => Ok(p.label()),
-        None => section_label(db, section).await,
+/// The registration of an add made without a key (which can never be a replay).
+fn new_only(added: Added) -> AppResult<Registration> {
+    match added {
+        Added::New(reg) => Ok(reg),
+        Added::Replayed(..) => Err(AppError::internal("an add without a key was replayed")),
     }
 }
 
@@ -710,20 +415,22 @@ pub async fn add(
     section_id: i64,
     actor: Option<i64>,
 ) -> AppResult<Registration> {
-    let pre = precheck(db, student_id, section_id).await?;
+    precheck(db, student_id, section_id, None).await?;
     let conn = db.clone();
     crate::db::on_writer_thread(db, async move {
         let txn = crate::db::write_txn(&conn).await?;
-        let reg = add_in_txn(
-            &txn,
-            student_id,
-            section_id,
-            actor,
-            Mode::SeatOrWaitlist,
-            None,
-            Some(pre),
-        )
-        .await?;
+        let reg = new_only(
+            add_in_txn(
+                &txn,
+                student_id,
+                section_id,
+                actor,
+                Mode::SeatOrWaitlist,
+                None,
+                None,
+            )
+            .await?,
+        )?;
         audit_add(&txn, actor, &reg).await?;
         txn.commit().await?;
         Ok(reg)
@@ -764,28 +471,15 @@ pub async fn add_once(
     key: &str,
 ) -> AppResult<Added> {
     use super::idempotency::{remember, replay};
-    if let Some((status, body)) = replay(db, actor, key).await? {
+    if let Some((status, body)) = precheck(db, student_id, section_id, Some((actor, key))).await? {
         return Ok(Added::Replayed(status, body));
     }
-    let pre = match precheck(db, student_id, section_id).await {
-        Ok(pre) => pre,
-        Err(e) => {
-            // A twin of this request may have registered meanwhile: answer as it did.
-            return match replay(db, actor, key).await? {
-                Some((status, body)) => Ok(Added::Replayed(status, body)),
-                None => Err(e),
-            };
-        }
-    };
     let conn = db.clone();
     let key = key.to_string();
     crate::db::on_writer_thread(db, async move {
         let db = &conn;
         let key = key.as_str();
         let txn = crate::db::write_txn(db).await?;
-        if let Some((status, body)) = replay(&txn, actor, key).await? {
-            return Ok(Added::Replayed(status, body));
-        }
         let result = add_in_txn(
             &txn,
             student_id,
@@ -793,17 +487,18 @@ pub async fn add_once(
             Some(actor),
             Mode::SeatOrWaitlist,
             None,
-            Some(pre),
+            Some((actor, key)),
         )
         .await;
         match result {
-            Ok(reg) => {
+            Ok(Added::New(reg)) => {
                 let body = serde_json::to_string(&reg).map_err(AppError::internal)?;
                 remember(&txn, actor, key, 201, &body).await?;
                 audit_add(&txn, Some(actor), &reg).await?;
                 txn.commit().await?;
                 Ok(Added::New(reg))
             }
+            Ok(replayed) => Ok(replayed),
             Err(e) => {
                 txn.rollback().await?;
                 // NOTE: on PostgreSQL a concurrent twin may have committed meanwhile; answer as it did.
@@ -824,6 +519,10 @@ async fn promote(
     section: &sections::Model,
     term: &terms::Model,
 ) -> AppResult<Option<i64>> {
+    // The caller holds the section's lock, so its waitlist count is exact.
+    if section.waitlist_count == 0 {
+        return Ok(None);
+    }
     let waiting = enrolments::Entity::find()
         .filter(enrolments::Column::SectionId.eq(section.id))
         .filter(enrolments::Column::Status.eq(WAITLISTED))
@@ -834,10 +533,8 @@ async fn promote(
         // NOTE: without the lock, the student's own add of a clashing section could commit
         // between this check and the seat (found on PostgreSQL by a race test).
         lock_student(db, w.student_id).await?;
-        if check_fits(db, w.student_id, section, term, None)
-            .await
-            .is_err()
-        {
+        let slots = timetable(db, w.student_id, section.id, term.id).await?;
+        if check_fits(&slots, section, term, None).is_err() {
             continue;
         }
         if !take_seat(db, section.id).await? {
@@ -901,28 +598,24 @@ async fn drop_in_txn(
         enrolments::Entity::find_by_id(enrolment_id)
             .filter(enrolments::Column::StudentId.eq(student_id))
     };
-    let (e, mut section) = if db.get_database_backend() == DbBackend::Postgres {
+    // The row with its section and term, in one statement.
+    let read = || {
+        find()
+            .find_also_related(sections::Entity)
+            .and_also_related(terms::Entity)
+    };
+    if db.get_database_backend() == DbBackend::Postgres {
         let section_id = find().one(db).await?.ok_or(AppError::NotFound)?.section_id;
-        let section = lock_section(db, section_id).await?;
+        lock_section(db, section_id).await?;
         // NOTE: read the status only now that the section is locked: a concurrent drop may have
         // just promoted this very row from the waitlist (found on PostgreSQL by the load test).
-        (find().one(db).await?.ok_or(AppError::NotFound)?, section)
-    } else {
-        // SQLite's IMMEDIATE transaction has held the write lock since it began.
-        let (e, section) = find()
-            .find_also_related(sections::Entity)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        (e, section.ok_or(AppError::NotFound)?)
-    };
+    }
+    // (SQLite's IMMEDIATE transaction has held the write lock since it began.)
+    let (e, section, term) = read().one(db).await?.ok_or(AppError::NotFound)?;
+    let (mut section, term) = section.zip(term).ok_or(AppError::NotFound)?;
     if e.status != ENROLLED && e.status != WAITLISTED {
         return Err(AppError::NotFound);
     }
-    let term = terms::Entity::find_by_id(section.term_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
     if check_deadline && now() > term.add_drop_deadline {
         return Err(refuse(
             "drop_deadline_passed",
@@ -1019,16 +712,18 @@ async fn swap_once(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let reg = add_in_txn(
-        &txn,
-        student_id,
-        to_section,
-        actor,
-        Mode::SeatOnly,
-        Some(from.section_id),
-        None,
-    )
-    .await?;
+    let reg = new_only(
+        add_in_txn(
+            &txn,
+            student_id,
+            to_section,
+            actor,
+            Mode::SeatOnly,
+            Some(from.section_id),
+            None,
+        )
+        .await?,
+    )?;
     drop_in_txn(&txn, student_id, from.id, actor, true).await?;
     if let Some(actor) = actor {
         Entry::new(Some(actor), "registration.swap", "enrolment")
@@ -1059,72 +754,103 @@ pub struct MyRegistration {
     pub meetings: Vec<Meeting>,
 }
 
-/// The student's live registrations (enrolled and waitlisted), optionally in one term.
+/// One live registration with its section and course, and its rank on the waitlist.
+#[derive(FromQueryResult)]
+struct Listed {
+    id: i64,
+    section_id: i64,
+    term_id: i64,
+    course_code: String,
+    title_zh: String,
+    title_en: String,
+    section_no: String,
+    credits: f64,
+    status: EnrolmentStatus,
+    waitlist_position: Option<i64>,
+    waitlist_rank: i64,
+    room: String,
+}
+
+/// The student's live registrations (enrolled and waitlisted), optionally in one term: two
+/// statements however many there are (the rows with their sections, courses and waitlist
+/// ranks, then their meetings).
 pub async fn list_for_student(
     db: &impl ConnectionTrait,
     student_id: i64,
     term_id: Option<i64>,
 ) -> AppResult<Vec<MyRegistration>> {
+    // The rank of a waitlisted row: the waitlisted rows ("w") of its section up to its ticket.
+    let rank = Query::select()
+        .expr(Expr::col(("w", enrolments::Column::Id)).count())
+        .from_as(enrolments::Entity, "w")
+        .and_where(
+            Expr::col(("w", enrolments::Column::SectionId))
+                .equals((enrolments::Entity, enrolments::Column::SectionId)),
+        )
+        .and_where(Expr::col(("w", enrolments::Column::Status)).eq(WAITLISTED.as_str()))
+        .and_where(
+            Expr::col(("w", enrolments::Column::WaitlistPosition)).lte(Expr::col((
+                enrolments::Entity,
+                enrolments::Column::WaitlistPosition,
+            ))),
+        )
+        .to_owned();
     let rows = enrolments::Entity::find()
+        .select_only()
+        .columns([
+            enrolments::Column::Id,
+            enrolments::Column::SectionId,
+            enrolments::Column::Status,
+            enrolments::Column::WaitlistPosition,
+        ])
+        .columns([
+            sections::Column::TermId,
+            sections::Column::SectionNo,
+            sections::Column::Room,
+        ])
+        .column_as(courses::Column::Code, "course_code")
+        .columns([
+            courses::Column::TitleZh,
+            courses::Column::TitleEn,
+            courses::Column::Credits,
+        ])
+        .expr_as(Expr::SubQuery(None, Box::new(rank.into())), "waitlist_rank")
+        .inner_join(sections::Entity)
+        .join(JoinType::InnerJoin, sections::Relation::Courses.def())
         .filter(enrolments::Column::StudentId.eq(student_id))
         .filter(enrolments::Column::Status.is_in([ENROLLED, WAITLISTED]))
+        .apply_if(term_id, |q, t| q.filter(sections::Column::TermId.eq(t)))
         .order_by_asc(enrolments::Column::Id)
+        .into_model::<Listed>()
         .all(db)
         .await?;
     let section_ids: Vec<i64> = rows.iter().map(|r| r.section_id).collect();
-    let mut secs: HashMap<i64, sections::Model> = HashMap::new();
-    for s in sections::Entity::find()
-        .filter(sections::Column::Id.is_in(section_ids.clone()))
-        .all(db)
-        .await?
-    {
-        secs.insert(s.id, s);
-    }
-    let course_ids: Vec<i64> = secs.values().map(|s| s.course_id).collect();
-    let courses: HashMap<i64, courses::Model> = courses::Entity::find()
-        .filter(courses::Column::Id.is_in(course_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
     let mut meets = meetings(db, &section_ids).await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let Some(s) = secs.get(&r.section_id) else {
-            continue;
-        };
-        if term_id.is_some_and(|t| t != s.term_id) {
-            continue;
-        }
-        let Some(c) = courses.get(&s.course_id) else {
-            continue;
-        };
-        let waitlist_position = match r.waitlist_position {
-            Some(t) if r.status == WAITLISTED => Some(waitlist_rank(db, s.id, t).await?),
-            _ => None,
-        };
-        out.push(MyRegistration {
+    Ok(rows
+        .into_iter()
+        .map(|r| MyRegistration {
             id: r.id,
-            section_id: s.id,
-            term_id: s.term_id,
-            course_code: c.code.clone(),
-            title_zh: c.title_zh.clone(),
-            title_en: c.title_en.clone(),
-            section_no: s.section_no.clone(),
-            credits: c.credits,
+            section_id: r.section_id,
+            term_id: r.term_id,
+            course_code: r.course_code,
+            title_zh: r.title_zh,
+            title_en: r.title_en,
+            section_no: r.section_no,
+            credits: r.credits,
             status: r.status,
-            waitlist_position,
-            room: s.room.clone(),
+            waitlist_position: match r.waitlist_position {
+                Some(_) if r.status == WAITLISTED => u64::try_from(r.waitlist_rank).ok(),
+                _ => None,
+            },
+            room: r.room,
             meetings: meets
-                .remove(&s.id)
+                .remove(&r.section_id)
                 .unwrap_or_default()
                 .into_iter()
                 .map(Meeting::from)
                 .collect(),
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Another section of the same course in the same term, offered as a swap target.
@@ -1194,21 +920,24 @@ pub fn own_student(user: &crate::auth::CurrentUser) -> AppResult<i64> {
 
 /// The student's live registrations, in the term named by `term` (`current`, an id or a code;
 /// 404 for no such term) or in every term when it is not given.
+///
+/// The term comes from this instance's copy of the terms (see
+/// [`crate::courses::service::resolve_term_cached`]), so the list costs two statements.
 pub async fn list_in_term(
-    db: &impl ConnectionTrait,
+    state: &crate::state::AppState,
     student_id: i64,
     term: Option<&str>,
 ) -> AppResult<Vec<MyRegistration>> {
     let term_id = match term {
         Some(t) => Some(
-            crate::courses::service::resolve_term(db, Some(t))
+            crate::courses::service::resolve_term_cached(state, Some(t))
                 .await?
                 .ok_or(AppError::NotFound)?
                 .id,
         ),
         None => None,
     };
-    list_for_student(db, student_id, term_id).await
+    list_for_student(&state.db, student_id, term_id).await
 }
 
 /// A student's current term: their live registrations in it and the swaps open to each.

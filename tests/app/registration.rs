@@ -1470,3 +1470,157 @@ async fn every_catalogue_registration_and_grade_api_route_is_typed_in_the_docume
     }
     assert!(!doc.to_string().contains("\"password_hash\""));
 }
+
+/// A second connection to the test's database that keeps the text of every statement it runs
+/// (BEGIN and COMMIT aside).
+async fn counting(app: &TestApp) -> (srm::db::Db, StatementLog) {
+    let mut db = srm::db::connect(&app.config).await.unwrap();
+    let log = StatementLog::default();
+    let kept = log.clone();
+    db.set_metric_callback(move |info| kept.push(&info.statement.sql))
+        .unwrap();
+    (db, log)
+}
+
+#[derive(Clone, Default)]
+struct StatementLog(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl StatementLog {
+    fn push(&self, sql: &str) {
+        if let Ok(mut list) = self.0.lock() {
+            list.push(sql.to_string());
+        }
+    }
+
+    /// The statements run since the last call.
+    fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut list| std::mem::take(&mut *list))
+            .unwrap_or_default()
+    }
+}
+
+/// Each statement is a round trip (on SQLite to sqlx's worker thread), and on registration day
+/// the round trips were most of the server's time: the busy requests run a fixed, small number
+/// of them, whatever the student's timetable holds. PostgreSQL's two more are the row locks of
+/// the student and the section.
+#[rocket::async_test]
+async fn registration_day_requests_run_a_fixed_small_number_of_statements() {
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let term = current_term(db).await;
+        let ss = students(db, 3).await;
+        let actor = app.people.admin;
+        // The student already holds three sections, and the course added has a prerequisite
+        // they passed: every check has rows to read.
+        let mut held = Vec::new();
+        for (i, name) in ["N100", "N200", "N300"].iter().enumerate() {
+            let s = section(
+                db,
+                term,
+                course(db, name, 2.0).await,
+                "01",
+                5,
+                5,
+                &[(i as i64 + 1, 1, 2)],
+            )
+            .await;
+            assert_eq!(code(service::add(db, ss[0], s, None).await), "enrolled");
+            held.push(s);
+        }
+        let basic = course(db, "N400", 2.0).await;
+        let done = section(db, term, basic, "01", 5, 0, &[(5, 5, 6)]).await;
+        let advanced = course(db, "N500", 2.0).await;
+        course_prerequisites::ActiveModel {
+            course_id: Set(advanced),
+            prerequisite_id: Set(basic),
+            min_score: Set(60.0),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        pass(db, ss[0], done, 75.0).await;
+        let target = section(db, term, advanced, "01", 1, 0, &[(5, 1, 2)]).await;
+
+        let (counted, log) = counting(&app).await;
+        // (request, statements run): the whole table is compared at the end, so a failure
+        // shows every count.
+        let mut ran: Vec<(&str, usize)> = Vec::new();
+        let added = service::add_once(&counted, ss[0], target, actor, "n-1").await;
+        assert!(matches!(added, Ok(service::Added::New(_))));
+        ran.push(("an add that gets a seat", log.take().len()));
+
+        let again = service::add_once(&counted, ss[0], target, actor, "n-1").await;
+        assert!(matches!(again, Ok(service::Added::Replayed(201, _))));
+        ran.push(("the same key again", log.take().len()));
+
+        let full = service::add_once(&counted, ss[1], target, actor, "n-2").await;
+        assert_eq!(full.err().map(|e| e.code()), Some("section_full"));
+        ran.push(("an add to a full section", log.take().len()));
+
+        let clash = section(
+            db,
+            term,
+            course(db, "N600", 2.0).await,
+            "01",
+            5,
+            0,
+            &[(1, 2, 3)],
+        )
+        .await;
+        let refused = service::add_once(&counted, ss[0], clash, actor, "n-3").await;
+        assert_eq!(refused.err().map(|e| e.code()), Some("time_conflict"));
+        ran.push(("an add that clashes", log.take().len()));
+
+        let list = service::list_for_student(&counted, ss[0], Some(term))
+            .await
+            .unwrap();
+        assert_eq!(list.len(), 4);
+        ran.push(("the list of four", log.take().len()));
+
+        service::drop(&counted, ss[0], list[0].id, Some(actor))
+            .await
+            .unwrap();
+        ran.push(("a drop, nobody waiting", log.take().len()));
+
+        // Seat-taking adds and drops run under the write lock; PostgreSQL's extra statements
+        // are its row locks (the student and the section for an add; for a drop, the row is
+        // found first to know which section to lock).
+        let (add, drop) = match app.backend {
+            Backend::Sqlite => (9, 5),
+            Backend::Postgres => (11, 7),
+        };
+        let want = vec![
+            ("an add that gets a seat", add),
+            ("the same key again", 1),
+            ("an add to a full section", 1),
+            ("an add that clashes", 2),
+            ("the list of four", 2),
+            ("a drop, nobody waiting", drop),
+        ];
+        assert_eq!(ran, want, "{:?}", app.backend);
+        counted.close().await.unwrap();
+    })
+    .await;
+}
+
+/// A published grade of `score` for the student in a section.
+async fn pass(db: &DatabaseConnection, student: i64, section: i64, score: f64) {
+    let now = Utc::now().fixed_offset();
+    grades::ActiveModel {
+        section_id: Set(section),
+        student_id: Set(student),
+        score: Set(score),
+        letter: Set("C".into()),
+        points: Set(2.0),
+        status: Set(srm::entity::grades::GradeStatus::Published),
+        entered_by: Set(None),
+        updated_at: Set(now),
+        published_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
