@@ -276,13 +276,14 @@ async fn refuse_throttled<T>(
     ip: &str,
     retry_after: u64,
 ) -> AppResult<T> {
-    Entry::new(None, "auth.activation_throttled", "user")
-        .id(username)
-        .denied()
-        .ip(Some(ip.to_string()))
-        .write(&state.db)
-        .await?;
-    Err(AppError::TooManyRequests { retry_after })
+    throttle::refused(
+        &state.db,
+        "auth.activation_throttled",
+        username,
+        ip,
+        retry_after,
+    )
+    .await
 }
 
 /// First sign-in over the API: activates the account and answers a session for it.

@@ -77,13 +77,7 @@ async fn refuse_throttled(
     ip: &str,
     retry_after: u64,
 ) -> AppResult<LoginDone> {
-    Entry::new(None, "auth.login_throttled", "user")
-        .id(username)
-        .denied()
-        .ip(Some(ip.to_string()))
-        .write(&state.db)
-        .await?;
-    Err(AppError::TooManyRequests { retry_after })
+    throttle::refused(&state.db, "auth.login_throttled", username, ip, retry_after).await
 }
 
 /// Signs in. Throttled per address (a fixed window) and per account (after the limit, a

@@ -169,3 +169,20 @@ pub async fn for_keys(
         .all(db)
         .await?)
 }
+
+/// A 429 for an attempt the limits refused, audited as `action` (denied) for `username`.
+pub async fn refused<T>(
+    db: &impl ConnectionTrait,
+    action: &'static str,
+    username: &str,
+    ip: &str,
+    retry_after: u64,
+) -> AppResult<T> {
+    crate::audit::Entry::new(None, action, "user")
+        .id(username)
+        .denied()
+        .ip(Some(ip.to_string()))
+        .write(db)
+        .await?;
+    Err(crate::error::AppError::TooManyRequests { retry_after })
+}

@@ -76,6 +76,20 @@ async fn post_settings(app: &TestApp, csrf: &str, changes: &[(&str, &str)]) -> S
         .status()
 }
 
+/// Makes the teacher the other student's advisor.
+async fn advise_other_student(app: &TestApp, admin: &str) {
+    let p = &app.people;
+    let (s, v) = app
+        .send_json(
+            Method::Patch,
+            &format!("/api/v1/students/{}", p.other_student_record),
+            Some(admin),
+            json!({"advisor": TestApp::username(p.teacher)}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+}
+
 #[rocket::async_test]
 async fn counts_per_cell_add_up_to_active_students() {
     on_each_backend(|app| async move {
@@ -106,15 +120,7 @@ async fn an_advisor_sees_only_their_advisees_counts_and_lists() {
     on_each_backend(|app| async move {
         let p = app.people.clone();
         let admin = app.token(p.admin).await;
-        let (s, v) = app
-            .send_json(
-                Method::Patch,
-                &format!("/api/v1/students/{}", p.other_student_record),
-                Some(&admin),
-                json!({"advisor": TestApp::username(p.teacher)}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
+        advise_other_student(&app, &admin).await;
         compute(&app, &admin).await;
         let teacher = app.token(p.teacher).await;
         let (_, m) = app
@@ -641,15 +647,7 @@ async fn the_matrix_cells_and_movement_export_as_on_the_page_in_the_callers_scop
     on_each_backend(|app| async move {
         let p = app.people.clone();
         let admin = app.token(p.admin).await;
-        let (s, v) = app
-            .send_json(
-                Method::Patch,
-                &format!("/api/v1/students/{}", p.other_student_record),
-                Some(&admin),
-                json!({"advisor": TestApp::username(p.teacher)}),
-            )
-            .await;
-        assert_eq!(s, Status::Ok, "{v}");
+        advise_other_student(&app, &admin).await;
         // An administrator's strategy text that a spreadsheet would run as a formula.
         let csrf = app.page_login(p.admin).await;
         let status = post_settings(&app, &csrf, &[("develop_strategy_en", "=HYPERLINK(1)")]).await;
