@@ -139,6 +139,7 @@ pub async fn api_cancel_run(
     responses(
         (status = 200, description = "One page of flags", body = Page<FlagRow>),
         (status = 400, description = "An unknown level or formula filter", body = ErrorBody),
+        (status = 422, description = "A query parameter is not one of its documented values", body = ErrorBody),
         (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run, or no finished run yet", body = ErrorBody),
     ),
