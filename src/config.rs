@@ -48,6 +48,10 @@ pub struct AppConfig {
     /// addresses or CIDR blocks (`SRM_TRUSTED_PROXIES`, empty by default).
     pub trusted_proxies: String,
     pub db_max_connections: u32,
+    /// How much of the SQLite file each connection reads through a memory map, in MiB
+    /// (`SRM_SQLITE_MMAP_MB`, 1024; 0: none). Mapped pages are the kernel's file cache, but
+    /// they count in the process's resident memory once per connection that touched them.
+    pub sqlite_mmap_mb: u64,
     /// Where scheduled backups are written (and `srm backup` writes without `--out`); the
     /// server takes scheduled backups only when this is set.
     pub backup_dir: Option<PathBuf>,
@@ -118,6 +122,7 @@ impl Default for AppConfig {
             activation_max_failures_per_ip: 30,
             trusted_proxies: String::new(),
             db_max_connections: 16,
+            sqlite_mmap_mb: 1024,
             backup_dir: None,
             backup_interval_hours: 24,
             backup_keep: 7,

@@ -15,7 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How much of a SQLite file is read through a memory map.
+/// How much of a SQLite file is read through a memory map unless configured otherwise
+/// (`AppConfig::sqlite_mmap_mb`).
 const MMAP_BYTES: u64 = 1 << 30;
 /// Prepared statements kept per SQLite connection (sqlx's default is 100).
 const STATEMENT_CACHE: usize = 400;
@@ -27,7 +28,8 @@ pub async fn connect(config: &AppConfig) -> AppResult<Db> {
     if config.uses_embedded_sqlite() {
         owner_only_files(config)?;
     }
-    Db::open(connect_url(&url, config.db_max_connections).await?).await
+    let mmap = config.sqlite_mmap_mb.saturating_mul(1 << 20);
+    Db::open(open_pool(&url, config.db_max_connections, mmap).await?).await
 }
 
 /// Creates the data dir owner-only (0700) and the SQLite file 0600 before SQLite opens it;
@@ -72,12 +74,20 @@ fn owner_only_files(config: &AppConfig) -> AppResult<()> {
 }
 
 pub async fn connect_url(url: &str, max_connections: u32) -> AppResult<DatabaseConnection> {
+    open_pool(url, max_connections, MMAP_BYTES).await
+}
+
+async fn open_pool(
+    url: &str,
+    max_connections: u32,
+    mmap_bytes: u64,
+) -> AppResult<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_string());
     opts.max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
@@ -87,7 +97,7 @@ pub async fn connect_url(url: &str, max_connections: u32) -> AppResult<DatabaseC
                 // connection has written, so on registration day every read starts cold. With
                 // the file memory-mapped, those pages are read in place instead of copied in
                 // by a system call into freshly allocated cache pages.
-                .pragma("mmap_size", MMAP_BYTES.to_string())
+                .pragma("mmap_size", mmap_bytes.to_string())
                 // Statements differing only in the length of an `IN (…)` list are distinct
                 // texts; room for more of them saves parsing them again.
                 .statement_cache_capacity(STATEMENT_CACHE)

@@ -567,20 +567,7 @@ async fn timed_phase(
     let warmup = Instant::now();
     let mut set = JoinSet::new();
     for i in 0..opts.concurrency {
-        let me = &students[i % students.len()];
-        let sim = Simulated {
-            client: client.clone(),
-            base: plan.urls[i % plan.urls.len()].clone(),
-            token: me.token.clone(),
-            plan: plan.clone(),
-            live: live.clone(),
-            rng: ChaCha8Rng::seed_from_u64(
-                opts.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
-            ),
-            mine: Vec::new(),
-            tally: Tally::default(),
-            due: None,
-        };
+        let sim = Simulated::new(i, client, students, &plan, &live, opts.seed);
         set.spawn(sim.run(barrier.clone()));
     }
     barrier.wait().await;
@@ -635,20 +622,7 @@ async fn paced_phase(
         |e: tokio::task::JoinError| AppError::internal(format!("a request task failed: {e}"));
     let mut ready = JoinSet::new();
     for i in 0..opts.concurrency {
-        let me = &students[i % students.len()];
-        let mut sim = Simulated {
-            client: client.clone(),
-            base: plan.urls[i % plan.urls.len()].clone(),
-            token: me.token.clone(),
-            plan: plan.clone(),
-            live: live.clone(),
-            rng: ChaCha8Rng::seed_from_u64(
-                opts.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
-            ),
-            mine: Vec::new(),
-            tally: Tally::default(),
-            due: None,
-        };
+        let mut sim = Simulated::new(i, client, students, &plan, &live, opts.seed);
         ready.spawn(async move {
             sim.mine = sim.my_registrations().await;
             sim
@@ -750,6 +724,29 @@ struct Simulated {
 }
 
 impl Simulated {
+    /// The `i`-th simulated student: the `i`-th login (round robin), the `i`-th server address,
+    /// its own random stream from `seed`.
+    fn new(
+        i: usize,
+        client: &Client,
+        students: &[Student],
+        plan: &Arc<Plan>,
+        live: &Arc<Live>,
+        seed: u64,
+    ) -> Self {
+        Simulated {
+            client: client.clone(),
+            base: plan.urls[i % plan.urls.len()].clone(),
+            token: students[i % students.len()].token.clone(),
+            plan: plan.clone(),
+            live: live.clone(),
+            rng: ChaCha8Rng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
+            mine: Vec::new(),
+            tally: Tally::default(),
+            due: None,
+        }
+    }
+
     async fn run(mut self, barrier: Arc<Barrier>) -> Tally {
         // NOTE: fetching its registrations before the start also opens this student's
         // connection, so the timed phase does not begin with 2,000 TCP handshakes at once.

@@ -31,6 +31,7 @@ mod m20261209_000001_grade_statistics_index;
 mod m20261209_000002_analysis_store;
 mod m20261210_000001_import_files;
 mod m20261211_000001_analysis_store_pages;
+mod m20261212_000001_activity_window_index;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000002_analysis_store::Migration),
             Box::new(m20261210_000001_import_files::Migration),
             Box::new(m20261211_000001_analysis_store_pages::Migration),
+            Box::new(m20261212_000001_activity_window_index::Migration),
         ]
     }
 }

@@ -26,6 +26,9 @@ pub struct Figures {
     pub precision: f64,
     pub recall: f64,
     pub f1: f64,
+    /// Seconds to fit it on the training rows, for the models (what each would cost alone: the
+    /// forest and the blend share one forest); none for the baselines.
+    pub fit_seconds: Option<f64>,
 }
 
 impl Figures {
@@ -38,6 +41,7 @@ impl Figures {
             precision: r(m.precision),
             recall: r(m.recall),
             f1: r(m.f1),
+            fit_seconds: None,
         }
     }
 }
@@ -90,7 +94,14 @@ pub fn evaluate(
         .rows
         .iter()
         .filter(|(name, _)| ModelKind::ALL.iter().any(|k| k.as_str() == name))
-        .map(|(name, m)| Figures::of(name.clone(), m))
+        .map(|(name, m)| Figures {
+            fit_seconds: cmp
+                .fit_ms_each
+                .iter()
+                .find(|(k, _)| k.as_str() == name)
+                .map(|(_, ms)| (ms / 10.0).round() / 100.0),
+            ..Figures::of(name.clone(), m)
+        })
         .collect();
     if let Some((_, m)) = cmp.rows.iter().find(|(n, _)| n == "majority") {
         candidates.push(Figures::of("majority", m));
@@ -267,13 +278,14 @@ pub fn report_text(r: &EarlyReport) -> String {
         r.seconds
     );
     s.push_str(&format!(
-        "{:<28} {:>7} {:>8} {:>9} {:>7} {:>7}\n",
-        "candidate", "ROC AUC", "accuracy", "precision", "recall", "F1"
+        "{:<28} {:>7} {:>8} {:>9} {:>7} {:>7} {:>6}\n",
+        "candidate", "ROC AUC", "accuracy", "precision", "recall", "F1", "fit s"
     ));
     for c in &r.candidates {
         let mark = if c.name == r.chosen { " *" } else { "" };
+        let fit = c.fit_seconds.map_or("-".to_string(), |t| format!("{t:.2}"));
         s.push_str(&format!(
-            "{:<28} {:>7.3} {:>8.3} {:>9.3} {:>7.3} {:>7.3}{mark}\n",
+            "{:<28} {:>7.3} {:>8.3} {:>9.3} {:>7.3} {:>7.3} {fit:>6}{mark}\n",
             c.name, c.roc_auc, c.accuracy, c.precision, c.recall, c.f1
         ));
     }

@@ -17,7 +17,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait, Select, TryGetableMany,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub type Ts = DateTime<FixedOffset>;
 
@@ -308,14 +308,25 @@ pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult
         default_pass_mark: 60.0,
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     load_terms_and_scales(db, &mut snap).await?;
     snap.students = load_students(db).await?;
     load_catalogue(db, &mut snap).await?;
+    let catalogue = started.elapsed();
     load_activity(db, windows, &mut snap).await?;
+    let records = started.elapsed();
     load_engagement(db, windows, &mut snap).await?;
+    let engagement = started.elapsed();
     snap.withdrawn_at = load_withdrawals(db).await?;
     snap.holds_by_student = load_holds(db).await?;
     snap.contacts_by_student = load_contacts(db).await?;
+    tracing::debug!(
+        catalogue_ms = catalogue.as_millis(),
+        records_ms = (records - catalogue).as_millis(),
+        engagement_ms = (engagement - records).as_millis(),
+        rest_ms = (started.elapsed() - engagement).as_millis(),
+        "snapshot read"
+    );
     Ok(snap)
 }
 
@@ -440,8 +451,8 @@ async fn load_activity(
     let mut scores_by_student: HashMap<i64, Vec<ScoreRow>> = HashMap::new();
     let mut events_by_student: HashMap<i64, Vec<(i64, EventAction, Ts)>> = HashMap::new();
     // NOTE: the four big tables are read at once (SQLite reads each on its own worker thread),
-    // each in pages, converted to compact rows page by page: holding every driver row of the
-    // four tables at once cost over a gigabyte on a 50,000-student university.
+    // each in batches, converted to compact rows batch by batch: holding every driver row of
+    // the four tables at once cost over a gigabyte on a 50,000-student university.
     // NOTE: a term after every window's term is never read (a feature looks back, a target at
     // its own term): the early warning's snapshot leaves the current term's rows out.
     let last = windows
@@ -455,13 +466,32 @@ async fn load_activity(
         .filter(|t| t.seq <= last)
         .map(|t| t.id)
         .collect();
-    let upto = (upto.len() < snap.terms.len()).then_some(upto);
+    let mut sections: Vec<i64> = snap
+        .sections
+        .iter()
+        .filter(|(_, s)| upto.contains(&s.term))
+        .map(|(id, _)| *id)
+        .collect();
+    sections.sort_unstable();
+    let due = window_assessments(snap, windows);
     tokio::try_join!(
-        load_enrolments(db, upto.as_deref(), &mut enrol_by_student),
-        load_grades(db, upto.as_deref(), &mut grades_by_student),
-        load_scores(db, windows, &mut scores_by_student),
+        load_enrolments(db, &sections, &mut enrol_by_student),
+        load_grades(db, &sections, &mut grades_by_student),
+        load_scores(db, &due, &mut scores_by_student),
         load_events(db, windows, &mut events_by_student),
     )?;
+    // NOTE: groups come back in whatever order the database's plan gives; a student's rows are
+    // put in one order (by section, by assessment) so that sums of scores are the same to the
+    // last bit on SQLite and PostgreSQL, run after run.
+    for rows in enrol_by_student.values_mut() {
+        rows.sort_unstable_by_key(|r| (r.section, r.created_at));
+    }
+    for rows in grades_by_student.values_mut() {
+        rows.sort_unstable_by_key(|r| r.section);
+    }
+    for rows in scores_by_student.values_mut() {
+        rows.sort_unstable_by_key(|r| r.assessment);
+    }
     snap.enrol_by_student = enrol_by_student;
     snap.grades_by_student = grades_by_student;
     snap.scores_by_student = scores_by_student;
@@ -469,53 +499,48 @@ async fn load_activity(
     Ok(())
 }
 
-/// `query` limited to the rows whose section is in one of `terms` (all rows for `None`).
-fn in_terms<E: EntityTrait>(
-    query: Select<E>,
-    section: E::Column,
-    terms: Option<&[i64]>,
-) -> Select<E> {
-    match terms {
-        None => query,
-        Some(terms) => query
-            .join(
-                JoinType::InnerJoin,
-                E::belongs_to(sections::Entity)
-                    .from(section)
-                    .to(sections::Column::Id)
-                    .into(),
-            )
-            .filter(sections::Column::TermId.is_in(terms.iter().copied())),
-    }
+/// The assessments of each window's term due by its as-of instant, in id order.
+fn window_assessments(snap: &Snapshot, windows: &[(i64, Ts)]) -> Vec<i64> {
+    let mut ids: Vec<i64> = snap
+        .assessments
+        .iter()
+        .filter(|(_, a)| {
+            let term = snap.sections.get(&a.section).map(|s| s.term);
+            windows
+                .iter()
+                .any(|(t, as_of)| Some(*t) == term && a.due_at.is_some_and(|d| d <= *as_of))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 async fn load_enrolments(
     db: &impl ConnectionTrait,
-    terms: Option<&[i64]>,
+    sections: &[i64],
     out: &mut HashMap<i64, Vec<EnrolRow>>,
 ) -> Result<(), DbErr> {
-    type Row = (i64, i64, i64, String, Ts, Option<Ts>);
+    type Row = (i64, i64, String, Ts, Option<Ts>);
     let query = enrolments::Entity::find().select_only().columns([
-        enrolments::Column::Id,
         enrolments::Column::StudentId,
         enrolments::Column::SectionId,
         enrolments::Column::Status,
         enrolments::Column::CreatedAt,
         enrolments::Column::DroppedAt,
     ]);
-    let query = in_terms(query, enrolments::Column::SectionId, terms);
-    by_pages(
+    by_groups(
         db,
         query,
-        enrolments::Column::Id,
-        |(id, student, section, status, created_at, dropped_at): Row| {
+        enrolments::Column::SectionId,
+        sections,
+        |(student, section, status, created_at, dropped_at): Row| {
             out.entry(student).or_default().push(EnrolRow {
                 section,
                 status: status.as_str().into(),
                 created_at,
                 dropped_at,
             });
-            id
         },
     )
     .await
@@ -523,14 +548,13 @@ async fn load_enrolments(
 
 async fn load_grades(
     db: &impl ConnectionTrait,
-    terms: Option<&[i64]>,
+    sections: &[i64],
     out: &mut HashMap<i64, Vec<GradeRow>>,
 ) -> Result<(), DbErr> {
-    type Row = (i64, i64, i64, f64, f64, Option<Ts>);
+    type Row = (i64, i64, f64, f64, Option<Ts>);
     let query = grades::Entity::find()
         .select_only()
         .columns([
-            grades::Column::Id,
             grades::Column::StudentId,
             grades::Column::SectionId,
             grades::Column::Score,
@@ -538,63 +562,46 @@ async fn load_grades(
             grades::Column::PublishedAt,
         ])
         .filter(grades::Column::Status.eq("published"));
-    let query = in_terms(query, grades::Column::SectionId, terms);
-    by_pages(
+    by_groups(
         db,
         query,
-        grades::Column::Id,
-        |(id, student, section, score, points, published_at): Row| {
+        grades::Column::SectionId,
+        sections,
+        |(student, section, score, points, published_at): Row| {
             out.entry(student).or_default().push(GradeRow {
                 section,
                 score,
                 points,
                 published_at,
             });
-            id
         },
     )
     .await
 }
 
-/// Scores of the assessments of each window's term due by its as-of instant.
+/// Scores of `assessments` (those of each window's term due by its as-of instant).
 async fn load_scores(
     db: &impl ConnectionTrait,
-    windows: &[(i64, Ts)],
+    assessments: &[i64],
     out: &mut HashMap<i64, Vec<ScoreRow>>,
 ) -> Result<(), DbErr> {
-    let in_windows = windows.iter().fold(Condition::any(), |c, (term, as_of)| {
-        c.add(
-            Condition::all()
-                .add(sections::Column::TermId.eq(*term))
-                .add(assessments::Column::DueAt.lte(*as_of)),
-        )
-    });
-    let query = assessment_scores::Entity::find()
-        .select_only()
-        .columns([
-            assessment_scores::Column::Id,
-            assessment_scores::Column::StudentId,
-            assessment_scores::Column::AssessmentId,
-            assessment_scores::Column::Score,
-            assessment_scores::Column::Status,
-        ])
-        .join(
-            JoinType::InnerJoin,
-            assessment_scores::Relation::Assessments.def(),
-        )
-        .join(JoinType::InnerJoin, assessments::Relation::Sections.def())
-        .filter(in_windows);
-    by_pages(
+    let query = assessment_scores::Entity::find().select_only().columns([
+        assessment_scores::Column::StudentId,
+        assessment_scores::Column::AssessmentId,
+        assessment_scores::Column::Score,
+        assessment_scores::Column::Status,
+    ]);
+    by_groups(
         db,
         query,
-        assessment_scores::Column::Id,
-        |(id, student, assessment, score, status): (i64, i64, i64, Option<f64>, String)| {
+        assessment_scores::Column::AssessmentId,
+        assessments,
+        |(student, assessment, score, status): (i64, i64, Option<f64>, String)| {
             out.entry(student).or_default().push(ScoreRow {
                 assessment,
                 score,
                 status: status.as_str().into(),
             });
-            id
         },
     )
     .await
@@ -681,60 +688,79 @@ async fn load_engagement(
     for (section, day) in rolls {
         snap.rolls.entry(section).or_default().push(day);
     }
-    let query = attendance::Entity::find()
-        .select_only()
-        .columns([
-            attendance::Column::Id,
-            attendance::Column::StudentId,
+    // NOTE: read by groups of a window's sections: each query is one range per section of
+    // the (section, day) indexes, so only the windows' days are read, not every term's rows.
+    for (before, sections) in window_sections(snap, windows) {
+        let query = attendance::Entity::find()
+            .select_only()
+            .columns([
+                attendance::Column::StudentId,
+                attendance::Column::SectionId,
+                attendance::Column::HeldOn,
+                attendance::Column::Status,
+            ])
+            .filter(attendance::Column::HeldOn.lt(before))
+            .filter(attendance::Column::Status.ne("present"));
+        let marks = &mut snap.marks_by_student;
+        by_groups(
+            db,
+            query,
             attendance::Column::SectionId,
-            attendance::Column::HeldOn,
-            attendance::Column::Status,
-        ])
-        .join(JoinType::InnerJoin, attendance::Relation::Sections.def())
-        .filter(attendance::Column::Status.ne("present"))
-        .filter(in_windows(windows, attendance::Column::HeldOn));
-    let marks = &mut snap.marks_by_student;
-    by_pages(
-        db,
-        query,
-        attendance::Column::Id,
-        |(id, student, section, day, status): (i64, i64, i64, NaiveDate, String)| {
-            marks
-                .entry(student)
-                .or_default()
-                .push((section, day, status.as_str().into()));
-            id
-        },
-    )
-    .await?;
-    let query = learning_activity::Entity::find()
-        .select_only()
-        .columns([
-            learning_activity::Column::Id,
-            learning_activity::Column::StudentId,
-            learning_activity::Column::SectionId,
-            learning_activity::Column::Day,
-            learning_activity::Column::Count,
-        ])
-        .join(
-            JoinType::InnerJoin,
-            learning_activity::Relation::Sections.def(),
+            &sections,
+            |(student, section, day, status): (i64, i64, NaiveDate, String)| {
+                marks
+                    .entry(student)
+                    .or_default()
+                    .push((section, day, status.as_str().into()));
+            },
         )
-        .filter(in_windows(windows, learning_activity::Column::Day));
-    let activity = &mut snap.activity_by_student;
-    by_pages(
-        db,
-        query,
-        learning_activity::Column::Id,
-        |(id, student, section, day, count): (i64, i64, i64, NaiveDate, i64)| {
-            activity
-                .entry(student)
-                .or_default()
-                .push((section, day, count));
-            id
-        },
-    )
-    .await
+        .await?;
+        let query = learning_activity::Entity::find()
+            .select_only()
+            .columns([
+                learning_activity::Column::StudentId,
+                learning_activity::Column::SectionId,
+                learning_activity::Column::Day,
+                learning_activity::Column::Count,
+            ])
+            .filter(learning_activity::Column::Day.lt(before));
+        let activity = &mut snap.activity_by_student;
+        by_groups(
+            db,
+            query,
+            learning_activity::Column::SectionId,
+            &sections,
+            |(student, section, day, count): (i64, i64, NaiveDate, i64)| {
+                activity
+                    .entry(student)
+                    .or_default()
+                    .push((section, day, count));
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Each window term's first day not read (its as-of date: a day is known once it is over; a
+/// term in two windows is read up to the later one) and its sections, in id order.
+fn window_sections(snap: &Snapshot, windows: &[(i64, Ts)]) -> Vec<(NaiveDate, Vec<i64>)> {
+    let mut by_term: HashMap<i64, (NaiveDate, Vec<i64>)> = HashMap::new();
+    for (term, as_of) in windows {
+        let day = as_of.date_naive();
+        let entry = by_term.entry(*term).or_insert((day, Vec::new()));
+        entry.0 = entry.0.max(day);
+    }
+    for (id, s) in &snap.sections {
+        if let Some((_, ids)) = by_term.get_mut(&s.term) {
+            ids.push(*id);
+        }
+    }
+    let mut out: Vec<(NaiveDate, Vec<i64>)> = by_term.into_values().collect();
+    for (_, ids) in &mut out {
+        ids.sort_unstable();
+    }
+    out
 }
 
 /// When each student withdrew, oldest first: from the history, else (no such row) from the
@@ -820,6 +846,36 @@ async fn load_contacts(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Vec<
     Ok(by_student)
 }
 
+/// Keys per query when reading a big table by groups (see [`by_groups`]).
+const GROUP: usize = 200;
+
+/// Reads `query` once per group of [`GROUP`] of `keys` (rows whose `key` column is one of the
+/// group's), handing each row to `each`: by an index on that column, only the rows asked for
+/// are read, and memory holds one group's driver rows at a time.
+async fn by_groups<E, T, C>(
+    db: &C,
+    query: Select<E>,
+    key: E::Column,
+    keys: &[i64],
+    mut each: impl FnMut(T),
+) -> Result<(), DbErr>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    T: TryGetableMany,
+{
+    for group in keys.chunks(GROUP) {
+        let rows: Vec<T> = query
+            .clone()
+            .filter(key.is_in(group.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        rows.into_iter().for_each(&mut each);
+    }
+    Ok(())
+}
+
 /// Rows per page when reading the big tables.
 const PAGE: u64 = 50_000;
 
@@ -893,7 +949,9 @@ pub fn participants(snap: &Snapshot, term: i64, as_of: Ts) -> Vec<i64> {
 pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -> Vec<f64> {
     let mut f = vec![0.0; FEATURES.len()];
     // Earlier terms' published grades: GPA, its trend, failures, credits.
-    let mut by_seq: HashMap<i64, (f64, f64, f64, usize)> = HashMap::new(); // credits, points*credits, score sum, n
+    // NOTE: in term order (not a hash map's, which differs from map to map): the GPA's sums
+    // are then the same to the last bit whichever snapshot or run computes them.
+    let mut by_seq: BTreeMap<i64, (f64, f64, f64, usize)> = BTreeMap::new(); // credits, points*credits, score sum, n
     for g in snap.grades_by_student.get(&student).into_iter().flatten() {
         let Some(seq) = snap.seq_of_section(g.section) else {
             continue;
@@ -924,8 +982,7 @@ pub fn features(snap: &Snapshot, student: i64, term: &terms::Model, as_of: Ts) -
         f[PRIOR_GPA] = total_pts / total_cr;
         f[HAS_HISTORY] = 1.0;
     }
-    let mut seqs: Vec<i64> = by_seq.keys().copied().collect();
-    seqs.sort_unstable();
+    let seqs: Vec<i64> = by_seq.keys().copied().collect();
     let gpa = |v: &(f64, f64, f64, usize)| if v.0 > 0.0 { v.1 / v.0 } else { 0.0 };
     if let Some(last) = seqs.last().and_then(|s| by_seq.get(s)) {
         f[LAST_TERM_SCORE] = last.2 / last.3.max(1) as f64;

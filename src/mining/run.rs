@@ -24,6 +24,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 type Ts = DateTime<FixedOffset>;
@@ -700,7 +701,9 @@ pub fn compute_prepared(p: Prepared, plan: &Plan, set: &MiningSettings) -> AppRe
 }
 
 /// The tables a run of `plan` reads, each term seen from its own as-of instant: the training
-/// and test terms at the plan's offset into them, the current term at the plan's date.
+/// and test terms at the plan's offset into them and at the last day of the early-warning
+/// curve (one snapshot serves the run and every day of its curve: features look only at what
+/// was known on their own day), the current term at the plan's date.
 pub async fn load_snapshot(db: &DatabaseConnection, plan: &Plan) -> AppResult<Snapshot> {
     let mut windows: Vec<(i64, Ts)> = plan
         .train
@@ -708,6 +711,9 @@ pub async fn load_snapshot(db: &DatabaseConnection, plan: &Plan) -> AppResult<Sn
         .chain([&plan.test])
         .map(|t| (t.id, features::as_of_in(t, plan.offset)))
         .collect();
+    if let Some(last) = early::curve_days(plan).last() {
+        windows.extend(early::windows(plan, *last));
+    }
     windows.push((plan.current.id, plan.as_of));
     features::load(db, &windows).await
 }
@@ -756,11 +762,12 @@ pub async fn cancel(db: &DatabaseConnection, actor: i64, run_id: i64) -> AppResu
 }
 
 /// How the warning would have done as of each day of [`early::CURVE_DAYS`] on the test term,
-/// with the run's chosen model (one snapshot per day, each dropped before the next is read).
+/// with the run's chosen model, from the run's snapshot (see [`load_snapshot`]).
 async fn early_curve(
     db: &DatabaseConnection,
     hb: &Heartbeat,
     run_id: i64,
+    snap: &Arc<Snapshot>,
     plan: &Plan,
     kind: ModelKind,
     seed: u64,
@@ -777,8 +784,7 @@ async fn early_curve(
             &format!("early warning curve: day {day}"),
         )
         .await?;
-        let snap = features::load(db, &early::windows(plan, day)).await?;
-        let plan = plan.clone();
+        let (snap, plan) = (snap.clone(), plan.clone());
         let point = tokio::task::spawn_blocking(move || {
             early::curve_point(&snap, &plan, day, kind, &early::train_config(seed))
         })
@@ -798,13 +804,13 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
         .all(db)
         .await?;
     let plan = plan(&all_terms, Utc::now().fixed_offset())?;
-    let snap = load_snapshot(db, &plan).await?;
+    let snap = Arc::new(load_snapshot(db, &plan).await?);
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     progress(db, hb, run_id, 0.3, "training").await?;
+    let shared = snap.clone();
     let (plan, set, out) = tokio::task::spawn_blocking(move || {
-        // NOTE: the snapshot is dropped as soon as the rows are built, before any training.
-        let prepared = prepare(&snap, &plan);
-        drop(snap);
+        let prepared = prepare(&shared, &plan);
+        drop(shared);
         let out = compute_prepared(prepared, &plan, &set);
         (plan, set, out)
     })
@@ -812,7 +818,8 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
     let mut out = out?;
     progress(db, hb, run_id, 0.6, "early_curve").await?;
-    let curve = early_curve(db, hb, run_id, &plan, out.chosen, set.seed).await?;
+    let curve = early_curve(db, hb, run_id, &snap, &plan, out.chosen, set.seed).await?;
+    drop(snap);
     progress(db, hb, run_id, 0.75, "recommendations").await?;
     let (offline, courses) = super::recommend_store::build(db, &plan.test, &plan.current).await?;
     if let Some(m) = out.metrics.as_object_mut() {

@@ -177,6 +177,92 @@ async fn a_snapshot_holds_only_the_registration_events_of_its_windows() {
     }
 }
 
+/// A mining run reads one snapshot for itself and every day of its early-warning curve: each
+/// day's rows (features and targets of the training and test terms), and the run's own rows,
+/// are those a snapshot of that day alone gives.
+#[rocket::async_test]
+async fn one_snapshot_serves_the_run_and_every_day_of_its_curve() {
+    let mut backends = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        backends.push(Backend::Postgres);
+    }
+    for backend in backends {
+        let app = demo_app(backend, 150).await;
+        let db = app.db();
+        let all = terms::Entity::find().all(db).await.unwrap();
+        let plan = plan::plan(&all, chrono::Utc::now().fixed_offset()).unwrap();
+        let shared = srm::mining::run::load_snapshot(db, &plan).await.unwrap();
+        let rows = |snap: &features::Snapshot, terms: &[terms::Model], day: Duration| {
+            let (d, leave, who) = plan::term_dataset(snap, terms, day);
+            (d.x, d.y, leave, who)
+        };
+        // the first feature that differs, by name, or the whole rows
+        let same = |a: &(Vec<Vec<f64>>, Vec<bool>, Vec<bool>, Vec<i64>),
+                    b: &(Vec<Vec<f64>>, Vec<bool>, Vec<bool>, Vec<i64>),
+                    what: &str| {
+            for (i, (ra, rb)) in a.0.iter().zip(&b.0).enumerate() {
+                for (j, (va, vb)) in ra.iter().zip(rb).enumerate() {
+                    assert_eq!(va, vb, "{what}: student {}: {}", a.3[i], FEATURES[j]);
+                }
+            }
+            assert_eq!(a, b, "{what}");
+        };
+        let days = early::curve_days(&plan);
+        assert!(days.contains(&120), "{days:?}");
+        for day in days {
+            let alone = features::load(db, &early::windows(&plan, day))
+                .await
+                .unwrap();
+            let both = plan
+                .train
+                .iter()
+                .chain([&plan.test])
+                .cloned()
+                .collect::<Vec<_>>();
+            let (x, y, leave, who) = rows(&alone, &both, Duration::days(day));
+            assert!(!who.is_empty() && x.iter().flatten().any(|v| *v != 0.0));
+            same(
+                &rows(&shared, &both, Duration::days(day)),
+                &(x, y, leave, who),
+                &format!("{backend:?}: day {day}"),
+            );
+        }
+        // the run's own rows: the completed terms at the run's week, the current term today
+        let mut windows: Vec<(i64, features::Ts)> = plan
+            .train
+            .iter()
+            .chain([&plan.test])
+            .map(|t| (t.id, features::as_of_in(t, plan.offset)))
+            .collect();
+        windows.push((plan.current.id, plan.as_of));
+        let alone = features::load(db, &windows).await.unwrap();
+        let completed = plan
+            .train
+            .iter()
+            .chain([&plan.test])
+            .cloned()
+            .collect::<Vec<_>>();
+        same(
+            &rows(&shared, &completed, plan.offset),
+            &rows(&alone, &completed, plan.offset),
+            &format!("{backend:?}: the run's week"),
+        );
+        let now = features::participants(&alone, plan.current.id, plan.as_of);
+        assert!(!now.is_empty());
+        assert_eq!(
+            features::participants(&shared, plan.current.id, plan.as_of),
+            now
+        );
+        for s in now {
+            assert_eq!(
+                features::features(&shared, s, &plan.current, plan.as_of),
+                features::features(&alone, s, &plan.current, plan.as_of),
+                "{backend:?}: student {s} now"
+            );
+        }
+    }
+}
+
 /// A student enrolled (and still enrolled) in a section of `term`.
 async fn first_enrolment_in(db: &srm::db::Db, term: i64) -> (i64, i64) {
     let ids: HashSet<i64> = sections::Entity::find()
@@ -294,9 +380,15 @@ async fn by_week_4_the_run_flags_most_students_who_began_to_disengage_this_term_
             b.roc_auc
         );
     }
+    // each model says what its fit took (so it can be set against another tool's), a
+    // baseline does not
+    for c in &report.candidates {
+        let model = ["logistic", "forest", "blend"].contains(&c.name.as_str());
+        assert_eq!(c.fit_seconds.is_some(), model, "{}", c.name);
+    }
     let text = early::report_text(&report);
     assert!(
-        text.contains("missed first assessment") && text.contains(" *"),
+        text.contains("missed first assessment") && text.contains(" *") && text.contains("fit s"),
         "{text}"
     );
     let csv = early::features_csv(&snap, &plan, 30);

@@ -172,12 +172,17 @@ fn logistic_regression_chooses_its_penalty_by_cross_validation() {
     // the same choice and model on one thread or two
     let again = Model::fit(ModelKind::Logistic, &noise, &cfg(1, 1)).unwrap();
     assert_eq!(again.alpha(), noisy.alpha());
-    // a big table: the strength is chosen on a sample, the threshold still on every row
+    // a big table: the strength is chosen on a sample, and the threshold on the same sample's
+    // out-of-fold answers (no further fits on every row)
     let big = separable(6000, 43);
     let tuned = Model::fit_tuned(ModelKind::Logistic, &big, &cfg(1, 2)).unwrap();
     assert_eq!(tuned.alpha(), Some(1.0));
     assert_eq!(tuned.tuning().source, ThresholdSource::OutOfFold);
-    assert_eq!(tuned.tuning().rows, 6000);
+    assert!(
+        (4990..=5010).contains(&tuned.tuning().rows),
+        "{}",
+        tuned.tuning().rows
+    );
 }
 
 #[test]

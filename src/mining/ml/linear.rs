@@ -97,14 +97,14 @@ impl Logistic {
     /// [`TUNE_FOLDS`]-fold cross-validation inside `data`, the folds and strengths in parallel;
     /// on a stratified sample of [`SEARCH_ROWS`] rows when there are more) have the lowest
     /// log-loss; ties to the weaker. Also gives the chosen strength's out-of-fold probability of
-    /// every row, from a model that did not see it (`None` for rows of a fold that could not be
-    /// fitted, or all rows when a class has fewer than two rows). Without `every_row` only the
-    /// search sample's rows get one (the others `None`): what choosing between models needs,
-    /// without `k` fits on most of a big table's rows.
+    /// each row of the search, from a model that did not see it: every row of a table of up to
+    /// [`SEARCH_ROWS`], the sample's rows of a bigger one (the others `None`, as are the rows of
+    /// a fold that could not be fitted, and all rows when a class has fewer than two rows). A
+    /// threshold tuned on them comes from the search's own fits: a big table costs the search's
+    /// 25 fits on the sample and the one final fit on all its rows, nothing more.
     pub(crate) fn fit_cv(
         data: &Dataset,
         cfg: &TrainConfig,
-        every_row: bool,
     ) -> Result<(Logistic, Vec<Option<f64>>), MlError> {
         let n = data.rows();
         let positives = data.y.iter().filter(|v| **v).count();
@@ -144,17 +144,10 @@ impl Logistic {
                 (best, best_loss) = (a, l);
             }
         }
-        // NOTE: on a sampled table the chosen strength's out-of-fold answers of every row cost
-        // `k` more fits on most of the rows: made only when asked for (a threshold tuned on
-        // every training row); otherwise the search's own answers on its sample are returned.
-        let unseen = if search.len() == n || !every_row {
-            oof.swap_remove(best)
-        } else {
-            let all: Vec<usize> = (0..n).collect();
-            out_of_fold(data, &all, &fold, k, &[ALPHAS[best]], cfg.threads)
-                .pop()
-                .unwrap_or_else(|| vec![None; n])
-        };
+        // NOTE: the chosen strength's out-of-fold answers on every row of a sampled table
+        // would cost `k` more fits on most of its rows, each thrown away once its answers are
+        // read; the sample's answers (stratified, thousands of rows) place a threshold as well.
+        let unseen = oof.swap_remove(best);
         let model = Self::fit(data, ALPHAS[best])?;
         Ok((model, unseen))
     }

@@ -319,7 +319,8 @@ impl Model {
     /// maximises F1 of the positive class on predictions of training rows by models that were
     /// not fitted on them: the forest's out-of-bag vote fractions (free: each tree leaves out
     /// part of the rows), logistic regression's out-of-fold probabilities from a stratified
-    /// [`TUNE_FOLDS`]-fold cross-validation inside `data`. Nothing outside `data` is read, so a
+    /// [`TUNE_FOLDS`]-fold cross-validation inside `data` (on the strength search's sample of a
+    /// big table, about 5,000 rows). Nothing outside `data` is read, so a
     /// test set stays untouched. The model itself is the same as [`Model::fit`]'s. With fewer
     /// than two positive rows the fixed threshold stays. The blend averages the forest's
     /// out-of-bag votes with its rule's answer on the same rows: one cut learned from all the
@@ -356,8 +357,7 @@ impl Model {
             Fitting::Tuned(goal) => Some(goal),
             Fitting::Plain { .. } | Fitting::Select => None,
         };
-        let tuned = goal.is_some();
-        let votes = tuned || how == Fitting::Select;
+        let votes = goal.is_some() || how == Fitting::Select;
         let mut grown: Option<(Arc<forest::Forest>, Vec<Option<f64>>, f64)> = None;
         let mut out = Vec::with_capacity(kinds.len());
         for &kind in kinds {
@@ -367,7 +367,7 @@ impl Model {
             let (mut forest_ms, mut grown_here) = (0.0, 0.0);
             let (inner, unseen, source) = match kind {
                 ModelKind::Logistic => {
-                    let (m, oof) = linear::Logistic::fit_cv(data, cfg, tuned)?;
+                    let (m, oof) = linear::Logistic::fit_cv(data, cfg)?;
                     (Inner::Logistic(m), oof, ThresholdSource::OutOfFold)
                 }
                 ModelKind::Forest | ModelKind::Blend => {
