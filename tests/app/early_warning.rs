@@ -177,6 +177,9 @@ async fn a_snapshot_holds_only_the_registration_events_of_its_windows() {
     }
 }
 
+/// A term's rows: features, targets (fail or withdraw; leave), students.
+type Rows = (Vec<Vec<f64>>, Vec<bool>, Vec<bool>, Vec<i64>);
+
 /// A mining run reads one snapshot for itself and every day of its early-warning curve: each
 /// day's rows (features and targets of the training and test terms), and the run's own rows,
 /// are those a snapshot of that day alone gives.
@@ -197,9 +200,7 @@ async fn one_snapshot_serves_the_run_and_every_day_of_its_curve() {
             (d.x, d.y, leave, who)
         };
         // the first feature that differs, by name, or the whole rows
-        let same = |a: &(Vec<Vec<f64>>, Vec<bool>, Vec<bool>, Vec<i64>),
-                    b: &(Vec<Vec<f64>>, Vec<bool>, Vec<bool>, Vec<i64>),
-                    what: &str| {
+        let same = |a: &Rows, b: &Rows, what: &str| {
             for (i, (ra, rb)) in a.0.iter().zip(&b.0).enumerate() {
                 for (j, (va, vb)) in ra.iter().zip(rb).enumerate() {
                     assert_eq!(va, vb, "{what}: student {}: {}", a.3[i], FEATURES[j]);
