@@ -26,6 +26,16 @@ pub enum Backend {
     Postgres,
 }
 
+/// SQLite, and PostgreSQL when `SRM_TEST_POSTGRES_URL` is set: for tests that make their own
+/// database per backend (e.g. a seeded demo).
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        backends.push(Backend::Postgres);
+    }
+    backends
+}
+
 /// Runs `test` on SQLite, then on PostgreSQL when `SRM_TEST_POSTGRES_URL` is set.
 pub async fn on_each_backend<F, Fut>(test: F)
 where

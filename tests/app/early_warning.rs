@@ -3,7 +3,7 @@
 //! disengage this term flagged by week 4, `srm mine early` against its baselines, the run's
 //! curve of ROC AUC by day on /mining, and a cross-check with scikit-learn.
 
-use crate::common::{Backend, TestApp, demo_app, demo_token, postgres_url};
+use crate::common::{Backend, TestApp, backends, demo_app, demo_token};
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
@@ -131,11 +131,7 @@ async fn attendance_and_activity_count_only_up_to_the_as_of_day() {
 /// the memory of the 50,000-student early warning), and the features are the same.
 #[rocket::async_test]
 async fn a_snapshot_holds_only_the_registration_events_of_its_windows() {
-    let mut backends = vec![Backend::Sqlite];
-    if postgres_url().is_some() {
-        backends.push(Backend::Postgres);
-    }
-    for backend in backends {
+    for backend in backends() {
         let app = demo_app(backend, 150).await;
         let db = app.db();
         let all = terms::Entity::find()
@@ -185,11 +181,7 @@ type Rows = (Vec<Vec<f64>>, Vec<bool>, Vec<bool>, Vec<i64>);
 /// are those a snapshot of that day alone gives.
 #[rocket::async_test]
 async fn one_snapshot_serves_the_run_and_every_day_of_its_curve() {
-    let mut backends = vec![Backend::Sqlite];
-    if postgres_url().is_some() {
-        backends.push(Backend::Postgres);
-    }
-    for backend in backends {
+    for backend in backends() {
         let app = demo_app(backend, 150).await;
         let db = app.db();
         let all = terms::Entity::find().all(db).await.unwrap();
