@@ -445,8 +445,13 @@ fn cross_check_with_scikit_learn(app: &TestApp, csv: &str, report: &early::Early
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let sk = v["roc_auc"].as_f64().unwrap();
+    let fit = report
+        .candidates
+        .iter()
+        .find(|c| c.name == "forest")
+        .and_then(|c| c.fit_seconds);
     eprintln!(
-        "ROC AUC as of day 30: portal forest {portal_auc:.4}, scikit-learn forest {sk:.4} ({v})"
+        "ROC AUC as of day 30: portal forest {portal_auc:.4} (fit {fit:?} s), scikit-learn forest {sk:.4} ({v})"
     );
     assert!(
         portal_auc >= sk - 0.01,
