@@ -300,8 +300,8 @@ impl Snapshot {
     }
 }
 
-/// Reads everything the features need (columns only; the big tables by groups of sections or
-/// assessments, see [`by_groups`]). Assessment scores, registration events, attendance and
+/// Reads everything the features need (columns only; enrolments, grades, scores, attendance
+/// and activity by groups of sections or assessments, see [`by_groups`]). Assessment scores, registration events, attendance and
 /// activity are read only for the `windows` asked for: (term, as-of) pairs, each up to its
 /// as-of instant; a term in several windows up to the latest (features look only at what was
 /// known on their own day, so one snapshot serves every day up to it).
