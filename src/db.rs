@@ -15,9 +15,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How much of a SQLite file is read through a memory map unless configured otherwise
-/// (`AppConfig::sqlite_mmap_mb`).
-const MMAP_BYTES: u64 = 1 << 30;
 /// Prepared statements kept per SQLite connection (sqlx's default is 100).
 const STATEMENT_CACHE: usize = 400;
 
@@ -28,8 +25,7 @@ pub async fn connect(config: &AppConfig) -> AppResult<Db> {
     if config.uses_embedded_sqlite() {
         owner_only_files(config)?;
     }
-    let mmap = config.sqlite_mmap_mb.saturating_mul(1 << 20);
-    Db::open(open_pool(&url, config.db_max_connections, mmap).await?).await
+    Db::open(open_pool(&url, config.db_max_connections, config.sqlite_mmap_mb).await?).await
 }
 
 /// Creates the data dir owner-only (0700) and the SQLite file 0600 before SQLite opens it;
@@ -74,14 +70,11 @@ fn owner_only_files(config: &AppConfig) -> AppResult<()> {
 }
 
 pub async fn connect_url(url: &str, max_connections: u32) -> AppResult<DatabaseConnection> {
-    open_pool(url, max_connections, MMAP_BYTES).await
+    open_pool(url, max_connections, AppConfig::default().sqlite_mmap_mb).await
 }
 
-async fn open_pool(
-    url: &str,
-    max_connections: u32,
-    mmap_bytes: u64,
-) -> AppResult<DatabaseConnection> {
+async fn open_pool(url: &str, max_connections: u32, mmap_mb: u64) -> AppResult<DatabaseConnection> {
+    let mmap_bytes = mmap_mb.saturating_mul(1 << 20);
     let mut opts = ConnectOptions::new(url.to_string());
     opts.max_connections(max_connections)
         .min_connections(1)
