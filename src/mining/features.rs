@@ -301,10 +301,11 @@ impl Snapshot {
 }
 
 /// Reads everything the features need (columns only; enrolments, grades, scores, attendance
-/// and activity by groups of sections or assessments, see [`by_groups`]). Assessment scores, registration events, attendance and
-/// activity are read only for the `windows` asked for: (term, as-of) pairs, each up to its
-/// as-of instant; a term in several windows up to the latest (features look only at what was
-/// known on their own day, so one snapshot serves every day up to it).
+/// and activity by groups of sections or assessments, see [`by_groups`]). Assessment scores,
+/// registration events, attendance and activity are read only for the `windows` asked for:
+/// (term, as-of) pairs, each up to its as-of instant; a term in several windows up to the
+/// latest (features look only at what was known on their own day, so one snapshot serves every
+/// day up to it).
 pub async fn load(db: &impl ConnectionTrait, windows: &[(i64, Ts)]) -> AppResult<Snapshot> {
     let mut snap = Snapshot {
         default_pass_mark: 60.0,
