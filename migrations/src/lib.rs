@@ -32,6 +32,7 @@ mod m20261209_000002_analysis_store;
 mod m20261210_000001_import_files;
 mod m20261211_000001_analysis_store_pages;
 mod m20261212_000001_activity_window_index;
+mod m20261213_000001_grade_facts;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_import_files::Migration),
             Box::new(m20261211_000001_analysis_store_pages::Migration),
             Box::new(m20261212_000001_activity_window_index::Migration),
+            Box::new(m20261213_000001_grade_facts::Migration),
         ]
     }
 }

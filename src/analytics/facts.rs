@@ -1,9 +1,11 @@
-//! The analysis store's facts for the value matrix, the course portfolio, satisfaction and
-//! retention (migration `m20261211_000001_analysis_store_pages`): written by a snapshot in its
+//! The analysis store's facts for the value matrix, the course portfolio, satisfaction,
+//! retention (migration `m20261211_000001_analysis_store_pages`) and the wide grade statistics
+//! (`m20261213_000001_grade_facts`): written by a snapshot in its
 //! transaction (the value matrix's also whenever the matrix is computed), each an
 //! `INSERT … SELECT` counted by the database, and read by the pages and the API instead of the
 //! whole history. Each page answers live until a snapshot that wrote these facts was taken
-//! (`analysis_snapshots.facts` = [`FACTS`]); the value matrix as soon as its facts exist.
+//! (`analysis_snapshots.facts` at least [`PAGE_FACTS`], the grade statistics [`GRADE_FACTS`]); the
+//! value matrix as soon as its facts exist.
 //!
 //! What stays exact when read: the anonymity floor (the survey facts keep each section's number
 //! of answers, so any floor applies), whether a term's survey has closed and which terms have
@@ -20,8 +22,16 @@ use crate::error::AppResult;
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-/// The version of the facts a snapshot writes (see `analysis_snapshots.facts`).
-pub const FACTS: i64 = 2;
+/// The version of the facts a snapshot writes (see `analysis_snapshots.facts`): 3 added the
+/// grade statistics' scores (`m20261213_000001_grade_facts`).
+pub const FACTS: i64 = 3;
+
+/// The first version of the facts with the value matrix's, the portfolio's, satisfaction's and
+/// retention's (a snapshot of an older version leaves those pages live).
+pub const PAGE_FACTS: i64 = 2;
+
+/// The first version of the facts with the grade statistics' scores.
+pub const GRADE_FACTS: i64 = 3;
 
 // ---------------------------------------------------------------- writing
 
@@ -68,6 +78,7 @@ pub async fn write(db: &impl ConnectionTrait, today: NaiveDate) -> AppResult<()>
         "DELETE FROM analysis_case_facts",
         "DELETE FROM analysis_retention_facts",
         "DELETE FROM analysis_leaving_facts",
+        "DELETE FROM analysis_grade_facts",
     ] {
         sql::execute(db, stmt, Vec::new()).await?;
     }
@@ -94,6 +105,21 @@ pub async fn write(db: &impl ConnectionTrait, today: NaiveDate) -> AppResult<()>
            FROM grades g JOIN sections s ON s.id = g.section_id \
            WHERE g.status = 'published' GROUP BY s.term_id, s.course_id) o \
          ON o.term_id = x.term_id AND o.course_id = x.course_id",
+        Vec::new(),
+    )
+    .await?;
+    // Grade statistics: published grades per term, department of the course and score, and
+    // how many passed. NOTE: the pass mark is `grades::stats::PASS_MARK_SQL`'s, written out.
+    sql::execute(
+        db,
+        "INSERT INTO analysis_grade_facts (term_id, department_id, score, graded, passed) \
+         SELECT s.term_id, c.department_id, g.score, COUNT(*), \
+           SUM(CASE WHEN g.score >= COALESCE(section_scale.pass_mark, (SELECT MIN(gd.pass_mark) \
+             FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0) THEN 1 ELSE 0 END) \
+         FROM grades g JOIN sections s ON s.id = g.section_id \
+         JOIN courses c ON c.id = s.course_id \
+         LEFT JOIN grading_scales section_scale ON section_scale.id = s.grading_scale_id \
+         WHERE g.status = 'published' GROUP BY s.term_id, c.department_id, g.score",
         Vec::new(),
     )
     .await?;

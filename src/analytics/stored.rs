@@ -2,7 +2,7 @@
 //! matrix, satisfaction and retention, each `None` until a snapshot wrote its facts, so that
 //! the caller answers live.
 
-use super::facts::FACTS;
+use super::facts::PAGE_FACTS;
 use super::retention::{self, CohortRetention, LeavingReason, RetentionQuery, RetentionReport};
 use super::satisfaction::{self, SatisfactionReport};
 use super::scope::Reach;
@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 async fn current(db: &impl ConnectionTrait) -> AppResult<bool> {
     Ok(super::store::latest(db)
         .await?
-        .is_some_and(|s| s.facts >= FACTS))
+        .is_some_and(|s| s.facts >= PAGE_FACTS))
 }
 
 // ---------------------------------------------------------------- reading

@@ -14,7 +14,7 @@ pub struct Model {
     pub term_rows: i64,
     pub group_rows: i64,
     /// Which facts the snapshot wrote: 1 the first store; 2 also the value matrix's, the
-    /// portfolio's, satisfaction's and retention's.
+    /// portfolio's, satisfaction's and retention's; 3 also the grade statistics' scores.
     pub facts: i64,
 }
 

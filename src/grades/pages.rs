@@ -756,6 +756,7 @@ pub async fn stats_page(
         statistics: st,
         sections,
         trend,
+        as_of,
     } = stats::overview(&state.db, user, scope).await?;
     let pickers = if user.can(Permission::ViewAllGrades) {
         json!(stats::pickers(&state.db, ctx.lang).await?)
@@ -768,6 +769,7 @@ pub async fn stats_page(
         json!({
             "stats": stats_data(&st),
             "scope": scope,
+            "as_of": as_of,
             "pickers": pickers,
             "sections": sections,
             "comparison_svg": (!sections.is_empty()).then(|| charts::comparison(&sections)),

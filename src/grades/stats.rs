@@ -3,11 +3,17 @@
 //! of ten 10-point bins (the last one 90–100), each computed from one grouped SQL query per
 //! scope (never one query per student). A section's statistics include drafts (for its teacher
 //! before publishing); the wider scopes count published grades only.
+//!
+//! A section's and a course's statistics are live (their rows are found by index). The whole
+//! university, a term, a department and a department's term group hundreds of thousands of
+//! grades, so once a snapshot has written the analysis store's grade facts (published grades
+//! per term × department × score, with the passes) they are read there, and say when the
+//! snapshot was taken; before the first such snapshot they are live too.
 
 use crate::entity::grades::GradeStatus::Published as PUBLISHED;
 use crate::entity::{courses, grades, grading_scales, sections, terms, users};
 use crate::error::AppResult;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
     RelationTrait, Select,
@@ -406,6 +412,96 @@ pub struct Overview {
     pub statistics: Stats,
     pub sections: Vec<GroupStat>,
     pub trend: Vec<GroupStat>,
+    /// When the analysis store's snapshot these figures come from was taken (none: counted
+    /// now from the grades).
+    pub as_of: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// When the latest snapshot was taken, if it wrote the grade facts.
+async fn stored_since(
+    db: &impl ConnectionTrait,
+) -> AppResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
+    use crate::analytics::{facts::GRADE_FACTS, store};
+    Ok(store::latest(db)
+        .await?
+        .filter(|s| s.facts >= GRADE_FACTS)
+        .map(|s| s.taken_at))
+}
+
+/// The store's grade facts of `scope` (its term and department; no course, no section).
+fn facts(scope: &Scope) -> SelectStatement {
+    let mut q = Query::select();
+    q.from(Alias::new("analysis_grade_facts"));
+    if let Some(t) = scope.term {
+        q.and_where(Expr::col(Alias::new("term_id")).eq(t));
+    }
+    if let Some(d) = scope.department {
+        q.and_where(Expr::col(Alias::new("department_id")).eq(d));
+    }
+    q
+}
+
+/// The (score, how many, how many passed) groups of `scope` from the store, sorted by score.
+async fn stored_scores(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> AppResult<Vec<(f64, i64, Option<i64>)>> {
+    let mut q = facts(scope);
+    q.column(Alias::new("score"))
+        .expr(Expr::cust("CAST(SUM(graded) AS BIGINT)"))
+        .expr(Expr::cust("CAST(SUM(passed) AS BIGINT)"))
+        .group_by_col(Alias::new("score"))
+        .order_by(Alias::new("score"), Order::Asc);
+    let mut out = Vec::new();
+    for r in db.query_all(&q).await? {
+        out.push((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The scope term by term from the store, oldest first (what `by_term` counts live).
+async fn stored_trend(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<GroupStat>> {
+    let mut q = facts(scope);
+    q.column((terms::Entity, terms::Column::Id))
+        .column((terms::Entity, terms::Column::Code))
+        .expr(Expr::cust("CAST(SUM(graded) AS BIGINT)"))
+        .expr(Expr::cust("CAST(SUM(score * graded) AS DOUBLE PRECISION)"))
+        .expr(Expr::cust("MIN(score)"))
+        .expr(Expr::cust("MAX(score)"))
+        .expr(Expr::cust("CAST(SUM(passed) AS BIGINT)"))
+        .inner_join(
+            terms::Entity,
+            Expr::col((terms::Entity, terms::Column::Id)).equals(Alias::new("term_id")),
+        )
+        .group_by_col((terms::Entity, terms::Column::Id))
+        .group_by_col((terms::Entity, terms::Column::Code))
+        .group_by_col((terms::Entity, terms::Column::Seq))
+        .order_by((terms::Entity, terms::Column::Seq), Order::Asc);
+    let mut out = Vec::new();
+    for r in db.query_all(&q).await? {
+        let (code, n, total): (String, i64, f64) = (
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+            r.try_get_by_index(3)?,
+        );
+        let passed: i64 = r.try_get_by_index(6)?;
+        out.push(GroupStat {
+            id: r.try_get_by_index(0)?,
+            label: code.clone(),
+            term_code: code,
+            teacher: None,
+            count: n,
+            mean: (n > 0).then(|| r2(total / n as f64)),
+            min: r.try_get_by_index(4)?,
+            max: r.try_get_by_index(5)?,
+            pass_rate: (n > 0).then(|| r4(passed as f64 / n as f64)),
+        });
+    }
+    Ok(out)
 }
 
 /// The overview of `scope`, after checking the user may see it.
@@ -415,6 +511,31 @@ pub async fn overview(
     scope: Scope,
 ) -> AppResult<Overview> {
     check_scope(db, user, &scope).await?;
+    if scope.section.is_none()
+        && scope.course.is_none()
+        && let Some(taken_at) = stored_since(db).await?
+    {
+        let statistics = summarise(&stored_scores(db, &scope).await?);
+        let trend = if scope.department.is_some() {
+            stored_trend(
+                db,
+                &Scope {
+                    term: None,
+                    ..scope
+                },
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        return Ok(Overview {
+            scope,
+            statistics,
+            sections: Vec::new(),
+            trend,
+            as_of: Some(taken_at),
+        });
+    }
     let statistics = stats(db, &scope).await?;
     let sections = match comparison_scope(db, &scope).await? {
         Some(c) => by_section(db, &c).await?,
@@ -437,6 +558,7 @@ pub async fn overview(
         statistics,
         sections,
         trend,
+        as_of: None,
     })
 }
 

@@ -406,3 +406,133 @@ async fn the_matrix_portfolio_satisfaction_and_retention_answer_from_the_store_a
     })
     .await;
 }
+
+/// The statistics API's figures that both ways of counting give.
+fn figures(v: &Value) -> Value {
+    json!({"statistics": v["statistics"], "trend": v["trend"]})
+}
+
+#[rocket::async_test]
+async fn wide_grade_statistics_answer_from_the_store_as_the_grades_do_until_the_next_snapshot() {
+    use srm::grades::stats::{self, Scope};
+    each_demo(|app| async move {
+        let db = app.db();
+        let admin = demo_token(&app, "admin").await;
+        let term = scalar(
+            &app,
+            "SELECT s.term_id FROM grades g JOIN sections s ON s.id = g.section_id \
+             WHERE g.status = 'published' GROUP BY s.term_id ORDER BY COUNT(*) DESC, s.term_id \
+             LIMIT 1",
+        )
+        .await;
+        let department = scalar(
+            &app,
+            "SELECT c.department_id FROM grades g JOIN sections s ON s.id = g.section_id \
+             JOIN courses c ON c.id = s.course_id WHERE g.status = 'published' \
+             GROUP BY c.department_id ORDER BY COUNT(*) DESC, c.department_id LIMIT 1",
+        )
+        .await;
+        let scopes = [
+            (String::new(), Scope::default()),
+            (
+                format!("term={term}"),
+                Scope {
+                    term: Some(term),
+                    ..Scope::default()
+                },
+            ),
+            (
+                format!("department={department}"),
+                Scope {
+                    department: Some(department),
+                    ..Scope::default()
+                },
+            ),
+            (
+                format!("term={term}&department={department}"),
+                Scope {
+                    term: Some(term),
+                    department: Some(department),
+                    ..Scope::default()
+                },
+            ),
+        ];
+        // What the grades say now, counted live.
+        let live = |scope: Scope| async move {
+            let trend = if scope.department.is_some() {
+                let whole = Scope {
+                    term: None,
+                    ..scope
+                };
+                stats::by_term(db, &whole).await.unwrap()
+            } else {
+                Vec::new()
+            };
+            json!({"statistics": stats::stats(db, &scope).await.unwrap(), "trend": trend})
+        };
+        let answers = |query: String| {
+            let admin = admin.clone();
+            let app = &app;
+            async move {
+                let (s, v) = app
+                    .get_json(&format!("/api/v1/statistics?{query}"), Some(&admin))
+                    .await;
+                assert_eq!(s, Status::Ok, "{v}");
+                v
+            }
+        };
+        let mut before = Vec::new();
+        for (query, scope) in &scopes {
+            let v = answers(query.clone()).await;
+            assert!(v["as_of"].is_string(), "{query}: {v}");
+            assert_eq!(figures(&v), live(*scope).await, "{query}");
+            assert!(v["statistics"]["count"].as_i64().unwrap() > 0, "{query}");
+            before.push(figures(&v));
+        }
+        assert!(before[2]["trend"].as_array().unwrap().len() > 1);
+        // A course's statistics stay live.
+        let course = scalar(
+            &app,
+            &format!(
+                "SELECT s.course_id FROM grades g JOIN sections s ON s.id = g.section_id \
+                 JOIN courses c ON c.id = s.course_id WHERE g.status = 'published' \
+                 AND s.term_id = {term} AND c.department_id = {department} \
+                 ORDER BY g.id LIMIT 1"
+            ),
+        )
+        .await;
+        let (_, v) = app
+            .get_json(&format!("/api/v1/statistics?course={course}"), Some(&admin))
+            .await;
+        assert!(v["as_of"].is_null(), "{v}");
+        // A published grade of that course is corrected: the course's figures move at once,
+        // the wide ones at the next snapshot, to what the grades then say.
+        exec(
+            &app,
+            &format!(
+                "UPDATE grades SET score = CASE WHEN score >= 50 THEN score - 50 ELSE score + 50 END \
+                 WHERE id = (SELECT g.id FROM grades g JOIN sections s ON s.id = g.section_id \
+                 WHERE g.status = 'published' AND s.course_id = {course} AND s.term_id = {term} \
+                 ORDER BY g.id LIMIT 1)"
+            ),
+        )
+        .await;
+        let (_, moved) = app
+            .get_json(&format!("/api/v1/statistics?course={course}"), Some(&admin))
+            .await;
+        assert_ne!(moved["statistics"], v["statistics"]);
+        for ((query, _), was) in scopes.iter().zip(&before) {
+            assert_eq!(&figures(&answers(query.clone()).await), was, "{query}");
+        }
+        store::snapshot(db, None).await.unwrap();
+        for ((query, scope), was) in scopes.iter().zip(&before) {
+            let now = figures(&answers(query.clone()).await);
+            assert_eq!(now, live(*scope).await, "{query}");
+            assert_ne!(&now["statistics"], &was["statistics"], "{query}");
+        }
+        // The page says when.
+        let page = app.page_in("/grades/statistics", &admin, "en").await;
+        assert!(page.contains("as of the analysis store"), "{page}");
+    })
+    .await;
+}
