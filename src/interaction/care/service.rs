@@ -34,7 +34,7 @@ use crate::students::service::can_view;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -475,21 +475,30 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
         .collect();
     // Each student once, at their first flag.
     let mut first: BTreeMap<i64, (DateTime<FixedOffset>, String)> = BTreeMap::new();
-    for f in risk_flags::Entity::find()
+    let flags: Vec<(i64, i64, String)> = risk_flags::Entity::find()
+        .select_only()
+        .columns([
+            risk_flags::Column::StudentId,
+            risk_flags::Column::RunId,
+            risk_flags::Column::Level,
+        ])
         .filter(risk_flags::Column::Level.is_in(LEVELS))
         .filter(risk_flags::Column::RunId.is_in(runs.keys().copied().collect::<Vec<_>>()))
+        .filter(
+            Condition::any()
+                .add(risk_flags::Column::Feedback.is_null())
+                .add(risk_flags::Column::Feedback.ne("wrong")),
+        )
+        .into_tuple()
         .all(db)
-        .await?
-    {
-        if f.feedback.as_deref() == Some("wrong") {
-            continue;
-        }
-        let Some(t) = runs.get(&f.run_id).copied() else {
+        .await?;
+    for (student, run, level) in flags {
+        let Some(t) = runs.get(&run).copied() else {
             continue;
         };
-        let e = first.entry(f.student_id).or_insert((t, f.level.clone()));
+        let e = first.entry(student).or_insert((t, level.clone()));
         if t < e.0 {
-            *e = (t, f.level.clone());
+            *e = (t, level);
         }
     }
     let flagged = first.len();
@@ -505,30 +514,59 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
     let ids: Vec<i64> = first.keys().copied().collect();
     let mut cared: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
     let mut scores: HashMap<i64, Vec<(DateTime<FixedOffset>, f64)>> = HashMap::new();
+    // NOTE: only scores due within some student's window are read: from the earliest first
+    // flag's window start to the latest one's end, a day wider on each side whatever the
+    // offset a time was stored with.
+    let day = Duration::days(1);
+    let (Some(from), Some(until)) = (
+        first.values().map(|f| f.0).min().map(|t| t - w - day),
+        first.values().map(|f| f.0).max().map(|t| t + w + day),
+    ) else {
+        return Ok(Effect {
+            window_weeks: weeks,
+            flagged,
+            excluded_no_scores: 0,
+            pending,
+            comparisons: compare(&[]),
+        });
+    };
     for chunk in ids.chunks(2000) {
-        for i in interventions::Entity::find()
+        let visits: Vec<(i64, NaiveDate)> = interventions::Entity::find()
+            .select_only()
+            .columns([
+                interventions::Column::StudentId,
+                interventions::Column::HappenedOn,
+            ])
             .filter(interventions::Column::StudentId.is_in(chunk.to_vec()))
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            cared.entry(i.student_id).or_default().push(i.happened_on);
+            .await?;
+        for (student, on) in visits {
+            cared.entry(student).or_default().push(on);
         }
-        for (s, a) in assessment_scores::Entity::find()
+        let marks: Vec<(i64, DateTime<FixedOffset>, f64, f64)> = assessment_scores::Entity::find()
+            .select_only()
+            .column(assessment_scores::Column::StudentId)
+            .column(assessments::Column::DueAt)
+            .column(assessment_scores::Column::Score)
+            .column(assessments::Column::MaxScore)
+            .join(
+                JoinType::InnerJoin,
+                assessment_scores::Relation::Assessments.def(),
+            )
             .filter(assessment_scores::Column::StudentId.is_in(chunk.to_vec()))
-            .find_also_related(assessments::Entity)
+            .filter(assessment_scores::Column::Score.is_not_null())
+            .filter(assessments::Column::MaxScore.gt(0.0))
+            .filter(assessments::Column::DueAt.gte(from))
+            .filter(assessments::Column::DueAt.lt(until))
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            let (Some(a), Some(score)) = (a, s.score) else {
-                continue;
-            };
-            let Some(due) = a.due_at else { continue };
-            if a.max_score > 0.0 {
-                scores
-                    .entry(s.student_id)
-                    .or_default()
-                    .push((due, score / a.max_score * 100.0));
-            }
+            .await?;
+        for (student, due, score, max) in marks {
+            scores
+                .entry(student)
+                .or_default()
+                .push((due, score / max * 100.0));
         }
     }
     let mut excluded = 0;
@@ -557,6 +595,18 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
             .is_some_and(|ds| ds.iter().any(|d| *d >= start && *d < end));
         rows.push((level.clone(), got, b, a));
     }
+    Ok(Effect {
+        window_weeks: weeks,
+        flagged,
+        excluded_no_scores: excluded,
+        pending,
+        comparisons: compare(&rows),
+    })
+}
+
+/// The comparisons of every level and of each level that has students, from (level, cared,
+/// mean before, mean after) rows.
+fn compare(rows: &[(String, bool, f64, f64)]) -> Vec<Comparison> {
     let mut comparisons = Vec::new();
     for level in ["all", "high", "medium"] {
         let pick = |care: bool| -> Vec<(f64, f64)> {
@@ -580,11 +630,5 @@ pub async fn effect(db: &impl ConnectionTrait) -> AppResult<Effect> {
             difference,
         });
     }
-    Ok(Effect {
-        window_weeks: weeks,
-        flagged,
-        excluded_no_scores: excluded,
-        pending,
-        comparisons,
-    })
+    comparisons
 }
