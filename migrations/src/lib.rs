@@ -33,6 +33,7 @@ mod m20261210_000001_import_files;
 mod m20261211_000001_analysis_store_pages;
 mod m20261212_000001_activity_window_index;
 mod m20261213_000001_grade_facts;
+mod m20261213_000002_drop_grade_status_index;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000001_analysis_store_pages::Migration),
             Box::new(m20261212_000001_activity_window_index::Migration),
             Box::new(m20261213_000001_grade_facts::Migration),
+            Box::new(m20261213_000002_drop_grade_status_index::Migration),
         ]
     }
 }

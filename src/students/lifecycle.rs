@@ -19,7 +19,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
+    RelationTrait, Select,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -220,7 +220,27 @@ pub async fn term_aggregates(
     students_subquery: SelectStatement,
 ) -> AppResult<HashMap<i64, Vec<TermAgg>>> {
     type Row = (i64, i64, Option<f64>, Option<f64>, Option<i64>);
-    let rows: Vec<Row> = grades::Entity::find()
+    let rows: Vec<Row> = term_aggregates_query(students_subquery)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<TermAgg>> = HashMap::new();
+    for (student, seq, qp, credits, failed) in rows {
+        out.entry(student).or_default().push(TermAgg {
+            term_seq: seq,
+            quality_points: qp.unwrap_or(0.0),
+            credits: credits.unwrap_or(0.0),
+            failed: failed.unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// The query of [`term_aggregates`]: (student, term seq, quality points, credits, failed).
+/// It reaches the grades through the students of the subquery (by the index on the student),
+/// never through all published grades.
+pub fn term_aggregates_query(students_subquery: SelectStatement) -> Select<grades::Entity> {
+    grades::Entity::find()
         .select_only()
         .column(grades::Column::StudentId)
         .column(terms::Column::Seq)
@@ -245,19 +265,6 @@ pub async fn term_aggregates(
         .filter(grades::Column::StudentId.in_subquery(students_subquery))
         .group_by(grades::Column::StudentId)
         .group_by(terms::Column::Seq)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut out: HashMap<i64, Vec<TermAgg>> = HashMap::new();
-    for (student, seq, qp, credits, failed) in rows {
-        out.entry(student).or_default().push(TermAgg {
-            term_seq: seq,
-            quality_points: qp.unwrap_or(0.0),
-            credits: credits.unwrap_or(0.0),
-            failed: failed.unwrap_or(0),
-        });
-    }
-    Ok(out)
 }
 
 /// Stages for a set of students given as (id, status, cohort), with one aggregated query.
