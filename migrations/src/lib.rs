@@ -34,6 +34,7 @@ mod m20261211_000001_analysis_store_pages;
 mod m20261212_000001_activity_window_index;
 mod m20261213_000001_grade_facts;
 mod m20261213_000002_drop_grade_status_index;
+mod m20261213_000003_risk_flag_list_index;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_activity_window_index::Migration),
             Box::new(m20261213_000001_grade_facts::Migration),
             Box::new(m20261213_000002_drop_grade_status_index::Migration),
+            Box::new(m20261213_000003_risk_flag_list_index::Migration),
         ]
     }
 }

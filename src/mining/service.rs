@@ -18,9 +18,10 @@ use crate::i18n::Lang;
 use crate::paging::{Page, PageReq};
 use crate::students::query::{at_risk_condition, at_risk_reach};
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -222,6 +223,19 @@ pub struct FlagFilter {
     pub formula: Option<String>,
 }
 
+/// The ids of one page of `flags`, riskiest first (ties by id). With filters on the run, the
+/// level, the feedback and the student only, the index on (run, level, score, feedback,
+/// student) answers it alone (`m20261213_000003_risk_flag_list_index`).
+pub fn page_ids(flags: Select<risk_flags::Entity>, req: PageReq) -> Select<risk_flags::Entity> {
+    flags
+        .select_only()
+        .column(risk_flags::Column::Id)
+        .order_by_desc(risk_flags::Column::Score)
+        .order_by_asc(risk_flags::Column::Id)
+        .offset((req.page - 1) * req.per_page)
+        .limit(req.per_page)
+}
+
 /// The flags of a run that `scope` may see, riskiest first.
 pub async fn flags(
     db: &impl ConnectionTrait,
@@ -231,8 +245,9 @@ pub async fn flags(
     req: PageReq,
     lang: Lang,
 ) -> AppResult<Page<FlagRow>> {
+    // NOTE: the filter reads the index on (run, level, score, feedback, student) alone; the
+    // page's ids are sorted from it, and only those rows are read whole.
     let mut q = risk_flags::Entity::find()
-        .inner_join(students::Entity)
         .filter(risk_flags::Column::RunId.eq(run.id))
         .filter(scope_condition(scope, run.term_id));
     if let Some(l) = &f.level {
@@ -267,9 +282,18 @@ pub async fn flags(
         }
     }
     if let Some(d) = f.department {
-        q = q.filter(students::Column::DepartmentId.eq(d));
+        q = q.filter(
+            risk_flags::Column::StudentId.in_subquery(
+                Query::select()
+                    .column(students::Column::Id)
+                    .from(students::Entity)
+                    .and_where(Expr::col(students::Column::DepartmentId).eq(d))
+                    .to_owned(),
+            ),
+        );
     }
     let total = q.clone().count(db).await?;
+    let page_ids: Vec<i64> = page_ids(q, req).into_tuple().all(db).await?;
     #[derive(sea_orm::FromQueryResult)]
     struct Row {
         id: i64,
@@ -287,7 +311,9 @@ pub async fn flags(
         formula_score: Option<f64>,
         formula_flagged: Option<bool>,
     }
-    let rows: Vec<Row> = q
+    let rows: Vec<Row> = risk_flags::Entity::find()
+        .inner_join(students::Entity)
+        .filter(risk_flags::Column::Id.is_in(page_ids))
         .select_only()
         .column(risk_flags::Column::Id)
         .column(risk_flags::Column::RunId)
@@ -305,8 +331,6 @@ pub async fn flags(
         .column(risk_flags::Column::FormulaFlagged)
         .order_by_desc(risk_flags::Column::Score)
         .order_by_asc(risk_flags::Column::Id)
-        .offset((req.page - 1) * req.per_page)
-        .limit(req.per_page)
         .into_model::<Row>()
         .all(db)
         .await?;

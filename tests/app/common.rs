@@ -252,6 +252,22 @@ impl TestApp {
     }
 
     /// A page as a bearer-token user in a language (`Accept-Language`), which must answer 200.
+    /// SQLite's plan for `stmt` on this app's database (a SQLite one), a line per step.
+    pub async fn sqlite_plan(&self, stmt: sea_orm::Statement) -> Vec<String> {
+        use sea_orm::ConnectionTrait;
+        let explain = sea_orm::Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+            ..stmt
+        };
+        self.db()
+            .query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(3).unwrap())
+            .collect()
+    }
+
     pub async fn page_in(&self, path: &str, token: &str, lang: &str) -> String {
         let res = self
             .client

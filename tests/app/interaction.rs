@@ -1753,3 +1753,28 @@ async fn the_case_list_page_shows_one_page_of_cases_with_a_next_link_that_keeps_
     })
     .await;
 }
+
+/// Issue 21's pages bench: the at-risk list and the care work list sorted every flag of the
+/// run's levels, reasons and all, for each page (about 55 ms a statement at 50,000 students).
+/// A page's ids now come from one index alone, the filter on feedback included.
+#[rocket::async_test]
+async fn a_page_of_flags_is_found_from_the_index_alone() {
+    use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QueryTrait};
+    use srm::entity::risk_flags;
+    let app = TestApp::new(crate::common::Backend::Sqlite).await;
+    let flags = risk_flags::Entity::find()
+        .filter(risk_flags::Column::RunId.eq(1))
+        .filter(risk_flags::Column::Level.is_in(["medium", "high"]))
+        .filter(
+            Condition::any()
+                .add(risk_flags::Column::Feedback.is_null())
+                .add(risk_flags::Column::Feedback.ne("wrong")),
+        );
+    let page = srm::mining::service::page_ids(flags, srm::paging::PageReq::new(Some(2), None));
+    let plan = app.sqlite_plan(page.build(DbBackend::Sqlite)).await;
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("USING COVERING INDEX idx_risk_flags_run_list")),
+        "{plan:#?}"
+    );
+}

@@ -1598,22 +1598,6 @@ async fn a_student_sees_which_staff_read_their_record_and_when() {
     .await;
 }
 
-/// SQLite's plan for a statement on `app`'s database, a line per step.
-async fn sqlite_plan(app: &TestApp, stmt: sea_orm::Statement) -> Vec<String> {
-    use sea_orm::ConnectionTrait;
-    let db = app.db();
-    let explain = sea_orm::Statement {
-        sql: format!("EXPLAIN QUERY PLAN {}", stmt.sql),
-        ..stmt
-    };
-    db.query_all_raw(explain)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get_by_index::<String>(3).unwrap())
-        .collect()
-}
-
 /// Issue 21's pages bench: a statistics index on grades (status, score, section) made SQLite,
 /// which has no statistics of the data, read every published grade of the university for one
 /// student's lifecycle stage (about a second per students list, 360° view or "my record" on the
@@ -1629,7 +1613,7 @@ async fn a_students_stage_reads_their_own_grades_through_the_index_on_the_studen
         .and_where(Expr::col(students::Column::Id).eq(app.people.student_record))
         .to_owned();
     let stmt = srm::students::lifecycle::term_aggregates_query(one).build(DbBackend::Sqlite);
-    let plan = sqlite_plan(&app, stmt).await;
+    let plan = app.sqlite_plan(stmt).await;
     assert!(
         plan.iter()
             .any(|step| step.starts_with("SEARCH grades USING INDEX idx_grades_student")),

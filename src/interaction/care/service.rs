@@ -121,11 +121,15 @@ pub async fn worklist(
         )
         .filter(my_students(user, run.term_id));
     let total = select.clone().count(db).await?;
-    let flags: Vec<risk_flags::Model> = select
+    // NOTE: only the page's flags are read whole.
+    let page_ids: Vec<i64> = crate::mining::service::page_ids(select, req)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let flags: Vec<risk_flags::Model> = risk_flags::Entity::find()
+        .filter(risk_flags::Column::Id.is_in(page_ids))
         .order_by_desc(risk_flags::Column::Score)
         .order_by_asc(risk_flags::Column::Id)
-        .offset((req.page - 1) * req.per_page)
-        .limit(req.per_page)
         .all(db)
         .await?;
     let ids: Vec<i64> = flags.iter().map(|f| f.student_id).collect();
