@@ -19,6 +19,7 @@
 
 use super::{retention, satisfaction, sql};
 use crate::error::AppResult;
+use crate::grades::scale::pass_mark_sql;
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
@@ -84,10 +85,10 @@ pub async fn write(db: &impl ConnectionTrait, today: NaiveDate) -> AppResult<()>
     }
     refresh_value_facts(db).await?;
     // The portfolio: enrolments per term and course, and the published grades' outcomes.
-    // NOTE: the pass mark is the section's scale's, else the default scale's, else 60.
     sql::execute(
         db,
-        "INSERT INTO analysis_course_facts \
+        concat!(
+            "INSERT INTO analysis_course_facts \
          (term_id, course_id, registrations, waitlisted, drops, graded, passed, score_hundredths) \
          SELECT x.term_id, x.course_id, x.registrations, x.waitlisted, x.drops, \
            COALESCE(o.graded, 0), COALESCE(o.passed, 0), COALESCE(o.hundredths, 0) \
@@ -98,28 +99,32 @@ pub async fn write(db: &impl ConnectionTrait, today: NaiveDate) -> AppResult<()>
            FROM sections s LEFT JOIN enrolments e ON e.section_id = s.id \
            GROUP BY s.term_id, s.course_id) x \
          LEFT JOIN (SELECT s.term_id AS term_id, s.course_id AS course_id, COUNT(*) AS graded, \
-             SUM(CASE WHEN g.score >= COALESCE((SELECT gs.pass_mark FROM grading_scales gs \
-               WHERE gs.id = s.grading_scale_id), (SELECT MIN(gd.pass_mark) FROM grading_scales gd \
-               WHERE gd.is_default = TRUE), 60.0) THEN 1 ELSE 0 END) AS passed, \
+             SUM(CASE WHEN g.score >= ",
+            pass_mark_sql!(section "s"),
+            " THEN 1 ELSE 0 END) AS passed, \
              CAST(SUM(CAST(ROUND(g.score * 100) AS BIGINT)) AS BIGINT) AS hundredths \
            FROM grades g JOIN sections s ON s.id = g.section_id \
            WHERE g.status = 'published' GROUP BY s.term_id, s.course_id) o \
-         ON o.term_id = x.term_id AND o.course_id = x.course_id",
+         ON o.term_id = x.term_id AND o.course_id = x.course_id"
+        ),
         Vec::new(),
     )
     .await?;
     // Grade statistics: published grades per term, department of the course and score, and
-    // how many passed. NOTE: the pass mark is `grades::stats::PASS_MARK_SQL`'s, written out.
+    // how many passed.
     sql::execute(
         db,
-        "INSERT INTO analysis_grade_facts (term_id, department_id, score, graded, passed) \
+        concat!(
+            "INSERT INTO analysis_grade_facts (term_id, department_id, score, graded, passed) \
          SELECT s.term_id, c.department_id, g.score, COUNT(*), \
-           SUM(CASE WHEN g.score >= COALESCE(section_scale.pass_mark, (SELECT MIN(gd.pass_mark) \
-             FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0) THEN 1 ELSE 0 END) \
+           SUM(CASE WHEN g.score >= ",
+            pass_mark_sql!(scale "section_scale"),
+            " THEN 1 ELSE 0 END) \
          FROM grades g JOIN sections s ON s.id = g.section_id \
          JOIN courses c ON c.id = s.course_id \
          LEFT JOIN grading_scales section_scale ON section_scale.id = s.grading_scale_id \
-         WHERE g.status = 'published' GROUP BY s.term_id, c.department_id, g.score",
+         WHERE g.status = 'published' GROUP BY s.term_id, c.department_id, g.score"
+        ),
         Vec::new(),
     )
     .await?;

@@ -181,15 +181,15 @@ async fn outcomes(
     db: &impl ConnectionTrait,
     term_id: i64,
 ) -> AppResult<HashMap<i64, (i64, i64, f64)>> {
-    // NOTE: the pass mark is the section's scale's, else the default scale's, else 60.
-    let sql = "SELECT s.course_id AS course, COUNT(*) AS graded, \
-           SUM(CASE WHEN g.score >= COALESCE((SELECT gs.pass_mark FROM grading_scales gs \
-             WHERE gs.id = s.grading_scale_id), (SELECT MIN(gd.pass_mark) FROM grading_scales gd \
-             WHERE gd.is_default = TRUE), 60.0) THEN 1 ELSE 0 END) AS passed, \
+    let sql = concat!(
+        "SELECT s.course_id AS course, COUNT(*) AS graded, SUM(CASE WHEN g.score >= ",
+        crate::grades::scale::pass_mark_sql!(section "s"),
+        " THEN 1 ELSE 0 END) AS passed, \
            CAST(SUM(CAST(ROUND(g.score * 100) AS BIGINT)) AS BIGINT) AS hundredths \
          FROM grades g JOIN sections s ON s.id = g.section_id \
          WHERE g.status = 'published' AND s.term_id = ? \
-         GROUP BY s.course_id";
+         GROUP BY s.course_id"
+    );
     let mut out = HashMap::new();
     for r in super::sql::rows(db, sql, vec![term_id.into()]).await? {
         let graded: i64 = r.try_get("", "graded")?;

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "assessment_scores")]
 pub struct Model {
@@ -17,38 +18,10 @@ pub struct Model {
     pub status: String,
     pub submitted_at: Option<DateTimeWithTimeZone>,
     pub updated_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::assessments::Entity",
-        from = "Column::AssessmentId",
-        to = "super::assessments::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Assessments,
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
-}
-
-impl Related<super::assessments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Assessments.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(belongs_to, from = "assessment_id", to = "id", on_delete = "Cascade")]
+    pub assessment: BelongsTo<super::assessments::Entity>,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

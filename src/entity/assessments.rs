@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "assessments")]
 pub struct Model {
@@ -17,32 +18,10 @@ pub struct Model {
     pub max_score: f64,
     /// `exam`, `assignment`, `quiz` or `other` for imported history; none for the portal's own.
     pub kind: Option<String>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::assessment_scores::Entity")]
-    AssessmentScores,
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Sections,
-}
-
-impl Related<super::assessment_scores::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::AssessmentScores.def()
-    }
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
+    #[sea_orm(has_many)]
+    pub assessment_scores: HasMany<super::assessment_scores::Entity>,
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Cascade")]
+    pub section: BelongsTo<super::sections::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

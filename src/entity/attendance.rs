@@ -2,6 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "attendance")]
 pub struct Model {
@@ -16,26 +17,10 @@ pub struct Model {
     pub source: String,
     pub recorded_by: Option<i64>,
     pub recorded_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Sections,
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Cascade")]
+    pub section: BelongsTo<super::sections::Entity>,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "attendance_rolls")]
 pub struct Model {
@@ -14,18 +15,8 @@ pub struct Model {
     pub source: String,
     pub taken_by: Option<i64>,
     pub taken_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Sections,
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Cascade")]
+    pub section: BelongsTo<super::sections::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

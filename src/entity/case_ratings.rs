@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "case_ratings")]
 pub struct Model {
@@ -12,24 +13,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub comment: String,
     pub at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::cases::Entity",
-        from = "Column::CaseId",
-        to = "super::cases::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Cases,
-}
-
-impl Related<super::cases::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Cases.def()
-    }
+    #[sea_orm(belongs_to, from = "case_id", to = "id", on_delete = "Cascade")]
+    pub case: BelongsTo<super::cases::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

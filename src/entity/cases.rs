@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "cases")]
 pub struct Model {
@@ -22,6 +23,12 @@ pub struct Model {
     pub due_at: DateTimeWithTimeZone,
     pub first_response_at: Option<DateTimeWithTimeZone>,
     pub closed_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(has_many)]
+    pub case_events: HasMany<super::case_events::Entity>,
+    #[sea_orm(has_one)]
+    pub case_ratings: HasOne<super::case_ratings::Entity>,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 /// Where a case stands; stored as its snake_case name (no migration: the column stays text).
@@ -65,40 +72,6 @@ impl CaseStatus {
     /// The status named `s`, if any.
     pub fn parse(s: &str) -> Option<Self> {
         <Self as sea_orm::Iterable>::iter().find(|v| v.as_str() == s)
-    }
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::case_events::Entity")]
-    CaseEvents,
-    #[sea_orm(has_one = "super::case_ratings::Entity")]
-    CaseRatings,
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
-}
-
-impl Related<super::case_events::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::CaseEvents.def()
-    }
-}
-
-impl Related<super::case_ratings::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::CaseRatings.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
     }
 }
 

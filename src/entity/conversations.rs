@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "conversations")]
 pub struct Model {
@@ -13,47 +14,12 @@ pub struct Model {
     pub created_by: i64,
     pub created_at: DateTimeWithTimeZone,
     pub last_message_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::conversation_members::Entity")]
-    ConversationMembers,
-    #[sea_orm(has_many = "super::messages::Entity")]
-    Messages,
-    #[sea_orm(
-        belongs_to = "super::users::Entity",
-        from = "Column::CreatedBy",
-        to = "super::users::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Users,
-}
-
-impl Related<super::conversation_members::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::ConversationMembers.def()
-    }
-}
-
-impl Related<super::messages::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Messages.def()
-    }
-}
-
-impl Related<super::users::Entity> for Entity {
-    fn to() -> RelationDef {
-        super::conversation_members::Relation::Users.def()
-    }
-    fn via() -> Option<RelationDef> {
-        Some(
-            super::conversation_members::Relation::Conversations
-                .def()
-                .rev(),
-        )
-    }
+    #[sea_orm(has_many)]
+    pub conversation_members: HasMany<super::conversation_members::Entity>,
+    #[sea_orm(has_many)]
+    pub messages: HasMany<super::messages::Entity>,
+    #[sea_orm(belongs_to, from = "created_by", to = "id", on_delete = "Cascade")]
+    pub creator: BelongsTo<super::users::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

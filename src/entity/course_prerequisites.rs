@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "course_prerequisites")]
 pub struct Model {
@@ -12,26 +13,22 @@ pub struct Model {
     pub prerequisite_id: i64,
     #[sea_orm(column_type = "Double")]
     pub min_score: f64,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
     #[sea_orm(
-        belongs_to = "super::courses::Entity",
-        from = "Column::PrerequisiteId",
-        to = "super::courses::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
+        belongs_to,
+        from = "prerequisite_id",
+        to = "id",
+        on_delete = "Cascade",
+        relation_enum = "Courses2"
     )]
-    Courses2,
+    pub prerequisite: BelongsTo<super::courses::Entity>,
     #[sea_orm(
-        belongs_to = "super::courses::Entity",
-        from = "Column::CourseId",
-        to = "super::courses::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
+        belongs_to,
+        from = "course_id",
+        to = "id",
+        on_delete = "Cascade",
+        relation_enum = "Courses1"
     )]
-    Courses1,
+    pub course: BelongsTo<super::courses::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "courses")]
 pub struct Model {
@@ -18,32 +19,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub is_active: bool,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::departments::Entity",
-        from = "Column::DepartmentId",
-        to = "super::departments::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Departments,
-    #[sea_orm(has_many = "super::sections::Entity")]
-    Sections,
-}
-
-impl Related<super::departments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Departments.def()
-    }
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
+    #[sea_orm(belongs_to, from = "department_id", to = "id", on_delete = "Restrict")]
+    pub department: BelongsTo<super::departments::Entity>,
+    #[sea_orm(has_many)]
+    pub sections: HasMany<super::sections::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use super::job_status::JobStatus;
 use sea_orm::entity::prelude::*;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "data_exports")]
 pub struct Model {
@@ -21,24 +22,8 @@ pub struct Model {
     pub size_bytes: Option<i64>,
     pub sha256: Option<String>,
     pub error: Option<String>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "departments")]
 pub struct Model {
@@ -12,42 +13,14 @@ pub struct Model {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::courses::Entity")]
-    Courses,
-    #[sea_orm(has_many = "super::majors::Entity")]
-    Majors,
-    #[sea_orm(has_many = "super::students::Entity")]
-    Students,
-    #[sea_orm(has_many = "super::users::Entity")]
-    Users,
-}
-
-impl Related<super::courses::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Courses.def()
-    }
-}
-
-impl Related<super::majors::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Majors.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
-}
-
-impl Related<super::users::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Users.def()
-    }
+    #[sea_orm(has_many)]
+    pub courses: HasMany<super::courses::Entity>,
+    #[sea_orm(has_many)]
+    pub majors: HasMany<super::majors::Entity>,
+    #[sea_orm(has_many)]
+    pub students: HasMany<super::students::Entity>,
+    #[sea_orm(has_many)]
+    pub users: HasMany<super::users::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

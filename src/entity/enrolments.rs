@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "enrolments")]
 pub struct Model {
@@ -20,38 +21,10 @@ pub struct Model {
     pub dropped_at: Option<DateTimeWithTimeZone>,
     #[sea_orm(column_type = "Text", nullable)]
     pub override_reason: Option<String>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Sections,
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Students,
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Restrict")]
+    pub section: BelongsTo<super::sections::Entity>,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Restrict")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

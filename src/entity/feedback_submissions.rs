@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "feedback_submissions")]
 pub struct Model {
@@ -10,24 +11,8 @@ pub struct Model {
     pub section_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub student_id: i64,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Sections,
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Cascade")]
+    pub section: BelongsTo<super::sections::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "grade_history")]
 pub struct Model {
@@ -18,24 +19,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub reason: String,
     pub approved_by: Option<i64>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::grades::Entity",
-        from = "Column::GradeId",
-        to = "super::grades::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Grades,
-}
-
-impl Related<super::grades::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Grades.def()
-    }
+    #[sea_orm(belongs_to, from = "grade_id", to = "id", on_delete = "Cascade")]
+    pub grade: BelongsTo<super::grades::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

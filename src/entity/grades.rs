@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "grades")]
 pub struct Model {
@@ -21,54 +22,14 @@ pub struct Model {
     pub entered_by: Option<i64>,
     pub updated_at: DateTimeWithTimeZone,
     pub published_at: Option<DateTimeWithTimeZone>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::grade_changes::Entity")]
-    GradeChanges,
-    #[sea_orm(has_many = "super::grade_history::Entity")]
-    GradeHistory,
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Sections,
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Students,
-}
-
-impl Related<super::grade_changes::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::GradeChanges.def()
-    }
-}
-
-impl Related<super::grade_history::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::GradeHistory.def()
-    }
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(has_many)]
+    pub grade_changes: HasMany<super::grade_changes::Entity>,
+    #[sea_orm(has_many)]
+    pub grade_history: HasMany<super::grade_history::Entity>,
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Restrict")]
+    pub section: BelongsTo<super::sections::Entity>,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Restrict")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "grading_bands")]
 pub struct Model {
@@ -15,24 +16,8 @@ pub struct Model {
     pub letter: String,
     #[sea_orm(column_type = "Double")]
     pub points: f64,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::grading_scales::Entity",
-        from = "Column::ScaleId",
-        to = "super::grading_scales::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    GradingScales,
-}
-
-impl Related<super::grading_scales::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::GradingScales.def()
-    }
+    #[sea_orm(belongs_to, from = "scale_id", to = "id", on_delete = "Cascade")]
+    pub scale: BelongsTo<super::grading_scales::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "grading_scales")]
 pub struct Model {
@@ -13,18 +14,8 @@ pub struct Model {
     #[sea_orm(column_type = "Double")]
     pub pass_mark: f64,
     pub is_default: bool,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::grading_bands::Entity")]
-    GradingBands,
-}
-
-impl Related<super::grading_bands::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::GradingBands.def()
-    }
+    #[sea_orm(has_many)]
+    pub grading_bands: HasMany<super::grading_bands::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

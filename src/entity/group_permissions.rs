@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "group_permissions")]
 pub struct Model {
@@ -10,24 +11,8 @@ pub struct Model {
     pub group_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub permission: String,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::groups::Entity",
-        from = "Column::GroupId",
-        to = "super::groups::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Groups,
-}
-
-impl Related<super::groups::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Groups.def()
-    }
+    #[sea_orm(belongs_to, from = "group_id", to = "id", on_delete = "Cascade")]
+    pub group: BelongsTo<super::groups::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "groups")]
 pub struct Model {
@@ -17,26 +18,10 @@ pub struct Model {
     /// Whether members may sign in with a local password (else only by single sign-on).
     pub local_password: bool,
     pub created_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::group_permissions::Entity")]
-    GroupPermissions,
-    #[sea_orm(has_many = "super::user_groups::Entity")]
-    UserGroups,
-}
-
-impl Related<super::group_permissions::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::GroupPermissions.def()
-    }
-}
-
-impl Related<super::user_groups::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::UserGroups.def()
-    }
+    #[sea_orm(has_many)]
+    pub group_permissions: HasMany<super::group_permissions::Entity>,
+    #[sea_orm(has_many)]
+    pub user_groups: HasMany<super::user_groups::Entity>,
 }
 
 impl Related<super::users::Entity> for Entity {

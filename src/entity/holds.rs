@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "holds")]
 pub struct Model {
@@ -15,24 +16,8 @@ pub struct Model {
     pub placed_at: DateTimeWithTimeZone,
     pub lifted_by: Option<i64>,
     pub lifted_at: Option<DateTimeWithTimeZone>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

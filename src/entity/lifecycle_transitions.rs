@@ -3,6 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "lifecycle_transitions")]
 pub struct Model {
@@ -16,18 +17,8 @@ pub struct Model {
     pub rule: String,
     /// `schedule`, `grade_publish`, `status_change` or `history` (the demo's reconstruction).
     pub source: String,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

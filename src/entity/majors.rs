@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "majors")]
 pub struct Model {
@@ -13,32 +14,10 @@ pub struct Model {
     pub department_id: i64,
     pub name_zh: String,
     pub name_en: String,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::departments::Entity",
-        from = "Column::DepartmentId",
-        to = "super::departments::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Departments,
-    #[sea_orm(has_many = "super::students::Entity")]
-    Students,
-}
-
-impl Related<super::departments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Departments.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(belongs_to, from = "department_id", to = "id", on_delete = "Restrict")]
+    pub department: BelongsTo<super::departments::Entity>,
+    #[sea_orm(has_many)]
+    pub students: HasMany<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

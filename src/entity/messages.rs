@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "messages")]
 pub struct Model {
@@ -13,24 +14,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub sent_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::conversations::Entity",
-        from = "Column::ConversationId",
-        to = "super::conversations::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Conversations,
-}
-
-impl Related<super::conversations::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Conversations.def()
-    }
+    #[sea_orm(belongs_to, from = "conversation_id", to = "id", on_delete = "Cascade")]
+    pub conversation: BelongsTo<super::conversations::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

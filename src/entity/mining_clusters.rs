@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "mining_clusters")]
 pub struct Model {
@@ -21,24 +22,8 @@ pub struct Model {
     pub x: f64,
     #[sea_orm(column_type = "Double")]
     pub y: f64,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::mining_runs::Entity",
-        from = "Column::RunId",
-        to = "super::mining_runs::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    MiningRuns,
-}
-
-impl Related<super::mining_runs::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::MiningRuns.def()
-    }
+    #[sea_orm(belongs_to, from = "run_id", to = "id", on_delete = "Cascade")]
+    pub run: BelongsTo<super::mining_runs::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "mining_runs")]
 pub struct Model {
@@ -29,40 +30,12 @@ pub struct Model {
     pub interrupted_at: Option<DateTimeWithTimeZone>,
     #[sea_orm(column_type = "Text", nullable)]
     pub interrupted_reason: Option<String>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::mining_clusters::Entity")]
-    MiningClusters,
-    #[sea_orm(has_many = "super::risk_flags::Entity")]
-    RiskFlags,
-    #[sea_orm(
-        belongs_to = "super::terms::Entity",
-        from = "Column::TermId",
-        to = "super::terms::Column::Id",
-        on_update = "NoAction",
-        on_delete = "SetNull"
-    )]
-    Terms,
-}
-
-impl Related<super::mining_clusters::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::MiningClusters.def()
-    }
-}
-
-impl Related<super::risk_flags::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::RiskFlags.def()
-    }
-}
-
-impl Related<super::terms::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Terms.def()
-    }
+    #[sea_orm(has_many)]
+    pub mining_clusters: HasMany<super::mining_clusters::Entity>,
+    #[sea_orm(has_many)]
+    pub risk_flags: HasMany<super::risk_flags::Entity>,
+    #[sea_orm(belongs_to, from = "term_id", to = "id", on_delete = "SetNull")]
+    pub term: BelongsTo<Option<super::terms::Entity>>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "risk_flags")]
 pub struct Model {
@@ -26,38 +27,10 @@ pub struct Model {
     #[sea_orm(column_type = "Double", nullable)]
     pub formula_score: Option<f64>,
     pub formula_flagged: Option<bool>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::mining_runs::Entity",
-        from = "Column::RunId",
-        to = "super::mining_runs::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    MiningRuns,
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
-}
-
-impl Related<super::mining_runs::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::MiningRuns.def()
-    }
-}
-
-impl Related<super::students::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Students.def()
-    }
+    #[sea_orm(belongs_to, from = "run_id", to = "id", on_delete = "Cascade")]
+    pub run: BelongsTo<super::mining_runs::Entity>,
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

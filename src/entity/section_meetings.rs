@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "section_meetings")]
 pub struct Model {
@@ -14,24 +15,8 @@ pub struct Model {
     pub end_period: i64,
     pub start_week: i64,
     pub end_week: i64,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::sections::Entity",
-        from = "Column::SectionId",
-        to = "super::sections::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Sections,
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
+    #[sea_orm(belongs_to, from = "section_id", to = "id", on_delete = "Cascade")]
+    pub section: BelongsTo<super::sections::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

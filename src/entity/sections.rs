@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "sections")]
 pub struct Model {
@@ -23,108 +24,26 @@ pub struct Model {
     pub room: String,
     pub grading_scale_id: Option<i64>,
     pub grades_published_at: Option<DateTimeWithTimeZone>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::assessments::Entity")]
-    Assessments,
-    #[sea_orm(
-        belongs_to = "super::courses::Entity",
-        from = "Column::CourseId",
-        to = "super::courses::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Courses,
-    #[sea_orm(has_many = "super::enrolments::Entity")]
-    Enrolments,
-    #[sea_orm(has_many = "super::feedback_answers::Entity")]
-    FeedbackAnswers,
-    #[sea_orm(has_many = "super::feedback_submissions::Entity")]
-    FeedbackSubmissions,
-    #[sea_orm(has_many = "super::grades::Entity")]
-    Grades,
-    #[sea_orm(has_many = "super::registration_overrides::Entity")]
-    RegistrationOverrides,
-    #[sea_orm(has_many = "super::section_meetings::Entity")]
-    SectionMeetings,
-    #[sea_orm(
-        belongs_to = "super::terms::Entity",
-        from = "Column::TermId",
-        to = "super::terms::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Terms,
-    #[sea_orm(
-        belongs_to = "super::users::Entity",
-        from = "Column::TeacherId",
-        to = "super::users::Column::Id",
-        on_update = "NoAction",
-        on_delete = "SetNull"
-    )]
-    Users,
-}
-
-impl Related<super::assessments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Assessments.def()
-    }
-}
-
-impl Related<super::courses::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Courses.def()
-    }
-}
-
-impl Related<super::enrolments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Enrolments.def()
-    }
-}
-
-impl Related<super::feedback_answers::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::FeedbackAnswers.def()
-    }
-}
-
-impl Related<super::feedback_submissions::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::FeedbackSubmissions.def()
-    }
-}
-
-impl Related<super::grades::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Grades.def()
-    }
-}
-
-impl Related<super::registration_overrides::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::RegistrationOverrides.def()
-    }
-}
-
-impl Related<super::section_meetings::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::SectionMeetings.def()
-    }
-}
-
-impl Related<super::terms::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Terms.def()
-    }
-}
-
-impl Related<super::users::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Users.def()
-    }
+    #[sea_orm(has_many)]
+    pub assessments: HasMany<super::assessments::Entity>,
+    #[sea_orm(belongs_to, from = "course_id", to = "id", on_delete = "Restrict")]
+    pub course: BelongsTo<super::courses::Entity>,
+    #[sea_orm(has_many)]
+    pub enrolments: HasMany<super::enrolments::Entity>,
+    #[sea_orm(has_many)]
+    pub feedback_answers: HasMany<super::feedback_answers::Entity>,
+    #[sea_orm(has_many)]
+    pub feedback_submissions: HasMany<super::feedback_submissions::Entity>,
+    #[sea_orm(has_many)]
+    pub grades: HasMany<super::grades::Entity>,
+    #[sea_orm(has_many)]
+    pub registration_overrides: HasMany<super::registration_overrides::Entity>,
+    #[sea_orm(has_many)]
+    pub section_meetings: HasMany<super::section_meetings::Entity>,
+    #[sea_orm(belongs_to, from = "term_id", to = "id", on_delete = "Restrict")]
+    pub term: BelongsTo<super::terms::Entity>,
+    #[sea_orm(belongs_to, from = "teacher_id", to = "id", on_delete = "SetNull")]
+    pub teacher: BelongsTo<Option<super::users::Entity>>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

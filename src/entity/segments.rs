@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "segments")]
 pub struct Model {
@@ -13,24 +14,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub filter: String,
     pub created_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::users::Entity",
-        from = "Column::OwnerId",
-        to = "super::users::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Users,
-}
-
-impl Related<super::users::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Users.def()
-    }
+    #[sea_orm(belongs_to, from = "owner_id", to = "id", on_delete = "Cascade")]
+    pub owner: BelongsTo<super::users::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

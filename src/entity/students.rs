@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "students")]
 pub struct Model {
@@ -30,6 +31,54 @@ pub struct Model {
     pub merged_into_id: Option<i64>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(has_many)]
+    pub assessment_scores: HasMany<super::assessment_scores::Entity>,
+    #[sea_orm(has_many)]
+    pub cases: HasMany<super::cases::Entity>,
+    #[sea_orm(belongs_to, from = "department_id", to = "id", on_delete = "Restrict")]
+    pub department: BelongsTo<super::departments::Entity>,
+    #[sea_orm(has_many)]
+    pub enrolments: HasMany<super::enrolments::Entity>,
+    #[sea_orm(has_many)]
+    pub grades: HasMany<super::grades::Entity>,
+    #[sea_orm(has_many)]
+    pub holds: HasMany<super::holds::Entity>,
+    #[sea_orm(has_many)]
+    pub interventions: HasMany<super::interventions::Entity>,
+    #[sea_orm(belongs_to, from = "major_id", to = "id", on_delete = "Restrict")]
+    pub major: BelongsTo<super::majors::Entity>,
+    #[sea_orm(has_many)]
+    pub registration_events: HasMany<super::registration_events::Entity>,
+    #[sea_orm(has_many)]
+    pub registration_overrides: HasMany<super::registration_overrides::Entity>,
+    #[sea_orm(has_many)]
+    pub risk_flags: HasMany<super::risk_flags::Entity>,
+    #[sea_orm(has_many)]
+    pub student_history: HasMany<super::student_history::Entity>,
+    #[sea_orm(
+        self_ref,
+        relation_enum = "SelfRef",
+        from = "merged_into_id",
+        to = "id",
+        on_delete = "SetNull"
+    )]
+    pub merged_into: BelongsTo<Option<Entity>>,
+    #[sea_orm(
+        belongs_to,
+        from = "advisor_id",
+        to = "id",
+        on_delete = "SetNull",
+        relation_enum = "Users2"
+    )]
+    pub advisor: BelongsTo<Option<super::users::Entity>>,
+    #[sea_orm(
+        belongs_to,
+        from = "user_id",
+        to = "id",
+        on_delete = "SetNull",
+        relation_enum = "Users1"
+    )]
+    pub user: BelongsTo<Option<super::users::Entity>>,
 }
 
 /// A student's status (学籍状态), stored as its code.
@@ -94,142 +143,6 @@ impl std::str::FromStr for StudentStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         StudentStatus::from_code(s).ok_or_else(|| format!("unknown student status '{s}'"))
-    }
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::assessment_scores::Entity")]
-    AssessmentScores,
-    #[sea_orm(has_many = "super::cases::Entity")]
-    Cases,
-    #[sea_orm(
-        belongs_to = "super::departments::Entity",
-        from = "Column::DepartmentId",
-        to = "super::departments::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Departments,
-    #[sea_orm(has_many = "super::enrolments::Entity")]
-    Enrolments,
-    #[sea_orm(has_many = "super::grades::Entity")]
-    Grades,
-    #[sea_orm(has_many = "super::holds::Entity")]
-    Holds,
-    #[sea_orm(has_many = "super::interventions::Entity")]
-    Interventions,
-    #[sea_orm(
-        belongs_to = "super::majors::Entity",
-        from = "Column::MajorId",
-        to = "super::majors::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Restrict"
-    )]
-    Majors,
-    #[sea_orm(has_many = "super::registration_events::Entity")]
-    RegistrationEvents,
-    #[sea_orm(has_many = "super::registration_overrides::Entity")]
-    RegistrationOverrides,
-    #[sea_orm(has_many = "super::risk_flags::Entity")]
-    RiskFlags,
-    #[sea_orm(has_many = "super::student_history::Entity")]
-    StudentHistory,
-    #[sea_orm(
-        belongs_to = "Entity",
-        from = "Column::MergedIntoId",
-        to = "Column::Id",
-        on_update = "NoAction",
-        on_delete = "SetNull"
-    )]
-    SelfRef,
-    #[sea_orm(
-        belongs_to = "super::users::Entity",
-        from = "Column::AdvisorId",
-        to = "super::users::Column::Id",
-        on_update = "NoAction",
-        on_delete = "SetNull"
-    )]
-    Users2,
-    #[sea_orm(
-        belongs_to = "super::users::Entity",
-        from = "Column::UserId",
-        to = "super::users::Column::Id",
-        on_update = "NoAction",
-        on_delete = "SetNull"
-    )]
-    Users1,
-}
-
-impl Related<super::assessment_scores::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::AssessmentScores.def()
-    }
-}
-
-impl Related<super::cases::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Cases.def()
-    }
-}
-
-impl Related<super::departments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Departments.def()
-    }
-}
-
-impl Related<super::enrolments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Enrolments.def()
-    }
-}
-
-impl Related<super::grades::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Grades.def()
-    }
-}
-
-impl Related<super::holds::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Holds.def()
-    }
-}
-
-impl Related<super::interventions::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Interventions.def()
-    }
-}
-
-impl Related<super::majors::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Majors.def()
-    }
-}
-
-impl Related<super::registration_events::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::RegistrationEvents.def()
-    }
-}
-
-impl Related<super::registration_overrides::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::RegistrationOverrides.def()
-    }
-}
-
-impl Related<super::risk_flags::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::RiskFlags.def()
-    }
-}
-
-impl Related<super::student_history::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::StudentHistory.def()
     }
 }
 

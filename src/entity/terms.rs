@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "terms")]
 pub struct Model {
@@ -22,26 +23,10 @@ pub struct Model {
     #[sea_orm(column_type = "Double")]
     pub credit_limit: f64,
     pub is_current: bool,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::mining_runs::Entity")]
-    MiningRuns,
-    #[sea_orm(has_many = "super::sections::Entity")]
-    Sections,
-}
-
-impl Related<super::mining_runs::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::MiningRuns.def()
-    }
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
+    #[sea_orm(has_many)]
+    pub mining_runs: HasMany<super::mining_runs::Entity>,
+    #[sea_orm(has_many)]
+    pub sections: HasMany<super::sections::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

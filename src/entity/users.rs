@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -24,66 +25,18 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
     pub last_login_at: Option<DateTimeWithTimeZone>,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::conversation_members::Entity")]
-    ConversationMembers,
-    #[sea_orm(has_many = "super::conversations::Entity")]
-    Conversations,
-    #[sea_orm(
-        belongs_to = "super::departments::Entity",
-        from = "Column::DepartmentId",
-        to = "super::departments::Column::Id",
-        on_update = "NoAction",
-        on_delete = "SetNull"
-    )]
-    Departments,
-    #[sea_orm(has_many = "super::notifications::Entity")]
-    Notifications,
-    #[sea_orm(has_many = "super::sections::Entity")]
-    Sections,
-    #[sea_orm(has_many = "super::segments::Entity")]
-    Segments,
-    #[sea_orm(has_many = "super::user_groups::Entity")]
-    UserGroups,
-}
-
-impl Related<super::conversation_members::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::ConversationMembers.def()
-    }
-}
-
-impl Related<super::departments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Departments.def()
-    }
-}
-
-impl Related<super::notifications::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Notifications.def()
-    }
-}
-
-impl Related<super::sections::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Sections.def()
-    }
-}
-
-impl Related<super::segments::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Segments.def()
-    }
-}
-
-impl Related<super::user_groups::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::UserGroups.def()
-    }
+    #[sea_orm(has_many)]
+    pub conversation_members: HasMany<super::conversation_members::Entity>,
+    #[sea_orm(belongs_to, from = "department_id", to = "id", on_delete = "SetNull")]
+    pub department: BelongsTo<Option<super::departments::Entity>>,
+    #[sea_orm(has_many)]
+    pub notifications: HasMany<super::notifications::Entity>,
+    #[sea_orm(has_many)]
+    pub sections: HasMany<super::sections::Entity>,
+    #[sea_orm(has_many)]
+    pub segments: HasMany<super::segments::Entity>,
+    #[sea_orm(has_many)]
+    pub user_groups: HasMany<super::user_groups::Entity>,
 }
 
 impl Related<super::conversations::Entity> for Entity {

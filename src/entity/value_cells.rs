@@ -3,6 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "value_cells")]
 pub struct Model {
@@ -19,32 +20,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub components: String,
     pub computed_at: DateTimeWithTimeZone,
-}
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::students::Entity",
-        from = "Column::StudentId",
-        to = "super::students::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Students,
-    #[sea_orm(
-        belongs_to = "super::terms::Entity",
-        from = "Column::TermId",
-        to = "super::terms::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Terms,
-}
-
-impl Related<super::terms::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Terms.def()
-    }
+    #[sea_orm(belongs_to, from = "student_id", to = "id", on_delete = "Cascade")]
+    pub student: BelongsTo<super::students::Entity>,
+    #[sea_orm(belongs_to, from = "term_id", to = "id", on_delete = "Cascade")]
+    pub term: BelongsTo<super::terms::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -7,6 +7,32 @@ use crate::error::{AppError, AppResult};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
+/// The pass mark of a grade's section in SQL: its own scale's, else the default scale's, else
+/// 60. `section "s"` looks the scale up from the section aliased `s`; `scale "sc"` reads it
+/// from the section's scale joined as `sc`. Every query that counts passes or failures takes the
+/// mark from here. A macro rather than a constant so that `concat!` can build `&'static str`
+/// statements from it.
+macro_rules! pass_mark_sql {
+    (section $sections:literal) => {
+        $crate::grades::scale::pass_mark_sql!(@or concat!(
+            "(SELECT gs.pass_mark FROM grading_scales gs WHERE gs.id = ",
+            $sections,
+            ".grading_scale_id)"
+        ))
+    };
+    (scale $scale:literal) => {
+        $crate::grades::scale::pass_mark_sql!(@or concat!($scale, ".pass_mark"))
+    };
+    (@or $own:expr) => {
+        concat!(
+            "COALESCE(",
+            $own,
+            ", (SELECT MIN(gd.pass_mark) FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0)"
+        )
+    };
+}
+pub(crate) use pass_mark_sql;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Band {
     pub min_score: f64,

@@ -51,8 +51,7 @@ pub struct Stats {
 
 /// The pass mark of the row's section: its scale's (joined in `base`), else the default
 /// scale's (an uncorrelated subquery, evaluated once), else 60.
-pub const PASS_MARK_SQL: &str = "COALESCE(section_scale.pass_mark, \
-     (SELECT MIN(gd.pass_mark) FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0)";
+pub const PASS_MARK_SQL: &str = super::scale::pass_mark_sql!(scale "section_scale");
 
 fn base(scope: &Scope) -> Select<grades::Entity> {
     let mut q = grades::Entity::find()
@@ -200,6 +199,33 @@ pub struct GroupStat {
     pub pass_rate: Option<f64>,
 }
 
+impl GroupStat {
+    /// One term's row of a trend: labelled by the term's code, the mean rounded to two places,
+    /// the pass rate (of `passed` among `count`) to four, neither when no grade counts.
+    fn term(
+        id: i64,
+        code: String,
+        count: i64,
+        mean: Option<f64>,
+        (min, max): (Option<f64>, Option<f64>),
+        passed: Option<i64>,
+    ) -> GroupStat {
+        GroupStat {
+            id,
+            label: code.clone(),
+            term_code: code,
+            teacher: None,
+            count,
+            mean: mean.map(r2),
+            min,
+            max,
+            pass_rate: passed
+                .filter(|_| count > 0)
+                .map(|p| r4(p as f64 / count as f64)),
+        }
+    }
+}
+
 /// The scope of a section comparison: a course's sections within one term (the term asked
 /// for, else the latest term with published grades of that course).
 pub async fn comparison_scope(
@@ -333,17 +359,7 @@ pub async fn by_term(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, code, _zh, _en, n, m, mn, mx, p)| GroupStat {
-            id,
-            label: code.clone(),
-            term_code: code,
-            teacher: None,
-            count: n,
-            mean: m.map(r2),
-            min: mn,
-            max: mx,
-            pass_rate: p.filter(|_| n > 0).map(|p| r4(p as f64 / n as f64)),
-        })
+        .map(|(id, code, _zh, _en, n, m, mn, mx, p)| GroupStat::term(id, code, n, m, (mn, mx), p))
         .collect())
 }
 
@@ -488,18 +504,14 @@ async fn stored_trend(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec
             r.try_get_by_index(2)?,
             r.try_get_by_index(3)?,
         );
-        let passed: i64 = r.try_get_by_index(6)?;
-        out.push(GroupStat {
-            id: r.try_get_by_index(0)?,
-            label: code.clone(),
-            term_code: code,
-            teacher: None,
-            count: n,
-            mean: (n > 0).then(|| r2(total / n as f64)),
-            min: r.try_get_by_index(4)?,
-            max: r.try_get_by_index(5)?,
-            pass_rate: (n > 0).then(|| r4(passed as f64 / n as f64)),
-        });
+        out.push(GroupStat::term(
+            r.try_get_by_index(0)?,
+            code,
+            n,
+            (n > 0).then(|| total / n as f64),
+            (r.try_get_by_index(4)?, r.try_get_by_index(5)?),
+            Some(r.try_get_by_index(6)?),
+        ));
     }
     Ok(out)
 }
@@ -511,20 +523,17 @@ pub async fn overview(
     scope: Scope,
 ) -> AppResult<Overview> {
     check_scope(db, user, &scope).await?;
+    let all_terms = Scope {
+        term: None,
+        ..scope
+    };
     if scope.section.is_none()
         && scope.course.is_none()
         && let Some(taken_at) = stored_since(db).await?
     {
         let statistics = summarise(&stored_scores(db, &scope).await?);
         let trend = if scope.department.is_some() {
-            stored_trend(
-                db,
-                &Scope {
-                    term: None,
-                    ..scope
-                },
-            )
-            .await?
+            stored_trend(db, &all_terms).await?
         } else {
             Vec::new()
         };
@@ -542,14 +551,7 @@ pub async fn overview(
         None => Vec::new(),
     };
     let trend = if scope.course.is_some() || scope.department.is_some() {
-        by_term(
-            db,
-            &Scope {
-                term: None,
-                ..scope
-            },
-        )
-        .await?
+        by_term(db, &all_terms).await?
     } else {
         Vec::new()
     };

@@ -100,10 +100,7 @@ pub async fn transcript(db: &impl ConnectionTrait, student_id: i64) -> AppResult
         .column_as(grades::Column::Letter, "letter")
         .column_as(grades::Column::Points, "points")
         .column_as(
-            sea_orm::sea_query::Expr::cust(
-                "COALESCE((SELECT gs.pass_mark FROM grading_scales gs WHERE gs.id = sections.grading_scale_id), \
-                 (SELECT MIN(gd.pass_mark) FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0)",
-            ),
+            sea_orm::sea_query::Expr::cust(super::scale::pass_mark_sql!(section "sections")),
             "pass_mark",
         )
         .join(JoinType::InnerJoin, grades::Relation::Sections.def())

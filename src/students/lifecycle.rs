@@ -15,6 +15,7 @@
 use crate::entity::students::StudentStatus;
 use crate::entity::{grades, sections, students, terms};
 use crate::error::AppResult;
+use crate::grades::scale::pass_mark_sql;
 use chrono::{Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
@@ -250,12 +251,11 @@ pub fn term_aggregates_query(students_subquery: SelectStatement) -> Select<grade
         )
         .column_as(Expr::cust("SUM(courses.credits)"), "credits")
         .column_as(
-            Expr::cust(
-                "SUM(CASE WHEN grades.score < COALESCE(\
-                   (SELECT gs.pass_mark FROM grading_scales gs WHERE gs.id = sections.grading_scale_id), \
-                   (SELECT MIN(gd.pass_mark) FROM grading_scales gd WHERE gd.is_default = TRUE), 60.0) \
-                 THEN 1 ELSE 0 END)",
-            ),
+            Expr::cust(concat!(
+                "SUM(CASE WHEN grades.score < ",
+                pass_mark_sql!(section "sections"),
+                " THEN 1 ELSE 0 END)"
+            )),
             "failed",
         )
         .join(JoinType::InnerJoin, grades::Relation::Sections.def())
