@@ -61,7 +61,7 @@ pub async fn gather(db: &impl ConnectionTrait, term: &terms::Model) -> AppResult
     let active = Query::select()
         .column(students::Column::Id)
         .from(students::Entity)
-        .and_where(Expr::col(students::Column::Status).eq(StudentStatus::Active.code()))
+        .and_where(Expr::col(students::Column::Status).eq(StudentStatus::Active.as_str()))
         .and_where(Expr::col(students::Column::MergedIntoId).is_null())
         .to_owned();
     let aggs = term_aggregates(db, active).await?;

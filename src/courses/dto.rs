@@ -1,6 +1,6 @@
 //! The catalogue API's request and response types.
 
-use crate::entity::{courses, sections, terms};
+use crate::entity::{courses, mirror_row, sections, terms};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -87,69 +87,38 @@ impl From<crate::paging::Page<crate::courses::service::SectionRow>> for SectionP
     }
 }
 
-/// A course as saved.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CourseOut {
-    pub id: i64,
-    pub code: String,
-    pub department_id: i64,
-    pub title_zh: String,
-    pub title_en: String,
-    pub credits: f64,
-    pub description: String,
-    pub is_active: bool,
-}
-
-impl From<courses::Model> for CourseOut {
-    fn from(c: courses::Model) -> Self {
-        CourseOut {
-            id: c.id,
-            code: c.code,
-            department_id: c.department_id,
-            title_zh: c.title_zh,
-            title_en: c.title_en,
-            credits: c.credits,
-            description: c.description,
-            is_active: c.is_active,
-        }
+mirror_row! {
+    /// A course as saved.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct CourseOut from courses::Model {
+        pub id: i64,
+        pub code: String,
+        pub department_id: i64,
+        pub title_zh: String,
+        pub title_en: String,
+        pub credits: f64,
+        pub description: String,
+        pub is_active: bool,
     }
 }
 
-/// A section as saved, with its seat counters.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SectionOut {
-    pub id: i64,
-    pub term_id: i64,
-    pub course_id: i64,
-    pub section_no: String,
-    pub teacher_id: Option<i64>,
-    pub capacity: i64,
-    pub waitlist_capacity: i64,
-    pub enrolled_count: i64,
-    pub waitlist_count: i64,
-    pub override_count: i64,
-    pub room: String,
-    pub grading_scale_id: Option<i64>,
-    pub grades_published_at: Option<DateTime<FixedOffset>>,
-}
-
-impl From<sections::Model> for SectionOut {
-    fn from(s: sections::Model) -> Self {
-        SectionOut {
-            id: s.id,
-            term_id: s.term_id,
-            course_id: s.course_id,
-            section_no: s.section_no,
-            teacher_id: s.teacher_id,
-            capacity: s.capacity,
-            waitlist_capacity: s.waitlist_capacity,
-            enrolled_count: s.enrolled_count,
-            waitlist_count: s.waitlist_count,
-            override_count: s.override_count,
-            room: s.room,
-            grading_scale_id: s.grading_scale_id,
-            grades_published_at: s.grades_published_at,
-        }
+mirror_row! {
+    /// A section as saved, with its seat counters.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct SectionOut from sections::Model {
+        pub id: i64,
+        pub term_id: i64,
+        pub course_id: i64,
+        pub section_no: String,
+        pub teacher_id: Option<i64>,
+        pub capacity: i64,
+        pub waitlist_capacity: i64,
+        pub enrolled_count: i64,
+        pub waitlist_count: i64,
+        pub override_count: i64,
+        pub room: String,
+        pub grading_scale_id: Option<i64>,
+        pub grades_published_at: Option<DateTime<FixedOffset>>,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The catalogue: terms and sections with their courses, teachers, seats and meeting times.
 
-use crate::entity::{courses, departments, section_meetings, sections, terms, users};
+use crate::entity::{courses, departments, mirror_row, section_meetings, sections, terms, users};
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use sea_orm::{
@@ -104,24 +104,14 @@ pub struct SectionFilter {
     pub open_only: bool,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Meeting {
-    pub weekday: i64,
-    pub start_period: i64,
-    pub end_period: i64,
-    pub start_week: i64,
-    pub end_week: i64,
-}
-
-impl From<section_meetings::Model> for Meeting {
-    fn from(m: section_meetings::Model) -> Self {
-        Meeting {
-            weekday: m.weekday,
-            start_period: m.start_period,
-            end_period: m.end_period,
-            start_week: m.start_week,
-            end_week: m.end_week,
-        }
+mirror_row! {
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct Meeting from section_meetings::Model {
+        pub weekday: i64,
+        pub start_period: i64,
+        pub end_period: i64,
+        pub start_week: i64,
+        pub end_week: i64,
     }
 }
 

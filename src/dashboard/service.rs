@@ -217,7 +217,7 @@ async fn student_view(
         current = section_rows(db, list).await?;
     }
     Ok(StudentDashboard {
-        status_label: Some(lang.t(&format!("status.{}", student.status.code()))),
+        status_label: Some(lang.t(&format!("status.{}", student.status.as_str()))),
         student: Some(StudentCard {
             student_no: student.student_no,
             name_zh: student.name_zh,

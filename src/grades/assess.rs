@@ -9,7 +9,7 @@ use super::types::{EntryIn, Labels, RowError, Section};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::db::write_txn;
-use crate::entity::{assessment_scores, assessments, enrolments, students};
+use crate::entity::{assessment_scores, assessments, enrolments, mirror_row, students};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sea_orm::{
@@ -20,26 +20,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AssessmentView {
-    pub id: i64,
-    pub section_id: i64,
-    pub name: String,
-    pub weight: f64,
-    pub due_at: Option<String>,
-    pub max_score: f64,
-}
-
-impl From<assessments::Model> for AssessmentView {
-    fn from(a: assessments::Model) -> Self {
-        AssessmentView {
-            id: a.id,
-            section_id: a.section_id,
-            name: a.name,
-            weight: a.weight,
-            due_at: a.due_at.map(|d| d.to_rfc3339()),
-            max_score: a.max_score,
-        }
+mirror_row! {
+    /// An assessment of a section: its weight in the final score, due date and full marks.
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct AssessmentView from assessments::Model {
+        pub id: i64,
+        pub section_id: i64,
+        pub name: String,
+        pub weight: f64,
+        pub due_at: Option<DateTime<FixedOffset>>,
+        pub max_score: f64,
     }
 }
 

@@ -5,7 +5,7 @@ use super::changes::{ChangeRow, HistoryRow};
 use super::scale::Scale;
 use super::service::{PublishSummary, SaveReport};
 use super::types::{EntryIn, RowError};
-use crate::entity::grade_changes;
+use crate::entity::{grade_changes, mirror_row};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
@@ -177,37 +177,21 @@ pub struct ScaleBody {
     pub is_default: bool,
 }
 
-/// A grade change request.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChangeOut {
-    pub id: i64,
-    pub grade_id: i64,
-    pub old_score: f64,
-    pub new_score: f64,
-    pub reason: String,
-    pub requested_by: i64,
-    pub requested_at: DateTime<FixedOffset>,
-    /// `pending`, `approved` or `rejected`.
-    pub status: String,
-    pub decided_by: Option<i64>,
-    pub decided_at: Option<DateTime<FixedOffset>>,
-    pub decision_note: Option<String>,
-}
-
-impl From<grade_changes::Model> for ChangeOut {
-    fn from(c: grade_changes::Model) -> Self {
-        ChangeOut {
-            id: c.id,
-            grade_id: c.grade_id,
-            old_score: c.old_score,
-            new_score: c.new_score,
-            reason: c.reason,
-            requested_by: c.requested_by,
-            requested_at: c.requested_at,
-            status: c.status,
-            decided_by: c.decided_by,
-            decided_at: c.decided_at,
-            decision_note: c.decision_note,
-        }
+mirror_row! {
+    /// A grade change request.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct ChangeOut from grade_changes::Model {
+        pub id: i64,
+        pub grade_id: i64,
+        pub old_score: f64,
+        pub new_score: f64,
+        pub reason: String,
+        pub requested_by: i64,
+        pub requested_at: DateTime<FixedOffset>,
+        /// `pending`, `approved` or `rejected`.
+        pub status: String,
+        pub decided_by: Option<i64>,
+        pub decided_at: Option<DateTime<FixedOffset>>,
+        pub decision_note: Option<String>,
     }
 }

@@ -174,7 +174,7 @@ pub async fn transcript(db: &impl ConnectionTrait, student_id: i64) -> AppResult
             name_zh: s.name_zh,
             name_en: s.name_en,
             cohort_year: s.cohort_year,
-            status: s.status.code().to_string(),
+            status: s.status.as_str().to_string(),
         },
         terms: terms_out,
         cumulative_gpa: gpa::cumulative(&attempts).map(round2),

@@ -2,7 +2,8 @@
 
 use super::categories::{Category, Mode};
 use super::queue::Counts;
-use crate::entity::outbox;
+use crate::entity::{mirror_row, outbox};
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 /// How one category of notifications reaches a person.
@@ -26,30 +27,18 @@ pub struct PrefsUpdate {
     pub prefs: Vec<Pref>,
 }
 
-/// A message that could not be delivered.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DeadLetter {
-    pub id: i64,
-    pub to: String,
-    pub category: String,
-    pub subject: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-}
-
-impl From<outbox::Model> for DeadLetter {
-    fn from(m: outbox::Model) -> Self {
-        DeadLetter {
-            id: m.id,
-            to: m.to_addr,
-            category: m.category,
-            subject: m.subject,
-            attempts: m.attempts,
-            last_error: m.last_error,
-            created_at: m.created_at.to_rfc3339(),
-        }
+mirror_row! {
+    /// A message that could not be delivered.
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct DeadLetter from outbox::Model {
+        pub id: i64,
+        #[serde(rename = "to")]
+        pub to_addr: String,
+        pub category: String,
+        pub subject: String,
+        pub attempts: i64,
+        pub last_error: Option<String>,
+        pub created_at: DateTime<FixedOffset>,
     }
 }
 

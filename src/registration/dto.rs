@@ -1,6 +1,6 @@
 //! Registration's API request and response types.
 
-use crate::entity::{holds, registration_overrides};
+use crate::entity::{holds, mirror_row, registration_overrides};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
@@ -44,57 +44,32 @@ pub struct OverrideBody {
     pub reason: String,
 }
 
-/// A hold on a student's registration, placed and perhaps lifted.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HoldOut {
-    pub id: i64,
-    pub student_id: i64,
-    pub reason: String,
-    pub placed_by: Option<i64>,
-    pub placed_at: DateTime<FixedOffset>,
-    pub lifted_by: Option<i64>,
-    pub lifted_at: Option<DateTime<FixedOffset>>,
-}
-
-impl From<holds::Model> for HoldOut {
-    fn from(h: holds::Model) -> Self {
-        HoldOut {
-            id: h.id,
-            student_id: h.student_id,
-            reason: h.reason,
-            placed_by: h.placed_by,
-            placed_at: h.placed_at,
-            lifted_by: h.lifted_by,
-            lifted_at: h.lifted_at,
-        }
+mirror_row! {
+    /// A hold on a student's registration, placed and perhaps lifted.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct HoldOut from holds::Model {
+        pub id: i64,
+        pub student_id: i64,
+        pub reason: String,
+        pub placed_by: Option<i64>,
+        pub placed_at: DateTime<FixedOffset>,
+        pub lifted_by: Option<i64>,
+        pub lifted_at: Option<DateTime<FixedOffset>>,
     }
 }
 
-/// An override granted to one student for one section.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OverrideOut {
-    pub id: i64,
-    pub student_id: i64,
-    pub section_id: i64,
-    /// `capacity` or `prerequisite`
-    pub kind: String,
-    pub reason: String,
-    pub granted_by: Option<i64>,
-    pub granted_at: DateTime<FixedOffset>,
-    pub used_at: Option<DateTime<FixedOffset>>,
-}
-
-impl From<registration_overrides::Model> for OverrideOut {
-    fn from(o: registration_overrides::Model) -> Self {
-        OverrideOut {
-            id: o.id,
-            student_id: o.student_id,
-            section_id: o.section_id,
-            kind: o.kind,
-            reason: o.reason,
-            granted_by: o.granted_by,
-            granted_at: o.granted_at,
-            used_at: o.used_at,
-        }
+mirror_row! {
+    /// An override granted to one student for one section.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct OverrideOut from registration_overrides::Model {
+        pub id: i64,
+        pub student_id: i64,
+        pub section_id: i64,
+        /// `capacity` or `prerequisite`
+        pub kind: String,
+        pub reason: String,
+        pub granted_by: Option<i64>,
+        pub granted_at: DateTime<FixedOffset>,
+        pub used_at: Option<DateTime<FixedOffset>>,
     }
 }

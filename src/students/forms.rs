@@ -109,7 +109,7 @@ macro_rules! canonical {
             l.department_code(s.department_id),
             l.major_code(s.major_id),
             s.cohort_year.to_string(),
-            s.status.code().to_string(),
+            s.status.as_str().to_string(),
             l.advisor_name(s.advisor_id),
         ]
     }};

@@ -47,7 +47,7 @@ fn options(lang: Lang) -> Value {
         .map(|r| json!({"code": r, "label": lang.t(&format!("students.risk.{r}"))}))
         .collect();
     json!({
-        "statuses": StudentStatus::ALL.iter().map(|s| json!({"code": s.code(), "label": status_label(lang, s.code())})).collect::<Vec<_>>(),
+        "statuses": StudentStatus::ALL.iter().map(|s| json!({"code": s.as_str(), "label": status_label(lang, s.as_str())})).collect::<Vec<_>>(),
         "sorts": sorts,
         "stages": Stage::ALL.iter().map(|s| json!({"code": s.code(), "label": stage_label(lang, *s)})).collect::<Vec<_>>(),
         "risks": risks,
@@ -120,7 +120,7 @@ pub async fn list_page(
             merge(
                 json!(r),
                 json!({"stage_label": stage_label(ctx.lang, r.lifecycle_stage),
-                       "status_label": status_label(ctx.lang, r.status.code()),
+                       "status_label": status_label(ctx.lang, r.status.as_str()),
                        "department_label": if zh { &r.department_zh } else { &r.department },
                        "major_label": if zh { &r.major_zh } else { &r.major }}),
             )
@@ -255,7 +255,7 @@ async fn profile_data(ctx: &Ctx<'_>, db: &crate::db::Db, id: i64) -> AppResult<V
         "panels": panels,
         "student": merge(json!(view), json!({
             "stage_label": stage_label(ctx.lang, view.lifecycle_stage),
-            "status_label": status_label(ctx.lang, view.status.code()),
+            "status_label": status_label(ctx.lang, view.status.as_str()),
             "department": lookups.department_name(view.department_id, ctx.lang),
             "major": lookups.major_name(view.major_id, ctx.lang),
             "gender_label": ctx.known("students.gender", Some(&view.gender)),

@@ -421,3 +421,45 @@ async fn both_languages_have_the_same_strings() {
     assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9"), Some(Lang::En));
     assert_eq!(Lang::from_accept_language("fr"), None);
 }
+
+/// A stored status has one name: in the database, in JSON and in the API document (the
+/// document once listed `Running` where the API answered `running`).
+#[test]
+fn a_stored_status_has_the_same_name_in_the_database_in_json_and_in_the_api_document() {
+    use sea_orm::ActiveEnum;
+    use srm::entity::{cases::CaseStatus, enrolments::EnrolmentStatus, grades::GradeStatus};
+    use srm::entity::{job_status::JobStatus, students::StudentStatus};
+    let doc = serde_json::to_value(srm::api_docs::typed_document()).expect("document");
+    fn names<T: ActiveEnum<Value = String> + serde::Serialize + Copy>(
+        all: &[T],
+        as_str: fn(T) -> &'static str,
+    ) -> Vec<String> {
+        all.iter()
+            .map(|v| {
+                let stored = v.to_value();
+                assert_eq!(serde_json::to_value(v).expect("json"), stored.as_str());
+                assert_eq!(as_str(*v), stored);
+                stored
+            })
+            .collect()
+    }
+    for (schema, stored) in [
+        ("CaseStatus", names(CaseStatus::ALL, CaseStatus::as_str)),
+        (
+            "EnrolmentStatus",
+            names(EnrolmentStatus::ALL, EnrolmentStatus::as_str),
+        ),
+        ("GradeStatus", names(GradeStatus::ALL, GradeStatus::as_str)),
+        ("JobStatus", names(JobStatus::ALL, JobStatus::as_str)),
+        (
+            "StudentStatus",
+            names(StudentStatus::ALL, StudentStatus::as_str),
+        ),
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["enum"],
+            serde_json::json!(stored),
+            "{schema}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! The announcement API's request and response types.
 
-use crate::entity::announcements;
+use crate::entity::{announcements, mirror_row};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
@@ -20,36 +20,21 @@ pub struct NewAnnouncement {
     pub publish_at: Option<String>,
 }
 
-/// One announcement.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AnnouncementItem {
-    pub id: i64,
-    /// university, department or section
-    pub scope: String,
-    pub department_id: Option<i64>,
-    pub section_id: Option<i64>,
-    pub title_zh: String,
-    pub title_en: String,
-    pub body: String,
-    pub publish_at: DateTime<FixedOffset>,
-    pub author_id: Option<i64>,
-    pub created_at: DateTime<FixedOffset>,
-}
-
-impl From<announcements::Model> for AnnouncementItem {
-    fn from(a: announcements::Model) -> Self {
-        AnnouncementItem {
-            id: a.id,
-            scope: a.scope,
-            department_id: a.department_id,
-            section_id: a.section_id,
-            title_zh: a.title_zh,
-            title_en: a.title_en,
-            body: a.body,
-            publish_at: a.publish_at,
-            author_id: a.author_id,
-            created_at: a.created_at,
-        }
+mirror_row! {
+    /// One announcement.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct AnnouncementItem from announcements::Model {
+        pub id: i64,
+        /// university, department or section
+        pub scope: String,
+        pub department_id: Option<i64>,
+        pub section_id: Option<i64>,
+        pub title_zh: String,
+        pub title_en: String,
+        pub body: String,
+        pub publish_at: DateTime<FixedOffset>,
+        pub author_id: Option<i64>,
+        pub created_at: DateTime<FixedOffset>,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The care API's request and response types.
 
-use crate::entity::interventions;
+use crate::entity::{interventions, mirror_row};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -75,36 +75,21 @@ pub struct WorklistQuery {
     pub per_page: Option<u64>,
 }
 
-/// A recorded intervention.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct InterventionItem {
-    pub id: i64,
-    pub student_id: i64,
-    pub flag_id: Option<i64>,
-    pub staff_id: i64,
-    /// meeting, tutoring, referral or message
-    pub kind: String,
-    pub notes: String,
-    pub happened_on: NaiveDate,
-    pub follow_up_on: Option<NaiveDate>,
-    pub outcome: Option<String>,
-    pub created_at: DateTime<FixedOffset>,
-}
-
-impl From<interventions::Model> for InterventionItem {
-    fn from(i: interventions::Model) -> Self {
-        InterventionItem {
-            id: i.id,
-            student_id: i.student_id,
-            flag_id: i.flag_id,
-            staff_id: i.staff_id,
-            kind: i.kind,
-            notes: i.notes,
-            happened_on: i.happened_on,
-            follow_up_on: i.follow_up_on,
-            outcome: i.outcome,
-            created_at: i.created_at,
-        }
+mirror_row! {
+    /// A recorded intervention.
+    #[derive(Debug, Serialize, utoipa::ToSchema)]
+    pub struct InterventionItem from interventions::Model {
+        pub id: i64,
+        pub student_id: i64,
+        pub flag_id: Option<i64>,
+        pub staff_id: i64,
+        /// meeting, tutoring, referral or message
+        pub kind: String,
+        pub notes: String,
+        pub happened_on: NaiveDate,
+        pub follow_up_on: Option<NaiveDate>,
+        pub outcome: Option<String>,
+        pub created_at: DateTime<FixedOffset>,
     }
 }
 

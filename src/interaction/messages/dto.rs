@@ -1,6 +1,6 @@
 //! The message, notification and segment API's request and response types.
 
-use crate::entity::{notifications, segments};
+use crate::entity::{mirror_row, notifications, segments};
 use crate::students::query::StudentFilter;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -49,32 +49,19 @@ pub struct MessageSent {
     pub id: i64,
 }
 
-/// One notification.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct NotificationItem {
-    pub id: i64,
-    pub user_id: i64,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    /// A path inside the portal, if the notification points somewhere.
-    pub link: Option<String>,
-    pub created_at: DateTime<FixedOffset>,
-    pub read_at: Option<DateTime<FixedOffset>>,
-}
-
-impl From<notifications::Model> for NotificationItem {
-    fn from(n: notifications::Model) -> Self {
-        NotificationItem {
-            id: n.id,
-            user_id: n.user_id,
-            kind: n.kind,
-            title: n.title,
-            body: n.body,
-            link: n.link,
-            created_at: n.created_at,
-            read_at: n.read_at,
-        }
+mirror_row! {
+    /// One notification.
+    #[derive(Serialize, utoipa::ToSchema)]
+    pub struct NotificationItem from notifications::Model {
+        pub id: i64,
+        pub user_id: i64,
+        pub kind: String,
+        pub title: String,
+        pub body: String,
+        /// A path inside the portal, if the notification points somewhere.
+        pub link: Option<String>,
+        pub created_at: DateTime<FixedOffset>,
+        pub read_at: Option<DateTime<FixedOffset>>,
     }
 }
 
@@ -93,26 +80,16 @@ pub struct MarkedRead {
     pub marked_read: u64,
 }
 
-/// A saved student segment.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SegmentItem {
-    pub id: i64,
-    pub name: String,
-    pub owner_id: i64,
-    /// The filter, as JSON text.
-    pub filter: String,
-    pub created_at: DateTime<FixedOffset>,
-}
-
-impl From<segments::Model> for SegmentItem {
-    fn from(s: segments::Model) -> Self {
-        SegmentItem {
-            id: s.id,
-            name: s.name,
-            owner_id: s.owner_id,
-            filter: s.filter,
-            created_at: s.created_at,
-        }
+mirror_row! {
+    /// A saved student segment.
+    #[derive(Serialize, utoipa::ToSchema)]
+    pub struct SegmentItem from segments::Model {
+        pub id: i64,
+        pub name: String,
+        pub owner_id: i64,
+        /// The filter, as JSON text.
+        pub filter: String,
+        pub created_at: DateTime<FixedOffset>,
     }
 }
 
