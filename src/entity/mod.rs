@@ -99,11 +99,12 @@ macro_rules! mirror_row {
 }
 pub(crate) use mirror_row;
 
-/// A status stored as text. Its names are written once: the enum gets the database mapping
-/// (`DeriveActiveEnum`, each variant stored as its name), serde and the OpenAPI schema under the
-/// same names (a stored name is its variant's snake_case: serde's and utoipa's `rename_all`,
-/// since utoipa does not read a `rename` a macro writes), `ALL`, `as_str` (the stored name, also the key of its label), `parse`, and
-/// `Display` and `FromStr` by the stored name.
+/// A status stored as text, its names written once. The enum gets the database mapping
+/// (`DeriveActiveEnum`, each variant stored as the name given), serde and the OpenAPI schema
+/// under the same names, `ALL`, `as_str` (the stored name, also the key of its label), `parse`,
+/// and `Display` and `FromStr` by the stored name. A stored name must be its variant's
+/// snake_case: serde and utoipa take theirs from `rename_all`, since utoipa does not read a
+/// `rename` a macro writes (a test compares the three).
 macro_rules! stored_status {
     (
         $(#[$meta:meta])*
