@@ -35,6 +35,7 @@ mod m20261212_000001_activity_window_index;
 mod m20261213_000001_grade_facts;
 mod m20261213_000002_drop_grade_status_index;
 mod m20261213_000003_risk_flag_list_index;
+mod m20261214_000001_term_facts_stage_index;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_grade_facts::Migration),
             Box::new(m20261213_000002_drop_grade_status_index::Migration),
             Box::new(m20261213_000003_risk_flag_list_index::Migration),
+            Box::new(m20261214_000001_term_facts_stage_index::Migration),
         ]
     }
 }

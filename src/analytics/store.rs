@@ -327,19 +327,20 @@ pub async fn lifecycle(db: &impl ConnectionTrait, reach: Reach) -> AppResult<Lif
     })
 }
 
+/// Stage counts per term in a reach (`?` twice: [`Reach::values`]), from the store; an index
+/// on (term, advisor, the six counts) answers it alone.
+pub const STAGE_COUNTS_SQL: &str = "SELECT term_id, CAST(SUM(stage_new) AS BIGINT), \
+     CAST(SUM(stage_forming) AS BIGINT), CAST(SUM(stage_stable) AS BIGINT), \
+     CAST(SUM(stage_declining) AS BIGINT), CAST(SUM(stage_left) AS BIGINT), \
+     CAST(SUM(stage_graduated) AS BIGINT) FROM analysis_term_facts \
+     WHERE (? = 1 OR advisor_id = ?) GROUP BY term_id";
+
 /// Stage counts per term id (in `Stage::ALL` order) in `reach`, from the store.
 pub async fn stage_counts(
     db: &impl ConnectionTrait,
     reach: Reach,
 ) -> AppResult<HashMap<i64, [i64; 6]>> {
-    let rows = sql::rows(
-        db,
-        "SELECT term_id, CAST(SUM(stage_new) AS BIGINT), CAST(SUM(stage_forming) AS BIGINT), CAST(SUM(stage_stable) AS BIGINT), \
-         CAST(SUM(stage_declining) AS BIGINT), CAST(SUM(stage_left) AS BIGINT), CAST(SUM(stage_graduated) AS BIGINT) FROM analysis_term_facts \
-         WHERE (? = 1 OR advisor_id = ?) GROUP BY term_id",
-        reach.values(),
-    )
-    .await?;
+    let rows = sql::rows(db, STAGE_COUNTS_SQL, reach.values()).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         let mut c = [0i64; 6];

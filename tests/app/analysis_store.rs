@@ -536,3 +536,22 @@ async fn wide_grade_statistics_answer_from_the_store_as_the_grades_do_until_the_
     })
     .await;
 }
+
+/// The lifecycle report's stage counts (the whole university's, and an advisor's) are read from
+/// an index of the store's term facts alone, not from its rows.
+#[rocket::async_test]
+async fn the_lifecycle_reports_stage_counts_are_read_from_an_index_alone() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    for reach in [Reach::All, Reach::Advisor(2)] {
+        let stmt = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            store::STAGE_COUNTS_SQL,
+            reach.values(),
+        );
+        let plan = app.sqlite_plan(stmt).await;
+        assert!(
+            plan.iter().any(|step| step.contains("COVERING INDEX")),
+            "{plan:#?}"
+        );
+    }
+}
