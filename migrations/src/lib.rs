@@ -36,6 +36,7 @@ mod m20261213_000001_grade_facts;
 mod m20261213_000002_drop_grade_status_index;
 mod m20261213_000003_risk_flag_list_index;
 mod m20261214_000001_term_facts_stage_index;
+mod m20261214_000002_student_import_records;
 
 pub struct Migrator;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000002_drop_grade_status_index::Migration),
             Box::new(m20261213_000003_risk_flag_list_index::Migration),
             Box::new(m20261214_000001_term_facts_stage_index::Migration),
+            Box::new(m20261214_000002_student_import_records::Migration),
         ]
     }
 }

@@ -91,11 +91,33 @@ pub struct ImportReport {
     pub job_id: Option<i64>,
 }
 
-/// A parsed, validated file, ready to be written.
+/// A file whose encoding, delimiter and header are checked and whose records are counted
+/// (`report.read`). Its rows are read and checked a batch at a time while the batches before
+/// are written (see [`store`]), so memory holds the file and a few batches, not every row.
 pub struct Prepared {
     pub report: ImportReport,
-    pub rows: Vec<(u64, StudentInput, Vec<String>)>,
     pub hash: String,
+    file: Vec<u8>,
+    choice: Option<&'static Encoding>,
+    lookups: Lookups,
+}
+
+/// One record of a file, checked: to be written, or refused with why.
+enum Checked {
+    Accepted(Row),
+    Rejected(RejectedRow),
+}
+
+/// A row to write: its line, what it says, and its values in `FIELDS` order.
+type Row = (u64, StudentInput, Vec<String>);
+
+/// The rows of a file read in order and sent a batch at a time: `rows` are the next `BATCH`
+/// accepted ones (fewer in the last batch), `rejected` those refused since the batch before,
+/// `records` how many records the file has given up to this batch's last.
+struct Batch {
+    rows: Vec<Row>,
+    rejected: Vec<RejectedRow>,
+    records: u64,
 }
 
 /// The names people know `fields` by, in `lang`.
@@ -325,38 +347,72 @@ fn reject(
     }
 }
 
-/// Decodes, parses and validates a file (CPU work; run it in `spawn_blocking`).
-pub fn prepare(bytes: &[u8], lookups: &Lookups, dry_run: bool) -> AppResult<Prepared> {
+/// Decodes a file, reads its header and counts its records (CPU work; run it in
+/// `spawn_blocking`). A file that cannot be imported at all is refused here, before any row.
+pub fn prepare(bytes: Vec<u8>, lookups: Lookups, dry_run: bool) -> AppResult<Prepared> {
     prepare_as(bytes, lookups, dry_run, None)
 }
 
 /// `prepare`, reading the file in the encoding the user chose (`None`: detect it).
 pub fn prepare_as(
-    bytes: &[u8],
-    lookups: &Lookups,
+    file: Vec<u8>,
+    lookups: Lookups,
     dry_run: bool,
     choice: Option<&'static Encoding>,
 ) -> AppResult<Prepared> {
-    let hash = format!("{:x}", Sha256::digest(bytes));
-    let (text, encoding) = decode_borrowed(bytes, choice)?;
-    let delimiter = sniff_delimiter(&text);
+    let hash = format!("{:x}", Sha256::digest(&file));
     let mut report = ImportReport {
         dry_run,
-        encoding,
-        delimiter: match delimiter {
-            b';' => ";",
-            b'\t' => "tab",
-            _ => ",",
-        }
-        .to_string(),
         ..Default::default()
     };
-    let mut reader = csv::ReaderBuilder::new()
+    let text = decode_borrowed(&file, choice)?;
+    let (_, mut records) = open(&text, &mut report)?;
+    for rec in records.by_ref() {
+        if rec
+            .as_ref()
+            .is_ok_and(|r| r.iter().all(|c| c.trim().is_empty()))
+        {
+            continue;
+        }
+        report.read += 1;
+    }
+    if report.read == 0 {
+        report
+            .warnings
+            .push("the file has a header but no rows".to_string());
+        report.warning_codes.push("no_rows".to_string());
+    }
+    drop(text);
+    Ok(Prepared {
+        report,
+        hash,
+        file,
+        choice,
+        lookups,
+    })
+}
+
+/// The file's records after its header, and where each header column goes; the encoding, the
+/// delimiter and the ignored columns are noted in `report`.
+fn open<'t>(
+    (text, encoding): &'t (std::borrow::Cow<'_, str>, String),
+    report: &mut ImportReport,
+) -> AppResult<(Vec<Option<usize>>, csv::StringRecordsIntoIter<&'t [u8]>)> {
+    let delimiter = sniff_delimiter(text);
+    report.encoding = encoding.clone();
+    report.delimiter = match delimiter {
+        b';' => ";",
+        b'\t' => "tab",
+        _ => ",",
+    }
+    .to_string();
+    report.ignored_columns.clear();
+    let mut records = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
+        .from_reader(text.as_bytes())
+        .into_records();
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
@@ -367,34 +423,99 @@ pub fn prepare_as(
         }
         None => return Err(bad_file("empty", "the file is empty")),
     };
-    let map = map_header(&header, &mut report)?;
-    let mut rows = Vec::new();
-    let mut by_no: HashMap<String, u64> = HashMap::new();
-    let mut by_nid: HashMap<String, (u64, String)> = HashMap::new();
+    let map = map_header(&header, report)?;
+    Ok((map, records))
+}
+
+/// Reads the prepared file's rows in order, checking each, and sends them a batch at a time
+/// (see [`Batch`]) until the file ends or the receiver is gone. Runs on a blocking thread.
+fn read_batches(prepared: &Prepared, to: tokio::sync::mpsc::Sender<AppResult<Batch>>) {
+    let mut report = ImportReport::default();
+    let opened = decode_borrowed(&prepared.file, prepared.choice);
+    let text = match opened {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = to.blocking_send(Err(e));
+            return;
+        }
+    };
+    let (map, records) = match open(&text, &mut report) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = to.blocking_send(Err(e));
+            return;
+        }
+    };
+    let mut checker = Checker {
+        map: &map,
+        lookups: &prepared.lookups,
+        by_no: HashMap::new(),
+        by_nid: HashMap::new(),
+    };
+    let mut batch = Batch {
+        rows: Vec::with_capacity(BATCH),
+        rejected: Vec::new(),
+        records: 0,
+    };
     for rec in records {
+        match checker.check(rec) {
+            None => continue,
+            Some(Checked::Accepted(row)) => batch.rows.push(row),
+            Some(Checked::Rejected(r)) => batch.rejected.push(r),
+        }
+        batch.records += 1;
+        if batch.rows.len() == BATCH {
+            let next = Batch {
+                rows: Vec::with_capacity(BATCH),
+                rejected: Vec::new(),
+                records: batch.records,
+            };
+            if to
+                .blocking_send(Ok(std::mem::replace(&mut batch, next)))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+    if !batch.rows.is_empty() || !batch.rejected.is_empty() {
+        let _ = to.blocking_send(Ok(batch));
+    }
+}
+
+/// Checks records one by one, remembering the student numbers and national ids seen so far
+/// (a second row for either is refused as a duplicate within the file).
+struct Checker<'a> {
+    map: &'a [Option<usize>],
+    lookups: &'a Lookups,
+    by_no: HashMap<String, u64>,
+    by_nid: HashMap<String, (u64, String)>,
+}
+
+impl Checker<'_> {
+    /// The record checked; `None` for a blank line (not counted as read).
+    fn check(&mut self, rec: Result<csv::StringRecord, csv::Error>) -> Option<Checked> {
+        let map = self.map;
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                report.read += 1;
-                report.rejected_rows.push(RejectedRow {
+                return Some(Checked::Rejected(RejectedRow {
                     line,
                     column: String::new(),
                     reason: format!("the line cannot be read as CSV: {e}"),
                     problems: vec![RowProblem::new("", "unreadable_line", &[])],
                     student_no: String::new(),
                     values: Vec::new(),
-                });
-                continue;
+                }));
             }
         };
         if rec.iter().all(|c| c.trim().is_empty()) {
-            continue;
+            return None;
         }
-        report.read += 1;
         let line = rec.position().map_or(0, |p| p.line());
         let mut raw: [Option<String>; 14] = Default::default();
-        for (cell, field) in rec.iter().zip(&map) {
+        for (cell, field) in rec.iter().zip(map) {
             if let Some(i) = field {
                 // NOTE: our own export prefixed formula-like cells with `'`; read them as typed.
                 raw[*i] = Some(crate::csv_safe::restore(cell).to_string());
@@ -405,7 +526,7 @@ pub fn prepare_as(
             .map(|v| v.as_deref().unwrap_or("").trim().to_string())
             .collect();
         if rec.len() > map.len() && rec.iter().skip(map.len()).any(|c| !c.trim().is_empty()) {
-            report.rejected_rows.push(RejectedRow {
+            return Some(Checked::Rejected(RejectedRow {
                 line,
                 column: format!("#{}", map.len() + 1),
                 reason: format!(
@@ -423,30 +544,23 @@ pub fn prepare_as(
                 )],
                 student_no: values[0].clone(),
                 values,
-            });
-            continue;
+            }));
         }
-        let input = match lookups.parse(&raw) {
+        let input = match self.lookups.parse(&raw) {
             Ok(i) => i,
-            Err(errors) => {
-                report
-                    .rejected_rows
-                    .push(reject(line, &errors, &[], values));
-                continue;
-            }
+            Err(errors) => return Some(Checked::Rejected(reject(line, &errors, &[], values))),
         };
-        if let Some(first) = by_no.get(&input.student_no) {
+        if let Some(first) = self.by_no.get(&input.student_no) {
             let e = FieldError {
                 field: "student_no",
                 code: "duplicate_in_file",
                 message: format!("student number repeats line {first} of this file"),
             };
             let args = [("line", first.to_string())];
-            report.rejected_rows.push(reject(line, &[e], &args, values));
-            continue;
+            return Some(Checked::Rejected(reject(line, &[e], &args, values)));
         }
         if let Some(nid) = &input.national_id
-            && let Some((first, other_no)) = by_nid.get(nid)
+            && let Some((first, other_no)) = self.by_nid.get(nid)
         {
             let e = FieldError {
                 field: "national_id",
@@ -456,22 +570,15 @@ pub fn prepare_as(
                 ),
             };
             let args = [("line", first.to_string()), ("other", other_no.clone())];
-            report.rejected_rows.push(reject(line, &[e], &args, values));
-            continue;
+            return Some(Checked::Rejected(reject(line, &[e], &args, values)));
         }
-        by_no.insert(input.student_no.clone(), line);
+        self.by_no.insert(input.student_no.clone(), line);
         if let Some(nid) = &input.national_id {
-            by_nid.insert(nid.clone(), (line, input.student_no.clone()));
+            self.by_nid
+                .insert(nid.clone(), (line, input.student_no.clone()));
         }
-        rows.push((line, input, values));
+        Some(Checked::Accepted((line, input, values)))
     }
-    if report.read == 0 {
-        report
-            .warnings
-            .push("the file has a header but no rows".to_string());
-        report.warning_codes.push("no_rows".to_string());
-    }
-    Ok(Prepared { report, rows, hash })
 }
 
 /// Options of one run.
@@ -502,22 +609,11 @@ pub async fn run_as(
     choice: Option<&'static Encoding>,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
-    // NOTE: the file comes back from the parse to be kept with the job (to resume it), so
-    // it is held once, not copied.
-    let lookups = Lookups::load(db).await?;
-    let dry_run = opts.dry_run;
-    let (prepared, bytes) = tokio::task::spawn_blocking(move || {
-        let prepared = prepare_as(&bytes, &lookups, dry_run, choice);
-        (prepared, bytes)
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("the import task failed: {e}")))?;
-    let prepared = prepared?;
-    let job = if dry_run {
-        drop(bytes);
+    let prepared = parse_off_thread_as(db, bytes, opts.dry_run, choice).await?;
+    let job = if opts.dry_run {
         None
     } else {
-        Some(start_job(db, jobs, opts.actor, &prepared, bytes).await?)
+        Some(start_job(db, jobs, opts.actor, &prepared).await?)
     };
     store(db, jobs, prepared, opts, job, progress).await
 }
@@ -553,8 +649,9 @@ pub async fn resume(
         ));
     };
     let prepared = parse_off_thread(db, file, false).await?;
-    let rejected = prepared.report.rejected_rows.len() as i64;
-    let skip = (old.rows_done - rejected).max(0) as usize;
+    // NOTE: `rows_done` counts the file's records up to the last stored batch, so the batches
+    // of those records are read again (for the report) but not written.
+    let skip = old.rows_done.max(0) as u64;
     let txn = write_txn(db).await?;
     let taken = import_jobs::Entity::update_many()
         .col_expr(import_jobs::Column::Status, Expr::value(JobStatus::Running))
@@ -661,7 +758,7 @@ pub async fn parse_off_thread_as(
     choice: Option<&'static Encoding>,
 ) -> AppResult<Prepared> {
     let lookups = Lookups::load(db).await?;
-    tokio::task::spawn_blocking(move || prepare_as(&bytes, &lookups, dry_run, choice))
+    tokio::task::spawn_blocking(move || prepare_as(bytes, lookups, dry_run, choice))
         .await
         .map_err(|e| AppError::internal(format!("the import task failed: {e}")))?
 }
@@ -673,7 +770,6 @@ pub async fn start_job(
     jobs: &Jobs,
     actor: Option<i64>,
     prepared: &Prepared,
-    file: Vec<u8>,
 ) -> AppResult<i64> {
     let txn = write_txn(db).await?;
     let job = import_jobs::ActiveModel {
@@ -696,7 +792,7 @@ pub async fn start_job(
     // rewrites a whole row on UPDATE (a file in it was copied once per batch).
     import_files::ActiveModel {
         job_id: Set(job.id),
-        payload: Set(file),
+        payload: Set(prepared.file.clone()),
     }
     .insert(&txn)
     .await?;
@@ -722,7 +818,8 @@ pub async fn store(
     store_from(db, jobs, prepared, opts, job, 0, progress).await
 }
 
-/// `store`, skipping the first `skip` accepted rows (stored before an interruption). A job's
+/// `store`, not writing the batches of the file's first `skip` records (stored before an
+/// interruption). A job's
 /// lease is renewed by a heartbeat meanwhile, and a cancel is obeyed between batches.
 async fn store_from(
     db: &DatabaseConnection,
@@ -730,7 +827,7 @@ async fn store_from(
     prepared: Prepared,
     opts: Options,
     job: Option<i64>,
-    skip: usize,
+    skip: u64,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
     let lease = job.map(|id| Lease {
@@ -769,19 +866,24 @@ async fn store_batches(
     prepared: Prepared,
     opts: Options,
     job: Option<i64>,
-    skip: usize,
+    skip: u64,
     heartbeat: Option<&Heartbeat>,
     progress: impl Fn(u64, u64) + Send,
 ) -> AppResult<ImportReport> {
-    let Prepared {
-        mut report, rows, ..
-    } = prepared;
+    let mut report = prepared.report.clone();
     report.job_id = job;
     let lookups = Lookups::load(db).await?;
     let total = report.read;
-    let skip = skip.min(rows.len());
-    let mut done = (report.rejected_rows.len() + skip) as u64;
-    for batch in rows[skip..].chunks(BATCH) {
+    // NOTE: the rows are read on a blocking thread while the batch before is written; the
+    // channel holds two batches, so memory is bounded by the batch, not by the file.
+    let (to, mut batches) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::task::spawn_blocking(move || read_batches(&prepared, to));
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        report.rejected_rows.extend(batch.rejected);
+        if batch.records <= skip {
+            continue;
+        }
         match heartbeat.and_then(Heartbeat::stop) {
             Some(Stop::Cancelled) => {
                 if let Some(id) = job {
@@ -800,16 +902,17 @@ async fn store_batches(
             }
             None => {}
         }
+        let rows = &batch.rows;
         let result = if opts.dry_run {
-            apply_batch(db, &lookups, batch, &mut report, true, opts.actor).await
+            apply_batch(db, &lookups, rows, &mut report, true, opts.actor).await
         } else {
             let txn = write_txn(db).await?;
-            let r = apply_batch(&txn, &lookups, batch, &mut report, false, opts.actor).await;
+            let r = apply_batch(&txn, &lookups, rows, &mut report, false, opts.actor).await;
             if r.is_ok() {
                 if let Some(id) = job {
                     import_jobs::ActiveModel {
                         id: Set(id),
-                        rows_done: Set((done + batch.len() as u64) as i64),
+                        rows_done: Set(batch.records as i64),
                         ..Default::default()
                     }
                     .update(&txn)
@@ -825,9 +928,11 @@ async fn store_batches(
             }
             return Err(e);
         }
-        done += batch.len() as u64;
-        progress(done, total);
+        progress(batch.records, total);
     }
+    reader
+        .await
+        .map_err(|e| AppError::internal(format!("the import's reader failed: {e}")))?;
     report.rejected = report.rejected_rows.len() as u64;
     report.rejected_rows.sort_by_key(|r| r.line);
     if let Some(id) = job {
@@ -866,7 +971,7 @@ async fn finish_job(
 async fn apply_batch(
     db: &impl ConnectionTrait,
     lookups: &Lookups,
-    batch: &[(u64, StudentInput, Vec<String>)],
+    batch: &[Row],
     report: &mut ImportReport,
     dry_run: bool,
     actor: Option<i64>,

@@ -853,7 +853,6 @@ pub async fn import_submit(
     let dry_run = form.flag("dry_run");
     let choice = import::encoding_choice(form.field("encoding"));
     let bytes = form.file;
-    let file = (!dry_run).then(|| bytes.clone());
     let prepared = match choice {
         Ok(choice) => import::parse_off_thread_as(&state.db, bytes, dry_run, choice).await,
         Err(e) => Err(e),
@@ -872,11 +871,11 @@ pub async fn import_submit(
         dry_run,
         actor: Some(who.id),
     };
-    let Some(file) = file else {
+    if dry_run {
         let report = import::store(&state.db, &state.jobs, prepared, opts, None, |_, _| {}).await?;
         return Ok(Err((Status::Ok, import_view(&ctx, Some(&report), None))));
-    };
-    let job = import::start_job(&state.db, &state.jobs, Some(who.id), &prepared, file).await?;
+    }
+    let job = import::start_job(&state.db, &state.jobs, Some(who.id), &prepared).await?;
     let db = state.db.clone();
     let jobs = state.jobs.clone();
     // NOTE: the rows are written in the background; the job page shows the progress.
