@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 pub const IMPORT_LIMIT_MIB: u64 = 64;
 
 /// Rows written per transaction.
-const BATCH: usize = 500;
+pub const BATCH: usize = 1000;
 /// Fields a file must have a column for.
 const REQUIRED: [&str; 4] = ["student_no", "name_zh", "major", "cohort"];
 
@@ -976,32 +976,29 @@ async fn apply_batch(
     dry_run: bool,
     actor: Option<i64>,
 ) -> AppResult<()> {
+    // NOTE: one statement finds both the batch's students already stored (by number) and the
+    // holders of its national ids (each column has its own unique index).
     let nos: Vec<&str> = batch
         .iter()
         .map(|(_, i, _)| i.student_no.as_str())
-        .collect();
-    let existing: HashMap<String, students::Model> = students::Entity::find()
-        .filter(students::Column::StudentNo.is_in(nos))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.student_no.clone(), s))
         .collect();
     let nids: Vec<&str> = batch
         .iter()
         .filter_map(|(_, i, _)| i.national_id.as_deref())
         .collect();
-    let nid_holders: HashMap<String, String> = if nids.is_empty() {
-        HashMap::new()
-    } else {
-        students::Entity::find()
-            .filter(students::Column::NationalId.is_in(nids))
-            .all(db)
-            .await?
-            .into_iter()
-            .filter_map(|s| s.national_id.map(|n| (n, s.student_no)))
-            .collect()
-    };
+    let mut found = sea_orm::Condition::any().add(students::Column::StudentNo.is_in(nos));
+    if !nids.is_empty() {
+        found = found.add(students::Column::NationalId.is_in(nids));
+    }
+    let stored = students::Entity::find().filter(found).all(db).await?;
+    let nid_holders: HashMap<String, String> = stored
+        .iter()
+        .filter_map(|s| Some((s.national_id.clone()?, s.student_no.clone())))
+        .collect();
+    let existing: HashMap<String, students::Model> = stored
+        .into_iter()
+        .map(|s| (s.student_no.clone(), s))
+        .collect();
     let now = Utc::now().fixed_offset();
     let mut adds = Vec::new();
     for (line, input, values) in batch {

@@ -688,14 +688,15 @@ async fn an_interrupted_import_leaves_no_half_written_student_and_rerunning_comp
     let first = rx.recv().await.expect("one batch stored");
     task.abort();
     let _ = task.await;
-    assert_eq!(first, 500);
+    let batch = srm::students::import::BATCH as u64;
+    assert_eq!(first, batch);
     let stored = students::Entity::find()
         .filter(students::Column::CohortYear.eq(2030))
         .count(&db)
         .await
         .unwrap();
     assert!(
-        stored >= 500 && stored % 500 == 0,
+        stored >= batch && stored % batch == 0,
         "only whole batches are stored: {stored}"
     );
     let created = student_history::Entity::find()
@@ -1335,7 +1336,8 @@ async fn an_import_whose_instance_died_is_interrupted_and_resumes_from_its_last_
             .await
         }
     });
-    assert_eq!(rx.recv().await, Some(500), "one batch stored");
+    let batch = srm::students::import::BATCH as u64;
+    assert_eq!(rx.recv().await, Some(batch), "one batch stored");
     task.abort();
     let _ = task.await;
     let job = srm::entity::import_jobs::Entity::find()
