@@ -44,3 +44,20 @@ where
     }
     manager.create_index(stmt.to_owned()).await
 }
+
+/// Drops the index `idx_<table>_<suffix>` if it exists (the name [`index`] gives).
+pub async fn drop_index<T>(manager: &SchemaManager<'_>, table: T, suffix: &str) -> Result<(), DbErr>
+where
+    T: IntoIden + 'static,
+{
+    let table = table.into_iden();
+    manager
+        .drop_index(
+            Index::drop()
+                .name(format!("idx_{table}_{suffix}"))
+                .table(table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+}

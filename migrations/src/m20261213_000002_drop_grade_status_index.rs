@@ -5,7 +5,7 @@
 //! (740,000 on the 50,000-student demo) for a student's lifecycle stage: the students list, the
 //! 360° profile, "my record" and a student's catalogue took about a second each.
 
-use crate::common::index;
+use crate::common::{drop_index, index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -27,15 +27,7 @@ enum Grades {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("idx_grades_status_score")
-                    .table(Grades::Table)
-                    .if_exists()
-                    .to_owned(),
-            )
-            .await
+        drop_index(manager, Grades::Table, "status_score").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -5,7 +5,7 @@
 //! sorted for each page (about 55 ms for each of the two statements on the 50,000-student demo,
 //! 1 and 7 ms now). It replaces the index on (run, level), its first two columns.
 
-use crate::common::index;
+use crate::common::{drop_index, index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -26,18 +26,6 @@ enum RiskFlags {
     StudentId,
 }
 
-async fn drop(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
-    manager
-        .drop_index(
-            Index::drop()
-                .name(name)
-                .table(RiskFlags::Table)
-                .if_exists()
-                .to_owned(),
-        )
-        .await
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -50,7 +38,7 @@ impl MigrationTrait for Migration {
             false,
         )
         .await?;
-        drop(manager, "idx_risk_flags_run_level").await
+        drop_index(manager, R::Table, "run_level").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -63,6 +51,6 @@ impl MigrationTrait for Migration {
             false,
         )
         .await?;
-        drop(manager, "idx_risk_flags_run_list").await
+        drop_index(manager, R::Table, "run_list").await
     }
 }

@@ -4,7 +4,7 @@
 //! the six stage counts) answers it from the index alone; before, SQLite walked the facts' key
 //! index and read every row whole (48 ms, 12 ms now).
 
-use crate::common::index;
+use crate::common::{drop_index, index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -52,13 +52,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("idx_analysis_term_facts_stages")
-                    .table(AnalysisTermFacts::Table)
-                    .to_owned(),
-            )
-            .await
+        drop_index(manager, AnalysisTermFacts::Table, "stages").await
     }
 }
