@@ -790,11 +790,12 @@ pub async fn start_job(
     .await?;
     // NOTE: the file in a row of its own: every batch updates the job's row, and SQLite
     // rewrites a whole row on UPDATE (a file in it was copied once per batch).
-    import_files::ActiveModel {
+    // NOTE: written without RETURNING, so the file does not come back from the database.
+    import_files::Entity::insert(import_files::ActiveModel {
         job_id: Set(job.id),
         payload: Set(prepared.file.clone()),
-    }
-    .insert(&txn)
+    })
+    .exec_without_returning(&txn)
     .await?;
     if Lease::acquire(&txn, IMPORT, job.id, &jobs.holder, jobs.ttl)
         .await?
@@ -819,8 +820,8 @@ pub async fn store(
 }
 
 /// `store`, not writing the batches of the file's first `skip` records (stored before an
-/// interruption). A job's
-/// lease is renewed by a heartbeat meanwhile, and a cancel is obeyed between batches.
+/// interruption). A job's lease is renewed by a heartbeat meanwhile, and a cancel is obeyed
+/// between batches.
 async fn store_from(
     db: &DatabaseConnection,
     jobs: &Jobs,
@@ -879,7 +880,10 @@ async fn store_batches(
     let (to, mut batches) = tokio::sync::mpsc::channel(2);
     let reader = tokio::task::spawn_blocking(move || read_batches(&prepared, to));
     while let Some(batch) = batches.recv().await {
-        let batch = batch?;
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => return failed(db, job, &report, e).await,
+        };
         report.rejected_rows.extend(batch.rejected);
         if batch.records <= skip {
             continue;
@@ -923,16 +927,16 @@ async fn store_batches(
             r
         };
         if let Err(e) = result {
-            if let Some(id) = job {
-                finish_job(db, id, JobStatus::Failed, &report).await?;
-            }
-            return Err(e);
+            return failed(db, job, &report, e).await;
         }
         progress(batch.records, total);
     }
-    reader
-        .await
-        .map_err(|e| AppError::internal(format!("the import's reader failed: {e}")))?;
+    // NOTE: a reader that panicked closed the channel as if the file had ended: the import
+    // fails rather than finishing short.
+    if let Err(e) = reader.await {
+        let e = AppError::internal(format!("the import's reader failed: {e}"));
+        return failed(db, job, &report, e).await;
+    }
     report.rejected = report.rejected_rows.len() as u64;
     report.rejected_rows.sort_by_key(|r| r.line);
     if let Some(id) = job {
@@ -947,6 +951,19 @@ async fn store_batches(
             .await?;
     }
     Ok(report)
+}
+
+/// Marks the job (if any) failed with the report so far, and returns `e`.
+async fn failed<T>(
+    db: &DatabaseConnection,
+    job: Option<i64>,
+    report: &ImportReport,
+    e: AppError,
+) -> AppResult<T> {
+    if let Some(id) = job {
+        finish_job(db, id, JobStatus::Failed, report).await?;
+    }
+    Err(e)
 }
 
 async fn finish_job(
