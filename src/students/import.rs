@@ -392,12 +392,15 @@ pub fn prepare_as(
     })
 }
 
+/// Where each header column goes (`Some(field index)`), and the records after the header.
+type Opened<'t> = (Vec<Option<usize>>, csv::StringRecordsIntoIter<&'t [u8]>);
+
 /// The file's records after its header, and where each header column goes; the encoding, the
 /// delimiter and the ignored columns are noted in `report`.
 fn open<'t>(
     (text, encoding): &'t (std::borrow::Cow<'_, str>, String),
     report: &mut ImportReport,
-) -> AppResult<(Vec<Option<usize>>, csv::StringRecordsIntoIter<&'t [u8]>)> {
+) -> AppResult<Opened<'t>> {
     let delimiter = sniff_delimiter(text);
     report.encoding = encoding.clone();
     report.delimiter = match delimiter {
