@@ -87,10 +87,33 @@ pub fn document() -> Value {
             .filter_map(Value::as_object_mut)
             .flat_map(|item| item.values_mut())
         {
+            secure_by_default(op);
             add_common_answers(op);
         }
     }
     doc
+}
+
+/// An operation is authenticated unless its handler says `security(())` (anyone may call it,
+/// written out as no requirement): one that names no security gets both schemes, so a handler
+/// that forgets to say is documented as the guards treat it.
+fn secure_by_default(op: &mut Value) {
+    let Some(op) = op.as_object_mut() else {
+        return;
+    };
+    let public = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .all(|r| r.as_object().is_some_and(|r| r.is_empty()))
+        });
+    if public {
+        op.remove("security");
+    } else {
+        op.entry("security")
+            .or_insert_with(|| json!([{"bearer": []}, {"cookie": []}]));
+    }
 }
 
 /// The refusals the framework and the shared guards give, added where a handler's own list
@@ -197,7 +220,8 @@ fn rows(doc: &Value) -> Vec<DocRow> {
     get,
     path = "/openapi.json",
     tag = "api",
-    responses((status = 200, description = "The OpenAPI document of this API", content_type = "application/json"))
+    responses((status = 200, description = "The OpenAPI document of this API", content_type = "application/json")),
+    security(())
 )]
 #[get("/openapi.json")]
 pub fn openapi(doc: &State<ApiDocument>) -> Json<Value> {
@@ -217,7 +241,7 @@ pub fn docs_page(ctx: Ctx<'_>, doc: &State<ApiDocument>) -> Template {
 /// `openapi()` documents the same handlers with the schemas their types name.
 #[macro_export]
 macro_rules! typed_api {
-    (routes: [$($route:path),* $(,)?], schemas: [$($schema:path),* $(,)?] $(,)?) => {
+    (tag: $tag:literal, routes: [$($route:path),* $(,)?], schemas: [$($schema:path),* $(,)?] $(,)?) => {
         /// This domain's JSON API handlers, mounted under `/api/v1`.
         pub fn api_routes() -> Vec<rocket::Route> {
             rocket::routes![$($route),*]
@@ -228,7 +252,29 @@ macro_rules! typed_api {
             #[derive(utoipa::OpenApi)]
             #[openapi(paths($($route),*), components(schemas($($schema),*)))]
             struct ApiDoc;
-            <ApiDoc as utoipa::OpenApi>::openapi()
+            let mut api = <ApiDoc as utoipa::OpenApi>::openapi();
+            $crate::api_docs::tag_every_operation(&mut api, $tag);
+            api
         }
     };
+}
+
+/// Files every operation of a domain's part of the document under the domain's one tag (named
+/// once, in its `typed_api!`).
+pub fn tag_every_operation(api: &mut utoipa::openapi::OpenApi, tag: &str) {
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
+            op.tags = Some(vec![tag.to_string()]);
+        }
+    }
 }

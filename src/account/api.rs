@@ -14,16 +14,15 @@ use rocket::{State, get, post};
 
 /// Log in with user name and password; returns a bearer token.
 #[utoipa::path(
-    tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginOk),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
         (status = 422, description = "A field is missing or of the wrong type", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
         (status = 503, description = "The database is briefly out of reach", body = ErrorBody),
-    )
+    ),
+    security(())
 )]
 #[post("/auth/login", format = "json", data = "<body>")]
 pub async fn api_login(
@@ -47,12 +46,10 @@ pub async fn api_login(
 
 /// Revoke the caller's token.
 #[utoipa::path(
-    tag = "auth",
     responses(
         (status = 204, description = "Logged out; the token no longer works"),
         (status = 403, description = "A cookie session without its X-CSRF-Token", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/auth/logout")]
 pub async fn api_logout(user: &CurrentUser, state: &State<AppState>) -> AppResult<Status> {
@@ -62,15 +59,12 @@ pub async fn api_logout(user: &CurrentUser, state: &State<AppState>) -> AppResul
 
 /// Change the caller's own password; every session, this one included, is signed out.
 #[utoipa::path(
-    tag = "auth",
     request_body = PasswordRequest,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "A cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 422, description = "Wrong current password, or the new one is too weak", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/auth/password", format = "json", data = "<body>")]
 pub async fn api_password(
@@ -85,11 +79,9 @@ pub async fn api_password(
 
 /// The caller's account, groups and permissions.
 #[utoipa::path(
-    tag = "auth",
     responses(
         (status = 200, description = "The caller", body = Me),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me")]
 pub async fn api_me(user: &CurrentUser) -> Json<Me> {
@@ -98,14 +90,13 @@ pub async fn api_me(user: &CurrentUser) -> Json<Me> {
 
 /// First sign-in of a bulk-created student account with its one-time activation code.
 #[utoipa::path(
-    tag = "auth",
     request_body = ActivateRequest,
     responses(
         (status = 200, description = "Activated and logged in", body = LoginOk),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 422, description = "Wrong or expired code, or a weak password", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
-    )
+    ),
+    security(())
 )]
 #[post("/auth/activate", format = "json", data = "<body>")]
 pub async fn api_activate(

@@ -8,6 +8,7 @@ mod forms;
 mod pages;
 
 crate::typed_api! {
+    tag: "auth",
     routes: [
         api::api_login,
         api::api_logout,

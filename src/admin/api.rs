@@ -15,13 +15,10 @@ use rocket::{State, get, patch, post, put};
 
 /// List accounts (search, filter, paginate).
 #[utoipa::path(
-    tag = "admin",
     params(UserQuery),
     responses(
         (status = 200, description = "One page of accounts", body = Page<UserRow>),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/users?<f..>")]
 pub async fn api_users(
@@ -37,14 +34,11 @@ pub async fn api_users(
 
 /// One account.
 #[utoipa::path(
-    tag = "admin",
     params(("id" = i64, Path, description = "The account id")),
     responses(
         (status = 200, description = "The account", body = UserRow),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/users/<id>")]
 pub async fn api_user(
@@ -57,16 +51,12 @@ pub async fn api_user(
 
 /// Create an account.
 #[utoipa::path(
-    tag = "admin",
     request_body = NewUserBody,
     responses(
         (status = 201, description = "Created", body = UserRow),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/users", format = "json", data = "<body>")]
 pub async fn api_user_create(
@@ -88,18 +78,14 @@ pub async fn api_user_create(
 
 /// Enable or disable an account, or replace its groups.
 #[utoipa::path(
-    tag = "admin",
     params(("id" = i64, Path, description = "The account id")),
     request_body = UserPatch,
     responses(
         (status = 200, description = "The account after the change", body = UserRow),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 409, description = "It would leave no active account that can manage accounts (`last_administrator`)", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[patch("/users/<id>", format = "json", data = "<body>")]
 pub async fn api_user_patch(
@@ -116,17 +102,13 @@ pub async fn api_user_patch(
 
 /// Reset an account's password; its sessions are signed out.
 #[utoipa::path(
-    tag = "admin",
     params(("id" = i64, Path, description = "The account id")),
     request_body = ResetBody,
     responses(
         (status = 204, description = "Reset"),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/users/<id>/password", format = "json", data = "<body>")]
 pub async fn api_user_password(
@@ -141,12 +123,9 @@ pub async fn api_user_password(
 
 /// List permission groups.
 #[utoipa::path(
-    tag = "admin",
     responses(
         (status = 200, description = "Every group", body = Vec<GroupView>),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/groups")]
 pub async fn api_groups(
@@ -168,16 +147,12 @@ fn group_text(body: &GroupBody) -> GroupInputText<'_> {
 
 /// Create a permission group.
 #[utoipa::path(
-    tag = "admin",
     request_body = GroupBody,
     responses(
         (status = 201, description = "Created", body = GroupView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 409, description = "The code is taken", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/groups", format = "json", data = "<body>")]
 pub async fn api_group_create(
@@ -191,18 +166,14 @@ pub async fn api_group_create(
 
 /// Replace a group's name and permissions.
 #[utoipa::path(
-    tag = "admin",
     params(("id" = i64, Path, description = "The group id")),
     request_body = GroupBody,
     responses(
         (status = 200, description = "The group after the change", body = GroupView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
         (status = 409, description = "The code is taken, or no active account could manage accounts any more (`last_administrator`)", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/groups/<id>", format = "json", data = "<body>")]
 pub async fn api_group_update(
@@ -218,12 +189,9 @@ pub async fn api_group_update(
 
 /// The catalogue of permissions.
 #[utoipa::path(
-    tag = "admin",
     responses(
         (status = 200, description = "Every permission with its label", body = Vec<PermissionLabel>),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/permissions")]
 pub fn api_permissions(_who: Perm<'_, can::ManageUsers>) -> Json<Vec<PermissionLabel>> {
@@ -232,12 +200,9 @@ pub fn api_permissions(_who: Perm<'_, can::ManageUsers>) -> Json<Vec<PermissionL
 
 /// Functional modules and whether each is on.
 #[utoipa::path(
-    tag = "admin",
     responses(
         (status = 200, description = "Every module", body = Vec<ModuleSwitch>),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/modules")]
 pub async fn api_modules(
@@ -258,17 +223,13 @@ pub async fn api_modules(
 
 /// Switch a module on or off.
 #[utoipa::path(
-    tag = "admin",
     params(("code" = String, Path, description = "students, courses, grades, mining or messages")),
     request_body = ModuleBody,
     responses(
         (status = 200, description = "The module after the change", body = ModuleSwitch),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cookie session without its X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such module", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/modules/<code>", format = "json", data = "<body>")]
 pub async fn api_module_switch(
@@ -286,13 +247,10 @@ pub async fn api_module_switch(
 
 /// Query the audit log.
 #[utoipa::path(
-    tag = "admin",
     params(AuditQuery),
     responses(
         (status = 200, description = "One page of the log, newest first", body = Page<service::AuditRow>),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/audit?<f..>")]
 pub async fn api_audit(

@@ -7,6 +7,7 @@ mod pages;
 pub mod service;
 
 crate::typed_api! {
+    tag: "admin",
     routes: [
         api::api_users,
         api::api_user,

@@ -21,12 +21,10 @@ use rocket::{State, get, post};
 /// advisor counts their advisees), name and strategy, the thresholds, and the movement since
 /// the term before. Staff only.
 #[utoipa::path(
-    tag = "analytics",
     responses(
         (status = 200, description = "The matrix", body = ValueMatrixAnswer),
         (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/analytics/value-matrix")]
 pub async fn api_value_matrix(
@@ -39,13 +37,10 @@ pub async fn api_value_matrix(
 
 /// Computes the value matrix for the current term now (the schedule does it too).
 #[utoipa::path(
-    tag = "analytics",
     responses(
         (status = 200, description = "Computed", body = MatrixComputed),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 422, description = "There is no current term", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/analytics/value-matrix/compute")]
 pub async fn api_value_compute(
@@ -59,12 +54,10 @@ pub async fn api_value_compute(
 /// Lifecycle stage counts per term, the funnel new → forming → stable and the recovery of
 /// declining students with and without care, in the caller's scope. Staff only.
 #[utoipa::path(
-    tag = "analytics",
     responses(
         (status = 200, description = "The report", body = LifecycleReport),
         (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/analytics/lifecycle")]
 pub async fn api_lifecycle_report(
@@ -78,14 +71,11 @@ pub async fn api_lifecycle_report(
 /// One student's lifecycle transitions (from, to, when, the rule), scoped and audited like
 /// their record.
 #[utoipa::path(
-    tag = "analytics",
     params(("id" = i64, Path, description = "The student record", minimum = 1)),
     responses(
         (status = 200, description = "The transitions", body = StudentLifecycle),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/<id>/lifecycle")]
 pub async fn api_student_lifecycle(
@@ -101,14 +91,12 @@ pub async fn api_student_lifecycle(
 /// not withdrawn or suspended), and the leaving recorded per cohort, in the caller's scope (an
 /// advisor: their advisees), optionally for one department and/or major. Staff only.
 #[utoipa::path(
-    tag = "analytics",
     params(RetentionQuery),
     responses(
         (status = 200, description = "The report", body = RetentionReport),
         (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
         (status = 422, description = "A filter id is out of range", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/analytics/retention?<q..>")]
 pub async fn api_retention(
@@ -124,15 +112,13 @@ pub async fn api_retention(
 /// against its outcomes (pass rate, grade trend against the term before, satisfaction from
 /// feedback at or above the anonymity floor), sorted by a column. Staff only.
 #[utoipa::path(
-    tag = "analytics",
     params(PortfolioQuery),
     responses(
         (status = 200, description = "The portfolio", body = Portfolio),
         (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
         (status = 404, description = "No such term", body = ErrorBody),
         (status = 422, description = "An unknown sort column or direction", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/analytics/portfolio?<q..>")]
 pub async fn api_portfolio(
@@ -148,12 +134,10 @@ pub async fn api_portfolio(
 /// with their response rates; scores below the feedback module's anonymity floor are not
 /// shown. Staff only.
 #[utoipa::path(
-    tag = "analytics",
     responses(
         (status = 200, description = "The report", body = SatisfactionReport),
         (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/analytics/satisfaction")]
 pub async fn api_satisfaction(
@@ -168,15 +152,13 @@ pub async fn api_satisfaction(
 /// the cell's strategy as the reason: each appears on the care page's referrals until care is
 /// recorded for them. Students already handed over for the cell are not added twice.
 #[utoipa::path(
-    tag = "analytics",
     params(("cell" = crate::students::query::ValueCell, Path, description = "The cell")),
     responses(
         (status = 200, description = "Handed over", body = Referred),
         (status = 403, description = "Not allowed to record care, or a module is off", body = ErrorBody),
         (status = 404, description = "No such cell", body = ErrorBody),
         (status = 422, description = "The path names no cell of the document", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/analytics/value-matrix/cells/<cell>/care")]
 pub async fn api_value_cell_care(
@@ -194,14 +176,12 @@ pub async fn api_value_cell_care(
 /// The summary by term from the analysis store (enrolment, credits, grades, risk levels,
 /// lifecycle stages, value cells), in the caller's scope, filtered. Staff only.
 #[utoipa::path(
-    tag = "analytics",
     params(SummaryQuery),
     responses(
         (status = 200, description = "The summary", body = Summary),
         (status = 403, description = "Not staff, or the module is off", body = ErrorBody),
         (status = 422, description = "A filter is out of range", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/analytics/summary?<q..>")]
 pub async fn api_summary(
@@ -215,12 +195,9 @@ pub async fn api_summary(
 
 /// Takes a snapshot of the analysis store now (the schedule takes one every period).
 #[utoipa::path(
-    tag = "analytics",
     responses(
         (status = 200, description = "Taken", body = Snapshot),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/analytics/snapshots")]
 pub async fn api_snapshot(

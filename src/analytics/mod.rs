@@ -51,6 +51,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
 }
 
 crate::typed_api! {
+    tag: "analytics",
     routes: [
         api::api_value_matrix,
         api::api_value_compute,

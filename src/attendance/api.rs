@@ -23,14 +23,12 @@ fn parse_date(text: &str) -> AppResult<NaiveDate> {
 /// A section's class meetings up to today, newest first, each with whether its roll was taken
 /// (its teacher; registrar staff).
 #[utoipa::path(
-    tag = "attendance",
     params(("id" = i64, Path, description = "The section", minimum = 1)),
     responses(
         (status = 200, description = "The meetings", body = SectionMeetings),
         (status = 403, description = "Not this section's teacher (the refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such section, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/meetings")]
 pub async fn api_meetings(
@@ -52,7 +50,6 @@ pub async fn api_meetings(
 
 /// One meeting's roll: every enrolled student, present unless marked (the read is audited).
 #[utoipa::path(
-    tag = "attendance",
     params(
         ("id" = i64, Path, description = "The section", minimum = 1),
         ("date" = String, Path, format = Date, description = "The meeting's date, YYYY-MM-DD"),
@@ -62,8 +59,7 @@ pub async fn api_meetings(
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Not a meeting of the section, or in the future", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/attendance/<date>")]
 pub async fn api_roll(
@@ -83,7 +79,6 @@ pub async fn api_roll(
 /// Save a meeting's roll: the exceptions (absent, late, excused); everyone else was present.
 /// Replaces the meeting's earlier marks; one transaction; audited.
 #[utoipa::path(
-    tag = "attendance",
     params(
         ("id" = i64, Path, description = "The section", minimum = 1),
         ("date" = String, Path, format = Date, description = "The meeting's date, YYYY-MM-DD"),
@@ -91,12 +86,10 @@ pub async fn api_roll(
     request_body = RollBody,
     responses(
         (status = 200, description = "Saved", body = RollSaved),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Not a meeting, in the future, a student not enrolled, or a body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/sections/<id>/attendance/<date>", format = "json", data = "<body>")]
 pub async fn api_save_roll(
@@ -115,12 +108,10 @@ pub async fn api_save_roll(
 
 /// The caller's attendance this term: per section the rate and every mark other than present.
 #[utoipa::path(
-    tag = "attendance",
     responses(
         (status = 200, description = "The caller's attendance", body = StudentAttendance),
         (status = 403, description = "The caller has no student record", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me/attendance")]
 pub async fn api_my_attendance(
@@ -137,14 +128,12 @@ pub async fn api_my_attendance(
 /// A student's attendance this term, for staff who may read the record (advisor, their
 /// teachers, registrar); the read is audited like every read of a record.
 #[utoipa::path(
-    tag = "attendance",
     params(("id" = i64, Path, description = "The student record", minimum = 1)),
     responses(
         (status = 200, description = "The student's attendance", body = StudentAttendance),
         (status = 403, description = "Not in the caller's scope (the refusal is audited)", body = ErrorBody),
         (status = 404, description = "The courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/<id>/attendance")]
 pub async fn api_student_attendance(

@@ -29,6 +29,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
 }
 
 crate::typed_api! {
+    tag: "attendance",
     routes: [
         api::api_meetings,
         api::api_roll,

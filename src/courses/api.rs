@@ -16,12 +16,9 @@ use rocket::{State, get, post, put};
 
 /// Every term, oldest first.
 #[utoipa::path(
-    tag = "courses",
     responses(
         (status = 200, description = "Every term, oldest first", body = Vec<TermOut>),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/terms")]
 pub async fn api_terms(
@@ -35,14 +32,11 @@ pub async fn api_terms(
 
 /// Sections of a term, filtered, a page at a time.
 #[utoipa::path(
-    tag = "courses",
     params(SectionQuery),
     responses(
         (status = 200, description = "A page of sections", body = SectionPage),
         (status = 422, description = "No such term", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections?<query..>")]
 pub async fn api_sections(
@@ -69,16 +63,12 @@ pub async fn api_sections(
 
 /// Create a term (only one term is current).
 #[utoipa::path(
-    tag = "courses",
     request_body = TermBody,
     responses(
         (status = 201, description = "Saved", body = TermOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/terms", format = "json", data = "<body>")]
 pub async fn api_term_create(
@@ -93,17 +83,13 @@ pub async fn api_term_create(
 
 /// Replace a term.
 #[utoipa::path(
-    tag = "courses",
     request_body = TermBody,
     responses(
         (status = 200, description = "Saved", body = TermOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
         (status = 404, description = "No such record", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/terms/<id>", format = "json", data = "<body>")]
 pub async fn api_term_update(
@@ -122,16 +108,12 @@ pub async fn api_term_update(
 
 /// Create a course, with its prerequisites.
 #[utoipa::path(
-    tag = "courses",
     request_body = CourseBody,
     responses(
         (status = 201, description = "Saved", body = CourseOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/courses", format = "json", data = "<body>")]
 pub async fn api_course_create(
@@ -146,17 +128,13 @@ pub async fn api_course_create(
 
 /// Replace a course (and its prerequisites when given).
 #[utoipa::path(
-    tag = "courses",
     request_body = CourseBody,
     responses(
         (status = 200, description = "Saved", body = CourseOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
         (status = 404, description = "No such record", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/courses/<id>", format = "json", data = "<body>")]
 pub async fn api_course_update(
@@ -175,16 +153,12 @@ pub async fn api_course_update(
 
 /// Create a section with its meeting times.
 #[utoipa::path(
-    tag = "courses",
     request_body = SectionBody,
     responses(
         (status = 201, description = "Saved", body = SectionOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/sections", format = "json", data = "<body>")]
 pub async fn api_section_create(
@@ -199,17 +173,13 @@ pub async fn api_section_create(
 
 /// Replace a section and its meeting times; capacity never below the students in it.
 #[utoipa::path(
-    tag = "courses",
     request_body = SectionBody,
     responses(
         (status = 200, description = "Saved", body = SectionOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Another record has this code or number", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
         (status = 404, description = "No such record", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/sections/<id>", format = "json", data = "<body>")]
 pub async fn api_section_update(

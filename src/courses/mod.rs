@@ -10,6 +10,7 @@ pub mod service;
 pub mod timetable;
 
 crate::typed_api! {
+    tag: "courses",
     routes: [
         api::api_terms,
         api::api_sections,

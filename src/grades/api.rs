@@ -37,14 +37,12 @@ fn report(r: SaveReport) -> (Status, Json<SaveAnswer>) {
 /// A section's students with their final scores, letters and status (its teacher; staff with
 /// grades.view_all). The read is audited.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The grade sheet", body = service::SectionGrades),
         (status = 403, description = "Not this section's teacher, or the module is off", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/grades")]
 pub async fn api_section_grades(
@@ -59,17 +57,14 @@ pub async fn api_section_grades(
 /// Save a section's grades as drafts, all or nothing; every refused row is listed (its
 /// teacher only).
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     request_body = GradesBody,
     responses(
         (status = 200, description = "Saved", body = SaveReport),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Rows refused (nothing saved), or a body of the wrong shape", body = RowsRefused),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/sections/<id>/grades", format = "json", data = "<body>")]
 pub async fn api_save_grades(
@@ -90,7 +85,6 @@ pub async fn api_save_grades(
 /// Upload a section's grades as CSV (student_no, score); bad rows reported by line and
 /// column, nothing saved if any.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     request_body(content = String, content_type = "text/csv", description = "A header with student_no and score columns"),
     responses(
@@ -99,8 +93,7 @@ pub async fn api_save_grades(
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Rows refused (nothing saved), or an unreadable file", body = RowsRefused),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/sections/<id>/grades/import", data = "<data>")]
 pub async fn api_import_grades(
@@ -133,15 +126,13 @@ pub async fn api_import_grades(
 /// Publish a section's draft grades so students see them; refused (422 missing_grades,
 /// naming the students) while any student has no grade.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "Published", body = Published),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "A student has no grade, or nothing to publish", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/sections/<id>/grades/publish")]
 pub async fn api_publish(
@@ -163,14 +154,11 @@ pub async fn api_publish(
 /// What publishing would do: students, grades entered, drafts, students missing a grade,
 /// failing students and the distribution by letter.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The summary", body = service::PublishSummary),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/grades/summary")]
 pub async fn api_publish_summary(
@@ -187,15 +175,13 @@ pub async fn api_publish_summary(
 /// Give every student without a grade the score computed from the assessments, as a draft;
 /// refused while the weights do not total 100 or a student lacks an assessment.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "Filled", body = SaveReport),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "Weights or assessments incomplete, or rows refused", body = RowsRefused),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/sections/<id>/grades/fill-from-computed")]
 pub async fn api_fill_from_computed(
@@ -213,14 +199,11 @@ pub async fn api_fill_from_computed(
 
 /// A section's assessments with weights and due dates, and the weight total.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The assessments", body = Assessments),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/assessments")]
 pub async fn api_assessments(
@@ -240,17 +223,14 @@ pub async fn api_assessments(
 
 /// Add an assessment (name, weight, due_at, max_score) to a section.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     request_body = assess::AssessmentIn,
     responses(
         (status = 201, description = "Added", body = assess::AssessmentView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 422, description = "A field is missing or out of range", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/sections/<id>/assessments", format = "json", data = "<body>")]
 pub async fn api_create_assessment(
@@ -267,17 +247,14 @@ pub async fn api_create_assessment(
 
 /// Change an assessment's name, weight, due date or maximum score.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The assessment")),
     request_body = assess::AssessmentIn,
     responses(
         (status = 200, description = "Changed", body = assess::AssessmentView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such assessment", body = ErrorBody),
         (status = 422, description = "A field is out of range", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/assessments/<id>", format = "json", data = "<body>")]
 pub async fn api_update_assessment(
@@ -295,14 +272,11 @@ pub async fn api_update_assessment(
 
 /// The scores of one assessment.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The assessment")),
     responses(
         (status = 200, description = "The scores", body = Scores),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such assessment", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/assessments/<id>/scores")]
 pub async fn api_assessment_scores(
@@ -319,17 +293,14 @@ pub async fn api_assessment_scores(
 
 /// Enter the scores of one assessment, all or nothing.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The assessment")),
     request_body = ScoresBody,
     responses(
         (status = 200, description = "Saved", body = ScoresSaved),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such assessment", body = ErrorBody),
         (status = 422, description = "Rows refused (nothing saved)", body = RowsRefused),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/assessments/<id>/scores", format = "json", data = "<body>")]
 pub async fn api_save_assessment_scores(
@@ -356,18 +327,15 @@ pub async fn api_save_assessment_scores(
 
 /// Ask to change a published grade, with a reason (the section's teacher).
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The grade")),
     request_body = ChangeIn,
     responses(
         (status = 201, description = "Requested", body = ChangeOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not this section's teacher", body = ErrorBody),
         (status = 404, description = "No such grade", body = ErrorBody),
         (status = 409, description = "A request is already pending", body = ErrorBody),
         (status = 422, description = "Not published, or a bad score or reason", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/grades/<id>/change-requests", format = "json", data = "<body>")]
 pub async fn api_request_change(
@@ -383,13 +351,11 @@ pub async fn api_request_change(
 
 /// Grade change requests by status (default pending), for approvers.
 #[utoipa::path(
-    tag = "grades",
     params(ChangeQueueQuery),
     responses(
         (status = 200, description = "The requests", body = ChangeQueue),
         (status = 403, description = "Not an approver", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/grade-changes?<query..>")]
 pub async fn api_change_queue(
@@ -411,7 +377,6 @@ pub async fn api_change_queue(
 /// Approve a grade change request: the grade changes and its history records who, when, why
 /// and who approved.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The change request")),
     request_body(content = Option<DecisionIn>, description = "An optional note"),
     responses(
@@ -419,8 +384,7 @@ pub async fn api_change_queue(
         (status = 403, description = "Not an approver, or one's own request", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/grade-changes/<id>/approve", data = "<body>")]
 pub async fn api_approve_change(
@@ -437,7 +401,6 @@ pub async fn api_approve_change(
 
 /// Reject a grade change request, with an optional note.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The change request")),
     request_body(content = Option<DecisionIn>, description = "An optional note"),
     responses(
@@ -445,8 +408,7 @@ pub async fn api_approve_change(
         (status = 403, description = "Not an approver", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/grade-changes/<id>/reject", data = "<body>")]
 pub async fn api_reject_change(
@@ -463,14 +425,11 @@ pub async fn api_reject_change(
 
 /// A grade's history (who, when, old → new, why, approver) and its change requests.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The grade")),
     responses(
         (status = 200, description = "The history", body = GradeHistory),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such grade", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/grades/<id>/history")]
 pub async fn api_grade_history(
@@ -490,14 +449,12 @@ pub async fn api_grade_history(
 /// A student's transcript: terms with courses, term GPA and cumulative GPA (published grades
 /// only).
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The student")),
     responses(
         (status = 200, description = "The transcript", body = transcript::Transcript),
         (status = 403, description = "Not within the caller's scope", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/<id>/transcript")]
 pub async fn api_transcript(
@@ -513,14 +470,11 @@ pub async fn api_transcript(
 /// Count, mean, median, standard deviation, min, max, pass rate and histogram of a
 /// section's scores.
 #[utoipa::path(
-    tag = "grades",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The statistics", body = stats::Stats),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/statistics")]
 pub async fn api_section_statistics(
@@ -536,13 +490,11 @@ pub async fn api_section_statistics(
 /// Statistics for a course, term or department, with the course's sections compared and its
 /// trend across terms.
 #[utoipa::path(
-    tag = "grades",
     params(StatisticsQuery),
     responses(
         (status = 200, description = "The statistics", body = stats::Overview),
         (status = 403, description = "Not allowed for this scope", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/statistics?<query..>")]
 pub async fn api_statistics(
@@ -562,12 +514,10 @@ pub async fn api_statistics(
 
 /// The grading scales with their bands and pass marks.
 #[utoipa::path(
-    tag = "grades",
     responses(
         (status = 200, description = "The scales", body = ScaleList),
         (status = 403, description = "The grades module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/grading-scales")]
 pub async fn api_scales(
@@ -582,16 +532,12 @@ pub async fn api_scales(
 
 /// Define a grading scale (bands, pass mark), optionally as the default.
 #[utoipa::path(
-    tag = "grades",
     request_body = ScaleBody,
     responses(
         (status = 201, description = "Defined", body = scale::Scale),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 409, description = "A scale has this name", body = ErrorBody),
         (status = 422, description = "Bands that do not cover 0-100, or a bad pass mark", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/grading-scales", format = "json", data = "<body>")]
 pub async fn api_create_scale(

@@ -44,6 +44,7 @@ pub fn page_routes() -> Vec<rocket::Route> {
 }
 
 crate::typed_api! {
+    tag: "grades",
     routes: [
         api::api_section_grades,
         api::api_save_grades,

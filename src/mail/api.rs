@@ -11,12 +11,10 @@ use rocket::{State, get, put};
 
 /// The caller's e-mail preferences, per category.
 #[utoipa::path(
-    tag = "mail",
     responses(
         (status = 200, description = "Each category with its mode", body = Prefs),
         (status = 401, description = "Not signed in", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/account/notifications")]
 pub async fn api_prefs(user: &CurrentUser, state: &State<AppState>) -> AppResult<Json<Prefs>> {
@@ -27,15 +25,12 @@ pub async fn api_prefs(user: &CurrentUser, state: &State<AppState>) -> AppResult
 
 /// Change the caller's e-mail preferences.
 #[utoipa::path(
-    tag = "mail",
     request_body = PrefsUpdate,
     responses(
         (status = 200, description = "Saved; the preferences now", body = Prefs),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 422, description = "A mandatory category or an unknown mode", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/account/notifications", format = "json", data = "<body>")]
 pub async fn api_save_prefs(
@@ -55,12 +50,10 @@ pub async fn api_save_prefs(
 
 /// The outbox: counts by state and the dead letters.
 #[utoipa::path(
-    tag = "mail",
     responses(
         (status = 200, description = "The outbox", body = OutboxView),
         (status = 403, description = "Administrators only", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/admin/outbox")]
 pub async fn api_outbox(

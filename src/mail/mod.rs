@@ -21,6 +21,7 @@ pub use mailer::Mailer;
 pub use render::{ActivationLetter, Letter};
 
 crate::typed_api! {
+    tag: "mail",
     routes: [
         api::api_prefs,
         api::api_save_prefs,

@@ -22,13 +22,10 @@ use rocket::{State, delete, get, post, put};
 
 /// Mining runs, newest first (paged): status, progress, model, dates.
 #[utoipa::path(
-    tag = "mining",
     params(PageQuery),
     responses(
         (status = 200, description = "One page of runs", body = Page<RunRow>),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/mining/runs?<q..>")]
 pub async fn api_runs(
@@ -45,14 +42,11 @@ pub async fn api_runs(
 /// One mining run with its metrics (models against baselines, fairness, clusters) and
 /// feedback counts.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The run")),
     responses(
         (status = 200, description = "The run", body = RunDetail),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/mining/runs/<id>")]
 pub async fn api_run(
@@ -67,16 +61,12 @@ pub async fn api_run(
 
 /// Start a mining run in the background (`{"confirm": true}`); 202 with its id.
 #[utoipa::path(
-    tag = "mining",
     request_body = StartRequest,
     responses(
         (status = 202, description = "Queued", body = RunStatusAnswer),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 409, description = "A run is already queued or running", body = ErrorBody),
         (status = 422, description = "Not confirmed, or a body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/mining/runs", format = "json", data = "<body>")]
 pub async fn api_start_run(
@@ -104,16 +94,13 @@ pub async fn api_start_run(
 /// Cancels a queued or running run (202 `cancelling` while its worker stops at its next step;
 /// 200 `cancelled` when no live instance held it); 409 `not_running` otherwise.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The run")),
     responses(
         (status = 200, description = "Cancelled (no live instance held it)", body = RunStatusAnswer),
         (status = 202, description = "Cancelling: its worker stops at its next step", body = RunStatusAnswer),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 409, description = "The run is not queued or running", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/mining/runs/<id>/cancel")]
 pub async fn api_cancel_run(
@@ -134,16 +121,13 @@ pub async fn api_cancel_run(
 /// Risk flags of the latest run (or `run`), riskiest first, filtered by `level`, `department`
 /// and `formula`; teachers see their students only.
 #[utoipa::path(
-    tag = "mining",
     params(FlagsQuery),
     responses(
         (status = 200, description = "One page of flags", body = Page<FlagRow>),
         (status = 400, description = "An unknown level or formula filter", body = ErrorBody),
         (status = 422, description = "A query parameter is not one of its documented values", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such run, or no finished run yet", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/mining/flags?<q..>")]
 pub async fn api_flags(
@@ -171,7 +155,6 @@ pub async fn api_flags(
 
 /// Staff verdict on a flag: `{"feedback": "useful"|"not_useful"|"wrong"}`.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The flag")),
     request_body = FeedbackRequest,
     responses(
@@ -180,8 +163,7 @@ pub async fn api_flags(
         (status = 403, description = "Not allowed, not your student, or the module is off", body = ErrorBody),
         (status = 404, description = "No such flag", body = ErrorBody),
         (status = 422, description = "A body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/mining/flags/<id>/feedback", format = "json", data = "<body>")]
 pub async fn api_flag_feedback(
@@ -201,16 +183,12 @@ pub async fn api_flag_feedback(
 /// Try a scoring formula (`weights`, `threshold`, optional `department_id`) on the latest
 /// run's students without saving it.
 #[utoipa::path(
-    tag = "mining",
     request_body = TrialRequest,
     responses(
         (status = 200, description = "The trial's result (and a token to save it when it passed)", body = TrialAnswer),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No finished run to try it on", body = ErrorBody),
         (status = 422, description = "A bad formula, or a body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/mining/formula/trial", format = "json", data = "<body>")]
 pub async fn api_formula_trial(
@@ -233,12 +211,9 @@ pub async fn api_formula_trial(
 /// Suggestion rules, most important first, each with how many students of the latest run its
 /// trigger matches (`matches`, `match_sample`).
 #[utoipa::path(
-    tag = "mining",
     responses(
         (status = 200, description = "The rules", body = RuleList),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/mining/rules")]
 pub async fn api_rules(
@@ -264,16 +239,12 @@ pub async fn api_rules(
 
 /// Add a suggestion rule; 422 `bad_trigger`/`bad_code`/`empty_text`, 409 `duplicate_code`.
 #[utoipa::path(
-    tag = "mining",
     request_body = NewRuleRequest,
     responses(
         (status = 201, description = "Added", body = RuleItem),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 409, description = "A rule with this code exists", body = ErrorBody),
         (status = 422, description = "A bad trigger, code or text, or a body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/mining/rules", format = "json", data = "<body>")]
 pub async fn api_rule_create(
@@ -297,17 +268,13 @@ pub async fn api_rule_create(
 
 /// Change a suggestion rule: any of `trigger`, `text_zh`, `text_en`, `priority`, `is_active`.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The rule")),
     request_body = RulePatchRequest,
     responses(
         (status = 200, description = "Changed", body = RuleItem),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such rule", body = ErrorBody),
         (status = 422, description = "A bad trigger or text, or a body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/mining/rules/<id>", format = "json", data = "<body>")]
 pub async fn api_rule_update(
@@ -331,14 +298,11 @@ pub async fn api_rule_update(
 
 /// Delete a suggestion rule; 204.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The rule")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such rule", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[delete("/mining/rules/<id>")]
 pub async fn api_rule_delete(
@@ -353,12 +317,9 @@ pub async fn api_rule_delete(
 
 /// Saved scoring formulas, active first: scope, weights, threshold, who saved it and when.
 #[utoipa::path(
-    tag = "mining",
     responses(
         (status = 200, description = "The saved formulas", body = FormulaList),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/mining/formulas")]
 pub async fn api_formulas(
@@ -374,16 +335,12 @@ pub async fn api_formulas(
 /// Save a scoring formula (with the token of its passed trial); active formulas score every
 /// later run.
 #[utoipa::path(
-    tag = "mining",
     request_body = SaveFormulaRequest,
     responses(
         (status = 201, description = "Saved", body = FormulaState),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 409, description = "A formula with this name exists", body = ErrorBody),
         (status = 422, description = "A bad formula, no passed trial, or a body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/mining/formulas", format = "json", data = "<body>")]
 pub async fn api_formula_save(
@@ -418,17 +375,13 @@ pub async fn api_formula_save(
 
 /// Activate or deactivate a saved formula; one active formula per department and one for all.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The formula")),
     request_body = FormulaActiveRequest,
     responses(
         (status = 200, description = "Changed", body = FormulaState),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such formula", body = ErrorBody),
         (status = 422, description = "A body of the wrong shape", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/mining/formulas/<id>", format = "json", data = "<body>")]
 pub async fn api_formula_update(
@@ -447,14 +400,11 @@ pub async fn api_formula_update(
 
 /// Delete a saved scoring formula; runs keep their stored scores; 204.
 #[utoipa::path(
-    tag = "mining",
     params(("id" = i64, Path, description = "The formula")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such formula", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[delete("/mining/formulas/<id>")]
 pub async fn api_formula_delete(
@@ -469,13 +419,10 @@ pub async fn api_formula_delete(
 
 /// The signed-in student's own suggestions (their risk level only when the setting allows).
 #[utoipa::path(
-    tag = "mining",
     params(LangQuery),
     responses(
         (status = 200, description = "The suggestions", body = MySuggestions),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me/suggestions?<q..>")]
 pub async fn api_my_suggestions(
@@ -499,14 +446,11 @@ pub async fn api_my_suggestions(
 /// Courses recommended to the signed-in student in a term: open to them, fitting their
 /// timetable, ranked by how students with their record did in them, each with its reason.
 #[utoipa::path(
-    tag = "mining",
     params(TermQuery),
     responses(
         (status = 200, description = "Up to five courses (none before the first grades or mining run)", body = MyRecommendations),
-        (status = 403, description = "Not allowed, or the module is off", body = ErrorBody),
         (status = 404, description = "No such term, or the caller has no student record", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me/recommendations?<q..>")]
 pub async fn api_my_recommendations(

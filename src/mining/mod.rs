@@ -50,6 +50,7 @@ pub fn page_routes() -> Vec<Route> {
 }
 
 crate::typed_api! {
+    tag: "mining",
     routes: [
         api::api_runs,
         api::api_run,

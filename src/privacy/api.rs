@@ -41,14 +41,12 @@ pub enum ExportAnswer {
 /// cases, care records, risk flags with reasons, notifications, settings, staff reads). The
 /// first call starts building it and answers 202; ask again until it answers 200.
 #[utoipa::path(
-    tag = "students",
     responses(
         (status = 200, description = "The archive", content_type = "application/zip", body = Vec<u8>),
         (status = 202, description = "Being built: ask again after Retry-After seconds", body = ExportStatus),
         (status = 403, description = "Not a student", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me/export")]
 pub async fn api_my_export(
@@ -67,13 +65,11 @@ pub async fn api_my_export(
 
 /// Builds a fresh archive (the previous one is replaced when it is ready).
 #[utoipa::path(
-    tag = "students",
     responses(
         (status = 202, description = "Being built: GET /me/export until it answers 200", body = ExportStatus),
         (status = 403, description = "Not a student", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/me/export")]
 pub async fn api_my_export_refresh(

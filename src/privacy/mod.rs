@@ -9,6 +9,7 @@ pub mod archive;
 pub mod service;
 
 crate::typed_api! {
+    tag: "students",
     routes: [api::api_my_export, api::api_my_export_refresh],
     schemas: [service::ExportStatus],
 }

@@ -16,15 +16,12 @@ use rocket::{State, delete, get, post};
 
 /// The caller's own registrations (enrolled and waitlisted), in one term or all.
 #[utoipa::path(
-    tag = "registration",
     params(("term" = Option<String>, Query, description = "`current`, a term id or a term code")),
     responses(
         (status = 200, description = "My registrations", body = Vec<MyRegistration>),
         (status = 404, description = "No such term", body = ErrorBody),
         (status = 422, description = "The caller is not a student", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/registrations?<term>")]
 pub async fn api_list(
@@ -52,17 +49,13 @@ impl<'r> rocket::response::Responder<'r, 'static> for AddAnswer {
 
 /// Register for a section: enrolled, or waitlisted with a position; an `Idempotency-Key` replays the first answer.
 #[utoipa::path(
-    tag = "registration",
     params(("Idempotency-Key" = Option<String>, Header, description = "A key (at most 200 characters) under which the first answer is kept and replayed")),
     request_body = AddBody,
     responses(
         (status = 201, description = "Enrolled or waitlisted", body = Registration),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Already registered, full, waitlist full or a time clash", body = ErrorBody),
         (status = 422, description = "Refused: hold, prerequisites, credit limit, window closed, …", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/registrations", format = "json", data = "<body>")]
 pub async fn api_add(
@@ -94,15 +87,12 @@ pub async fn api_add(
 
 /// Drop a registration before the add/drop deadline; the first waitlisted student is promoted.
 #[utoipa::path(
-    tag = "registration",
     params(("id" = i64, Path, description = "The registration")),
     responses(
         (status = 200, description = "Dropped", body = DropOut),
         (status = 404, description = "No such registration of the caller", body = ErrorBody),
         (status = 422, description = "Too late to drop, or not a student", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[delete("/registrations/<id>")]
 pub async fn api_drop(
@@ -122,17 +112,13 @@ pub async fn api_drop(
 
 /// Swap a registration for another section of the same course; the old seat is kept when the new one cannot be had.
 #[utoipa::path(
-    tag = "registration",
     request_body = SwapBody,
     responses(
         (status = 201, description = "Swapped", body = Registration),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such registration of the caller", body = ErrorBody),
         (status = 409, description = "The new section is full or clashes", body = ErrorBody),
         (status = 422, description = "Refused", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/registrations/swap", format = "json", data = "<body>")]
 pub async fn api_swap(
@@ -155,14 +141,11 @@ pub async fn api_swap(
 
 /// A student's holds, current and lifted, newest first.
 #[utoipa::path(
-    tag = "registration",
     params(("id" = i64, Path, description = "The student")),
     responses(
         (status = 200, description = "Holds", body = Vec<HoldOut>),
         (status = 404, description = "No such student", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/<id>/holds")]
 pub async fn api_holds(
@@ -177,17 +160,13 @@ pub async fn api_holds(
 
 /// Place a hold (with a reason) that blocks the student's registration.
 #[utoipa::path(
-    tag = "registration",
     params(("id" = i64, Path, description = "The student")),
     request_body = HoldBody,
     responses(
         (status = 201, description = "Placed", body = HoldOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
         (status = 422, description = "No reason, or one over 500 characters", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/<id>/holds", format = "json", data = "<body>")]
 pub async fn api_place_hold(
@@ -203,15 +182,12 @@ pub async fn api_place_hold(
 
 /// Lift a hold (once).
 #[utoipa::path(
-    tag = "registration",
     params(("id" = i64, Path, description = "The hold")),
     responses(
         (status = 200, description = "Lifted", body = HoldOut),
         (status = 404, description = "No such hold", body = ErrorBody),
         (status = 409, description = "Already lifted", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[delete("/holds/<id>")]
 pub async fn api_lift_hold(
@@ -225,17 +201,13 @@ pub async fn api_lift_hold(
 
 /// Let one student exceed a section's capacity or skip its prerequisites, with a reason.
 #[utoipa::path(
-    tag = "registration",
     params(("id" = i64, Path, description = "The student")),
     request_body = OverrideBody,
     responses(
         (status = 201, description = "Granted", body = OverrideOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such student", body = ErrorBody),
         (status = 422, description = "Unknown kind or section, or no reason", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/<id>/overrides", format = "json", data = "<body>")]
 pub async fn api_grant_override(
@@ -251,14 +223,11 @@ pub async fn api_grant_override(
 
 /// A section's enrolled and waitlisted students (its teacher, or staff who see every student).
 #[utoipa::path(
-    tag = "registration",
     params(("id" = i64, Path, description = "The section")),
     responses(
         (status = 200, description = "The roster", body = Vec<RosterRow>),
         (status = 404, description = "No such section", body = ErrorBody),
-        (status = 403, description = "Not allowed, or the courses module is off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/sections/<id>/roster")]
 pub async fn api_roster(

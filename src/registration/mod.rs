@@ -13,6 +13,7 @@ pub mod rules;
 pub mod service;
 
 crate::typed_api! {
+    tag: "registration",
     routes: [
         api::api_list,
         api::api_add,

@@ -24,15 +24,12 @@ use rocket::{Responder, State, get, patch, post, put};
 
 /// Find students within the caller's scope (a national id matches only for staff who may see it).
 #[utoipa::path(
-    tag = "students",
     params(StudentFilter),
     responses(
         (status = 200, description = "One page of students", body = Page<StudentRow>),
         (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students?<f..>")]
 pub async fn api_students(
@@ -49,14 +46,12 @@ pub async fn api_students(
 
 /// One student's record (within the caller's scope).
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The student id")),
     responses(
         (status = 200, description = "The record", body = service::StudentView),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/<id>")]
 pub async fn api_student(
@@ -72,14 +67,12 @@ pub async fn api_student(
 
 /// A student's change history (who, when, field, old → new).
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The student id")),
     responses(
         (status = 200, description = "Newest first", body = Vec<service::HistoryRow>),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/<id>/history")]
 pub async fn api_student_history(
@@ -106,17 +99,13 @@ fn refused(errors: &[FieldError]) -> AppError {
 
 /// Add a student record.
 #[utoipa::path(
-    tag = "students",
     request_body = StudentFields,
     responses(
         (status = 201, description = "The new record", body = service::StudentView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 409, description = "The student number or national id is taken", body = ErrorBody),
         (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students", format = "json", data = "<body>")]
 pub async fn api_student_create(
@@ -140,18 +129,15 @@ pub async fn api_student_create(
 
 /// Change fields of a student record (only the fields sent).
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The student id")),
     request_body = StudentFields,
     responses(
         (status = 200, description = "The record after the change", body = service::StudentView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
         (status = 409, description = "The student number or national id is taken", body = ErrorBody),
         (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[patch("/students/<id>", format = "json", data = "<body>")]
 pub async fn api_student_update(
@@ -173,14 +159,12 @@ pub async fn api_student_update(
 
 /// Deactivate a student (status withdrawn; no hard delete).
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The student id")),
     responses(
         (status = 200, description = "The record after the change", body = service::StudentView),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/<id>/deactivate")]
 pub async fn api_student_deactivate(
@@ -197,15 +181,12 @@ pub async fn api_student_deactivate(
 /// The filtered list as CSV (UTF-8 with BOM; the import's columns). National ids are masked
 /// unless the caller may see them.
 #[utoipa::path(
-    tag = "students",
     params(StudentFilter),
     responses(
         (status = 200, description = "The CSV file", body = String, content_type = "text/csv"),
         (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/export.csv?<f..>")]
 pub async fn api_students_export_csv(
@@ -224,15 +205,12 @@ pub async fn api_students_export_csv(
 
 /// The filtered list as JSON objects with the CSV's fields, plus the id.
 #[utoipa::path(
-    tag = "students",
     params(StudentFilter),
     responses(
         (status = 200, description = "The students", body = Vec<ExportRow>),
         (status = 400, description = "Unknown stage or risk level", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/export.json?<f..>")]
 pub async fn api_students_export_json(
@@ -268,7 +246,6 @@ pub async fn read_body(data: Data<'_>) -> AppResult<Vec<u8>> {
 /// Import students from a CSV file (the export's columns; Chinese headers too); `dry_run`
 /// checks without writing, `encoding` names the file's encoding (`auto` by default).
 #[utoipa::path(
-    tag = "students",
     params(
         ("dry_run" = Option<bool>, Query, description = "Check the file without writing"),
         ("encoding" = Option<String>, Query, description = "auto (default), utf-8, gb18030, ..."),
@@ -278,11 +255,9 @@ pub async fn read_body(data: Data<'_>) -> AppResult<Vec<u8>> {
         (status = 200, description = "What the import did", body = import::ImportReport),
         (status = 400, description = "Unreadable body", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 409, description = "Another import is running", body = ErrorBody),
         (status = 422, description = "Not a usable file, too large, or an unknown encoding", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/import?<dry_run>&<encoding>", data = "<data>")]
 pub async fn api_students_import(
@@ -307,15 +282,13 @@ pub async fn api_students_import(
 /// Resumes an interrupted import from its last committed batch; the report covers the rows
 /// stored by this call. 409 `not_interrupted` for any other import.
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The import job id")),
     responses(
         (status = 200, description = "What this call stored", body = import::ImportReport),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such import, or the module is switched off", body = ErrorBody),
         (status = 409, description = "The import was not interrupted", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/import/jobs/<id>/resume")]
 pub async fn api_import_resume(
@@ -332,7 +305,6 @@ pub async fn api_import_resume(
 /// Cancels a running import (202 `cancelling`, or 200 `cancelled` when nobody held it).
 /// Cancel a running import.
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The import job id")),
     responses(
         (status = 200, description = "Cancelled at once", body = ImportCancelled),
@@ -340,8 +312,7 @@ pub async fn api_import_resume(
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
         (status = 409, description = "The import is not running", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/import/jobs/<id>/cancel")]
 pub async fn api_import_cancel(
@@ -362,13 +333,11 @@ pub async fn api_import_cancel(
 
 /// The caller's own student record and the fields they may edit.
 #[utoipa::path(
-    tag = "students",
     responses(
         (status = 200, description = "The record", body = MyRecord),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me/record")]
 pub async fn api_my_record(
@@ -385,14 +354,11 @@ pub async fn api_my_record(
 
 /// Who has read the caller's record: the staff reads from the audit log, newest first.
 #[utoipa::path(
-    tag = "students",
     params(PageQuery),
     responses(
         (status = 200, description = "One page of reads", body = Page<super::reads::RecordRead>),
-        (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/me/record/reads?<q..>")]
 pub async fn api_my_record_reads(
@@ -409,17 +375,14 @@ pub async fn api_my_record_reads(
 
 /// Change the fields of the caller's own record that students may edit.
 #[utoipa::path(
-    tag = "students",
     request_body = StudentFields,
     responses(
         (status = 200, description = "The record after the change", body = service::StudentView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed, or a field students may not edit", body = ErrorBody),
         (status = 404, description = "The caller has no student record", body = ErrorBody),
         (status = 409, description = "The value is taken", body = ErrorBody),
         (status = 422, description = "An unknown field or an invalid value", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[patch("/me/record", format = "json", data = "<body>")]
 pub async fn api_my_record_update(
@@ -441,13 +404,10 @@ pub async fn api_my_record_update(
 /// Which fields students may edit on their own record, and which could be allowed.
 /// Which fields students may edit on their own record.
 #[utoipa::path(
-    tag = "students",
     responses(
         (status = 200, description = "The settings", body = SelfEditSettings),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/students/settings")]
 pub async fn api_student_settings(
@@ -462,16 +422,12 @@ pub async fn api_student_settings(
 
 /// Choose which fields students may edit on their own record.
 #[utoipa::path(
-    tag = "students",
     request_body = SettingsBody,
     responses(
         (status = 200, description = "The settings after the change", body = SelfEditSettings),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A field students cannot edit", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[put("/students/settings", format = "json", data = "<body>")]
 pub async fn api_student_settings_update(
@@ -530,7 +486,6 @@ async fn letters_out<T>(
 /// Login accounts for every current student without one, each with a one-time activation code
 /// that is answered this once (`?format=csv` for the CSV; `?mail=true` to queue e-mails).
 #[utoipa::path(
-    tag = "students",
     params(
         ("format" = Option<String>, Query, description = "`csv` for the letters as CSV"),
         ("mail" = Option<bool>, Query, description = "Queue an e-mail to each student with an address"),
@@ -541,9 +496,7 @@ async fn letters_out<T>(
             (String = "text/csv"),
         )),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/accounts?<format>&<mail>")]
 pub async fn api_student_accounts(
@@ -576,7 +529,6 @@ pub async fn api_student_accounts(
 /// New activation codes for accounts still waiting for activation: one student's, or (without
 /// an id) every such account's. Earlier codes stop working.
 #[utoipa::path(
-    tag = "students",
     params(
         ("student" = Option<i64>, Query, description = "Only this student's account"),
         ("format" = Option<String>, Query, description = "`csv` for the letters as CSV"),
@@ -588,10 +540,8 @@ pub async fn api_student_accounts(
             (String = "text/csv"),
         )),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "This student has no account waiting for activation", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/activation-codes?<student>&<format>&<mail>")]
 pub async fn api_reissue_codes(
@@ -629,18 +579,15 @@ pub async fn api_reissue_codes(
 
 /// Merge a duplicate record into this one (its rows move over; empty fields are filled).
 #[utoipa::path(
-    tag = "students",
     params(("id" = i64, Path, description = "The surviving student's id")),
     request_body = MergeBody,
     responses(
         (status = 200, description = "What moved", body = MergeReport),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed (a refusal is audited)", body = ErrorBody),
         (status = 404, description = "No such student, or the module is switched off", body = ErrorBody),
         (status = 409, description = "Both records hold a row for the same section or assessment", body = ErrorBody),
         (status = 422, description = "The same record twice, or a malformed body", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/students/<id>/merge", format = "json", data = "<body>")]
 pub async fn api_student_merge(

@@ -21,6 +21,7 @@ pub mod service;
 pub use dto::CsvFile;
 
 crate::typed_api! {
+    tag: "students",
     routes: [
         api::api_students,
         api::api_student,

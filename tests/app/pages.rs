@@ -384,6 +384,68 @@ async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it
     );
 }
 
+/// Every operation needs a login unless its handler says it does not (only logging in,
+/// activating an account and this document), and is filed under its domain's tag; both are
+/// said once (a default and the domain's `typed_api!`), not on every handler. What the
+/// document says holds: a secured list asked without a login is refused with 401.
+#[rocket::async_test]
+async fn the_document_says_which_operations_need_a_login_and_files_each_under_its_domain() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json", None).await;
+    let domains = [
+        "admin",
+        "analytics",
+        "announcements",
+        "api",
+        "attendance",
+        "auth",
+        "care",
+        "cases",
+        "courses",
+        "feedback",
+        "grades",
+        "mail",
+        "messages",
+        "mining",
+        "registration",
+        "students",
+    ];
+    let (mut public, mut refused) = (Vec::new(), 0);
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let tags = op["tags"].as_array().expect("tags");
+            assert!(
+                tags.len() == 1 && tags[0].as_str().is_some_and(|t| domains.contains(&t)),
+                "{method} {path} is filed under {tags:?}"
+            );
+            let Some(security) = op.get("security") else {
+                public.push(format!("{method} {path}"));
+                continue;
+            };
+            assert_eq!(
+                security,
+                &json!([{"bearer": []}, {"cookie": []}]),
+                "{method} {path}"
+            );
+            if method == "get" && !path.contains('{') {
+                let (status, body) = app.get_json(path, None).await;
+                assert_eq!(status, Status::Unauthorized, "{path} answered {body}");
+                refused += 1;
+            }
+        }
+    }
+    public.sort();
+    assert_eq!(
+        public,
+        [
+            "get /api/v1/openapi.json",
+            "post /api/v1/auth/activate",
+            "post /api/v1/auth/login"
+        ]
+    );
+    assert!(refused > 20, "{refused} lists asked");
+}
+
 #[rocket::async_test]
 async fn health_answers_ok_once_the_database_answers() {
     on_each_backend(|app| async move {

@@ -12,12 +12,9 @@ use rocket::{State, get, post};
 
 /// Published announcements that concern the caller.
 #[utoipa::path(
-    tag = "announcements",
     responses(
         (status = 200, description = "The latest 100", body = AnnouncementPage),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/announcements")]
 pub async fn api_list_announcements(
@@ -41,15 +38,12 @@ pub async fn api_list_announcements(
 
 /// Publish a university, department or section announcement.
 #[utoipa::path(
-    tag = "announcements",
     request_body = NewAnnouncement,
     responses(
         (status = 201, description = "Published (or scheduled)", body = AnnouncementItem),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed to publish there", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/announcements", format = "json", data = "<body>")]
 pub async fn api_create_announcement(

@@ -7,6 +7,7 @@ mod pages;
 pub mod service;
 
 crate::typed_api! {
+    tag: "announcements",
     routes: [
         api::api_list_announcements,
         api::api_create_announcement,

@@ -14,15 +14,12 @@ type Who<'r> = Perm<'r, can::RecordInterventions>;
 
 /// Open risk flags of the caller's students, with the care given (paged in the database).
 #[utoipa::path(
-    tag = "care",
     params(WorklistQuery),
     responses(
         (status = 200, description = "One page of the work list", body = Page<WorkRow>),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A query parameter is invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/care/worklist?<q..>")]
 pub async fn api_care_worklist(
@@ -38,16 +35,13 @@ pub async fn api_care_worklist(
 
 /// Record a meeting, tutoring, referral or message for a student.
 #[utoipa::path(
-    tag = "care",
     request_body = NewIntervention,
     responses(
         (status = 201, description = "Recorded", body = InterventionItem),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
         (status = 404, description = "No such student in the caller's scope", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/interventions", format = "json", data = "<body>")]
 pub async fn api_record_intervention(
@@ -62,13 +56,10 @@ pub async fn api_record_intervention(
 
 /// Flagged students with care vs without: score change, sizes, means.
 #[utoipa::path(
-    tag = "care",
     responses(
         (status = 200, description = "The comparison, overall and per risk level", body = Effect),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/care/effect")]
 pub async fn api_care_effect(
@@ -82,14 +73,11 @@ pub async fn api_care_effect(
 /// Students handed to care as a group (a cell of the value matrix) and not cared for since, of
 /// the caller's students, oldest first (paged in the database).
 #[utoipa::path(
-    tag = "care",
     params(PageQuery),
     responses(
         (status = 200, description = "One page of open referrals", body = Page<ReferralRow>),
         (status = 403, description = "Not allowed to record care", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/care/referrals?<q..>")]
 pub async fn api_care_referrals(

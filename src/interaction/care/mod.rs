@@ -7,6 +7,7 @@ mod pages;
 pub mod service;
 
 crate::typed_api! {
+    tag: "care",
     routes: [
         api::api_care_worklist,
         api::api_record_intervention,

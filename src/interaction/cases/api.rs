@@ -15,16 +15,12 @@ use rocket::{State, get, post};
 
 /// Open a case (inquiry, complaint, suggestion) for one's own record.
 #[utoipa::path(
-    tag = "cases",
     request_body = NewCase,
     responses(
         (status = 201, description = "Opened and routed to a queue", body = OpenedCase),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Only students open cases", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/cases", format = "json", data = "<body>")]
 pub async fn api_open_case(
@@ -39,14 +35,11 @@ pub async fn api_open_case(
 
 /// Cases: a student's own, or the queues a handler works.
 #[utoipa::path(
-    tag = "cases",
     params(CaseQuery),
     responses(
         (status = 200, description = "One page of cases", body = CasePage),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
         (status = 422, description = "A query parameter is invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/cases?<q..>")]
 pub async fn api_list_cases(
@@ -70,12 +63,10 @@ pub async fn api_list_cases(
 
 /// One case with its history, timings and rating.
 #[utoipa::path(
-    tag = "cases",
     responses(
         (status = 200, description = "The case", body = CaseDetail),
         (status = 404, description = "No such case the caller may see", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/cases/<id>")]
 pub async fn api_show_case(
@@ -89,17 +80,14 @@ pub async fn api_show_case(
 
 /// Take, reply to, reassign, close or rate a case.
 #[utoipa::path(
-    tag = "cases",
     request_body = Action,
     responses(
         (status = 200, description = "The case after the step", body = ActionResult),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "The caller may not take this step", body = ErrorBody),
         (status = 404, description = "No such case the caller may see", body = ErrorBody),
         (status = 409, description = "The case is closed, or already rated", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/cases/<id>/actions", format = "json", data = "<body>")]
 pub async fn api_case_action(
@@ -118,13 +106,10 @@ pub async fn api_case_action(
 
 /// Case volumes, response times and topics per department and month.
 #[utoipa::path(
-    tag = "cases",
     responses(
         (status = 200, description = "One row per department and month", body = Vec<ReportRow>),
         (status = 403, description = "Only case handlers", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/cases/report")]
 pub async fn api_case_report(

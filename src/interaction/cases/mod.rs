@@ -7,6 +7,7 @@ mod pages;
 pub mod service;
 
 crate::typed_api! {
+    tag: "cases",
     routes: [
         api::api_open_case,
         api::api_list_cases,

@@ -12,12 +12,10 @@ use rocket::{State, get, post};
 
 /// A section's anonymous feedback totals (shown from the minimum number of answers).
 #[utoipa::path(
-    tag = "feedback",
     responses(
         (status = 200, description = "The totals, or only the counts while hidden", body = Results),
         (status = 404, description = "No such section the caller teaches or oversees", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/feedback/<id>")]
 pub async fn api_feedback_results(
@@ -31,17 +29,14 @@ pub async fn api_feedback_results(
 
 /// Answer a section's end-of-term feedback survey, once.
 #[utoipa::path(
-    tag = "feedback",
     request_body = Answers,
     responses(
         (status = 201, description = "Answered", body = Answered),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Only students of the section", body = ErrorBody),
         (status = 404, description = "No such section", body = ErrorBody),
         (status = 409, description = "Closed, or already answered", body = ErrorBody),
         (status = 422, description = "An answer is missing or not 1 to 5", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/feedback/<id>", format = "json", data = "<body>")]
 pub async fn api_feedback_submit(

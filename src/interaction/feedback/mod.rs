@@ -9,6 +9,7 @@ pub mod service;
 pub use service::threshold;
 
 crate::typed_api! {
+    tag: "feedback",
     routes: [
         api::api_feedback_results,
         api::api_feedback_submit,

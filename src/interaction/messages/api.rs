@@ -18,13 +18,10 @@ type Who<'r> = Perm<'r, can::UseMessages>;
 
 /// The caller's conversations, most recent first.
 #[utoipa::path(
-    tag = "messages",
     responses(
         (status = 200, description = "All of the caller's conversations", body = ConversationPage),
         (status = 403, description = "Not allowed to use messages", body = ErrorBody),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/conversations")]
 pub async fn api_list_conversations(
@@ -43,15 +40,12 @@ pub async fn api_list_conversations(
 
 /// Write to a teacher/advisor, a student, a section, a course or a saved segment.
 #[utoipa::path(
-    tag = "messages",
     request_body = NewConversation,
     responses(
         (status = 201, description = "One conversation per recipient", body = Started),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Not allowed to use messages", body = ErrorBody),
         (status = 422, description = "No allowed recipient, or a field is invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/conversations", format = "json", data = "<body>")]
 pub async fn api_start_conversation(
@@ -73,12 +67,10 @@ pub async fn api_start_conversation(
 
 /// One conversation's messages (members only); marks it read.
 #[utoipa::path(
-    tag = "messages",
     responses(
         (status = 200, description = "The conversation", body = ConversationView),
         (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/conversations/<id>")]
 pub async fn api_show_conversation(
@@ -93,15 +85,12 @@ pub async fn api_show_conversation(
 
 /// Reply in a conversation.
 #[utoipa::path(
-    tag = "messages",
     request_body = ReplyRequest,
     responses(
         (status = 201, description = "Sent", body = MessageSent),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No such conversation the caller is in", body = ErrorBody),
         (status = 422, description = "Empty or too long", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/conversations/<id>/messages", format = "json", data = "<body>")]
 pub async fn api_send_message(
@@ -117,12 +106,9 @@ pub async fn api_send_message(
 
 /// The caller's notifications.
 #[utoipa::path(
-    tag = "messages",
     responses(
         (status = 200, description = "The caller's notifications", body = NotificationPage),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/notifications")]
 pub async fn api_notifications(
@@ -141,12 +127,9 @@ pub async fn api_notifications(
 
 /// Mark all of the caller's notifications read.
 #[utoipa::path(
-    tag = "messages",
     responses(
         (status = 200, description = "How many were marked", body = MarkedRead),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/notifications/read")]
 pub async fn api_notifications_read(
@@ -160,12 +143,9 @@ pub async fn api_notifications_read(
 
 /// The caller's saved student segments.
 #[utoipa::path(
-    tag = "messages",
     responses(
         (status = 200, description = "The caller's segments", body = SegmentPage),
-        (status = 404, description = "The module is switched off", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[get("/segments")]
 pub async fn api_list_segments(
@@ -184,15 +164,12 @@ pub async fn api_list_segments(
 
 /// Save a student-list filter as a segment.
 #[utoipa::path(
-    tag = "messages",
     request_body = NewSegment,
     responses(
         (status = 201, description = "Saved", body = SegmentSaved),
-        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 403, description = "Only staff with student lists", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 #[post("/segments", format = "json", data = "<body>")]
 pub async fn api_save_segment(

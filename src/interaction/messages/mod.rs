@@ -10,6 +10,7 @@ pub mod service;
 pub use service::save_segment;
 
 crate::typed_api! {
+    tag: "messages",
     routes: [
         api::api_list_conversations,
         api::api_start_conversation,
