@@ -15,6 +15,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Rows a SQLite connection's thread may read ahead of the one consuming them.
+const ROW_BUFFER: usize = 4096;
+
 /// Prepared statements kept per SQLite connection (sqlx's default is 100).
 const STATEMENT_CACHE: usize = 400;
 
@@ -94,6 +97,11 @@ async fn open_pool(url: &str, max_connections: u32, mmap_mb: u64) -> AppResult<D
                 // Statements differing only in the length of an `IN (…)` list are distinct
                 // texts; room for more of them saves parsing them again.
                 .statement_cache_capacity(STATEMENT_CACHE)
+                // NOTE: sqlx steps SQLite on a thread of its own and hands rows over a channel
+                // of this many (50 by default): a bulk read (a mining run reads millions) then
+                // waits on the other side every 50 rows, and switching threads cost more than
+                // the rows. A small read never fills it.
+                .row_buffer_size(ROW_BUFFER)
         });
     Database::connect(opts)
         .await

@@ -17,7 +17,11 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait, Select, TryGetableMany,
 };
-use std::collections::{BTreeMap, HashMap};
+// NOTE: the snapshot's maps are keyed by ids and looked up millions of times a run (every
+// feature of every student of every window); foldhash hashes an id several times faster than
+// the standard library's SipHash, and ids are not chosen by an attacker here.
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 
 pub type Ts = DateTime<FixedOffset>;
 
@@ -277,9 +281,10 @@ pub struct Snapshot {
     pub withdrawn_at: HashMap<i64, Vec<Ts>>,
     /// The days each section's roll was taken (the windows' terms, before their as-of dates).
     pub rolls: HashMap<i64, Vec<NaiveDate>>,
-    /// Attendance marks other than present: (section, day, mark), by student.
+    /// Attendance marks other than present: (section, day, mark), by student, in (section, day)
+    /// order.
     pub marks_by_student: HashMap<i64, Vec<(i64, NaiveDate, Mark)>>,
-    /// Learning-platform activity: (section, day, count), by student.
+    /// Learning-platform activity: (section, day, count), by student, in (section, day) order.
     pub activity_by_student: HashMap<i64, Vec<(i64, NaiveDate, i64)>>,
 }
 
@@ -704,20 +709,19 @@ async fn load_engagement(
             ])
             .filter(attendance::Column::HeldOn.lt(before))
             .filter(attendance::Column::Status.ne("present"));
-        let marks = &mut snap.marks_by_student;
-        by_groups(
+        let attendance = by_groups(
             db,
             query,
             attendance::Column::SectionId,
             &sections,
             |(student, section, day, status): (i64, i64, NaiveDate, String)| {
-                marks
-                    .entry(student)
-                    .or_default()
-                    .push((section, day, status.as_str().into()));
+                snap.marks_by_student.entry(student).or_default().push((
+                    section,
+                    day,
+                    status.as_str().into(),
+                ));
             },
-        )
-        .await?;
+        );
         let query = learning_activity::Entity::find()
             .select_only()
             .columns([
@@ -727,22 +731,37 @@ async fn load_engagement(
                 learning_activity::Column::Count,
             ])
             .filter(learning_activity::Column::Day.lt(before));
-        let activity = &mut snap.activity_by_student;
-        by_groups(
+        let activity = by_groups(
             db,
             query,
             learning_activity::Column::SectionId,
             &sections,
             |(student, section, day, count): (i64, i64, NaiveDate, i64)| {
-                activity
+                snap.activity_by_student
                     .entry(student)
                     .or_default()
                     .push((section, day, count));
             },
-        )
-        .await?;
+        );
+        // NOTE: both at once: each is stepped on its own connection's thread.
+        tokio::try_join!(attendance, activity)?;
+    }
+    // NOTE: a student's rows in (section, day) order, so that a feature finds one section's
+    // days by binary search instead of reading every row of every term (see `early_signals`).
+    for rows in snap.marks_by_student.values_mut() {
+        rows.sort_unstable_by_key(|(section, day, _)| (*section, *day));
+    }
+    for rows in snap.activity_by_student.values_mut() {
+        rows.sort_unstable_by_key(|(section, day, _)| (*section, *day));
     }
     Ok(())
+}
+
+/// The rows of `section` in a student's rows kept in (section, day) order.
+fn of_section<T>(rows: &[(i64, NaiveDate, T)], section: i64) -> &[(i64, NaiveDate, T)] {
+    let from = rows.partition_point(|r| r.0 < section);
+    let to = from + rows[from..].partition_point(|r| r.0 == section);
+    &rows[from..to]
 }
 
 /// Each window term's first day not read (its as-of date: a day is known once it is over; a
@@ -1106,21 +1125,21 @@ fn early_signals(
     let days_in = (today - start).num_days().max(0);
     // Attendance: meetings of the student's sections held while they took them.
     let (mut held, mut attended) = (0usize, 0usize);
-    let marks = snap.marks_by_student.get(&student);
-    let mark_on = |section: i64, day: NaiveDate| {
-        marks
-            .into_iter()
-            .flatten()
-            .find(|(s, d, _)| *s == section && *d == day)
-            .map_or(Mark::Present, |m| m.2)
-    };
+    let marks: &[(i64, NaiveDate, Mark)] = snap
+        .marks_by_student
+        .get(&student)
+        .map_or(&[], Vec::as_slice);
     for t in taking {
         let (from, until) = (t.joined.date_naive(), t.left.map(|d| d.date_naive()));
+        let of_section = of_section(marks, t.section);
         for &day in snap.rolls.get(&t.section).into_iter().flatten() {
             if day < from || day >= today || until.is_some_and(|u| day >= u) {
                 continue;
             }
-            match mark_on(t.section, day) {
+            let mark = of_section
+                .binary_search_by_key(&day, |m| m.1)
+                .map_or(Mark::Present, |i| of_section[i].2);
+            match mark {
                 Mark::Excused => {}
                 Mark::Absent => held += 1,
                 Mark::Present | Mark::Late => {
@@ -1136,22 +1155,28 @@ fn early_signals(
         100.0
     };
     let sections: Vec<i64> = taking.iter().map(|t| t.section).collect();
-    f[RECENT_ABSENCES] = marks.map_or(0, |v| {
-        v.iter()
-            .filter(|(s, d, m)| {
-                *m == Mark::Absent
-                    && sections.contains(s)
-                    && *d < today
-                    && (today - *d).num_days() <= RECENT_DAYS
-            })
-            .count()
-    }) as f64;
+    // NOTE: each section once (a student who dropped and rejoined one takes it twice), so that
+    // a row is counted once, as when every row was tested for its section.
+    let mut distinct = sections.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    f[RECENT_ABSENCES] = distinct
+        .iter()
+        .flat_map(|s| of_section(marks, *s))
+        .filter(|(_, d, m)| {
+            *m == Mark::Absent && *d < today && (today - *d).num_days() <= RECENT_DAYS
+        })
+        .count() as f64;
     // Learning-platform activity per week so far, its trend, and days since the last.
     let weeks = (days_in / 7).max(1) as usize;
     let mut per_week = vec![0i64; weeks];
     let mut last_day: Option<NaiveDate> = None;
-    for (section, day, count) in snap.activity_by_student.get(&student).into_iter().flatten() {
-        if !sections.contains(section) || *day >= today || *day < start {
+    let activity: &[(i64, NaiveDate, i64)] = snap
+        .activity_by_student
+        .get(&student)
+        .map_or(&[], Vec::as_slice);
+    for (_, day, count) in distinct.iter().flat_map(|s| of_section(activity, *s)) {
+        if *day >= today || *day < start {
             continue;
         }
         let w = ((*day - start).num_days() / 7) as usize;

@@ -491,11 +491,16 @@ pub fn prepare(snap: &Snapshot, plan: &Plan) -> Prepared {
                 .map_or((String::new(), 0), |(g, d)| (g.to_string(), *d))
         })
         .collect();
-    let current = features::participants(snap, plan.current.id, plan.as_of);
-    let rows: Vec<Vec<f64>> = current
-        .iter()
-        .map(|&s| features::features(snap, s, &plan.current, plan.as_of))
-        .collect();
+    let students = features::participants(snap, plan.current.id, plan.as_of);
+    // NOTE: each row with its student (a thread that failed would leave its rows out, never
+    // pair a row with another student).
+    let (current, rows): (Vec<i64>, Vec<Vec<f64>>) =
+        ml::parallel_map(students.len(), super::plan::threads(), |i| {
+            let s = students[i];
+            (s, features::features(snap, s, &plan.current, plan.as_of))
+        })
+        .into_iter()
+        .unzip();
     Prepared {
         train,
         train_leave,
@@ -818,10 +823,14 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     .map_err(|e| AppError::internal(format!("mining stopped: {e}")))?;
     let mut out = out?;
     progress(db, hb, run_id, 0.6, "early_curve").await?;
+    let t_early = Instant::now();
     let curve = early_curve(db, hb, run_id, &snap, &plan, out.chosen, set.seed).await?;
+    let early_ms = t_early.elapsed().as_secs_f64() * 1e3;
     drop(snap);
     progress(db, hb, run_id, 0.75, "recommendations").await?;
+    let t_recommend = Instant::now();
     let (offline, courses) = super::recommend_store::build(db, &plan.test, &plan.current).await?;
+    let recommend_ms = t_recommend.elapsed().as_secs_f64() * 1e3;
     if let Some(m) = out.metrics.as_object_mut() {
         m.insert("early".into(), json!(curve));
         m.insert("recommend".into(), json!(offline));
@@ -871,6 +880,8 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
         .and_then(Value::as_object_mut)
     {
         t.insert("load".into(), json!(round(load_ms, 0)));
+        t.insert("early_curve".into(), json!(round(early_ms, 0)));
+        t.insert("recommend".into(), json!(round(recommend_ms, 0)));
         t.insert(
             "save".into(),
             json!(round(t1.elapsed().as_secs_f64() * 1e3, 0)),

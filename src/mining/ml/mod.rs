@@ -18,6 +18,7 @@ mod stump;
 pub mod table;
 
 pub use compare::{Comparison, compare, compare_tuned};
+pub(crate) use forest::parallel_map;
 pub use metrics::{Confusion, Goal, Metrics, best_cut, best_threshold, metrics, roc_auc};
 pub use standardize::Standardizer;
 
