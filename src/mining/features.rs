@@ -15,7 +15,7 @@ use crate::error::AppResult;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, Select, TryGetableMany,
+    QuerySelect, RelationTrait, Select, TryGetableMany, sea_query::Expr,
 };
 // NOTE: the snapshot's maps are keyed by ids and looked up millions of times a run (every
 // feature of every student of every window); foldhash hashes an id several times faster than
@@ -722,29 +722,42 @@ async fn load_engagement(
                 ));
             },
         );
+        // NOTE: the biggest table (a row per student, section, day and kind) comes packed, one
+        // row per section: `student,day,count;…` (see `ACTIVITY_PACKED`). Through the driver a
+        // row costs about as much as a few dozen of these entries, and the group follows the
+        // (section, day) index's order, so neither database sorts.
         let query = learning_activity::Entity::find()
             .select_only()
-            .columns([
-                learning_activity::Column::StudentId,
-                learning_activity::Column::SectionId,
-                learning_activity::Column::Day,
-                learning_activity::Column::Count,
-            ])
-            .filter(learning_activity::Column::Day.lt(before));
+            .column(learning_activity::Column::SectionId)
+            .column_as(Expr::cust(ACTIVITY_PACKED), "packed")
+            .filter(learning_activity::Column::Day.lt(before))
+            .group_by(learning_activity::Column::SectionId);
+        let mut unreadable = None;
         let activity = by_groups(
             db,
             query,
             learning_activity::Column::SectionId,
             &sections,
-            |(student, section, day, count): (i64, i64, NaiveDate, i64)| {
-                snap.activity_by_student
-                    .entry(student)
-                    .or_default()
-                    .push((section, day, count));
+            |(section, packed): (i64, String)| {
+                for entry in packed.split(';') {
+                    match unpack_activity(entry) {
+                        Some((student, day, count)) => snap
+                            .activity_by_student
+                            .entry(student)
+                            .or_default()
+                            .push((section, day, count)),
+                        None => unreadable = Some(entry.to_string()),
+                    }
+                }
             },
         );
         // NOTE: both at once: each is stepped on its own connection's thread.
         tokio::try_join!(attendance, activity)?;
+        if let Some(entry) = unreadable {
+            return Err(DbErr::Custom(format!(
+                "a learning-activity entry could not be read: {entry:?}"
+            )));
+        }
     }
     // NOTE: a student's rows in (section, day) order, so that a feature finds one section's
     // days by binary search instead of reading every row of every term (see `early_signals`).
@@ -755,6 +768,36 @@ async fn load_engagement(
         rows.sort_unstable_by_key(|(section, day, _)| (*section, *day));
     }
     Ok(())
+}
+
+/// A section's learning activity as one text, `student,day,count` entries joined by `;`
+/// (`string_agg` is standard SQL, in SQLite since 3.44 and PostgreSQL since 9.0; both write a
+/// date as `YYYY-MM-DD` here, PostgreSQL in sqlx's ISO date style).
+const ACTIVITY_PACKED: &str = r#"string_agg("student_id" || ',' || "day" || ',' || "count", ';')"#;
+
+/// One entry of [`ACTIVITY_PACKED`]: student, day, count.
+fn unpack_activity(entry: &str) -> Option<(i64, NaiveDate, i64)> {
+    let mut parts = entry.split(',');
+    let student = parts.next()?.parse().ok()?;
+    let day = parts.next()?;
+    let count = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let dashes = day.get(4..5) == Some("-") && day.get(7..8) == Some("-");
+    let day = match (
+        day.get(0..4),
+        day.get(5..7),
+        day.get(8..10),
+        day.len(),
+        dashes,
+    ) {
+        (Some(y), Some(m), Some(d), 10, true) => {
+            NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?
+        }
+        _ => return None,
+    };
+    Some((student, day, count))
 }
 
 /// The rows of `section` in a student's rows kept in (section, day) order.

@@ -36,9 +36,17 @@ async fn admin_token(app: &TestApp) -> String {
     demo_token(app, "admin").await
 }
 
+/// On both databases. The snapshot reads learning activity packed one text per section (issue
+/// 21); its rows are those of the table, a second kind on the same day included.
 #[rocket::async_test]
 async fn attendance_and_activity_count_only_up_to_the_as_of_day() {
-    let app = demo_app(Backend::Sqlite, 300).await;
+    for backend in backends() {
+        attendance_and_activity_up_to_the_as_of_day_on(backend).await;
+    }
+}
+
+async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
+    let app = demo_app(backend, 300).await;
     let db = app.db();
     let all = terms::Entity::find()
         .order_by_asc(terms::Column::Seq)
@@ -96,17 +104,19 @@ async fn attendance_and_activity_count_only_up_to_the_as_of_day() {
     .insert(db)
     .await
     .unwrap();
-    learning_activity::ActiveModel {
-        student_id: Set(student),
-        section_id: Set(section),
-        day: Set(day40),
-        kind: Set("all".into()),
-        count: Set(500),
-        ..Default::default()
+    for (kind, count) in [("all", 500), ("video", 7)] {
+        learning_activity::ActiveModel {
+            student_id: Set(student),
+            section_id: Set(section),
+            day: Set(day40),
+            kind: Set(kind.into()),
+            count: Set(count),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
     }
-    .insert(db)
-    .await
-    .unwrap();
     assert_eq!(
         features_at(30).await,
         before_30,
@@ -124,6 +134,41 @@ async fn attendance_and_activity_count_only_up_to_the_as_of_day() {
         before_50[idx("recent_absences")] + 1.0
     );
     assert!(after_50[idx("activity_per_week")] > before_50[idx("activity_per_week")] + 60.0);
+    // What the snapshot holds of the term's activity is the table's rows before day 50.
+    let day50 = term.starts_on + Duration::days(50);
+    let snap = features::load(
+        db,
+        &[(term.id, features::as_of_in(&term, Duration::days(50)))],
+    )
+    .await
+    .unwrap();
+    let term_sections: HashSet<i64> = sections::Entity::find()
+        .filter(sections::Column::TermId.eq(term.id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let mut table: Vec<(i64, i64, chrono::NaiveDate, i64)> = learning_activity::Entity::find()
+        .filter(learning_activity::Column::Day.lt(day50))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| term_sections.contains(&a.section_id))
+        .map(|a| (a.student_id, a.section_id, a.day, a.count))
+        .collect();
+    let mut held: Vec<(i64, i64, chrono::NaiveDate, i64)> = snap
+        .activity_by_student
+        .iter()
+        .flat_map(|(s, rows)| rows.iter().map(|(sec, d, c)| (*s, *sec, *d, *c)))
+        .collect();
+    table.sort_unstable();
+    held.sort_unstable();
+    assert!(table.len() > 1000, "{} rows", table.len());
+    assert!(table.contains(&(student, section, day40, 7)));
+    assert_eq!(held, table, "{backend:?}");
 }
 
 /// A snapshot holds only the registration events a feature counts: those of its windows' terms
