@@ -699,40 +699,43 @@ async fn load_engagement(
     // NOTE: read by groups of a window's sections: each query is one range per section of
     // the (section, day) indexes, so only the windows' days are read, not every term's rows.
     for (before, sections) in window_sections(snap, windows) {
+        // NOTE: the two biggest tables (a row per student, section and day) come packed, one
+        // row per section: `student,day,value;…` (see `packed`). Through the driver a row
+        // costs about as much as a few dozen of these entries, and the groups follow the
+        // (section, day) indexes' order, so neither database sorts.
         let query = attendance::Entity::find()
             .select_only()
-            .columns([
-                attendance::Column::StudentId,
-                attendance::Column::SectionId,
-                attendance::Column::HeldOn,
-                attendance::Column::Status,
-            ])
+            .column(attendance::Column::SectionId)
+            .column_as(Expr::cust(packed!("held_on", "status")), "packed")
             .filter(attendance::Column::HeldOn.lt(before))
-            .filter(attendance::Column::Status.ne("present"));
+            .filter(attendance::Column::Status.ne("present"))
+            .group_by(attendance::Column::SectionId);
+        let mut unreadable = None;
         let attendance = by_groups(
             db,
             query,
             attendance::Column::SectionId,
             &sections,
-            |(student, section, day, status): (i64, i64, NaiveDate, String)| {
-                snap.marks_by_student.entry(student).or_default().push((
-                    section,
-                    day,
-                    status.as_str().into(),
-                ));
+            |(section, packed): (i64, String)| {
+                for entry in packed.split(';') {
+                    match unpack(entry) {
+                        Some((student, day, status)) => snap
+                            .marks_by_student
+                            .entry(student)
+                            .or_default()
+                            .push((section, day, status.into())),
+                        None => unreadable = Some(entry.to_string()),
+                    }
+                }
             },
         );
-        // NOTE: the biggest table (a row per student, section, day and kind) comes packed, one
-        // row per section: `student,day,count;…` (see `ACTIVITY_PACKED`). Through the driver a
-        // row costs about as much as a few dozen of these entries, and the group follows the
-        // (section, day) index's order, so neither database sorts.
         let query = learning_activity::Entity::find()
             .select_only()
             .column(learning_activity::Column::SectionId)
-            .column_as(Expr::cust(ACTIVITY_PACKED), "packed")
+            .column_as(Expr::cust(packed!("day", "count")), "packed")
             .filter(learning_activity::Column::Day.lt(before))
             .group_by(learning_activity::Column::SectionId);
-        let mut unreadable = None;
+        let mut unreadable_activity = None;
         let activity = by_groups(
             db,
             query,
@@ -740,22 +743,22 @@ async fn load_engagement(
             &sections,
             |(section, packed): (i64, String)| {
                 for entry in packed.split(';') {
-                    match unpack_activity(entry) {
+                    match unpack(entry).and_then(|(s, d, c)| Some((s, d, c.parse().ok()?))) {
                         Some((student, day, count)) => snap
                             .activity_by_student
                             .entry(student)
                             .or_default()
                             .push((section, day, count)),
-                        None => unreadable = Some(entry.to_string()),
+                        None => unreadable_activity = Some(entry.to_string()),
                     }
                 }
             },
         );
         // NOTE: both at once: each is stepped on its own connection's thread.
         tokio::try_join!(attendance, activity)?;
-        if let Some(entry) = unreadable {
+        if let Some(entry) = unreadable.or(unreadable_activity) {
             return Err(DbErr::Custom(format!(
-                "a learning-activity entry could not be read: {entry:?}"
+                "an attendance or learning-activity entry could not be read: {entry:?}"
             )));
         }
     }
@@ -770,17 +773,29 @@ async fn load_engagement(
     Ok(())
 }
 
-/// A section's learning activity as one text, `student,day,count` entries joined by `;`
-/// (`string_agg` is standard SQL, in SQLite since 3.44 and PostgreSQL since 9.0; both write a
-/// date as `YYYY-MM-DD` here, PostgreSQL in sqlx's ISO date style).
-const ACTIVITY_PACKED: &str = r#"string_agg("student_id" || ',' || "day" || ',' || "count", ';')"#;
+/// A section's rows of a table as one text: `student,day,value` entries joined by `;`, from
+/// the columns named (their names are fixed here, never input). `string_agg` is standard SQL,
+/// in SQLite since 3.44 and PostgreSQL since 9.0; both write a date as `YYYY-MM-DD` (PostgreSQL
+/// in sqlx's ISO date style), and an integer or a text as it is.
+macro_rules! packed {
+    ($day:literal, $value:literal) => {
+        concat!(
+            r#"string_agg("student_id" || ',' || ""#,
+            $day,
+            r#"" || ',' || ""#,
+            $value,
+            r#"", ';')"#
+        )
+    };
+}
+use packed;
 
-/// One entry of [`ACTIVITY_PACKED`]: student, day, count.
-fn unpack_activity(entry: &str) -> Option<(i64, NaiveDate, i64)> {
+/// One entry of a [`packed`] text: student, day and the value as written.
+fn unpack(entry: &str) -> Option<(i64, NaiveDate, &str)> {
     let mut parts = entry.split(',');
     let student = parts.next()?.parse().ok()?;
     let day = parts.next()?;
-    let count = parts.next()?.parse().ok()?;
+    let value = parts.next()?;
     if parts.next().is_some() {
         return None;
     }
@@ -797,7 +812,7 @@ fn unpack_activity(entry: &str) -> Option<(i64, NaiveDate, i64)> {
         }
         _ => return None,
     };
-    Some((student, day, count))
+    Some((student, day, value))
 }
 
 /// The rows of `section` in a student's rows kept in (section, day) order.

@@ -169,6 +169,30 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
     assert!(table.len() > 1000, "{} rows", table.len());
     assert!(table.contains(&(student, section, day40, 7)));
     assert_eq!(held, table, "{backend:?}");
+    // And of its attendance, the marks other than present.
+    let mut table: Vec<(i64, i64, chrono::NaiveDate, String)> = attendance::Entity::find()
+        .filter(attendance::Column::HeldOn.lt(day50))
+        .filter(attendance::Column::Status.ne("present"))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| term_sections.contains(&a.section_id))
+        .map(|a| (a.student_id, a.section_id, a.held_on, a.status))
+        .collect();
+    let mut held: Vec<(i64, i64, chrono::NaiveDate, String)> = snap
+        .marks_by_student
+        .iter()
+        .flat_map(|(s, rows)| {
+            rows.iter()
+                .map(|(sec, d, m)| (*s, *sec, *d, format!("{m:?}").to_lowercase()))
+        })
+        .collect();
+    table.sort_unstable();
+    held.sort_unstable();
+    assert!(table.len() > 100, "{} marks", table.len());
+    assert!(table.contains(&(student, section, day40, "absent".to_string())));
+    assert_eq!(held, table, "{backend:?}");
 }
 
 /// A snapshot holds only the registration events a feature counts: those of its windows' terms
