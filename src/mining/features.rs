@@ -14,8 +14,8 @@ use crate::entity::{
 use crate::error::AppResult;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, Select, TryGetableMany, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Select, TryGetableMany, sea_query::Expr,
 };
 // NOTE: the snapshot's maps are keyed by ids and looked up millions of times a run (every
 // feature of every student of every window); foldhash hashes an id several times faster than
@@ -593,26 +593,67 @@ async fn load_scores(
     assessments: &[i64],
     out: &mut HashMap<i64, Vec<ScoreRow>>,
 ) -> Result<(), DbErr> {
-    let query = assessment_scores::Entity::find().select_only().columns([
-        assessment_scores::Column::StudentId,
-        assessment_scores::Column::AssessmentId,
-        assessment_scores::Column::Score,
-        assessment_scores::Column::Status,
-    ]);
+    // NOTE: packed one text per assessment, as attendance and activity are (see `packed`): a
+    // score is written so that it reads back to the same double (SQLite writes a double in
+    // a text with 15 digits, so it is asked for 17 with the flag that allows more than 16; PostgreSQL writes the shortest exact form
+    // under sqlx's `extra_float_digits`), an unknown score as nothing.
+    let packed = match db.get_database_backend() {
+        DbBackend::Postgres => PACKED_SCORES_POSTGRES,
+        _ => PACKED_SCORES_SQLITE,
+    };
+    let query = assessment_scores::Entity::find()
+        .select_only()
+        .column(assessment_scores::Column::AssessmentId)
+        .column_as(Expr::cust(packed), "packed")
+        .group_by(assessment_scores::Column::AssessmentId);
+    let mut unreadable = None;
     by_groups(
         db,
         query,
         assessment_scores::Column::AssessmentId,
         assessments,
-        |(student, assessment, score, status): (i64, i64, Option<f64>, String)| {
-            out.entry(student).or_default().push(ScoreRow {
-                assessment,
-                score,
-                status: status.as_str().into(),
-            });
+        |(assessment, packed): (i64, String)| {
+            for entry in packed.split(';') {
+                match unpack_score(entry) {
+                    Some((student, score, status)) => {
+                        out.entry(student).or_default().push(ScoreRow {
+                            assessment,
+                            score,
+                            status: status.into(),
+                        })
+                    }
+                    None => unreadable = Some(entry.to_string()),
+                }
+            }
         },
     )
-    .await
+    .await?;
+    match unreadable {
+        Some(entry) => Err(DbErr::Custom(format!(
+            "an assessment score could not be read: {entry:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// An assessment's scores as one text: `student,score,status` entries joined by `;`.
+const PACKED_SCORES_SQLITE: &str = r#"string_agg("student_id" || ',' || CASE WHEN "score" IS NULL THEN '' ELSE printf('%!.17g', "score") END || ',' || "status", ';')"#;
+const PACKED_SCORES_POSTGRES: &str =
+    r#"string_agg("student_id" || ',' || coalesce("score"::text, '') || ',' || "status", ';')"#;
+
+/// One entry of a packed assessment's scores: student, score (none when empty), status.
+fn unpack_score(entry: &str) -> Option<(i64, Option<f64>, &str)> {
+    let mut parts = entry.split(',');
+    let student = parts.next()?.parse().ok()?;
+    let score = match parts.next()? {
+        "" => None,
+        text => Some(text.parse().ok()?),
+    };
+    let status = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((student, score, status))
 }
 
 /// Registration events of each window's term up to its as-of instant: the only ones a

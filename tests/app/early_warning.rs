@@ -8,8 +8,8 @@ use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 use srm::entity::{
-    attendance, attendance_rolls, enrolments, learning_activity, registration_events, risk_flags,
-    sections, students, terms,
+    assessment_scores, assessments, attendance, attendance_rolls, enrolments, learning_activity,
+    registration_events, risk_flags, sections, students, terms,
 };
 use srm::mining::early;
 use srm::mining::features::{self, FEATURES};
@@ -168,6 +168,83 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
     held.sort_unstable();
     assert!(table.len() > 1000, "{} rows", table.len());
     assert!(table.contains(&(student, section, day40, 7)));
+    assert_eq!(held, table, "{backend:?}");
+    // Its scores of the assessments due by then read back exactly (they come packed as text),
+    // an unknown score as none.
+    let due: Vec<assessments::Model> = assessments::Entity::find()
+        .filter(assessments::Column::SectionId.is_in(term_sections.iter().copied()))
+        .filter(assessments::Column::DueAt.lte(features::as_of_in(&term, Duration::days(50))))
+        .all(db)
+        .await
+        .unwrap();
+    let first = due.first().expect("an assessment due by day 50");
+    let scored: Vec<assessment_scores::Model> = assessment_scores::Entity::find()
+        .filter(assessment_scores::Column::AssessmentId.eq(first.id))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(scored.len() >= 2);
+    for (row, score) in scored.iter().zip([Some(45.300000000000004), None]) {
+        assessment_scores::Entity::update_many()
+            .col_expr(
+                assessment_scores::Column::Score,
+                sea_orm::sea_query::Expr::value(score),
+            )
+            .filter(assessment_scores::Column::Id.eq(row.id))
+            .exec(db)
+            .await
+            .unwrap();
+    }
+    let snap = features::load(
+        db,
+        &[(term.id, features::as_of_in(&term, Duration::days(50)))],
+    )
+    .await
+    .unwrap();
+    let due_ids: HashSet<i64> = due.iter().map(|a| a.id).collect();
+    let mut table: Vec<(i64, i64, Option<u64>, String)> = assessment_scores::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| due_ids.contains(&s.assessment_id))
+        .map(|s| {
+            (
+                s.student_id,
+                s.assessment_id,
+                s.score.map(f64::to_bits),
+                s.status,
+            )
+        })
+        .collect();
+    let mut held: Vec<(i64, i64, Option<u64>, String)> = snap
+        .scores_by_student
+        .iter()
+        .flat_map(|(s, rows)| {
+            rows.iter().map(|r| {
+                let status = match r.status {
+                    features::ScoreStatus::Late => "late",
+                    features::ScoreStatus::Missing => "missing",
+                    features::ScoreStatus::Other => "submitted",
+                };
+                (
+                    *s,
+                    r.assessment,
+                    r.score.map(f64::to_bits),
+                    status.to_string(),
+                )
+            })
+        })
+        .collect();
+    table.sort_unstable();
+    held.sort_unstable();
+    assert!(table.contains(&(
+        scored[0].student_id,
+        first.id,
+        Some(45.300000000000004f64.to_bits()),
+        scored[0].status.clone()
+    )));
+    assert!(table.iter().any(|r| r.2.is_none()));
     assert_eq!(held, table, "{backend:?}");
     // And of its attendance, the marks other than present.
     let mut table: Vec<(i64, i64, chrono::NaiveDate, String)> = attendance::Entity::find()
