@@ -45,6 +45,13 @@ async fn attendance_and_activity_count_only_up_to_the_as_of_day() {
     }
 }
 
+/// What a snapshot holds of a table is its rows, in any order.
+fn same_rows<T: Ord + std::fmt::Debug>(mut held: Vec<T>, mut table: Vec<T>, backend: Backend) {
+    held.sort_unstable();
+    table.sort_unstable();
+    assert_eq!(held, table, "{backend:?}");
+}
+
 async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
     let app = demo_app(backend, 300).await;
     let db = app.db();
@@ -150,7 +157,7 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
         .into_iter()
         .map(|s| s.id)
         .collect();
-    let mut table: Vec<(i64, i64, chrono::NaiveDate, i64)> = learning_activity::Entity::find()
+    let table: Vec<(i64, i64, chrono::NaiveDate, i64)> = learning_activity::Entity::find()
         .filter(learning_activity::Column::Day.lt(day50))
         .all(db)
         .await
@@ -159,16 +166,14 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
         .filter(|a| term_sections.contains(&a.section_id))
         .map(|a| (a.student_id, a.section_id, a.day, a.count))
         .collect();
-    let mut held: Vec<(i64, i64, chrono::NaiveDate, i64)> = snap
+    let held: Vec<(i64, i64, chrono::NaiveDate, i64)> = snap
         .activity_by_student
         .iter()
         .flat_map(|(s, rows)| rows.iter().map(|(sec, d, c)| (*s, *sec, *d, *c)))
         .collect();
-    table.sort_unstable();
-    held.sort_unstable();
     assert!(table.len() > 1000, "{} rows", table.len());
     assert!(table.contains(&(student, section, day40, 7)));
-    assert_eq!(held, table, "{backend:?}");
+    same_rows(held, table, backend);
     // Its scores of the assessments due by then read back exactly (they come packed as text),
     // an unknown score as none.
     let due: Vec<assessments::Model> = assessments::Entity::find()
@@ -202,7 +207,7 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
     .await
     .unwrap();
     let due_ids: HashSet<i64> = due.iter().map(|a| a.id).collect();
-    let mut table: Vec<(i64, i64, Option<u64>, String)> = assessment_scores::Entity::find()
+    let table: Vec<(i64, i64, Option<u64>, String)> = assessment_scores::Entity::find()
         .all(db)
         .await
         .unwrap()
@@ -217,7 +222,7 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
             )
         })
         .collect();
-    let mut held: Vec<(i64, i64, Option<u64>, String)> = snap
+    let held: Vec<(i64, i64, Option<u64>, String)> = snap
         .scores_by_student
         .iter()
         .flat_map(|(s, rows)| {
@@ -236,8 +241,6 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
             })
         })
         .collect();
-    table.sort_unstable();
-    held.sort_unstable();
     assert!(table.contains(&(
         scored[0].student_id,
         first.id,
@@ -245,9 +248,9 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
         scored[0].status.clone()
     )));
     assert!(table.iter().any(|r| r.2.is_none()));
-    assert_eq!(held, table, "{backend:?}");
+    same_rows(held, table, backend);
     // And of its attendance, the marks other than present.
-    let mut table: Vec<(i64, i64, chrono::NaiveDate, String)> = attendance::Entity::find()
+    let table: Vec<(i64, i64, chrono::NaiveDate, String)> = attendance::Entity::find()
         .filter(attendance::Column::HeldOn.lt(day50))
         .filter(attendance::Column::Status.ne("present"))
         .all(db)
@@ -257,7 +260,7 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
         .filter(|a| term_sections.contains(&a.section_id))
         .map(|a| (a.student_id, a.section_id, a.held_on, a.status))
         .collect();
-    let mut held: Vec<(i64, i64, chrono::NaiveDate, String)> = snap
+    let held: Vec<(i64, i64, chrono::NaiveDate, String)> = snap
         .marks_by_student
         .iter()
         .flat_map(|(s, rows)| {
@@ -265,11 +268,9 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
                 .map(|(sec, d, m)| (*s, *sec, *d, format!("{m:?}").to_lowercase()))
         })
         .collect();
-    table.sort_unstable();
-    held.sort_unstable();
     assert!(table.len() > 100, "{} marks", table.len());
     assert!(table.contains(&(student, section, day40, "absent".to_string())));
-    assert_eq!(held, table, "{backend:?}");
+    same_rows(held, table, backend);
 }
 
 /// A snapshot holds only the registration events a feature counts: those of its windows' terms
