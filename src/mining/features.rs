@@ -851,7 +851,8 @@ fn unpack(entry: &str) -> Option<(i64, NaiveDate, &str)> {
         (Some(y), Some(m), Some(d), 10, true) => {
             NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?
         }
-        _ => return None,
+        // NOTE: a year outside 0000–9999 (written with its sign) takes chrono's own parser.
+        _ => day.parse().ok()?,
     };
     Some((student, day, value))
 }

@@ -78,8 +78,7 @@ pub fn term_dataset(
     for t in terms {
         let as_of = features::as_of_in(t, offset);
         let students = features::participants(snap, t.id, as_of);
-        // NOTE: every student's row on all cores, in the participants' order.
-        let rows = ml::parallel_map(students.len(), threads(), |i| {
+        let row = |i: usize| {
             let s = students[i];
             (
                 s,
@@ -87,7 +86,8 @@ pub fn term_dataset(
                 features::failed_or_dropped(snap, s, t, as_of),
                 features::leaves(snap, s, t, as_of),
             )
-        });
+        };
+        let rows = every_row(students.len(), row);
         for (s, x, y, left) in rows {
             d.x.push(x);
             d.y.push(y);
@@ -98,9 +98,17 @@ pub fn term_dataset(
     (d, leave, who)
 }
 
-/// The threads feature rows are computed on: every core.
-pub fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// `row(i)` for i in 0..n on every core, in order. A worker that stopped (a panic) would leave
+/// its rows out, so they are then all computed again here: a panic stops the run as it did
+/// when rows were computed one by one, and no student is left out unnoticed.
+pub fn every_row<T: Send>(n: usize, row: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rows = ml::parallel_map(n, threads, &row);
+    if rows.len() == n {
+        rows
+    } else {
+        (0..n).map(row).collect()
+    }
 }
 
 /// The baseline "prior GPA below X": X is the cut on the training terms that maximises F1.

@@ -492,15 +492,12 @@ pub fn prepare(snap: &Snapshot, plan: &Plan) -> Prepared {
         })
         .collect();
     let students = features::participants(snap, plan.current.id, plan.as_of);
-    // NOTE: each row with its student (a thread that failed would leave its rows out, never
-    // pair a row with another student).
-    let (current, rows): (Vec<i64>, Vec<Vec<f64>>) =
-        ml::parallel_map(students.len(), super::plan::threads(), |i| {
-            let s = students[i];
-            (s, features::features(snap, s, &plan.current, plan.as_of))
-        })
-        .into_iter()
-        .unzip();
+    let (current, rows): (Vec<i64>, Vec<Vec<f64>>) = super::plan::every_row(students.len(), |i| {
+        let s = students[i];
+        (s, features::features(snap, s, &plan.current, plan.as_of))
+    })
+    .into_iter()
+    .unzip();
     Prepared {
         train,
         train_leave,
