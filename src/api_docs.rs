@@ -82,13 +82,13 @@ pub struct ApiDocument(pub Value);
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(typed_document()).unwrap_or_else(|_| json!({}));
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for op in paths
+        for (method, op) in paths
             .values_mut()
             .filter_map(Value::as_object_mut)
-            .flat_map(|item| item.values_mut())
+            .flat_map(|item| item.iter_mut())
         {
             secure_by_default(op);
-            add_common_answers(op);
+            add_common_answers(op, method != "get");
         }
     }
     doc
@@ -119,8 +119,9 @@ fn secure_by_default(op: &mut Value) {
 /// The refusals the framework and the shared guards give, added where a handler's own list
 /// does not name them: a body that is not JSON (415) or not readable (400), a path or query
 /// value of the wrong type (422), no valid login (401), a permission or CSRF refusal (403),
-/// and a module switched off (404).
-fn add_common_answers(op: &mut Value) {
+/// and a module switched off (404). The CSRF header is named only where the operation
+/// `changes` something: a read never needs it.
+fn add_common_answers(op: &mut Value, changes: bool) {
     let json_body = !op["requestBody"]["content"]["application/json"].is_null();
     let has_params = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
     let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
@@ -158,7 +159,11 @@ fn add_common_answers(op: &mut Value) {
         add("401", "Not logged in");
         add(
             "403",
-            "Not allowed, the module is off, or a cookie session without its X-CSRF-Token",
+            if changes {
+                "Not allowed, the module is off, or a cookie session without its X-CSRF-Token"
+            } else {
+                "Not allowed, or the module is off"
+            },
         );
     }
 }

@@ -387,7 +387,8 @@ async fn the_openapi_document_lists_every_api_route_and_the_docs_page_renders_it
 /// Every operation needs a login unless its handler says it does not (only logging in,
 /// activating an account and this document), and is filed under its domain's tag; both are
 /// said once (a default and the domain's `typed_api!`), not on every handler. What the
-/// document says holds: a secured list asked without a login is refused with 401.
+/// document says holds: a secured list asked without a login is refused with 401, and no read
+/// is said to need the CSRF header.
 #[rocket::async_test]
 async fn the_document_says_which_operations_need_a_login_and_files_each_under_its_domain() {
     let app = TestApp::new(Backend::Sqlite).await;
@@ -426,6 +427,11 @@ async fn the_document_says_which_operations_need_a_login_and_files_each_under_it
                 security,
                 &json!([{"bearer": []}, {"cookie": []}]),
                 "{method} {path}"
+            );
+            let forbidden = op["responses"]["403"]["description"].as_str();
+            assert!(
+                method != "get" || forbidden.is_some_and(|d| !d.contains("X-CSRF-Token")),
+                "{method} {path}: a read never needs the CSRF header ({forbidden:?})"
             );
             if method == "get" && !path.contains('{') {
                 let (status, body) = app.get_json(path, None).await;
