@@ -343,13 +343,21 @@ async fn load_terms_and_scales(db: &impl ConnectionTrait, snap: &mut Snapshot) -
     let mut terms = terms::Entity::find().all(db).await?;
     terms.sort_by_key(|t| t.seq);
     snap.terms = terms;
-    for s in grading_scales::Entity::find().all(db).await? {
-        if s.is_default {
-            snap.default_pass_mark = s.pass_mark;
-        }
-        snap.pass_marks.insert(s.id, s.pass_mark);
-    }
+    let scales = grading_scales::Entity::find().all(db).await?;
+    snap.default_pass_mark = default_pass_mark(&scales);
+    snap.pass_marks = scales.iter().map(|s| (s.id, s.pass_mark)).collect();
     Ok(())
+}
+
+/// The pass mark of a section without a grading scale: the lowest of the default scales' (a
+/// university may mark several as default), 60 when none is.
+pub fn default_pass_mark(scales: &[grading_scales::Model]) -> f64 {
+    scales
+        .iter()
+        .filter(|s| s.is_default)
+        .map(|s| s.pass_mark)
+        .reduce(f64::min)
+        .unwrap_or(60.0)
 }
 
 async fn load_students(db: &impl ConnectionTrait) -> AppResult<Vec<StudentRow>> {
@@ -594,9 +602,10 @@ async fn load_scores(
     out: &mut HashMap<i64, Vec<ScoreRow>>,
 ) -> Result<(), DbErr> {
     // NOTE: packed one text per assessment, as attendance and activity are (see `packed`): a
-    // score is written so that it reads back to the same double (SQLite writes a double in
-    // a text with 15 digits, so it is asked for 17 with the flag that allows more than 16; PostgreSQL writes the shortest exact form
-    // under sqlx's `extra_float_digits`), an unknown score as nothing.
+    // score is written so that it reads back to the same double (SQLite writes a double in a
+    // text with 15 digits, so it is asked for 17 with the flag that allows more than 16;
+    // PostgreSQL writes the shortest exact form under sqlx's `extra_float_digits`), an
+    // unknown score as nothing.
     let packed = match db.get_database_backend() {
         DbBackend::Postgres => PACKED_SCORES_POSTGRES,
         _ => PACKED_SCORES_SQLITE,
@@ -606,34 +615,24 @@ async fn load_scores(
         .column(assessment_scores::Column::AssessmentId)
         .column_as(Expr::cust(packed), "packed")
         .group_by(assessment_scores::Column::AssessmentId);
-    let mut unreadable = None;
+    let mut entries = Entries::default();
     by_groups(
         db,
         query,
         assessment_scores::Column::AssessmentId,
         assessments,
         |(assessment, packed): (i64, String)| {
-            for entry in packed.split(';') {
-                match unpack_score(entry) {
-                    Some((student, score, status)) => {
-                        out.entry(student).or_default().push(ScoreRow {
-                            assessment,
-                            score,
-                            status: status.into(),
-                        })
-                    }
-                    None => unreadable = Some(entry.to_string()),
-                }
-            }
+            entries.each(&packed, read_score, |(student, score, status)| {
+                out.entry(student).or_default().push(ScoreRow {
+                    assessment,
+                    score,
+                    status: status.into(),
+                })
+            })
         },
     )
     .await?;
-    match unreadable {
-        Some(entry) => Err(DbErr::Custom(format!(
-            "an assessment score could not be read: {entry:?}"
-        ))),
-        None => Ok(()),
-    }
+    entries.read("an assessment score")
 }
 
 /// An assessment's scores as one text: `student,score,status` entries joined by `;`.
@@ -642,18 +641,12 @@ const PACKED_SCORES_POSTGRES: &str =
     r#"string_agg("student_id" || ',' || coalesce("score"::text, '') || ',' || "status", ';')"#;
 
 /// One entry of a packed assessment's scores: student, score (none when empty), status.
-fn unpack_score(entry: &str) -> Option<(i64, Option<f64>, &str)> {
-    let mut parts = entry.split(',');
-    let student = parts.next()?.parse().ok()?;
-    let score = match parts.next()? {
+fn read_score([student, score, status]: [&str; 3]) -> Option<(i64, Option<f64>, &str)> {
+    let score = match score {
         "" => None,
         text => Some(text.parse().ok()?),
     };
-    let status = parts.next()?;
-    if parts.next().is_some() {
-        return None;
-    }
-    Some((student, score, status))
+    Some((student.parse().ok()?, score, status))
 }
 
 /// Registration events of each window's term up to its as-of instant: the only ones a
@@ -751,23 +744,17 @@ async fn load_engagement(
             .filter(attendance::Column::HeldOn.lt(before))
             .filter(attendance::Column::Status.ne("present"))
             .group_by(attendance::Column::SectionId);
-        let mut unreadable = None;
+        let mut marks = Entries::default();
         let attendance = by_groups(
             db,
             query,
             attendance::Column::SectionId,
             &sections,
             |(section, packed): (i64, String)| {
-                for entry in packed.split(';') {
-                    match unpack(entry) {
-                        Some((student, day, status)) => snap
-                            .marks_by_student
-                            .entry(student)
-                            .or_default()
-                            .push((section, day, status.into())),
-                        None => unreadable = Some(entry.to_string()),
-                    }
-                }
+                marks.each(&packed, read_dated, |(student, day, status)| {
+                    let row = (section, day, status.into());
+                    snap.marks_by_student.entry(student).or_default().push(row)
+                })
             },
         );
         let query = learning_activity::Entity::find()
@@ -776,32 +763,26 @@ async fn load_engagement(
             .column_as(Expr::cust(packed!("day", "count")), "packed")
             .filter(learning_activity::Column::Day.lt(before))
             .group_by(learning_activity::Column::SectionId);
-        let mut unreadable_activity = None;
+        let mut counts = Entries::default();
         let activity = by_groups(
             db,
             query,
             learning_activity::Column::SectionId,
             &sections,
             |(section, packed): (i64, String)| {
-                for entry in packed.split(';') {
-                    match unpack(entry).and_then(|(s, d, c)| Some((s, d, c.parse().ok()?))) {
-                        Some((student, day, count)) => snap
-                            .activity_by_student
-                            .entry(student)
-                            .or_default()
-                            .push((section, day, count)),
-                        None => unreadable_activity = Some(entry.to_string()),
-                    }
-                }
+                counts.each(&packed, read_count, |(student, day, count)| {
+                    let row = (section, day, count);
+                    snap.activity_by_student
+                        .entry(student)
+                        .or_default()
+                        .push(row)
+                })
             },
         );
         // NOTE: both at once: each is stepped on its own connection's thread.
         tokio::try_join!(attendance, activity)?;
-        if let Some(entry) = unreadable.or(unreadable_activity) {
-            return Err(DbErr::Custom(format!(
-                "an attendance or learning-activity entry could not be read: {entry:?}"
-            )));
-        }
+        marks.read("an attendance mark")?;
+        counts.read("a learning-activity count")?;
     }
     // NOTE: a student's rows in (section, day) order, so that a feature finds one section's
     // days by binary search instead of reading every row of every term (see `early_signals`).
@@ -831,15 +812,58 @@ macro_rules! packed {
 }
 use packed;
 
-/// One entry of a [`packed`] text: student, day and the value as written.
-fn unpack(entry: &str) -> Option<(i64, NaiveDate, &str)> {
-    let mut parts = entry.split(',');
-    let student = parts.next()?.parse().ok()?;
-    let day = parts.next()?;
-    let value = parts.next()?;
-    if parts.next().is_some() {
-        return None;
+/// The entries of packed texts (`a,b,c;a,b,c;…`), each read from its three fields; the
+/// first entry that does not read is kept to be reported once the read is over.
+#[derive(Default)]
+struct Entries {
+    unreadable: Option<String>,
+}
+
+impl Entries {
+    /// Gives `keep` each entry of `packed` that `read` makes sense of.
+    fn each<'a, T>(
+        &mut self,
+        packed: &'a str,
+        read: impl Fn([&'a str; 3]) -> Option<T>,
+        mut keep: impl FnMut(T),
+    ) {
+        for entry in packed.split(';') {
+            let mut parts = entry.split(',');
+            let fields = [parts.next(), parts.next(), parts.next(), parts.next()];
+            match fields {
+                [Some(a), Some(b), Some(c), None] => match read([a, b, c]) {
+                    Some(value) => keep(value),
+                    None => self.remember(entry),
+                },
+                _ => self.remember(entry),
+            }
+        }
     }
+
+    fn remember(&mut self, entry: &str) {
+        self.unreadable.get_or_insert_with(|| entry.to_string());
+    }
+
+    /// Whether every entry was read; `what` names one entry in the error.
+    fn read(self, what: &str) -> Result<(), DbErr> {
+        match self.unreadable {
+            Some(entry) => Err(DbErr::Custom(format!(
+                "{what} could not be read: {entry:?}"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One entry of packed learning activity: student, day and count.
+fn read_count(fields: [&str; 3]) -> Option<(i64, NaiveDate, i64)> {
+    let (student, day, count) = read_dated(fields)?;
+    Some((student, day, count.parse().ok()?))
+}
+
+/// One entry of a [`packed`] text: student, day and the value as written.
+fn read_dated([student, day, value]: [&str; 3]) -> Option<(i64, NaiveDate, &str)> {
+    let student = student.parse().ok()?;
     let dashes = day.get(4..5) == Some("-") && day.get(7..8) == Some("-");
     let day = match (
         day.get(0..4),

@@ -2,6 +2,7 @@
 //! (stored in `course_pair_stats` and `course_pass_stats`, so a student's page reads a few rows
 //! instead of every grade), and the answer for one student choosing courses in a term.
 
+use super::features::{self, Snapshot};
 use super::recommend::{self, K, Offline, Prereqs, Stats, Taken};
 use crate::entity::grades::GradeStatus;
 use crate::entity::{
@@ -18,12 +19,7 @@ use std::collections::{HashMap, HashSet};
 /// The pass mark of each grading scale, and the one for sections without a scale.
 async fn pass_marks(db: &impl ConnectionTrait) -> AppResult<(HashMap<i64, f64>, f64)> {
     let scales = grading_scales::Entity::find().all(db).await?;
-    let default = scales
-        .iter()
-        .filter(|s| s.is_default)
-        .map(|s| s.pass_mark)
-        .reduce(f64::min)
-        .unwrap_or(60.0);
+    let default = features::default_pass_mark(&scales);
     Ok((
         scales.into_iter().map(|s| (s.id, s.pass_mark)).collect(),
         default,
@@ -67,6 +63,30 @@ pub async fn load_taken(db: &impl ConnectionTrait, student: Option<i64>) -> AppR
         .collect())
 }
 
+/// The published grades a mining run's snapshot holds, as [`load_taken`] reads them: the
+/// snapshot holds every term up to the current one, all that [`build`] learns from.
+pub fn taken_in(snap: &Snapshot) -> Vec<Taken> {
+    let mut rows = Vec::new();
+    for (&student, grades) in &snap.grades_by_student {
+        for g in grades {
+            let Some(section) = snap.sections.get(&g.section) else {
+                continue;
+            };
+            let Some(term) = snap.term(section.term) else {
+                continue;
+            };
+            rows.push(Taken {
+                student,
+                course: section.course,
+                seq: term.seq,
+                score: g.score,
+                passed: g.score >= snap.pass_mark(section.scale),
+            });
+        }
+    }
+    rows
+}
+
 /// Every course's prerequisites.
 pub async fn prerequisites(db: &impl ConnectionTrait) -> AppResult<Prereqs> {
     Ok(course_prerequisites::Entity::find()
@@ -96,13 +116,14 @@ async fn offered(db: &impl ConnectionTrait, term_id: i64) -> AppResult<Vec<i64>>
 }
 
 /// For a mining run: the offline measurement on the test term (learning from the terms before
-/// it) and the statistics learned from every term before the current one, to store.
+/// it) and the statistics learned from every term before the current one, to store, from
+/// `rows`: every published grade of the terms before the current one (see [`taken_in`]).
 pub async fn build(
     db: &impl ConnectionTrait,
+    rows: Vec<Taken>,
     test: &terms::Model,
     current: &terms::Model,
 ) -> AppResult<(Option<Offline>, Stats)> {
-    let rows = load_taken(db, None).await?;
     let prereqs = prerequisites(db).await?;
     let offered = offered(db, test.id).await?;
     let (test_seq, code, current_seq) = (test.seq, test.code.clone(), current.seq);

@@ -9,6 +9,7 @@ use super::ml::{self, Dataset, ModelKind, TrainConfig, cluster};
 use super::plan::{Plan, gpa_rule, plan, term_dataset};
 pub use super::reasons::{FlagDetail, LeaveDetail};
 use super::reasons::{Reason, top_reasons};
+use super::recommend_store;
 use super::settings::{self, MiningSettings};
 use crate::audit::Entry;
 use crate::db::write_txn;
@@ -823,10 +824,11 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
     let t_early = Instant::now();
     let curve = early_curve(db, hb, run_id, &snap, &plan, out.chosen, set.seed).await?;
     let early_ms = t_early.elapsed().as_secs_f64() * 1e3;
-    drop(snap);
     progress(db, hb, run_id, 0.75, "recommendations").await?;
     let t_recommend = Instant::now();
-    let (offline, courses) = super::recommend_store::build(db, &plan.test, &plan.current).await?;
+    let taken = recommend_store::taken_in(&snap);
+    drop(snap);
+    let (offline, courses) = recommend_store::build(db, taken, &plan.test, &plan.current).await?;
     let recommend_ms = t_recommend.elapsed().as_secs_f64() * 1e3;
     if let Some(m) = out.metrics.as_object_mut() {
         m.insert("early".into(), json!(curve));
@@ -869,7 +871,7 @@ async fn execute_inner(db: &DatabaseConnection, hb: &Heartbeat, run_id: i64) -> 
         .insert(&txn)
         .await?;
     }
-    super::recommend_store::store(&txn, &courses).await?;
+    recommend_store::store(&txn, &courses).await?;
     super::formula::apply_active(&txn, run_id, &mut out.metrics).await?;
     if let Some(t) = out
         .metrics

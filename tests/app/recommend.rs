@@ -219,3 +219,55 @@ async fn a_run_measures_the_recommendations_and_a_student_gets_open_courses_with
         "{report}"
     );
 }
+
+/// A mining run learns its recommendations from the grades its snapshot already holds; they
+/// are the published grades a student's own recommendations read from the database, passed
+/// or not by the same marks, including a section without a grading scale when two scales are
+/// marked default (the lower pass mark counts).
+#[rocket::async_test]
+async fn a_run_learns_from_the_same_grades_as_a_students_recommendations() {
+    use sea_orm::{ActiveModelTrait, QueryOrder, Set};
+    use srm::entity::grading_scales;
+    use srm::mining::recommend_store::{load_taken, taken_in};
+    let app = demo_app(Backend::Sqlite, 200).await;
+    let db = app.db();
+    grading_scales::ActiveModel {
+        name: Set("strict".into()),
+        pass_mark: Set(75.0),
+        is_default: Set(true),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let unscaled = sections::Entity::update_many()
+        .col_expr(
+            sections::Column::GradingScaleId,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(sections::Column::Id.lte(40))
+        .exec(db)
+        .await
+        .unwrap();
+    assert!(unscaled.rows_affected > 0);
+    let all = terms::Entity::find()
+        .order_by_asc(terms::Column::Seq)
+        .all(db)
+        .await
+        .unwrap();
+    let plan = srm::mining::plan::plan(&all, chrono::Utc::now().fixed_offset()).unwrap();
+    let snap = srm::mining::run::load_snapshot(db, &plan).await.unwrap();
+    let key = |rows: Vec<Taken>| {
+        let mut out: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r.seq < plan.current.seq)
+            .map(|r| (r.student, r.course, r.seq, r.score.to_bits(), r.passed))
+            .collect();
+        out.sort_unstable();
+        out
+    };
+    let from_snapshot = key(taken_in(&snap));
+    let from_table = key(load_taken(db, None).await.unwrap());
+    assert!(from_table.len() > 1000, "{} grades", from_table.len());
+    assert_eq!(from_snapshot, from_table);
+}
