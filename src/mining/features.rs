@@ -490,11 +490,13 @@ async fn load_activity(
         .collect();
     sections.sort_unstable();
     let due = window_assessments(snap, windows);
+    let mut students: Vec<i64> = snap.students.iter().map(|s| s.id).collect();
+    students.sort_unstable();
     tokio::try_join!(
         load_enrolments(db, &sections, &mut enrol_by_student),
         load_grades(db, &sections, &mut grades_by_student),
         load_scores(db, &due, &mut scores_by_student),
-        load_events(db, windows, &mut events_by_student),
+        load_events(db, windows, &students, &mut events_by_student),
     )?;
     // NOTE: groups come back in whatever order the database's plan gives; a student's rows are
     // put in one order (by section, by assessment) so that sums of scores are the same to the
@@ -537,29 +539,41 @@ async fn load_enrolments(
     sections: &[i64],
     out: &mut HashMap<i64, Vec<EnrolRow>>,
 ) -> Result<(), DbErr> {
-    type Row = (i64, i64, String, Ts, Option<Ts>);
-    let query = enrolments::Entity::find().select_only().columns([
-        enrolments::Column::StudentId,
-        enrolments::Column::SectionId,
-        enrolments::Column::Status,
-        enrolments::Column::CreatedAt,
-        enrolments::Column::DroppedAt,
-    ]);
+    use Field::{Plain, Time};
+    let fields = [
+        Plain(r#""student_id""#),
+        Plain(r#""status""#),
+        Time(r#""created_at""#),
+        Time(r#""dropped_at""#),
+    ];
+    let query = enrolments::Entity::find()
+        .select_only()
+        .column(enrolments::Column::SectionId)
+        .column_as(Expr::cust(packed(db, &fields)), "packed")
+        .group_by(enrolments::Column::SectionId);
+    let mut entries = Entries::default();
     by_groups(
         db,
         query,
         enrolments::Column::SectionId,
         sections,
-        |(student, section, status, created_at, dropped_at): Row| {
-            out.entry(student).or_default().push(EnrolRow {
-                section,
-                status: status.as_str().into(),
-                created_at,
-                dropped_at,
-            });
+        |(section, packed): (i64, String)| {
+            let read = |[student, status, created_at, dropped_at]: [&str; 4]| {
+                let row = EnrolRow {
+                    section,
+                    status: status.into(),
+                    created_at: read_time(created_at)?,
+                    dropped_at: read_optional_time(dropped_at)?,
+                };
+                Some((student.parse().ok()?, row))
+            };
+            entries.each(&packed, read, |(student, row)| {
+                out.entry(student).or_default().push(row)
+            })
         },
     )
-    .await
+    .await?;
+    entries.read("an enrolment")
 }
 
 async fn load_grades(
@@ -567,32 +581,42 @@ async fn load_grades(
     sections: &[i64],
     out: &mut HashMap<i64, Vec<GradeRow>>,
 ) -> Result<(), DbErr> {
-    type Row = (i64, i64, f64, f64, Option<Ts>);
+    use Field::{Double, Plain, Time};
+    let fields = [
+        Plain(r#""student_id""#),
+        Double(r#""score""#),
+        Double(r#""points""#),
+        Time(r#""published_at""#),
+    ];
     let query = grades::Entity::find()
         .select_only()
-        .columns([
-            grades::Column::StudentId,
-            grades::Column::SectionId,
-            grades::Column::Score,
-            grades::Column::Points,
-            grades::Column::PublishedAt,
-        ])
-        .filter(grades::Column::Status.eq("published"));
+        .column(grades::Column::SectionId)
+        .column_as(Expr::cust(packed(db, &fields)), "packed")
+        .filter(grades::Column::Status.eq("published"))
+        .group_by(grades::Column::SectionId);
+    let mut entries = Entries::default();
     by_groups(
         db,
         query,
         grades::Column::SectionId,
         sections,
-        |(student, section, score, points, published_at): Row| {
-            out.entry(student).or_default().push(GradeRow {
-                section,
-                score,
-                points,
-                published_at,
-            });
+        |(section, packed): (i64, String)| {
+            let read = |[student, score, points, published_at]: [&str; 4]| {
+                let row = GradeRow {
+                    section,
+                    score: score.parse().ok()?,
+                    points: points.parse().ok()?,
+                    published_at: read_optional_time(published_at)?,
+                };
+                Some((student.parse().ok()?, row))
+            };
+            entries.each(&packed, read, |(student, row)| {
+                out.entry(student).or_default().push(row)
+            })
         },
     )
-    .await
+    .await?;
+    entries.read("a published grade")
 }
 
 /// Scores of `assessments` (those of each window's term due by its as-of instant).
@@ -601,19 +625,17 @@ async fn load_scores(
     assessments: &[i64],
     out: &mut HashMap<i64, Vec<ScoreRow>>,
 ) -> Result<(), DbErr> {
-    // NOTE: packed one text per assessment, as attendance and activity are (see `packed`): a
-    // score is written so that it reads back to the same double (SQLite writes a double in a
-    // text with 15 digits, so it is asked for 17 with the flag that allows more than 16;
-    // PostgreSQL writes the shortest exact form under sqlx's `extra_float_digits`), an
-    // unknown score as nothing.
-    let packed = match db.get_database_backend() {
-        DbBackend::Postgres => PACKED_SCORES_POSTGRES,
-        _ => PACKED_SCORES_SQLITE,
-    };
+    // NOTE: packed one text per assessment, as attendance and activity are (see `packed`).
+    use Field::{Double, Plain};
+    let fields = [
+        Plain(r#""student_id""#),
+        Double(r#""score""#),
+        Plain(r#""status""#),
+    ];
     let query = assessment_scores::Entity::find()
         .select_only()
         .column(assessment_scores::Column::AssessmentId)
-        .column_as(Expr::cust(packed), "packed")
+        .column_as(Expr::cust(packed(db, &fields)), "packed")
         .group_by(assessment_scores::Column::AssessmentId);
     let mut entries = Entries::default();
     by_groups(
@@ -635,11 +657,6 @@ async fn load_scores(
     entries.read("an assessment score")
 }
 
-/// An assessment's scores as one text: `student,score,status` entries joined by `;`.
-const PACKED_SCORES_SQLITE: &str = r#"string_agg("student_id" || ',' || CASE WHEN "score" IS NULL THEN '' ELSE printf('%!.17g', "score") END || ',' || "status", ';')"#;
-const PACKED_SCORES_POSTGRES: &str =
-    r#"string_agg("student_id" || ',' || coalesce("score"::text, '') || ',' || "status", ';')"#;
-
 /// One entry of a packed assessment's scores: student, score (none when empty), status.
 fn read_score([student, score, status]: [&str; 3]) -> Option<(i64, Option<f64>, &str)> {
     let score = match score {
@@ -654,6 +671,7 @@ fn read_score([student, score, status]: [&str; 3]) -> Option<(i64, Option<f64>, 
 async fn load_events(
     db: &impl ConnectionTrait,
     windows: &[(i64, Ts)],
+    students: &[i64],
     out: &mut HashMap<i64, Vec<(i64, EventAction, Ts)>>,
 ) -> Result<(), DbErr> {
     let in_windows = windows.iter().fold(Condition::any(), |c, (term, as_of)| {
@@ -663,15 +681,17 @@ async fn load_events(
                 .add(registration_events::Column::At.lte(*as_of)),
         )
     });
+    use Field::{Plain, Time};
+    let fields = [
+        Plain(r#""registration_events"."id""#),
+        Plain(r#""registration_events"."section_id""#),
+        Plain(r#""registration_events"."action""#),
+        Time(r#""registration_events"."at""#),
+    ];
     let query = registration_events::Entity::find()
         .select_only()
-        .columns([
-            registration_events::Column::Id,
-            registration_events::Column::StudentId,
-            registration_events::Column::SectionId,
-            registration_events::Column::Action,
-            registration_events::Column::At,
-        ])
+        .column(registration_events::Column::StudentId)
+        .column_as(Expr::cust(packed(db, &fields)), "packed")
         .join(
             JoinType::InnerJoin,
             registration_events::Entity::belongs_to(sections::Entity)
@@ -679,19 +699,30 @@ async fn load_events(
                 .to(sections::Column::Id)
                 .into(),
         )
-        .filter(in_windows);
-    by_pages(
+        .filter(in_windows)
+        .group_by(registration_events::Column::StudentId);
+    let mut entries = Entries::default();
+    // NOTE: a student's events in the order they were recorded (by id), as a feature reads
+    // them; the packed order is whatever the database's plan gives.
+    let mut events: Vec<(i64, (i64, EventAction, Ts))> = Vec::new();
+    by_groups(
         db,
         query,
-        registration_events::Column::Id,
-        |(id, student, section, action, at): (i64, i64, i64, String, Ts)| {
-            out.entry(student)
-                .or_default()
-                .push((section, action.as_str().into(), at));
-            id
+        registration_events::Column::StudentId,
+        students,
+        |(student, packed): (i64, String)| {
+            let read = |[id, section, action, at]: [&str; 4]| {
+                let event = (section.parse().ok()?, action.into(), read_time(at)?);
+                Some((id.parse::<i64>().ok()?, event))
+            };
+            events.clear();
+            entries.each(&packed, read, |event| events.push(event));
+            events.sort_unstable_by_key(|(id, _)| *id);
+            out.insert(student, events.iter().map(|(_, e)| *e).collect());
         },
     )
-    .await
+    .await?;
+    entries.read("a registration event")
 }
 
 /// Whether a row of `table` dated by `day` falls in one of the windows: its section in the
@@ -730,6 +761,17 @@ async fn load_engagement(
     for (section, day) in rolls {
         snap.rolls.entry(section).or_default().push(day);
     }
+    use Field::Plain;
+    let marks_fields = [
+        Plain(r#""student_id""#),
+        Plain(r#""held_on""#),
+        Plain(r#""status""#),
+    ];
+    let activity_fields = [
+        Plain(r#""student_id""#),
+        Plain(r#""day""#),
+        Plain(r#""count""#),
+    ];
     // NOTE: read by groups of a window's sections: each query is one range per section of
     // the (section, day) indexes, so only the windows' days are read, not every term's rows.
     for (before, sections) in window_sections(snap, windows) {
@@ -740,7 +782,7 @@ async fn load_engagement(
         let query = attendance::Entity::find()
             .select_only()
             .column(attendance::Column::SectionId)
-            .column_as(Expr::cust(packed!("held_on", "status")), "packed")
+            .column_as(Expr::cust(packed(db, &marks_fields)), "packed")
             .filter(attendance::Column::HeldOn.lt(before))
             .filter(attendance::Column::Status.ne("present"))
             .group_by(attendance::Column::SectionId);
@@ -760,7 +802,7 @@ async fn load_engagement(
         let query = learning_activity::Entity::find()
             .select_only()
             .column(learning_activity::Column::SectionId)
-            .column_as(Expr::cust(packed!("day", "count")), "packed")
+            .column_as(Expr::cust(packed(db, &activity_fields)), "packed")
             .filter(learning_activity::Column::Day.lt(before))
             .group_by(learning_activity::Column::SectionId);
         let mut counts = Entries::default();
@@ -795,22 +837,61 @@ async fn load_engagement(
     Ok(())
 }
 
-/// A section's rows of a table as one text: `student,day,value` entries joined by `;`, from
-/// the columns named (their names are fixed here, never input). `string_agg` is standard SQL,
-/// in SQLite since 3.44 and PostgreSQL since 9.0; both write a date as `YYYY-MM-DD` (PostgreSQL
-/// in sqlx's ISO date style), and an integer or a text as it is.
-macro_rules! packed {
-    ($day:literal, $value:literal) => {
-        concat!(
-            r#"string_agg("student_id" || ',' || ""#,
-            $day,
-            r#"" || ',' || ""#,
-            $value,
-            r#"", ';')"#
-        )
-    };
+/// A field of a [`packed`] text: a column (named in SQL, quoted; fixed here, never input) and
+/// how it is written so that it reads back to the same value.
+#[derive(Clone, Copy)]
+enum Field {
+    /// An integer, a date (both databases write `YYYY-MM-DD`, PostgreSQL in sqlx's ISO date
+    /// style) or a text without `,` or `;` (a status, a kind): as it is.
+    Plain(&'static str),
+    /// A double, nothing when NULL: SQLite writes a double in a text with 15 digits, so it is
+    /// asked for 17 with the flag that allows more than 16; PostgreSQL writes the shortest
+    /// exact form under sqlx's `extra_float_digits`.
+    Double(&'static str),
+    /// A date-time, nothing when NULL, read by [`read_time`]: SQLite's text as stored (sqlx
+    /// writes RFC 3339, keeping the offset it was given); PostgreSQL's instant in UTC to the
+    /// microsecond, as sqlx reads it.
+    Time(&'static str),
 }
-use packed;
+
+/// Rows of a table as one text per group: entries of the `fields`, `,` between fields and `;`
+/// between entries. `string_agg` is standard SQL, in SQLite since 3.44 and PostgreSQL since
+/// 9.0. Through the driver a row costs about as much as a few dozen of these entries.
+fn packed(db: &impl ConnectionTrait, fields: &[Field]) -> String {
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let written: Vec<String> = fields
+        .iter()
+        .map(|field| match (*field, postgres) {
+            (Field::Plain(c), _) => c.to_string(),
+            (Field::Double(c), true) => format!("coalesce({c}::text, '')"),
+            (Field::Double(c), false) => {
+                format!("CASE WHEN {c} IS NULL THEN '' ELSE printf('%!.17g', {c}) END")
+            }
+            (Field::Time(c), true) => format!(
+                r#"coalesce(to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), '')"#
+            ),
+            (Field::Time(c), false) => format!("coalesce({c}, '')"),
+        })
+        .collect();
+    format!("string_agg({}, ';')", written.join(" || ',' || "))
+}
+
+/// A packed date-time (see [`Field::Time`]): RFC 3339, or SQLite's own `YYYY-MM-DD HH:MM:SS`
+/// (UTC), as sqlx reads them.
+fn read_time(text: &str) -> Option<Ts> {
+    DateTime::parse_from_rfc3339(text).ok().or_else(|| {
+        let naive = chrono::NaiveDateTime::parse_from_str(text, "%F %T%.f").ok()?;
+        Some(naive.and_utc().fixed_offset())
+    })
+}
+
+/// A packed date-time that may be NULL (written as nothing).
+fn read_optional_time(text: &str) -> Option<Option<Ts>> {
+    match text {
+        "" => Some(None),
+        text => read_time(text).map(Some),
+    }
+}
 
 /// The entries of packed texts (`a,b,c;a,b,c;…`), each read from its three fields; the
 /// first entry that does not read is kept to be reported once the read is over.
@@ -820,28 +901,21 @@ struct Entries {
 }
 
 impl Entries {
-    /// Gives `keep` each entry of `packed` that `read` makes sense of.
-    fn each<'a, T>(
+    /// Gives `keep` each entry of `packed` that has `N` fields and that `read` makes sense of.
+    fn each<'a, const N: usize, T>(
         &mut self,
         packed: &'a str,
-        read: impl Fn([&'a str; 3]) -> Option<T>,
+        read: impl Fn([&'a str; N]) -> Option<T>,
         mut keep: impl FnMut(T),
     ) {
         for entry in packed.split(';') {
-            let mut parts = entry.split(',');
-            let fields = [parts.next(), parts.next(), parts.next(), parts.next()];
-            match fields {
-                [Some(a), Some(b), Some(c), None] => match read([a, b, c]) {
-                    Some(value) => keep(value),
-                    None => self.remember(entry),
-                },
-                _ => self.remember(entry),
+            match fields(entry).and_then(&read) {
+                Some(value) => keep(value),
+                None => {
+                    self.unreadable.get_or_insert_with(|| entry.to_string());
+                }
             }
         }
-    }
-
-    fn remember(&mut self, entry: &str) {
-        self.unreadable.get_or_insert_with(|| entry.to_string());
     }
 
     /// Whether every entry was read; `what` names one entry in the error.
@@ -853,6 +927,16 @@ impl Entries {
             None => Ok(()),
         }
     }
+}
+
+/// The `N` fields of a packed entry; none when it has more or fewer.
+fn fields<const N: usize>(entry: &str) -> Option<[&str; N]> {
+    let mut parts = entry.split(',');
+    let mut out = [""; N];
+    for slot in &mut out {
+        *slot = parts.next()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// One entry of packed learning activity: student, day and count.
@@ -1020,42 +1104,6 @@ where
         rows.into_iter().for_each(&mut each);
     }
     Ok(())
-}
-
-/// Rows per page when reading the big tables.
-const PAGE: u64 = 50_000;
-
-/// Reads `query` (whose first selected column is `id`) in pages of [`PAGE`] rows in id order
-/// (keyset paging), handing each row to `each`, which returns its id.
-async fn by_pages<E, T, C>(
-    db: &C,
-    query: Select<E>,
-    id: E::Column,
-    mut each: impl FnMut(T) -> i64,
-) -> Result<(), DbErr>
-where
-    C: ConnectionTrait,
-    E: EntityTrait,
-    T: TryGetableMany,
-{
-    let mut last = i64::MIN;
-    loop {
-        let rows: Vec<T> = query
-            .clone()
-            .filter(id.gt(last))
-            .order_by_asc(id)
-            .limit(PAGE)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let n = rows.len() as u64;
-        for r in rows {
-            last = each(r);
-        }
-        if n < PAGE {
-            return Ok(());
-        }
-    }
 }
 
 /// The as-of instant of `term` that corresponds to `offset` after its first day (so "week 4"

@@ -7,9 +7,10 @@ use crate::common::{Backend, TestApp, backends, demo_app, demo_token};
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
+use srm::entity::grades::GradeStatus;
 use srm::entity::{
-    assessment_scores, assessments, attendance, attendance_rolls, enrolments, learning_activity,
-    registration_events, risk_flags, sections, students, terms,
+    assessment_scores, assessments, attendance, attendance_rolls, enrolments, grades,
+    learning_activity, registration_events, risk_flags, sections, students, terms,
 };
 use srm::mining::early;
 use srm::mining::features::{self, FEATURES};
@@ -271,6 +272,164 @@ async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
     assert!(table.len() > 100, "{} marks", table.len());
     assert!(table.contains(&(student, section, day40, "absent".to_string())));
     same_rows(held, table, backend);
+}
+
+/// A snapshot reads enrolments, published grades and registration events packed as text
+/// (issue 21): each reads back as the table holds it, to the microsecond and with its offset
+/// (SQLite keeps the one written; PostgreSQL gives UTC), a score to the last bit, an unknown
+/// publication or drop date as none, and a student's events in the order they were recorded.
+#[rocket::async_test]
+async fn a_snapshot_holds_enrolments_grades_and_events_as_the_tables_do() {
+    for backend in backends() {
+        let app = demo_app(backend, 150).await;
+        let db = app.db();
+        let all = terms::Entity::find()
+            .order_by_asc(terms::Column::Seq)
+            .all(db)
+            .await
+            .unwrap();
+        let term = all[all.len() - 2].clone(); // the latest completed term
+        let as_of = features::as_of_in(&term, Duration::days(50));
+        let (student, section) = first_enrolment_in(db, term.id).await;
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap();
+        let mut enrolment: enrolments::ActiveModel = enrolments::Entity::find()
+            .filter(enrolments::Column::StudentId.eq(student))
+            .filter(enrolments::Column::SectionId.eq(section))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        enrolment.created_at = Set(at("2024-08-17T00:08:33.123456+08:00"));
+        enrolment.dropped_at = Set(Some(at("2024-09-02T23:59:59.5-03:30")));
+        enrolment.update(db).await.unwrap();
+        let mut grade: grades::ActiveModel = grades::Entity::find()
+            .filter(grades::Column::Status.eq(GradeStatus::Published))
+            .filter(grades::Column::SectionId.eq(section))
+            .one(db)
+            .await
+            .unwrap()
+            .expect("a published grade")
+            .into();
+        grade.score = Set(45.300000000000004);
+        grade.published_at = Set(None);
+        grade.update(db).await.unwrap();
+        let mut event: registration_events::ActiveModel = registration_events::Entity::find()
+            .filter(registration_events::Column::SectionId.eq(section))
+            .one(db)
+            .await
+            .unwrap()
+            .expect("an event")
+            .into();
+        event.at = Set(at("2024-08-20T10:00:00.000001+08:00"));
+        event.update(db).await.unwrap();
+
+        let snap = features::load(db, &[(term.id, as_of)]).await.unwrap();
+        let upto = |id: i64| {
+            let s = &snap.sections[&id];
+            snap.term(s.term).is_some_and(|t| t.seq <= term.seq)
+        };
+        let time = |t: chrono::DateTime<chrono::FixedOffset>| t.to_rfc3339();
+        type Enrol = (i64, i64, String, String, Option<String>);
+        let table: Vec<Enrol> = enrolments::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| upto(e.section_id))
+            .map(|e| {
+                let status = features::EnrolStatus::from(e.status.as_str());
+                let row = (e.section_id, format!("{status:?}"), time(e.created_at));
+                (e.student_id, row.0, row.1, row.2, e.dropped_at.map(time))
+            })
+            .collect();
+        let held: Vec<Enrol> = snap
+            .enrol_by_student
+            .iter()
+            .flat_map(|(s, rows)| {
+                rows.iter().map(|r| {
+                    let row = (r.section, format!("{:?}", r.status), time(r.created_at));
+                    (*s, row.0, row.1, row.2, r.dropped_at.map(time))
+                })
+            })
+            .collect();
+        assert!(
+            table
+                .iter()
+                .any(|e| e.3.contains(".123456") && e.4.is_some())
+        );
+        same_rows(held, table, backend);
+        type Grade = (i64, i64, u64, u64, Option<String>);
+        let table: Vec<Grade> = grades::Entity::find()
+            .filter(grades::Column::Status.eq(GradeStatus::Published))
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|g| upto(g.section_id))
+            .map(|g| {
+                let (score, points) = (g.score.to_bits(), g.points.to_bits());
+                (
+                    g.student_id,
+                    g.section_id,
+                    score,
+                    points,
+                    g.published_at.map(time),
+                )
+            })
+            .collect();
+        let held: Vec<Grade> = snap
+            .grades_by_student
+            .iter()
+            .flat_map(|(s, rows)| {
+                rows.iter().map(|g| {
+                    let (score, points) = (g.score.to_bits(), g.points.to_bits());
+                    (*s, g.section, score, points, g.published_at.map(time))
+                })
+            })
+            .collect();
+        assert!(table.len() > 1000, "{} grades", table.len());
+        assert!(
+            table
+                .iter()
+                .any(|g| g.2 == 45.300000000000004f64.to_bits() && g.4.is_none())
+        );
+        same_rows(held, table, backend);
+        let of_term: HashSet<i64> = snap
+            .sections
+            .iter()
+            .filter(|(_, s)| s.term == term.id)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut counted: HashMap<i64, usize> = HashMap::new();
+        type Event = (i64, usize, i64, String, String);
+        let table: Vec<Event> = registration_events::Entity::find()
+            .order_by_asc(registration_events::Column::Id)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| of_term.contains(&e.section_id) && e.at <= as_of)
+            .map(|e| {
+                let n = counted.entry(e.student_id).or_default();
+                *n += 1;
+                let action = features::EventAction::from(e.action.as_str());
+                let row = (e.section_id, format!("{action:?}"), time(e.at));
+                (e.student_id, *n, row.0, row.1, row.2)
+            })
+            .collect();
+        let held: Vec<Event> = snap
+            .events_by_student
+            .iter()
+            .flat_map(|(s, rows)| {
+                rows.iter().enumerate().map(|(i, (section, action, at))| {
+                    (*s, i + 1, *section, format!("{action:?}"), time(*at))
+                })
+            })
+            .collect();
+        assert!(table.iter().any(|e| e.4.contains(".000001")));
+        same_rows(held, table, backend);
+    }
 }
 
 /// A snapshot holds only the registration events a feature counts: those of its windows' terms
