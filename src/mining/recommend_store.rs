@@ -128,12 +128,20 @@ pub async fn build(
     let offered = offered(db, test.id).await?;
     let (test_seq, code, current_seq) = (test.seq, test.code.clone(), current.seq);
     tokio::task::spawn_blocking(move || {
-        let offline = recommend::evaluate(&rows, test_seq, &code, &offered, &prereqs, K);
-        let stats = recommend::learn(&rows, current_seq);
-        (offline, stats)
+        // NOTE: the measurement and the statistics to store learn from different terms, each
+        // on its own core.
+        std::thread::scope(|scope| {
+            let offline =
+                scope.spawn(|| recommend::evaluate(&rows, test_seq, &code, &offered, &prereqs, K));
+            let stats = recommend::learn(&rows, current_seq);
+            let offline = offline
+                .join()
+                .map_err(|_| AppError::internal("the recommendations' measurement stopped"))?;
+            Ok((offline, stats))
+        })
     })
     .await
-    .map_err(AppError::internal)
+    .map_err(AppError::internal)?
 }
 
 /// Replaces the stored statistics with `stats` (inside the run's write transaction).
