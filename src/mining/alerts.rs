@@ -5,7 +5,7 @@
 use crate::entity::job_status::JobStatus;
 use crate::entity::{mining_runs, risk_flags, students};
 use crate::error::AppResult;
-use crate::interaction::messages::notify::notify_user_with;
+use crate::interaction::messages::notify::{Notice, notify_users_with};
 use crate::mail::Letter;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashSet;
@@ -47,7 +47,7 @@ pub async fn tell_advisors(
         .into_iter()
         .filter(|s| !before.contains(s))
         .collect();
-    let mut told = 0;
+    let mut notices = Vec::new();
     for chunk in now.chunks(500) {
         let records = students::Entity::find()
             .filter(students::Column::Id.is_in(chunk.to_vec()))
@@ -60,19 +60,16 @@ pub async fn tell_advisors(
             };
             let who = format!("{} {}", s.student_no, s.name_zh);
             let link = "/care".to_string();
-            let letter = Letter::new("care.flagged").arg("student", &who).link(&link);
-            notify_user_with(
-                db,
-                advisor,
-                "care.flagged",
-                &format!("A student you advise may need support: {who}"),
-                "",
-                &link,
-                &letter,
-            )
-            .await?;
-            told += 1;
+            notices.push(Notice {
+                user_id: advisor,
+                title: format!("A student you advise may need support: {who}"),
+                body: String::new(),
+                letter: Letter::new("care.flagged").arg("student", &who).link(&link),
+                link,
+            });
         }
     }
+    let told = notices.len();
+    notify_users_with(db, "care.flagged", notices).await?;
     Ok(told)
 }

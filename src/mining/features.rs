@@ -306,7 +306,8 @@ impl Snapshot {
 }
 
 /// Reads everything the features need (columns only; enrolments, grades, scores, attendance
-/// and activity by groups of sections or assessments, see [`by_groups`]). Assessment scores,
+/// and activity by groups of sections or assessments, registration events by groups of
+/// students, each packed one text per key, see [`by_groups`] and [`packed`]). Assessment scores,
 /// registration events, attendance and activity are read only for the `windows` asked for:
 /// (term, as-of) pairs, each up to its as-of instant; a term in several windows up to the
 /// latest (features look only at what was known on their own day, so one snapshot serves every
@@ -893,7 +894,7 @@ fn read_optional_time(text: &str) -> Option<Option<Ts>> {
     }
 }
 
-/// The entries of packed texts (`a,b,c;a,b,c;…`), each read from its three fields; the
+/// The entries of packed texts (`a,b,c;a,b,c;…`), each read from its fields; the
 /// first entry that does not read is kept to be reported once the read is over.
 #[derive(Default)]
 struct Entries {

@@ -721,3 +721,33 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (Con
         s,
     )
 }
+
+/// A second connection to the test's database that keeps the text of every statement it runs
+/// (BEGIN and COMMIT aside).
+pub async fn counting(app: &TestApp) -> (srm::db::Db, StatementLog) {
+    let mut db = srm::db::connect(&app.config).await.unwrap();
+    let log = StatementLog::default();
+    let kept = log.clone();
+    db.set_metric_callback(move |info| kept.push(&info.statement.sql))
+        .unwrap();
+    (db, log)
+}
+
+#[derive(Clone, Default)]
+pub struct StatementLog(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl StatementLog {
+    fn push(&self, sql: &str) {
+        if let Ok(mut list) = self.0.lock() {
+            list.push(sql.to_string());
+        }
+    }
+
+    /// The statements run since the last call.
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut list| std::mem::take(&mut *list))
+            .unwrap_or_default()
+    }
+}

@@ -855,6 +855,80 @@ async fn a_new_high_risk_flag_tells_the_advisor_once_and_never_the_student() {
     .await;
 }
 
+/// A run that newly flags many students tells their advisors in a few statements, however many
+/// (issue 21: told one by one inside the run's saving transaction, a thousand notices held
+/// registration day's writes on SQLite for half a minute), each notification as one told alone
+/// would be, in its advisor's language.
+#[rocket::async_test]
+async fn a_run_tells_many_advisors_in_a_few_statements_each_in_their_language() {
+    use srm::entity::notifications;
+    use srm::interaction::messages::notify::notify_user_with;
+    for backend in backends() {
+        let app = demo_app(backend, 150).await;
+        let db = app.db();
+        let advised: Vec<srm::entity::students::Model> = srm::entity::students::Entity::find()
+            .filter(srm::entity::students::Column::AdvisorId.is_not_null())
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .take(40)
+            .collect();
+        assert_eq!(advised.len(), 40);
+        let advisors: Vec<i64> = advised.iter().filter_map(|s| s.advisor_id).collect();
+        for (advisor, locale) in advisors.iter().zip(["zh", "en"].iter().cycle()).take(2) {
+            users::ActiveModel {
+                id: Set(*advisor),
+                locale: Set(Some(locale.to_string())),
+                ..Default::default()
+            }
+            .update(db)
+            .await
+            .unwrap();
+        }
+        let high: Vec<i64> = advised.iter().map(|s| s.id).collect();
+        let run = risk_run(&app, &high).await;
+        let (counted, log) = counting(&app).await;
+        let told = srm::mining::alerts::tell_advisors(&counted, &run)
+            .await
+            .unwrap();
+        assert_eq!(told, 40);
+        let statements = log.take();
+        assert!(statements.len() <= 8, "{backend:?}: {statements:#?}");
+        // Each reads as the same notice told alone.
+        let said = |n: notifications::Model| (n.user_id, n.kind, n.title, n.body, n.link, n.words);
+        let care = || {
+            notifications::Entity::find()
+                .filter(notifications::Column::Kind.eq("care.flagged"))
+                .all(db)
+        };
+        let mut batch: Vec<_> = care().await.unwrap().into_iter().map(said).collect();
+        notifications::Entity::delete_many()
+            .filter(notifications::Column::Kind.eq("care.flagged"))
+            .exec(db)
+            .await
+            .unwrap();
+        for s in &advised {
+            let who = format!("{} {}", s.student_no, s.name_zh);
+            let letter = srm::mail::Letter::new("care.flagged")
+                .arg("student", &who)
+                .link("/care");
+            let title = format!("A student you advise may need support: {who}");
+            let advisor = s.advisor_id.unwrap();
+            notify_user_with(db, advisor, "care.flagged", &title, "", "/care", &letter)
+                .await
+                .unwrap();
+        }
+        let mut alone: Vec<_> = care().await.unwrap().into_iter().map(said).collect();
+        batch.sort();
+        alone.sort();
+        assert_eq!(batch, alone, "{backend:?}");
+        let titles: Vec<&str> = batch.iter().map(|n| n.2.as_str()).collect();
+        assert!(titles.iter().any(|t| t.contains("学生")), "{titles:?}");
+        assert!(titles.iter().any(|t| t.contains("advise")), "{titles:?}");
+    }
+}
+
 #[rocket::async_test]
 async fn students_are_reminded_once_when_registration_closes_within_two_days() {
     on_each_backend(|app| async move {

@@ -1471,36 +1471,6 @@ async fn every_catalogue_registration_and_grade_api_route_is_typed_in_the_docume
     assert!(!doc.to_string().contains("\"password_hash\""));
 }
 
-/// A second connection to the test's database that keeps the text of every statement it runs
-/// (BEGIN and COMMIT aside).
-async fn counting(app: &TestApp) -> (srm::db::Db, StatementLog) {
-    let mut db = srm::db::connect(&app.config).await.unwrap();
-    let log = StatementLog::default();
-    let kept = log.clone();
-    db.set_metric_callback(move |info| kept.push(&info.statement.sql))
-        .unwrap();
-    (db, log)
-}
-
-#[derive(Clone, Default)]
-struct StatementLog(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-
-impl StatementLog {
-    fn push(&self, sql: &str) {
-        if let Ok(mut list) = self.0.lock() {
-            list.push(sql.to_string());
-        }
-    }
-
-    /// The statements run since the last call.
-    fn take(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|mut list| std::mem::take(&mut *list))
-            .unwrap_or_default()
-    }
-}
-
 /// Each statement is a round trip (on SQLite to sqlx's worker thread), and on registration day
 /// the round trips were most of the server's time: the busy requests run a fixed, small number
 /// of them, whatever the student's timetable holds. PostgreSQL's two more are the row locks of
@@ -1543,7 +1513,7 @@ async fn registration_day_requests_run_a_fixed_small_number_of_statements() {
         pass(db, ss[0], done, 75.0).await;
         let target = section(db, term, advanced, "01", 1, 0, &[(5, 1, 2)]).await;
 
-        let (counted, log) = counting(&app).await;
+        let (counted, log) = crate::common::counting(&app).await;
         // (request, statements run): the whole table is compared at the end, so a failure
         // shows every count.
         let mut ran: Vec<(&str, usize)> = Vec::new();

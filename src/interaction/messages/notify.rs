@@ -8,12 +8,14 @@ use crate::error::AppResult;
 use crate::interaction::util::{now, setting};
 use crate::mail::Letter;
 use crate::mail::service::EMAIL_KEY;
+use chrono::{DateTime, FixedOffset};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::json;
+use std::collections::HashMap;
 
 /// Writes one notification for a user (and queues its e-mail when delivery is on); the e-mail
 /// quotes `body` under the words of its kind, with `title` as its one value.
@@ -39,7 +41,6 @@ pub async fn notify_user_with(
     link: &str,
     letter: &Letter,
 ) -> AppResult<()> {
-    // NOTE: stored in the recipient's language, with the words to say it in the reader's.
     let locale = users::Entity::find_by_id(user_id)
         .select_only()
         .column(users::Column::Locale)
@@ -47,22 +48,16 @@ pub async fn notify_user_with(
         .one(db)
         .await?
         .flatten();
-    let said = crate::mail::render::notice(crate::mail::render::lang_of(locale.as_deref()), letter);
-    let words = said.is_some().then(|| crate::mail::render::words(letter));
-    let (title, body) = said.unwrap_or_else(|| (title.to_string(), body.to_string()));
-    let n = notifications::ActiveModel {
-        user_id: Set(user_id),
-        kind: Set(kind.to_string()),
-        title: Set(title.chars().take(250).collect()),
-        body: Set(body),
-        link: Set(Some(link.to_string())),
-        created_at: Set(now()),
-        read_at: Set(None),
-        words: Set(words),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let notice = Notice {
+        user_id,
+        title: title.to_string(),
+        body: body.to_string(),
+        link: link.to_string(),
+        letter: letter.clone(),
+    };
+    let n = written(kind, locale.as_deref(), &notice, now())
+        .insert(db)
+        .await?;
     if setting(db, EMAIL_KEY).await?.as_deref() == Some("on")
         && let Some(mail) = crate::mail::service::enqueue_for_user(db, user_id, letter).await?
     {
@@ -78,6 +73,88 @@ pub async fn notify_user_with(
             .await?;
     }
     Ok(())
+}
+
+/// One notification of [`notify_users_with`].
+pub struct Notice {
+    pub user_id: i64,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub letter: Letter,
+}
+
+/// Writes many notifications of one `kind`, each as [`notify_user_with`] writes it, in a few
+/// statements: the recipients' languages and the notifications 500 at a time. A mining run tells the advisors of every newly flagged student inside
+/// its saving transaction, and on SQLite every other write waits for it meanwhile (a thousand
+/// notices one by one held registration day's writes for half a minute). With e-mail
+/// delivery on, each goes through [`notify_user_with`] for its outbox row and audit entry.
+pub async fn notify_users_with(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    notices: Vec<Notice>,
+) -> AppResult<()> {
+    if setting(db, EMAIL_KEY).await?.as_deref() == Some("on") {
+        for n in &notices {
+            notify_user_with(db, n.user_id, kind, &n.title, &n.body, &n.link, &n.letter).await?;
+        }
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = notices.iter().map(|n| n.user_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut locales: HashMap<i64, Option<String>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, Option<String>)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .column(users::Column::Locale)
+            .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        locales.extend(rows);
+    }
+    let at = now();
+    let rows: Vec<notifications::ActiveModel> = notices
+        .iter()
+        .map(|n| {
+            let locale = locales.get(&n.user_id).and_then(Option::as_deref);
+            written(kind, locale, n, at)
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        notifications::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A notification as stored: in the recipient's language (`locale`), with the words to say it
+/// in the reader's.
+fn written(
+    kind: &str,
+    locale: Option<&str>,
+    n: &Notice,
+    at: DateTime<FixedOffset>,
+) -> notifications::ActiveModel {
+    let said = crate::mail::render::notice(crate::mail::render::lang_of(locale), &n.letter);
+    let words = said
+        .is_some()
+        .then(|| crate::mail::render::words(&n.letter));
+    let (title, body) = said.unwrap_or_else(|| (n.title.clone(), n.body.clone()));
+    notifications::ActiveModel {
+        user_id: Set(n.user_id),
+        kind: Set(kind.to_string()),
+        title: Set(title.chars().take(250).collect()),
+        body: Set(body),
+        link: Set(Some(n.link.clone())),
+        created_at: Set(at),
+        read_at: Set(None),
+        words: Set(words),
+        ..Default::default()
+    }
 }
 
 /// The user account of a student record, if it has one.
