@@ -552,29 +552,17 @@ async fn load_enrolments(
         .column(enrolments::Column::SectionId)
         .column_as(Expr::cust(packed(db, &fields)), "packed")
         .group_by(enrolments::Column::SectionId);
-    let mut entries = Entries::default();
-    by_groups(
-        db,
-        query,
-        enrolments::Column::SectionId,
-        sections,
-        |(section, packed): (i64, String)| {
-            let read = |[student, status, created_at, dropped_at]: [&str; 4]| {
-                let row = EnrolRow {
-                    section,
-                    status: status.into(),
-                    created_at: read_time(created_at)?,
-                    dropped_at: read_optional_time(dropped_at)?,
-                };
-                Some((student.parse().ok()?, row))
-            };
-            entries.each(&packed, read, |(student, row)| {
-                out.entry(student).or_default().push(row)
-            })
-        },
-    )
-    .await?;
-    entries.read("an enrolment")
+    let read = |section, [student, status, created_at, dropped_at]: [&str; 4]| {
+        let row = EnrolRow {
+            section,
+            status: status.into(),
+            created_at: read_time(created_at)?,
+            dropped_at: read_optional_time(dropped_at)?,
+        };
+        Some((student.parse().ok()?, row))
+    };
+    let key = enrolments::Column::SectionId;
+    packed_by_student(db, query, key, sections, "an enrolment", read, out).await
 }
 
 async fn load_grades(
@@ -595,29 +583,17 @@ async fn load_grades(
         .column_as(Expr::cust(packed(db, &fields)), "packed")
         .filter(grades::Column::Status.eq("published"))
         .group_by(grades::Column::SectionId);
-    let mut entries = Entries::default();
-    by_groups(
-        db,
-        query,
-        grades::Column::SectionId,
-        sections,
-        |(section, packed): (i64, String)| {
-            let read = |[student, score, points, published_at]: [&str; 4]| {
-                let row = GradeRow {
-                    section,
-                    score: score.parse().ok()?,
-                    points: points.parse().ok()?,
-                    published_at: read_optional_time(published_at)?,
-                };
-                Some((student.parse().ok()?, row))
-            };
-            entries.each(&packed, read, |(student, row)| {
-                out.entry(student).or_default().push(row)
-            })
-        },
-    )
-    .await?;
-    entries.read("a published grade")
+    let read = |section, [student, score, points, published_at]: [&str; 4]| {
+        let row = GradeRow {
+            section,
+            score: score.parse().ok()?,
+            points: points.parse().ok()?,
+            published_at: read_optional_time(published_at)?,
+        };
+        Some((student.parse().ok()?, row))
+    };
+    let key = grades::Column::SectionId;
+    packed_by_student(db, query, key, sections, "a published grade", read, out).await
 }
 
 /// Scores of `assessments` (those of each window's term due by its as-of instant).
@@ -638,33 +614,29 @@ async fn load_scores(
         .column(assessment_scores::Column::AssessmentId)
         .column_as(Expr::cust(packed(db, &fields)), "packed")
         .group_by(assessment_scores::Column::AssessmentId);
-    let mut entries = Entries::default();
-    by_groups(
+    let read = |assessment, [student, score, status]: [&str; 3]| {
+        let score = match score {
+            "" => None,
+            text => Some(text.parse().ok()?),
+        };
+        let row = ScoreRow {
+            assessment,
+            score,
+            status: status.into(),
+        };
+        Some((student.parse().ok()?, row))
+    };
+    let key = assessment_scores::Column::AssessmentId;
+    packed_by_student(
         db,
         query,
-        assessment_scores::Column::AssessmentId,
+        key,
         assessments,
-        |(assessment, packed): (i64, String)| {
-            entries.each(&packed, read_score, |(student, score, status)| {
-                out.entry(student).or_default().push(ScoreRow {
-                    assessment,
-                    score,
-                    status: status.into(),
-                })
-            })
-        },
+        "an assessment score",
+        read,
+        out,
     )
-    .await?;
-    entries.read("an assessment score")
-}
-
-/// One entry of a packed assessment's scores: student, score (none when empty), status.
-fn read_score([student, score, status]: [&str; 3]) -> Option<(i64, Option<f64>, &str)> {
-    let score = match score {
-        "" => None,
-        text => Some(text.parse().ok()?),
-    };
-    Some((student.parse().ok()?, score, status))
+    .await
 }
 
 /// Registration events of each window's term up to its as-of instant: the only ones a
@@ -787,18 +759,18 @@ async fn load_engagement(
             .filter(attendance::Column::HeldOn.lt(before))
             .filter(attendance::Column::Status.ne("present"))
             .group_by(attendance::Column::SectionId);
-        let mut marks = Entries::default();
-        let attendance = by_groups(
+        let read = |section, fields: [&str; 3]| {
+            let (student, day, mark) = read_dated(fields)?;
+            Some((student, (section, day, mark.into())))
+        };
+        let attendance = packed_by_student(
             db,
             query,
             attendance::Column::SectionId,
             &sections,
-            |(section, packed): (i64, String)| {
-                marks.each(&packed, read_dated, |(student, day, status)| {
-                    let row = (section, day, status.into());
-                    snap.marks_by_student.entry(student).or_default().push(row)
-                })
-            },
+            "an attendance mark",
+            read,
+            &mut snap.marks_by_student,
         );
         let query = learning_activity::Entity::find()
             .select_only()
@@ -806,26 +778,21 @@ async fn load_engagement(
             .column_as(Expr::cust(packed(db, &activity_fields)), "packed")
             .filter(learning_activity::Column::Day.lt(before))
             .group_by(learning_activity::Column::SectionId);
-        let mut counts = Entries::default();
-        let activity = by_groups(
+        let read = |section, fields: [&str; 3]| {
+            let (student, day, count) = read_dated(fields)?;
+            Some((student, (section, day, count.parse().ok()?)))
+        };
+        let activity = packed_by_student(
             db,
             query,
             learning_activity::Column::SectionId,
             &sections,
-            |(section, packed): (i64, String)| {
-                counts.each(&packed, read_count, |(student, day, count)| {
-                    let row = (section, day, count);
-                    snap.activity_by_student
-                        .entry(student)
-                        .or_default()
-                        .push(row)
-                })
-            },
+            "a learning-activity count",
+            read,
+            &mut snap.activity_by_student,
         );
         // NOTE: both at once: each is stepped on its own connection's thread.
         tokio::try_join!(attendance, activity)?;
-        marks.read("an attendance mark")?;
-        counts.read("a learning-activity count")?;
     }
     // NOTE: a student's rows in (section, day) order, so that a feature finds one section's
     // days by binary search instead of reading every row of every term (see `early_signals`).
@@ -930,6 +897,34 @@ impl Entries {
     }
 }
 
+/// Reads `query` (the `key` column, then one [`packed`] text) by groups of `keys` (see
+/// [`by_groups`]), each entry read by `read` with its group's key into its student and row,
+/// added to that student's rows in `out`; `what` names an entry in the error when one does not
+/// read.
+async fn packed_by_student<E, C, R, const N: usize>(
+    db: &C,
+    query: Select<E>,
+    key: E::Column,
+    keys: &[i64],
+    what: &str,
+    read: impl Fn(i64, [&str; N]) -> Option<(i64, R)>,
+    out: &mut HashMap<i64, Vec<R>>,
+) -> Result<(), DbErr>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+{
+    let mut entries = Entries::default();
+    by_groups(db, query, key, keys, |(group, packed): (i64, String)| {
+        let read = |fields| read(group, fields);
+        entries.each(&packed, read, |(student, row)| {
+            out.entry(student).or_default().push(row)
+        })
+    })
+    .await?;
+    entries.read(what)
+}
+
 /// The `N` fields of a packed entry; none when it has more or fewer.
 fn fields<const N: usize>(entry: &str) -> Option<[&str; N]> {
     let mut parts = entry.split(',');
@@ -938,12 +933,6 @@ fn fields<const N: usize>(entry: &str) -> Option<[&str; N]> {
         *slot = parts.next()?;
     }
     parts.next().is_none().then_some(out)
-}
-
-/// One entry of packed learning activity: student, day and count.
-fn read_count(fields: [&str; 3]) -> Option<(i64, NaiveDate, i64)> {
-    let (student, day, count) = read_dated(fields)?;
-    Some((student, day, count.parse().ok()?))
 }
 
 /// One entry of a [`packed`] text: student, day and the value as written.
@@ -1410,4 +1399,39 @@ fn early_signals(
     f[FIRST_MISSED] = f64::from(u8::from(
         first.is_some_and(|(_, st)| st == ScoreStatus::Missing),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries with a field too few or too many, or a day that is not one, fail the read with
+    /// the first of them named; the others are kept, a year past 9999 included.
+    #[test]
+    fn a_packed_entry_that_does_not_read_is_named_once_the_read_is_over() {
+        let packed = "1,2024-09-01,absent;2,2024-09-0x,late;3,2024-09-02;4,2024-09-03,late,x;\
+                      5,+12024-01-01,late";
+        let mut entries = Entries::default();
+        let mut kept = Vec::new();
+        entries.each(packed, read_dated, |(student, day, mark)| {
+            kept.push((student, day.to_string(), mark))
+        });
+        assert_eq!(
+            kept,
+            [
+                (1, "2024-09-01".to_string(), "absent"),
+                (5, "+12024-01-01".to_string(), "late")
+            ]
+        );
+        let refused = entries
+            .read("an attendance mark")
+            .map_err(|e| e.to_string());
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("an attendance mark") && e.contains("2,2024-09-0x,late")),
+            "{refused:?}"
+        );
+        assert!(Entries::default().read("nothing").is_ok());
+    }
 }
