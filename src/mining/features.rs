@@ -844,13 +844,47 @@ fn packed(db: &impl ConnectionTrait, fields: &[Field]) -> String {
     format!("string_agg({}, ';')", written.join(" || ',' || "))
 }
 
-/// A packed date-time (see [`Field::Time`]): RFC 3339, or SQLite's own `YYYY-MM-DD HH:MM:SS`
-/// (UTC), as sqlx reads them.
+/// A packed date-time (see [`Field::Time`]) read as sqlx reads one from SQLite: RFC 3339 (what
+/// the portal writes), the other forms SQLite's date functions write (without an offset: UTC),
+/// a whole number of seconds since 1970, or a Julian day.
 fn read_time(text: &str) -> Option<Ts> {
-    DateTime::parse_from_rfc3339(text).ok().or_else(|| {
-        let naive = chrono::NaiveDateTime::parse_from_str(text, "%F %T%.f").ok()?;
-        Some(naive.and_utc().fixed_offset())
-    })
+    const FORMS: [&str; 12] = [
+        "%F %T%.f",
+        "%F %R",
+        "%F %RZ",
+        "%F %R%:z",
+        "%F %T%.fZ",
+        "%F %T%.f%:z",
+        "%FT%R",
+        "%FT%RZ",
+        "%FT%R%:z",
+        "%FT%T%.f",
+        "%FT%T%.fZ",
+        "%FT%T%.f%:z",
+    ];
+    let utc = |naive: chrono::NaiveDateTime| naive.and_utc().fixed_offset();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time);
+    }
+    for form in FORMS {
+        if let Ok(time) = DateTime::parse_from_str(text, form) {
+            return Some(time);
+        }
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, form) {
+            return Some(utc(naive));
+        }
+    }
+    if let Ok(seconds) = text.parse::<i64>() {
+        return DateTime::from_timestamp(seconds, 0).map(|t| t.fixed_offset());
+    }
+    let days: f64 = text.parse().ok()?;
+    let seconds = (days - 2_440_587.5) * 86_400.0;
+    if !seconds.is_finite() || seconds.abs() > 1e15 {
+        return None;
+    }
+    // NOTE: a Julian day's fraction to the nanosecond, as sqlx rounds it.
+    let nanos = (seconds.fract() * 1e9).abs() as u32;
+    DateTime::from_timestamp(seconds.trunc() as i64, nanos).map(|t| t.fixed_offset())
 }
 
 /// A packed date-time that may be NULL (written as nothing).
@@ -1433,5 +1467,38 @@ mod tests {
             "{refused:?}"
         );
         assert!(Entries::default().read("nothing").is_ok());
+    }
+
+    /// A date-time reads as sqlx reads it from SQLite, in every form it takes.
+    #[test]
+    fn a_packed_date_time_reads_in_every_form_sqlite_may_hold() {
+        let at = |text: &str| read_time(text).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("2024-08-17T00:08:33.123456+08:00").as_deref(),
+            Some("2024-08-17T00:08:33.123456+08:00")
+        );
+        assert_eq!(
+            at("2024-09-01 08:00:00").as_deref(),
+            Some("2024-09-01T08:00:00+00:00")
+        );
+        assert_eq!(
+            at("2024-09-01T08:00").as_deref(),
+            Some("2024-09-01T08:00:00+00:00")
+        );
+        assert_eq!(
+            at("2024-09-01 08:00+02:00").as_deref(),
+            Some("2024-09-01T08:00:00+02:00")
+        );
+        assert_eq!(
+            at("1725177600").as_deref(),
+            Some("2024-09-01T08:00:00+00:00")
+        );
+        assert_eq!(
+            at("2460554.5").as_deref(),
+            Some("2024-09-01T00:00:00+00:00")
+        );
+        for bad in ["", "yesterday", "2024-13-01", "NaN", "1e300"] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
     }
 }
