@@ -56,12 +56,7 @@ fn same_rows<T: Ord + std::fmt::Debug>(mut held: Vec<T>, mut table: Vec<T>, back
 async fn attendance_and_activity_up_to_the_as_of_day_on(backend: Backend) {
     let app = demo_app(backend, 300).await;
     let db = app.db();
-    let all = terms::Entity::find()
-        .order_by_asc(terms::Column::Seq)
-        .all(db)
-        .await
-        .unwrap();
-    let term = all[all.len() - 2].clone(); // the latest completed term
+    let term = latest_completed_term(db).await;
     let (student, section) = first_enrolment_in(db, term.id).await;
     let features_at = |day: i64| {
         let term = term.clone();
@@ -283,12 +278,7 @@ async fn a_snapshot_holds_enrolments_grades_and_events_as_the_tables_do() {
     for backend in backends() {
         let app = demo_app(backend, 150).await;
         let db = app.db();
-        let all = terms::Entity::find()
-            .order_by_asc(terms::Column::Seq)
-            .all(db)
-            .await
-            .unwrap();
-        let term = all[all.len() - 2].clone(); // the latest completed term
+        let term = latest_completed_term(db).await;
         let as_of = features::as_of_in(&term, Duration::days(50));
         let (student, section) = first_enrolment_in(db, term.id).await;
         let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap();
@@ -440,12 +430,7 @@ async fn a_snapshot_holds_only_the_registration_events_of_its_windows() {
     for backend in backends() {
         let app = demo_app(backend, 150).await;
         let db = app.db();
-        let all = terms::Entity::find()
-            .order_by_asc(terms::Column::Seq)
-            .all(db)
-            .await
-            .unwrap();
-        let term = all[all.len() - 2].clone(); // the latest completed term
+        let term = latest_completed_term(db).await;
         let as_of = features::as_of_in(&term, Duration::days(30));
         let snap = features::load(db, &[(term.id, as_of)]).await.unwrap();
         let of_term: HashSet<i64> = snap
@@ -560,6 +545,16 @@ async fn one_snapshot_serves_the_run_and_every_day_of_its_curve() {
             );
         }
     }
+}
+
+/// The demo's latest completed term: the one before the current (last) term.
+async fn latest_completed_term(db: &srm::db::Db) -> terms::Model {
+    let all = terms::Entity::find()
+        .order_by_asc(terms::Column::Seq)
+        .all(db)
+        .await
+        .unwrap();
+    all[all.len() - 2].clone()
 }
 
 /// A student enrolled (and still enrolled) in a section of `term`.
