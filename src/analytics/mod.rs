@@ -19,7 +19,7 @@ pub mod scope;
 pub mod score;
 pub mod service;
 pub mod settings;
-mod sql;
+pub mod sql;
 pub mod store;
 pub mod stored;
 pub mod tables;

@@ -123,39 +123,3 @@ pub fn score(i: &Inputs, s: &ValueSettings) -> Scored {
         components: c,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_student_without_data_sits_in_the_middle_of_standing() {
-        let s = ValueSettings::default();
-        let out = score(&Inputs::default(), &s);
-        assert_eq!(out.standing, 50.0);
-        // Contacts and messages are counts: zero is data.
-        assert_eq!(out.relationship, 0.0);
-    }
-
-    #[test]
-    fn weights_pick_what_counts() {
-        let s = ValueSettings {
-            weights: Weights {
-                gpa: 1.0,
-                trend: 0.0,
-                credits: 0.0,
-                attendance: 0.0,
-                submissions: 0.0,
-                ..Weights::default()
-            },
-            ..ValueSettings::default()
-        };
-        let i = Inputs {
-            gpa: Some(3.0),
-            meetings: 10,
-            absences: 10,
-            ..Inputs::default()
-        };
-        assert_eq!(score(&i, &s).standing, 75.0);
-    }
-}

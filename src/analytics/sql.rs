@@ -77,20 +77,3 @@ pub async fn reals(
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn postgres_placeholders_are_numbered_in_order() {
-        let s = statement(
-            DbBackend::Postgres,
-            "SELECT 1 WHERE a = ? AND b = ?",
-            vec![1i64.into(), 2i64.into()],
-        );
-        assert_eq!(s.sql, "SELECT 1 WHERE a = $1 AND b = $2");
-        let s = statement(DbBackend::Sqlite, "SELECT ?", vec![1i64.into()]);
-        assert_eq!(s.sql, "SELECT ?");
-    }
-}

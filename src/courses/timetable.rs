@@ -36,14 +36,3 @@ pub fn meeting_label(lang: crate::i18n::Lang, weekday: i64, first: i64, last: i6
         None => format!("{day} {periods}"),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn periods_have_clock_times() {
-        assert_eq!(super::clock(1, 2).as_deref(), Some("08:00–09:35"));
-        assert_eq!(super::clock(6, 6).as_deref(), Some("14:00–14:45"));
-        assert_eq!(super::clock(0, 2), None);
-        assert_eq!(super::clock(1, 13), None);
-    }
-}

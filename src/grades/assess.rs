@@ -481,30 +481,3 @@ pub async fn computed_scores(
         .map(|(k, c)| (k, c.score))
         .collect())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::weighted;
-
-    #[test]
-    fn weights_are_normalised_and_missing_scores_count_zero() {
-        // homework 20% 80/100, midterm 30% 35/50 (=70), final 50% 90 → 16 + 21 + 45 = 82
-        let p = [
-            (20.0, 100.0, Some(80.0)),
-            (30.0, 50.0, Some(35.0)),
-            (50.0, 100.0, Some(90.0)),
-        ];
-        assert_eq!(weighted(&p), Some(82.0));
-        let f = [
-            (0.2, 100.0, Some(80.0)),
-            (0.3, 50.0, Some(35.0)),
-            (0.5, 100.0, Some(90.0)),
-        ];
-        assert_eq!(weighted(&f), Some(82.0));
-        assert_eq!(
-            weighted(&[(1.0, 100.0, None), (1.0, 100.0, Some(90.0))]),
-            Some(45.0)
-        );
-        assert_eq!(weighted(&[]), None);
-    }
-}

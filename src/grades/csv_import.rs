@@ -128,19 +128,3 @@ pub async fn import(
             .await?;
     Ok(Ok(report))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_chinese_headers_and_reports_lines() {
-        let p = parse("学号;成绩\n001;90\n002;\n".as_bytes(), Lang::Zh).unwrap_or_default();
-        assert!(p.unreadable.is_empty());
-        assert_eq!(p.rows.len(), 2);
-        assert_eq!(p.rows[1].line, 3);
-        assert!(p.rows[1].score.is_none());
-        assert_eq!(p.labels.map(|l| l.score), Some("成绩".to_string()));
-        assert!(parse(b"name,x\n", Lang::En).is_err());
-    }
-}

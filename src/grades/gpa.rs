@@ -73,34 +73,3 @@ pub fn cumulative(attempts: &[Attempt]) -> Option<f64> {
     let old = superseded(attempts);
     gpa_of(attempts.iter().filter(|a| !old.contains(&a.grade_id)))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(id: i64, course: i64, seq: i64, credits: f64, points: f64) -> Attempt {
-        Attempt {
-            grade_id: id,
-            course_id: course,
-            term_seq: seq,
-            credits,
-            points,
-        }
-    }
-
-    #[test]
-    fn a_retake_replaces_the_earlier_attempt_and_zero_credit_courses_do_not_count() {
-        let a = [
-            at(1, 10, 1, 3.0, 0.0), // failed
-            at(2, 11, 1, 2.0, 4.0), // A
-            at(3, 12, 1, 0.0, 1.0), // zero credits
-            at(4, 10, 2, 3.0, 3.0), // retake: B
-        ];
-        assert_eq!(superseded(&a), vec![1]);
-        // (3×3 + 2×4) / 5 = 3.4
-        assert_eq!(cumulative(&a).map(round2), Some(3.4));
-        // term 1 counts what was earned then: (0 + 8) / 5 = 1.6
-        assert_eq!(gpa_of(a.iter().filter(|x| x.term_seq == 1)), Some(1.6));
-        assert_eq!(gpa_of(&[at(9, 1, 1, 0.0, 4.0)]), None);
-    }
-}

@@ -261,19 +261,3 @@ pub async fn create(
     txn.commit().await?;
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_builtin_scale_maps_scores_to_letters() {
-        let s = Scale::builtin();
-        assert_eq!(s.band(95.0), ("A".into(), 4.0));
-        assert_eq!(s.band(84.9), ("B+".into(), 3.3));
-        assert_eq!(s.band(60.0), ("D".into(), 1.0));
-        assert_eq!(s.band(59.9), ("F".into(), 0.0));
-        assert!(s.passes(60.0) && !s.passes(59.5));
-        assert!(s.validate().is_ok());
-    }
-}

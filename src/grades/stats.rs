@@ -363,33 +363,6 @@ pub async fn by_term(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<
         .collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::summarise;
-
-    #[test]
-    fn one_pass_statistics_match_hand_computed_values() {
-        // Scores 40, 60, 60, 95 and 100: mean 71, median 60, population sd sqrt(2620 / 5) = 22.89.
-        let s = summarise(&[
-            (40.0, 1, Some(0)),
-            (60.0, 2, Some(2)),
-            (95.0, 1, Some(1)),
-            (100.0, 1, Some(1)),
-        ]);
-        assert_eq!(
-            (s.count, s.mean, s.median, s.std_dev),
-            (5, Some(71.0), Some(60.0), Some(22.89))
-        );
-        assert_eq!(
-            (s.min, s.max, s.pass_rate),
-            (Some(40.0), Some(100.0), Some(0.8))
-        );
-        let bins: Vec<i64> = s.histogram.iter().map(|b| b.count).collect();
-        assert_eq!(bins, vec![0, 0, 0, 0, 1, 0, 2, 0, 0, 2]);
-        assert_eq!(summarise(&[]).mean, None);
-    }
-}
-
 /// Who may see statistics wider than one section: staff with `grades.view_all`, and a
 /// teacher for a course they teach a section of. A refusal is audited.
 pub async fn check_scope(

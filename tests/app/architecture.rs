@@ -481,3 +481,20 @@ fn sql_text_is_never_made_with_format() {
         found.join("\n")
     );
 }
+
+/// The library and the server are built without a test harness (`test = false`: one test
+/// binary links faster), so a `#[cfg(test)]` module in `src/` would never run; its tests belong
+/// in `tests/app/` (the pure functions' in `units.rs`).
+#[test]
+fn no_test_in_src_is_left_unrun() {
+    let unrun: Vec<String> = sources(&src())
+        .into_iter()
+        .filter(|(_, text)| text.contains("#[cfg(test)]") || text.contains("#[test]"))
+        .map(|(file, _)| file)
+        .collect();
+    assert!(
+        unrun.is_empty(),
+        "tests here never run; move them to tests/app:\n{}",
+        unrun.join("\n")
+    );
+}

@@ -41,3 +41,4 @@ mod seed;
 mod sso;
 mod students;
 mod tokens;
+mod units;
