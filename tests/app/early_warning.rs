@@ -292,7 +292,25 @@ async fn a_snapshot_holds_enrolments_grades_and_events_as_the_tables_do() {
             .into();
         enrolment.created_at = Set(at("2024-08-17T00:08:33.123456+08:00"));
         enrolment.dropped_at = Set(Some(at("2024-09-02T23:59:59.5-03:30")));
-        enrolment.update(db).await.unwrap();
+        let changed = enrolment.update(db).await.unwrap().id;
+        // A year past 9999, which PostgreSQL writes without a sign.
+        let far = chrono::NaiveDate::from_ymd_opt(12024, 1, 2)
+            .unwrap()
+            .and_hms_opt(3, 4, 5)
+            .unwrap()
+            .and_utc()
+            .fixed_offset();
+        let mut other: enrolments::ActiveModel = enrolments::Entity::find()
+            .filter(enrolments::Column::SectionId.eq(section))
+            .filter(enrolments::Column::Id.ne(changed))
+            .filter(enrolments::Column::DroppedAt.is_null())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        other.dropped_at = Set(Some(far));
+        other.update(db).await.unwrap();
         let mut grade: grades::ActiveModel = grades::Entity::find()
             .filter(grades::Column::Status.eq(GradeStatus::Published))
             .filter(grades::Column::SectionId.eq(section))
@@ -348,6 +366,7 @@ async fn a_snapshot_holds_enrolments_grades_and_events_as_the_tables_do() {
                 .iter()
                 .any(|e| e.3.contains(".123456") && e.4.is_some())
         );
+        assert!(table.iter().any(|e| e.4 == Some(far.to_rfc3339())));
         same_rows(held, table, backend);
         type Grade = (i64, i64, u64, u64, Option<String>);
         let table: Vec<Grade> = grades::Entity::find()
