@@ -3,7 +3,7 @@
 use crate::entity::audit_log;
 use crate::error::AppResult;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::Value;
 
 /// One audit row, built with the chainable setters below.
@@ -62,8 +62,25 @@ impl Entry {
     }
 
     pub async fn write(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        self.row(Utc::now().fixed_offset()).insert(db).await?;
+        Ok(())
+    }
+
+    /// Writes many entries in a few statements (500 rows each), all at the same instant.
+    pub async fn write_many(db: &impl ConnectionTrait, entries: Vec<Entry>) -> AppResult<()> {
+        let at = Utc::now().fixed_offset();
+        let mut rows = entries.into_iter().map(|e| e.row(at)).peekable();
+        while rows.peek().is_some() {
+            audit_log::Entity::insert_many(rows.by_ref().take(500))
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn row(self, at: chrono::DateTime<chrono::FixedOffset>) -> audit_log::ActiveModel {
         audit_log::ActiveModel {
-            at: Set(Utc::now().fixed_offset()),
+            at: Set(at),
             actor_id: Set(self.actor_id),
             action: Set(self.action),
             entity: Set(self.entity),
@@ -74,9 +91,6 @@ impl Entry {
             detail: Set(self.detail.to_string()),
             ..Default::default()
         }
-        .insert(db)
-        .await?;
-        Ok(())
     }
 }
 

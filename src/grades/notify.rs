@@ -5,9 +5,11 @@
 use super::types::Section;
 use crate::entity::students;
 use crate::error::AppResult;
-use crate::interaction::messages::notify::{notify_user_with, user_of_student};
+use crate::interaction::messages::notify::{
+    Notice, notify_user_with, notify_users_with, user_of_student,
+};
 use crate::mail::Letter;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 /// The course and term of a section as values of an e-mail, in both languages.
 fn letter(kind: &str, section: &Section) -> Letter {
@@ -34,19 +36,26 @@ pub async fn published(
 ) -> AppResult<()> {
     let mail = letter("grade.published", section).link("/me/transcript");
     let title = format!("Grade published: {}", course_label(section));
-    for sid in students {
-        if let Some(uid) = user_of_student(db, *sid).await? {
-            notify_user_with(
-                db,
-                uid,
-                "grade.published",
-                &title,
-                "Your grade is on your transcript.",
-                "/me/transcript",
-                &mail,
-            )
+    for batch in students.chunks(500) {
+        let accounts: Vec<Option<i64>> = students::Entity::find()
+            .select_only()
+            .column(students::Column::UserId)
+            .filter(students::Column::Id.is_in(batch.iter().copied()))
+            .into_tuple()
+            .all(db)
             .await?;
-        }
+        let notices = accounts
+            .into_iter()
+            .flatten()
+            .map(|uid| Notice {
+                user_id: uid,
+                title: title.clone(),
+                body: "Your grade is on your transcript.".to_string(),
+                link: "/me/transcript".to_string(),
+                letter: mail.clone(),
+            })
+            .collect();
+        notify_users_with(db, "grade.published", notices).await?;
     }
     Ok(())
 }

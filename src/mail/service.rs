@@ -10,6 +10,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
+use std::collections::HashMap;
 
 /// The setting that turns e-mail on for the whole portal (`on` / `off`).
 pub const EMAIL_KEY: &str = "notifications.email";
@@ -35,42 +36,93 @@ pub async fn mode_of(
 
 /// Puts `letter` in the outbox for `user_id`, in their language, unless the account is
 /// disabled or has no address, they chose the portal only for its category, or its kind is not
-/// sent by e-mail. A digest
-/// category holds it for the daily digest. Answers the outbox row's id.
+/// sent by e-mail. A digest category holds it for the daily digest. Answers the outbox row's id.
 pub async fn enqueue_for_user(
     db: &impl ConnectionTrait,
     user_id: i64,
     letter: &Letter,
 ) -> AppResult<Option<i64>> {
-    let Some(category) = Category::of_kind(&letter.kind) else {
-        return Ok(None);
-    };
-    let Some(user) = users::Entity::find_by_id(user_id)
-        .one(db)
+    Ok(enqueue_for_users(db, &[(user_id, letter)])
         .await?
-        .filter(|u| u.is_active)
-    else {
-        return Ok(None);
-    };
-    let Some(to) = user
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    else {
-        return Ok(None);
-    };
-    let state = match mode_of(db, user_id, category).await? {
-        Mode::Portal => return Ok(None),
-        Mode::Digest => status::HELD,
-        Mode::Immediate => status::QUEUED,
-    };
-    let lang = lang_of(user.locale.as_deref());
-    let (subject, body) = compose(lang, &user.display_name, letter);
-    let id = insert(
-        db,
-        &Outgoing {
-            user_id: Some(user_id),
+        .pop()
+        .flatten())
+}
+
+/// Puts each `(user, letter)` in the outbox as [`enqueue_for_user`] does, in a few statements
+/// however many: the people and their preferences, then the outbox rows, 500 at a time (an
+/// announcement to every student, or a run's notices, inside one transaction that holds
+/// SQLite's one writer). Answers each letter's outbox row id, in order; none where nothing is
+/// sent.
+pub async fn enqueue_for_users(
+    db: &impl ConnectionTrait,
+    letters: &[(i64, &Letter)],
+) -> AppResult<Vec<Option<i64>>> {
+    let mut ids: Vec<i64> = letters
+        .iter()
+        .filter(|(_, l)| Category::of_kind(&l.kind).is_some())
+        .map(|(user, _)| *user)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut codes: Vec<&str> = letters
+        .iter()
+        .filter_map(|(_, l)| Category::of_kind(&l.kind).filter(|c| c.optional()))
+        .map(Category::code)
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut people: HashMap<i64, users::Model> = HashMap::new();
+    let mut modes: HashMap<(i64, String), Mode> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let active = users::Entity::find()
+            .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            .filter(users::Column::IsActive.eq(true))
+            .all(db)
+            .await?;
+        people.extend(active.into_iter().map(|u| (u.id, u)));
+        if codes.is_empty() {
+            continue;
+        }
+        let chosen = notification_prefs::Entity::find()
+            .filter(notification_prefs::Column::UserId.is_in(chunk.iter().copied()))
+            .filter(notification_prefs::Column::Category.is_in(codes.iter().copied()))
+            .all(db)
+            .await?;
+        for p in chosen {
+            if let Some(mode) = Mode::parse(&p.mode) {
+                modes.insert((p.user_id, p.category), mode);
+            }
+        }
+    }
+    let mut rows: Vec<(usize, outbox::ActiveModel)> = Vec::new();
+    for (i, (user_id, letter)) in letters.iter().enumerate() {
+        let Some(category) = Category::of_kind(&letter.kind) else {
+            continue;
+        };
+        let Some(user) = people.get(user_id) else {
+            continue;
+        };
+        let Some(to) = user
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
+            continue;
+        };
+        let mode = match category.optional() {
+            true => modes.get(&(*user_id, category.code().to_string())),
+            false => None,
+        };
+        let state = match mode.copied().unwrap_or(Mode::Immediate) {
+            Mode::Portal => continue,
+            Mode::Digest => status::HELD,
+            Mode::Immediate => status::QUEUED,
+        };
+        let lang = lang_of(user.locale.as_deref());
+        let (subject, body) = compose(lang, &user.display_name, letter);
+        let outgoing = Outgoing {
+            user_id: Some(*user_id),
             to,
             lang: lang.code(),
             category,
@@ -79,10 +131,38 @@ pub async fn enqueue_for_user(
             body: &body,
             link: letter.link.as_deref(),
             state,
-        },
-    )
-    .await?;
-    Ok(Some(id))
+        };
+        rows.push((i, row(&outgoing)));
+    }
+    let mut out = vec![None; letters.len()];
+    for chunk in rows.chunks(CHUNK) {
+        let keys = inserted_keys(
+            outbox::Entity::insert_many(chunk.iter().map(|(_, r)| r.clone()))
+                .exec_with_returning_keys(db)
+                .await?,
+            chunk.len(),
+        )?;
+        for ((i, _), id) in chunk.iter().zip(keys) {
+            out[*i] = Some(id);
+        }
+    }
+    Ok(out)
+}
+
+/// How many rows one batched statement reads or writes.
+const CHUNK: usize = 500;
+
+/// The keys of a multi-row insert in the order of its rows: ids are taken row by row, so
+/// ascending ids follow the rows (the order of `RETURNING` itself is not promised).
+pub fn inserted_keys(mut keys: Vec<i64>, rows: usize) -> AppResult<Vec<i64>> {
+    if keys.len() != rows {
+        return Err(AppError::internal(format!(
+            "an insert of {rows} rows answered {} ids",
+            keys.len()
+        )));
+    }
+    keys.sort_unstable();
+    Ok(keys)
 }
 
 /// One e-mail to put in the outbox.
@@ -102,8 +182,13 @@ pub struct Outgoing<'a> {
 
 /// Inserts one outbox row, due now; answers its id.
 pub async fn insert(db: &impl ConnectionTrait, m: &Outgoing<'_>) -> AppResult<i64> {
+    Ok(row(m).insert(db).await?.id)
+}
+
+/// An outbox row, due now.
+fn row(m: &Outgoing<'_>) -> outbox::ActiveModel {
     let now = Utc::now();
-    let row = outbox::ActiveModel {
+    outbox::ActiveModel {
         user_id: Set(m.user_id),
         to_addr: Set(m.to.trim().chars().take(320).collect()),
         lang: Set(m.lang.to_string()),
@@ -123,9 +208,6 @@ pub async fn insert(db: &impl ConnectionTrait, m: &Outgoing<'_>) -> AppResult<i6
         message_id: Set(None),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(row.id)
 }
 
 /// Every optional category a person may choose for, with their mode.

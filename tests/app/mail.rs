@@ -767,6 +767,76 @@ async fn an_announcement_is_told_to_its_readers_once_it_is_published() {
     .await;
 }
 
+/// An announcement to the whole university is told, e-mail and audit entry included, in a few
+/// statements per 500 readers (issue 21: seven or more per reader, inside the transaction that
+/// holds SQLite's one writer), each reader once.
+#[rocket::async_test]
+async fn a_university_announcement_is_told_to_everyone_in_a_few_statements() {
+    for backend in backends() {
+        let app = demo_app(backend, 150).await;
+        let db = app.db();
+        srm::settings::put(db, "notifications.email", "on".into())
+            .await
+            .unwrap();
+        let now = Utc::now().fixed_offset();
+        srm::entity::announcements::ActiveModel {
+            scope: Set("university".into()),
+            title_zh: Set("校历调整".into()),
+            title_en: Set("Calendar change".into()),
+            body: Set("Term ends a week later.".into()),
+            publish_at: Set(now),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let readers = users::Entity::find()
+            .filter(users::Column::IsActive.eq(true))
+            .all(db)
+            .await
+            .unwrap();
+        let with_address = readers
+            .iter()
+            .filter(|u| u.email.as_deref().is_some_and(|e| !e.trim().is_empty()))
+            .count();
+        assert!(
+            readers.len() > 150 && with_address > 100,
+            "{}",
+            readers.len()
+        );
+        let (counted, log) = counting(&app).await;
+        let at = Utc::now().fixed_offset() + chrono::Duration::seconds(1);
+        let told = srm::interaction::announcements::service::notify_published(&counted, at)
+            .await
+            .unwrap();
+        assert_eq!(told, readers.len(), "{backend:?}");
+        let statements = log.take();
+        assert!(statements.len() <= 20, "{backend:?}: {statements:#?}");
+        let notices = srm::entity::notifications::Entity::find()
+            .filter(srm::entity::notifications::Column::Kind.eq("announcement"))
+            .all(db)
+            .await
+            .unwrap();
+        let mut people: Vec<i64> = notices.iter().map(|n| n.user_id).collect();
+        people.sort_unstable();
+        people.dedup();
+        assert_eq!(people.len(), readers.len());
+        let mail = outbox::Entity::find()
+            .filter(outbox::Column::Category.eq("announcements"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(mail.len(), with_address, "{backend:?}");
+        let entries = srm::entity::audit_log::Entity::find()
+            .filter(srm::entity::audit_log::Column::Action.eq("notifications.email"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), with_address, "{backend:?}");
+    }
+}
+
 /// A finished risk run flagging `high` students at high risk.
 async fn risk_run(app: &TestApp, high: &[i64]) -> srm::entity::mining_runs::Model {
     use srm::entity::{job_status::JobStatus, mining_runs, risk_flags};
@@ -926,6 +996,106 @@ async fn a_run_tells_many_advisors_in_a_few_statements_each_in_their_language() 
         let titles: Vec<&str> = batch.iter().map(|n| n.2.as_str()).collect();
         assert!(titles.iter().any(|t| t.contains("学生")), "{titles:?}");
         assert!(titles.iter().any(|t| t.contains("advise")), "{titles:?}");
+    }
+}
+
+/// With e-mail on, a run's notices and their e-mails are written in a few statements too
+/// (issue 21: each was seven or more statements alone, inside the run's saving transaction):
+/// each advisor's e-mail to their address, in their language, held for the digest or not sent
+/// as they chose, with an audit entry naming its notification and its outbox row.
+#[rocket::async_test]
+async fn with_email_on_a_run_queues_each_advisors_email_in_a_few_statements_as_each_chose() {
+    use srm::entity::{audit_log, notification_prefs, notifications};
+    for backend in backends() {
+        let app = demo_app(backend, 150).await;
+        let db = app.db();
+        srm::settings::put(db, "notifications.email", "on".into())
+            .await
+            .unwrap();
+        let advised: Vec<srm::entity::students::Model> = srm::entity::students::Entity::find()
+            .filter(srm::entity::students::Column::AdvisorId.is_not_null())
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .take(40)
+            .collect();
+        let mut advisors: Vec<i64> = advised.iter().filter_map(|s| s.advisor_id).collect();
+        advisors.sort_unstable();
+        advisors.dedup();
+        assert!(advisors.len() >= 3, "{advisors:?}");
+        for (i, advisor) in advisors.iter().enumerate() {
+            users::ActiveModel {
+                id: Set(*advisor),
+                email: Set(Some(format!("advisor{advisor}@example.edu"))),
+                locale: Set(Some(if i % 2 == 0 { "zh" } else { "en" }.into())),
+                ..Default::default()
+            }
+            .update(db)
+            .await
+            .unwrap();
+        }
+        let (portal, digest) = (advisors[0], advisors[1]);
+        for (user, mode) in [(portal, "portal"), (digest, "digest")] {
+            notification_prefs::ActiveModel {
+                user_id: Set(user),
+                category: Set("care".into()),
+                mode: Set(mode.into()),
+                updated_at: Set(Utc::now().fixed_offset()),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        let high: Vec<i64> = advised.iter().map(|s| s.id).collect();
+        let run = risk_run(&app, &high).await;
+        let (counted, log) = counting(&app).await;
+        let told = srm::mining::alerts::tell_advisors(&counted, &run)
+            .await
+            .unwrap();
+        assert_eq!(told, 40);
+        let statements = log.take();
+        assert!(statements.len() <= 12, "{backend:?}: {statements:#?}");
+
+        let told: Vec<notifications::Model> = notifications::Entity::find()
+            .filter(notifications::Column::Kind.eq("care.flagged"))
+            .all(db)
+            .await
+            .unwrap();
+        let mails: Vec<outbox::Model> = outbox::Entity::find()
+            .filter(outbox::Column::Kind.eq("care.flagged"))
+            .all(db)
+            .await
+            .unwrap();
+        let entries: Vec<audit_log::Model> = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("notifications.email"))
+            .all(db)
+            .await
+            .unwrap();
+        let to_portal = told.iter().filter(|n| n.user_id == portal).count();
+        assert!(to_portal > 0);
+        assert_eq!(mails.len(), told.len() - to_portal, "{backend:?}");
+        assert_eq!(entries.len(), mails.len(), "{backend:?}");
+        for entry in &entries {
+            let detail: Value = serde_json::from_str(&entry.detail).unwrap();
+            let mail = mails
+                .iter()
+                .find(|m| Some(m.id) == detail["outbox"].as_i64())
+                .expect("the entry names an outbox row");
+            let notice = told
+                .iter()
+                .find(|n| entry.entity_id == Some(n.id.to_string()))
+                .expect("the entry names a notification");
+            let user = mail.user_id.unwrap();
+            assert_eq!(notice.user_id, user, "{backend:?}");
+            assert_eq!(mail.to_addr, format!("advisor{user}@example.edu"));
+            let i = advisors.iter().position(|a| *a == user).unwrap();
+            assert_eq!(mail.lang, if i % 2 == 0 { "zh" } else { "en" });
+            let status = if user == digest { "held" } else { "queued" };
+            assert_eq!(mail.status, status, "{backend:?}");
+        }
+        assert!(mails.iter().any(|m| m.status == "queued"));
+        assert!(mails.iter().any(|m| m.status == "held"));
     }
 }
 

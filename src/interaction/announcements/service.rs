@@ -8,6 +8,7 @@ use crate::auth::CurrentUser;
 use crate::db::write_txn;
 use crate::entity::{announcements, departments, enrolments, sections, students, users};
 use crate::error::{AppError, AppResult};
+use crate::interaction::messages::notify::{Notice, notify_users_with};
 use crate::interaction::util::{fmt, now, text};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sea_orm::{
@@ -295,18 +296,22 @@ pub async fn notify_published(db: &crate::db::Db, at: DateTime<FixedOffset>) -> 
             .arg("title_en", &a.title_en)
             .quote(&a.body)
             .link("/announcements");
-        for uid in readers(&txn, &a).await? {
-            crate::interaction::messages::notify::notify_user_with(
-                &txn,
-                uid,
-                "announcement",
-                &a.title_en,
-                &a.body,
-                "/announcements",
-                &letter,
-            )
-            .await?;
-            told += 1;
+        // NOTE: 500 readers at a time, each batch in a few statements, so that an
+        // announcement to every student holds the writer briefly and its notices in memory
+        // are bounded by the batch.
+        for batch in readers(&txn, &a).await?.chunks(500) {
+            let notices = batch
+                .iter()
+                .map(|uid| Notice {
+                    user_id: *uid,
+                    title: a.title_en.clone(),
+                    body: a.body.clone(),
+                    link: "/announcements".to_string(),
+                    letter: letter.clone(),
+                })
+                .collect();
+            notify_users_with(&txn, "announcement", notices).await?;
+            told += batch.len();
         }
         txn.commit().await?;
     }

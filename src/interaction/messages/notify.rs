@@ -7,12 +7,11 @@ use crate::entity::{conversation_members, conversations, notifications, students
 use crate::error::AppResult;
 use crate::interaction::util::{now, setting};
 use crate::mail::Letter;
-use crate::mail::service::EMAIL_KEY;
+use crate::mail::service::{EMAIL_KEY, enqueue_for_users, inserted_keys};
 use chrono::{DateTime, FixedOffset};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -41,13 +40,6 @@ pub async fn notify_user_with(
     link: &str,
     letter: &Letter,
 ) -> AppResult<()> {
-    let locale = users::Entity::find_by_id(user_id)
-        .select_only()
-        .column(users::Column::Locale)
-        .into_tuple::<Option<String>>()
-        .one(db)
-        .await?
-        .flatten();
     let notice = Notice {
         user_id,
         title: title.to_string(),
@@ -55,24 +47,7 @@ pub async fn notify_user_with(
         link: link.to_string(),
         letter: letter.clone(),
     };
-    let n = written(kind, locale.as_deref(), &notice, now())
-        .insert(db)
-        .await?;
-    if setting(db, EMAIL_KEY).await?.as_deref() == Some("on")
-        && let Some(mail) = crate::mail::service::enqueue_for_user(db, user_id, letter).await?
-    {
-        tracing::info!(
-            notification = n.id,
-            outbox = mail,
-            "e-mail queued in the outbox"
-        );
-        Entry::new(None, "notifications.email", "notification")
-            .id(n.id)
-            .detail(json!({"outbox": mail, "kind": kind}))
-            .write(db)
-            .await?;
-    }
-    Ok(())
+    notify_users_with(db, kind, vec![notice]).await
 }
 
 /// One notification of [`notify_users_with`].
@@ -84,22 +59,19 @@ pub struct Notice {
     pub letter: Letter,
 }
 
-/// Writes many notifications of one `kind`, each as [`notify_user_with`] writes it, in a few
-/// statements: the recipients' languages and the notifications 500 at a time. A mining run tells the advisors of every newly flagged student inside
-/// its saving transaction, and on SQLite every other write waits for it meanwhile (a thousand
-/// notices one by one held registration day's writes for half a minute). With e-mail
-/// delivery on, each goes through [`notify_user_with`] for its outbox row and audit entry.
+/// Writes notifications of one `kind`, each in its recipient's language, in a few statements
+/// however many: the recipients' languages and the notifications 500 at a time, and, with
+/// e-mail delivery on, their outbox rows (see [`enqueue_for_users`]) and an audit entry for
+/// each e-mail. A mining run tells the advisors of every newly flagged student, and an
+/// announcement every student, inside one transaction, and on SQLite every other write waits
+/// for it meanwhile (a thousand notices one by one held registration day's writes for half a
+/// minute).
 pub async fn notify_users_with(
     db: &impl ConnectionTrait,
     kind: &str,
     notices: Vec<Notice>,
 ) -> AppResult<()> {
-    if setting(db, EMAIL_KEY).await?.as_deref() == Some("on") {
-        for n in &notices {
-            notify_user_with(db, n.user_id, kind, &n.title, &n.body, &n.link, &n.letter).await?;
-        }
-        return Ok(());
-    }
+    let email = setting(db, EMAIL_KEY).await?.as_deref() == Some("on");
     let mut ids: Vec<i64> = notices.iter().map(|n| n.user_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -116,19 +88,40 @@ pub async fn notify_users_with(
         locales.extend(rows);
     }
     let at = now();
-    let rows: Vec<notifications::ActiveModel> = notices
-        .iter()
-        .map(|n| {
+    let mut written_ids = Vec::with_capacity(if email { notices.len() } else { 0 });
+    for chunk in notices.chunks(500) {
+        let rows = chunk.iter().map(|n| {
             let locale = locales.get(&n.user_id).and_then(Option::as_deref);
             written(kind, locale, n, at)
+        });
+        let insert = notifications::Entity::insert_many(rows);
+        if email {
+            let keys = insert.exec_with_returning_keys(db).await?;
+            written_ids.extend(inserted_keys(keys, chunk.len())?);
+        } else {
+            insert.exec_without_returning(db).await?;
+        }
+    }
+    if !email {
+        return Ok(());
+    }
+    let letters: Vec<(i64, &Letter)> = notices.iter().map(|n| (n.user_id, &n.letter)).collect();
+    let mails = enqueue_for_users(db, &letters).await?;
+    let entries: Vec<Entry> = written_ids
+        .iter()
+        .zip(mails)
+        .filter_map(|(notification, mail)| {
+            let outbox = mail?;
+            tracing::info!(notification, outbox, "e-mail queued in the outbox");
+            let detail = json!({"outbox": outbox, "kind": kind});
+            Some(
+                Entry::new(None, "notifications.email", "notification")
+                    .id(notification)
+                    .detail(detail),
+            )
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        notifications::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    Entry::write_many(db, entries).await
 }
 
 /// A notification as stored: in the recipient's language (`locale`), with the words to say it
