@@ -1,5 +1,6 @@
 //! The early warning measured honestly: as of day N of a term, train on the earlier completed
-//! terms cut at the same day, test on the latest completed term (never one it trained on), and
+//! terms cut at the same day (at most `plan::MAX_TRAIN_ROWS` of their rows, as a run), test on
+//! the latest completed term (never one it trained on), and
 //! compare the chosen model with three baselines: the majority class, "missed the first
 //! assessment", and a prior-GPA cut learned on the training terms. Behind `srm mine early` and
 //! the /mining page's curve of ROC AUC against N.
@@ -78,6 +79,13 @@ pub fn rows_at(snap: &Snapshot, terms: &[terms::Model], day: i64) -> Dataset {
     plan::term_dataset(snap, terms, Duration::days(day)).0
 }
 
+/// The training rows of `plan` as of `day`, thinned as a run's are (see
+/// [`plan::MAX_TRAIN_ROWS`]).
+pub fn train_rows_at(snap: &Snapshot, plan: &Plan, day: i64) -> Dataset {
+    let max = plan::MAX_TRAIN_ROWS;
+    plan::thinned_dataset(snap, &plan.train, Duration::days(day), max).data
+}
+
 /// Evaluates the early warning as of `day` on the plan's training and test terms. The snapshot
 /// must hold those terms up to at least `day` (see [`windows`]).
 pub fn evaluate(
@@ -87,7 +95,7 @@ pub fn evaluate(
     cfg: &TrainConfig,
 ) -> Result<EarlyReport, ml::MlError> {
     let started = Instant::now();
-    let train = rows_at(snap, &plan.train, day);
+    let train = train_rows_at(snap, plan, day);
     let test = rows_at(snap, std::slice::from_ref(&plan.test), day);
     let cmp = ml::compare_tuned(&train, &test, cfg)?;
     let mut candidates: Vec<Figures> = cmp
@@ -171,7 +179,7 @@ pub fn curve_point(
     kind: ModelKind,
     cfg: &TrainConfig,
 ) -> Option<CurvePoint> {
-    let train = rows_at(snap, &plan.train, day);
+    let train = train_rows_at(snap, plan, day);
     let test = rows_at(snap, std::slice::from_ref(&plan.test), day);
     let (model, _) = ml::Model::fit_each(
         &[kind],

@@ -8,6 +8,11 @@ use crate::entity::terms;
 use crate::error::{AppError, AppResult};
 use chrono::Duration;
 
+/// At most this many training rows are fitted on (an even, deterministic stride through them),
+/// so that a 50,000-student university trains in seconds, in a run and at each day of its
+/// early-warning curve; scoring always covers everyone.
+pub const MAX_TRAIN_ROWS: usize = 20_000;
+
 /// The terms of a run: completed ones to learn and test on, and the one to score.
 #[derive(Clone)]
 pub struct Plan {
@@ -68,34 +73,73 @@ pub fn term_dataset(
     terms: &[terms::Model],
     offset: Duration,
 ) -> (Dataset, Vec<bool>, Vec<i64>) {
-    let mut d = Dataset {
-        feature_names: FEATURES.iter().map(|s| s.to_string()).collect(),
-        x: Vec::new(),
-        y: Vec::new(),
+    let thinned = thinned_dataset(snap, terms, offset, usize::MAX);
+    (thinned.data, thinned.leave, thinned.who)
+}
+
+/// Labelled rows of [`thinned_dataset`].
+pub struct Thinned {
+    pub data: Dataset,
+    /// The leaving target of each row.
+    pub leave: Vec<bool>,
+    /// The student of each row.
+    pub who: Vec<i64>,
+    /// How many rows the terms have before thinning.
+    pub all_rows: usize,
+}
+
+/// The rows of [`term_dataset`], at most `max` of them: when the terms have more, every k-th
+/// (term by term, student by student, k fractional) is kept, and only the kept rows' features
+/// are computed. A model learns about as well from 20,000 rows as from 200,000 and fits ten
+/// times faster.
+pub fn thinned_dataset(
+    snap: &Snapshot,
+    terms: &[terms::Model],
+    offset: Duration,
+    max: usize,
+) -> Thinned {
+    let everyone: Vec<(&terms::Model, Ts, i64)> = terms
+        .iter()
+        .flat_map(|t| {
+            let as_of = features::as_of_in(t, offset);
+            features::participants(snap, t.id, as_of)
+                .into_iter()
+                .map(move |s| (t, as_of, s))
+        })
+        .collect();
+    let all_rows = everyone.len();
+    let kept: Vec<usize> = if all_rows > max {
+        let step = all_rows as f64 / max as f64;
+        (0..max).map(|i| (i as f64 * step) as usize).collect()
+    } else {
+        (0..all_rows).collect()
     };
-    let mut leave = Vec::new();
-    let mut who = Vec::new();
-    for t in terms {
-        let as_of = features::as_of_in(t, offset);
-        let students = features::participants(snap, t.id, as_of);
-        let row = |i: usize| {
-            let s = students[i];
-            (
-                s,
-                features::features(snap, s, t, as_of),
-                features::failed_or_dropped(snap, s, t, as_of),
-                features::leaves(snap, s, t, as_of),
-            )
-        };
-        let rows = every_row(students.len(), row);
-        for (s, x, y, left) in rows {
-            d.x.push(x);
-            d.y.push(y);
-            leave.push(left);
-            who.push(s);
-        }
+    let rows = every_row(kept.len(), |i| {
+        let (t, as_of, s) = everyone[kept[i]];
+        (
+            s,
+            features::features(snap, s, t, as_of),
+            features::failed_or_dropped(snap, s, t, as_of),
+            features::leaves(snap, s, t, as_of),
+        )
+    });
+    let mut out = Thinned {
+        data: Dataset {
+            feature_names: FEATURES.iter().map(|s| s.to_string()).collect(),
+            x: Vec::with_capacity(rows.len()),
+            y: Vec::with_capacity(rows.len()),
+        },
+        leave: Vec::with_capacity(rows.len()),
+        who: Vec::with_capacity(rows.len()),
+        all_rows,
+    };
+    for (s, x, y, left) in rows {
+        out.data.x.push(x);
+        out.data.y.push(y);
+        out.leave.push(left);
+        out.who.push(s);
     }
-    (d, leave, who)
+    out
 }
 
 /// `row(i)` for i in 0..n on every core, in order. A worker that stopped (a panic) would leave

@@ -6,7 +6,7 @@
 use super::early;
 use super::features::{self, BEHAVIOUR, FEATURES, GPA_TREND, Snapshot};
 use super::ml::{self, Dataset, ModelKind, TrainConfig, cluster};
-use super::plan::{Plan, gpa_rule, plan, term_dataset};
+use super::plan::{MAX_TRAIN_ROWS, Plan, gpa_rule, plan, term_dataset, thinned_dataset};
 pub use super::reasons::{FlagDetail, LeaveDetail};
 use super::reasons::{Reason, top_reasons};
 use super::recommend_store;
@@ -32,10 +32,6 @@ type Ts = DateTime<FixedOffset>;
 
 /// The stated model-selection metric (see `ml::compare::better`).
 pub const CHOICE_METRIC: &str = "F1 of the at-risk class on the held-out term, then ROC AUC";
-
-/// At most this many training rows are fitted on (an even, deterministic stride through them),
-/// so that a 50,000-student university trains in seconds; scoring always covers everyone.
-pub const MAX_TRAIN_ROWS: usize = 20_000;
 
 /// How many factors are stored per flag.
 const FACTORS: usize = 3;
@@ -466,18 +462,8 @@ fn factors_of(model: &ml::Model, row: &[f64], reference: &[f64]) -> Vec<Reason> 
 /// rows thinned to at most [`MAX_TRAIN_ROWS`]), the test rows' groups, the current rows.
 pub fn prepare(snap: &Snapshot, plan: &Plan) -> Prepared {
     let t0 = Instant::now();
-    let (full_train, full_leave, _) = term_dataset(snap, &plan.train, plan.offset);
-    let train_rows = full_train.rows();
-    let (train, train_leave) = if train_rows > MAX_TRAIN_ROWS {
-        let step = train_rows as f64 / MAX_TRAIN_ROWS as f64;
-        let idx: Vec<usize> = (0..MAX_TRAIN_ROWS)
-            .map(|i| (i as f64 * step) as usize)
-            .collect();
-        let leave = idx.iter().map(|&i| full_leave[i]).collect();
-        (full_train.subset(&idx), leave)
-    } else {
-        (full_train, full_leave)
-    };
+    let thinned = thinned_dataset(snap, &plan.train, plan.offset, MAX_TRAIN_ROWS);
+    let (train, train_leave, train_rows) = (thinned.data, thinned.leave, thinned.all_rows);
     let (test, test_leave, test_who) =
         term_dataset(snap, std::slice::from_ref(&plan.test), plan.offset);
     let info: std::collections::HashMap<i64, (&str, i64)> = snap
