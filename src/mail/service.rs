@@ -34,25 +34,13 @@ pub async fn mode_of(
     )
 }
 
-/// Puts `letter` in the outbox for `user_id`, in their language, unless the account is
-/// disabled or has no address, they chose the portal only for its category, or its kind is not
-/// sent by e-mail. A digest category holds it for the daily digest. Answers the outbox row's id.
-pub async fn enqueue_for_user(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    letter: &Letter,
-) -> AppResult<Option<i64>> {
-    Ok(enqueue_for_users(db, &[(user_id, letter)])
-        .await?
-        .pop()
-        .flatten())
-}
-
-/// Puts each `(user, letter)` in the outbox as [`enqueue_for_user`] does, in a few statements
-/// however many: the people and their preferences, then the outbox rows, 500 at a time (an
-/// announcement to every student, or a run's notices, inside one transaction that holds
-/// SQLite's one writer). Answers each letter's outbox row id, in order; none where nothing is
-/// sent.
+/// Puts each `(user, letter)` in the outbox, in the user's language, unless the account is
+/// disabled or has no address, they chose the portal only for the letter's category, or its
+/// kind is not sent by e-mail; a digest category holds it for the daily digest. A few
+/// statements however many: the people and their preferences, then the outbox rows, 500 at a
+/// time (an announcement to every student, or a run's notices, inside one transaction that
+/// holds SQLite's one writer). Answers each letter's outbox row id, in order; none where
+/// nothing is sent.
 pub async fn enqueue_for_users(
     db: &impl ConnectionTrait,
     letters: &[(i64, &Letter)],

@@ -54,7 +54,10 @@ pub struct EarlyReport {
     pub day: i64,
     pub train_terms: Vec<String>,
     pub test_term: String,
+    /// Training rows fitted on (at most [`plan::MAX_TRAIN_ROWS`], every k-th).
     pub train_rows: usize,
+    /// Training rows before thinning.
+    pub train_rows_all: usize,
     pub test_rows: usize,
     /// Share of the test term's students who failed or withdrew from a course, percent.
     pub test_positive_pct: f64,
@@ -81,9 +84,9 @@ pub fn rows_at(snap: &Snapshot, terms: &[terms::Model], day: i64) -> Dataset {
 
 /// The training rows of `plan` as of `day`, thinned as a run's are (see
 /// [`plan::MAX_TRAIN_ROWS`]).
-pub fn train_rows_at(snap: &Snapshot, plan: &Plan, day: i64) -> Dataset {
+pub fn train_rows_at(snap: &Snapshot, plan: &Plan, day: i64) -> plan::Thinned {
     let max = plan::MAX_TRAIN_ROWS;
-    plan::thinned_dataset(snap, &plan.train, Duration::days(day), max).data
+    plan::thinned_dataset(snap, &plan.train, Duration::days(day), max)
 }
 
 /// Evaluates the early warning as of `day` on the plan's training and test terms. The snapshot
@@ -95,7 +98,8 @@ pub fn evaluate(
     cfg: &TrainConfig,
 ) -> Result<EarlyReport, ml::MlError> {
     let started = Instant::now();
-    let train = train_rows_at(snap, plan, day);
+    let thinned = train_rows_at(snap, plan, day);
+    let (train, train_rows_all) = (thinned.data, thinned.all_rows);
     let test = rows_at(snap, std::slice::from_ref(&plan.test), day);
     let cmp = ml::compare_tuned(&train, &test, cfg)?;
     let mut candidates: Vec<Figures> = cmp
@@ -132,6 +136,7 @@ pub fn evaluate(
         train_terms: plan.train.iter().map(|t| t.code.clone()).collect(),
         test_term: plan.test.code.clone(),
         train_rows: train.rows(),
+        train_rows_all,
         test_rows: test.rows(),
         test_positive_pct: percent(&test.y),
         chosen,
@@ -179,7 +184,7 @@ pub fn curve_point(
     kind: ModelKind,
     cfg: &TrainConfig,
 ) -> Option<CurvePoint> {
-    let train = train_rows_at(snap, plan, day);
+    let train = train_rows_at(snap, plan, day).data;
     let test = rows_at(snap, std::slice::from_ref(&plan.test), day);
     let (model, _) = ml::Model::fit_each(
         &[kind],
@@ -216,23 +221,30 @@ pub fn curve_days(plan: &Plan) -> Vec<i64> {
 }
 
 /// The rows as CSV (the features, then `target` 0/1, then `term`), for cross-checking with
-/// other tools (e.g. a scikit-learn random forest on the same features).
+/// other tools (e.g. a scikit-learn random forest on the same features): the training rows the
+/// model learns from (thinned, see [`train_rows_at`]) and every test row.
 pub fn features_csv(snap: &Snapshot, plan: &Plan, day: i64) -> String {
     let mut out = FEATURES.join(",");
     out.push_str(",target,term,split\n");
-    let parts = plan
-        .train
-        .iter()
-        .map(|t| (t, "train"))
-        .chain([(&plan.test, "test")]);
-    for (t, split) in parts {
-        let d = rows_at(snap, std::slice::from_ref(t), day);
-        for (x, y) in d.x.iter().zip(&d.y) {
-            for v in x {
-                out.push_str(&format!("{v},"));
-            }
-            out.push_str(&format!("{},{},{split}\n", u8::from(*y), t.code));
+    let mut row = |x: &[f64], y: bool, term: &str, split: &str| {
+        for v in x {
+            out.push_str(&format!("{v},"));
         }
+        out.push_str(&format!("{},{term},{split}\n", u8::from(y)));
+    };
+    let train = train_rows_at(snap, plan, day);
+    let code = |id: i64| {
+        plan.train
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.code.as_str())
+    };
+    for ((x, y), term) in train.data.x.iter().zip(&train.data.y).zip(&train.term) {
+        row(x, *y, code(*term).unwrap_or_default(), "train");
+    }
+    let test = rows_at(snap, std::slice::from_ref(&plan.test), day);
+    for (x, y) in test.x.iter().zip(&test.y) {
+        row(x, *y, &plan.test.code, "test");
     }
     out
 }
@@ -275,10 +287,11 @@ pub fn train_config(seed: u64) -> TrainConfig {
 /// The report as a table, one row per candidate.
 pub fn report_text(r: &EarlyReport) -> String {
     let mut s = format!(
-        "early warning as of day {} · train {} ({} rows) · test {} ({} rows, {}% failed or withdrew) · chosen {} · {:.1} s\n",
+        "early warning as of day {} · train {} ({} rows of {}) · test {} ({} rows, {}% failed or withdrew) · chosen {} · {:.1} s\n",
         r.day,
         r.train_terms.join(" "),
         r.train_rows,
+        r.train_rows_all,
         r.test_term,
         r.test_rows,
         r.test_positive_pct,

@@ -835,11 +835,12 @@ fn packed(db: &impl ConnectionTrait, fields: &[Field]) -> String {
             (Field::Double(c), false) => {
                 format!("CASE WHEN {c} IS NULL THEN '' ELSE printf('%!.17g', {c}) END")
             }
-            // NOTE: `to_char` writes no era and nothing for ±infinity, so those are written as
-            // PostgreSQL's own text, which does not read: the run names the entry instead of
-            // taking 44 BC for AD 44 or infinity for NULL.
+            // NOTE: `to_char` writes no era, no sign and nothing for ±infinity. A year past
+            // 9999 gets the sign chrono reads it with (as sqlx writes it on SQLite); BC and
+            // infinity are written as PostgreSQL's own text, which does not read: the run names
+            // the entry instead of taking 44 BC for AD 44 or infinity for NULL.
             (Field::Time(c), true) => format!(
-                r#"CASE WHEN {c} IS NULL THEN '' WHEN isfinite({c}) AND {c} >= '0001-01-01 00:00:00+00' THEN to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') ELSE {c}::text END"#
+                r#"CASE WHEN {c} IS NULL THEN '' WHEN isfinite({c}) AND {c} >= '0001-01-01 00:00:00+00' THEN CASE WHEN {c} >= '10000-01-01 00:00:00+00' THEN '+' ELSE '' END || to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') ELSE {c}::text END"#
             ),
             (Field::Time(c), false) => format!("coalesce({c}, '')"),
         })
@@ -869,9 +870,6 @@ pub fn read_time(text: &str) -> Option<Ts> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time);
     }
-    if let Some(signed) = with_sign(text) {
-        return read_time(&signed);
-    }
     for form in FORMS {
         if let Ok(time) = DateTime::parse_from_str(text, form) {
             return Some(time);
@@ -891,13 +889,6 @@ pub fn read_time(text: &str) -> Option<Ts> {
     // NOTE: a Julian day's fraction to the nanosecond, as sqlx rounds it.
     let nanos = (seconds.fract() * 1e9).abs() as u32;
     DateTime::from_timestamp(seconds.trunc() as i64, nanos).map(|t| t.fixed_offset())
-}
-
-/// A date or date-time whose year has more than four digits and no sign (as PostgreSQL writes a
-/// year past 9999), with the `+` that chrono needs to read it.
-fn with_sign(text: &str) -> Option<String> {
-    let year = text.find('-')?;
-    (year > 4 && text[..year].bytes().all(|b| b.is_ascii_digit())).then(|| format!("+{text}"))
 }
 
 /// A packed date-time that may be NULL (written as nothing).
@@ -996,8 +987,8 @@ pub fn read_dated([student, day, value]: [&str; 3]) -> Option<(i64, NaiveDate, &
         (Some(y), Some(m), Some(d), 10, true) => {
             NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?
         }
-        // NOTE: a year outside 0000–9999 takes chrono's own parser, which wants its sign.
-        _ => with_sign(day).as_deref().unwrap_or(day).parse().ok()?,
+        // NOTE: a year outside 0000–9999 (written with its sign) takes chrono's own parser.
+        _ => day.parse().ok()?,
     };
     Some((student, day, value))
 }

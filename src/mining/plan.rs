@@ -84,6 +84,8 @@ pub struct Thinned {
     pub leave: Vec<bool>,
     /// The student of each row.
     pub who: Vec<i64>,
+    /// The term of each row.
+    pub term: Vec<i64>,
     /// How many rows the terms have before thinning.
     pub all_rows: usize,
 }
@@ -131,6 +133,7 @@ pub fn thinned_dataset(
         },
         leave: Vec::with_capacity(rows.len()),
         who: Vec::with_capacity(rows.len()),
+        term: kept.iter().map(|i| everyone[*i].0.id).collect(),
         all_rows,
     };
     for (s, x, y, left) in rows {

@@ -482,14 +482,24 @@ fn sql_text_is_never_made_with_format() {
     );
 }
 
-/// The library and the server are built without a test harness (`test = false`: one test
-/// binary links faster), so a `#[cfg(test)]` module in `src/` would never run; its tests belong
-/// in `tests/app/` (the pure functions' in `units.rs`).
+/// Whether a line is an attribute that makes or gates a test (`#[test]`, `#[tokio::test]`,
+/// `#[cfg(test)]`, `#![cfg(any(test, …))]`).
+fn is_test_attribute(line: &str) -> bool {
+    let l = line.trim();
+    (l.starts_with("#[") || l.starts_with("#!["))
+        && (l.ends_with("test]") || l.contains("cfg(") && l.contains("test"))
+}
+
+/// The library, the server and the migrations are built without a test harness (`test =
+/// false`: one test binary links faster), so a test in them would never run; its place is
+/// `tests/app/` (the pure functions' in `units.rs`).
 #[test]
 fn no_test_in_src_is_left_unrun() {
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let unrun: Vec<String> = sources(&src())
         .into_iter()
-        .filter(|(_, text)| text.contains("#[cfg(test)]") || text.contains("#[test]"))
+        .chain(sources(&migrations))
+        .filter(|(_, text)| text.lines().any(is_test_attribute))
         .map(|(file, _)| file)
         .collect();
     assert!(

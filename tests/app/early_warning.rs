@@ -438,6 +438,33 @@ async fn a_snapshot_holds_enrolments_grades_and_events_as_the_tables_do() {
             .collect();
         assert!(table.iter().any(|e| e.4.contains(".000001")));
         same_rows(held, table, backend);
+        if backend == Backend::Postgres {
+            // Times sqlx does not read into a date either: the load names the entry instead of
+            // taking infinity for none or 44 BC for AD 44.
+            use sea_orm::ConnectionTrait;
+            for (when, named) in [
+                ("infinity", "infinity"),
+                ("0044-03-15 00:00:00+00 BC", "BC"),
+            ] {
+                db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "UPDATE enrolments SET dropped_at = CAST($1 AS timestamptz) WHERE id = $2",
+                    [when.into(), changed.into()],
+                ))
+                .await
+                .unwrap();
+                let refused = features::load(db, &[(term.id, as_of)])
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                assert!(
+                    refused
+                        .as_ref()
+                        .is_err_and(|e| e.contains("an enrolment") && e.contains(named)),
+                    "{when}: {refused:?}"
+                );
+            }
+        }
     }
 }
 

@@ -818,6 +818,7 @@ async fn a_university_announcement_is_told_to_everyone_in_a_few_statements() {
             .all(db)
             .await
             .unwrap();
+        assert_eq!(notices.len(), readers.len(), "{backend:?}");
         let mut people: Vec<i64> = notices.iter().map(|n| n.user_id).collect();
         people.sort_unstable();
         people.dedup();

@@ -296,9 +296,10 @@ pub async fn notify_published(db: &crate::db::Db, at: DateTime<FixedOffset>) -> 
             .arg("title_en", &a.title_en)
             .quote(&a.body)
             .link("/announcements");
-        // NOTE: 500 readers at a time, each batch in a few statements, so that an
-        // announcement to every student holds the writer briefly and its notices in memory
-        // are bounded by the batch.
+        // NOTE: 500 readers at a time, each batch in a few statements: an announcement to
+        // every student holds the writer (the whole transaction) for a few statements per 500
+        // readers instead of seven or more per reader, with its notices in memory bounded by
+        // the batch.
         for batch in readers(&txn, &a).await?.chunks(500) {
             let notices = batch
                 .iter()
