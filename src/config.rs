@@ -52,6 +52,10 @@ pub struct AppConfig {
     /// (`SRM_SQLITE_MMAP_MB`, 1024; 0: none). Mapped pages are the kernel's file cache, but
     /// they count in the process's resident memory once per connection that touched them.
     pub sqlite_mmap_mb: u64,
+    /// The size in MiB past which the SQLite file's write-ahead log is checkpointed and
+    /// truncated before the next write (`SRM_SQLITE_WAL_MAX_MB`, 64; 0: never; see
+    /// `db::WalBound`).
+    pub sqlite_wal_max_mb: u64,
     /// Where scheduled backups are written (and `srm backup` writes without `--out`); the
     /// server takes scheduled backups only when this is set.
     pub backup_dir: Option<PathBuf>,
@@ -123,6 +127,7 @@ impl Default for AppConfig {
             trusted_proxies: String::new(),
             db_max_connections: 16,
             sqlite_mmap_mb: 1024,
+            sqlite_wal_max_mb: 64,
             backup_dir: None,
             backup_interval_hours: 24,
             backup_keep: 7,

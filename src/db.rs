@@ -21,6 +21,19 @@ const ROW_BUFFER: usize = 4096;
 /// Prepared statements kept per SQLite connection (sqlx's default is 100).
 const STATEMENT_CACHE: usize = 400;
 
+/// How long a SQLite connection waits for a lock another holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a checkpoint that bounds the write-ahead log waits for the readers still in it,
+/// in tries of [`CHECKPOINT_TRY`] (see [`truncate_wal`]).
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(100);
+const CHECKPOINT_TRY: Duration = Duration::from_millis(5);
+
+/// How long after a checkpoint that readers kept from finishing the next one is tried; it
+/// doubles with each such checkpoint in a row, up to [`CHECKPOINT_RETRY_MAX`].
+const CHECKPOINT_RETRY: Duration = Duration::from_millis(100);
+const CHECKPOINT_RETRY_MAX: Duration = Duration::from_secs(10);
+
 /// Opens the configured database. SQLite gets WAL, foreign keys and a busy timeout, and a
 /// SQLite file its writer connection and thread.
 pub async fn connect(config: &AppConfig) -> AppResult<Db> {
@@ -28,7 +41,8 @@ pub async fn connect(config: &AppConfig) -> AppResult<Db> {
     if config.uses_embedded_sqlite() {
         owner_only_files(config)?;
     }
-    Db::open(open_pool(&url, config.db_max_connections, config.sqlite_mmap_mb).await?).await
+    let pool = open_pool(&url, config.db_max_connections, config.sqlite_mmap_mb).await?;
+    Db::open_with(pool, config.sqlite_wal_max_mb).await
 }
 
 /// Creates the data dir owner-only (0700) and the SQLite file 0600 before SQLite opens it;
@@ -87,7 +101,7 @@ async fn open_pool(url: &str, max_connections: u32, mmap_mb: u64) -> AppResult<D
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(BUSY_TIMEOUT)
                 .create_if_missing(true)
                 // NOTE: in WAL mode a connection drops its whole page cache whenever another
                 // connection has written, so on registration day every read starts cold. With
@@ -133,6 +147,102 @@ struct Writer {
     conn: Option<DatabaseConnection>,
     /// The thread write transactions run on (none when it could not be started).
     thread: Option<tokio::runtime::Runtime>,
+    /// The bound kept on the file's write-ahead log (none for an in-memory database or when
+    /// switched off).
+    wal: Option<WalBound>,
+}
+
+/// A bound on a SQLite file's write-ahead log.
+///
+/// SQLite checkpoints the log back into the file every 1,000 pages, but starts writing it
+/// from the beginning again only at a moment when no reader is reading any part of it. Under a
+/// steady stream of overlapping reads (registration day) that moment may never come: the log
+/// then grows without end (438 MiB after one run of the 10,000-student bench), and every read
+/// searches a longer index of it. Past the bound, the next writer first runs a `TRUNCATE`
+/// checkpoint, which takes a few milliseconds when readers are short. If readers still hold
+/// the log after [`CHECKPOINT_WAIT`] (readers that keep arriving can hold its oldest part
+/// that long; so does a long read, a mining run say), writing goes on and the checkpoint is
+/// tried again after [`CHECKPOINT_RETRY`], twice as long after each such one in a row, so a
+/// long read does not stall every write.
+struct WalBound {
+    /// The `-wal` file.
+    path: PathBuf,
+    max_bytes: u64,
+    /// No checkpoint before the first; the second is the wait after the next failed one.
+    retry: std::sync::Mutex<(std::time::Instant, Duration)>,
+}
+
+impl WalBound {
+    /// Runs the checkpoint if the log is past the bound and the last one is not too recent.
+    async fn keep(&self, writer: &DatabaseConnection) {
+        let Ok(bytes) = std::fs::metadata(&self.path).map(|m| m.len()) else {
+            return;
+        };
+        if bytes <= self.max_bytes {
+            return;
+        }
+        let now = std::time::Instant::now();
+        match self.retry.lock() {
+            Ok(retry) if retry.0 <= now => {}
+            _ => return,
+        }
+        let done = truncate_wal(writer).await;
+        let Ok(mut retry) = self.retry.lock() else {
+            return;
+        };
+        let wait = retry.1;
+        match done {
+            Ok(0) => {
+                tracing::info!(bytes, "write-ahead log checkpointed and truncated");
+                *retry = (now, CHECKPOINT_RETRY);
+                return;
+            }
+            Ok(_) => tracing::warn!(
+                bytes,
+                retry_ms = wait.as_millis() as u64,
+                "the write-ahead log is past its bound, and readers kept it from being truncated"
+            ),
+            Err(e) => tracing::warn!(bytes, error = %e, "checkpointing the write-ahead log failed"),
+        }
+        *retry = (
+            std::time::Instant::now() + wait,
+            (wait * 2).min(CHECKPOINT_RETRY_MAX),
+        );
+    }
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer connection, tried for at most
+/// [`CHECKPOINT_WAIT`]: 0 when done, 1 when readers were still in the log.
+///
+/// Tried again and again, each waiting [`CHECKPOINT_TRY`] for readers, rather than once with
+/// the whole wait: a checkpoint reads the readers' marks in the log once, then waits for each
+/// mark behind the log's end to be free. Readers arriving meanwhile join the mark that is at
+/// the end, which may be one of those (a reader that found it free moved it there), and then
+/// a mark with a reader at every moment is never free. The next try sees that mark at the end
+/// and does not wait for it. The writer connection is held throughout, so nothing is written
+/// between tries.
+async fn truncate_wal(writer: &DatabaseConnection) -> Result<i64, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::{AssertSqlSafe, query, query_as};
+    let mut conn = writer.get_sqlite_connection_pool().acquire().await?;
+    // NOTE: built from a constant number, never from input.
+    let wait = |d: Duration| AssertSqlSafe(format!("PRAGMA busy_timeout = {}", d.as_millis()));
+    query(wait(CHECKPOINT_TRY)).execute(&mut *conn).await?;
+    let started = std::time::Instant::now();
+    let done = loop {
+        let done = query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await;
+        if !matches!(done, Ok((1, _, _))) || started.elapsed() >= CHECKPOINT_WAIT {
+            break done;
+        }
+    };
+    if let Err(e) = query(wait(BUSY_TIMEOUT)).execute(&mut *conn).await {
+        // NOTE: never leave the writer with the short wait: a fresh connection gets the
+        // configured one.
+        conn.close().await.ok();
+        return Err(e);
+    }
+    Ok(done?.0)
 }
 
 impl Drop for Writer {
@@ -163,12 +273,27 @@ impl std::fmt::Debug for Db {
 
 impl Db {
     /// Wraps a pool; on SQLite starts the writer thread and, for a file, opens its writer
-    /// connection.
+    /// connection and bounds its write-ahead log at the default size.
     pub async fn open(pool: DatabaseConnection) -> AppResult<Db> {
+        Db::open_with(pool, AppConfig::default().sqlite_wal_max_mb).await
+    }
+
+    /// [`Db::open`] with the write-ahead log bounded at `wal_max_mb` MiB (0: not bounded).
+    pub async fn open_with(pool: DatabaseConnection, wal_max_mb: u64) -> AppResult<Db> {
         if pool.get_database_backend() != DbBackend::Sqlite {
             return Ok(Db { pool, writer: None });
         }
         let conn = sqlite_writer(&pool).await?;
+        let file = pool
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_path_buf();
+        let wal = (conn.is_some() && wal_max_mb > 0).then(|| WalBound {
+            path: PathBuf::from(format!("{}-wal", file.display())),
+            max_bytes: wal_max_mb.saturating_mul(1 << 20),
+            retry: std::sync::Mutex::new((std::time::Instant::now(), CHECKPOINT_RETRY)),
+        });
         let thread = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("srm-writer")
@@ -178,7 +303,7 @@ impl Db {
             .ok();
         Ok(Db {
             pool,
-            writer: Some(Arc::new(Writer { conn, thread })),
+            writer: Some(Arc::new(Writer { conn, thread, wal })),
         })
     }
 
@@ -384,8 +509,16 @@ fn immediate() -> TransactionOptions {
 
 impl Writable for Db {
     async fn begin_write(&self) -> AppResult<DatabaseTransaction> {
-        match self.writer.as_ref().and_then(|w| w.conn.as_ref()) {
-            Some(writer) => Ok(writer.begin_with_options(immediate()).await?),
+        let Some(writer) = self.writer.as_ref() else {
+            return self.pool.begin_write().await;
+        };
+        match writer.conn.as_ref() {
+            Some(conn) => {
+                if let Some(wal) = writer.wal.as_ref() {
+                    wal.keep(conn).await;
+                }
+                Ok(conn.begin_with_options(immediate()).await?)
+            }
             None => self.pool.begin_write().await,
         }
     }

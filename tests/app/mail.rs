@@ -767,6 +767,32 @@ async fn an_announcement_is_told_to_its_readers_once_it_is_published() {
     .await;
 }
 
+/// What `future` logs at `info` and above (the portal's own lines), one line an event.
+async fn logged<F: std::future::Future>(future: F) -> (F::Output, Vec<String>) {
+    use tracing::instrument::WithSubscriber;
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("srm=info"))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = future.with_subscriber(subscriber).await;
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    (out, text.lines().map(str::to_string).collect())
+}
+
 /// An announcement to the whole university is told, e-mail and audit entry included, in a few
 /// statements per 500 readers (issue 21: seven or more per reader, inside the transaction that
 /// holds SQLite's one writer), each reader once.
@@ -807,12 +833,21 @@ async fn a_university_announcement_is_told_to_everyone_in_a_few_statements() {
         );
         let (counted, log) = counting(&app).await;
         let at = Utc::now().fixed_offset() + chrono::Duration::seconds(1);
-        let told = srm::interaction::announcements::service::notify_published(&counted, at)
-            .await
-            .unwrap();
-        assert_eq!(told, readers.len(), "{backend:?}");
+        let notify = srm::interaction::announcements::service::notify_published(&counted, at);
+        let (told, lines) = logged(notify).await;
+        assert_eq!(told.unwrap(), readers.len(), "{backend:?}");
         let statements = log.take();
         assert!(statements.len() <= 20, "{backend:?}: {statements:#?}");
+        // One log line for the lot, not one per reader.
+        assert!(
+            !lines.is_empty() && lines.len() <= 2,
+            "{backend:?}: {lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("queued={with_address}")))
+        );
         let notices = srm::entity::notifications::Entity::find()
             .filter(srm::entity::notifications::Column::Kind.eq("announcement"))
             .all(db)
@@ -876,6 +911,34 @@ async fn risk_run(app: &TestApp, high: &[i64]) -> srm::entity::mining_runs::Mode
     run
 }
 
+/// The first `n` students who have an advisor (the demo has at least `n`).
+async fn advised(db: &srm::db::Db, n: usize) -> Vec<srm::entity::students::Model> {
+    use srm::entity::students;
+    let advised: Vec<students::Model> = students::Entity::find()
+        .filter(students::Column::AdvisorId.is_not_null())
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(n)
+        .collect();
+    assert_eq!(advised.len(), n);
+    advised
+}
+
+/// Flags `students` at high risk in a finished run, tells their advisors through a counting
+/// connection, checks each was told, and gives the statements that took.
+async fn tell_counted(app: &TestApp, students: &[srm::entity::students::Model]) -> Vec<String> {
+    let high: Vec<i64> = students.iter().map(|s| s.id).collect();
+    let run = risk_run(app, &high).await;
+    let (counted, log) = counting(app).await;
+    let told = srm::mining::alerts::tell_advisors(&counted, &run)
+        .await
+        .unwrap();
+    assert_eq!(told, students.len());
+    log.take()
+}
+
 #[rocket::async_test]
 async fn a_new_high_risk_flag_tells_the_advisor_once_and_never_the_student() {
     on_each_backend(|app| async move {
@@ -937,15 +1000,7 @@ async fn a_run_tells_many_advisors_in_a_few_statements_each_in_their_language() 
     for backend in backends() {
         let app = demo_app(backend, 150).await;
         let db = app.db();
-        let advised: Vec<srm::entity::students::Model> = srm::entity::students::Entity::find()
-            .filter(srm::entity::students::Column::AdvisorId.is_not_null())
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .take(40)
-            .collect();
-        assert_eq!(advised.len(), 40);
+        let advised = advised(db, 40).await;
         let advisors: Vec<i64> = advised.iter().filter_map(|s| s.advisor_id).collect();
         for (advisor, locale) in advisors.iter().zip(["zh", "en"].iter().cycle()).take(2) {
             users::ActiveModel {
@@ -957,14 +1012,7 @@ async fn a_run_tells_many_advisors_in_a_few_statements_each_in_their_language() 
             .await
             .unwrap();
         }
-        let high: Vec<i64> = advised.iter().map(|s| s.id).collect();
-        let run = risk_run(&app, &high).await;
-        let (counted, log) = counting(&app).await;
-        let told = srm::mining::alerts::tell_advisors(&counted, &run)
-            .await
-            .unwrap();
-        assert_eq!(told, 40);
-        let statements = log.take();
+        let statements = tell_counted(&app, &advised).await;
         assert!(statements.len() <= 8, "{backend:?}: {statements:#?}");
         // Each reads as the same notice told alone.
         let said = |n: notifications::Model| (n.user_id, n.kind, n.title, n.body, n.link, n.words);
@@ -1013,14 +1061,7 @@ async fn with_email_on_a_run_queues_each_advisors_email_in_a_few_statements_as_e
         srm::settings::put(db, "notifications.email", "on".into())
             .await
             .unwrap();
-        let advised: Vec<srm::entity::students::Model> = srm::entity::students::Entity::find()
-            .filter(srm::entity::students::Column::AdvisorId.is_not_null())
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .take(40)
-            .collect();
+        let advised = advised(db, 40).await;
         let mut advisors: Vec<i64> = advised.iter().filter_map(|s| s.advisor_id).collect();
         advisors.sort_unstable();
         advisors.dedup();
@@ -1048,14 +1089,7 @@ async fn with_email_on_a_run_queues_each_advisors_email_in_a_few_statements_as_e
             .await
             .unwrap();
         }
-        let high: Vec<i64> = advised.iter().map(|s| s.id).collect();
-        let run = risk_run(&app, &high).await;
-        let (counted, log) = counting(&app).await;
-        let told = srm::mining::alerts::tell_advisors(&counted, &run)
-            .await
-            .unwrap();
-        assert_eq!(told, 40);
-        let statements = log.take();
+        let statements = tell_counted(&app, &advised).await;
         assert!(statements.len() <= 12, "{backend:?}: {statements:#?}");
 
         let told: Vec<notifications::Model> = notifications::Entity::find()

@@ -1304,6 +1304,90 @@ async fn each_database_handle_has_its_own_writer_thread_and_connection_not_a_glo
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The size of the `-wal` file of `file` after each of `writes` writes of 12,000 bytes through
+/// a [`srm::db::Db`] whose log is bounded at `bound_mb` MiB (0: not bounded), in ascending
+/// order, while three readers take turns so that a read transaction is always open.
+async fn wal_under_steady_reads(file: &std::path::Path, bound_mb: u64, writes: usize) -> Vec<u64> {
+    use sea_orm::{DatabaseBackend::Sqlite, Statement, TransactionTrait};
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let pool = srm::db::connect_url(&url, 6).await.unwrap();
+    let db = srm::db::Db::open_with(pool, bound_mb).await.unwrap();
+    let txn = srm::db::write_txn(&db).await.unwrap();
+    txn.execute_unprepared("CREATE TABLE filler (body TEXT NOT NULL)")
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for i in 0..3 {
+        let (pool, stop) = (db.pool().clone(), stop.clone());
+        readers.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2 * i)).await;
+            while !stop.load(Relaxed) {
+                let read = pool.begin().await.unwrap();
+                let first = Statement::from_string(Sqlite, "SELECT 1 FROM filler LIMIT 1");
+                read.query_one_raw(first).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(6)).await;
+                read.commit().await.unwrap();
+            }
+        }));
+    }
+    let wal = std::path::PathBuf::from(format!("{}-wal", file.display()));
+    let body = "x".repeat(12_000);
+    let mut sizes = Vec::with_capacity(writes);
+    for _ in 0..writes {
+        let txn = srm::db::write_txn(&db).await.unwrap();
+        let insert = Statement::from_sql_and_values(
+            Sqlite,
+            "INSERT INTO filler (body) VALUES (?)",
+            [body.clone().into()],
+        );
+        txn.execute_raw(insert).await.unwrap();
+        txn.commit().await.unwrap();
+        sizes.push(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    stop.store(true, Relaxed);
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    db.close().await.unwrap();
+    sizes.sort_unstable();
+    sizes
+}
+
+/// SQLite's write-ahead log stays bounded while reads overlap without a pause (issue 21: the
+/// log grew to 438 MiB on registration day, and the tail of answers with it): past the bound,
+/// the next writer checkpoints and truncates it. Without the bound the same load grows it with
+/// every write, since SQLite starts the log again only when no reader is in it.
+#[rocket::async_test]
+async fn the_write_ahead_log_stays_bounded_while_reads_overlap_without_a_pause() {
+    let dir = std::env::temp_dir().join(format!("srm-wal-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let writes = 1_200; // four pages each: about 19 MiB of log
+    let unbounded = wal_under_steady_reads(&dir.join("a.sqlite"), 0, writes).await;
+    let bounded = wal_under_steady_reads(&dir.join("b.sqlite"), 1, writes).await;
+    let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+    let median_and_most =
+        |sizes: &[u64]| (mib(sizes[sizes.len() / 2]), mib(sizes[sizes.len() - 1]));
+    let (median_unbounded, largest_unbounded) = median_and_most(&unbounded);
+    assert!(
+        median_unbounded > 4.0,
+        "without the bound the log grows with the writes: median {median_unbounded:.1} MiB, \
+         largest {largest_unbounded:.1} MiB"
+    );
+    // NOTE: the median, and the largest only against the log without the bound: should a
+    // checkpoint not finish within its wait (see `db::WalBound`; not seen here in 13 runs, 5
+    // of them with both cores busy), the log grows until the next one.
+    let (median_bounded, largest_bounded) = median_and_most(&bounded);
+    assert!(
+        median_bounded < 2.0 && largest_bounded < largest_unbounded / 2.0,
+        "bounded at 1 MiB, the log was {median_bounded:.1} MiB after the median write \
+         (largest {largest_bounded:.1} MiB)"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[rocket::async_test]
 async fn sigterm_lets_a_request_in_flight_finish_before_the_server_exits_0() {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};

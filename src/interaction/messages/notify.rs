@@ -112,7 +112,7 @@ pub async fn notify_users_with(
         .zip(mails)
         .filter_map(|(notification, mail)| {
             let outbox = mail?;
-            tracing::info!(notification, outbox, "e-mail queued in the outbox");
+            tracing::debug!(notification, outbox, "e-mail queued in the outbox");
             let detail = json!({"outbox": outbox, "kind": kind});
             Some(
                 Entry::new(None, "notifications.email", "notification")
@@ -121,6 +121,11 @@ pub async fn notify_users_with(
             )
         })
         .collect();
+    // NOTE: one line however many (an announcement to the whole university queues one e-mail
+    // per reader); each e-mail's own line is at debug, and its audit entry names it.
+    if !entries.is_empty() {
+        tracing::info!(kind, queued = entries.len(), "e-mails queued in the outbox");
+    }
     Entry::write_many(db, entries).await
 }
 
