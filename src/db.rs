@@ -183,7 +183,8 @@ impl WalBound {
         }
         let now = std::time::Instant::now();
         match self.retry.lock() {
-            Ok(retry) if retry.0 <= now => {}
+            // NOTE: claimed, so that a writer arriving meanwhile does not try it too.
+            Ok(mut retry) if retry.0 <= now => retry.0 = now + CHECKPOINT_RETRY_MAX,
             _ => return,
         }
         let done = truncate_wal(writer).await;
