@@ -751,3 +751,17 @@ impl StatementLog {
             .unwrap_or_default()
     }
 }
+
+/// `n` new students of the fixture's major, as an import file (numbers from 2031000000,
+/// each with a national id).
+pub fn students_csv(n: usize) -> String {
+    let mut s = String::from(
+        "student_no,national_id,name_zh,name_en,gender,birth_date,phone,email,address,department,major,cohort,status,advisor",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n2031{i:06},1101052000{i:07}X,学生{i},Xue Sheng {i},M,2004-01-02,138{i:08},s{i}@example.edu,Dorm {i},CS,CS01,2031,active,"
+        ));
+    }
+    s
+}

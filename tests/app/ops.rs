@@ -2,7 +2,9 @@
 //! are interrupted when their instance dies, cancelled on request, and started once per
 //! schedule period across instances; the real binary is killed and stopped with SIGTERM.
 
-use crate::common::{Backend, TestApp, drop_pg_database, on_each_backend, postgres_url};
+use crate::common::{
+    Backend, TestApp, drop_pg_database, on_each_backend, postgres_url, students_csv,
+};
 use rocket::http::{Header, Status};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use srm::entity::mining_runs;
@@ -919,19 +921,6 @@ async fn two_instances_on_one_postgres_start_one_scheduled_run_per_period() {
         drop(app);
         drop_pg_database(&name).await;
     }
-}
-
-/// `n` new students of the fixture's major, as an import file.
-fn students_csv(n: usize) -> String {
-    let mut s = String::from(
-        "student_no,national_id,name_zh,name_en,gender,birth_date,phone,email,address,department,major,cohort,status,advisor",
-    );
-    for i in 0..n {
-        s.push_str(&format!(
-            "\n2031{i:06},1101052000{i:07}X,学生{i},Xue Sheng {i},M,2004-01-02,138{i:08},s{i}@example.edu,Dorm {i},CS,CS01,2031,active,"
-        ));
-    }
-    s
 }
 
 /// Starts `srm serve` on `app`'s database and waits until it is ready: (process, base URL).
