@@ -163,7 +163,9 @@ struct Writer {
 /// the log after [`CHECKPOINT_WAIT`] (readers that keep arriving can hold its oldest part
 /// that long; so does a long read, a mining run say), writing goes on and the checkpoint is
 /// tried again after [`CHECKPOINT_RETRY`], twice as long after each such one in a row, so a
-/// long read does not stall every write.
+/// long read does not stall every write. The bound is looked at by writes through the writer
+/// connection ([`write_txn`] on a [`Db`]); writes through the bare pool (the imports, job
+/// leases) grow the log without looking, and the next write through the writer truncates it.
 struct WalBound {
     /// The `-wal` file.
     path: PathBuf,
@@ -187,7 +189,13 @@ impl WalBound {
             Ok(mut retry) if retry.0 <= now => retry.0 = now + CHECKPOINT_RETRY_MAX,
             _ => return,
         }
-        let done = truncate_wal(writer).await;
+        // NOTE: on a task of its own, so that a caller dropped half-way (a cancelled request)
+        // cannot leave the writer connection with the short busy timeout.
+        let conn = writer.clone();
+        let done = match tokio::spawn(async move { truncate_wal(&conn).await }).await {
+            Ok(done) => done.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         let Ok(mut retry) = self.retry.lock() else {
             return;
         };
@@ -201,7 +209,8 @@ impl WalBound {
             Ok(_) => tracing::warn!(
                 bytes,
                 retry_ms = wait.as_millis() as u64,
-                "the write-ahead log is past its bound, and readers kept it from being truncated"
+                "the write-ahead log is past its bound, and readers (or another connection's \
+                 checkpoint or write) kept it from being truncated"
             ),
             Err(e) => tracing::warn!(bytes, error = %e, "checkpointing the write-ahead log failed"),
         }
@@ -213,7 +222,8 @@ impl WalBound {
 }
 
 /// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer connection, tried for at most
-/// [`CHECKPOINT_WAIT`]: 0 when done, 1 when readers were still in the log.
+/// [`CHECKPOINT_WAIT`]: 0 when done, 1 when readers were still in the log (or another
+/// connection held the checkpoint or the write lock).
 ///
 /// Tried again and again, each waiting [`CHECKPOINT_TRY`] for readers, rather than once with
 /// the whole wait: a checkpoint reads the readers' marks in the log once, then waits for each
@@ -221,7 +231,8 @@ impl WalBound {
 /// the end, which may be one of those (a reader that found it free moved it there), and then
 /// a mark with a reader at every moment is never free. The next try sees that mark at the end
 /// and does not wait for it. The writer connection is held throughout, so nothing is written
-/// between tries.
+/// through it between tries. A try refused at once (another connection checkpointing) is
+/// followed by a pause, so that the tries do not spin.
 async fn truncate_wal(writer: &DatabaseConnection) -> Result<i64, sea_orm::sqlx::Error> {
     use sea_orm::sqlx::{AssertSqlSafe, query, query_as};
     let mut conn = writer.get_sqlite_connection_pool().acquire().await?;
@@ -230,12 +241,14 @@ async fn truncate_wal(writer: &DatabaseConnection) -> Result<i64, sea_orm::sqlx:
     query(wait(CHECKPOINT_TRY)).execute(&mut *conn).await?;
     let started = std::time::Instant::now();
     let done = loop {
+        let tried = std::time::Instant::now();
         let done = query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&mut *conn)
             .await;
         if !matches!(done, Ok((1, _, _))) || started.elapsed() >= CHECKPOINT_WAIT {
             break done;
         }
+        tokio::time::sleep(CHECKPOINT_TRY.saturating_sub(tried.elapsed())).await;
     };
     if let Err(e) = query(wait(BUSY_TIMEOUT)).execute(&mut *conn).await {
         // NOTE: never leave the writer with the short wait: a fresh connection gets the

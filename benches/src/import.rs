@@ -325,17 +325,11 @@ async fn students_baseline(
         let ids = students::Entity::insert_many(models)
             .exec_with_returning_keys(&txn)
             .await?;
-        student_history::Entity::insert_many(ids.into_iter().map(|id| {
-            student_history::ActiveModel {
-                student_id: Set(id),
-                at: Set(now),
-                actor_id: Set(None),
-                field: Set("record".into()),
-                old_value: Set(None),
-                new_value: Set(Some("created (import)".into())),
-                ..Default::default()
-            }
-        }))
+        student_history::Entity::insert_many(
+            ids.into_iter().map(|id| {
+                srm::students::service::created_history(id, now, None, "created (import)")
+            }),
+        )
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;

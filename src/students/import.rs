@@ -6,7 +6,7 @@
 //! = read.
 
 use super::forms::{Canonical, DERIVED, FIELDS, FieldError, Lookups, StudentInput};
-use super::service::new_student_model;
+use super::service::{created_history, new_student_model};
 use crate::audit::Entry;
 use crate::db::write_txn;
 use crate::entity::job_status::JobStatus;
@@ -1049,19 +1049,12 @@ async fn insert_new<'i>(
         added.insert(row.try_get::<String>("", "student_no")?);
     }
     if !ids.is_empty() {
-        student_history::Entity::insert_many(ids.into_iter().map(|id| {
-            student_history::ActiveModel {
-                student_id: Set(id),
-                at: Set(now),
-                actor_id: Set(actor),
-                field: Set("record".into()),
-                old_value: Set(None),
-                new_value: Set(Some("created (import)".into())),
-                ..Default::default()
-            }
-        }))
-        .exec_without_returning(db)
-        .await?;
+        let created = ids
+            .into_iter()
+            .map(|id| created_history(id, now, actor, "created (import)"));
+        student_history::Entity::insert_many(created)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(added)
 }
@@ -1142,13 +1135,16 @@ async fn classify(
     if dry_run || adds.is_empty() {
         return Ok(());
     }
-    // NOTE: only a student deleted since the insert before left it out comes here.
+    // NOTE: a row the insert left out though neither its number nor its national id is
+    // stored comes here: a student deleted or renumbered meanwhile (it is inserted now), or
+    // a conflict on another unique key (refused below, and the batch is not written).
     let adds_len = adds.len();
     let added = insert_new(db, adds.into_iter(), actor).await?;
     if added.len() != adds_len {
         return Err(AppError::conflict(
             "import_conflict",
-            "students were changed by someone else during the import; run it again",
+            "some rows of this batch conflict with stored students, though neither their \
+             student number nor their national id is taken; nothing of the batch was written",
         ));
     }
     Ok(())

@@ -209,6 +209,24 @@ impl Outcome {
 /// Why a write was refused: field errors to show next to the fields.
 pub type Refusal = Vec<FieldError>;
 
+/// The history row that records a student's creation (`how`: `created`, `created (import)`).
+pub fn created_history(
+    student_id: i64,
+    at: DateTimeWithTimeZone,
+    actor: Option<i64>,
+    how: &str,
+) -> student_history::ActiveModel {
+    student_history::ActiveModel {
+        student_id: Set(student_id),
+        at: Set(at),
+        actor_id: Set(actor),
+        field: Set("record".into()),
+        old_value: Set(None),
+        new_value: Set(Some(how.into())),
+        ..Default::default()
+    }
+}
+
 /// A new student row from validated input.
 pub fn new_student_model(input: &StudentInput, now: DateTimeWithTimeZone) -> students::ActiveModel {
     students::ActiveModel {
@@ -247,17 +265,9 @@ pub async fn write_record(
     let now = Utc::now().fixed_offset();
     let Some(old) = existing else {
         let model = new_student_model(input, now).insert(txn).await?;
-        student_history::ActiveModel {
-            student_id: Set(model.id),
-            at: Set(now),
-            actor_id: Set(actor),
-            field: Set("record".into()),
-            old_value: Set(None),
-            new_value: Set(Some("created".into())),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        created_history(model.id, now, actor, "created")
+            .insert(txn)
+            .await?;
         return Ok(Outcome::Added(model.id));
     };
     let before = lookups.canonical(old);

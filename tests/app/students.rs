@@ -527,6 +527,12 @@ async fn an_import_of_new_students_reads_no_stored_student_before_writing_them()
             students::Entity::find().count(app.db()).await.unwrap(),
             2_502
         );
+        let created_again = student_history::Entity::find()
+            .filter(student_history::Column::NewValue.eq("created (import)"))
+            .count(app.db())
+            .await
+            .unwrap();
+        assert_eq!(created_again, 2_500, "no student was created twice");
     })
     .await;
 }
