@@ -297,17 +297,16 @@ impl Db {
         if pool.get_database_backend() != DbBackend::Sqlite {
             return Ok(Db { pool, writer: None });
         }
-        let conn = sqlite_writer(&pool).await?;
-        let file = pool
-            .get_sqlite_connection_pool()
-            .connect_options()
-            .get_filename()
-            .to_path_buf();
-        let wal = (conn.is_some() && wal_max_mb > 0).then(|| WalBound {
-            path: PathBuf::from(format!("{}-wal", file.display())),
-            max_bytes: wal_max_mb.saturating_mul(1 << 20),
-            retry: std::sync::Mutex::new((std::time::Instant::now(), CHECKPOINT_RETRY)),
-        });
+        let writer = sqlite_writer(&pool).await?;
+        let wal = writer
+            .as_ref()
+            .filter(|_| wal_max_mb > 0)
+            .map(|(_, file)| WalBound {
+                path: PathBuf::from(format!("{}-wal", file.display())),
+                max_bytes: wal_max_mb.saturating_mul(1 << 20),
+                retry: std::sync::Mutex::new((std::time::Instant::now(), CHECKPOINT_RETRY)),
+            });
+        let conn = writer.map(|(conn, _)| conn);
         let thread = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("srm-writer")
@@ -553,9 +552,11 @@ impl Writable for DatabaseTransaction {
     }
 }
 
-/// The single writer connection of the SQLite file behind `pool` (none for an in-memory
-/// database).
-async fn sqlite_writer(pool: &DatabaseConnection) -> AppResult<Option<DatabaseConnection>> {
+/// The single writer connection of the SQLite file behind `pool`, and the file (none for an
+/// in-memory database).
+async fn sqlite_writer(
+    pool: &DatabaseConnection,
+) -> AppResult<Option<(DatabaseConnection, PathBuf)>> {
     let options = pool.get_sqlite_connection_pool().connect_options();
     let file = options.get_filename().to_path_buf();
     if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
@@ -567,9 +568,8 @@ async fn sqlite_writer(pool: &DatabaseConnection) -> AppResult<Option<DatabaseCo
         .connect_with((*options).clone())
         .await
         .map_err(|e| AppError::internal(format!("cannot open the SQLite writer: {e}")))?;
-    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
-        writer,
-    )))
+    let writer = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer);
+    Ok(Some((writer, file)))
 }
 
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
