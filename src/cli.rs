@@ -155,78 +155,85 @@ pub async fn run(cli: Cli) -> AppResult<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(figment, config).await,
         Command::Migrate => {
-            crate::prepare(config).await?;
+            crate::with_state(config, async |_| Ok(())).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Seed {
             what: SeedWhat::Demo { students, seed },
         } => {
-            let state = crate::prepare(config).await?;
-            match seed_demo(&state, students, seed).await? {
-                Some(summary) => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary).unwrap_or_default()
-                ),
-                None => println!("the database already holds students; nothing was seeded"),
-            }
-            print_demo_logins(&state).await?;
-            Ok(())
+            crate::with_state(config, async |state| {
+                match seed_demo(state, students, seed).await? {
+                    Some(summary) => println!(
+                        "{}",
+                        serde_json::to_string_pretty(&summary).unwrap_or_default()
+                    ),
+                    None => println!("the database already holds students; nothing was seeded"),
+                }
+                print_demo_logins(state).await
+            })
+            .await
         }
         Command::Backup { out } => {
-            let db = crate::db::connect(&config).await?;
-            let out = out.unwrap_or_else(|| {
-                crate::backup::backup_dir(&config)
-                    .join(crate::backup::file_name(chrono::Utc::now()))
-            });
-            let jobs = crate::jobs::Jobs::from_config(&config);
-            let file = out.file_name().map(|n| n.to_string_lossy().into_owned());
-            let job = crate::backup::runs::start(&db, &jobs, "command", None, file).await?;
-            let s = match crate::backup::backup(&db, &out).await {
-                Ok(s) => s,
-                Err(e) => {
-                    job.finish(&db, None, Some(e.to_string())).await?;
-                    return Err(e);
-                }
-            };
-            job.finish(&db, None, None).await?;
-            println!(
-                "backup written to {} ({} bytes, {} tables, {} rows, schema {}) in {:.1} s",
-                s.path.display(),
-                s.bytes,
-                s.tables,
-                s.rows,
-                s.manifest.schema_version,
-                s.seconds
-            );
-            Ok(())
+            crate::db::with_db(&config, async |db| {
+                let out = out.unwrap_or_else(|| {
+                    crate::backup::backup_dir(&config)
+                        .join(crate::backup::file_name(chrono::Utc::now()))
+                });
+                let jobs = crate::jobs::Jobs::from_config(&config);
+                let file = out.file_name().map(|n| n.to_string_lossy().into_owned());
+                let job = crate::backup::runs::start(db, &jobs, "command", None, file).await?;
+                let s = match crate::backup::backup(db, &out).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        job.finish(db, None, Some(e.to_string())).await?;
+                        return Err(e);
+                    }
+                };
+                job.finish(db, None, None).await?;
+                println!(
+                    "backup written to {} ({} bytes, {} tables, {} rows, schema {}) in {:.1} s",
+                    s.path.display(),
+                    s.bytes,
+                    s.tables,
+                    s.rows,
+                    s.manifest.schema_version,
+                    s.seconds
+                );
+                Ok(())
+            })
+            .await
         }
         Command::Restore { file } => {
-            let db = crate::db::connect(&config).await?;
-            let s = crate::backup::restore(&db, &file).await?;
-            println!(
-                "restored {} rows in {} tables (schema {}) in {:.1} s",
-                s.rows, s.tables, s.schema_version, s.seconds
-            );
-            Ok(())
+            crate::db::with_db(&config, async |db| {
+                let s = crate::backup::restore(db, &file).await?;
+                println!(
+                    "restored {} rows in {} tables (schema {}) in {:.1} s",
+                    s.rows, s.tables, s.schema_version, s.seconds
+                );
+                Ok(())
+            })
+            .await
         }
         Command::Mine { what } => crate::mining::cli::run(&config, what).await,
         Command::Mail {
             what: MailWhat::SendDue,
         } => {
-            let state = crate::prepare(config).await?;
-            if !state.mail.enabled() {
-                return Err(AppError::internal(
-                    "SRM_SMTP_URL is unset: nothing can be sent",
-                ));
-            }
-            let d =
-                crate::mail::sender::send_due(&state.db, &state.mail, &state.jobs.holder).await?;
-            println!(
-                "sent {}, to retry later {}, undeliverable {}",
-                d.sent, d.retrying, d.dead
-            );
-            Ok(())
+            crate::with_state(config, async |state| {
+                if !state.mail.enabled() {
+                    return Err(AppError::internal(
+                        "SRM_SMTP_URL is unset: nothing can be sent",
+                    ));
+                }
+                let d = crate::mail::sender::send_due(&state.db, &state.mail, &state.jobs.holder)
+                    .await?;
+                println!(
+                    "sent {}, to retry later {}, undeliverable {}",
+                    d.sent, d.retrying, d.dead
+                );
+                Ok(())
+            })
+            .await
         }
         Command::Import {
             what:
@@ -236,14 +243,16 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     rejected,
                 },
         } => {
-            let state = crate::prepare(config).await?;
-            crate::students::import::run_cli(
-                &state.db,
-                &state.jobs,
-                &file,
-                dry_run,
-                rejected.as_deref(),
-            )
+            crate::with_state(config, async |state| {
+                crate::students::import::run_cli(
+                    &state.db,
+                    &state.jobs,
+                    &file,
+                    dry_run,
+                    rejected.as_deref(),
+                )
+                .await
+            })
             .await
         }
         Command::Import {
@@ -254,8 +263,11 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     rejected,
                 },
         } => {
-            let state = crate::prepare(config).await?;
-            crate::attendance::import::run_cli(&state.db, &file, dry_run, rejected.as_deref()).await
+            crate::with_state(config, async |state| {
+                crate::attendance::import::run_cli(&state.db, &file, dry_run, rejected.as_deref())
+                    .await
+            })
+            .await
         }
         Command::Import {
             what:
@@ -265,14 +277,16 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     rejected,
                 },
         } => {
-            let state = crate::prepare(config).await?;
-            crate::history::service::run_cli(
-                &state.db,
-                &state.jobs,
-                &dir,
-                dry_run,
-                rejected.as_deref(),
-            )
+            crate::with_state(config, async |state| {
+                crate::history::service::run_cli(
+                    &state.db,
+                    &state.jobs,
+                    &dir,
+                    dry_run,
+                    rejected.as_deref(),
+                )
+                .await
+            })
             .await
         }
         Command::User {
@@ -285,33 +299,35 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     groups,
                 },
         } => {
-            let state = crate::prepare(config).await?;
-            let password = match std::env::var("SRM_NEW_USER_PASSWORD") {
-                Ok(p) if !p.is_empty() => p,
-                _ => {
-                    eprintln!("password for {username} (one line on standard input):");
-                    let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-                        AppError::internal(format!("cannot read the password: {e}"))
-                    })?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
-            };
-            let groups = if groups.is_empty() {
-                vec![default_group(&kind).to_string()]
-            } else {
-                groups
-            };
-            let display = display_name.unwrap_or_else(|| username.clone());
-            let new = NewUser::parse(&username, &display, email.as_deref(), &kind, groups)?;
-            let id = create_user(&state.db, state.hash_cost(), &new, &password).await?;
-            crate::audit::Entry::new(None, "users.create", "user")
-                .id(id)
-                .detail(serde_json::json!({"username": username, "via": "cli"}))
-                .write(&state.db)
-                .await?;
-            println!("created user {username} (id {id})");
-            Ok(())
+            crate::with_state(config, async |state| {
+                let password = match std::env::var("SRM_NEW_USER_PASSWORD") {
+                    Ok(p) if !p.is_empty() => p,
+                    _ => {
+                        eprintln!("password for {username} (one line on standard input):");
+                        let mut line = String::new();
+                        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+                            AppError::internal(format!("cannot read the password: {e}"))
+                        })?;
+                        line.trim_end_matches(['\r', '\n']).to_string()
+                    }
+                };
+                let groups = if groups.is_empty() {
+                    vec![default_group(&kind).to_string()]
+                } else {
+                    groups
+                };
+                let display = display_name.unwrap_or_else(|| username.clone());
+                let new = NewUser::parse(&username, &display, email.as_deref(), &kind, groups)?;
+                let id = create_user(&state.db, state.hash_cost(), &new, &password).await?;
+                crate::audit::Entry::new(None, "users.create", "user")
+                    .id(id)
+                    .detail(serde_json::json!({"username": username, "via": "cli"}))
+                    .write(&state.db)
+                    .await?;
+                println!("created user {username} (id {id})");
+                Ok(())
+            })
+            .await
         }
     }
 }
@@ -411,5 +427,6 @@ async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResul
         Ok(n) => tracing::info!(jobs = n, "shut down; own running jobs marked interrupted"),
         Err(e) => tracing::warn!(error = %e, "shut down; could not mark own jobs interrupted"),
     }
+    db.close_at_exit(crate::CLOSE_WAIT).await;
     Ok(())
 }

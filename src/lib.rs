@@ -45,6 +45,21 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use state::AppState;
 
+/// How long a command waits at its end for connections still out before the process exits.
+pub const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Prepares the app for one command, runs it, and closes the database whatever its outcome
+/// (see [`db::Db::close_at_exit`]).
+pub async fn with_state<T>(
+    config: AppConfig,
+    work: impl AsyncFnOnce(&AppState) -> AppResult<T>,
+) -> AppResult<T> {
+    let state = prepare(config).await?;
+    let done = work(&state).await;
+    state.db.close_at_exit(CLOSE_WAIT).await;
+    done
+}
+
 /// Connects, migrates and creates the built-in groups and modules: everything the app needs
 /// before it can answer a request.
 pub async fn prepare(config: AppConfig) -> AppResult<AppState> {

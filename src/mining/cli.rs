@@ -126,53 +126,63 @@ pub struct EvaluateArgs {
 pub async fn run(config: &AppConfig, what: MineWhat) -> AppResult<()> {
     match what {
         MineWhat::Run(args) => {
-            let state = crate::prepare(config.clone()).await?;
-            let (r, secs) = jobs::run_now(&state.db, &state.jobs).await?;
-            let metrics: serde_json::Value =
-                serde_json::from_str(&r.metrics).unwrap_or(serde_json::Value::Null);
-            if args.json {
-                println!("{metrics}");
-            } else {
-                println!("{}", run_summary(r.id, r.model.as_deref(), secs, &metrics));
-            }
-            Ok(())
-        }
-        MineWhat::Schedule(args) => {
-            let state = crate::prepare(config.clone()).await?;
-            jobs::set_schedule(&state.db, args.hours).await?;
-            println!("mining runs every {} hours (0 = never)", args.hours);
-            Ok(())
-        }
-        MineWhat::Early(args) => {
-            let state = crate::prepare(config.clone()).await?;
-            let seed = super::settings::get(&state.db).await?.seed;
-            let (snap, plan) = super::early::load(&state.db, args.as_of_day).await?;
-            let day = args.as_of_day;
-            let export = args.export_features.clone();
-            let (report, csv) = tokio::task::spawn_blocking(move || {
-                let report =
-                    super::early::evaluate(&snap, &plan, day, &super::early::train_config(seed));
-                let csv = export.map(|_| super::early::features_csv(&snap, &plan, day));
-                (report, csv)
+            crate::with_state(config.clone(), async |state| {
+                let (r, secs) = jobs::run_now(&state.db, &state.jobs).await?;
+                let metrics: serde_json::Value =
+                    serde_json::from_str(&r.metrics).unwrap_or(serde_json::Value::Null);
+                if args.json {
+                    println!("{metrics}");
+                } else {
+                    println!("{}", run_summary(r.id, r.model.as_deref(), secs, &metrics));
+                }
+                Ok(())
             })
             .await
-            .map_err(|e| AppError::internal(format!("the evaluation stopped: {e}")))?;
-            let report =
-                report.map_err(|e| AppError::unprocessable("mining_failed", e.to_string()))?;
-            if let (Some(path), Some(csv)) = (&args.export_features, csv) {
-                std::fs::write(path, csv).map_err(|e| {
-                    AppError::bad_request(
-                        "export_features",
-                        format!("--export-features {}: {e}", path.display()),
-                    )
-                })?;
-            }
-            if args.json {
-                println!("{}", serde_json::json!(report));
-            } else {
-                print!("{}", super::early::report_text(&report));
-            }
-            Ok(())
+        }
+        MineWhat::Schedule(args) => {
+            crate::with_state(config.clone(), async |state| {
+                jobs::set_schedule(&state.db, args.hours).await?;
+                println!("mining runs every {} hours (0 = never)", args.hours);
+                Ok(())
+            })
+            .await
+        }
+        MineWhat::Early(args) => {
+            crate::with_state(config.clone(), async |state| {
+                let seed = super::settings::get(&state.db).await?.seed;
+                let (snap, plan) = super::early::load(&state.db, args.as_of_day).await?;
+                let day = args.as_of_day;
+                let export = args.export_features.clone();
+                let (report, csv) = tokio::task::spawn_blocking(move || {
+                    let report = super::early::evaluate(
+                        &snap,
+                        &plan,
+                        day,
+                        &super::early::train_config(seed),
+                    );
+                    let csv = export.map(|_| super::early::features_csv(&snap, &plan, day));
+                    (report, csv)
+                })
+                .await
+                .map_err(|e| AppError::internal(format!("the evaluation stopped: {e}")))?;
+                let report =
+                    report.map_err(|e| AppError::unprocessable("mining_failed", e.to_string()))?;
+                if let (Some(path), Some(csv)) = (&args.export_features, csv) {
+                    std::fs::write(path, csv).map_err(|e| {
+                        AppError::bad_request(
+                            "export_features",
+                            format!("--export-features {}: {e}", path.display()),
+                        )
+                    })?;
+                }
+                if args.json {
+                    println!("{}", serde_json::json!(report));
+                } else {
+                    print!("{}", super::early::report_text(&report));
+                }
+                Ok(())
+            })
+            .await
         }
         MineWhat::Evaluate(args) => {
             let json = args.json;
