@@ -4,8 +4,8 @@ use crate::entity::{courses, departments, mirror_row, section_meetings, sections
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, Query},
 };
 use serde::Serialize;
@@ -140,13 +140,16 @@ pub struct SectionRow {
 }
 
 /// The sections of `term` that pass the filter, a page at a time.
+///
+/// One statement: the page's sections with their courses, teachers' names and meeting times,
+/// and how many pass the filter in all. On registration day the catalogue is almost half of
+/// every request, and each statement costs a round trip to the database's thread.
 pub async fn list_sections(
     db: &impl ConnectionTrait,
     term: &terms::Model,
     f: &SectionFilter,
     p: PageReq,
 ) -> AppResult<Page<SectionRow>> {
-    // Course filters are a join, so only the page's courses are ever loaded.
     let mut q = sections::Entity::find()
         .inner_join(courses::Entity)
         .filter(sections::Column::TermId.eq(term.id));
@@ -200,116 +203,158 @@ pub async fn list_sections(
         );
     }
     let offset = (p.page - 1) * p.per_page;
-    let found = q
-        .clone()
-        .select_also(courses::Entity)
-        .find_also_related(users::Entity)
-        .order_by_asc(sections::Column::CourseId)
-        .order_by_asc(sections::Column::SectionNo)
-        .offset(offset)
-        .limit(p.per_page)
-        .all(db)
-        .await?;
-    // A short page that is not empty is the last one: its length gives the total.
-    let total = if found.is_empty() || found.len() as u64 == p.per_page {
-        q.count(db).await?
-    } else {
-        offset + found.len() as u64
+    let found = catalogue_rows(
+        q.clone()
+            .order_by_asc(sections::Column::CourseId)
+            .order_by_asc(sections::Column::SectionNo)
+            .offset(offset)
+            .limit(p.per_page),
+        db,
+    )
+    .await?;
+    // NOTE: a page past the last has no row to carry the count.
+    let total = match found.first() {
+        Some((_, total)) => *total,
+        None => q.count(db).await?,
     };
-    let mut course_by_id = HashMap::new();
-    let mut teachers = HashMap::new();
-    let mut list = Vec::with_capacity(found.len());
-    for (section, course, teacher) in found {
-        if let Some(c) = course {
-            course_by_id.insert(c.id, c);
-        }
-        if let Some(t) = teacher {
-            teachers.insert(t.id, t.display_name);
-        }
-        list.push(section);
-    }
-    let items = rows(db, list, &course_by_id, &teachers).await?;
     Ok(Page {
-        items,
+        items: found.into_iter().map(|(row, _)| row).collect(),
         total,
         page: p.page,
         per_page: p.per_page,
     })
 }
 
-/// The catalogue rows of `list`, given their courses and teachers' names.
-async fn rows(
+/// A catalogue row as read: the section and its course's columns, the teacher's name, the
+/// meeting times packed (`weekday,start_period,end_period,start_week,end_week;…`), and how
+/// many rows the query has without its limit.
+#[derive(FromQueryResult)]
+struct CatalogueRow {
+    id: i64,
+    term_id: i64,
+    course_id: i64,
+    section_no: String,
+    teacher_id: Option<i64>,
+    capacity: i64,
+    enrolled_count: i64,
+    waitlist_count: i64,
+    waitlist_capacity: i64,
+    room: String,
+    course_code: String,
+    title_zh: String,
+    title_en: String,
+    credits: f64,
+    department_id: i64,
+    teacher: Option<String>,
+    meetings: Option<String>,
+    total: i64,
+}
+
+/// A section's meeting times as one text, in weekday order (fixed SQL: no input in it).
+/// `string_agg` is in SQLite since 3.44 and in PostgreSQL; `||` writes the integers as text on
+/// both.
+const MEETINGS_PACKED: &str = r#"(SELECT string_agg("m"."weekday" || ',' || "m"."start_period" || ',' || "m"."end_period" || ',' || "m"."start_week" || ',' || "m"."end_week", ';' ORDER BY "m"."weekday", "m"."id") FROM "section_meetings" AS "m" WHERE "m"."section_id" = "sections"."id")"#;
+
+/// Reads `q` (sections joined to their courses, filtered, ordered and limited) as catalogue
+/// rows, each with the count of rows the query has without its limit.
+async fn catalogue_rows(
+    q: sea_orm::Select<sections::Entity>,
     db: &impl ConnectionTrait,
-    list: Vec<sections::Model>,
-    course_by_id: &HashMap<i64, courses::Model>,
-    teachers: &HashMap<i64, String>,
-) -> AppResult<Vec<SectionRow>> {
-    let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
-    let mut meets: HashMap<i64, Vec<Meeting>> = HashMap::new();
-    for m in section_meetings::Entity::find()
-        .filter(section_meetings::Column::SectionId.is_in(ids))
-        .order_by_asc(section_meetings::Column::Weekday)
+) -> AppResult<Vec<(SectionRow, u64)>> {
+    use sections::Column as S;
+    let found = q
+        .left_join(users::Entity)
+        .select_only()
+        .columns([
+            S::Id,
+            S::TermId,
+            S::CourseId,
+            S::SectionNo,
+            S::TeacherId,
+            S::Capacity,
+            S::EnrolledCount,
+            S::WaitlistCount,
+            S::WaitlistCapacity,
+            S::Room,
+        ])
+        .column_as(courses::Column::Code, "course_code")
+        .columns([
+            courses::Column::TitleZh,
+            courses::Column::TitleEn,
+            courses::Column::Credits,
+            courses::Column::DepartmentId,
+        ])
+        .column_as(users::Column::DisplayName, "teacher")
+        .column_as(Expr::cust(MEETINGS_PACKED), "meetings")
+        .column_as(Expr::cust("COUNT(*) OVER ()"), "total")
+        .into_model::<CatalogueRow>()
         .all(db)
-        .await?
-    {
-        meets.entry(m.section_id).or_default().push(Meeting {
-            weekday: m.weekday,
-            start_period: m.start_period,
-            end_period: m.end_period,
-            start_week: m.start_week,
-            end_week: m.end_week,
-        });
-    }
-    Ok(list
+        .await?;
+    found
         .into_iter()
-        .filter_map(|s| {
-            let c = course_by_id.get(&s.course_id)?;
-            Some(SectionRow {
-                id: s.id,
-                term_id: s.term_id,
-                course_id: c.id,
-                course_code: c.code.clone(),
-                title: c.title_en.clone(),
-                title_zh: c.title_zh.clone(),
-                title_en: c.title_en.clone(),
-                credits: c.credits,
-                department_id: c.department_id,
-                section_no: s.section_no.clone(),
-                teacher_id: s.teacher_id,
-                teacher: s.teacher_id.and_then(|t| teachers.get(&t).cloned()),
-                capacity: s.capacity,
-                enrolled_count: s.enrolled_count,
-                waitlist_count: s.waitlist_count,
-                waitlist_capacity: s.waitlist_capacity,
-                seats_left: std::cmp::max(s.capacity - s.enrolled_count, 0),
-                room: s.room.clone(),
-                meetings: meets.remove(&s.id).unwrap_or_default(),
-            })
+        .map(|r| {
+            let meetings = match r.meetings.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(packed) => packed
+                    .split(';')
+                    .map(read_meeting)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        AppError::internal(format!(
+                            "section {}: meeting times could not be read: {packed:?}",
+                            r.id
+                        ))
+                    })?,
+            };
+            let row = SectionRow {
+                id: r.id,
+                term_id: r.term_id,
+                course_id: r.course_id,
+                course_code: r.course_code,
+                title: r.title_en.clone(),
+                title_zh: r.title_zh,
+                title_en: r.title_en,
+                credits: r.credits,
+                department_id: r.department_id,
+                section_no: r.section_no,
+                teacher_id: r.teacher_id,
+                teacher: r.teacher,
+                capacity: r.capacity,
+                enrolled_count: r.enrolled_count,
+                waitlist_count: r.waitlist_count,
+                waitlist_capacity: r.waitlist_capacity,
+                seats_left: std::cmp::max(r.capacity - r.enrolled_count, 0),
+                room: r.room,
+                meetings,
+            };
+            Ok((row, u64::try_from(r.total).unwrap_or(0)))
         })
-        .collect())
+        .collect()
+}
+
+/// One meeting of [`MEETINGS_PACKED`]: five integers.
+fn read_meeting(entry: &str) -> Option<Meeting> {
+    let mut n = entry.split(',').map(|v| v.parse::<i64>().ok());
+    let meeting = Meeting {
+        weekday: n.next()??,
+        start_period: n.next()??,
+        end_period: n.next()??,
+        start_week: n.next()??,
+        end_week: n.next()??,
+    };
+    n.next().is_none().then_some(meeting)
 }
 
 /// One section as the catalogue shows it.
 pub async fn section_row(db: &impl ConnectionTrait, id: i64) -> AppResult<SectionRow> {
-    let s = sections::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let course = courses::Entity::find_by_id(s.course_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut teachers = HashMap::new();
-    if let Some(t) = s.teacher_id
-        && let Some(u) = users::Entity::find_by_id(t).one(db).await?
-    {
-        teachers.insert(u.id, u.display_name);
-    }
-    let by_id = HashMap::from([(course.id, course)]);
-    rows(db, vec![s], &by_id, &teachers)
+    let q = sections::Entity::find()
+        .inner_join(courses::Entity)
+        .filter(sections::Column::Id.eq(id));
+    catalogue_rows(q, db)
         .await?
         .into_iter()
         .next()
+        .map(|(row, _)| row)
         .ok_or(AppError::NotFound)
 }
 
