@@ -390,9 +390,26 @@ async fn print_demo_logins(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
+/// How long the server waits, once stopped, for connections still out before it exits:
+/// shorter than a command's, since a container's stop timeout (10 s by default) counts
+/// Rocket's own grace period too.
+const SERVE_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Serves until stopped, then closes the database (also when the server could not start).
 async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResult<()> {
+    let db = crate::db::connect(&config).await?;
+    let served = serve_on(figment, db.clone(), config).await;
+    db.close_at_exit(SERVE_CLOSE_WAIT).await;
+    served
+}
+
+async fn serve_on(
+    figment: rocket::figment::Figment,
+    db: crate::db::Db,
+    config: AppConfig,
+) -> AppResult<()> {
     let demo = config.demo_enabled();
-    let state = crate::prepare(config).await?;
+    let state = crate::prepare_on(db, config).await?;
     if demo {
         if let Some(summary) = seed_demo(
             &state,
@@ -427,6 +444,5 @@ async fn serve(figment: rocket::figment::Figment, config: AppConfig) -> AppResul
         Ok(n) => tracing::info!(jobs = n, "shut down; own running jobs marked interrupted"),
         Err(e) => tracing::warn!(error = %e, "shut down; could not mark own jobs interrupted"),
     }
-    db.close_at_exit(crate::CLOSE_WAIT).await;
     Ok(())
 }

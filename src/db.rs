@@ -378,8 +378,9 @@ impl Db {
             Ok(Err(e)) => tracing::warn!(error = %e, "closing the database failed"),
             Err(_) => tracing::warn!(
                 wait_s = wait.as_secs(),
-                "connections were still out when the process ended; SQLite copies its \
-                 write-ahead log back on the next start"
+                "closing the database did not finish in time (connections still out, or a long \
+                 last checkpoint); a SQLite write-ahead log left behind is copied back on the \
+                 next start"
             ),
         }
     }

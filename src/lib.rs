@@ -48,15 +48,18 @@ use state::AppState;
 /// How long a command waits at its end for connections still out before the process exits.
 pub const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Prepares the app for one command, runs it, and closes the database whatever its outcome
-/// (see [`db::Db::close_at_exit`]).
+/// Prepares the app for one command, runs it, and closes the database whatever its outcome,
+/// a failed preparation included (see [`db::Db::close_at_exit`]).
 pub async fn with_state<T>(
     config: AppConfig,
     work: impl AsyncFnOnce(&AppState) -> AppResult<T>,
 ) -> AppResult<T> {
-    let state = prepare(config).await?;
-    let done = work(&state).await;
-    state.db.close_at_exit(CLOSE_WAIT).await;
+    let db = db::connect(&config).await?;
+    let done = match prepare_on(db.clone(), config).await {
+        Ok(state) => work(&state).await,
+        Err(e) => Err(e),
+    };
+    db.close_at_exit(CLOSE_WAIT).await;
     done
 }
 
@@ -64,6 +67,11 @@ pub async fn with_state<T>(
 /// before it can answer a request.
 pub async fn prepare(config: AppConfig) -> AppResult<AppState> {
     let db = db::connect(&config).await?;
+    prepare_on(db, config).await
+}
+
+/// [`prepare`] on a database already connected.
+pub async fn prepare_on(db: db::Db, config: AppConfig) -> AppResult<AppState> {
     db::migrate(&db).await?;
     access::service::ensure_builtins(&db).await?;
     let secret = secrets::jwt_secret(&config)?;

@@ -5,8 +5,8 @@ use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageReq};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Query},
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Asterisk, Expr, ExprTrait, Order, Query},
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -250,19 +250,26 @@ struct CatalogueRow {
     total: i64,
 }
 
-/// A section's meeting times as one text, in weekday order (fixed SQL: no input in it).
+/// The subquery's name in [`catalogue_rows`].
+const LISTED: &str = "listed";
+
+/// A listed section's meeting times as one text, in weekday order (fixed SQL: no input in it).
 /// `string_agg` is in SQLite since 3.44 and in PostgreSQL; `||` writes the integers as text on
 /// both.
-const MEETINGS_PACKED: &str = r#"(SELECT string_agg("m"."weekday" || ',' || "m"."start_period" || ',' || "m"."end_period" || ',' || "m"."start_week" || ',' || "m"."end_week", ';' ORDER BY "m"."weekday", "m"."id") FROM "section_meetings" AS "m" WHERE "m"."section_id" = "sections"."id")"#;
+const MEETINGS_PACKED: &str = r#"(SELECT string_agg("m"."weekday" || ',' || "m"."start_period" || ',' || "m"."end_period" || ',' || "m"."start_week" || ',' || "m"."end_week", ';' ORDER BY "m"."weekday", "m"."id") FROM "section_meetings" AS "m" WHERE "m"."section_id" = "listed"."id")"#;
 
 /// Reads `q` (sections joined to their courses, filtered, ordered and limited) as catalogue
 /// rows, each with the count of rows the query has without its limit.
+///
+/// The meeting times are packed outside the limited query: the count is a window over every
+/// row that passes the filter, and SQLite computes a window's other columns for all of those
+/// rows before it sorts and limits them.
 async fn catalogue_rows(
     q: sea_orm::Select<sections::Entity>,
     db: &impl ConnectionTrait,
 ) -> AppResult<Vec<(SectionRow, u64)>> {
     use sections::Column as S;
-    let found = q
+    let listed = q
         .left_join(users::Entity)
         .select_only()
         .columns([
@@ -285,11 +292,21 @@ async fn catalogue_rows(
             courses::Column::DepartmentId,
         ])
         .column_as(users::Column::DisplayName, "teacher")
-        .column_as(Expr::cust(MEETINGS_PACKED), "meetings")
         .column_as(Expr::cust("COUNT(*) OVER ()"), "total")
-        .into_model::<CatalogueRow>()
-        .all(db)
-        .await?;
+        .into_query();
+    let with_meetings = Query::select()
+        .expr(Expr::col(Asterisk))
+        .expr_as(Expr::cust(MEETINGS_PACKED), "meetings")
+        .from_subquery(listed, LISTED)
+        .order_by((LISTED, S::CourseId), Order::Asc)
+        .order_by((LISTED, S::SectionNo), Order::Asc)
+        .to_owned();
+    let found = db
+        .query_all(&with_meetings)
+        .await?
+        .iter()
+        .map(|row| CatalogueRow::from_query_result(row, ""))
+        .collect::<Result<Vec<_>, _>>()?;
     found
         .into_iter()
         .map(|r| {

@@ -23,6 +23,10 @@ fn ran_and_closed(dir: &std::path::Path, out: &std::process::Output, command: &s
         "`srm {command}`: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        dir.join("srm.sqlite").is_file(),
+        "`srm {command}`: no database"
+    );
     let log = dir.join("srm.sqlite-wal");
     let bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     assert_eq!(

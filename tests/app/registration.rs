@@ -1577,8 +1577,8 @@ async fn registration_day_requests_run_a_fixed_small_number_of_statements() {
 
 /// Almost half of registration day's requests are catalogue pages, and each statement is a
 /// round trip to the database's thread: a page, with its sections' courses, teachers, meeting
-/// times and the count of all that pass the filter, is one statement (before: three and a
-/// fourth for the teachers' whole accounts).
+/// times and the count of all that pass the filter, is one statement (before: three for a full
+/// page: the page, its count, its meeting times).
 #[rocket::async_test]
 async fn a_catalogue_page_is_one_statement_with_its_meetings_teacher_and_count() {
     use srm::courses::service::{SectionFilter, list_sections, section_row};
@@ -1663,6 +1663,20 @@ async fn a_catalogue_page_is_one_statement_with_its_meetings_teacher_and_count()
         let past = list_sections(&counted, &term, &f, page(3)).await.unwrap();
         assert_eq!(log.take().len(), 2, "a page past the last counts apart");
         assert_eq!((past.total, past.items.len()), (3, 0));
+
+        let by_teacher = SectionFilter {
+            teacher: Some(teacher.clone()),
+            ..f.clone()
+        };
+        let taught = list_sections(&counted, &term, &by_teacher, page(1))
+            .await
+            .unwrap();
+        assert_eq!(log.take().len(), 1, "filtered by the teacher's name");
+        assert_eq!((taught.total, taught.items.len()), (1, 1));
+        assert_eq!(
+            (taught.items[0].id, taught.items[0].meetings.len()),
+            (first, 3)
+        );
 
         let alone = section_row(&counted, first).await.unwrap();
         assert_eq!(log.take().len(), 1, "one section");
