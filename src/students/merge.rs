@@ -25,18 +25,21 @@ const OWNED: &[(&str, Option<&str>)] = &[
     ("registration_events", None),
     ("holds", None),
     ("registration_overrides", None),
-    ("risk_flags", None),
     ("cases", None),
     ("interventions", None),
     ("care_referrals", None),
     ("student_history", None),
 ];
 
-/// Tables of a student's everyday traces, keyed by several columns: rows the survivor already
-/// has (the same meeting, the same day's activity, the same term's cell) stay with the merged
-/// record; a clash here never refuses the merge.
+/// Tables of a student's everyday traces and computed results, keyed by several columns: rows
+/// the survivor already has (the same meeting, the same day's activity, the same term's cell,
+/// the same mining run's flag) stay with the merged record; a clash here never refuses the
+/// merge.
 const TRACES: &[(&str, &[&str])] = &[
     ("attendance", &["section_id", "held_on"]),
+    // NOTE: a run flags a student once; a run that flagged both records keeps each flag on
+    // its own record (moving the duplicate's would break the run's one flag per student).
+    ("risk_flags", &["run_id"]),
     ("learning_activity", &["section_id", "day", "kind"]),
     ("value_cells", &["term_id"]),
     ("lifecycle_transitions", &[]),

@@ -1145,6 +1145,108 @@ async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
     .await;
 }
 
+/// Found by schemathesis: once a mining run had flagged both records, merging them answered
+/// 500 (the duplicate's flag moved onto the survivor's one flag of that run). Each record now
+/// keeps its own flag of a run that flagged both; a run that flagged only the duplicate passes
+/// its flag to the survivor.
+#[rocket::async_test]
+async fn a_merge_of_two_records_flagged_by_one_run_keeps_each_flag() {
+    use srm::entity::{mining_runs, risk_flags};
+    on_each_backend(|app| async move {
+        let db = app.db();
+        let p = app.people.clone();
+        let admin = app.token(p.admin).await;
+        let keep = p.student_record;
+        let dup = add_student(
+            &app,
+            &admin,
+            json!({"student_no": "2025999002", "name_zh": "王芳", "name_en": "Wang Fang",
+            "major": "CS01", "cohort": 2025}),
+        )
+        .await;
+        let now = chrono::Utc::now().fixed_offset();
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let run = mining_runs::ActiveModel {
+                kind: Set("risk".into()),
+                status: Set(srm::entity::job_status::JobStatus::Done),
+                progress: Set(1.0),
+                message: Set(String::new()),
+                as_of: Set(now),
+                term_id: Set(None),
+                model: Set(None),
+                params: Set("{}".into()),
+                metrics: Set("{}".into()),
+                started_by: Set(None),
+                started_at: Set(now),
+                finished_at: Set(Some(now)),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .unwrap();
+            runs.push(run.id);
+        }
+        // The first run flagged both records, the second only the duplicate.
+        for (run, student, score) in [
+            (runs[0], keep, 81.0),
+            (runs[0], dup, 62.0),
+            (runs[1], dup, 70.0),
+        ] {
+            risk_flags::ActiveModel {
+                run_id: Set(run),
+                student_id: Set(student),
+                score: Set(score),
+                level: Set("high".into()),
+                reasons: Set("[]".into()),
+                cluster: Set(None),
+                feedback: Set(None),
+                feedback_by: Set(None),
+                feedback_at: Set(None),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        let (s, report) = app
+            .send_json(
+                Method::Post,
+                &format!("/api/v1/students/{keep}/merge"),
+                Some(&admin),
+                json!({"duplicate_id": dup}),
+            )
+            .await;
+        assert_eq!(s, Status::Ok, "{report}");
+        let moved: Vec<(&str, i64)> = report["moved"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| Some((m["table"].as_str()?, m["rows"].as_i64()?)))
+            .collect();
+        assert!(moved.contains(&("risk_flags", 1)), "{moved:?}");
+        let flags = |student: i64| async move {
+            let mut f: Vec<(i64, f64)> = risk_flags::Entity::find()
+                .filter(risk_flags::Column::StudentId.eq(student))
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.run_id, f.score))
+                .collect();
+            f.sort_by_key(|(run, _)| *run);
+            f
+        };
+        assert_eq!(flags(keep).await, vec![(runs[0], 81.0), (runs[1], 70.0)]);
+        assert_eq!(
+            flags(dup).await,
+            vec![(runs[0], 62.0)],
+            "the merged record keeps its flag of the run that flagged both"
+        );
+    })
+    .await;
+}
+
 #[rocket::async_test]
 async fn administrators_choose_the_self_editable_fields_over_the_api() {
     let app = TestApp::new(Backend::Sqlite).await;
