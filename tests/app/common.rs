@@ -674,6 +674,53 @@ pub async fn publish_grade(app: &TestApp, teacher: &str, section: i64, student: 
     assert_eq!(s, Status::Ok, "{v}");
 }
 
+/// A finished risk run recorded at `at`, with no model and no flags: for tests that write the
+/// flags a run would have made.
+pub async fn finished_risk_run(
+    db: &DatabaseConnection,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> srm::entity::mining_runs::Model {
+    srm::entity::mining_runs::ActiveModel {
+        kind: Set("risk".into()),
+        status: Set(srm::entity::job_status::JobStatus::Done),
+        progress: Set(1.0),
+        message: Set(String::new()),
+        as_of: Set(at),
+        term_id: Set(None),
+        model: Set(None),
+        params: Set("{}".into()),
+        metrics: Set("{}".into()),
+        started_by: Set(None),
+        started_at: Set(at),
+        finished_at: Set(Some(at)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+/// A flag of `run` on `student` with no reasons, cluster or feedback.
+pub async fn risk_flag(
+    db: &DatabaseConnection,
+    run: i64,
+    student: i64,
+    score: f64,
+    level: &str,
+) -> srm::entity::risk_flags::Model {
+    srm::entity::risk_flags::ActiveModel {
+        run_id: Set(run),
+        student_id: Set(student),
+        score: Set(score),
+        level: Set(level.into()),
+        reasons: Set("[]".into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
 /// Runs the mining job once on the app's database (rules seeded first) and answers the run's
 /// id and its metrics.
 pub async fn mining_run(app: &TestApp) -> (i64, Value) {

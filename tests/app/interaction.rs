@@ -665,18 +665,13 @@ async fn course_feedback_is_anonymous_and_hidden_below_the_threshold() {
 
 #[rocket::async_test]
 async fn the_care_work_list_is_scoped_and_the_effect_report_gives_the_known_answer() {
-    use srm::entity::{assessment_scores, assessments, mining_runs, risk_flags, students};
+    use srm::entity::{assessment_scores, assessments, risk_flags, students};
     on_each_backend(|app| async move {
         let p = app.people.clone();
         let db = app.db();
         let now = Utc::now().fixed_offset();
         let t = now - Duration::weeks(10);
-        let run = mining_runs::ActiveModel {
-            kind: Set("risk".into()), status: Set(srm::entity::job_status::JobStatus::Done), progress: Set(1.0),
-            message: Set(String::new()), as_of: Set(t), term_id: Set(None), model: Set(None),
-            params: Set("{}".into()), metrics: Set("{}".into()), started_by: Set(None),
-            started_at: Set(t), finished_at: Set(Some(t)), ..Default::default()
-        }.insert(db).await.unwrap();
+        let run = crate::common::finished_risk_run(db, t).await;
         let base = students::Entity::find_by_id(p.student_record).one(db).await.unwrap().unwrap();
         let a1 = assessments::ActiveModel { section_id: Set(p.section), name: Set("Quiz 1".into()), weight: Set(0.5),
             due_at: Set(Some(t - Duration::weeks(2))), max_score: Set(100.0), ..Default::default() }.insert(db).await.unwrap();
@@ -707,9 +702,7 @@ async fn the_care_work_list_is_scoped_and_the_effect_report_gives_the_known_answ
             }
         }
         // The teacher's own student is flagged too (no scores).
-        risk_flags::ActiveModel { run_id: Set(run.id), student_id: Set(p.student_record), score: Set(55.0), level: Set("medium".into()),
-            reasons: Set("[]".into()), cluster: Set(None), feedback: Set(None), feedback_by: Set(None), feedback_at: Set(None), ..Default::default() }
-            .insert(db).await.unwrap();
+        crate::common::risk_flag(db, run.id, p.student_record, 55.0, "medium").await;
 
         let admin = app.token(p.admin).await;
         let teacher = app.token(p.teacher).await;
@@ -1143,29 +1136,12 @@ async fn html(app: &TestApp, path: &str) -> String {
 #[rocket::async_test]
 async fn the_care_list_is_paged_in_the_database_and_keeps_its_place_with_a_confirmation_after_saving()
  {
-    use srm::entity::{mining_runs, risk_flags, students};
+    use srm::entity::students;
     let app = TestApp::new(crate::common::Backend::Sqlite).await;
     let p = app.people.clone();
     let db = app.db();
     let now = Utc::now().fixed_offset();
-    let run = mining_runs::ActiveModel {
-        kind: Set("risk".into()),
-        status: Set(srm::entity::job_status::JobStatus::Done),
-        progress: Set(1.0),
-        message: Set(String::new()),
-        as_of: Set(now),
-        term_id: Set(None),
-        model: Set(None),
-        params: Set("{}".into()),
-        metrics: Set("{}".into()),
-        started_by: Set(None),
-        started_at: Set(now),
-        finished_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    let run = crate::common::finished_risk_run(db, now).await;
     let base = students::Entity::find_by_id(p.student_record)
         .one(db)
         .await
@@ -1180,21 +1156,7 @@ async fn the_care_list_is_paged_in_the_database_and_keeps_its_place_with_a_confi
         s.student_no = Set(format!("2025880{i:03}"));
         let sid = s.insert(db).await.unwrap().id;
         let level = if i < 70 { "high" } else { "medium" };
-        let flag = risk_flags::ActiveModel {
-            run_id: Set(run.id),
-            student_id: Set(sid),
-            score: Set(200.0 - i as f64),
-            level: Set(level.into()),
-            reasons: Set("[]".into()),
-            cluster: Set(None),
-            feedback: Set(None),
-            feedback_by: Set(None),
-            feedback_at: Set(None),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        let flag = crate::common::risk_flag(db, run.id, sid, 200.0 - i as f64, level).await;
         if level == "medium" {
             medium.push((sid, flag.id));
         }

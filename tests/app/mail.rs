@@ -875,38 +875,10 @@ async fn a_university_announcement_is_told_to_everyone_in_a_few_statements() {
 
 /// A finished risk run flagging `high` students at high risk.
 async fn risk_run(app: &TestApp, high: &[i64]) -> srm::entity::mining_runs::Model {
-    use srm::entity::{job_status::JobStatus, mining_runs, risk_flags};
     let now = Utc::now().fixed_offset();
-    let run = mining_runs::ActiveModel {
-        kind: Set("risk".into()),
-        status: Set(JobStatus::Done),
-        progress: Set(1.0),
-        message: Set(String::new()),
-        as_of: Set(now),
-        term_id: Set(None),
-        model: Set(None),
-        params: Set("{}".into()),
-        metrics: Set("{}".into()),
-        started_by: Set(None),
-        started_at: Set(now),
-        finished_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(app.db())
-    .await
-    .unwrap();
+    let run = crate::common::finished_risk_run(app.db(), now).await;
     for s in high {
-        risk_flags::ActiveModel {
-            run_id: Set(run.id),
-            student_id: Set(*s),
-            score: Set(0.9),
-            level: Set("high".into()),
-            reasons: Set("[]".into()),
-            ..Default::default()
-        }
-        .insert(app.db())
-        .await
-        .unwrap();
+        crate::common::risk_flag(app.db(), run.id, *s, 0.9, "high").await;
     }
     run
 }

@@ -1151,7 +1151,7 @@ async fn staff_merge_two_records_of_one_person_keeping_both_histories() {
 /// its flag to the survivor.
 #[rocket::async_test]
 async fn a_merge_of_two_records_flagged_by_one_run_keeps_each_flag() {
-    use srm::entity::{mining_runs, risk_flags};
+    use srm::entity::risk_flags;
     on_each_backend(|app| async move {
         let db = app.db();
         let p = app.people.clone();
@@ -1167,25 +1167,7 @@ async fn a_merge_of_two_records_flagged_by_one_run_keeps_each_flag() {
         let now = chrono::Utc::now().fixed_offset();
         let mut runs = Vec::new();
         for _ in 0..2 {
-            let run = mining_runs::ActiveModel {
-                kind: Set("risk".into()),
-                status: Set(srm::entity::job_status::JobStatus::Done),
-                progress: Set(1.0),
-                message: Set(String::new()),
-                as_of: Set(now),
-                term_id: Set(None),
-                model: Set(None),
-                params: Set("{}".into()),
-                metrics: Set("{}".into()),
-                started_by: Set(None),
-                started_at: Set(now),
-                finished_at: Set(Some(now)),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .unwrap();
-            runs.push(run.id);
+            runs.push(crate::common::finished_risk_run(db, now).await.id);
         }
         // The first run flagged both records, the second only the duplicate.
         for (run, student, score) in [
@@ -1193,21 +1175,7 @@ async fn a_merge_of_two_records_flagged_by_one_run_keeps_each_flag() {
             (runs[0], dup, 62.0),
             (runs[1], dup, 70.0),
         ] {
-            risk_flags::ActiveModel {
-                run_id: Set(run),
-                student_id: Set(student),
-                score: Set(score),
-                level: Set("high".into()),
-                reasons: Set("[]".into()),
-                cluster: Set(None),
-                feedback: Set(None),
-                feedback_by: Set(None),
-                feedback_at: Set(None),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .unwrap();
+            crate::common::risk_flag(db, run, student, score, "high").await;
         }
         let (s, report) = app
             .send_json(
